@@ -1,0 +1,10 @@
+"""champion: take a trained model to production and prove it is better with real users."""
+
+from __future__ import annotations
+
+from champion.errors import ChampionError
+from champion.settings import Settings
+
+__version__ = "0.1.0"
+
+__all__ = ["ChampionError", "Settings", "__version__"]

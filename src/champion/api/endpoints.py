@@ -1,0 +1,88 @@
+"""Endpoint routes: configure, read, predict, rank, and per-version stats."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from champion.api.render import answer_json, endpoint_json, stats_json
+from champion.api.schemas import EndpointBody, PredictBody, RankBody
+from champion.api.state import actor_of, state_of
+from champion.db import read
+from champion.events import version_stats
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/endpoints", tags=["endpoints"])
+
+
+def _json(body: Any) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.get("")
+def list_endpoints(request: Request) -> dict[str, Any]:
+    state = state_of(request)
+    return {"endpoints": [_describe(request, c.name) for c in state.services.endpoints.list()]}
+
+
+@router.get("/{endpoint}")
+def get_endpoint(endpoint: str, request: Request) -> dict[str, Any]:
+    return _describe(request, endpoint)
+
+
+@router.put("/{endpoint}")
+def set_endpoint(endpoint: str, body: EndpointBody, request: Request) -> dict[str, Any]:
+    state = state_of(request)
+    endpoints = state.services.endpoints
+    # Load every version before storing anything: a version that cannot be served (tampered,
+    # broken) is refused here and the endpoint keeps serving what it served.
+    for ref in endpoints.validate(body.policy, body.params):
+        state.serving.runtime.get(state.services.registry.resolve(ref).key)
+    endpoints.set(endpoint, body.policy, body.params, actor=actor_of(request),
+                  reason=body.reason, salt=body.salt)
+    state.serving.refresh()
+    return _describe(request, endpoint)
+
+
+@router.get("/{endpoint}/history")
+def endpoint_history(endpoint: str, request: Request) -> dict[str, Any]:
+    configs = state_of(request).services.endpoints.history(endpoint)
+    return {"history": [endpoint_json(c) | {"reason": c.reason} for c in configs]}
+
+
+@router.post("/{endpoint}/predict")
+async def predict(endpoint: str, body: PredictBody, request: Request) -> Response:
+    answer = await state_of(request).serving.predict(endpoint, body.unit, body.instances)
+    return _json(answer_json(answer))
+
+
+@router.post("/{endpoint}/rank")
+async def rank(endpoint: str, body: RankBody, request: Request) -> Response:
+    answer = await state_of(request).serving.rank(endpoint, body.unit, body.k, body.context)
+    return _json(answer_json(answer))
+
+
+@router.get("/{endpoint}/stats")
+def endpoint_stats(
+    endpoint: str, request: Request, start: datetime | None = None, end: datetime | None = None
+) -> dict[str, Any]:
+    """Per version: requests, impressions, CTR, feedback, latency p50/p99 over [start, end)."""
+    state = state_of(request)
+    state.services.endpoints.get(endpoint)
+    with read(state.services.engine) as conn:
+        stats = version_stats(conn, endpoint, start, end)
+    return {"endpoint": endpoint, "versions": [stats_json(s) for s in stats]}
+
+
+def _describe(request: Request, name: str) -> dict[str, Any]:
+    state = state_of(request)
+    config = state.services.endpoints.get(name)
+    active = state.serving.status().get(name)
+    serving = [str(k) for k in active.loaded] if active else []
+    error = active.error.message if active and active.error else None
+    return endpoint_json(config, serving, error)

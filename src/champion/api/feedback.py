@@ -1,0 +1,54 @@
+"""Feedback routes: answered only once the events are committed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC
+
+from fastapi import APIRouter, Request
+
+from champion.api.schemas import FeedbackBatchBody, FeedbackBody, FeedbackReceiptBody
+from champion.api.state import state_of
+from champion.clock import Clock
+from champion.events import FeedbackEvent
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
+
+
+@router.post("", status_code=201)
+async def post_feedback(body: FeedbackBody, request: Request) -> FeedbackReceiptBody:
+    return await _commit(request, [body])
+
+
+@router.post("/batch", status_code=201)
+async def post_feedback_batch(body: FeedbackBatchBody, request: Request) -> FeedbackReceiptBody:
+    return await _commit(request, body.events)
+
+
+async def _commit(request: Request, bodies: list[FeedbackBody]) -> FeedbackReceiptBody:
+    state = state_of(request)
+    events = [_event(body, state.services.clock) for body in bodies]
+    receipt = await asyncio.wrap_future(state.feedback.submit(events))
+    return FeedbackReceiptBody(
+        accepted=len(receipt.accepted),
+        duplicates=len(receipt.duplicates),
+        event_ids=[e.event_id for e in events],
+    )
+
+
+def _event(body: FeedbackBody, clock: Clock) -> FeedbackEvent:
+    at = body.at or clock.now()
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)  # a time without a zone is taken as UTC
+    return FeedbackEvent(
+        event_id=body.event_id or uuid.uuid4().hex,
+        request_id=body.request_id,
+        kind=body.kind,
+        at=at,
+        item=None if body.item is None else str(body.item),
+        value=body.value,
+        label=body.label,
+    )

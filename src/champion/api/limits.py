@@ -1,0 +1,63 @@
+"""Refuse request bodies over the configured size before they are read into memory."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from champion.api.errors import error_response
+from champion.errors import PayloadTooLarge
+
+__all__ = ["BodySizeLimit"]
+
+
+class BodySizeLimit:
+    """Pure ASGI middleware: checks Content-Length, then counts streamed bytes."""
+
+    def __init__(self, app: ASGIApp, *, default: int, uploads: int) -> None:
+        self.app = app
+        self.default = default
+        self.uploads = uploads
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.uploads if scope["path"].endswith("/versions") else self.default
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await error_response(_too_large(limit))(scope, receive, send)
+                return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge(limit)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await error_response(_too_large(limit))(scope, receive, send)
+
+
+class _TooLarge(HTTPException):
+    # An HTTPException, so FastAPI's body parsing passes it through instead of making it a 400.
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large(limit).message)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")

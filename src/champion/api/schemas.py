@@ -1,0 +1,82 @@
+"""Request and response bodies of the HTTP API (the contract clients rely on)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AliasBody",
+    "EndpointBody",
+    "FeedbackBatchBody",
+    "FeedbackBody",
+    "FeedbackReceiptBody",
+    "PredictBody",
+    "RankBody",
+]
+
+_KIND = r"^[a-z][a-z0-9_]{0,31}$"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PredictBody(_Body):
+    unit: str | None = Field(
+        default=None, min_length=1, max_length=256,
+        description="Who is randomised (user, session). Omitted: randomised per request.",
+    )
+    instances: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+
+
+class RankBody(_Body):
+    unit: str | None = Field(default=None, min_length=1, max_length=256)
+    k: int = Field(default=10, ge=1, le=1000)
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class AliasBody(_Body):
+    version: int = Field(ge=1)
+    reason: str = Field(default="", max_length=2000)
+
+
+class EndpointBody(_Body):
+    policy: str = Field(min_length=1, max_length=32)
+    params: dict[str, Any] = Field(default_factory=dict)
+    salt: str | None = Field(default=None, min_length=1, max_length=64)
+    reason: str = Field(default="", max_length=2000)
+
+
+class FeedbackBody(_Body):
+    event_id: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="Client-chosen id: a retry with the same id is stored once.",
+    )
+    request_id: str = Field(min_length=1, max_length=64)
+    kind: str = Field(
+        pattern=_KIND, description="click, purchase, label, value, or another lowercase word."
+    )
+    item: str | int | None = Field(default=None, description="The ranked item, for rankings.")
+    value: float | None = Field(default=None, allow_inf_nan=False)
+    label: Any = None
+    at: datetime | None = Field(default=None, description="When it happened; default: now.")
+
+
+class FeedbackBatchBody(_Body):
+    events: list[FeedbackBody] = Field(min_length=1, max_length=10_000)
+
+
+class FeedbackReceiptBody(BaseModel):
+    accepted: int
+    duplicates: int
+    event_ids: list[str]
+
+
+class HealthBody(BaseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    database: str
+    endpoints: dict[str, str]

@@ -1,0 +1,22 @@
+"""The ArtifactStore protocol."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+__all__ = ["ArtifactStore"]
+
+
+class ArtifactStore(Protocol):
+    """Immutable blobs keyed by the sha256 of their content."""
+
+    def put(self, path: Path) -> str:
+        """Store the file at ``path`` and return its sha256 (hex)."""
+        ...
+
+    def open(self, sha256: str) -> BinaryIO:
+        """Open the blob for reading; raises NotFound if absent."""
+        ...
+
+    def exists(self, sha256: str) -> bool: ...

@@ -1,0 +1,74 @@
+"""make_engine(url): SQLite in WAL mode with a busy timeout, or PostgreSQL through psycopg 3."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from champion.errors import MissingExtra
+
+__all__ = ["make_engine", "read", "write"]
+
+_IMMEDIATE = "champion_immediate"
+
+
+def make_engine(url: str) -> sa.Engine:
+    """Create the engine for ``url``; SQLite files and their folder are created on demand."""
+    if url.startswith("postgresql"):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise MissingExtra(
+                "PostgreSQL needs the postgres extra: pip install 'champion[postgres]'"
+            ) from None
+        return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    if url.startswith("sqlite"):
+        database = sa.make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        _configure_sqlite(engine)
+        return engine
+    return sa.create_engine(url)
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    # pysqlite's implicit transactions start only at the first write, which lets two writers
+    # interleave a read and a write; take over BEGIN so write() can ask for BEGIN IMMEDIATE.
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: an acknowledged commit survives a crash of the process and of the machine.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A write transaction: committed on success, rolled back on any error.
+
+    On SQLite it takes the write lock up front, so a read-then-write transaction cannot fail
+    halfway with "database is locked".
+    """
+    with engine.connect().execution_options(**{_IMMEDIATE: True}) as conn, conn.begin():
+        yield conn
+
+
+@contextmanager
+def read(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A read-only transaction with one consistent snapshot."""
+    with engine.connect() as conn, conn.begin():
+        yield conn

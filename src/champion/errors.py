@@ -1,0 +1,106 @@
+"""The one exception tree of champion.
+
+Every error a user can cause or meet is one of these; each carries the HTTP status the API
+answers with, and the CLI turns any of them into exit code 2 with its message::
+
+    ChampionError
+    ├── InvalidInput (ValueError)          422  a field has a wrong value, type or shape
+    │   ├── MalformedRequest               400  a body that is not valid JSON or not a form
+    │   └── PayloadTooLarge                413  a request body over the configured limit
+    ├── NotFound (LookupError)             404  unknown model, version, alias, endpoint
+    ├── Conflict                           409  the request clashes with stored state
+    │   └── ArtifactTampered               409  a stored file no longer matches its sha256
+    ├── UnknownName (LookupError)          422  a name missing from a plugin registry
+    ├── ModelFailed                        500  a model raised or timed out on valid input
+    ├── MissingExtra (ImportError)         500  an optional dependency is not installed
+    └── Unavailable                        503  a dependency (database, queue) cannot serve now
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import ClassVar
+
+__all__ = [
+    "ArtifactTampered",
+    "ChampionError",
+    "Conflict",
+    "InvalidInput",
+    "MalformedRequest",
+    "MissingExtra",
+    "ModelFailed",
+    "NotFound",
+    "PayloadTooLarge",
+    "Unavailable",
+    "UnknownName",
+]
+
+
+class ChampionError(Exception):
+    """Base class of every error champion raises on purpose."""
+
+    status: ClassVar[HTTPStatus] = HTTPStatus.INTERNAL_SERVER_ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def code(self) -> str:
+        """The class name: the stable, machine-readable kind of error."""
+        return type(self).__name__
+
+
+class InvalidInput(ChampionError, ValueError):
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class MalformedRequest(InvalidInput):
+    status = HTTPStatus.BAD_REQUEST
+
+
+class PayloadTooLarge(InvalidInput):
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+class NotFound(ChampionError, LookupError):
+    status = HTTPStatus.NOT_FOUND
+
+
+class Conflict(ChampionError):
+    status = HTTPStatus.CONFLICT
+
+
+class ArtifactTampered(Conflict):
+    pass
+
+
+class UnknownName(ChampionError, LookupError):
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class ModelFailed(ChampionError):
+    status = HTTPStatus.INTERNAL_SERVER_ERROR
+
+
+class MissingExtra(ChampionError, ImportError):
+    status = HTTPStatus.INTERNAL_SERVER_ERROR
+
+
+class Unavailable(ChampionError):
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+def error_class(code: str) -> type[ChampionError]:
+    """Return the error class named ``code`` (used to rebuild errors from a JSON body)."""
+    classes: dict[str, type[ChampionError]] = {
+        cls.__name__: cls for cls in _subclasses(ChampionError)
+    }
+    return classes.get(code, ChampionError)
+
+
+def _subclasses(cls: type[ChampionError]) -> list[type[ChampionError]]:
+    found = [cls]
+    for sub in cls.__subclasses__():
+        found.extend(_subclasses(sub))
+    return found

@@ -1,0 +1,20 @@
+"""The event log: predictions (off the response path) and feedback (group-committed)."""
+
+from __future__ import annotations
+
+from champion.events.entities import FeedbackEvent, FeedbackReceipt, PredictionEvent, ShownItem
+from champion.events.feedback import FeedbackCommitter
+from champion.events.queries import VersionStats, joined_predictions, version_stats
+from champion.events.writer import PredictionWriter
+
+__all__ = [
+    "FeedbackCommitter",
+    "FeedbackEvent",
+    "FeedbackReceipt",
+    "PredictionEvent",
+    "PredictionWriter",
+    "ShownItem",
+    "VersionStats",
+    "joined_predictions",
+    "version_stats",
+]

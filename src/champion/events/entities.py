@@ -1,0 +1,76 @@
+"""What gets logged: prediction events and feedback events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from champion.types import Json
+
+__all__ = ["FeedbackEvent", "FeedbackReceipt", "PredictionEvent", "ShownItem"]
+
+
+@dataclass(frozen=True)
+class ShownItem:
+    item: str
+    position: int
+    model: str
+    version: int
+
+
+@dataclass(frozen=True)
+class PredictionEvent:
+    request_id: str
+    endpoint: str
+    config_version: int
+    unit: str
+    unit_randomised: bool
+    arm: str
+    bucket: int | None
+    model: str
+    version: int
+    kind: str
+    inputs: Json
+    outputs: Json
+    latency_ms: float
+    at: datetime
+    items: tuple[ShownItem, ...] = ()
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id, "endpoint": self.endpoint,
+            "config_version": self.config_version, "unit": self.unit,
+            "unit_randomised": self.unit_randomised, "arm": self.arm, "bucket": self.bucket,
+            "model": self.model, "version": self.version, "kind": self.kind,
+            "inputs": self.inputs, "outputs": self.outputs, "latency_ms": self.latency_ms,
+            "at": self.at,
+        }
+
+
+@dataclass(frozen=True)
+class FeedbackEvent:
+    """What happened after a prediction: a click, a purchase, a label, a value."""
+
+    event_id: str
+    request_id: str
+    kind: str
+    at: datetime
+    item: str | None = None
+    value: float | None = None
+    label: Json = None
+
+    def row(self, received_at: datetime) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id, "request_id": self.request_id, "item": self.item,
+            "kind": self.kind, "value": self.value, "label": self.label, "at": self.at,
+            "received_at": received_at,
+        }
+
+
+@dataclass(frozen=True)
+class FeedbackReceipt:
+    """Which events of one submission were committed now and which were already stored."""
+
+    accepted: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)

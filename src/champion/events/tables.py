@@ -1,0 +1,55 @@
+"""The event log's tables: predictions, the items they showed, and feedback."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from champion.db.metadata import JSON, UTCDateTime, metadata
+
+__all__ = ["feedback", "prediction_items", "predictions"]
+
+predictions = sa.Table(
+    "predictions",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("endpoint", sa.String(64), nullable=False),
+    sa.Column("config_version", sa.Integer, nullable=False),
+    sa.Column("unit", sa.String(256), nullable=False),
+    sa.Column("unit_randomised", sa.Boolean, nullable=False),
+    sa.Column("arm", sa.String(64), nullable=False),
+    sa.Column("bucket", sa.Integer, nullable=True),
+    sa.Column("model", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("inputs", JSON, nullable=False),
+    sa.Column("outputs", JSON, nullable=False),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Index(None, "endpoint", "at"),
+)
+
+# One row per item a ranking showed: the join key for clicks and the per-item credit.
+prediction_items = sa.Table(
+    "prediction_items",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("item", sa.String(256), nullable=False),
+    sa.Column("model", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index(None, "request_id", "item"),
+)
+
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("event_id", sa.String(64), primary_key=True),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("item", sa.String(256), nullable=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("label", JSON, nullable=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Index(None, "request_id"),
+)

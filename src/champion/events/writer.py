@@ -1,0 +1,120 @@
+"""Prediction events leave the response path through a bounded queue and a batch writer."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+
+import sqlalchemy as sa
+
+from champion.db import write
+from champion.events.entities import PredictionEvent
+from champion.events.tables import prediction_items, predictions
+from champion.metrics import Metrics
+
+__all__ = ["PredictionWriter"]
+
+logger = logging.getLogger("champion.events")
+_STOP = object()
+
+
+class PredictionWriter:
+    """Accepts events without ever blocking; a full queue drops the event, counts and logs it."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        metrics: Metrics,
+        *,
+        queue_size: int,
+        batch_size: int,
+        flush_seconds: float,
+    ) -> None:
+        self.engine = engine
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.flush_seconds = flush_seconds
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+        self._thread: threading.Thread | None = None
+        self.dropped = 0
+        self.written = 0
+        self._last_drop_log = 0.0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="champion-event-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, event: PredictionEvent) -> bool:
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            self.dropped += 1
+            self.metrics.events_dropped.inc()
+            now = time.monotonic()
+            if now - self._last_drop_log > 5.0:  # one line per 5 s, not one per request
+                self._last_drop_log = now
+                logger.warning(
+                    "Prediction event queue is full (%d events): dropped %d events so far. "
+                    "The database is not keeping up; responses are unaffected.",
+                    self._queue.maxsize, self.dropped,
+                )
+            return False
+        return True
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write everything queued, then stop."""
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        self._thread = None
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch: list[PredictionEvent] = []
+            try:
+                first = self._queue.get(timeout=self.flush_seconds)
+            except queue.Empty:
+                continue
+            if first is _STOP:
+                break
+            batch.append(first)  # type: ignore[arg-type]  # only events and _STOP are queued
+            while len(batch) < self.batch_size:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is _STOP:
+                    stopping = True
+                    break
+                batch.append(more)  # type: ignore[arg-type]
+            self._write(batch)
+            self.metrics.event_queue_depth.set(self._queue.qsize())
+
+    def _write(self, batch: list[PredictionEvent]) -> None:
+        items = [
+            {"request_id": e.request_id, "position": i.position, "item": i.item,
+             "model": i.model, "version": i.version}
+            for e in batch for i in e.items
+        ]
+        for attempt in range(5):
+            try:
+                with write(self.engine) as conn:
+                    conn.execute(predictions.insert(), [e.row() for e in batch])
+                    if items:
+                        conn.execute(prediction_items.insert(), items)
+                self.written += len(batch)
+                self.metrics.events_written.inc(len(batch))
+                return
+            except sa.exc.DBAPIError:
+                logger.exception("Writing %d prediction events failed (try %d of 5)",
+                                 len(batch), attempt + 1)
+                time.sleep(0.2 * 2**attempt)
+        self.dropped += len(batch)
+        self.metrics.events_dropped.inc(len(batch))

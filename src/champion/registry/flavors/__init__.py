@@ -1,0 +1,26 @@
+"""Flavors: how each kind of model folder is loaded and called."""
+
+from __future__ import annotations
+
+from champion.plugins import Registry
+from champion.registry.flavors.base import Flavor, Loaded, LoadOptions, RankedItem
+from champion.registry.flavors.python import PythonFlavor
+from champion.registry.flavors.sklearn import SklearnFlavor
+
+__all__ = [
+    "Flavor",
+    "LoadOptions",
+    "Loaded",
+    "PythonFlavor",
+    "RankedItem",
+    "SklearnFlavor",
+    "default_flavors",
+]
+
+
+def default_flavors() -> Registry[Flavor]:
+    """A fresh registry with the built-in flavors and those from ``champion.flavors`` entry points."""
+    flavors: Registry[Flavor] = Registry("flavor", "flavors", "champion.flavors")
+    flavors.register(PythonFlavor.name, PythonFlavor())
+    flavors.register(SklearnFlavor.name, SklearnFlavor())
+    return flavors

@@ -1,0 +1,43 @@
+"""The Flavor protocol: how a version folder is checked, loaded and called."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from champion.registry.manifest import Manifest
+from champion.types import Instance, ItemId, Json
+
+__all__ = ["Flavor", "Loaded", "LoadOptions", "RankedItem"]
+
+RankedItem = tuple[ItemId, float | None]
+
+
+class LoadOptions(Protocol):
+    """The part of Settings a flavor may read."""
+
+    @property
+    def trust_pickle(self) -> bool: ...
+
+
+class Loaded(Protocol):
+    """A version in memory, ready to answer."""
+
+    def predict(self, instances: Sequence[Instance]) -> list[Json]:
+        """One JSON-ready output per instance (classifiers and regressors)."""
+        ...
+
+    def rank(self, unit: str | None, context: dict[str, Any], k: int) -> list[RankedItem]:
+        """At most ``k`` (item, score) pairs, best first (rankers)."""
+        ...
+
+
+class Flavor(Protocol):
+    name: str
+
+    def check(self, folder: Path, manifest: Manifest, options: LoadOptions) -> None:
+        """Refuse at registration what could never load; must not run the user's code."""
+        ...
+
+    def load(self, folder: Path, manifest: Manifest, options: LoadOptions) -> Loaded: ...

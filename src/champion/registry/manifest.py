@@ -1,0 +1,94 @@
+"""champion.yaml: read and validate the description of a version folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from champion.errors import InvalidInput
+from champion.validation import describe_validation_error
+
+__all__ = ["MANIFEST", "FieldSpec", "Lineage", "Manifest", "read_manifest"]
+
+MANIFEST = "champion.yaml"
+
+FieldType = Literal["number", "integer", "string", "boolean"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Strict):
+    name: str = Field(min_length=1, max_length=128)
+    type: FieldType
+    nullable: bool = False
+    description: str = ""
+
+
+class Signature(_Strict):
+    inputs: list[FieldSpec] = Field(default_factory=list)
+    outputs: list[FieldSpec] = Field(default_factory=list)
+
+
+class DataSource(_Strict):
+    location: str | None = None
+    fingerprint: str | None = None
+    rows: int | None = None
+
+
+class Lineage(_Strict):
+    trained_by: str | None = None
+    data: DataSource | None = None
+    code_version: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, float] = Field(default_factory=dict)
+    description: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class Manifest(_Strict):
+    """The validated content of a version folder's champion.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str | None = None
+    kind: Literal["classifier", "regressor", "ranker"]
+    flavor: str
+    class_: str | None = Field(default=None, alias="class", pattern=r"^[\w.]+:[\w.]+$")
+    file: str | None = None
+    trusted_types: list[str] = Field(default_factory=list)
+    signature: Signature = Field(default_factory=Signature)
+    lineage: Lineage = Field(default_factory=Lineage)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def read_manifest(folder: Path) -> Manifest:
+    """Read and validate ``folder/champion.yaml``; errors name the field at fault."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise InvalidInput(f"No {MANIFEST} in {str(folder)!r}: a version folder must have one.")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{MANIFEST} is not valid YAML: {exc}") from None
+    return parse_manifest(raw)
+
+
+def parse_manifest(raw: Any) -> Manifest:
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"{MANIFEST} must be a mapping, got {type(raw).__name__}.")
+    names = [f.get("name") for f in (raw.get("signature") or {}).get("inputs") or []
+             if isinstance(f, dict)]
+    duplicates = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
+    if duplicates:
+        raise InvalidInput(f"{MANIFEST}: signature.inputs has duplicate names {duplicates!r}.")
+    try:
+        return Manifest.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidInput(f"{MANIFEST}: {describe_validation_error(exc)}") from None

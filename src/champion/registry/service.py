@@ -1,0 +1,286 @@
+"""The registry: register versions, read them back, move aliases, resolve references."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from champion import audit
+from champion.artifacts import ArtifactStore
+from champion.clock import Clock
+from champion.db import read, write
+from champion.errors import ArtifactTampered, Conflict, InvalidInput, NotFound
+from champion.plugins import Registry as PluginRegistry
+from champion.registry.entities import Model, Version, VersionKey, VersionRef, check_name
+from champion.registry.flavors import Flavor, LoadOptions
+from champion.registry.manifest import MANIFEST, Manifest, read_manifest
+from champion.registry.tables import aliases, models, versions
+
+__all__ = ["Registry"]
+
+_SKIPPED_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints"}
+
+
+class Registry:
+    """Models, their numbered immutable versions, and aliases, with every change audited."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        store: ArtifactStore,
+        flavors: PluginRegistry[Flavor],
+        clock: Clock,
+        options: LoadOptions,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.flavors = flavors
+        self.clock = clock
+        self.options = options
+
+    # -- writing -------------------------------------------------------------------------
+
+    def register(
+        self,
+        folder: Path,
+        *,
+        model: str | None = None,
+        actor: str,
+        aliases_to_set: tuple[str, ...] = (),
+        reason: str = "",
+    ) -> Version:
+        """Store ``folder`` as the next version of ``model`` (default: the manifest's name)."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise InvalidInput(f"Version folder {str(folder)!r} does not exist or is not a folder.")
+        manifest = read_manifest(folder)
+        name = check_name("model", model or manifest.name or "")
+        for alias in aliases_to_set:
+            check_name("alias", alias)
+        self.flavors.get(manifest.flavor).check(folder, manifest, self.options)
+        files = {relative: self.store.put(folder / relative) for relative in _walk(folder)}
+        size = sum((folder / relative).stat().st_size for relative in files)
+        # Two writers may pick the same next number on PostgreSQL; the unique key refuses one.
+        for attempt in range(5):
+            try:
+                number = self._insert_version(name, manifest, files, size, actor,
+                                              aliases_to_set, reason)
+                break
+            except sa.exc.IntegrityError:
+                if attempt == 4:
+                    raise
+        return self.get_version(name, number)
+
+    def _insert_version(
+        self,
+        name: str,
+        manifest: Manifest,
+        files: dict[str, str],
+        size: int,
+        actor: str,
+        aliases_to_set: tuple[str, ...],
+        reason: str,
+    ) -> int:
+        now = self.clock.now()
+        with write(self.engine) as conn:
+            if conn.execute(sa.select(models.c.name).where(models.c.name == name)).first() is None:
+                conn.execute(models.insert().values(name=name, created_at=now, created_by=actor))
+                audit.record(conn, at=now, actor=actor, action="model.create", target=name)
+            number = 1 + conn.execute(
+                sa.select(sa.func.coalesce(sa.func.max(versions.c.number), 0)).where(
+                    versions.c.model == name
+                )
+            ).scalar_one()
+            conn.execute(versions.insert().values(
+                model=name, number=number, kind=manifest.kind, flavor=manifest.flavor,
+                manifest=manifest.to_json(), files=files, size_bytes=size,
+                created_at=now, created_by=actor,
+            ))
+            audit.record(
+                conn, at=now, actor=actor, action="version.register", target=f"{name}/{number}",
+                details={"files": len(files), "size_bytes": size,
+                         "lineage": manifest.lineage.model_dump(mode="json", exclude_none=True)},
+                reason=reason,
+            )
+            for alias in aliases_to_set:
+                self._set_alias(conn, name, alias, number, actor, reason)
+        return int(number)
+
+    def set_alias(
+        self, model: str, alias: str, number: int, *, actor: str, reason: str = ""
+    ) -> Version:
+        """Point ``model@alias`` at version ``number``, creating or moving the alias."""
+        check_name("alias", alias)
+        with write(self.engine) as conn:
+            self._version_row(conn, model, number)
+            self._set_alias(conn, model, alias, number, actor, reason)
+        return self.get_version(model, number)
+
+    def remove_alias(self, model: str, alias: str, *, actor: str, reason: str = "") -> None:
+        with write(self.engine) as conn:
+            number = self._alias_number(conn, model, alias)
+            conn.execute(aliases.delete().where(
+                (aliases.c.model == model) & (aliases.c.alias == alias)
+            ))
+            audit.record(conn, at=self.clock.now(), actor=actor, action="alias.remove",
+                         target=model, details={"alias": alias, "was": number}, reason=reason)
+
+    def _set_alias(
+        self, conn: sa.Connection, model: str, alias: str, number: int, actor: str, reason: str
+    ) -> None:
+        now = self.clock.now()
+        where = (aliases.c.model == model) & (aliases.c.alias == alias)
+        previous = conn.execute(sa.select(aliases.c.number).where(where)).scalar_one_or_none()
+        if previous is None:
+            conn.execute(aliases.insert().values(
+                model=model, alias=alias, number=number, updated_at=now, updated_by=actor
+            ))
+        else:
+            conn.execute(aliases.update().where(where).values(
+                number=number, updated_at=now, updated_by=actor
+            ))
+        audit.record(
+            conn, at=now, actor=actor, action="alias.set", target=model,
+            details={"alias": alias, "version": number, "was": previous}, reason=reason,
+        )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def list_models(self) -> list[Model]:
+        with read(self.engine) as conn:
+            names = conn.execute(sa.select(models.c.name).order_by(models.c.name)).scalars()
+            return [self._model(conn, name) for name in names]
+
+    def get_model(self, name: str) -> Model:
+        with read(self.engine) as conn:
+            return self._model(conn, name)
+
+    def list_versions(self, model: str) -> list[Version]:
+        with read(self.engine) as conn:
+            self._model(conn, model)
+            alias_map = self._aliases(conn, model)
+            rows = conn.execute(
+                sa.select(versions).where(versions.c.model == model).order_by(versions.c.number)
+            )
+            return [_version(row._mapping, alias_map) for row in rows]
+
+    def get_version(self, model: str, number: int) -> Version:
+        with read(self.engine) as conn:
+            row = self._version_row(conn, model, number)
+            return _version(row, self._aliases(conn, model))
+
+    def resolve(self, ref: str | VersionRef) -> Version:
+        """The version ``recs/3`` or ``recs@champion`` points at now."""
+        parsed = VersionRef.parse(ref) if isinstance(ref, str) else ref
+        with read(self.engine) as conn:
+            number = parsed.number
+            if parsed.alias is not None:
+                number = self._alias_number(conn, parsed.model, parsed.alias)
+            assert number is not None  # VersionRef always has a number or an alias
+            row = self._version_row(conn, parsed.model, number)
+            return _version(row, self._aliases(conn, parsed.model))
+
+    def materialise(self, version: Version, destination: Path) -> Path:
+        """Lay the version's files out under ``destination``, checking every sha256 on the way.
+
+        A blob that no longer hashes to what was recorded at registration is refused with the
+        name of the file, and nothing of the version is left behind.
+        """
+        destination.mkdir(parents=True, exist_ok=True)
+        try:
+            for relative, expected in sorted(version.files.items()):
+                target = destination / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                digest = hashlib.sha256()
+                with self.store.open(expected) as source, open(target, "wb") as out:
+                    while chunk := source.read(1024 * 1024):
+                        digest.update(chunk)
+                        out.write(chunk)
+                if digest.hexdigest() != expected:
+                    raise ArtifactTampered(
+                        f"Version {version.key} failed its sha256 check on file {relative!r} "
+                        f"(expected {expected[:12]}…, got {digest.hexdigest()[:12]}…); it will "
+                        "not be served. Re-register the artifact."
+                    )
+        except BaseException:
+            shutil.rmtree(destination, ignore_errors=True)
+            raise
+        return destination
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _model(self, conn: sa.Connection, name: str) -> Model:
+        row = conn.execute(sa.select(models).where(models.c.name == name)).first()
+        if row is None:
+            known = conn.execute(sa.select(models.c.name).order_by(models.c.name)).scalars().all()
+            raise NotFound(f"Unknown model {name!r}. Models: {', '.join(known) or '(none)'}.")
+        latest, count = conn.execute(
+            sa.select(sa.func.max(versions.c.number), sa.func.count()).where(
+                versions.c.model == name
+            )
+        ).one()
+        return Model(name=name, created_at=row.created_at, created_by=row.created_by,
+                     latest=latest, version_count=count, aliases=self._aliases(conn, name))
+
+    def _aliases(self, conn: sa.Connection, model: str) -> dict[str, int]:
+        rows = conn.execute(
+            sa.select(aliases.c.alias, aliases.c.number)
+            .where(aliases.c.model == model)
+            .order_by(aliases.c.alias)
+        )
+        return {alias: number for alias, number in rows}
+
+    def _alias_number(self, conn: sa.Connection, model: str, alias: str) -> int:
+        self._model(conn, model)
+        found = self._aliases(conn, model)
+        if alias not in found:
+            raise NotFound(
+                f"Unknown alias {alias!r} on model {model!r}. "
+                f"Aliases: {', '.join(found) or '(none)'}."
+            )
+        return found[alias]
+
+    def _version_row(self, conn: sa.Connection, model: str, number: int) -> Any:
+        self._model(conn, model)
+        row = conn.execute(sa.select(versions).where(
+            (versions.c.model == model) & (versions.c.number == number)
+        )).first()
+        if row is None:
+            latest = conn.execute(
+                sa.select(sa.func.max(versions.c.number)).where(versions.c.model == model)
+            ).scalar_one()
+            raise NotFound(
+                f"Unknown version {model}/{number}. Latest version of {model!r}: {latest}."
+            )
+        return row._mapping
+
+
+def _version(row: Any, alias_map: dict[str, int]) -> Version:
+    return Version(
+        model=row["model"], number=row["number"], kind=row["kind"], flavor=row["flavor"],
+        manifest=row["manifest"], files=row["files"], size_bytes=row["size_bytes"],
+        created_at=row["created_at"], created_by=row["created_by"],
+        aliases=tuple(a for a, n in alias_map.items() if n == row["number"]),
+    )
+
+
+def _walk(folder: Path) -> list[str]:
+    found: list[str] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS)
+        for name in sorted(files):
+            path = Path(root) / name
+            if path.is_symlink():
+                raise InvalidInput(
+                    f"{str(path.relative_to(folder))!r} is a symbolic link; "
+                    "a version folder holds regular files only."
+                )
+            found.append(path.relative_to(folder).as_posix())
+    if MANIFEST not in found:
+        raise InvalidInput(f"No {MANIFEST} in the version folder.")
+    return found

@@ -1,0 +1,11 @@
+"""The whole schema: importing this module registers every service's tables on ``metadata``."""
+
+from __future__ import annotations
+
+import champion.audit
+import champion.events.tables
+import champion.registry.tables
+import champion.serving.tables  # noqa: F401
+from champion.db.metadata import metadata
+
+__all__ = ["metadata"]

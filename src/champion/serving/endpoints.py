@@ -1,0 +1,141 @@
+"""Endpoints and their versioned, audited policy configurations."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from champion import audit
+from champion.clock import Clock
+from champion.db import read, write
+from champion.errors import InvalidInput, NotFound
+from champion.plugins import Registry as PluginRegistry
+from champion.registry import Registry
+from champion.registry.entities import check_name
+from champion.serving.policies import PolicyFactory
+from champion.serving.tables import endpoint_configs, endpoints
+
+__all__ = ["EndpointConfig", "Endpoints"]
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    name: str
+    config_version: int
+    policy: str
+    params: dict[str, Any]
+    salt: str
+    updated_at: datetime
+    updated_by: str
+    reason: str = ""
+
+
+class Endpoints:
+    """Reads and changes endpoint configurations; each change is a new audited version."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        registry: Registry,
+        policies: PluginRegistry[PolicyFactory],
+        clock: Clock,
+    ) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.policies = policies
+        self.clock = clock
+
+    def validate(self, policy: str, params: Mapping[str, Any]) -> list[str]:
+        """Check the policy and its parameters; every version they name must exist."""
+        factory = self.policies.get(policy)
+        references = factory.references(params)
+        kinds = {ref: self.registry.resolve(ref).kind for ref in references}
+        if len(set(kinds.values())) > 1:
+            listed = ", ".join(f"{ref} is a {kind}" for ref, kind in kinds.items())
+            raise InvalidInput(f"An endpoint serves one kind of model, but {listed}.")
+        return references
+
+    def set(
+        self,
+        name: str,
+        policy: str,
+        params: Mapping[str, Any],
+        *,
+        actor: str,
+        reason: str = "",
+        salt: str | None = None,
+    ) -> EndpointConfig:
+        check_name("endpoint", name)
+        self.validate(policy, params)
+        now = self.clock.now()
+        with write(self.engine) as conn:
+            current = conn.execute(
+                sa.select(endpoints).where(endpoints.c.name == name)
+            ).first()
+            version = 1 if current is None else current.config_version + 1
+            # The salt decides every unit's bucket: keep it unless asked, so users keep arms.
+            chosen_salt = salt or (current.salt if current is not None else secrets.token_hex(8))
+            values = dict(config_version=version, policy=policy, params=dict(params),
+                          salt=chosen_salt, updated_at=now, updated_by=actor)
+            if current is None:
+                conn.execute(endpoints.insert().values(name=name, **values))
+            else:
+                conn.execute(endpoints.update().where(endpoints.c.name == name).values(**values))
+            conn.execute(endpoint_configs.insert().values(
+                endpoint=name, config_version=version, policy=policy, params=dict(params),
+                salt=chosen_salt, created_at=now, created_by=actor, reason=reason,
+            ))
+            audit.record(
+                conn, at=now, actor=actor, action="endpoint.configure", target=name,
+                details={"config_version": version, "policy": policy, "params": dict(params),
+                         "previous": None if current is None else
+                         {"policy": current.policy, "params": current.params}},
+                reason=reason,
+            )
+        return self.get(name)
+
+    def get(self, name: str) -> EndpointConfig:
+        with read(self.engine) as conn:
+            row = conn.execute(sa.select(endpoints).where(endpoints.c.name == name)).first()
+            if row is None:
+                known = conn.execute(sa.select(endpoints.c.name).order_by(endpoints.c.name))
+                raise NotFound(
+                    f"Unknown endpoint {name!r}. "
+                    f"Endpoints: {', '.join(known.scalars()) or '(none)'}."
+                )
+            return _config(row._mapping)
+
+    def list(self) -> list[EndpointConfig]:
+        with read(self.engine) as conn:
+            rows = conn.execute(sa.select(endpoints).order_by(endpoints.c.name))
+            return [_config(row._mapping) for row in rows]
+
+    def history(self, name: str) -> list[EndpointConfig]:
+        self.get(name)
+        with read(self.engine) as conn:
+            rows = conn.execute(
+                sa.select(endpoint_configs)
+                .where(endpoint_configs.c.endpoint == name)
+                .order_by(endpoint_configs.c.config_version)
+            )
+            return [
+                EndpointConfig(
+                    name=row.endpoint, config_version=row.config_version, policy=row.policy,
+                    params=row.params, salt=row.salt, updated_at=row.created_at,
+                    updated_by=row.created_by, reason=row.reason,
+                )
+                for row in rows
+            ]
+
+
+def _config(row: Mapping[str, Any]) -> EndpointConfig:
+    return EndpointConfig(
+        name=row["name"], config_version=row["config_version"], policy=row["policy"],
+        params=row["params"], salt=row["salt"], updated_at=row["updated_at"],
+        updated_by=row["updated_by"],
+    )

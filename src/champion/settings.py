@@ -1,0 +1,57 @@
+"""Settings: read once at the edge (CLI, server) from CHAMPION_* variables and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Where champion keeps its state and how the server behaves.
+
+    Every field can be set from the environment with the ``CHAMPION_`` prefix, for example
+    ``CHAMPION_HOME=/srv/champion`` or
+    ``CHAMPION_DATABASE_URL=postgresql://user@host/champion``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CHAMPION_", extra="ignore")
+
+    home: Path = Field(default=Path(".champion"), description="Folder for state.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<home>/champion.db."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    event_queue_size: int = Field(default=50_000, ge=1)
+    event_batch_size: int = Field(default=1_000, ge=1)
+    event_flush_seconds: float = Field(default=0.2, gt=0)
+    feedback_batch_size: int = Field(default=2_000, ge=1)
+    max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
+    predict_timeout_seconds: float = Field(default=10.0, gt=0)
+    state_poll_seconds: float = Field(default=0.5, gt=0)
+    trust_pickle: bool = Field(
+        default=False, description="Allow sklearn models stored with plain pickle."
+    )
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def runtime_dir(self) -> Path:
+        """Where loaded versions' files are laid out for import; per process, disposable."""
+        return self.home / "runtime"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # Plain postgresql:// means psycopg 3 here; SQLAlchemy would default to psycopg2.
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            return url
+        return f"sqlite:///{(self.home / 'champion.db').resolve()}"
