@@ -1,0 +1,35 @@
+"""What every command shares: settings from the environment, the acting user, output."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+
+from champion.services import Services
+from champion.settings import Settings
+
+__all__ = ["actor", "console", "open_services", "stderr"]
+
+console = Console()
+stderr = Console(stderr=True)
+
+
+def actor() -> str:
+    """Who acts: CHAMPION_ACTOR, else the login name."""
+    try:
+        return os.environ.get("CHAMPION_ACTOR") or getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+@contextmanager
+def open_services() -> Iterator[Services]:
+    services = Services.open(Settings())
+    try:
+        yield services
+    finally:
+        services.close()

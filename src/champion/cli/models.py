@@ -1,0 +1,107 @@
+"""champion models register|list|show, and champion alias set|rm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from champion.cli.common import actor, console, open_services
+from champion.registry import Version
+
+__all__ = ["alias_app", "models_app"]
+
+models_app = typer.Typer(help="Register and inspect models and versions.", no_args_is_help=True)
+alias_app = typer.Typer(help="Point aliases (champion, challenger, ...) at versions.",
+                        no_args_is_help=True)
+
+
+@models_app.command("register")
+def register(
+    folder: Annotated[Path, typer.Argument(help="Version folder with champion.yaml.")],
+    model: Annotated[str | None, typer.Option(help="Model name; default: name in champion.yaml.")]
+    = None,
+    alias: Annotated[list[str] | None, typer.Option(help="Alias to set; repeatable.")] = None,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+) -> None:
+    """Register FOLDER as the next version of a model."""
+    with open_services() as services:
+        version = services.registry.register(
+            folder, model=model, actor=actor(), aliases_to_set=tuple(alias or ()), reason=reason
+        )
+    aliases = f" ({', '.join(version.aliases)})" if version.aliases else ""
+    console.print(f"Registered [bold]{version.key}[/bold]{aliases}: {len(version.files)} files, "
+                  f"{version.size_bytes:,} bytes.")
+
+
+@models_app.command("list")
+def list_models() -> None:
+    """List models with their latest version and aliases."""
+    with open_services() as services:
+        models = services.registry.list_models()
+    table = Table("model", "versions", "latest", "aliases", "created")
+    for m in models:
+        aliases = ", ".join(f"{a}→{n}" for a, n in m.aliases.items())
+        table.add_row(m.name, str(m.version_count), str(m.latest), aliases,
+                      f"{m.created_at:%Y-%m-%d %H:%M} by {m.created_by}")
+    console.print(table)
+
+
+@models_app.command("show")
+def show(
+    model: Annotated[str, typer.Argument(help="Model name, or a reference like recs@champion.")],
+    version: Annotated[int | None, typer.Argument(help="Version number.")] = None,
+) -> None:
+    """Show a model's versions, or one version with its signature and lineage."""
+    with open_services() as services:
+        if "@" in model or "/" in model:
+            _show_version(services.registry.resolve(model))
+        elif version is not None:
+            _show_version(services.registry.get_version(model, version))
+        else:
+            versions = services.registry.list_versions(model)
+            table = Table("version", "kind", "flavor", "aliases", "created", "description")
+            for v in versions:
+                table.add_row(str(v.number), v.kind, v.flavor, ", ".join(v.aliases),
+                              f"{v.created_at:%Y-%m-%d %H:%M} by {v.created_by}",
+                              v.lineage.get("description", ""))
+            console.print(table)
+
+
+def _show_version(version: Version) -> None:
+    table = Table(show_header=False, title=str(version.key))
+    table.add_row("kind / flavor", f"{version.kind} / {version.flavor}")
+    table.add_row("aliases", ", ".join(version.aliases) or "-")
+    table.add_row("created", f"{version.created_at:%Y-%m-%d %H:%M:%S} by {version.created_by}")
+    inputs = version.manifest.get("signature", {}).get("inputs", [])
+    table.add_row("inputs", ", ".join(f"{f['name']}: {f['type']}" for f in inputs) or "-")
+    for key, value in version.lineage.items():
+        if value not in ({}, "", None):
+            table.add_row(key, str(value))
+    for relative, sha in sorted(version.files.items()):
+        table.add_row(f"file {relative}", sha[:16] + "…")
+    console.print(table)
+
+
+@alias_app.command("set")
+def set_alias(
+    model: str, alias: str, version: int,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+) -> None:
+    """Point MODEL@ALIAS at VERSION (running servers follow within a second)."""
+    with open_services() as services:
+        services.registry.set_alias(model, alias, version, actor=actor(), reason=reason)
+    console.print(f"{model}@{alias} → {model}/{version}")
+
+
+@alias_app.command("rm")
+def remove_alias(
+    model: str, alias: str,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+) -> None:
+    """Remove MODEL@ALIAS."""
+    with open_services() as services:
+        services.registry.remove_alias(model, alias, actor=actor(), reason=reason)
+    console.print(f"Removed {model}@{alias}")

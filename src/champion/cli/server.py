@@ -1,0 +1,47 @@
+"""champion server."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Annotated
+
+import typer
+
+from champion.cli.common import stderr
+from champion.settings import Settings
+
+__all__ = ["server"]
+
+
+def server(
+    host: Annotated[str | None, typer.Option(help="Address to bind; default 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port; default 8000.")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+) -> None:
+    """Run the HTTP server (registry, endpoints, predict, rank, feedback)."""
+    import uvicorn
+
+    from champion.api import create_app
+
+    settings = Settings()
+    if host is not None:
+        settings.host = host
+    if port is not None:
+        settings.port = port
+    if not _loopback(settings.host):
+        stderr.print(f"[yellow]Binding {settings.host}: the API has no access control yet; "
+                     "anyone who can reach this address can change models and endpoints.")
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, loop="uvloop",
+                http="httptools", access_log=False, log_level=log_level, workers=1)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from champion.services import Services
+from champion.settings import Settings
+from tests.conftest import ModelFolders
+
+ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
+
+
+def test_predict_answers_with_request_id_and_version(served: Services, client: TestClient) -> None:
+    response = client.post("/v1/endpoints/churn/predict",
+                           json={"unit": "u1", "instances": [ROW, ROW]})
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["request_id"]) == 32
+    assert (body["model"], body["version"]) == ("churn", 1)
+    assert body["predictions"] == [{"score": 0.25}, {"score": 0.25}]
+
+
+def test_rank_returns_ordered_items_with_positions(served: Services, client: TestClient) -> None:
+    body = client.post("/v1/endpoints/recs/rank", json={"unit": "u1", "k": 3}).json()
+    assert [(i["item"], i["position"]) for i in body["items"]] == [("a", 1), ("b", 2), ("c", 3)]
+
+
+def test_moving_the_alias_switches_the_endpoint_without_restart(
+    served: Services, client: TestClient, model_folder: ModelFolders
+) -> None:
+    folder = model_folder("constant")
+    (folder / "score.txt").write_text("0.75")
+    served.registry.register(folder, model="churn", actor="tests")
+    response = client.put("/v1/models/churn/aliases/champion", json={"version": 2})
+    assert response.status_code == 200
+    body = client.post("/v1/endpoints/churn/predict", json={"instances": [ROW]}).json()
+    assert (body["version"], body["predictions"]) == (2, [{"score": 0.75}])
+
+
+def test_a_change_made_by_another_process_is_seen_within_a_second(
+    served: Services, client: TestClient, model_folder: ModelFolders
+) -> None:
+    folder = model_folder("constant")
+    (folder / "score.txt").write_text("0.5")
+    served.registry.register(folder, model="churn", actor="cli", aliases_to_set=("champion",))
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        body = client.post("/v1/endpoints/churn/predict", json={"instances": [ROW]}).json()
+        if body["version"] == 2:
+            break
+        time.sleep(0.05)
+    assert body["version"] == 2
+
+
+def _error(response: object) -> tuple[int, str, str]:
+    body = response.json()["error"]  # type: ignore[attr-defined]
+    return response.status_code, body["code"], body["message"]  # type: ignore[attr-defined]
+
+
+def test_bad_requests_get_a_clear_4xx(served: Services, client: TestClient) -> None:
+    post = client.post
+    assert _error(post("/v1/endpoints/churn/predict", content=b"{nope",
+                       headers={"content-type": "application/json"}))[:2] == (
+        400, "MalformedRequest")
+    status, code, message = _error(post("/v1/endpoints/churn/predict",
+                                        json={"instances": [ROW | {"tenure": "3"}]}))
+    assert (status, code) == (422, "InvalidInput") and "instances[0].tenure" in message
+    status, _, message = _error(post("/v1/endpoints/churn/predict",
+                                     json={"instances": [ROW | {"extra": 1}]}))
+    assert status == 422 and "instances[0].extra: Extra inputs" in message
+    status, _, message = _error(post("/v1/endpoints/churn/predict", json={"instances": []}))
+    assert status == 422 and "instances" in message
+    status, code, message = _error(post("/v1/endpoints/nope/predict", json={"instances": [ROW]}))
+    assert (status, code) == (404, "NotFound") and "Unknown endpoint 'nope'" in message
+    status, _, message = _error(post("/v1/endpoints/recs/predict", json={"instances": [ROW]}))
+    assert status == 422 and "serves a ranker" in message
+    assert _error(client.get("/v1/models/nope"))[:2] == (404, "NotFound")
+    assert "Unknown version churn/7" in _error(client.get("/v1/models/churn/versions/7"))[2]
+    assert "Unknown alias 'champoin'" in _error(
+        client.get("/v1/models/churn/versions/champoin"))[2]
+    status, _, message = _error(client.put("/v1/endpoints/churn", json={
+        "policy": "single", "params": {"version": "churn@champoin"}}))
+    assert status == 404 and "champoin" in message
+    status, _, message = _error(client.put("/v1/endpoints/churn", json={
+        "policy": "singel", "params": {}}))
+    assert status == 422 and "Unknown policy 'singel'. Known policies: single." in message
+    assert client.get("/v1/endpoints/churn").json()["config_version"] == 1
+
+
+def test_oversized_bodies_are_refused_with_413(tmp_path: Path, served: Services,
+                                                settings: Settings) -> None:
+    from champion.api import create_app
+
+    small = settings.model_copy(update={"max_request_bytes": 2048})
+    with TestClient(create_app(small)) as client:
+        response = client.post("/v1/endpoints/churn/predict",
+                               json={"instances": [ROW] * 100})
+        assert _error(response)[:2] == (413, "PayloadTooLarge")
+
+
+def test_a_tampered_version_is_refused_and_the_endpoint_unchanged(
+    served: Services, client: TestClient, settings: Settings, model_folder: ModelFolders
+) -> None:
+    folder = model_folder("constant")
+    version = served.registry.register(folder, model="churn", actor="tests")
+    sha = version.files["constant.py"]
+    (settings.artifacts_dir / sha[:2] / sha).write_text("import os\n")
+    response = client.put("/v1/endpoints/churn", json={
+        "policy": "single", "params": {"version": "churn/2"}})
+    status, code, message = _error(response)
+    assert (status, code) == (409, "ArtifactTampered") and "'constant.py'" in message
+    assert client.get("/v1/endpoints/churn").json()["params"] == {"version": "churn@champion"}
+
+
+def _pack(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        archive.add(folder, arcname="model")
+    return buffer.getvalue()
+
+
+def test_upload_registers_a_packed_folder(
+    served: Services, client: TestClient, model_folder: ModelFolders
+) -> None:
+    response = client.post(
+        "/v1/models/churn/versions",
+        files={"file": ("model.tar.gz", _pack(model_folder("constant")), "application/gzip")},
+        data={"aliases": "challenger", "reason": "retrained"},
+    )
+    assert response.status_code == 201, response.text
+    assert (response.json()["version"], response.json()["aliases"]) == (2, ["challenger"])
+
+
+def test_upload_refuses_archives_escaping_the_folder(
+    served: Services, client: TestClient, tmp_path: Path
+) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        data = b"kind: classifier\n"
+        info = tarfile.TarInfo("../../escape/champion.yaml")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    response = client.post("/v1/models/churn/versions",
+                           files={"file": ("x.tar.gz", buffer.getvalue(), "application/gzip")})
+    assert _error(response)[:2] == (422, "InvalidInput")
+    assert client.get("/v1/models/churn").json()["version_count"] == 1
+    response = client.post("/v1/models/churn/versions",
+                           files={"file": ("x.tar.gz", b"not a tar", "application/gzip")})
+    assert _error(response)[:2] == (422, "InvalidInput")

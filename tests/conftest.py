@@ -1,0 +1,88 @@
+"""Shared fixtures: every test that touches storage runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from champion.api import create_app
+from champion.services import Services
+from champion.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures" / "models"
+POSTGRES_URL = os.environ.get("CHAMPION_TEST_POSTGRES_URL")
+
+
+def _reset_postgres(url: str) -> None:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
+    if request.param == "sqlite":
+        return None  # the default: <home>/champion.db
+    if not POSTGRES_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL tests: CHAMPION_TEST_POSTGRES_URL is unset.")
+        pytest.skip("PostgreSQL not available: set CHAMPION_TEST_POSTGRES_URL (.ci/run does).")
+    _reset_postgres(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=database_url, state_poll_seconds=0.1,
+                    event_flush_seconds=0.02)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    opened = Services.open(settings)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def model_folder(tmp_path: Path) -> "ModelFolders":
+    return ModelFolders(tmp_path / "models")
+
+
+class ModelFolders:
+    """Copies of the fixture models that a test may change freely."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __call__(self, name: str) -> Path:
+        target = self.root / name
+        if not target.exists():
+            shutil.copytree(FIXTURES / name, target)
+        return target
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def served(services: Services, model_folder: ModelFolders) -> Services:
+    """A classifier endpoint 'churn' and a ranker endpoint 'recs', both on @champion."""
+    services.registry.register(model_folder("constant"), model="churn", actor="tests",
+                               aliases_to_set=("champion",))
+    services.registry.register(model_folder("echo_ranker"), model="recs", actor="tests",
+                               aliases_to_set=("champion",))
+    services.endpoints.set("churn", "single", {"version": "churn@champion"}, actor="tests")
+    services.endpoints.set("recs", "single", {"version": "recs@champion"}, actor="tests")
+    return services

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from champion.serving.assignment import BUCKETS, bucket
+
+
+@given(st.text(max_size=40), st.text(max_size=40))
+def test_bucket_is_in_range_and_repeatable(salt: str, unit: str) -> None:
+    assert 0 <= bucket(salt, unit) < BUCKETS
+    assert bucket(salt, unit) == bucket(salt, unit)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.text(alphabet="abcdefgh0123456789-", min_size=1, max_size=12),
+                min_size=1, max_size=20))
+def test_bucket_is_the_same_in_another_process(units: list[str]) -> None:
+    # A fresh interpreter has a different hash() seed: the assignment must not depend on it.
+    code = (
+        "import sys; from champion.serving.assignment import bucket; "
+        "print(' '.join(str(bucket('exp', u)) for u in sys.argv[1:]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, *units], capture_output=True, text=True,
+                         check=True, env={"PYTHONHASHSEED": "random"})
+    assert out.stdout.split() == [str(bucket("exp", u)) for u in units]
+
+
+def test_buckets_are_uniform() -> None:
+    counts = [0] * 10
+    for i in range(20_000):
+        counts[bucket("salt", f"user-{i}") // 1000] += 1
+    assert stats.chisquare(counts).pvalue > 0.001
+
+
+def test_salt_changes_the_assignment() -> None:
+    same = sum(bucket("a", f"u{i}") == bucket("b", f"u{i}") for i in range(1000))
+    assert same < 10
