@@ -41,8 +41,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str | None) -> Settings:
-    return Settings(home=tmp_path / "home", database_url=database_url, state_poll_seconds=0.1,
-                    event_flush_seconds=0.02)
+    return Settings(
+        home=tmp_path / "home",
+        database_url=database_url,
+        state_poll_seconds=0.1,
+        event_flush_seconds=0.02,
+    )
 
 
 @pytest.fixture
@@ -53,7 +57,7 @@ def services(settings: Settings) -> Iterator[Services]:
 
 
 @pytest.fixture
-def model_folder(tmp_path: Path) -> "ModelFolders":
+def model_folder(tmp_path: Path) -> ModelFolders:
     return ModelFolders(tmp_path / "models")
 
 
@@ -79,10 +83,12 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def served(services: Services, model_folder: ModelFolders) -> Services:
     """A classifier endpoint 'churn' and a ranker endpoint 'recs', both on @champion."""
-    services.registry.register(model_folder("constant"), model="churn", actor="tests",
-                               aliases_to_set=("champion",))
-    services.registry.register(model_folder("echo_ranker"), model="recs", actor="tests",
-                               aliases_to_set=("champion",))
+    services.registry.register(
+        model_folder("constant"), model="churn", actor="tests", aliases_to_set=("champion",)
+    )
+    services.registry.register(
+        model_folder("echo_ranker"), model="recs", actor="tests", aliases_to_set=("champion",)
+    )
     services.endpoints.set("churn", "single", {"version": "churn@champion"}, actor="tests")
     services.endpoints.set("recs", "single", {"version": "recs@champion"}, actor="tests")
     return services

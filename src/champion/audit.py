@@ -47,7 +47,7 @@ def record(
     details: dict[str, Any] | None = None,
     reason: str = "",
 ) -> None:
-    """Append one record in the caller's transaction, so the change and its record commit together."""
+    """Append one record in the caller's transaction: the change and its record commit together."""
     conn.execute(
         audit_log.insert().values(
             at=at, actor=actor, action=action, target=target, details=details or {}, reason=reason
@@ -55,7 +55,9 @@ def record(
     )
 
 
-def list_audit(conn: sa.Connection, *, target: str | None = None, limit: int = 100) -> list[AuditRecord]:
+def list_audit(
+    conn: sa.Connection, *, target: str | None = None, limit: int = 100
+) -> list[AuditRecord]:
     query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
     if target is not None:
         query = query.where(audit_log.c.target == target)
@@ -64,4 +66,6 @@ def list_audit(conn: sa.Connection, *, target: str | None = None, limit: int = 1
 
 def latest_audit_id(conn: sa.Connection) -> int:
     """The id of the newest record: every state change bumps it, so replicas poll it."""
-    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))).scalar_one())
+    return int(
+        conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))).scalar_one()
+    )

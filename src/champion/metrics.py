@@ -13,33 +13,47 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "champion_predictions", "Prediction and rank requests served.",
-            ["endpoint", "model", "version", "arm"], registry=self.registry,
+            "champion_predictions",
+            "Prediction and rank requests served.",
+            ["endpoint", "model", "version", "arm"],
+            registry=self.registry,
         )
         self.errors = Counter(
-            "champion_prediction_errors", "Requests that failed, by error code.",
-            ["endpoint", "code"], registry=self.registry,
+            "champion_prediction_errors",
+            "Requests that failed, by error code.",
+            ["endpoint", "code"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "champion_prediction_latency_seconds", "Model call latency.",
-            ["endpoint", "model", "version"], buckets=_LATENCY_BUCKETS, registry=self.registry,
+            "champion_prediction_latency_seconds",
+            "Model call latency.",
+            ["endpoint", "model", "version"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.events_dropped = Counter(
-            "champion_events_dropped", "Prediction events dropped because the queue was full.",
+            "champion_events_dropped",
+            "Prediction events dropped because the queue was full.",
             registry=self.registry,
         )
         self.events_written = Counter(
-            "champion_events_written", "Prediction events committed to the database.",
+            "champion_events_written",
+            "Prediction events committed to the database.",
             registry=self.registry,
         )
         self.event_queue_depth = Gauge(
-            "champion_event_queue_depth", "Prediction events waiting to be written.",
+            "champion_event_queue_depth",
+            "Prediction events waiting to be written.",
             registry=self.registry,
         )
         self.feedback_committed = Counter(
-            "champion_feedback_committed", "Feedback events committed.", registry=self.registry,
+            "champion_feedback_committed",
+            "Feedback events committed.",
+            registry=self.registry,
         )
         self.feedback_commit_seconds = Histogram(
-            "champion_feedback_commit_seconds", "Time of one group commit of feedback.",
-            buckets=_LATENCY_BUCKETS, registry=self.registry,
+            "champion_feedback_commit_seconds",
+            "Time of one group commit of feedback.",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
         )

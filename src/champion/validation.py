@@ -9,11 +9,11 @@ from pydantic import ValidationError
 
 from champion.errors import InvalidInput
 
-__all__ = ["describe_validation_error", "location", "invalid_input"]
+__all__ = ["describe_validation_error", "invalid_input", "location"]
 
 
 def location(parts: Sequence[int | str], root: str = "") -> str:
-    """Render a pydantic location such as ``('instances', 0, 'tenure')`` as ``instances[0].tenure``."""
+    """Render a pydantic location ``('instances', 0, 'tenure')`` as ``instances[0].tenure``."""
     text = root
     for part in parts:
         if isinstance(part, int):
@@ -23,9 +23,7 @@ def location(parts: Sequence[int | str], root: str = "") -> str:
     return text or "body"
 
 
-def describe_validation_error(
-    error: ValidationError, root: str = "", limit: int = 5
-) -> str:
+def describe_validation_error(error: ValidationError, root: str = "", limit: int = 5) -> str:
     """One line per problem, at most ``limit``: ``field: what is wrong (got value)``."""
     lines = []
     for item in error.errors(include_url=False)[:limit]:

@@ -30,8 +30,7 @@ def test_clicks_join_the_items_they_credit(served: Services, client: TestClient)
         request_id = _rank(client, f"user-{n}")
         events.append({"request_id": request_id, "kind": "click", "item": "a"})
         if n % 2 == 0:
-            events.append({"request_id": request_id, "kind": "purchase", "item": "a",
-                           "value": 9.5})
+            events.append({"request_id": request_id, "kind": "purchase", "item": "a", "value": 9.5})
     response = client.post("/v1/feedback/batch", json={"events": events})
     assert response.status_code == 201 and response.json()["accepted"] == 15
     time.sleep(0.3)  # prediction events are written off the response path

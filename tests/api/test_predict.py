@@ -15,8 +15,9 @@ ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 
 
 def test_predict_answers_with_request_id_and_version(served: Services, client: TestClient) -> None:
-    response = client.post("/v1/endpoints/churn/predict",
-                           json={"unit": "u1", "instances": [ROW, ROW]})
+    response = client.post(
+        "/v1/endpoints/churn/predict", json={"unit": "u1", "instances": [ROW, ROW]}
+    )
     assert response.status_code == 200
     body = response.json()
     assert len(body["request_id"]) == 32
@@ -63,14 +64,20 @@ def _error(response: object) -> tuple[int, str, str]:
 
 def test_bad_requests_get_a_clear_4xx(served: Services, client: TestClient) -> None:
     post = client.post
-    assert _error(post("/v1/endpoints/churn/predict", content=b"{nope",
-                       headers={"content-type": "application/json"}))[:2] == (
-        400, "MalformedRequest")
-    status, code, message = _error(post("/v1/endpoints/churn/predict",
-                                        json={"instances": [ROW | {"tenure": "3"}]}))
+    assert _error(
+        post(
+            "/v1/endpoints/churn/predict",
+            content=b"{nope",
+            headers={"content-type": "application/json"},
+        )
+    )[:2] == (400, "MalformedRequest")
+    status, code, message = _error(
+        post("/v1/endpoints/churn/predict", json={"instances": [ROW | {"tenure": "3"}]})
+    )
     assert (status, code) == (422, "InvalidInput") and "instances[0].tenure" in message
-    status, _, message = _error(post("/v1/endpoints/churn/predict",
-                                     json={"instances": [ROW | {"extra": 1}]}))
+    status, _, message = _error(
+        post("/v1/endpoints/churn/predict", json={"instances": [ROW | {"extra": 1}]})
+    )
     assert status == 422 and "instances[0].extra: Extra inputs" in message
     status, _, message = _error(post("/v1/endpoints/churn/predict", json={"instances": []}))
     assert status == 422 and "instances" in message
@@ -80,25 +87,29 @@ def test_bad_requests_get_a_clear_4xx(served: Services, client: TestClient) -> N
     assert status == 422 and "serves a ranker" in message
     assert _error(client.get("/v1/models/nope"))[:2] == (404, "NotFound")
     assert "Unknown version churn/7" in _error(client.get("/v1/models/churn/versions/7"))[2]
-    assert "Unknown alias 'champoin'" in _error(
-        client.get("/v1/models/churn/versions/champoin"))[2]
-    status, _, message = _error(client.put("/v1/endpoints/churn", json={
-        "policy": "single", "params": {"version": "churn@champoin"}}))
+    assert "Unknown alias 'champoin'" in _error(client.get("/v1/models/churn/versions/champoin"))[2]
+    status, _, message = _error(
+        client.put(
+            "/v1/endpoints/churn",
+            json={"policy": "single", "params": {"version": "churn@champoin"}},
+        )
+    )
     assert status == 404 and "champoin" in message
-    status, _, message = _error(client.put("/v1/endpoints/churn", json={
-        "policy": "singel", "params": {}}))
+    status, _, message = _error(
+        client.put("/v1/endpoints/churn", json={"policy": "singel", "params": {}})
+    )
     assert status == 422 and "Unknown policy 'singel'. Known policies: single." in message
     assert client.get("/v1/endpoints/churn").json()["config_version"] == 1
 
 
-def test_oversized_bodies_are_refused_with_413(tmp_path: Path, served: Services,
-                                                settings: Settings) -> None:
+def test_oversized_bodies_are_refused_with_413(
+    tmp_path: Path, served: Services, settings: Settings
+) -> None:
     from champion.api import create_app
 
     small = settings.model_copy(update={"max_request_bytes": 2048})
     with TestClient(create_app(small)) as client:
-        response = client.post("/v1/endpoints/churn/predict",
-                               json={"instances": [ROW] * 100})
+        response = client.post("/v1/endpoints/churn/predict", json={"instances": [ROW] * 100})
         assert _error(response)[:2] == (413, "PayloadTooLarge")
 
 
@@ -109,8 +120,9 @@ def test_a_tampered_version_is_refused_and_the_endpoint_unchanged(
     version = served.registry.register(folder, model="churn", actor="tests")
     sha = version.files["constant.py"]
     (settings.artifacts_dir / sha[:2] / sha).write_text("import os\n")
-    response = client.put("/v1/endpoints/churn", json={
-        "policy": "single", "params": {"version": "churn/2"}})
+    response = client.put(
+        "/v1/endpoints/churn", json={"policy": "single", "params": {"version": "churn/2"}}
+    )
     status, code, message = _error(response)
     assert (status, code) == (409, "ArtifactTampered") and "'constant.py'" in message
     assert client.get("/v1/endpoints/churn").json()["params"] == {"version": "churn@champion"}
@@ -144,10 +156,13 @@ def test_upload_refuses_archives_escaping_the_folder(
         info = tarfile.TarInfo("../../escape/champion.yaml")
         info.size = len(data)
         archive.addfile(info, io.BytesIO(data))
-    response = client.post("/v1/models/churn/versions",
-                           files={"file": ("x.tar.gz", buffer.getvalue(), "application/gzip")})
+    response = client.post(
+        "/v1/models/churn/versions",
+        files={"file": ("x.tar.gz", buffer.getvalue(), "application/gzip")},
+    )
     assert _error(response)[:2] == (422, "InvalidInput")
     assert client.get("/v1/models/churn").json()["version_count"] == 1
-    response = client.post("/v1/models/churn/versions",
-                           files={"file": ("x.tar.gz", b"not a tar", "application/gzip")})
+    response = client.post(
+        "/v1/models/churn/versions", files={"file": ("x.tar.gz", b"not a tar", "application/gzip")}
+    )
     assert _error(response)[:2] == (422, "InvalidInput")

@@ -29,10 +29,12 @@ def test_versions_are_numbered_in_order(services: Services, model_folder: ModelF
 def test_references_resolve_by_number_and_alias(
     services: Services, model_folder: ModelFolders
 ) -> None:
-    services.registry.register(model_folder("constant"), model="churn", actor="t",
-                               aliases_to_set=("champion",))
-    services.registry.register(model_folder("constant"), model="churn", actor="t",
-                               aliases_to_set=("challenger",))
+    services.registry.register(
+        model_folder("constant"), model="churn", actor="t", aliases_to_set=("champion",)
+    )
+    services.registry.register(
+        model_folder("constant"), model="churn", actor="t", aliases_to_set=("challenger",)
+    )
     assert services.registry.resolve("churn@champion").number == 1
     assert services.registry.resolve("churn/2").aliases == ("challenger",)
 
@@ -46,7 +48,9 @@ def test_alias_moves_are_audited_with_who_and_why(
     services.registry.set_alias("churn", "champion", 2, actor="bob", reason="better AUC")
     services.registry.remove_alias("churn", "champion", actor="cy", reason="retire")
     with read(services.engine) as conn:
-        records = [r for r in audit.list_audit(conn, target="churn") if r.action.startswith("alias")]
+        records = [
+            r for r in audit.list_audit(conn, target="churn") if r.action.startswith("alias")
+        ]
     assert [(r.action, r.actor, r.reason, r.details.get("was")) for r in records] == [
         ("alias.remove", "cy", "retire", 2),
         ("alias.set", "bob", "better AUC", 1),
@@ -65,8 +69,9 @@ def test_alias_moves_are_audited_with_who_and_why(
 def test_unknown_references_name_what_is_missing(
     services: Services, model_folder: ModelFolders, ref: str, message: str
 ) -> None:
-    services.registry.register(model_folder("constant"), model="churn", actor="t",
-                               aliases_to_set=("champion",))
+    services.registry.register(
+        model_folder("constant"), model="churn", actor="t", aliases_to_set=("champion",)
+    )
     with pytest.raises(NotFound, match=message.replace(".", r"\.").replace("(", r"\(")):
         services.registry.resolve(ref)
 
@@ -77,7 +82,9 @@ def test_a_tampered_file_is_refused_naming_the_file(
     version = services.registry.register(model_folder("constant"), model="churn", actor="t")
     blob = settings.artifacts_dir / version.files["score.txt"][:2] / version.files["score.txt"]
     blob.write_text("0.99\n")
-    with pytest.raises(ArtifactTampered, match="churn/1 failed its sha256 check on file 'score.txt'"):
+    with pytest.raises(
+        ArtifactTampered, match=r"churn/1 failed its sha256 check on file 'score\.txt'"
+    ):
         services.registry.materialise(version, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -86,8 +93,14 @@ def test_a_tampered_file_is_refused_naming_the_file(
     ("manifest", "message"),
     [
         ({"kind": "classifer", "flavor": "python"}, "kind: Input should be 'classifier'"),
-        ({"kind": "classifier", "flavor": "python", "signature": {"inputs": [
-            {"name": "x", "type": "float"}]}}, r"signature\.inputs\[0\]\.type"),
+        (
+            {
+                "kind": "classifier",
+                "flavor": "python",
+                "signature": {"inputs": [{"name": "x", "type": "float"}]},
+            },
+            r"signature\.inputs\[0\]\.type",
+        ),
         ({"kind": "classifier", "flavor": "python", "colour": "red"}, "colour: Extra inputs"),
         ({"kind": "classifier", "flavor": "onxx"}, "Unknown flavor 'onxx'. Known flavors: python"),
         ({"kind": "classifier", "flavor": "python"}, "python flavor needs 'class: module:Class'"),
@@ -111,8 +124,12 @@ def _sklearn_folder(folder: Path, file: str) -> Path:
         skops.io.dump(estimator, folder / file)
     else:
         (folder / file).write_bytes(pickle.dumps(estimator))
-    manifest = {"kind": "classifier", "flavor": "sklearn", "file": file, "signature": {
-        "inputs": [{"name": "a", "type": "number"}, {"name": "b", "type": "number"}]}}
+    manifest = {
+        "kind": "classifier",
+        "flavor": "sklearn",
+        "file": file,
+        "signature": {"inputs": [{"name": "a", "type": "number"}, {"name": "b", "type": "number"}]},
+    }
     (folder / "champion.yaml").write_text(yaml.safe_dump(manifest))
     return folder
 
@@ -122,8 +139,9 @@ def test_sklearn_skops_model_loads_with_trusted_types_and_predicts(
 ) -> None:
     from champion.serving.runtime import Runtime
 
-    services.registry.register(_sklearn_folder(tmp_path / "m", "model.skops"), model="lr",
-                               actor="t")
+    services.registry.register(
+        _sklearn_folder(tmp_path / "m", "model.skops"), model="lr", actor="t"
+    )
     runtime = Runtime(services.registry, services.flavors, settings, settings.runtime_dir)
     loaded = runtime.get(services.registry.resolve("lr/1").key)
     outputs = loaded.model.predict([{"a": 2.0, "b": 0.0}, {"a": -2.0, "b": 0.0}])
@@ -134,5 +152,6 @@ def test_sklearn_skops_model_loads_with_trusted_types_and_predicts(
 
 def test_plain_pickle_needs_the_trust_flag(services: Services, tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="plain pickle"):
-        services.registry.register(_sklearn_folder(tmp_path / "m", "model.pkl"), model="lr",
-                                   actor="t")
+        services.registry.register(
+            _sklearn_folder(tmp_path / "m", "model.pkl"), model="lr", actor="t"
+        )

@@ -6,11 +6,13 @@ from champion.errors import InvalidInput
 from champion.registry.manifest import FieldSpec
 from champion.registry.signature import SignatureChecker
 
-CHECK = SignatureChecker([
-    FieldSpec(name="tenure", type="integer"),
-    FieldSpec(name="charges", type="number", nullable=True),
-    FieldSpec(name="contract", type="string"),
-])
+CHECK = SignatureChecker(
+    [
+        FieldSpec(name="tenure", type="integer"),
+        FieldSpec(name="charges", type="number", nullable=True),
+        FieldSpec(name="contract", type="string"),
+    ]
+)
 
 
 def test_valid_rows_pass_and_ints_are_numbers() -> None:
@@ -22,10 +24,14 @@ def test_valid_rows_pass_and_ints_are_numbers() -> None:
     ("row", "message"),
     [
         ({"charges": 1.0, "contract": "x"}, r"instances\[0\]\.tenure: Field required"),
-        ({"tenure": 1, "charges": 1.0, "contract": "x", "zip": 1},
-         r"instances\[0\]\.zip: Extra inputs are not permitted"),
-        ({"tenure": "1", "charges": 1.0, "contract": "x"},
-         r"instances\[0\]\.tenure: Input should be a valid integer, got '1'"),
+        (
+            {"tenure": 1, "charges": 1.0, "contract": "x", "zip": 1},
+            r"instances\[0\]\.zip: Extra inputs are not permitted",
+        ),
+        (
+            {"tenure": "1", "charges": 1.0, "contract": "x"},
+            r"instances\[0\]\.tenure: Input should be a valid integer, got '1'",
+        ),
         ({"tenure": 1, "charges": True, "contract": "x"}, r"instances\[0\]\.charges"),
         ({"tenure": 1, "charges": 1.0, "contract": None}, r"instances\[0\]\.contract"),
     ],

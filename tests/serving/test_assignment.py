@@ -17,16 +17,24 @@ def test_bucket_is_in_range_and_repeatable(salt: str, unit: str) -> None:
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.lists(st.text(alphabet="abcdefgh0123456789-", min_size=1, max_size=12),
-                min_size=1, max_size=20))
+@given(
+    st.lists(
+        st.text(alphabet="abcdefgh0123456789-", min_size=1, max_size=12), min_size=1, max_size=20
+    )
+)
 def test_bucket_is_the_same_in_another_process(units: list[str]) -> None:
     # A fresh interpreter has a different hash() seed: the assignment must not depend on it.
     code = (
         "import sys; from champion.serving.assignment import bucket; "
         "print(' '.join(str(bucket('exp', u)) for u in sys.argv[1:]))"
     )
-    out = subprocess.run([sys.executable, "-c", code, *units], capture_output=True, text=True,
-                         check=True, env={"PYTHONHASHSEED": "random"})
+    out = subprocess.run(
+        [sys.executable, "-c", code, *units],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "random"},
+    )
     assert out.stdout.split() == [str(bucket("exp", u)) for u in units]
 
 

@@ -17,9 +17,9 @@ from champion.api.state import ServerState
 from champion.clock import Clock
 from champion.events import FeedbackCommitter, PredictionWriter
 from champion.metrics import Metrics
+from champion.services import Services
 from champion.serving.runtime import Runtime
 from champion.serving.service import ServingService
-from champion.services import Services
 from champion.settings import Settings
 
 __all__ = ["create_app"]
@@ -62,16 +62,25 @@ def _start(settings: Settings, clock: Clock | None) -> ServerState:
     services = Services.open(settings, clock)
     metrics = Metrics()
     writer = PredictionWriter(
-        services.engine, metrics, queue_size=settings.event_queue_size,
-        batch_size=settings.event_batch_size, flush_seconds=settings.event_flush_seconds,
+        services.engine,
+        metrics,
+        queue_size=settings.event_queue_size,
+        batch_size=settings.event_batch_size,
+        flush_seconds=settings.event_flush_seconds,
     )
     committer = FeedbackCommitter(
         services.engine, services.clock, metrics, settings.feedback_batch_size
     )
     runtime = Runtime(services.registry, services.flavors, settings, settings.runtime_dir)
     serving = ServingService(
-        services.engine, services.registry, services.endpoints, runtime, writer, metrics,
-        services.clock, timeout_seconds=settings.predict_timeout_seconds,
+        services.engine,
+        services.registry,
+        services.endpoints,
+        runtime,
+        writer,
+        metrics,
+        services.clock,
+        timeout_seconds=settings.predict_timeout_seconds,
     )
     writer.start()
     committer.start()

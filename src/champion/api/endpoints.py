@@ -43,8 +43,14 @@ def set_endpoint(endpoint: str, body: EndpointBody, request: Request) -> dict[st
     # broken) is refused here and the endpoint keeps serving what it served.
     for ref in endpoints.validate(body.policy, body.params):
         state.serving.runtime.get(state.services.registry.resolve(ref).key)
-    endpoints.set(endpoint, body.policy, body.params, actor=actor_of(request),
-                  reason=body.reason, salt=body.salt)
+    endpoints.set(
+        endpoint,
+        body.policy,
+        body.params,
+        actor=actor_of(request),
+        reason=body.reason,
+        salt=body.salt,
+    )
     state.serving.refresh()
     return _describe(request, endpoint)
 

@@ -50,14 +50,19 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == PayloadTooLarge.status:
             return error_response(PayloadTooLarge(str(exc.detail)))
         body = {"error": {"code": f"HTTP{exc.status_code}", "message": str(exc.detail)}}
-        return Response(orjson.dumps(body), status_code=exc.status_code,
-                        media_type="application/json")
+        return Response(
+            orjson.dumps(body), status_code=exc.status_code, media_type="application/json"
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("Unexpected error on %s %s", request.method, request.url.path)
-        body = {"error": {"code": "InternalError",
-                          "message": f"Unexpected {type(exc).__name__}; see the server log."}}
+        body = {
+            "error": {
+                "code": "InternalError",
+                "message": f"Unexpected {type(exc).__name__}; see the server log.",
+            }
+        }
         return Response(orjson.dumps(body), status_code=500, media_type="application/json")
 
 

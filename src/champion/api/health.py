@@ -38,8 +38,11 @@ def health(request: Request) -> dict[str, Any]:
         "database": database,
         "database_backend": state.services.engine.dialect.name,
         "endpoints": endpoints,
-        "events": {"queued": state.writer.pending(), "written": state.writer.written,
-                   "dropped": state.writer.dropped},
+        "events": {
+            "queued": state.writer.pending(),
+            "written": state.writer.written,
+            "dropped": state.writer.dropped,
+        },
     }
 
 

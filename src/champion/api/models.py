@@ -58,7 +58,10 @@ def register_version(
     try:
         folder = _unpack(file, workdir)
         version = state.services.registry.register(
-            folder, model=model, actor=actor_of(request), reason=reason,
+            folder,
+            model=model,
+            actor=actor_of(request),
+            reason=reason,
             aliases_to_set=tuple(a.strip() for a in aliases.split(",") if a.strip()),
         )
     finally:
@@ -69,16 +72,18 @@ def register_version(
 @router.put("/{model}/aliases/{alias}")
 def set_alias(model: str, alias: str, body: AliasBody, request: Request) -> dict[str, Any]:
     registry = state_of(request).services.registry
-    version = registry.set_alias(model, alias, body.version, actor=actor_of(request),
-                                 reason=body.reason)
+    version = registry.set_alias(
+        model, alias, body.version, actor=actor_of(request), reason=body.reason
+    )
     state_of(request).serving.refresh()
     return version_json(version)
 
 
 @router.delete("/{model}/aliases/{alias}", status_code=204)
 def remove_alias(model: str, alias: str, request: Request, reason: str = "") -> None:
-    state_of(request).services.registry.remove_alias(model, alias, actor=actor_of(request),
-                                                     reason=reason)
+    state_of(request).services.registry.remove_alias(
+        model, alias, actor=actor_of(request), reason=reason
+    )
     state_of(request).serving.refresh()
 
 

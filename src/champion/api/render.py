@@ -65,8 +65,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     }
     if answer.served.items:
         body["items"] = [
-            {"item": i.item, "position": i.position, "score": i.score}
-            for i in answer.served.items
+            {"item": i.item, "position": i.position, "score": i.score} for i in answer.served.items
         ]
     else:
         body["predictions"] = answer.served.outputs

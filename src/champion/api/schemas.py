@@ -26,7 +26,9 @@ class _Body(BaseModel):
 
 class PredictBody(_Body):
     unit: str | None = Field(
-        default=None, min_length=1, max_length=256,
+        default=None,
+        min_length=1,
+        max_length=256,
         description="Who is randomised (user, session). Omitted: randomised per request.",
     )
     instances: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
@@ -52,7 +54,9 @@ class EndpointBody(_Body):
 
 class FeedbackBody(_Body):
     event_id: str | None = Field(
-        default=None, min_length=1, max_length=64,
+        default=None,
+        min_length=1,
+        max_length=64,
         description="Client-chosen id: a retry with the same id is stored once.",
     )
     request_id: str = Field(min_length=1, max_length=64)

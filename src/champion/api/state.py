@@ -8,8 +8,8 @@ from fastapi import Request
 
 from champion.events import FeedbackCommitter, PredictionWriter
 from champion.metrics import Metrics
-from champion.serving.service import ServingService
 from champion.services import Services
+from champion.serving.service import ServingService
 
 __all__ = ["ServerState", "actor_of", "state_of"]
 

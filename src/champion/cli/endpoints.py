@@ -13,19 +13,20 @@ from champion.errors import InvalidInput
 
 __all__ = ["endpoints_app"]
 
-endpoints_app = typer.Typer(help="Configure endpoints and their routing policy.",
-                            no_args_is_help=True)
+endpoints_app = typer.Typer(
+    help="Configure endpoints and their routing policy.", no_args_is_help=True
+)
 
 
 @endpoints_app.command("set")
 def set_endpoint(
     name: str,
     policy: Annotated[str, typer.Option(help="Routing policy.")] = "single",
-    version: Annotated[str | None, typer.Option(help="Version for single: recs@champion.")]
-    = None,
-    param: Annotated[list[str] | None, typer.Option(help="Policy parameter key=value "
-                                                    "(value parsed as JSON); repeatable.")]
-    = None,
+    version: Annotated[str | None, typer.Option(help="Version for single: recs@champion.")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="Policy parameter key=value (value parsed as JSON); repeatable."),
+    ] = None,
     reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
 ) -> None:
     """Create or change endpoint NAME (running servers follow within a second)."""
@@ -42,8 +43,10 @@ def set_endpoint(
             params[key] = value
     with open_services() as services:
         config = services.endpoints.set(name, policy, params, actor=actor(), reason=reason)
-    console.print(f"Endpoint [bold]{config.name}[/bold] → {config.policy} {config.params} "
-                  f"(configuration {config.config_version})")
+    console.print(
+        f"Endpoint [bold]{config.name}[/bold] → {config.policy} {config.params} "
+        f"(configuration {config.config_version})"
+    )
 
 
 @endpoints_app.command("show")
@@ -53,9 +56,13 @@ def show(name: Annotated[str | None, typer.Argument()] = None) -> None:
         if name is None:
             table = Table("endpoint", "policy", "params", "config", "updated")
             for c in services.endpoints.list():
-                table.add_row(c.name, c.policy, orjson.dumps(c.params).decode(),
-                              str(c.config_version), f"{c.updated_at:%Y-%m-%d %H:%M} by "
-                              f"{c.updated_by}")
+                table.add_row(
+                    c.name,
+                    c.policy,
+                    orjson.dumps(c.params).decode(),
+                    str(c.config_version),
+                    f"{c.updated_at:%Y-%m-%d %H:%M} by {c.updated_by}",
+                )
             console.print(table)
             return
         history = services.endpoints.history(name)
@@ -64,8 +71,14 @@ def show(name: Annotated[str | None, typer.Argument()] = None) -> None:
             resolved[ref] = str(services.registry.resolve(ref).key)
     table = Table("config", "policy", "params", "when", "who", "why", title=f"endpoint {name}")
     for c in history:
-        table.add_row(str(c.config_version), c.policy, orjson.dumps(c.params).decode(),
-                      f"{c.updated_at:%Y-%m-%d %H:%M:%S}", c.updated_by, c.reason)
+        table.add_row(
+            str(c.config_version),
+            c.policy,
+            orjson.dumps(c.params).decode(),
+            f"{c.updated_at:%Y-%m-%d %H:%M:%S}",
+            c.updated_by,
+            c.reason,
+        )
     console.print(table)
     for ref, key in resolved.items():
         console.print(f"{ref} resolves to [bold]{key}[/bold]")

@@ -14,15 +14,17 @@ from champion.registry import Version
 __all__ = ["alias_app", "models_app"]
 
 models_app = typer.Typer(help="Register and inspect models and versions.", no_args_is_help=True)
-alias_app = typer.Typer(help="Point aliases (champion, challenger, ...) at versions.",
-                        no_args_is_help=True)
+alias_app = typer.Typer(
+    help="Point aliases (champion, challenger, ...) at versions.", no_args_is_help=True
+)
 
 
 @models_app.command("register")
 def register(
     folder: Annotated[Path, typer.Argument(help="Version folder with champion.yaml.")],
-    model: Annotated[str | None, typer.Option(help="Model name; default: name in champion.yaml.")]
-    = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model name; default: name in champion.yaml.")
+    ] = None,
     alias: Annotated[list[str] | None, typer.Option(help="Alias to set; repeatable.")] = None,
     reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
 ) -> None:
@@ -32,8 +34,10 @@ def register(
             folder, model=model, actor=actor(), aliases_to_set=tuple(alias or ()), reason=reason
         )
     aliases = f" ({', '.join(version.aliases)})" if version.aliases else ""
-    console.print(f"Registered [bold]{version.key}[/bold]{aliases}: {len(version.files)} files, "
-                  f"{version.size_bytes:,} bytes.")
+    console.print(
+        f"Registered [bold]{version.key}[/bold]{aliases}: {len(version.files)} files, "
+        f"{version.size_bytes:,} bytes."
+    )
 
 
 @models_app.command("list")
@@ -44,8 +48,13 @@ def list_models() -> None:
     table = Table("model", "versions", "latest", "aliases", "created")
     for m in models:
         aliases = ", ".join(f"{a}→{n}" for a, n in m.aliases.items())
-        table.add_row(m.name, str(m.version_count), str(m.latest), aliases,
-                      f"{m.created_at:%Y-%m-%d %H:%M} by {m.created_by}")
+        table.add_row(
+            m.name,
+            str(m.version_count),
+            str(m.latest),
+            aliases,
+            f"{m.created_at:%Y-%m-%d %H:%M} by {m.created_by}",
+        )
     console.print(table)
 
 
@@ -64,9 +73,14 @@ def show(
             versions = services.registry.list_versions(model)
             table = Table("version", "kind", "flavor", "aliases", "created", "description")
             for v in versions:
-                table.add_row(str(v.number), v.kind, v.flavor, ", ".join(v.aliases),
-                              f"{v.created_at:%Y-%m-%d %H:%M} by {v.created_by}",
-                              v.lineage.get("description", ""))
+                table.add_row(
+                    str(v.number),
+                    v.kind,
+                    v.flavor,
+                    ", ".join(v.aliases),
+                    f"{v.created_at:%Y-%m-%d %H:%M} by {v.created_by}",
+                    v.lineage.get("description", ""),
+                )
             console.print(table)
 
 
@@ -87,7 +101,9 @@ def _show_version(version: Version) -> None:
 
 @alias_app.command("set")
 def set_alias(
-    model: str, alias: str, version: int,
+    model: str,
+    alias: str,
+    version: int,
     reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
 ) -> None:
     """Point MODEL@ALIAS at VERSION (running servers follow within a second)."""
@@ -98,7 +114,8 @@ def set_alias(
 
 @alias_app.command("rm")
 def remove_alias(
-    model: str, alias: str,
+    model: str,
+    alias: str,
     reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
 ) -> None:
     """Remove MODEL@ALIAS."""

@@ -17,13 +17,15 @@ __all__ = ["predict"]
 
 def predict(
     endpoint: str,
-    instances: Annotated[str | None, typer.Option(
-        help="JSON list of instances (or one object), or @file.json.")] = None,
+    instances: Annotated[
+        str | None, typer.Option(help="JSON list of instances (or one object), or @file.json.")
+    ] = None,
     unit: Annotated[str | None, typer.Option(help="Unit id (user, session).")] = None,
     rank: Annotated[bool, typer.Option("--rank", help="Ask a ranker for k items.")] = False,
     k: Annotated[int, typer.Option(help="Items to rank.")] = 10,
-    url: Annotated[str, typer.Option(envvar="CHAMPION_URL", help="Server address.")]
-    = "http://127.0.0.1:8000",
+    url: Annotated[
+        str, typer.Option(envvar="CHAMPION_URL", help="Server address.")
+    ] = "http://127.0.0.1:8000",
 ) -> None:
     """Send one request to ENDPOINT on a running server and print the answer."""
     body: dict[str, Any] = {"unit": unit} if unit else {}
@@ -39,8 +41,9 @@ def predict(
     try:
         response = httpx.post(url.rstrip("/") + path, json=body, timeout=30)
     except httpx.HTTPError as exc:
-        raise Unavailable(f"Cannot reach the server at {url}: {exc}. "
-                          "Start it with 'champion server'.") from None
+        raise Unavailable(
+            f"Cannot reach the server at {url}: {exc}. Start it with 'champion server'."
+        ) from None
     if response.is_error:
         raise _error(response)
     console.print_json(response.text)
@@ -60,5 +63,3 @@ def _error(response: httpx.Response) -> ChampionError:
         return error_class(error["code"])(error["message"])
     except (ValueError, KeyError, TypeError):
         return ChampionError(f"HTTP {response.status_code}: {response.text[:200]}")
-
-

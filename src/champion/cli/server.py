@@ -30,12 +30,23 @@ def server(
     if port is not None:
         settings.port = port
     if not _loopback(settings.host):
-        stderr.print(f"[yellow]Binding {settings.host}: the API has no access control yet; "
-                     "anyone who can reach this address can change models and endpoints.")
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, loop="uvloop",
-                http="httptools", access_log=False, log_level=log_level, workers=1)
+        stderr.print(
+            f"[yellow]Binding {settings.host}: the API has no access control yet; "
+            "anyone who can reach this address can change models and endpoints."
+        )
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=log_level,
+        workers=1,
+    )
 
 
 def _loopback(host: str) -> bool:

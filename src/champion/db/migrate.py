@@ -22,7 +22,9 @@ def migrate(engine: sa.Engine) -> None:
     """Upgrade the database behind ``engine`` to the newest revision (a no-op when current)."""
     with _exclusive(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+            )
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
         config.attributes["connection"] = conn

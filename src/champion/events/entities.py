@@ -39,11 +39,19 @@ class PredictionEvent:
 
     def row(self) -> dict[str, Any]:
         return {
-            "request_id": self.request_id, "endpoint": self.endpoint,
-            "config_version": self.config_version, "unit": self.unit,
-            "unit_randomised": self.unit_randomised, "arm": self.arm, "bucket": self.bucket,
-            "model": self.model, "version": self.version, "kind": self.kind,
-            "inputs": self.inputs, "outputs": self.outputs, "latency_ms": self.latency_ms,
+            "request_id": self.request_id,
+            "endpoint": self.endpoint,
+            "config_version": self.config_version,
+            "unit": self.unit,
+            "unit_randomised": self.unit_randomised,
+            "arm": self.arm,
+            "bucket": self.bucket,
+            "model": self.model,
+            "version": self.version,
+            "kind": self.kind,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "latency_ms": self.latency_ms,
             "at": self.at,
         }
 
@@ -62,8 +70,13 @@ class FeedbackEvent:
 
     def row(self, received_at: datetime) -> dict[str, Any]:
         return {
-            "event_id": self.event_id, "request_id": self.request_id, "item": self.item,
-            "kind": self.kind, "value": self.value, "label": self.label, "at": self.at,
+            "event_id": self.event_id,
+            "request_id": self.request_id,
+            "item": self.item,
+            "kind": self.kind,
+            "value": self.value,
+            "label": self.label,
+            "at": self.at,
             "received_at": received_at,
         }
 

@@ -89,9 +89,11 @@ class FeedbackCommitter:
         wanted = {e.event_id for events, _ in group for e in events}
         try:
             with write(self.engine) as conn:
-                stored = set(conn.execute(
-                    sa.select(feedback.c.event_id).where(feedback.c.event_id.in_(wanted))
-                ).scalars())
+                stored = set(
+                    conn.execute(
+                        sa.select(feedback.c.event_id).where(feedback.c.event_id.in_(wanted))
+                    ).scalars()
+                )
                 receipts: list[FeedbackReceipt] = []
                 rows = []
                 for events, _ in group:
@@ -108,8 +110,10 @@ class FeedbackCommitter:
                 insert_ignoring_duplicates(conn, feedback, rows, "event_id")
         except Exception as exc:
             logger.exception("Committing %d feedback events failed", len(wanted))
-            error = Unavailable(f"Feedback could not be committed ({type(exc).__name__}); "
-                                "nothing was stored, retry with the same event ids.")
+            error = Unavailable(
+                f"Feedback could not be committed ({type(exc).__name__}); "
+                "nothing was stored, retry with the same event ids."
+            )
             for _, future in group:
                 future.set_exception(error)
             return

@@ -58,7 +58,8 @@ class PredictionWriter:
                 logger.warning(
                     "Prediction event queue is full (%d events): dropped %d events so far. "
                     "The database is not keeping up; responses are unaffected.",
-                    self._queue.maxsize, self.dropped,
+                    self._queue.maxsize,
+                    self.dropped,
                 )
             return False
         return True
@@ -99,9 +100,15 @@ class PredictionWriter:
 
     def _write(self, batch: list[PredictionEvent]) -> None:
         items = [
-            {"request_id": e.request_id, "position": i.position, "item": i.item,
-             "model": i.model, "version": i.version}
-            for e in batch for i in e.items
+            {
+                "request_id": e.request_id,
+                "position": i.position,
+                "item": i.item,
+                "model": i.model,
+                "version": i.version,
+            }
+            for e in batch
+            for i in e.items
         ]
         for attempt in range(5):
             try:
@@ -113,8 +120,9 @@ class PredictionWriter:
                 self.metrics.events_written.inc(len(batch))
                 return
             except sa.exc.DBAPIError:
-                logger.exception("Writing %d prediction events failed (try %d of 5)",
-                                 len(batch), attempt + 1)
+                logger.exception(
+                    "Writing %d prediction events failed (try %d of 5)", len(batch), attempt + 1
+                )
                 time.sleep(0.2 * 2**attempt)
         self.dropped += len(batch)
         self.metrics.events_dropped.inc(len(batch))

@@ -83,8 +83,11 @@ def read_manifest(folder: Path) -> Manifest:
 def parse_manifest(raw: Any) -> Manifest:
     if not isinstance(raw, dict):
         raise InvalidInput(f"{MANIFEST} must be a mapping, got {type(raw).__name__}.")
-    names = [f.get("name") for f in (raw.get("signature") or {}).get("inputs") or []
-             if isinstance(f, dict)]
+    names = [
+        f.get("name")
+        for f in (raw.get("signature") or {}).get("inputs") or []
+        if isinstance(f, dict)
+    ]
     duplicates = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
     if duplicates:
         raise InvalidInput(f"{MANIFEST}: signature.inputs has duplicate names {duplicates!r}.")

@@ -14,9 +14,9 @@ from champion import audit
 from champion.artifacts import ArtifactStore
 from champion.clock import Clock
 from champion.db import read, write
-from champion.errors import ArtifactTampered, Conflict, InvalidInput, NotFound
+from champion.errors import ArtifactTampered, InvalidInput, NotFound
 from champion.plugins import Registry as PluginRegistry
-from champion.registry.entities import Model, Version, VersionKey, VersionRef, check_name
+from champion.registry.entities import Model, Version, VersionRef, check_name
 from champion.registry.flavors import Flavor, LoadOptions
 from champion.registry.manifest import MANIFEST, Manifest, read_manifest
 from champion.registry.tables import aliases, models, versions
@@ -68,8 +68,9 @@ class Registry:
         # Two writers may pick the same next number on PostgreSQL; the unique key refuses one.
         for attempt in range(5):
             try:
-                number = self._insert_version(name, manifest, files, size, actor,
-                                              aliases_to_set, reason)
+                number = self._insert_version(
+                    name, manifest, files, size, actor, aliases_to_set, reason
+                )
                 break
             except sa.exc.IntegrityError:
                 if attempt == 4:
@@ -91,20 +92,38 @@ class Registry:
             if conn.execute(sa.select(models.c.name).where(models.c.name == name)).first() is None:
                 conn.execute(models.insert().values(name=name, created_at=now, created_by=actor))
                 audit.record(conn, at=now, actor=actor, action="model.create", target=name)
-            number = 1 + conn.execute(
-                sa.select(sa.func.coalesce(sa.func.max(versions.c.number), 0)).where(
-                    versions.c.model == name
+            number = (
+                1
+                + conn.execute(
+                    sa.select(sa.func.coalesce(sa.func.max(versions.c.number), 0)).where(
+                        versions.c.model == name
+                    )
+                ).scalar_one()
+            )
+            conn.execute(
+                versions.insert().values(
+                    model=name,
+                    number=number,
+                    kind=manifest.kind,
+                    flavor=manifest.flavor,
+                    manifest=manifest.to_json(),
+                    files=files,
+                    size_bytes=size,
+                    created_at=now,
+                    created_by=actor,
                 )
-            ).scalar_one()
-            conn.execute(versions.insert().values(
-                model=name, number=number, kind=manifest.kind, flavor=manifest.flavor,
-                manifest=manifest.to_json(), files=files, size_bytes=size,
-                created_at=now, created_by=actor,
-            ))
+            )
             audit.record(
-                conn, at=now, actor=actor, action="version.register", target=f"{name}/{number}",
-                details={"files": len(files), "size_bytes": size,
-                         "lineage": manifest.lineage.model_dump(mode="json", exclude_none=True)},
+                conn,
+                at=now,
+                actor=actor,
+                action="version.register",
+                target=f"{name}/{number}",
+                details={
+                    "files": len(files),
+                    "size_bytes": size,
+                    "lineage": manifest.lineage.model_dump(mode="json", exclude_none=True),
+                },
                 reason=reason,
             )
             for alias in aliases_to_set:
@@ -124,11 +143,18 @@ class Registry:
     def remove_alias(self, model: str, alias: str, *, actor: str, reason: str = "") -> None:
         with write(self.engine) as conn:
             number = self._alias_number(conn, model, alias)
-            conn.execute(aliases.delete().where(
-                (aliases.c.model == model) & (aliases.c.alias == alias)
-            ))
-            audit.record(conn, at=self.clock.now(), actor=actor, action="alias.remove",
-                         target=model, details={"alias": alias, "was": number}, reason=reason)
+            conn.execute(
+                aliases.delete().where((aliases.c.model == model) & (aliases.c.alias == alias))
+            )
+            audit.record(
+                conn,
+                at=self.clock.now(),
+                actor=actor,
+                action="alias.remove",
+                target=model,
+                details={"alias": alias, "was": number},
+                reason=reason,
+            )
 
     def _set_alias(
         self, conn: sa.Connection, model: str, alias: str, number: int, actor: str, reason: str
@@ -137,16 +163,25 @@ class Registry:
         where = (aliases.c.model == model) & (aliases.c.alias == alias)
         previous = conn.execute(sa.select(aliases.c.number).where(where)).scalar_one_or_none()
         if previous is None:
-            conn.execute(aliases.insert().values(
-                model=model, alias=alias, number=number, updated_at=now, updated_by=actor
-            ))
+            conn.execute(
+                aliases.insert().values(
+                    model=model, alias=alias, number=number, updated_at=now, updated_by=actor
+                )
+            )
         else:
-            conn.execute(aliases.update().where(where).values(
-                number=number, updated_at=now, updated_by=actor
-            ))
+            conn.execute(
+                aliases.update()
+                .where(where)
+                .values(number=number, updated_at=now, updated_by=actor)
+            )
         audit.record(
-            conn, at=now, actor=actor, action="alias.set", target=model,
-            details={"alias": alias, "version": number, "was": previous}, reason=reason,
+            conn,
+            at=now,
+            actor=actor,
+            action="alias.set",
+            target=model,
+            details={"alias": alias, "version": number, "was": previous},
+            reason=reason,
         )
 
     # -- reading -------------------------------------------------------------------------
@@ -224,8 +259,14 @@ class Registry:
                 versions.c.model == name
             )
         ).one()
-        return Model(name=name, created_at=row.created_at, created_by=row.created_by,
-                     latest=latest, version_count=count, aliases=self._aliases(conn, name))
+        return Model(
+            name=name,
+            created_at=row.created_at,
+            created_by=row.created_by,
+            latest=latest,
+            version_count=count,
+            aliases=self._aliases(conn, name),
+        )
 
     def _aliases(self, conn: sa.Connection, model: str) -> dict[str, int]:
         rows = conn.execute(
@@ -247,9 +288,9 @@ class Registry:
 
     def _version_row(self, conn: sa.Connection, model: str, number: int) -> Any:
         self._model(conn, model)
-        row = conn.execute(sa.select(versions).where(
-            (versions.c.model == model) & (versions.c.number == number)
-        )).first()
+        row = conn.execute(
+            sa.select(versions).where((versions.c.model == model) & (versions.c.number == number))
+        ).first()
         if row is None:
             latest = conn.execute(
                 sa.select(sa.func.max(versions.c.number)).where(versions.c.model == model)
@@ -262,9 +303,15 @@ class Registry:
 
 def _version(row: Any, alias_map: dict[str, int]) -> Version:
     return Version(
-        model=row["model"], number=row["number"], kind=row["kind"], flavor=row["flavor"],
-        manifest=row["manifest"], files=row["files"], size_bytes=row["size_bytes"],
-        created_at=row["created_at"], created_by=row["created_by"],
+        model=row["model"],
+        number=row["number"],
+        kind=row["kind"],
+        flavor=row["flavor"],
+        manifest=row["manifest"],
+        files=row["files"],
+        size_bytes=row["size_bytes"],
+        created_at=row["created_at"],
+        created_by=row["created_by"],
         aliases=tuple(a for a, n in alias_map.items() if n == row["number"]),
     )
 

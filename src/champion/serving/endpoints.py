@@ -74,27 +74,48 @@ class Endpoints:
         self.validate(policy, params)
         now = self.clock.now()
         with write(self.engine) as conn:
-            current = conn.execute(
-                sa.select(endpoints).where(endpoints.c.name == name)
-            ).first()
+            current = conn.execute(sa.select(endpoints).where(endpoints.c.name == name)).first()
             version = 1 if current is None else current.config_version + 1
             # The salt decides every unit's bucket: keep it unless asked, so users keep arms.
             chosen_salt = salt or (current.salt if current is not None else secrets.token_hex(8))
-            values = dict(config_version=version, policy=policy, params=dict(params),
-                          salt=chosen_salt, updated_at=now, updated_by=actor)
+            values = dict(
+                config_version=version,
+                policy=policy,
+                params=dict(params),
+                salt=chosen_salt,
+                updated_at=now,
+                updated_by=actor,
+            )
             if current is None:
                 conn.execute(endpoints.insert().values(name=name, **values))
             else:
                 conn.execute(endpoints.update().where(endpoints.c.name == name).values(**values))
-            conn.execute(endpoint_configs.insert().values(
-                endpoint=name, config_version=version, policy=policy, params=dict(params),
-                salt=chosen_salt, created_at=now, created_by=actor, reason=reason,
-            ))
+            conn.execute(
+                endpoint_configs.insert().values(
+                    endpoint=name,
+                    config_version=version,
+                    policy=policy,
+                    params=dict(params),
+                    salt=chosen_salt,
+                    created_at=now,
+                    created_by=actor,
+                    reason=reason,
+                )
+            )
             audit.record(
-                conn, at=now, actor=actor, action="endpoint.configure", target=name,
-                details={"config_version": version, "policy": policy, "params": dict(params),
-                         "previous": None if current is None else
-                         {"policy": current.policy, "params": current.params}},
+                conn,
+                at=now,
+                actor=actor,
+                action="endpoint.configure",
+                target=name,
+                details={
+                    "config_version": version,
+                    "policy": policy,
+                    "params": dict(params),
+                    "previous": None
+                    if current is None
+                    else {"policy": current.policy, "params": current.params},
+                },
                 reason=reason,
             )
         return self.get(name)
@@ -125,9 +146,14 @@ class Endpoints:
             )
             return [
                 EndpointConfig(
-                    name=row.endpoint, config_version=row.config_version, policy=row.policy,
-                    params=row.params, salt=row.salt, updated_at=row.created_at,
-                    updated_by=row.created_by, reason=row.reason,
+                    name=row.endpoint,
+                    config_version=row.config_version,
+                    policy=row.policy,
+                    params=row.params,
+                    salt=row.salt,
+                    updated_at=row.created_at,
+                    updated_by=row.created_by,
+                    reason=row.reason,
                 )
                 for row in rows
             ]
@@ -135,7 +161,11 @@ class Endpoints:
 
 def _config(row: Mapping[str, Any]) -> EndpointConfig:
     return EndpointConfig(
-        name=row["name"], config_version=row["config_version"], policy=row["policy"],
-        params=row["params"], salt=row["salt"], updated_at=row["updated_at"],
+        name=row["name"],
+        config_version=row["config_version"],
+        policy=row["policy"],
+        params=row["params"],
+        salt=row["salt"],
+        updated_at=row["updated_at"],
         updated_by=row["updated_by"],
     )

@@ -8,10 +8,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from champion.plugins import Registry as PluginRegistry
 from champion.registry import Registry, SignatureChecker, Version, VersionKey
 from champion.registry.flavors import Flavor, Loaded, LoadOptions
 from champion.registry.manifest import Manifest
-from champion.plugins import Registry as PluginRegistry
 
 __all__ = ["LoadedVersion", "Runtime"]
 

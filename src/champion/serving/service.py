@@ -121,9 +121,7 @@ class ServingService:
 
     # -- requests ------------------------------------------------------------------------
 
-    async def predict(
-        self, endpoint: str, unit: str | None, instances: list[Instance]
-    ) -> Answer:
+    async def predict(self, endpoint: str, unit: str | None, instances: list[Instance]) -> Answer:
         active = self._endpoint(endpoint)
         if active.kind == "ranker":
             raise InvalidInput(
@@ -155,8 +153,11 @@ class ServingService:
         answering = active.loaded[route.answer]
         ranking = k is not None
         if ranking:
-            context = answering.check_inputs([payload])[0] if answering.check_inputs.fields \
+            context = (
+                answering.check_inputs([payload])[0]
+                if answering.check_inputs.fields
                 else dict(payload)
+            )
             call = lambda: answering.model.rank(unit, context, k)  # noqa: E731
         else:
             rows = answering.check_inputs(payload)
@@ -170,17 +171,28 @@ class ServingService:
         self.metrics.latency.labels(name, version.model, str(version.number)).observe(
             latency_ms / 1000.0
         )
-        self.writer.submit(PredictionEvent(
-            request_id=request_id, endpoint=name, config_version=active.config.config_version,
-            unit=unit_id, unit_randomised=randomised, arm=route.arm, bucket=route.bucket,
-            model=version.model, version=version.number,
-            kind="rank" if ranking else "predict",
-            inputs={"context": payload, "k": k} if ranking else payload,
-            outputs=[[i.item, i.score] for i in served.items] if ranking else served.outputs,
-            latency_ms=latency_ms, at=self.clock.now(),
-            items=tuple(ShownItem(str(i.item), i.position, i.credit.model, i.credit.number)
-                        for i in served.items),
-        ))
+        self.writer.submit(
+            PredictionEvent(
+                request_id=request_id,
+                endpoint=name,
+                config_version=active.config.config_version,
+                unit=unit_id,
+                unit_randomised=randomised,
+                arm=route.arm,
+                bucket=route.bucket,
+                model=version.model,
+                version=version.number,
+                kind="rank" if ranking else "predict",
+                inputs={"context": payload, "k": k} if ranking else payload,
+                outputs=[[i.item, i.score] for i in served.items] if ranking else served.outputs,
+                latency_ms=latency_ms,
+                at=self.clock.now(),
+                items=tuple(
+                    ShownItem(str(i.item), i.position, i.credit.model, i.credit.number)
+                    for i in served.items
+                ),
+            )
+        )
         return Answer(request_id, name, served, route.arm, latency_ms)
 
     async def _call(self, endpoint: str, loaded: LoadedVersion, call: Any) -> list[Json]:
@@ -194,8 +206,7 @@ class ServingService:
         except TimeoutError:
             self.metrics.errors.labels(endpoint, "ModelFailed").inc()
             raise ModelFailed(
-                f"Version {loaded.version.key} did not answer within "
-                f"{self.timeout_seconds:g} s."
+                f"Version {loaded.version.key} did not answer within {self.timeout_seconds:g} s."
             ) from None
         except Exception as exc:
             self.metrics.errors.labels(endpoint, "ModelFailed").inc()

@@ -19,7 +19,7 @@ __all__ = [
 
 
 def default_flavors() -> Registry[Flavor]:
-    """A fresh registry with the built-in flavors and those from ``champion.flavors`` entry points."""
+    """A fresh registry: built-in flavors and those of ``champion.flavors`` entry points."""
     flavors: Registry[Flavor] = Registry("flavor", "flavors", "champion.flavors")
     flavors.register(PythonFlavor.name, PythonFlavor())
     flavors.register(SklearnFlavor.name, SklearnFlavor())

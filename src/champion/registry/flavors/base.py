@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from champion.registry.manifest import Manifest
 from champion.types import Instance, ItemId, Json
 
-__all__ = ["Flavor", "Loaded", "LoadOptions", "RankedItem"]
+__all__ = ["Flavor", "LoadOptions", "Loaded", "RankedItem"]
 
 RankedItem = tuple[ItemId, float | None]
 

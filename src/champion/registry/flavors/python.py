@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from champion.errors import InvalidInput
-from champion.registry.flavors.base import LoadOptions, Loaded, RankedItem
+from champion.registry.flavors.base import Loaded, LoadOptions, RankedItem
 from champion.registry.manifest import Manifest
 from champion.types import Instance, Json
 
@@ -32,8 +32,10 @@ class PythonFlavor:
             raise InvalidInput("champion.yaml: the python flavor needs 'class: module:Class'.")
         module = manifest.class_.split(":")[0]
         relative = Path(*module.split("."))
-        if not ((folder / relative).with_suffix(".py").is_file()
-                or (folder / relative / "__init__.py").is_file()):
+        if not (
+            (folder / relative).with_suffix(".py").is_file()
+            or (folder / relative / "__init__.py").is_file()
+        ):
             raise InvalidInput(
                 f"champion.yaml: class {manifest.class_!r} names module {module!r}, "
                 f"but the folder has no {relative}.py."
@@ -79,8 +81,11 @@ def _import_from(folder: Path, module_name: str, class_name: str) -> Any:
     # drop the folder's modules from sys.modules so the next version imports its own copy.
     top = module_name.split(".")[0]
     with _IMPORT_LOCK:
-        saved = {name: mod for name, mod in sys.modules.items()
-                 if name == top or name.startswith(top + ".")}
+        saved = {
+            name: mod
+            for name, mod in sys.modules.items()
+            if name == top or name.startswith(top + ".")
+        }
         for name in saved:
             del sys.modules[name]
         sys.path.insert(0, str(folder))
@@ -88,7 +93,9 @@ def _import_from(folder: Path, module_name: str, class_name: str) -> Any:
             importlib.invalidate_caches()
             module = importlib.import_module(module_name)
         except Exception as exc:
-            raise InvalidInput(f"Cannot import {module_name!r} from the version folder: {exc}") from exc
+            raise InvalidInput(
+                f"Cannot import {module_name!r} from the version folder: {exc}"
+            ) from exc
         finally:
             sys.path.remove(str(folder))
             for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:

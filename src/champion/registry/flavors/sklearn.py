@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from champion.errors import InvalidInput
-from champion.registry.flavors.base import LoadOptions, Loaded, RankedItem
+from champion.registry.flavors.base import Loaded, LoadOptions, RankedItem
 from champion.registry.manifest import Manifest
 from champion.types import Instance, Json
 
@@ -49,7 +49,7 @@ class SklearnFlavor:
         path = _model_file(folder, manifest)
         if path.suffix in _PICKLE_SUFFIXES:
             with open(path, "rb") as handle:
-                estimator = pickle.load(handle)  # noqa: S301  # behind the explicit trust flag
+                estimator = pickle.load(handle)  # behind the explicit trust flag
         else:
             import skops.io
 
@@ -95,9 +95,7 @@ class _SklearnLoaded:
             return pd.DataFrame.from_records(list(instances), columns=self.columns)
         import numpy as np
 
-        return np.array(
-            [[row[c] for c in self.columns] for row in instances], dtype=np.float64
-        )
+        return np.array([[row[c] for c in self.columns] for row in instances], dtype=np.float64)
 
     def predict(self, instances: Sequence[Instance]) -> list[Json]:
         matrix = self._matrix(instances)
@@ -106,10 +104,12 @@ class _SklearnLoaded:
             outputs = []
             for row in probabilities.tolist():
                 best = max(range(len(row)), key=row.__getitem__)
-                outputs.append({
-                    "label": self.classes[best],
-                    "probabilities": dict(zip(map(str, self.classes), row, strict=True)),
-                })
+                outputs.append(
+                    {
+                        "label": self.classes[best],
+                        "probabilities": dict(zip(map(str, self.classes), row, strict=True)),
+                    }
+                )
             return outputs
         return [_plain(value) for value in self.estimator.predict(matrix).tolist()]
 

@@ -1,0 +1,5 @@
+"""python -m champion"""
+
+from champion.cli.main import main
+
+main()

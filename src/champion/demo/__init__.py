@@ -1,0 +1,1 @@
+"""The end-to-end demo on MovieLens and the Telco churn table (``champion demo``)."""
