@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from champion.settings import Settings
+from tests.conftest import ModelFolders
+
+
+def _champion(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, CHAMPION_HOME=str(settings.home), CHAMPION_ACTOR="cli-user")
+    if settings.database_url:
+        env["CHAMPION_DATABASE_URL"] = settings.database_url
+    return subprocess.run(
+        [sys.executable, "-m", "champion", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_register_alias_and_endpoint_from_the_command_line(
+    settings: Settings, model_folder: ModelFolders
+) -> None:
+    folder = str(model_folder("constant"))
+    result = _champion(
+        settings, "models", "register", folder, "--model", "churn", "--alias", "champion"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Registered churn/1 (champion)" in result.stdout
+    assert _champion(settings, "models", "register", folder, "--model", "churn").returncode == 0
+    assert (
+        _champion(
+            settings, "alias", "set", "churn", "champion", "2", "--reason", "better"
+        ).returncode
+        == 0
+    )
+    result = _champion(settings, "endpoints", "set", "churn", "--version", "churn@champion")
+    assert result.returncode == 0, result.stderr
+    shown = _champion(settings, "endpoints", "show", "churn")
+    assert "churn@champion resolves to churn/2" in shown.stdout
+    listed = _champion(settings, "models", "list")
+    assert "churn" in listed.stdout and "champion→2" in listed.stdout
+
+
+def test_user_errors_exit_2_with_one_line_and_no_traceback(
+    settings: Settings, tmp_path: Path
+) -> None:
+    cases = [
+        (("models", "show", "nope"), "Unknown model 'nope'"),
+        (("models", "register", str(tmp_path / "missing")), "does not exist"),
+        (("alias", "set", "churn", "bad name!", "1"), "Invalid alias name 'bad name!'"),
+        (("endpoints", "set", "e", "--version", "recs"), "Invalid version reference 'recs'"),
+        (("endpoints", "set", "e", "--policy", "canry"), "Unknown policy 'canry'"),
+        (("bogus",), "No such command"),
+    ]
+    for args, message in cases:
+        result = _champion(settings, *args)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
