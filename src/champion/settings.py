@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     event_queue_size: int = Field(default=50_000, ge=1)
     event_batch_size: int = Field(default=1_000, ge=1)
-    event_flush_seconds: float = Field(default=0.2, gt=0)
+    event_flush_seconds: float = Field(default=0.05, gt=0)
     feedback_batch_size: int = Field(default=2_000, ge=1)
     max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)

@@ -78,23 +78,25 @@ class PredictionWriter:
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            batch: list[PredictionEvent] = []
-            try:
-                first = self._queue.get(timeout=self.flush_seconds)
-            except queue.Empty:
-                continue
+            first = self._queue.get()
             if first is _STOP:
                 break
-            batch.append(first)  # type: ignore[arg-type]  # only events and _STOP are queued
+            batch: list[PredictionEvent] = [first]  # type: ignore[list-item]
+            # Gather for one flush interval: few large transactions cost far less than many
+            # small ones, and they hold the GIL and the database for less time.
+            deadline = time.monotonic() + self.flush_seconds
             while len(batch) < self.batch_size:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
                 try:
-                    more = self._queue.get_nowait()
+                    more = self._queue.get(timeout=remaining)
                 except queue.Empty:
                     break
                 if more is _STOP:
                     stopping = True
                     break
-                batch.append(more)  # type: ignore[arg-type]
+                batch.append(more)  # type: ignore[arg-type]  # only events and _STOP are queued
             self._write(batch)
             self.metrics.event_queue_depth.set(self._queue.qsize())
 
