@@ -25,7 +25,7 @@ def test_feedback_with_the_same_event_id_is_stored_once(
 
 
 def test_clicks_join_the_items_they_credit(served: Services, client: TestClient) -> None:
-    events = []
+    events: list[dict[str, object]] = []
     for n in range(10):
         request_id = _rank(client, f"user-{n}")
         events.append({"request_id": request_id, "kind": "click", "item": "a"})

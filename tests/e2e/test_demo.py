@@ -21,7 +21,7 @@ def test_demo_serves_logs_and_joins_feedback(
     assert "switched without a restart" in out and "Demo finished" in out
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'demo' / 'champion.db'}")
     with engine.connect() as conn:
-        served = dict(
+        served: dict[str, int] = dict(
             conn.execute(
                 sa.select(
                     predictions.c.model + "/" + sa.cast(predictions.c.version, sa.String),

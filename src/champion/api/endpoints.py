@@ -27,7 +27,9 @@ def _json(body: Any) -> Response:
 @router.get("")
 def list_endpoints(request: Request) -> dict[str, Any]:
     state = state_of(request)
-    return {"endpoints": [_describe(request, c.name) for c in state.services.endpoints.list()]}
+    return {
+        "endpoints": [_describe(request, c.name) for c in state.services.endpoints.list_endpoints()]
+    }
 
 
 @router.get("/{endpoint}")

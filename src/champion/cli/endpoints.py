@@ -55,7 +55,7 @@ def show(name: Annotated[str | None, typer.Argument()] = None) -> None:
     with open_services() as services:
         if name is None:
             table = Table("endpoint", "policy", "params", "config", "updated")
-            for c in services.endpoints.list():
+            for c in services.endpoints.list_endpoints():
                 table.add_row(
                     c.name,
                     c.policy,

@@ -121,7 +121,7 @@ def write_attrition_classifier(
         },
     }
     (folder / "champion.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
-    rows = [
+    rows: list[dict[str, Any]] = [
         {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
         for row in test[features].astype(object).to_dict(orient="records")
     ]

@@ -36,9 +36,9 @@ def load_split(
     is_test = order >= (size * (1 - holdout_share)).round()
     train = ratings[~is_test]
     test = ratings[is_test & (ratings["rating"] >= POSITIVE)]
-    seen = {user: set(group["movieId"]) for user, group in train.groupby("userId")}
+    seen = {str(user): set(group["movieId"]) for user, group in train.groupby("userId")}
     truth = {
-        user: set(group["movieId"]) - seen.get(user, set())
+        str(user): set(group["movieId"]) - seen.get(str(user), set())
         for user, group in test.groupby("userId")
         if user in seen
     }

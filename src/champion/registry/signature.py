@@ -40,9 +40,12 @@ class SignatureChecker:
             python_type = _PYTHON_TYPES[spec.type]
             annotations[spec.name] = python_type | None if spec.nullable else python_type
         # Strict: "3" is not an integer and true is not a number; an int is a valid number.
-        row = TypedDict("row", annotations)  # type: ignore[misc]  # fields known at run time only
-        row.__pydantic_config__ = ConfigDict(extra="forbid", strict=True)  # type: ignore[attr-defined]
-        self._adapter: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(list[row])  # type: ignore[valid-type]
+        # The fields are known at run time only, so the TypedDict is built dynamically.
+        make_typed_dict: Any = TypedDict
+        row = make_typed_dict("row", annotations)
+        row.__pydantic_config__ = ConfigDict(extra="forbid", strict=True)
+        rows: Any = list[row]  # type: ignore[valid-type]  # a run-time type, see above
+        self._adapter: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(rows)
 
     def __call__(self, instances: Any) -> list[dict[str, Any]]:
         try:

@@ -131,7 +131,7 @@ class Endpoints:
                 )
             return _config(row._mapping)
 
-    def list(self) -> list[EndpointConfig]:
+    def list_endpoints(self) -> list[EndpointConfig]:
         with read(self.engine) as conn:
             rows = conn.execute(sa.select(endpoints).order_by(endpoints.c.name))
             return [_config(row._mapping) for row in rows]
@@ -159,7 +159,7 @@ class Endpoints:
             ]
 
 
-def _config(row: Mapping[str, Any]) -> EndpointConfig:
+def _config(row: sa.RowMapping) -> EndpointConfig:
     return EndpointConfig(
         name=row["name"],
         config_version=row["config_version"],

@@ -90,7 +90,9 @@ class ServingService:
                 latest = audit.latest_audit_id(conn)
             if latest == self._seen_audit_id and not force:
                 return False
-            active = {config.name: self._activate(config) for config in self.endpoints.list()}
+            active = {
+                config.name: self._activate(config) for config in self.endpoints.list_endpoints()
+            }
             self._active = active  # one assignment: a request sees the old or the new state
             self._seen_audit_id = latest
             return True
@@ -152,7 +154,7 @@ class ServingService:
         route = active.policy.route(unit_id, assigned, payload if k is not None else {})
         answering = active.loaded[route.answer]
         ranking = k is not None
-        if ranking:
+        if k is not None:
             context = (
                 answering.check_inputs([payload])[0]
                 if answering.check_inputs.fields

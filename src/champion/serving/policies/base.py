@@ -67,7 +67,7 @@ class Policy(Protocol):
 class PolicyFactory(Protocol):
     """A policy class: validates its parameters and builds itself with versions resolved."""
 
-    name: ClassVar[str]
+    name: str
 
     def references(self, params: Mapping[str, Any]) -> list[str]:
         """Validate ``params`` and return every version reference in them."""
