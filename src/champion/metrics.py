@@ -31,6 +31,24 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.version_failures = Counter(
+            "champion_version_failures",
+            "Calls to a version that raised or timed out.",
+            ["endpoint", "model", "version", "reason"],
+            registry=self.registry,
+        )
+        self.fallbacks = Counter(
+            "champion_fallbacks",
+            "Requests answered by the champion after another version failed.",
+            ["endpoint", "model", "version"],
+            registry=self.registry,
+        )
+        self.shadows_skipped = Counter(
+            "champion_shadows_skipped",
+            "Shadow calls skipped because the version was still busy.",
+            ["endpoint", "model", "version"],
+            registry=self.registry,
+        )
         self.events_dropped = Counter(
             "champion_events_dropped",
             "Prediction events dropped because the queue was full.",

@@ -98,7 +98,11 @@ def test_bad_requests_get_a_clear_4xx(served: Services, client: TestClient) -> N
     status, _, message = _error(
         client.put("/v1/endpoints/churn", json={"policy": "singel", "params": {}})
     )
-    assert status == 422 and "Unknown policy 'singel'. Known policies: single." in message
+    assert (
+        status == 422
+        and "Unknown policy 'singel'. Known policies: ab, bandit, blue_green, canary, interleave, shadow, single."
+        in message
+    )
     assert client.get("/v1/endpoints/churn").json()["config_version"] == 1
 
 

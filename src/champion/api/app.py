@@ -102,5 +102,6 @@ async def _poll_state(state: ServerState, seconds: float) -> None:
         await asyncio.sleep(seconds)
         try:
             await asyncio.to_thread(state.serving.refresh)
+            await asyncio.to_thread(state.serving.refresh_rewards)
         except Exception:
             logger.exception("Refreshing endpoint state failed; keeping the current state")

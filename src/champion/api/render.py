@@ -61,7 +61,6 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "endpoint": answer.endpoint,
         "model": version.model,
         "version": version.number,
-        "arm": answer.arm,
     }
     if answer.served.items:
         body["items"] = [

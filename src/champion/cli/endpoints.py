@@ -49,6 +49,28 @@ def set_endpoint(
     )
 
 
+@endpoints_app.command("switch")
+def switch(
+    name: str,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+) -> None:
+    """Flip a blue_green endpoint's live colour (blue ↔ green) in one atomic change."""
+    with open_services() as services:
+        current = services.endpoints.get(name)
+        if current.policy != "blue_green":
+            raise InvalidInput(
+                f"Endpoint {name!r} uses the {current.policy} policy; only blue_green switches."
+            )
+        live = "green" if current.params.get("live", "blue") == "blue" else "blue"
+        config = services.endpoints.set(
+            name, "blue_green", current.params | {"live": live}, actor=actor(), reason=reason
+        )
+    console.print(
+        f"Endpoint [bold]{name}[/bold] now serves {live}: "
+        f"{config.params[live]} (configuration {config.config_version})"
+    )
+
+
 @endpoints_app.command("show")
 def show(name: Annotated[str | None, typer.Argument()] = None) -> None:
     """List endpoints, or show one with its configuration history."""

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from champion.errors import MissingExtra
@@ -25,15 +26,26 @@ def make_engine(url: str) -> sa.Engine:
             raise MissingExtra(
                 "PostgreSQL needs the postgres extra: pip install 'champion[postgres]'"
             ) from None
-        return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return sa.create_engine(
+            url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=_json
+        )
     if url.startswith("sqlite"):
         database = sa.make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            json_serializer=_json,
+        )
         _configure_sqlite(engine)
         return engine
     return sa.create_engine(url)
+
+
+def _json(value: Any) -> str:
+    # Every prediction event carries JSON inputs and outputs; orjson is ~10x faster than json.
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from champion.events.entities import FeedbackEvent, FeedbackReceipt, PredictionEvent, ShownItem
+from champion.events.entities import (
+    FeedbackEvent,
+    FeedbackReceipt,
+    PredictionEvent,
+    ShadowEvent,
+    ShownItem,
+)
 from champion.events.feedback import FeedbackCommitter
 from champion.events.queries import VersionStats, joined_predictions, version_stats
 from champion.events.writer import PredictionWriter
@@ -13,6 +19,7 @@ __all__ = [
     "FeedbackReceipt",
     "PredictionEvent",
     "PredictionWriter",
+    "ShadowEvent",
     "ShownItem",
     "VersionStats",
     "joined_predictions",

@@ -8,7 +8,7 @@ from typing import Any
 
 from champion.types import Json
 
-__all__ = ["FeedbackEvent", "FeedbackReceipt", "PredictionEvent", "ShownItem"]
+__all__ = ["FeedbackEvent", "FeedbackReceipt", "PredictionEvent", "ShadowEvent", "ShownItem"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ class PredictionEvent:
     latency_ms: float
     at: datetime
     items: tuple[ShownItem, ...] = ()
+    fallback_from: str | None = None
+    probability: float | None = None
 
     def row(self) -> dict[str, Any]:
         return {
@@ -51,6 +53,34 @@ class PredictionEvent:
             "kind": self.kind,
             "inputs": self.inputs,
             "outputs": self.outputs,
+            "latency_ms": self.latency_ms,
+            "at": self.at,
+            "fallback_from": self.fallback_from,
+            "probability": self.probability,
+        }
+
+
+@dataclass(frozen=True)
+class ShadowEvent:
+    """A shadow version's answer (or failure) to a served request's input."""
+
+    request_id: str
+    endpoint: str
+    model: str
+    version: int
+    outputs: Json
+    error: str | None
+    latency_ms: float
+    at: datetime
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "endpoint": self.endpoint,
+            "model": self.model,
+            "version": self.version,
+            "outputs": self.outputs,
+            "error": self.error,
             "latency_ms": self.latency_ms,
             "at": self.at,
         }

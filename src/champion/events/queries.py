@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from champion.events.tables import feedback, prediction_items, predictions
 
-__all__ = ["VersionStats", "feedback_for", "joined_predictions", "version_stats"]
+__all__ = ["VersionStats", "arm_rewards", "feedback_for", "joined_predictions", "version_stats"]
 
 
 @dataclass(frozen=True)
@@ -203,3 +203,27 @@ def feedback_for(conn: sa.Connection, request_ids: list[str]) -> dict[str, list[
         for row in conn.execute(query).mappings():
             found.setdefault(row["request_id"], []).append(dict(row))
     return found
+
+
+def arm_rewards(
+    conn: sa.Connection, endpoint: str, config_version: int, reward: str
+) -> dict[str, tuple[int, int]]:
+    """Per arm of one configuration: (requests with a ``reward`` feedback event, requests)."""
+    p = predictions
+    where = (p.c.endpoint == endpoint) & (p.c.config_version == config_version)
+    trials: dict[str, int] = dict(
+        conn.execute(sa.select(p.c.arm, sa.func.count()).where(where).group_by(p.c.arm))
+        .tuples()
+        .all()
+    )
+    successes: dict[str, int] = dict(
+        conn.execute(
+            sa.select(p.c.arm, sa.func.count(sa.distinct(p.c.request_id)))
+            .join(feedback, feedback.c.request_id == p.c.request_id)
+            .where(where & (feedback.c.kind == reward))
+            .group_by(p.c.arm)
+        )
+        .tuples()
+        .all()
+    )
+    return {arm: (int(successes.get(arm, 0)), int(n)) for arm, n in trials.items()}

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from champion.db.metadata import JSON, UTCDateTime, metadata
 
-__all__ = ["feedback", "prediction_items", "predictions"]
+__all__ = ["feedback", "prediction_items", "predictions", "shadow_predictions"]
 
 predictions = sa.Table(
     "predictions",
@@ -23,6 +23,25 @@ predictions = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("inputs", JSON, nullable=False),
     sa.Column("outputs", JSON, nullable=False),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    # The assigned version that failed, when the champion answered instead.
+    sa.Column("fallback_from", sa.String(80), nullable=True),
+    # The chance this unit had of landing in its arm (for inverse-propensity analysis).
+    sa.Column("probability", sa.Float, nullable=True),
+    sa.Index(None, "endpoint", "at"),
+)
+
+# What a shadow version answered to the same input, beside the served prediction.
+shadow_predictions = sa.Table(
+    "shadow_predictions",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("model", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("endpoint", sa.String(64), nullable=False),
+    sa.Column("outputs", JSON, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Index(None, "endpoint", "at"),

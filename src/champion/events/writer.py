@@ -10,14 +10,16 @@ import time
 import sqlalchemy as sa
 
 from champion.db import write
-from champion.events.entities import PredictionEvent
-from champion.events.tables import prediction_items, predictions
+from champion.events.entities import PredictionEvent, ShadowEvent
+from champion.events.tables import prediction_items, predictions, shadow_predictions
 from champion.metrics import Metrics
 
 __all__ = ["PredictionWriter"]
 
 logger = logging.getLogger("champion.events")
 _STOP = object()
+
+Event = PredictionEvent | ShadowEvent
 
 
 class PredictionWriter:
@@ -46,7 +48,7 @@ class PredictionWriter:
         self._thread = threading.Thread(target=self._run, name="champion-event-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, event: PredictionEvent) -> bool:
+    def submit(self, event: Event) -> bool:
         try:
             self._queue.put_nowait(event)
         except queue.Full:
@@ -81,7 +83,7 @@ class PredictionWriter:
             first = self._queue.get()
             if first is _STOP:
                 break
-            batch: list[PredictionEvent] = [first]  # type: ignore[list-item]
+            batch: list[Event] = [first]  # type: ignore[list-item]
             # Gather for one flush interval: few large transactions cost far less than many
             # small ones, and they hold the GIL and the database for less time.
             deadline = time.monotonic() + self.flush_seconds
@@ -100,7 +102,9 @@ class PredictionWriter:
             self._write(batch)
             self.metrics.event_queue_depth.set(self._queue.qsize())
 
-    def _write(self, batch: list[PredictionEvent]) -> None:
+    def _write(self, batch: list[Event]) -> None:
+        served = [e for e in batch if isinstance(e, PredictionEvent)]
+        shadows = [e.row() for e in batch if isinstance(e, ShadowEvent)]
         items = [
             {
                 "request_id": e.request_id,
@@ -109,15 +113,18 @@ class PredictionWriter:
                 "model": i.model,
                 "version": i.version,
             }
-            for e in batch
+            for e in served
             for i in e.items
         ]
         for attempt in range(5):
             try:
                 with write(self.engine) as conn:
-                    conn.execute(predictions.insert(), [e.row() for e in batch])
+                    if served:
+                        conn.execute(predictions.insert(), [e.row() for e in served])
                     if items:
                         conn.execute(prediction_items.insert(), items)
+                    if shadows:
+                        conn.execute(shadow_predictions.insert(), shadows)
                 self.written += len(batch)
                 self.metrics.events_written.inc(len(batch))
                 return

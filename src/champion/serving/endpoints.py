@@ -58,6 +58,17 @@ class Endpoints:
         if len(set(kinds.values())) > 1:
             listed = ", ".join(f"{ref} is a {kind}" for ref, kind in kinds.items())
             raise InvalidInput(f"An endpoint serves one kind of model, but {listed}.")
+        wrong = {
+            ref: kind
+            for ref, kind in kinds.items()
+            if factory.kinds is not None and kind not in factory.kinds
+        }
+        if wrong:
+            listed = ", ".join(f"{ref} is a {kind}" for ref, kind in wrong.items())
+            raise InvalidInput(
+                f"The {policy} policy serves {' or '.join(sorted(factory.kinds or ()))} "
+                f"models only, but {listed}."
+            )
         return references
 
     def set(

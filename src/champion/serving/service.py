@@ -6,12 +6,15 @@ Transport-agnostic: the HTTP API and tests call these methods directly.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,18 +23,21 @@ from champion import audit
 from champion.clock import Clock
 from champion.db import read
 from champion.errors import ChampionError, InvalidInput, ModelFailed
-from champion.events import PredictionEvent, PredictionWriter, ShownItem
+from champion.events import PredictionEvent, PredictionWriter, ShadowEvent, ShownItem
+from champion.events.queries import arm_rewards
 from champion.metrics import Metrics
 from champion.registry import Registry, VersionKey
 from champion.serving.assignment import bucket
 from champion.serving.endpoints import EndpointConfig, Endpoints
-from champion.serving.policies import Policy, Served
+from champion.serving.policies import Assignment, BanditPolicy, Policy, Route, Served, single_answer
 from champion.serving.runtime import LoadedVersion, Runtime
 from champion.types import Instance, Json
 
 __all__ = ["Answer", "ServingService"]
 
 logger = logging.getLogger("champion.serving")
+
+_SHADOW_IN_FLIGHT = 4  # per shadow version; beyond this, shadow calls are skipped
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class Answer:
     served: Served
     arm: str
     latency_ms: float
+    fallback_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class _Active:
     config: EndpointConfig
     policy: Policy | None
     kind: str | None
+    salt: str = ""
     error: ChampionError | None = None
     loaded: dict[VersionKey, LoadedVersion] = field(default_factory=dict)
 
@@ -66,7 +74,7 @@ class ServingService:
         clock: Clock,
         *,
         timeout_seconds: float,
-        threads: int = 8,
+        threads_per_version: int = 4,
     ) -> None:
         self.engine = engine
         self.registry = registry
@@ -76,7 +84,11 @@ class ServingService:
         self.metrics = metrics
         self.clock = clock
         self.timeout_seconds = timeout_seconds
-        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="champion-model")
+        self.threads_per_version = threads_per_version
+        # Each version gets its own threads: a hanging challenger can only block itself.
+        self._executors: dict[VersionKey, ThreadPoolExecutor] = {}
+        self._shadow_slots: dict[VersionKey, threading.Semaphore] = {}
+        self._shadow_tasks: set[asyncio.Future[None]] = set()
         self._active: dict[str, _Active] = {}
         self._seen_audit_id = -1
         self._refresh_lock = threading.Lock()
@@ -90,12 +102,24 @@ class ServingService:
                 latest = audit.latest_audit_id(conn)
             if latest == self._seen_audit_id and not force:
                 return False
-            active = {
-                config.name: self._activate(config) for config in self.endpoints.list_endpoints()
-            }
+            active = {c.name: self._activate(c) for c in self.endpoints.list_endpoints()}
             self._active = active  # one assignment: a request sees the old or the new state
             self._seen_audit_id = latest
             return True
+
+    def refresh_rewards(self) -> None:
+        """Give bandits their arms' latest (successes, trials) from feedback."""
+        with self._refresh_lock:
+            updated = dict(self._active)
+            for name, active in self._active.items():
+                if not isinstance(active.policy, BanditPolicy):
+                    continue
+                with read(self.engine) as conn:
+                    counts = arm_rewards(
+                        conn, name, active.config.config_version, active.policy.reward
+                    )
+                updated[name] = replace(active, policy=active.policy.with_counts(counts))
+            self._active = updated
 
     def _activate(self, config: EndpointConfig) -> _Active:
         factory = self.endpoints.policies.get(config.policy)
@@ -104,9 +128,9 @@ class ServingService:
             loaded = {key: self.runtime.get(key) for key in policy.versions()}
         except ChampionError as exc:
             logger.error("Endpoint %r cannot serve: %s", config.name, exc.message)
-            return _Active(config, None, None, exc)
+            return _Active(config, None, None, error=exc)
         kinds = {lv.version.kind for lv in loaded.values()}
-        return _Active(config, policy, kinds.pop(), loaded=loaded)
+        return _Active(config, policy, kinds.pop(), _salt(config.salt, policy), loaded=loaded)
 
     def status(self) -> dict[str, _Active]:
         return dict(self._active)
@@ -145,29 +169,39 @@ class ServingService:
     async def _serve(
         self, active: _Active, unit: str | None, payload: Any, k: int | None
     ) -> Answer:
-        assert active.policy is not None  # _endpoint raised for inactive endpoints
+        policy = active.policy
+        assert policy is not None  # _endpoint raised for endpoints that cannot serve
         name = active.config.name
         request_id = uuid.uuid4().hex
-        randomised = unit is None
         unit_id = request_id if unit is None else unit
-        assigned = bucket(active.config.salt, unit_id)
-        route = active.policy.route(unit_id, assigned, payload if k is not None else {})
-        answering = active.loaded[route.answer]
-        ranking = k is not None
-        if k is not None:
-            context = (
-                answering.check_inputs([payload])[0]
-                if answering.check_inputs.fields
-                else dict(payload)
-            )
-            call = lambda: answering.model.rank(unit, context, k)  # noqa: E731
-        else:
-            rows = answering.check_inputs(payload)
-            call = lambda: answering.model.predict(rows)  # noqa: E731
+        # Per-request randomness (coins of interleaving, bandit draws), reproducible from the id.
+        rng = random.Random(request_id)
+        assignment = Assignment(
+            unit_id,
+            bucket(active.salt, unit_id),
+            unit is None,
+            payload if k is not None else {},
+            rng,
+        )
+        route = policy.route(assignment)
         started = time.perf_counter()
-        outputs = await self._call(name, answering, call)
+        outputs, failed = await self._call_all(active, route, route.calls, unit, payload, k)
+        fallback_from = None
+        if failed:
+            fallback = route.fallback
+            if fallback is None or fallback in failed:
+                raise next(iter(failed.values()))
+            fallback_from = ",".join(str(key) for key in failed)
+            self.metrics.fallbacks.labels(name, fallback.model, str(fallback.number)).inc()
+            if fallback not in outputs:
+                more, again = await self._call_all(active, route, (fallback,), unit, payload, k)
+                if again:
+                    raise again[fallback]
+                outputs.update(more)
+            served = single_answer(fallback, outputs[fallback], ranking=k is not None, k=k or 0)
+        else:
+            served = policy.attribute(route, outputs, ranking=k is not None, k=k or 0, rng=rng)
         latency_ms = (time.perf_counter() - started) * 1000.0
-        served = active.policy.attribute(route, {route.answer: outputs}, ranking=ranking)
         version = served.version
         self.metrics.requests.labels(name, version.model, str(version.number), route.arm).inc()
         self.metrics.latency.labels(name, version.model, str(version.number)).observe(
@@ -179,43 +213,178 @@ class ServingService:
                 endpoint=name,
                 config_version=active.config.config_version,
                 unit=unit_id,
-                unit_randomised=randomised,
+                unit_randomised=unit is None,
                 arm=route.arm,
-                bucket=route.bucket,
+                bucket=assignment.bucket,
                 model=version.model,
                 version=version.number,
-                kind="rank" if ranking else "predict",
-                inputs={"context": payload, "k": k} if ranking else payload,
-                outputs=[[i.item, i.score] for i in served.items] if ranking else served.outputs,
+                kind="predict" if k is None else "rank",
+                inputs=payload if k is None else {"context": payload, "k": k},
+                outputs=served.outputs if k is None else [[i.item, i.score] for i in served.items],
                 latency_ms=latency_ms,
                 at=self.clock.now(),
                 items=tuple(
                     ShownItem(str(i.item), i.position, i.credit.model, i.credit.number)
                     for i in served.items
                 ),
+                fallback_from=fallback_from,
+                probability=route.probability,
             )
         )
-        return Answer(request_id, name, served, route.arm, latency_ms)
+        for shadow in route.shadows:
+            self._start_shadow(active, route, shadow, request_id, unit, payload, k)
+        return Answer(request_id, name, served, route.arm, latency_ms, fallback_from)
 
-    async def _call(self, endpoint: str, loaded: LoadedVersion, call: Any) -> list[Json]:
+    async def _call_all(
+        self,
+        active: _Active,
+        route: Route,
+        versions: tuple[VersionKey, ...],
+        unit: str | None,
+        payload: Any,
+        k: int | None,
+    ) -> tuple[dict[VersionKey, list[Json]], dict[VersionKey, ChampionError]]:
+        """Call ``versions`` concurrently; return their outputs and their failures."""
+        outputs: dict[VersionKey, list[Json]] = {}
+        failed: dict[VersionKey, ChampionError] = {}
+        calls = []
+        for key in versions:
+            try:
+                calls.append((key, self._bind(active.loaded[key], unit, payload, k)))
+            except InvalidInput as exc:
+                # The answering version's signature decides what is bad input; another
+                # version refusing the same input is that version's failure.
+                if key == route.fallback or route.fallback is None:
+                    raise
+                failed[key] = exc
+                self._count_failure(active.config.name, key, "input")
+        timeout = route.timeout_seconds or self.timeout_seconds
+        results = await asyncio.gather(
+            *(
+                self._call(active.config.name, active.loaded[key], call, timeout)
+                for key, call in calls
+            ),
+            return_exceptions=True,
+        )
+        for (key, _), result in zip(calls, results, strict=True):
+            if isinstance(result, ChampionError):
+                failed[key] = result
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                outputs[key] = result
+        return outputs, failed
+
+    def _bind(
+        self, loaded: LoadedVersion, unit: str | None, payload: Any, k: int | None
+    ) -> Callable[[], Any]:
+        if k is None:
+            rows = loaded.check_inputs(payload)
+            return lambda: loaded.model.predict(rows)
+        context = loaded.check_inputs([payload])[0] if loaded.check_inputs.fields else payload
+        return lambda: loaded.model.rank(unit, context, k)
+
+    async def _call(
+        self, endpoint: str, loaded: LoadedVersion, call: Callable[[], Any], timeout: float
+    ) -> list[Json]:
+        key = loaded.version.key
         loop = asyncio.get_running_loop()
         try:
-            return await asyncio.wait_for(
-                loop.run_in_executor(self._executor, call), self.timeout_seconds
+            result: list[Json] = await asyncio.wait_for(
+                loop.run_in_executor(self._executor(key), call), timeout
             )
-        except ChampionError:
-            raise
+            return result
         except TimeoutError:
-            self.metrics.errors.labels(endpoint, "ModelFailed").inc()
-            raise ModelFailed(
-                f"Version {loaded.version.key} did not answer within {self.timeout_seconds:g} s."
-            ) from None
+            self._count_failure(endpoint, key, "timeout")
+            raise ModelFailed(f"Version {key} did not answer within {timeout:g} s.") from None
+        except ChampionError:
+            self._count_failure(endpoint, key, "error")
+            raise
         except Exception as exc:
-            self.metrics.errors.labels(endpoint, "ModelFailed").inc()
-            logger.exception("Version %s failed", loaded.version.key)
-            raise ModelFailed(
-                f"Version {loaded.version.key} failed: {type(exc).__name__}: {exc}"
-            ) from None
+            self._count_failure(endpoint, key, "error")
+            logger.exception("Version %s failed", key)
+            raise ModelFailed(f"Version {key} failed: {type(exc).__name__}: {exc}") from None
+
+    def _count_failure(self, endpoint: str, key: VersionKey, reason: str) -> None:
+        self.metrics.version_failures.labels(endpoint, key.model, str(key.number), reason).inc()
+
+    def _executor(self, key: VersionKey) -> ThreadPoolExecutor:
+        executor = self._executors.get(key)
+        if executor is None:
+            executor = self._executors.setdefault(
+                key,
+                ThreadPoolExecutor(self.threads_per_version, thread_name_prefix=f"champion-{key}"),
+            )
+        return executor
+
+    # -- shadows -------------------------------------------------------------------------
+
+    def _start_shadow(
+        self,
+        active: _Active,
+        route: Route,
+        key: VersionKey,
+        request_id: str,
+        unit: str | None,
+        payload: Any,
+        k: int | None,
+    ) -> None:
+        slots = self._shadow_slots.setdefault(key, threading.Semaphore(_SHADOW_IN_FLIGHT))
+        if not slots.acquire(blocking=False):
+            self.metrics.shadows_skipped.labels(
+                active.config.name, key.model, str(key.number)
+            ).inc()
+            return
+        task = asyncio.ensure_future(self._shadow(active, route, key, request_id, unit, payload, k))
+        self._shadow_tasks.add(task)
+
+        def _done(finished: asyncio.Future[None]) -> None:
+            self._shadow_tasks.discard(finished)
+            slots.release()
+
+        task.add_done_callback(_done)
+
+    async def _shadow(
+        self,
+        active: _Active,
+        route: Route,
+        key: VersionKey,
+        request_id: str,
+        unit: str | None,
+        payload: Any,
+        k: int | None,
+    ) -> None:
+        started = time.perf_counter()
+        outputs: Json = None
+        error = None
+        try:
+            call = self._bind(active.loaded[key], unit, payload, k)
+            timeout = route.timeout_seconds or self.timeout_seconds
+            result = await self._call(active.config.name, active.loaded[key], call, timeout)
+            outputs = result if k is None else [[item, score] for item, score in result]
+        except ChampionError as exc:
+            error = exc.message
+        self.writer.submit(
+            ShadowEvent(
+                request_id=request_id,
+                endpoint=active.config.name,
+                model=key.model,
+                version=key.number,
+                outputs=outputs,
+                error=error,
+                latency_ms=(time.perf_counter() - started) * 1000.0,
+                at=self.clock.now(),
+            )
+        )
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        for task in list(self._shadow_tasks):
+            task.cancel()
+        for executor in self._executors.values():
+            executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _salt(endpoint_salt: str, policy: Policy) -> str:
+    """Each experiment (set of versions) gets its own salt; ramping a share keeps it."""
+    versions = "+".join(sorted(str(key) for key in policy.versions()))
+    return hashlib.blake2b(f"{endpoint_salt}|{versions}".encode(), digest_size=8).hexdigest()

@@ -1,28 +1,67 @@
-"""The Policy protocol: how an endpoint routes a request and credits what it served."""
+"""The Policy protocol: how an endpoint routes a request and credits what it served.
+
+A policy is pure: it reads no clock, does no I/O and draws randomness only from the
+``random.Random`` it is handed (seeded from the request id), so the same request routes the
+same way every time and every policy can be property-tested.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import random
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
-from champion.registry.entities import VersionKey
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from champion.registry.entities import VersionKey, VersionRef
 from champion.types import ItemId, Json
+from champion.validation import invalid_input
 
-__all__ = ["Policy", "PolicyFactory", "Resolve", "Route", "Served", "ServedItem"]
+__all__ = [
+    "Assignment",
+    "Policy",
+    "PolicyFactory",
+    "PolicyParams",
+    "Resolve",
+    "Route",
+    "Served",
+    "ServedItem",
+    "check_references",
+    "parse_params",
+    "single_answer",
+]
 
 Resolve = Callable[[str], VersionKey]
 """Turns a reference such as ``recs@champion`` into the version it points at now."""
 
 
 @dataclass(frozen=True)
+class Assignment:
+    """Who asks: the unit, its bucket (``hash(salt, unit) mod 10000``), per-request randomness."""
+
+    unit: str
+    bucket: int
+    randomised: bool
+    context: Mapping[str, Any]
+    rng: random.Random
+
+
+@dataclass(frozen=True)
 class Route:
-    """Where one request goes: the version that answers, the arm, and versions that only log."""
+    """Where one request goes.
+
+    ``calls`` are called concurrently and all are needed for the answer; if one fails,
+    ``fallback`` (the champion) answers alone. ``shadows`` run off the response path and only
+    log. ``probability`` is the chance this unit had of landing in ``arm``.
+    """
 
     arm: str
-    answer: VersionKey
+    calls: tuple[VersionKey, ...]
+    fallback: VersionKey | None = None
     shadows: tuple[VersionKey, ...] = ()
-    bucket: int | None = None
+    probability: float | None = None
+    timeout_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -35,7 +74,7 @@ class ServedItem:
 
 @dataclass(frozen=True)
 class Served:
-    """The answer the client gets and, for rankings, the per-item credit."""
+    """The answer the client gets and, for rankings, each shown item's credit."""
 
     version: VersionKey
     outputs: list[Json] = field(default_factory=list)
@@ -43,23 +82,27 @@ class Served:
 
 
 class Policy(Protocol):
-    """Pure routing: no I/O and no clock reads, so every policy is property-testable."""
-
     name: ClassVar[str]
 
     def versions(self) -> tuple[VersionKey, ...]:
         """Every version this policy may call; the server loads them before routing."""
         ...
 
-    def route(self, unit: str, bucket: int | None, context: Mapping[str, Any]) -> Route: ...
+    def route(self, assignment: Assignment) -> Route: ...
 
     def attribute(
-        self, route: Route, outputs: Mapping[VersionKey, list[Json]], *, ranking: bool
+        self,
+        route: Route,
+        outputs: Mapping[VersionKey, list[Json]],
+        *,
+        ranking: bool,
+        k: int,
+        rng: random.Random,
     ) -> Served:
         """Build the response from each called version's outputs.
 
-        For rankings (``ranking=True``) each output list holds ``(item, score)`` pairs, best
-        first, and the result's ``items`` carry positions (from 1) and the credited version.
+        For rankings each output list holds ``(item, score)`` pairs, best first, and the
+        result's ``items`` carry positions (from 1) and the credited version.
         """
         ...
 
@@ -68,9 +111,56 @@ class PolicyFactory(Protocol):
     """A policy class: validates its parameters and builds itself with versions resolved."""
 
     name: str
+    kinds: frozenset[str] | None
+    """The model kinds it can serve; None for any."""
 
     def references(self, params: Mapping[str, Any]) -> list[str]:
         """Validate ``params`` and return every version reference in them."""
         ...
 
     def build(self, params: Mapping[str, Any], resolve: Resolve) -> Policy: ...
+
+
+class PolicyParams(BaseModel):
+    """Parameters every policy accepts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_ms: float | None = Field(
+        default=None,
+        gt=0,
+        le=600_000,
+        description="Calls slower than this fail (and fall back to the champion).",
+    )
+
+    def timeout_seconds(self) -> float | None:
+        return None if self.timeout_ms is None else self.timeout_ms / 1000.0
+
+
+P = TypeVar("P", bound=PolicyParams)
+
+
+def parse_params(model: type[P], params: Mapping[str, Any]) -> P:
+    """Validate ``params`` against ``model``; errors name ``params.<field>``."""
+    try:
+        return model.model_validate(dict(params))
+    except ValidationError as exc:
+        raise invalid_input(exc, "params") from None
+
+
+def check_references(references: Sequence[str]) -> list[str]:
+    """Every reference must read ``model/number`` or ``model@alias``."""
+    for reference in references:
+        VersionRef.parse(reference)
+    return list(references)
+
+
+def single_answer(version: VersionKey, outputs: list[Json], *, ranking: bool, k: int) -> Served:
+    """The response when one version answers: its outputs, or its items credited to it."""
+    if not ranking:
+        return Served(version=version, outputs=outputs)
+    items = [
+        ServedItem(item=item, position=position, score=score, credit=version)
+        for position, (item, score) in enumerate(outputs[:k], start=1)
+    ]
+    return Served(version=version, items=items)

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from champion.registry.entities import VersionKey, VersionRef
-from champion.serving.policies.base import Resolve, Route, Served, ServedItem
+from champion.registry.entities import VersionKey
+from champion.serving.policies.base import (
+    Assignment,
+    PolicyParams,
+    Resolve,
+    Route,
+    Served,
+    check_references,
+    parse_params,
+    single_answer,
+)
 from champion.types import Json
-from champion.validation import invalid_input
 
-__all__ = ["SinglePolicy"]
+__all__ = ["SingleParams", "SinglePolicy"]
 
 
-class SingleParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class SingleParams(PolicyParams):
     version: str
 
 
@@ -26,48 +31,48 @@ class SinglePolicy:
 
     Examples
     --------
+    >>> import random
     >>> from champion.registry.entities import VersionKey
-    >>> policy = SinglePolicy.build({"version": "recs@champion"}, lambda ref: VersionKey("recs", 2))
-    >>> policy.route("user-1", None, {}).answer
-    VersionKey(model='recs', number=2)
+    >>> from champion.serving.policies.base import Assignment
+    >>> policy = SinglePolicy.build({"version": "recs@champion"}, lambda r: VersionKey("recs", 2))
+    >>> policy.route(Assignment("user-1", 42, False, {}, random.Random(0))).calls
+    (VersionKey(model='recs', number=2),)
     """
 
     name: ClassVar[str] = "single"
+    kinds: ClassVar[frozenset[str] | None] = None
 
-    def __init__(self, version: VersionKey) -> None:
+    def __init__(self, version: VersionKey, timeout_seconds: float | None = None) -> None:
         self.version = version
+        self.timeout_seconds = timeout_seconds
 
     @classmethod
     def references(cls, params: Mapping[str, Any]) -> list[str]:
-        parsed = _parse(params)
-        VersionRef.parse(parsed.version)
-        return [parsed.version]
+        return check_references([parse_params(SingleParams, params).version])
 
     @classmethod
     def build(cls, params: Mapping[str, Any], resolve: Resolve) -> SinglePolicy:
-        return cls(resolve(_parse(params).version))
+        parsed = parse_params(SingleParams, params)
+        return cls(resolve(parsed.version), parsed.timeout_seconds())
 
     def versions(self) -> tuple[VersionKey, ...]:
         return (self.version,)
 
-    def route(self, unit: str, bucket: int | None, context: Mapping[str, Any]) -> Route:
-        return Route(arm="champion", answer=self.version, bucket=bucket)
+    def route(self, assignment: Assignment) -> Route:
+        return Route(
+            arm="champion",
+            calls=(self.version,),
+            probability=1.0,
+            timeout_seconds=self.timeout_seconds,
+        )
 
     def attribute(
-        self, route: Route, outputs: Mapping[VersionKey, list[Json]], *, ranking: bool
+        self,
+        route: Route,
+        outputs: Mapping[VersionKey, list[Json]],
+        *,
+        ranking: bool,
+        k: int,
+        rng: random.Random,
     ) -> Served:
-        answer = outputs[route.answer]
-        if not ranking:
-            return Served(version=route.answer, outputs=answer)
-        items = [
-            ServedItem(item=item, position=position, score=score, credit=route.answer)
-            for position, (item, score) in enumerate(answer, start=1)
-        ]
-        return Served(version=route.answer, items=items)
-
-
-def _parse(params: Mapping[str, Any]) -> SingleParams:
-    try:
-        return SingleParams.model_validate(params)
-    except ValidationError as exc:
-        raise invalid_input(exc, "params") from None
+        return single_answer(self.version, outputs[self.version], ranking=ranking, k=k)

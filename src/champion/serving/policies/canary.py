@@ -1,0 +1,117 @@
+"""canary: a share of units goes to the challenger; the rest, and any failure, to the champion."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from champion.registry.entities import VersionKey
+from champion.serving.assignment import BUCKETS
+from champion.serving.policies.base import (
+    Assignment,
+    PolicyParams,
+    Resolve,
+    Route,
+    Served,
+    check_references,
+    parse_params,
+    single_answer,
+)
+from champion.types import Json
+
+__all__ = ["CanaryParams", "CanaryPolicy"]
+
+
+class CanaryParams(PolicyParams):
+    champion: str
+    challenger: str
+    share: float = Field(ge=0.0, le=1.0, description="Share of units sent to the challenger.")
+
+
+class CanaryPolicy:
+    """Units whose bucket is below ``share * 10000`` go to the challenger.
+
+    Ramping up only adds units at the margin: a unit in the canary at 5 % (bucket < 500) is
+    still in it at 20 % (bucket < 2000), and ramping down only removes units.
+
+    Examples
+    --------
+    >>> import random
+    >>> from champion.registry.entities import VersionKey
+    >>> from champion.serving.policies.base import Assignment
+    >>> keys = {"m@champion": VersionKey("m", 1), "m@challenger": VersionKey("m", 2)}
+    >>> canary = CanaryPolicy.build(
+    ...     {"champion": "m@champion", "challenger": "m@challenger", "share": 0.05}, keys.get)
+    >>> canary.route(Assignment("u", 499, False, {}, random.Random(0))).arm
+    'challenger'
+    >>> canary.route(Assignment("u", 500, False, {}, random.Random(0))).arm
+    'champion'
+    """
+
+    name: ClassVar[str] = "canary"
+    kinds: ClassVar[frozenset[str] | None] = None
+
+    def __init__(
+        self,
+        champion: VersionKey,
+        challenger: VersionKey,
+        share: float,
+        timeout_seconds: float | None = None,
+    ) -> None:
+        self.champion = champion
+        self.challenger = challenger
+        self.share = share
+        self.timeout_seconds = timeout_seconds
+
+    @classmethod
+    def references(cls, params: Mapping[str, Any]) -> list[str]:
+        parsed = parse_params(CanaryParams, params)
+        return check_references([parsed.champion, parsed.challenger])
+
+    @classmethod
+    def build(cls, params: Mapping[str, Any], resolve: Resolve) -> CanaryPolicy:
+        parsed = parse_params(CanaryParams, params)
+        return cls(
+            resolve(parsed.champion),
+            resolve(parsed.challenger),
+            parsed.share,
+            parsed.timeout_seconds(),
+        )
+
+    @property
+    def threshold(self) -> int:
+        return round(self.share * BUCKETS)
+
+    def versions(self) -> tuple[VersionKey, ...]:
+        return (self.champion, self.challenger)
+
+    def route(self, assignment: Assignment) -> Route:
+        if assignment.bucket < self.threshold:
+            return Route(
+                arm="challenger",
+                calls=(self.challenger,),
+                fallback=self.champion,
+                probability=self.share,
+                timeout_seconds=self.timeout_seconds,
+            )
+        return Route(
+            arm="champion",
+            calls=(self.champion,),
+            probability=1.0 - self.share,
+            timeout_seconds=self.timeout_seconds,
+        )
+
+    def attribute(
+        self,
+        route: Route,
+        outputs: Mapping[VersionKey, list[Json]],
+        *,
+        ranking: bool,
+        k: int,
+        rng: random.Random,
+    ) -> Served:
+        version = route.calls[0]
+        return single_answer(version, outputs[version], ranking=ranking, k=k)

@@ -1,0 +1,79 @@
+"""shadow: the champion answers; the challenger sees the same input off the response path."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from champion.registry.entities import VersionKey
+from champion.serving.policies.base import (
+    Assignment,
+    PolicyParams,
+    Resolve,
+    Route,
+    Served,
+    check_references,
+    parse_params,
+    single_answer,
+)
+from champion.types import Json
+
+__all__ = ["ShadowParams", "ShadowPolicy"]
+
+
+class ShadowParams(PolicyParams):
+    champion: str
+    challenger: str
+
+
+class ShadowPolicy:
+    """The challenger's output is logged beside the champion's; it never changes the answer.
+
+    The server runs shadows after the response is ready, on the shadow version's own threads,
+    and skips a shadow call when that version is still busy with earlier ones: a slow, hanging
+    or failing challenger never delays or fails a response.
+    """
+
+    name: ClassVar[str] = "shadow"
+    kinds: ClassVar[frozenset[str] | None] = None
+
+    def __init__(
+        self, champion: VersionKey, challenger: VersionKey, timeout_seconds: float | None = None
+    ) -> None:
+        self.champion = champion
+        self.challenger = challenger
+        self.timeout_seconds = timeout_seconds
+
+    @classmethod
+    def references(cls, params: Mapping[str, Any]) -> list[str]:
+        parsed = parse_params(ShadowParams, params)
+        return check_references([parsed.champion, parsed.challenger])
+
+    @classmethod
+    def build(cls, params: Mapping[str, Any], resolve: Resolve) -> ShadowPolicy:
+        parsed = parse_params(ShadowParams, params)
+        return cls(resolve(parsed.champion), resolve(parsed.challenger), parsed.timeout_seconds())
+
+    def versions(self) -> tuple[VersionKey, ...]:
+        return (self.champion, self.challenger)
+
+    def route(self, assignment: Assignment) -> Route:
+        return Route(
+            arm="champion",
+            calls=(self.champion,),
+            shadows=(self.challenger,),
+            probability=1.0,
+            timeout_seconds=self.timeout_seconds,
+        )
+
+    def attribute(
+        self,
+        route: Route,
+        outputs: Mapping[VersionKey, list[Json]],
+        *,
+        ranking: bool,
+        k: int,
+        rng: random.Random,
+    ) -> Served:
+        return single_answer(self.champion, outputs[self.champion], ranking=ranking, k=k)
