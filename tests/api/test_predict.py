@@ -100,7 +100,8 @@ def test_bad_requests_get_a_clear_4xx(served: Services, client: TestClient) -> N
     )
     assert (
         status == 422
-        and "Unknown policy 'singel'. Known policies: ab, bandit, blue_green, canary, interleave, shadow, single."
+        and "Unknown policy 'singel'. Known policies: ab, bandit, blue_green, canary, "
+        "interleave, shadow, single."
         in message
     )
     assert client.get("/v1/endpoints/churn").json()["config_version"] == 1

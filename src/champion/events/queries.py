@@ -212,9 +212,7 @@ def arm_rewards(
     p = predictions
     where = (p.c.endpoint == endpoint) & (p.c.config_version == config_version)
     trials: dict[str, int] = dict(
-        conn.execute(sa.select(p.c.arm, sa.func.count()).where(where).group_by(p.c.arm))
-        .tuples()
-        .all()
+        conn.execute(sa.select(p.c.arm, sa.func.count()).where(where).group_by(p.c.arm)).all()
     )
     successes: dict[str, int] = dict(
         conn.execute(
@@ -222,8 +220,6 @@ def arm_rewards(
             .join(feedback, feedback.c.request_id == p.c.request_id)
             .where(where & (feedback.c.kind == reward))
             .group_by(p.c.arm)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     return {arm: (int(successes.get(arm, 0)), int(n)) for arm, n in trials.items()}

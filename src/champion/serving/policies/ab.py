@@ -75,6 +75,10 @@ class AbPolicy:
 
     name: ClassVar[str] = "ab"
     kinds: ClassVar[frozenset[str] | None] = None
+    example_params: ClassVar[dict[str, Any]] = {
+        "arms": {"control": "m/1", "treatment": "m/2"},
+        "weights": {"control": 1, "treatment": 3},
+    }
 
     def __init__(
         self,

@@ -61,6 +61,10 @@ class BanditPolicy:
 
     name: ClassVar[str] = "bandit"
     kinds: ClassVar[frozenset[str] | None] = None
+    example_params: ClassVar[dict[str, Any]] = {
+        "arms": {"a": "m/1", "b": "m/2", "c": "m/3"},
+        "floor": 0.1,
+    }
 
     def __init__(
         self,

@@ -113,6 +113,8 @@ class PolicyFactory(Protocol):
     name: str
     kinds: frozenset[str] | None
     """The model kinds it can serve; None for any."""
+    example_params: dict[str, Any]
+    """Parameters naming versions m/1, m/2, ... for the contract checks (champion.testing)."""
 
     def references(self, params: Mapping[str, Any]) -> list[str]:
         """Validate ``params`` and return every version reference in them."""

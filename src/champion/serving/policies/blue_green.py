@@ -37,6 +37,7 @@ class BlueGreenPolicy:
 
     name: ClassVar[str] = "blue_green"
     kinds: ClassVar[frozenset[str] | None] = None
+    example_params: ClassVar[dict[str, Any]] = {"blue": "m/1", "green": "m/2", "live": "green"}
 
     def __init__(
         self, blue: VersionKey, green: VersionKey, live: str, timeout_seconds: float | None = None

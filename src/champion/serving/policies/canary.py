@@ -53,6 +53,11 @@ class CanaryPolicy:
 
     name: ClassVar[str] = "canary"
     kinds: ClassVar[frozenset[str] | None] = None
+    example_params: ClassVar[dict[str, Any]] = {
+        "champion": "m/1",
+        "challenger": "m/2",
+        "share": 0.2,
+    }
 
     def __init__(
         self,

@@ -42,6 +42,7 @@ class InterleavePolicy:
 
     name: ClassVar[str] = "interleave"
     kinds: ClassVar[frozenset[str] | None] = frozenset({"ranker"})
+    example_params: ClassVar[dict[str, Any]] = {"champion": "m/1", "challenger": "m/2"}
 
     def __init__(
         self,

@@ -37,6 +37,7 @@ class ShadowPolicy:
 
     name: ClassVar[str] = "shadow"
     kinds: ClassVar[frozenset[str] | None] = None
+    example_params: ClassVar[dict[str, Any]] = {"champion": "m/1", "challenger": "m/2"}
 
     def __init__(
         self, champion: VersionKey, challenger: VersionKey, timeout_seconds: float | None = None

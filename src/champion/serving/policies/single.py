@@ -41,6 +41,7 @@ class SinglePolicy:
 
     name: ClassVar[str] = "single"
     kinds: ClassVar[frozenset[str] | None] = None
+    example_params: ClassVar[dict[str, Any]] = {"version": "m/1"}
 
     def __init__(self, version: VersionKey, timeout_seconds: float | None = None) -> None:
         self.version = version
