@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from champion.demo.run import run_demo
-from champion.events.tables import feedback, predictions
+from champion.events.tables import feedback, predictions, shadow_predictions
 
 DATA = Path(__file__).parents[2] / "data"
 
@@ -17,8 +17,10 @@ def test_demo_serves_logs_and_joins_feedback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run_demo(home=str(tmp_path / "demo"), data=str(DATA), users=60)
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # undo the console's line wrapping
     assert "switched without a restart" in out and "Demo finished" in out
+    assert "Interleaving experiment (team-draft)" in out and "sign test p" in out
+    assert "challenger in shadow" in out
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'demo' / 'champion.db'}")
     with engine.connect() as conn:
         served: dict[str, int] = dict(
@@ -29,11 +31,19 @@ def test_demo_serves_logs_and_joins_feedback(
                 ).group_by(predictions.c.model, predictions.c.version)
             ).all()
         )
+        shadowed = conn.execute(
+            sa.select(sa.func.count()).select_from(shadow_predictions)
+        ).scalar_one()
         labels = conn.execute(
             sa.select(sa.func.count()).select_from(feedback).where(feedback.c.kind == "label")
         ).scalar_one()
     engine.dispose()
-    assert served == {"recs/1": 60, "recs/2": 60, "attrition/1": 1409}
+    # recs/1 answered alone (60) and every interleaved visit (520 users x 3); the winner then
+    # served 60 more requests; attrition/1 answered while attrition/2 ran in shadow.
+    assert served["recs/1"] in (60 + 1560, 60 + 1560 + 60)
+    assert served["recs/1"] + served.get("recs/2", 0) == 60 + 1560 + 60
+    assert served["attrition/1"] == 1409
+    assert shadowed == 1409
     assert labels == 1409
 
 

@@ -75,6 +75,7 @@ def stats_json(stats: VersionStats) -> dict[str, Any]:
     return {
         "model": stats.model,
         "version": stats.version,
+        "arm": stats.arm,
         "requests": stats.requests,
         "units": stats.units,
         "impressions": stats.impressions,

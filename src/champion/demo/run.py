@@ -1,12 +1,16 @@
 """champion demo: the whole loop on real data, against a real server on loopback.
 
-1. Train two recommenders on MovieLens and an attrition classifier on the Telco table.
-2. Register them with lineage; point aliases; configure endpoints.
+1. Train two recommenders on MovieLens and two attrition classifiers on the Telco table.
+2. Register them with lineage and aliases; configure endpoints.
 3. Start ``champion server`` (SQLite and a local artifact folder under the demo home).
-4. Simulated users ask the recommender for 10 movies and click and buy; the feedback goes back.
-5. Move ``recs@champion`` to the item-kNN version over HTTP: the server switches, no restart.
-6. Score the classifier's holdout customers and send their true outcome as label feedback.
-7. Summarise from the server's own numbers.
+4. Simulated users browse ``recs`` served by recs/1; clicks and purchases come back.
+5. An interleaving experiment merges recs/1's and recs/2's lists for every user; each click
+   credits the model that placed the item, and a sign test says which one users prefer.
+6. ``recs@champion`` moves to recs/2 over HTTP and the endpoint goes back to one version: the
+   running server switches without a restart.
+7. The attrition champion scores holdout customers while the challenger runs in shadow; the
+   customers' true outcomes come back as labels, scoring both.
+8. Summarise from the server's own records.
 """
 
 from __future__ import annotations
@@ -24,14 +28,17 @@ import numpy as np
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from champion import __version__
-from champion.demo.attrition import write_attrition_classifier
+from champion.db import read
+from champion.demo.attrition import Holdout, write_attrition_classifier
 from champion.demo.movielens import load_split
 from champion.demo.rankers import write_item_knn_ranker, write_popularity_ranker
 from champion.demo.users import react
 from champion.errors import InvalidInput, Unavailable
+from champion.events.queries import feedback_for, interleaved_clicks, shadow_pairs
 from champion.services import Services
 from champion.settings import Settings
 
@@ -39,9 +46,15 @@ __all__ = ["run_demo"]
 
 console = Console(width=max(100, Console().width))
 SEED = 7
+SESSIONS = 3  # visits per user during the experiment
+HEADERS = {"X-Champion-Actor": "demo"}
 
 
-def run_demo(home: str, data: str, users: int = 400) -> None:
+def run_demo(home: str, data: str, users: int = 200) -> None:
+    """Run the demo in ``home`` (recreated) on the datasets in ``data``.
+
+    ``users`` browse before and after the experiment; every test user takes part in it.
+    """
     data_dir = Path(data)
     if not (data_dir / "movielens-latest-small" / "ratings.csv").is_file():
         raise InvalidInput(
@@ -51,73 +64,119 @@ def run_demo(home: str, data: str, users: int = 400) -> None:
     home_dir = Path(home).resolve()
     shutil.rmtree(home_dir, ignore_errors=True)
     started = time.perf_counter()
-    code_version = f"champion {__version__}"
-    models_dir = home_dir / "training"
+    holdout = _train_and_register(data_dir, home_dir)
+    split = load_split(data_dir)
+    rng = np.random.default_rng(SEED)
+    everyone = sorted(split.truth)
+    some = everyone[:users]
 
+    server = _Server(home_dir)
+    try:
+        server.start()
+        console.print(f"champion server is up at {server.url} (SQLite, artifacts in {home_dir})")
+        with httpx.Client(base_url=server.url, timeout=30, headers=HEADERS) as client:
+            _recommend(client, some, split.truth, rng, "recs/1 alone")
+            _configure(
+                client,
+                "recs",
+                "interleave",
+                "compare the recommenders with users",
+                champion="recs@champion",
+                challenger="recs@challenger",
+                method="team_draft",
+            )
+            _recommend(
+                client,
+                everyone * SESSIONS,
+                split.truth,
+                rng,
+                "an interleaving of recs/1 and recs/2",
+            )
+            time.sleep(0.3)  # prediction events are written off the response path
+            challenger_won, verdict = _interleaving_result(home_dir)
+            if challenger_won:
+                client.put(
+                    "/v1/models/recs/aliases/champion", json={"version": 2, "reason": verdict}
+                ).raise_for_status()
+            _configure(client, "recs", "single", "experiment over", version="recs@champion")
+            winner = "recs/2" if challenger_won else "recs/1"
+            console.print(
+                f"recs@champion is {winner} and the experiment is over, changed over "
+                "HTTP: the running server switched without a restart."
+            )
+            _recommend(client, some, split.truth, rng, f"{winner} alone")
+            _score_customers(client, holdout)
+            time.sleep(0.3)
+            _summary(client, home_dir, time.perf_counter() - started)
+    finally:
+        server.stop()
+
+
+def _train_and_register(data_dir: Path, home: Path) -> Holdout:
+    code_version = f"champion {__version__}"
+    models = home / "training"
+    started = time.perf_counter()
     with console.status("Training on MovieLens and the Telco churn table..."):
         split = load_split(data_dir)
-        popularity = write_popularity_ranker(split, models_dir / "recs-popularity", code_version)
-        knn = write_item_knn_ranker(split, models_dir / "recs-item-knn", code_version)
-        holdout = write_attrition_classifier(data_dir, models_dir / "attrition", code_version)
-    console.print(f"Trained 3 models in {time.perf_counter() - started:.1f} s.")
-
-    services = Services.open(Settings(home=home_dir))
+        popularity = write_popularity_ranker(split, models / "recs-popularity", code_version)
+        knn = write_item_knn_ranker(split, models / "recs-item-knn", code_version)
+        holdout = write_attrition_classifier(data_dir, models / "attrition-logistic", code_version)
+        write_attrition_classifier(
+            data_dir, models / "attrition-boosting", code_version, estimator="boosting"
+        )
+    console.print(f"Trained 4 models in {time.perf_counter() - started:.1f} s.")
+    services = Services.open(Settings(home=home))
     try:
-        registry = services.registry
-        registry.register(
+        register = services.registry.register
+        register(
             popularity,
             model="recs",
             actor="demo",
             aliases_to_set=("champion",),
             reason="first recommender",
         )
-        registry.register(
+        register(
             knn,
             model="recs",
             actor="demo",
             aliases_to_set=("challenger",),
             reason="item-kNN beats popularity offline",
         )
-        registry.register(
-            holdout_folder := models_dir / "attrition",
+        register(
+            models / "attrition-logistic",
             model="attrition",
             actor="demo",
             aliases_to_set=("champion",),
             reason="first model",
         )
+        register(
+            models / "attrition-boosting",
+            model="attrition",
+            actor="demo",
+            aliases_to_set=("challenger",),
+            reason="try boosting in shadow",
+        )
         services.endpoints.set("recs", "single", {"version": "recs@champion"}, actor="demo")
         services.endpoints.set(
-            "attrition", "single", {"version": "attrition@champion"}, actor="demo"
+            "attrition",
+            "shadow",
+            {"champion": "attrition@champion", "challenger": "attrition@challenger"},
+            actor="demo",
+            reason="watch the challenger on live traffic",
         )
         _show_registry(services)
     finally:
         services.close()
-    del holdout_folder
+    return holdout
 
-    server = _Server(home_dir)
-    try:
-        server.start()
-        console.print(f"champion server is up at {server.url} (SQLite, artifacts in {home_dir})")
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            rng = np.random.default_rng(SEED)
-            test_users = sorted(split.truth)[:users]
-            _recommend(client, test_users, split.truth, rng, "recs/1 (popularity)")
-            response = client.put(
-                "/v1/models/recs/aliases/champion",
-                json={"version": 2, "reason": "try item-kNN with users"},
-                headers={"X-Champion-Actor": "demo"},
-            )
-            response.raise_for_status()
-            console.print(
-                "Moved [bold]recs@champion[/bold] to recs/2 over HTTP: "
-                "the running server switched without a restart."
-            )
-            _recommend(client, test_users, split.truth, rng, "recs/2 (item-kNN)")
-            served_auc = _score_customers(client, holdout)
-            time.sleep(0.5)  # prediction events are written off the response path
-            _summary(client, served_auc, home_dir, time.perf_counter() - started)
-    finally:
-        server.stop()
+
+def _configure(
+    client: httpx.Client, endpoint: str, policy: str, reason: str, **params: Any
+) -> None:
+    client.put(
+        f"/v1/endpoints/{endpoint}", json={"policy": policy, "params": params, "reason": reason}
+    ).raise_for_status()
+    console.print(f"Endpoint [bold]{endpoint}[/bold] now uses [bold]{policy}[/bold] ({reason}).")
 
 
 def _recommend(
@@ -131,9 +190,9 @@ def _recommend(
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"Users browsing {label}", total=len(users))
         for user in users:
-            body = client.post("/v1/endpoints/recs/rank", json={"unit": user, "k": 10})
-            body.raise_for_status()
-            answer = body.json()
+            response = client.post("/v1/endpoints/recs/rank", json={"unit": user, "k": 10})
+            response.raise_for_status()
+            answer = response.json()
             shown = [str(item["item"]) for item in answer["items"]]
             for reaction in react(shown, truth[user], rng):
                 feedback.append(
@@ -149,11 +208,52 @@ def _recommend(
         client.post(
             "/v1/feedback/batch", json={"events": feedback[start : start + 1000]}
         ).raise_for_status()
-    console.print(f"{len(users)} users browsed {label}; {len(feedback)} feedback events sent.")
+    console.print(
+        f"{len(set(users))} users made {len(users)} visits to {label}; "
+        f"{len(feedback)} feedback events sent."
+    )
 
 
-def _score_customers(client: httpx.Client, holdout: Any) -> float:
-    scores, labels = [], []
+def _interleaving_result(home: Path) -> tuple[bool, str]:
+    services = Services.open(Settings(home=home))
+    try:
+        with read(services.engine) as conn:
+            impressions = interleaved_clicks(conn, "recs")
+    finally:
+        services.close()
+    wins = losses = ties = 0
+    for impression in impressions.values():
+        clicks = impression["clicks"]
+        challenger, champion = clicks.get("recs/2", 0), clicks.get("recs/1", 0)
+        wins += challenger > champion
+        losses += challenger < champion
+        ties += challenger == champion
+    decided = wins + losses
+    p_value = stats.binomtest(wins, decided, 0.5).pvalue if decided else 1.0
+    table = Table(
+        "impressions",
+        "recs/2 wins",
+        "recs/1 wins",
+        "ties",
+        "recs/2 win share",
+        "sign test p",
+        title="Interleaving experiment (team-draft)",
+    )
+    share = f"{wins / decided:.1%}" if decided else "-"
+    table.add_row(str(len(impressions)), str(wins), str(losses), str(ties), share, f"{p_value:.2g}")
+    console.print(table)
+    challenger_won = p_value < 0.05 and wins > losses
+    verdict = (
+        f"interleaving: recs/2 won {wins} and lost {losses} of {len(impressions)} impressions "
+        f"(two-sided sign test p = {p_value:.2g}): "
+        + ("promote recs/2" if challenger_won else "no significant win, keep recs/1")
+    )
+    console.print(verdict)
+    return challenger_won, verdict
+
+
+def _score_customers(client: httpx.Client, holdout: Holdout) -> None:
+    labels = []
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("Scoring holdout customers", total=len(holdout.rows))
         for row, customer, churned in zip(
@@ -163,11 +263,9 @@ def _score_customers(client: httpx.Client, holdout: Any) -> float:
                 "/v1/endpoints/attrition/predict", json={"unit": customer, "instances": [row]}
             )
             response.raise_for_status()
-            answer = response.json()
-            scores.append(answer["predictions"][0]["probabilities"]["1"])
             labels.append(
                 {
-                    "request_id": answer["request_id"],
+                    "request_id": response.json()["request_id"],
                     "kind": "label",
                     "label": churned,
                     "event_id": f"churn-{customer}",
@@ -178,8 +276,10 @@ def _score_customers(client: httpx.Client, holdout: Any) -> float:
         client.post(
             "/v1/feedback/batch", json={"events": labels[start : start + 1000]}
         ).raise_for_status()
-    console.print(f"Scored {len(scores)} customers; their true outcomes came back as labels.")
-    return float(roc_auc_score(holdout.churned, scores))
+    console.print(
+        f"Scored {len(labels)} customers with attrition/1 while attrition/2 ran in "
+        "shadow; their true outcomes came back as labels."
+    )
 
 
 def _show_registry(services: Services) -> None:
@@ -197,62 +297,43 @@ def _show_registry(services: Services) -> None:
     console.print(table)
 
 
-def _summary(client: httpx.Client, served_auc: float, home: Path, elapsed: float) -> None:
+def _summary(client: httpx.Client, home: Path, elapsed: float) -> None:
     recs = client.get("/v1/endpoints/recs/stats").json()["versions"]
     table = Table(
         "version",
+        "arm",
         "requests",
         "users",
         "shown",
         "clicks",
         "CTR",
         "buys",
-        "with feedback",
         "p50 ms",
         "p99 ms",
         title="Recommender: what users did",
     )
     for row in recs:
+        latency = [
+            f"{row[k]:.2f}" if row[k] is not None else "-"
+            for k in ("latency_p50_ms", "latency_p99_ms")
+        ]
         table.add_row(
             f"{row['model']}/{row['version']}",
-            str(row["requests"]),
-            str(row["units"]),
+            row["arm"],
+            str(row["requests"]) if row["requests"] else "(credited)",
+            str(row["units"] or "-"),
             str(row["impressions"]),
-            str(row["clicks"]),
-            f"{row['ctr']:.2%}",
+            str(row["clicked_impressions"]),
+            f"{row['ctr']:.2%}" if row["ctr"] is not None else "-",
             str(row["purchases"]),
-            f"{row['feedback_coverage']:.0%}",
-            f"{row['latency_p50_ms']:.2f}",
-            f"{row['latency_p99_ms']:.2f}",
+            *latency,
         )
     console.print(table)
-    if len(recs) == 2 and recs[0]["ctr"]:
-        lift = recs[1]["ctr"] / recs[0]["ctr"] - 1
-        console.print(
-            f"recs/2 shows a CTR {lift:+.0%} relative to recs/1 on the same users, "
-            "one after the other. Whether that is real needs a randomised experiment "
-            "with a test (canary or interleaving)."
-        )
-    attrition = client.get("/v1/endpoints/attrition/stats").json()["versions"]
-    table = Table(
-        "version",
-        "requests",
-        "labels joined",
-        "AUC on served scores",
-        "p50 ms",
-        "p99 ms",
-        title="Attrition classifier",
+    console.print(
+        "Under interleaving every request shows items of both versions: shown and "
+        "clicked items are counted for the version each item is credited to."
     )
-    for row in attrition:
-        table.add_row(
-            f"{row['model']}/{row['version']}",
-            str(row["requests"]),
-            str(row["labels"]),
-            f"{served_auc:.3f}",
-            f"{row['latency_p50_ms']:.2f}",
-            f"{row['latency_p99_ms']:.2f}",
-        )
-    console.print(table)
+    _shadow_summary(client, home)
     health = client.get("/v1/health").json()
     console.print(
         f"Events written: {health['events']['written']}, dropped: {health['events']['dropped']}."
@@ -265,6 +346,63 @@ def _summary(client: httpx.Client, served_auc: float, home: Path, elapsed: float
     where.add_row("serve it again", f"CHAMPION_HOME={home} champion server")
     console.print(where)
     console.print(f"[bold green]Demo finished in {elapsed:.0f} s.")
+
+
+def _shadow_summary(client: httpx.Client, home: Path) -> None:
+    services = Services.open(Settings(home=home))
+    try:
+        with read(services.engine) as conn:
+            pairs = shadow_pairs(conn, "attrition")
+            labels = {
+                request_id: events[0]["label"]
+                for request_id, events in feedback_for(
+                    conn, [pair["request_id"] for pair in pairs]
+                ).items()
+                if events and events[0]["kind"] == "label"
+            }
+    finally:
+        services.close()
+    usable = [p for p in pairs if p["shadow_error"] is None and p["request_id"] in labels]
+    truth = [labels[p["request_id"]] for p in usable]
+    champion = [p["outputs"][0]["probabilities"]["1"] for p in usable]
+    shadow = [p["shadow_outputs"][0]["probabilities"]["1"] for p in usable]
+    agree = np.mean([(a >= 0.5) == (b >= 0.5) for a, b in zip(champion, shadow, strict=True)])
+    stats_rows = {
+        r["version"]: r for r in client.get("/v1/endpoints/attrition/stats").json()["versions"]
+    }
+    table = Table(
+        "version",
+        "role",
+        "scored",
+        "labels joined",
+        "AUC on labels",
+        "p50 ms",
+        title="Attrition: champion serving, challenger in shadow",
+    )
+    served = stats_rows.get(1, {})
+    table.add_row(
+        "attrition/1",
+        "answers",
+        str(served.get("requests", 0)),
+        str(served.get("labels", 0)),
+        f"{roc_auc_score(truth, champion):.3f}",
+        f"{served.get('latency_p50_ms') or 0:.2f}",
+    )
+    shadow_latency = float(np.median([p["shadow_latency_ms"] for p in pairs]))
+    table.add_row(
+        "attrition/2",
+        "shadow",
+        str(len(pairs)),
+        str(len(usable)),
+        f"{roc_auc_score(truth, shadow):.3f}",
+        f"{shadow_latency:.2f}",
+    )
+    console.print(table)
+    errors = sum(p["shadow_error"] is not None for p in pairs)
+    console.print(
+        f"The two versions agree on {agree:.1%} of customers (risk above or below "
+        f"50 %); the shadow failed {errors} times and never touched a response."
+    )
 
 
 class _Server:

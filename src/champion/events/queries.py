@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from champion.events.tables import feedback, prediction_items, predictions
+from champion.events.tables import feedback, prediction_items, predictions, shadow_predictions
 
-__all__ = ["VersionStats", "arm_rewards", "feedback_for", "joined_predictions", "version_stats"]
+__all__ = [
+    "VersionStats",
+    "arm_rewards",
+    "feedback_for",
+    "interleaved_clicks",
+    "joined_predictions",
+    "shadow_pairs",
+    "version_stats",
+]
 
 
 @dataclass(frozen=True)
@@ -19,6 +28,7 @@ class VersionStats:
 
     model: str
     version: int
+    arm: str
     requests: int
     units: int
     impressions: int
@@ -54,57 +64,55 @@ def _window(query: Any, endpoint: str, start: datetime | None, end: datetime | N
 def version_stats(
     conn: sa.Connection, endpoint: str, start: datetime | None = None, end: datetime | None = None
 ) -> list[VersionStats]:
-    """Per-version aggregates over ``[start, end)``; every sum is done by the database."""
-    p = predictions
+    """Per version and arm, over ``[start, end)``; every sum is done by the database.
+
+    Requests count the version that answered; impressions and clicks count the version each
+    shown item is credited to (under interleaving, both teams of one request).
+    """
+    p, i = predictions, prediction_items
+    stats: dict[tuple[str, int, str], dict[str, Any]] = {}
     base = _window(
         sa.select(
             p.c.model,
             p.c.version,
+            p.c.arm,
             sa.func.count().label("requests"),
             sa.func.count(sa.distinct(p.c.unit)).label("units"),
         ),
         endpoint,
         start,
         end,
-    ).group_by(p.c.model, p.c.version)
-    stats: dict[tuple[str, int], dict[str, Any]] = {
-        (row.model, row.version): {"requests": row.requests, "units": row.units}
-        for row in conn.execute(base)
-    }
+    ).group_by(p.c.model, p.c.version, p.c.arm)
+    for row in conn.execute(base):
+        stats[(row.model, row.version, row.arm)] = {"requests": row.requests, "units": row.units}
 
+    clicked = sa.exists().where(
+        (feedback.c.request_id == i.c.request_id)
+        & (feedback.c.item == i.c.item)
+        & (feedback.c.kind == "click")
+    )
     shown = _window(
         sa.select(
-            prediction_items.c.model,
-            prediction_items.c.version,
+            i.c.model,
+            i.c.version,
+            p.c.arm,
             sa.func.count().label("impressions"),
-            sa.func.count(
-                sa.distinct(
-                    sa.case(
-                        (
-                            sa.exists().where(
-                                (feedback.c.request_id == prediction_items.c.request_id)
-                                & (feedback.c.item == prediction_items.c.item)
-                                & (feedback.c.kind == "click")
-                            ),
-                            prediction_items.c.request_id + ":" + prediction_items.c.item,
-                        )
-                    )
-                )
-            ).label("clicked"),
-        ).join(p, p.c.request_id == prediction_items.c.request_id),
+            sa.func.sum(sa.case((clicked, 1), else_=0)).label("clicked"),
+        ).join(p, p.c.request_id == i.c.request_id),
         endpoint,
         start,
         end,
-    ).group_by(prediction_items.c.model, prediction_items.c.version)
+    ).group_by(i.c.model, i.c.version, p.c.arm)
     for row in conn.execute(shown):
-        stats.setdefault((row.model, row.version), {}).update(
-            impressions=row.impressions, clicked=row.clicked
+        stats.setdefault((row.model, row.version, row.arm), {}).update(
+            impressions=row.impressions, clicked=int(row.clicked or 0)
         )
 
     fb = _window(
         sa.select(
             p.c.model,
             p.c.version,
+            p.c.arm,
             sa.func.sum(sa.case((feedback.c.kind == "click", 1), else_=0)).label("clicks"),
             sa.func.sum(sa.case((feedback.c.kind == "purchase", 1), else_=0)).label("purchases"),
             sa.func.sum(sa.case((feedback.c.kind == "label", 1), else_=0)).label("labels"),
@@ -114,9 +122,9 @@ def version_stats(
         endpoint,
         start,
         end,
-    ).group_by(p.c.model, p.c.version)
+    ).group_by(p.c.model, p.c.version, p.c.arm)
     for row in conn.execute(fb):
-        stats.setdefault((row.model, row.version), {}).update(
+        stats.setdefault((row.model, row.version, row.arm), {}).update(
             clicks=row.clicks,
             purchases=row.purchases,
             labels=row.labels,
@@ -125,12 +133,15 @@ def version_stats(
         )
 
     result = []
-    for (model, version), values in sorted(stats.items()):
-        p50, p99 = (_percentile(conn, endpoint, model, version, start, end, q) for q in (0.5, 0.99))
+    for (model, version, arm), values in sorted(stats.items()):
+        p50, p99 = (
+            _percentile(conn, endpoint, (model, version, arm), start, end, q) for q in (0.5, 0.99)
+        )
         result.append(
             VersionStats(
                 model=model,
                 version=version,
+                arm=arm,
                 requests=values.get("requests", 0),
                 units=values.get("units", 0),
                 impressions=values.get("impressions", 0),
@@ -150,25 +161,27 @@ def version_stats(
 def _percentile(
     conn: sa.Connection,
     endpoint: str,
-    model: str,
-    version: int,
+    group: tuple[str, int, str],
     start: datetime | None,
     end: datetime | None,
     q: float,
 ) -> float | None:
     # Nearest-rank percentile with ORDER BY ... OFFSET: portable to SQLite and PostgreSQL.
-    where = _window(sa.select(sa.func.count()), endpoint, start, end).where(
-        (predictions.c.model == model) & (predictions.c.version == version)
+    model, version, arm = group
+    same = (
+        (predictions.c.model == model)
+        & (predictions.c.version == version)
+        & (predictions.c.arm == arm)
     )
-    n = conn.execute(where).scalar_one()
-    if n == 0:
+    n = conn.execute(_window(sa.select(sa.func.count()), endpoint, start, end).where(same))
+    count = n.scalar_one()
+    if count == 0:
         return None
-    rank = max(0, min(n - 1, round(q * n + 0.5) - 1))
     query = (
         _window(sa.select(predictions.c.latency_ms), endpoint, start, end)
-        .where((predictions.c.model == model) & (predictions.c.version == version))
+        .where(same)
         .order_by(predictions.c.latency_ms)
-        .offset(rank)
+        .offset(max(0, math.ceil(q * count) - 1))
         .limit(1)
     )
     return float(conn.execute(query).scalar_one())
@@ -223,3 +236,62 @@ def arm_rewards(
         ).all()
     )
     return {arm: (int(successes.get(arm, 0)), int(n)) for arm, n in trials.items()}
+
+
+def interleaved_clicks(
+    conn: sa.Connection, endpoint: str, start: datetime | None = None, end: datetime | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per interleaved impression: its unit and the clicked items credited to each version.
+
+    Returns ``{request_id: {"unit": ..., "clicks": {"recs/1": 2, "recs/2": 0}}}``; versions
+    that placed items but got no click are present with 0.
+    """
+    p, i = predictions, prediction_items
+    clicked = sa.exists().where(
+        (feedback.c.request_id == i.c.request_id)
+        & (feedback.c.item == i.c.item)
+        & (feedback.c.kind == "click")
+    )
+    query = _window(
+        sa.select(
+            p.c.request_id,
+            p.c.unit,
+            i.c.model,
+            i.c.version,
+            sa.func.sum(sa.case((clicked, 1), else_=0)).label("clicks"),
+        )
+        .join(i, i.c.request_id == p.c.request_id)
+        .where((p.c.arm == "interleave") & p.c.fallback_from.is_(None)),
+        endpoint,
+        start,
+        end,
+    ).group_by(p.c.request_id, p.c.unit, i.c.model, i.c.version)
+    impressions: dict[str, dict[str, Any]] = {}
+    for row in conn.execute(query):
+        entry = impressions.setdefault(row.request_id, {"unit": row.unit, "clicks": {}})
+        entry["clicks"][f"{row.model}/{row.version}"] = int(row.clicks)
+    return impressions
+
+
+def shadow_pairs(
+    conn: sa.Connection, endpoint: str, start: datetime | None = None, end: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Served outputs beside each shadow version's outputs (or error) for the same request."""
+    p, s = predictions, shadow_predictions
+    query = _window(
+        sa.select(
+            p.c.request_id,
+            p.c.model,
+            p.c.version,
+            p.c.outputs,
+            s.c.model.label("shadow_model"),
+            s.c.version.label("shadow_version"),
+            s.c.outputs.label("shadow_outputs"),
+            s.c.error.label("shadow_error"),
+            s.c.latency_ms.label("shadow_latency_ms"),
+        ).join(s, s.c.request_id == p.c.request_id),
+        endpoint,
+        start,
+        end,
+    ).order_by(p.c.at)
+    return [dict(row) for row in conn.execute(query).mappings()]
