@@ -188,3 +188,40 @@ def test_bandit_logs_assignment_probabilities(served: Services, client: TestClie
         rows = conn.execute(sa.select(predictions.c.arm, predictions.c.probability)).all()
     assert {arm for arm, _ in rows} <= {"a", "b"}
     assert all(0.4 < p < 0.6 for _, p in rows)
+
+
+def test_requests_without_a_unit_are_randomised_per_request_and_marked(
+    served: Services, client: TestClient
+) -> None:
+    ids = [
+        client.post("/v1/endpoints/churn/predict", json={"instances": [ROW]}).json()["request_id"]
+        for _ in range(3)
+    ]
+    _wait_for_events(served, predictions, 3)
+    with served.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(predictions.c.request_id, predictions.c.unit, predictions.c.unit_randomised)
+        ).all()
+    assert sorted(rows) == sorted((i, i, True) for i in ids)
+
+
+def test_a_policy_change_by_another_process_is_served_within_a_second(
+    served: Services, client: TestClient, model_folder: ModelFolders
+) -> None:
+    green = model_folder("constant")
+    (green / "score.txt").write_text("0.75")
+    served.registry.register(green, model="churn", actor="t")
+    client.post("/v1/endpoints/churn/predict", json={"instances": [ROW]})  # server is warm
+    served.endpoints.set(
+        "churn",
+        "blue_green",
+        {"blue": "churn/1", "green": "churn/2", "live": "green"},
+        actor="other-process",
+    )
+    deadline = time.monotonic() + 1.0
+    score = None
+    while time.monotonic() < deadline and score != 0.75:
+        body = client.post("/v1/endpoints/churn/predict", json={"instances": [ROW]}).json()
+        score = body["predictions"][0]["score"]
+        time.sleep(0.02)
+    assert score == 0.75

@@ -46,6 +46,32 @@ def test_register_alias_and_endpoint_from_the_command_line(
     assert "churn" in listed.stdout and "champion→2" in listed.stdout
 
 
+def test_blue_green_switch_from_the_command_line(
+    settings: Settings, model_folder: ModelFolders
+) -> None:
+    folder = str(model_folder("constant"))
+    for _ in range(2):
+        assert _champion(settings, "models", "register", folder, "--model", "churn").returncode == 0
+    result = _champion(
+        settings,
+        "endpoints",
+        "set",
+        "churn",
+        "--policy",
+        "blue_green",
+        "--param",
+        "blue=churn/1",
+        "--param",
+        "green=churn/2",
+    )
+    assert result.returncode == 0, result.stderr
+    result = _champion(settings, "endpoints", "switch", "churn", "--reason", "release")
+    assert result.returncode == 0, result.stderr
+    assert "now serves green: churn/2 (configuration 2)" in result.stdout
+    shown = _champion(settings, "endpoints", "show", "churn").stdout
+    assert "release" in shown
+
+
 def test_user_errors_exit_2_with_one_line_and_no_traceback(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -56,6 +82,11 @@ def test_user_errors_exit_2_with_one_line_and_no_traceback(
         (("endpoints", "set", "e", "--version", "recs"), "Invalid version reference 'recs'"),
         (("endpoints", "set", "e", "--policy", "canry"), "Unknown policy 'canry'"),
         (("bogus",), "No such command"),
+        (("endpoints", "switch", "nope"), "Unknown endpoint 'nope'"),
+        (
+            ("endpoints", "set", "e", "--policy", "canary", "--param", "share=2"),
+            "params.champion: Field required",
+        ),
     ]
     for args, message in cases:
         result = _champion(settings, *args)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 
 import sqlalchemy as sa
 
@@ -17,13 +17,15 @@ from champion.metrics import Metrics
 __all__ = ["PredictionWriter"]
 
 logger = logging.getLogger("champion.events")
-_STOP = object()
-
 Event = PredictionEvent | ShadowEvent
 
 
 class PredictionWriter:
-    """Accepts events without ever blocking; a full queue drops the event, counts and logs it."""
+    """Accepts events without ever blocking; a full queue drops the event, counts and logs it.
+
+    The request path only appends to a deque (no lock, no thread wake-up); the writer thread
+    wakes once per flush interval and commits everything waiting in a few large transactions.
+    """
 
     def __init__(
         self,
@@ -36,22 +38,23 @@ class PredictionWriter:
     ) -> None:
         self.engine = engine
         self.metrics = metrics
+        self.queue_size = queue_size
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+        self._queue: deque[Event] = deque()
+        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.dropped = 0
         self.written = 0
         self._last_drop_log = 0.0
 
     def start(self) -> None:
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="champion-event-writer", daemon=True)
         self._thread.start()
 
     def submit(self, event: Event) -> bool:
-        try:
-            self._queue.put_nowait(event)
-        except queue.Full:
+        if len(self._queue) >= self.queue_size:
             self.dropped += 1
             self.metrics.events_dropped.inc()
             now = time.monotonic()
@@ -60,47 +63,35 @@ class PredictionWriter:
                 logger.warning(
                     "Prediction event queue is full (%d events): dropped %d events so far. "
                     "The database is not keeping up; responses are unaffected.",
-                    self._queue.maxsize,
+                    self.queue_size,
                     self.dropped,
                 )
             return False
+        self._queue.append(event)  # deque.append is atomic under the GIL
         return True
 
     def pending(self) -> int:
-        return self._queue.qsize()
+        return len(self._queue)
 
     def close(self, timeout: float = 30.0) -> None:
         """Write everything queued, then stop."""
         if self._thread is None:
             return
-        self._queue.put(_STOP)
+        self._stop.set()
         self._thread.join(timeout)
         self._thread = None
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is _STOP:
-                break
-            batch: list[Event] = [first]  # type: ignore[list-item]
-            # Gather for one flush interval: few large transactions cost far less than many
-            # small ones, and they hold the GIL and the database for less time.
-            deadline = time.monotonic() + self.flush_seconds
-            while len(batch) < self.batch_size:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    more = self._queue.get(timeout=remaining)
-                except queue.Empty:
-                    break
-                if more is _STOP:
-                    stopping = True
-                    break
-                batch.append(more)  # type: ignore[arg-type]  # only events and _STOP are queued
-            self._write(batch)
-            self.metrics.event_queue_depth.set(self._queue.qsize())
+        while True:
+            stopping = self._stop.wait(self.flush_seconds)
+            while self._queue:
+                batch: list[Event] = []
+                while self._queue and len(batch) < self.batch_size:
+                    batch.append(self._queue.popleft())
+                self._write(batch)
+            self.metrics.event_queue_depth.set(len(self._queue))
+            if stopping:
+                return
 
     def _write(self, batch: list[Event]) -> None:
         served = [e for e in batch if isinstance(e, PredictionEvent)]
