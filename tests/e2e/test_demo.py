@@ -61,3 +61,22 @@ def test_item_knn_beats_popularity_offline(tmp_path: Path) -> None:
         for name, writer in (("pop", write_popularity_ranker), ("knn", write_item_knn_ranker))
     ]
     assert metrics[1] > metrics[0] + 0.05
+
+
+def test_simulated_users_click_by_position_and_relevance() -> None:
+    import numpy as np
+
+    from champion.demo.users import react
+
+    shown = [f"m{i}" for i in range(10)]
+    first = react(shown, {"m0", "m9"}, np.random.default_rng(3))
+    assert first == react(shown, {"m0", "m9"}, np.random.default_rng(3))  # seeded
+    rng = np.random.default_rng(0)
+    top = bottom = 0
+    for _ in range(4000):
+        clicked = {r.item for r in react(shown, {"m0", "m9"}, rng) if r.kind == "click"}
+        top += "m0" in clicked
+        bottom += "m9" in clicked
+    # Examination 1/log2(p + 1): position 1 is always looked at, position 10 ~29 % of the time.
+    assert abs(top / 4000 - 0.9) < 0.03
+    assert abs(bottom / 4000 - 0.9 / np.log2(11)) < 0.03

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import sys
 from typing import Annotated
 
 import typer
@@ -34,6 +35,9 @@ def server(
             f"[yellow]Binding {settings.host}: the API has no access control yet; "
             "anyone who can reach this address can change models and endpoints."
         )
+    # The event writer thread shares the GIL with requests; by default a thread keeps it up to
+    # 5 ms, which shows up as a 5 ms tail on fast predictions. 0.5 ms bounds that wait.
+    sys.setswitchinterval(0.0005)
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -21,7 +21,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from champion.artifacts import sha256_file
 
-__all__ = ["Holdout", "holdout_rows", "write_attrition_classifier"]
+__all__ = ["Holdout", "write_attrition_classifier"]
 
 INTEGERS = ["SeniorCitizen", "tenure"]
 NUMBERS = ["MonthlyCharges", "TotalCharges"]
@@ -55,9 +55,12 @@ def write_attrition_classifier(
 ) -> Holdout:
     """Train, evaluate on a stratified holdout, write the version folder; return the holdout."""
     table, path = _load(data_dir)
-    categoricals = _categoricals(table)
+    categoricals = [c for c in table.columns if c not in {*INTEGERS, *NUMBERS, TARGET, ID}]
     features = categoricals + INTEGERS + NUMBERS
-    train, test, y_train, y_test = _split(table, seed)
+    target = (table[TARGET] == "Yes").astype(int)
+    train, test, y_train, y_test = train_test_split(
+        table, target, test_size=0.2, stratify=target, random_state=seed
+    )
     pipeline = Pipeline(
         [
             (
@@ -123,41 +126,6 @@ def write_attrition_classifier(
         },
     }
     (folder / "champion.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
-    return _holdout(test, y_test, features)
-
-
-def holdout_rows(data_dir: Path, seed: int = 0) -> Holdout:
-    """The holdout customers of ``write_attrition_classifier`` with the same ``seed``.
-
-    Parameters
-    ----------
-    data_dir
-        Folder holding ``telco-churn/Telco-Customer-Churn.csv``.
-    seed
-        The seed the classifier was trained with: it fixes the stratified split.
-
-    Returns
-    -------
-    Holdout
-        JSON-ready model inputs (no ``customerID``; a blank ``TotalCharges`` is ``None``),
-        the customers' ids and whether they churned (1) or not (0), in the same order.
-    """
-    table, _ = _load(data_dir)
-    _, test, _, y_test = _split(table, seed)
-    return _holdout(test, y_test, _categoricals(table) + INTEGERS + NUMBERS)
-
-
-def _categoricals(table: pd.DataFrame) -> list[str]:
-    return [c for c in table.columns if c not in {*INTEGERS, *NUMBERS, TARGET, ID}]
-
-
-def _split(table: pd.DataFrame, seed: int) -> Any:
-    """Stratified 80/20 split: (train, test, y_train, y_test)."""
-    target = (table[TARGET] == "Yes").astype(int)
-    return train_test_split(table, target, test_size=0.2, stratify=target, random_state=seed)
-
-
-def _holdout(test: pd.DataFrame, y_test: pd.Series[int], features: list[str]) -> Holdout:
     rows: list[dict[str, Any]] = [
         {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
         for row in test[features].astype(object).to_dict(orient="records")
