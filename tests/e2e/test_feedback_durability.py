@@ -9,10 +9,10 @@ import httpx
 import sqlalchemy as sa
 
 from champion.events.tables import feedback
+from champion.server_process import ServerProcess
 from champion.services import Services
 from champion.settings import Settings
 from tests.conftest import ModelFolders
-from tests.e2e.server import ServerProcess
 
 
 def test_every_acknowledged_event_survives_sigkill_and_none_is_stored_twice(

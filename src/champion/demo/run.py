@@ -15,10 +15,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -37,8 +34,9 @@ from champion.demo.attrition import Holdout, write_attrition_classifier
 from champion.demo.movielens import load_split
 from champion.demo.rankers import write_item_knn_ranker, write_popularity_ranker
 from champion.demo.users import react
-from champion.errors import InvalidInput, Unavailable
+from champion.errors import InvalidInput
 from champion.events.queries import feedback_for, interleaved_clicks, shadow_pairs
+from champion.server_process import ServerProcess
 from champion.services import Services
 from champion.settings import Settings
 
@@ -70,7 +68,7 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
     everyone = sorted(split.truth)
     some = everyone[:users]
 
-    server = _Server(home_dir)
+    server = ServerProcess(home_dir)
     try:
         server.start()
         console.print(f"champion server is up at {server.url} (SQLite, artifacts in {home_dir})")
@@ -403,59 +401,3 @@ def _shadow_summary(client: httpx.Client, home: Path) -> None:
         f"The two versions agree on {agree:.1%} of customers (risk above or below "
         f"50 %); the shadow failed {errors} times and never touched a response."
     )
-
-
-class _Server:
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = dict(os.environ, CHAMPION_HOME=str(self.home))
-        env.pop("CHAMPION_DATABASE_URL", None)  # the demo runs on the embedded default
-        log = self.home / "server.log"
-        with open(log, "ab") as handle:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "champion",
-                    "server",
-                    "--port",
-                    str(self.port),
-                    "--log-level",
-                    "warning",
-                ],
-                env=env,
-                stdout=handle,
-                stderr=handle,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise Unavailable(f"The demo server exited; see {log}:\n{log.read_text()}")
-            try:
-                if httpx.get(self.url + "/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise Unavailable(f"The demo server did not start within 60 s; see {log}.")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

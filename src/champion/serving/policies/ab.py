@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -15,12 +14,10 @@ from champion.serving.policies.base import (
     PolicyParams,
     Resolve,
     Route,
-    Served,
+    RoutedVersionAnswers,
     check_references,
     parse_params,
-    single_answer,
 )
-from champion.types import Json
 
 __all__ = ["AbParams", "AbPolicy"]
 
@@ -59,7 +56,7 @@ class AbParams(PolicyParams):
         return sorted(self.arms)[0]
 
 
-class AbPolicy:
+class AbPolicy(RoutedVersionAnswers):
     """Arms own consecutive bucket ranges, in order of arm name, sized by weight.
 
     Examples
@@ -124,15 +121,3 @@ class AbPolicy:
             probability=self.shares[arm],
             timeout_seconds=self.timeout_seconds,
         )
-
-    def attribute(
-        self,
-        route: Route,
-        outputs: Mapping[VersionKey, list[Json]],
-        *,
-        ranking: bool,
-        k: int,
-        rng: random.Random,
-    ) -> Served:
-        version = route.calls[0]
-        return single_answer(version, outputs[version], ranking=ranking, k=k)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -15,12 +14,10 @@ from champion.serving.policies.base import (
     PolicyParams,
     Resolve,
     Route,
-    Served,
+    RoutedVersionAnswers,
     check_references,
     parse_params,
-    single_answer,
 )
-from champion.types import Json
 
 __all__ = ["BanditParams", "BanditPolicy"]
 
@@ -48,7 +45,7 @@ class BanditParams(PolicyParams):
         return self
 
 
-class BanditPolicy:
+class BanditPolicy(RoutedVersionAnswers):
     """Probability matching: each arm is chosen with the posterior probability that it is best.
 
     Posteriors are Beta(1 + successes, 1 + failures) per arm, where a success is a request
@@ -139,15 +136,3 @@ class BanditPolicy:
             probability=self.probabilities[arm],
             timeout_seconds=self.timeout_seconds,
         )
-
-    def attribute(
-        self,
-        route: Route,
-        outputs: Mapping[VersionKey, list[Json]],
-        *,
-        ranking: bool,
-        k: int,
-        rng: random.Random,
-    ) -> Served:
-        version = route.calls[0]
-        return single_answer(version, outputs[version], ranking=ranking, k=k)

@@ -25,6 +25,7 @@ __all__ = [
     "PolicyParams",
     "Resolve",
     "Route",
+    "RoutedVersionAnswers",
     "Served",
     "ServedItem",
     "check_references",
@@ -155,6 +156,22 @@ def check_references(references: Sequence[str]) -> list[str]:
     for reference in references:
         VersionRef.parse(reference)
     return list(references)
+
+
+class RoutedVersionAnswers:
+    """For policies whose every route calls one version: that version's output is the answer."""
+
+    def attribute(
+        self,
+        route: Route,
+        outputs: Mapping[VersionKey, list[Json]],
+        *,
+        ranking: bool,
+        k: int,
+        rng: random.Random,
+    ) -> Served:
+        version = route.calls[0]
+        return single_answer(version, outputs[version], ranking=ranking, k=k)
 
 
 def single_answer(version: VersionKey, outputs: list[Json], *, ranking: bool, k: int) -> Served:

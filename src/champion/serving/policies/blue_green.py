@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
@@ -12,12 +11,10 @@ from champion.serving.policies.base import (
     PolicyParams,
     Resolve,
     Route,
-    Served,
+    RoutedVersionAnswers,
     check_references,
     parse_params,
-    single_answer,
 )
-from champion.types import Json
 
 __all__ = ["BlueGreenParams", "BlueGreenPolicy"]
 
@@ -28,7 +25,7 @@ class BlueGreenParams(PolicyParams):
     live: Literal["blue", "green"] = "blue"
 
 
-class BlueGreenPolicy:
+class BlueGreenPolicy(RoutedVersionAnswers):
     """Every request goes to the live colour; both colours stay loaded for an instant switch.
 
     A switch (``champion endpoints switch NAME`` or a PUT with the other ``live``) replaces the
@@ -67,15 +64,3 @@ class BlueGreenPolicy:
         return Route(
             arm=self.live, calls=(version,), probability=1.0, timeout_seconds=self.timeout_seconds
         )
-
-    def attribute(
-        self,
-        route: Route,
-        outputs: Mapping[VersionKey, list[Json]],
-        *,
-        ranking: bool,
-        k: int,
-        rng: random.Random,
-    ) -> Served:
-        version = route.calls[0]
-        return single_answer(version, outputs[version], ranking=ranking, k=k)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -15,12 +14,10 @@ from champion.serving.policies.base import (
     PolicyParams,
     Resolve,
     Route,
-    Served,
+    RoutedVersionAnswers,
     check_references,
     parse_params,
-    single_answer,
 )
-from champion.types import Json
 
 __all__ = ["CanaryParams", "CanaryPolicy"]
 
@@ -31,7 +28,7 @@ class CanaryParams(PolicyParams):
     share: float = Field(ge=0.0, le=1.0, description="Share of units sent to the challenger.")
 
 
-class CanaryPolicy:
+class CanaryPolicy(RoutedVersionAnswers):
     """Units whose bucket is below ``share * 10000`` go to the challenger.
 
     Ramping up only adds units at the margin: a unit in the canary at 5 % (bucket < 500) is
@@ -108,15 +105,3 @@ class CanaryPolicy:
             probability=1.0 - self.share,
             timeout_seconds=self.timeout_seconds,
         )
-
-    def attribute(
-        self,
-        route: Route,
-        outputs: Mapping[VersionKey, list[Json]],
-        *,
-        ranking: bool,
-        k: int,
-        rng: random.Random,
-    ) -> Served:
-        version = route.calls[0]
-        return single_answer(version, outputs[version], ranking=ranking, k=k)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -12,12 +11,10 @@ from champion.serving.policies.base import (
     PolicyParams,
     Resolve,
     Route,
-    Served,
+    RoutedVersionAnswers,
     check_references,
     parse_params,
-    single_answer,
 )
-from champion.types import Json
 
 __all__ = ["ShadowParams", "ShadowPolicy"]
 
@@ -27,7 +24,7 @@ class ShadowParams(PolicyParams):
     challenger: str
 
 
-class ShadowPolicy:
+class ShadowPolicy(RoutedVersionAnswers):
     """The challenger's output is logged beside the champion's; it never changes the answer.
 
     The server runs shadows after the response is ready, on the shadow version's own threads,
@@ -67,14 +64,3 @@ class ShadowPolicy:
             probability=1.0,
             timeout_seconds=self.timeout_seconds,
         )
-
-    def attribute(
-        self,
-        route: Route,
-        outputs: Mapping[VersionKey, list[Json]],
-        *,
-        ranking: bool,
-        k: int,
-        rng: random.Random,
-    ) -> Served:
-        return single_answer(self.champion, outputs[self.champion], ranking=ranking, k=k)

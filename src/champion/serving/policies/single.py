@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -12,12 +11,10 @@ from champion.serving.policies.base import (
     PolicyParams,
     Resolve,
     Route,
-    Served,
+    RoutedVersionAnswers,
     check_references,
     parse_params,
-    single_answer,
 )
-from champion.types import Json
 
 __all__ = ["SingleParams", "SinglePolicy"]
 
@@ -26,7 +23,7 @@ class SingleParams(PolicyParams):
     version: str
 
 
-class SinglePolicy:
+class SinglePolicy(RoutedVersionAnswers):
     """Serve one version, named by ``version`` (``recs/3`` or ``recs@champion``).
 
     Examples
@@ -66,14 +63,3 @@ class SinglePolicy:
             probability=1.0,
             timeout_seconds=self.timeout_seconds,
         )
-
-    def attribute(
-        self,
-        route: Route,
-        outputs: Mapping[VersionKey, list[Json]],
-        *,
-        ranking: bool,
-        k: int,
-        rng: random.Random,
-    ) -> Served:
-        return single_answer(self.version, outputs[self.version], ranking=ranking, k=k)

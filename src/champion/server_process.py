@@ -1,4 +1,4 @@
-"""Run a real champion server in a subprocess, on a free loopback port."""
+"""Run ``champion server`` in a subprocess on a free loopback port (for the demo and tests)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from pathlib import Path
 
 import httpx
 
+from champion.errors import Unavailable
+
+__all__ = ["ServerProcess", "free_port"]
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -20,61 +24,61 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, home: Path, database_url: str | None) -> None:
+    """A real server with its own home (and database URL, default SQLite in the home).
+
+    The server's output goes to ``<home>/server.log``.
+    """
+
+    def __init__(self, home: Path, database_url: str | None = None) -> None:
         self.home = home
         self.database_url = database_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def env(self) -> dict[str, str]:
+    @property
+    def log(self) -> Path:
+        return self.home / "server.log"
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start and wait until ``/v1/health`` answers."""
         env = dict(os.environ, CHAMPION_HOME=str(self.home))
+        env.pop("CHAMPION_DATABASE_URL", None)
         if self.database_url:
             env["CHAMPION_DATABASE_URL"] = self.database_url
-        return env
-
-    def start(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        log = self.home / "server.log"
-        with open(log, "ab") as handle:
+        with open(self.log, "ab") as handle:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "champion",
-                    "server",
-                    "--port",
-                    str(self.port),
-                    "--log-level",
-                    "warning",
-                ],
-                env=self.env(),
-                stdout=handle,
-                stderr=handle,
-            )
-        deadline = time.monotonic() + 30
+                [sys.executable, "-m", "champion", "server", "--port", str(self.port),
+                 "--log-level", "warning"],
+                env=env, stdout=handle, stderr=handle,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(log.read_text())
+                raise Unavailable(f"The server exited; see {self.log}:\n{self.log.read_text()}")
             try:
                 if httpx.get(self.url + "/v1/health", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("champion server did not start within 30 s")
+        raise Unavailable(f"The server did not start within {timeout:g} s; see {self.log}.")
 
     def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs (crash tests)."""
         if self.process is not None:
             self.process.kill()
             self.process.wait()
             self.process = None
 
     def stop(self) -> None:
+        """SIGTERM and wait for a clean shutdown (queued events are written)."""
         if self.process is not None:
             self.process.terminate()
             try:
-                self.process.wait(10)
+                self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
             self.process = None
