@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,24 +20,46 @@ FIXTURES = Path(__file__).parent / "fixtures" / "models"
 POSTGRES_URL = os.environ.get("CHAMPION_TEST_POSTGRES_URL")
 
 
+def _engine(url: str) -> sa.Engine:
+    return sa.create_engine(
+        url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    """A database of this test session's own, so concurrent runs never share one."""
+    if not POSTGRES_URL:
+        yield None
+        return
+    name = f"champion_test_{uuid.uuid4().hex[:12]}"
+    admin = _engine(POSTGRES_URL)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    yield str(sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False))
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
+
 def _reset_postgres(url: str) -> None:
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
+    engine = _engine(url)
+    with engine.connect() as conn:
         conn.execute(sa.text("DROP SCHEMA public CASCADE"))
         conn.execute(sa.text("CREATE SCHEMA public"))
     engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
+def database_url(request: pytest.FixtureRequest, postgres_url: str | None) -> str | None:
     if request.param == "sqlite":
         return None  # the default: <home>/champion.db
-    if not POSTGRES_URL:
+    if postgres_url is None:
         if os.environ.get("CI"):
             pytest.fail("CI must run the PostgreSQL tests: CHAMPION_TEST_POSTGRES_URL is unset.")
         pytest.skip("PostgreSQL not available: set CHAMPION_TEST_POSTGRES_URL (.ci/run does).")
-    _reset_postgres(POSTGRES_URL)
-    return POSTGRES_URL
+    _reset_postgres(postgres_url)
+    return postgres_url
 
 
 @pytest.fixture

@@ -43,7 +43,8 @@ def test_demo_serves_logs_and_joins_feedback(
     assert served["recs/1"] in (60 + 1560, 60 + 1560 + 60)
     assert served["recs/1"] + served.get("recs/2", 0) == 60 + 1560 + 60
     assert served["attrition/1"] == 1409
-    assert shadowed == 1409
+    # A shadow call is skipped, never queued, while the (slower) challenger is busy.
+    assert 0.8 * 1409 <= shadowed <= 1409
     assert labels == 1409
 
 

@@ -10,6 +10,7 @@ from collections import deque
 import sqlalchemy as sa
 
 from champion.db import write
+from champion.db.dialects import bulk_insert
 from champion.events.entities import PredictionEvent, ShadowEvent
 from champion.events.tables import prediction_items, predictions, shadow_predictions
 from champion.metrics import Metrics
@@ -110,12 +111,9 @@ class PredictionWriter:
         for attempt in range(5):
             try:
                 with write(self.engine) as conn:
-                    if served:
-                        conn.execute(predictions.insert(), [e.row() for e in served])
-                    if items:
-                        conn.execute(prediction_items.insert(), items)
-                    if shadows:
-                        conn.execute(shadow_predictions.insert(), shadows)
+                    bulk_insert(conn, predictions, [e.row() for e in served])
+                    bulk_insert(conn, prediction_items, items)
+                    bulk_insert(conn, shadow_predictions, shadows)
                 self.written += len(batch)
                 self.metrics.events_written.inc(len(batch))
                 return
