@@ -225,3 +225,30 @@ def test_a_policy_change_by_another_process_is_served_within_a_second(
         score = body["predictions"][0]["score"]
         time.sleep(0.02)
     assert score == 0.75
+
+
+def test_bandit_learns_from_feedback_and_shifts_traffic(
+    served: Services, client: TestClient
+) -> None:
+    _put(client, "churn", "bandit", arms={"a": "churn/1", "b": "churn/1"}, floor=0.05)
+    events = []
+    for n in range(200):
+        body = client.post(
+            "/v1/endpoints/churn/predict", json={"unit": f"u{n}", "instances": [ROW]}
+        ).json()
+        events.append(body["request_id"])
+    _wait_for_events(served, predictions, 200)
+    with served.engine.connect() as conn:
+        arms = dict(conn.execute(sa.select(predictions.c.request_id, predictions.c.arm)).all())
+    clicks = [{"request_id": r, "kind": "click"} for r in events if arms[r] == "b"]
+    client.post("/v1/feedback/batch", json={"events": clicks})
+    deadline = time.monotonic() + 3
+    state: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        state = client.get("/v1/endpoints/churn").json()["bandit"]
+        if state["b"]["successes"] > 0:
+            break
+        time.sleep(0.1)
+    assert state["b"]["successes"] == state["b"]["trials"] == len(clicks)
+    assert state["a"]["successes"] == 0
+    assert state["b"]["probability"] > 0.9 and abs(state["a"]["probability"] - 0.05) < 0.01

@@ -14,6 +14,7 @@ from champion.api.schemas import EndpointBody, PredictBody, RankBody
 from champion.api.state import actor_of, state_of
 from champion.db import read
 from champion.events import version_stats
+from champion.serving.policies import BanditPolicy
 
 __all__ = ["router"]
 
@@ -93,4 +94,10 @@ def _describe(request: Request, name: str) -> dict[str, Any]:
     active = state.serving.status().get(name)
     serving = [str(k) for k in active.loaded] if active else []
     error = active.error.message if active and active.error else None
-    return endpoint_json(config, serving, error)
+    body = endpoint_json(config, serving, error)
+    if active is not None and isinstance(active.policy, BanditPolicy):
+        body["bandit"] = {
+            arm: {"successes": s, "trials": n, "probability": active.policy.probabilities[arm]}
+            for arm, (s, n) in active.policy.counts.items()
+        }
+    return body
