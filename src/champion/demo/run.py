@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -339,11 +340,23 @@ def _summary(client: httpx.Client, home: Path, elapsed: float) -> None:
     where = Table(show_header=False, title="Where the data lives")
     where.add_row("database", str(home / "champion.db") + "  (sqlite3, or any SQLite viewer)")
     where.add_row("artifacts", str(home / "artifacts") + "  (content-addressed by sha256)")
-    where.add_row("look around", f"CHAMPION_HOME={home} champion models list")
-    where.add_row("", f"CHAMPION_HOME={home} champion endpoints show recs")
-    where.add_row("serve it again", f"CHAMPION_HOME={home} champion server")
+    cli = _command()
+    where.add_row("look around", f"CHAMPION_HOME={home} {cli} models list")
+    where.add_row("", f"CHAMPION_HOME={home} {cli} endpoints show recs")
+    where.add_row("serve it again", f"CHAMPION_HOME={home} {cli} server")
     console.print(where)
     console.print(f"[bold green]Demo finished in {elapsed:.0f} s.")
+
+
+def _command() -> str:
+    """How to call the CLI from here: plain ``champion`` if it is on PATH."""
+    installed = Path(sys.executable).parent / "champion"
+    if shutil.which("champion") == str(installed):
+        return "champion"
+    try:
+        return str(installed.relative_to(Path.cwd()))
+    except ValueError:
+        return str(installed)
 
 
 def _shadow_summary(client: httpx.Client, home: Path) -> None:
