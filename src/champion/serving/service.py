@@ -259,13 +259,21 @@ class ServingService:
                 failed[key] = exc
                 self._count_failure(active.config.name, key, "input")
         timeout = route.timeout_seconds or self.timeout_seconds
-        results = await asyncio.gather(
-            *(
-                self._call(active.config.name, active.loaded[key], call, timeout)
-                for key, call in calls
-            ),
-            return_exceptions=True,
-        )
+        results: list[Any]
+        if len(calls) == 1:  # the common case: no gather, one task fewer per request
+            key, call = calls[0]
+            try:
+                results = [await self._call(active.config.name, active.loaded[key], call, timeout)]
+            except ChampionError as exc:
+                results = [exc]
+        else:
+            results = await asyncio.gather(
+                *(
+                    self._call(active.config.name, active.loaded[key], call, timeout)
+                    for key, call in calls
+                ),
+                return_exceptions=True,
+            )
         for (key, _), result in zip(calls, results, strict=True):
             if isinstance(result, ChampionError):
                 failed[key] = result
@@ -290,9 +298,9 @@ class ServingService:
         key = loaded.version.key
         loop = asyncio.get_running_loop()
         try:
-            result: list[Json] = await asyncio.wait_for(
-                loop.run_in_executor(self._executor(key), call), timeout
-            )
+            # asyncio.timeout, unlike wait_for, wraps no extra task around the call.
+            async with asyncio.timeout(timeout):
+                result: list[Json] = await loop.run_in_executor(self._executor(key), call)
             return result
         except TimeoutError:
             self._count_failure(endpoint, key, "timeout")
