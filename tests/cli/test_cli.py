@@ -93,3 +93,33 @@ def test_user_errors_exit_2_with_one_line_and_no_traceback(
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_predict_and_rank_against_a_running_server(
+    settings: Settings, model_folder: ModelFolders
+) -> None:
+    from champion.server_process import ServerProcess
+
+    for folder, model in (("constant", "churn"), ("echo_ranker", "recs")):
+        _champion(settings, "models", "register", str(model_folder(folder)), "--model", model)
+        _champion(settings, "endpoints", "set", model, "--version", f"{model}/1")
+    server = ServerProcess(settings.home, settings.database_url)
+    server.start()
+    try:
+        row = '{"tenure": 3, "charges": null, "contract": "x"}'
+        result = _champion(
+            settings, "predict", "churn", "--unit", "u1", "--instances", row, "--url", server.url
+        )
+        assert result.returncode == 0, result.stderr
+        assert '"score": 0.25' in result.stdout and '"request_id"' in result.stdout
+        result = _champion(settings, "predict", "recs", "--rank", "--k", "2", "--url", server.url)
+        assert result.returncode == 0 and '"item": "b"' in result.stdout
+        result = _champion(
+            settings, "predict", "churn", "--instances", '{"tenure": "3"}', "--url", server.url
+        )
+        assert result.returncode == 2
+        assert "instances[0].tenure: Input should be a valid integer" in result.stderr
+    finally:
+        server.stop()
+    result = _champion(settings, "predict", "churn", "--instances", row, "--url", server.url)
+    assert result.returncode == 2 and "Cannot reach the server" in result.stderr
