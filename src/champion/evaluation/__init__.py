@@ -1,0 +1,13 @@
+"""Evaluation of experiments: statistical tests comparing a champion with a challenger."""
+
+from __future__ import annotations
+
+from champion.evaluation.stattests import (
+    StatResult,
+    StatTest,
+    Summary,
+    check_stattest,
+    default_stattests,
+)
+
+__all__ = ["StatResult", "StatTest", "Summary", "check_stattest", "default_stattests"]

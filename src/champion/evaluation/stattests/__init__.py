@@ -1,0 +1,81 @@
+"""Statistical tests for experiments, registered by name.
+
+Every test implements :class:`StatTest` (``run(a, b, *, alpha) -> StatResult``) and keeps
+the contract in :func:`check_stattest`. Third-party tests register through the
+``champion.stattests`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from champion.evaluation.stattests.base import StatResult, StatTest
+from champion.evaluation.stattests.bayesian import BayesianTest
+from champion.evaluation.stattests.contract import check_stattest
+from champion.evaluation.stattests.cuped import CupedTest, cuped_theta
+from champion.evaluation.stattests.delta import DeltaMethodTest, ratio_and_variance
+from champion.evaluation.stattests.interleaving import InterleavingTest, interleaving_delta
+from champion.evaluation.stattests.multiple import benjamini_hochberg, holm
+from champion.evaluation.stattests.paired import McNemarTest, PairedBootstrapTest
+from champion.evaluation.stattests.proportions import ProportionsTest
+from champion.evaluation.stattests.sequential import SequentialTest
+from champion.evaluation.stattests.srm import SrmTest
+from champion.evaluation.stattests.summary import Summary
+from champion.evaluation.stattests.welch import WelchTest
+from champion.plugins import Registry
+
+__all__ = [
+    "BayesianTest",
+    "CupedTest",
+    "DeltaMethodTest",
+    "InterleavingTest",
+    "McNemarTest",
+    "PairedBootstrapTest",
+    "ProportionsTest",
+    "SequentialTest",
+    "SrmTest",
+    "StatResult",
+    "StatTest",
+    "Summary",
+    "WelchTest",
+    "benjamini_hochberg",
+    "check_stattest",
+    "cuped_theta",
+    "default_stattests",
+    "holm",
+    "interleaving_delta",
+    "ratio_and_variance",
+]
+
+_BUILT_IN: tuple[type[StatTest], ...] = (
+    BayesianTest,
+    CupedTest,
+    DeltaMethodTest,
+    InterleavingTest,
+    McNemarTest,
+    PairedBootstrapTest,
+    ProportionsTest,
+    SequentialTest,
+    SrmTest,
+    WelchTest,
+)
+
+
+def default_stattests() -> Registry[type[StatTest]]:
+    """A fresh registry of the built-in tests and those from ``champion.stattests``.
+
+    Entries are classes; build one with its parameters, e.g. ``WelchTest(relative=True)``.
+
+    Examples
+    --------
+    >>> tests = default_stattests()
+    >>> tests.get("welch").__name__
+    'WelchTest'
+    >>> tests.get("welsh")
+    Traceback (most recent call last):
+    ...
+    champion.errors.UnknownName: Unknown stattest 'welsh'. Known stattests: bayesian, cuped, \
+delta, interleaving, mcnemar, paired_bootstrap, proportions, sequential, srm, welch.
+    """
+    tests: Registry[type[StatTest]] = Registry("stattest", "stattests", "champion.stattests")
+    for test in _BUILT_IN:
+        tests.register(test.name, test)
+    return tests

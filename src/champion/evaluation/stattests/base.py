@@ -1,0 +1,59 @@
+"""The StatTest protocol and the StatResult every statistical test returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+__all__ = ["StatResult", "StatTest"]
+
+
+@dataclass(frozen=True)
+class StatResult:
+    """The outcome of comparing arm ``a`` (champion) with arm ``b`` (challenger).
+
+    ``effect`` is oriented so that a positive value favours ``b`` and ``ci`` is its
+    two-sided ``1 - alpha`` interval (None when the test has none). ``enough_data`` is False
+    when the test refuses a verdict (for example SRM under 8 units per arm); ``significant``
+    is then None.
+    """
+
+    statistic: float
+    p_value: float
+    ci: tuple[float, float] | None
+    effect: float
+    method: str
+    alpha: float = 0.05
+    relative: bool = False
+    """True when ``effect`` and ``ci`` are relative (``mean_b / mean_a - 1``)."""
+    df: float | None = None
+    """Degrees of freedom of a t reference distribution, if one was used."""
+    chance_to_win: float | None = None
+    """Posterior probability that ``b`` beats ``a`` (Bayesian tests only)."""
+    enough_data: bool = True
+
+    @property
+    def significant(self) -> bool | None:
+        """``p_value < alpha``, or None when there is not enough data for a verdict."""
+        return self.p_value < self.alpha if self.enough_data else None
+
+
+class StatTest(Protocol):
+    """A statistical comparison of two arms.
+
+    Implementations store their parameters in the constructor (validated there, with
+    :class:`~champion.errors.InvalidInput` naming the parameter), read no clock, do no I/O and
+    draw randomness only from a seeded ``numpy.random.Generator``, so ``run`` is a pure
+    function of its inputs. Each docstring names the SciPy function or the published
+    reference the test agrees with.
+    """
+
+    name: ClassVar[str]
+
+    def run(self, a: Any, b: Any, *, alpha: float = 0.05) -> StatResult:
+        """Compare ``a`` (champion) with ``b`` (challenger) at level ``alpha``."""
+        ...
+
+    def example_arms(self, seed: int) -> tuple[Any, Any]:
+        """Typical inputs for the contract checks, generated from ``seed``."""
+        ...
