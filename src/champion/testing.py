@@ -1,5 +1,8 @@
 """Contract checks that every implementation of an extension point must pass.
 
+``check_policy`` (routing policies), ``check_stattest`` (statistical tests) and
+``check_detector`` (drift detectors).
+
 Plugin authors run them on their own classes; champion's test suite runs them on every
 registered implementation (tests/contracts/).
 """
@@ -10,11 +13,13 @@ import random
 from collections import Counter
 from typing import Any
 
+from champion.drift.contract import check_detector
+from champion.evaluation.stattests.contract import check_stattest
 from champion.registry.entities import VersionKey
 from champion.serving.assignment import BUCKETS
 from champion.serving.policies import Assignment, PolicyFactory
 
-__all__ = ["check_policy"]
+__all__ = ["check_detector", "check_policy", "check_stattest"]
 
 
 def _resolve(reference: str) -> VersionKey:

@@ -1,10 +1,18 @@
-"""Turning validation failures into one message format that names the field and the value."""
+"""Validation with one message format that names the field, the owner and the value.
+
+Parameters of policies, tests and detectors fail as "The 'alpha' parameter of WelchTest must
+be a float in the range (0, 1). Got 1.5 instead."; pydantic failures (requests, manifests)
+become "field: what is wrong, got value".
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import ValidationError
 
 from champion.errors import InvalidInput
@@ -30,7 +38,7 @@ def describe_validation_error(error: ValidationError, root: str = "", limit: int
         where = location([p for p in item["loc"] if isinstance(p, int | str)], root)
         message = item["msg"]
         if item["type"] not in {"missing"}:
-            message += f", got {_short(item.get('input'))}"
+            message += f", got {short_repr(item.get('input'))}"
         lines.append(f"{where}: {message}")
     more = error.error_count() - limit
     if more > 0:
@@ -42,6 +50,92 @@ def invalid_input(error: ValidationError, root: str = "") -> InvalidInput:
     return InvalidInput(describe_validation_error(error, root))
 
 
-def _short(value: Any) -> str:
+def short_repr(value: Any) -> str:
+    """``repr(value)``, cut to 60 characters for error messages."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+_BRACKETS = {True: ("[", "]"), False: ("(", ")")}
+
+
+def _fail(
+    owner: str, name: str, expected: str, value: Any, kind: str = "parameter"
+) -> InvalidInput:
+    return InvalidInput(
+        f"The {name!r} {kind} of {owner} must be {expected}. Got {value!r} instead."
+    )
+
+
+def check_float(
+    owner: str,
+    name: str,
+    value: Any,
+    low: float,
+    high: float,
+    *,
+    closed: str = "neither",
+) -> float:
+    """Return ``value`` as a float if it lies in the interval, else raise InvalidInput.
+
+    ``closed`` is "neither", "left", "right" or "both", as in scikit-learn's ``Interval``.
+    """
+    left, right = (
+        _BRACKETS[closed in {"left", "both"}][0],
+        _BRACKETS[closed in {"right", "both"}][1],
+    )
+    expected = f"a float in the range {left}{_bound(low)}, {_bound(high)}{right}"
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise _fail(owner, name, expected, value)
+    number = float(value)
+    above = number >= low if closed in {"left", "both"} else number > low
+    below = number <= high if closed in {"right", "both"} else number < high
+    if math.isnan(number) or not (above and below):
+        raise _fail(owner, name, expected, value)
+    return number
+
+
+def check_int(owner: str, name: str, value: Any, low: int) -> int:
+    """Return ``value`` if it is an int of at least ``low``, else raise InvalidInput."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise _fail(owner, name, f"an int of at least {low}", value)
+    return int(value)
+
+
+def check_alpha(owner: str, value: Any) -> float:
+    """The significance level: a float strictly between 0 and 1."""
+    return check_float(owner, "alpha", value, 0.0, 1.0)
+
+
+def check_choice(owner: str, name: str, value: Any, choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise InvalidInput."""
+    if not isinstance(value, str) or value not in choices:
+        listed = ", ".join(repr(c) for c in sorted(choices))
+        raise _fail(owner, name, f"one of {listed}", value)
+    return value
+
+
+def check_sample(owner: str, name: str, value: Any, *, minimum: int = 2) -> npt.NDArray[np.float64]:
+    """Return a 1-D float array of finite values with at least ``minimum`` entries."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _fail(owner, name, "a 1-D array of numbers", value, "argument") from None
+    if array.ndim != 1 or array.size < minimum or not np.all(np.isfinite(array)):
+        expected = f"a 1-D array of at least {minimum} finite numbers"
+        raise _fail(owner, name, expected, _abbreviated(value), "argument")
+    return array
+
+
+def _bound(value: float) -> str:
+    return "inf" if value == math.inf else "-inf" if value == -math.inf else f"{value:g}"
+
+
+def _abbreviated(value: Any) -> Any:
+    text = repr(value)
+    return value if len(text) <= 60 else _Shortened(text[:57] + "...")
+
+
+class _Shortened(str):
+    def __repr__(self) -> str:
+        return str(self)

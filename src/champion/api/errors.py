@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from champion.errors import ChampionError, InvalidInput, MalformedRequest, PayloadTooLarge
-from champion.validation import location
+from champion.validation import location, short_repr
 
 __all__ = ["error_response", "install_error_handlers"]
 
@@ -40,7 +40,7 @@ def install_error_handlers(app: FastAPI) -> None:
             where = location([p for p in item.get("loc", ()) if p != "body"])
             text = f"{where}: {item.get('msg')}"
             if item.get("type") != "missing" and "input" in item:
-                text += f", got {_short(item['input'])}"
+                text += f", got {short_repr(item['input'])}"
             problems.append(text)
         cls = MalformedRequest if malformed else InvalidInput
         return error_response(cls("; ".join(problems)))
@@ -64,8 +64,3 @@ def install_error_handlers(app: FastAPI) -> None:
             }
         }
         return Response(orjson.dumps(body), status_code=500, media_type="application/json")
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
