@@ -15,6 +15,7 @@ from champion.errors import MissingExtra
 __all__ = ["make_engine", "read", "write"]
 
 _IMMEDIATE = "champion_immediate"
+_DURABLE = "champion_durable"
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -56,26 +57,32 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        # FULL: an acknowledged commit survives a crash of the process and of the machine.
-        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
-        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        # FULL: the commit survives a crash of the process and of the machine (what
+        # acknowledged feedback and registry changes need). NORMAL, in WAL mode, survives a
+        # crash of the process but may lose the last commits on power loss; it spares the
+        # prediction log an fsync per batch.
+        durable = options.get(_DURABLE, True)
+        connection.exec_driver_sql(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_IMMEDIATE) else "BEGIN")
 
 
 @contextmanager
-def write(engine: sa.Engine) -> Iterator[sa.Connection]:
+def write(engine: sa.Engine, *, durable: bool = True) -> Iterator[sa.Connection]:
     """A write transaction: committed on success, rolled back on any error.
 
     On SQLite it takes the write lock up front, so a read-then-write transaction cannot fail
-    halfway with "database is locked".
+    halfway with "database is locked". ``durable=False`` (the prediction log only) lets SQLite
+    skip the fsync: the commit survives a crash of the server, not a power loss.
     """
-    with engine.connect().execution_options(**{_IMMEDIATE: True}) as conn, conn.begin():
+    options = {_IMMEDIATE: True, _DURABLE: durable}
+    with engine.connect().execution_options(**options) as conn, conn.begin():
         yield conn
 
 

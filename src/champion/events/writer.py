@@ -110,7 +110,7 @@ class PredictionWriter:
         ]
         for attempt in range(5):
             try:
-                with write(self.engine) as conn:
+                with write(self.engine, durable=False) as conn:
                     bulk_insert(conn, predictions, [e.row() for e in served])
                     bulk_insert(conn, prediction_items, items)
                     bulk_insert(conn, shadow_predictions, shadows)
