@@ -152,6 +152,14 @@ def test_interleaving_credits_each_shown_item_to_one_team(
     stats = {s["version"]: s for s in client.get("/v1/endpoints/recs/stats").json()["versions"]}
     assert stats[2]["clicked_impressions"] == len(clicks) == 20
     assert stats[1]["clicked_impressions"] == 0
+    comparison = client.get("/v1/endpoints/recs/interleaving").json()["comparisons"]
+    assert len(comparison) == 1
+    result = comparison[0]
+    assert (result["champion"], result["challenger"]) == ("recs/1", "recs/2")
+    assert (result["units"], result["impressions"]) == (20, 20)
+    assert (result["wins"], result["losses"], result["ties"]) == (20, 0, 0)
+    assert result["delta"] == 0.5 and result["p_value"] < 1e-5
+    assert result["preferred"] == "recs/2"
 
 
 def test_interleave_refuses_classifiers(served: Services, client: TestClient) -> None:

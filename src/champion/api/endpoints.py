@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from champion.api.render import answer_json, endpoint_json, stats_json
 from champion.api.schemas import EndpointBody, PredictBody, RankBody
 from champion.api.state import actor_of, state_of
 from champion.db import read
+from champion.evaluation import interleaving_comparisons
 from champion.events import version_stats
 from champion.serving.policies import BanditPolicy
 
@@ -86,6 +87,23 @@ def endpoint_stats(
     with read(state.services.engine) as conn:
         stats = version_stats(conn, endpoint, start, end)
     return {"endpoint": endpoint, "versions": [stats_json(s) for s in stats]}
+
+
+@router.get("/{endpoint}/interleaving")
+def endpoint_interleaving(
+    endpoint: str,
+    request: Request,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    alpha: float = Query(default=0.05, gt=0, lt=1),
+) -> dict[str, Any]:
+    """Which ranker users prefer: per champion/challenger pair, wins, losses, ties, Δ_AB with a
+    bootstrap CI over units, and the sign test's p-value."""
+    state = state_of(request)
+    state.services.endpoints.get(endpoint)
+    with read(state.services.engine) as conn:
+        comparisons = interleaving_comparisons(conn, endpoint, start, end, alpha=alpha)
+    return {"endpoint": endpoint, "comparisons": [c.to_json() for c in comparisons]}
 
 
 def _describe(request: Request, name: str) -> dict[str, Any]:

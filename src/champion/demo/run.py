@@ -26,7 +26,6 @@ import numpy as np
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from champion import __version__
@@ -36,7 +35,7 @@ from champion.demo.movielens import load_split
 from champion.demo.rankers import write_item_knn_ranker, write_popularity_ranker
 from champion.demo.users import react
 from champion.errors import InvalidInput
-from champion.events.queries import feedback_for, interleaved_clicks, shadow_pairs
+from champion.events.queries import feedback_for, shadow_pairs
 from champion.server_process import ServerProcess
 from champion.services import Services
 from champion.settings import Settings
@@ -92,7 +91,7 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
                 "an interleaving of recs/1 and recs/2",
             )
             time.sleep(0.3)  # prediction events are written off the response path
-            challenger_won, verdict = _interleaving_result(home_dir)
+            challenger_won, verdict = _interleaving_result(client)
             if challenger_won:
                 client.put(
                     "/v1/models/recs/aliases/champion", json={"version": 2, "reason": verdict}
@@ -213,39 +212,40 @@ def _recommend(
     )
 
 
-def _interleaving_result(home: Path) -> tuple[bool, str]:
-    services = Services.open(Settings(home=home))
-    try:
-        with read(services.engine) as conn:
-            impressions = interleaved_clicks(conn, "recs")
-    finally:
-        services.close()
-    wins = losses = ties = 0
-    for impression in impressions.values():
-        clicks = impression["clicks"]
-        challenger, champion = clicks.get("recs/2", 0), clicks.get("recs/1", 0)
-        wins += challenger > champion
-        losses += challenger < champion
-        ties += challenger == champion
-    decided = wins + losses
-    p_value = stats.binomtest(wins, decided, 0.5).pvalue if decided else 1.0
+def _interleaving_result(client: httpx.Client) -> tuple[bool, str]:
+    response = client.get("/v1/endpoints/recs/interleaving")
+    response.raise_for_status()
+    result = response.json()["comparisons"][0]
     table = Table(
+        "users",
         "impressions",
         "recs/2 wins",
         "recs/1 wins",
         "ties",
-        "recs/2 win share",
+        "Δ_AB (95 % CI)",
         "sign test p",
         title="Interleaving experiment (team-draft)",
     )
-    share = f"{wins / decided:.1%}" if decided else "-"
-    table.add_row(str(len(impressions)), str(wins), str(losses), str(ties), share, f"{p_value:.2g}")
+    low, high = result["ci"]
+    table.add_row(
+        str(result["units"]),
+        str(result["impressions"]),
+        str(result["wins"]),
+        str(result["losses"]),
+        str(result["ties"]),
+        f"{result['delta']:+.3f} ({low:+.3f}, {high:+.3f})",
+        f"{result['p_value']:.2g}",
+    )
     console.print(table)
-    challenger_won = p_value < 0.05 and wins > losses
+    challenger_won = result["preferred"] == result["challenger"]
     verdict = (
-        f"interleaving: recs/2 won {wins} and lost {losses} of {len(impressions)} impressions "
-        f"(two-sided sign test p = {p_value:.2g}): "
-        + ("promote recs/2" if challenger_won else "no significant win, keep recs/1")
+        f"interleaving: {result['challenger']} won {result['wins']} and lost {result['losses']} "
+        f"impressions with clicks (sign test p = {result['p_value']:.2g}, bootstrap over users): "
+        + (
+            f"promote {result['challenger']}"
+            if challenger_won
+            else f"no significant win, keep {result['champion']}"
+        )
     )
     console.print(verdict)
     return challenger_won, verdict

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from champion.evaluation.comparisons import InterleavingComparison, interleaving_comparisons
 from champion.evaluation.stattests import (
     StatResult,
     StatTest,
@@ -10,4 +11,12 @@ from champion.evaluation.stattests import (
     default_stattests,
 )
 
-__all__ = ["StatResult", "StatTest", "Summary", "check_stattest", "default_stattests"]
+__all__ = [
+    "InterleavingComparison",
+    "StatResult",
+    "StatTest",
+    "Summary",
+    "check_stattest",
+    "default_stattests",
+    "interleaving_comparisons",
+]

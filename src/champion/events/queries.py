@@ -241,10 +241,11 @@ def arm_rewards(
 def interleaved_clicks(
     conn: sa.Connection, endpoint: str, start: datetime | None = None, end: datetime | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Per interleaved impression: its unit and the clicked items credited to each version.
+    """Per interleaved impression: its unit, its champion and the clicks credited to each version.
 
-    Returns ``{request_id: {"unit": ..., "clicks": {"recs/1": 2, "recs/2": 0}}}``; versions
-    that placed items but got no click are present with 0.
+    Returns ``{request_id: {"unit": ..., "champion": "recs/1", "clicks": {"recs/1": 2,
+    "recs/2": 0}}}``; versions that placed items but got no click are present with 0.
+    Impressions answered by a fallback (a ranker failed) are left out.
     """
     p, i = predictions, prediction_items
     clicked = sa.exists().where(
@@ -256,6 +257,8 @@ def interleaved_clicks(
         sa.select(
             p.c.request_id,
             p.c.unit,
+            p.c.model.label("champion_model"),
+            p.c.version.label("champion_version"),
             i.c.model,
             i.c.version,
             sa.func.sum(sa.case((clicked, 1), else_=0)).label("clicks"),
@@ -265,10 +268,13 @@ def interleaved_clicks(
         endpoint,
         start,
         end,
-    ).group_by(p.c.request_id, p.c.unit, i.c.model, i.c.version)
+    ).group_by(p.c.request_id, p.c.unit, p.c.model, p.c.version, i.c.model, i.c.version)
     impressions: dict[str, dict[str, Any]] = {}
     for row in conn.execute(query):
-        entry = impressions.setdefault(row.request_id, {"unit": row.unit, "clicks": {}})
+        champion = f"{row.champion_model}/{row.champion_version}"
+        entry = impressions.setdefault(
+            row.request_id, {"unit": row.unit, "champion": champion, "clicks": {}}
+        )
         entry["clicks"][f"{row.model}/{row.version}"] = int(row.clicks)
     return impressions
 
