@@ -86,11 +86,7 @@ def version_stats(
     for row in conn.execute(base):
         stats[(row.model, row.version, row.arm)] = {"requests": row.requests, "units": row.units}
 
-    clicked = sa.exists().where(
-        (feedback.c.request_id == i.c.request_id)
-        & (feedback.c.item == i.c.item)
-        & (feedback.c.kind == "click")
-    )
+    clicked = _item_was_clicked()
     shown = _window(
         sa.select(
             i.c.model,
@@ -156,6 +152,16 @@ def version_stats(
             )
         )
     return result
+
+
+def _item_was_clicked() -> sa.Exists:
+    """True for a shown item (``prediction_items`` row) that got a click."""
+    i = prediction_items
+    return sa.exists().where(
+        (feedback.c.request_id == i.c.request_id)
+        & (feedback.c.item == i.c.item)
+        & (feedback.c.kind == "click")
+    )
 
 
 def _percentile(
@@ -248,11 +254,7 @@ def interleaved_clicks(
     Impressions answered by a fallback (a ranker failed) are left out.
     """
     p, i = predictions, prediction_items
-    clicked = sa.exists().where(
-        (feedback.c.request_id == i.c.request_id)
-        & (feedback.c.item == i.c.item)
-        & (feedback.c.kind == "click")
-    )
+    clicked = _item_was_clicked()
     query = _window(
         sa.select(
             p.c.request_id,
