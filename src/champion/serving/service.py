@@ -90,6 +90,7 @@ class ServingService:
         self._shadow_slots: dict[VersionKey, threading.Semaphore] = {}
         self._shadow_tasks: set[asyncio.Future[None]] = set()
         self._active: dict[str, _Active] = {}
+        self._metric_series: dict[tuple[str, VersionKey, str], tuple[Any, Any]] = {}
         self._seen_audit_id = -1
         self._refresh_lock = threading.Lock()
 
@@ -203,10 +204,9 @@ class ServingService:
             served = policy.attribute(route, outputs, ranking=k is not None, k=k or 0, rng=rng)
         latency_ms = (time.perf_counter() - started) * 1000.0
         version = served.version
-        self.metrics.requests.labels(name, version.model, str(version.number), route.arm).inc()
-        self.metrics.latency.labels(name, version.model, str(version.number)).observe(
-            latency_ms / 1000.0
-        )
+        counter, histogram = self._series(name, version, route.arm)
+        counter.inc()
+        histogram.observe(latency_ms / 1000.0)
         self.writer.submit(
             PredictionEvent(
                 request_id=request_id,
@@ -234,6 +234,19 @@ class ServingService:
         for shadow in route.shadows:
             self._start_shadow(active, route, shadow, request_id, unit, payload, k)
         return Answer(request_id, name, served, route.arm, latency_ms, fallback_from)
+
+    def _series(self, endpoint: str, version: VersionKey, arm: str) -> tuple[Any, Any]:
+        # prometheus' labels() takes a lock and builds a key on every call: keep the children.
+        key = (endpoint, version, arm)
+        series = self._metric_series.get(key)
+        if series is None:
+            labels = (endpoint, version.model, str(version.number))
+            series = (
+                self.metrics.requests.labels(*labels, arm),
+                self.metrics.latency.labels(*labels),
+            )
+            self._metric_series[key] = series
+        return series
 
     async def _call_all(
         self,
