@@ -155,3 +155,19 @@ def test_plain_pickle_needs_the_trust_flag(services: Services, tmp_path: Path) -
         services.registry.register(
             _sklearn_folder(tmp_path / "m", "model.pkl"), model="lr", actor="t"
         )
+
+
+def test_registration_reports_progress_in_bytes(
+    services: Services, model_folder: ModelFolders
+) -> None:
+    calls: list[tuple[int, int]] = []
+    version = services.registry.register(
+        model_folder("constant"),
+        model="churn",
+        actor="t",
+        progress=lambda stored, total: calls.append((stored, total)),
+    )
+    assert len(calls) == len(version.files)
+    assert [total for _, total in calls] == [version.size_bytes] * len(calls)
+    assert [stored for stored, _ in calls] == sorted(stored for stored, _ in calls)
+    assert calls[-1][0] == version.size_bytes

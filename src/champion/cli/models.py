@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 
 from champion.cli.common import actor, console, open_services
@@ -29,9 +30,19 @@ def register(
     reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
 ) -> None:
     """Register FOLDER as the next version of a model."""
-    with open_services() as services:
+    with open_services() as services, Progress(console=console, transient=True) as bar:
+        task = bar.add_task("Storing files (sha256)", total=None)
+
+        def advance(stored: int, total: int) -> None:
+            bar.update(task, completed=stored, total=total)
+
         version = services.registry.register(
-            folder, model=model, actor=actor(), aliases_to_set=tuple(alias or ()), reason=reason
+            folder,
+            model=model,
+            actor=actor(),
+            aliases_to_set=tuple(alias or ()),
+            reason=reason,
+            progress=advance,
         )
     aliases = f" ({', '.join(version.aliases)})" if version.aliases else ""
     console.print(

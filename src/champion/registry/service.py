@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,12 @@ class Registry:
         actor: str,
         aliases_to_set: tuple[str, ...] = (),
         reason: str = "",
+        progress: Callable[[int, int], None] | None = None,
     ) -> Version:
-        """Store ``folder`` as the next version of ``model`` (default: the manifest's name)."""
+        """Store ``folder`` as the next version of ``model`` (default: the manifest's name).
+
+        ``progress(bytes_stored, bytes_total)`` is called after each file, for progress bars.
+        """
         folder = Path(folder)
         if not folder.is_dir():
             raise InvalidInput(f"Version folder {str(folder)!r} does not exist or is not a folder.")
@@ -63,8 +68,15 @@ class Registry:
         for alias in aliases_to_set:
             check_name("alias", alias)
         self.flavors.get(manifest.flavor).check(folder, manifest, self.options)
-        files = {relative: self.store.put(folder / relative) for relative in _walk(folder)}
-        size = sum((folder / relative).stat().st_size for relative in files)
+        sizes = {relative: (folder / relative).stat().st_size for relative in _walk(folder)}
+        size = sum(sizes.values())
+        files: dict[str, str] = {}
+        stored = 0
+        for relative, file_size in sizes.items():
+            files[relative] = self.store.put(folder / relative)
+            stored += file_size
+            if progress is not None:
+                progress(stored, size)
         # Two writers may pick the same next number on PostgreSQL; the unique key refuses one.
         for attempt in range(5):
             try:
