@@ -11,10 +11,10 @@ from champion.registry.entities import VersionKey
 from champion.serving.assignment import BUCKETS
 from champion.serving.policies.base import (
     Assignment,
+    NamedArms,
     PolicyParams,
     Resolve,
     Route,
-    RoutedVersionAnswers,
     check_references,
     parse_params,
 )
@@ -56,7 +56,7 @@ class AbParams(PolicyParams):
         return sorted(self.arms)[0]
 
 
-class AbPolicy(RoutedVersionAnswers):
+class AbPolicy(NamedArms):
     """Arms own consecutive bucket ranges, in order of arm name, sized by weight.
 
     Examples
@@ -107,17 +107,6 @@ class AbPolicy(RoutedVersionAnswers):
         arms = {name: resolve(ref) for name, ref in parsed.arms.items()}
         return cls(arms, weights, parsed.control_arm(), parsed.timeout_seconds())
 
-    def versions(self) -> tuple[VersionKey, ...]:
-        return tuple(dict.fromkeys(self.arms[name] for name in sorted(self.arms)))
-
     def route(self, assignment: Assignment) -> Route:
         arm = next(name for bound, name in self._bounds if assignment.bucket < bound)
-        version = self.arms[arm]
-        control = self.arms[self.control]
-        return Route(
-            arm=arm,
-            calls=(version,),
-            fallback=None if version == control else control,
-            probability=self.shares[arm],
-            timeout_seconds=self.timeout_seconds,
-        )
+        return self._route_to(arm, self.shares[arm])

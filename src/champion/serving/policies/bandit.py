@@ -11,10 +11,10 @@ from pydantic import Field, model_validator
 from champion.registry.entities import VersionKey
 from champion.serving.policies.base import (
     Assignment,
+    NamedArms,
     PolicyParams,
     Resolve,
     Route,
-    RoutedVersionAnswers,
     check_references,
     parse_params,
 )
@@ -45,7 +45,7 @@ class BanditParams(PolicyParams):
         return self
 
 
-class BanditPolicy(RoutedVersionAnswers):
+class BanditPolicy(NamedArms):
     """Probability matching: each arm is chosen with the posterior probability that it is best.
 
     Posteriors are Beta(1 + successes, 1 + failures) per arm, where a success is a request
@@ -116,9 +116,6 @@ class BanditPolicy(RoutedVersionAnswers):
         mixed = self.floor + (1 - self.floor * len(names)) * best
         return dict(zip(names, (float(p) for p in mixed / mixed.sum()), strict=True))
 
-    def versions(self) -> tuple[VersionKey, ...]:
-        return tuple(dict.fromkeys(self.arms[name] for name in sorted(self.arms)))
-
     def route(self, assignment: Assignment) -> Route:
         pick = assignment.rng.random()
         arm = sorted(self.arms)[-1]
@@ -127,12 +124,4 @@ class BanditPolicy(RoutedVersionAnswers):
             if pick < 0:
                 arm = name
                 break
-        version = self.arms[arm]
-        control = self.arms[self.control]
-        return Route(
-            arm=arm,
-            calls=(version,),
-            fallback=None if version == control else control,
-            probability=self.probabilities[arm],
-            timeout_seconds=self.timeout_seconds,
-        )
+        return self._route_to(arm, self.probabilities[arm])

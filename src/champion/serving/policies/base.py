@@ -20,6 +20,7 @@ from champion.validation import invalid_input
 
 __all__ = [
     "Assignment",
+    "NamedArms",
     "Policy",
     "PolicyFactory",
     "PolicyParams",
@@ -172,6 +173,28 @@ class RoutedVersionAnswers:
     ) -> Served:
         version = route.calls[0]
         return single_answer(version, outputs[version], ranking=ranking, k=k)
+
+
+class NamedArms(RoutedVersionAnswers):
+    """Policies over named arms (ab, bandit): the chosen arm's version answers, and a failing
+    version falls back to the control arm's."""
+
+    arms: dict[str, VersionKey]
+    control: str
+    timeout_seconds: float | None
+
+    def versions(self) -> tuple[VersionKey, ...]:
+        return tuple(dict.fromkeys(self.arms[name] for name in sorted(self.arms)))
+
+    def _route_to(self, arm: str, probability: float) -> Route:
+        version, control = self.arms[arm], self.arms[self.control]
+        return Route(
+            arm=arm,
+            calls=(version,),
+            fallback=None if version == control else control,
+            probability=probability,
+            timeout_seconds=self.timeout_seconds,
+        )
 
 
 def single_answer(version: VersionKey, outputs: list[Json], *, ranking: bool, k: int) -> Served:
