@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 from champion import audit
 from champion.db import read
 from champion.events.tables import prediction_items, predictions, shadow_predictions
+from champion.registry.entities import VersionKey
 from champion.services import Services
+from champion.serving.policies.bandit import BanditPolicy
 from tests.conftest import ModelFolders
 
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
@@ -195,7 +197,19 @@ def test_bandit_logs_assignment_probabilities(served: Services, client: TestClie
     with served.engine.connect() as conn:
         rows = conn.execute(sa.select(predictions.c.arm, predictions.c.probability)).all()
     assert {arm for arm, _ in rows} <= {"a", "b"}
-    assert all(0.4 < p < 0.6 for _, p in rows)
+    # Rewards refresh while requests arrive, so each request may have seen any earlier
+    # (successes=0, trials) state; its logged probability must be that state's Thompson share.
+    policy = BanditPolicy(
+        {"a": VersionKey("churn", 1), "b": VersionKey("churn", 1)}, "click", 0.1, "a"
+    )
+    possible: dict[str, set[float]] = {"a": set(), "b": set()}
+    for trials_a in range(20):
+        for trials_b in range(20 - trials_a):
+            shares = policy.with_counts({"a": (0, trials_a), "b": (0, trials_b)}).probabilities
+            for arm in possible:
+                possible[arm].add(round(shares[arm], 12))
+    assert all(round(p, 12) in possible[arm] for arm, p in rows)
+    assert all(0.1 <= p <= 0.9 for _, p in rows)
 
 
 def test_requests_without_a_unit_are_randomised_per_request_and_marked(
