@@ -30,8 +30,9 @@ lint: $(STAMP_TEST)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
+# One pytest worker per core: the suite runs every storage test on two databases.
 test: $(STAMP_TEST) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 clean:
 	rm -rf $(VENV) .champion .champion-demo
