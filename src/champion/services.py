@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from champion.artifacts import LocalArtifactStore
+from champion.automation import Ingestion, Pipelines
 from champion.clock import Clock, SystemClock
 from champion.db import make_engine, migrate
 from champion.plugins import Registry as PluginRegistry
@@ -28,6 +29,8 @@ class Services:
     policies: PluginRegistry[PolicyFactory]
     registry: Registry
     endpoints: Endpoints
+    ingestion: Ingestion
+    pipelines: Pipelines
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -40,7 +43,14 @@ class Services:
         store = LocalArtifactStore(settings.artifacts_dir)
         registry = Registry(engine, store, flavors, clock, settings)
         endpoints = Endpoints(engine, registry, policies, clock)
-        return cls(settings, engine, clock, flavors, policies, registry, endpoints)
+        ingestion = Ingestion(engine, clock, settings.home)
+        pipelines = Pipelines(
+            engine, clock, settings.home, registry, endpoints, flavors, settings, ingestion,
+            lease_seconds=settings.pipeline_lease_seconds,
+        )  # fmt: skip
+        return cls(
+            settings, engine, clock, flavors, policies, registry, endpoints, ingestion, pipelines
+        )
 
     def close(self) -> None:
         self.engine.dispose()

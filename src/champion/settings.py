@@ -37,10 +37,25 @@ class Settings(BaseSettings):
     trust_pickle: bool = Field(
         default=False, description="Allow sklearn models stored with plain pickle."
     )
+    scheduler: bool = Field(default=True, description="Run pipelines' schedules in the server.")
+    scheduler_seconds: float = Field(default=5.0, gt=0, description="How often it looks.")
+    pipeline_lease_seconds: float = Field(
+        default=3600.0, gt=0, description="A run silent for longer is taken over and resumed."
+    )
+    package_index_url: str = Field(
+        default="https://pypi.org/pypi",
+        description="JSON API asked for the newest package versions; empty: never ask.",
+    )
+    package_index_timeout_seconds: float = Field(default=1.0, gt=0)
 
     @property
     def artifacts_dir(self) -> Path:
         return self.home / "artifacts"
+
+    @property
+    def datasets_dir(self) -> Path:
+        """Ingested data as Parquet, per source; quarantined files beside it."""
+        return self.home / "datasets"
 
     @property
     def runtime_dir(self) -> Path:

@@ -43,9 +43,17 @@ class DataSource(_Strict):
 class Lineage(_Strict):
     trained_by: str | None = None
     data: DataSource | None = None
+    datasets: list[str] = Field(
+        default_factory=list, description="sha256 of every data file the version learnt from."
+    )
     code_version: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, float] = Field(default_factory=dict)
+    packages: dict[str, str] = Field(
+        default_factory=dict, description="Installed versions of the packages it was trained with."
+    )
+    pipeline: str | None = None
+    pipeline_run: int | None = None
     description: str = ""
     tags: dict[str, str] = Field(default_factory=dict)
 

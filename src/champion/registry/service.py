@@ -20,6 +20,7 @@ from champion.plugins import Registry as PluginRegistry
 from champion.registry.entities import Model, Version, VersionRef, check_name
 from champion.registry.flavors import Flavor, LoadOptions
 from champion.registry.manifest import MANIFEST, Manifest, read_manifest
+from champion.registry.packages import with_packages
 from champion.registry.tables import aliases, models, versions
 
 __all__ = ["Registry"]
@@ -63,7 +64,7 @@ class Registry:
         folder = Path(folder)
         if not folder.is_dir():
             raise InvalidInput(f"Version folder {str(folder)!r} does not exist or is not a folder.")
-        manifest = read_manifest(folder)
+        manifest = with_packages(read_manifest(folder))
         name = check_name("model", model or manifest.name or "")
         for alias in aliases_to_set:
             check_name("alias", alias)

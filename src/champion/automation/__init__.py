@@ -1,0 +1,56 @@
+"""Automation: ingest new data, retrain, gate against the champion, register and deploy."""
+
+from __future__ import annotations
+
+from champion.automation.cron import CronSchedule
+from champion.automation.ingestion import (
+    IngestedFile,
+    Ingestion,
+    QualityCheck,
+    QuarantinedRow,
+    Source,
+)
+from champion.automation.pipelines import TRIGGERS, PipelineRecord, Pipelines, Progress
+from champion.automation.runs import FINISHED, STEPS, Run, Step
+from champion.automation.scheduler import Scheduler, next_run
+from champion.automation.spec import (
+    ChampionGate,
+    DeploySpec,
+    HoldoutSpec,
+    PipelineSpec,
+    ScheduleSpec,
+    SourceSpec,
+    ThresholdGate,
+    TrainSpec,
+    load_pipeline,
+)
+from champion.automation.training import TrainingJob
+
+__all__ = [
+    "FINISHED",
+    "STEPS",
+    "TRIGGERS",
+    "ChampionGate",
+    "CronSchedule",
+    "DeploySpec",
+    "HoldoutSpec",
+    "IngestedFile",
+    "Ingestion",
+    "PipelineRecord",
+    "PipelineSpec",
+    "Pipelines",
+    "Progress",
+    "QualityCheck",
+    "QuarantinedRow",
+    "Run",
+    "ScheduleSpec",
+    "Scheduler",
+    "Source",
+    "SourceSpec",
+    "Step",
+    "ThresholdGate",
+    "TrainSpec",
+    "TrainingJob",
+    "load_pipeline",
+    "next_run",
+]
