@@ -1,0 +1,224 @@
+"""Faults: each ends in a clear recorded state, the served model unchanged, no data twice or lost."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from champion.automation import Scheduler
+from champion.automation.tables import ingested_files
+from champion.clock import FixedClock
+from champion.db import read
+from champion.errors import Unavailable
+from champion.services import Services
+from champion.settings import Settings
+from tests.automation import trainers
+from tests.automation.trainers import customers, spec, write_batch
+
+
+def _served_first(services: Services, incoming: Path) -> None:
+    write_batch(incoming, "initial.csv", customers(200, seed=1))
+    services.pipelines.apply(spec(incoming), actor="alice")
+    assert services.pipelines.run("churn-retrain", reason="", actor="alice").version == 1
+
+
+def _file_count(services: Services) -> int:
+    with read(services.engine) as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(ingested_files)).scalar_one())
+
+
+def test_training_that_raises_fails_the_run_and_keeps_the_data(
+    services: Services, tmp_path: Path
+) -> None:
+    incoming = tmp_path / "incoming"
+    _served_first(services, incoming)
+    before = services.endpoints.history("churn")
+    services.pipelines.apply(
+        spec(incoming, train={"entry": "tests.automation.trainers:train_raises"}), actor="alice"
+    )
+    write_batch(incoming, "week-2.csv", customers(200, seed=2))
+
+    failed = services.pipelines.run("churn-retrain", reason="", actor="alice")
+
+    assert failed.status == "failed"
+    assert failed.error is not None
+    assert failed.error.startswith("train: RuntimeError: the training cluster is on fire")
+    train = failed.step("train")
+    assert train is not None and train.status == "failed" and train.seconds is not None
+    assert services.endpoints.history("churn") == before
+    assert services.registry.get_model("churn").version_count == 1
+    assert _file_count(services) == 2
+    services.pipelines.apply(spec(incoming), actor="alice", reason="fixed the trainer")
+    fixed = services.pipelines.run("churn-retrain", reason="", actor="alice")
+    assert fixed.status == "succeeded" and fixed.version == 2
+    ingest = fixed.step("ingest")
+    assert ingest is not None and ingest.outputs["new_files"] == []  # week-2 was kept, once
+    assert _file_count(services) == 2
+
+
+@contextmanager
+def _unwritable(folder: Path) -> Iterator[None]:
+    folders = [folder, *(p for p in folder.rglob("*") if p.is_dir())]
+    root = os.geteuid() == 0
+    if root and shutil.which("chattr") is None:
+        pytest.skip("running as root without chattr: cannot make a folder unwritable")
+    for path in folders:
+        if root:
+            subprocess.run(["chattr", "+i", str(path)], check=False, capture_output=True)
+        else:
+            path.chmod(0o555)
+    try:
+        probe = folder / ".probe"
+        try:
+            probe.touch()
+        except OSError:
+            pass
+        else:
+            probe.unlink()
+            pytest.skip("this file system ignores the read-only flag")
+        yield
+    finally:
+        for path in folders:
+            if root:
+                subprocess.run(["chattr", "-i", str(path)], check=False, capture_output=True)
+            else:
+                path.chmod(0o755)
+
+
+def test_an_unwritable_artifact_store_fails_registration_and_the_run_resumes(
+    services: Services, tmp_path: Path
+) -> None:
+    incoming = tmp_path / "incoming"
+    _served_first(services, incoming)
+    before = services.endpoints.history("churn")
+    write_batch(incoming, "week-2.csv", customers(200, seed=2))
+
+    with _unwritable(services.settings.artifacts_dir):
+        failed = services.pipelines.run("churn-retrain", reason="", actor="alice")
+
+    assert failed.status == "failed"
+    assert failed.error is not None and failed.error.startswith("register: PermissionError")
+    assert services.endpoints.history("churn") == before
+    assert services.registry.get_model("churn").version_count == 1
+    trained = failed.step("train")
+    assert trained is not None and trained.status == "succeeded"
+    resumed = services.pipelines.resume("churn-retrain", failed.id)
+    assert resumed.status == "succeeded" and resumed.version == 2
+    again = resumed.step("train")
+    assert again is not None and again.finished_at == trained.finished_at  # not trained twice
+    assert services.endpoints.get("churn").params["challenger"] == "churn/2"
+
+
+class _Outage:
+    """Takes the database away as an unreachable server would, and brings it back."""
+
+    def __init__(self, services: Services, settings: Settings) -> None:
+        self.services = services
+        self.url = services.engine.url
+        self.admin: sa.Engine | None = None
+        if self.url.get_backend_name() == "postgresql":
+            self.admin = sa.create_engine(
+                self.url.set(database="postgres"), isolation_level="AUTOCOMMIT"
+            )
+        self.database = Path(str(self.url.database))
+
+    def begin(self) -> None:
+        if self.admin is None:
+            self.services.engine.dispose()
+            for suffix in ("", "-wal", "-shm"):
+                path = Path(f"{self.database}{suffix}")
+                if path.exists():
+                    path.rename(f"{path}.away")
+            self.database.mkdir()  # nothing can open a database where a folder is
+            return
+        with self.admin.connect() as conn:
+            name = self.url.database
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+
+    def end(self) -> None:
+        if self.admin is None:
+            self.database.rmdir()
+            for suffix in ("", "-wal", "-shm"):
+                away = Path(f"{self.database}{suffix}.away")
+                if away.exists():
+                    away.rename(f"{self.database}{suffix}")
+            return
+        with self.admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{self.url.database}" ALLOW_CONNECTIONS true'))
+        self.admin.dispose()
+
+
+def test_the_database_going_away_mid_run_leaves_a_run_that_resumes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    clock = FixedClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+    services = Services.open(settings, clock)
+    try:
+        incoming = tmp_path / "incoming"
+        _served_first(services, incoming)
+        before = services.endpoints.history("churn")
+        services.pipelines.apply(
+            spec(incoming, train={"entry": "tests.automation.trainers:train_then_hook"}),
+            actor="alice",
+        )
+        write_batch(incoming, "week-2.csv", customers(200, seed=2))
+        outage = _Outage(services, settings)
+        trainers.AFTER_TRAINING.append(outage.begin)
+
+        with pytest.raises(Unavailable, match="database went away during run"):
+            services.pipelines.run("churn-retrain", reason="", actor="alice")
+        outage.end()
+
+        run = services.pipelines.list_runs("churn-retrain")[0]
+        assert run.status == "running" and run.lease_until is not None
+        assert services.endpoints.history("churn") == before
+        assert services.registry.get_model("churn").version_count == 1
+        assert Scheduler(services.pipelines).tick() == []  # its lease has not run out yet
+        clock.at += timedelta(seconds=settings.pipeline_lease_seconds + 1)
+
+        assert Scheduler(services.pipelines).tick() == [run.id]
+
+        resumed = services.pipelines.get_run("churn-retrain", run.id)
+        assert resumed.status == "succeeded" and resumed.version == 2
+        assert services.registry.get_model("churn").version_count == 2
+        assert _file_count(services) == 2
+    finally:
+        trainers.AFTER_TRAINING.clear()
+        services.close()
+
+
+def test_a_copy_and_a_file_of_another_schema_change_nothing(
+    services: Services, tmp_path: Path
+) -> None:
+    incoming = tmp_path / "incoming"
+    _served_first(services, incoming)
+    before = services.endpoints.history("churn")
+    shutil.copy(incoming / "initial.csv", incoming / "initial-copy.csv")
+    write_batch(incoming, "odd.csv", customers(50, seed=3).drop(columns=["plan"]))
+
+    run = services.pipelines.run("churn-retrain", reason="", actor="alice")
+
+    assert run.status == "skipped"
+    ingest = run.step("ingest")
+    assert ingest is not None
+    assert [(Path(f["path"]).name, f["status"]) for f in ingest.outputs["new_files"]] == [
+        ("odd.csv", "quarantined")
+    ]
+    assert "missing ['plan']" in ingest.outputs["new_files"][0]["reason"]
+    assert services.endpoints.history("churn") == before
+    assert _file_count(services) == 2
