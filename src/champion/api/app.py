@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from champion import __version__
-from champion.api import endpoints, feedback, health, models
+from champion.api import endpoints, feedback, health, models, pipelines
 from champion.api.errors import install_error_handlers
 from champion.api.limits import BodySizeLimit
 from champion.api.state import ServerState
+from champion.automation import Scheduler
 from champion.clock import Clock
 from champion.events import FeedbackCommitter, PredictionWriter
 from champion.metrics import Metrics
@@ -35,12 +36,17 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         state = _start(settings, clock)
         app.state.champion = state
         poller = asyncio.create_task(_poll_state(state, settings.state_poll_seconds))
+        app.state.scheduler_wake = wake = asyncio.Event()
+        tasks = [poller]
+        if settings.scheduler:
+            tasks.append(asyncio.create_task(_schedule(state, settings.scheduler_seconds, wake)))
         try:
             yield
         finally:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             _stop(state)
 
     app = FastAPI(
@@ -53,7 +59,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, default=settings.max_request_bytes, uploads=settings.max_upload_bytes
     )
-    for router in (health.router, models.router, endpoints.router, feedback.router):
+    for router in (
+        health.router,
+        models.router,
+        endpoints.router,
+        feedback.router,
+        pipelines.router,
+    ):
         app.include_router(router)
     return app
 
@@ -105,3 +117,17 @@ async def _poll_state(state: ServerState, seconds: float) -> None:
             await asyncio.to_thread(state.serving.refresh_rewards)
         except Exception:
             logger.exception("Refreshing endpoint state failed; keeping the current state")
+
+
+async def _schedule(state: ServerState, seconds: float, wake: asyncio.Event) -> None:
+    # Schedules, new data and queued runs; a run trains in a worker thread, off the event loop.
+    scheduler = Scheduler(state.services.pipelines)
+    while True:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await wake.wait()
+        wake.clear()
+        try:
+            await asyncio.to_thread(scheduler.tick)
+        except Exception:
+            logger.exception("The pipeline scheduler failed; it tries again next tick")
