@@ -32,7 +32,9 @@ def _served_first(services: Services, incoming: Path) -> None:
 
 def _file_count(services: Services) -> int:
     with read(services.engine) as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(ingested_files)).scalar_one())
+        return int(
+            conn.execute(sa.select(sa.func.count()).select_from(ingested_files)).scalar_one()
+        )
 
 
 def test_training_that_raises_fails_the_run_and_keeps_the_data(

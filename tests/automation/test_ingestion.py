@@ -23,7 +23,9 @@ def _source(folder: Path) -> Source:
     return Source("customers", str(folder), FIELDS)
 
 
-def test_corrupt_rows_are_quarantined_with_a_reason_each(services: Services, tmp_path: Path) -> None:
+def test_corrupt_rows_are_quarantined_with_a_reason_each(
+    services: Services, tmp_path: Path
+) -> None:
     incoming = tmp_path / "incoming"
     good = customers(30, seed=1)
     write_batch(incoming, "a.csv", good)
@@ -86,7 +88,9 @@ def test_a_file_with_another_schema_is_quarantined_whole(
     assert odd.reason == (
         "its columns differ from the schema: missing ['tenure']; unexpected ['Tenure']."
     )
-    assert (services.settings.home / str(odd.dataset)).read_bytes() == (incoming / "odd.csv").read_bytes()
+    assert (services.settings.home / str(odd.dataset)).read_bytes() == (
+        incoming / "odd.csv"
+    ).read_bytes()
     assert by_name["broken.parquet"].status == "quarantined"
     assert by_name["broken.parquet"].reason.startswith("unreadable:")
     with read(services.engine) as conn:
@@ -121,7 +125,9 @@ def test_dataframes_and_parquet_files_are_sources_too(services: Services, tmp_pa
     frame = customers(8, seed=6)
     first = services.ingestion.ingest_frame(_source(incoming), frame, name="crm", actor="tests")
     assert first is not None and first.path == "dataframe:crm" and first.accepted_rows == 8
-    assert services.ingestion.ingest_frame(_source(incoming), frame, name="crm", actor="tests") is None
+    assert (
+        services.ingestion.ingest_frame(_source(incoming), frame, name="crm", actor="tests") is None
+    )
     parquet = services.ingestion.ingest(_source(incoming), actor="tests")
     assert [(f.status, f.accepted_rows) for f in parquet] == [("accepted", 10)]
     data = services.ingestion.read([first, *parquet])

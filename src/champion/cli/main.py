@@ -8,6 +8,7 @@ import typer
 
 from champion.cli.endpoints import endpoints_app
 from champion.cli.models import alias_app, models_app
+from champion.cli.pipeline import ingest, pipeline_app
 from champion.cli.predict import predict
 from champion.cli.server import server
 from champion.errors import ChampionError
@@ -23,6 +24,8 @@ app = typer.Typer(
 app.add_typer(models_app, name="models")
 app.add_typer(alias_app, name="alias")
 app.add_typer(endpoints_app, name="endpoints")
+app.add_typer(pipeline_app, name="pipeline")
+app.command("ingest")(ingest)
 app.command("predict")(predict)
 app.command("server")(server)
 

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from champion.cli.main import main
+from champion.settings import Settings
+from tests.automation.trainers import customers, spec, write_batch
+
+
+class _Result:
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def champion(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Any:
+    """``champion ARGS`` in this process (the subprocess tests show the real entry point)."""
+    monkeypatch.setenv("CHAMPION_HOME", str(settings.home))
+    monkeypatch.setenv("CHAMPION_ACTOR", "cli-user")
+    monkeypatch.setenv("COLUMNS", "200")
+    if settings.database_url:
+        monkeypatch.setenv("CHAMPION_DATABASE_URL", settings.database_url)
+
+    def run(*args: str) -> _Result:
+        monkeypatch.setattr(sys, "argv", ["champion", *args])
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return _Result(code, out.out, out.err)
+
+    return run
+
+
+def test_pipeline_commands_ingest_run_approve_and_show(champion: Any, tmp_path: Path) -> None:
+    incoming = tmp_path / "incoming"
+    bad = customers(150, seed=1).astype(object)
+    bad.loc[0, "charges"] = "free"
+    write_batch(incoming, "initial.csv", bad)
+    definition = spec(incoming, automation="approve").to_json()
+    definition["source"]["path"] = "incoming"  # relative to the YAML file
+    file = tmp_path / "churn.yaml"
+    file.write_text(yaml.safe_dump(definition))
+
+    applied = champion("pipeline", "apply", str(file), "--reason", "weekly")
+    assert applied.returncode == 0, applied.stderr
+    assert "churn-retrain is at revision 1" in applied.stdout
+    ingested = champion("ingest", "customers")
+    assert ingested.returncode == 0, ingested.stderr
+    assert "partial" in ingested.stdout and "1 of 150 rows failed" in ingested.stdout
+    assert "Nothing new" in champion("ingest", "customers").stdout
+
+    ran = champion("pipeline", "run", "churn-retrain", "--reason", "first")
+    assert ran.returncode == 0, ran.stderr
+    out = " ".join(ran.stdout.split())
+    assert "awaiting_approval" in out and "waiting for approval" in out
+    approved = champion("pipeline", "approve", "churn-retrain", "1")
+    assert approved.returncode == 0, approved.stderr
+    assert "succeeded → version 1" in " ".join(approved.stdout.split())
+    shown = champion("pipeline", "show", "churn-retrain")
+    assert "succeeded" in shown.stdout and "cli-user" in shown.stdout
+    listed = champion("pipeline", "list")
+    assert "churn-retrain" in listed.stdout and "approve" in listed.stdout
+
+
+def test_pipeline_commands_refuse_bad_input_with_exit_code_2(champion: Any, tmp_path: Path) -> None:
+    file = tmp_path / "bad.yaml"
+    file.write_text("name: x\nmodel: m\n")
+    bad = champion("pipeline", "apply", str(file))
+    assert bad.returncode == 2 and "bad.yaml: source: Field required" in bad.stderr
+    missing = champion("pipeline", "run", "nope")
+    assert missing.returncode == 2 and "Unknown pipeline 'nope'" in missing.stderr
+    unknown = champion("ingest", "nowhere")
+    assert (
+        unknown.returncode == 2 and "No pipeline reads a source named 'nowhere'" in unknown.stderr
+    )
