@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from champion import __version__
-from champion.api import endpoints, feedback, health, models, pipelines
+from champion.api import diagnostics, endpoints, feedback, health, models, pipelines
 from champion.api.errors import install_error_handlers
 from champion.api.limits import BodySizeLimit
 from champion.api.state import ServerState
@@ -65,6 +65,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         endpoints.router,
         feedback.router,
         pipelines.router,
+        diagnostics.router,
     ):
         app.include_router(router)
     return app

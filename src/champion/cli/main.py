@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from champion.cli.diagnose import diagnose
 from champion.cli.endpoints import endpoints_app
 from champion.cli.models import alias_app, models_app
 from champion.cli.pipeline import ingest, pipeline_app
@@ -26,6 +27,7 @@ app.add_typer(alias_app, name="alias")
 app.add_typer(endpoints_app, name="endpoints")
 app.add_typer(pipeline_app, name="pipeline")
 app.command("ingest")(ingest)
+app.command("diagnose")(diagnose)
 app.command("predict")(predict)
 app.command("server")(server)
 

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from champion import audit
 from champion.clock import Clock
 from champion.db import read
+from champion.diagnostics.timing import StageTimings
 from champion.errors import ChampionError, InvalidInput, ModelFailed
 from champion.events import PredictionEvent, PredictionWriter, ShadowEvent, ShownItem
 from champion.events.queries import arm_rewards
@@ -93,6 +94,7 @@ class ServingService:
         self._metric_series: dict[tuple[str, VersionKey, str], tuple[Any, Any]] = {}
         self._seen_audit_id = -1
         self._refresh_lock = threading.Lock()
+        self.stages = StageTimings()
 
     # -- state ---------------------------------------------------------------------------
 
@@ -173,6 +175,7 @@ class ServingService:
         policy = active.policy
         assert policy is not None  # _endpoint raised for endpoints that cannot serve
         name = active.config.name
+        routing_started = time.perf_counter()
         request_id = uuid.uuid4().hex
         unit_id = request_id if unit is None else unit
         # Per-request randomness (coins of interleaving, bandit draws), reproducible from the id.
@@ -202,7 +205,8 @@ class ServingService:
             served = single_answer(fallback, outputs[fallback], ranking=k is not None, k=k or 0)
         else:
             served = policy.attribute(route, outputs, ranking=k is not None, k=k or 0, rng=rng)
-        latency_ms = (time.perf_counter() - started) * 1000.0
+        answered = time.perf_counter()
+        latency_ms = (answered - started) * 1000.0
         version = served.version
         counter, histogram = self._series(name, version, route.arm)
         counter.inc()
@@ -231,6 +235,11 @@ class ServingService:
                 probability=route.probability,
             )
         )
+        logged = time.perf_counter()
+        where = str(version)
+        self.stages.observe(name, where, "routing", started - routing_started)
+        self.stages.observe(name, where, "model", answered - started)
+        self.stages.observe(name, where, "logging", logged - answered)
         for shadow in route.shadows:
             self._start_shadow(active, route, shadow, request_id, unit, payload, k)
         return Answer(request_id, name, served, route.arm, latency_ms, fallback_from)

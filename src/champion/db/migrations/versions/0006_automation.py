@@ -88,9 +88,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_pipeline_runs"),
     )
-    op.create_index(
-        "ix_pipeline_runs_pipeline_status", "pipeline_runs", ["pipeline", "status"]
-    )
+    op.create_index("ix_pipeline_runs_pipeline_status", "pipeline_runs", ["pipeline", "status"])
     op.create_table(
         "pipeline_steps",
         sa.Column("run_id", sa.Integer, nullable=False),

@@ -1,0 +1,33 @@
+"""GET /v1/diagnostics: step timings, serving stages, dependency health, data integrity."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from champion.api.state import state_of
+from champion.diagnostics.report import diagnose
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["diagnostics"])
+
+
+@router.get("/v1/diagnostics")
+async def diagnostics(
+    request: Request,
+    history: int = Query(default=20, ge=1, le=500, description="Runs per pipeline."),
+    live_rows: int = Query(default=1000, ge=1, le=100_000, description="Newest live inputs."),
+) -> dict[str, Any]:
+    state = state_of(request)
+    loaded = {str(lv.version.key) for lv in state.serving.runtime.loaded()}
+    return await asyncio.to_thread(
+        diagnose,
+        state.services,
+        stages=state.serving.stages,
+        loaded=loaded,
+        history=history,
+        live_rows=live_rows,
+    )

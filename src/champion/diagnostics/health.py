@@ -1,0 +1,83 @@
+"""Dependency health: the database, the artifact store, and the versions endpoints serve."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Collection
+from typing import Any
+
+import sqlalchemy as sa
+
+from champion.errors import ChampionError
+from champion.registry import Registry, Version
+from champion.serving.endpoints import Endpoints
+from champion.serving.policies import PolicyFactory
+
+__all__ = ["artifact_store_health", "database_health", "served_versions", "version_health"]
+
+
+def database_health(engine: sa.Engine) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as exc:
+        return {"status": "error", "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+    return {
+        "status": "ok",
+        "backend": engine.dialect.name,
+        "latency_ms": (time.perf_counter() - started) * 1000,
+    }
+
+
+def artifact_store_health(root: Any) -> dict[str, Any]:
+    """Writable means a file can be created and removed in the store's folder now."""
+    try:
+        os.makedirs(root, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=root, prefix=".probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return {"status": "error", "path": str(root), "error": f"{type(exc).__name__}: {exc}"}
+    return {"status": "ok", "path": str(root), "writable": True}
+
+
+def served_versions(endpoints: Endpoints, registry: Registry) -> dict[str, list[Version]]:
+    """The versions each endpoint's policy names, resolved now."""
+    found: dict[str, list[Version]] = {}
+    for config in endpoints.list_endpoints():
+        factory: PolicyFactory = endpoints.policies.get(config.policy)
+        versions = []
+        for ref in factory.references(config.params):
+            try:
+                versions.append(registry.resolve(ref))
+            except ChampionError:
+                continue
+        found[config.name] = versions
+    return found
+
+
+def version_health(registry: Registry, version: Version, loaded: Collection[str]) -> dict[str, Any]:
+    """Every stored file of ``version`` hashed again against the sha256 recorded for it."""
+    bad = []
+    for relative, expected in sorted(version.files.items()):
+        digest = hashlib.sha256()
+        try:
+            with registry.store.open(expected) as handle:
+                while chunk := handle.read(1024 * 1024):
+                    digest.update(chunk)
+        except ChampionError:
+            bad.append(f"{relative}: missing")
+            continue
+        if digest.hexdigest() != expected:
+            bad.append(f"{relative}: sha256 {digest.hexdigest()[:12]}…, expected {expected[:12]}…")
+    return {
+        "version": str(version.key),
+        "loaded": str(version.key) in loaded,
+        "sha256": "verified" if not bad else "mismatch",
+        "problems": bad,
+        "files": len(version.files),
+    }
