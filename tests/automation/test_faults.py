@@ -1,4 +1,4 @@
-"""Faults: each ends in a clear recorded state, the served model unchanged, no data twice or lost."""
+"""Faults: each ends in a clear recorded state, the served model unchanged, no data lost."""
 
 from __future__ import annotations
 

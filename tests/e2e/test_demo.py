@@ -8,7 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from champion.demo.run import run_demo
+from champion.automation.tables import ingested_files, quarantined_rows
 from champion.events.tables import feedback, predictions, shadow_predictions
+from champion.serving.tables import endpoints
 
 DATA = Path(__file__).parents[2] / "data"
 
@@ -21,6 +23,8 @@ def test_demo_serves_logs_and_joins_feedback(
     assert "switched without a restart" in out and "Demo finished" in out
     assert "Interleaving experiment (team-draft)" in out and "sign test p" in out
     assert "challenger in shadow" in out
+    assert "started run 1 by itself (4 new file(s): 0-initial.csv" in out
+    assert "Run 1 succeeded: registered attrition/3, deployed on attrition as canary" in out
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'demo' / 'champion.db'}")
     with engine.connect() as conn:
         served: dict[str, int] = dict(
@@ -37,7 +41,28 @@ def test_demo_serves_logs_and_joins_feedback(
         labels = conn.execute(
             sa.select(sa.func.count()).select_from(feedback).where(feedback.c.kind == "label")
         ).scalar_one()
+        files = conn.execute(
+            sa.select(
+                ingested_files.c.path, ingested_files.c.status, ingested_files.c.quarantined_rows
+            ).order_by(ingested_files.c.id)
+        ).all()
+        reasons = conn.execute(sa.select(quarantined_rows.c.reasons)).scalars().all()
+        canary = conn.execute(
+            sa.select(endpoints.c.policy, endpoints.c.params).where(endpoints.c.name == "attrition")
+        ).one()
     engine.dispose()
+    # The corrupt rows are kept with their reasons; the rest of each file is used.
+    assert [(Path(p).name, s, q) for p, s, q in files] == [
+        ("0-initial.csv", "accepted", 0),
+        ("1-new-customers.csv", "accepted", 0),
+        ("2-crm-export.csv", "partial", 12),
+        ("3-spring-campaign.csv", "accepted", 0),
+    ]
+    assert len(reasons) == 12 and all(len(r) == 1 for r in reasons)
+    assert canary == (
+        "canary",
+        {"champion": "attrition@champion", "challenger": "attrition/3", "share": 0.1},
+    )
     # recs/1 answered alone (60) and every interleaved visit (520 users x 3); the winner then
     # served 60 more requests; attrition/1 answered while attrition/2 ran in shadow.
     assert served["recs/1"] in (60 + 1560, 60 + 1560 + 60)

@@ -171,7 +171,9 @@ def champion_gate(gate: ChampionGate, champion: Scores | None, candidate: Scores
     return GateResult(
         name,
         not worse,
-        detail + (": worse than the champion" if worse else ": not worse"),
+        detail
+        + (f": worse than @{gate.not_worse_than}" if worse else ": not worse")
+        + (f" (margin {gate.margin:g})" if gate.margin else ""),
         {
             "test": result.method,
             "effect": result.effect,

@@ -21,7 +21,14 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from champion.artifacts import sha256_file
 
-__all__ = ["Holdout", "write_attrition_classifier"]
+__all__ = [
+    "ID",
+    "TARGET",
+    "Holdout",
+    "attrition_pipeline",
+    "load_telco",
+    "write_attrition_classifier",
+]
 
 INTEGERS = ["SeniorCitizen", "tenure"]
 NUMBERS = ["MonthlyCharges", "TotalCharges"]
@@ -38,7 +45,7 @@ class Holdout:
     churned: list[int]
 
 
-def _load(data_dir: Path) -> tuple[pd.DataFrame, Path]:
+def load_telco(data_dir: Path) -> tuple[pd.DataFrame, Path]:
     path = data_dir / "telco-churn" / "Telco-Customer-Churn.csv"
     table = pd.read_csv(path)
     # 11 customers have a blank TotalCharges (new clients): missing, imputed by the pipeline.
@@ -54,36 +61,14 @@ def write_attrition_classifier(
     estimator: Literal["logistic", "boosting"] = "logistic",
 ) -> Holdout:
     """Train, evaluate on a stratified holdout, write the version folder; return the holdout."""
-    table, path = _load(data_dir)
+    table, path = load_telco(data_dir)
     categoricals = [c for c in table.columns if c not in {*INTEGERS, *NUMBERS, TARGET, ID}]
     features = categoricals + INTEGERS + NUMBERS
     target = (table[TARGET] == "Yes").astype(int)
     train, test, y_train, y_test = train_test_split(
         table, target, test_size=0.2, stratify=target, random_state=seed
     )
-    pipeline = Pipeline(
-        [
-            (
-                "columns",
-                ColumnTransformer(
-                    [
-                        ("categories", OneHotEncoder(handle_unknown="ignore"), categoricals),
-                        (
-                            "numbers",
-                            Pipeline(
-                                [
-                                    ("impute", SimpleImputer(strategy="median")),
-                                    ("scale", StandardScaler()),
-                                ]
-                            ),
-                            INTEGERS + NUMBERS,
-                        ),
-                    ]
-                ),
-            ),
-            ("model", _estimator(estimator, seed)),
-        ]
-    )
+    pipeline = attrition_pipeline(categoricals, INTEGERS + NUMBERS, estimator, seed)
     pipeline.fit(train[features], y_train)
     probability = pipeline.predict_proba(test[features])[:, 1]
     metrics = {
@@ -139,6 +124,35 @@ def write_attrition_classifier(
 
 
 _HYPER = {"C", "max_iter", "n_estimators", "max_depth", "learning_rate"}
+
+
+def attrition_pipeline(
+    categoricals: list[str], numbers: list[str], estimator: str, seed: int
+) -> Pipeline:
+    """One-hot categories, impute and scale numbers, then the estimator."""
+    return Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        ("categories", OneHotEncoder(handle_unknown="ignore"), categoricals),
+                        (
+                            "numbers",
+                            Pipeline(
+                                [
+                                    ("impute", SimpleImputer(strategy="median")),
+                                    ("scale", StandardScaler()),
+                                ]
+                            ),
+                            numbers,
+                        ),
+                    ]
+                ),
+            ),
+            ("model", _estimator(estimator, seed)),
+        ]
+    )
 
 
 def _estimator(name: str, seed: int) -> Any:

@@ -10,7 +10,10 @@
    running server switches without a restart.
 7. The attrition champion scores holdout customers while the challenger runs in shadow; the
    customers' true outcomes come back as labels, scoring both.
-8. Summarise from the server's own records.
+8. The customers' files land in a folder; the server notices them, and a pipeline ingests
+   them (quarantining corrupt rows), retrains, gates the candidate against the champion with
+   a paired test, registers it and deploys it as a canary (``champion.demo.pipeline``).
+9. Summarise from the server's own records.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import yaml
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -32,6 +36,7 @@ from champion import __version__
 from champion.db import read
 from champion.demo.attrition import Holdout, write_attrition_classifier
 from champion.demo.movielens import load_split
+from champion.demo.pipeline import pipeline_spec, show_retraining, split_telco
 from champion.demo.rankers import write_item_knn_ranker, write_popularity_ranker
 from champion.demo.users import react
 from champion.errors import InvalidInput
@@ -104,6 +109,7 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
             )
             _recommend(client, some, split.truth, rng, f"{winner} alone")
             _score_customers(client, holdout)
+            _retrain(client, data_dir, home_dir)
             time.sleep(0.3)
             _summary(client, home_dir, time.perf_counter() - started)
     finally:
@@ -281,6 +287,20 @@ def _score_customers(client: httpx.Client, holdout: Holdout) -> None:
     )
 
 
+def _retrain(client: httpx.Client, data_dir: Path, home: Path) -> None:
+    files = split_telco(data_dir, home / "attrition-data")
+    spec = pipeline_spec(files.incoming)
+    (home / "attrition-retrain.yaml").write_text(yaml.safe_dump(spec.to_json(), sort_keys=False))
+    client.put(
+        f"/v1/pipelines/{spec.name}", json={"spec": spec.to_json(), "reason": "retrain on new data"}
+    ).raise_for_status()
+    console.print(
+        f"Pipeline [bold]{spec.name}[/bold] watches {files.incoming} (see "
+        f"{home / 'attrition-retrain.yaml'}); the customers' files land there now."
+    )
+    show_retraining(console, client, files)
+
+
 def _show_registry(services: Services) -> None:
     table = Table("version", "aliases", "kind", "description", "offline metrics", title="Registry")
     for model in services.registry.list_models():
@@ -343,6 +363,8 @@ def _summary(client: httpx.Client, home: Path, elapsed: float) -> None:
     cli = _command()
     where.add_row("look around", f"CHAMPION_HOME={home} {cli} models list")
     where.add_row("", f"CHAMPION_HOME={home} {cli} endpoints show recs")
+    where.add_row("", f"CHAMPION_HOME={home} {cli} pipeline show attrition-retrain 1")
+    where.add_row("", f"CHAMPION_HOME={home} {cli} diagnose")
     where.add_row("serve it again", f"CHAMPION_HOME={home} {cli} server")
     console.print(where)
     console.print(f"[bold green]Demo finished in {elapsed:.0f} s.")
