@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from champion.demo.run import run_demo
 from champion.automation.tables import ingested_files, quarantined_rows
+from champion.demo.run import run_demo
 from champion.events.tables import feedback, predictions, shadow_predictions
 from champion.serving.tables import endpoints
 
