@@ -1,84 +1,84 @@
 """Per-stage serving latency (routing, model call, logging), aggregated in memory.
 
-An observation is a dictionary lookup and a few additions (well under a microsecond), so the
-serving path can afford one per stage and request; percentiles come from a histogram of
-quarter-octave buckets (each about 19 % wide), never from stored samples.
+An observation is a dictionary lookup, three stores into ring buffers and three additions,
+so the serving path can afford one per request: counts and means cover every request since
+the process started, percentiles and maxima the newest ``WINDOW`` requests.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from typing import Any
 
-__all__ = ["STAGES", "StageTimings"]
+import numpy as np
+
+__all__ = ["STAGES", "WINDOW", "StageTimings"]
 
 STAGES = ("routing", "model", "logging")
-_BUCKETS = 160  # quarter octaves from 1 µs: up to about 10^12 µs
+WINDOW = 4096
+"""Requests per (endpoint, version) the percentiles are computed over."""
 
 
 class StageTimings:
-    """Counts, totals, maxima and a log histogram per (endpoint, version, stage).
+    """Per (endpoint, version): requests, mean, and p50/p99/max of each stage's time.
 
     Examples
     --------
     >>> timings = StageTimings()
     >>> for ms in (1.0, 2.0, 3.0, 40.0):
-    ...     timings.observe("churn", "churn/1", "model", ms / 1000)
-    >>> row = timings.snapshot()[0]
-    >>> row["count"], round(row["mean_ms"], 2), row["max_ms"]
-    (4, 11.5, 40.0)
-    >>> 1.6 < row["p50_ms"] < 2.4
-    True
+    ...     timings.observe("churn", "churn/1", 0.00001, ms / 1000, 0.00002)
+    >>> row = next(r for r in timings.snapshot() if r["stage"] == "model")
+    >>> row["count"], row["mean_ms"], row["p50_ms"], row["max_ms"]
+    (4, 11.5, 2.5, 40.0)
     """
 
     def __init__(self) -> None:
-        self._series: dict[tuple[str, str, str], list[Any]] = {}
+        self._series: dict[tuple[str, object], list[Any]] = {}
         self._lock = threading.Lock()
 
-    def observe(self, endpoint: str, version: str, stage: str, seconds: float) -> None:
-        key = (endpoint, version, stage)
-        series = self._series.get(key)
+    def observe(
+        self, endpoint: str, version: object, routing: float, model: float, logging: float
+    ) -> None:
+        """One request's seconds in each stage; ``version`` is anything with a ``str``."""
+        series = self._series.get((endpoint, version))
         if series is None:
             with self._lock:
-                series = self._series.setdefault(key, [0, 0.0, 0.0, [0] * _BUCKETS])
-        micro = seconds * 1e6
-        index = int(math.log2(micro) * 4) if micro > 1 else 0
-        # Unlocked on purpose: a lost increment under a race costs one sample, a lock costs
-        # every request.
-        series[0] += 1
-        series[1] += seconds
-        if seconds > series[2]:
-            series[2] = seconds
-        series[3][min(index, _BUCKETS - 1)] += 1
+                series = self._series.setdefault(
+                    (endpoint, version),
+                    [0, [0.0, 0.0, 0.0], [0.0] * WINDOW, [0.0] * WINDOW, [0.0] * WINDOW],
+                )
+        # Unlocked on purpose: under a race one sample may be lost or overwritten; a lock
+        # would cost every request.
+        n = series[0]
+        series[0] = n + 1
+        i = n % WINDOW
+        totals = series[1]
+        totals[0] += routing
+        totals[1] += model
+        totals[2] += logging
+        series[2][i] = routing
+        series[3][i] = model
+        series[4][i] = logging
 
     def snapshot(self) -> list[dict[str, Any]]:
         rows = []
-        for (endpoint, version, stage), (count, total, peak, buckets) in sorted(
-            self._series.items()
+        for (endpoint, version), series in sorted(
+            self._series.items(), key=lambda item: (item[0][0], str(item[0][1]))
         ):
-            rows.append(
-                {
-                    "endpoint": endpoint,
-                    "version": version,
-                    "stage": stage,
-                    "count": count,
-                    "mean_ms": total / count * 1000 if count else None,
-                    "p50_ms": _quantile(buckets, count, 0.5),
-                    "p99_ms": _quantile(buckets, count, 0.99),
-                    "max_ms": peak * 1000,
-                }
-            )
+            count, totals = series[0], series[1]
+            for s, name in enumerate(STAGES):
+                recent = np.asarray(series[2 + s][: min(count, WINDOW)]) * 1000
+                p50, p99 = np.percentile(recent, [50, 99]) if count else (None, None)
+                rows.append(
+                    {
+                        "endpoint": endpoint,
+                        "version": str(version),
+                        "stage": name,
+                        "count": count,
+                        "mean_ms": totals[s] / count * 1000 if count else None,
+                        "p50_ms": None if p50 is None else float(p50),
+                        "p99_ms": None if p99 is None else float(p99),
+                        "max_ms": float(recent.max()) if count else None,
+                    }
+                )
         return rows
-
-
-def _quantile(buckets: list[int], count: int, q: float) -> float | None:
-    if not count:
-        return None
-    seen = 0
-    for index, n in enumerate(buckets):
-        seen += n
-        if seen >= q * count:
-            # the bucket's geometric middle, in milliseconds
-            return float(2 ** ((index + 0.5) / 4) / 1000)
-    return None  # pragma: no cover

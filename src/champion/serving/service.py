@@ -235,11 +235,13 @@ class ServingService:
                 probability=route.probability,
             )
         )
-        logged = time.perf_counter()
-        where = str(version)
-        self.stages.observe(name, where, "routing", started - routing_started)
-        self.stages.observe(name, where, "model", answered - started)
-        self.stages.observe(name, where, "logging", logged - answered)
+        self.stages.observe(
+            name,
+            version,
+            started - routing_started,
+            answered - started,
+            time.perf_counter() - answered,
+        )
         for shadow in route.shadows:
             self._start_shadow(active, route, shadow, request_id, unit, payload, k)
         return Answer(request_id, name, served, route.arm, latency_ms, fallback_from)
