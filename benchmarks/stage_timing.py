@@ -32,7 +32,7 @@ def main() -> None:
     n = 200_000
     rounds = [added_work(n) for _ in range(5)]
     per_request_us = statistics.median(rounds) * 1e6
-    print(f"stage timing: {per_request_us:.2f} µs per request (median of 5 × {n:,})")
+    print(f"stage timing: {per_request_us:.2f} µs per request (median of 5 rounds of {n:,})")
     print(f"share of 0.911 ms server CPU per request: {per_request_us / 911:.2%}")
 
 
