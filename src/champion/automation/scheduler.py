@@ -116,15 +116,8 @@ class Scheduler:
             ).rowcount
             if moved == 1:
                 what = schedule.cron or f"every {schedule.every}"
-                self.pipelines.runs.create(
-                    conn,
-                    record.name,
-                    record.revision,
-                    record.spec.to_json(),
-                    trigger="schedule",
-                    reason=f"scheduled ({what}) for {due.isoformat()}",
-                    actor="scheduler",
-                    scheduled_for=due,
+                self._queue(
+                    conn, record, "schedule", f"scheduled ({what}) for {due.isoformat()}", due
                 )
 
     def _new_data(self, record: PipelineRecord) -> None:
@@ -156,15 +149,26 @@ class Scheduler:
             if moved == 1:
                 names = ", ".join(Path(p).name for p, _ in pending[:5])
                 more = f" and {len(pending) - 5} more" if len(pending) > 5 else ""
-                self.pipelines.runs.create(
-                    conn,
-                    record.name,
-                    record.revision,
-                    record.spec.to_json(),
-                    trigger="new_data",
-                    reason=f"{len(pending)} new file(s): {names}{more}",
-                    actor="scheduler",
-                )
+                self._queue(conn, record, "new_data", f"{len(pending)} new file(s): {names}{more}")
+
+    def _queue(
+        self,
+        conn: sa.Connection,
+        record: PipelineRecord,
+        trigger: str,
+        reason: str,
+        scheduled_for: datetime | None = None,
+    ) -> None:
+        self.pipelines.runs.create(
+            conn,
+            record.name,
+            record.revision,
+            record.spec.to_json(),
+            trigger=trigger,
+            reason=reason,
+            actor="scheduler",
+            scheduled_for=scheduled_for,
+        )
 
 
 def record_token(engine: sa.Engine, name: str) -> str | None:

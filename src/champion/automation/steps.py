@@ -262,6 +262,11 @@ def register(ctx: RunContext) -> dict[str, Any]:
                 return {"version": version.number, "reused": True}
     except NotFound:
         pass
+    # The run that answers for this data may have changed while this one waited or was down.
+    fingerprint = ctx.outputs["validate"]["fingerprint"]
+    claim = ctx.store.claim_data(ctx.spec.name, fingerprint, ctx.run.id)
+    if claim.run_id != ctx.run.id:
+        raise Stop("skipped", f"run {claim.run_id} took over the same data")
     folder = Path(ctx.outputs["train"]["folder"])
     raw = yaml.safe_load((folder / MANIFEST).read_text(encoding="utf-8"))
     lineage = dict(raw.get("lineage") or {})
