@@ -90,7 +90,7 @@ class ThresholdGate(_Strict):
 class ChampionGate(_Strict):
     """Not worse than the version at ``not_worse_than`` by a paired test on the same holdout."""
 
-    not_worse_than: str = "champion"
+    not_worse_than: str = Field(description="The alias to compare with, usually champion.")
     test: Literal["paired_bootstrap", "mcnemar"] = "paired_bootstrap"
     metric: Literal["auc", "rmse"] = "auc"
     alpha: float = Field(default=0.05, gt=0, lt=1)
