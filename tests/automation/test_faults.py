@@ -224,3 +224,29 @@ def test_a_copy_and_a_file_of_another_schema_change_nothing(
     assert "missing ['plan']" in ingest.outputs["new_files"][0]["reason"]
     assert services.endpoints.history("churn") == before
     assert _file_count(services) == 2
+
+
+def test_a_deployment_that_fails_keeps_its_version_and_resumes_with_the_fix(
+    services: Services, tmp_path: Path
+) -> None:
+    incoming = tmp_path / "incoming"
+    _served_first(services, incoming)
+    before = services.endpoints.history("churn")
+    # interleave serves rankers only: the endpoint refuses it after the version is registered
+    services.pipelines.apply(
+        spec(incoming, deploy={"endpoint": "churn", "policy": "interleave"}), actor="alice"
+    )
+    write_batch(incoming, "week-2.csv", customers(200, seed=2))
+
+    failed = services.pipelines.run("churn-retrain", reason="", actor="alice")
+
+    assert failed.status == "failed" and failed.version == 2
+    assert failed.error is not None and "serves ranker models only" in failed.error
+    assert services.endpoints.history("churn") == before
+    again = services.pipelines.run("churn-retrain", reason="", actor="alice")
+    assert again.status == "skipped" and "(registered, version churn/2)" in again.summary["outcome"]
+    services.pipelines.apply(spec(incoming), actor="alice", reason="canary after all")
+    resumed = services.pipelines.resume("churn-retrain", failed.id)
+    assert resumed.status == "succeeded" and resumed.version == 2
+    assert services.registry.get_model("churn").version_count == 2
+    assert services.endpoints.get("churn").params["challenger"] == "churn/2"

@@ -214,12 +214,19 @@ class Pipelines:
         return self.runs.get(run_id)
 
     def resume(self, name: str, run_id: int, *, progress: Progress | None = None) -> Run:
-        """Run a failed run again from its first step that did not succeed."""
+        """Run a failed run again from its first step that did not succeed.
+
+        A fix to how the version is deployed (or approved) since the run started applies: the
+        run takes the pipeline's current definition when it trains the same way.
+        """
         run = self.get_run(name, run_id)
         if run.status != "failed":
             raise Conflict(
                 f"Run {run_id} of pipeline {name!r} is {run.status}; only failed runs resume."
             )
+        current = self.get(name).spec
+        if current.training_digest() == PipelineSpec.parse(run.summary["spec"]).training_digest():
+            self.runs.update(run_id, summary={**run.summary, "spec": current.to_json()})
         if not self.runs.claim(run_id, ("failed",)):
             raise Conflict(f"Run {run_id} was resumed by another process just now.")
         return self._execute(run_id, progress)
@@ -327,10 +334,16 @@ class Pipelines:
             ) from exc
         step = next((s for s in STEPS if s not in ctx.outputs), "?")
         fingerprint = ctx.outputs.get("validate", {}).get("fingerprint")
+        version = ctx.outputs.get("register", {}).get("version")
         if fingerprint:
-            self.runs.settle_claim(ctx.spec.name, fingerprint, ctx.run.id, None)
+            # A registered version answers for its data even if deploying it failed: a later
+            # run on the same data must not register it again (resume this run instead).
+            outcome = "registered" if version is not None else None
+            self.runs.settle_claim(ctx.spec.name, fingerprint, ctx.run.id, outcome, version)
         logger.warning("Run %s of %s failed at %s: %s", ctx.run.id, ctx.spec.name, step, exc)
-        self._record_end(ctx, "failed", f"step {step} failed", error=f"{step}: {_describe(exc)}")
+        self._record_end(
+            ctx, "failed", f"step {step} failed", error=f"{step}: {_describe(exc)}", version=version
+        )
 
     def _record_end(
         self,
