@@ -61,7 +61,7 @@ def spec(incoming: Path, **changes: object) -> PipelineSpec:
         "gates": [
             {"metric": "auc", "at_least": 0.6},
             {"not_worse_than": "champion", "test": "paired_bootstrap", "metric": "auc",
-             "n_resamples": 200},
+             "n_resamples": 100},
         ],
         "deploy": {"endpoint": "churn", "policy": "canary", "share": 0.2},
         "automation": "auto",
