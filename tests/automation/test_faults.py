@@ -19,6 +19,7 @@ from champion.clock import FixedClock
 from champion.db import read
 from champion.errors import Unavailable
 from champion.services import Services
+from champion.serving.endpoints import EndpointConfig
 from champion.settings import Settings
 from tests.automation import trainers
 from tests.automation.trainers import customers, spec, write_batch
@@ -28,6 +29,17 @@ def _served_first(services: Services, incoming: Path) -> None:
     write_batch(incoming, "initial.csv", customers(200, seed=1))
     services.pipelines.apply(spec(incoming), actor="alice")
     assert services.pipelines.run("churn-retrain", reason="", actor="alice").version == 1
+
+
+def _second_week(services: Services, incoming: Path, **changes: object) -> list[EndpointConfig]:
+    """Version 1 served, the pipeline changed by ``changes``, a new file: the endpoint's
+    history before the next run."""
+    _served_first(services, incoming)
+    before = services.endpoints.history("churn")
+    if changes:
+        services.pipelines.apply(spec(incoming, **changes), actor="alice")
+    write_batch(incoming, "week-2.csv", customers(200, seed=2))
+    return before
 
 
 def _file_count(services: Services) -> int:
@@ -41,12 +53,9 @@ def test_training_that_raises_fails_the_run_and_keeps_the_data(
     services: Services, tmp_path: Path
 ) -> None:
     incoming = tmp_path / "incoming"
-    _served_first(services, incoming)
-    before = services.endpoints.history("churn")
-    services.pipelines.apply(
-        spec(incoming, train={"entry": "tests.automation.trainers:train_raises"}), actor="alice"
+    before = _second_week(
+        services, incoming, train={"entry": "tests.automation.trainers:train_raises"}
     )
-    write_batch(incoming, "week-2.csv", customers(200, seed=2))
 
     failed = services.pipelines.run("churn-retrain", reason="", actor="alice")
 
@@ -99,9 +108,7 @@ def test_an_unwritable_artifact_store_fails_registration_and_the_run_resumes(
     services: Services, tmp_path: Path
 ) -> None:
     incoming = tmp_path / "incoming"
-    _served_first(services, incoming)
-    before = services.endpoints.history("churn")
-    write_batch(incoming, "week-2.csv", customers(200, seed=2))
+    before = _second_week(services, incoming)
 
     with _unwritable(services.settings.artifacts_dir):
         failed = services.pipelines.run("churn-retrain", reason="", actor="alice")
@@ -172,13 +179,9 @@ def test_the_database_going_away_mid_run_leaves_a_run_that_resumes(
     services = Services.open(settings, clock)
     try:
         incoming = tmp_path / "incoming"
-        _served_first(services, incoming)
-        before = services.endpoints.history("churn")
-        services.pipelines.apply(
-            spec(incoming, train={"entry": "tests.automation.trainers:train_then_hook"}),
-            actor="alice",
+        before = _second_week(
+            services, incoming, train={"entry": "tests.automation.trainers:train_then_hook"}
         )
-        write_batch(incoming, "week-2.csv", customers(200, seed=2))
         outage = _Outage(services, settings)
         trainers.AFTER_TRAINING.append(outage.begin)
 
@@ -230,13 +233,8 @@ def test_a_deployment_that_fails_keeps_its_version_and_resumes_with_the_fix(
     services: Services, tmp_path: Path
 ) -> None:
     incoming = tmp_path / "incoming"
-    _served_first(services, incoming)
-    before = services.endpoints.history("churn")
     # interleave serves rankers only: the endpoint refuses it after the version is registered
-    services.pipelines.apply(
-        spec(incoming, deploy={"endpoint": "churn", "policy": "interleave"}), actor="alice"
-    )
-    write_batch(incoming, "week-2.csv", customers(200, seed=2))
+    before = _second_week(services, incoming, deploy={"endpoint": "churn", "policy": "interleave"})
 
     failed = services.pipelines.run("churn-retrain", reason="", actor="alice")
 
