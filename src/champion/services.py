@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from champion.access import Tokens
 from champion.artifacts import LocalArtifactStore
 from champion.clock import Clock, SystemClock
 from champion.db import make_engine, migrate
@@ -28,6 +29,7 @@ class Services:
     policies: PluginRegistry[PolicyFactory]
     registry: Registry
     endpoints: Endpoints
+    tokens: Tokens
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -40,7 +42,8 @@ class Services:
         store = LocalArtifactStore(settings.artifacts_dir)
         registry = Registry(engine, store, flavors, clock, settings)
         endpoints = Endpoints(engine, registry, policies, clock)
-        return cls(settings, engine, clock, flavors, policies, registry, endpoints)
+        tokens = Tokens(engine, clock)
+        return cls(settings, engine, clock, flavors, policies, registry, endpoints, tokens)
 
     def close(self) -> None:
         self.engine.dispose()

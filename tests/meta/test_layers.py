@@ -10,6 +10,8 @@ import champion
 ROOT = Path(champion.__file__).parent
 INTERFACES = ("champion.api", "champion.cli", "champion.demo")
 STORAGE = ("champion.db", "champion.artifacts")
+SERVICES = ("registry", "serving", "events", "evaluation", "drift", "db", "artifacts", "access")
+TESTED = ("registry", "serving", "events", "evaluation", "drift", "db", "api", "cli", "access")
 
 
 def _imports(path: Path) -> set[str]:
@@ -28,7 +30,7 @@ def _modules(prefix: str) -> list[Path]:
 
 
 def test_services_never_import_interfaces() -> None:
-    for package in ("registry", "serving", "events", "evaluation", "drift", "db", "artifacts"):
+    for package in SERVICES:
         for path in _modules(f"champion.{package}"):
             bad = {m for m in _imports(path) if m.startswith(INTERFACES)}
             assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
@@ -49,6 +51,6 @@ def test_storage_never_imports_services() -> None:
 
 def test_every_package_has_tests() -> None:
     tests = Path(__file__).parents[1]
-    for package in ("registry", "serving", "events", "evaluation", "drift", "db", "api", "cli"):
+    for package in TESTED:
         assert any((tests / package).glob("test_*.py")), f"no tests/{package}/test_*.py"
     assert any((tests / "e2e").glob("test_demo*.py")), "the demo has no end-to-end test"

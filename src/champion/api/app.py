@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from champion import __version__
+from champion.access import Keyring, is_loopback
 from champion.api import endpoints, feedback, health, models
+from champion.api.access import AccessGuard
 from champion.api.errors import install_error_handlers
 from champion.api.limits import BodySizeLimit
 from champion.api.state import ServerState
@@ -53,6 +55,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, default=settings.max_request_bytes, uploads=settings.max_upload_bytes
     )
+    # Added last, so it runs first: a call without the scope it needs goes no further.
+    app.add_middleware(AccessGuard, open_when_empty=is_loopback(settings.host))
     for router in (health.router, models.router, endpoints.router, feedback.router):
         app.include_router(router)
     return app
@@ -85,7 +89,9 @@ def _start(settings: Settings, clock: Clock | None) -> ServerState:
     writer.start()
     committer.start()
     serving.refresh(force=True)
-    return ServerState(services, serving, writer, committer, metrics)
+    keyring = Keyring(services.tokens)
+    keyring.refresh()
+    return ServerState(services, serving, writer, committer, metrics, keyring)
 
 
 def _stop(state: ServerState) -> None:
@@ -101,6 +107,7 @@ async def _poll_state(state: ServerState, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
+            await asyncio.to_thread(state.keyring.refresh)
             await asyncio.to_thread(state.serving.refresh)
             await asyncio.to_thread(state.serving.refresh_rewards)
         except Exception:

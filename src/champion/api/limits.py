@@ -26,7 +26,7 @@ class BodySizeLimit:
         limit = self.uploads if scope["path"].endswith("/versions") else self.default
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await error_response(_too_large(limit))(scope, receive, send)
+                await error_response(_too_large(limit), scope["path"])(scope, receive, send)
                 return
         seen = 0
         started = False
@@ -50,7 +50,7 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await error_response(_too_large(limit))(scope, receive, send)
+                await error_response(_too_large(limit), scope["path"])(scope, receive, send)
 
 
 class _TooLarge(HTTPException):

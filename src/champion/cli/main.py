@@ -10,6 +10,7 @@ from champion.cli.endpoints import endpoints_app
 from champion.cli.models import alias_app, models_app
 from champion.cli.predict import predict
 from champion.cli.server import server
+from champion.cli.tokens import tokens_app
 from champion.errors import ChampionError
 
 __all__ = ["app", "main"]
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.add_typer(models_app, name="models")
 app.add_typer(alias_app, name="alias")
 app.add_typer(endpoints_app, name="endpoints")
+app.add_typer(tokens_app, name="tokens")
 app.command("predict")(predict)
 app.command("server")(server)
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import sys
 from typing import Annotated
 
 import typer
 
-from champion.cli.common import stderr
+from champion.access import check_binding
+from champion.cli.common import open_services
 from champion.settings import Settings
 
 __all__ = ["server"]
@@ -30,11 +30,8 @@ def server(
         settings.host = host
     if port is not None:
         settings.port = port
-    if not _loopback(settings.host):
-        stderr.print(
-            f"[yellow]Binding {settings.host}: the API has no access control yet; "
-            "anyone who can reach this address can change models and endpoints."
-        )
+    with open_services(settings) as services:
+        check_binding(settings.host, services.tokens)
     # The event writer thread shares the GIL with requests; by default a thread keeps it up to
     # 5 ms, which shows up as a 5 ms tail on fast predictions. 0.5 ms bounds that wait.
     sys.setswitchinterval(0.0005)
@@ -51,12 +48,3 @@ def server(
         log_level=log_level,
         workers=1,
     )
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
