@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from champion import __version__
 from champion.access import Keyring, is_loopback
-from champion.api import endpoints, feedback, health, models
+from champion.api import audit, endpoints, feedback, health, models
 from champion.api.access import AccessGuard
 from champion.api.errors import install_error_handlers
 from champion.api.limits import BodySizeLimit
@@ -57,7 +57,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     )
     # Added last, so it runs first: a call without the scope it needs goes no further.
     app.add_middleware(AccessGuard, open_when_empty=is_loopback(settings.host))
-    for router in (health.router, models.router, endpoints.router, feedback.router):
+    for router in (
+        health.router,
+        models.router,
+        endpoints.router,
+        feedback.router,
+        audit.router,
+    ):
         app.include_router(router)
     return app
 

@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from champion.cli.audit import audit
 from champion.cli.endpoints import endpoints_app
 from champion.cli.models import alias_app, models_app
 from champion.cli.predict import predict
@@ -26,6 +27,7 @@ app.add_typer(alias_app, name="alias")
 app.add_typer(endpoints_app, name="endpoints")
 app.add_typer(tokens_app, name="tokens")
 app.command("predict")(predict)
+app.command("audit")(audit)
 app.command("server")(server)
 
 
