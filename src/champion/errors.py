@@ -103,6 +103,14 @@ class Unavailable(ChampionError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
 
 
+def error_for_status(status: int) -> type[ChampionError]:
+    """The most general error class answered with ``status`` (ChampionError if none)."""
+    for cls in _subclasses(ChampionError):
+        if cls.status == status:
+            return cls
+    return ChampionError
+
+
 def error_class(code: str) -> type[ChampionError]:
     """Return the error class named ``code`` (used to rebuild errors from a JSON body)."""
     classes: dict[str, type[ChampionError]] = {

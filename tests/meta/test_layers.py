@@ -8,10 +8,27 @@ from pathlib import Path
 import champion
 
 ROOT = Path(champion.__file__).parent
-INTERFACES = ("champion.api", "champion.cli", "champion.demo")
+INTERFACES = (
+    "champion.api",
+    "champion.cli",
+    "champion.demo",
+    "champion.client",
+    "champion.dashboard",
+)
 STORAGE = ("champion.db", "champion.artifacts")
 SERVICES = ("registry", "serving", "events", "evaluation", "drift", "db", "artifacts", "access")
-TESTED = ("registry", "serving", "events", "evaluation", "drift", "db", "api", "cli", "access")
+TESTED = (
+    "registry",
+    "serving",
+    "events",
+    "evaluation",
+    "drift",
+    "db",
+    "api",
+    "cli",
+    "access",
+    "client",
+)
 
 
 def _imports(path: Path) -> set[str]:
