@@ -20,14 +20,14 @@ class Metrics:
         )
         self.errors = Counter(
             "champion_prediction_errors",
-            "Requests that failed, by error code.",
+            "Prediction and rank requests that failed, by error code.",
             ["endpoint", "code"],
             registry=self.registry,
         )
         self.latency = Histogram(
             "champion_prediction_latency_seconds",
-            "Model call latency.",
-            ["endpoint", "model", "version"],
+            "Time to answer a prediction or rank request (routing and model calls).",
+            ["endpoint", "model", "version", "arm"],
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
@@ -62,6 +62,23 @@ class Metrics:
         self.event_queue_depth = Gauge(
             "champion_event_queue_depth",
             "Prediction events waiting to be written.",
+            registry=self.registry,
+        )
+        self.event_queue_capacity = Gauge(
+            "champion_event_queue_capacity",
+            "Events the queue holds before it drops new ones.",
+            registry=self.registry,
+        )
+        self.access_refused = Counter(
+            "champion_access_refused",
+            "Calls refused for a missing or wrong token (401) or a missing scope (403).",
+            ["status"],
+            registry=self.registry,
+        )
+        self.info = Gauge(
+            "champion_build_info",
+            "Always 1; the champion version in a label.",
+            ["version"],
             registry=self.registry,
         )
         self.feedback_committed = Counter(

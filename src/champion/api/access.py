@@ -37,10 +37,11 @@ class AccessGuard:
         path: str = scope["path"]
         needed = required_scope(scope["method"], path)
         if needed is not None:
-            keyring: Keyring = scope["app"].state.champion.keyring
+            state = scope["app"].state.champion
             try:
-                scope[TOKEN_SCOPE_KEY] = await self._check(keyring, scope, needed)
+                scope[TOKEN_SCOPE_KEY] = await self._check(state.keyring, scope, needed)
             except ChampionError as exc:
+                state.metrics.access_refused.labels(str(int(exc.status))).inc()
                 headers = _CHALLENGE if isinstance(exc, Unauthenticated) else None
                 await error_response(exc, path, headers)(scope, receive, send)
                 return

@@ -71,6 +71,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 def _start(settings: Settings, clock: Clock | None) -> ServerState:
     services = Services.open(settings, clock)
     metrics = Metrics()
+    metrics.info.labels(__version__).set(1)
+    metrics.event_queue_capacity.set(settings.event_queue_size)
     writer = PredictionWriter(
         services.engine,
         metrics,

@@ -143,6 +143,7 @@ class ServingService:
             self.refresh(force=True)
             active = self._active[name]
         if active.error is not None:
+            self.metrics.errors.labels(name, active.error.code).inc()
             raise active.error
         return active
 
@@ -168,6 +169,15 @@ class ServingService:
         return await self._serve(active, unit, context, k)
 
     async def _serve(
+        self, active: _Active, unit: str | None, payload: Any, k: int | None
+    ) -> Answer:
+        try:
+            return await self._route_and_call(active, unit, payload, k)
+        except ChampionError as exc:
+            self.metrics.errors.labels(active.config.name, exc.code).inc()
+            raise
+
+    async def _route_and_call(
         self, active: _Active, unit: str | None, payload: Any, k: int | None
     ) -> Answer:
         policy = active.policy
@@ -240,11 +250,8 @@ class ServingService:
         key = (endpoint, version, arm)
         series = self._metric_series.get(key)
         if series is None:
-            labels = (endpoint, version.model, str(version.number))
-            series = (
-                self.metrics.requests.labels(*labels, arm),
-                self.metrics.latency.labels(*labels),
-            )
+            labels = (endpoint, version.model, str(version.number), arm)
+            series = (self.metrics.requests.labels(*labels), self.metrics.latency.labels(*labels))
             self._metric_series[key] = series
         return series
 
