@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from champion import audit
 from champion.clock import Clock
 from champion.db import read
-from champion.errors import ChampionError, InvalidInput, ModelFailed
+from champion.errors import ChampionError, InvalidInput, ModelFailed, NotFound
 from champion.events import PredictionEvent, PredictionWriter, ShadowEvent, ShownItem
 from champion.events.queries import arm_rewards
 from champion.metrics import Metrics
@@ -149,13 +149,25 @@ class ServingService:
 
     # -- requests ------------------------------------------------------------------------
 
-    async def predict(self, endpoint: str, unit: str | None, instances: list[Instance]) -> Answer:
+    async def predict(
+        self,
+        endpoint: str,
+        unit: str | None,
+        instances: list[Instance],
+        *,
+        version: VersionKey | None = None,
+    ) -> Answer:
+        """Route ``instances`` through the endpoint's policy, or to ``version`` alone (one of
+        the endpoint's versions; logged under the arm ``pinned``)."""
         active = self._endpoint(endpoint)
         if active.kind == "ranker":
             raise InvalidInput(
                 f"Endpoint {endpoint!r} serves a ranker: call /v1/endpoints/{endpoint}/rank."
             )
-        return await self._serve(active, unit, instances, None)
+        if version is not None and version not in active.loaded:
+            served = ", ".join(str(key) for key in active.loaded)
+            raise NotFound(f"Endpoint {endpoint!r} serves {served}, not {version}.")
+        return await self._serve(active, unit, instances, None, version)
 
     async def rank(
         self, endpoint: str, unit: str | None, k: int, context: dict[str, Any]
@@ -169,16 +181,26 @@ class ServingService:
         return await self._serve(active, unit, context, k)
 
     async def _serve(
-        self, active: _Active, unit: str | None, payload: Any, k: int | None
+        self,
+        active: _Active,
+        unit: str | None,
+        payload: Any,
+        k: int | None,
+        pinned: VersionKey | None = None,
     ) -> Answer:
         try:
-            return await self._route_and_call(active, unit, payload, k)
+            return await self._route_and_call(active, unit, payload, k, pinned)
         except ChampionError as exc:
             self.metrics.errors.labels(active.config.name, exc.code).inc()
             raise
 
     async def _route_and_call(
-        self, active: _Active, unit: str | None, payload: Any, k: int | None
+        self,
+        active: _Active,
+        unit: str | None,
+        payload: Any,
+        k: int | None,
+        pinned: VersionKey | None,
     ) -> Answer:
         policy = active.policy
         assert policy is not None  # _endpoint raised for endpoints that cannot serve
@@ -194,7 +216,7 @@ class ServingService:
             payload if k is not None else {},
             rng,
         )
-        route = policy.route(assignment)
+        route = policy.route(assignment) if pinned is None else Route("pinned", (pinned,))
         started = time.perf_counter()
         outputs, failed = await self._call_all(active, route, route.calls, unit, payload, k)
         fallback_from = None
@@ -211,7 +233,11 @@ class ServingService:
                 outputs.update(more)
             served = single_answer(fallback, outputs[fallback], ranking=k is not None, k=k or 0)
         else:
-            served = policy.attribute(route, outputs, ranking=k is not None, k=k or 0, rng=rng)
+            served = (
+                policy.attribute(route, outputs, ranking=k is not None, k=k or 0, rng=rng)
+                if pinned is None
+                else single_answer(pinned, outputs[pinned], ranking=False, k=0)
+            )
         latency_ms = (time.perf_counter() - started) * 1000.0
         version = served.version
         counter, histogram = self._series(name, version, route.arm)
