@@ -92,3 +92,12 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+
+    def errors_of(self, endpoint: str) -> dict[str, int]:
+        """Failed requests of ``endpoint`` since this process started, by error code."""
+        found: dict[str, int] = {}
+        for family in self.errors.collect():
+            for sample in family.samples:
+                if sample.name.endswith("_total") and sample.labels["endpoint"] == endpoint:
+                    found[sample.labels["code"]] = int(sample.value)
+        return found

@@ -77,3 +77,22 @@ def test_metrics_parse_and_follow_the_naming_conventions(
     assert _value(samples, "champion_event_queue_capacity") == served.settings.event_queue_size
     assert _value(samples, "champion_events_dropped_total") == 0
     assert _value(samples, "champion_build_info") == 1
+
+
+def test_stats_count_fallbacks_and_failed_requests(
+    served: Services, client: TestClient, model_folder: ModelFolders
+) -> None:
+    served.registry.register(model_folder("failing"), model="churn", actor="tests")
+    canary = {"champion": "churn/1", "challenger": "churn/2", "share": 1.0}
+    client.put("/v1/endpoints/churn", json={"policy": "canary", "params": canary})
+    assert client.post("/v1/endpoints/churn/predict", json={"instances": [ROW]}).is_success
+    assert client.post("/v1/endpoints/churn/predict", json={"instances": [{}]}).status_code == 422
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        body = client.get("/v1/endpoints/churn/stats").json()
+        if body["versions"]:
+            break
+        time.sleep(0.05)
+    [row] = body["versions"]
+    assert (row["version"], row["requests"], row["fallbacks"]) == (1, 1, 1)
+    assert body["errors"] == {"InvalidInput": 1}

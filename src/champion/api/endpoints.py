@@ -82,12 +82,18 @@ async def rank(endpoint: str, body: RankBody, request: Request) -> Response:
 def endpoint_stats(
     endpoint: str, request: Request, start: datetime | None = None, end: datetime | None = None
 ) -> dict[str, Any]:
-    """Per version: requests, impressions, CTR, feedback, latency p50/p99 over [start, end)."""
+    """Per version: requests, impressions, CTR, feedback, fallbacks, latency p50/p99 over
+    [start, end); and the requests that failed, by error code, counted by this server since it
+    started (failed requests are not in the event log)."""
     state = state_of(request)
     state.services.endpoints.get(endpoint)
     with read(state.services.engine) as conn:
         stats = version_stats(conn, endpoint, as_utc(start), as_utc(end))
-    return {"endpoint": endpoint, "versions": [stats_json(s) for s in stats]}
+    return {
+        "endpoint": endpoint,
+        "versions": [stats_json(s) for s in stats],
+        "errors": state.metrics.errors_of(endpoint),
+    }
 
 
 @router.get("/{endpoint}/interleaving")
