@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from champion import __version__
 from champion.access import Keyring, is_loopback
-from champion.api import audit, endpoints, feedback, health, inference, models
+from champion.api import audit, dashboard, endpoints, feedback, health, inference, models
 from champion.api.access import AccessGuard
 from champion.api.errors import install_error_handlers
 from champion.api.limits import BodySizeLimit
@@ -64,6 +64,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         feedback.router,
         audit.router,
         inference.router,
+        dashboard.router,
     ):
         app.include_router(router)
     return app
