@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from champion.errors import InvalidInput
 
-__all__ = ["describe_validation_error", "invalid_input", "location"]
+__all__ = ["check_storable", "describe_validation_error", "invalid_input", "location"]
 
 
 def location(parts: Sequence[int | str], root: str = "") -> str:
@@ -139,3 +139,39 @@ def _abbreviated(value: Any) -> Any:
 class _Shortened(str):
     def __repr__(self) -> str:
         return str(self)
+
+
+_INT64 = (-(2**63), 2**64 - 1)
+
+
+def check_storable(value: Any, where: str = "body") -> None:
+    """Raise ValueError unless ``value`` can be stored as JSON text on SQLite and PostgreSQL:
+    integers within 64 bits, and text without NUL characters or lone surrogates.
+
+    Examples
+    --------
+    >>> check_storable({"a": [1, "x"]})
+    >>> check_storable({"a": [2**70]})
+    Traceback (most recent call last):
+    ...
+    ValueError: body.a[0]: the integer 1180591620717411303424 does not fit in 64 bits
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{where}: text may not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"{where}: text is not valid Unicode (a lone surrogate)") from None
+    elif isinstance(value, bool) or value is None or isinstance(value, float):
+        return
+    elif isinstance(value, int):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise ValueError(f"{where}: the integer {value} does not fit in 64 bits")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_storable(key, f"{where} key")
+            check_storable(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_storable(item, f"{where}[{index}]")
