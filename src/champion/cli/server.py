@@ -10,9 +10,12 @@ import typer
 
 from champion.access import check_binding
 from champion.cli.common import open_services
+from champion.errors import InvalidInput
 from champion.settings import Settings
 
 __all__ = ["server"]
+
+_LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def server(
@@ -25,6 +28,9 @@ def server(
 
     from champion.api import create_app
 
+    if log_level not in _LOG_LEVELS:
+        # uvicorn's "trace" would log every request's headers, tokens included.
+        raise InvalidInput(f"--log-level {log_level!r}: choose one of {', '.join(_LOG_LEVELS)}.")
     settings = Settings()
     if host is not None:
         settings.host = host
