@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 from pydantic import ValidationError
 
 from champion.errors import InvalidInput
@@ -156,22 +157,30 @@ def check_storable(value: Any, where: str = "body") -> None:
     ...
     ValueError: body.a[0]: the integer 1180591620717411303424 does not fit in 64 bits
     """
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError(f"{where}: text may not contain NUL characters")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError(f"{where}: text is not valid Unicode (a lone surrogate)") from None
-    elif isinstance(value, bool) or value is None or isinstance(value, float):
-        return
-    elif isinstance(value, int):
-        if not _INT64[0] <= value <= _INT64[1]:
-            raise ValueError(f"{where}: the integer {value} does not fit in 64 bits")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_storable(key, f"{where} key")
-            check_storable(item, f"{where}.{key}")
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            check_storable(item, f"{where}[{index}]")
+    try:  # the fast path: orjson refuses big integers and lone surrogates; NUL shows escaped
+        if b"\\u0000" not in orjson.dumps(value):
+            return
+    except TypeError:
+        pass
+    # Something is wrong (or a text holds a literal backslash-u0000): find and name it.
+    pending = [(where, value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValueError(f"{path}: text may not contain NUL characters")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"{path}: text is not valid Unicode (a lone surrogate)") from None
+        elif isinstance(item, bool) or not isinstance(item, int | dict | list | tuple):
+            continue
+        elif isinstance(item, int):
+            if not _INT64[0] <= item <= _INT64[1]:
+                raise ValueError(f"{path}: the integer {item} does not fit in 64 bits")
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                pending.append((f"{path} key", key))
+                pending.append((f"{path}.{key}", inner))
+        else:
+            pending.extend((f"{path}[{i}]", inner) for i, inner in enumerate(item))

@@ -46,5 +46,5 @@ def test_static_files_never_leave_the_dashboard_folder(
     served: Services, client: TestClient, path: str
 ) -> None:
     response = client.get(path)
-    assert response.status_code == 404
+    assert response.status_code in (400, 404)  # 400: a NUL character
     assert "import" not in response.text and "root:" not in response.text

@@ -15,13 +15,61 @@ from champion.api.state import ServerState, state_of
 from champion.errors import InvalidInput, MalformedRequest, NotFound
 from champion.registry import VersionKey
 from champion.registry.manifest import Manifest
-from champion.serving.tensors import Tensor, decode_inputs, encode_outputs, field_datatype, pack
+from champion.serving.tensors import (
+    DATATYPES,
+    Tensor,
+    decode_inputs,
+    encode_outputs,
+    field_datatype,
+    pack,
+)
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol"])
 
 _HEADER_LENGTH = "inference-header-content-length"
+# The body is read by hand (it may carry binary tensors after the JSON); this documents it.
+_TENSOR = {
+    "type": "object",
+    "required": ["name", "shape", "datatype"],
+    "properties": {
+        "name": {"type": "string"},
+        "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+        "datatype": {"type": "string", "enum": list(DATATYPES)},
+        "parameters": {"type": "object"},
+        "data": {"type": "array"},
+    },
+}
+_INFER_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["inputs"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "parameters": {"type": "object"},
+                        "inputs": {"type": "array", "items": _TENSOR},
+                        "outputs": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["name"],
+                                "properties": {
+                                    "name": {"type": "string"},
+                                    "parameters": {"type": "object"},
+                                },
+                            },
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -206,13 +254,13 @@ def version_ready(name: str, version: str, request: Request) -> Response:
     return _ready(request, name, version)
 
 
-@router.post("/models/{name}/infer")
+@router.post("/models/{name}/infer", openapi_extra=_INFER_BODY)
 async def infer(name: str, request: Request) -> Response:
     """Predict with the endpoint's policy (``parameters.unit`` names the unit)."""
     return await _infer(request, name, None)
 
 
-@router.post("/models/{name}/versions/{version}/infer")
+@router.post("/models/{name}/versions/{version}/infer", openapi_extra=_INFER_BODY)
 async def version_infer(name: str, version: str, request: Request) -> Response:
     """Predict with that version alone, outside the policy (logged under the arm 'pinned')."""
     return await _infer(request, name, version)

@@ -66,9 +66,18 @@ def _fail(message: str) -> InvalidInput:
 
 
 def _flatten(data: Any) -> list[Any]:
-    if isinstance(data, list):
-        return [value for item in data for value in _flatten(item)]
-    return [data]
+    """Row-major values of nested lists (iteratively: the depth is the sender's choice)."""
+    flat: list[Any] = []
+    stack = [iter([data])]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, list):
+                stack.append(iter(item))
+                break
+            flat.append(item)
+        else:
+            stack.pop()
+    return flat
 
 
 def _read_binary(datatype: str, raw: bytes, name: str) -> list[Any]:
@@ -104,7 +113,10 @@ def _tensor(raw: Any, index: int, binary: memoryview, offset: int) -> tuple[Tens
         and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
     ):
         raise _fail(f"{where}.shape: must be a list of non-negative integers, got {shape!r}.")
-    size = (raw.get("parameters") or {}).get("binary_data_size")
+    parameters = raw.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise _fail(f"{where}.parameters: must be an object, got {parameters!r}.")
+    size = parameters.get("binary_data_size")
     if size is not None:
         if not isinstance(size, int) or size < 0 or offset + size > len(binary):
             raise _fail(f"{where}: binary_data_size {size!r} exceeds the binary data sent.")
