@@ -62,7 +62,10 @@ def _traffic(client: Client) -> None:
 @pytest.fixture
 def dashboard_server(
     settings: Settings, services: Services, model_folder: ModelFolders, tmp_path: Path
-) -> Iterator[ServerProcess]:
+) -> Iterator[tuple[ServerProcess, str, str]]:
+    """A server behind tokens: (server, an admin secret, a read-only secret)."""
+    admin = services.tokens.create("ops", ["admin"], actor="tests")[1]
+    viewer = services.tokens.create("viewer", ["read"], actor="tests")[1]
     register = services.registry.register
     register(model_folder("constant"), model="churn", actor="tests", aliases_to_set=("champion",))
     register(model_folder("constant"), model="churn", actor="tests", aliases_to_set=("challenger",))
@@ -79,18 +82,22 @@ def dashboard_server(
     server = ServerProcess(settings.home, settings.database_url)
     server.start()
     try:
-        yield server
+        yield server, admin, viewer
     finally:
         server.stop()
 
 
+UPDATED = "document.getElementById('status').textContent.startsWith('updated')"
+
+
 def test_every_page_loads_without_console_errors_and_charts_show_traffic(
-    dashboard_server: ServerProcess, database_url: str | None
+    dashboard_server: tuple[ServerProcess, str, str], database_url: str | None
 ) -> None:
     from playwright.sync_api import sync_playwright
 
     executable = _chromium()
-    with Client(dashboard_server.url) as client:
+    server, admin, viewer = dashboard_server
+    with Client(server.url, token=admin) as client:
         _traffic(client)
     ARTIFACTS.mkdir(exist_ok=True)
     backend = "postgres" if database_url else "sqlite"
@@ -101,11 +108,18 @@ def test_every_page_loads_without_console_errors_and_charts_show_traffic(
             errors: list[str] = []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
+            # Without a token the API answers 401 and the page asks for one, once.
+            page.goto(server.url + "/")
+            page.wait_for_selector("#token-form:not([hidden])")
+            assert "requires a token" in page.inner_text("#status")
+            page.fill("#token-input", viewer)
+            page.click("#token-form button")
+            page.wait_for_function(UPDATED)
+            assert [e for e in errors if "401" not in e] == []
+            errors.clear()
             for name, (path, charts) in PAGES.items():
-                page.goto(dashboard_server.url + path)
-                page.wait_for_function(
-                    "document.getElementById('status').textContent.startsWith('updated')"
-                )
+                page.goto(server.url + path)
+                page.wait_for_function(UPDATED)
                 for chart in charts:
                     points = page.evaluate(
                         f"""() => (document.getElementById('{chart}').data || [])
@@ -120,14 +134,13 @@ def test_every_page_loads_without_console_errors_and_charts_show_traffic(
                 if name == "audit":
                     text = page.inner_text("#records")
                     assert "endpoint.configure" in text and "ramp to 30%" in text
+                    assert "token.create" in text
 
             # The overview refreshes in place: new traffic shows up without a page load.
-            page.goto(dashboard_server.url + "/")
-            page.wait_for_function(
-                "document.getElementById('status').textContent.startsWith('updated')"
-            )
+            page.goto(server.url + "/")
+            page.wait_for_function(UPDATED)
             page.evaluate("window.notReloaded = true")
-            with Client(dashboard_server.url) as client:
+            with Client(server.url, token=admin) as client:
                 client.set_endpoint("recs", "single", {"version": "recs@challenger"}, reason="done")
             switched = "recs@challenger 100.0%"
             page.wait_for_function(
