@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from champion.client import AsyncClient, Client
 from champion.errors import ChampionError
 from champion.settings import Settings
 
 __version__ = "0.1.0"
 
-__all__ = ["ChampionError", "Settings", "__version__"]
+__all__ = ["AsyncClient", "ChampionError", "Client", "Settings", "__version__"]

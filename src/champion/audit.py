@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from champion.db.metadata import JSON, UTCDateTime, metadata
 
-__all__ = ["AuditRecord", "audit_log", "latest_audit_id", "list_audit", "record"]
+__all__ = ["MODEL_ACTIONS", "AuditRecord", "audit_log", "latest_audit_id", "list_audit", "record"]
 
 audit_log = sa.Table(
     "audit_log",
@@ -36,6 +36,17 @@ class AuditRecord:
     details: dict[str, Any]
     reason: str
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "target": self.target,
+            "details": self.details,
+            "reason": self.reason,
+        }
+
 
 def record(
     conn: sa.Connection,
@@ -55,12 +66,56 @@ def record(
     )
 
 
+# Actions whose target is a model (``recs``) or one of its versions (``recs/3``); every other
+# action on a name targets an endpoint, a token, or what the action names.
+MODEL_ACTIONS = ("model.", "version.", "alias.")
+
+
 def list_audit(
-    conn: sa.Connection, *, target: str | None = None, limit: int = 100
+    conn: sa.Connection,
+    *,
+    target: str | None = None,
+    model: str | None = None,
+    endpoint: str | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before: int | None = None,
+    limit: int = 100,
 ) -> list[AuditRecord]:
-    query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    """Records newest first, filtered; page on with ``before`` = the last id of a page.
+
+    ``model`` matches the model's records and its versions'; ``endpoint`` the records of the
+    endpoint (its configurations, and what later actions record on it); ``action`` an exact
+    action (``alias.set``) or, ending in ``.`` or ``*``, a family (``alias.``); the window is
+    ``[since, until)``.
+    """
+    c = audit_log.c
+    query = sa.select(audit_log).order_by(c.id.desc()).limit(limit)
+    model_action = sa.or_(*(c.action.startswith(prefix) for prefix in MODEL_ACTIONS))
     if target is not None:
-        query = query.where(audit_log.c.target == target)
+        query = query.where(c.target == target)
+    if model is not None:
+        query = query.where(
+            model_action & ((c.target == model) | c.target.startswith(f"{model}/", autoescape=True))
+        )
+    if endpoint is not None:
+        query = query.where((c.target == endpoint) & ~model_action & ~c.action.startswith("token."))
+    if action is not None:
+        family = action.rstrip("*")
+        if family.endswith("."):
+            query = query.where(c.action.startswith(family, autoescape=True))
+        else:
+            query = query.where(c.action == action)
+    if actor is not None:
+        query = query.where(c.actor == actor)
+    if since is not None:
+        query = query.where(c.at >= since)
+    if until is not None:
+        query = query.where(c.at < until)
+    if before is not None:
+        query = query.where(c.id < before)
     return [AuditRecord(**row._mapping) for row in conn.execute(query)]
 
 

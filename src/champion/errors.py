@@ -7,6 +7,8 @@ answers with, and the CLI turns any of them into exit code 2 with its message::
     ├── InvalidInput (ValueError)          422  a field has a wrong value, type or shape
     │   ├── MalformedRequest               400  a body that is not valid JSON or not a form
     │   └── PayloadTooLarge                413  a request body over the configured limit
+    ├── Unauthenticated (PermissionError)  401  no token, or a token that is unknown or revoked
+    ├── Forbidden (PermissionError)        403  a valid token without the scope the call needs
     ├── NotFound (LookupError)             404  unknown model, version, alias, endpoint
     ├── Conflict                           409  the request clashes with stored state
     │   └── ArtifactTampered               409  a stored file no longer matches its sha256
@@ -25,12 +27,14 @@ __all__ = [
     "ArtifactTampered",
     "ChampionError",
     "Conflict",
+    "Forbidden",
     "InvalidInput",
     "MalformedRequest",
     "MissingExtra",
     "ModelFailed",
     "NotFound",
     "PayloadTooLarge",
+    "Unauthenticated",
     "Unavailable",
     "UnknownName",
 ]
@@ -63,6 +67,14 @@ class PayloadTooLarge(InvalidInput):
     status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
 
 
+class Unauthenticated(ChampionError, PermissionError):
+    status = HTTPStatus.UNAUTHORIZED
+
+
+class Forbidden(ChampionError, PermissionError):
+    status = HTTPStatus.FORBIDDEN
+
+
 class NotFound(ChampionError, LookupError):
     status = HTTPStatus.NOT_FOUND
 
@@ -89,6 +101,14 @@ class MissingExtra(ChampionError, ImportError):
 
 class Unavailable(ChampionError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+def error_for_status(status: int) -> type[ChampionError]:
+    """The most general error class answered with ``status`` (ChampionError if none)."""
+    for cls in _subclasses(ChampionError):
+        if cls.status == status:
+            return cls
+    return ChampionError
 
 
 def error_class(code: str) -> type[ChampionError]:

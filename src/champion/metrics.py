@@ -20,14 +20,14 @@ class Metrics:
         )
         self.errors = Counter(
             "champion_prediction_errors",
-            "Requests that failed, by error code.",
+            "Prediction and rank requests that failed, by error code.",
             ["endpoint", "code"],
             registry=self.registry,
         )
         self.latency = Histogram(
             "champion_prediction_latency_seconds",
-            "Model call latency.",
-            ["endpoint", "model", "version"],
+            "Time to answer a prediction or rank request (routing and model calls).",
+            ["endpoint", "model", "version", "arm"],
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
@@ -64,6 +64,23 @@ class Metrics:
             "Prediction events waiting to be written.",
             registry=self.registry,
         )
+        self.event_queue_capacity = Gauge(
+            "champion_event_queue_capacity",
+            "Events the queue holds before it drops new ones.",
+            registry=self.registry,
+        )
+        self.access_refused = Counter(
+            "champion_access_refused",
+            "Calls refused for a missing or wrong token (401) or a missing scope (403).",
+            ["status"],
+            registry=self.registry,
+        )
+        self.info = Gauge(
+            "champion_build_info",
+            "Always 1; the champion version in a label.",
+            ["version"],
+            registry=self.registry,
+        )
         self.feedback_committed = Counter(
             "champion_feedback_committed",
             "Feedback events committed.",
@@ -75,3 +92,12 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+
+    def errors_of(self, endpoint: str) -> dict[str, int]:
+        """Failed requests of ``endpoint`` since this process started, by error code."""
+        found: dict[str, int] = {}
+        for family in self.errors.collect():
+            for sample in family.samples:
+                if sample.name.endswith("_total") and sample.labels["endpoint"] == endpoint:
+                    found[sample.labels["code"]] = int(sample.value)
+        return found

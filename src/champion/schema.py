@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import champion.access.tables
 import champion.audit
 import champion.automation.tables
 import champion.events.tables

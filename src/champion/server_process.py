@@ -29,9 +29,12 @@ class ServerProcess:
     The server's output goes to ``<home>/server.log``.
     """
 
-    def __init__(self, home: Path, database_url: str | None = None) -> None:
+    def __init__(
+        self, home: Path, database_url: str | None = None, log_level: str = "warning"
+    ) -> None:
         self.home = home
         self.database_url = database_url
+        self.log_level = log_level
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -50,7 +53,7 @@ class ServerProcess:
         with open(self.log, "ab") as handle:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "champion", "server", "--port", str(self.port),
-                 "--log-level", "warning"],
+                 "--log-level", self.log_level],
                 env=env, stdout=handle, stderr=handle,
             )  # fmt: skip
         deadline = time.monotonic() + timeout

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from champion.access import Tokens
 from champion.artifacts import LocalArtifactStore
 from champion.automation import Ingestion, Pipelines
 from champion.clock import Clock, SystemClock
@@ -31,6 +32,7 @@ class Services:
     endpoints: Endpoints
     ingestion: Ingestion
     pipelines: Pipelines
+    tokens: Tokens
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -48,9 +50,11 @@ class Services:
             engine, clock, settings.home, registry, endpoints, flavors, settings, ingestion,
             lease_seconds=settings.pipeline_lease_seconds,
         )  # fmt: skip
+        tokens = Tokens(engine, clock)
         return cls(
-            settings, engine, clock, flavors, policies, registry, endpoints, ingestion, pipelines
-        )
+            settings, engine, clock, flavors, policies, registry, endpoints, ingestion, pipelines,
+            tokens,
+        )  # fmt: skip
 
     def close(self) -> None:
         self.engine.dispose()

@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 from pydantic import ValidationError
 
 from champion.errors import InvalidInput
 
-__all__ = ["describe_validation_error", "invalid_input", "location"]
+__all__ = ["check_storable", "describe_validation_error", "invalid_input", "location"]
 
 
 def location(parts: Sequence[int | str], root: str = "") -> str:
@@ -139,3 +140,47 @@ def _abbreviated(value: Any) -> Any:
 class _Shortened(str):
     def __repr__(self) -> str:
         return str(self)
+
+
+_INT64 = (-(2**63), 2**64 - 1)
+
+
+def check_storable(value: Any, where: str = "body") -> None:
+    """Raise ValueError unless ``value`` can be stored as JSON text on SQLite and PostgreSQL:
+    integers within 64 bits, and text without NUL characters or lone surrogates.
+
+    Examples
+    --------
+    >>> check_storable({"a": [1, "x"]})
+    >>> check_storable({"a": [2**70]})
+    Traceback (most recent call last):
+    ...
+    ValueError: body.a[0]: the integer 1180591620717411303424 does not fit in 64 bits
+    """
+    try:  # the fast path: orjson refuses big integers and lone surrogates; NUL shows escaped
+        if b"\\u0000" not in orjson.dumps(value):
+            return
+    except TypeError:
+        pass
+    # Something is wrong (or a text holds a literal backslash-u0000): find and name it.
+    pending = [(where, value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValueError(f"{path}: text may not contain NUL characters")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"{path}: text is not valid Unicode (a lone surrogate)") from None
+        elif isinstance(item, bool) or not isinstance(item, int | dict | list | tuple):
+            continue
+        elif isinstance(item, int):
+            if not _INT64[0] <= item <= _INT64[1]:
+                raise ValueError(f"{path}: the integer {item} does not fit in 64 bits")
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                pending.append((f"{path} key", key))
+                pending.append((f"{path}.{key}", inner))
+        else:
+            pending.extend((f"{path}[{i}]", inner) for i, inner in enumerate(item))

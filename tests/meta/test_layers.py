@@ -8,8 +8,40 @@ from pathlib import Path
 import champion
 
 ROOT = Path(champion.__file__).parent
-INTERFACES = ("champion.api", "champion.cli", "champion.demo")
+INTERFACES = (
+    "champion.api",
+    "champion.cli",
+    "champion.demo",
+    "champion.client",
+    "champion.dashboard",
+)
 STORAGE = ("champion.db", "champion.artifacts")
+SERVICES = (
+    "registry",
+    "serving",
+    "events",
+    "evaluation",
+    "drift",
+    "db",
+    "artifacts",
+    "access",
+    "automation",
+    "diagnostics",
+)
+TESTED = (
+    "registry",
+    "serving",
+    "events",
+    "evaluation",
+    "drift",
+    "db",
+    "api",
+    "cli",
+    "access",
+    "client",
+    "automation",
+    "diagnostics",
+)
 
 
 def _imports(path: Path) -> set[str]:
@@ -28,17 +60,7 @@ def _modules(prefix: str) -> list[Path]:
 
 
 def test_services_never_import_interfaces() -> None:
-    for package in (
-        "registry",
-        "serving",
-        "events",
-        "evaluation",
-        "drift",
-        "db",
-        "artifacts",
-        "automation",
-        "diagnostics",
-    ):
+    for package in SERVICES:
         for path in _modules(f"champion.{package}"):
             bad = {m for m in _imports(path) if m.startswith(INTERFACES)}
             assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
@@ -59,17 +81,6 @@ def test_storage_never_imports_services() -> None:
 
 def test_every_package_has_tests() -> None:
     tests = Path(__file__).parents[1]
-    for package in (
-        "registry",
-        "serving",
-        "events",
-        "evaluation",
-        "drift",
-        "db",
-        "api",
-        "cli",
-        "automation",
-        "diagnostics",
-    ):
+    for package in TESTED:
         assert any((tests / package).glob("test_*.py")), f"no tests/{package}/test_*.py"
     assert any((tests / "e2e").glob("test_demo*.py")), "the demo has no end-to-end test"

@@ -10,7 +10,19 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from champion import __version__
-from champion.api import diagnostics, endpoints, feedback, health, models, pipelines
+from champion.access import Keyring, is_loopback
+from champion.api import (
+    audit,
+    dashboard,
+    diagnostics,
+    endpoints,
+    feedback,
+    health,
+    inference,
+    models,
+    pipelines,
+)
+from champion.api.access import AccessGuard
 from champion.api.errors import install_error_handlers
 from champion.api.limits import BodySizeLimit
 from champion.api.state import ServerState
@@ -59,6 +71,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, default=settings.max_request_bytes, uploads=settings.max_upload_bytes
     )
+    # Added last, so it runs first: a call without the scope it needs goes no further.
+    app.add_middleware(AccessGuard, open_when_empty=is_loopback(settings.host))
     for router in (
         health.router,
         models.router,
@@ -66,6 +80,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         feedback.router,
         pipelines.router,
         diagnostics.router,
+        audit.router,
+        inference.router,
+        dashboard.router,
     ):
         app.include_router(router)
     return app
@@ -74,6 +91,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 def _start(settings: Settings, clock: Clock | None) -> ServerState:
     services = Services.open(settings, clock)
     metrics = Metrics()
+    metrics.info.labels(__version__).set(1)
+    metrics.event_queue_capacity.set(settings.event_queue_size)
     writer = PredictionWriter(
         services.engine,
         metrics,
@@ -98,7 +117,9 @@ def _start(settings: Settings, clock: Clock | None) -> ServerState:
     writer.start()
     committer.start()
     serving.refresh(force=True)
-    return ServerState(services, serving, writer, committer, metrics)
+    keyring = Keyring(services.tokens)
+    keyring.refresh()
+    return ServerState(services, serving, writer, committer, metrics, keyring)
 
 
 def _stop(state: ServerState) -> None:
@@ -114,6 +135,7 @@ async def _poll_state(state: ServerState, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
+            await asyncio.to_thread(state.keyring.refresh)
             await asyncio.to_thread(state.serving.refresh)
             await asyncio.to_thread(state.serving.refresh_rewards)
         except Exception:

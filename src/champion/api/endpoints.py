@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from champion.api.render import answer_json, endpoint_json, stats_json
 from champion.api.schemas import EndpointBody, PredictBody, RankBody
 from champion.api.state import actor_of, state_of
+from champion.clock import as_utc
 from champion.db import read
 from champion.evaluation import interleaving_comparisons
 from champion.events import version_stats
@@ -81,12 +82,18 @@ async def rank(endpoint: str, body: RankBody, request: Request) -> Response:
 def endpoint_stats(
     endpoint: str, request: Request, start: datetime | None = None, end: datetime | None = None
 ) -> dict[str, Any]:
-    """Per version: requests, impressions, CTR, feedback, latency p50/p99 over [start, end)."""
+    """Per version: requests, impressions, CTR, feedback, fallbacks, latency p50/p99 over
+    [start, end); and the requests that failed, by error code, counted by this server since it
+    started (failed requests are not in the event log)."""
     state = state_of(request)
     state.services.endpoints.get(endpoint)
     with read(state.services.engine) as conn:
-        stats = version_stats(conn, endpoint, start, end)
-    return {"endpoint": endpoint, "versions": [stats_json(s) for s in stats]}
+        stats = version_stats(conn, endpoint, as_utc(start), as_utc(end))
+    return {
+        "endpoint": endpoint,
+        "versions": [stats_json(s) for s in stats],
+        "errors": state.metrics.errors_of(endpoint),
+    }
 
 
 @router.get("/{endpoint}/interleaving")
@@ -102,7 +109,9 @@ def endpoint_interleaving(
     state = state_of(request)
     state.services.endpoints.get(endpoint)
     with read(state.services.engine) as conn:
-        comparisons = interleaving_comparisons(conn, endpoint, start, end, alpha=alpha)
+        comparisons = interleaving_comparisons(
+            conn, endpoint, as_utc(start), as_utc(end), alpha=alpha
+        )
     return {"endpoint": endpoint, "comparisons": [c.to_json() for c in comparisons]}
 
 

@@ -1,8 +1,14 @@
-"""The one place where errors become HTTP answers: ``{"error": {"code", "message"}}``."""
+"""The one place where errors become HTTP answers.
+
+``/v1`` answers ``{"error": {"code", "message"}}``; the Open Inference Protocol's ``/v2``
+answers ``{"error": "message"}`` as that protocol requires, with the same status codes.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
@@ -18,15 +24,29 @@ __all__ = ["error_response", "install_error_handlers"]
 logger = logging.getLogger("champion.api")
 
 
-def error_response(error: ChampionError) -> Response:
-    body = {"error": {"code": error.code, "message": error.message}}
-    return Response(orjson.dumps(body), status_code=error.status, media_type="application/json")
+def error_response(
+    error: ChampionError, path: str = "", headers: Mapping[str, str] | None = None
+) -> Response:
+    return _response(error.status, error.code, error.message, path, headers)
+
+
+def _response(
+    status: int, code: str, message: str, path: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    body: dict[str, Any]
+    if path.startswith("/v2/"):
+        body = {"error": message}
+    else:
+        body = {"error": {"code": code, "message": message}}
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ChampionError)
     async def _champion(request: Request, exc: ChampionError) -> Response:
-        return error_response(exc)
+        return error_response(exc, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -43,24 +63,19 @@ def install_error_handlers(app: FastAPI) -> None:
                 text += f", got {short_repr(item['input'])}"
             problems.append(text)
         cls = MalformedRequest if malformed else InvalidInput
-        return error_response(cls("; ".join(problems)))
+        return error_response(cls("; ".join(problems)), request.url.path)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
+        path = request.url.path
         if exc.status_code == PayloadTooLarge.status:
-            return error_response(PayloadTooLarge(str(exc.detail)))
-        body = {"error": {"code": f"HTTP{exc.status_code}", "message": str(exc.detail)}}
-        return Response(
-            orjson.dumps(body), status_code=exc.status_code, media_type="application/json"
+            return error_response(PayloadTooLarge(str(exc.detail)), path)
+        return _response(
+            exc.status_code, f"HTTP{exc.status_code}", str(exc.detail), path, exc.headers
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("Unexpected error on %s %s", request.method, request.url.path)
-        body = {
-            "error": {
-                "code": "InternalError",
-                "message": f"Unexpected {type(exc).__name__}; see the server log.",
-            }
-        }
-        return Response(orjson.dumps(body), status_code=500, media_type="application/json")
+        message = f"Unexpected {type(exc).__name__}; see the server log."
+        return _response(500, "InternalError", message, request.url.path)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC
 
 from fastapi import APIRouter, Request
 
 from champion.api.schemas import FeedbackBatchBody, FeedbackBody, FeedbackReceiptBody
 from champion.api.state import state_of
-from champion.clock import Clock
+from champion.clock import Clock, as_utc
 from champion.events import FeedbackEvent
 
 __all__ = ["router"]
@@ -40,9 +39,7 @@ async def _commit(request: Request, bodies: list[FeedbackBody]) -> FeedbackRecei
 
 
 def _event(body: FeedbackBody, clock: Clock) -> FeedbackEvent:
-    at = body.at or clock.now()
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)  # a time without a zone is taken as UTC
+    at = as_utc(body.at) or clock.now()
     return FeedbackEvent(
         event_id=body.event_id or uuid.uuid4().hex,
         request_id=body.request_id,

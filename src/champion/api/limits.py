@@ -1,12 +1,15 @@
-"""Refuse request bodies over the configured size before they are read into memory."""
+"""Refuse request bodies over the configured size before they are read into memory, and
+NUL characters in a path or query (no database stores them in text)."""
 
 from __future__ import annotations
+
+from urllib.parse import unquote
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from champion.api.errors import error_response
-from champion.errors import PayloadTooLarge
+from champion.errors import MalformedRequest, PayloadTooLarge
 
 __all__ = ["BodySizeLimit"]
 
@@ -23,10 +26,14 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if "\x00" in scope["path"] or "\x00" in unquote(scope.get("query_string", b"").decode()):
+            error = MalformedRequest("The request's path or query contains a NUL character.")
+            await error_response(error, scope["path"])(scope, receive, send)
+            return
         limit = self.uploads if scope["path"].endswith("/versions") else self.default
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await error_response(_too_large(limit))(scope, receive, send)
+                await error_response(_too_large(limit), scope["path"])(scope, receive, send)
                 return
         seen = 0
         started = False
@@ -50,7 +57,7 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await error_response(_too_large(limit))(scope, receive, send)
+                await error_response(_too_large(limit), scope["path"])(scope, receive, send)
 
 
 class _TooLarge(HTTPException):

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from champion.api.state import actor_of, state_of
 from champion.automation import TRIGGERS, IngestedFile, PipelineRecord, PipelineSpec, Run
-from champion.errors import InvalidInput
+from champion.errors import InvalidInput, NotFound
 
 __all__ = ["file_json", "pipeline_json", "router", "run_json"]
 
 router = APIRouter(tags=["pipelines"])
+
+# Run and file ids are 32-bit integer keys on both databases.
+RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class _Body(BaseModel):
@@ -146,13 +149,13 @@ async def start_run(name: str, body: RunBody, request: Request) -> dict[str, Any
 
 
 @router.get("/v1/pipelines/{name}/runs/{run_id}")
-def get_run(name: str, run_id: int, request: Request) -> dict[str, Any]:
+def get_run(name: str, run_id: RecordId, request: Request) -> dict[str, Any]:
     return run_json(state_of(request).services.pipelines.get_run(name, run_id))
 
 
 @router.post("/v1/pipelines/{name}/runs/{run_id}/approve", status_code=202)
 async def approve_run(
-    name: str, run_id: int, body: ApproveBody, request: Request
+    name: str, run_id: RecordId, body: ApproveBody, request: Request
 ) -> dict[str, Any]:
     """Let a run awaiting approval register and deploy; it is queued again."""
     pipelines = state_of(request).services.pipelines
@@ -178,11 +181,11 @@ def ingest(source: str, request: Request) -> dict[str, Any]:
 
 
 @router.get("/v1/sources/{source}/files/{file_id}/quarantine")
-def quarantine(source: str, file_id: int, request: Request) -> dict[str, Any]:
+def quarantine(source: str, file_id: RecordId, request: Request) -> dict[str, Any]:
     ingestion = state_of(request).services.ingestion
     record = ingestion.get(file_id)
     if record.source != source:
-        raise InvalidInput(f"File {file_id} belongs to source {record.source!r}, not {source!r}.")
+        raise NotFound(f"Source {source!r} has no file {file_id}; it is in {record.source!r}.")
     return {
         "file": file_json(record),
         "rows": [

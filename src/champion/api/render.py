@@ -89,4 +89,5 @@ def stats_json(stats: VersionStats) -> dict[str, Any]:
         "feedback_coverage": stats.coverage,
         "latency_p50_ms": stats.latency_p50_ms,
         "latency_p99_ms": stats.latency_p99_ms,
+        "fallbacks": stats.fallbacks,
     }

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from champion.validation import check_storable
 
 __all__ = [
     "AliasBody",
@@ -17,11 +19,19 @@ __all__ = [
     "RankBody",
 ]
 
-_KIND = r"^[a-z][a-z0-9_]{0,31}$"
+# The event log stores a kind in 16 characters and an item in 256.
+_KIND = r"^[a-z][a-z0-9_]{0,15}$"
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _storable(self) -> Self:
+        # Everything a body holds may end up in the event log or the audit log: refuse here
+        # what a database would refuse later (off the response path, where it cannot be said).
+        check_storable(self.model_dump(mode="python"))
+        return self
 
 
 class PredictBody(_Body):
@@ -63,7 +73,9 @@ class FeedbackBody(_Body):
     kind: str = Field(
         pattern=_KIND, description="click, purchase, label, value, or another lowercase word."
     )
-    item: str | int | None = Field(default=None, description="The ranked item, for rankings.")
+    item: Annotated[str, Field(max_length=256)] | int | None = Field(
+        default=None, description="The ranked item, for rankings."
+    )
     value: float | None = Field(default=None, allow_inf_nan=False)
     label: Any = None
     at: datetime | None = Field(default=None, description="When it happened; default: now.")

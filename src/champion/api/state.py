@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from champion.access import Keyring
+from champion.api.access import TOKEN_SCOPE_KEY
 from champion.events import FeedbackCommitter, PredictionWriter
 from champion.metrics import Metrics
 from champion.services import Services
@@ -21,6 +23,7 @@ class ServerState:
     writer: PredictionWriter
     feedback: FeedbackCommitter
     metrics: Metrics
+    keyring: Keyring
 
 
 def state_of(request: Request) -> ServerState:
@@ -29,5 +32,9 @@ def state_of(request: Request) -> ServerState:
 
 
 def actor_of(request: Request) -> str:
-    """Who asks: the X-Champion-Actor header (tokens will name the caller later)."""
+    """Who asks: the token's name; without tokens, the X-Champion-Actor header or 'api'."""
+    token = request.scope.get(TOKEN_SCOPE_KEY)
+    if token is not None:
+        name: str = token.name
+        return name
     return request.headers.get("x-champion-actor", "api")[:128] or "api"

@@ -27,8 +27,8 @@ def actor() -> str:
 
 
 @contextmanager
-def open_services() -> Iterator[Services]:
-    services = Services.open(Settings())
+def open_services(settings: Settings | None = None) -> Iterator[Services]:
+    services = Services.open(settings or Settings())
     try:
         yield services
     finally:

@@ -6,12 +6,14 @@ import sys
 
 import typer
 
+from champion.cli.audit import audit
 from champion.cli.diagnose import diagnose
 from champion.cli.endpoints import endpoints_app
 from champion.cli.models import alias_app, models_app
 from champion.cli.pipeline import ingest, pipeline_app
 from champion.cli.predict import predict
 from champion.cli.server import server
+from champion.cli.tokens import tokens_app
 from champion.errors import ChampionError
 
 __all__ = ["app", "main"]
@@ -28,7 +30,9 @@ app.add_typer(endpoints_app, name="endpoints")
 app.add_typer(pipeline_app, name="pipeline")
 app.command("ingest")(ingest)
 app.command("diagnose")(diagnose)
+app.add_typer(tokens_app, name="tokens")
 app.command("predict")(predict)
+app.command("audit")(audit)
 app.command("server")(server)
 
 

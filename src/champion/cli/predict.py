@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import orjson
 import typer
 
 from champion.cli.common import console
-from champion.errors import ChampionError, InvalidInput, Unavailable, error_class
+from champion.client import DEFAULT_URL, Client
+from champion.errors import InvalidInput
 
 __all__ = ["predict"]
 
@@ -23,30 +23,24 @@ def predict(
     unit: Annotated[str | None, typer.Option(help="Unit id (user, session).")] = None,
     rank: Annotated[bool, typer.Option("--rank", help="Ask a ranker for k items.")] = False,
     k: Annotated[int, typer.Option(help="Items to rank.")] = 10,
-    url: Annotated[
-        str, typer.Option(envvar="CHAMPION_URL", help="Server address.")
-    ] = "http://127.0.0.1:8000",
+    url: Annotated[str, typer.Option(envvar="CHAMPION_URL", help="Server address.")] = DEFAULT_URL,
 ) -> None:
-    """Send one request to ENDPOINT on a running server and print the answer."""
-    body: dict[str, Any] = {"unit": unit} if unit else {}
-    if rank:
-        body |= {"k": k, "context": _load(instances) if instances else {}}
-        path = f"/v1/endpoints/{endpoint}/rank"
-    else:
-        if instances is None:
-            raise InvalidInput("--instances is required (a JSON list, an object, or @file).")
-        loaded = _load(instances)
-        body["instances"] = loaded if isinstance(loaded, list) else [loaded]
-        path = f"/v1/endpoints/{endpoint}/predict"
-    try:
-        response = httpx.post(url.rstrip("/") + path, json=body, timeout=30)
-    except httpx.HTTPError as exc:
-        raise Unavailable(
-            f"Cannot reach the server at {url}: {exc}. Start it with 'champion server'."
-        ) from None
-    if response.is_error:
-        raise _error(response)
-    console.print_json(response.text)
+    """Send one request to ENDPOINT on a running server and print the answer.
+
+    The token, if the server needs one, comes from CHAMPION_TOKEN.
+    """
+    with Client(url) as client:
+        if rank:
+            answer = client.rank(
+                endpoint, unit=unit, k=k, context=_load(instances) if instances else {}
+            )
+        else:
+            if instances is None:
+                raise InvalidInput("--instances is required (a JSON list, an object, or @file).")
+            loaded = _load(instances)
+            rows = loaded if isinstance(loaded, list) else [loaded]
+            answer = client.predict(endpoint, rows, unit=unit)
+    console.print_json(orjson.dumps(answer).decode())
 
 
 def _load(text: str) -> Any:
@@ -55,11 +49,3 @@ def _load(text: str) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"--instances is not valid JSON: {exc}") from None
-
-
-def _error(response: httpx.Response) -> ChampionError:
-    try:
-        error = response.json()["error"]
-        return error_class(error["code"])(error["message"])
-    except (ValueError, KeyError, TypeError):
-        return ChampionError(f"HTTP {response.status_code}: {response.text[:200]}")

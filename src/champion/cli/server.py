@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import sys
 from typing import Annotated
 
 import typer
 
-from champion.cli.common import stderr
+from champion.access import check_binding
+from champion.cli.common import open_services
+from champion.errors import InvalidInput
 from champion.settings import Settings
 
 __all__ = ["server"]
+
+_LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def server(
@@ -25,16 +28,16 @@ def server(
 
     from champion.api import create_app
 
+    if log_level not in _LOG_LEVELS:
+        # uvicorn's "trace" would log every request's headers, tokens included.
+        raise InvalidInput(f"--log-level {log_level!r}: choose one of {', '.join(_LOG_LEVELS)}.")
     settings = Settings()
     if host is not None:
         settings.host = host
     if port is not None:
         settings.port = port
-    if not _loopback(settings.host):
-        stderr.print(
-            f"[yellow]Binding {settings.host}: the API has no access control yet; "
-            "anyone who can reach this address can change models and endpoints."
-        )
+    with open_services(settings) as services:
+        check_binding(settings.host, services.tokens)
     # The event writer thread shares the GIL with requests; by default a thread keeps it up to
     # 5 ms, which shows up as a 5 ms tail on fast predictions. 0.5 ms bounds that wait.
     sys.setswitchinterval(0.0005)
@@ -51,12 +54,3 @@ def server(
         log_level=log_level,
         workers=1,
     )
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -40,6 +40,8 @@ class VersionStats:
     requests_with_feedback: int
     latency_p50_ms: float | None
     latency_p99_ms: float | None
+    fallbacks: int = 0
+    """Requests this version answered because the version assigned to them failed."""
 
     @property
     def ctr(self) -> float | None:
@@ -78,13 +80,18 @@ def version_stats(
             p.c.arm,
             sa.func.count().label("requests"),
             sa.func.count(sa.distinct(p.c.unit)).label("units"),
+            sa.func.count(p.c.fallback_from).label("fallbacks"),
         ),
         endpoint,
         start,
         end,
     ).group_by(p.c.model, p.c.version, p.c.arm)
     for row in conn.execute(base):
-        stats[(row.model, row.version, row.arm)] = {"requests": row.requests, "units": row.units}
+        stats[(row.model, row.version, row.arm)] = {
+            "requests": row.requests,
+            "units": row.units,
+            "fallbacks": row.fallbacks,
+        }
 
     clicked = _item_was_clicked()
     shown = _window(
@@ -149,6 +156,7 @@ def version_stats(
                 requests_with_feedback=values.get("with_feedback", 0),
                 latency_p50_ms=p50,
                 latency_p99_ms=p99,
+                fallbacks=values.get("fallbacks", 0),
             )
         )
     return result

@@ -23,7 +23,7 @@ from champion import audit
 from champion.clock import Clock
 from champion.db import read
 from champion.diagnostics.timing import StageTimings
-from champion.errors import ChampionError, InvalidInput, ModelFailed
+from champion.errors import ChampionError, InvalidInput, ModelFailed, NotFound
 from champion.events import PredictionEvent, PredictionWriter, ShadowEvent, ShownItem
 from champion.events.queries import arm_rewards
 from champion.metrics import Metrics
@@ -145,18 +145,31 @@ class ServingService:
             self.refresh(force=True)
             active = self._active[name]
         if active.error is not None:
+            self.metrics.errors.labels(name, active.error.code).inc()
             raise active.error
         return active
 
     # -- requests ------------------------------------------------------------------------
 
-    async def predict(self, endpoint: str, unit: str | None, instances: list[Instance]) -> Answer:
+    async def predict(
+        self,
+        endpoint: str,
+        unit: str | None,
+        instances: list[Instance],
+        *,
+        version: VersionKey | None = None,
+    ) -> Answer:
+        """Route ``instances`` through the endpoint's policy, or to ``version`` alone (one of
+        the endpoint's versions; logged under the arm ``pinned``)."""
         active = self._endpoint(endpoint)
         if active.kind == "ranker":
             raise InvalidInput(
                 f"Endpoint {endpoint!r} serves a ranker: call /v1/endpoints/{endpoint}/rank."
             )
-        return await self._serve(active, unit, instances, None)
+        if version is not None and version not in active.loaded:
+            served = ", ".join(str(key) for key in active.loaded)
+            raise NotFound(f"Endpoint {endpoint!r} serves {served}, not {version}.")
+        return await self._serve(active, unit, instances, None, version)
 
     async def rank(
         self, endpoint: str, unit: str | None, k: int, context: dict[str, Any]
@@ -170,7 +183,26 @@ class ServingService:
         return await self._serve(active, unit, context, k)
 
     async def _serve(
-        self, active: _Active, unit: str | None, payload: Any, k: int | None
+        self,
+        active: _Active,
+        unit: str | None,
+        payload: Any,
+        k: int | None,
+        pinned: VersionKey | None = None,
+    ) -> Answer:
+        try:
+            return await self._route_and_call(active, unit, payload, k, pinned)
+        except ChampionError as exc:
+            self.metrics.errors.labels(active.config.name, exc.code).inc()
+            raise
+
+    async def _route_and_call(
+        self,
+        active: _Active,
+        unit: str | None,
+        payload: Any,
+        k: int | None,
+        pinned: VersionKey | None,
     ) -> Answer:
         policy = active.policy
         assert policy is not None  # _endpoint raised for endpoints that cannot serve
@@ -187,7 +219,7 @@ class ServingService:
             payload if k is not None else {},
             rng,
         )
-        route = policy.route(assignment)
+        route = policy.route(assignment) if pinned is None else Route("pinned", (pinned,))
         started = time.perf_counter()
         outputs, failed = await self._call_all(active, route, route.calls, unit, payload, k)
         fallback_from = None
@@ -204,7 +236,11 @@ class ServingService:
                 outputs.update(more)
             served = single_answer(fallback, outputs[fallback], ranking=k is not None, k=k or 0)
         else:
-            served = policy.attribute(route, outputs, ranking=k is not None, k=k or 0, rng=rng)
+            served = (
+                policy.attribute(route, outputs, ranking=k is not None, k=k or 0, rng=rng)
+                if pinned is None
+                else single_answer(pinned, outputs[pinned], ranking=False, k=0)
+            )
         answered = time.perf_counter()
         latency_ms = (answered - started) * 1000.0
         version = served.version
@@ -251,11 +287,8 @@ class ServingService:
         key = (endpoint, version, arm)
         series = self._metric_series.get(key)
         if series is None:
-            labels = (endpoint, version.model, str(version.number))
-            series = (
-                self.metrics.requests.labels(*labels, arm),
-                self.metrics.latency.labels(*labels),
-            )
+            labels = (endpoint, version.model, str(version.number), arm)
+            series = (self.metrics.requests.labels(*labels), self.metrics.latency.labels(*labels))
             self._metric_series[key] = series
         return series
 

@@ -1,7 +1,7 @@
 """Automation: ingested files, quarantined rows, pipelines, runs, steps and claims.
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0005
 Create Date: 2026-11-23
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0006"
-down_revision = "0002"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,50 @@
+"""The dashboard's HTTP layer: its pages (empty shells, no data) and its static files."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from champion import __version__
+from champion.dashboard import PAGES, STATIC, TEMPLATES, Page, plotly_js
+from champion.errors import NotFound
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=TEMPLATES)
+_STATIC_NAME = re.compile(r"^[a-z0-9_-]+\.(js|css)$")
+_CACHE = {"Cache-Control": "public, max-age=3600"}
+
+
+def _page_route(page: Page) -> Any:
+    def render(request: Request, name: str = "") -> HTMLResponse:
+        context = {"page": page, "pages": PAGES, "name": name, "version": __version__}
+        return templates.TemplateResponse(request, page.template, context)
+
+    render.__name__ = f"dashboard_{page.name}"
+    return render
+
+
+for _page in PAGES:
+    router.add_api_route(
+        _page.path, _page_route(_page), methods=["GET"], response_class=HTMLResponse
+    )
+
+
+@router.get("/static/plotly.min.js")
+def plotly() -> Response:
+    return FileResponse(plotly_js(), media_type="text/javascript", headers=_CACHE)
+
+
+@router.get("/static/{filename}")
+def static(filename: str) -> Response:
+    # Only files of the dashboard's own folder, by a plain name: no path reaches elsewhere.
+    path = STATIC / filename
+    if not _STATIC_NAME.match(filename) or not path.is_file():
+        raise NotFound(f"No static file {filename!r}.")
+    return FileResponse(path, headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,157 @@
+"""champion.Client and champion.AsyncClient: the HTTP API from Python, over httpx.
+
+Errors come back as the server raised them: a 404 is ``champion.errors.NotFound`` with the
+server's message, a refused token ``Unauthenticated`` or ``Forbidden``, an unreachable server
+``Unavailable``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from champion.client.operations import Call, Operations
+from champion.errors import ChampionError, Unavailable, error_class, error_for_status
+
+__all__ = ["DEFAULT_URL", "AsyncClient", "Client"]
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def _headers(token: str | None) -> dict[str, str]:
+    token = token if token is not None else os.environ.get("CHAMPION_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _url(url: str | None) -> str:
+    return (url or os.environ.get("CHAMPION_URL") or DEFAULT_URL).rstrip("/")
+
+
+def _request(call: Call) -> dict[str, Any]:
+    return {
+        "params": call.params or None,
+        "json": call.json,
+        "files": call.files,
+        "data": call.data,
+    }
+
+
+def _answer(response: httpx.Response, call: Call) -> Any:
+    if response.is_error:
+        raise _error(response)
+    if response.status_code == HTTPStatus.NO_CONTENT:
+        return None
+    body = response.json()
+    return body[call.pick] if call.pick else body
+
+
+def _error(response: httpx.Response) -> ChampionError:
+    """Rebuild the server's error class from ``{"error": {"code", "message"}}``."""
+    try:
+        error = response.json()["error"]
+        code, message = str(error["code"]), str(error["message"])
+    except (ValueError, KeyError, TypeError):
+        code, message = "", f"HTTP {response.status_code}: {response.text[:200]}"
+    cls = error_class(code)
+    if cls is ChampionError:  # not one the server raised on purpose (a 404 route): by status
+        cls = error_for_status(response.status_code)
+    return cls(message)
+
+
+def _unreachable(url: str, exc: httpx.HTTPError) -> Unavailable:
+    return Unavailable(f"Cannot reach the server at {url}: {exc}. Start it with 'champion server'.")
+
+
+class Client(Operations[Any]):
+    """A blocking client.
+
+    Parameters
+    ----------
+    url
+        The server; default ``CHAMPION_URL``, else ``http://127.0.0.1:8000``.
+    token
+        An API token; default ``CHAMPION_TOKEN`` (none: the server must be open).
+    timeout
+        Seconds per request.
+    transport
+        An httpx transport, e.g. ``httpx.MockTransport`` or a WSGI one.
+
+    Examples
+    --------
+    >>> with Client("http://127.0.0.1:1", timeout=0.5) as client:
+    ...     client.list_models()
+    Traceback (most recent call last):
+    ...
+    champion.errors.Unavailable: Cannot reach the server at http://127.0.0.1:1: ...
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        token: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = _url(url)
+        self._http = httpx.Client(
+            base_url=self.url, headers=_headers(token), timeout=timeout, transport=transport
+        )
+
+    def _send(self, call: Call) -> Any:
+        try:
+            response = self._http.request(call.method, call.path, **_request(call))
+        except httpx.TransportError as exc:
+            raise _unreachable(self.url, exc) from None
+        return _answer(response, call)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncClient(Operations[Awaitable[Any]]):
+    """The same calls as ``Client``, awaited: ``await client.predict("churn", rows)``."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        token: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = _url(url)
+        self._http = httpx.AsyncClient(
+            base_url=self.url, headers=_headers(token), timeout=timeout, transport=transport
+        )
+
+    async def _send(self, call: Call) -> Any:
+        try:
+            response = await self._http.request(call.method, call.path, **_request(call))
+        except httpx.TransportError as exc:
+            raise _unreachable(self.url, exc) from None
+        return _answer(response, call)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,49 @@
+"""The dashboard: HTML pages whose numbers all come from the JSON API, refreshed in place.
+
+A page is a template under ``templates/`` and one ``Page`` entry here; its script reads the
+API with the helpers of ``static/dashboard.js``. Plotly's bundled JavaScript is served from
+the installed plotly package, so the dashboard works offline.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from champion.errors import MissingExtra
+
+__all__ = ["PAGES", "STATIC", "TEMPLATES", "Page", "plotly_js"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page: its path (``{name}`` for the one path parameter), template and nav title."""
+
+    name: str
+    path: str
+    template: str
+    title: str
+    in_nav: bool = True
+
+
+PAGES = (
+    Page("overview", "/", "overview.html", "Overview"),
+    Page("endpoint", "/endpoints/{name}", "endpoint.html", "Endpoint", in_nav=False),
+    Page("registry", "/registry", "registry.html", "Registry"),
+    Page("audit", "/audit", "audit.html", "Audit log"),
+)
+
+
+def plotly_js() -> Path:
+    """plotly.min.js as the installed plotly package bundles it (found without importing)."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingExtra("The dashboard's charts need plotly: pip install plotly")
+    path = Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+    if not path.is_file():
+        raise MissingExtra(f"The installed plotly has no {path.name}; reinstall plotly.")
+    return path

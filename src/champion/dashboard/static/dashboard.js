@@ -1,0 +1,145 @@
+"use strict";
+// Shared helpers of every dashboard page: calls to the JSON API (with the user's token),
+// refreshing in place, tables built with textContent (never HTML from data), Plotly charts.
+const champion = (() => {
+  const TOKEN_KEY = "champion.token";
+  const status = () => document.getElementById("status");
+
+  class ApiError extends Error {}
+
+  function token() {
+    return window.localStorage.getItem(TOKEN_KEY) || "";
+  }
+
+  function askForToken(message) {
+    const form = document.getElementById("token-form");
+    form.hidden = false;
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      window.localStorage.setItem(TOKEN_KEY, document.getElementById("token-input").value.trim());
+      window.location.reload();
+    };
+    throw new ApiError(message);
+  }
+
+  async function api(path, params = {}) {
+    const url = new URL(path, window.location.origin);
+    for (const [key, value] of Object.entries(params)) {
+      if (value !== null && value !== undefined && value !== "") url.searchParams.set(key, value);
+    }
+    const headers = { Accept: "application/json" };
+    if (token()) headers.Authorization = `Bearer ${token()}`;
+    const response = await fetch(url, { headers });
+    const body = await response.json().catch(() => ({}));
+    if (response.status === 401 || response.status === 403) {
+      askForToken(body.error ? body.error.message : "This server needs a token.");
+    }
+    if (!response.ok) {
+      throw new ApiError(body.error ? body.error.message : `${response.status} ${path}`);
+    }
+    return body;
+  }
+
+  // Run refresh() now and every `seconds`; the page never reloads.
+  function every(seconds, refresh) {
+    let timer = null;
+    async function tick() {
+      try {
+        await refresh();
+        status().textContent = `updated ${new Date().toLocaleTimeString()}`;
+        status().classList.remove("error");
+      } catch (error) {
+        status().textContent = error.message;
+        status().classList.add("error");
+      }
+      timer = window.setTimeout(tick, seconds * 1000);
+    }
+    tick();
+    return () => window.clearTimeout(timer);
+  }
+
+  function el(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (className) node.className = className;
+    return node;
+  }
+
+  function link(href, text) {
+    const node = el("a", text);
+    node.href = href;
+    return node;
+  }
+
+  // columns: [[heading, row => text or Node], ...]
+  function table(container, columns, rows, empty = "nothing yet") {
+    const root = typeof container === "string" ? document.getElementById(container) : container;
+    const out = el("table");
+    const head = out.createTHead().insertRow();
+    for (const [heading] of columns) head.appendChild(el("th", heading));
+    const body = out.createTBody();
+    for (const row of rows) {
+      const tr = body.insertRow();
+      for (const [, cell] of columns) {
+        const value = cell(row);
+        const td = tr.insertCell();
+        if (value instanceof Node) td.appendChild(value);
+        else td.textContent = value === null || value === undefined ? "–" : String(value);
+      }
+    }
+    if (!rows.length) {
+      const td = body.insertRow().insertCell();
+      td.colSpan = columns.length;
+      td.className = "muted";
+      td.textContent = empty;
+    }
+    root.replaceChildren(out);
+  }
+
+  function plot(id, traces, layout = {}) {
+    const base = {
+      margin: { t: 30, r: 10, b: 40, l: 50 },
+      legend: { orientation: "h", y: -0.2 },
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: "rgba(0,0,0,0)",
+      font: { size: 12 },
+    };
+    return window.Plotly.react(id, traces, { ...base, ...layout }, {
+      displaylogo: false,
+      responsive: true,
+    });
+  }
+
+  const number = (value, digits = 3) =>
+    value === null || value === undefined ? "–" : Number(value).toLocaleString(undefined, { maximumFractionDigits: digits });
+  const percent = (value) => (value === null || value === undefined ? "–" : `${(100 * value).toFixed(1)}%`);
+  const when = (iso) => new Date(iso).toLocaleString();
+  const json = (value) => JSON.stringify(value);
+  const arm = (row) => `${row.model}/${row.version} · ${row.arm}`;
+
+  // What share of units each version gets under an endpoint's policy (from its parameters).
+  function split(endpoint) {
+    const p = endpoint.params;
+    switch (endpoint.policy) {
+      case "single": return { [p.version]: 1 };
+      case "canary": return { [p.champion]: 1 - p.share, [p.challenger]: p.share };
+      case "shadow": return { [p.champion]: 1, [`${p.challenger} (shadow)`]: 0 };
+      case "blue_green": return { [p[p.live || "blue"]]: 1 };
+      case "interleave": return { [`${p.champion} + ${p.challenger} (merged)`]: 1 };
+      case "ab": {
+        const names = Object.keys(p.arms);
+        const weights = p.weights || Object.fromEntries(names.map((n) => [n, 1]));
+        const total = names.reduce((sum, n) => sum + weights[n], 0);
+        return Object.fromEntries(names.map((n) => [`${n}: ${p.arms[n]}`, weights[n] / total]));
+      }
+      case "bandit":
+        if (endpoint.bandit) {
+          return Object.fromEntries(Object.entries(endpoint.bandit).map(([a, s]) => [a, s.probability]));
+        }
+        return {};
+      default: return {};
+    }
+  }
+
+  return { api, every, el, link, table, plot, number, percent, when, json, arm, split, ApiError };
+})();

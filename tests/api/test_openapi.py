@@ -1,0 +1,87 @@
+"""The OpenAPI schema is valid, and a seeded, bounded schemathesis run finds no 5xx."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from champion.services import Services
+from tests.conftest import LiveServer
+
+EXAMPLES = 15  # per operation and generation mode: bounded, and derandomized below
+
+
+def test_the_schema_is_valid_and_fuzzing_it_finds_no_server_error(
+    served: Services, live_server: LiveServer
+) -> None:
+    import schemathesis
+    from schemathesis import GenerationMode
+    from schemathesis.core.result import Ok
+
+    schema = schemathesis.openapi.from_url(f"{live_server.url}/openapi.json")
+    schema.validate()  # against the OpenAPI meta-schema
+    results = list(schema.get_all_operations())
+    operations = [result.ok() for result in results if isinstance(result, Ok)]
+    assert len(operations) == len(results) >= 20
+    failures: list[str] = []
+    for operation in operations:
+        strategies = [operation.as_strategy(mode) for mode in GenerationMode]
+
+        @settings(
+            max_examples=EXAMPLES,
+            derandomize=True,  # the same cases every run
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=st.one_of(strategies))
+        def call(case: Any) -> None:
+            response = case.call(base_url=live_server.url, timeout=30)
+            if response.status_code >= 500:
+                failures.append(
+                    f"{response.status_code} {case.method} {case.formatted_path}: "
+                    f"{response.text[:200]}\n{case.as_curl_command()}"
+                )
+
+        call()
+    assert failures == [], "\n".join(failures[:10])
+
+
+def test_the_schema_documents_every_route_family(served: Services, live_server: LiveServer) -> None:
+    import httpx
+
+    paths = httpx.get(live_server.url + "/openapi.json").json()["paths"]
+    for prefix in ("/v1/models", "/v1/endpoints", "/v1/feedback", "/v1/audit", "/v2/models"):
+        assert any(p.startswith(prefix) for p in paths), prefix
+
+
+def test_text_no_database_can_store_is_refused_with_a_4xx(
+    served: Services, live_server: LiveServer
+) -> None:
+    import httpx
+
+    url = live_server.url
+    assert httpx.get(f"{url}/v1/models/a%00b").status_code == 400
+    assert httpx.get(f"{url}/v1/audit", params={"target": "a\x00"}).status_code == 400
+    body = {"request_id": "r", "kind": "click", "label": {"n": 2**70}}
+    response = httpx.post(f"{url}/v1/feedback", json=body)
+    assert response.status_code == 422 and "does not fit in 64 bits" in response.text
+    instances = [{"tenure": 3, "charges": 1.0, "contract": "a\x00"}]
+    response = httpx.post(f"{url}/v1/endpoints/churn/predict", json={"instances": instances})
+    assert response.status_code == 422 and "NUL" in response.text
+
+
+def test_deeply_nested_json_is_a_4xx(served: Services, live_server: LiveServer) -> None:
+    import httpx
+
+    deep = "[" * 5000 + "]" * 5000
+    for path, body in [
+        ("/v1/endpoints/churn/predict", f'{{"instances": [{{"tenure": {deep}}}]}}'),
+        ("/v2/models/churn/infer", f'{{"inputs": [{{"name": "tenure", "data": {deep}}}]}}'),
+    ]:
+        response = httpx.post(
+            live_server.url + path, content=body, headers={"content-type": "application/json"}
+        )
+        assert 400 <= response.status_code < 500, (path, response.text)

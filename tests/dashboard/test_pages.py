@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from champion.dashboard import PAGES, plotly_js
+from champion.services import Services
+
+
+def test_every_page_is_a_shell_that_loads_local_scripts_only(
+    served: Services, client: TestClient
+) -> None:
+    for page in PAGES:
+        response = client.get(page.path.replace("{name}", "churn"))
+        assert response.status_code == 200, page
+        html = response.text
+        assert '<script src="/static/plotly.min.js">' in html
+        assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
+    response = client.get("/static/plotly.min.js")
+    assert response.status_code == 200 and response.headers["content-type"].startswith(
+        "text/javascript"
+    )
+    assert response.content == plotly_js().read_bytes()
+    assert client.get("/static/dashboard.js").status_code == 200
+
+
+def test_endpoint_names_are_escaped_in_the_page(served: Services, client: TestClient) -> None:
+    html = client.get("/endpoints/%3Cimg%20src=x%20onerror=alert(1)%3E").text
+    assert "<img" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html  # the heading
+    assert '"\\u003cimg src=x onerror=alert(1)\\u003e"' in html  # the script's constant
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../api/app.py",
+        "/static/%2e%2e%2fapi%2fapp.py",
+        "/static/..%2F..%2Fsettings.py",
+        "/static/%2Fetc%2Fpasswd",
+        "/static/dashboard.js%00.css",
+        "/static/templates",
+    ],
+)
+def test_static_files_never_leave_the_dashboard_folder(
+    served: Services, client: TestClient, path: str
+) -> None:
+    response = client.get(path)
+    assert response.status_code in (400, 404)  # 400: a NUL character
+    assert "import" not in response.text and "root:" not in response.text
