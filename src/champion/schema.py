@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import champion.audit
+import champion.evaluation.tables
 import champion.events.tables
 import champion.registry.tables
 import champion.serving.tables  # noqa: F401

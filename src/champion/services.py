@@ -7,8 +7,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from champion.artifacts import LocalArtifactStore
+from champion.automation import Rollout
 from champion.clock import Clock, SystemClock
 from champion.db import make_engine, migrate
+from champion.evaluation.experiments import Experiments
 from champion.plugins import Registry as PluginRegistry
 from champion.registry import Registry
 from champion.registry.flavors import Flavor, default_flavors
@@ -28,6 +30,8 @@ class Services:
     policies: PluginRegistry[PolicyFactory]
     registry: Registry
     endpoints: Endpoints
+    experiments: Experiments
+    rollout: Rollout
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -40,7 +44,11 @@ class Services:
         store = LocalArtifactStore(settings.artifacts_dir)
         registry = Registry(engine, store, flavors, clock, settings)
         endpoints = Endpoints(engine, registry, policies, clock)
-        return cls(settings, engine, clock, flavors, policies, registry, endpoints)
+        experiments = Experiments(engine, registry, endpoints, clock)
+        rollout = Rollout(engine, registry, endpoints, experiments, clock)
+        return cls(
+            settings, engine, clock, flavors, policies, registry, endpoints, experiments, rollout
+        )
 
     def close(self) -> None:
         self.engine.dispose()

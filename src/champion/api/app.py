@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from champion import __version__
-from champion.api import endpoints, feedback, health, models
+from champion.api import endpoints, experiments, feedback, health, models
 from champion.api.errors import install_error_handlers
 from champion.api.limits import BodySizeLimit
 from champion.api.state import ServerState
+from champion.automation import RolloutController
 from champion.clock import Clock
 from champion.events import FeedbackCommitter, PredictionWriter
 from champion.metrics import Metrics
@@ -34,13 +35,20 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = _start(settings, clock)
         app.state.champion = state
-        poller = asyncio.create_task(_poll_state(state, settings.state_poll_seconds))
+        tasks = [asyncio.create_task(_poll_state(state, settings.state_poll_seconds))]
+        if state.controller is not None:
+            tasks.append(
+                asyncio.create_task(
+                    _run_controller(state.controller, settings.controller_interval_seconds)
+                )
+            )
         try:
             yield
         finally:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             _stop(state)
 
     app = FastAPI(
@@ -53,7 +61,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, default=settings.max_request_bytes, uploads=settings.max_upload_bytes
     )
-    for router in (health.router, models.router, endpoints.router, feedback.router):
+    routers = (health.router, models.router, endpoints.router, experiments.router, feedback.router)
+    for router in routers:
         app.include_router(router)
     return app
 
@@ -82,13 +91,20 @@ def _start(settings: Settings, clock: Clock | None) -> ServerState:
         services.clock,
         timeout_seconds=settings.predict_timeout_seconds,
     )
+    controller = None
+    if settings.controller:
+        controller = RolloutController(
+            services.engine, services.experiments, services.rollout, metrics=metrics
+        )
     writer.start()
     committer.start()
     serving.refresh(force=True)
-    return ServerState(services, serving, writer, committer, metrics)
+    return ServerState(services, serving, writer, committer, metrics, controller)
 
 
 def _stop(state: ServerState) -> None:
+    if state.controller is not None:
+        state.controller.close()
     state.writer.close()
     state.feedback.close()
     state.serving.close()
@@ -105,3 +121,13 @@ async def _poll_state(state: ServerState, seconds: float) -> None:
             await asyncio.to_thread(state.serving.refresh_rewards)
         except Exception:
             logger.exception("Refreshing endpoint state failed; keeping the current state")
+
+
+async def _run_controller(controller: RolloutController, seconds: float) -> None:
+    # Every server runs one; only the holder of the leader lock acts (see automation).
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await asyncio.to_thread(controller.tick)
+        except Exception:
+            logger.exception("The rollout controller failed; it will look again")

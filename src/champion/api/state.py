@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from champion.automation import RolloutController
 from champion.events import FeedbackCommitter, PredictionWriter
 from champion.metrics import Metrics
 from champion.services import Services
@@ -21,6 +22,7 @@ class ServerState:
     writer: PredictionWriter
     feedback: FeedbackCommitter
     metrics: Metrics
+    controller: RolloutController | None = None
 
 
 def state_of(request: Request) -> ServerState:
