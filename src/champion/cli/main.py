@@ -7,6 +7,7 @@ import sys
 import typer
 
 from champion.cli.endpoints import endpoints_app
+from champion.cli.experiments import experiment_app
 from champion.cli.models import alias_app, models_app
 from champion.cli.predict import predict
 from champion.cli.server import server
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.add_typer(models_app, name="models")
 app.add_typer(alias_app, name="alias")
 app.add_typer(endpoints_app, name="endpoints")
+app.add_typer(experiment_app, name="experiment")
 app.command("predict")(predict)
 app.command("server")(server)
 
