@@ -131,10 +131,13 @@ def test_label_rows_ranked_requests_and_clicked_positions(services: Services) ->
     with read(services.engine) as conn:
         labels = label_rows(conn, window)
         counts = ranked_requests(conn, window)
-        clicks = clicked_positions(conn, window, k=2)
+        clicks = clicked_positions(conn, window)
     assert [(r["unit"], r["outputs"], r["label"]) for r in labels] == [("u1", [{"score": 0.8}], 1)]
     assert counts == {("challenger", "u2"): 2}
-    assert [(arm, unit, position) for arm, unit, _, position in clicks] == [("challenger", "u2", 1)]
+    assert [(arm, unit, position) for arm, unit, _, position in clicks] == [
+        ("challenger", "u2", 1),
+        ("challenger", "u2", 3),
+    ]
 
 
 def test_propensity_sums(services: Services) -> None:

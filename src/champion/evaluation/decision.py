@@ -61,10 +61,9 @@ def describe_result(result: MetricResult) -> str:
     if stat.ci is not None:
         parts.append(f"{level} % CI {stat.ci[0]:+.4g} to {stat.ci[1]:+.4g}")
     parts.append(f"{stat.method} p = {stat.p_value:.2g}")
-    if result.p_adjusted is not None and result.tolerance is not None:
-        parts.append(
-            f"beyond tolerance {result.tolerance:.4g}: adjusted p = {result.p_adjusted:.2g}"
-        )
+    if result.tolerance is not None:
+        margin = "" if result.p_adjusted is None else f", margin p = {result.p_adjusted:.2g}"
+        parts.append(f"tolerance {result.tolerance:.4g}{margin}")
     return f"{text} ({', '.join(parts)})"
 
 

@@ -157,9 +157,12 @@ def ndcg_summaries(conn: sa.Connection, window: ArmWindow, k: int) -> dict[str, 
     if not counts:
         return {}
     clicked: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for arm, unit, request_id, position in clicked_positions(conn, window, k):
-        clicked[(arm, unit)][request_id].append(int(position))
-    width = max(k, 2)
+    deepest = k
+    for arm, unit, request_id, position in clicked_positions(conn, window):
+        clicked[(arm, unit)][request_id].append(position)
+        deepest = max(deepest, position)
+    # Clicks below k count for the ideal ordering, as in sklearn (all shown items judged).
+    width = max(deepest, 2)
     descending = np.arange(width, 0, -1, dtype=np.float64)
     per_arm: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     for (arm, unit), requests in sorted(counts.items()):

@@ -85,7 +85,7 @@ def compare_offline(
     >>> rng = np.random.default_rng(4)
     >>> y = rng.binomial(1, 0.3, 500)
     >>> old, new = y + rng.normal(0, 1.2, 500), y + rng.normal(0, 0.6, 500)
-    >>> found = compare_offline(y, old, new, metric="auc", n_resamples=300)
+    >>> found = compare_offline(y, old, new, metric="auc", n_resamples=100)
     >>> found.verdict, round(found.challenger - found.champion, 3)
     ('better', 0.148)
     """
@@ -93,18 +93,16 @@ def compare_offline(
     alpha = check_alpha("compare_offline", alpha)
     if metric == "accuracy":
         truth = check_sample("compare_offline", "y_true", y_true, minimum=1)
-        right = [
-            (
-                _labels(check_sample("compare_offline", name, scores, minimum=1), threshold)
-                == truth
-            ).astype(np.float64)
+        scored = [
+            check_sample("compare_offline", name, scores, minimum=1)
             for name, scores in (("champion", champion), ("challenger", challenger))
         ]
-        if right[0].size != truth.size or right[1].size != truth.size:
+        if scored[0].size != truth.size or scored[1].size != truth.size:
             raise InvalidInput(
                 "The 'champion' and 'challenger' arguments of compare_offline must score every "
-                f"holdout row: got {right[0].size} and {right[1].size} for {truth.size} rows."
+                f"holdout row: got {scored[0].size} and {scored[1].size} for {truth.size} rows."
             )
+        right = [(_labels(s, threshold) == truth).astype(np.float64) for s in scored]
         result = McNemarTest().run(right[0], right[1], alpha=alpha)
         return OfflineComparison(metric, float(right[0].mean()), float(right[1].mean()), result)
     test = PairedBootstrapTest(metric=metric, n_resamples=n_resamples, seed=seed)

@@ -237,15 +237,13 @@ def ranked_requests(conn: sa.Connection, window: ArmWindow) -> dict[tuple[str, s
     return {(arm, unit): int(n) for arm, unit, n in conn.execute(query)}
 
 
-def clicked_positions(
-    conn: sa.Connection, window: ArmWindow, k: int
-) -> list[tuple[str, str, str, int]]:
-    """(arm, unit, request_id, position) of every clicked shown item at a position <= k."""
+def clicked_positions(conn: sa.Connection, window: ArmWindow) -> list[tuple[str, str, str, int]]:
+    """(arm, unit, request_id, position) of every clicked shown item."""
     p, i = predictions, prediction_items
     query = (
         sa.select(p.c.arm, p.c.unit, i.c.request_id, i.c.position)
         .join(p, p.c.request_id == i.c.request_id)
-        .where(window.where() & (p.c.kind == "rank") & (i.c.position <= k) & item_was_clicked())
+        .where(window.where() & (p.c.kind == "rank") & item_was_clicked())
         .order_by(i.c.request_id, i.c.position)
     )
     return [
