@@ -101,7 +101,6 @@ class Analysis:
 
 
 _TESTS: dict[str, StatTest] = {
-    "sequential": SequentialTest(),
     "delta": DeltaMethodTest(),
     "welch": WelchTest(),
     "bayesian": BayesianTest(metric="mean"),
@@ -112,9 +111,12 @@ def _usable(summary: RatioSummary | None) -> bool:
     return summary is not None and summary.n >= 2 and summary.sum_y > 0
 
 
-def _run(method: str, a: RatioSummary, b: RatioSummary, alpha: float) -> StatResult | None:
+def _run(
+    method: str, a: RatioSummary, b: RatioSummary, design: ExperimentDesign
+) -> StatResult | None:
+    test = SequentialTest(design.sequential_tuning) if method == "sequential" else _TESTS[method]
     try:
-        return _TESTS[method].run(a, b, alpha=alpha)
+        return test.run(a, b, alpha=design.alpha)
     except InvalidInput:  # e.g. a relative effect over a champion mean of 0
         return None
 
@@ -155,7 +157,7 @@ def _compare(
     a, b = control.metrics.get(goal), other.metrics.get(goal)
     found = []
     if a is not None and b is not None and _usable(a) and _usable(b):
-        result = _run(design.method, a, b, design.alpha)
+        result = _run(design.method, a, b, design)
         verdict = "inconclusive"
         if result is not None and result.significant:
             good = (result.effect > 0) == METRICS[goal].higher_is_better
@@ -192,8 +194,8 @@ def _guardrails(
             tolerance = guardrail.tolerance * (abs(a.mean) if guardrail.relative else 1.0)
             higher_is_better = METRICS[name].higher_is_better
             towards_better = tolerance if higher_is_better else -tolerance
-            margin = _run(method, a, b.shifted(towards_better), design.alpha)
-            plain = _run(method, a, b, design.alpha)
+            margin = _run(method, a, b.shifted(towards_better), design)
+            plain = _run(method, a, b, design)
         if a is None or b is None or margin is None or plain is None:
             empty.append(
                 MetricResult(
@@ -260,7 +262,11 @@ def _interleaved(
         else:
             summary = comparison.per_unit
             result = always_valid(
-                summary.mean, summary.variance / summary.n, summary.n, alpha=design.alpha
+                summary.mean,
+                summary.variance / summary.n,
+                summary.n,
+                alpha=design.alpha,
+                tuning_n=design.sequential_tuning,
             )
         verdict = "inconclusive"
         if result.significant:

@@ -102,6 +102,12 @@ class ExperimentDesign(_Strict):
     guardrail_min_units: int = Field(
         default=10, ge=2, description="Units per arm before a guardrail can roll back."
     )
+    sequential_tuning: float = Field(
+        default=5000.0,
+        gt=0,
+        description="sequential: total units where its interval is "
+        "narrowest; set it near the sample you expect.",
+    )
     correction: Literal["holm", "bh", "none"] = "holm"
     ndcg_k: int = Field(default=10, ge=1, le=1000)
 
