@@ -9,10 +9,9 @@ import sqlalchemy as sa
 from champion import audit
 from champion.db import read
 from champion.events.tables import predictions
-from tests.automation.conftest import ROW, Rig
+from tests.automation.conftest import ROW, WIN_RATES, Rig
 from tests.conftest import ModelFolders
 
-WIN = {"champion": 0.10, "challenger": 0.45}
 RAMP = {"steps": [0.1, 0.3, 0.5, 1.0], "min_seconds": 60, "min_units": 5}
 
 
@@ -30,7 +29,7 @@ def _endpoint(rig: Rig) -> dict[str, Any]:
 def test_a_winning_canary_ramps_step_by_step_and_is_promoted(rig: Rig) -> None:
     rig.canary(0.1)
     rig.experiment(goal="click_rate", automation="auto", min_sample=40, ramp=RAMP)
-    rig.traffic(150, WIN)
+    rig.traffic(150, WIN_RATES)
     [look] = rig.controller.tick()
     assert (look.outcome, look.decision.action) == ("reported", "hold")
     assert "0 s of the 60 s" in look.decision.reason  # time stands still until moved
@@ -42,7 +41,7 @@ def test_a_winning_canary_ramps_step_by_step_and_is_promoted(rig: Rig) -> None:
             break
         assert (look.outcome, look.decision.action) == ("acted", "ramp"), look.decision.reason
         shares.append(_endpoint(rig)["params"]["share"])
-        rig.traffic(150, WIN)
+        rig.traffic(150, WIN_RATES)
     assert look.decision.action == "promote" and look.outcome == "acted"
     assert shares[:2] == [0.1, 0.3]
     assert "Significant win for churn/2 on the goal: click_rate" in look.decision.reason
@@ -66,7 +65,7 @@ def test_a_winning_canary_ramps_step_by_step_and_is_promoted(rig: Rig) -> None:
 def test_ramping_only_adds_units_to_the_canary(rig: Rig) -> None:
     rig.canary(0.1)
     rig.experiment(goal="click_rate", automation="auto", min_sample=10_000, ramp=RAMP)
-    rig.traffic(100, WIN)
+    rig.traffic(100, WIN_RATES)
     rig.advance(61)
     assert rig.controller.tick()[0].decision.action == "ramp"
     with rig.services.engine.connect() as conn:
@@ -90,7 +89,7 @@ def test_a_failing_canary_is_rolled_back_at_once(rig: Rig, model_folder: ModelFo
     )
     rig.canary(0.3)
     rig.experiment(goal="click_rate", automation="approve", ramp=RAMP)
-    rig.traffic(120, WIN)
+    rig.traffic(120, WIN_RATES)
     [look] = rig.controller.tick()  # no time has passed: a spike does not wait for the step
     assert (look.outcome, look.decision.action) == ("acted", "rollback")
     assert look.decision.reason.startswith("Failure spike: ")
@@ -106,7 +105,7 @@ def test_a_failing_canary_is_rolled_back_at_once(rig: Rig, model_folder: ModelFo
 def test_with_approve_a_ramp_waits_for_a_person(rig: Rig) -> None:
     rig.canary(0.1)
     rig.experiment(goal="click_rate", automation="approve", min_sample=10_000, ramp=RAMP)
-    rig.traffic(150, WIN)
+    rig.traffic(150, WIN_RATES)
     rig.advance(61)
     [look] = rig.controller.tick()
     assert (look.outcome, look.decision.action) == ("proposed", "ramp")
@@ -134,11 +133,12 @@ def test_manual_only_reports(rig: Rig) -> None:
     rig.experiment(
         goal="click_rate", automation="manual", min_sample=20, ramp=RAMP, sequential_tuning=200
     )
-    rig.traffic(200, WIN)
+    rig.traffic(200, WIN_RATES)
     [look] = rig.controller.tick()
     assert (look.outcome, look.decision.decision) == ("reported", "promote"), look.decision.reason
     assert _endpoint(rig)["policy"] == "canary"
-    assert rig.services.experiments.get("churn").last_decision["decision"] == "promote"
+    last = rig.services.experiments.get("churn").last_decision
+    assert last is not None and last["decision"] == "promote"
     assert _actions(rig) == [("experiment.start", "api")]
     assert rig.metrics.controller_decisions.labels("churn", "promote")._value.get() == 1
 

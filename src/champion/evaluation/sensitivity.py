@@ -34,12 +34,12 @@ class UserOutcomes:
     interleaved impressions the user's clicks credited to B (``wins``) or to A (``losses``).
     """
 
-    clicks_a: Array
-    shown_a: Array
-    clicks_b: Array
-    shown_b: Array
-    wins: Array
-    losses: Array
+    clicks_a: npt.ArrayLike
+    shown_a: npt.ArrayLike
+    clicks_b: npt.ArrayLike
+    shown_b: npt.ArrayLike
+    wins: npt.ArrayLike
+    losses: npt.ArrayLike
 
     def __post_init__(self) -> None:
         sizes = {np.asarray(getattr(self, name)).shape for name in vars(self)}
