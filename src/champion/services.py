@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from champion.artifacts import LocalArtifactStore
-from champion.automation import Rollout
 from champion.clock import Clock, SystemClock
 from champion.db import make_engine, migrate
-from champion.evaluation.experiments import Experiments
 from champion.plugins import Registry as PluginRegistry
 from champion.registry import Registry
 from champion.registry.flavors import Flavor, default_flavors
 from champion.serving.endpoints import Endpoints
 from champion.serving.policies import PolicyFactory, default_policies
 from champion.settings import Settings
+
+if TYPE_CHECKING:
+    from champion.automation import Rollout
+    from champion.evaluation.experiments import Experiments
 
 __all__ = ["Services"]
 
@@ -30,8 +34,6 @@ class Services:
     policies: PluginRegistry[PolicyFactory]
     registry: Registry
     endpoints: Endpoints
-    experiments: Experiments
-    rollout: Rollout
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -44,11 +46,21 @@ class Services:
         store = LocalArtifactStore(settings.artifacts_dir)
         registry = Registry(engine, store, flavors, clock, settings)
         endpoints = Endpoints(engine, registry, policies, clock)
-        experiments = Experiments(engine, registry, endpoints, clock)
-        rollout = Rollout(engine, registry, endpoints, experiments, clock)
-        return cls(
-            settings, engine, clock, flavors, policies, registry, endpoints, experiments, rollout
-        )
+        return cls(settings, engine, clock, flavors, policies, registry, endpoints)
+
+    # Experiments bring SciPy and scikit-learn: built on first use, so commands that do not
+    # need them start fast.
+    @cached_property
+    def experiments(self) -> Experiments:
+        from champion.evaluation.experiments import Experiments
+
+        return Experiments(self.engine, self.registry, self.endpoints, self.clock)
+
+    @cached_property
+    def rollout(self) -> Rollout:
+        from champion.automation import Rollout
+
+        return Rollout(self.engine, self.registry, self.endpoints, self.experiments, self.clock)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -86,7 +86,7 @@ def decide(
     for arm in logged:
         _, requests, failed = analysis.step.get(arm, (0, 0, 0))
         if requests >= design.spike_min_requests and failed >= design.failure_spike * requests:
-            version = analysis.metrics[arm].version
+            version = _version(analysis, arm)
             return Decision(
                 "rollback",
                 "rollback",
@@ -97,7 +97,7 @@ def decide(
             )
     for result in analysis.results:
         if result.role == "guardrail" and result.verdict == "regressed":
-            version = analysis.metrics[result.arm].version
+            version = _version(analysis, result.arm)
             return Decision(
                 "rollback",
                 "rollback",
@@ -125,13 +125,18 @@ def decide(
             return Decision(
                 "promote",
                 "promote",
-                f"Significant win for {analysis.metrics[best.arm].version}"
+                f"Significant win for {_version(analysis, best.arm)}"
                 f" on the goal: {describe_result(best)}; guardrails hold.",
                 best.arm,
             )
     if arms.policy == "canary":
         return _ramp(design, analysis, step_started_at, now, short)
     return Decision("continue", "none", _waiting(goals, short))
+
+
+def _version(analysis: Analysis, arm: str) -> str:
+    key = analysis.arms.versions.get(arm)
+    return str(key) if key is not None else analysis.metrics[arm].version
 
 
 def _short_of_sample(design: ExperimentDesign, analysis: Analysis) -> str:

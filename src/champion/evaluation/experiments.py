@@ -206,8 +206,7 @@ class Experiments:
         now = self.clock.now()
         with write(self.engine) as conn:
             current = self._latest(conn, endpoint)
-            values = {"design": design.model_dump(mode="json"), "updated_at": now}
-            values["updated_by"] = actor
+            stored = design.model_dump(mode="json")
             if current is not None and current.running:
                 self.update(
                     conn,
@@ -215,8 +214,8 @@ class Experiments:
                     actor=actor,
                     action="experiment.configure",
                     reason=reason,
-                    details={"design": values["design"]},
-                    **values,
+                    details={"design": stored},
+                    design=stored,
                 )
             else:
                 conn.execute(
@@ -228,7 +227,9 @@ class Experiments:
                         step_started_at=now,
                         revision=1,
                         created_by=actor,
-                        **values,
+                        design=stored,
+                        updated_at=now,
+                        updated_by=actor,
                     )
                 )
                 audit.record(
@@ -238,7 +239,7 @@ class Experiments:
                     action="experiment.start",
                     target=endpoint,
                     details={
-                        "design": values["design"],
+                        "design": stored,
                         "policy": config.policy,
                         "versions": {a: str(k) for a, k in arms.versions.items()},
                     },
