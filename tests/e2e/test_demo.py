@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from champion.audit import audit_log
 from champion.demo.run import run_demo
+from champion.evaluation.tables import experiments
 from champion.events.tables import feedback, predictions, shadow_predictions
 
 DATA = Path(__file__).parents[2] / "data"
@@ -21,6 +23,10 @@ def test_demo_serves_logs_and_joins_feedback(
     assert "switched without a restart" in out and "Demo finished" in out
     assert "Interleaving experiment (team-draft)" in out and "sign test p" in out
     assert "challenger in shadow" in out
+    # The controller, not the demo, promoted the preferred ranker and rolled back the broken one.
+    assert "The controller: Promoted at" in out and "Significant win for recs/2" in out
+    assert "The controller: Rolled back at" in out and "Failure spike:" in out
+    assert "requests to recs/3 failed" in out and "Rollouts decided by the controller" in out
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'demo' / 'champion.db'}")
     with engine.connect() as conn:
         served: dict[str, int] = dict(
@@ -37,11 +43,24 @@ def test_demo_serves_logs_and_joins_feedback(
         labels = conn.execute(
             sa.select(sa.func.count()).select_from(feedback).where(feedback.c.kind == "label")
         ).scalar_one()
+        ended = conn.execute(
+            sa.select(experiments.c.status, experiments.c.updated_by).order_by(experiments.c.id)
+        ).all()
+        acted = conn.execute(
+            sa.select(audit_log.c.action, audit_log.c.actor)
+            .where(audit_log.c.action.in_(["experiment.promote", "experiment.rollback"]))
+            .order_by(audit_log.c.id)
+        ).all()
+        aliases = conn.execute(
+            sa.text("SELECT number FROM aliases WHERE alias = 'champion' AND model = 'recs'")
+        ).scalar_one()
     engine.dispose()
-    # recs/1 answered alone (60) and every interleaved visit (520 users x 3); the winner then
-    # served 60 more requests; attrition/1 answered while attrition/2 ran in shadow.
-    assert served["recs/1"] in (60 + 1560, 60 + 1560 + 60)
-    assert served["recs/1"] + served.get("recs/2", 0) == 60 + 1560 + 60
+    assert ended == [("promoted", "controller"), ("rolled_back", "controller")]
+    assert acted == [("experiment.promote", "controller"), ("experiment.rollback", "controller")]
+    assert aliases == 2
+    # recs/1 answered alone (60) and every interleaved visit (520 users x 3); recs/2, promoted,
+    # then answered 60 more (its canary's failures too); recs/3 never answered anyone.
+    assert served["recs/1"] == 60 + 1560 and served["recs/2"] == 60 and "recs/3" not in served
     assert served["attrition/1"] == 1409
     # A shadow call is skipped, never queued, while the (slower) challenger is busy.
     assert 0.8 * 1409 <= shadowed <= 1409

@@ -272,7 +272,7 @@ def _interleaved(
         if result.significant:
             verdict = "better" if result.effect > 0 else "worse"
     delta = None if comparison is None else comparison.result.effect
-    goal = MetricResult("interleaving", "goal", "challenger", 0.0, delta, result, verdict)
+    goal = MetricResult("interleaving", "goal", "challenger", None, delta, result, verdict)
     units = 0 if comparison is None else comparison.units
     health = [
         HealthCheck("srm", "ok", "not applicable: both versions answer every request"),

@@ -7,7 +7,8 @@ every branch is testable without a server. The order is the order of urgency:
 2. a guardrail regression rolls back;
 3. a sample-ratio mismatch holds everything (the numbers cannot be trusted);
 4. with ``min_sample`` units per arm, a significantly worse goal rolls back and a
-   significantly better one promotes;
+   significantly better one promotes; a fixed-horizon method (anything but ``sequential``)
+   decides only then, once: without a significant win the experiment ends, champion kept;
 5. a canary steps up the ramp once the step's minimum time and units are met; the last step
    (100 %) is the promotion, which needs a significant win unless ``require_win`` is off.
 """
@@ -22,7 +23,10 @@ from champion.evaluation.analysis import Analysis, MetricResult
 from champion.evaluation.design import ExperimentDesign
 from champion.evaluation.online import METRICS
 
-__all__ = ["Decision", "decide", "describe_result"]
+__all__ = ["FIXED_HORIZON", "Decision", "decide", "describe_result"]
+
+FIXED_HORIZON = frozenset({"delta", "welch", "bayesian", "interleaving"})
+"""Methods valid for one look only: they decide once, when ``min_sample`` is reached."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,8 @@ def _number(value: float | None) -> str:
 def describe_result(result: MetricResult) -> str:
     """``ctr 0.041 vs 0.032 (change +0.009, 95 % CI +0.004 to +0.014, p = 0.003)``."""
     text = f"{result.metric} {_number(result.challenger)} vs {_number(result.control)}"
+    if result.metric == "interleaving":
+        text = f"interleaving Δ_AB {_number(result.challenger)}"
     stat = result.result
     if stat is None:
         return text
@@ -125,9 +131,19 @@ def decide(
             return Decision(
                 "promote",
                 "promote",
-                f"Significant win for {_version(analysis, best.arm)}"
-                f" on the goal: {describe_result(best)}; guardrails hold.",
+                f"Significant win for {_version(analysis, best.arm)} on the goal: "
+                f"{describe_result(best)}"
+                + ("; guardrails hold." if len(analysis.results) > len(goals) else "."),
                 best.arm,
+            )
+        if design.method in FIXED_HORIZON:
+            described = "; ".join(describe_result(g) for g in goals)
+            return Decision(
+                "rollback",
+                "rollback",
+                f"The {design.method} test is fixed-horizon: at its planned sample "
+                f"({design.min_sample} units per arm) it found no significant win "
+                f"({described}), so the experiment ends and the champion stays.",
             )
     if arms.policy == "canary":
         return _ramp(design, analysis, step_started_at, now, short)

@@ -73,12 +73,14 @@ class ExperimentDesign(_Strict):
     """How an endpoint's champion and challenger are compared, and who acts on the result.
 
     ``goal`` is the metric the challenger must improve (``interleaving`` on an interleave
-    endpoint); each guardrail may not regress beyond its tolerance. ``method`` tests them:
-    ``sequential`` (the default, always valid however often the controller looks),
-    ``delta`` or ``welch`` (fixed-horizon; decide once, at ``min_sample``), ``bayesian``
-    (chance to win above ``1 - alpha``) or ``interleaving`` (sign test with a bootstrap over
-    units). ``automation`` says who acts: ``manual`` (report only), ``approve`` (ramps and
-    promotions wait for a person; rollbacks happen at once) or ``auto``.
+    endpoint); each guardrail may not regress beyond its tolerance. ``method`` tests the
+    goal: ``sequential`` (the default, always valid however often the controller looks) or
+    one of the fixed-horizon tests, which decide once, when ``min_sample`` is reached:
+    ``delta`` or ``welch``, ``bayesian`` (chance to win) or ``interleaving`` (sign test with
+    a bootstrap over units). Guardrails use the sequential test under ``sequential`` and the
+    delta method otherwise. ``automation`` says who acts: ``manual`` (report only),
+    ``approve`` (ramps and promotions wait for a person; rollbacks happen at once) or
+    ``auto``.
     """
 
     goal: str

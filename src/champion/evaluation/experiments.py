@@ -184,8 +184,8 @@ class Experiments:
             decision = Decision(
                 last.get("decision", "continue"),
                 "none",
-                f"The experiment ended: {experiment.status.replace('_', ' ')} at "
-                f"{experiment.finished_at:%Y-%m-%d %H:%M:%S} UTC. {last.get('reason', '')}",
+                f"{experiment.status.replace('_', ' ').capitalize()} at "
+                f"{experiment.finished_at:%Y-%m-%d %H:%M:%S} UTC: {last.get('reason', '')}",
             )
         else:
             decision = decide(
