@@ -23,6 +23,12 @@ def _second_version(served: Services, model_folder: ModelFolders) -> None:
     )
 
 
+def _canary(client: TestClient, champion: str, challenger: str, share: float) -> None:
+    params = {"champion": champion, "challenger": challenger, "share": share}
+    response = client.put("/v1/endpoints/churn", json={"policy": "canary", "params": params})
+    assert response.status_code == 200, response.text
+
+
 def _put(client: TestClient, endpoint: str, **design: Any) -> Any:
     return client.put(f"/v1/endpoints/{endpoint}/experiment", json=design)
 
@@ -37,7 +43,10 @@ def _serve(client: TestClient, served: Services, units: int) -> list[str]:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         with served.engine.connect() as conn:
-            if conn.execute(sa.select(sa.func.count()).select_from(predictions)).scalar() >= units:
+            if (
+                conn.execute(sa.select(sa.func.count()).select_from(predictions)).scalar_one()
+                >= units
+            ):
                 break
         time.sleep(0.02)
     return ids
@@ -65,20 +74,15 @@ def test_bad_designs_are_422_naming_the_field(
     served: Services, client: TestClient, model_folder: ModelFolders
 ) -> None:
     _second_version(served, model_folder)
-    client.put(
-        "/v1/endpoints/churn",
-        json={
-            "policy": "canary",
-            "params": {"champion": "churn/1", "challenger": "churn/2", "share": 0.1},
-        },
-    )
-    for design, message in [
+    _canary(client, "churn/1", "churn/2", 0.1)
+    cases: list[tuple[dict[str, Any], str]] = [
         ({}, "goal: Field required"),
         ({"goal": "click_rate", "alpha": 0}, "alpha: Input should be greater than 0"),
         ({"goal": "click_rate", "automation": "yolo"}, "automation: Input should be 'manual'"),
         ({"goal": "interleaving"}, "'interleaving' needs an interleave endpoint"),
         ({"goal": "click_rate", "ramp": {"steps": [0.2, 0.1]}}, "steps must increase"),
-    ]:
+    ]
+    for design, message in cases:
         response = _put(client, "churn", **design)
         assert response.status_code == 422, design
         assert message in response.json()["error"]["message"], response.text
@@ -90,17 +94,7 @@ def test_a_canary_experiment_reports_arms_tests_health_and_a_decision(
     served: Services, client: TestClient, model_folder: ModelFolders
 ) -> None:
     _second_version(served, model_folder)
-    client.put(
-        "/v1/endpoints/churn",
-        json={
-            "policy": "canary",
-            "params": {
-                "champion": "churn@champion",
-                "challenger": "churn@challenger",
-                "share": 0.5,
-            },
-        },
-    )
+    _canary(client, "churn@champion", "churn@challenger", 0.5)
     started = _put(client, "churn", goal="click_rate", min_sample=5, reason="try v2")
     assert started.status_code == 200, started.text
     ids = _serve(client, served, 40)

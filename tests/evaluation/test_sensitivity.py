@@ -45,9 +45,20 @@ def test_more_users_mean_fewer_wrong_winners_and_the_factor_compares_methods() -
     assert curve.interleaving[0] > curve.interleaving[-1]
     assert curve.ab[0] > curve.ab[-1]
     needed = curve.users_needed("interleaving", 0.05)
-    assert needed is not None and curve.interleaving[sizes.index(needed)] <= 0.05
+    assert needed is not None
+    first = next(i for i, rate in enumerate(curve.interleaving) if rate <= 0.05)
+    assert sizes[max(first - 1, 0)] <= needed <= sizes[first]
     ab = curve.users_needed("ab", 0.05)
     assert curve.factor(0.05) == (None if ab is None else ab / needed)
+
+
+def test_users_needed_interpolates_in_log_users() -> None:
+    from champion.evaluation.sensitivity import SensitivityCurve
+
+    curve = SensitivityCurve((100, 400), (0.15, 0.05), (0.4, 0.3), 100)
+    assert curve.users_needed("interleaving", 0.10) == pytest.approx(200.0)
+    assert curve.users_needed("interleaving", 0.20) == 100.0
+    assert curve.users_needed("ab", 0.05) is None and curve.factor(0.05) is None
 
 
 def test_a_better_a_flips_the_scoring() -> None:

@@ -128,10 +128,7 @@ class Rollout:
             )
         winner, previous = arms.versions[arm], arms.versions[arms.control]
         compared = _compared(experiment, arms, self.endpoints.get(experiment.endpoint).params)
-        params: dict[str, Any] = {"blue": str(previous), "green": str(winner), "live": "green"}
-        if arms.timeout_ms is not None:
-            params["timeout_ms"] = arms.timeout_ms
-        now = self.clock.now()
+        params = _timed(arms, blue=str(previous), green=str(winner), live="green")
         with write(self.engine) as conn:
             self.registry.set_alias(
                 winner.model, "champion", winner.number, actor=actor, reason=reason, conn=conn
@@ -146,18 +143,15 @@ class Rollout:
                     "config_version": config.config_version,
                 }
             }
-            self.experiments.update(
+            self._finish(
                 conn,
                 experiment,
+                "promote",
                 actor=actor,
-                action="experiment.promote",
                 reason=reason,
-                details={"version": str(winner), "previous": str(previous), **_decided(why)},
-                status="promoted",
-                finished_at=now,
-                pending=None,
+                why=why,
+                details={"version": str(winner), "previous": str(previous)},
                 outcome=outcome,
-                last_decision=_last(why, now, "promote", reason),
             )
         return self.experiments.get(experiment.endpoint)
 
@@ -170,28 +164,49 @@ class Rollout:
             return self._undo_promotion(experiment, actor=actor, reason=reason)
         arms = self._running_arms(experiment)
         compared = _compared(experiment, arms, self.endpoints.get(experiment.endpoint).params)
-        params: dict[str, Any] = {"version": arms.refs[arms.control]}
-        if arms.timeout_ms is not None:
-            params["timeout_ms"] = arms.timeout_ms
-        now = self.clock.now()
+        params = _timed(arms, version=arms.refs[arms.control])
         with write(self.engine) as conn:
             self.endpoints.set(
                 experiment.endpoint, "single", params, actor=actor, reason=reason, conn=conn
             )
-            self.experiments.update(
+            self._finish(
                 conn,
                 experiment,
+                "rollback",
                 actor=actor,
-                action="experiment.rollback",
                 reason=reason,
-                details={"kept": str(arms.versions[arms.control]), **_decided(why)},
-                status="rolled_back",
-                finished_at=now,
-                pending=None,
+                why=why,
+                details={"kept": str(arms.versions[arms.control])},
                 outcome=compared,
-                last_decision=_last(why, now, "rollback", reason),
             )
         return self.experiments.get(experiment.endpoint)
+
+    def _finish(
+        self,
+        conn: sa.Connection,
+        experiment: Experiment,
+        action: str,
+        *,
+        actor: str,
+        reason: str,
+        why: Decision | None,
+        details: dict[str, Any],
+        outcome: dict[str, Any],
+    ) -> None:
+        now = self.clock.now()
+        self.experiments.update(
+            conn,
+            experiment,
+            actor=actor,
+            action=f"experiment.{action}",
+            reason=reason,
+            details=details | _decided(why),
+            pending=None,
+            outcome=outcome,
+            finished_at=now,
+            status="promoted" if action == "promote" else "rolled_back",
+            last_decision=_last(why, now, action, reason),
+        )
 
     def _undo_promotion(self, experiment: Experiment, *, actor: str, reason: str) -> Experiment:
         promoted = (experiment.outcome or {}).get("promoted", {})
@@ -288,6 +303,11 @@ def _compared(
     pinned = {ref: str(arms.versions[arm]) for arm, ref in arms.refs.items()}
     config = {"policy": arms.policy, "params": params, "versions": pinned}
     return {"compared": config, **(experiment.outcome or {})}
+
+
+def _timed(arms: ExperimentArms, **params: Any) -> dict[str, Any]:
+    """Policy parameters that keep the experiment's call timeout."""
+    return params if arms.timeout_ms is None else params | {"timeout_ms": arms.timeout_ms}
 
 
 def _decided(why: Decision | None) -> dict[str, Any]:

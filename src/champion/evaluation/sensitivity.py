@@ -11,6 +11,7 @@ error is the sensitivity factor.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,10 +64,20 @@ class SensitivityCurve:
     ab: tuple[float, ...]
     replicates: int
 
-    def users_needed(self, method: str, level: float = 0.05) -> int | None:
-        """The smallest size whose wrong-winner rate is at most ``level`` (None: none is)."""
+    def users_needed(self, method: str, level: float = 0.05) -> float | None:
+        """Users the method needs for a wrong-winner rate of ``level``: interpolated (in
+        log users) between the sizes around the first one at or under ``level``; None if no
+        size reaches it."""
         rates = self.interleaving if method == "interleaving" else self.ab
-        return next((n for n, rate in zip(self.sizes, rates, strict=True) if rate <= level), None)
+        for i, (size, rate) in enumerate(zip(self.sizes, rates, strict=True)):
+            if rate > level:
+                continue
+            if i == 0 or rates[i - 1] == rate:
+                return float(size)
+            low, high = math.log(self.sizes[i - 1]), math.log(size)
+            share = (rates[i - 1] - level) / (rates[i - 1] - rate)
+            return float(math.exp(low + share * (high - low)))
+        return None
 
     def factor(self, level: float = 0.05) -> float | None:
         """A/B users needed over interleaving users needed at ``level`` (None: not reached)."""
