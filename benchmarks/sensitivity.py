@@ -43,12 +43,14 @@ def _lists(folder: Path) -> dict[str, list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=1000, help="Resamples per size.")
-    parser.add_argument("--population", type=int, default=4, help="Simulated users per user.")
+    parser.add_argument("--population", type=int, default=16, help="Simulated users per user.")
+    parser.add_argument("--seeds", default="7,8,9", help="One simulated population per seed.")
     parser.add_argument("--quick", action="store_true", help="200 resamples, 2 per user.")
     parser.add_argument("--no-grid", action="store_true", help="Skip the heterogeneity grid.")
     args = parser.parse_args()
     if args.quick:
         args.replicates, args.population = 200, 2
+    args.seeds = [int(seed) for seed in args.seeds.split(",")]
     started = time.perf_counter()
     split = load_split(ROOT / "data")
     ratings = held_out_ratings(split)
@@ -61,38 +63,14 @@ def main() -> None:
             ),
         }
         lists = {name: _lists(folder) for name, folder in folders.items()}
-    pairs = [("popularity", "item-kNN (50)"), ("item-kNN (10)", "item-kNN (50)")]
+    # Each seed draws its own simulated population: the spread across seeds is how much the
+    # answer depends on which heavy users happen to exist.
+    runs = [("popularity", "item-kNN (50)", seed) for seed in args.seeds]
+    runs.append(("item-kNN (10)", "item-kNN (50)", args.seeds[0]))
     results: list[dict[str, Any]] = []
-    for a, b in pairs:
-        outcomes = CascadeUsers(lists[a], lists[b], ratings).simulate(args.population, seed=7)
-        total = {name: float(np.sum(getattr(outcomes, name))) for name in vars(outcomes)}
-        ctr_a = total["clicks_a"] / total["shown_a"]
-        ctr_b = total["clicks_b"] / total["shown_b"]
-        better = "b" if ctr_b > ctr_a else "a"
-        curve = wrong_winner_curve(
-            outcomes, SIZES, better=better, replicates=args.replicates, seed=0
-        )
-        wins, losses = total["wins"], total["losses"]
-        results.append(
-            {
-                "a": a,
-                "b": b,
-                "simulated_users": outcomes.users,
-                "ctr_a": ctr_a,
-                "ctr_b": ctr_b,
-                "interleaving_delta": (wins - losses) / (2 * (wins + losses)),
-                "better": b if better == "b" else a,
-                "curve": curve.to_json(),
-                "users_needed": {
-                    str(level): {
-                        "interleaving": curve.users_needed("interleaving", level),
-                        "ab": curve.users_needed("ab", level),
-                        "factor": curve.factor(level),
-                    }
-                    for level in LEVELS
-                },
-            }
-        )
+    for a, b, seed in runs:
+        outcomes = CascadeUsers(lists[a], lists[b], ratings).simulate(args.population, seed=seed)
+        results.append(_study(a, b, seed, outcomes, args.replicates))
         _print(results[-1])
     grid = _heterogeneity(lists, ratings, args) if not args.no_grid else []
     out = HERE / "results" / "sensitivity.json"
@@ -111,26 +89,52 @@ def main() -> None:
     print(f"\nWrote {out.relative_to(ROOT)} in {time.perf_counter() - started:.0f} s.")
 
 
+def _study(a: str, b: str, seed: int, outcomes: Any, replicates: int) -> dict[str, Any]:
+    total = {name: float(np.sum(getattr(outcomes, name))) for name in vars(outcomes)}
+    ctr_a, ctr_b = total["clicks_a"] / total["shown_a"], total["clicks_b"] / total["shown_b"]
+    better = "b" if ctr_b > ctr_a else "a"
+    curve = wrong_winner_curve(outcomes, SIZES, better=better, replicates=replicates, seed=0)
+    wins, losses = total["wins"], total["losses"]
+    return {
+        "a": a,
+        "b": b,
+        "seed": seed,
+        "simulated_users": outcomes.users,
+        "ctr_a": ctr_a,
+        "ctr_b": ctr_b,
+        "interleaving_delta": (wins - losses) / (2 * (wins + losses)),
+        "better": b if better == "b" else a,
+        "curve": curve.to_json(),
+        "users_needed": {
+            str(level): {
+                "interleaving": curve.users_needed("interleaving", level),
+                "ab": curve.users_needed("ab", level),
+                "factor": curve.factor(level),
+            }
+            for level in LEVELS
+        },
+    }
+
+
 def _print(result: dict[str, Any]) -> None:
     curve = result["curve"]
     print(
-        f"\n### {result['a']} vs {result['b']} ({result['simulated_users']} simulated users; "
+        f"\n### {result['a']} vs {result['b']}, seed {result['seed']} "
+        f"({result['simulated_users']} simulated users; "
         f"CTR {result['ctr_a']:.4f} vs {result['ctr_b']:.4f}, interleaving Δ_AB "
         f"{result['interleaving_delta']:+.4f}; better: {result['better']})\n"
     )
     print("| users N | interleaving wrong | A/B wrong (N/2 per cell) |")
     print("| ---: | ---: | ---: |")
-    for n, il, ab in zip(
-        curve["sizes"], curve["interleaving_wrong"], curve["ab_wrong"], strict=True
-    ):
+    rows = zip(curve["sizes"], curve["interleaving_wrong"], curve["ab_wrong"], strict=True)
+    for n, il, ab in rows:
         print(f"| {n:,} | {il:.1%} | {ab:.1%} |")
     print("\n| wrong-winner rate | interleaving users | A/B users | factor |")
     print("| ---: | ---: | ---: | ---: |")
     for level, needed in result["users_needed"].items():
-        il, ab, factor = needed["interleaving"], needed["ab"], needed["factor"]
         print(
-            f"| {float(level):.0%} | {_users(il)} | {_users(ab)} | "
-            f"{'-' if factor is None else f'{factor:.0f}x'} |"
+            f"| {float(level):.0%} | {_users(needed['interleaving'])} | {_users(needed['ab'])} | "
+            f"{_times(needed['factor'])} |"
         )
 
 
@@ -151,7 +155,7 @@ def _heterogeneity(
                 sd_log_sessions=sessions_sd,
                 sd_log_propensity=propensity_sd,
             )
-            outcomes = users.simulate(args.population, seed=11)
+            outcomes = users.simulate(max(2, args.population // 2), seed=11)
             total = {name: float(np.sum(getattr(outcomes, name))) for name in vars(outcomes)}
             better = (
                 "b"
@@ -175,6 +179,10 @@ def _heterogeneity(
                 f"{_users(row['ab'])} | {factor} |"
             )
     return grid
+
+
+def _times(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}x"
 
 
 def _users(value: float | None) -> str:

@@ -22,7 +22,7 @@ from champion.settings import Settings
 from tests.conftest import ModelFolders
 
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
-WIN_RATES = {"champion": 0.10, "challenger": 0.45}
+WIN_RATES = {"champion": 0.05, "challenger": 0.6}
 """Click probabilities by arm: the challenger wins."""
 
 

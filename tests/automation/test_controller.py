@@ -29,7 +29,7 @@ def _endpoint(rig: Rig) -> dict[str, Any]:
 def test_a_winning_canary_ramps_step_by_step_and_is_promoted(rig: Rig) -> None:
     rig.canary(0.1)
     rig.experiment(goal="click_rate", automation="auto", min_sample=40, ramp=RAMP)
-    rig.traffic(150, WIN_RATES)
+    rig.traffic(100, WIN_RATES)
     [look] = rig.controller.tick()
     assert (look.outcome, look.decision.action) == ("reported", "hold")
     assert "0 s of the 60 s" in look.decision.reason  # time stands still until moved
@@ -41,7 +41,7 @@ def test_a_winning_canary_ramps_step_by_step_and_is_promoted(rig: Rig) -> None:
             break
         assert (look.outcome, look.decision.action) == ("acted", "ramp"), look.decision.reason
         shares.append(_endpoint(rig)["params"]["share"])
-        rig.traffic(150, WIN_RATES)
+        rig.traffic(100, WIN_RATES)
     assert look.decision.action == "promote" and look.outcome == "acted"
     assert shares[:2] == [0.1, 0.3]
     assert "Significant win for churn/2 on the goal: click_rate" in look.decision.reason
@@ -105,7 +105,7 @@ def test_a_failing_canary_is_rolled_back_at_once(rig: Rig, model_folder: ModelFo
 def test_with_approve_a_ramp_waits_for_a_person(rig: Rig) -> None:
     rig.canary(0.1)
     rig.experiment(goal="click_rate", automation="approve", min_sample=10_000, ramp=RAMP)
-    rig.traffic(150, WIN_RATES)
+    rig.traffic(100, WIN_RATES)
     rig.advance(61)
     [look] = rig.controller.tick()
     assert (look.outcome, look.decision.action) == ("proposed", "ramp")

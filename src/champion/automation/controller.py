@@ -97,7 +97,7 @@ class RolloutController:
 
     def _look(self, endpoint: str) -> ControllerLook:
         experiment = self.experiments.get(endpoint)
-        report = self.experiments.report(experiment)
+        report = self.experiments.report(experiment, full=False)
         decision = report.decision
         self._count("decisions", endpoint, decision.decision)
         level = experiment.design.automation

@@ -127,15 +127,23 @@ def analyse(
     arms: ExperimentArms,
     window: ArmWindow,
     step_start: datetime | None,
+    *,
+    full: bool = True,
 ) -> Analysis:
-    """Compute every number of one experiment ``window`` (``window.arms`` is ignored)."""
+    """Compute every number of one experiment ``window`` (``window.arms`` is ignored).
+
+    With ``full`` off, label and ranking metrics are scored only when the design uses them
+    (what the controller needs on each look).
+    """
     window = ArmWindow(
         window.endpoint, arms.logged_arms, window.since_config, window.start, window.end
     )
     versions = {arm: str(key) for arm, key in arms.versions.items()}
     if arms.policy == "interleave":
         versions = {"interleave": f"{versions['champion']} + {versions['challenger']}"}
-    metrics = arm_metrics(conn, window, versions, ndcg_k=design.ndcg_k)
+    used = {design.goal, *(g.metric for g in design.guardrails_for(arms.policy))}
+    sources = ("events", "labels", "ranking") if full else {METRICS[m].source for m in used}
+    metrics = arm_metrics(conn, window, versions, ndcg_k=design.ndcg_k, sources=sources)
     step_window = ArmWindow(window.endpoint, window.arms, window.since_config, step_start)
     step = arm_counts(conn, step_window)
     if arms.policy == "interleave":

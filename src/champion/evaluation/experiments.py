@@ -159,8 +159,9 @@ class Experiments:
     def _resolve(self, ref: str) -> VersionKey:
         return self.registry.resolve(ref).key
 
-    def report(self, experiment: Experiment) -> ExperimentReport:
-        """Per-arm numbers, tests, health and the decision, computed now in the database."""
+    def report(self, experiment: Experiment, *, full: bool = True) -> ExperimentReport:
+        """Per-arm numbers, tests, health and the decision, computed now in the database
+        (``full`` off: only the metrics the design uses)."""
         try:
             arms = self.arms(experiment)
         except InvalidInput as exc:
@@ -178,7 +179,9 @@ class Experiments:
             experiment.finished_at,
         )
         with read(self.engine) as conn:
-            analysis = analyse(conn, experiment.design, arms, window, experiment.step_started_at)
+            analysis = analyse(
+                conn, experiment.design, arms, window, experiment.step_started_at, full=full
+            )
         if not experiment.running:
             last = experiment.last_decision or {}
             decision = Decision(

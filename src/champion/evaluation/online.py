@@ -9,7 +9,7 @@ metrics and NDCG are scored by scikit-learn on the joined label rows and clicked
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,15 +89,21 @@ class ArmMetrics:
 
 
 def arm_metrics(
-    conn: sa.Connection, window: ArmWindow, versions: Mapping[str, str], *, ndcg_k: int = 10
+    conn: sa.Connection,
+    window: ArmWindow,
+    versions: Mapping[str, str],
+    *,
+    ndcg_k: int = 10,
+    sources: Collection[str] = ("events", "labels", "ranking"),
 ) -> dict[str, ArmMetrics]:
     """The metrics of every arm in ``window``; ``versions`` names each arm's version.
 
+    ``sources`` limits the work to the metric sources needed (event metrics always come).
     Arms without a request in the window are present with zero units.
     """
     sums = arm_sums(conn, window)
-    labels = label_summaries(label_rows(conn, window))
-    ndcg = ndcg_summaries(conn, window, ndcg_k)
+    labels = label_summaries(label_rows(conn, window)) if "labels" in sources else {}
+    ndcg = ndcg_summaries(conn, window, ndcg_k) if "ranking" in sources else {}
     found = {}
     for arm in window.arms:
         arm_sum = sums.get(arm)
