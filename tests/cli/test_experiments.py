@@ -9,14 +9,14 @@ import pytest
 from champion.cli.main import main
 from champion.services import Services
 from champion.settings import Settings
-from tests.cli.test_cli import _champion
 from tests.conftest import ModelFolders
 
 
 def _run(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
 ) -> tuple[int, str, str]:
-    """The real entry point, in this process (a subprocess per command would take seconds)."""
+    """The installed entry point, ``main()``, in this process (a subprocess per command would
+    take seconds; tests/cli/test_cli.py runs the command itself)."""
     monkeypatch.setattr(sys, "argv", ["champion", *args])
     code = 0
     try:
@@ -52,6 +52,8 @@ def test_experiment_commands(
     ]:
         code, _, err = _run(monkeypatch, capsys, "experiment", "set", "churn", *args)
         assert code == 2 and message in err, (args, err)
+    code, _, err = _run(monkeypatch, capsys, "experiment", "set", "nope", "--goal", "ctr")
+    assert code == 2 and "Unknown endpoint 'nope'" in err and "Traceback" not in err
     code, out, err = _run(
         monkeypatch,
         capsys,
@@ -94,9 +96,3 @@ def test_experiment_commands(
     assert services.registry.resolve("churn@champion").number == 1
     code, out, _ = _run(monkeypatch, capsys, "experiment", "show", "churn")
     assert code == 0 and "Decision: rollback" in out
-
-
-def test_bad_input_exits_2_from_the_installed_command(settings: Settings) -> None:
-    result = _champion(settings, "experiment", "set", "nope", "--goal", "ctr")
-    assert result.returncode == 2 and "Unknown endpoint 'nope'" in result.stderr
-    assert "Traceback" not in result.stderr

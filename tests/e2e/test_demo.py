@@ -59,8 +59,9 @@ def test_demo_serves_logs_and_joins_feedback(
     assert acted == [("experiment.promote", "controller"), ("experiment.rollback", "controller")]
     assert aliases == 2
     # recs/1 answered alone (60) and every interleaved visit (520 users x 3); recs/2, promoted,
-    # then answered 60 more (its canary's failures too); recs/3 never answered anyone.
-    assert served["recs/1"] == 60 + 1560 and served["recs/2"] == 60 and "recs/3" not in served
+    # then answered every user once more, its broken canary's share too (the canary's calls
+    # failed and the champion answered them); recs/3 never answered anyone.
+    assert served["recs/1"] == 60 + 1560 and served["recs/2"] == 520 and "recs/3" not in served
     assert served["attrition/1"] == 1409
     # A shadow call is skipped, never queued, while the (slower) challenger is busy.
     assert 0.8 * 1409 <= shadowed <= 1409

@@ -104,7 +104,7 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
                 "changed over HTTP: the running server switched without a restart."
             )
             rollout.release_broken_canary(client, home_dir, console, winner)
-            _recommend(client, some, split.truth, rng, f"{winner} with a canary of recs/3")
+            _recommend(client, everyone, split.truth, rng, f"{winner} with a canary of recs/3")
             canary = rollout.await_decision(client, "recs")
             console.print(f"The controller: {canary['decision']['reason']}")
             _score_customers(client, holdout)
