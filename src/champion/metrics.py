@@ -86,6 +86,25 @@ class Metrics:
             "Feedback events committed.",
             registry=self.registry,
         )
+        self.controller_decisions = Counter(
+            "champion_controller_decisions",
+            "Decisions the rollout controller reached, by endpoint and decision "
+            "(promote, continue, rollback).",
+            ["endpoint", "decision"],
+            registry=self.registry,
+        )
+        self.controller_actions = Counter(
+            "champion_controller_actions",
+            "Actions the rollout controller carried out (ramp, promote, rollback) or proposed "
+            "for approval (propose).",
+            ["endpoint", "action"],
+            registry=self.registry,
+        )
+        self.controller_leader = Gauge(
+            "champion_controller_leader",
+            "1 while this server holds the rollout controller's leader lock, else 0.",
+            registry=self.registry,
+        )
         self.feedback_commit_seconds = Histogram(
             "champion_feedback_commit_seconds",
             "Time of one group commit of feedback.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import champion.access.tables
 import champion.audit
 import champion.automation.tables
+import champion.evaluation.tables
 import champion.events.tables
 import champion.registry.tables
 import champion.serving.tables  # noqa: F401

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -24,17 +25,23 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """A real server with its own home (and database URL, default SQLite in the home).
+    """A real server with its own home (and database URL, default SQLite in the home), with
+    ``env`` added to its environment (e.g. ``CHAMPION_CONTROLLER_INTERVAL_SECONDS``).
 
     The server's output goes to ``<home>/server.log``.
     """
 
     def __init__(
-        self, home: Path, database_url: str | None = None, log_level: str = "warning"
+        self,
+        home: Path,
+        database_url: str | None = None,
+        log_level: str = "warning",
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.home = home
         self.database_url = database_url
         self.log_level = log_level
+        self.env = dict(env or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -45,7 +52,7 @@ class ServerProcess:
 
     def start(self, timeout: float = 60.0) -> None:
         """Start and wait until ``/v1/health`` answers."""
-        env = dict(os.environ, CHAMPION_HOME=str(self.home))
+        env = dict(os.environ, CHAMPION_HOME=str(self.home), **self.env)
         env.pop("CHAMPION_DATABASE_URL", None)
         if self.database_url:
             env["CHAMPION_DATABASE_URL"] = self.database_url

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -17,6 +19,10 @@ from champion.registry.flavors import Flavor, default_flavors
 from champion.serving.endpoints import Endpoints
 from champion.serving.policies import PolicyFactory, default_policies
 from champion.settings import Settings
+
+if TYPE_CHECKING:
+    from champion.automation import Rollout
+    from champion.evaluation.experiments import Experiments
 
 __all__ = ["Services"]
 
@@ -55,6 +61,20 @@ class Services:
             settings, engine, clock, flavors, policies, registry, endpoints, ingestion, pipelines,
             tokens,
         )  # fmt: skip
+
+    # Experiments bring SciPy and scikit-learn: built on first use, so commands that do not
+    # need them start fast.
+    @cached_property
+    def experiments(self) -> Experiments:
+        from champion.evaluation.experiments import Experiments
+
+        return Experiments(self.engine, self.registry, self.endpoints, self.clock)
+
+    @cached_property
+    def rollout(self) -> Rollout:
+        from champion.automation import Rollout
+
+        return Rollout(self.engine, self.registry, self.endpoints, self.experiments, self.clock)
 
     def close(self) -> None:
         self.engine.dispose()

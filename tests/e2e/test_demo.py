@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from champion.audit import audit_log
 from champion.automation.tables import ingested_files, quarantined_rows
 from champion.demo.run import run_demo
+from champion.evaluation.tables import experiments
 from champion.events.tables import feedback, predictions, shadow_predictions
 from champion.serving.tables import endpoints
 
@@ -25,6 +27,10 @@ def test_demo_serves_logs_and_joins_feedback(
     assert "challenger in shadow" in out
     assert "started run 1 by itself (4 new file(s): 0-initial.csv" in out
     assert "Run 1 succeeded: registered attrition/3, deployed on attrition as canary" in out
+    # The controller, not the demo, promoted the preferred ranker and rolled back the broken one.
+    assert "The controller: Promoted at" in out and "Significant win for recs/2" in out
+    assert "The controller: Rolled back at" in out and "Failure spike:" in out
+    assert "requests to recs/3 failed" in out and "Rollouts decided by the controller" in out
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'demo' / 'champion.db'}")
     with engine.connect() as conn:
         served: dict[str, int] = dict(
@@ -50,6 +56,17 @@ def test_demo_serves_logs_and_joins_feedback(
         canary = conn.execute(
             sa.select(endpoints.c.policy, endpoints.c.params).where(endpoints.c.name == "attrition")
         ).one()
+        ended = conn.execute(
+            sa.select(experiments.c.status, experiments.c.updated_by).order_by(experiments.c.id)
+        ).all()
+        acted = conn.execute(
+            sa.select(audit_log.c.action, audit_log.c.actor)
+            .where(audit_log.c.action.in_(["experiment.promote", "experiment.rollback"]))
+            .order_by(audit_log.c.id)
+        ).all()
+        aliases = conn.execute(
+            sa.text("SELECT number FROM aliases WHERE alias = 'champion' AND model = 'recs'")
+        ).scalar_one()
     engine.dispose()
     # The corrupt rows are kept with their reasons; the rest of each file is used.
     assert [(Path(p).name, s, q) for p, s, q in files] == [
@@ -63,10 +80,13 @@ def test_demo_serves_logs_and_joins_feedback(
         "canary",
         {"champion": "attrition@champion", "challenger": "attrition/3", "share": 0.1},
     )
-    # recs/1 answered alone (60) and every interleaved visit (520 users x 3); the winner then
-    # served 60 more requests; attrition/1 answered while attrition/2 ran in shadow.
-    assert served["recs/1"] in (60 + 1560, 60 + 1560 + 60)
-    assert served["recs/1"] + served.get("recs/2", 0) == 60 + 1560 + 60
+    assert ended == [("promoted", "controller"), ("rolled_back", "controller")]
+    assert acted == [("experiment.promote", "controller"), ("experiment.rollback", "controller")]
+    assert aliases == 2
+    # recs/1 answered alone (60) and every interleaved visit (520 users x 3); recs/2, promoted,
+    # then answered every user once more, its broken canary's share too (the canary's calls
+    # failed and the champion answered them); recs/3 never answered anyone.
+    assert served["recs/1"] == 60 + 1560 and served["recs/2"] == 520 and "recs/3" not in served
     assert served["attrition/1"] == 1409
     # A shadow call is skipped, never queued, while the (slower) challenger is busy.
     assert 0.8 * 1409 <= shadowed <= 1409

@@ -5,7 +5,13 @@ import pytest
 from scipy import stats
 
 from champion.errors import InvalidInput
-from champion.evaluation.stattests import DeltaMethodTest, Summary, WelchTest
+from champion.evaluation.stattests import (
+    DeltaMethodTest,
+    RatioSummary,
+    SequentialTest,
+    Summary,
+    WelchTest,
+)
 
 
 def test_unit_denominators_reduce_to_the_welch_z_test() -> None:
@@ -52,3 +58,30 @@ def test_arms_are_validated() -> None:
         DeltaMethodTest().run(([1, 2], [1, 1, 1]), ([1, 2], [1, 1]))
     with pytest.raises(InvalidInput, match=r"'b\[0\]' argument of DeltaMethodTest"):
         DeltaMethodTest().run(([1, 2], [1, 1]), ([1, float("nan")], [1, 1]))
+
+
+def test_a_ratio_summary_from_sql_gives_the_same_result_as_the_arrays() -> None:
+    a, b = DeltaMethodTest().example_arms(2)
+    from_arrays = DeltaMethodTest().run(a, b)
+    from_sums = DeltaMethodTest().run(RatioSummary.from_values(*a), RatioSummary.from_values(*b))
+    assert from_sums.effect == pytest.approx(from_arrays.effect)
+    assert from_sums.ci == pytest.approx(from_arrays.ci)
+    assert from_sums.p_value == pytest.approx(from_arrays.p_value)
+    with pytest.raises(InvalidInput, match="RatioSummary of at least 2 units"):
+        DeltaMethodTest().run(RatioSummary(1, 1.0, 1.0, 1.0, 1.0, 1.0), from_sums_arm(b))
+
+
+def from_sums_arm(arm: tuple[np.ndarray, np.ndarray]) -> RatioSummary:
+    return RatioSummary.from_values(*arm)
+
+
+def test_welch_and_the_sequential_test_take_ratio_summaries() -> None:
+    """A ratio arm is compared through its delta-method variance, by any mean test."""
+    a, b = DeltaMethodTest().example_arms(3)
+    ra, rb = RatioSummary.from_values(*a), RatioSummary.from_values(*b)
+    delta = DeltaMethodTest().run(ra, rb)
+    welch = WelchTest(distribution="normal").run(ra, rb)
+    assert welch.statistic == pytest.approx(delta.statistic)
+    sequential = SequentialTest().run(ra, rb)
+    assert sequential.effect == pytest.approx(delta.effect)
+    assert sequential.p_value > delta.p_value

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from champion.errors import InvalidInput
-from champion.evaluation.stattests import SequentialTest, Summary, WelchTest
+from champion.evaluation.stattests import SequentialTest, Summary, WelchTest, always_valid
 
 LOOKS, BATCH, REPLICATIONS = 10, 200, 1000
 
@@ -75,3 +75,11 @@ def test_parameters_are_validated() -> None:
         SequentialTest(tuning_n=0)
     with pytest.raises(InvalidInput, match="'a' argument of SequentialTest"):
         SequentialTest().run(Summary(1, 1.0, 1.0), Summary(5, 1.0, 1.0))
+
+
+def test_always_valid_is_the_sequential_test_on_an_estimate() -> None:
+    a, b = SequentialTest().example_arms(1)
+    result = SequentialTest().run(a, b)
+    variance = a.variance / a.n + b.variance / b.n
+    direct = always_valid(b.mean - a.mean, variance, a.n + b.n, alpha=0.05)
+    assert direct == result

@@ -16,6 +16,7 @@ from champion.api import (
     dashboard,
     diagnostics,
     endpoints,
+    experiments,
     feedback,
     health,
     inference,
@@ -26,7 +27,7 @@ from champion.api.access import AccessGuard
 from champion.api.errors import install_error_handlers
 from champion.api.limits import BodySizeLimit
 from champion.api.state import ServerState
-from champion.automation import Scheduler
+from champion.automation import RolloutController, Scheduler
 from champion.clock import Clock
 from champion.events import FeedbackCommitter, PredictionWriter
 from champion.metrics import Metrics
@@ -52,6 +53,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         tasks = [poller]
         if settings.scheduler:
             tasks.append(asyncio.create_task(_schedule(state, settings.scheduler_seconds, wake)))
+        if state.controller is not None:
+            tasks.append(
+                asyncio.create_task(
+                    _run_controller(state.controller, settings.controller_interval_seconds)
+                )
+            )
         try:
             yield
         finally:
@@ -77,6 +84,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         health.router,
         models.router,
         endpoints.router,
+        experiments.router,
         feedback.router,
         pipelines.router,
         diagnostics.router,
@@ -114,15 +122,22 @@ def _start(settings: Settings, clock: Clock | None) -> ServerState:
         services.clock,
         timeout_seconds=settings.predict_timeout_seconds,
     )
+    controller = None
+    if settings.controller:
+        controller = RolloutController(
+            services.engine, services.experiments, services.rollout, metrics=metrics
+        )
     writer.start()
     committer.start()
     serving.refresh(force=True)
     keyring = Keyring(services.tokens)
     keyring.refresh()
-    return ServerState(services, serving, writer, committer, metrics, keyring)
+    return ServerState(services, serving, writer, committer, metrics, keyring, controller)
 
 
 def _stop(state: ServerState) -> None:
+    if state.controller is not None:
+        state.controller.close()
     state.writer.close()
     state.feedback.close()
     state.serving.close()
@@ -154,3 +169,13 @@ async def _schedule(state: ServerState, seconds: float, wake: asyncio.Event) -> 
             await asyncio.to_thread(scheduler.tick)
         except Exception:
             logger.exception("The pipeline scheduler failed; it tries again next tick")
+
+
+async def _run_controller(controller: RolloutController, seconds: float) -> None:
+    # Every server runs one; only the holder of the leader lock acts (see automation).
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await asyncio.to_thread(controller.tick)
+        except Exception:
+            logger.exception("The rollout controller failed; it will look again")

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+from fastapi.responses import Response
+
 from champion.events import VersionStats
 from champion.registry import Model, Version
 from champion.serving.endpoints import EndpointConfig
 from champion.serving.service import Answer
 
-__all__ = ["answer_json", "endpoint_json", "model_json", "stats_json", "version_json"]
+__all__ = [
+    "answer_json",
+    "endpoint_json",
+    "json_response",
+    "model_json",
+    "stats_json",
+    "version_json",
+]
+
+
+def json_response(body: Any) -> Response:
+    """A JSON response by orjson (fast; NaN and infinities become null)."""
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 def version_json(version: Version) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from champion.validation import check_storable
 
 __all__ = [
+    "ActionBody",
     "AliasBody",
     "EndpointBody",
     "FeedbackBatchBody",
@@ -53,6 +54,13 @@ class RankBody(_Body):
 class AliasBody(_Body):
     version: int = Field(ge=1)
     reason: str = Field(default="", max_length=2000)
+
+
+class ActionBody(_Body):
+    reason: str = Field(default="", max_length=2000)
+    arm: str | None = Field(
+        default=None, min_length=1, max_length=64, description="promote: which challenger arm."
+    )
 
 
 class EndpointBody(_Body):

@@ -8,6 +8,7 @@ from fastapi import Request
 
 from champion.access import Keyring
 from champion.api.access import TOKEN_SCOPE_KEY
+from champion.automation import RolloutController
 from champion.events import FeedbackCommitter, PredictionWriter
 from champion.metrics import Metrics
 from champion.services import Services
@@ -24,6 +25,7 @@ class ServerState:
     feedback: FeedbackCommitter
     metrics: Metrics
     keyring: Keyring
+    controller: RolloutController | None = None
 
 
 def state_of(request: Request) -> ServerState:

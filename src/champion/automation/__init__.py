@@ -1,7 +1,9 @@
-"""Automation: ingest new data, retrain, gate against the champion, register and deploy."""
+"""Automation: ingest new data, retrain, gate against the champion, register and deploy; the
+rollout controller and the actions it (or a person) takes on experiments."""
 
 from __future__ import annotations
 
+from champion.automation.controller import ControllerLook, RolloutController
 from champion.automation.cron import CronSchedule
 from champion.automation.ingestion import (
     IngestedFile,
@@ -11,6 +13,7 @@ from champion.automation.ingestion import (
     Source,
 )
 from champion.automation.pipelines import TRIGGERS, PipelineRecord, Pipelines, Progress
+from champion.automation.rollout import Rollout
 from champion.automation.runs import FINISHED, STEPS, Run, Step
 from champion.automation.scheduler import Scheduler, next_run
 from champion.automation.spec import (
@@ -31,6 +34,7 @@ __all__ = [
     "STEPS",
     "TRIGGERS",
     "ChampionGate",
+    "ControllerLook",
     "CronSchedule",
     "DeploySpec",
     "HoldoutSpec",
@@ -42,6 +46,8 @@ __all__ = [
     "Progress",
     "QualityCheck",
     "QuarantinedRow",
+    "Rollout",
+    "RolloutController",
     "Run",
     "ScheduleSpec",
     "Scheduler",

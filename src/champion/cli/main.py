@@ -9,6 +9,7 @@ import typer
 from champion.cli.audit import audit
 from champion.cli.diagnose import diagnose
 from champion.cli.endpoints import endpoints_app
+from champion.cli.experiments import experiment_app
 from champion.cli.models import alias_app, models_app
 from champion.cli.pipeline import ingest, pipeline_app
 from champion.cli.predict import predict
@@ -31,6 +32,7 @@ app.add_typer(pipeline_app, name="pipeline")
 app.command("ingest")(ingest)
 app.command("diagnose")(diagnose)
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(experiment_app, name="experiment")
 app.command("predict")(predict)
 app.command("audit")(audit)
 app.command("server")(server)

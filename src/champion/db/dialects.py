@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from champion.db.metadata import UTCDateTime
 
-__all__ = ["bulk_insert", "insert_ignoring_duplicates"]
+__all__ = ["bulk_insert", "insert_ignoring_duplicates", "seconds_between"]
 
 
 def insert_ignoring_duplicates(
@@ -25,6 +25,14 @@ def insert_ignoring_duplicates(
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
     conn.execute(statement, list(rows))
+
+
+def seconds_between(dialect: str, later: Any, earlier: Any) -> sa.ColumnElement[float]:
+    """SQL for ``later - earlier`` in seconds, for two UTC timestamp columns."""
+    if dialect == "postgresql":
+        return sa.cast(sa.extract("epoch", later - earlier), sa.Float)
+    # SQLite keeps times as text; julianday() reads them (milliseconds are significant).
+    return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0
 
 
 def bulk_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:

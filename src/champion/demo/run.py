@@ -5,9 +5,11 @@
 3. Start ``champion server`` (SQLite and a local artifact folder under the demo home).
 4. Simulated users browse ``recs`` served by recs/1; clicks and purchases come back.
 5. An interleaving experiment merges recs/1's and recs/2's lists for every user; each click
-   credits the model that placed the item, and a sign test says which one users prefer.
-6. ``recs@champion`` moves to recs/2 over HTTP and the endpoint goes back to one version: the
-   running server switches without a restart.
+   credits the model that placed the item. The server's rollout controller watches it with an
+   always-valid test and promotes the ranker users prefer: ``recs@champion`` moves, without a
+   restart (demo/rollout.py).
+6. A broken build of the recommender goes out as a canary; its calls fail (users get the
+   champion's lists) and the controller rolls it back at once.
 7. The attrition champion scores holdout customers while the challenger runs in shadow; the
    customers' true outcomes come back as labels, scoring both.
 8. The customers' files land in a folder; the server notices them, and a pipeline ingests
@@ -34,6 +36,7 @@ from sklearn.metrics import roc_auc_score
 
 from champion import __version__
 from champion.db import read
+from champion.demo import rollout
 from champion.demo.attrition import Holdout, write_attrition_classifier
 from champion.demo.movielens import load_split
 from champion.demo.pipeline import pipeline_spec, show_retraining, split_telco
@@ -73,7 +76,7 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
     everyone = sorted(split.truth)
     some = everyone[:users]
 
-    server = ServerProcess(home_dir)
+    server = ServerProcess(home_dir, env=rollout.SERVER_ENV)
     try:
         server.start()
         console.print(f"champion server is up at {server.url} (SQLite, artifacts in {home_dir})")
@@ -88,6 +91,7 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
                 challenger="recs@challenger",
                 method="team_draft",
             )
+            rollout.start_interleaving_experiment(client, console, len(everyone))
             _recommend(
                 client,
                 everyone * SESSIONS,
@@ -96,18 +100,18 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
                 "an interleaving of recs/1 and recs/2",
             )
             time.sleep(0.3)  # prediction events are written off the response path
-            challenger_won, verdict = _interleaving_result(client)
-            if challenger_won:
-                client.put(
-                    "/v1/models/recs/aliases/champion", json={"version": 2, "reason": verdict}
-                ).raise_for_status()
-            _configure(client, "recs", "single", "experiment over", version="recs@champion")
-            winner = "recs/2" if challenger_won else "recs/1"
+            _interleaving_result(client)
+            rollout.let_the_controller_decide(client, console, len(everyone))
+            decided = rollout.await_decision(client, "recs")
+            winner = "recs/2" if decided["status"] == "promoted" else "recs/1"
             console.print(
-                f"recs@champion is {winner} and the experiment is over, changed over "
-                "HTTP: the running server switched without a restart."
+                f"The controller: {decided['decision']['reason']} recs@champion is {winner}, "
+                "changed over HTTP: the running server switched without a restart."
             )
-            _recommend(client, some, split.truth, rng, f"{winner} alone")
+            rollout.release_broken_canary(client, home_dir, console, winner)
+            _recommend(client, everyone, split.truth, rng, f"{winner} with a canary of recs/3")
+            canary = rollout.await_decision(client, "recs")
+            console.print(f"The controller: {canary['decision']['reason']}")
             _score_customers(client, holdout)
             _retrain(client, data_dir, home_dir)
             time.sleep(0.3)
@@ -218,7 +222,7 @@ def _recommend(
     )
 
 
-def _interleaving_result(client: httpx.Client) -> tuple[bool, str]:
+def _interleaving_result(client: httpx.Client) -> None:
     response = client.get("/v1/endpoints/recs/interleaving")
     response.raise_for_status()
     result = response.json()["comparisons"][0]
@@ -243,18 +247,6 @@ def _interleaving_result(client: httpx.Client) -> tuple[bool, str]:
         f"{result['p_value']:.2g}",
     )
     console.print(table)
-    challenger_won = result["preferred"] == result["challenger"]
-    verdict = (
-        f"interleaving: {result['challenger']} won {result['wins']} and lost {result['losses']} "
-        f"impressions with clicks (sign test p = {result['p_value']:.2g}, bootstrap over users): "
-        + (
-            f"promote {result['challenger']}"
-            if challenger_won
-            else f"no significant win, keep {result['champion']}"
-        )
-    )
-    console.print(verdict)
-    return challenger_won, verdict
 
 
 def _score_customers(client: httpx.Client, holdout: Holdout) -> None:
@@ -352,6 +344,7 @@ def _summary(client: httpx.Client, home: Path, elapsed: float) -> None:
         "Under interleaving every request shows items of both versions: shown and "
         "clicked items are counted for the version each item is credited to."
     )
+    console.print(rollout.decisions_table(home))
     _shadow_summary(client, home)
     health = client.get("/v1/health").json()
     console.print(

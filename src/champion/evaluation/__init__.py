@@ -1,8 +1,24 @@
-"""Evaluation of experiments: statistical tests comparing a champion with a challenger."""
+"""Evaluation of experiments: online metrics per arm, statistical tests, experiments and
+their decisions, offline comparison on a holdout, and the sensitivity of online methods."""
 
 from __future__ import annotations
 
+from champion.evaluation.analysis import Analysis, MetricResult, analyse
+from champion.evaluation.arms import ExperimentArms, experiment_arms
 from champion.evaluation.comparisons import InterleavingComparison, interleaving_comparisons
+from champion.evaluation.decision import Decision, decide
+from champion.evaluation.design import ExperimentDesign, Guardrail, Ramp, parse_design
+from champion.evaluation.experiments import Experiment, ExperimentReport, Experiments
+from champion.evaluation.health import HealthCheck
+from champion.evaluation.offline import (
+    HistoryCheck,
+    OfflineComparison,
+    check_score_history,
+    compare_offline,
+)
+from champion.evaluation.online import METRICS, ArmMetrics, Metric, arm_metrics
+from champion.evaluation.propensity import PropensityEstimate, propensity_estimates
+from champion.evaluation.sensitivity import SensitivityCurve, UserOutcomes, wrong_winner_curve
 from champion.evaluation.stattests import (
     StatResult,
     StatTest,
@@ -12,11 +28,39 @@ from champion.evaluation.stattests import (
 )
 
 __all__ = [
+    "METRICS",
+    "Analysis",
+    "ArmMetrics",
+    "Decision",
+    "Experiment",
+    "ExperimentArms",
+    "ExperimentDesign",
+    "ExperimentReport",
+    "Experiments",
+    "Guardrail",
+    "HealthCheck",
+    "HistoryCheck",
     "InterleavingComparison",
+    "Metric",
+    "MetricResult",
+    "OfflineComparison",
+    "PropensityEstimate",
+    "Ramp",
+    "SensitivityCurve",
     "StatResult",
     "StatTest",
     "Summary",
+    "UserOutcomes",
+    "analyse",
+    "arm_metrics",
+    "check_score_history",
     "check_stattest",
+    "compare_offline",
+    "decide",
     "default_stattests",
+    "experiment_arms",
     "interleaving_comparisons",
+    "parse_design",
+    "propensity_estimates",
+    "wrong_winner_curve",
 ]

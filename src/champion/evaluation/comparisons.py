@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from champion.evaluation.stattests import StatResult
+from champion.evaluation.stattests import RatioSummary, StatResult
 from champion.evaluation.stattests.interleaving import InterleavingTest
 from champion.events.queries import interleaved_clicks
 
@@ -28,6 +28,9 @@ class InterleavingComparison:
     losses: int
     ties: int
     result: StatResult
+    per_unit: RatioSummary
+    """Per unit ``x = (wins - losses) / 2`` over ``y`` = impressions with a click: its ratio
+    is Δ_AB, and its delta-method variance keeps the unit as the unit of analysis."""
 
     @property
     def preferred(self) -> str | None:
@@ -88,6 +91,10 @@ def interleaving_comparisons(
         a = [[pair[0] for pair in impressions] for impressions in units.values()]
         b = [[pair[1] for pair in impressions] for impressions in units.values()]
         flat = [(x, y) for impressions in units.values() for x, y in impressions]
+        per_unit = RatioSummary.from_values(
+            [sum((y > x) - (x > y) for x, y in imps) / 2 for imps in units.values()],
+            [sum(x + y > 0 for x, y in imps) for imps in units.values()],
+        )
         comparisons.append(
             InterleavingComparison(
                 champion=champion,
@@ -98,6 +105,7 @@ def interleaving_comparisons(
                 losses=sum(x > y for x, y in flat),
                 ties=sum(x == y > 0 for x, y in flat),
                 result=test.run(a, b, alpha=alpha),
+                per_unit=per_unit,
             )
         )
     return comparisons

@@ -16,7 +16,9 @@ __all__ = [
     "arm_rewards",
     "feedback_for",
     "interleaved_clicks",
+    "item_was_clicked",
     "joined_predictions",
+    "nearest_rank",
     "shadow_pairs",
     "version_stats",
 ]
@@ -93,7 +95,7 @@ def version_stats(
             "fallbacks": row.fallbacks,
         }
 
-    clicked = _item_was_clicked()
+    clicked = item_was_clicked()
     shown = _window(
         sa.select(
             i.c.model,
@@ -162,7 +164,7 @@ def version_stats(
     return result
 
 
-def _item_was_clicked() -> sa.Exists:
+def item_was_clicked() -> sa.Exists:
     """True for a shown item (``prediction_items`` row) that got a click."""
     i = prediction_items
     return sa.exists().where(
@@ -180,25 +182,29 @@ def _percentile(
     end: datetime | None,
     q: float,
 ) -> float | None:
-    # Nearest-rank percentile with ORDER BY ... OFFSET: portable to SQLite and PostgreSQL.
     model, version, arm = group
     same = (
         (predictions.c.model == model)
         & (predictions.c.version == version)
         & (predictions.c.arm == arm)
     )
-    n = conn.execute(_window(sa.select(sa.func.count()), endpoint, start, end).where(same))
-    count = n.scalar_one()
+    return nearest_rank(
+        conn, _window(sa.select(predictions.c.latency_ms), endpoint, start, end).where(same), q
+    )
+
+
+def nearest_rank(conn: sa.Connection, query: sa.Select[Any], q: float) -> float | None:
+    """The nearest-rank ``q`` quantile of the one column ``query`` selects (None if empty).
+
+    ORDER BY ... OFFSET is portable to SQLite and PostgreSQL and ships one row to Python.
+    """
+    count = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
     if count == 0:
         return None
-    query = (
-        _window(sa.select(predictions.c.latency_ms), endpoint, start, end)
-        .where(same)
-        .order_by(predictions.c.latency_ms)
-        .offset(max(0, math.ceil(q * count) - 1))
-        .limit(1)
-    )
-    return float(conn.execute(query).scalar_one())
+    column = query.selected_columns[0]
+    ranked = query.order_by(column).offset(max(0, math.ceil(q * count) - 1)).limit(1)
+    value = conn.execute(ranked).scalar_one()
+    return None if value is None else float(value)
 
 
 def joined_predictions(
@@ -262,7 +268,7 @@ def interleaved_clicks(
     Impressions answered by a fallback (a ranker failed) are left out.
     """
     p, i = predictions, prediction_items
-    clicked = _item_was_clicked()
+    clicked = item_was_clicked()
     query = _window(
         sa.select(
             p.c.request_id,

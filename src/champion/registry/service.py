@@ -144,14 +144,24 @@ class Registry:
         return int(number)
 
     def set_alias(
-        self, model: str, alias: str, number: int, *, actor: str, reason: str = ""
+        self,
+        model: str,
+        alias: str,
+        number: int,
+        *,
+        actor: str,
+        reason: str = "",
+        conn: sa.Connection | None = None,
     ) -> Version:
-        """Point ``model@alias`` at version ``number``, creating or moving the alias."""
+        """Point ``model@alias`` at version ``number``, creating or moving the alias; with
+        ``conn``, inside the caller's write transaction."""
         check_name("alias", alias)
-        with write(self.engine) as conn:
-            self._version_row(conn, model, number)
-            self._set_alias(conn, model, alias, number, actor, reason)
-        return self.get_version(model, number)
+        if conn is None:
+            with write(self.engine) as own:
+                return self.set_alias(model, alias, number, actor=actor, reason=reason, conn=own)
+        self._version_row(conn, model, number)
+        self._set_alias(conn, model, alias, number, actor, reason)
+        return _version(self._version_row(conn, model, number), self._aliases(conn, model))
 
     def remove_alias(self, model: str, alias: str, *, actor: str, reason: str = "") -> None:
         with write(self.engine) as conn:

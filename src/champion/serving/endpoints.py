@@ -80,67 +80,86 @@ class Endpoints:
         actor: str,
         reason: str = "",
         salt: str | None = None,
+        conn: sa.Connection | None = None,
     ) -> EndpointConfig:
+        """Store a new configuration of ``name``; with ``conn``, inside the caller's write
+        transaction (so a rollout's policy change and alias moves commit together)."""
         check_name("endpoint", name)
         self.validate(policy, params)
+        if conn is not None:
+            return self._set(conn, name, policy, params, actor, reason, salt)
+        with write(self.engine) as own:
+            return self._set(own, name, policy, params, actor, reason, salt)
+
+    def _set(
+        self,
+        conn: sa.Connection,
+        name: str,
+        policy: str,
+        params: Mapping[str, Any],
+        actor: str,
+        reason: str,
+        salt: str | None,
+    ) -> EndpointConfig:
         now = self.clock.now()
-        with write(self.engine) as conn:
-            current = conn.execute(sa.select(endpoints).where(endpoints.c.name == name)).first()
-            version = 1 if current is None else current.config_version + 1
-            # The salt decides every unit's bucket: keep it unless asked, so users keep arms.
-            chosen_salt = salt or (current.salt if current is not None else secrets.token_hex(8))
-            values = dict(
+        current = conn.execute(sa.select(endpoints).where(endpoints.c.name == name)).first()
+        version = 1 if current is None else current.config_version + 1
+        # The salt decides every unit's bucket: keep it unless asked, so users keep arms.
+        chosen_salt = salt or (current.salt if current is not None else secrets.token_hex(8))
+        values = dict(
+            config_version=version,
+            policy=policy,
+            params=dict(params),
+            salt=chosen_salt,
+            updated_at=now,
+            updated_by=actor,
+        )
+        if current is None:
+            conn.execute(endpoints.insert().values(name=name, **values))
+        else:
+            conn.execute(endpoints.update().where(endpoints.c.name == name).values(**values))
+        conn.execute(
+            endpoint_configs.insert().values(
+                endpoint=name,
                 config_version=version,
                 policy=policy,
                 params=dict(params),
                 salt=chosen_salt,
-                updated_at=now,
-                updated_by=actor,
-            )
-            if current is None:
-                conn.execute(endpoints.insert().values(name=name, **values))
-            else:
-                conn.execute(endpoints.update().where(endpoints.c.name == name).values(**values))
-            conn.execute(
-                endpoint_configs.insert().values(
-                    endpoint=name,
-                    config_version=version,
-                    policy=policy,
-                    params=dict(params),
-                    salt=chosen_salt,
-                    created_at=now,
-                    created_by=actor,
-                    reason=reason,
-                )
-            )
-            audit.record(
-                conn,
-                at=now,
-                actor=actor,
-                action="endpoint.configure",
-                target=name,
-                details={
-                    "config_version": version,
-                    "policy": policy,
-                    "params": dict(params),
-                    "previous": None
-                    if current is None
-                    else {"policy": current.policy, "params": current.params},
-                },
+                created_at=now,
+                created_by=actor,
                 reason=reason,
             )
-        return self.get(name)
+        )
+        audit.record(
+            conn,
+            at=now,
+            actor=actor,
+            action="endpoint.configure",
+            target=name,
+            details={
+                "config_version": version,
+                "policy": policy,
+                "params": dict(params),
+                "previous": None
+                if current is None
+                else {"policy": current.policy, "params": current.params},
+            },
+            reason=reason,
+        )
+        return self._get(conn, name)
 
     def get(self, name: str) -> EndpointConfig:
         with read(self.engine) as conn:
-            row = conn.execute(sa.select(endpoints).where(endpoints.c.name == name)).first()
-            if row is None:
-                known = conn.execute(sa.select(endpoints.c.name).order_by(endpoints.c.name))
-                raise NotFound(
-                    f"Unknown endpoint {name!r}. "
-                    f"Endpoints: {', '.join(known.scalars()) or '(none)'}."
-                )
-            return _config(row._mapping)
+            return self._get(conn, name)
+
+    def _get(self, conn: sa.Connection, name: str) -> EndpointConfig:
+        row = conn.execute(sa.select(endpoints).where(endpoints.c.name == name)).first()
+        if row is None:
+            known = conn.execute(sa.select(endpoints.c.name).order_by(endpoints.c.name))
+            raise NotFound(
+                f"Unknown endpoint {name!r}. Endpoints: {', '.join(known.scalars()) or '(none)'}."
+            )
+        return _config(row._mapping)
 
     def list_endpoints(self) -> list[EndpointConfig]:
         with read(self.engine) as conn:

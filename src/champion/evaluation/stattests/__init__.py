@@ -16,9 +16,9 @@ from champion.evaluation.stattests.interleaving import InterleavingTest, interle
 from champion.evaluation.stattests.multiple import benjamini_hochberg, holm
 from champion.evaluation.stattests.paired import McNemarTest, PairedBootstrapTest
 from champion.evaluation.stattests.proportions import ProportionsTest
-from champion.evaluation.stattests.sequential import SequentialTest
+from champion.evaluation.stattests.sequential import SequentialTest, always_valid
 from champion.evaluation.stattests.srm import SrmTest
-from champion.evaluation.stattests.summary import Summary
+from champion.evaluation.stattests.summary import Moments, RatioSummary, Summary
 from champion.evaluation.stattests.welch import WelchTest
 from champion.plugins import Registry
 
@@ -28,14 +28,17 @@ __all__ = [
     "DeltaMethodTest",
     "InterleavingTest",
     "McNemarTest",
+    "Moments",
     "PairedBootstrapTest",
     "ProportionsTest",
+    "RatioSummary",
     "SequentialTest",
     "SrmTest",
     "StatResult",
     "StatTest",
     "Summary",
     "WelchTest",
+    "always_valid",
     "benjamini_hochberg",
     "check_stattest",
     "cuped_theta",

@@ -8,11 +8,10 @@ from typing import ClassVar
 import numpy as np
 from scipy import stats
 
-from champion.errors import InvalidInput
 from champion.evaluation.stattests.base import StatResult
 from champion.evaluation.stattests.proportions import check_proportion
-from champion.evaluation.stattests.summary import Summary
-from champion.evaluation.stattests.welch import mean_effect
+from champion.evaluation.stattests.summary import Moments, Summary
+from champion.evaluation.stattests.welch import check_moments, mean_effect
 from champion.validation import check_alpha, check_choice, check_float
 
 __all__ = ["BayesianTest"]
@@ -34,7 +33,8 @@ class BayesianTest:
     ----------
     metric
         ``"proportion"`` (arms are ``Summary.from_counts``, variance ``p (1 - p)``) or
-        ``"mean"`` (sample variance).
+        ``"mean"`` (sample variance; a :class:`RatioSummary` arm uses its delta-method
+        variance).
     prior_variance
         Variance of a normal prior on the relative effect, centred on 0; None for the
         improper prior.
@@ -62,7 +62,7 @@ class BayesianTest:
             else check_float("BayesianTest", "prior_variance", prior_variance, 0.0, math.inf)
         )
 
-    def run(self, a: Summary, b: Summary, *, alpha: float = 0.05) -> StatResult:
+    def run(self, a: Moments, b: Moments, *, alpha: float = 0.05) -> StatResult:
         """The posterior of the relative effect of ``b`` over ``a``; see the class docstring."""
         alpha = check_alpha("BayesianTest", alpha)
         if self.metric == "proportion":
@@ -70,12 +70,8 @@ class BayesianTest:
             b = check_proportion("BayesianTest", "b", b)
             var_a, var_b = a.proportion_variance, b.proportion_variance
         else:
-            for name, arm in (("a", a), ("b", b)):
-                if not isinstance(arm, Summary) or arm.n < 2:
-                    raise InvalidInput(
-                        f"The {name!r} argument of BayesianTest must be a Summary with n of at "
-                        f"least 2. Got {arm!r} instead."
-                    )
+            a = check_moments("BayesianTest", "a", a)
+            b = check_moments("BayesianTest", "b", b)
             var_a, var_b = a.variance, b.variance
         mean, variance = mean_effect(
             (a.mean, var_a, a.n), (b.mean, var_b, b.n), relative=True, method="BayesianTest"

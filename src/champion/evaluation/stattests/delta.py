@@ -11,6 +11,7 @@ from scipy import stats
 
 from champion.errors import InvalidInput
 from champion.evaluation.stattests.base import StatResult
+from champion.evaluation.stattests.summary import RatioSummary
 from champion.validation import check_alpha, check_sample
 
 __all__ = ["DeltaMethodTest", "ratio_and_variance"]
@@ -26,21 +27,22 @@ def ratio_and_variance(
     ``Var(x̄ / ȳ) ≈ (s_x² / ȳ² - 2 x̄ s_xy / ȳ³ + x̄² s_y² / ȳ⁴) / n`` with sample (``n - 1``)
     moments, so with ``y ≡ 1`` it is the usual ``s_x² / n``.
     """
-    n = numerator.size
-    mean_x, mean_y = float(numerator.mean()), float(denominator.mean())
-    covariance = np.cov(numerator, denominator, ddof=1)
-    var_x, var_y, cov_xy = covariance[0, 0], covariance[1, 1], covariance[0, 1]
-    variance = (
-        var_x / mean_y**2 - 2.0 * mean_x * cov_xy / mean_y**3 + mean_x**2 * var_y / mean_y**4
-    ) / n
-    return mean_x / mean_y, max(float(variance), 0.0)
+    summary = RatioSummary.from_values(numerator, denominator)
+    return summary.mean, summary.variance / summary.n
 
 
-def _arm(name: str, value: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def _arm(name: str, value: Any) -> RatioSummary:
+    if isinstance(value, RatioSummary):
+        if value.n < 2 or value.sum_y <= 0:
+            raise InvalidInput(
+                f"The {name!r} argument of DeltaMethodTest must be a RatioSummary of at least 2 "
+                f"units with a positive denominator total. Got {value!r} instead."
+            )
+        return value
     if not isinstance(value, tuple | list) or len(value) != 2:
         raise InvalidInput(
             f"The {name!r} argument of DeltaMethodTest must be a pair (numerators, "
-            f"denominators) of per-unit arrays. Got {value!r} instead."
+            f"denominators) of per-unit arrays or a RatioSummary. Got {value!r} instead."
         )
     x = check_sample("DeltaMethodTest", f"{name}[0]", value[0])
     y = check_sample("DeltaMethodTest", f"{name}[1]", value[1])
@@ -50,16 +52,17 @@ def _arm(name: str, value: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np
             f"denominators of the same length with a positive total. Got {x.size} numerators, "
             f"{y.size} denominators summing to {float(y.sum())!r} instead."
         )
-    return x, y
+    return RatioSummary.from_values(x, y)
 
 
 class DeltaMethodTest:
     """Compare a ratio metric such as CTR when the randomisation unit is the user.
 
     Each arm is a pair ``(numerators, denominators)`` with one entry per user, e.g. clicks
-    and impressions. Treating impressions as independent would understate the variance,
-    since one user's impressions are correlated; the delta method keeps the user as the
-    unit. The z-test is on ``R_b - R_a`` with ``R = sum(x) / sum(y)``.
+    and impressions, or the :class:`RatioSummary` of those arrays (what SQL returns).
+    Treating impressions as independent would understate the variance, since one user's
+    impressions are correlated; the delta method keeps the user as the unit. The z-test is
+    on ``R_b - R_a`` with ``R = sum(x) / sum(y)``.
 
     References
     ----------
@@ -84,10 +87,9 @@ class DeltaMethodTest:
     def run(self, a: Any, b: Any, *, alpha: float = 0.05) -> StatResult:
         """Compare the ratio metric of ``a`` and ``b``; see the class docstring."""
         alpha = check_alpha("DeltaMethodTest", alpha)
-        ratio_a, var_a = ratio_and_variance(*_arm("a", a))
-        ratio_b, var_b = ratio_and_variance(*_arm("b", b))
-        effect = ratio_b - ratio_a
-        se = math.sqrt(var_a + var_b)
+        arm_a, arm_b = _arm("a", a), _arm("b", b)
+        effect = arm_b.mean - arm_a.mean
+        se = math.sqrt(arm_a.variance / arm_a.n + arm_b.variance / arm_b.n)
         if se == 0.0:
             statistic, p_value = (
                 (0.0, 1.0) if effect == 0 else (math.copysign(math.inf, effect), 0.0)

@@ -20,7 +20,7 @@ from champion.validation import (
     check_sample,
 )
 
-__all__ = ["McNemarTest", "PairedBootstrapTest"]
+__all__ = ["PAIRED_METRICS", "McNemarTest", "PairedBootstrapTest"]
 
 Arrays = npt.NDArray[np.float64]
 
@@ -29,7 +29,7 @@ def _rmse(y_true: Arrays, y_pred: Arrays) -> float:
     return float(np.sqrt(metrics.mean_squared_error(y_true, y_pred)))
 
 
-_METRICS: dict[str, Callable[[Arrays, Arrays], float]] = {
+PAIRED_METRICS: dict[str, Callable[[Arrays, Arrays], float]] = {
     "auc": lambda y, s: float(metrics.roc_auc_score(y, s)),
     "ndcg": lambda y, s: float(metrics.ndcg_score(y, s)),
     "rmse": _rmse,
@@ -169,7 +169,7 @@ class PairedBootstrapTest:
     """Parameters that keep the contract checks fast."""
 
     def __init__(self, metric: str = "auc", n_resamples: int = 1000, seed: int = 0) -> None:
-        self.metric = check_choice("PairedBootstrapTest", "metric", metric, sorted(_METRICS))
+        self.metric = check_choice("PairedBootstrapTest", "metric", metric, sorted(PAIRED_METRICS))
         self.n_resamples = check_int("PairedBootstrapTest", "n_resamples", n_resamples, 100)
         self.seed = check_int("PairedBootstrapTest", "seed", seed, 0)
 
@@ -190,7 +190,7 @@ class PairedBootstrapTest:
                 "The holdout does not suit metric 'auc' in PairedBootstrapTest: y_true must "
                 f"hold both classes 0 and 1. Got classes {np.unique(y_true).tolist()!r} instead."
             )
-        score = _METRICS[self.metric]
+        score = PAIRED_METRICS[self.metric]
         try:
             effect = score(y_true, score_b) - score(y_true, score_a)
         except ValueError as exc:

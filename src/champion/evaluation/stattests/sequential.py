@@ -7,13 +7,46 @@ from typing import ClassVar
 
 import numpy as np
 
-from champion.errors import InvalidInput
 from champion.evaluation.stattests.base import StatResult
-from champion.evaluation.stattests.summary import Summary
-from champion.evaluation.stattests.welch import mean_effect
+from champion.evaluation.stattests.summary import Moments, Summary
+from champion.evaluation.stattests.welch import check_moments, mean_effect
 from champion.validation import check_alpha, check_float
 
-__all__ = ["SequentialTest"]
+__all__ = ["SequentialTest", "always_valid"]
+
+
+def always_valid(
+    effect: float, variance: float, n: int, *, alpha: float, tuning_n: float = 5000.0
+) -> StatResult:
+    """The mSPRT p-value and confidence sequence of an estimate ``effect`` of ``variance``.
+
+    ``n`` is the number of units behind the estimate; :class:`SequentialTest` explains the
+    mixture and its tuning. Any asymptotically normal estimate works: a difference of means,
+    of delta-method ratios, or a mean of per-unit paired differences.
+
+    Examples
+    --------
+    >>> result = always_valid(0.1, 0.0009, 6000, alpha=0.05)
+    >>> round(result.p_value, 4), result.significant
+    (0.0213, True)
+    """
+    if variance == 0.0:
+        p_value = 1.0 if effect == 0 else 0.0
+        return StatResult(0.0, p_value, (effect, effect), effect, "sequential", alpha=alpha)
+    v = variance
+    log_alpha = math.log(alpha)
+    rho2 = (-2.0 * log_alpha + math.log(1.0 - 2.0 * log_alpha)) / tuning_n
+    tau2 = rho2 * v * n
+    log_lr = 0.5 * math.log(v / (v + tau2)) + effect**2 * tau2 / (2.0 * v * (v + tau2))
+    half = math.sqrt(2.0 * v * (v + tau2) / tau2 * (-log_alpha + 0.5 * math.log((v + tau2) / v)))
+    return StatResult(
+        statistic=log_lr,
+        p_value=min(1.0, math.exp(-log_lr)),
+        ci=(effect - half, effect + half),
+        effect=effect,
+        method="sequential",
+        alpha=alpha,
+    )
 
 
 class SequentialTest:
@@ -33,7 +66,7 @@ class SequentialTest:
     ``rho² = (-2 log alpha + log(1 - 2 log alpha)) / tuning_n``; it is narrowest near ``tuning_n``
     units in total. This is the tuning GrowthBook uses (default 5000).
 
-    Arms are :class:`Summary` values of the metric so far.
+    Arms are :class:`Summary` (or :class:`RatioSummary`) values of the metric so far.
 
     Parameters
     ----------
@@ -62,36 +95,15 @@ class SequentialTest:
     def __init__(self, tuning_n: float = 5000.0) -> None:
         self.tuning_n = check_float("SequentialTest", "tuning_n", tuning_n, 0.0, math.inf)
 
-    def run(self, a: Summary, b: Summary, *, alpha: float = 0.05) -> StatResult:
+    def run(self, a: Moments, b: Moments, *, alpha: float = 0.05) -> StatResult:
         """The always-valid p-value and confidence sequence now; see the class docstring."""
         alpha = check_alpha("SequentialTest", alpha)
-        for name, arm in (("a", a), ("b", b)):
-            if not isinstance(arm, Summary) or arm.n < 2:
-                raise InvalidInput(
-                    f"The {name!r} argument of SequentialTest must be a Summary with n of at "
-                    f"least 2. Got {arm!r} instead."
-                )
-        effect, v = mean_effect(
+        a = check_moments("SequentialTest", "a", a)
+        b = check_moments("SequentialTest", "b", b)
+        effect, variance = mean_effect(
             (a.mean, a.variance, a.n), (b.mean, b.variance, b.n), relative=False, method="mSPRT"
         )
-        if v == 0.0:
-            p_value = 1.0 if effect == 0 else 0.0
-            return StatResult(0.0, p_value, (effect, effect), effect, "sequential", alpha=alpha)
-        log_alpha = math.log(alpha)
-        rho2 = (-2.0 * log_alpha + math.log(1.0 - 2.0 * log_alpha)) / self.tuning_n
-        tau2 = rho2 * v * (a.n + b.n)
-        log_lr = 0.5 * math.log(v / (v + tau2)) + effect**2 * tau2 / (2.0 * v * (v + tau2))
-        half = math.sqrt(
-            2.0 * v * (v + tau2) / tau2 * (-log_alpha + 0.5 * math.log((v + tau2) / v))
-        )
-        return StatResult(
-            statistic=log_lr,
-            p_value=min(1.0, math.exp(-log_lr)),
-            ci=(effect - half, effect + half),
-            effect=effect,
-            method="sequential",
-            alpha=alpha,
-        )
+        return always_valid(effect, variance, a.n + b.n, alpha=alpha, tuning_n=self.tuning_n)
 
     def example_arms(self, seed: int) -> tuple[Summary, Summary]:
         rng = np.random.default_rng(seed)

@@ -10,10 +10,10 @@ from scipy import stats
 
 from champion.errors import InvalidInput
 from champion.evaluation.stattests.base import StatResult
-from champion.evaluation.stattests.summary import Summary
+from champion.evaluation.stattests.summary import Moments, RatioSummary, Summary
 from champion.validation import check_alpha, check_choice
 
-__all__ = ["WelchTest", "compare_means", "mean_effect"]
+__all__ = ["WelchTest", "check_moments", "compare_means", "mean_effect"]
 
 DISTRIBUTIONS = ("normal", "t")
 
@@ -89,17 +89,20 @@ def compare_means(
     )
 
 
-def _check_arm(owner: str, name: str, value: Any) -> Summary:
-    if not isinstance(value, Summary) or value.n < 2:
+def check_moments(owner: str, name: str, value: Any) -> Moments:
+    """A Summary or RatioSummary of at least 2 units with a defined mean."""
+    if not isinstance(value, Summary | RatioSummary) or value.n < 2 or math.isnan(value.mean):
         raise InvalidInput(
-            f"The {name!r} argument of {owner} must be a Summary with n of at least 2. "
-            f"Got {value!r} instead."
+            f"The {name!r} argument of {owner} must be a Summary (or RatioSummary) with n of "
+            f"at least 2. Got {value!r} instead."
         )
     return value
 
 
 class WelchTest:
     """Welch's unequal-variance t-test on two arms given as :class:`Summary` values.
+
+    A :class:`RatioSummary` arm is compared through its delta-method variance.
 
     Parameters
     ----------
@@ -135,10 +138,10 @@ class WelchTest:
         self.relative = relative
         self.distribution = check_choice("WelchTest", "distribution", distribution, DISTRIBUTIONS)
 
-    def run(self, a: Summary, b: Summary, *, alpha: float = 0.05) -> StatResult:
+    def run(self, a: Moments, b: Moments, *, alpha: float = 0.05) -> StatResult:
         """Compare the means of ``a`` and ``b``; see the class docstring."""
         alpha = check_alpha("WelchTest", alpha)
-        a, b = _check_arm("WelchTest", "a", a), _check_arm("WelchTest", "b", b)
+        a, b = check_moments("WelchTest", "a", a), check_moments("WelchTest", "b", b)
         return compare_means(
             (a.mean, a.variance, a.n),
             (b.mean, b.variance, b.n),

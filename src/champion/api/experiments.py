@@ -1,0 +1,76 @@
+"""Experiment routes: design, read (numbers, tests, health, decision), approve, promote,
+roll back."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import Field
+
+from champion.api.render import json_response
+from champion.api.schemas import ActionBody
+from champion.api.state import actor_of, state_of
+from champion.evaluation.design import ExperimentDesign
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/endpoints", tags=["experiments"])
+
+
+class ExperimentBody(ExperimentDesign):
+    reason: str = Field(default="", max_length=2000)
+
+
+def _report(request: Request, endpoint: str) -> Response:
+    services = state_of(request).services
+    experiment = services.experiments.get(endpoint)
+    return json_response(services.experiments.report(experiment).to_json())
+
+
+@router.get("/{endpoint}/experiment")
+def get_experiment(endpoint: str, request: Request) -> Response:
+    """The endpoint's experiment: design, state, per-arm numbers, test results with
+    intervals, health checks (SRM, coverage) and the decision with its reason."""
+    return _report(request, endpoint)
+
+
+@router.put("/{endpoint}/experiment")
+def set_experiment(endpoint: str, body: ExperimentBody, request: Request) -> Response:
+    """Start an experiment on the endpoint's current comparison, or change the running one."""
+    design = body.model_dump(exclude={"reason"}, exclude_unset=True)
+    state_of(request).services.experiments.set(
+        endpoint, design, actor=actor_of(request), reason=body.reason
+    )
+    return _report(request, endpoint)
+
+
+@router.post("/{endpoint}/experiment/approve")
+def approve(endpoint: str, body: ActionBody, request: Request) -> Response:
+    """Carry out the action the controller proposed (automation ``approve``)."""
+    rollout = state_of(request).services.rollout
+    rollout.approve(endpoint, actor=actor_of(request), reason=body.reason)
+    state_of(request).serving.refresh()
+    return _report(request, endpoint)
+
+
+@router.post("/{endpoint}/experiment/promote")
+def promote(endpoint: str, body: ActionBody, request: Request) -> Response:
+    """Promote the challenger now (``arm`` names it when there are several)."""
+    services = state_of(request).services
+    experiment = services.experiments.get(endpoint)
+    reason = body.reason or "promoted by hand"
+    services.rollout.promote(experiment, actor=actor_of(request), reason=reason, arm=body.arm)
+    state_of(request).serving.refresh()
+    return _report(request, endpoint)
+
+
+@router.post("/{endpoint}/experiment/rollback")
+def rollback(endpoint: str, body: ActionBody, request: Request) -> Response:
+    """Send every unit back to the champion; after a promotion, switch back to the previous
+    champion (still loaded) at once."""
+    services = state_of(request).services
+    experiment = services.experiments.get(endpoint)
+    reason = body.reason or "rolled back by hand"
+    services.rollout.rollback(experiment, actor=actor_of(request), reason=reason)
+    state_of(request).serving.refresh()
+    return _report(request, endpoint)

@@ -1,0 +1,225 @@
+"""champion experiment show|set|approve|promote|rollback."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from champion.cli.common import actor, console, open_services
+from champion.errors import InvalidInput
+
+__all__ = ["experiment_app"]
+
+experiment_app = typer.Typer(
+    help="Experiments: is the challenger better, and when do we switch?", no_args_is_help=True
+)
+
+
+def _number(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def _interval(ci: list[float] | None) -> str:
+    return "-" if not ci else f"{ci[0]:+.3g} to {ci[1]:+.3g}"
+
+
+def _render(report: dict[str, Any]) -> None:
+    design = report["design"]
+    share = f", share {report['share']:.0%}" if report.get("share") is not None else ""
+    versions = ", ".join(f"{arm} {v}" for arm, v in (report.get("versions") or {}).items())
+    console.print(
+        f"[bold]{report['endpoint']}[/bold]: experiment {report['id']} {report['status']} "
+        f"({report['policy']}{share}; {versions}); goal {design['goal']}, method "
+        f"{design['method']}, alpha {design['alpha']}, automation {design['automation']}"
+    )
+    used = list(dict.fromkeys(r["metric"] for r in report["results"]))
+    arms = Table(
+        "arm", "version", "units", "requests", "failed", *used, "p50 / p99 ms", title="Arms"
+    )
+    for arm in report["arms"]:
+        latency = arm.get("latency_ms") or {}
+        values = arm["metrics"]
+        if report["policy"] == "interleave" and report.get("interleaving"):
+            values = {"interleaving": report["interleaving"]["delta"]}
+        arms.add_row(
+            arm["arm"],
+            arm["version"],
+            str(arm["units"]),
+            str(arm["requests"]),
+            str(arm["failures"]),
+            *(_number(values.get(name)) for name in used),
+            f"{_number(latency.get('p50'), 3)} / {_number(latency.get('p99'), 3)}",
+        )
+    console.print(arms)
+    level = round(100 * (1 - design["alpha"]))
+    results = Table(
+        "metric",
+        "role",
+        "champion",
+        "challenger",
+        "change",
+        f"{level}% CI",
+        "p",
+        "verdict",
+        title="Tests",
+    )
+    for r in report["results"]:
+        p = _number(r["p_value"], 2)
+        if r["p_adjusted"] is not None:
+            p += f" (adj. {_number(r['p_adjusted'], 2)})"
+        role = r["role"] if len(report["arms"]) <= 2 else f"{r['role']} ({r['arm']})"
+        results.add_row(
+            r["metric"],
+            role,
+            _number(r["control"]),
+            _number(r["challenger"]),
+            "-" if r["effect"] is None else f"{r['effect']:+.4g}",
+            _interval(r["ci"]),
+            p,
+            r["verdict"],
+        )
+    console.print(results)
+    for check in report.get("health", []):
+        colour = {"ok": "green", "alert": "red"}.get(check["status"], "yellow")
+        console.print(f"[{colour}]{check['name']}: {check['status']}[/{colour}] {check['detail']}")
+    decision = report["decision"]
+    console.print(
+        f"[bold]Decision: {decision['decision']}[/bold] (action: {decision['action']}). "
+        f"{decision['reason']}"
+    )
+    if report.get("pending"):
+        console.print(
+            f"[yellow]Waiting for approval:[/yellow] {report['pending']['action']} — "
+            f"champion experiment approve {report['endpoint']}"
+        )
+
+
+def _show(endpoint: str) -> None:
+    with open_services() as services:
+        experiment = services.experiments.get(endpoint)
+        report = services.experiments.report(experiment).to_json()
+    _render(report)
+
+
+@experiment_app.command("show")
+def show(endpoint: str) -> None:
+    """Per-arm numbers, tests with intervals, health checks and the decision."""
+    _show(endpoint)
+
+
+def _guardrail(text: str) -> dict[str, Any]:
+    name, sep, tolerance = text.partition("=")
+    relative = tolerance.endswith("%")
+    try:
+        value = float(tolerance.removesuffix("%"))
+    except ValueError:
+        value = -1.0
+    if not sep or not name or value < 0:
+        raise InvalidInput(
+            f"--guardrail {text!r}: write metric=tolerance, e.g. error_rate=0.01 (absolute) or "
+            "latency_ms=25% (relative to the champion)."
+        )
+    return {"metric": name, "tolerance": value / 100 if relative else value, "relative": relative}
+
+
+def _steps(text: str) -> list[float]:
+    try:
+        return [
+            float(part.strip().removesuffix("%")) / (100 if "%" in part else 1)
+            for part in text.split(",")
+        ]
+    except ValueError:
+        raise InvalidInput(
+            f"--ramp {text!r}: write the canary shares separated by commas, e.g. "
+            "1%,5%,10%,25%,50%,100% or 0.01,0.05,0.1."
+        ) from None
+
+
+@experiment_app.command("set")
+def set_experiment(
+    endpoint: str,
+    goal: Annotated[str, typer.Option(help="Goal metric: ctr, click_rate, conversion, ...")],
+    guardrail: Annotated[
+        list[str] | None,
+        typer.Option(help="metric=tolerance (error_rate=0.01, latency_ms=25%); repeatable."),
+    ] = None,
+    no_guardrails: Annotated[bool, typer.Option(help="No guardrails at all.")] = False,
+    min_sample: Annotated[int | None, typer.Option(help="Units per arm before a verdict.")] = None,
+    alpha: Annotated[float | None, typer.Option(help="Significance level.")] = None,
+    method: Annotated[
+        str | None, typer.Option(help="sequential, delta, welch, bayesian, interleaving.")
+    ] = None,
+    automation: Annotated[str | None, typer.Option(help="manual, approve or auto.")] = None,
+    ramp: Annotated[str | None, typer.Option(help="Canary steps, e.g. 1%,5%,25%,100%.")] = None,
+    step_minutes: Annotated[float | None, typer.Option(help="Minimum minutes per step.")] = None,
+    step_units: Annotated[int | None, typer.Option(help="Challenger units per step.")] = None,
+    require_win: Annotated[
+        bool, typer.Option(help="Promote only on a significant win (else also after the ramp).")
+    ] = True,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+) -> None:
+    """Start an experiment on ENDPOINT's current comparison (or change the running one)."""
+    design: dict[str, Any] = {"goal": goal, "require_win": require_win}
+    if guardrail or no_guardrails:
+        design["guardrails"] = [_guardrail(item) for item in guardrail or []]
+    for key, value in (
+        ("min_sample", min_sample),
+        ("alpha", alpha),
+        ("method", method),
+        ("automation", automation),
+    ):
+        if value is not None:
+            design[key] = value
+    steps: dict[str, Any] = {}
+    if ramp is not None:
+        steps["steps"] = _steps(ramp)
+    if step_minutes is not None:
+        steps["min_seconds"] = step_minutes * 60
+    if step_units is not None:
+        steps["min_units"] = step_units
+    if steps:
+        design["ramp"] = steps
+    with open_services() as services:
+        services.experiments.set(endpoint, design, actor=actor(), reason=reason)
+    _show(endpoint)
+
+
+@experiment_app.command("approve")
+def approve(
+    endpoint: str, reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = ""
+) -> None:
+    """Carry out the action the controller proposed (automation approve)."""
+    with open_services() as services:
+        services.rollout.approve(endpoint, actor=actor(), reason=reason)
+    _show(endpoint)
+
+
+@experiment_app.command("promote")
+def promote(
+    endpoint: str,
+    arm: Annotated[str | None, typer.Option(help="Which challenger arm (ab).")] = None,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "promoted by hand",
+) -> None:
+    """Promote the challenger now: champion moves, the previous one stays loaded."""
+    with open_services() as services:
+        experiment = services.experiments.get(endpoint)
+        services.rollout.promote(experiment, actor=actor(), reason=reason, arm=arm)
+    _show(endpoint)
+
+
+@experiment_app.command("rollback")
+def rollback(
+    endpoint: str,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "rolled back by hand",
+) -> None:
+    """Send every unit back to the champion (after a promotion: switch back at once)."""
+    with open_services() as services:
+        experiment = services.experiments.get(endpoint)
+        services.rollout.rollback(experiment, actor=actor(), reason=reason)
+    _show(endpoint)

@@ -1,0 +1,333 @@
+"""Experiments: stored per endpoint, audited, and reported with their numbers and decision."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from champion import audit
+from champion.clock import Clock
+from champion.db import read, write
+from champion.errors import Conflict, InvalidInput, NotFound
+from champion.evaluation.analysis import Analysis, analyse
+from champion.evaluation.arms import ExperimentArms, experiment_arms
+from champion.evaluation.decision import Decision, decide
+from champion.evaluation.design import ExperimentDesign, parse_design
+from champion.evaluation.tables import experiments
+from champion.events.arms import ArmWindow
+from champion.registry import Registry, VersionKey, VersionRef
+from champion.serving.endpoints import Endpoints
+
+__all__ = ["Experiment", "ExperimentReport", "Experiments"]
+
+RUNNING = "running"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    id: int
+    endpoint: str
+    design: ExperimentDesign
+    status: str
+    since_config: int
+    started_at: datetime
+    step_started_at: datetime
+    finished_at: datetime | None
+    pending: dict[str, Any] | None
+    outcome: dict[str, Any] | None
+    last_decision: dict[str, Any] | None
+    revision: int
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+
+    @property
+    def running(self) -> bool:
+        return self.status == RUNNING
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "endpoint": self.endpoint,
+            "status": self.status,
+            "design": self.design.model_dump(mode="json"),
+            "started_at": self.started_at.isoformat(),
+            "step_started_at": self.step_started_at.isoformat(),
+            "finished_at": None if self.finished_at is None else self.finished_at.isoformat(),
+            "pending": self.pending,
+            "outcome": self.outcome,
+            "created_by": self.created_by,
+            "updated_at": self.updated_at.isoformat(),
+            "updated_by": self.updated_by,
+            "revision": self.revision,
+        }
+
+
+@dataclass(frozen=True)
+class ExperimentReport:
+    """An experiment with its numbers now, and what should happen next."""
+
+    experiment: Experiment
+    arms: ExperimentArms | None
+    analysis: Analysis | None
+    decision: Decision
+
+    def to_json(self) -> dict[str, Any]:
+        body = self.experiment.to_json()
+        body["policy"] = None if self.arms is None else self.arms.policy
+        body["share"] = None if self.arms is None else self.arms.share
+        body["versions"] = (
+            None if self.arms is None else {a: str(k) for a, k in self.arms.versions.items()}
+        )
+        body.update(self.analysis.to_json() if self.analysis else {"arms": [], "results": []})
+        body["decision"] = self.decision.to_json()
+        return body
+
+
+def _experiment(row: sa.RowMapping) -> Experiment:
+    values = dict(row)
+    values["design"] = ExperimentDesign.model_validate(values["design"])
+    return Experiment(**values)
+
+
+class Experiments:
+    """Reads, starts and changes experiments; every change is audited with its reason."""
+
+    def __init__(
+        self, engine: sa.Engine, registry: Registry, endpoints: Endpoints, clock: Clock
+    ) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.endpoints = endpoints
+        self.clock = clock
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, endpoint: str) -> Experiment:
+        """The endpoint's current (or last) experiment."""
+        with read(self.engine) as conn:
+            found = self._latest(conn, endpoint)
+        if found is None:
+            self.endpoints.get(endpoint)  # NotFound for an unknown endpoint
+            raise NotFound(
+                f"Endpoint {endpoint!r} has no experiment. Start one with "
+                f"PUT /v1/endpoints/{endpoint}/experiment or champion experiment set {endpoint}."
+            )
+        return found
+
+    def running(self) -> list[Experiment]:
+        with read(self.engine) as conn:
+            rows = conn.execute(
+                sa.select(experiments)
+                .where(experiments.c.status == RUNNING)
+                .order_by(experiments.c.endpoint)
+            ).mappings()
+            return [_experiment(row) for row in rows]
+
+    def _latest(self, conn: sa.Connection, endpoint: str) -> Experiment | None:
+        row = (
+            conn.execute(
+                sa.select(experiments)
+                .where(experiments.c.endpoint == endpoint)
+                .order_by(experiments.c.id.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else _experiment(row)
+
+    def arms(self, experiment: Experiment) -> ExperimentArms:
+        """What the experiment compares: live from the endpoint while it runs, as recorded
+        when it finished."""
+        if experiment.running:
+            config = self.endpoints.get(experiment.endpoint)
+            return experiment_arms(config.name, config.policy, config.params, self._resolve)
+        compared = (experiment.outcome or {}).get("compared", {})
+        pinned = compared.get("versions", {})
+        return experiment_arms(
+            experiment.endpoint,
+            compared.get("policy", ""),
+            compared.get("params", {}),
+            lambda ref: _key(pinned.get(ref, ref)),
+        )
+
+    def _resolve(self, ref: str) -> VersionKey:
+        return self.registry.resolve(ref).key
+
+    def report(self, experiment: Experiment, *, full: bool = True) -> ExperimentReport:
+        """Per-arm numbers, tests, health and the decision, computed now in the database
+        (``full`` off: only the metrics the design uses)."""
+        try:
+            arms = self.arms(experiment)
+        except InvalidInput as exc:
+            return ExperimentReport(
+                experiment,
+                None,
+                None,
+                Decision("continue", "none", f"{exc.message} The experiment is stalled."),
+            )
+        window = ArmWindow(
+            experiment.endpoint,
+            arms.logged_arms,
+            experiment.since_config,
+            experiment.started_at,
+            experiment.finished_at,
+        )
+        with read(self.engine) as conn:
+            analysis = analyse(
+                conn, experiment.design, arms, window, experiment.step_started_at, full=full
+            )
+        if not experiment.running:
+            last = experiment.last_decision or {}
+            decision = Decision(
+                last.get("decision", "continue"),
+                "none",
+                f"{experiment.status.replace('_', ' ').capitalize()} at "
+                f"{experiment.finished_at:%Y-%m-%d %H:%M:%S} UTC: {last.get('reason', '')}",
+            )
+        else:
+            decision = decide(
+                experiment.design, analysis, experiment.step_started_at, self.clock.now()
+            )
+        return ExperimentReport(experiment, arms, analysis, decision)
+
+    # -- changing ------------------------------------------------------------------------
+
+    def set(
+        self, endpoint: str, body: Mapping[str, Any], *, actor: str, reason: str = ""
+    ) -> Experiment:
+        """Start an experiment on ``endpoint``, or change the running one's design."""
+        design = parse_design(body)
+        config = self.endpoints.get(endpoint)
+        arms = experiment_arms(config.name, config.policy, config.params, self._resolve)
+        _check_fits(design, arms)
+        now = self.clock.now()
+        with write(self.engine) as conn:
+            current = self._latest(conn, endpoint)
+            stored = design.model_dump(mode="json")
+            if current is not None and current.running:
+                self.update(
+                    conn,
+                    current,
+                    actor=actor,
+                    action="experiment.configure",
+                    reason=reason,
+                    details={"design": stored},
+                    design=stored,
+                )
+            else:
+                conn.execute(
+                    experiments.insert().values(
+                        endpoint=endpoint,
+                        status=RUNNING,
+                        since_config=config.config_version,
+                        started_at=now,
+                        step_started_at=now,
+                        revision=1,
+                        created_by=actor,
+                        design=stored,
+                        updated_at=now,
+                        updated_by=actor,
+                    )
+                )
+                audit.record(
+                    conn,
+                    at=now,
+                    actor=actor,
+                    action="experiment.start",
+                    target=endpoint,
+                    details={
+                        "design": stored,
+                        "policy": config.policy,
+                        "versions": {a: str(k) for a, k in arms.versions.items()},
+                    },
+                    reason=reason,
+                )
+            found = self._latest(conn, endpoint)
+        assert found is not None  # just written
+        return found
+
+    def update(
+        self,
+        conn: sa.Connection,
+        experiment: Experiment,
+        *,
+        actor: str,
+        action: str,
+        reason: str,
+        details: dict[str, Any] | None = None,
+        **values: Any,
+    ) -> None:
+        """Change ``experiment`` if nobody changed it since it was read, and audit it.
+
+        Raises Conflict when another process (a second controller, a person approving)
+        changed it first: the caller reads it again rather than acting twice.
+        """
+        now = self.clock.now()
+        changed = conn.execute(
+            experiments.update()
+            .where(
+                (experiments.c.id == experiment.id)
+                & (experiments.c.revision == experiment.revision)
+            )
+            .values(revision=experiment.revision + 1, updated_at=now, updated_by=actor, **values)
+        ).rowcount
+        if changed != 1:
+            raise Conflict(
+                f"The experiment on {experiment.endpoint!r} changed while this action was "
+                "being decided; look again and retry."
+            )
+        audit.record(
+            conn,
+            at=now,
+            actor=actor,
+            action=action,
+            target=experiment.endpoint,
+            details={"experiment": experiment.id, **(details or {})},
+            reason=reason,
+        )
+
+    def note_decision(self, experiment: Experiment, decision: Decision) -> None:
+        """Remember the latest decision (not audited: nothing changed)."""
+        with write(self.engine) as conn:
+            conn.execute(
+                experiments.update()
+                .where(experiments.c.id == experiment.id)
+                .values(last_decision={**decision.to_json(), "at": self.clock.now().isoformat()})
+            )
+
+
+def _check_fits(design: ExperimentDesign, arms: ExperimentArms) -> None:
+    if arms.policy == "interleave":
+        if design.goal != "interleaving":
+            raise InvalidInput(
+                f"experiment.goal: an interleave endpoint measures which ranker users prefer; "
+                f"use goal 'interleaving', got {design.goal!r}."
+            )
+        if design.method not in {"sequential", "interleaving"}:
+            raise InvalidInput(
+                "experiment.method: interleaving is tested with 'sequential' or "
+                f"'interleaving' (sign test), got {design.method!r}."
+            )
+        if design.guardrails:
+            raise InvalidInput(
+                "experiment.guardrails: under interleave both versions answer every request, "
+                "so per-arm guardrails do not apply; leave them out."
+            )
+        return
+    if design.goal == "interleaving" or design.method == "interleaving":
+        raise InvalidInput(
+            f"experiment.goal: 'interleaving' needs an interleave endpoint; this one uses "
+            f"{arms.policy}. Pick a metric such as ctr, click_rate or error_rate."
+        )
+
+
+def _key(text: str) -> VersionKey:
+    ref = VersionRef.parse(text)
+    assert ref.number is not None  # pinned references are always model/number
+    return VersionKey(ref.model, ref.number)
