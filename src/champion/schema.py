@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import champion.alerts.tables
 import champion.audit
+import champion.drift.tables
 import champion.events.tables
 import champion.registry.tables
 import champion.serving.tables  # noqa: F401

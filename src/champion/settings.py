@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
     predict_timeout_seconds: float = Field(default=10.0, gt=0)
     state_poll_seconds: float = Field(default=0.5, gt=0)
+    alert_interval_seconds: float = Field(
+        default=60.0, gt=0, description="How often the server evaluates alert rules."
+    )
     trust_pickle: bool = Field(
         default=False, description="Allow sklearn models stored with plain pickle."
     )

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from champion import __version__
-from champion.api import endpoints, feedback, health, models
+from champion.api import alerts, drift, endpoints, feedback, health, models
 from champion.api.errors import install_error_handlers
 from champion.api.limits import BodySizeLimit
 from champion.api.state import ServerState
@@ -35,12 +35,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         state = _start(settings, clock)
         app.state.champion = state
         poller = asyncio.create_task(_poll_state(state, settings.state_poll_seconds))
+        evaluator = asyncio.create_task(_evaluate_alerts(state, settings.alert_interval_seconds))
         try:
             yield
         finally:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
+            for task in (poller, evaluator):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             _stop(state)
 
     app = FastAPI(
@@ -53,14 +55,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, default=settings.max_request_bytes, uploads=settings.max_upload_bytes
     )
-    for router in (health.router, models.router, endpoints.router, feedback.router):
+    routers = (health, models, endpoints, feedback, drift, alerts)
+    for router in (module.router for module in routers):
         app.include_router(router)
     return app
 
 
 def _start(settings: Settings, clock: Clock | None) -> ServerState:
-    services = Services.open(settings, clock)
     metrics = Metrics()
+    services = Services.open(settings, clock, metrics)
     writer = PredictionWriter(
         services.engine,
         metrics,
@@ -105,3 +108,13 @@ async def _poll_state(state: ServerState, seconds: float) -> None:
             await asyncio.to_thread(state.serving.refresh_rewards)
         except Exception:
             logger.exception("Refreshing endpoint state failed; keeping the current state")
+
+
+async def _evaluate_alerts(state: ServerState, seconds: float) -> None:
+    # Alert rules run on their own schedule, in a worker thread: never on a request's path.
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await asyncio.to_thread(state.services.alerts.evaluate)
+        except Exception:
+            logger.exception("Evaluating alert rules failed; trying again next round")
