@@ -15,10 +15,11 @@ from fastapi.responses import Response
 from champion.api.state import actor_of, state_of
 from champion.drift.concept import performance
 from champion.drift.files import SUFFIXES
+from champion.drift.monitor import parse_tests
 from champion.drift.periods import parse_window, resolve_window
 from champion.errors import InvalidInput
 
-__all__ = ["parse_tests", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["drift"])
 
@@ -27,17 +28,6 @@ def _json(body: Any) -> Response:
     return Response(
         orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json"
     )
-
-
-def parse_tests(items: list[str]) -> dict[str, str]:
-    """``["tenure=ks", "Contract=chi2"]`` → per-column detector names."""
-    tests = {}
-    for item in items:
-        column, sep, name = item.partition("=")
-        if not sep or not column or not name:
-            raise InvalidInput(f"test: write column=detector (tenure=ks). Got {item!r} instead.")
-        tests[column] = name
-    return tests
 
 
 @router.get("/v1/endpoints/{endpoint}/drift")

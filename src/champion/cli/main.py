@@ -6,6 +6,8 @@ import sys
 
 import typer
 
+from champion.cli.alerts import alerts_app
+from champion.cli.drift import drift_app
 from champion.cli.endpoints import endpoints_app
 from champion.cli.models import alias_app, models_app
 from champion.cli.predict import predict
@@ -23,6 +25,8 @@ app = typer.Typer(
 app.add_typer(models_app, name="models")
 app.add_typer(alias_app, name="alias")
 app.add_typer(endpoints_app, name="endpoints")
+app.add_typer(drift_app, name="drift")
+app.add_typer(alerts_app, name="alerts")
 app.command("predict")(predict)
 app.command("server")(server)
 

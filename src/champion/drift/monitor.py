@@ -27,10 +27,25 @@ from champion.drift.table import Correction, TableDrift, compare_table
 from champion.errors import InvalidInput, NotFound
 from champion.registry import Registry, VersionKey, VersionRef
 
-__all__ = ["DriftMonitor", "DriftRun"]
+__all__ = ["DriftMonitor", "DriftRun", "parse_tests"]
 
 Progress = Callable[[int, int | None], None]
 """``progress(rows_done, rows_total_or_None)``, for progress bars."""
+
+
+def parse_tests(items: Iterable[str]) -> dict[str, str]:
+    """``["tenure=ks", "Contract=chi2"]`` → the detector per column.
+
+    >>> parse_tests(["tenure=ks"])
+    {'tenure': 'ks'}
+    """
+    tests = {}
+    for item in items:
+        column, sep, name = item.partition("=")
+        if not sep or not column or not name:
+            raise InvalidInput(f"test: write column=detector (tenure=ks). Got {item!r} instead.")
+        tests[column] = name
+    return tests
 
 
 @dataclass(frozen=True)
