@@ -98,6 +98,8 @@ class QualityReport:
         for (column, check), rows in self._flagged.items():
             for row in rows:
                 value = None if self._frame is None else self._frame[column].iloc[int(row)]
+                if isinstance(value, np.generic):
+                    value = value.item()
                 found.append(
                     QualityIssue(int(row), column, check, value, self._reason(column, check, value))
                 )
