@@ -98,7 +98,9 @@ def test_performance_from_labels_and_the_error_stream(scored: TestClient) -> Non
     assert {d["detector"] for d in body["detections"]} <= {"ddm", "adwin"}
 
 
-def test_reference_upload_and_read(services: Services, model_folder: ModelFolders, client: TestClient) -> None:
+def test_reference_upload_and_read(
+    services: Services, model_folder: ModelFolders, client: TestClient
+) -> None:
     services.registry.register(model_folder("scorer"), model="churn", actor="tests")
     data = customers(300, seed=6).to_csv(index=False).encode()
     response = client.put(

@@ -63,7 +63,9 @@ def test_only_ddm_offers_warnings_and_flags_are_read_only() -> None:
         (DDM, {"warning_threshold": 3.0, "drift_threshold": 2.0}, "'drift_threshold'"),
     ],
 )
-def test_invalid_parameters_are_refused(factory: type, params: dict[str, object], message: str) -> None:
+def test_invalid_parameters_are_refused(
+    factory: type, params: dict[str, object], message: str
+) -> None:
     with pytest.raises(InvalidInput, match=message):
         factory(**params)
 

@@ -37,7 +37,9 @@ def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def register_scorer(services: Services, model_folder: ModelFolders, reference: pd.DataFrame) -> Path:
+def register_scorer(
+    services: Services, model_folder: ModelFolders, reference: pd.DataFrame
+) -> Path:
     """Register the scorer with ``reference`` in its folder and serve it on 'churn'."""
     folder = model_folder("scorer")
     reference.to_csv(folder / "reference.csv", index=False)
