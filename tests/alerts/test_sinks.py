@@ -53,7 +53,7 @@ def test_webhook_times_out() -> None:
 def test_sinks_are_built_from_their_configuration() -> None:
     registry = default_sinks()
     assert build_sink({"type": "log"}, registry).name == "log"
-    with pytest.raises(UnknownName, match="Unknown sink 'pager'. Known sinks: log, webhook"):
+    with pytest.raises(UnknownName, match=r"Unknown sink 'pager'\. Known sinks: log, webhook"):
         build_sink({"type": "pager"}, registry)
     with pytest.raises(InvalidInput, match="needs a 'type'"):
         build_sink({"url": "http://x"}, registry)

@@ -31,9 +31,12 @@ def customers(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
 
 
 def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    columns = zip(
+        frame["tenure"].tolist(), frame["charges"].tolist(), frame["contract"].tolist(), strict=True
+    )
     return [
-        {"tenure": int(r.tenure), "charges": float(r.charges), "contract": str(r.contract)}
-        for r in frame.itertuples()
+        {"tenure": int(tenure), "charges": float(charges), "contract": str(contract)}
+        for tenure, charges, contract in columns
     ]
 
 
