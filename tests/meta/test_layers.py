@@ -28,7 +28,8 @@ def _modules(prefix: str) -> list[Path]:
 
 
 def test_services_never_import_interfaces() -> None:
-    for package in ("registry", "serving", "events", "evaluation", "drift", "db", "artifacts"):
+    packages = ("registry", "serving", "events", "evaluation", "drift", "alerts", "db", "artifacts")
+    for package in packages:
         for path in _modules(f"champion.{package}"):
             bad = {m for m in _imports(path) if m.startswith(INTERFACES)}
             assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
@@ -49,6 +50,17 @@ def test_storage_never_imports_services() -> None:
 
 def test_every_package_has_tests() -> None:
     tests = Path(__file__).parents[1]
-    for package in ("registry", "serving", "events", "evaluation", "drift", "db", "api", "cli"):
+    packages = (
+        "registry",
+        "serving",
+        "events",
+        "evaluation",
+        "drift",
+        "alerts",
+        "db",
+        "api",
+        "cli",
+    )
+    for package in packages:
         assert any((tests / package).glob("test_*.py")), f"no tests/{package}/test_*.py"
     assert any((tests / "e2e").glob("test_demo*.py")), "the demo has no end-to-end test"
