@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from champion.alerts import AlertService
 from champion.artifacts import LocalArtifactStore
 from champion.clock import Clock, SystemClock
 from champion.db import make_engine, migrate
-from champion.drift.monitor import DriftMonitor
-from champion.drift.references import References
 from champion.metrics import Metrics
 from champion.plugins import Registry as PluginRegistry
 from champion.registry import Registry
@@ -19,6 +18,11 @@ from champion.registry.flavors import Flavor, default_flavors
 from champion.serving.endpoints import Endpoints
 from champion.serving.policies import PolicyFactory, default_policies
 from champion.settings import Settings
+
+if TYPE_CHECKING:
+    from champion.alerts import AlertService
+    from champion.drift.monitor import DriftMonitor
+    from champion.drift.references import References
 
 __all__ = ["Services"]
 
@@ -32,9 +36,7 @@ class Services:
     policies: PluginRegistry[PolicyFactory]
     registry: Registry
     endpoints: Endpoints
-    references: References
-    drift: DriftMonitor
-    alerts: AlertService
+    metrics: Metrics | None = None
 
     @classmethod
     def open(
@@ -49,15 +51,35 @@ class Services:
         store = LocalArtifactStore(settings.artifacts_dir)
         registry = Registry(engine, store, flavors, clock, settings)
         endpoints = Endpoints(engine, registry, policies, clock)
-        references = References(engine, registry, clock)
-        registry.add_registration_hook(references.registration_hook)
-        drift = DriftMonitor(engine, registry, references, clock)
-        alerts = AlertService(engine, drift, clock, metrics=metrics)
-        return cls(
-            settings, engine, clock, flavors, policies, registry, endpoints, references, drift,
-            alerts,
-        )  # fmt: skip
+        services = cls(settings, engine, clock, flavors, policies, registry, endpoints, metrics)
+        # A reference data file in a version folder is profiled as the version is registered.
+        registry.add_registration_hook(
+            lambda folder, manifest: services.references.registration_hook(folder, manifest)
+        )
+        return services
+
+    # The drift and alert services import the statistics stack (SciPy, pandas): built on
+    # first use, so commands that do not need them start fast.
+
+    @cached_property
+    def references(self) -> References:
+        from champion.drift.references import References
+
+        return References(self.engine, self.registry, self.clock)
+
+    @cached_property
+    def drift(self) -> DriftMonitor:
+        from champion.drift.monitor import DriftMonitor
+
+        return DriftMonitor(self.engine, self.registry, self.references, self.clock)
+
+    @cached_property
+    def alerts(self) -> AlertService:
+        from champion.alerts import AlertService
+
+        return AlertService(self.engine, self.drift, self.clock, metrics=self.metrics)
 
     def close(self) -> None:
-        self.alerts.close()
+        if "alerts" in self.__dict__:
+            self.alerts.close()
         self.engine.dispose()

@@ -49,7 +49,8 @@ def test_tastes_and_popularity_drift_across_two_decades(ratings: pd.DataFrame) -
     chi2 = compare_table(
         ReferenceProfile.from_frame(_genres(old)), _genres(new), tests={"genre": "chi2"}
     )
-    assert chi2.column("genre").p_adjusted is not None and chi2.column("genre").p_adjusted < 1e-10
+    p_value = chi2.column("genre").p_adjusted
+    assert p_value is not None and p_value < 1e-10
 
 
 def test_two_random_halves_of_one_period_do_not_drift(ratings: pd.DataFrame) -> None:

@@ -8,7 +8,6 @@ import orjson
 import typer
 from rich.table import Table
 
-from champion.alerts import AlertRule
 from champion.cli.common import actor, console, open_services
 from champion.errors import InvalidInput
 
@@ -66,6 +65,8 @@ def set_rule(
     reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
 ) -> None:
     """Create or change the alert rule NAME."""
+    from champion.alerts import AlertRule
+
     if (above is None) == (below is None):
         raise InvalidInput("Give exactly one of --above and --below.")
     sinks: list[dict[str, Any]] = [{"type": "log"}] if log else []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -13,11 +13,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from champion.cli.common import actor, console, open_services
-from champion.drift.concept import performance as performance_over_time
-from champion.drift.monitor import DriftRun, parse_tests
-from champion.drift.periods import parse_window, resolve_window
-from champion.drift.report import write_report
 from champion.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from champion.drift.monitor import DriftRun
+
+# The drift modules import SciPy and pandas: each command imports what it needs when it runs.
 
 __all__ = ["drift_app"]
 
@@ -55,6 +56,8 @@ def _progress(label: str) -> Iterator[Callable[[int, int | None], None]]:
 
 
 def _tests(items: list[str] | None) -> dict[str, str]:
+    from champion.drift.monitor import parse_tests
+
     return parse_tests(items or [])
 
 
@@ -122,6 +125,8 @@ def report(
     ),
 ) -> None:
     """Write a self-contained HTML report and its JSON: distributions, tests, verdicts."""
+    from champion.drift.report import write_report
+
     if (endpoint is None) == (data is None):
         raise InvalidInput("Give either --endpoint or --data.")
     with open_services() as services, _progress("Comparing with the reference") as progress:
@@ -149,6 +154,9 @@ def performance(
     version: Version = None,
 ) -> None:
     """Performance over time from labels, and changes found in the error stream."""
+    from champion.drift.concept import performance as performance_over_time
+    from champion.drift.periods import parse_window, resolve_window
+
     with open_services() as services:
         start, end = resolve_window(services.clock, window)
         key = services.drift.window_version(endpoint, start, end, version)
