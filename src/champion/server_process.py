@@ -29,9 +29,12 @@ class ServerProcess:
     The server's output goes to ``<home>/server.log``.
     """
 
-    def __init__(self, home: Path, database_url: str | None = None) -> None:
+    def __init__(
+        self, home: Path, database_url: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.home = home
         self.database_url = database_url
+        self.env = dict(env or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -42,7 +45,7 @@ class ServerProcess:
 
     def start(self, timeout: float = 60.0) -> None:
         """Start and wait until ``/v1/health`` answers."""
-        env = dict(os.environ, CHAMPION_HOME=str(self.home))
+        env = dict(os.environ, CHAMPION_HOME=str(self.home), **self.env)
         env.pop("CHAMPION_DATABASE_URL", None)
         if self.database_url:
             env["CHAMPION_DATABASE_URL"] = self.database_url

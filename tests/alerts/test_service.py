@@ -14,10 +14,10 @@ from champion.alerts import AlertRule
 from champion.api import create_app
 from champion.clock import FixedClock
 from champion.db import read
+from champion.demo.receiver import WebhookReceiver
 from champion.server_process import free_port
 from champion.services import Services
 from champion.settings import Settings
-from tests.alerts.receiver import Receiver
 from tests.conftest import ModelFolders
 from tests.drift.traffic import customers, register_scorer, serve
 
@@ -56,7 +56,7 @@ def test_a_rule_opens_resolves_and_respects_its_cooldown(
 ) -> None:
     alerts = _services(app).alerts
     dead = f"http://127.0.0.1:{free_port()}/nobody-listens"
-    with Receiver() as receiver:
+    with WebhookReceiver() as receiver:
         rule = _rule(receiver.url)
         failing = {"type": "webhook", "url": dead, "retries": 1, "backoff_seconds": 0.0}
         alerts.put_rule(
@@ -135,7 +135,7 @@ def test_the_server_evaluates_rules_on_its_schedule(
         home=tmp_path / "scheduled", database_url=database_url, event_flush_seconds=0.02,
         alert_interval_seconds=0.1,
     )  # fmt: skip
-    with TestClient(create_app(settings)) as client, Receiver() as receiver:
+    with TestClient(create_app(settings)) as client, WebhookReceiver() as receiver:
         register_scorer(_services(client), model_folder, customers(3000, seed=1))
         _services(client).alerts.put_rule(_rule(receiver.url), actor="tests")
         serve(client, customers(500, seed=5, shift=1.0))

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from champion.alerts import Alert, WebhookSink, build_sink, default_sinks
+from champion.demo.receiver import WebhookReceiver
 from champion.errors import InvalidInput, Unavailable, UnknownName
-from tests.alerts.receiver import Receiver
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 ALERT = Alert(
@@ -17,7 +17,7 @@ ALERT = Alert(
 
 
 def test_webhook_posts_the_alert_as_json() -> None:
-    with Receiver() as receiver:
+    with WebhookReceiver() as receiver:
         WebhookSink(receiver.url).send(ALERT)
     assert receiver.received == [
         {"text": "[critical] open: 50% of columns drifted", "alert": ALERT.to_json()}
@@ -26,25 +26,25 @@ def test_webhook_posts_the_alert_as_json() -> None:
 
 def test_webhook_retries_server_errors_with_backoff() -> None:
     waits: list[float] = []
-    with Receiver(failures=2, status=503) as receiver:
+    with WebhookReceiver(failures=2, status=503) as receiver:
         WebhookSink(receiver.url, retries=3, backoff_seconds=0.01, sleep=waits.append).send(ALERT)
     assert receiver.attempts == 3 and len(receiver.received) == 1
     assert waits == [0.01, 0.02]
 
 
 def test_webhook_gives_up_after_its_retries_and_on_client_errors() -> None:
-    with Receiver(failures=10, status=500) as receiver:
+    with WebhookReceiver(failures=10, status=500) as receiver:
         sink = WebhookSink(receiver.url, retries=2, backoff_seconds=0.0)
         with pytest.raises(Unavailable, match="failed after 3 tries: HTTP 500"):
             sink.send(ALERT)
-    with Receiver(failures=10, status=404) as receiver:
+    with WebhookReceiver(failures=10, status=404) as receiver:
         with pytest.raises(Unavailable, match="failed after 1 tries: HTTP 404"):
             WebhookSink(receiver.url, retries=5, backoff_seconds=0.0).send(ALERT)
         assert receiver.attempts == 1
 
 
 def test_webhook_times_out() -> None:
-    with Receiver(delay=0.5) as receiver:
+    with WebhookReceiver(delay=0.5) as receiver:
         sink = WebhookSink(receiver.url, timeout_seconds=0.1, retries=0)
         with pytest.raises(Unavailable, match="ReadTimeout"):
             sink.send(ALERT)

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from champion.alerts.tables import alerts
+from champion.demo.drift import NEWCOMERS
 from champion.demo.run import run_demo
 from champion.events.tables import feedback, predictions, shadow_predictions
 
@@ -21,6 +23,11 @@ def test_demo_serves_logs_and_joins_feedback(
     assert "switched without a restart" in out and "Demo finished" in out
     assert "Interleaving experiment (team-draft)" in out and "sign test p" in out
     assert "challenger in shadow" in out
+    # Newcomers drift the attrition inputs; the alert reaches the demo's webhook receiver.
+    assert "Webhook received: [warning] open: attrition-drift on endpoint attrition" in out
+    report = tmp_path / "demo" / "reports" / "attrition-drift.html"
+    assert f"drift report {report}" in out and report.is_file()
+    assert report.with_suffix(".json").is_file()
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'demo' / 'champion.db'}")
     with engine.connect() as conn:
         served: dict[str, int] = dict(
@@ -37,15 +44,20 @@ def test_demo_serves_logs_and_joins_feedback(
         labels = conn.execute(
             sa.select(sa.func.count()).select_from(feedback).where(feedback.c.kind == "label")
         ).scalar_one()
+        fired = conn.execute(sa.select(alerts.c.rule, alerts.c.state, alerts.c.deliveries)).all()
     engine.dispose()
     # recs/1 answered alone (60) and every interleaved visit (520 users x 3); the winner then
     # served 60 more requests; attrition/1 answered while attrition/2 ran in shadow.
     assert served["recs/1"] in (60 + 1560, 60 + 1560 + 60)
     assert served["recs/1"] + served.get("recs/2", 0) == 60 + 1560 + 60
-    assert served["attrition/1"] == 1409
+    # The holdout came one customer a request, the newcomers 50 a request.
+    scored = 1409 + NEWCOMERS // 50
+    assert served["attrition/1"] == scored
     # A shadow call is skipped, never queued, while the (slower) challenger is busy.
-    assert 0.8 * 1409 <= shadowed <= 1409
+    assert 0.8 * scored <= shadowed <= scored
     assert labels == 1409
+    assert [(rule, state) for rule, state, _ in fired] == [("attrition-drift", "open")]
+    assert "sent" in fired[0][2].values()
 
 
 def test_item_knn_beats_popularity_offline(tmp_path: Path) -> None:

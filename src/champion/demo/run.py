@@ -10,7 +10,8 @@
    running server switches without a restart.
 7. The attrition champion scores holdout customers while the challenger runs in shadow; the
    customers' true outcomes come back as labels, scoring both.
-8. Summarise from the server's own records.
+8. Newcomers arrive, the attrition inputs drift, an alert reaches a webhook (``demo.drift``).
+9. Summarise from the server's own records.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sklearn.metrics import roc_auc_score
 from champion import __version__
 from champion.db import read
 from champion.demo.attrition import Holdout, write_attrition_classifier
+from champion.demo.drift import ALERT_INTERVAL_SECONDS, run_drift_story
 from champion.demo.movielens import load_split
 from champion.demo.rankers import write_item_knn_ranker, write_popularity_ranker
 from champion.demo.users import react
@@ -68,7 +70,9 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
     everyone = sorted(split.truth)
     some = everyone[:users]
 
-    server = ServerProcess(home_dir)
+    server = ServerProcess(
+        home_dir, env={"CHAMPION_ALERT_INTERVAL_SECONDS": f"{ALERT_INTERVAL_SECONDS}"}
+    )
     try:
         server.start()
         console.print(f"champion server is up at {server.url} (SQLite, artifacts in {home_dir})")
@@ -105,7 +109,8 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
             _recommend(client, some, split.truth, rng, f"{winner} alone")
             _score_customers(client, holdout)
             time.sleep(0.3)
-            _summary(client, home_dir, time.perf_counter() - started)
+            report = run_drift_story(client, home_dir, holdout, console)
+            _summary(client, home_dir, time.perf_counter() - started, report)
     finally:
         server.stop()
 
@@ -296,7 +301,7 @@ def _show_registry(services: Services) -> None:
     console.print(table)
 
 
-def _summary(client: httpx.Client, home: Path, elapsed: float) -> None:
+def _summary(client: httpx.Client, home: Path, elapsed: float, report: Path) -> None:
     recs = client.get("/v1/endpoints/recs/stats").json()["versions"]
     table = Table(
         "version",
@@ -340,6 +345,7 @@ def _summary(client: httpx.Client, home: Path, elapsed: float) -> None:
     where = Table(show_header=False, title="Where the data lives")
     where.add_row("database", str(home / "champion.db") + "  (sqlite3, or any SQLite viewer)")
     where.add_row("artifacts", str(home / "artifacts") + "  (content-addressed by sha256)")
+    where.add_row("drift report", f"{report}  (open it in a browser)")
     cli = _command()
     where.add_row("look around", f"CHAMPION_HOME={home} {cli} models list")
     where.add_row("", f"CHAMPION_HOME={home} {cli} endpoints show recs")

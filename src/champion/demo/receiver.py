@@ -1,4 +1,8 @@
-"""A real HTTP server on loopback that records webhook deliveries (no mocks)."""
+"""A webhook receiver on loopback: what a chat or paging service would get from champion.
+
+The demo starts one to show an alert arriving; the tests use it as a real server (it can be
+told to fail or to answer slowly).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,15 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["Receiver"]
+__all__ = ["WebhookReceiver"]
 
 
-class Receiver:
-    """Answers ``status`` to the first ``failures`` posts, then 200; ``delay`` slows each."""
+class WebhookReceiver:
+    """Records every JSON body posted to it; use as a context manager.
+
+    It answers ``status`` to the first ``failures`` posts, then 200; ``delay`` seconds slow
+    each answer.
+    """
 
     def __init__(self, failures: int = 0, status: int = 500, delay: float = 0.0) -> None:
         self.received: list[dict[str, Any]] = []
@@ -42,7 +50,14 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> Receiver:
+    def wait(self, count: int = 1, timeout: float = 30.0) -> bool:
+        """Wait until ``count`` deliveries arrived; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return len(self.received) >= count
+
+    def __enter__(self) -> WebhookReceiver:
         self._thread.start()
         return self
 
