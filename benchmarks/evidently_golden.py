@@ -26,7 +26,6 @@ from evidently.legacy.calculations.stattests import (  # noqa: E402
     wasserstein_stat_test,
 )
 from evidently.legacy.core import ColumnType  # noqa: E402
-
 from tests.drift.evidently_cases import CASES, case, fingerprint  # noqa: E402
 
 TESTS = {"psi": psi_stat_test, "jensenshannon": jensenshannon_stat_test}

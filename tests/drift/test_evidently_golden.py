@@ -1,4 +1,4 @@
-"""Evidently mode against Evidently 0.7's own results (recorded by benchmarks/evidently_golden.py)."""
+"""Evidently mode against Evidently 0.7's own results (see benchmarks/evidently_golden.py)."""
 
 from __future__ import annotations
 

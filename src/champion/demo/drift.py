@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from champion.demo.attrition import Holdout
@@ -92,7 +93,8 @@ def run_drift_story(client: httpx.Client, home: Path, holdout: Holdout, console:
         )
         if not receiver.wait(1, timeout=30):
             raise RuntimeError("The drift alert did not reach the webhook receiver in 30 s.")
-        console.print(f"[bold red]Webhook received:[/bold red] {receiver.received[0]['text']}")
+        text = escape(receiver.received[0]["text"])
+        console.print(f"[bold red]Webhook received:[/bold red] {text}")
     drifted = client.get("/v1/endpoints/attrition/drift", params={"window": "1h"}).json()
     _show(drifted, console)
     services = Services.open(Settings(home=home))
