@@ -59,7 +59,6 @@ def write_table(path: Path, rows: int, seed: int, shifted: bool) -> Path:
     """Write ``rows`` rows chunk by chunk (each chunk its own seed), so memory stays flat."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-
     from tests.drift.tables import synthetic_table
 
     if path.exists():
@@ -102,7 +101,12 @@ def child_champion(profile_path: Path, current: Path) -> dict[str, Any]:
     profile = ReferenceProfile.from_dict(json.loads(profile_path.read_text()))
     result = compare_table(profile, iter_table(current, CHUNK))
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "rss_growth_mb": peak_rss_mb() - before, "drifted": result.drifted_columns, "rows": result.rows}
+    return {
+        "seconds": seconds,
+        "rss_growth_mb": peak_rss_mb() - before,
+        "drifted": result.drifted_columns,
+        "rows": result.rows,
+    }
 
 
 def child_scipy(reference: Path, current: Path) -> dict[str, Any]:
@@ -128,12 +132,21 @@ def child_scipy(reference: Path, current: Path) -> dict[str, Any]:
         if value >= 0.1:
             drifted.append(name)
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "rss_growth_mb": peak_rss_mb() - before, "drifted": drifted, "rows": len(cur)}
+    return {
+        "seconds": seconds,
+        "rss_growth_mb": peak_rss_mb() - before,
+        "drifted": drifted,
+        "rows": len(cur),
+    }
 
 
 def run_child(python: Path, *args: str) -> dict[str, Any]:
     """Run one contender in a fresh process; add its wall time and peak RSS."""
-    script = Path(__file__).with_name("drift_evidently.py") if python == EVIDENTLY_PYTHON else Path(__file__)
+    script = (
+        Path(__file__).with_name("drift_evidently.py")
+        if python == EVIDENTLY_PYTHON
+        else Path(__file__)
+    )
     started = time.perf_counter()
     done = subprocess.run(
         [str(python), str(script), "--child", *args], capture_output=True, text=True, check=False
@@ -150,8 +163,9 @@ def run_child(python: Path, *args: str) -> dict[str, Any]:
 
 
 def accuracy(rows: int, repeats: int, evidently: bool) -> dict[str, Any]:
-    from champion.drift import ReferenceProfile, compare_table
     from tests.drift.tables import SHIFTED, synthetic_table
+
+    from champion.drift import ReferenceProfile, compare_table
 
     found: dict[str, Any] = {"shifted": sorted(SHIFTED)}
     for n in sorted({100_000, rows}):
@@ -159,7 +173,10 @@ def accuracy(rows: int, repeats: int, evidently: bool) -> dict[str, Any]:
         flagged = compare_table(reference, synthetic_table(n, seed=2, shifted=True)).drifted_columns
         found[f"champion_shifted_{n}"] = sorted(flagged)
     reference = ReferenceProfile.from_frame(synthetic_table(100_000, seed=1))
-    false = [compare_table(reference, synthetic_table(100_000, seed=100 + i)).drifted_columns for i in range(repeats)]
+    false = [
+        compare_table(reference, synthetic_table(100_000, seed=100 + i)).drifted_columns
+        for i in range(repeats)
+    ]
     found["champion_unshifted_false_columns"] = sum(len(f) for f in false)
     found["champion_unshifted_flagged"] = sorted({c for f in false for c in f})
     if evidently:
@@ -172,7 +189,9 @@ def speed(rows: int, evidently: bool) -> dict[str, Any]:
     current = write_table(BUILD / f"current_{rows}.parquet", rows, seed=2, shifted=True)
     profile = BUILD / f"profile_{rows}.json"
     python = Path(sys.executable)
-    results: dict[str, Any] = {"profile": run_child(python, "profile", str(reference), str(profile))}
+    results: dict[str, Any] = {
+        "profile": run_child(python, "profile", str(reference), str(profile))
+    }
     results["champion"] = run_child(python, "champion", str(profile), str(current))
     results["scipy"] = run_child(python, "scipy", str(reference), str(current))
     if evidently:
@@ -190,24 +209,35 @@ def scaling(sizes: list[int]) -> list[dict[str, Any]]:
         current = write_table(BUILD / f"current_{n}.parquet", n, seed=2, shifted=True)
         result = run_child(python, "champion", str(profile), str(current))
         points.append({"rows": n, **result})
-        print(f"  {n:>11,} rows: {result['seconds']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB", flush=True)
+        print(
+            f"  {n:>11,} rows: {result['seconds']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
     return points
 
 
 def versions() -> dict[str, Any]:
-    found = {"python": platform.python_version(), "nproc": os.cpu_count(), "load_1m": os.getloadavg()[0]}
+    found = {
+        "python": platform.python_version(),
+        "nproc": os.cpu_count(),
+        "load_1m": os.getloadavg()[0],
+    }
     if EVIDENTLY_PYTHON.exists():
+        code = "import evidently, pandas; print(evidently.__version__, pandas.__version__)"
         done = subprocess.run(
-            [str(EVIDENTLY_PYTHON), "-c", "import evidently, pandas; print(evidently.__version__, pandas.__version__)"],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            [str(EVIDENTLY_PYTHON), "-c", code], capture_output=True, text=True, check=False
+        )
         found["evidently"], found["evidently_pandas"] = done.stdout.split()
     import pandas
     import scipy
 
     found["pandas"], found["scipy"] = pandas.__version__, scipy.__version__
     found["commit"] = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT, check=False
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     ).stdout.strip()
     return found
 
@@ -225,10 +255,14 @@ def table(results: dict[str, Any]) -> str:
         if name in s:
             r = s[name]
             lines.append(
-                f"| {name} | {r['seconds']:.2f} | {r['process_seconds']:.2f} | {r['peak_rss_mb']:.0f} | "
-                f"{r['rss_growth_mb']:.0f} | {len(r['drifted'])} |"
+                f"| {name} | {r['seconds']:.2f} | {r['process_seconds']:.2f} | "
+                f"{r['peak_rss_mb']:.0f} | {r['rss_growth_mb']:.0f} | {len(r['drifted'])} |"
             )
-    lines.append(f"\nchampion's reference profile: built once in {s['profile']['seconds']:.1f} s, {s['profile']['profile_bytes']:,} bytes of JSON.")
+    built = s["profile"]
+    lines.append(
+        f"\nchampion's reference profile: built once in {built['seconds']:.1f} s, "
+        f"{built['profile_bytes']:,} bytes of JSON."
+    )
     if "evidently" in s:
         e, c = s["evidently"], s["champion"]
         lines.append(
@@ -236,9 +270,18 @@ def table(results: dict[str, Any]) -> str:
             f"{e['process_seconds'] / c['process_seconds']:.1f}x as whole processes, "
             f"{c['peak_rss_mb'] / e['peak_rss_mb']:.2f} of its peak memory."
         )
-    lines += ["", "Scaling (champion, current window streamed from Parquet in 100k-row chunks):", "", "| rows | seconds | s per 1M rows | peak RSS MB |", "| ---: | ---: | ---: | ---: |"]
+    lines += [
+        "",
+        "Scaling (champion, current window streamed from Parquet in 100k-row chunks):",
+        "",
+        "| rows | seconds | s per 1M rows | peak RSS MB |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
     for p in results["scaling"]:
-        lines.append(f"| {p['rows']:,} | {p['seconds']:.1f} | {p['seconds'] / p['rows'] * 1e6:.2f} | {p['peak_rss_mb']:.0f} |")
+        per_million = p["seconds"] / p["rows"] * 1e6
+        lines.append(
+            f"| {p['rows']:,} | {p['seconds']:.1f} | {per_million:.2f} | {p['peak_rss_mb']:.0f} |"
+        )
     a = results["accuracy"]
     lines += ["", f"Accuracy (shifted: {', '.join(a['shifted'])}):", ""]
     for key, value in a.items():
@@ -248,7 +291,9 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--scaling", default="100000,300000,1000000,3000000,10000000")
     parser.add_argument("--repeats", type=int, default=20)

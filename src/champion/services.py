@@ -15,6 +15,7 @@ from champion.metrics import Metrics
 from champion.plugins import Registry as PluginRegistry
 from champion.registry import Registry
 from champion.registry.flavors import Flavor, default_flavors
+from champion.registry.manifest import find_reference_file
 from champion.serving.endpoints import Endpoints
 from champion.serving.policies import PolicyFactory, default_policies
 from champion.settings import Settings
@@ -54,7 +55,11 @@ class Services:
         services = cls(settings, engine, clock, flavors, policies, registry, endpoints, metrics)
         # A reference data file in a version folder is profiled as the version is registered.
         registry.add_registration_hook(
-            lambda folder, manifest: services.references.registration_hook(folder, manifest)
+            lambda folder, manifest: (
+                services.references.registration_hook(folder, manifest)
+                if find_reference_file(folder) is not None
+                else None
+            )
         )
         return services
 

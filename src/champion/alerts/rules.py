@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from champion.drift.periods import parse_window
 from champion.errors import InvalidInput
+from champion.periods import parse_window
 from champion.registry.entities import check_name
 from champion.validation import check_choice, check_float
 

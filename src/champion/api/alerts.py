@@ -7,7 +7,6 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from champion.alerts import AlertRule
 from champion.api.state import actor_of, state_of
 
 __all__ = ["AlertRuleBody", "router"]
@@ -60,6 +59,8 @@ def get_rule(name: str, request: Request) -> dict[str, Any]:
 
 @router.put("/rules/{name}")
 def put_rule(name: str, body: AlertRuleBody, request: Request) -> dict[str, Any]:
+    from champion.alerts.rules import AlertRule
+
     service = state_of(request).services.alerts
     fields = body.model_dump(exclude={"reason"})
     rule = AlertRule.create(name, **fields)

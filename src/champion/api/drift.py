@@ -13,11 +13,10 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from champion.api.state import actor_of, state_of
-from champion.drift.concept import performance
-from champion.drift.files import SUFFIXES
-from champion.drift.monitor import parse_tests
-from champion.drift.periods import parse_window, resolve_window
+
+# champion.drift imports SciPy and pandas: loaded at the first drift request, not at start-up.
 from champion.errors import InvalidInput
+from champion.periods import parse_window, resolve_window
 
 __all__ = ["router"]
 
@@ -43,6 +42,8 @@ def endpoint_drift(
 ) -> Response:
     """Per column of the reference (inputs and outputs): statistic, p-value, threshold, verdict;
     the share of drifted columns; data-quality counts over the same window."""
+    from champion.drift.monitor import parse_tests
+
     state = state_of(request)
     state.services.endpoints.get(endpoint)
     run = state.services.drift.endpoint_drift(
@@ -66,6 +67,8 @@ def endpoint_performance(
 ) -> Response:
     """Performance over time from labels joined to predictions, and the changes that online
     detectors found in the error stream."""
+    from champion.drift.concept import performance
+
     state = state_of(request)
     services = state.services
     services.endpoints.get(endpoint)
@@ -96,6 +99,8 @@ def put_reference(
     reason: str = Form(default=""),
 ) -> Response:
     """Profile the uploaded data (and the model's outputs on it) as the version's reference."""
+    from champion.drift.files import SUFFIXES
+
     services = state_of(request).services
     suffix = Path(file.filename or "").suffix
     if suffix not in SUFFIXES:

@@ -155,7 +155,7 @@ def performance(
 ) -> None:
     """Performance over time from labels, and changes found in the error stream."""
     from champion.drift.concept import performance as performance_over_time
-    from champion.drift.periods import parse_window, resolve_window
+    from champion.periods import parse_window, resolve_window
 
     with open_services() as services:
         start, end = resolve_window(services.clock, window)

@@ -11,7 +11,6 @@ from champion.drift.detectors import (
     default_detectors,
 )
 from champion.drift.monitor import DriftMonitor, DriftRun
-from champion.drift.periods import parse_window, resolve_window
 from champion.drift.profile import ColumnKind, ColumnProfile, ReferenceProfile
 from champion.drift.quality import QualityCounter, QualityIssue, QualityReport, check_frame
 from champion.drift.references import References, StoredReference
@@ -63,7 +62,5 @@ __all__ = [
     "default_detectors",
     "default_stream_detectors",
     "default_test",
-    "parse_window",
     "performance",
-    "resolve_window",
 ]

@@ -9,18 +9,9 @@ import pandas as pd
 
 from champion.errors import InvalidInput
 
-__all__ = [
-    "REFERENCE_FILES",
-    "SUFFIXES",
-    "count_rows",
-    "find_reference_file",
-    "iter_table",
-    "read_table",
-]
+__all__ = ["SUFFIXES", "count_rows", "iter_table", "read_table"]
 
 SUFFIXES = (".csv", ".parquet", ".jsonl")
-REFERENCE_FILES = ("reference.parquet", "reference.csv", "reference.jsonl")
-"""A version folder holding one of these is profiled at registration."""
 
 
 def _checked(path: Path | str) -> Path:
@@ -68,11 +59,3 @@ def iter_table(path: Path | str, chunk_rows: int = 100_000) -> Iterator[pd.DataF
         yield from pd.read_json(path, lines=True, chunksize=chunk_rows)
         return
     yield from pd.read_csv(path, chunksize=chunk_rows)
-
-
-def find_reference_file(folder: Path) -> Path | None:
-    """The reference data file of a version folder, if it has one."""
-    for name in REFERENCE_FILES:
-        if (folder / name).is_file():
-            return folder / name
-    return None

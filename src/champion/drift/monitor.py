@@ -20,11 +20,11 @@ from champion.clock import Clock
 from champion.db import read
 from champion.drift.files import iter_table
 from champion.drift.live import count_predictions, prediction_chunks, served_versions
-from champion.drift.periods import resolve_window
 from champion.drift.quality import QualityCounter
 from champion.drift.references import References, StoredReference
 from champion.drift.table import Correction, TableDrift, compare_table
 from champion.errors import InvalidInput, NotFound
+from champion.periods import resolve_window
 from champion.registry import Registry, VersionKey, VersionRef
 
 __all__ = ["DriftMonitor", "DriftRun", "parse_tests"]

@@ -26,12 +26,13 @@ import sqlalchemy as sa
 from champion import audit
 from champion.clock import Clock
 from champion.db import read, write
-from champion.drift.files import find_reference_file, read_table
+from champion.drift.files import read_table
 from champion.drift.profile import ColumnKind, ReferenceProfile
 from champion.drift.tables import reference_profiles
 from champion.errors import Conflict, InvalidInput, NotFound
 from champion.registry import Manifest, Registry, Version, VersionKey
 from champion.registry.flavors import Loaded
+from champion.registry.manifest import find_reference_file
 from champion.registry.service import RegistrationWrite
 from champion.types import Json
 
