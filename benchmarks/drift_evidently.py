@@ -1,7 +1,8 @@
 """The Evidently side of benchmarks/drift.py; runs in benchmarks/.venv-evidently.
 
 ``--child speed REFERENCE CURRENT``: DataDriftPreset on two Parquet files, timed.
-``--child accuracy ROWS REPEATS``: which columns its defaults flag on the benchmark's table.
+``--child accuracy REPEATS``: which columns its defaults flag on the benchmark's table at 100k
+rows, shifted and over REPEATS unshifted windows.
 Prints one JSON line, as the champion children do.
 """
 
@@ -52,15 +53,13 @@ def speed(reference: str, current: str) -> dict[str, Any]:
     return {"seconds": seconds, "rss_growth_mb": peak_rss_mb() - before, "drifted": flagged}
 
 
-def accuracy(rows: str, repeats: str) -> dict[str, Any]:
+def accuracy(repeats: str) -> dict[str, Any]:
     from tests.drift.tables import synthetic_table
 
-    found: dict[str, Any] = {}
-    for n in sorted({100_000, int(rows)}):
-        found[f"shifted_{n}"] = drifted_columns(
-            synthetic_table(n, seed=1), synthetic_table(n, seed=2, shifted=True)
-        )
     reference = synthetic_table(100_000, seed=1)
+    found: dict[str, Any] = {
+        "shifted_100000": drifted_columns(reference, synthetic_table(100_000, seed=2, shifted=True))
+    }
     false = [
         drifted_columns(reference, synthetic_table(100_000, seed=100 + i))
         for i in range(int(repeats))
