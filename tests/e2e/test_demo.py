@@ -26,7 +26,7 @@ def test_demo_serves_logs_and_joins_feedback(
     # Newcomers drift the attrition inputs; the alert reaches the demo's webhook receiver.
     assert "Webhook received: [warning] open: attrition-drift on endpoint attrition" in out
     report = tmp_path / "demo" / "reports" / "attrition-drift.html"
-    assert f"drift report {report}" in out and report.is_file()
+    assert "drift report" in out and "attrition-drift.html" in out and report.is_file()
     assert report.with_suffix(".json").is_file()
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'demo' / 'champion.db'}")
     with engine.connect() as conn:
