@@ -300,6 +300,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--evidently-repeats", type=int, default=5, help="Evidently is slow")
     parser.add_argument("--skip-evidently", action="store_true")
+    parser.add_argument(
+        "--only",
+        default="speed,scaling,accuracy",
+        help="parts to run (others kept from the last results)",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -310,16 +315,23 @@ def main() -> None:
         print(json.dumps(result))
         return
     evidently = not args.skip_evidently and EVIDENTLY_PYTHON.exists()
-    results: dict[str, Any] = {"rows": args.rows, "versions": versions()}
-    print(f"Speed and memory at {args.rows:,} rows...", flush=True)
-    results["speed"] = speed(args.rows, evidently)
-    print("Scaling...", flush=True)
-    results["scaling"] = scaling([int(n) for n in args.scaling.split(",")])
-    print("Accuracy...", flush=True)
-    results["accuracy"] = accuracy(
-        args.rows, args.repeats, args.evidently_repeats if evidently else 0
-    )
-    if evidently:
+    parts = set(args.only.split(","))
+    results: dict[str, Any] = {}
+    if parts != {"speed", "scaling", "accuracy"} and RESULTS.exists():
+        results = json.loads(RESULTS.read_text())
+    results |= {"rows": args.rows, "versions": versions()}
+    if "speed" in parts:
+        print(f"Speed and memory at {args.rows:,} rows...", flush=True)
+        results["speed"] = speed(args.rows, evidently)
+    if "scaling" in parts:
+        print("Scaling...", flush=True)
+        results["scaling"] = scaling([int(n) for n in args.scaling.split(",")])
+    if "accuracy" in parts:
+        print("Accuracy...", flush=True)
+        results["accuracy"] = accuracy(
+            args.rows, args.repeats, args.evidently_repeats if evidently else 0
+        )
+    if evidently and "evidently" in results["speed"] and "evidently" in results["accuracy"]:
         results["accuracy"]["evidently"][f"shifted_{args.rows}"] = results["speed"]["evidently"][
             "drifted"
         ]

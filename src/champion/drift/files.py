@@ -52,7 +52,9 @@ def iter_table(path: Path | str, chunk_rows: int = 100_000) -> Iterator[pd.DataF
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+        # pre_buffer (the default) keeps what it read: memory would grow with the file.
+        reader = pq.ParquetFile(path, pre_buffer=False)
+        for batch in reader.iter_batches(batch_size=chunk_rows):
             yield batch.to_pandas()
         return
     if path.suffix == ".jsonl":
