@@ -202,8 +202,15 @@ def _masks(
     series: pd.Series, profile: ColumnProfile, checks: Sequence[Check], margin: float
 ) -> dict[Check, np.ndarray]:
     values = series.reset_index(drop=True)
-    structured = values.map(lambda v: isinstance(v, list | dict | tuple | set)).to_numpy(bool)
-    text = values.astype("string").str.strip() if values.dtype == object else None
+    mixed = values.dtype == object
+    # Only an object column can hold lists, mappings or booleans among other values; typed
+    # columns (numbers from Parquet, a DataFrame) skip the per-value look.
+    structured = (
+        values.map(lambda v: isinstance(v, list | dict | tuple | set)).to_numpy(bool)
+        if mixed
+        else np.zeros(len(values), dtype=bool)
+    )
+    text = values.astype("string").str.strip() if mixed else None
     missing = values.isna().to_numpy(bool) & ~structured
     if text is not None:
         missing |= (text == "").fillna(False).to_numpy(bool) & ~structured
@@ -212,7 +219,10 @@ def _masks(
         masks["missing"] = missing
     present = ~missing
     if profile.kind == "numeric":
-        booleans = values.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(bool)
+        if mixed:
+            booleans = values.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(bool)
+        else:
+            booleans = np.full(len(values), pd.api.types.is_bool_dtype(values.dtype))
         source = text if text is not None else values
         numbers = pd.to_numeric(source.mask(structured | booleans), errors="coerce")
         parsed = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
