@@ -144,3 +144,10 @@ def test_the_server_evaluates_rules_on_its_schedule(
             time.sleep(0.05)
         assert [a["state"] for a in client.get("/v1/alerts").json()["alerts"]] == ["open"]
         assert receiver.received[0]["alert"]["rule"] == "churn-drift"
+        # The evaluation ran in the server's worker process; its metrics show on /metrics.
+        opened = 'champion_alerts_open{severity="critical"} 1.0'
+        while opened not in client.get("/metrics").text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        metrics = client.get("/metrics").text
+        assert opened in metrics
+        assert 'champion_drift_drifted_columns_ratio{endpoint="churn"}' in metrics

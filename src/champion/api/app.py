@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from champion import __version__
 from champion.api import alerts, drift, endpoints, feedback, health, models
 from champion.api.errors import install_error_handlers
+from champion.api.evaluator import AlertEvaluator
 from champion.api.limits import BodySizeLimit
 from champion.api.state import ServerState
 from champion.clock import Clock
@@ -35,7 +36,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         state = _start(settings, clock)
         app.state.champion = state
         poller = asyncio.create_task(_poll_state(state, settings.state_poll_seconds))
-        evaluator = asyncio.create_task(_evaluate_alerts(state, settings.alert_interval_seconds))
+        alerts = AlertEvaluator(settings, clock, state.metrics)
+        evaluator = asyncio.create_task(_evaluate_alerts(alerts, settings.alert_interval_seconds))
         try:
             yield
         finally:
@@ -43,6 +45,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            alerts.close()
             _stop(state)
 
     app = FastAPI(
@@ -110,11 +113,11 @@ async def _poll_state(state: ServerState, seconds: float) -> None:
             logger.exception("Refreshing endpoint state failed; keeping the current state")
 
 
-async def _evaluate_alerts(state: ServerState, seconds: float) -> None:
-    # Alert rules run on their own schedule, in a worker thread: never on a request's path.
+async def _evaluate_alerts(alerts: AlertEvaluator, seconds: float) -> None:
+    # Alert rules run on their own schedule, in a worker process: never on a request's path.
     while True:
         await asyncio.sleep(seconds)
         try:
-            await asyncio.to_thread(state.services.alerts.evaluate)
+            await asyncio.to_thread(alerts.evaluate)
         except Exception:
             logger.exception("Evaluating alert rules failed; trying again next round")
