@@ -41,7 +41,7 @@ def test_parquet_is_read_a_batch_at_a_time_in_flat_memory(tmp_path: Path) -> Non
 
 
 def test_csv_and_jsonl_chunks_and_clear_errors(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"a": range(25), "b": list("xyz" * 8) + ["x"]})
+    frame = pd.DataFrame({"a": range(25), "b": [*"xyz" * 8, "x"]})
     frame.to_csv(tmp_path / "t.csv", index=False)
     frame.to_json(tmp_path / "t.jsonl", orient="records", lines=True)
     for name in ("t.csv", "t.jsonl"):
