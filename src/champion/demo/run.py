@@ -351,6 +351,7 @@ def _summary(client: httpx.Client, home: Path, elapsed: float, report: Path) -> 
     where.add_row("", f"CHAMPION_HOME={home} {cli} endpoints show recs")
     where.add_row("serve it again", f"CHAMPION_HOME={home} {cli} server")
     console.print(where)
+    console.print(f"Drift report: {report}")
     console.print(f"[bold green]Demo finished in {elapsed:.0f} s.")
 
 
