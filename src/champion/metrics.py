@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from champion.drift.table import TableDrift
 
 __all__ = ["Metrics"]
 
@@ -111,6 +116,38 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.drift_share = Gauge(
+            "champion_drift_drifted_columns_ratio",
+            "Share of an endpoint's reference columns that drifted in the last drift run.",
+            ["endpoint"],
+            registry=self.registry,
+        )
+        self.drift_statistic = Gauge(
+            "champion_drift_statistic",
+            "Per column, the statistic of its drift test in the last drift run.",
+            ["endpoint", "column", "method"],
+            registry=self.registry,
+        )
+        self.alerts_open = Gauge(
+            "champion_alerts_open",
+            "Alerts open now, by severity.",
+            ["severity"],
+            registry=self.registry,
+        )
+        self.alert_notifications = Counter(
+            "champion_alert_notifications",
+            "Alert notifications handed to a sink, by sink type and outcome (sent, failed).",
+            ["sink", "outcome"],
+            registry=self.registry,
+        )
+
+    def observe_drift(self, endpoint: str, drift: TableDrift) -> None:
+        """Publish a drift run's share and per-column statistics."""
+        self.drift_share.labels(endpoint).set(drift.share_drifted)
+        for column in drift.columns:
+            self.drift_statistic.labels(endpoint, column.column, column.method).set(
+                column.statistic
+            )
 
     def errors_of(self, endpoint: str) -> dict[str, int]:
         """Failed requests of ``endpoint`` since this process started, by error code."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import champion.access.tables
+import champion.alerts.tables
 import champion.audit
 import champion.automation.tables
+import champion.drift.tables
 import champion.evaluation.tables
 import champion.events.tables
 import champion.registry.tables

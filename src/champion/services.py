@@ -10,18 +10,22 @@ import sqlalchemy as sa
 
 from champion.access import Tokens
 from champion.artifacts import LocalArtifactStore
-from champion.automation import Ingestion, Pipelines
 from champion.clock import Clock, SystemClock
 from champion.db import make_engine, migrate
+from champion.metrics import Metrics
 from champion.plugins import Registry as PluginRegistry
 from champion.registry import Registry
 from champion.registry.flavors import Flavor, default_flavors
+from champion.registry.manifest import find_reference_file
 from champion.serving.endpoints import Endpoints
 from champion.serving.policies import PolicyFactory, default_policies
 from champion.settings import Settings
 
 if TYPE_CHECKING:
-    from champion.automation import Rollout
+    from champion.alerts import AlertService
+    from champion.automation import Ingestion, Pipelines, Rollout
+    from champion.drift.monitor import DriftMonitor
+    from champion.drift.references import References
     from champion.evaluation.experiments import Experiments
 
 __all__ = ["Services"]
@@ -36,12 +40,13 @@ class Services:
     policies: PluginRegistry[PolicyFactory]
     registry: Registry
     endpoints: Endpoints
-    ingestion: Ingestion
-    pipelines: Pipelines
     tokens: Tokens
+    metrics: Metrics | None = None
 
     @classmethod
-    def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
+    def open(
+        cls, settings: Settings, clock: Clock | None = None, metrics: Metrics | None = None
+    ) -> Services:
         """Connect to the database (migrating it to the newest schema) and the artifact store."""
         clock = clock or SystemClock()
         engine = make_engine(settings.resolved_database_url())
@@ -51,19 +56,23 @@ class Services:
         store = LocalArtifactStore(settings.artifacts_dir)
         registry = Registry(engine, store, flavors, clock, settings)
         endpoints = Endpoints(engine, registry, policies, clock)
-        ingestion = Ingestion(engine, clock, settings.home)
-        pipelines = Pipelines(
-            engine, clock, settings.home, registry, endpoints, flavors, settings, ingestion,
-            lease_seconds=settings.pipeline_lease_seconds,
-        )  # fmt: skip
         tokens = Tokens(engine, clock)
-        return cls(
-            settings, engine, clock, flavors, policies, registry, endpoints, ingestion, pipelines,
-            tokens,
-        )  # fmt: skip
+        services = cls(
+            settings, engine, clock, flavors, policies, registry, endpoints, tokens, metrics
+        )
+        # A reference data file in a version folder is profiled as the version is registered.
+        registry.add_registration_hook(
+            lambda folder, manifest: (
+                services.references.registration_hook(folder, manifest)
+                if find_reference_file(folder) is not None
+                else None
+            )
+        )
+        return services
 
-    # Experiments bring SciPy and scikit-learn: built on first use, so commands that do not
-    # need them start fast.
+    # The services below import the statistics and data stack (SciPy, scikit-learn, pandas,
+    # pyarrow): built on first use, so commands that do not need them start fast.
+
     @cached_property
     def experiments(self) -> Experiments:
         from champion.evaluation.experiments import Experiments
@@ -75,6 +84,40 @@ class Services:
         from champion.automation import Rollout
 
         return Rollout(self.engine, self.registry, self.endpoints, self.experiments, self.clock)
+
+    @cached_property
+    def references(self) -> References:
+        from champion.drift.references import References
+
+        return References(self.engine, self.registry, self.clock)
+
+    @cached_property
+    def drift(self) -> DriftMonitor:
+        from champion.drift.monitor import DriftMonitor
+
+        return DriftMonitor(self.engine, self.registry, self.references, self.clock)
+
+    @cached_property
+    def alerts(self) -> AlertService:
+        from champion.alerts import AlertService
+
+        return AlertService(self.engine, self.drift, self.clock, metrics=self.metrics)
+
+    @cached_property
+    def ingestion(self) -> Ingestion:
+        from champion.automation import Ingestion
+
+        return Ingestion(self.engine, self.clock, self.settings.home)
+
+    @cached_property
+    def pipelines(self) -> Pipelines:
+        from champion.automation import Pipelines
+
+        return Pipelines(
+            self.engine, self.clock, self.settings.home, self.registry, self.endpoints,
+            self.flavors, self.settings, self.ingestion,
+            lease_seconds=self.settings.pipeline_lease_seconds,
+        )  # fmt: skip
 
     def close(self) -> None:
         self.engine.dispose()

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     controller_interval_seconds: float = Field(
         default=10.0, gt=0, description="How often the controller looks at experiments."
     )
+    alert_interval_seconds: float = Field(
+        default=60.0, gt=0, description="How often the server evaluates alert rules."
+    )
     trust_pickle: bool = Field(
         default=False, description="Allow sklearn models stored with plain pickle."
     )

@@ -1,7 +1,8 @@
 """Contract checks that every implementation of an extension point must pass.
 
-``check_policy`` (routing policies), ``check_stattest`` (statistical tests) and
-``check_detector`` (drift detectors).
+``check_policy`` (routing policies), ``check_stattest`` (statistical tests),
+``check_detector`` (batch drift detectors) and ``check_stream_detector`` (online change
+detectors).
 
 Plugin authors run them on their own classes; champion's test suite runs them on every
 registered implementation (tests/contracts/).
@@ -14,12 +15,13 @@ from collections import Counter
 from typing import Any
 
 from champion.drift.contract import check_detector
+from champion.drift.streams.contract import check_stream_detector
 from champion.evaluation.stattests.contract import check_stattest
 from champion.registry.entities import VersionKey
 from champion.serving.assignment import BUCKETS
 from champion.serving.policies import Assignment, PolicyFactory
 
-__all__ = ["check_detector", "check_policy", "check_stattest"]
+__all__ = ["check_detector", "check_policy", "check_stattest", "check_stream_detector"]
 
 
 def _resolve(reference: str) -> VersionKey:

@@ -41,3 +41,16 @@ def test_evidently_mode_agrees_on_the_tenure_columns(telco: pd.DataFrame) -> Non
     for name in ("tenure", "TotalCharges", "Contract"):
         assert result.columns[name].drifted, name
     assert not result.columns["gender"].drifted
+
+
+def test_random_halves_of_the_customers_do_not_drift(telco: pd.DataFrame) -> None:
+    half = telco.sample(frac=0.5, random_state=0)
+    rest = telco.drop(half.index)
+    assert compare_table(ReferenceProfile.from_frame(half), rest).drifted_columns == []
+
+
+def test_contract_and_internet_service_separate_the_segments(telco: pd.DataFrame) -> None:
+    long_tenure, new = telco[telco["tenure"] > 12], telco[telco["tenure"] <= 12]
+    result = compare_table(ReferenceProfile.from_frame(long_tenure), new)
+    # New customers are on monthly contracts, without the add-ons long-standing ones bought.
+    assert {"Contract", "OnlineSecurity", "TechSupport"} <= set(result.drifted_columns)

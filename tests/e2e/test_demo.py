@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from champion.alerts.tables import alerts
 from champion.audit import audit_log
 from champion.automation.tables import ingested_files, quarantined_rows
+from champion.demo.drift import NEWCOMERS
 from champion.demo.run import run_demo
 from champion.evaluation.tables import experiments
 from champion.events.tables import feedback, predictions, shadow_predictions
@@ -21,7 +23,8 @@ def test_demo_serves_logs_and_joins_feedback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run_demo(home=str(tmp_path / "demo"), data=str(DATA), users=60)
-    out = " ".join(capsys.readouterr().out.split())  # undo the console's line wrapping
+    printed = capsys.readouterr().out
+    out = " ".join(printed.split())  # undo the console's line wrapping
     assert "switched without a restart" in out and "Demo finished" in out
     assert "Interleaving experiment (team-draft)" in out and "sign test p" in out
     assert "challenger in shadow" in out
@@ -31,6 +34,12 @@ def test_demo_serves_logs_and_joins_feedback(
     assert "The controller: Promoted at" in out and "Significant win for recs/2" in out
     assert "The controller: Rolled back at" in out and "Failure spike:" in out
     assert "requests to recs/3 failed" in out and "Rollouts decided by the controller" in out
+    # Newcomers drift the attrition inputs; the alert reaches the demo's webhook receiver.
+    assert "Webhook received: [warning] open: attrition-drift on endpoint attrition" in out
+    report = tmp_path / "demo" / "reports" / "attrition-drift.html"
+    # A long path is folded across lines: compare without any whitespace.
+    assert f"Driftreport:{report}" in "".join(printed.split()) and report.is_file()
+    assert report.with_suffix(".json").is_file()
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'demo' / 'champion.db'}")
     with engine.connect() as conn:
         served: dict[str, int] = dict(
@@ -67,6 +76,7 @@ def test_demo_serves_logs_and_joins_feedback(
         aliases = conn.execute(
             sa.text("SELECT number FROM aliases WHERE alias = 'champion' AND model = 'recs'")
         ).scalar_one()
+        fired = conn.execute(sa.select(alerts.c.rule, alerts.c.state, alerts.c.deliveries)).all()
     engine.dispose()
     # The corrupt rows are kept with their reasons; the rest of each file is used.
     assert [(Path(p).name, s, q) for p, s, q in files] == [
@@ -87,10 +97,14 @@ def test_demo_serves_logs_and_joins_feedback(
     # then answered every user once more, its broken canary's share too (the canary's calls
     # failed and the champion answered them); recs/3 never answered anyone.
     assert served["recs/1"] == 60 + 1560 and served["recs/2"] == 520 and "recs/3" not in served
-    assert served["attrition/1"] == 1409
+    # The holdout came one customer a request, the newcomers 50 a request.
+    scored = 1409 + NEWCOMERS // 50
+    assert served["attrition/1"] == scored
     # A shadow call is skipped, never queued, while the (slower) challenger is busy.
-    assert 0.8 * 1409 <= shadowed <= 1409
+    assert 0.8 * scored <= shadowed <= scored
     assert labels == 1409
+    assert [(rule, state) for rule, state, _ in fired] == [("attrition-drift", "open")]
+    assert "sent" in fired[0][2].values()
 
 
 def test_item_knn_beats_popularity_offline(tmp_path: Path) -> None:

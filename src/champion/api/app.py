@@ -12,9 +12,11 @@ from fastapi import FastAPI
 from champion import __version__
 from champion.access import Keyring, is_loopback
 from champion.api import (
+    alerts,
     audit,
     dashboard,
     diagnostics,
+    drift,
     endpoints,
     experiments,
     feedback,
@@ -25,6 +27,7 @@ from champion.api import (
 )
 from champion.api.access import AccessGuard
 from champion.api.errors import install_error_handlers
+from champion.api.evaluator import AlertEvaluator
 from champion.api.limits import BodySizeLimit
 from champion.api.state import ServerState
 from champion.automation import RolloutController, Scheduler
@@ -59,6 +62,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                     _run_controller(state.controller, settings.controller_interval_seconds)
                 )
             )
+        alert_evaluator = AlertEvaluator(settings, clock, state.metrics)
+        tasks.append(
+            asyncio.create_task(_evaluate_alerts(alert_evaluator, settings.alert_interval_seconds))
+        )
         try:
             yield
         finally:
@@ -66,6 +73,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            alert_evaluator.close()
             _stop(state)
 
     app = FastAPI(
@@ -86,6 +94,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         endpoints.router,
         experiments.router,
         feedback.router,
+        drift.router,
+        alerts.router,
         pipelines.router,
         diagnostics.router,
         audit.router,
@@ -97,8 +107,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
 
 def _start(settings: Settings, clock: Clock | None) -> ServerState:
-    services = Services.open(settings, clock)
     metrics = Metrics()
+    services = Services.open(settings, clock, metrics)
     metrics.info.labels(__version__).set(1)
     metrics.event_queue_capacity.set(settings.event_queue_size)
     writer = PredictionWriter(
@@ -179,3 +189,13 @@ async def _run_controller(controller: RolloutController, seconds: float) -> None
             await asyncio.to_thread(controller.tick)
         except Exception:
             logger.exception("The rollout controller failed; it will look again")
+
+
+async def _evaluate_alerts(alerts: AlertEvaluator, seconds: float) -> None:
+    # Alert rules run on their own schedule, in a worker process: never on a request's path.
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await asyncio.to_thread(alerts.evaluate)
+        except Exception:
+            logger.exception("Evaluating alert rules failed; trying again next round")

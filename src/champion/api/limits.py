@@ -30,7 +30,8 @@ class BodySizeLimit:
             error = MalformedRequest("The request's path or query contains a NUL character.")
             await error_response(error, scope["path"])(scope, receive, send)
             return
-        limit = self.uploads if scope["path"].endswith("/versions") else self.default
+        upload = scope["path"].endswith(("/versions", "/reference"))
+        limit = self.uploads if upload else self.default
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
                 await error_response(_too_large(limit), scope["path"])(scope, receive, send)

@@ -6,8 +6,10 @@ import sys
 
 import typer
 
+from champion.cli.alerts import alerts_app
 from champion.cli.audit import audit
 from champion.cli.diagnose import diagnose
+from champion.cli.drift import drift_app
 from champion.cli.endpoints import endpoints_app
 from champion.cli.experiments import experiment_app
 from champion.cli.models import alias_app, models_app
@@ -33,6 +35,8 @@ app.command("ingest")(ingest)
 app.command("diagnose")(diagnose)
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(experiment_app, name="experiment")
+app.add_typer(drift_app, name="drift")
+app.add_typer(alerts_app, name="alerts")
 app.command("predict")(predict)
 app.command("audit")(audit)
 app.command("server")(server)

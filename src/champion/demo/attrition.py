@@ -78,6 +78,8 @@ def write_attrition_classifier(
     }
     folder.mkdir(parents=True, exist_ok=True)
     skops.io.dump(pipeline, folder / "model.skops")
+    # The training rows, profiled at registration as the version's drift reference.
+    train[features].to_parquet(folder / "reference.parquet", index=False)
     signature = (
         [{"name": c, "type": "string"} for c in categoricals]
         + [{"name": c, "type": "integer"} for c in INTEGERS]

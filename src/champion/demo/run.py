@@ -12,10 +12,11 @@
    champion's lists) and the controller rolls it back at once.
 7. The attrition champion scores holdout customers while the challenger runs in shadow; the
    customers' true outcomes come back as labels, scoring both.
-8. The customers' files land in a folder; the server notices them, and a pipeline ingests
+8. Newcomers arrive, the attrition inputs drift, an alert reaches a webhook (``demo.drift``).
+9. The customers' files land in a folder; the server notices them, and a pipeline ingests
    them (quarantining corrupt rows), retrains, gates the candidate against the champion with
    a paired test, registers it and deploys it as a canary (``champion.demo.pipeline``).
-9. Summarise from the server's own records.
+10. Summarise from the server's own records.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from champion import __version__
 from champion.db import read
 from champion.demo import rollout
 from champion.demo.attrition import Holdout, write_attrition_classifier
+from champion.demo.drift import ALERT_INTERVAL_SECONDS, run_drift_story
 from champion.demo.movielens import load_split
 from champion.demo.pipeline import pipeline_spec, show_retraining, split_telco
 from champion.demo.rankers import write_item_knn_ranker, write_popularity_ranker
@@ -76,7 +78,10 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
     everyone = sorted(split.truth)
     some = everyone[:users]
 
-    server = ServerProcess(home_dir, env=rollout.SERVER_ENV)
+    server = ServerProcess(
+        home_dir,
+        env={**rollout.SERVER_ENV, "CHAMPION_ALERT_INTERVAL_SECONDS": f"{ALERT_INTERVAL_SECONDS}"},
+    )
     try:
         server.start()
         console.print(f"champion server is up at {server.url} (SQLite, artifacts in {home_dir})")
@@ -113,9 +118,10 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
             canary = rollout.await_decision(client, "recs")
             console.print(f"The controller: {canary['decision']['reason']}")
             _score_customers(client, holdout)
-            _retrain(client, data_dir, home_dir)
             time.sleep(0.3)
-            _summary(client, home_dir, time.perf_counter() - started)
+            report = run_drift_story(client, home_dir, holdout, console)
+            _retrain(client, data_dir, home_dir)
+            _summary(client, home_dir, time.perf_counter() - started, report)
     finally:
         server.stop()
 
@@ -308,7 +314,7 @@ def _show_registry(services: Services) -> None:
     console.print(table)
 
 
-def _summary(client: httpx.Client, home: Path, elapsed: float) -> None:
+def _summary(client: httpx.Client, home: Path, elapsed: float, report: Path) -> None:
     recs = client.get("/v1/endpoints/recs/stats").json()["versions"]
     table = Table(
         "version",
@@ -353,6 +359,7 @@ def _summary(client: httpx.Client, home: Path, elapsed: float) -> None:
     where = Table(show_header=False, title="Where the data lives")
     where.add_row("database", str(home / "champion.db") + "  (sqlite3, or any SQLite viewer)")
     where.add_row("artifacts", str(home / "artifacts") + "  (content-addressed by sha256)")
+    where.add_row("drift report", f"{report}  (open it in a browser)")
     cli = _command()
     where.add_row("look around", f"CHAMPION_HOME={home} {cli} models list")
     where.add_row("", f"CHAMPION_HOME={home} {cli} endpoints show recs")
@@ -360,6 +367,7 @@ def _summary(client: httpx.Client, home: Path, elapsed: float) -> None:
     where.add_row("", f"CHAMPION_HOME={home} {cli} diagnose")
     where.add_row("serve it again", f"CHAMPION_HOME={home} {cli} server")
     console.print(where)
+    console.print(f"Drift report: {report}")
     console.print(f"[bold green]Demo finished in {elapsed:.0f} s.")
 
 

@@ -1,7 +1,8 @@
-"""Drift: the reference profile, batch detectors and whole-table comparison."""
+"""Drift: reference profiles, batch and online detectors, data quality, drift runs, reports."""
 
 from __future__ import annotations
 
+from champion.drift.concept import Detection, Performance, PerformanceBucket, performance
 from champion.drift.contract import check_detector
 from champion.drift.detectors import (
     BatchDetector,
@@ -9,24 +10,57 @@ from champion.drift.detectors import (
     DriftResult,
     default_detectors,
 )
+from champion.drift.monitor import DriftMonitor, DriftRun
 from champion.drift.profile import ColumnKind, ColumnProfile, ReferenceProfile
+from champion.drift.quality import QualityCounter, QualityIssue, QualityReport, check_frame
+from champion.drift.references import References, StoredReference
 from champion.drift.select import default_test
+from champion.drift.streams import (
+    ADWIN,
+    DDM,
+    PageHinkley,
+    StreamDetector,
+    StreamSpec,
+    WarningDetector,
+    default_stream_detectors,
+)
+from champion.drift.streams.contract import check_stream_detector
 from champion.drift.table import ColumnDrift, TableDrift, compare_table
 from champion.drift.window import ColumnAccumulator, ColumnWindow
 
 __all__ = [
+    "ADWIN",
+    "DDM",
     "BatchDetector",
     "ColumnAccumulator",
     "ColumnDrift",
     "ColumnKind",
     "ColumnProfile",
     "ColumnWindow",
+    "Detection",
     "DetectorSpec",
+    "DriftMonitor",
     "DriftResult",
+    "DriftRun",
+    "PageHinkley",
+    "Performance",
+    "PerformanceBucket",
+    "QualityCounter",
+    "QualityIssue",
+    "QualityReport",
     "ReferenceProfile",
+    "References",
+    "StoredReference",
+    "StreamDetector",
+    "StreamSpec",
     "TableDrift",
+    "WarningDetector",
     "check_detector",
+    "check_frame",
+    "check_stream_detector",
     "compare_table",
     "default_detectors",
+    "default_stream_detectors",
     "default_test",
+    "performance",
 ]

@@ -6,8 +6,9 @@ its PSI and Jensen-Shannon bin the *combined* data.
 
 * Binning (PSI, Jensen-Shannon): a numeric column with more than 20 distinct reference
   values uses ``numpy.histogram_bin_edges(reference + current, bins="sturges")``; other
-  columns use every value seen in either sample. A share of zero becomes 1e-4, or a
-  millionth of the smallest non-zero share when that is at most 1e-4.
+  columns use every value seen in either sample. For PSI a share of zero becomes 1e-4, or a
+  millionth of the smallest non-zero share when that is at most 1e-4; Jensen-Shannon takes
+  the shares as they are (it is finite with empty bins).
 * ``psi``: ``sum((r - c) * ln(r / c))``, drift when ``>= 0.1``.
 * ``jensenshannon``: ``scipy.spatial.distance.jensenshannon(r, c)``, drift when ``>= 0.1``.
 * ``wasserstein``: ``wasserstein_distance(r, c) / max(std(r), 0.001)``, drift when ``>= 0.1``.
@@ -49,9 +50,9 @@ __all__ = [
 
 
 def binned_shares(
-    reference: pd.Series, current: pd.Series, kind: ColumnKind
+    reference: pd.Series, current: pd.Series, kind: ColumnKind, fill_zeroes: bool = True
 ) -> tuple[FloatArray, FloatArray]:
-    """Evidently's shares for PSI and Jensen-Shannon (see the module docstring)."""
+    """Evidently's shares for PSI (zeroes filled) and Jensen-Shannon (not filled)."""
     if kind == "numeric" and reference.nunique() > 20:
         edges = np.histogram_bin_edges(
             pd.concat([reference, current]).to_numpy(dtype=np.float64), bins="sturges"
@@ -63,7 +64,10 @@ def binned_shares(
         ref_counts, cur_counts = reference.value_counts(), current.value_counts()
         ref = np.array([ref_counts.get(k, 0) for k in keys]) / len(reference)
         cur = np.array([cur_counts.get(k, 0) for k in keys]) / len(current)
-    return _fill_zeroes(ref.astype(np.float64)), _fill_zeroes(cur.astype(np.float64))
+    ref, cur = ref.astype(np.float64), cur.astype(np.float64)
+    if not fill_zeroes:
+        return ref, cur
+    return _fill_zeroes(ref), _fill_zeroes(cur)
 
 
 def _fill_zeroes(shares: FloatArray) -> FloatArray:
@@ -78,7 +82,7 @@ def _psi(r: pd.Series, c: pd.Series, kind: ColumnKind) -> float:
 
 
 def _jensenshannon(r: pd.Series, c: pd.Series, kind: ColumnKind) -> float:
-    ref, cur = binned_shares(r, c, kind)
+    ref, cur = binned_shares(r, c, kind, fill_zeroes=False)
     return float(distance.jensenshannon(ref, cur))
 
 

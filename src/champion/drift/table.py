@@ -12,9 +12,9 @@ with its threshold.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from scipy import stats
 from champion.drift.detectors import DetectorSpec, default_detectors
 from champion.drift.profile import ColumnKind, ReferenceProfile
 from champion.drift.select import default_test
-from champion.drift.window import DEFAULT_SAMPLE_SIZE, ColumnAccumulator
+from champion.drift.window import DEFAULT_SAMPLE_SIZE, ColumnAccumulator, ColumnWindow
 from champion.errors import InvalidInput
 from champion.plugins import Registry
 
@@ -61,10 +61,18 @@ class ColumnDrift:
 
 @dataclass(frozen=True)
 class TableDrift:
-    """Per-column results, most severe first, and the share of drifted columns."""
+    """Per-column results, most severe first, and the share of drifted columns.
+
+    ``rows`` is the number of current rows; ``skipped`` lists the columns that had no
+    non-missing current value (nothing to compare: data quality reports them);
+    ``windows`` keeps what each column's window left behind (for reports).
+    """
 
     columns: tuple[ColumnDrift, ...]
     correction: Correction
+    rows: int = 0
+    skipped: tuple[str, ...] = ()
+    windows: Mapping[str, ColumnWindow] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -86,6 +94,23 @@ class TableDrift:
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{**c.__dict__, "severity": c.severity} for c in self.columns])
 
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready: the verdict per column (most severe first) and the share drifted."""
+        return {
+            "rows": self.rows,
+            "correction": self.correction,
+            "share_drifted": self.share_drifted,
+            "drifted_columns": self.drifted_columns,
+            "skipped_columns": list(self.skipped),
+            "columns": [
+                {**c.__dict__, "severity": c.severity, "verdict": _verdict(c)} for c in self.columns
+            ],
+        }
+
+
+def _verdict(column: ColumnDrift) -> str:
+    return "drift" if column.drifted else "no drift"
+
 
 def compare_table(
     reference: ReferenceProfile,
@@ -97,6 +122,7 @@ def compare_table(
     sample_size: int | None = DEFAULT_SAMPLE_SIZE,
     seed: int = 0,
     detectors: Registry[DetectorSpec] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> TableDrift:
     """Compare ``current`` (a DataFrame or chunks of one) with ``reference``.
 
@@ -117,6 +143,8 @@ def compare_table(
         The bound and seed of each numeric column's reservoir (see ``window``).
     detectors
         The registry to resolve names in (default: ``default_detectors()``).
+    progress
+        Called with the number of rows of each chunk once it is accumulated.
 
     Examples
     --------
@@ -143,15 +171,24 @@ def compare_table(
         for i, c in enumerate(reference.columns)
     }
     chunks = [current] if isinstance(current, pd.DataFrame) else current
+    rows = 0
     for chunk in chunks:
         missing = [name for name in accumulators if name not in chunk.columns]
         if missing:
             raise InvalidInput(f"The current data lacks reference columns {missing!r}.")
         for name, accumulator in accumulators.items():
             accumulator.update(chunk[name])
+        rows += len(chunk)
+        if progress is not None:
+            progress(len(chunk))
     raw = []
+    windows = {name: accumulator.window() for name, accumulator in accumulators.items()}
+    skipped = []
     for profile in reference.columns:
-        window = accumulators[profile.name].window()
+        window = windows[profile.name]
+        if window.n_values == 0 or profile.n_values == 0:
+            skipped.append(profile.name)
+            continue
         n = min(profile.n_values, window.n_values)
         spec = registry.get(tests.get(profile.name) or default_test(profile.kind, n))
         result = spec.build(thresholds.get(profile.name)).compare(profile, window)
@@ -176,7 +213,7 @@ def compare_table(
             )
         )
     columns.sort(key=lambda c: (not c.drifted, -c.severity, c.column))
-    return TableDrift(tuple(columns), correction)
+    return TableDrift(tuple(columns), correction, rows, tuple(skipped), windows)
 
 
 def _adjust(p_values: list[float | None], correction: Correction) -> list[float | None]:

@@ -11,9 +11,29 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from champion.errors import InvalidInput
 from champion.validation import describe_validation_error
 
-__all__ = ["MANIFEST", "FieldSpec", "Lineage", "Manifest", "read_manifest"]
+__all__ = [
+    "MANIFEST",
+    "REFERENCE_FILES",
+    "FieldSpec",
+    "Lineage",
+    "Manifest",
+    "find_reference_file",
+    "read_manifest",
+]
 
 MANIFEST = "champion.yaml"
+REFERENCE_FILES = ("reference.parquet", "reference.csv", "reference.jsonl")
+"""A version folder may hold its training data under one of these names: the drift
+reference, profiled when the version is registered."""
+
+
+def find_reference_file(folder: Path) -> Path | None:
+    """The reference data file of a version folder, if it has one."""
+    for name in REFERENCE_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
 
 FieldType = Literal["number", "integer", "string", "boolean"]
 

@@ -6,8 +6,9 @@ import hashlib
 import os
 import shutil
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 
@@ -17,13 +18,18 @@ from champion.clock import Clock
 from champion.db import read, write
 from champion.errors import ArtifactTampered, InvalidInput, NotFound
 from champion.plugins import Registry as PluginRegistry
-from champion.registry.entities import Model, Version, VersionRef, check_name
+from champion.registry.entities import Model, Version, VersionKey, VersionRef, check_name
 from champion.registry.flavors import Flavor, LoadOptions
 from champion.registry.manifest import MANIFEST, Manifest, read_manifest
 from champion.registry.packages import with_packages
 from champion.registry.tables import aliases, models, versions
 
-__all__ = ["Registry"]
+__all__ = ["RegistrationHook", "RegistrationWrite", "Registry"]
+
+RegistrationWrite: TypeAlias = Callable[[sa.Connection, VersionKey, str, datetime], None]
+"""Writes a service's own rows for a new version, in the registration's transaction."""
+RegistrationHook: TypeAlias = Callable[[Path, Manifest], RegistrationWrite | None]
+"""Looks at a version folder before it is stored; may refuse it or return a write."""
 
 _SKIPPED_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints"}
 
@@ -44,6 +50,15 @@ class Registry:
         self.flavors = flavors
         self.clock = clock
         self.options = options
+        self._hooks: list[RegistrationHook] = []
+
+    def add_registration_hook(self, hook: RegistrationHook) -> None:
+        """Call ``hook(folder, manifest)`` on every registration, before anything is stored.
+
+        A hook raises to refuse the folder; the write it returns runs in the registration's
+        transaction, so the version and what the hook derived from it commit together.
+        """
+        self._hooks.append(hook)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -69,6 +84,7 @@ class Registry:
         for alias in aliases_to_set:
             check_name("alias", alias)
         self.flavors.get(manifest.flavor).check(folder, manifest, self.options)
+        writes = [w for hook in self._hooks if (w := hook(folder, manifest)) is not None]
         sizes = {relative: (folder / relative).stat().st_size for relative in _walk(folder)}
         size = sum(sizes.values())
         files: dict[str, str] = {}
@@ -82,7 +98,7 @@ class Registry:
         for attempt in range(5):
             try:
                 number = self._insert_version(
-                    name, manifest, files, size, actor, aliases_to_set, reason
+                    name, manifest, files, size, actor, aliases_to_set, reason, writes
                 )
                 break
             except sa.exc.IntegrityError:
@@ -99,6 +115,7 @@ class Registry:
         actor: str,
         aliases_to_set: tuple[str, ...],
         reason: str,
+        writes: list[RegistrationWrite],
     ) -> int:
         now = self.clock.now()
         with write(self.engine) as conn:
@@ -141,6 +158,8 @@ class Registry:
             )
             for alias in aliases_to_set:
                 self._set_alias(conn, name, alias, number, actor, reason)
+            for write_rows in writes:
+                write_rows(conn, VersionKey(name, int(number)), actor, now)
         return int(number)
 
     def set_alias(

@@ -1,0 +1,111 @@
+"""What a rule can watch: named metrics of an endpoint over a window.
+
+Each is computed from the event log by the drift service; ``None`` means the window has no
+data for it (no prediction, no label) and leaves the rule's state as it is.
+
+=====================  =====================================================================
+metric                 value over the window
+=====================  =====================================================================
+``drift_share``        share of the reference's columns (inputs and outputs) that drifted
+``drifted_columns``    number of drifted columns
+``quality_bad_share``  share of served rows with at least one data-quality problem
+``error_rate``         share of wrong answers among labelled predictions (classifiers), or
+                       their mean absolute error (regressors)
+``concept_drifts``     changes the online detectors found in the error stream
+``predictions``        prediction requests served
+=====================  =====================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from champion.db import read
+from champion.drift.concept import Performance, performance
+from champion.drift.live import count_predictions
+from champion.drift.monitor import DriftMonitor, DriftRun
+from champion.errors import NotFound
+
+__all__ = ["METRICS", "SignalCache"]
+
+METRICS = (
+    "concept_drifts",
+    "drift_share",
+    "drifted_columns",
+    "error_rate",
+    "predictions",
+    "quality_bad_share",
+)
+
+
+@dataclass
+class SignalCache:
+    """Computes each (endpoint, window) drift run and performance once per evaluation."""
+
+    monitor: DriftMonitor
+    runs: dict[tuple[str, datetime, datetime], DriftRun | None] = field(default_factory=dict)
+    performances: dict[tuple[str, datetime, datetime], Performance | None] = field(
+        default_factory=dict
+    )
+    on_drift: Callable[[DriftRun], None] | None = None
+
+    def value(self, metric: str, endpoint: str, start: datetime, end: datetime) -> float | None:
+        if metric == "predictions":
+            with read(self.monitor.engine) as conn:
+                return float(count_predictions(conn, endpoint, start, end, None))
+        if metric in ("drift_share", "drifted_columns", "quality_bad_share"):
+            run = self._run(endpoint, start, end)
+            if run is None or run.drift.rows == 0:
+                return None
+            if metric == "drift_share":
+                return run.drift.share_drifted
+            if metric == "drifted_columns":
+                return float(len(run.drift.drifted_columns))
+            return run.quality.share_bad
+        result = self._performance(endpoint, start, end)
+        if result is None or result.n == 0:
+            return None
+        if metric == "error_rate":
+            return result.error_rate
+        return float(sum(d.kind == "drift" for d in result.detections))
+
+    def _run(self, endpoint: str, start: datetime, end: datetime) -> DriftRun | None:
+        key = (endpoint, start, end)
+        if key not in self.runs:
+            try:
+                run: DriftRun | None = self.monitor.endpoint_drift(endpoint, start=start, end=end)
+            except NotFound:
+                run = None  # nothing served, or no reference: nothing to say yet
+            self.runs[key] = run
+            if run is not None and self.on_drift is not None:
+                self.on_drift(run)
+        return self.runs[key]
+
+    def _performance(self, endpoint: str, start: datetime, end: datetime) -> Performance | None:
+        key = (endpoint, start, end)
+        if key not in self.performances:
+            found: Performance | None = None
+            try:
+                version = self.monitor.window_version(endpoint, start, end)
+                kind = self.monitor.registry.get_version(version.model, version.number).kind
+                if kind in ("classifier", "regressor"):
+                    found = performance(
+                        self.monitor.engine, endpoint, start, end,
+                        kind=kind, bucket=max(end - start, timedelta(seconds=1)), version=version,
+                    )  # fmt: skip
+            except NotFound:
+                found = None
+            self.performances[key] = found
+        return self.performances[key]
+
+
+def describe(metric: str, value: float) -> str:
+    formats: dict[str, Any] = {
+        "drift_share": f"{value:.0%} of columns drifted",
+        "quality_bad_share": f"{value:.1%} of rows have data-quality problems",
+        "error_rate": f"error rate {value:.3f}",
+    }
+    return str(formats.get(metric, f"{metric} = {value:g}"))

@@ -1,0 +1,119 @@
+"""Drift routes: a window of an endpoint against its reference, performance, references."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
+
+from champion.api.state import actor_of, state_of
+
+# champion.drift imports SciPy and pandas: loaded at the first drift request, not at start-up.
+from champion.errors import InvalidInput
+from champion.periods import parse_window, resolve_window
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["drift"])
+
+
+def _json(body: Any) -> Response:
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json"
+    )
+
+
+@router.get("/v1/endpoints/{endpoint}/drift")
+def endpoint_drift(
+    endpoint: str,
+    request: Request,
+    window: str | None = Query(default=None, description="15m, 1h, 7d… (default 1d)"),
+    start: datetime | None = None,
+    end: datetime | None = None,
+    version: str | None = Query(default=None, description="attrition/1 or attrition@champion"),
+    test: list[str] = Query(default=[], description="column=detector, repeatable"),  # noqa: B008
+    correction: Literal["bh", "bonferroni", "none"] = "bh",
+) -> Response:
+    """Per column of the reference (inputs and outputs): statistic, p-value, threshold, verdict;
+    the share of drifted columns; data-quality counts over the same window."""
+    from champion.drift.monitor import parse_tests
+
+    state = state_of(request)
+    state.services.endpoints.get(endpoint)
+    run = state.services.drift.endpoint_drift(
+        endpoint, window=window, start=start, end=end, version=version,
+        tests=parse_tests(test), correction=correction,
+    )  # fmt: skip
+    state.metrics.observe_drift(endpoint, run.drift)
+    return _json(run.to_json())
+
+
+@router.get("/v1/endpoints/{endpoint}/performance")
+def endpoint_performance(
+    endpoint: str,
+    request: Request,
+    window: str | None = Query(default=None, description="default 1d"),
+    start: datetime | None = None,
+    end: datetime | None = None,
+    bucket: str = Query(default="1h", description="width of each time bucket"),
+    version: str | None = None,
+    detector: list[str] | None = Query(default=None, description="adwin, ddm, page_hinkley"),  # noqa: B008
+) -> Response:
+    """Performance over time from labels joined to predictions, and the changes that online
+    detectors found in the error stream."""
+    from champion.drift.concept import performance
+
+    state = state_of(request)
+    services = state.services
+    services.endpoints.get(endpoint)
+    start, end = resolve_window(services.clock, window, start, end)
+    key = services.drift.window_version(endpoint, start, end, version)
+    kind = services.registry.get_version(key.model, key.number).kind
+    result = performance(
+        services.engine, endpoint, start, end, kind=kind,
+        bucket=parse_window(bucket, "bucket"), version=key, detectors=detector,
+    )  # fmt: skip
+    return _json({"version": str(key), **result.to_json()})
+
+
+@router.get("/v1/models/{model}/versions/{version}/reference")
+def get_reference(model: str, version: str, request: Request) -> Response:
+    services = state_of(request).services
+    key = services.registry.resolve(_ref(model, version)).key
+    return _json(services.references.get(key).to_json())
+
+
+@router.put("/v1/models/{model}/versions/{version}/reference")
+def put_reference(
+    model: str,
+    version: str,
+    request: Request,
+    file: UploadFile = File(description="The reference data: .csv, .parquet or .jsonl"),  # noqa: B008
+    replace: bool = Form(default=False),
+    reason: str = Form(default=""),
+) -> Response:
+    """Profile the uploaded data (and the model's outputs on it) as the version's reference."""
+    from champion.drift.files import SUFFIXES
+
+    services = state_of(request).services
+    suffix = Path(file.filename or "").suffix
+    if suffix not in SUFFIXES:
+        raise InvalidInput(f"file: name it .csv, .parquet or .jsonl. Got {file.filename!r}.")
+    with tempfile.TemporaryDirectory(prefix="reference-upload-") as folder:
+        path = Path(folder) / f"reference{suffix}"
+        with open(path, "wb") as out:
+            shutil.copyfileobj(file.file, out)
+        stored = services.references.compute(
+            _ref(model, version), path, actor=actor_of(request), replace=replace, reason=reason
+        )
+    return _json(stored.to_json())
+
+
+def _ref(model: str, version: str) -> str:
+    return f"{model}/{version}" if version.isdigit() else f"{model}@{version}"

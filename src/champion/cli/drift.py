@@ -1,0 +1,205 @@
+"""champion drift reference|show|compare|report|performance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import orjson
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from champion.cli.common import actor, console, open_services
+from champion.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from champion.drift.monitor import DriftRun
+
+# The drift modules import SciPy and pandas: each command imports what it needs when it runs.
+
+__all__ = ["drift_app"]
+
+drift_app = typer.Typer(
+    help="Reference profiles, drift of live traffic or data files, reports.", no_args_is_help=True
+)
+
+Window = Annotated[
+    str | None, typer.Option(help="How far back from now: 15m, 1h, 7d (default 1d).")
+]
+Version = Annotated[
+    str | None, typer.Option(help="Whose reference: attrition/1 or attrition@champion.")
+]
+Tests = Annotated[
+    list[str] | None,
+    typer.Option("--test", help="column=detector (ks, chi2, psi, ...); repeatable."),
+]
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int | None], None]]:
+    columns = (
+        TextColumn(label),
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def _tests(items: list[str] | None) -> dict[str, str]:
+    from champion.drift.monitor import parse_tests
+
+    return parse_tests(items or [])
+
+
+@drift_app.command("reference")
+def reference(
+    version: Annotated[str, typer.Argument(help="attrition/1 or attrition@champion")],
+    data: Annotated[Path, typer.Argument(help="Training data: .csv, .parquet or .jsonl")],
+    replace: Annotated[bool, typer.Option(help="Recompute an existing profile.")] = False,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+) -> None:
+    """Profile DATA (and the model's outputs on it) as VERSION's reference, once."""
+    with open_services() as services, console.status(f"Profiling {data} and scoring it..."):
+        stored = services.references.compute(
+            version, data, actor=actor(), replace=replace, reason=reason
+        )
+    table = Table("column", "role", "kind", "rows", "missing", title=f"reference of {stored.key}")
+    outputs = set(stored.output_columns)
+    for column in stored.profile.columns:
+        role = "output" if column.name in outputs else "input"
+        table.add_row(
+            column.name, role, column.kind, f"{column.count:,}", f"{column.missing_share:.1%}"
+        )
+    console.print(table)
+    console.print(f"Stored the reference of [bold]{stored.key}[/bold] ({stored.rows:,} rows).")
+
+
+@drift_app.command("show")
+def show(
+    endpoint: str,
+    window: Window = None,
+    version: Version = None,
+    test: Tests = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Drift of what ENDPOINT served in the window, against the reference."""
+    with open_services() as services, _progress("Reading predictions") as progress:
+        run = services.drift.endpoint_drift(
+            endpoint, window=window, version=version, tests=_tests(test), progress=progress
+        )
+    _print(run, as_json)
+
+
+@drift_app.command("compare")
+def compare(
+    version: Annotated[str, typer.Argument(help="attrition/1 or attrition@champion")],
+    data: Annotated[Path, typer.Argument(help="Current data: .csv, .parquet or .jsonl")],
+    test: Tests = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Drift of a data file (read in chunks) against VERSION's reference."""
+    with open_services() as services, _progress(f"Reading {data.name}") as progress:
+        run = services.drift.data_drift(version, data, tests=_tests(test), progress=progress)
+    _print(run, as_json)
+
+
+@drift_app.command("report")
+def report(
+    endpoint: Annotated[str | None, typer.Option(help="Endpoint whose traffic to compare.")] = None,
+    data: Annotated[Path | None, typer.Option(help="Or a data file to compare.")] = None,
+    version: Version = None,
+    window: Window = None,
+    test: Tests = None,
+    out: Annotated[Path, typer.Option(help="HTML file to write (JSON beside it).")] = Path(
+        "drift-report.html"
+    ),
+) -> None:
+    """Write a self-contained HTML report and its JSON: distributions, tests, verdicts."""
+    from champion.drift.report import write_report
+
+    if (endpoint is None) == (data is None):
+        raise InvalidInput("Give either --endpoint or --data.")
+    with open_services() as services, _progress("Comparing with the reference") as progress:
+        if endpoint is not None:
+            run = services.drift.endpoint_drift(
+                endpoint, window=window, version=version, tests=_tests(test), progress=progress
+            )
+        else:
+            if version is None:
+                raise InvalidInput("--data needs --version (whose reference to compare with).")
+            assert data is not None
+            run = services.drift.data_drift(version, data, tests=_tests(test), progress=progress)
+    path = write_report(run, out)
+    console.print(
+        f"{len(run.drift.drifted_columns)} of {len(run.drift.columns)} columns drifted. "
+        f"Report: [bold]{path}[/bold] (JSON: {path.with_suffix('.json')})"
+    )
+
+
+@drift_app.command("performance")
+def performance(
+    endpoint: str,
+    window: Window = None,
+    bucket: Annotated[str, typer.Option(help="Width of each time bucket.")] = "1h",
+    version: Version = None,
+) -> None:
+    """Performance over time from labels, and changes found in the error stream."""
+    from champion.drift.concept import performance as performance_over_time
+    from champion.periods import parse_window, resolve_window
+
+    with open_services() as services:
+        start, end = resolve_window(services.clock, window)
+        key = services.drift.window_version(endpoint, start, end, version)
+        kind = services.registry.get_version(key.model, key.number).kind
+        result = performance_over_time(
+            services.engine, endpoint, start, end, kind=kind,
+            bucket=parse_window(bucket, "bucket"), version=key,
+        )  # fmt: skip
+    names = list(result.overall)
+    table = Table("from", "labelled", *names, title=f"{endpoint}: {key}, {result.n:,} labelled")
+    for b in result.buckets:
+        if b.n:
+            values = [_cell(b.metrics[k]) for k in names]
+            table.add_row(f"{b.start:%Y-%m-%d %H:%M}", str(b.n), *values)
+    console.print(table)
+    for d in result.detections:
+        console.print(
+            f"{d.detector}: {d.kind} at labelled prediction {d.index} ({d.at:%Y-%m-%d %H:%M:%S})"
+        )
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _print(run: DriftRun, as_json: bool) -> None:
+    if as_json:
+        console.print_json(orjson.dumps(run.to_json()).decode())
+        return
+    title = f"{run.endpoint or run.source} against {run.version}: {run.drift.rows:,} rows"
+    table = Table(
+        "column", "test", "statistic", "p (corrected)", "threshold", "verdict", title=title
+    )
+    for c in run.drift.columns:
+        style = "red" if c.drifted else ""
+        table.add_row(
+            c.column, c.method, f"{c.statistic:.4g}", _cell(c.p_adjusted),
+            f"{c.threshold:g}", "drift" if c.drifted else "ok", style=style,
+        )  # fmt: skip
+    console.print(table)
+    quality = run.quality
+    console.print(
+        f"{len(run.drift.drifted_columns)} of {len(run.drift.columns)} columns drifted "
+        f"({run.drift.share_drifted:.0%}); {quality.bad_rows:,} rows "
+        f"({quality.share_bad:.1%}) have data-quality problems."
+    )

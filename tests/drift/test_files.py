@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from champion.drift.files import count_rows, iter_table, read_table
+from champion.errors import InvalidInput
+
+
+def _parquet(path: Path, groups: int, rows: int) -> Path:
+    writer = None
+    for group in range(groups):
+        frame = pd.DataFrame(
+            {f"x{j}": np.random.default_rng(group).normal(size=rows) for j in range(10)}
+        )
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+    assert writer is not None
+    writer.close()
+    return path
+
+
+def test_parquet_is_read_a_batch_at_a_time_in_flat_memory(tmp_path: Path) -> None:
+    path = _parquet(tmp_path / "window.parquet", groups=30, rows=5_000)  # 12 MB decoded
+    assert count_rows(path) == 150_000
+    held = []
+    total = 0
+    for chunk in iter_table(path, chunk_rows=5_000):
+        total += len(chunk)
+        held.append(pa.total_allocated_bytes())
+        del chunk
+    assert total == 150_000
+    # Arrow holds about one batch (400 kB of floats), never the whole file.
+    assert max(held) < 3 * 2**20
+
+
+def test_csv_and_jsonl_chunks_and_clear_errors(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"a": range(25), "b": [*"xyz" * 8, "x"]})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    frame.to_json(tmp_path / "t.jsonl", orient="records", lines=True)
+    for name in ("t.csv", "t.jsonl"):
+        chunks = list(iter_table(tmp_path / name, chunk_rows=10))
+        assert [len(c) for c in chunks] == [10, 10, 5]
+        assert read_table(tmp_path / name).equals(frame)
+    with pytest.raises(InvalidInput, match=r"Unsupported data file .*\.xlsx"):
+        read_table(tmp_path / "t.xlsx")
+    with pytest.raises(InvalidInput, match="does not exist"):
+        read_table(tmp_path / "missing.csv")

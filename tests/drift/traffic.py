@@ -1,0 +1,69 @@
+"""Reference data and served traffic for the ``scorer`` fixture model (a churn classifier)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fastapi.testclient import TestClient
+
+from champion.services import Services
+from tests.conftest import ModelFolders
+
+CONTRACTS = ["month", "one_year", "two_year"]
+
+
+def customers(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    """Customers; ``shift`` > 0 makes them newer (shorter tenure) and pricier."""
+    rng = np.random.default_rng(seed)
+    tenure = np.clip(rng.normal(30 - 20 * shift, 12, n).round(), 0, 72).astype(int)
+    share = np.array([0.5 + 0.3 * shift, 0.3 - 0.15 * shift, 0.2 - 0.15 * shift])
+    return pd.DataFrame(
+        {
+            "tenure": tenure,
+            "charges": rng.normal(70 + 15 * shift, 20, n),
+            "contract": rng.choice(CONTRACTS, n, p=share / share.sum()),
+        }
+    )
+
+
+def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    columns = zip(
+        frame["tenure"].tolist(), frame["charges"].tolist(), frame["contract"].tolist(), strict=True
+    )
+    return [
+        {"tenure": int(tenure), "charges": float(charges), "contract": str(contract)}
+        for tenure, charges, contract in columns
+    ]
+
+
+def register_scorer(
+    services: Services, model_folder: ModelFolders, reference: pd.DataFrame
+) -> Path:
+    """Register the scorer with ``reference`` in its folder and serve it on 'churn'."""
+    folder = model_folder("scorer")
+    reference.to_csv(folder / "reference.csv", index=False)
+    services.registry.register(folder, model="churn", actor="tests", aliases_to_set=("champion",))
+    services.endpoints.set("churn", "single", {"version": "churn@champion"}, actor="tests")
+    return folder
+
+
+def serve(client: TestClient, frame: pd.DataFrame, batch: int = 50) -> list[str]:
+    """Score ``frame`` through the endpoint; wait until the events are written."""
+    request_ids = []
+    instances = rows(frame)
+    for start in range(0, len(instances), batch):
+        response = client.post(
+            "/v1/endpoints/churn/predict", json={"instances": instances[start : start + batch]}
+        )
+        assert response.status_code == 200, response.text
+        request_ids.append(response.json()["request_id"])
+    writer = client.app.state.champion.writer  # type: ignore[attr-defined]  # set by lifespan
+    deadline = time.monotonic() + 10
+    while writer.pending() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)
+    return request_ids
