@@ -7,17 +7,17 @@ import pytest
 from champion.cli.audit import parse_time
 from champion.errors import InvalidInput
 from champion.services import Services
-from tests.cli.test_cli import _champion
+from tests.cli.conftest import CommandLine
 
 
-def test_champion_audit_shows_who_did_what_and_why(served: Services) -> None:
+def test_champion_audit_shows_who_did_what_and_why(served: Services, champion: CommandLine) -> None:
     served.registry.set_alias("churn", "champion", 1, actor="ana", reason="keep it")
-    result = _champion(served.settings, "audit", "--model", "churn", "--since", "1h")
+    result = champion("audit", "--model", "churn", "--since", "1h")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "alias.set" in out and "ana" in out and "keep it" in out and "churn/1" in out
     assert "endpoint.configure" not in out
-    result = _champion(served.settings, "audit", "--since", "yesterday")
+    result = champion("audit", "--since", "yesterday")
     assert result.returncode == 2 and "--since 'yesterday'" in result.stderr
 
 

@@ -6,10 +6,12 @@ import sys
 from pathlib import Path
 
 from champion.settings import Settings
+from tests.cli.conftest import CommandLine
 from tests.conftest import ModelFolders
 
 
-def _champion(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+def run_installed(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m champion ARGS`` in its own process: the real executable."""
     env = dict(os.environ, CHAMPION_HOME=str(settings.home), CHAMPION_ACTOR="cli-user")
     if settings.database_url:
         env["CHAMPION_DATABASE_URL"] = settings.database_url
@@ -22,38 +24,41 @@ def _champion(settings: Settings, *args: str) -> subprocess.CompletedProcess[str
     )
 
 
+def test_the_installed_command_runs_and_exits_2_on_user_errors(settings: Settings) -> None:
+    assert run_installed(settings, "models", "list").returncode == 0
+    for args, message in [
+        (("bogus",), "No such command"),
+        (("models", "show", "nope"), "Unknown model 'nope'"),
+    ]:
+        result = run_installed(settings, *args)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert message in result.stderr and "Traceback" not in result.stderr
+
+
 def test_register_alias_and_endpoint_from_the_command_line(
-    settings: Settings, model_folder: ModelFolders
+    champion: CommandLine, model_folder: ModelFolders
 ) -> None:
     folder = str(model_folder("constant"))
-    result = _champion(
-        settings, "models", "register", folder, "--model", "churn", "--alias", "champion"
-    )
+    result = champion("models", "register", folder, "--model", "churn", "--alias", "champion")
     assert result.returncode == 0, result.stderr
     assert "Registered churn/1 (champion)" in result.stdout
-    assert _champion(settings, "models", "register", folder, "--model", "churn").returncode == 0
-    assert (
-        _champion(
-            settings, "alias", "set", "churn", "champion", "2", "--reason", "better"
-        ).returncode
-        == 0
-    )
-    result = _champion(settings, "endpoints", "set", "churn", "--version", "churn@champion")
+    assert champion("models", "register", folder, "--model", "churn").returncode == 0
+    assert champion("alias", "set", "churn", "champion", "2", "--reason", "better").returncode == 0
+    result = champion("endpoints", "set", "churn", "--version", "churn@champion")
     assert result.returncode == 0, result.stderr
-    shown = _champion(settings, "endpoints", "show", "churn")
+    shown = champion("endpoints", "show", "churn")
     assert "churn@champion resolves to churn/2" in shown.stdout
-    listed = _champion(settings, "models", "list")
+    listed = champion("models", "list")
     assert "churn" in listed.stdout and "champion→2" in listed.stdout
 
 
 def test_blue_green_switch_from_the_command_line(
-    settings: Settings, model_folder: ModelFolders
+    champion: CommandLine, model_folder: ModelFolders
 ) -> None:
     folder = str(model_folder("constant"))
     for _ in range(2):
-        assert _champion(settings, "models", "register", folder, "--model", "churn").returncode == 0
-    result = _champion(
-        settings,
+        assert champion("models", "register", folder, "--model", "churn").returncode == 0
+    result = champion(
         "endpoints",
         "set",
         "churn",
@@ -65,15 +70,15 @@ def test_blue_green_switch_from_the_command_line(
         "green=churn/2",
     )
     assert result.returncode == 0, result.stderr
-    result = _champion(settings, "endpoints", "switch", "churn", "--reason", "release")
+    result = champion("endpoints", "switch", "churn", "--reason", "release")
     assert result.returncode == 0, result.stderr
     assert "now serves green: churn/2 (configuration 2)" in result.stdout
-    shown = _champion(settings, "endpoints", "show", "churn").stdout
+    shown = champion("endpoints", "show", "churn").stdout
     assert "release" in shown
 
 
 def test_user_errors_exit_2_with_one_line_and_no_traceback(
-    settings: Settings, tmp_path: Path
+    champion: CommandLine, tmp_path: Path
 ) -> None:
     cases = [
         (("models", "show", "nope"), "Unknown model 'nope'"),
@@ -89,37 +94,35 @@ def test_user_errors_exit_2_with_one_line_and_no_traceback(
         ),
     ]
     for args, message in cases:
-        result = _champion(settings, *args)
+        result = champion(*args)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
 
 
 def test_predict_and_rank_against_a_running_server(
-    settings: Settings, model_folder: ModelFolders
+    settings: Settings, champion: CommandLine, model_folder: ModelFolders
 ) -> None:
     from champion.server_process import ServerProcess
 
     for folder, model in (("constant", "churn"), ("echo_ranker", "recs")):
-        _champion(settings, "models", "register", str(model_folder(folder)), "--model", model)
-        _champion(settings, "endpoints", "set", model, "--version", f"{model}/1")
+        champion("models", "register", str(model_folder(folder)), "--model", model)
+        champion("endpoints", "set", model, "--version", f"{model}/1")
     server = ServerProcess(settings.home, settings.database_url)
     server.start()
     try:
         row = '{"tenure": 3, "charges": null, "contract": "x"}'
-        result = _champion(
-            settings, "predict", "churn", "--unit", "u1", "--instances", row, "--url", server.url
+        result = champion(
+            "predict", "churn", "--unit", "u1", "--instances", row, "--url", server.url
         )
         assert result.returncode == 0, result.stderr
         assert '"score": 0.25' in result.stdout and '"request_id"' in result.stdout
-        result = _champion(settings, "predict", "recs", "--rank", "--k", "2", "--url", server.url)
+        result = champion("predict", "recs", "--rank", "--k", "2", "--url", server.url)
         assert result.returncode == 0 and '"item": "b"' in result.stdout
-        result = _champion(
-            settings, "predict", "churn", "--instances", '{"tenure": "3"}', "--url", server.url
-        )
+        result = champion("predict", "churn", "--instances", '{"tenure": "3"}', "--url", server.url)
         assert result.returncode == 2
         assert "instances[0].tenure: Input should be a valid integer" in result.stderr
     finally:
         server.stop()
-    result = _champion(settings, "predict", "churn", "--instances", row, "--url", server.url)
+    result = champion("predict", "churn", "--instances", row, "--url", server.url)
     assert result.returncode == 2 and "Cannot reach the server" in result.stderr

@@ -1,54 +1,15 @@
 from __future__ import annotations
 
 import json
-import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from champion.cli.main import main
-from champion.settings import Settings
+from tests.cli.conftest import CommandLine
 from tests.conftest import ModelFolders
 from tests.drift.traffic import customers
 
 
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def champion(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> object:
-    """The command line, in this process (a subprocess costs seconds of imports per call)."""
-    monkeypatch.setenv("CHAMPION_HOME", str(settings.home))
-    monkeypatch.setenv("CHAMPION_ACTOR", "cli-user")
-    monkeypatch.setenv("COLUMNS", "200")
-    if settings.database_url:
-        monkeypatch.setenv("CHAMPION_DATABASE_URL", settings.database_url)
-    else:
-        monkeypatch.delenv("CHAMPION_DATABASE_URL", raising=False)
-
-    def run(*args: str) -> Result:
-        monkeypatch.setattr(sys, "argv", ["champion", *args])
-        code = 0
-        try:
-            main()
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return Result(code, out.out, out.err)
-
-    return run
-
-
 def test_reference_compare_and_report_from_the_command_line(
-    champion: Any, model_folder: ModelFolders, tmp_path: Path
+    champion: CommandLine, model_folder: ModelFolders, tmp_path: Path
 ) -> None:
     folder = str(model_folder("scorer"))
     assert champion("models", "register", folder, "--model", "churn").returncode == 0
@@ -78,7 +39,7 @@ def test_reference_compare_and_report_from_the_command_line(
     assert "columns drifted. Report:" in report.stdout
 
 
-def test_alert_rules_from_the_command_line(champion: Any) -> None:
+def test_alert_rules_from_the_command_line(champion: CommandLine) -> None:
     result = champion(
         "alerts", "set", "drifting", "--endpoint", "churn", "--metric", "drift_share",
         "--above", "0.25", "--window", "2h", "--webhook", "http://127.0.0.1:9/hook",

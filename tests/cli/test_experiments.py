@@ -2,42 +2,23 @@
 
 from __future__ import annotations
 
-import sys
-
-import pytest
-
-from champion.cli.main import main
 from champion.services import Services
 from champion.settings import Settings
+from tests.cli.conftest import CommandLine, Result
 from tests.conftest import ModelFolders
 
 
-def _run(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    """The installed entry point, ``main()``, in this process (a subprocess per command would
-    take seconds; tests/cli/test_cli.py runs the command itself)."""
-    monkeypatch.setattr(sys, "argv", ["champion", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, " ".join(out.split()), err
+def _run(champion: CommandLine, *args: str) -> tuple[int, str, str]:
+    result: Result = champion(*args)
+    return result.returncode, result.text, result.stderr
 
 
 def test_experiment_commands(
     services: Services,
     settings: Settings,
     model_folder: ModelFolders,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    champion: CommandLine,
 ) -> None:
-    monkeypatch.setenv("CHAMPION_HOME", str(settings.home))
-    monkeypatch.setenv("CHAMPION_ACTOR", "cli-user")
-    if settings.database_url:
-        monkeypatch.setenv("CHAMPION_DATABASE_URL", settings.database_url)
     for alias in ("champion", "challenger"):
         services.registry.register(
             model_folder("constant"), model="churn", actor="t", aliases_to_set=(alias,)
@@ -50,13 +31,12 @@ def test_experiment_commands(
         (("--goal", "ctr", "--ramp", "1%,five"), "--ramp '1%,five': write the canary shares"),
         (("--goal", "ctr", "--alpha", "2"), "experiment.alpha: Input should be less than"),
     ]:
-        code, _, err = _run(monkeypatch, capsys, "experiment", "set", "churn", *args)
+        code, _, err = _run(champion, "experiment", "set", "churn", *args)
         assert code == 2 and message in err, (args, err)
-    code, _, err = _run(monkeypatch, capsys, "experiment", "set", "nope", "--goal", "ctr")
+    code, _, err = _run(champion, "experiment", "set", "nope", "--goal", "ctr")
     assert code == 2 and "Unknown endpoint 'nope'" in err and "Traceback" not in err
     code, out, err = _run(
-        monkeypatch,
-        capsys,
+        champion,
         "experiment",
         "set",
         "churn",
@@ -86,13 +66,13 @@ def test_experiment_commands(
         ("error_rate", 0.02, False),
         ("latency_ms", 0.5, True),
     ]
-    code, _, err = _run(monkeypatch, capsys, "experiment", "approve", "churn")
+    code, _, err = _run(champion, "experiment", "approve", "churn")
     assert code == 2 and "has nothing waiting for approval" in err
-    code, out, err = _run(monkeypatch, capsys, "experiment", "promote", "churn")
+    code, out, err = _run(champion, "experiment", "promote", "churn")
     assert code == 0 and "experiment 1 promoted" in out, err
     assert services.registry.resolve("churn@champion").number == 2
-    code, out, err = _run(monkeypatch, capsys, "experiment", "rollback", "churn")
+    code, out, err = _run(champion, "experiment", "rollback", "churn")
     assert code == 0 and "rolled_back" in out, err
     assert services.registry.resolve("churn@champion").number == 1
-    code, out, _ = _run(monkeypatch, capsys, "experiment", "show", "churn")
+    code, out, _ = _run(champion, "experiment", "show", "churn")
     assert code == 0 and "Decision: rollback" in out

@@ -1,47 +1,16 @@
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any
 
-import pytest
 import yaml
 
-from champion.cli.main import main
-from champion.settings import Settings
 from tests.automation.trainers import customers, spec, write_batch
+from tests.cli.conftest import CommandLine
 
 
-class _Result:
-    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
-@pytest.fixture
-def champion(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Any:
-    """``champion ARGS`` in this process (the subprocess tests show the real entry point)."""
-    monkeypatch.setenv("CHAMPION_HOME", str(settings.home))
-    monkeypatch.setenv("CHAMPION_ACTOR", "cli-user")
-    monkeypatch.setenv("COLUMNS", "200")
-    if settings.database_url:
-        monkeypatch.setenv("CHAMPION_DATABASE_URL", settings.database_url)
-
-    def run(*args: str) -> _Result:
-        monkeypatch.setattr(sys, "argv", ["champion", *args])
-        code = 0
-        try:
-            main()
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return _Result(code, out.out, out.err)
-
-    return run
-
-
-def test_pipeline_commands_ingest_run_approve_and_show(champion: Any, tmp_path: Path) -> None:
+def test_pipeline_commands_ingest_run_approve_and_show(
+    champion: CommandLine, tmp_path: Path
+) -> None:
     incoming = tmp_path / "incoming"
     bad = customers(150, seed=1).astype(object)
     bad.loc[0, "charges"] = "free"
@@ -72,7 +41,9 @@ def test_pipeline_commands_ingest_run_approve_and_show(champion: Any, tmp_path: 
     assert "churn-retrain" in listed.stdout and "approve" in listed.stdout
 
 
-def test_pipeline_commands_refuse_bad_input_with_exit_code_2(champion: Any, tmp_path: Path) -> None:
+def test_pipeline_commands_refuse_bad_input_with_exit_code_2(
+    champion: CommandLine, tmp_path: Path
+) -> None:
     file = tmp_path / "bad.yaml"
     file.write_text("name: x\nmodel: m\n")
     bad = champion("pipeline", "apply", str(file))

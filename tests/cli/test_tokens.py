@@ -3,13 +3,14 @@ from __future__ import annotations
 from champion.access import digest
 from champion.services import Services
 from champion.settings import Settings
-from tests.cli.test_cli import _champion
+from tests.cli.conftest import CommandLine
+from tests.cli.test_cli import run_installed
 
 
 def test_tokens_create_list_revoke_from_the_command_line(
-    settings: Settings, services: Services
+    services: Services, champion: CommandLine
 ) -> None:
-    created = _champion(settings, "tokens", "create", "ci", "--scope", "predict", "--scope", "read")
+    created = champion("tokens", "create", "ci", "--scope", "predict", "--scope", "read")
     assert created.returncode == 0, created.stderr
     secret = created.stdout.strip()  # the secret alone on stdout, for $(...)
     assert secret.startswith("champ_") and "printed below, once" in created.stderr
@@ -17,15 +18,15 @@ def test_tokens_create_list_revoke_from_the_command_line(
     assert token.scopes == {"predict", "read"} and services.tokens.active_hashes().keys() == {
         digest(secret)
     }
-    listed = _champion(settings, "tokens", "list")
+    listed = champion("tokens", "list")
     assert "ci" in listed.stdout and "predict, read" in listed.stdout
     assert secret not in listed.stdout
-    assert _champion(settings, "tokens", "revoke", "ci", "--reason", "rotated").returncode == 0
+    assert champion("tokens", "revoke", "ci", "--reason", "rotated").returncode == 0
     assert services.tokens.active_hashes() == {}
 
 
 def test_the_server_refuses_to_bind_beyond_loopback_without_a_token(settings: Settings) -> None:
-    result = _champion(settings, "server", "--host", "0.0.0.0", "--port", "0")
+    result = run_installed(settings, "server", "--host", "0.0.0.0", "--port", "0")
     assert result.returncode == 2
     assert (
         "Refusing to bind '0.0.0.0'" in result.stderr and "champion tokens create" in result.stderr

@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from champion.cli.common import console, open_services
-from champion.diagnostics.report import diagnose as build_report
 
 __all__ = ["diagnose"]
 
@@ -19,6 +18,9 @@ def diagnose(
     history: Annotated[int, typer.Option(help="Runs per pipeline.")] = 20,
 ) -> None:
     """Where time goes and what is unhealthy: pipelines, versions, packages, data."""
+    # The report brings pandas and the automation stack: imported only when asked for.
+    from champion.diagnostics.report import diagnose as build_report
+
     with open_services() as services:
         report = build_report(services, history=history)
     if as_json:

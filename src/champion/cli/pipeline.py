@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -18,9 +18,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from champion.automation import STEPS, Run, load_pipeline
-from champion.automation import Progress as RunProgress
 from champion.cli.common import actor, console, open_services
+
+if TYPE_CHECKING:
+    from champion.automation import Progress as RunProgress
+    from champion.automation import Run
 
 __all__ = ["ingest", "pipeline_app"]
 
@@ -42,6 +44,10 @@ _STYLE = {
 
 @contextmanager
 def _bars() -> Iterator[RunProgress]:
+    # Automation brings pandas, pyarrow and SciPy: imported when a command needs it, so that
+    # every other command starts fast.
+    from champion.automation import STEPS
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -71,6 +77,8 @@ def apply(
     reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
 ) -> None:
     """Create or update the pipeline defined in FILE."""
+    from champion.automation import load_pipeline
+
     spec = load_pipeline(file)
     with open_services() as services:
         record = services.pipelines.apply(spec, actor=actor(), reason=reason)

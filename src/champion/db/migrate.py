@@ -10,6 +10,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 __all__ = ["migrate"]
 
@@ -20,13 +22,19 @@ _MIGRATION_LOCK_KEY = 0x43_48_41_4D
 
 def migrate(engine: sa.Engine) -> None:
     """Upgrade the database behind ``engine`` to the newest revision (a no-op when current)."""
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    # The common case, a current database, needs one query: no lock, no migration environment
+    # (which imports every service's tables).
+    with engine.connect() as conn:
+        if MigrationContext.configure(conn).get_current_revision() == head:
+            return
     with _exclusive(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(
                 sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
             )
-        config = Config()
-        config.set_main_option("script_location", str(_MIGRATIONS))
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
 
