@@ -1,7 +1,16 @@
-"""The append-only audit log: who changed what, when, and why."""
+"""The append-only audit log: who changed what, when, and why.
+
+Conventions that make the log filterable by model and endpoint: a record's ``target`` is the
+thing changed (a model ``recs``, a version ``recs/3``, an endpoint, a pipeline, a source, an
+alert rule ``alert:<name>``, a token), and its ``details`` name what else it is about:
+``details.model`` (the one model it concerns; ``details.models`` when several) and
+``details.endpoint`` (the endpoint it concerns, when the target is something else).
+:func:`subject` builds those two keys.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +19,15 @@ import sqlalchemy as sa
 
 from champion.db.metadata import JSON, UTCDateTime, metadata
 
-__all__ = ["MODEL_ACTIONS", "AuditRecord", "audit_log", "latest_audit_id", "list_audit", "record"]
+__all__ = [
+    "MODEL_ACTIONS",
+    "AuditRecord",
+    "audit_log",
+    "latest_audit_id",
+    "list_audit",
+    "record",
+    "subject",
+]
 
 audit_log = sa.Table(
     "audit_log",
@@ -66,6 +83,25 @@ def record(
     )
 
 
+def subject(models: Iterable[str] = (), endpoint: str | None = None) -> dict[str, Any]:
+    """The ``details`` keys saying which model(s) and endpoint a record is about.
+
+    >>> subject(["recs", "recs"], endpoint="home")
+    {'model': 'recs', 'endpoint': 'home'}
+    >>> subject(["recs", "churn"])
+    {'models': ['churn', 'recs']}
+    """
+    found = sorted(set(models))
+    about: dict[str, Any] = {}
+    if len(found) == 1:
+        about["model"] = found[0]
+    elif found:
+        about["models"] = found
+    if endpoint is not None:
+        about["endpoint"] = endpoint
+    return about
+
+
 # Actions whose target is a model (``recs``) or one of its versions (``recs/3``); every other
 # action on a name targets an endpoint, a token, or what the action names.
 MODEL_ACTIONS = ("model.", "version.", "alias.")
@@ -86,8 +122,10 @@ def list_audit(
 ) -> list[AuditRecord]:
     """Records newest first, filtered; page on with ``before`` = the last id of a page.
 
-    ``model`` matches the model's records and its versions'; ``endpoint`` the records of the
-    endpoint (its configurations, and what later actions record on it); ``action`` an exact
+    ``model`` matches the model's records and its versions', and every record whose
+    ``details.model`` names it (endpoints serving it, experiments, alerts, pipeline runs,
+    ingestion); ``endpoint`` the records of the endpoint (its configurations, experiments and
+    alerts) and those whose ``details.endpoint`` names it; ``action`` an exact
     action (``alias.set``) or, ending in ``.`` or ``*``, a family (``alias.``); the window is
     ``[since, until)``.
     """
@@ -98,10 +136,17 @@ def list_audit(
         query = query.where(c.target == target)
     if model is not None:
         query = query.where(
-            model_action & ((c.target == model) | c.target.startswith(f"{model}/", autoescape=True))
+            (
+                model_action
+                & ((c.target == model) | c.target.startswith(f"{model}/", autoescape=True))
+            )
+            | (c.details["model"].as_string() == model)
         )
     if endpoint is not None:
-        query = query.where((c.target == endpoint) & ~model_action & ~c.action.startswith("token."))
+        query = query.where(
+            ((c.target == endpoint) & ~model_action & ~c.action.startswith("token."))
+            | (c.details["endpoint"].as_string() == endpoint)
+        )
     if action is not None:
         family = action.rstrip("*")
         if family.endswith("."):

@@ -101,13 +101,16 @@ class Services:
     def alerts(self) -> AlertService:
         from champion.alerts import AlertService
 
-        return AlertService(self.engine, self.drift, self.clock, metrics=self.metrics)
+        return AlertService(
+            self.engine, self.drift, self.clock, metrics=self.metrics, endpoints=self.endpoints
+        )
 
     @cached_property
     def ingestion(self) -> Ingestion:
-        from champion.automation import Ingestion
+        from champion.automation import Ingestion, ReferenceQuality
 
-        return Ingestion(self.engine, self.clock, self.settings.home)
+        quality = ReferenceQuality(self.registry, self.references)
+        return Ingestion(self.engine, self.clock, self.settings.home, quality)
 
     @cached_property
     def pipelines(self) -> Pipelines:
@@ -115,7 +118,7 @@ class Services:
 
         return Pipelines(
             self.engine, self.clock, self.settings.home, self.registry, self.endpoints,
-            self.flavors, self.settings, self.ingestion,
+            self.flavors, self.settings, self.ingestion, experiments=self.experiments,
             lease_seconds=self.settings.pipeline_lease_seconds,
         )  # fmt: skip
 

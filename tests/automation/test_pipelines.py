@@ -56,11 +56,16 @@ def test_first_run_serves_the_model_and_the_next_goes_out_as_a_canary(
         actions = [r.action for r in reversed(audit.list_audit(conn, limit=100))]
     assert actions == [
         "pipeline.apply",
-        "pipeline.run.queue", "data.ingest", "model.create", "version.register", "alias.set",
+        "pipeline.run.queue", "data.ingest", "model.create", "version.register",
+        "reference.set", "alias.set", "endpoint.configure", "pipeline.run.succeeded",
+        "pipeline.run.queue", "data.ingest", "version.register", "reference.set",
         "endpoint.configure", "pipeline.run.succeeded",
-        "pipeline.run.queue", "data.ingest", "version.register", "endpoint.configure",
-        "pipeline.run.succeeded",
     ]  # fmt: skip
+    # Each version's reference is its training rows: the second file was checked against
+    # churn/1's, and the next ones will be against churn/2's once it is the champion.
+    assert services.references.get(services.registry.resolve("churn/2").key).rows == 420
+    week_2 = ingested[1].quality or {}
+    assert week_2["reference"] == "churn/1" and week_2["quarantined"] == {}
 
 
 def test_running_again_on_the_same_data_registers_nothing(

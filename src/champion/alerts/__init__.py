@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from champion.alerts.rules import OPERATORS, SEVERITIES, Alert, AlertRule
 from champion.alerts.service import AlertService
-from champion.alerts.signals import METRICS
+from champion.alerts.signals import DECAY_METRICS, DRIFT_METRICS, METRICS, signal_kind
 from champion.alerts.sinks import LogSink, Sink, WebhookSink, build_sink, default_sinks
 
 __all__ = [
+    "DECAY_METRICS",
+    "DRIFT_METRICS",
     "METRICS",
     "OPERATORS",
     "SEVERITIES",
@@ -19,4 +21,5 @@ __all__ = [
     "WebhookSink",
     "build_sink",
     "default_sinks",
+    "signal_kind",
 ]

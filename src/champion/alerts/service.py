@@ -2,8 +2,9 @@
 
 ``evaluate()`` reads the time from the clock, computes every rule's metric over its window,
 opens, updates or resolves alerts in one transaction (under a lock, so replicas sharing the
-database never open the same alert twice) and hands each opened or resolved alert to its
-sinks on a thread pool: a slow or failing sink delays nothing and stops no other sink.
+database never open the same alert twice), audits each opening and resolution (actor
+``alerts``, with the endpoint's model in the details), and hands each opened or resolved alert
+to its sinks on a thread pool: a slow or failing sink delays nothing and stops no other sink.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from champion.drift.monitor import DriftMonitor, DriftRun
 from champion.errors import NotFound
 from champion.metrics import Metrics
 from champion.plugins import Registry
+from champion.serving.endpoints import Endpoints
 from champion.validation import check_choice
 
 __all__ = ["AlertService"]
@@ -47,8 +49,10 @@ class AlertService:
         sinks: Registry[SinkFactory] | None = None,
         metrics: Metrics | None = None,
         workers: int = 4,
+        endpoints: Endpoints | None = None,
     ) -> None:
         self.engine = engine
+        self.endpoints = endpoints
         self.monitor = monitor
         self.clock = clock
         self.sinks = sinks or default_sinks()
@@ -79,7 +83,7 @@ class AlertService:
                 )
             audit.record(
                 conn, at=now, actor=actor, action="alert_rule.set", target=f"alert:{rule.name}",
-                details={"rule": _row(rule),
+                details={**self._subject(conn, rule.endpoint), "rule": _row(rule),
                          "previous": None if previous is None else _row(_rule(previous._mapping))},
                 reason=reason,
             )  # fmt: skip
@@ -106,7 +110,9 @@ class AlertService:
             conn.execute(alert_rules.delete().where(alert_rules.c.name == name))
             audit.record(
                 conn, at=self.clock.now(), actor=actor, action="alert_rule.delete",
-                target=f"alert:{name}", details={"rule": rule.to_json()}, reason=reason,
+                target=f"alert:{name}",
+                details={**self._subject(conn, rule.endpoint), "rule": rule.to_json()},
+                reason=reason,
             )  # fmt: skip
 
     # -- alerts --------------------------------------------------------------------------
@@ -160,7 +166,9 @@ class AlertService:
             conn.execute(alerts.update().where(alerts.c.id == current.id).values(**update))
             if breached:
                 return []
-            return [_alert({**current._mapping, **update})]
+            resolved = _alert({**current._mapping, **update})
+            self._audit(conn, resolved, now, f"{rule.name}: back within its threshold")
+            return [resolved]
         if not breached:
             return []
         latest = conn.execute(
@@ -182,7 +190,31 @@ class AlertService:
         }  # fmt: skip
         new_id = conn.execute(alerts.insert().values(**row)).inserted_primary_key
         assert new_id is not None
-        return [_alert({**row, "id": int(new_id[0])})]
+        opened = _alert({**row, "id": int(new_id[0])})
+        self._audit(conn, opened, now, message)
+        return [opened]
+
+    def _audit(self, conn: sa.Connection, alert: Alert, now: datetime, reason: str) -> None:
+        action = "alert.open" if alert.state == "open" else "alert.resolve"
+        audit.record(
+            conn, at=now, actor="alerts", action=action, target=alert.endpoint,
+            details={
+                **self._subject(conn, alert.endpoint), "alert": alert.id, "rule": alert.rule,
+                "metric": alert.metric, "value": alert.last_value, "threshold": alert.threshold,
+                "severity": alert.severity,
+            },
+            reason=reason,
+        )  # fmt: skip
+
+    def _subject(self, conn: sa.Connection, endpoint: str) -> dict[str, Any]:
+        """The endpoint and the model(s) it serves now, for the audit record's details."""
+        if self.endpoints is None:
+            return audit.subject(endpoint=endpoint)
+        try:
+            config = self.endpoints.get(endpoint, conn=conn)
+        except NotFound:
+            return audit.subject(endpoint=endpoint)
+        return audit.subject(self.endpoints.models(config.policy, config.params), endpoint)
 
     # -- notification --------------------------------------------------------------------
 

@@ -11,9 +11,16 @@ metric                 value over the window
 ``quality_bad_share``  share of served rows with at least one data-quality problem
 ``error_rate``         share of wrong answers among labelled predictions (classifiers), or
                        their mean absolute error (regressors)
+``accuracy``           share of right answers among labelled predictions (classifiers)
+``auc``                AUC of the positive class's probability on the labels (classifiers)
+``log_loss``           log loss of that probability on the labels (classifiers)
 ``concept_drifts``     changes the online detectors found in the error stream
 ``predictions``        prediction requests served
 =====================  =====================================================================
+
+The first three describe drift (the inputs and outputs changed), the performance metrics
+from labels and ``concept_drifts`` describe decay (the model got worse): a pipeline triggered
+by an alert records which of the two started it.
 """
 
 from __future__ import annotations
@@ -29,16 +36,20 @@ from champion.drift.live import count_predictions
 from champion.drift.monitor import DriftMonitor, DriftRun
 from champion.errors import NotFound
 
-__all__ = ["METRICS", "SignalCache"]
+__all__ = ["DECAY_METRICS", "DRIFT_METRICS", "METRICS", "SignalCache", "signal_kind"]
 
-METRICS = (
-    "concept_drifts",
-    "drift_share",
-    "drifted_columns",
-    "error_rate",
-    "predictions",
-    "quality_bad_share",
-)
+DRIFT_METRICS = ("drift_share", "drifted_columns", "quality_bad_share")
+DECAY_METRICS = ("accuracy", "auc", "concept_drifts", "error_rate", "log_loss")
+METRICS = tuple(sorted((*DRIFT_METRICS, *DECAY_METRICS, "predictions")))
+
+
+def signal_kind(metric: str) -> str:
+    """``drift``, ``decay`` or ``alert`` (anything else): what an alert on ``metric`` means.
+
+    >>> signal_kind("drift_share"), signal_kind("auc"), signal_kind("predictions")
+    ('drift', 'decay', 'alert')
+    """
+    return "drift" if metric in DRIFT_METRICS else "decay" if metric in DECAY_METRICS else "alert"
 
 
 @dataclass
@@ -70,6 +81,8 @@ class SignalCache:
             return None
         if metric == "error_rate":
             return result.error_rate
+        if metric in ("accuracy", "auc", "log_loss"):
+            return result.overall.get(metric)
         return float(sum(d.kind == "drift" for d in result.detections))
 
     def _run(self, endpoint: str, start: datetime, end: datetime) -> DriftRun | None:
@@ -107,5 +120,8 @@ def describe(metric: str, value: float) -> str:
         "drift_share": f"{value:.0%} of columns drifted",
         "quality_bad_share": f"{value:.1%} of rows have data-quality problems",
         "error_rate": f"error rate {value:.3f}",
+        "accuracy": f"accuracy {value:.3f} on the labels",
+        "auc": f"AUC {value:.3f} on the labels",
+        "log_loss": f"log loss {value:.3f} on the labels",
     }
     return str(formats.get(metric, f"{metric} = {value:g}"))

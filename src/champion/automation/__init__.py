@@ -13,14 +13,17 @@ from champion.automation.ingestion import (
     Source,
 )
 from champion.automation.pipelines import TRIGGERS, PipelineRecord, Pipelines, Progress
+from champion.automation.quality import QualityFindings, ReferenceQuality
 from champion.automation.rollout import Rollout
 from champion.automation.runs import FINISHED, STEPS, Run, Step
 from champion.automation.scheduler import Scheduler, next_run
 from champion.automation.spec import (
+    AlertTriggerSpec,
     ChampionGate,
     DeploySpec,
     HoldoutSpec,
     PipelineSpec,
+    QualitySpec,
     ScheduleSpec,
     SourceSpec,
     ThresholdGate,
@@ -33,6 +36,7 @@ __all__ = [
     "FINISHED",
     "STEPS",
     "TRIGGERS",
+    "AlertTriggerSpec",
     "ChampionGate",
     "ControllerLook",
     "CronSchedule",
@@ -45,7 +49,10 @@ __all__ = [
     "Pipelines",
     "Progress",
     "QualityCheck",
+    "QualityFindings",
+    "QualitySpec",
     "QuarantinedRow",
+    "ReferenceQuality",
     "Rollout",
     "RolloutController",
     "Run",

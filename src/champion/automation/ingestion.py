@@ -8,7 +8,10 @@ for it, a no-op. Accepted rows are written as a Parquet dataset under
 between the two leaves the file unrecorded and the next run ingests it again (the Parquet
 path is the same, the record is written once). Rows failing the schema are stored in
 ``quarantined_rows`` with one reason per bad cell; a file whose columns differ from the
-schema is quarantined whole (a copy kept beside the datasets). Files whose name starts
+schema is quarantined whole (a copy kept beside the datasets). The rows that pass the schema
+then go through the ``quality`` hook (:class:`~champion.automation.quality.ReferenceQuality`:
+values against the champion's reference profile), which quarantines some and counts the rest
+on the file's record (see :mod:`champion.automation.quality` for the rule). Files whose name starts
 with a dot or ends with ``.tmp`` or ``.part`` are being written and are left alone: write
 data files under a temporary name and rename them.
 """
@@ -35,7 +38,9 @@ import sqlalchemy as sa
 
 from champion import audit
 from champion.artifacts import sha256_file
+from champion.automation.quality import QualityFindings, describe_counted
 from champion.automation.screening import RejectedRow, Screened, column_problem, screen
+from champion.automation.spec import QualitySpec
 from champion.automation.tables import ingested_files, quarantined_rows
 from champion.clock import Clock
 from champion.db import read, write
@@ -44,8 +49,9 @@ from champion.registry.manifest import FieldSpec
 
 __all__ = ["IngestedFile", "Ingestion", "QualityCheck", "QuarantinedRow", "Source"]
 
-QualityCheck: TypeAlias = Callable[[pd.DataFrame], Mapping[int, Sequence[str]]]
-"""Reference-based checks of screened rows: row position → reasons (empty: the row is fine)."""
+QualityCheck: TypeAlias = Callable[["Source", pd.DataFrame], QualityFindings]
+"""Reference-based checks of a source's screened rows: which to quarantine (row position →
+reasons) and the summary of every finding, kept on the file's record."""
 
 _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _BEING_WRITTEN = (".tmp", ".part")
@@ -53,11 +59,14 @@ _BEING_WRITTEN = (".tmp", ".part")
 
 @dataclass(frozen=True)
 class Source:
-    """Where a pipeline's data arrives, and the schema (typed signature) it must have."""
+    """Where a pipeline's data arrives, the schema (typed signature) it must have, and the
+    model whose reference profile its rows are checked against (``quality``)."""
 
     name: str
     path: str
     fields: tuple[FieldSpec, ...]
+    model: str | None = None
+    quality: QualitySpec | None = None
 
     def files(self) -> list[Path]:
         """The data files present now, in name order."""
@@ -90,6 +99,7 @@ class IngestedFile:
     dataset: str | None
     ingested_at: datetime
     ingested_by: str
+    quality: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +115,8 @@ class Ingestion:
 
     ``quality`` is where reference-based data-quality checks (values against the champion's
     reference profile: ranges, unseen categories) join the schema screening; rows it flags
-    are quarantined like rows failing the schema.
+    for quarantine are quarantined like rows failing the schema, and what it only counted is
+    kept on the file's record.
     """
 
     def __init__(
@@ -144,14 +155,21 @@ class Ingestion:
         *,
         actor: str,
         progress: Callable[[int, int, str], None] | None = None,
+        why: str = "",
+        context: Mapping[str, Any] | None = None,
     ) -> list[IngestedFile]:
-        """Ingest every new file of ``source``; return the records this call created."""
+        """Ingest every new file of ``source``; return the records this call created.
+
+        ``why`` and ``context`` (e.g. the pipeline run) go in each file's audit record.
+        """
         todo = self.pending(source)
         created = []
         for done, (path, digest) in enumerate(todo):
             if progress is not None:
                 progress(done, len(todo), path.name)
-            record = self._ingest(source, str(path), digest, partial(_read_file, path), actor)
+            record = self._ingest(
+                source, str(path), digest, partial(_read_file, path), actor, why, context
+            )
             if record is not None:
                 created.append(record)
         if progress is not None and todo:
@@ -167,7 +185,7 @@ class Ingestion:
         digest = _sha256(buffer.getvalue())
         if digest in self._known(source.name):
             return None
-        return self._ingest(source, f"dataframe:{name}", digest, lambda: frame, actor)
+        return self._ingest(source, f"dataframe:{name}", digest, lambda: frame, actor, "", None)
 
     def _ingest(
         self,
@@ -176,37 +194,45 @@ class Ingestion:
         digest: str,
         load: Callable[[], pd.DataFrame],
         actor: str,
+        why: str,
+        context: Mapping[str, Any] | None,
     ) -> IngestedFile | None:
+        who = _Audit(actor, why, {"model": source.model, **(context or {})})
         try:
             frame = load()
         except (ValueError, OSError, pa.ArrowException) as exc:
-            return self._quarantine_file(source, path, digest, [], 0, f"unreadable: {exc}", actor)
+            return self._quarantine_file(source, path, digest, [], 0, f"unreadable: {exc}", who)
         columns = [str(c) for c in frame.columns]
         problem = column_problem(columns, source.fields)
         if problem is not None:
             return self._quarantine_file(
-                source, path, digest, columns, len(frame), f"{problem}.", actor
+                source, path, digest, columns, len(frame), f"{problem}.", who
             )
-        screened = self._screen(frame, source.fields)
+        screened, quality = self._screen(frame, source)
         dataset = None
         if screened.accepted.num_rows:
             dataset = self._write_dataset(source.name, digest, screened.accepted)
         rejected = len(screened.rejected)
         status = "accepted" if not rejected else "partial" if dataset else "quarantined"
-        reason = "" if not rejected else f"{rejected} of {screened.rows} rows failed the checks"
-        return self._record(source, path, digest, columns, screened, status, reason, dataset, actor)
+        reasons = [f"{rejected} of {screened.rows} rows failed the checks"] if rejected else []
+        counted = describe_counted(quality)
+        reason = "; ".join([*reasons, counted] if counted else reasons)
+        return self._record(
+            source, path, digest, columns, screened, status, reason, dataset, who,
+            quality=quality or None,
+        )  # fmt: skip
 
-    def _screen(self, frame: pd.DataFrame, fields: Sequence[FieldSpec]) -> Screened:
-        screened = screen(frame, fields)
+    def _screen(self, frame: pd.DataFrame, source: Source) -> tuple[Screened, dict[str, Any]]:
+        screened = screen(frame, source.fields)
         if self.quality is None or not screened.accepted.num_rows:
-            return screened
+            return screened, {}
         # Row positions from the quality check are positions among the accepted rows.
-        flagged = self.quality(screened.accepted.to_pandas())
+        findings = self.quality(source, screened.accepted.to_pandas())
+        flagged = findings.quarantine
         if not any(flagged.values()):
-            return screened
-        accepted_rows = [
-            r for r in range(len(frame)) if r not in {b.row for b in screened.rejected}
-        ]
+            return screened, findings.summary
+        rejected = {b.row for b in screened.rejected}
+        accepted_rows = [r for r in range(len(frame)) if r not in rejected]
         more = [
             RejectedRow(
                 accepted_rows[i],
@@ -220,7 +246,7 @@ class Ingestion:
         return Screened(
             screened.accepted.take(pa.array(keep, pa.int64())),
             tuple(sorted((*screened.rejected, *more), key=lambda r: r.row)),
-        )
+        ), findings.summary
 
     def _write_dataset(self, source: str, digest: str, table: pa.Table) -> str:
         relative = Path("datasets") / source / f"{digest}.parquet"
@@ -244,7 +270,7 @@ class Ingestion:
         columns: list[str],
         rows: int,
         reason: str,
-        actor: str,
+        who: _Audit,
     ) -> IngestedFile | None:
         kept = None
         if not path.startswith("dataframe:"):
@@ -254,7 +280,7 @@ class Ingestion:
             kept = relative.as_posix()
         empty = Screened(pa.table({}), ())
         return self._record(
-            source, path, digest, columns, empty, "quarantined", reason, None, actor, rows, kept
+            source, path, digest, columns, empty, "quarantined", reason, None, who, rows, kept
         )
 
     def _record(
@@ -267,9 +293,10 @@ class Ingestion:
         status: str,
         reason: str,
         dataset: str | None,
-        actor: str,
+        who: _Audit,
         rows: int | None = None,
         kept: str | None = None,
+        quality: dict[str, Any] | None = None,
     ) -> IngestedFile | None:
         now = self.clock.now()
         values = dict(
@@ -284,7 +311,8 @@ class Ingestion:
             quarantined_rows=len(screened.rejected) if rows is None else rows,
             dataset=dataset or kept,
             ingested_at=now,
-            ingested_by=actor,
+            ingested_by=who.actor,
+            quality=quality,
         )
         try:
             with write(self.engine) as conn:
@@ -304,14 +332,15 @@ class Ingestion:
                             for r in screened.rejected
                         ],
                     )
+                details = {k: v for k, v in values.items() if k not in {"ingested_at"}}
                 audit.record(
                     conn,
                     at=now,
-                    actor=actor,
+                    actor=who.actor,
                     action="data.quarantine" if status == "quarantined" else "data.ingest",
                     target=source.name,
-                    details={k: v for k, v in values.items() if k not in {"ingested_at"}},
-                    reason=reason,
+                    details={"file": file_id, **details, **who.details},
+                    reason="; ".join(part for part in (who.why, reason) if part),
                 )
         except sa.exc.IntegrityError:
             return None  # another process recorded the same content first
@@ -365,6 +394,15 @@ class Ingestion:
                     sa.select(ingested_files.c.sha256).where(ingested_files.c.source == source)
                 ).scalars()
             )
+
+
+@dataclass(frozen=True)
+class _Audit:
+    """Who ingests, why, and what else the audit record of each file says."""
+
+    actor: str
+    why: str
+    details: dict[str, Any]
 
 
 def _read_file(path: Path) -> pd.DataFrame:

@@ -15,13 +15,15 @@ import sqlalchemy as sa
 
 from champion import audit
 from champion.automation.ingestion import Ingestion, Source
-from champion.automation.runs import STEPS, Run, RunStore, process_owner
+from champion.automation.runs import STEPS, Run, RunStore, audit_about, process_owner
 from champion.automation.spec import PipelineSpec
 from champion.automation.steps import STEP_FUNCTIONS, RunContext, Stop, still_valid
 from champion.automation.tables import pipeline_runs, pipelines
+from champion.automation.triggers import check_alert_rules
 from champion.clock import Clock
 from champion.db import read, write
 from champion.errors import ChampionError, Conflict, InvalidInput, NotFound, Unavailable
+from champion.evaluation.experiments import Experiments
 from champion.plugins import Registry as PluginRegistry
 from champion.registry import Registry
 from champion.registry.flavors import Flavor, LoadOptions
@@ -60,6 +62,7 @@ class Pipelines:
         options: LoadOptions,
         ingestion: Ingestion,
         *,
+        experiments: Experiments | None = None,
         lease_seconds: float = 3600.0,
         owner: str | None = None,
     ) -> None:
@@ -71,6 +74,7 @@ class Pipelines:
         self.flavors = flavors
         self.options = options
         self.ingestion = ingestion
+        self.experiments = experiments
         self.runs = RunStore(engine, clock, owner or process_owner(), lease_seconds)
 
     # -- definitions ---------------------------------------------------------------------
@@ -80,6 +84,7 @@ class Pipelines:
         spec = spec.resolved()
         now = self.clock.now()
         with write(self.engine) as conn:
+            check_alert_rules(conn, spec)
             current = conn.execute(
                 sa.select(pipelines).where(pipelines.c.name == spec.name)
             ).first()
@@ -99,7 +104,12 @@ class Pipelines:
                 actor=actor,
                 action="pipeline.apply",
                 target=spec.name,
-                details={"revision": revision, "model": spec.model, "spec": spec.to_json()},
+                details={
+                    "revision": revision,
+                    "model": spec.model,
+                    **({"endpoint": spec.deploy.endpoint} if spec.deploy else {}),
+                    "spec": spec.to_json(),
+                },
                 reason=reason,
             )
         return self.get(spec.name)
@@ -121,7 +131,7 @@ class Pipelines:
     def source(self, name: str) -> Source:
         """The source named ``name``, as declared by the pipelines that read it."""
         found = {
-            (r.spec.source.path, tuple(r.spec.fields)): r.spec
+            (r.spec.source.path, tuple(r.spec.fields), r.spec.model, r.spec.quality): r.spec
             for r in self.list_pipelines()
             if r.spec.source_name == name
         }
@@ -132,7 +142,7 @@ class Pipelines:
                 f"Pipelines declare source {name!r} differently; give each its own name."
             )
         spec = next(iter(found.values()))
-        return Source(name, spec.source.path, tuple(spec.fields))
+        return Source(name, spec.source.path, tuple(spec.fields), spec.model, spec.quality)
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -208,12 +218,19 @@ class Pipelines:
                 actor=actor,
                 action="pipeline.run.approve",
                 target=name,
-                details={"run": run_id, "model": run.summary.get("spec", {}).get("model")},
+                details={"run": run_id, **audit_about(run.summary.get("spec", {}))},
                 reason=reason,
             )
         return self.runs.get(run_id)
 
-    def resume(self, name: str, run_id: int, *, progress: Progress | None = None) -> Run:
+    def resume(
+        self,
+        name: str,
+        run_id: int,
+        *,
+        progress: Progress | None = None,
+        actor: str = "cli",
+    ) -> Run:
         """Run a failed run again from its first step that did not succeed.
 
         A fix to how the version is deployed (or approved) since the run started applies: the
@@ -227,7 +244,7 @@ class Pipelines:
         current = self.get(name).spec
         if current.training_digest() == PipelineSpec.parse(run.summary["spec"]).training_digest():
             self.runs.update(run_id, summary={**run.summary, "spec": current.to_json()})
-        if not self.runs.claim(run_id, ("failed",)):
+        if not self.runs.claim(run_id, ("failed",), resumed_by=actor):
             raise Conflict(f"Run {run_id} was resumed by another process just now.")
         return self._execute(run_id, progress)
 
@@ -258,6 +275,7 @@ class Pipelines:
             ingestion=self.ingestion,
             registry=self.registry,
             endpoints=self.endpoints,
+            experiments=self.experiments,
             flavors=self.flavors,
             options=self.options,
             files_progress=(lambda d, t, n: progress("files", n, d, t)) if progress else None,

@@ -99,8 +99,13 @@ class RunStore:
         actor: str,
         scheduled_for: datetime | None = None,
         claimed: bool = False,
+        details: dict[str, Any] | None = None,
+        summary: dict[str, Any] | None = None,
     ) -> int:
-        """Queue a run in the caller's transaction (``claimed``: this process runs it now)."""
+        """Queue a run in the caller's transaction (``claimed``: this process runs it now).
+
+        ``details`` go in the audit record, ``summary`` in the run's (what triggered it).
+        """
         now = self.clock.now()
         state: dict[str, Any] = {"status": "queued"}
         if claimed:
@@ -121,7 +126,7 @@ class RunStore:
                     actor=actor,
                     created_at=now,
                     scheduled_for=scheduled_for,
-                    summary={"spec": spec},
+                    summary={**(summary or {}), "spec": spec},
                     **state,
                 )
                 .returning(pipeline_runs.c.id)
@@ -133,13 +138,22 @@ class RunStore:
             actor=actor,
             action="pipeline.run.queue",
             target=pipeline,
-            details={"run": run_id, "trigger": trigger, "model": spec.get("model")},
+            details={"run": run_id, "trigger": trigger, **audit_about(spec), **(details or {})},
             reason=reason,
         )
         return run_id
 
-    def claim(self, run_id: int, statuses: tuple[str, ...] = ("queued",)) -> bool:
-        """Take ``run_id`` if it is in one of ``statuses``; True if this process got it."""
+    def claim(
+        self,
+        run_id: int,
+        statuses: tuple[str, ...] = ("queued",),
+        *,
+        resumed_by: str | None = None,
+    ) -> bool:
+        """Take ``run_id`` if it is in one of ``statuses``; True if this process got it.
+
+        ``resumed_by``: a failed run taken again, audited as resumed by that actor.
+        """
         now = self.clock.now()
         with write(self.engine) as conn:
             taken = conn.execute(
@@ -154,7 +168,29 @@ class RunStore:
                     error=None,
                 )
             ).rowcount
+            if taken == 1 and resumed_by is not None:
+                self._audit(conn, run_id, "pipeline.run.resume", resumed_by, "resumed by hand")
         return bool(taken == 1)
+
+    def _audit(self, conn: sa.Connection, run_id: int, action: str, actor: str, why: str) -> None:
+        row = conn.execute(
+            sa.select(pipeline_runs.c.pipeline, pipeline_runs.c.summary).where(
+                pipeline_runs.c.id == run_id
+            )
+        ).one()
+        audit.record(
+            conn,
+            at=self.clock.now(),
+            actor=actor,
+            action=action,
+            target=row.pipeline,
+            details={
+                "run": run_id,
+                "owner": self.owner,
+                **audit_about(row.summary.get("spec", {})),
+            },
+            reason=why,
+        )
 
     def stale(self) -> list[int]:
         """Take over runs whose lease ran out; return their ids (this process owns them now)."""
@@ -178,6 +214,9 @@ class RunStore:
                     )
                     .values(claimed_by=self.owner, lease_until=now + self.lease)
                 ).rowcount
+                if won == 1:
+                    why = f"the lease of {previous} ran out; resumed by {self.owner}"
+                    self._audit(conn, int(run_id), "pipeline.run.takeover", "scheduler", why)
             if won == 1:
                 taken.append(int(run_id))
         return taken
@@ -231,7 +270,7 @@ class RunStore:
                     "run": run.id,
                     "version": version,
                     "error": error,
-                    "model": run.summary.get("spec", {}).get("model"),
+                    **audit_about(run.summary.get("spec", {})),
                 },
                 reason=reason,
             )
@@ -383,3 +422,13 @@ class RunStore:
                 conn.execute(
                     pipeline_claims.update().where(where).values(outcome=outcome, version=version)
                 )
+
+
+def audit_about(spec: dict[str, Any]) -> dict[str, Any]:
+    """What a run's audit records say it is about: its model, and the endpoint it deploys to
+    (so the audit log's model and endpoint filters find it)."""
+    about: dict[str, Any] = {"model": spec.get("model")}
+    endpoint = (spec.get("deploy") or {}).get("endpoint")
+    if endpoint:
+        about["endpoint"] = endpoint
+    return about

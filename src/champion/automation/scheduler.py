@@ -8,6 +8,8 @@ tick at once and each scheduled run, new-data trigger and queued run happens exa
   <the value read>`` and queues the run in the same transaction;
 * new files are fingerprinted, and the set of unseen ones moves ``new_data_token`` the same
   way, so one set of files triggers one run;
+* an open alert of a rule in ``on_alert`` is answered by one run, recorded in
+  ``pipeline_alerts`` (see :mod:`champion.automation.triggers`);
 * a queued run is executed by the process whose ``UPDATE ... WHERE status = 'queued'`` matched;
 * a running run whose lease ran out is taken over and resumed.
 """
@@ -26,6 +28,7 @@ from champion.automation.cron import CronSchedule
 from champion.automation.pipelines import PipelineRecord, Pipelines
 from champion.automation.spec import ScheduleSpec
 from champion.automation.tables import pipeline_runs, pipelines
+from champion.automation.triggers import answer_alerts
 from champion.db import read, write
 from champion.errors import ChampionError, Conflict
 
@@ -81,6 +84,11 @@ class Scheduler:
                     self._schedule(record, record.spec.schedule)
                 if record.spec.on_new_data:
                     self._new_data(record)
+                if record.spec.on_alert is not None:
+                    answer_alerts(
+                        self.engine, self.pipelines.runs, self.clock,
+                        record.name, record.revision, record.spec,
+                    )  # fmt: skip
             except ChampionError as exc:
                 logger.error("Pipeline %r: %s", record.name, exc.message)
         executed = []

@@ -1,5 +1,10 @@
 """A pipeline's definition: a small YAML file, or the same thing built in Python.
 
+Besides what a run does (source, schema, training, holdout, metrics, gates, deployment) it says
+when runs start (``schedule``, ``on_new_data``, ``on_alert``), how ingested rows are checked
+against the champion's reference profile (``quality``), and, in ``deploy.experiment``, the
+experiment that the rollout controller drives the new version's canary by.
+
 Examples
 --------
 >>> spec = PipelineSpec.model_validate({
@@ -27,6 +32,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from champion.errors import InvalidInput
+from champion.evaluation.design import ExperimentDesign, check_fits
+from champion.periods import parse_window
 from champion.registry.entities import check_name
 from champion.registry.manifest import FieldSpec
 from champion.validation import describe_validation_error
@@ -34,10 +41,12 @@ from champion.validation import describe_validation_error
 __all__ = [
     "CLASSIFIER_METRICS",
     "REGRESSOR_METRICS",
+    "AlertTriggerSpec",
     "ChampionGate",
     "DeploySpec",
     "HoldoutSpec",
     "PipelineSpec",
+    "QualitySpec",
     "ScheduleSpec",
     "SourceSpec",
     "ThresholdGate",
@@ -48,6 +57,7 @@ __all__ = [
 CLASSIFIER_METRICS = ("accuracy", "auc", "f1", "log_loss")
 REGRESSOR_METRICS = ("mae", "r2", "rmse")
 LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse"})
+_DURATION = r"^\d+(s|m|h|d)$"
 
 
 class _Strict(BaseModel):
@@ -104,10 +114,31 @@ class DeploySpec(_Strict):
     policy: Literal["canary", "shadow", "interleave", "single"] = "canary"
     share: float = Field(default=0.1, gt=0, le=1, description="canary: the challenger's share.")
     method: Literal["team_draft", "balanced", "probabilistic"] = "team_draft"
+    experiment: ExperimentDesign | None = Field(
+        default=None,
+        description="canary or interleave: the experiment opened with the deployment, which "
+        "the rollout controller ramps, promotes or rolls back (goal, guardrails, min_sample, "
+        "method, automation, ramp). Without it the version is deployed and left alone.",
+    )
+
+    @model_validator(mode="after")
+    def _experiment_fits(self) -> DeploySpec:
+        if self.experiment is None:
+            return self
+        if self.policy in ("single", "shadow"):
+            raise ValueError(
+                f"experiment: a {self.policy} deployment answers with one version only, so there "
+                "is nothing to ramp or promote; use policy canary or interleave"
+            )
+        try:
+            check_fits(self.experiment, self.policy)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
+        return self
 
 
 class ScheduleSpec(_Strict):
-    every: str | None = Field(default=None, pattern=r"^\d+(s|m|h|d)$", examples=["6h"])
+    every: str | None = Field(default=None, pattern=_DURATION, examples=["6h"])
     cron: str | None = Field(default=None, examples=["0 3 * * *"])
 
     @model_validator(mode="after")
@@ -115,6 +146,38 @@ class ScheduleSpec(_Strict):
         if (self.every is None) == (self.cron is None):
             raise ValueError("a schedule has exactly one of 'every' (e.g. 6h) or 'cron'")
         return self
+
+
+class AlertTriggerSpec(_Strict):
+    """Alert rules whose alerts start a run: drift and performance decay, for instance.
+
+    An open alert starts one run, never one per evaluation; ``cooldown`` is the least time
+    between two alert-triggered runs (an alert opening sooner waits for it, if still open).
+    """
+
+    rules: list[str] = Field(min_length=1, max_length=50, description="Alert rule names.")
+    cooldown: str = Field(default="1h", pattern=_DURATION, examples=["6h"])
+
+    @property
+    def cooldown_seconds(self) -> float:
+        return parse_window(self.cooldown, "on_alert.cooldown").total_seconds()
+
+
+class QualitySpec(_Strict):
+    """Checks of ingested rows against the reference profile of the model's ``against`` alias.
+
+    A row failing one of the ``quarantine`` checks is quarantined with its reasons; the other
+    findings are counted on the file's record and the rows are used (unseen categories and
+    values a little outside the reference range are the drift a retrained model must learn).
+    ``range`` quarantines only values beyond ``range_margin`` times the reference range on
+    either side; values between the reference range and that margin are counted.
+    """
+
+    against: str | None = Field(
+        default="champion", description="The alias whose reference applies; null: no checks."
+    )
+    quarantine: tuple[Literal["missing", "type", "range", "category"], ...] = ("type", "range")
+    range_margin: float = Field(default=1.0, ge=0, allow_inf_nan=False)
 
 
 class PipelineSpec(_Strict):
@@ -139,6 +202,8 @@ class PipelineSpec(_Strict):
     automation: Literal["manual", "approve", "auto"] = "approve"
     schedule: ScheduleSpec | None = None
     on_new_data: bool = False
+    on_alert: AlertTriggerSpec | None = None
+    quality: QualitySpec = Field(default_factory=QualitySpec)
     min_rows: int = Field(default=50, ge=2, description="Fewer accepted rows: nothing to train.")
 
     @model_validator(mode="after")
@@ -148,6 +213,10 @@ class PipelineSpec(_Strict):
         check_name("source", self.source_name)
         if self.deploy is not None:
             check_name("endpoint", self.deploy.endpoint)
+        for rule in self.on_alert.rules if self.on_alert else []:
+            check_name("alert rule", rule)
+        if self.quality.against is not None:
+            check_name("alias", self.quality.against)
         names = [f.name for f in self.fields]
         if len(set(names)) != len(names):
             raise ValueError(f"schema has duplicate column names {sorted(names)!r}")
@@ -186,7 +255,15 @@ class PipelineSpec(_Strict):
     def training_digest(self) -> str:
         """What decides the trained model and its verdict (not when or how it is deployed)."""
         keep = self.to_json()
-        for key in ("description", "deploy", "automation", "schedule", "on_new_data"):
+        for key in (
+            "description",
+            "deploy",
+            "automation",
+            "schedule",
+            "on_new_data",
+            "on_alert",
+            "quality",
+        ):
             keep.pop(key, None)
         return hashlib.sha256(orjson.dumps(keep, option=orjson.OPT_SORT_KEYS)).hexdigest()
 

@@ -1,5 +1,7 @@
 """The steps of a pipeline run: ingest → validate → train → score → gate → register → deploy.
 
+(``register`` and ``deploy`` live in :mod:`champion.automation.release`.)
+
 Each step is a function of the run's context returning the JSON outputs recorded on its row;
 a later step reads earlier outputs (and the files in the run's folder), which is what makes a
 run resumable. A step ends the run early by raising :class:`Stop` with the run's status.
@@ -10,16 +12,14 @@ from __future__ import annotations
 import hashlib
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from champion.automation.ingestion import Ingestion, Source
-from champion.automation.runs import Run, RunStore
+from champion.automation.context import RunContext, Stop
+from champion.automation.release import deploy, register
 from champion.automation.scoring import (
     Scores,
     champion_gate,
@@ -27,58 +27,27 @@ from champion.automation.scoring import (
     split,
     threshold_gate,
 )
-from champion.automation.spec import ChampionGate, PipelineSpec, ThresholdGate
-from champion.automation.training import TrainingJob, code_version, load_entry
+from champion.automation.spec import ThresholdGate
+from champion.automation.training import TrainingJob, load_entry
 from champion.errors import InvalidInput, NotFound
-from champion.plugins import Registry as PluginRegistry
-from champion.registry import Registry, SignatureChecker
-from champion.registry.flavors import Flavor, Loaded, LoadOptions
-from champion.registry.manifest import MANIFEST, Manifest, read_manifest
-from champion.registry.packages import installed_versions
-from champion.serving.endpoints import Endpoints
+from champion.registry import SignatureChecker
+from champion.registry.flavors import Loaded
+from champion.registry.manifest import Manifest, find_reference_file, read_manifest
 from champion.serving.runtime import Runtime
 
-__all__ = ["STEP_FUNCTIONS", "RunContext", "Stop"]
+__all__ = ["STEP_FUNCTIONS", "RunContext", "Stop", "still_valid"]
 
 _CHUNK = 2000
 
 
-class Stop(Exception):  # control flow for the runner, not an error
-    """End the run with ``status`` (skipped, rejected, proposed, awaiting_approval)."""
-
-    def __init__(self, status: str, reason: str, outputs: dict[str, Any] | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.outputs = outputs or {}
-
-
-@dataclass
-class RunContext:
-    run: Run
-    spec: PipelineSpec
-    workdir: Path
-    actor: str
-    store: RunStore
-    ingestion: Ingestion
-    registry: Registry
-    endpoints: Endpoints
-    flavors: PluginRegistry[Flavor]
-    options: LoadOptions
-    files_progress: Callable[[int, int, str], None] | None = None
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def source(self) -> Source:
-        return Source(self.spec.source_name, self.spec.source.path, tuple(self.spec.fields))
-
-    def aliases(self) -> list[str]:
-        named = [g.not_worse_than for g in self.spec.gates if isinstance(g, ChampionGate)]
-        return sorted({"champion", *named})
-
-
 def ingest(ctx: RunContext) -> dict[str, Any]:
-    created = ctx.ingestion.ingest(ctx.source, actor=ctx.actor, progress=ctx.files_progress)
+    created = ctx.ingestion.ingest(
+        ctx.source,
+        actor=ctx.actor,
+        progress=ctx.files_progress,
+        why=f"pipeline {ctx.spec.name} run {ctx.run.id}",
+        context={"pipeline": ctx.spec.name, "run": ctx.run.id},
+    )
     return {
         "new_files": [
             {
@@ -88,6 +57,7 @@ def ingest(ctx: RunContext) -> dict[str, Any]:
                 "accepted_rows": f.accepted_rows,
                 "quarantined_rows": f.quarantined_rows,
                 "reason": f.reason,
+                "quality": f.quality,
             }
             for f in created
         ],
@@ -153,8 +123,27 @@ def train(ctx: RunContext) -> dict[str, Any]:
             f"train.entry {ctx.spec.train.entry!r} must return the path of a version folder. "
             f"Got {returned!r} instead."
         )
-    read_manifest(Path(returned))
-    return {"folder": str(returned), "train_rows": len(training), "holdout_rows": len(holdout)}
+    manifest = read_manifest(Path(returned))
+    reference = _write_reference(Path(returned), manifest, training)
+    return {
+        "folder": str(returned),
+        "train_rows": len(training),
+        "holdout_rows": len(holdout),
+        "reference": reference,
+    }
+
+
+def _write_reference(folder: Path, manifest: Manifest, training: pd.DataFrame) -> str:
+    """The training rows' inputs as the version's reference data, unless the trainer wrote
+    one: registration profiles it, so drift and ingestion checks have a reference."""
+    found = find_reference_file(folder)
+    if found is not None:
+        return found.name
+    columns = [f.name for f in manifest.signature.inputs if f.name in training.columns]
+    if not columns or manifest.kind == "ranker":
+        return ""
+    training[columns].to_parquet(folder / "reference.parquet", index=False)
+    return "reference.parquet"
 
 
 def _predict(loaded: Loaded, manifest: Manifest, holdout: pd.DataFrame) -> list[Any]:
@@ -250,104 +239,6 @@ def gate(ctx: RunContext) -> dict[str, Any]:
     if ctx.spec.automation == "approve" and not ctx.run.summary.get("approved_by"):
         raise Stop("awaiting_approval", f"gates passed ({summary}); waiting for approval", outputs)
     return outputs
-
-
-def register(ctx: RunContext) -> dict[str, Any]:
-    # A resumed run whose registration committed before the run could record it: reuse it.
-    try:
-        for version in ctx.registry.list_versions(ctx.spec.model):
-            if version.lineage.get("pipeline_run") == ctx.run.id and (
-                version.lineage.get("pipeline") == ctx.spec.name
-            ):
-                return {"version": version.number, "reused": True}
-    except NotFound:
-        pass
-    # The run that answers for this data may have changed while this one waited or was down.
-    fingerprint = ctx.outputs["validate"]["fingerprint"]
-    claim = ctx.store.claim_data(ctx.spec.name, fingerprint, ctx.run.id)
-    if claim.run_id != ctx.run.id:
-        raise Stop("skipped", f"run {claim.run_id} took over the same data")
-    folder = Path(ctx.outputs["train"]["folder"])
-    raw = yaml.safe_load((folder / MANIFEST).read_text(encoding="utf-8"))
-    lineage = dict(raw.get("lineage") or {})
-    validated = ctx.outputs["validate"]
-    lineage.update(
-        trained_by=lineage.get("trained_by") or f"pipeline {ctx.spec.name}",
-        data={
-            "location": ctx.spec.source.path,
-            "fingerprint": "sha256:" + validated["fingerprint"],
-            "rows": ctx.outputs["train"]["train_rows"],
-        },
-        datasets=validated["datasets"],
-        code_version=lineage.get("code_version") or code_version(ctx.spec.train.entry),
-        params={
-            **lineage.get("params", {}),
-            **ctx.spec.train.params,
-            "holdout": ctx.spec.holdout.model_dump(),
-        },
-        metrics=ctx.outputs["score"]["metrics"]["candidate"],
-        packages=lineage.get("packages") or installed_versions(),
-        pipeline=ctx.spec.name,
-        pipeline_run=ctx.run.id,
-    )
-    raw["lineage"] = lineage
-    (folder / MANIFEST).write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
-    version = ctx.registry.register(
-        folder, model=ctx.spec.model, actor=ctx.actor, reason=_why(ctx, "gates passed")
-    )
-    return {"version": version.number, "reused": False}
-
-
-def deploy(ctx: RunContext) -> dict[str, Any]:
-    target = ctx.spec.deploy
-    number = ctx.outputs["register"]["version"]
-    if target is None:
-        return {"skipped": "the pipeline has no deploy section"}
-    model, new = ctx.spec.model, f"{ctx.spec.model}/{number}"
-    champion = f"{model}@champion"
-    try:
-        ctx.registry.resolve(champion)
-        first = False
-    except NotFound:
-        first = True
-    params: dict[str, Any]
-    if first or target.policy == "single":
-        policy, params = "single", {"version": champion if first else new}
-    elif target.policy == "canary":
-        policy, params = "canary", {"champion": champion, "challenger": new, "share": target.share}
-    elif target.policy == "interleave":
-        policy = "interleave"
-        params = {"champion": champion, "challenger": new, "method": target.method}
-    else:
-        policy, params = "shadow", {"champion": champion, "challenger": new}
-    # Verify before changing anything: the version loads and every file matches its sha256.
-    runtime = Runtime(ctx.registry, ctx.flavors, ctx.options, ctx.workdir / "runtime")
-    try:
-        runtime.get(ctx.registry.resolve(new).key)
-    finally:
-        runtime.close()
-    if first:
-        ctx.registry.set_alias(
-            model, "champion", number, actor=ctx.actor, reason=_why(ctx, "first")
-        )
-    else:
-        ctx.endpoints.validate(policy, params)
-    config = ctx.endpoints.set(
-        target.endpoint, policy, params, actor=ctx.actor, reason=_why(ctx, f"deploy as {policy}")
-    )
-    return {
-        "endpoint": config.name,
-        "policy": policy,
-        "params": params,
-        "config_version": config.config_version,
-    }
-
-
-def _why(ctx: RunContext, what: str) -> str:
-    gates = ctx.outputs.get("gate", {}).get("summary", "")
-    approved = ctx.run.summary.get("approved_by")
-    by = f"; approved by {approved}" if approved else ""
-    return f"pipeline {ctx.spec.name} run {ctx.run.id}: {what} ({gates}){by}"
 
 
 STEP_FUNCTIONS: dict[str, Callable[[RunContext], dict[str, Any]]] = {

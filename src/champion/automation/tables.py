@@ -8,6 +8,7 @@ from champion.db.metadata import JSON, UTCDateTime, metadata
 
 __all__ = [
     "ingested_files",
+    "pipeline_alerts",
     "pipeline_claims",
     "pipeline_runs",
     "pipeline_steps",
@@ -34,6 +35,8 @@ ingested_files = sa.Table(
     sa.Column("dataset", sa.Text, nullable=True),
     sa.Column("ingested_at", UTCDateTime(), nullable=False),
     sa.Column("ingested_by", sa.String(128), nullable=False),
+    # What the reference-based checks found: counts quarantined and counts only counted.
+    sa.Column("quality", JSON, nullable=True),
     sa.UniqueConstraint("source", "sha256"),
 )
 
@@ -108,4 +111,15 @@ pipeline_claims = sa.Table(
     # registered, rejected (the gate said no), proposed; None while the run works on it
     sa.Column("outcome", sa.String(16), nullable=True),
     sa.Column("version", sa.Integer, nullable=True),
+)
+
+# Which run answered an alert, per pipeline: one open alert triggers one run, never one per
+# evaluation; the primary key keeps two schedulers from both answering it.
+pipeline_alerts = sa.Table(
+    "pipeline_alerts",
+    metadata,
+    sa.Column("pipeline", sa.String(64), sa.ForeignKey("pipelines.name"), primary_key=True),
+    sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.id"), primary_key=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("pipeline_runs.id"), nullable=False),
+    sa.Index(None, "run_id"),
 )

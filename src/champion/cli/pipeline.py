@@ -94,7 +94,7 @@ def run(
     """Run pipeline NAME here and now (or resume a failed run), with progress bars."""
     with open_services() as services, _bars() as progress:
         if resume is not None:
-            finished = services.pipelines.resume(name, resume, progress=progress)
+            finished = services.pipelines.resume(name, resume, progress=progress, actor=actor())
         else:
             finished = services.pipelines.run(name, reason=reason, actor=actor(), progress=progress)
     _show_run(finished)

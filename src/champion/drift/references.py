@@ -234,7 +234,12 @@ class References:
             actor=actor,
             action="reference.set",
             target=str(key),
-            details={"rows": profile.rows, "columns": len(profile.columns), "source": source},
+            details={
+                "model": key.model,
+                "rows": profile.rows,
+                "columns": len(profile.columns),
+                "source": source,
+            },
             reason=reason,
         )
 

@@ -7,7 +7,13 @@ from champion.evaluation.analysis import Analysis, MetricResult, analyse
 from champion.evaluation.arms import ExperimentArms, experiment_arms
 from champion.evaluation.comparisons import InterleavingComparison, interleaving_comparisons
 from champion.evaluation.decision import Decision, decide
-from champion.evaluation.design import ExperimentDesign, Guardrail, Ramp, parse_design
+from champion.evaluation.design import (
+    ExperimentDesign,
+    Guardrail,
+    Ramp,
+    check_fits,
+    parse_design,
+)
 from champion.evaluation.experiments import Experiment, ExperimentReport, Experiments
 from champion.evaluation.health import HealthCheck
 from champion.evaluation.offline import (
@@ -53,6 +59,7 @@ __all__ = [
     "UserOutcomes",
     "analyse",
     "arm_metrics",
+    "check_fits",
     "check_score_history",
     "check_stattest",
     "compare_offline",

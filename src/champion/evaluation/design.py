@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from champion.errors import InvalidInput
 from champion.evaluation.online import METRICS
 from champion.validation import invalid_input
 
@@ -18,6 +19,7 @@ __all__ = [
     "ExperimentDesign",
     "Guardrail",
     "Ramp",
+    "check_fits",
     "parse_design",
 ]
 
@@ -135,3 +137,29 @@ def parse_design(body: Mapping[str, Any]) -> ExperimentDesign:
         return ExperimentDesign.model_validate(dict(body))
     except ValidationError as exc:
         raise invalid_input(exc, "experiment") from None
+
+
+def check_fits(design: ExperimentDesign, policy: str) -> None:
+    """Refuse a design that cannot measure what an endpoint with ``policy`` compares."""
+    if policy == "interleave":
+        if design.goal != "interleaving":
+            raise InvalidInput(
+                f"experiment.goal: an interleave endpoint measures which ranker users prefer; "
+                f"use goal 'interleaving', got {design.goal!r}."
+            )
+        if design.method not in {"sequential", "interleaving"}:
+            raise InvalidInput(
+                "experiment.method: interleaving is tested with 'sequential' or "
+                f"'interleaving' (sign test), got {design.method!r}."
+            )
+        if design.guardrails:
+            raise InvalidInput(
+                "experiment.guardrails: under interleave both versions answer every request, "
+                "so per-arm guardrails do not apply; leave them out."
+            )
+        return
+    if design.goal == "interleaving" or design.method == "interleaving":
+        raise InvalidInput(
+            f"experiment.goal: 'interleaving' needs an interleave endpoint; this one uses "
+            f"{policy}. Pick a metric such as ctr, click_rate or error_rate."
+        )

@@ -16,7 +16,7 @@ from champion.errors import Conflict, InvalidInput, NotFound
 from champion.evaluation.analysis import Analysis, analyse
 from champion.evaluation.arms import ExperimentArms, experiment_arms
 from champion.evaluation.decision import Decision, decide
-from champion.evaluation.design import ExperimentDesign, parse_design
+from champion.evaluation.design import ExperimentDesign, check_fits, parse_design
 from champion.evaluation.tables import experiments
 from champion.events.arms import ArmWindow
 from champion.registry import Registry, VersionKey, VersionRef
@@ -199,56 +199,76 @@ class Experiments:
     # -- changing ------------------------------------------------------------------------
 
     def set(
-        self, endpoint: str, body: Mapping[str, Any], *, actor: str, reason: str = ""
+        self,
+        endpoint: str,
+        body: Mapping[str, Any],
+        *,
+        actor: str,
+        reason: str = "",
+        conn: sa.Connection | None = None,
     ) -> Experiment:
-        """Start an experiment on ``endpoint``, or change the running one's design."""
+        """Start an experiment on ``endpoint``, or change the running one's design; with
+        ``conn``, inside the caller's write transaction (a deployment that opens one)."""
         design = parse_design(body)
-        config = self.endpoints.get(endpoint)
+        if conn is not None:
+            return self._set(conn, endpoint, design, actor, reason)
+        with write(self.engine) as own:
+            return self._set(own, endpoint, design, actor, reason)
+
+    def _set(
+        self,
+        conn: sa.Connection,
+        endpoint: str,
+        design: ExperimentDesign,
+        actor: str,
+        reason: str,
+    ) -> Experiment:
+        config = self.endpoints.get(endpoint, conn=conn)
         arms = experiment_arms(config.name, config.policy, config.params, self._resolve)
-        _check_fits(design, arms)
+        check_fits(design, arms.policy)
         now = self.clock.now()
-        with write(self.engine) as conn:
-            current = self._latest(conn, endpoint)
-            stored = design.model_dump(mode="json")
-            if current is not None and current.running:
-                self.update(
-                    conn,
-                    current,
-                    actor=actor,
-                    action="experiment.configure",
-                    reason=reason,
-                    details={"design": stored},
+        current = self._latest(conn, endpoint)
+        stored = design.model_dump(mode="json")
+        if current is not None and current.running:
+            self.update(
+                conn,
+                current,
+                actor=actor,
+                action="experiment.configure",
+                reason=reason,
+                details={"design": stored},
+                design=stored,
+            )
+        else:
+            conn.execute(
+                experiments.insert().values(
+                    endpoint=endpoint,
+                    status=RUNNING,
+                    since_config=config.config_version,
+                    started_at=now,
+                    step_started_at=now,
+                    revision=1,
+                    created_by=actor,
                     design=stored,
+                    updated_at=now,
+                    updated_by=actor,
                 )
-            else:
-                conn.execute(
-                    experiments.insert().values(
-                        endpoint=endpoint,
-                        status=RUNNING,
-                        since_config=config.config_version,
-                        started_at=now,
-                        step_started_at=now,
-                        revision=1,
-                        created_by=actor,
-                        design=stored,
-                        updated_at=now,
-                        updated_by=actor,
-                    )
-                )
-                audit.record(
-                    conn,
-                    at=now,
-                    actor=actor,
-                    action="experiment.start",
-                    target=endpoint,
-                    details={
-                        "design": stored,
-                        "policy": config.policy,
-                        "versions": {a: str(k) for a, k in arms.versions.items()},
-                    },
-                    reason=reason,
-                )
-            found = self._latest(conn, endpoint)
+            )
+            audit.record(
+                conn,
+                at=now,
+                actor=actor,
+                action="experiment.start",
+                target=endpoint,
+                details={
+                    **audit.subject(k.model for k in arms.versions.values()),
+                    "design": stored,
+                    "policy": config.policy,
+                    "versions": {a: str(k) for a, k in arms.versions.items()},
+                },
+                reason=reason,
+            )
+        found = self._latest(conn, endpoint)
         assert found is not None  # just written
         return found
 
@@ -282,13 +302,15 @@ class Experiments:
                 f"The experiment on {experiment.endpoint!r} changed while this action was "
                 "being decided; look again and retry."
             )
+        config = self.endpoints.get(experiment.endpoint, conn=conn)
+        models = self.endpoints.models(config.policy, config.params)
         audit.record(
             conn,
             at=now,
             actor=actor,
             action=action,
             target=experiment.endpoint,
-            details={"experiment": experiment.id, **(details or {})},
+            details={**audit.subject(models), "experiment": experiment.id, **(details or {})},
             reason=reason,
         )
 
@@ -300,31 +322,6 @@ class Experiments:
                 .where(experiments.c.id == experiment.id)
                 .values(last_decision={**decision.to_json(), "at": self.clock.now().isoformat()})
             )
-
-
-def _check_fits(design: ExperimentDesign, arms: ExperimentArms) -> None:
-    if arms.policy == "interleave":
-        if design.goal != "interleaving":
-            raise InvalidInput(
-                f"experiment.goal: an interleave endpoint measures which ranker users prefer; "
-                f"use goal 'interleaving', got {design.goal!r}."
-            )
-        if design.method not in {"sequential", "interleaving"}:
-            raise InvalidInput(
-                "experiment.method: interleaving is tested with 'sequential' or "
-                f"'interleaving' (sign test), got {design.method!r}."
-            )
-        if design.guardrails:
-            raise InvalidInput(
-                "experiment.guardrails: under interleave both versions answer every request, "
-                "so per-arm guardrails do not apply; leave them out."
-            )
-        return
-    if design.goal == "interleaving" or design.method == "interleaving":
-        raise InvalidInput(
-            f"experiment.goal: 'interleaving' needs an interleave endpoint; this one uses "
-            f"{arms.policy}. Pick a metric such as ctr, click_rate or error_rate."
-        )
 
 
 def _key(text: str) -> VersionKey:

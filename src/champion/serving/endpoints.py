@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from champion import audit
 from champion.clock import Clock
 from champion.db import read, write
-from champion.errors import InvalidInput, NotFound
+from champion.errors import ChampionError, InvalidInput, NotFound
 from champion.plugins import Registry as PluginRegistry
 from champion.registry import Registry
-from champion.registry.entities import check_name
+from champion.registry.entities import VersionRef, check_name
 from champion.serving.policies import PolicyFactory
 from champion.serving.tables import endpoint_configs, endpoints
 
@@ -70,6 +70,14 @@ class Endpoints:
                 f"models only, but {listed}."
             )
         return references
+
+    def models(self, policy: str, params: Mapping[str, Any]) -> list[str]:
+        """The models whose versions a configuration names (for the audit log's details)."""
+        try:
+            references = self.policies.get(policy).references(params)
+        except ChampionError:
+            return []
+        return sorted({VersionRef.parse(ref).model for ref in references})
 
     def set(
         self,
@@ -137,6 +145,7 @@ class Endpoints:
             action="endpoint.configure",
             target=name,
             details={
+                **audit.subject(self.models(policy, params)),
                 "config_version": version,
                 "policy": policy,
                 "params": dict(params),
@@ -148,9 +157,12 @@ class Endpoints:
         )
         return self._get(conn, name)
 
-    def get(self, name: str) -> EndpointConfig:
-        with read(self.engine) as conn:
+    def get(self, name: str, *, conn: sa.Connection | None = None) -> EndpointConfig:
+        """The current configuration (with ``conn``: as the caller's transaction sees it)."""
+        if conn is not None:
             return self._get(conn, name)
+        with read(self.engine) as own:
+            return self._get(own, name)
 
     def _get(self, conn: sa.Connection, name: str) -> EndpointConfig:
         row = conn.execute(sa.select(endpoints).where(endpoints.c.name == name)).first()

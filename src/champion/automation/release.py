@@ -1,0 +1,166 @@
+"""The last steps of a pipeline run: register the candidate with its lineage, deploy it.
+
+Deploying as a canary or interleave with a ``deploy.experiment`` also opens that experiment,
+in the transaction that changes the endpoint, so the rollout controller ramps the new version
+and promotes or rolls it back. One rollout at a time: while an experiment on the endpoint
+compares other versions, the step fails (the endpoint untouched) and the run can be resumed
+once that experiment ended. Re-running the step after it committed changes nothing: the same
+configuration is kept, the same experiment found.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from champion.automation.context import RunContext, Stop, why
+from champion.automation.training import code_version
+from champion.db import write
+from champion.errors import Conflict, InvalidInput, NotFound
+from champion.evaluation.experiments import Experiment
+from champion.registry.manifest import MANIFEST
+from champion.registry.packages import installed_versions
+from champion.serving.runtime import Runtime
+
+__all__ = ["deploy", "register"]
+
+
+def register(ctx: RunContext) -> dict[str, Any]:
+    # A resumed run whose registration committed before the run could record it: reuse it.
+    try:
+        for version in ctx.registry.list_versions(ctx.spec.model):
+            if version.lineage.get("pipeline_run") == ctx.run.id and (
+                version.lineage.get("pipeline") == ctx.spec.name
+            ):
+                return {"version": version.number, "reused": True}
+    except NotFound:
+        pass
+    # The run that answers for this data may have changed while this one waited or was down.
+    fingerprint = ctx.outputs["validate"]["fingerprint"]
+    claim = ctx.store.claim_data(ctx.spec.name, fingerprint, ctx.run.id)
+    if claim.run_id != ctx.run.id:
+        raise Stop("skipped", f"run {claim.run_id} took over the same data")
+    folder = Path(ctx.outputs["train"]["folder"])
+    raw = yaml.safe_load((folder / MANIFEST).read_text(encoding="utf-8"))
+    lineage = dict(raw.get("lineage") or {})
+    validated = ctx.outputs["validate"]
+    lineage.update(
+        trained_by=lineage.get("trained_by") or f"pipeline {ctx.spec.name}",
+        data={
+            "location": ctx.spec.source.path,
+            "fingerprint": "sha256:" + validated["fingerprint"],
+            "rows": ctx.outputs["train"]["train_rows"],
+        },
+        datasets=validated["datasets"],
+        code_version=lineage.get("code_version") or code_version(ctx.spec.train.entry),
+        params={
+            **lineage.get("params", {}),
+            **ctx.spec.train.params,
+            "holdout": ctx.spec.holdout.model_dump(),
+        },
+        metrics=ctx.outputs["score"]["metrics"]["candidate"],
+        packages=lineage.get("packages") or installed_versions(),
+        pipeline=ctx.spec.name,
+        pipeline_run=ctx.run.id,
+    )
+    raw["lineage"] = lineage
+    (folder / MANIFEST).write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    version = ctx.registry.register(
+        folder, model=ctx.spec.model, actor=ctx.actor, reason=why(ctx, "gates passed")
+    )
+    return {"version": version.number, "reused": False}
+
+
+def deploy(ctx: RunContext) -> dict[str, Any]:
+    target = ctx.spec.deploy
+    number = ctx.outputs["register"]["version"]
+    if target is None:
+        return {"skipped": "the pipeline has no deploy section"}
+    model, new = ctx.spec.model, f"{ctx.spec.model}/{number}"
+    champion = f"{model}@champion"
+    try:
+        ctx.registry.resolve(champion)
+        first = False
+    except NotFound:
+        first = True
+    params: dict[str, Any]
+    if first or target.policy == "single":
+        policy, params = "single", {"version": champion if first else new}
+    elif target.policy == "canary":
+        policy, params = "canary", {"champion": champion, "challenger": new, "share": target.share}
+    elif target.policy == "interleave":
+        policy = "interleave"
+        params = {"champion": champion, "challenger": new, "method": target.method}
+    else:
+        policy, params = "shadow", {"champion": champion, "challenger": new}
+    # Verify before changing anything: the version loads and every file matches its sha256.
+    runtime = Runtime(ctx.registry, ctx.flavors, ctx.options, ctx.workdir / "runtime")
+    try:
+        runtime.get(ctx.registry.resolve(new).key)
+    finally:
+        runtime.close()
+    design = target.experiment if policy in ("canary", "interleave") else None
+    running = _running_experiment(ctx, target.endpoint, new) if design is not None else None
+    if first:
+        ctx.registry.set_alias(model, "champion", number, actor=ctx.actor, reason=why(ctx, "first"))
+    else:
+        ctx.endpoints.validate(policy, params)
+    reason = why(ctx, f"deploy as {policy}")
+    with write(ctx.endpoints.engine) as conn:
+        # The configuration and its experiment commit together; a re-run of this step after
+        # either committed finds them and changes nothing.
+        try:
+            current = ctx.endpoints.get(target.endpoint, conn=conn)
+        except NotFound:
+            current = None
+        if current is not None and (current.policy, current.params) == (policy, params):
+            config = current
+        else:
+            config = ctx.endpoints.set(
+                target.endpoint, policy, params, actor=ctx.actor, reason=reason, conn=conn
+            )
+        outputs: dict[str, Any] = {
+            "endpoint": config.name,
+            "policy": policy,
+            "params": params,
+            "config_version": config.config_version,
+        }
+        if design is not None:
+            assert ctx.experiments is not None  # checked by _running_experiment
+            experiment = running or ctx.experiments.set(
+                target.endpoint,
+                design.model_dump(mode="json"),
+                actor=ctx.actor,
+                reason=why(ctx, f"experiment on the {policy}"),
+                conn=conn,
+            )
+            outputs["experiment"] = {
+                "id": experiment.id,
+                "goal": experiment.design.goal,
+                "method": experiment.design.method,
+                "automation": experiment.design.automation,
+            }
+    return outputs
+
+
+def _running_experiment(ctx: RunContext, endpoint: str, new: str) -> Experiment | None:
+    """The endpoint's running experiment if it already compares ``new`` (this step ran
+    before); Conflict if it compares something else: one rollout at a time."""
+    if ctx.experiments is None:
+        raise InvalidInput("deploy.experiment needs the experiments service; none was given.")
+    try:
+        current = ctx.experiments.get(endpoint)
+    except NotFound:
+        return None
+    if not current.running:
+        return None
+    versions = {str(v) for v in ctx.experiments.arms(current).versions.values()}
+    if new in versions:
+        return current
+    raise Conflict(
+        f"Endpoint {endpoint!r} has a running experiment (id {current.id}, "
+        f"{' vs '.join(sorted(versions))}, since {current.started_at:%Y-%m-%d %H:%M} UTC); "
+        f"{new} goes out once it is promoted or rolled back: resume this run then."
+    )
