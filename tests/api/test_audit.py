@@ -19,10 +19,17 @@ def test_the_audit_log_filters_by_model_endpoint_action_and_time(
     served.registry.set_alias("churn", "challenger", 1, actor="ana", reason="try it")
     assert _actions(client, model="churn") == [
         ("alias.set", "churn"),
+        ("endpoint.configure", "churn"),
         ("alias.set", "churn"),
         ("version.register", "churn/1"),
         ("model.create", "churn"),
-    ]  # the endpoint named churn is not the model named churn
+    ]  # the model's own records, and the endpoint that serves it (details.model)
+    assert _actions(client, model="recs") == [
+        ("endpoint.configure", "recs"),
+        ("alias.set", "recs"),
+        ("version.register", "recs/1"),
+        ("model.create", "recs"),
+    ]
     assert _actions(client, endpoint="churn") == [("endpoint.configure", "churn")]
     assert _actions(client, action="alias.") == [
         ("alias.set", "churn"),

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from champion import audit
 from champion.automation import Scheduler
 from champion.automation.tables import ingested_files
 from champion.clock import FixedClock
@@ -22,7 +23,10 @@ from champion.services import Services
 from champion.serving.endpoints import EndpointConfig
 from champion.settings import Settings
 from tests.automation import trainers
+from tests.automation.loop import Loop, loop, newcomers
 from tests.automation.trainers import customers, spec, write_batch
+
+__all__ = ["loop"]
 
 
 def _served_first(services: Services, incoming: Path) -> None:
@@ -248,3 +252,29 @@ def test_a_deployment_that_fails_keeps_its_version_and_resumes_with_the_fix(
     assert resumed.status == "succeeded" and resumed.version == 2
     assert services.registry.get_model("churn").version_count == 2
     assert services.endpoints.get("churn").params["challenger"] == "churn/2"
+
+
+def test_a_triggered_run_the_gate_refuses_leaves_the_endpoint_and_says_why(loop: Loop) -> None:
+    loop.rule("churn-drift", "drift_share", 0.3, window="1h")
+    trigger = {"rules": ["churn-drift"]}
+    loop.first_version(on_alert=trigger)
+    strict = spec(loop.incoming, on_alert=trigger, gates=[{"metric": "auc", "at_least": 0.999}])
+    loop.services.pipelines.apply(strict, actor="alice", reason="demand perfection")
+    before = loop.services.endpoints.history("churn")
+    write_batch(loop.incoming, "week-2.csv", newcomers(100, seed=2).assign(churned=1))
+    loop.serve(newcomers(100, seed=3))
+    loop.later(minutes=5)
+    [alert] = loop.services.alerts.evaluate()
+
+    [run_id] = loop.scheduler.tick()
+
+    refused = loop.services.pipelines.get_run("churn-retrain", run_id)
+    assert (refused.status, refused.trigger) == ("rejected", "drift")
+    assert refused.reason.startswith(f"alert {alert.id} of rule churn-drift")
+    assert "the gates refused the candidate: auc = 0." in refused.summary["outcome"]
+    assert loop.services.endpoints.history("churn") == before
+    assert loop.services.registry.get_model("churn").version_count == 1
+    with read(loop.services.engine) as conn:
+        [ended] = audit.list_audit(conn, action="pipeline.run.rejected", limit=1)
+    assert ended.details["run"] == run_id and ended.reason == refused.summary["outcome"]
+    assert loop.scheduler.tick() == []  # the alert was answered: it starts nothing more

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from champion.cli import common
 from champion.cli.main import main
 from champion.settings import Settings
 
@@ -35,7 +36,9 @@ def champion(
 ) -> CommandLine:
     monkeypatch.setenv("CHAMPION_HOME", str(settings.home))
     monkeypatch.setenv("CHAMPION_ACTOR", "cli-user")
-    monkeypatch.setenv("COLUMNS", "200")
+    # The consoles are built at import, before this fixture runs: set their width itself.
+    for console in (common.console, common.stderr):
+        monkeypatch.setattr(console, "width", 200)
     if settings.database_url:
         monkeypatch.setenv("CHAMPION_DATABASE_URL", settings.database_url)
     else:

@@ -12,11 +12,13 @@ from tests.cli.conftest import CommandLine
 
 def test_champion_audit_shows_who_did_what_and_why(served: Services, champion: CommandLine) -> None:
     served.registry.set_alias("churn", "champion", 1, actor="ana", reason="keep it")
-    result = champion("audit", "--model", "churn", "--since", "1h")
+    result = champion("audit", "--model", "churn", "--since", "1h", "--oldest-first")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "alias.set" in out and "ana" in out and "keep it" in out and "churn/1" in out
-    assert "endpoint.configure" not in out
+    assert "endpoint.configure" in out  # the endpoint serving churn@champion
+    assert out.index("model.create") < out.index("alias.set")
+    assert "recs/1" not in out
     result = champion("audit", "--since", "yesterday")
     assert result.returncode == 2 and "--since 'yesterday'" in result.stderr
 

@@ -70,6 +70,7 @@ def run_json(run: Run) -> dict[str, Any]:
         "error": run.error,
         "outcome": run.summary.get("outcome"),
         "approved_by": run.summary.get("approved_by"),
+        "alerts": run.summary.get("alerts", []),
         "steps": [
             {
                 "step": s.step,
@@ -100,6 +101,7 @@ def file_json(record: IngestedFile) -> dict[str, Any]:
         "dataset": record.dataset,
         "ingested_at": record.ingested_at.isoformat(),
         "ingested_by": record.ingested_by,
+        "quality": record.quality,
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -16,7 +16,9 @@ from champion.clock import SystemClock, as_utc
 from champion.db import read
 from champion.errors import InvalidInput
 
-__all__ = ["audit", "parse_time"]
+__all__ = ["audit", "details_text", "parse_time"]
+
+_CUT = 48
 
 _RELATIVE = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -54,8 +56,17 @@ def audit(
     since: Annotated[str | None, typer.Option(help="From: ISO time or age (2h, 7d).")] = None,
     until: Annotated[str | None, typer.Option(help="Up to: ISO time or age.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Most records shown.")] = 50,
+    oldest_first: Annotated[
+        bool, typer.Option("--oldest-first", help="Oldest of the shown records first.")
+    ] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Every detail in full (default: long ones cut).")
+    ] = False,
 ) -> None:
-    """Show the audit log: registrations, alias moves, policy changes, tokens, ..."""
+    """Show the audit log: registrations, alias moves, policy changes, tokens, ...
+
+    The newest records (at most LIMIT) are shown, newest first unless --oldest-first.
+    """
     now = SystemClock().now()
     with open_services() as services, read(services.engine) as conn:
         records = audit_log.list_audit(
@@ -70,16 +81,35 @@ def audit(
             limit=limit,
         )
     table = Table("id", "when (UTC)", "who", "action", "target", "details", "why")
-    for r in records:
+    for r in reversed(records) if oldest_first else records:
         table.add_row(
             str(r.id),
             f"{r.at:%Y-%m-%d %H:%M:%S}",
             r.actor,
             r.action,
             r.target,
-            orjson.dumps(r.details).decode() if r.details else "",
+            details_text(r.details, full=full),
             r.reason,
         )
     console.print(table)
     if not records:
         console.print("No audit records match.")
+
+
+def details_text(details: dict[str, Any], *, full: bool = False) -> str:
+    """``key=value`` pairs; unless ``full``, a long value is cut (a pipeline's whole spec).
+
+    >>> details_text({"model": "recs", "params": {"version": "recs@champion"}})
+    'model=recs, params={"version":"recs@champion"}'
+    >>> details_text({"spec": {"schema": ["x"] * 40}})
+    'spec={"schema":["x","x","x","x","x","x","x","x","x",…'
+    """
+    if full:
+        return orjson.dumps(details).decode() if details else ""
+    parts = []
+    for key, value in details.items():
+        if value is None:
+            continue
+        text = value if isinstance(value, str) else orjson.dumps(value).decode()
+        parts.append(f"{key}={text if len(text) <= _CUT else text[: _CUT - 1] + '…'}")
+    return ", ".join(parts)

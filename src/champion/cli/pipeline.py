@@ -204,6 +204,7 @@ def _show_run(run: Run) -> None:
     console.print(table)
     version = f" → version {run.version}" if run.version else ""
     console.print(f"Run {run.id}: {_status(run)}{version}. {run.summary.get('outcome') or ''}")
+    console.print(f"Triggered by {run.trigger} ({run.actor}): {run.reason}")
     if run.error:
         console.print(f"[red]{run.error}")
 
@@ -233,8 +234,16 @@ def _said(step: str, outputs: dict[str, object]) -> str:
     if step == "register":
         return f"version {outputs.get('version')}"
     if step == "deploy":
+        experiment = outputs.get("experiment")
+        opened = (
+            f"; experiment {experiment['id']} (goal {experiment['goal']}, "
+            f"automation {experiment['automation']})"
+            if isinstance(experiment, dict)
+            else ""
+        )
         return str(
             outputs.get("skipped")
             or f"{outputs.get('endpoint')}: {outputs.get('policy')} {outputs.get('params')}"
+            + opened
         )
     return f"{outputs.get('train_rows')} training rows, {outputs.get('holdout_rows')} held out"
