@@ -26,6 +26,7 @@ from champion.evaluation.stattests import (
     check_stattest,
     default_stattests,
 )
+from champion.evaluation.timeline import ExperimentTimeline, experiment_timeline, mean_interval
 
 __all__ = [
     "METRICS",
@@ -36,6 +37,7 @@ __all__ = [
     "ExperimentArms",
     "ExperimentDesign",
     "ExperimentReport",
+    "ExperimentTimeline",
     "Experiments",
     "Guardrail",
     "HealthCheck",
@@ -59,7 +61,9 @@ __all__ = [
     "decide",
     "default_stattests",
     "experiment_arms",
+    "experiment_timeline",
     "interleaving_comparisons",
+    "mean_interval",
     "parse_design",
     "propensity_estimates",
     "wrong_winner_curve",
