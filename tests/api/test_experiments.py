@@ -207,3 +207,19 @@ def test_an_interleaving_experiment_is_scored_by_preference(
     assert (goal["metric"], goal["challenger"]) == ("interleaving", 0.5)
     assert body["interleaving"]["wins"] == 12 and goal["verdict"] == "better"
     assert body["decision"]["action"] == "promote"
+
+
+def test_every_endpoints_latest_experiment_is_listed(
+    served: Services, client: TestClient, model_folder: ModelFolders
+) -> None:
+    assert client.get("/v1/experiments").json() == {"experiments": []}
+    _second_version(served, model_folder)
+    _canary(client, "churn/1", "churn/2", 0.5)
+    first = _put(client, "churn", goal="click_rate").json()
+    client.post("/v1/endpoints/churn/experiment/rollback", json={"reason": "not now"})
+    _canary(client, "churn/1", "churn/2", 0.5)
+    second = _put(client, "churn", goal="error_rate", automation="approve").json()
+    [listed] = client.get("/v1/experiments").json()["experiments"]
+    assert listed["id"] == second["id"] != first["id"]
+    assert (listed["status"], listed["design"]["goal"]) == ("running", "error_rate")
+    assert listed["pending"] is None and listed["last_decision"] is None

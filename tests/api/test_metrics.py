@@ -11,6 +11,7 @@ from prometheus_client.samples import Sample
 
 from champion.services import Services
 from tests.conftest import ModelFolders
+from tests.drift.traffic import customers, register_scorer, serve
 
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 NAME = re.compile(r"^champion_[a-z][a-z0-9_]*$")
@@ -28,6 +29,20 @@ def _samples(client: TestClient) -> tuple[dict[str, str], list[Sample]]:
         kinds[family.name] = family.type
         samples += family.samples
     return kinds, samples
+
+
+def _follow_conventions(kinds: dict[str, str], samples: list[Sample]) -> None:
+    for name, kind in kinds.items():
+        assert NAME.match(name), name
+        assert not name.endswith("_total"), f"{name}: the parser strips _total from counters"
+        if kind == "histogram":
+            assert name.endswith(UNITS), f"histogram {name} has no unit suffix"
+    for sample in samples:
+        kind = kinds[max((n for n in kinds if sample.name.startswith(n)), key=len)]
+        if kind == "counter":
+            assert sample.name.endswith(("_total", "_created")), sample.name
+        if kind == "gauge":
+            assert sample.name in kinds, sample.name
 
 
 def _value(samples: list[Sample], name: str, **labels: str) -> float:
@@ -50,15 +65,7 @@ def test_metrics_parse_and_follow_the_naming_conventions(
     time.sleep(0.1)  # the event writer's gauge
 
     kinds, samples = _samples(client)
-    for name, kind in kinds.items():
-        assert NAME.match(name), name
-        assert not name.endswith("_total"), f"{name}: the parser strips _total from counters"
-        if kind == "histogram":
-            assert name.endswith(UNITS), f"histogram {name} has no unit suffix"
-    for sample in samples:
-        kind = kinds[next(n for n in kinds if sample.name.startswith(n))]
-        if kind == "counter":
-            assert sample.name.endswith(("_total", "_created")), sample.name
+    _follow_conventions(kinds, samples)
     assert {"champion_predictions", "champion_prediction_latency_seconds"} <= kinds.keys()
     assert kinds["champion_event_queue_depth"] == "gauge"
 
@@ -96,3 +103,36 @@ def test_stats_count_fallbacks_and_failed_requests(
     [row] = body["versions"]
     assert (row["version"], row["requests"], row["fallbacks"]) == (1, 1, 1)
     assert body["errors"] == {"InvalidInput": 1}
+
+
+def test_controller_drift_and_alert_families_parse_and_follow_the_conventions(
+    services: Services, client: TestClient, model_folder: ModelFolders
+) -> None:
+    folder = register_scorer(services, model_folder, customers(1000, seed=1))
+    services.registry.register(folder, model="churn", actor="t", aliases_to_set=("challenger",))
+    canary = {"champion": "churn@champion", "challenger": "churn@challenger", "share": 0.5}
+    client.put("/v1/endpoints/churn", json={"policy": "canary", "params": canary})
+    assert client.put("/v1/endpoints/churn/experiment", json={"goal": "click_rate"}).is_success
+    serve(client, customers(200, seed=2, shift=1.0))
+    state = client.app.state.champion  # type: ignore[attr-defined]  # set by the lifespan
+    [look] = state.controller.tick()
+    assert client.get("/v1/endpoints/churn/drift", params={"window": "1h"}).is_success
+    rule = {"endpoint": "churn", "metric": "drift_share", "threshold": 0.2, "severity": "critical"}
+    assert client.put("/v1/alerts/rules/churn-drift", json=rule).is_success
+    assert [a["state"] for a in client.post("/v1/alerts/evaluate").json()["changed"]] == ["open"]
+    state.services.alerts.flush()  # the sinks' deliveries, counted once done
+
+    kinds, samples = _samples(client)
+    _follow_conventions(kinds, samples)
+    assert kinds["champion_controller_decisions"] == "counter"
+    assert kinds["champion_controller_leader"] == kinds["champion_alerts_open"] == "gauge"
+    decided = {"endpoint": "churn", "decision": look.decision.decision}
+    assert _value(samples, "champion_controller_decisions_total", **decided) == 1
+    assert _value(samples, "champion_controller_leader") == 1
+    assert _value(samples, "champion_drift_drifted_columns_ratio", endpoint="churn") >= 0.5
+    statistics = [s for s in samples if s.name == "champion_drift_statistic"]
+    assert {s.labels["column"] for s in statistics} >= {"tenure", "charges", "contract"}
+    assert _value(samples, "champion_alerts_open", severity="critical") == 1
+    assert _value(samples, "champion_alerts_open", severity="warning") == 0
+    sent = {"sink": "log", "outcome": "sent"}
+    assert _value(samples, "champion_alert_notifications_total", **sent) == 1

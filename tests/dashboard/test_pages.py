@@ -48,3 +48,12 @@ def test_static_files_never_leave_the_dashboard_folder(
     response = client.get(path)
     assert response.status_code in (400, 404)  # 400: a NUL character
     assert "import" not in response.text and "root:" not in response.text
+
+
+def test_every_page_is_open_and_its_data_needs_a_token() -> None:
+    from champion.access import required_scope
+
+    for page in PAGES:
+        assert required_scope("GET", page.path.replace("{name}", "churn")) is None, page
+    assert required_scope("GET", "/v1/endpoints/churn/drift/timeline") == "read"
+    assert required_scope("GET", "/endpoints/churn/drift/timeline") == "read"

@@ -1,19 +1,25 @@
-"""The dashboard in Debian's Chromium (driven by Playwright), over a server fed real traffic."""
+"""The dashboard in Debian's Chromium (driven by Playwright), over a server fed real traffic.
+
+One server per database serves the whole visit: every page loads without a console error
+and its charts draw data; the experiment's buttons approve, promote and roll back, which
+the API and the audit page then show; the overview follows a change without a reload.
+"""
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from champion import Client
-from champion.server_process import ServerProcess
 from champion.services import Services
-from champion.settings import Settings
 from tests.conftest import ModelFolders
+from tests.e2e.dashboard_world import WAVE_SECONDS, World, build_world
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -27,15 +33,25 @@ FLAGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
-ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
+DRIFT = f"/endpoints/churn/drift?window={WAVE_SECONDS}s&buckets=40"
 # Each page, and the charts that must show data on it.
 PAGES = {
     "overview": ("/", ["rate", "split", "answered"]),
-    "endpoint-recs": ("/endpoints/recs", ["requests", "latency", "ctr", "interleaving", "ramp"]),
-    "endpoint-churn": ("/endpoints/churn", ["requests", "latency", "ramp"]),
+    "endpoint-churn": ("/endpoints/churn", ["requests", "latency", "ramp", "goal-arms",
+                                            "goal-effect"]),
+    "endpoint-recs": ("/endpoints/recs", ["requests", "latency", "ctr", "interleaving", "ramp",
+                                          "goal-arms", "goal-effect"]),
+    "drift-churn": (DRIFT, ["heatmap", "distribution", "performance"]),
     "registry": ("/registry", ["metrics"]),
+    "alerts": ("/alerts", ["timeline"]),
+    "pipelines": ("/pipelines", ["steps-attrition-retrain", "files-customers"]),
     "audit": ("/audit", []),
-}
+}  # fmt: skip
+UPDATED = "(document.getElementById('status')?.textContent || '').startsWith('updated')"
+# Numbers above 0 a chart draws: its traces' x, y and (heatmaps) z values.
+DRAWN = """(id) => (document.getElementById(id).data || [])
+    .flatMap((t) => [...(t.y || []), ...(t.x || []), ...(t.z || []).flat()])
+    .filter((v) => typeof v === 'number' && v > 0).length"""
 
 
 def _chromium() -> str:
@@ -48,57 +64,110 @@ def _chromium() -> str:
     return CHROMIUM
 
 
-def _traffic(client: Client) -> None:
-    for i in range(30):
-        answer = client.rank("recs", unit=f"user-{i}", k=3)
-        shown = [item["item"] for item in answer["items"]]
-        client.feedback_batch(
-            [{"request_id": answer["request_id"], "kind": "click", "item": shown[i % 3]}]
-        )
-    for i in range(20):
-        client.predict("churn", [ROW], unit=f"customer-{i}")
-
-
 @pytest.fixture
-def dashboard_server(
-    settings: Settings, services: Services, model_folder: ModelFolders, tmp_path: Path
-) -> Iterator[tuple[ServerProcess, str, str]]:
-    """A server behind tokens: (server, an admin secret, a read-only secret)."""
-    admin = services.tokens.create("ops", ["admin"], actor="tests")[1]
-    viewer = services.tokens.create("viewer", ["read"], actor="tests")[1]
-    register = services.registry.register
-    register(model_folder("constant"), model="churn", actor="tests", aliases_to_set=("champion",))
-    register(model_folder("constant"), model="churn", actor="tests", aliases_to_set=("challenger",))
-    register(model_folder("echo_ranker"), model="recs", actor="tests", aliases_to_set=("champion",))
-    other = tmp_path / "other_ranker"
-    shutil.copytree(model_folder("echo_ranker"), other)
-    (other / "items.txt").write_text("c b a d e")
-    register(other, model="recs", actor="tests", aliases_to_set=("challenger",))
-    services.endpoints.set("churn", "single", {"version": "churn@champion"}, actor="tests")
-    canary = {"champion": "churn@champion", "challenger": "churn@challenger", "share": 0.3}
-    services.endpoints.set("churn", "canary", canary, actor="ana", reason="ramp to 30%")
-    pair = {"champion": "recs@champion", "challenger": "recs@challenger"}
-    services.endpoints.set("recs", "interleave", pair, actor="ana", reason="compare rankers")
-    server = ServerProcess(settings.home, settings.database_url)
-    server.start()
+def world(
+    services: Services, model_folder: ModelFolders, tmp_path: Path, database_url: str | None
+) -> Iterator[World]:
+    built = build_world(services, model_folder, tmp_path, database_url)
     try:
-        yield server, admin, viewer
+        yield built
     finally:
-        server.stop()
+        built.server.stop()
 
 
-UPDATED = "document.getElementById('status').textContent.startsWith('updated')"
+def _visit(page: Page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_function(UPDATED)
 
 
-def test_every_page_loads_without_console_errors_and_charts_show_traffic(
-    dashboard_server: tuple[ServerProcess, str, str], database_url: str | None
+def _every_page(page: Page, world: World, errors: list[str], backend: str) -> None:
+    for name, (path, charts) in PAGES.items():
+        _visit(page, world.server.url + path)
+        for chart in charts:
+            assert page.evaluate(DRAWN, chart) > 0, f"{name}: chart {chart!r} shows no data"
+        page.screenshot(path=str(ARTIFACTS / f"dashboard-{backend}-{name}.png"), full_page=True)
+        assert errors == [], f"{name}: {errors}"
+        text = page.inner_text("main")
+        if name == "overview":
+            assert "churn-drift" in text and "waiting for approval: ramp" in text
+        if name == "drift-churn":
+            assert "version churn/" in text and "drift" in page.inner_text("#columns")
+        if name == "alerts":
+            assert "resolved" in page.inner_text("#history")
+            assert "predictions over 4s is above 0" in page.inner_text("#rules")
+        if name == "pipelines":
+            assert page.locator("#runs .slow").count() >= 2  # one slowest step per run
+            assert "tenure: 'three' is not an integer" in text
+        if name == "audit":
+            assert "experiment.start" in text and "try the new scorer" in text
+
+
+def _act(page: Page, world: World, action: str, reason: str) -> dict[str, Any]:
+    """Press an experiment button, confirm with a reason; the experiment as the API says."""
+    page.wait_for_function(f"!document.getElementById('{action}').disabled", timeout=15_000)
+    page.click(f"#{action}")
+    page.wait_for_selector("#confirm[open]")
+    page.fill("#confirm-reason", reason)
+    page.click("#confirm-button")
+    page.wait_for_function("!document.getElementById('confirm').open")
+    with world.client() as client:
+        experiment: dict[str, Any] = client.get_experiment("churn")
+    return experiment
+
+
+def _buttons(page: Page, world: World, errors: list[str], backend: str) -> None:
+    _visit(page, world.server.url + "/endpoints/churn")
+    page.wait_for_function("!document.getElementById('approve').disabled", timeout=15_000)
+    page.click("#approve")
+    page.wait_for_selector("#confirm[open]")
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{backend}-confirm.png"))
+    page.click("#confirm button[value=cancel]")
+    with world.client() as client:
+        assert client.get_experiment("churn")["share"] == 0.5  # cancelled: nothing changed
+    ramped = _act(page, world, "approve", "ramp looks healthy")
+    assert (ramped["share"], ramped["pending"], ramped["status"]) == (0.75, None, "running")
+    promoted = _act(page, world, "promote", "clicks are up")
+    assert promoted["status"] == "promoted"
+    page.wait_for_function(
+        "document.getElementById('experiment-status').textContent === 'promoted'"
+    )
+    undone = _act(page, world, "rollback", "undo for now")
+    assert undone["status"] == "rolled_back"
+    with world.client() as client:
+        endpoint = client.get_endpoint("churn")
+    assert (endpoint["policy"], endpoint["params"]["live"]) == ("blue_green", "blue")
+    _visit(page, world.server.url + "/audit")
+    text = page.inner_text("#records")
+    for action, reason in [
+        ("experiment.ramp", "ramp looks healthy"),
+        ("experiment.promote", "clicks are up"),
+        ("experiment.rollback", "undo for now"),
+    ]:
+        assert action in text and reason in text, action
+    assert "ops" in text  # the admin token's name is the actor
+    assert errors == []
+
+
+def _refreshes_in_place(page: Page, world: World, errors: list[str]) -> None:
+    _visit(page, world.server.url + "/")
+    page.evaluate("window.notReloaded = true")
+    with world.client() as client:
+        client.set_endpoint("recs", "single", {"version": "recs@challenger"}, reason="done")
+    switched = "recs@challenger 100.0%"
+    page.wait_for_function(
+        f"document.getElementById('endpoints').textContent.includes({switched!r})",
+        timeout=15_000,
+    )
+    assert page.evaluate("window.notReloaded") is True
+    assert errors == []
+
+
+def test_the_dashboard_shows_every_page_acts_and_refreshes(
+    world: World, database_url: str | None
 ) -> None:
     from playwright.sync_api import sync_playwright
 
     executable = _chromium()
-    server, admin, viewer = dashboard_server
-    with Client(server.url, token=admin) as client:
-        _traffic(client)
     ARTIFACTS.mkdir(exist_ok=True)
     backend = "postgres" if database_url else "sqlite"
     with sync_playwright() as playwright:
@@ -109,45 +178,18 @@ def test_every_page_loads_without_console_errors_and_charts_show_traffic(
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             # Without a token the API answers 401 and the page asks for one, once.
-            page.goto(server.url + "/")
+            page.goto(world.server.url + "/")
             page.wait_for_selector("#token-form:not([hidden])")
             assert "requires a token" in page.inner_text("#status")
-            page.fill("#token-input", viewer)
+            page.fill("#token-input", world.viewer)
             page.click("#token-form button")
             page.wait_for_function(UPDATED)
             assert [e for e in errors if "401" not in e] == []
             errors.clear()
-            for name, (path, charts) in PAGES.items():
-                page.goto(server.url + path)
-                page.wait_for_function(UPDATED)
-                for chart in charts:
-                    points = page.evaluate(
-                        f"""() => (document.getElementById('{chart}').data || [])
-                            .flatMap((t) => [...(t.y || []), ...(t.x || [])])
-                            .filter((v) => typeof v === 'number' && v > 0).length"""
-                    )
-                    assert points > 0, f"{name}: chart {chart!r} shows no data"
-                page.screenshot(
-                    path=str(ARTIFACTS / f"dashboard-{backend}-{name}.png"), full_page=True
-                )
-                assert errors == [], f"{name}: {errors}"
-                if name == "audit":
-                    text = page.inner_text("#records")
-                    assert "endpoint.configure" in text and "ramp to 30%" in text
-                    assert "token.create" in text
-
-            # The overview refreshes in place: new traffic shows up without a page load.
-            page.goto(server.url + "/")
-            page.wait_for_function(UPDATED)
-            page.evaluate("window.notReloaded = true")
-            with Client(server.url, token=admin) as client:
-                client.set_endpoint("recs", "single", {"version": "recs@challenger"}, reason="done")
-            switched = "recs@challenger 100.0%"
-            page.wait_for_function(
-                f"document.getElementById('endpoints').textContent.includes({switched!r})",
-                timeout=15_000,
-            )
-            assert page.evaluate("window.notReloaded") is True
-            assert errors == []
+            _every_page(page, world, errors, backend)
+            # The buttons need the admin scope: the page holds the token it was given.
+            page.evaluate(f"window.localStorage.setItem('champion.token', {world.admin!r})")
+            _buttons(page, world, errors, backend)
+            _refreshes_in_place(page, world, errors)
         finally:
             browser.close()

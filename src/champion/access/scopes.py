@@ -18,7 +18,7 @@ OPEN_PATHS = re.compile(
     r"^(/v1/health|/v2/health/live|/v2/health/ready|/static/[^?#]*"
     # The dashboard's pages are empty shells: every number on them comes from the JSON API,
     # which the page's script calls with the user's token.
-    r"|/|/endpoints/[^/]+|/registry|/audit)$"
+    r"|/|/endpoints/[^/]+(/drift)?|/registry|/alerts|/pipelines|/audit)$"
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _PREDICT = re.compile(

@@ -13,6 +13,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from champion.api.state import actor_of, state_of
+from champion.clock import as_utc
 
 # champion.drift imports SciPy and pandas: loaded at the first drift request, not at start-up.
 from champion.errors import InvalidInput
@@ -52,6 +53,33 @@ def endpoint_drift(
     )  # fmt: skip
     state.metrics.observe_drift(endpoint, run.drift)
     return _json(run.to_json())
+
+
+@router.get("/v1/endpoints/{endpoint}/drift/timeline")
+def endpoint_drift_timeline(
+    endpoint: str,
+    request: Request,
+    window: str = Query(default="1h", description="Width of each window: 15m, 1h, 1d…"),
+    # le: drift.timeline.MAX_BUCKETS, written out so that champion.drift loads on first use.
+    buckets: int = Query(default=24, ge=1, le=96, description="Consecutive windows."),
+    end: datetime | None = None,
+    version: str | None = Query(default=None, description="attrition/1 or attrition@champion"),
+    test: list[str] = Query(default=[], description="column=detector, repeatable"),  # noqa: B008
+    correction: Literal["bh", "bonferroni", "none"] = "bh",
+) -> Response:
+    """Per reference column and window: the drift test's statistic, p-value and verdict (a
+    heatmap of columns by time), and the reference's and each window's histogram or
+    category counts. Nothing served or no reference: no columns, and a message."""
+    from champion.drift.monitor import parse_tests
+    from champion.drift.timeline import drift_timeline
+
+    services = state_of(request).services
+    services.endpoints.get(endpoint)
+    timeline = drift_timeline(
+        services.drift, endpoint, window=window, buckets=buckets, end=as_utc(end),
+        version=version, tests=parse_tests(test), correction=correction,
+    )  # fmt: skip
+    return _json(timeline.to_json())
 
 
 @router.get("/v1/endpoints/{endpoint}/performance")

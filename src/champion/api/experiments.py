@@ -1,9 +1,11 @@
-"""Experiment routes: design, read (numbers, tests, health, decision), approve, promote,
-roll back."""
+"""Experiment routes: design, read (numbers, tests, health, decision, their history),
+approve, promote, roll back; and every endpoint's experiment at a glance."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
@@ -11,10 +13,11 @@ from champion.api.render import json_response
 from champion.api.schemas import ActionBody
 from champion.api.state import actor_of, state_of
 from champion.evaluation.design import ExperimentDesign
+from champion.evaluation.timeline import MAX_POINTS, experiment_timeline
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/endpoints", tags=["experiments"])
+router = APIRouter(tags=["experiments"])
 
 
 class ExperimentBody(ExperimentDesign):
@@ -27,14 +30,37 @@ def _report(request: Request, endpoint: str) -> Response:
     return json_response(services.experiments.report(experiment).to_json())
 
 
-@router.get("/{endpoint}/experiment")
+@router.get("/v1/endpoints/{endpoint}/experiment")
 def get_experiment(endpoint: str, request: Request) -> Response:
     """The endpoint's experiment: design, state, per-arm numbers, test results with
     intervals, health checks (SRM, coverage) and the decision with its reason."""
     return _report(request, endpoint)
 
 
-@router.put("/{endpoint}/experiment")
+@router.get("/v1/experiments")
+def list_experiments(request: Request) -> dict[str, Any]:
+    """Each endpoint's current (or last) experiment: status, design, what waits for
+    approval and the decision the controller reached last (the report computes it now)."""
+    found = state_of(request).services.experiments.latest()
+    return {"experiments": [e.to_json() | {"last_decision": e.last_decision} for e in found]}
+
+
+@router.get("/v1/endpoints/{endpoint}/experiment/timeline")
+def get_timeline(
+    endpoint: str,
+    request: Request,
+    points: int = Query(default=12, ge=1, le=MAX_POINTS, description="Evenly spaced looks."),
+) -> Response:
+    """The experiment as it stood at evenly spaced moments since it started: per arm the
+    goal metric with its interval, the goal's effect with its interval, interleaving
+    wins and losses. Each look is cumulative; the last one is the report's."""
+    services = state_of(request).services
+    experiment = services.experiments.get(endpoint)
+    timeline = experiment_timeline(services.experiments, experiment, points=points)
+    return json_response(timeline.to_json())
+
+
+@router.put("/v1/endpoints/{endpoint}/experiment")
 def set_experiment(endpoint: str, body: ExperimentBody, request: Request) -> Response:
     """Start an experiment on the endpoint's current comparison, or change the running one."""
     design = body.model_dump(exclude={"reason"}, exclude_unset=True)
@@ -44,7 +70,7 @@ def set_experiment(endpoint: str, body: ExperimentBody, request: Request) -> Res
     return _report(request, endpoint)
 
 
-@router.post("/{endpoint}/experiment/approve")
+@router.post("/v1/endpoints/{endpoint}/experiment/approve")
 def approve(endpoint: str, body: ActionBody, request: Request) -> Response:
     """Carry out the action the controller proposed (automation ``approve``)."""
     rollout = state_of(request).services.rollout
@@ -53,7 +79,7 @@ def approve(endpoint: str, body: ActionBody, request: Request) -> Response:
     return _report(request, endpoint)
 
 
-@router.post("/{endpoint}/experiment/promote")
+@router.post("/v1/endpoints/{endpoint}/experiment/promote")
 def promote(endpoint: str, body: ActionBody, request: Request) -> Response:
     """Promote the challenger now (``arm`` names it when there are several)."""
     services = state_of(request).services
@@ -64,7 +90,7 @@ def promote(endpoint: str, body: ActionBody, request: Request) -> Response:
     return _report(request, endpoint)
 
 
-@router.post("/{endpoint}/experiment/rollback")
+@router.post("/v1/endpoints/{endpoint}/experiment/rollback")
 def rollback(endpoint: str, body: ActionBody, request: Request) -> Response:
     """Send every unit back to the champion; after a promotion, switch back to the previous
     champion (still loaded) at once."""

@@ -15,7 +15,8 @@ from typing import Any, Self
 
 import httpx
 
-from champion.client.operations import Call, Operations
+from champion.client.calls import Call
+from champion.client.operations import Operations
 from champion.errors import ChampionError, Unavailable, error_class, error_for_status
 
 __all__ = ["DEFAULT_URL", "AsyncClient", "Client"]

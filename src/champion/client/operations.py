@@ -9,42 +9,22 @@ from __future__ import annotations
 import io
 import tarfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
-from urllib.parse import quote
+from typing import Any, TypeVar
 
 import yaml
 
+from champion.client.automation import AutomationCalls
+from champion.client.calls import Call, Sender, drop_none, iso, segment
+from champion.client.experiments import ExperimentCalls
+from champion.client.monitoring import MonitoringCalls
 from champion.errors import InvalidInput
 
-__all__ = ["Call", "Operations", "pack"]
+__all__ = ["Operations", "pack"]
 
 R = TypeVar("R")
 _SKIPPED_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints"}
-
-
-@dataclass(frozen=True)
-class Call:
-    method: str
-    path: str
-    params: dict[str, Any] = field(default_factory=dict)
-    json: Any = None
-    files: dict[str, tuple[str, bytes, str]] | None = None
-    data: dict[str, str] | None = None
-    pick: str | None = None
-    """Answer with this key of the JSON body instead of the whole body."""
-
-
-def _segment(value: str | int) -> str:
-    # A name is one path segment: '/' and a lone '.' or '..' cannot climb to another route.
-    text = quote(str(value), safe="")
-    return text.replace(".", "%2E") if set(text) == {"."} else text
-
-
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 def pack(folder: Path) -> bytes:
@@ -67,11 +47,8 @@ def pack(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
-class Operations(Generic[R]):
+class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sender[R]):
     """The API's calls; subclasses say how a Call is sent."""
-
-    def _send(self, call: Call) -> R:
-        raise NotImplementedError
 
     # -- registry ------------------------------------------------------------------------
 
@@ -81,11 +58,11 @@ class Operations(Generic[R]):
 
     def get_model(self, model: str) -> R:
         """One model with every version."""
-        return self._send(Call("GET", f"/v1/models/{_segment(model)}"))
+        return self._send(Call("GET", f"/v1/models/{segment(model)}"))
 
     def get_version(self, model: str, version: int | str) -> R:
         """A version by number or alias: ``get_version("recs", "champion")``."""
-        return self._send(Call("GET", f"/v1/models/{_segment(model)}/versions/{_segment(version)}"))
+        return self._send(Call("GET", f"/v1/models/{segment(model)}/versions/{segment(version)}"))
 
     def register(
         self,
@@ -106,7 +83,7 @@ class Operations(Generic[R]):
         return self._send(
             Call(
                 "POST",
-                f"/v1/models/{_segment(model)}/versions",
+                f"/v1/models/{segment(model)}/versions",
                 files={"file": ("version.tar.gz", archive, "application/gzip")},
                 data={"aliases": ",".join(aliases), "reason": reason},
             )
@@ -114,11 +91,11 @@ class Operations(Generic[R]):
 
     def set_alias(self, model: str, alias: str, version: int, *, reason: str = "") -> R:
         """Point ``model@alias`` at ``version``."""
-        path = f"/v1/models/{_segment(model)}/aliases/{_segment(alias)}"
+        path = f"/v1/models/{segment(model)}/aliases/{segment(alias)}"
         return self._send(Call("PUT", path, json={"version": version, "reason": reason}))
 
     def remove_alias(self, model: str, alias: str, *, reason: str = "") -> R:
-        path = f"/v1/models/{_segment(model)}/aliases/{_segment(alias)}"
+        path = f"/v1/models/{segment(model)}/aliases/{segment(alias)}"
         return self._send(Call("DELETE", path, params={"reason": reason}))
 
     # -- endpoints -----------------------------------------------------------------------
@@ -128,7 +105,7 @@ class Operations(Generic[R]):
 
     def get_endpoint(self, endpoint: str) -> R:
         """The endpoint's policy, parameters, the versions it serves (and bandit state)."""
-        return self._send(Call("GET", f"/v1/endpoints/{_segment(endpoint)}"))
+        return self._send(Call("GET", f"/v1/endpoints/{segment(endpoint)}"))
 
     def set_endpoint(
         self,
@@ -143,11 +120,11 @@ class Operations(Generic[R]):
         body = {"policy": policy, "params": dict(params), "reason": reason}
         if salt is not None:
             body["salt"] = salt
-        return self._send(Call("PUT", f"/v1/endpoints/{_segment(endpoint)}", json=body))
+        return self._send(Call("PUT", f"/v1/endpoints/{segment(endpoint)}", json=body))
 
     def history(self, endpoint: str) -> R:
         """Every configuration of the endpoint, oldest first, with who and why."""
-        path = f"/v1/endpoints/{_segment(endpoint)}/history"
+        path = f"/v1/endpoints/{segment(endpoint)}/history"
         return self._send(Call("GET", path, pick="history"))
 
     def predict(
@@ -157,7 +134,7 @@ class Operations(Generic[R]):
         body: dict[str, Any] = {"instances": [dict(i) for i in instances]}
         if unit is not None:
             body["unit"] = unit
-        return self._send(Call("POST", f"/v1/endpoints/{_segment(endpoint)}/predict", json=body))
+        return self._send(Call("POST", f"/v1/endpoints/{segment(endpoint)}/predict", json=body))
 
     def rank(
         self,
@@ -171,14 +148,14 @@ class Operations(Generic[R]):
         body: dict[str, Any] = {"k": k, "context": dict(context or {})}
         if unit is not None:
             body["unit"] = unit
-        return self._send(Call("POST", f"/v1/endpoints/{_segment(endpoint)}/rank", json=body))
+        return self._send(Call("POST", f"/v1/endpoints/{segment(endpoint)}/rank", json=body))
 
     def stats(
         self, endpoint: str, *, start: datetime | None = None, end: datetime | None = None
     ) -> R:
         """Per version and arm over ``[start, end)``: requests, CTR, feedback, latency."""
-        params = _drop_none(start=_time(start), end=_time(end))
-        path = f"/v1/endpoints/{_segment(endpoint)}/stats"
+        params = drop_none(start=iso(start), end=iso(end))
+        path = f"/v1/endpoints/{segment(endpoint)}/stats"
         return self._send(Call("GET", path, params=params))
 
     def interleaving(
@@ -190,8 +167,8 @@ class Operations(Generic[R]):
         alpha: float = 0.05,
     ) -> R:
         """Wins, losses and ties of an interleaving experiment, with the sign test."""
-        params = _drop_none(start=_time(start), end=_time(end), alpha=alpha)
-        path = f"/v1/endpoints/{_segment(endpoint)}/interleaving"
+        params = drop_none(start=iso(start), end=iso(end), alpha=alpha)
+        path = f"/v1/endpoints/{segment(endpoint)}/interleaving"
         return self._send(Call("GET", path, params=params, pick="comparisons"))
 
     # -- feedback ------------------------------------------------------------------------
@@ -213,7 +190,7 @@ class Operations(Generic[R]):
 
     def feedback_batch(self, events: Sequence[Mapping[str, Any]]) -> R:
         """Many feedback events in one commit; each a dict with request_id, kind, ..."""
-        body = {"events": [_drop_none(**dict(e)) for e in events]}
+        body = {"events": [drop_none(**dict(e)) for e in events]}
         return self._send(Call("POST", "/v1/feedback/batch", json=body))
 
     # -- the record ----------------------------------------------------------------------
@@ -232,14 +209,14 @@ class Operations(Generic[R]):
         limit: int = 100,
     ) -> R:
         """One page of the audit log, newest first: ``{"records": [...], "next": id | None}``."""
-        params = _drop_none(
+        params = drop_none(
             model=model,
             endpoint=endpoint,
             target=target,
             action=action,
             actor=actor,
-            since=_time(since),
-            until=_time(until),
+            since=iso(since),
+            until=iso(until),
             before=before,
             limit=limit,
         )
@@ -247,10 +224,6 @@ class Operations(Generic[R]):
 
     def health(self) -> R:
         return self._send(Call("GET", "/v1/health"))
-
-
-def _drop_none(**values: Any) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None}
 
 
 def _event(
@@ -262,12 +235,12 @@ def _event(
     event_id: str | None,
     at: datetime | None,
 ) -> dict[str, Any]:
-    return _drop_none(
+    return drop_none(
         request_id=request_id,
         kind=kind,
         item=item,
         value=value,
         label=label,
         event_id=event_id,
-        at=_time(at),
+        at=iso(at),
     )

@@ -33,7 +33,10 @@ class Page:
 PAGES = (
     Page("overview", "/", "overview.html", "Overview"),
     Page("endpoint", "/endpoints/{name}", "endpoint.html", "Endpoint", in_nav=False),
+    Page("drift", "/endpoints/{name}/drift", "drift.html", "Drift", in_nav=False),
     Page("registry", "/registry", "registry.html", "Registry"),
+    Page("alerts", "/alerts", "alerts.html", "Alerts"),
+    Page("pipelines", "/pipelines", "pipelines.html", "Pipelines"),
     Page("audit", "/audit", "audit.html", "Audit log"),
 )
 

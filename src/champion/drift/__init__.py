@@ -26,6 +26,7 @@ from champion.drift.streams import (
 )
 from champion.drift.streams.contract import check_stream_detector
 from champion.drift.table import ColumnDrift, TableDrift, compare_table
+from champion.drift.timeline import DriftTimeline, drift_timeline
 from champion.drift.window import ColumnAccumulator, ColumnWindow
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "DriftMonitor",
     "DriftResult",
     "DriftRun",
+    "DriftTimeline",
     "PageHinkley",
     "Performance",
     "PerformanceBucket",
@@ -62,5 +64,6 @@ __all__ = [
     "default_detectors",
     "default_stream_detectors",
     "default_test",
+    "drift_timeline",
     "performance",
 ]

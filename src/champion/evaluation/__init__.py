@@ -32,6 +32,7 @@ from champion.evaluation.stattests import (
     check_stattest,
     default_stattests,
 )
+from champion.evaluation.timeline import ExperimentTimeline, experiment_timeline, mean_interval
 
 __all__ = [
     "METRICS",
@@ -42,6 +43,7 @@ __all__ = [
     "ExperimentArms",
     "ExperimentDesign",
     "ExperimentReport",
+    "ExperimentTimeline",
     "Experiments",
     "Guardrail",
     "HealthCheck",
@@ -66,7 +68,9 @@ __all__ = [
     "decide",
     "default_stattests",
     "experiment_arms",
+    "experiment_timeline",
     "interleaving_comparisons",
+    "mean_interval",
     "parse_design",
     "propensity_estimates",
     "wrong_winner_curve",

@@ -119,6 +119,17 @@ class Experiments:
             )
         return found
 
+    def latest(self) -> list[Experiment]:
+        """Each endpoint's current (or last) experiment, by endpoint name."""
+        newest = sa.select(sa.func.max(experiments.c.id)).group_by(experiments.c.endpoint)
+        with read(self.engine) as conn:
+            rows = conn.execute(
+                sa.select(experiments)
+                .where(experiments.c.id.in_(newest))
+                .order_by(experiments.c.endpoint)
+            ).mappings()
+            return [_experiment(row) for row in rows]
+
     def running(self) -> list[Experiment]:
         with read(self.engine) as conn:
             rows = conn.execute(

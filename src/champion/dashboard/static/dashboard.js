@@ -22,28 +22,73 @@ const champion = (() => {
     throw new ApiError(message);
   }
 
-  async function api(path, params = {}) {
+  async function request(method, path, params = {}, body = undefined) {
     const url = new URL(path, window.location.origin);
     for (const [key, value] of Object.entries(params)) {
       if (value !== null && value !== undefined && value !== "") url.searchParams.set(key, value);
     }
     const headers = { Accept: "application/json" };
     if (token()) headers.Authorization = `Bearer ${token()}`;
-    const response = await fetch(url, { headers });
-    const body = await response.json().catch(() => ({}));
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const answer = await response.json().catch(() => ({}));
     if (response.status === 401 || response.status === 403) {
-      askForToken(body.error ? body.error.message : "This server needs a token.");
+      askForToken(answer.error ? answer.error.message : "This server needs a token.");
     }
     if (!response.ok) {
-      throw new ApiError(body.error ? body.error.message : `${response.status} ${path}`);
+      throw new ApiError(answer.error ? answer.error.message : `${response.status} ${path}`);
     }
-    return body;
+    return answer;
   }
 
-  // Run refresh() now and every `seconds`; the page never reloads.
+  const api = (path, params = {}) => request("GET", path, params);
+  // A state-changing call (the token needs the admin scope).
+  const post = (path, body = {}) => request("POST", path, {}, body);
+
+  // Ask before acting: the dialog names the action, takes a reason, and runs act(reason).
+  // Resolves with act's answer, or null when cancelled; an error stays in the dialog.
+  function confirmAction(title, message, act) {
+    const dialog = document.getElementById("confirm");
+    document.getElementById("confirm-title").textContent = title;
+    document.getElementById("confirm-message").textContent = message;
+    document.getElementById("confirm-error").textContent = "";
+    const reason = document.getElementById("confirm-reason");
+    reason.value = "";
+    dialog.showModal();
+    return new Promise((resolve) => {
+      const form = document.getElementById("confirm-form");
+      form.onsubmit = async (event) => {
+        event.preventDefault();
+        if (event.submitter && event.submitter.value === "cancel") {
+          dialog.close();
+          resolve(null);
+          return;
+        }
+        try {
+          const answer = await act(reason.value.trim());
+          dialog.close();
+          resolve(answer);
+        } catch (error) {
+          document.getElementById("confirm-error").textContent = error.message;
+        }
+      };
+      dialog.oncancel = () => resolve(null);
+    });
+  }
+
+  // Run refresh() now and every `seconds`; the page never reloads. Returns a function that
+  // refreshes at once (after a control changed) and keeps the rhythm from there.
   function every(seconds, refresh) {
     let timer = null;
+    let busy = false;
+    let again = false;  // asked for while a refresh ran: one more right after it
     async function tick() {
+      window.clearTimeout(timer);
+      if (busy) {
+        again = true;
+        return;
+      }
+      busy = true;
       try {
         await refresh();
         status().textContent = `updated ${new Date().toLocaleTimeString()}`;
@@ -51,11 +96,18 @@ const champion = (() => {
       } catch (error) {
         status().textContent = error.message;
         status().classList.add("error");
+      } finally {
+        busy = false;
+      }
+      if (again) {
+        again = false;
+        tick();
+        return;
       }
       timer = window.setTimeout(tick, seconds * 1000);
     }
     tick();
-    return () => window.clearTimeout(timer);
+    return tick;
   }
 
   function el(tag, text, className) {
@@ -141,5 +193,27 @@ const champion = (() => {
     }
   }
 
-  return { api, every, el, link, table, plot, number, percent, when, json, arm, split, ApiError };
+  // A value over time as a line, with its interval as a shaded band (a closed polygon over
+  // the points that have an interval) under it.
+  function band(name, x, values, intervals, color) {
+    const kept = x.map((at, i) => [at, intervals[i]]).filter(([, ci]) => ci);
+    const fill = color.replace("rgb(", "rgba(").replace(")", ", 0.15)");
+    return [
+      {
+        name: `${name} interval`, type: "scatter", mode: "lines", line: { width: 0 }, fill: "toself",
+        fillcolor: fill, hoverinfo: "skip", showlegend: false,
+        x: [...kept.map(([at]) => at), ...kept.map(([at]) => at).reverse()],
+        y: [...kept.map(([, ci]) => ci[1]), ...kept.map(([, ci]) => ci[0]).reverse()],
+      },
+      { name, x, y: values, type: "scatter", mode: "lines+markers", line: { color } },
+    ];
+  }
+
+  const COLORS = ["rgb(46, 111, 219)", "rgb(230, 126, 34)", "rgb(30, 132, 73)", "rgb(142, 68, 173)", "rgb(192, 57, 43)"];
+  const interval = (ci, digits = 3) => (ci ? `[${number(ci[0], digits)}, ${number(ci[1], digits)}]` : "–");
+
+  return {
+    api, post, confirmAction, every, el, link, table, plot, band, number, percent, when, json, arm, split,
+    interval, COLORS, ApiError,
+  };
 })();

@@ -1,0 +1,195 @@
+"""Drift over time: every reference column, window by window, for a heatmap of columns by time.
+
+The span ``[end - buckets · window, end)`` is cut into ``buckets`` consecutive windows and
+each one is a drift run of its own (``DriftMonitor.endpoint_drift``: the same detectors,
+thresholds and correction as ``GET /v1/endpoints/{e}/drift``) against one version's
+reference, the version that answered most predictions over the whole span unless one is
+named. Beside the verdicts, each window keeps what the run accumulated per column (the
+counts on the reference histogram's edges, or per category), so the reference and any
+window can be drawn side by side. A window without predictions has no cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from champion.drift.monitor import DriftMonitor, DriftRun
+from champion.drift.profile import ColumnProfile
+from champion.drift.references import StoredReference
+from champion.drift.table import Correction
+from champion.drift.window import ColumnWindow
+from champion.errors import InvalidInput, NotFound
+from champion.periods import parse_window
+
+__all__ = ["MAX_BUCKETS", "MAX_CATEGORIES", "DriftTimeline", "drift_timeline"]
+
+MAX_BUCKETS = 96
+MAX_CATEGORIES = 30
+"""Categories drawn per column; the rarest beyond these are summed as ``(other)``."""
+OTHER = "(other)"
+
+
+@dataclass(frozen=True)
+class DriftTimeline:
+    """One drift run per window (oldest first), or none with the ``message`` saying why."""
+
+    endpoint: str
+    start: datetime
+    end: datetime
+    width: timedelta
+    reference: StoredReference | None
+    runs: tuple[DriftRun, ...]
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        reference = self.reference
+        body: dict[str, Any] = {
+            "endpoint": self.endpoint,
+            "version": None if reference is None else str(reference.key),
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "window_seconds": self.width.total_seconds(),
+            "message": self.message,
+            "reference": None
+            if reference is None
+            else {"rows": reference.rows, "source": reference.source},
+            "buckets": [
+                {
+                    "start": run.start.isoformat() if run.start else None,
+                    "end": run.end.isoformat() if run.end else None,
+                    "rows": run.drift.rows,
+                    "share_drifted": run.drift.share_drifted if run.drift.columns else None,
+                }
+                for run in self.runs
+            ],
+            "columns": [],
+        }
+        if reference is not None:
+            outputs = set(reference.output_columns)
+            body["columns"] = [
+                _column(profile, self.runs, "output" if profile.name in outputs else "input")
+                for profile in reference.profile.columns
+            ]
+        return body
+
+
+def _column(profile: ColumnProfile, runs: Sequence[DriftRun], role: str) -> dict[str, Any]:
+    cells: list[dict[str, Any] | None] = []
+    windows: list[ColumnWindow | None] = []
+    for run in runs:
+        found = next((c for c in run.drift.columns if c.column == profile.name), None)
+        windows.append(run.drift.windows.get(profile.name) if found is not None else None)
+        cells.append(
+            None
+            if found is None
+            else {
+                "method": found.method,
+                "statistic": found.statistic,
+                "p_value": found.p_value,
+                "p_adjusted": found.p_adjusted,
+                "threshold": found.threshold,
+                "drifted": found.drifted,
+                "severity": found.severity,
+                "n": found.n_current,
+            }
+        )
+    return {
+        "column": profile.name,
+        "kind": profile.kind,
+        "role": role,
+        "cells": cells,
+        "distribution": _distribution(profile, windows),
+    }
+
+
+def _distribution(profile: ColumnProfile, windows: Sequence[ColumnWindow | None]) -> dict[str, Any]:
+    """The reference's counts and each window's, on the same bins or categories."""
+    if profile.kind == "numeric":
+        return {
+            "edges": [] if profile.bin_edges is None else profile.bin_edges.tolist(),
+            "reference": [] if profile.bin_counts is None else profile.bin_counts.tolist(),
+            "current": [
+                None if w is None or w.bin_counts is None else w.bin_counts.tolist()
+                for w in windows
+            ],
+        }
+    reference = dict(profile.frequencies or {})
+    seen: dict[str, int] = {}
+    for window in windows:
+        for key, count in ((window and window.frequencies) or {}).items():
+            seen[key] = seen.get(key, 0) + count
+    ranked = sorted(
+        set(reference) | set(seen), key=lambda k: (-reference.get(k, 0), -seen.get(k, 0), k)
+    )
+    shown = ranked[:MAX_CATEGORIES]
+    return {
+        "categories": shown + ([OTHER] if len(ranked) > len(shown) else []),
+        "reference": _counts_of(reference, shown, len(ranked) > len(shown)),
+        "current": [
+            None
+            if w is None
+            else _counts_of(dict(w.frequencies or {}), shown, len(ranked) > len(shown))
+            for w in windows
+        ],
+    }
+
+
+def _counts_of(counts: Mapping[str, int], shown: Sequence[str], other: bool) -> list[int]:
+    found = [counts.get(k, 0) for k in shown]
+    if other:
+        found.append(sum(counts.values()) - sum(found))
+    return found
+
+
+def drift_timeline(
+    monitor: DriftMonitor,
+    endpoint: str,
+    *,
+    window: str = "1h",
+    buckets: int = 24,
+    end: datetime | None = None,
+    version: str | None = None,
+    tests: Mapping[str, str] | None = None,
+    correction: Correction = "bh",
+) -> DriftTimeline:
+    """``buckets`` windows of width ``window`` ending at ``end`` (default now); see the
+    module docstring. Nothing served, or no reference for the version: no runs, and a
+    ``message`` that says what to do."""
+    if isinstance(buckets, bool) or not isinstance(buckets, int) or not 1 <= buckets <= MAX_BUCKETS:
+        raise InvalidInput(
+            "The 'buckets' parameter of drift_timeline must be an int in the range "
+            f"[1, {MAX_BUCKETS}]. Got {buckets!r} instead."
+        )
+    width = parse_window(window)
+    end = end or monitor.clock.now()
+    start = end - width * buckets
+    if version is None:
+        try:
+            key = monitor.window_version(endpoint, start, end)
+        except NotFound as exc:  # nothing served: an empty timeline, not an error
+            return DriftTimeline(endpoint, start, end, width, None, (), exc.message)
+    else:
+        key = monitor.window_version(endpoint, start, end, version)
+    reference = monitor.references.find(key)
+    if reference is None:
+        message = (
+            f"Version {key} has no reference profile, so there is nothing to compare with. "
+            f"Store one with 'champion drift reference {key} DATA' or "
+            f"PUT /v1/models/{key.model}/versions/{key.number}/reference."
+        )
+        return DriftTimeline(endpoint, start, end, width, None, (), message)
+    runs = tuple(
+        monitor.endpoint_drift(
+            endpoint,
+            start=start + width * k,
+            end=start + width * (k + 1),
+            version=str(key),
+            tests=tests,
+            correction=correction,
+        )
+        for k in range(buckets)
+    )
+    return DriftTimeline(endpoint, start, end, width, reference, runs)

@@ -1,0 +1,150 @@
+"""An experiment over time: its numbers as they stood at evenly spaced moments.
+
+Point ``k`` of ``n`` is the experiment's analysis over ``[started_at, t_k)`` with
+``t_k = started_at + k/n · (end - started_at)``, where ``end`` is when it finished, or now.
+Each point runs the same SQL aggregates and the same tests as the report (``analyse``), so
+the last point is exactly what ``GET /v1/endpoints/{e}/experiment`` shows, and the goal's
+interval over time shows how the evidence built up. The windows are cumulative because the
+unit, not the request, is the unit of analysis: a user active in two buckets is one unit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from scipy import stats
+
+from champion.db import read
+from champion.errors import InvalidInput
+from champion.evaluation.analysis import Analysis, analyse
+from champion.evaluation.experiments import Experiment, Experiments
+from champion.evaluation.stattests import RatioSummary
+from champion.events.arms import ArmWindow
+
+__all__ = ["MAX_POINTS", "ExperimentTimeline", "experiment_timeline", "mean_interval"]
+
+MAX_POINTS = 48
+
+
+def mean_interval(summary: RatioSummary, alpha: float) -> tuple[float, float] | None:
+    """The normal ``1 - alpha`` interval of one arm's ratio metric, by the delta method.
+
+    ``mean ± z · sqrt(variance / n)`` with the linearised per-unit variance of
+    :class:`RatioSummary`; with every denominator 1 it is the z-interval of a mean
+    (``scipy.stats.norm.interval(1 - alpha, mean, scipy.stats.sem(x))``). None below two
+    units or without a denominator.
+
+    Examples
+    --------
+    >>> low, high = mean_interval(RatioSummary.from_values([0, 1, 1, 0, 1], [1] * 5), 0.05)
+    >>> round(low, 4), round(high, 4)
+    (0.1199, 1.0801)
+    """
+    variance = summary.variance
+    if summary.n < 2 or not summary.sum_y or math.isnan(variance):
+        return None
+    half = float(stats.norm.ppf(1 - alpha / 2)) * math.sqrt(variance / summary.n)
+    return summary.mean - half, summary.mean + half
+
+
+@dataclass(frozen=True)
+class ExperimentTimeline:
+    """The experiment's analysis at each of ``ends`` (None: open-ended, as the report)."""
+
+    experiment: Experiment
+    ends: tuple[datetime, ...]
+    analyses: tuple[Analysis, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        design = self.experiment.design
+        return {
+            "endpoint": self.experiment.endpoint,
+            "experiment": self.experiment.id,
+            "status": self.experiment.status,
+            "goal": design.goal,
+            "method": design.method,
+            "alpha": design.alpha,
+            "started_at": self.experiment.started_at.isoformat(),
+            "points": [
+                _point(end, analysis, design.goal, design.alpha)
+                for end, analysis in zip(self.ends, self.analyses, strict=True)
+            ],
+        }
+
+
+def _point(end: datetime, analysis: Analysis, goal: str, alpha: float) -> dict[str, Any]:
+    arms = []
+    for name, metrics in analysis.metrics.items():
+        summary = metrics.metrics.get(goal)
+        interval = None if summary is None else mean_interval(summary, alpha)
+        arms.append(
+            {
+                "arm": name,
+                "version": metrics.version,
+                "units": metrics.units,
+                "requests": int(metrics.totals.get("requests", 0)),
+                "value": metrics.value(goal),
+                "ci": None if interval is None else list(interval),
+            }
+        )
+    comparison = analysis.interleaving
+    return {
+        "end": end.isoformat(),
+        "arms": arms,
+        "goal": [
+            {
+                "arm": r.arm,
+                "control": r.control,
+                "challenger": r.challenger,
+                "effect": None if r.result is None else r.result.effect,
+                "ci": None if r.result is None or r.result.ci is None else list(r.result.ci),
+                "p_value": None if r.result is None else r.result.p_value,
+                "relative": False if r.result is None else r.result.relative,
+                "verdict": r.verdict,
+            }
+            for r in analysis.results
+            if r.role == "goal"
+        ],
+        "interleaving": None
+        if comparison is None
+        else {
+            "units": comparison.units,
+            "wins": comparison.wins,
+            "losses": comparison.losses,
+            "ties": comparison.ties,
+        },
+    }
+
+
+def experiment_timeline(
+    experiments: Experiments, experiment: Experiment, *, points: int = 12
+) -> ExperimentTimeline:
+    """``points`` cumulative looks at ``experiment``, oldest first (see the module docstring)."""
+    if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= MAX_POINTS:
+        raise InvalidInput(
+            "The 'points' parameter of experiment_timeline must be an int in the range "
+            f"[1, {MAX_POINTS}]. Got {points!r} instead."
+        )
+    arms = experiments.arms(experiment)
+    start = experiment.started_at
+    finished = experiment.finished_at
+    end = finished or experiments.clock.now()
+    span = max(end - start, timedelta(0))
+    ends = tuple(start + span * (k / points) for k in range(1, points + 1))
+    analyses = []
+    with read(experiments.engine) as conn:
+        for k, at in enumerate(ends):
+            # The last look of a running experiment is open-ended, as the report's is.
+            bound = None if k == points - 1 and finished is None else at
+            window = ArmWindow(
+                experiment.endpoint, arms.logged_arms, experiment.since_config, start, bound
+            )
+            analyses.append(
+                analyse(
+                    conn, experiment.design, arms, window, experiment.step_started_at, full=False
+                )
+            )
+    return ExperimentTimeline(experiment, ends, tuple(analyses))
