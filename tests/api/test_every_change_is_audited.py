@@ -54,7 +54,7 @@ class Recorder:
         self, method: str, route: str, url: str, wait: Callable[[], bool] | None = None, **kw: Any
     ) -> httpx.Response:
         before = self.latest()
-        response = self.client.request(method, url, **kw)
+        response: httpx.Response = self.client.request(method, url, **kw)
         assert response.is_success, f"{method} {url}: {response.text}"
         deadline = time.monotonic() + 30
         while wait is not None and not wait() and time.monotonic() < deadline:
