@@ -30,10 +30,14 @@ def test_demo_serves_logs_and_joins_feedback(
     assert "challenger in shadow" in out
     assert "started run 1 by itself (4 new file(s): 0-initial.csv" in out
     assert "Run 1 succeeded: registered attrition/3, deployed on attrition as canary" in out
+    # The record, as a user reads it: the canary's experiment, decided by the controller.
+    assert "champion audit --model attrition" in out and "champion diagnose" in out
+    assert "scheduler experiment.start attrition" in out
+    assert "Slowest step of the latest run" in out and "Live inputs of attrition" in out
     # The controller, not the demo, promoted the preferred ranker and rolled back the broken one.
     assert "The controller: Promoted at" in out and "Significant win for recs/2" in out
     assert "The controller: Rolled back at" in out and "Failure spike:" in out
-    assert "requests to recs/3 failed" in out and "Rollouts decided by the controller" in out
+    assert "requests to recs/3 failed" in out and "recs: what the controller did" in out
     # Newcomers drift the attrition inputs; the alert reaches the demo's webhook receiver.
     assert "Webhook received: [warning] open: attrition-drift on endpoint attrition" in out
     report = tmp_path / "demo" / "reports" / "attrition-drift.html"
@@ -62,7 +66,7 @@ def test_demo_serves_logs_and_joins_feedback(
             ).order_by(ingested_files.c.id)
         ).all()
         reasons = conn.execute(sa.select(quarantined_rows.c.reasons)).scalars().all()
-        canary = conn.execute(
+        attrition = conn.execute(
             sa.select(endpoints.c.policy, endpoints.c.params).where(endpoints.c.name == "attrition")
         ).one()
         ended = conn.execute(
@@ -74,8 +78,9 @@ def test_demo_serves_logs_and_joins_feedback(
             .order_by(audit_log.c.id)
         ).all()
         aliases = conn.execute(
-            sa.text("SELECT number FROM aliases WHERE alias = 'champion' AND model = 'recs'")
-        ).scalar_one()
+            sa.text("SELECT model, number FROM aliases WHERE alias = 'champion'")
+        )
+        champions = {str(model): int(number) for model, number in aliases}
         fired = conn.execute(sa.select(alerts.c.rule, alerts.c.state, alerts.c.deliveries)).all()
     engine.dispose()
     # The corrupt rows are kept with their reasons; the rest of each file is used.
@@ -86,23 +91,38 @@ def test_demo_serves_logs_and_joins_feedback(
         ("3-spring-campaign.csv", "accepted", 0),
     ]
     assert len(reasons) == 12 and all(len(r) == 1 for r in reasons)
-    assert canary == (
-        "canary",
-        {"champion": "attrition@champion", "challenger": "attrition/3", "share": 0.1},
-    )
-    assert ended == [("promoted", "controller"), ("rolled_back", "controller")]
-    assert acted == [("experiment.promote", "controller"), ("experiment.rollback", "controller")]
-    assert aliases == 2
+    # The retrained attrition/3 went out as a canary whose experiment the controller ended.
+    *recs_experiments, (verdict, by) = ended
+    assert recs_experiments == [("promoted", "controller"), ("rolled_back", "controller")]
+    assert by == "controller" and verdict in {"promoted", "rolled_back"}
+    assert [action for action, _ in acted] == [
+        "experiment.promote",
+        "experiment.rollback",
+        {"promoted": "experiment.promote", "rolled_back": "experiment.rollback"}[verdict],
+    ]
+    assert {actor for _, actor in acted} == {"controller"}
+    if verdict == "promoted":  # the previous champion stays loaded, one switch away
+        live = {"blue": "attrition/1", "green": "attrition/3", "live": "green"}
+        assert attrition == ("blue_green", live) and champions["attrition"] == 3
+    else:
+        assert attrition[0] == "single" and attrition[1]["version"] == "attrition@champion"
+        assert champions["attrition"] == 1
+    assert champions["recs"] == 2
     # recs/1 answered alone (60) and every interleaved visit (520 users x 3); recs/2, promoted,
     # then answered every user once more, its broken canary's share too (the canary's calls
     # failed and the champion answered them); recs/3 never answered anyone.
     assert served["recs/1"] == 60 + 1560 and served["recs/2"] == 520 and "recs/3" not in served
-    # The holdout came one customer a request, the newcomers 50 a request.
-    scored = 1409 + NEWCOMERS // 50
-    assert served["attrition/1"] == scored
-    # A shadow call is skipped, never queued, while the (slower) challenger is busy.
-    assert 0.8 * scored <= shadowed <= scored
-    assert labels == 1409
+    # The holdout came one customer a request, the newcomers 50 a request, while attrition/2
+    # ran in shadow; then each week of the canary, the holdout customers again, with labels.
+    shadow_phase = 1409 + NEWCOMERS // 50
+    weeks = labels // 1409 - 1
+    assert labels == 1409 * (1 + weeks) and weeks >= 1
+    assert served["attrition/1"] + served["attrition/3"] == shadow_phase + 1409 * weeks
+    assert 0 < served["attrition/3"] < 1409 * weeks
+    # A shadow call is skipped, never queued, while the (slower) challenger is busy. The
+    # pipeline's switch to the canary reaches the router within the state poll (0.5 s): the
+    # canary week's first requests may still be shadowed.
+    assert 0.8 * shadow_phase <= shadowed <= shadow_phase + 50
     assert [(rule, state) for rule, state, _ in fired] == [("attrition-drift", "open")]
     assert "sent" in fired[0][2].values()
 

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.table import Table
+from rich.padding import Padding
+from rich.text import Text
 
 from champion import audit as audit_log
 from champion.cli.common import console, open_services
@@ -16,7 +17,7 @@ from champion.clock import SystemClock, as_utc
 from champion.db import read
 from champion.errors import InvalidInput
 
-__all__ = ["audit", "details_text", "parse_time"]
+__all__ = ["audit", "details_text", "parse_time", "show_record"]
 
 _CUT = 48
 
@@ -80,20 +81,27 @@ def audit(
             until=parse_time("--until", until, now) if until else None,
             limit=limit,
         )
-    table = Table("id", "when (UTC)", "who", "action", "target", "details", "why")
     for r in reversed(records) if oldest_first else records:
-        table.add_row(
-            str(r.id),
-            f"{r.at:%Y-%m-%d %H:%M:%S}",
-            r.actor,
-            r.action,
-            r.target,
-            details_text(r.details, full=full),
-            r.reason,
-        )
-    console.print(table)
+        show_record(r, full=full)
     if not records:
         console.print("No audit records match.")
+
+
+def show_record(record: audit_log.AuditRecord, *, full: bool = False) -> None:
+    """One record as a short paragraph, readable at any terminal width:
+    ``#id  when  who  action  target``, then why, then the details."""
+    head = Text.assemble(
+        (f"#{record.id}", "dim"),
+        f"  {record.at:%Y-%m-%d %H:%M:%S} UTC  ",
+        (record.actor, "cyan"),
+        "  ",
+        (record.action, "bold"),
+        f"  {record.target}",
+    )
+    console.print(head, overflow="fold")
+    for line, style in ((record.reason, ""), (details_text(record.details, full=full), "dim")):
+        if line:
+            console.print(Padding(Text(line, style=style), (0, 0, 0, 4), expand=False))
 
 
 def details_text(details: dict[str, Any], *, full: bool = False) -> str:

@@ -6,7 +6,7 @@ new files in ``incoming/``. One has corrupt rows (quarantined with a reason per 
 shifted towards short-tenure month-to-month contracts. The pipeline ingests them, retrains on
 everything but the newest 10 % of rows, compares the candidate with the champion on those
 newest rows by a paired bootstrap of the AUC, registers it with its lineage and deploys it as
-a 10 % canary.
+a 10 % canary under an experiment the server's controller drives (``champion.demo.canary``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from sklearn.model_selection import train_test_split
 
 from champion.automation import PipelineSpec, TrainingJob
 from champion.demo.attrition import ID, TARGET, attrition_pipeline, load_telco
+from champion.demo.canary import CANARY_EXPERIMENT
 
 __all__ = [
     "AttritionFiles",
@@ -129,7 +130,12 @@ def pipeline_spec(incoming: Path) -> PipelineSpec:
                     "n_resamples": 200,
                 },
             ],
-            "deploy": {"endpoint": "attrition", "policy": "canary", "share": 0.1},
+            "deploy": {
+                "endpoint": "attrition",
+                "policy": "canary",
+                "share": 0.1,
+                "experiment": CANARY_EXPERIMENT,
+            },
             "automation": "auto",
             "on_new_data": True,
         }

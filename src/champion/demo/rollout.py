@@ -127,15 +127,15 @@ def release_broken_canary(
     )
 
 
-def decisions_table(home: Path) -> Table:
-    """What the controller did, from the audit log: who, when, what and why."""
+def decisions_table(home: Path, endpoint: str) -> Table:
+    """What the controller did on ``endpoint``, from the audit log: who, when, what and why."""
     services = Services.open(Settings(home=home))
     try:
         with read(services.engine) as conn:
-            records = audit.list_audit(conn, target="recs", limit=500)
+            records = audit.list_audit(conn, target=endpoint, limit=500)
     finally:
         services.close()
-    table = Table("when", "who", "action", "why", title="Rollouts decided by the controller")
+    table = Table("when", "who", "action", "why", title=f"{endpoint}: what the controller did")
     for record in reversed(records):
         if record.action in {"experiment.promote", "experiment.rollback", "experiment.ramp"}:
             table.add_row(

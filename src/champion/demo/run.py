@@ -5,9 +5,9 @@
 3. Start ``champion server`` (SQLite and a local artifact folder under the demo home).
 4. Simulated users browse ``recs`` served by recs/1; clicks and purchases come back.
 5. An interleaving experiment merges recs/1's and recs/2's lists for every user; each click
-   credits the model that placed the item. The server's rollout controller watches it with an
-   always-valid test and promotes the ranker users prefer: ``recs@champion`` moves, without a
-   restart (demo/rollout.py).
+   credits the model that placed the item. The server's rollout controller tests it (a sign
+   test, once every planned user has visited) and promotes the ranker users prefer:
+   ``recs@champion`` moves, without a restart (demo/rollout.py).
 6. A broken build of the recommender goes out as a canary; its calls fail (users get the
    champion's lists) and the controller rolls it back at once.
 7. The attrition champion scores holdout customers while the challenger runs in shadow; the
@@ -16,7 +16,10 @@
 9. The customers' files land in a folder; the server notices them, and a pipeline ingests
    them (quarantining corrupt rows), retrains, gates the candidate against the champion with
    a paired test, registers it and deploys it as a canary (``champion.demo.pipeline``).
-10. Summarise from the server's own records.
+10. The week's customers are scored in waves and their outcomes come back; the controller
+    ramps the canary and promotes or rolls it back on the labels (``champion.demo.canary``).
+    ``champion audit`` and ``champion diagnose`` show the record, as a user would type them.
+11. Summarise from the server's own records.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from sklearn.metrics import roc_auc_score
 
 from champion import __version__
 from champion.db import read
-from champion.demo import rollout
+from champion.demo import canary, rollout
 from champion.demo.attrition import Holdout, write_attrition_classifier
 from champion.demo.drift import ALERT_INTERVAL_SECONDS, run_drift_story
 from champion.demo.movielens import load_split
@@ -115,12 +118,16 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
             )
             rollout.release_broken_canary(client, home_dir, console, winner)
             _recommend(client, everyone, split.truth, rng, f"{winner} with a canary of recs/3")
-            canary = rollout.await_decision(client, "recs")
-            console.print(f"The controller: {canary['decision']['reason']}")
+            broken = rollout.await_decision(client, "recs")
+            console.print(f"The controller: {broken['decision']['reason']}")
             _score_customers(client, holdout)
             time.sleep(0.3)
+            _shadow_summary(client, home_dir)
             report = run_drift_story(client, home_dir, holdout, console)
-            _retrain(client, data_dir, home_dir)
+            if _retrain(client, data_dir, home_dir)["status"] == "succeeded":
+                canary.follow_the_canary(client, console, holdout)
+                console.print(rollout.decisions_table(home_dir, "attrition"))
+            canary.show_the_record(console, home_dir)
             _summary(client, home_dir, time.perf_counter() - started, report)
     finally:
         server.stop()
@@ -285,7 +292,7 @@ def _score_customers(client: httpx.Client, holdout: Holdout) -> None:
     )
 
 
-def _retrain(client: httpx.Client, data_dir: Path, home: Path) -> None:
+def _retrain(client: httpx.Client, data_dir: Path, home: Path) -> dict[str, Any]:
     files = split_telco(data_dir, home / "attrition-data")
     spec = pipeline_spec(files.incoming)
     (home / "attrition-retrain.yaml").write_text(yaml.safe_dump(spec.to_json(), sort_keys=False))
@@ -296,7 +303,7 @@ def _retrain(client: httpx.Client, data_dir: Path, home: Path) -> None:
         f"Pipeline [bold]{spec.name}[/bold] watches {files.incoming} (see "
         f"{home / 'attrition-retrain.yaml'}); the customers' files land there now."
     )
-    show_retraining(console, client, files)
+    return show_retraining(console, client, files)
 
 
 def _show_registry(services: Services) -> None:
@@ -350,8 +357,7 @@ def _summary(client: httpx.Client, home: Path, elapsed: float, report: Path) -> 
         "Under interleaving every request shows items of both versions: shown and "
         "clicked items are counted for the version each item is credited to."
     )
-    console.print(rollout.decisions_table(home))
-    _shadow_summary(client, home)
+    console.print(rollout.decisions_table(home, "recs"))
     health = client.get("/v1/health").json()
     console.print(
         f"Events written: {health['events']['written']}, dropped: {health['events']['dropped']}."

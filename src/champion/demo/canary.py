@@ -1,0 +1,124 @@
+"""The retrained attrition model's canary, decided by the server's controller on live labels.
+
+The pipeline's deployment opens an experiment with the canary (``CANARY_EXPERIMENT``). Each
+week's customers are scored through the endpoint and their outcomes come back as labels; the
+controller ramps the canary while the guardrails hold and promotes it at the end of the ramp
+unless its log loss is significantly worse, or rolls it back if it is. Then the record:
+``champion audit`` and ``champion diagnose``, run as a user would.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import Progress
+
+from champion.demo.attrition import Holdout
+
+__all__ = ["CANARY_EXPERIMENT", "follow_the_canary", "show_the_record"]
+
+CANARY_EXPERIMENT: dict[str, Any] = {
+    "goal": "log_loss",
+    "min_sample": 100,
+    "automation": "auto",
+    # A retrained model is expected to be about as good as its champion, not clearly better:
+    # it goes to 100 % after a clean ramp unless the labels say it is worse.
+    "require_win": False,
+    "ramp": {"steps": [0.1, 0.5, 1.0], "min_seconds": 2, "min_units": 100},
+}
+"""The experiment the pipeline's deployment opens (``deploy.experiment``)."""
+
+MAX_WEEKS = 8
+
+
+def follow_the_canary(
+    client: httpx.Client, console: Console, holdout: Holdout, timeout: float = 90
+) -> dict[str, Any]:
+    """Score a week of customers at a time, with their labels, until the controller decided."""
+    report = _experiment(client)
+    console.print(
+        f"Experiment {report['id']} drives the canary: goal log loss on the labels, "
+        "guardrails error rate and latency, ramp 10 → 50 → 100 %, automation auto."
+    )
+    deadline = time.monotonic() + timeout
+    for week in range(1, MAX_WEEKS + 1):
+        share = report["share"]
+        _score_week(client, console, holdout, week)
+        report = _await_next_look(client, report, deadline)
+        now = f"{report['share']:.0%}" if report["status"] == "running" else report["status"]
+        console.print(
+            f"Week {week}: {len(holdout.rows)} customers scored (canary at {share:.0%}) and "
+            f"their outcomes labelled; the canary is now {now}."
+        )
+        if report["status"] != "running" or time.monotonic() > deadline:
+            break
+    console.print(f"The controller: {report['decision']['reason']}")
+    return report
+
+
+def _experiment(client: httpx.Client) -> dict[str, Any]:
+    response = client.get("/v1/endpoints/attrition/experiment")
+    response.raise_for_status()
+    report: dict[str, Any] = response.json()
+    return report
+
+
+def _score_week(client: httpx.Client, console: Console, holdout: Holdout, week: int) -> None:
+    """The holdout customers once more, as this week's customers, and their outcomes."""
+    labels = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"Week {week}: scoring customers", total=len(holdout.rows))
+        for row, customer, churned in zip(
+            holdout.rows, holdout.customer_ids, holdout.churned, strict=True
+        ):
+            unit = f"{customer}/week-{week}"  # each week, other customers
+            response = client.post(
+                "/v1/endpoints/attrition/predict", json={"unit": unit, "instances": [row]}
+            )
+            response.raise_for_status()
+            labels.append(
+                {"request_id": response.json()["request_id"], "kind": "label", "label": churned}
+            )
+            progress.advance(task)
+    for start in range(0, len(labels), 1000):
+        client.post(
+            "/v1/feedback/batch", json={"events": labels[start : start + 1000]}
+        ).raise_for_status()
+
+
+def _await_next_look(
+    client: httpx.Client, before: dict[str, Any], deadline: float
+) -> dict[str, Any]:
+    """The experiment once the controller has acted on the week (ramped or ended), or after
+    the step's minimum time and a look."""
+    settle = time.monotonic() + CANARY_EXPERIMENT["ramp"]["min_seconds"] + 2
+    while True:
+        report = _experiment(client)
+        moved = report["status"] != "running" or report["share"] != before["share"]
+        if moved or time.monotonic() > min(settle, deadline):
+            return report
+        time.sleep(0.3)
+
+
+def show_the_record(console: Console, home: Path) -> None:
+    """``champion audit`` for the attrition model and ``champion diagnose``, as typed."""
+    cli = Path(sys.executable).parent / "champion"
+    env = {**os.environ, "CHAMPION_HOME": str(home), "COLUMNS": str(console.width)}
+    for args in (
+        ["audit", "--model", "attrition", "--since", "1h", "--oldest-first", "--limit", "200"],
+        ["diagnose"],
+    ):
+        console.rule(f"champion {' '.join(args)}")
+        done = subprocess.run(
+            [str(cli), *args], env=env, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"champion {' '.join(args)} failed: {done.stderr}")
+        console.out(done.stdout, end="", highlight=False)
