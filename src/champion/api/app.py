@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 
@@ -155,14 +155,28 @@ def _stop(state: ServerState) -> None:
     state.services.close()
 
 
+async def _finish_in_thread(work: Callable[[], object]) -> None:
+    """Run ``work`` in a thread; cancelled (the server stopping), wait for it to end first, so
+    that nothing opens a connection or takes a lock after the server closed its database.
+    (Pipeline runs are not waited for: a run can train for minutes, and its lease lets
+    another server finish it.)"""
+    running = asyncio.ensure_future(asyncio.to_thread(work))
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await running
+        raise
+
+
 async def _poll_state(state: ServerState, seconds: float) -> None:
     # Changes made by the CLI or another replica show up in the audit log: follow it.
     while True:
         await asyncio.sleep(seconds)
         try:
-            await asyncio.to_thread(state.keyring.refresh)
-            await asyncio.to_thread(state.serving.refresh)
-            await asyncio.to_thread(state.serving.refresh_rewards)
+            await _finish_in_thread(state.keyring.refresh)
+            await _finish_in_thread(state.serving.refresh)
+            await _finish_in_thread(state.serving.refresh_rewards)
         except Exception:
             logger.exception("Refreshing endpoint state failed; keeping the current state")
 
@@ -186,7 +200,7 @@ async def _run_controller(controller: RolloutController, seconds: float) -> None
     while True:
         await asyncio.sleep(seconds)
         try:
-            await asyncio.to_thread(controller.tick)
+            await _finish_in_thread(controller.tick)
         except Exception:
             logger.exception("The rollout controller failed; it will look again")
 
@@ -196,6 +210,6 @@ async def _evaluate_alerts(alerts: AlertEvaluator, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
-            await asyncio.to_thread(alerts.evaluate)
+            await _finish_in_thread(alerts.evaluate)
         except Exception:
             logger.exception("Evaluating alert rules failed; trying again next round")
