@@ -31,11 +31,15 @@ CANARY_EXPERIMENT: dict[str, Any] = {
     # A retrained model is expected to be about as good as its champion, not clearly better:
     # it goes to 100 % after a clean ramp unless the labels say it is worse.
     "require_win": False,
-    "ramp": {"steps": [0.1, 0.5, 1.0], "min_seconds": 2, "min_units": 100},
+    "ramp": {"steps": [0.1, 0.5, 1.0], "min_seconds": 2, "min_units": 50},
 }
 """The experiment the pipeline's deployment opens (``deploy.experiment``)."""
 
 MAX_WEEKS = 8
+WEEK = 600
+"""Customers a week: at 10 %, about 60 reach the canary, enough for the step's 50 units."""
+LABELS_EVERY = 50
+"""Outcomes come back in batches as the week goes on, so the controller decides on labels."""
 
 
 def follow_the_canary(
@@ -50,12 +54,12 @@ def follow_the_canary(
     deadline = time.monotonic() + timeout
     for week in range(1, MAX_WEEKS + 1):
         share = report["share"]
-        _score_week(client, console, holdout, week)
+        scored = _score_week(client, console, holdout, week)
         report = _await_next_look(client, report, deadline)
         now = f"{report['share']:.0%}" if report["status"] == "running" else report["status"]
         console.print(
-            f"Week {week}: {len(holdout.rows)} customers scored (canary at {share:.0%}) and "
-            f"their outcomes labelled; the canary is now {now}."
+            f"Week {week}: {scored} customers scored (canary at {share:.0%}) and their "
+            f"outcomes labelled; the canary is now {now}."
         )
         if report["status"] != "running" or time.monotonic() > deadline:
             break
@@ -70,14 +74,21 @@ def _experiment(client: httpx.Client) -> dict[str, Any]:
     return report
 
 
-def _score_week(client: httpx.Client, console: Console, holdout: Holdout, week: int) -> None:
-    """The holdout customers once more, as this week's customers, and their outcomes."""
-    labels = []
+def _score_week(client: httpx.Client, console: Console, holdout: Holdout, week: int) -> int:
+    """``WEEK`` holdout customers, as this week's, with their outcomes; the week ends early
+    once the controller has ended the experiment. Returns how many were scored."""
+    n = len(holdout.rows)
+    chosen = [(week - 1) * WEEK + i for i in range(WEEK)]
+    labels: list[dict[str, Any]] = []
+    scored = 0
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(f"Week {week}: scoring customers", total=len(holdout.rows))
-        for row, customer, churned in zip(
-            holdout.rows, holdout.customer_ids, holdout.churned, strict=True
-        ):
+        task = progress.add_task(f"Week {week}: scoring customers", total=WEEK)
+        for i in chosen:
+            row, customer, churned = (
+                holdout.rows[i % n],
+                holdout.customer_ids[i % n],
+                holdout.churned[i % n],
+            )
             unit = f"{customer}/week-{week}"  # each week, other customers
             response = client.post(
                 "/v1/endpoints/attrition/predict", json={"unit": unit, "instances": [row]}
@@ -86,11 +97,20 @@ def _score_week(client: httpx.Client, console: Console, holdout: Holdout, week: 
             labels.append(
                 {"request_id": response.json()["request_id"], "kind": "label", "label": churned}
             )
+            scored += 1
             progress.advance(task)
-    for start in range(0, len(labels), 1000):
-        client.post(
-            "/v1/feedback/batch", json={"events": labels[start : start + 1000]}
-        ).raise_for_status()
+            if len(labels) == LABELS_EVERY:
+                _send(client, labels)
+                labels = []
+                if _experiment(client)["status"] != "running":
+                    break
+    _send(client, labels)
+    return scored
+
+
+def _send(client: httpx.Client, labels: list[dict[str, Any]]) -> None:
+    if labels:
+        client.post("/v1/feedback/batch", json={"events": labels}).raise_for_status()
 
 
 def _await_next_look(
