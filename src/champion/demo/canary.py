@@ -31,13 +31,13 @@ CANARY_EXPERIMENT: dict[str, Any] = {
     # A retrained model is expected to be about as good as its champion, not clearly better:
     # it goes to 100 % after a clean ramp unless the labels say it is worse.
     "require_win": False,
-    "ramp": {"steps": [0.1, 0.5, 1.0], "min_seconds": 2, "min_units": 50},
+    "ramp": {"steps": [0.1, 0.5, 1.0], "min_seconds": 2, "min_units": 40},
 }
 """The experiment the pipeline's deployment opens (``deploy.experiment``)."""
 
 MAX_WEEKS = 8
-WEEK = 600
-"""Customers a week: at 10 %, about 60 reach the canary, enough for the step's 50 units."""
+WEEK = 500
+"""Customers a week: at 10 %, about 50 reach the canary, enough for the step's 40 units."""
 LABELS_EVERY = 50
 """Outcomes come back in batches as the week goes on, so the controller decides on labels."""
 
