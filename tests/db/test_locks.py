@@ -64,11 +64,11 @@ def test_a_lock_held_by_another_process_is_refused_and_freed_when_it_dies(
     lock.release()
 
 
+# Only PostgreSQL holds the lock on a connection that can drop: no SQLite case.
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_a_leader_that_loses_its_connection_stops_leading(
     services: Services, settings: Settings
 ) -> None:
-    if services.engine.dialect.name != "postgresql":
-        pytest.skip("only PostgreSQL holds the lock on a connection")
     lock = LeaderLock(services.engine, "test")
     assert lock.acquire()
     admin = _engine(settings)

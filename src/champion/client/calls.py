@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -24,11 +25,12 @@ class Call:
     """Answer with this key of the JSON body instead of the whole body."""
 
 
-class Sender(Generic[R]):
+class Sender(ABC, Generic[R]):
     """Subclasses say how a Call is sent: answered (``Client``) or awaited (``AsyncClient``)."""
 
+    @abstractmethod
     def _send(self, call: Call) -> R:
-        raise NotImplementedError
+        """Send ``call`` and answer with its JSON (or its ``pick``)."""
 
 
 def segment(value: str | int) -> str:

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from champion.demo.attrition import Holdout
+from champion.demo.rollout import experiment_report
 
 __all__ = ["CANARY_EXPERIMENT", "follow_the_canary", "show_the_record"]
 
@@ -46,7 +47,7 @@ def follow_the_canary(
     client: httpx.Client, console: Console, holdout: Holdout, timeout: float = 90
 ) -> dict[str, Any]:
     """Score a week of customers at a time, with their labels, until the controller decided."""
-    report = _experiment(client)
+    report = experiment_report(client, "attrition")
     console.print(
         f"Experiment {report['id']} drives the canary: goal log loss on the labels, "
         "guardrails error rate and latency, ramp 10 → 50 → 100 %, automation auto."
@@ -64,13 +65,6 @@ def follow_the_canary(
         if report["status"] != "running" or time.monotonic() > deadline:
             break
     console.print(f"The controller: {report['decision']['reason']}")
-    return report
-
-
-def _experiment(client: httpx.Client) -> dict[str, Any]:
-    response = client.get("/v1/endpoints/attrition/experiment")
-    response.raise_for_status()
-    report: dict[str, Any] = response.json()
     return report
 
 
@@ -102,7 +96,7 @@ def _score_week(client: httpx.Client, console: Console, holdout: Holdout, week: 
             if len(labels) == LABELS_EVERY:
                 _send(client, labels)
                 labels = []
-                if _experiment(client)["status"] != "running":
+                if experiment_report(client, "attrition")["status"] != "running":
                     break
     _send(client, labels)
     return scored
@@ -120,7 +114,7 @@ def _await_next_look(
     the step's minimum time and a look."""
     settle = time.monotonic() + CANARY_EXPERIMENT["ramp"]["min_seconds"] + 2
     while True:
-        report = _experiment(client)
+        report = experiment_report(client, "attrition")
         moved = report["status"] != "running" or report["share"] != before["share"]
         if moved or time.monotonic() > min(settle, deadline):
             return report

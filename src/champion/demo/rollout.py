@@ -27,6 +27,7 @@ __all__ = [
     "SERVER_ENV",
     "await_decision",
     "decisions_table",
+    "experiment_report",
     "let_the_controller_decide",
     "release_broken_canary",
     "start_interleaving_experiment",
@@ -72,13 +73,19 @@ def let_the_controller_decide(client: httpx.Client, console: Console, users: int
     console.print("Every planned user has visited: the rollout controller may act (auto).")
 
 
+def experiment_report(client: httpx.Client, endpoint: str) -> dict[str, Any]:
+    """The endpoint's experiment as the server reports it now."""
+    response = client.get(f"/v1/endpoints/{endpoint}/experiment")
+    response.raise_for_status()
+    report: dict[str, Any] = response.json()
+    return report
+
+
 def await_decision(client: httpx.Client, endpoint: str, timeout: float = 30.0) -> dict[str, Any]:
     """The endpoint's experiment once the controller ended it (or at ``timeout``)."""
     deadline = time.monotonic() + timeout
     while True:
-        response = client.get(f"/v1/endpoints/{endpoint}/experiment")
-        response.raise_for_status()
-        report: dict[str, Any] = response.json()
+        report = experiment_report(client, endpoint)
         if report["status"] != "running" or time.monotonic() > deadline:
             return report
         time.sleep(0.5)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Self
 
 __all__ = ["RiverWrapper"]
 
 
-class RiverWrapper:
+class RiverWrapper(ABC):
     """Delegates to a River detector; subclasses build it in ``_build``.
 
     River resets a detector by itself at the update after a detection, so the wrapper only
@@ -18,8 +19,9 @@ class RiverWrapper:
         self._river = self._build()
         self._n_seen = 0
 
+    @abstractmethod
     def _build(self) -> Any:
-        raise NotImplementedError
+        """A fresh River detector with this wrapper's parameters."""
 
     def update(self, x: float) -> Self:
         self._river.update(x)
