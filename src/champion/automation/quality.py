@@ -80,11 +80,12 @@ class ReferenceQuality:
         if stored is None:
             skipped = f"{key} has no reference profile"
             return QualityFindings(summary={"reference": str(key), "skipped": skipped})
-        present = [c for c in stored.profile.columns if c.name in set(map(str, frame.columns))]
+        names = set(map(str, frame.columns))
+        present = [c for c in stored.profile.columns if c.name in names]
         inputs = ReferenceProfile(
             stored.profile.rows, tuple(c for c in present if c.name in stored.input_columns)
         )
-        absent = [n for n in stored.input_columns if n not in {c.name for c in present}]
+        absent = [n for n in stored.input_columns if n not in names]
         return _classify(frame, inputs, rule.quarantine, rule.range_margin, str(key), absent)
 
 
