@@ -28,11 +28,19 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     event_queue_size: int = Field(default=50_000, ge=1)
     event_batch_size: int = Field(default=1_000, ge=1)
-    event_flush_seconds: float = Field(default=0.05, gt=0)
+    event_flush_seconds: float = Field(default=0.2, gt=0)
     feedback_batch_size: int = Field(default=2_000, ge=1)
     max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
     predict_timeout_seconds: float = Field(default=10.0, gt=0)
+    inline_call_ms: float = Field(
+        default=2.0,
+        ge=0,
+        description=(
+            "Calls of pure-compute versions (scikit-learn) that take less than this run on "
+            "the event loop, without a hand-off to a thread (no timeout applies); 0: never."
+        ),
+    )
     state_poll_seconds: float = Field(default=0.5, gt=0)
     controller: bool = Field(default=True, description="Run the rollout controller in the server.")
     controller_interval_seconds: float = Field(

@@ -38,6 +38,8 @@ SERVER_ENV = {
     "CHAMPION_CONTROLLER_INTERVAL_SECONDS": "0.5",
     "CHAMPION_SCHEDULER_SECONDS": "0.5",
     "CHAMPION_PACKAGE_INDEX_URL": "",  # offline: the diagnosis asks no package index
+    # Alerts are evaluated right after a wave: its last predictions must be stored by then.
+    "CHAMPION_EVENT_FLUSH_SECONDS": "0.02",
 }
 
 
@@ -130,7 +132,14 @@ def build_world(
     _register(services, model_folder, tmp_path)
     server = ServerProcess(services.settings.home, database_url, env=SERVER_ENV)
     server.start()
-    world = World(server, admin, viewer)
+    try:
+        return _populate(World(server, admin, viewer), tmp_path)
+    except BaseException:
+        server.stop()  # a world that failed to build leaves no server behind
+        raise
+
+
+def _populate(world: World, tmp_path: Path) -> World:
     rng = np.random.default_rng(0)
     with world.client() as client:
         ramp = {"steps": [0.5, 0.75, 1.0], "min_seconds": 0, "min_units": 5}

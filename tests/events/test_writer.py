@@ -7,8 +7,15 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from champion.events import FeedbackCommitter, FeedbackEvent, PredictionEvent, PredictionWriter
-from champion.events.tables import feedback, predictions
+from champion.events import (
+    FeedbackCommitter,
+    FeedbackEvent,
+    PredictionEvent,
+    PredictionWriter,
+    ShadowEvent,
+    ShownItem,
+)
+from champion.events.tables import feedback, prediction_items, predictions, shadow_predictions
 from champion.metrics import Metrics
 from champion.services import Services
 
@@ -50,6 +57,93 @@ def test_a_full_queue_drops_counts_and_logs_without_blocking(
     writer.close()
     with services.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(predictions)).scalar() == 2
+
+
+def test_events_read_back_exactly_as_they_were_served(services: Services) -> None:
+    # Rows travel to the database as one JSON array: every kind of value must come back as is.
+    at = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
+    ranking = PredictionEvent(
+        request_id="r-rank",
+        endpoint="recs",
+        config_version=3,
+        unit='user \u00e9\u4e16 "quoted" back\\slash',
+        unit_randomised=True,
+        arm="challenger",
+        bucket=None,
+        model="recs",
+        version=2,
+        kind="rank",
+        inputs={"context": {"genres": ["Drama", "Sci-Fi"], "n": 2**62, "ok": True}, "k": 3},
+        outputs=[["movie-1", 0.25], ["movie-2", None]],
+        latency_ms=1.5,
+        at=at,
+        items=(ShownItem("movie-1", 1, "recs", 2), ShownItem("movie-2", 2, "recs", 1)),
+        fallback_from="recs/3",
+        probability=0.125,
+    )
+    whole_second = PredictionEvent(
+        request_id="r-label",
+        endpoint="churn",
+        config_version=1,
+        unit="u",
+        unit_randomised=False,
+        arm="champion",
+        bucket=42,
+        model="churn",
+        version=1,
+        kind="predict",
+        inputs=[{"tenure": 3, "plan": "two year", "charges": 19.85, "note": None}],
+        outputs=["yes"],
+        latency_ms=0.0,
+        at=datetime(2026, 3, 4, 5, 6, 8, tzinfo=UTC),
+    )
+    failed_shadow = ShadowEvent(
+        request_id="r-label",
+        endpoint="churn",
+        model="churn",
+        version=2,
+        outputs=None,
+        error="Version churn/2 failed: ValueError: boom",
+        latency_ms=3.25,
+        at=at,
+    )
+    answered_shadow = ShadowEvent(
+        request_id="r-rank",
+        endpoint="recs",
+        model="recs",
+        version=4,
+        outputs=[{"1": 0.5, "label": 1}],
+        error=None,
+        latency_ms=2.0,
+        at=at,
+    )
+    writer = PredictionWriter(
+        services.engine, Metrics(), queue_size=10, batch_size=10, flush_seconds=0.01
+    )
+    for event in (ranking, whole_second, failed_shadow, answered_shadow):
+        assert writer.submit(event)
+    writer.start()
+    writer.close()
+    with services.engine.connect() as conn:
+        served = {row.request_id: row._asdict() for row in conn.execute(sa.select(predictions))}
+        items = conn.execute(
+            sa.select(prediction_items).order_by(prediction_items.c.position)
+        ).all()
+        shadows = {row.version: row for row in conn.execute(sa.select(shadow_predictions))}
+    assert served == {e.request_id: e.row() for e in (ranking, whole_second)}
+    assert [tuple(row) for row in items] == [
+        ("r-rank", 1, "movie-1", "recs", 2),
+        ("r-rank", 2, "movie-2", "recs", 1),
+    ]
+    assert shadows[2].outputs is None
+    assert shadows[2].error == failed_shadow.error
+    assert shadows[4].outputs == answered_shadow.outputs
+    assert shadows[4].at == at
+    with services.engine.connect() as conn:  # times compare in SQL as they did before
+        later = conn.execute(
+            sa.select(predictions.c.request_id).where(predictions.c.at > at)
+        ).scalars()
+        assert list(later) == ["r-label"]
 
 
 def test_concurrent_feedback_shares_commits_and_is_all_stored(services: Services) -> None:

@@ -88,18 +88,19 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     )
     # Added last, so it runs first: a call without the scope it needs goes no further.
     app.add_middleware(AccessGuard, open_when_empty=is_loopback(settings.host))
+    # Routes are matched in order: the request paths (predict, rank, feedback, infer) first.
     for router in (
+        endpoints.router,
+        feedback.router,
+        inference.router,
         health.router,
         models.router,
-        endpoints.router,
         experiments.router,
-        feedback.router,
         drift.router,
         alerts.router,
         pipelines.router,
         diagnostics.router,
         audit.router,
-        inference.router,
         dashboard.router,
     ):
         app.include_router(router)
@@ -131,6 +132,7 @@ def _start(settings: Settings, clock: Clock | None) -> ServerState:
         metrics,
         services.clock,
         timeout_seconds=settings.predict_timeout_seconds,
+        inline_call_seconds=settings.inline_call_ms / 1000.0,
     )
     controller = None
     if settings.controller:
@@ -174,11 +176,17 @@ async def _poll_state(state: ServerState, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
-            await _finish_in_thread(state.keyring.refresh)
-            await _finish_in_thread(state.serving.refresh)
-            await _finish_in_thread(state.serving.refresh_rewards)
+            await _finish_in_thread(lambda: _follow_changes(state))
         except Exception:
             logger.exception("Refreshing endpoint state failed; keeping the current state")
+
+
+def _follow_changes(state: ServerState) -> None:
+    # One query when nothing changed (the newest audit id): a look costs the requests little.
+    # Tokens are audited too, so a created or revoked token shows up the same way.
+    if state.serving.refresh():
+        state.keyring.refresh()
+    state.serving.refresh_rewards()  # bandits learn from feedback, which is not audited
 
 
 async def _schedule(state: ServerState, seconds: float, wake: asyncio.Event) -> None:

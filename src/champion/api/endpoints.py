@@ -27,6 +27,19 @@ def _json(body: Any) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
+# The request paths come first: routes are matched in order, and these are most of the calls.
+@router.post("/{endpoint}/predict")
+async def predict(endpoint: str, body: PredictBody, request: Request) -> Response:
+    answer = await state_of(request).serving.predict(endpoint, body.unit, body.instances)
+    return _json(answer_json(answer))
+
+
+@router.post("/{endpoint}/rank")
+async def rank(endpoint: str, body: RankBody, request: Request) -> Response:
+    answer = await state_of(request).serving.rank(endpoint, body.unit, body.k, body.context)
+    return _json(answer_json(answer))
+
+
 @router.get("")
 def list_endpoints(request: Request) -> dict[str, Any]:
     state = state_of(request)
@@ -64,18 +77,6 @@ def set_endpoint(endpoint: str, body: EndpointBody, request: Request) -> dict[st
 def endpoint_history(endpoint: str, request: Request) -> dict[str, Any]:
     configs = state_of(request).services.endpoints.history(endpoint)
     return {"history": [endpoint_json(c) | {"reason": c.reason} for c in configs]}
-
-
-@router.post("/{endpoint}/predict")
-async def predict(endpoint: str, body: PredictBody, request: Request) -> Response:
-    answer = await state_of(request).serving.predict(endpoint, body.unit, body.instances)
-    return _json(answer_json(answer))
-
-
-@router.post("/{endpoint}/rank")
-async def rank(endpoint: str, body: RankBody, request: Request) -> Response:
-    answer = await state_of(request).serving.rank(endpoint, body.unit, body.k, body.context)
-    return _json(answer_json(answer))
 
 
 @router.get("/{endpoint}/stats")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from fastapi import APIRouter, Request
 
@@ -11,6 +10,7 @@ from champion.api.schemas import FeedbackBatchBody, FeedbackBody, FeedbackReceip
 from champion.api.state import state_of
 from champion.clock import Clock, as_utc
 from champion.events import FeedbackEvent
+from champion.ids import time_ordered_id
 
 __all__ = ["router"]
 
@@ -41,7 +41,7 @@ async def _commit(request: Request, bodies: list[FeedbackBody]) -> FeedbackRecei
 def _event(body: FeedbackBody, clock: Clock) -> FeedbackEvent:
     at = as_utc(body.at) or clock.now()
     return FeedbackEvent(
-        event_id=body.event_id or uuid.uuid4().hex,
+        event_id=body.event_id or time_ordered_id(),
         request_id=body.request_id,
         kind=body.kind,
         at=at,

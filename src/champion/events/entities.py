@@ -59,6 +59,19 @@ class PredictionEvent:
             "probability": self.probability,
         }
 
+    def item_rows(self) -> list[dict[str, Any]]:
+        """The rows of ``prediction_items``: one per item the ranking showed."""
+        return [
+            {
+                "request_id": self.request_id,
+                "position": i.position,
+                "item": i.item,
+                "model": i.model,
+                "version": i.version,
+            }
+            for i in self.items
+        ]
+
 
 @dataclass(frozen=True)
 class ShadowEvent:

@@ -10,7 +10,7 @@ from collections import deque
 import sqlalchemy as sa
 
 from champion.db import write
-from champion.db.dialects import bulk_insert
+from champion.db.dialects import RowEncoder, insert_encoded
 from champion.events.entities import PredictionEvent, ShadowEvent
 from champion.events.tables import prediction_items, predictions, shadow_predictions
 from champion.metrics import Metrics
@@ -19,13 +19,16 @@ __all__ = ["PredictionWriter"]
 
 logger = logging.getLogger("champion.events")
 Event = PredictionEvent | ShadowEvent
+_Encoded = tuple[tuple[RowEncoder, bytes], ...]
+"""An event as the rows it adds, each already encoded for its table."""
 
 
 class PredictionWriter:
     """Accepts events without ever blocking; a full queue drops the event, counts and logs it.
 
-    The request path only appends to a deque (no lock, no thread wake-up); the writer thread
-    wakes once per flush interval and commits everything waiting in a few large transactions.
+    The request path encodes the event's rows and appends them to a deque (no lock, no thread
+    wake-up); the writer thread wakes once per flush interval and commits everything waiting
+    in a few large transactions, one statement per table.
     """
 
     def __init__(
@@ -42,7 +45,11 @@ class PredictionWriter:
         self.queue_size = queue_size
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
-        self._queue: deque[Event] = deque()
+        dialect = engine.dialect.name
+        self._predictions = RowEncoder(predictions, dialect)
+        self._items = RowEncoder(prediction_items, dialect)
+        self._shadows = RowEncoder(shadow_predictions, dialect)
+        self._queue: deque[_Encoded] = deque()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.dropped = 0
@@ -56,20 +63,33 @@ class PredictionWriter:
 
     def submit(self, event: Event) -> bool:
         if len(self._queue) >= self.queue_size:
-            self.dropped += 1
-            self.metrics.events_dropped.inc()
-            now = time.monotonic()
-            if now - self._last_drop_log > 5.0:  # one line per 5 s, not one per request
-                self._last_drop_log = now
-                logger.warning(
-                    "Prediction event queue is full (%d events): dropped %d events so far. "
-                    "The database is not keeping up; responses are unaffected.",
-                    self.queue_size,
-                    self.dropped,
-                )
+            self._drop(
+                "Prediction event queue is full (%d events): dropped %d events so far. "
+                "The database is not keeping up; responses are unaffected.",
+                self.queue_size,
+            )
             return False
-        self._queue.append(event)  # deque.append is atomic under the GIL
+        try:
+            encoded = self._encode(event)
+        except TypeError as exc:  # a value JSON cannot hold: the model's output, say
+            self._drop("A prediction event cannot be stored (%s): dropped %d so far.", exc)
+            return False
+        self._queue.append(encoded)  # deque.append is atomic under the GIL
         return True
+
+    def _encode(self, event: Event) -> _Encoded:
+        if isinstance(event, ShadowEvent):
+            return ((self._shadows, self._shadows(event.row())),)
+        first = (self._predictions, self._predictions(event.row()))
+        return (first, *((self._items, self._items(row)) for row in event.item_rows()))
+
+    def _drop(self, message: str, detail: object) -> None:
+        self.dropped += 1
+        self.metrics.events_dropped.inc()
+        now = time.monotonic()
+        if now - self._last_drop_log > 5.0:  # one line per 5 s, not one per request
+            self._last_drop_log = now
+            logger.warning(message, detail, self.dropped)
 
     def pending(self) -> int:
         return len(self._queue)
@@ -85,35 +105,34 @@ class PredictionWriter:
     def _run(self) -> None:
         while True:
             stopping = self._stop.wait(self.flush_seconds)
-            while self._queue:
-                batch: list[Event] = []
+            # What waited at the wake-up, not what arrives meanwhile: chasing the newest events
+            # would commit a few at a time, and every commit takes the GIL from the requests.
+            waiting = len(self._queue) if not stopping else None
+            while self._queue and (waiting is None or waiting > 0):
+                batch: list[_Encoded] = []
                 while self._queue and len(batch) < self.batch_size:
                     batch.append(self._queue.popleft())
+                if waiting is not None:
+                    waiting -= len(batch)
                 self._write(batch)
             self.metrics.event_queue_depth.set(len(self._queue))
             if stopping:
                 return
 
-    def _write(self, batch: list[Event]) -> None:
-        served = [e for e in batch if isinstance(e, PredictionEvent)]
-        shadows = [e.row() for e in batch if isinstance(e, ShadowEvent)]
-        items = [
-            {
-                "request_id": e.request_id,
-                "position": i.position,
-                "item": i.item,
-                "model": i.model,
-                "version": i.version,
-            }
-            for e in served
-            for i in e.items
-        ]
+    def _write(self, batch: list[_Encoded]) -> None:
+        rows: dict[RowEncoder, list[bytes]] = {
+            self._predictions: [],
+            self._items: [],
+            self._shadows: [],
+        }
+        for event in batch:
+            for encoder, row in event:
+                rows[encoder].append(row)
         for attempt in range(5):
             try:
                 with write(self.engine, durable=False) as conn:
-                    bulk_insert(conn, predictions, [e.row() for e in served])
-                    bulk_insert(conn, prediction_items, items)
-                    bulk_insert(conn, shadow_predictions, shadows)
+                    for encoder, table_rows in rows.items():
+                        insert_encoded(conn, encoder, table_rows)
                 self.written += len(batch)
                 self.metrics.events_written.inc(len(batch))
                 return

@@ -11,7 +11,6 @@ import logging
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -26,10 +25,12 @@ from champion.diagnostics.timing import StageTimings
 from champion.errors import ChampionError, InvalidInput, ModelFailed, NotFound
 from champion.events import PredictionEvent, PredictionWriter, ShadowEvent, ShownItem
 from champion.events.queries import arm_rewards
+from champion.ids import time_ordered_id
 from champion.metrics import Metrics
 from champion.registry import Registry, VersionKey
 from champion.serving.assignment import bucket
 from champion.serving.endpoints import EndpointConfig, Endpoints
+from champion.serving.placement import CallPlacement
 from champion.serving.policies import Assignment, BanditPolicy, Policy, Route, Served, single_answer
 from champion.serving.runtime import LoadedVersion, Runtime
 from champion.types import Instance, Json
@@ -75,6 +76,7 @@ class ServingService:
         clock: Clock,
         *,
         timeout_seconds: float,
+        inline_call_seconds: float = 0.0,
         threads_per_version: int = 4,
     ) -> None:
         self.engine = engine
@@ -86,6 +88,7 @@ class ServingService:
         self.clock = clock
         self.timeout_seconds = timeout_seconds
         self.threads_per_version = threads_per_version
+        self.placement = CallPlacement(inline_call_seconds)
         # Each version gets its own threads: a hanging challenger can only block itself.
         self._executors: dict[VersionKey, ThreadPoolExecutor] = {}
         self._shadow_slots: dict[VersionKey, threading.Semaphore] = {}
@@ -208,7 +211,7 @@ class ServingService:
         assert policy is not None  # _endpoint raised for endpoints that cannot serve
         name = active.config.name
         routing_started = time.perf_counter()
-        request_id = uuid.uuid4().hex
+        request_id = time_ordered_id()
         unit_id = request_id if unit is None else unit
         # Per-request randomness (coins of interleaving, bandit draws), reproducible from the id.
         rng = random.Random(request_id)
@@ -320,7 +323,11 @@ class ServingService:
         if len(calls) == 1:  # the common case: no gather, one task fewer per request
             key, call = calls[0]
             try:
-                results = [await self._call(active.config.name, active.loaded[key], call, timeout)]
+                results = [
+                    await self._call(
+                        active.config.name, active.loaded[key], call, timeout, may_inline=True
+                    )
+                ]
             except ChampionError as exc:
                 results = [exc]
         else:
@@ -340,24 +347,38 @@ class ServingService:
                 outputs[key] = result
         return outputs, failed
 
-    def _bind(
-        self, loaded: LoadedVersion, unit: str | None, payload: Any, k: int | None
-    ) -> Callable[[], Any]:
+    def _bind(self, loaded: LoadedVersion, unit: str | None, payload: Any, k: int | None) -> _Call:
         if k is None:
             rows = loaded.check_inputs(payload)
-            return lambda: loaded.model.predict(rows)
+            return _Call(lambda: loaded.model.predict(rows), len(rows))
         context = loaded.check_inputs([payload])[0] if loaded.check_inputs.fields else payload
-        return lambda: loaded.model.rank(unit, context, k)
+        return _Call(lambda: loaded.model.rank(unit, context, k), 1)
 
     async def _call(
-        self, endpoint: str, loaded: LoadedVersion, call: Callable[[], Any], timeout: float
+        self,
+        endpoint: str,
+        loaded: LoadedVersion,
+        call: _Call,
+        timeout: float,
+        *,
+        may_inline: bool = False,
     ) -> list[Json]:
+        """Run ``call`` inline when the placement says so (only calls a response waits for:
+        a shadow's would hold up every other request), else in the version's threads."""
         key = loaded.version.key
-        loop = asyncio.get_running_loop()
         try:
-            # asyncio.timeout, unlike wait_for, wraps no extra task around the call.
-            async with asyncio.timeout(timeout):
-                result: list[Json] = await loop.run_in_executor(self._executor(key), call)
+            if (
+                may_inline
+                and loaded.model.pure_compute
+                and self.placement.inline(key, call.instances)
+            ):
+                result, seconds = call.timed()
+            else:
+                loop = asyncio.get_running_loop()
+                # asyncio.timeout, unlike wait_for, wraps no extra task around the call.
+                async with asyncio.timeout(timeout):
+                    result, seconds = await loop.run_in_executor(self._executor(key), call.timed)
+            self.placement.observe(key, call.instances, seconds)
             return result
         except TimeoutError:
             self._count_failure(endpoint, key, "timeout")
@@ -447,6 +468,20 @@ class ServingService:
             task.cancel()
         for executor in self._executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A bound model call and how many instances it carries."""
+
+    run: Callable[[], Any]
+    instances: int
+
+    def timed(self) -> tuple[list[Json], float]:
+        # Timed where it runs: in a thread, the hand-off's cost is not the model's.
+        started = time.perf_counter()
+        result: list[Json] = self.run()
+        return result, time.perf_counter() - started
 
 
 def _salt(endpoint_salt: str, policy: Policy) -> str:

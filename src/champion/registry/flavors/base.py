@@ -24,6 +24,11 @@ class LoadOptions(Protocol):
 class Loaded(Protocol):
     """A version in memory, ready to answer."""
 
+    pure_compute: bool
+    """True when a call only computes (no I/O, no sleeping, no waiting on other threads): such
+    a call may run on the server's event loop once it is known to be quick (see
+    serving/placement.py). False for code champion cannot vouch for."""
+
     def predict(self, instances: Sequence[Instance]) -> list[Json]:
         """One JSON-ready output per instance (classifiers and regressors)."""
         ...

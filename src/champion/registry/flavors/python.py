@@ -53,6 +53,8 @@ class PythonFlavor:
 
 
 class _PythonLoaded:
+    pure_compute = False  # the user's code may read files, call services or sleep
+
     def __init__(self, instance: Any, manifest: Manifest) -> None:
         self.instance = instance
         self.manifest = manifest

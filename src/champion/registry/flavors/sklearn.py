@@ -50,12 +50,13 @@ class SklearnFlavor:
         if path.suffix in _PICKLE_SUFFIXES:
             with open(path, "rb") as handle:
                 estimator = pickle.load(handle)  # behind the explicit trust flag
-        else:
-            import skops.io
+            return _SklearnLoaded(estimator, manifest, pure_compute=False)
+        import skops.io
 
-            trusted = skops.io.get_untrusted_types(file=path)
-            estimator = skops.io.load(path, trusted=trusted)
-        return _SklearnLoaded(estimator, manifest)
+        trusted = skops.io.get_untrusted_types(file=path)
+        estimator = skops.io.load(path, trusted=trusted)
+        # Only scikit-learn, NumPy and SciPy inside: calls compute and nothing else.
+        return _SklearnLoaded(estimator, manifest, pure_compute=not manifest.trusted_types)
 
     def _untrusted(self, path: Path, manifest: Manifest) -> list[str]:
         import skops.io
@@ -78,8 +79,9 @@ def _model_file(folder: Path, manifest: Manifest) -> Path:
 
 
 class _SklearnLoaded:
-    def __init__(self, estimator: Any, manifest: Manifest) -> None:
+    def __init__(self, estimator: Any, manifest: Manifest, *, pure_compute: bool) -> None:
         self.estimator = estimator
+        self.pure_compute = pure_compute
         self.manifest = manifest
         self.columns = [spec.name for spec in manifest.signature.inputs]
         # An estimator fitted on a DataFrame wants one (with the same column names); one fitted
