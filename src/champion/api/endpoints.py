@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from champion.api.parsing import body_openapi, read_body
 from champion.api.render import answer_json, endpoint_json, stats_json
 from champion.api.schemas import EndpointBody, PredictBody, RankBody
 from champion.api.state import actor_of, state_of
@@ -28,14 +29,16 @@ def _json(body: Any) -> Response:
 
 
 # The request paths come first: routes are matched in order, and these are most of the calls.
-@router.post("/{endpoint}/predict")
-async def predict(endpoint: str, body: PredictBody, request: Request) -> Response:
+@router.post("/{endpoint}/predict", openapi_extra=body_openapi(PredictBody))
+async def predict(endpoint: str, request: Request) -> Response:
+    body = await read_body(request, PredictBody)
     answer = await state_of(request).serving.predict(endpoint, body.unit, body.instances)
     return _json(answer_json(answer))
 
 
-@router.post("/{endpoint}/rank")
-async def rank(endpoint: str, body: RankBody, request: Request) -> Response:
+@router.post("/{endpoint}/rank", openapi_extra=body_openapi(RankBody))
+async def rank(endpoint: str, request: Request) -> Response:
+    body = await read_body(request, RankBody)
     answer = await state_of(request).serving.rank(endpoint, body.unit, body.k, body.context)
     return _json(answer_json(answer))
 
