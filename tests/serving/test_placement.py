@@ -48,6 +48,14 @@ def test_one_slow_call_sends_the_version_back_to_threads_until_calls_are_quick()
     assert 20 < quick_calls < 60  # forgotten gradually, not after one call
 
 
+def test_a_slow_model_stays_in_threads_though_its_batches_are_cheap_per_row() -> None:
+    # A pipeline with a large fixed cost: 15 ms for one row, 30 ms for fifty.
+    placement = CallPlacement(budget_seconds=0.002)
+    for _ in range(WARMUP_CALLS):
+        placement.observe("v", instances=50, seconds=0.030)
+    assert not placement.inline("v", instances=1)
+
+
 def test_a_budget_of_zero_never_runs_inline() -> None:
     placement = CallPlacement(budget_seconds=0.0)
     for _ in range(WARMUP_CALLS * 2):

@@ -17,22 +17,30 @@ WARMUP_CALLS = 20
 (caches, lazy imports) and say little about the rest."""
 
 SMOOTHING = 0.1
-"""Weight of the newest call in the running mean of seconds per instance."""
+"""Weight of the newest call in the running means of seconds per call and per instance."""
 
 
 @dataclass
 class _Observed:
     calls: int = 0
+    seconds_per_call: float = 0.0
     seconds_per_instance: float = 0.0
+
+    def estimate(self, instances: int) -> float:
+        # A call costs a fixed part and a part per instance. Neither mean alone predicts both
+        # a one-row call after large batches (the per-instance mean is tiny) and a large
+        # batch after one-row calls (the per-call mean is): take the larger of the two.
+        return max(self.seconds_per_call, self.seconds_per_instance * instances)
 
 
 class CallPlacement:
     """Decides per call; learns from every call's duration, inline or not.
 
     A call runs inline when the version's model only computes (the flavor says so), the
-    version has answered ``WARMUP_CALLS`` calls, and its running mean cost per instance times
-    the call's instances is under the budget. One slow call raises the mean and sends the
-    next calls back to the threads until calls are quick again.
+    version has answered ``WARMUP_CALLS`` calls, and the call's estimated cost (the larger of
+    the running mean per call and the running mean per instance times its instances) is under
+    the budget. One slow call raises the means and sends the next calls back to the threads
+    until calls are quick again.
 
     Examples
     --------
@@ -54,7 +62,7 @@ class CallPlacement:
         observed = self._observed.get(version)
         if observed is None or observed.calls < WARMUP_CALLS:
             return False
-        return observed.seconds_per_instance * instances < self.budget_seconds
+        return observed.estimate(instances) < self.budget_seconds
 
     def observe(self, version: object, instances: int, seconds: float) -> None:
         observed = self._observed.get(version)
@@ -62,8 +70,10 @@ class CallPlacement:
             observed = self._observed.setdefault(version, _Observed())
         per_instance = seconds / max(instances, 1)
         if observed.calls == 0:
+            observed.seconds_per_call = seconds
             observed.seconds_per_instance = per_instance
         else:
+            observed.seconds_per_call += SMOOTHING * (seconds - observed.seconds_per_call)
             observed.seconds_per_instance += SMOOTHING * (
                 per_instance - observed.seconds_per_instance
             )
