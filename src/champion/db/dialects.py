@@ -81,9 +81,10 @@ def _json_column_sql(index: int, column_type: Any, postgres: bool) -> str:
     if postgres:
         if isinstance(column_type, sa.JSON):
             return f"NULLIF((e -> {index})::jsonb, 'null'::jsonb)"
-        cast = _POSTGRES_CASTS.get(type(column_type))
         if isinstance(column_type, UTCDateTime):
-            cast = "timestamptz"
+            cast: str | None = "timestamptz"
+        else:
+            cast = _POSTGRES_CASTS.get(type(column_type))
         if cast is None and not isinstance(column_type, sa.String):
             raise TypeError(f"insert_encoded cannot store {column_type!r}")
         return f"(e ->> {index})::{cast}" if cast else f"(e ->> {index})"

@@ -107,13 +107,13 @@ class PredictionWriter:
             stopping = self._stop.wait(self.flush_seconds)
             # What waited at the wake-up, not what arrives meanwhile: chasing the newest events
             # would commit a few at a time, and every commit takes the GIL from the requests.
-            waiting = len(self._queue) if not stopping else None
-            while self._queue and (waiting is None or waiting > 0):
-                batch: list[_Encoded] = []
-                while self._queue and len(batch) < self.batch_size:
-                    batch.append(self._queue.popleft())
-                if waiting is not None:
-                    waiting -= len(batch)
+            # Stopping, write everything.
+            waiting = len(self._queue)
+            while self._queue and (waiting > 0 or stopping):
+                batch = [
+                    self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))
+                ]
+                waiting -= len(batch)
                 self._write(batch)
             self.metrics.event_queue_depth.set(len(self._queue))
             if stopping:
