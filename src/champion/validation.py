@@ -8,7 +8,7 @@ become "field: what is wrong, got value".
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,13 @@ from pydantic import ValidationError
 
 from champion.errors import InvalidInput
 
-__all__ = ["check_storable", "describe_validation_error", "invalid_input", "location"]
+__all__ = [
+    "check_storable",
+    "describe_problem",
+    "describe_validation_error",
+    "invalid_input",
+    "location",
+]
 
 
 def location(parts: Sequence[int | str], root: str = "") -> str:
@@ -34,17 +40,25 @@ def location(parts: Sequence[int | str], root: str = "") -> str:
 
 def describe_validation_error(error: ValidationError, root: str = "", limit: int = 5) -> str:
     """One line per problem, at most ``limit``: ``field: what is wrong (got value)``."""
-    lines = []
-    for item in error.errors(include_url=False)[:limit]:
-        where = location([p for p in item["loc"] if isinstance(p, int | str)], root)
-        message = item["msg"]
-        if item["type"] not in {"missing"}:
-            message += f", got {short_repr(item.get('input'))}"
-        lines.append(f"{where}: {message}")
+    lines = [describe_problem(item, root) for item in error.errors(include_url=False)[:limit]]
     more = error.error_count() - limit
     if more > 0:
         lines.append(f"... and {more} more problem(s)")
     return "; ".join(lines)
+
+
+def describe_problem(item: Mapping[str, Any], root: str = "") -> str:
+    """One pydantic error as ``field: what is wrong, got value``."""
+    loc = tuple(item.get("loc", ()))
+    if loc[:1] == ("body",):  # FastAPI's request errors start with where the value came from
+        loc = loc[1:]
+    if item.get("type") == "value_error" and not loc:
+        # A whole-body check (check_storable) names the field in its own message.
+        return str(item["ctx"]["error"])
+    text = f"{location([p for p in loc if isinstance(p, int | str)], root)}: {item.get('msg')}"
+    if item.get("type") != "missing" and "input" in item:
+        text += f", got {short_repr(item['input'])}"
+    return text
 
 
 def invalid_input(error: ValidationError, root: str = "") -> InvalidInput:
@@ -147,22 +161,29 @@ _INT64 = (-(2**63), 2**64 - 1)
 
 def check_storable(value: Any, where: str = "body") -> None:
     """Raise ValueError unless ``value`` can be stored as JSON text on SQLite and PostgreSQL:
-    integers within 64 bits, and text without NUL characters or lone surrogates.
+    integers within 64 bits, finite numbers, and text without NUL characters or lone surrogates.
 
     Examples
     --------
-    >>> check_storable({"a": [1, "x"]})
+    >>> check_storable({"a": [1, "x", None]})
     >>> check_storable({"a": [2**70]})
     Traceback (most recent call last):
     ...
     ValueError: body.a[0]: the integer 1180591620717411303424 does not fit in 64 bits
+    >>> check_storable({"a": float("nan")})
+    Traceback (most recent call last):
+    ...
+    ValueError: body.a: nan is not a finite number (JSON has no NaN or Infinity)
     """
-    try:  # the fast path: orjson refuses big integers and lone surrogates; NUL shows escaped
-        if b"\\u0000" not in orjson.dumps(value):
+    # The fast path: orjson refuses big integers and lone surrogates, writes NUL escaped, and
+    # writes NaN and the infinities as null (so a null, or a literal backslash-u0000 in a text,
+    # means looking closer).
+    try:
+        text = orjson.dumps(value)
+        if b"\\u0000" not in text and b"null" not in text:
             return
     except TypeError:
         pass
-    # Something is wrong (or a text holds a literal backslash-u0000): find and name it.
     pending = [(where, value)]
     while pending:
         path, item = pending.pop()
@@ -173,6 +194,11 @@ def check_storable(value: Any, where: str = "body") -> None:
                 item.encode("utf-8")
             except UnicodeEncodeError:
                 raise ValueError(f"{path}: text is not valid Unicode (a lone surrogate)") from None
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise ValueError(
+                    f"{path}: {item} is not a finite number (JSON has no NaN or Infinity)"
+                )
         elif isinstance(item, bool) or not isinstance(item, int | dict | list | tuple):
             continue
         elif isinstance(item, int):

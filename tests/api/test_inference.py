@@ -109,6 +109,24 @@ def test_requests_the_protocol_refuses_before_any_model_runs(
     assert _error(response)[0] == 400
     response = client.post(
         "/v2/models/churn/infer",
+        content=b'{"inputs": [{"name": "charges", "datatype": "FP32", "shape": [1], "data": '
+        b"[1e999]}]}",
+        headers={"content-type": "application/json"},
+    )
+    assert _error(response) == (
+        400,
+        "The inference request is not valid JSON: number is infinity when parsed as double: "
+        "line 1 column 76 (char 75).",
+    )
+    response = client.post(
+        "/v2/models/churn/infer",
+        json={"inputs": INPUTS},
+        headers={"inference-header-content-length": "99999"},
+    )
+    status, message = _error(response)
+    assert status == 400 and "Inference-Header-Content-Length must be a whole number" in message
+    response = client.post(
+        "/v2/models/churn/infer",
         json={"inputs": INPUTS, "outputs": [{"name": "probability"}]},
     )
     assert _error(response) == (422, "Unknown output 'probability'; the model answers score.")

@@ -71,6 +71,22 @@ def test_text_no_database_can_store_is_refused_with_a_4xx(
     instances = [{"tenure": 3, "charges": 1.0, "contract": "a\x00"}]
     response = httpx.post(f"{url}/v1/endpoints/churn/predict", json={"instances": instances})
     assert response.status_code == 422 and "NUL" in response.text
+    # NaN, Infinity (which Python's JSON reads) and 1e999 (valid JSON) are no number JSON can
+    # store: refused where the body holds any value, naming where.
+    for number in ("NaN", "-Infinity", "1e999"):
+        for path, template in [
+            ("/v1/feedback", '{"request_id": "r", "kind": "label", "label": [%s]}'),
+            ("/v1/endpoints/recs/rank", '{"k": 2, "context": {"budget": %s}}'),
+        ]:
+            response = httpx.post(
+                url + path,
+                content=template % number,
+                headers={"content-type": "application/json"},
+            )
+            assert response.status_code == 422, (path, number, response.text)
+            message = response.json()["error"]["message"]
+            assert message.startswith(("body.label[0]: ", "body.context.budget: ")), message
+            assert "is not a finite number (JSON has no NaN or Infinity)" in message
 
 
 def test_deeply_nested_json_is_a_4xx(served: Services, live_server: LiveServer) -> None:

@@ -79,6 +79,19 @@ def test_bad_requests_get_a_clear_4xx(served: Services, client: TestClient) -> N
         post("/v1/endpoints/churn/predict", json={"instances": [ROW | {"extra": 1}]})
     )
     assert status == 422 and "instances[0].extra: Extra inputs" in message
+    # Valid JSON (1e999) and the NaN/Infinity that Python's JSON accepts: not numbers a model
+    # can use, so a 422 naming the field, never the model's failure as a 5xx.
+    for number in (b"1e999", b"-Infinity", b"NaN"):
+        status, code, message = _error(
+            post(
+                "/v1/endpoints/churn/predict",
+                content=b'{"instances": [{"tenure": 3, "charges": %s, "contract": "x"}]}' % number,
+                headers={"content-type": "application/json"},
+            )
+        )
+        assert (status, code) == (422, "InvalidInput"), message
+        assert message.startswith("body.instances[0].charges: ")
+        assert "is not a finite number (JSON has no NaN or Infinity)" in message
     status, _, message = _error(post("/v1/endpoints/churn/predict", json={"instances": []}))
     assert status == 422 and "instances" in message
     status, code, message = _error(post("/v1/endpoints/nope/predict", json={"instances": [ROW]}))

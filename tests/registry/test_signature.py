@@ -34,6 +34,14 @@ def test_valid_rows_pass_and_ints_are_numbers() -> None:
         ),
         ({"tenure": 1, "charges": True, "contract": "x"}, r"instances\[0\]\.charges"),
         ({"tenure": 1, "charges": 1.0, "contract": None}, r"instances\[0\]\.contract"),
+        (
+            {"tenure": 1, "charges": float("nan"), "contract": "x"},
+            r"instances\[0\]\.charges: Input should be a finite number, got nan",
+        ),
+        (
+            {"tenure": 1, "charges": float("-inf"), "contract": "x"},
+            r"instances\[0\]\.charges: Input should be a finite number, got -inf",
+        ),
     ],
 )
 def test_bad_rows_name_the_field(row: dict[str, object], message: str) -> None:

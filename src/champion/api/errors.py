@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from champion.errors import ChampionError, InvalidInput, MalformedRequest, PayloadTooLarge
-from champion.validation import location, short_repr
+from champion.validation import describe_problem
 
 __all__ = ["error_response", "install_error_handlers"]
 
@@ -57,11 +57,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 malformed = True
                 problems.append(f"body is not valid JSON: {item.get('ctx', {}).get('error', '')}")
                 continue
-            where = location([p for p in item.get("loc", ()) if p != "body"])
-            text = f"{where}: {item.get('msg')}"
-            if item.get("type") != "missing" and "input" in item:
-                text += f", got {short_repr(item['input'])}"
-            problems.append(text)
+            problems.append(describe_problem(item))
         cls = MalformedRequest if malformed else InvalidInput
         return error_response(cls("; ".join(problems)), request.url.path)
 

@@ -142,19 +142,30 @@ def _ready(request: Request, name: str, version: str | None) -> Response:
     return _json({"name": name, "ready": ok}, 200 if ok else 400)
 
 
+def _json_length(header: str | None, size: int) -> int:
+    """Where the JSON part ends: the whole body, or the header's length when tensors follow."""
+    if header is None:
+        return size
+    try:
+        length = int(header)
+    except ValueError:
+        length = -1
+    if not 0 <= length <= size:
+        raise MalformedRequest(
+            f"Inference-Header-Content-Length must be a whole number from 0 to the body's "
+            f"{size} bytes. Got {header!r} instead."
+        )
+    return length
+
+
 async def _infer(request: Request, name: str, version: str | None) -> Response:
     state = state_of(request)
     raw = await request.body()
-    header_length = request.headers.get(_HEADER_LENGTH)
+    split = _json_length(request.headers.get(_HEADER_LENGTH), len(raw))
     try:
-        split = int(header_length) if header_length is not None else len(raw)
-        if not 0 <= split <= len(raw):
-            raise ValueError
         body = orjson.loads(raw[:split])
-    except ValueError:
-        raise MalformedRequest(
-            "The request is not a JSON inference request (check Inference-Header-Content-Length)."
-        ) from None
+    except orjson.JSONDecodeError as exc:
+        raise MalformedRequest(f"The inference request is not valid JSON: {exc}.") from None
     if not isinstance(body, dict):
         raise InvalidInput("The inference request must be a JSON object with 'inputs'.")
     keys = _versions(state, name, version)

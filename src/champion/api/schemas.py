@@ -31,7 +31,8 @@ class _Body(BaseModel):
     def _storable(self) -> Self:
         # Everything a body holds may end up in the event log or the audit log: refuse here
         # what a database would refuse later (off the response path, where it cannot be said).
-        check_storable(self.model_dump(mode="python"))
+        # Fields left unset hold nothing to store (and a null would mean looking closer).
+        check_storable(self.model_dump(mode="python", exclude_none=True))
         return self
 
 

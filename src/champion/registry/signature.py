@@ -40,10 +40,12 @@ class SignatureChecker:
             python_type = _PYTHON_TYPES[spec.type]
             annotations[spec.name] = python_type | None if spec.nullable else python_type
         # Strict: "3" is not an integer and true is not a number; an int is a valid number.
+        # Finite: NaN, Infinity and 1e999 parse as floats, but a model cannot use them and the
+        # event log (JSON) could not store them as served.
         # The fields are known at run time only, so the TypedDict is built dynamically.
         make_typed_dict: Any = TypedDict
         row = make_typed_dict("row", annotations)
-        row.__pydantic_config__ = ConfigDict(extra="forbid", strict=True)
+        row.__pydantic_config__ = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
         rows: Any = list[row]  # type: ignore[valid-type]  # a run-time type, see above
         self._adapter: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(rows)
 
