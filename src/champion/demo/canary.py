@@ -18,10 +18,10 @@ from typing import Any
 
 import httpx
 from rich.console import Console
-from rich.progress import Progress
 
 from champion.demo.attrition import Holdout
 from champion.demo.rollout import experiment_report
+from champion.demo.scoring import Customer, score_and_label
 
 __all__ = ["CANARY_EXPERIMENT", "follow_the_canary", "show_the_record"]
 
@@ -72,39 +72,20 @@ def _score_week(client: httpx.Client, console: Console, holdout: Holdout, week: 
     """``WEEK`` holdout customers, as this week's, with their outcomes; the week ends early
     once the controller has ended the experiment. Returns how many were scored."""
     n = len(holdout.rows)
-    chosen = [(week - 1) * WEEK + i for i in range(WEEK)]
-    labels: list[dict[str, Any]] = []
-    scored = 0
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(f"Week {week}: scoring customers", total=WEEK)
-        for i in chosen:
-            row, customer, churned = (
-                holdout.rows[i % n],
-                holdout.customer_ids[i % n],
-                holdout.churned[i % n],
-            )
-            unit = f"{customer}/week-{week}"  # each week, other customers
-            response = client.post(
-                "/v1/endpoints/attrition/predict", json={"unit": unit, "instances": [row]}
-            )
-            response.raise_for_status()
-            labels.append(
-                {"request_id": response.json()["request_id"], "kind": "label", "label": churned}
-            )
-            scored += 1
-            progress.advance(task)
-            if len(labels) == LABELS_EVERY:
-                _send(client, labels)
-                labels = []
-                if experiment_report(client, "attrition")["status"] != "running":
-                    break
-    _send(client, labels)
-    return scored
-
-
-def _send(client: httpx.Client, labels: list[dict[str, Any]]) -> None:
-    if labels:
-        client.post("/v1/feedback/batch", json={"events": labels}).raise_for_status()
+    picks = [i % n for i in range((week - 1) * WEEK, week * WEEK)]
+    customers = [
+        # Each week, other customers: the unit is the customer in that week.
+        Customer(f"{holdout.customer_ids[i]}/week-{week}", holdout.rows[i], holdout.churned[i])
+        for i in picks
+    ]
+    return score_and_label(
+        client,
+        console,
+        customers,
+        title=f"Week {week}: scoring customers",
+        labels_every=LABELS_EVERY,
+        keep_going=lambda: experiment_report(client, "attrition")["status"] == "running",
+    )
 
 
 def _await_next_look(

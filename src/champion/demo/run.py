@@ -46,6 +46,7 @@ from champion.demo.drift import ALERT_INTERVAL_SECONDS, run_drift_story
 from champion.demo.movielens import load_split
 from champion.demo.pipeline import pipeline_spec, show_retraining, split_telco
 from champion.demo.rankers import write_item_knn_ranker, write_popularity_ranker
+from champion.demo.scoring import Customer, score_and_label
 from champion.demo.users import react
 from champion.errors import InvalidInput
 from champion.events.queries import feedback_for, shadow_pairs
@@ -265,31 +266,17 @@ def _interleaving_result(client: httpx.Client) -> None:
 
 
 def _score_customers(client: httpx.Client, holdout: Holdout) -> None:
-    labels = []
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("Scoring holdout customers", total=len(holdout.rows))
+    customers = [
+        Customer(customer, row, churned, event_id=f"churn-{customer}")
         for row, customer, churned in zip(
             holdout.rows, holdout.customer_ids, holdout.churned, strict=True
-        ):
-            response = client.post(
-                "/v1/endpoints/attrition/predict", json={"unit": customer, "instances": [row]}
-            )
-            response.raise_for_status()
-            labels.append(
-                {
-                    "request_id": response.json()["request_id"],
-                    "kind": "label",
-                    "label": churned,
-                    "event_id": f"churn-{customer}",
-                }
-            )
-            progress.advance(task)
-    for start in range(0, len(labels), 1000):
-        client.post(
-            "/v1/feedback/batch", json={"events": labels[start : start + 1000]}
-        ).raise_for_status()
+        )
+    ]
+    scored = score_and_label(
+        client, console, customers, title="Scoring holdout customers", labels_every=1000
+    )
     console.print(
-        f"Scored {len(labels)} customers with attrition/1 while attrition/2 ran in "
+        f"Scored {scored} customers with attrition/1 while attrition/2 ran in "
         "shadow; their true outcomes came back as labels."
     )
 
