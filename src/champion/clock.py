@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Annotated, Protocol
 
-__all__ = ["Clock", "FixedClock", "SystemClock", "as_utc"]
+from pydantic import AfterValidator
+
+__all__ = ["Clock", "FixedClock", "SystemClock", "UserTime", "as_utc", "checked_time"]
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+"""Times users give lie in [EARLIEST, LATEST): windows around them stay within datetime's range."""
 
 
 class Clock(Protocol):
@@ -40,3 +46,24 @@ def as_utc(at: datetime | None) -> datetime | None:
     if at is None:
         return None
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def checked_time(at: datetime) -> datetime:
+    """A time from a user, in UTC; ValueError outside [1900, 9000).
+
+    >>> checked_time(datetime(9999, 12, 31, 23, 59))
+    Traceback (most recent call last):
+    ...
+    ValueError: must be a time from 1900 to 9000 (UTC)
+    """
+    try:
+        utc = as_utc(at)
+    except OverflowError:  # an offset pushing it past year 1 or 9999
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError("must be a time from 1900 to 9000 (UTC)")
+    return utc
+
+
+UserTime = Annotated[datetime, AfterValidator(checked_time)]
+"""A time in a request: ISO 8601, taken as UTC without a zone, within [1900, 9000)."""

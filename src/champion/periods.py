@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 from champion.clock import Clock
 from champion.errors import InvalidInput
 
-__all__ = ["DEFAULT_WINDOW", "parse_window", "resolve_window"]
+__all__ = ["DEFAULT_WINDOW", "MAX_WINDOW", "parse_window", "resolve_window"]
 
 DEFAULT_WINDOW = "1d"
+MAX_WINDOW = timedelta(weeks=5200)
+"""About a century: longer spans say nothing a user means and overflow time arithmetic."""
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
-_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_PATTERN = re.compile(r"\s*([0-9]{1,12}(?:\.[0-9]{1,9})?)\s*([smhdw])\s*")
 
 
 def parse_window(text: str, field: str = "window") -> timedelta:
@@ -25,13 +27,18 @@ def parse_window(text: str, field: str = "window") -> timedelta:
     ...
     champion.errors.InvalidInput: The 'window' must be a number and a unit ... Got 'soon' instead.
     """
-    match = _PATTERN.match(text) if isinstance(text, str) else None
+    match = _PATTERN.fullmatch(text) if isinstance(text, str) else None
     if match is None or float(match.group(1)) <= 0:
         raise InvalidInput(
             f"The {field!r} must be a number and a unit (s, m, h, d, w), such as '15m' or "
             f"'7d'. Got {text!r} instead."
         )
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > MAX_WINDOW.total_seconds():
+        raise InvalidInput(
+            f"The {field!r} must be at most 5200w (a century). Got {text!r} instead."
+        )
+    return timedelta(seconds=seconds)
 
 
 def resolve_window(

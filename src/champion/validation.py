@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from champion.errors import InvalidInput
 
 __all__ = [
+    "MAX_ID",
     "check_storable",
     "describe_problem",
     "describe_validation_error",
@@ -157,6 +158,8 @@ class _Shortened(str):
 
 
 _INT64 = (-(2**63), 2**64 - 1)
+MAX_ID = 2**63 - 1
+"""The largest id or version number a database column holds (a signed 64-bit integer)."""
 
 
 def check_storable(value: Any, where: str = "body") -> None:

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
 
 class AlertRuleBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     endpoint: str = Field(min_length=1, max_length=64)
     metric: str = Field(description="drift_share, drifted_columns, quality_bad_share, …")

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
 from champion import audit
 from champion.api.state import state_of
-from champion.clock import as_utc
+from champion.clock import UserTime, as_utc
 from champion.db import read
+from champion.validation import MAX_ID
 
 __all__ = ["router"]
 
@@ -29,9 +29,11 @@ def list_audit(
         str | None, Query(max_length=64, description="alias.set, or a family: alias.")
     ] = None,
     actor: Annotated[str | None, Query(max_length=128)] = None,
-    since: Annotated[datetime | None, Query(description="From this time (inclusive).")] = None,
-    until: Annotated[datetime | None, Query(description="Up to this time (exclusive).")] = None,
-    before: Annotated[int | None, Query(ge=1, description="The 'next' of the last page.")] = None,
+    since: Annotated[UserTime | None, Query(description="From this time (inclusive).")] = None,
+    until: Annotated[UserTime | None, Query(description="Up to this time (exclusive).")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="The 'next' of the last page.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Who changed what, when and why. ``next`` pages on to older records (null at the end)."""

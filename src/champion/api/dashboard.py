@@ -17,7 +17,7 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=TEMPLATES)
-_STATIC_NAME = re.compile(r"^[a-z0-9_-]+\.(js|css)$")
+_STATIC_NAME = re.compile(r"[a-z0-9_-]{1,64}\.(js|css)")
 _CACHE = {"Cache-Control": "public, max-age=3600"}
 
 
@@ -45,6 +45,6 @@ def plotly() -> Response:
 def static(filename: str) -> Response:
     # Only files of the dashboard's own folder, by a plain name: no path reaches elsewhere.
     path = STATIC / filename
-    if not _STATIC_NAME.match(filename) or not path.is_file():
+    if not _STATIC_NAME.fullmatch(filename) or not path.is_file():
         raise NotFound(f"No static file {filename!r}.")
     return FileResponse(path, headers={"Cache-Control": "no-cache"})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,7 +12,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from champion.api.state import actor_of, state_of
-from champion.clock import as_utc
+from champion.clock import UserTime, as_utc
 
 # champion.drift imports SciPy and pandas: loaded at the first drift request, not at start-up.
 from champion.errors import InvalidInput
@@ -35,8 +34,8 @@ def endpoint_drift(
     endpoint: str,
     request: Request,
     window: str | None = Query(default=None, description="15m, 1h, 7d… (default 1d)"),
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: UserTime | None = None,
+    end: UserTime | None = None,
     version: str | None = Query(default=None, description="attrition/1 or attrition@champion"),
     test: list[str] = Query(default=[], description="column=detector, repeatable"),  # noqa: B008
     correction: Literal["bh", "bonferroni", "none"] = "bh",
@@ -62,7 +61,7 @@ def endpoint_drift_timeline(
     window: str = Query(default="1h", description="Width of each window: 15m, 1h, 1d…"),
     # le: drift.timeline.MAX_BUCKETS, written out so that champion.drift loads on first use.
     buckets: int = Query(default=24, ge=1, le=96, description="Consecutive windows."),
-    end: datetime | None = None,
+    end: UserTime | None = None,
     version: str | None = Query(default=None, description="attrition/1 or attrition@champion"),
     test: list[str] = Query(default=[], description="column=detector, repeatable"),  # noqa: B008
     correction: Literal["bh", "bonferroni", "none"] = "bh",
@@ -87,8 +86,8 @@ def endpoint_performance(
     endpoint: str,
     request: Request,
     window: str | None = Query(default=None, description="default 1d"),
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: UserTime | None = None,
+    end: UserTime | None = None,
     bucket: str = Query(default="1h", description="width of each time bucket"),
     version: str | None = None,
     detector: list[str] | None = Query(default=None, description="adwin, ddm, page_hinkley"),  # noqa: B008
@@ -144,4 +143,4 @@ def put_reference(
 
 
 def _ref(model: str, version: str) -> str:
-    return f"{model}/{version}" if version.isdigit() else f"{model}@{version}"
+    return f"{model}/{version}" if version.isascii() and version.isdigit() else f"{model}@{version}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -13,7 +12,7 @@ from champion.api.parsing import body_openapi, read_body
 from champion.api.render import answer_json, endpoint_json, stats_json
 from champion.api.schemas import EndpointBody, PredictBody, RankBody
 from champion.api.state import actor_of, state_of
-from champion.clock import as_utc
+from champion.clock import UserTime, as_utc
 from champion.db import read
 from champion.evaluation import interleaving_comparisons
 from champion.events import version_stats
@@ -84,7 +83,7 @@ def endpoint_history(endpoint: str, request: Request) -> dict[str, Any]:
 
 @router.get("/{endpoint}/stats")
 def endpoint_stats(
-    endpoint: str, request: Request, start: datetime | None = None, end: datetime | None = None
+    endpoint: str, request: Request, start: UserTime | None = None, end: UserTime | None = None
 ) -> dict[str, Any]:
     """Per version: requests, impressions, CTR, feedback, fallbacks, latency p50/p99 over
     [start, end); and the requests that failed, by error code, counted by this server since it
@@ -104,8 +103,8 @@ def endpoint_stats(
 def endpoint_interleaving(
     endpoint: str,
     request: Request,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: UserTime | None = None,
+    end: UserTime | None = None,
     alpha: float = Query(default=0.05, gt=0, lt=1),
 ) -> dict[str, Any]:
     """Which ranker users prefer: per champion/challenger pair, wins, losses, ties, Δ_AB with a

@@ -23,6 +23,7 @@ from champion.serving.tensors import (
     field_datatype,
     pack,
 )
+from champion.validation import check_storable, short_repr
 
 __all__ = ["router"]
 
@@ -142,6 +143,21 @@ def _ready(request: Request, name: str, version: str | None) -> Response:
     return _json({"name": name, "ready": ok}, 200 if ok else 400)
 
 
+def _unit(unit: Any) -> str | None:
+    """``parameters.unit``, held to the rules of /v1 predict's ``unit``."""
+    if unit is None:
+        return None
+    if not isinstance(unit, str) or not 1 <= len(unit) <= 256:
+        raise InvalidInput(
+            f"parameters.unit must be a text of 1 to 256 characters. Got {short_repr(unit)}."
+        )
+    try:
+        check_storable(unit, "parameters.unit")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    return unit
+
+
 def _json_length(header: str | None, size: int) -> int:
     """Where the JSON part ends: the whole body, or the header's length when tensors follow."""
     if header is None:
@@ -176,10 +192,10 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
         raise InvalidInput(f"Endpoint {name!r} serves a ranker: call /v1/endpoints/{name}/rank.")
     instances = decode_inputs(body.get("inputs"), loaded.check_inputs.fields, raw[split:])
     parameters = body.get("parameters") or {}
-    unit = parameters.get("unit") if isinstance(parameters, dict) else None
+    unit = _unit(parameters.get("unit") if isinstance(parameters, dict) else None)
     answer = await state.serving.predict(
         name,
-        unit if isinstance(unit, str) and unit else None,
+        unit,
         instances,
         version=keys[0] if version is not None else None,
     )

@@ -40,7 +40,7 @@ def get_model(model: str, request: Request) -> dict[str, Any]:
 def get_version(model: str, version: str, request: Request) -> dict[str, Any]:
     """``version`` is a number or an alias: ``/v1/models/recs/versions/champion``."""
     registry = state_of(request).services.registry
-    ref = f"{model}/{version}" if version.isdigit() else f"{model}@{version}"
+    ref = f"{model}/{version}" if version.isascii() and version.isdigit() else f"{model}@{version}"
     return version_json(registry.resolve(ref))
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from champion.validation import check_storable
+from champion.clock import UserTime
+from champion.validation import MAX_ID, check_storable
 
 __all__ = [
     "ActionBody",
@@ -25,7 +25,7 @@ _KIND = r"^[a-z][a-z0-9_]{0,15}$"
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _storable(self) -> Self:
@@ -53,7 +53,7 @@ class RankBody(_Body):
 
 
 class AliasBody(_Body):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_ID)
     reason: str = Field(default="", max_length=2000)
 
 
@@ -87,7 +87,7 @@ class FeedbackBody(_Body):
     )
     value: float | None = Field(default=None, allow_inf_nan=False)
     label: Any = None
-    at: datetime | None = Field(default=None, description="When it happened; default: now.")
+    at: UserTime | None = Field(default=None, description="When it happened; default: now.")
 
 
 class FeedbackBatchBody(_Body):

@@ -29,8 +29,9 @@ from typing import Any, Literal
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from champion.automation.cron import CronSchedule
 from champion.errors import InvalidInput
 from champion.evaluation.design import ExperimentDesign, check_fits
 from champion.periods import parse_window
@@ -61,7 +62,7 @@ _DURATION = r"^\d+(s|m|h|d)$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SourceSpec(_Strict):
@@ -145,6 +146,14 @@ class ScheduleSpec(_Strict):
     def _one(self) -> ScheduleSpec:
         if (self.every is None) == (self.cron is None):
             raise ValueError("a schedule has exactly one of 'every' (e.g. 6h) or 'cron'")
+        # Refused now, not at every scheduler tick.
+        try:
+            if self.every is not None:
+                parse_window(self.every, "schedule.every")
+            else:
+                CronSchedule.parse(self.cron or "")
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
         return self
 
 
@@ -157,6 +166,15 @@ class AlertTriggerSpec(_Strict):
 
     rules: list[str] = Field(min_length=1, max_length=50, description="Alert rule names.")
     cooldown: str = Field(default="1h", pattern=_DURATION, examples=["6h"])
+
+    @field_validator("cooldown")
+    @classmethod
+    def _cooldown(cls, value: str) -> str:
+        try:
+            parse_window(value, "on_alert.cooldown")
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
+        return value
 
     @property
     def cooldown_seconds(self) -> float:
@@ -183,7 +201,9 @@ class QualitySpec(_Strict):
 class PipelineSpec(_Strict):
     """ingest → validate → train → score → gate → register → deploy, for one model."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
     name: str
     model: str

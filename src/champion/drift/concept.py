@@ -105,6 +105,10 @@ class _Labelled:
     label: Json
 
 
+MAX_BUCKETS = 10_000
+"""Buckets in one performance answer: each is a point of its timeline."""
+
+
 def labelled_errors(
     engine: sa.Engine,
     endpoint: str,
@@ -173,9 +177,14 @@ def performance(
     if kind != "classifier" and any(s.binary for s in specs):
         binary = [s.name for s in specs if s.binary]
         raise InvalidInput(f"Detectors {binary!r} take a 0/1 error and need a classifier.")
+    count = math.ceil((end - start) / bucket)
+    if count > MAX_BUCKETS:
+        raise InvalidInput(
+            f"The window holds {count:,} buckets of {bucket}; at most {MAX_BUCKETS:,}: use a "
+            "wider 'bucket' or a shorter window."
+        )
     running = [(s.name, s.build()) for s in specs]
     detections: list[Detection] = []
-    count = math.ceil((end - start) / bucket)
     per_bucket: list[list[tuple[float, Json, dict[str, float] | None, Json]]] = [
         [] for _ in range(count)
     ]

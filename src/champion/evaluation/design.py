@@ -30,7 +30,7 @@ METHODS = ("sequential", "delta", "welch", "bayesian", "interleaving")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _known_metric(name: str) -> str:

@@ -11,12 +11,13 @@ from champion.errors import InvalidInput
 
 __all__ = ["Model", "Version", "VersionKey", "VersionRef", "check_name"]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_NUMBER = re.compile(r"[1-9][0-9]{0,17}")  # a version number, within 64 bits
 
 
 def check_name(kind: str, value: str) -> str:
     """Model, alias and endpoint names: 1-64 letters, digits, '.', '_' or '-'."""
-    if not isinstance(value, str) or not _NAME.match(value):
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise InvalidInput(
             f"Invalid {kind} name {value!r}: use 1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit."
@@ -62,7 +63,7 @@ class VersionRef:
             model, _, alias = text.partition("@")
             return cls(check_name("model", model), alias=check_name("alias", alias))
         model, _, number = text.partition("/")
-        if number.isdigit() and int(number) > 0:
+        if _NUMBER.fullmatch(number):
             return cls(check_name("model", model), number=int(number))
         raise InvalidInput(
             f"Invalid version reference {text!r}: write model/number (recs/3) "

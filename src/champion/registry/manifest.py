@@ -39,7 +39,7 @@ FieldType = Literal["number", "integer", "string", "boolean"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class FieldSpec(_Strict):
@@ -81,7 +81,9 @@ class Lineage(_Strict):
 class Manifest(_Strict):
     """The validated content of a version folder's champion.yaml."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
     name: str | None = None
     kind: Literal["classifier", "regressor", "ranker"]
