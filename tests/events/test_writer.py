@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from datetime import UTC, datetime
@@ -81,17 +82,12 @@ def test_events_read_back_exactly_as_they_were_served(services: Services) -> Non
         fallback_from="recs/3",
         probability=0.125,
     )
-    whole_second = PredictionEvent(
+    whole_second = dataclasses.replace(
+        _event(0),
         request_id="r-label",
         endpoint="churn",
-        config_version=1,
-        unit="u",
-        unit_randomised=False,
-        arm="champion",
         bucket=42,
         model="churn",
-        version=1,
-        kind="predict",
         inputs=[{"tenure": 3, "plan": "two year", "charges": 19.85, "note": None}],
         outputs=["yes"],
         latency_ms=0.0,

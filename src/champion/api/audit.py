@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from champion import audit
 from champion.api.state import state_of
-from champion.clock import UserTime, as_utc
+from champion.clock import UserTime
 from champion.db import read
 from champion.validation import MAX_ID
 
@@ -45,8 +45,8 @@ def list_audit(
             target=target,
             action=action,
             actor=actor,
-            since=as_utc(since),
-            until=as_utc(until),
+            since=since,
+            until=until,
             before=before,
             limit=limit + 1,
         )

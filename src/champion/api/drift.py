@@ -12,11 +12,12 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from champion.api.state import actor_of, state_of
-from champion.clock import UserTime, as_utc
+from champion.clock import UserTime
 
 # champion.drift imports SciPy and pandas: loaded at the first drift request, not at start-up.
 from champion.errors import InvalidInput
 from champion.periods import parse_window, resolve_window
+from champion.registry.entities import path_reference
 
 __all__ = ["router"]
 
@@ -75,7 +76,7 @@ def endpoint_drift_timeline(
     services = state_of(request).services
     services.endpoints.get(endpoint)
     timeline = drift_timeline(
-        services.drift, endpoint, window=window, buckets=buckets, end=as_utc(end),
+        services.drift, endpoint, window=window, buckets=buckets, end=end,
         version=version, tests=parse_tests(test), correction=correction,
     )  # fmt: skip
     return _json(timeline.to_json())
@@ -112,7 +113,7 @@ def endpoint_performance(
 @router.get("/v1/models/{model}/versions/{version}/reference")
 def get_reference(model: str, version: str, request: Request) -> Response:
     services = state_of(request).services
-    key = services.registry.resolve(_ref(model, version)).key
+    key = services.registry.resolve(path_reference(model, version)).key
     return _json(services.references.get(key).to_json())
 
 
@@ -137,10 +138,10 @@ def put_reference(
         with open(path, "wb") as out:
             shutil.copyfileobj(file.file, out)
         stored = services.references.compute(
-            _ref(model, version), path, actor=actor_of(request), replace=replace, reason=reason
+            path_reference(model, version),
+            path,
+            actor=actor_of(request),
+            replace=replace,
+            reason=reason,
         )
     return _json(stored.to_json())
-
-
-def _ref(model: str, version: str) -> str:
-    return f"{model}/{version}" if version.isascii() and version.isdigit() else f"{model}@{version}"

@@ -12,7 +12,7 @@ from champion.api.parsing import body_openapi, read_body
 from champion.api.render import answer_json, endpoint_json, stats_json
 from champion.api.schemas import EndpointBody, PredictBody, RankBody
 from champion.api.state import actor_of, state_of
-from champion.clock import UserTime, as_utc
+from champion.clock import UserTime
 from champion.db import read
 from champion.evaluation import interleaving_comparisons
 from champion.events import version_stats
@@ -91,7 +91,7 @@ def endpoint_stats(
     state = state_of(request)
     state.services.endpoints.get(endpoint)
     with read(state.services.engine) as conn:
-        stats = version_stats(conn, endpoint, as_utc(start), as_utc(end))
+        stats = version_stats(conn, endpoint, start, end)
     return {
         "endpoint": endpoint,
         "versions": [stats_json(s) for s in stats],
@@ -112,9 +112,7 @@ def endpoint_interleaving(
     state = state_of(request)
     state.services.endpoints.get(endpoint)
     with read(state.services.engine) as conn:
-        comparisons = interleaving_comparisons(
-            conn, endpoint, as_utc(start), as_utc(end), alpha=alpha
-        )
+        comparisons = interleaving_comparisons(conn, endpoint, start, end, alpha=alpha)
     return {"endpoint": endpoint, "comparisons": [c.to_json() for c in comparisons]}
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from champion.api.render import json_response
-from champion.api.schemas import ActionBody, _Body
+from champion.api.schemas import ActionBody, RequestBody
 from champion.api.state import actor_of, state_of
 from champion.evaluation.design import ExperimentDesign
 from champion.evaluation.timeline import MAX_POINTS, experiment_timeline
@@ -20,7 +20,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["experiments"])
 
 
-class ExperimentBody(ExperimentDesign, _Body):
+class ExperimentBody(ExperimentDesign, RequestBody):
     reason: str = Field(default="", max_length=2000)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from champion.api.schemas import FeedbackBatchBody, FeedbackBody, FeedbackReceiptBody
 from champion.api.state import state_of
-from champion.clock import Clock, as_utc
+from champion.clock import Clock
 from champion.events import FeedbackEvent
 from champion.ids import time_ordered_id
 
@@ -39,7 +39,7 @@ async def _commit(request: Request, bodies: list[FeedbackBody]) -> FeedbackRecei
 
 
 def _event(body: FeedbackBody, clock: Clock) -> FeedbackEvent:
-    at = as_utc(body.at) or clock.now()
+    at = body.at or clock.now()  # a UserTime: already UTC
     return FeedbackEvent(
         event_id=body.event_id or time_ordered_id(),
         request_id=body.request_id,

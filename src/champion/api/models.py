@@ -14,7 +14,7 @@ from champion.api.render import model_json, version_json
 from champion.api.schemas import AliasBody
 from champion.api.state import actor_of, state_of
 from champion.errors import InvalidInput
-from champion.registry.entities import check_name
+from champion.registry.entities import check_name, path_reference
 from champion.registry.manifest import MANIFEST
 
 __all__ = ["router"]
@@ -40,8 +40,7 @@ def get_model(model: str, request: Request) -> dict[str, Any]:
 def get_version(model: str, version: str, request: Request) -> dict[str, Any]:
     """``version`` is a number or an alias: ``/v1/models/recs/versions/champion``."""
     registry = state_of(request).services.registry
-    ref = f"{model}/{version}" if version.isascii() and version.isdigit() else f"{model}@{version}"
-    return version_json(registry.resolve(ref))
+    return version_json(registry.resolve(path_reference(model, version)))
 
 
 @router.post("/{model}/versions", status_code=201)

@@ -20,21 +20,21 @@ router = APIRouter(tags=["pipelines"])
 RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-class _Body(BaseModel):
+class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class PipelineBody(_Body):
+class PipelineBody(RequestBody):
     spec: dict[str, Any] = Field(description="The pipeline, as in its YAML file.")
     reason: str = Field(default="", max_length=2000)
 
 
-class RunBody(_Body):
+class RunBody(RequestBody):
     reason: str = Field(default="", max_length=2000)
     trigger: str = Field(default="manual", description=f"One of {', '.join(TRIGGERS)}.")
 
 
-class ApproveBody(_Body):
+class ApproveBody(RequestBody):
     reason: str = Field(default="", max_length=2000)
 
 

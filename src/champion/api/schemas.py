@@ -18,13 +18,14 @@ __all__ = [
     "FeedbackReceiptBody",
     "PredictBody",
     "RankBody",
+    "RequestBody",
 ]
 
 # The event log stores a kind in 16 characters and an item in 256.
 _KIND = r"^[a-z][a-z0-9_]{0,15}$"
 
 
-class _Body(BaseModel):
+class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     @model_validator(mode="after")
@@ -36,7 +37,7 @@ class _Body(BaseModel):
         return self
 
 
-class PredictBody(_Body):
+class PredictBody(RequestBody):
     unit: str | None = Field(
         default=None,
         min_length=1,
@@ -46,32 +47,32 @@ class PredictBody(_Body):
     instances: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
 
 
-class RankBody(_Body):
+class RankBody(RequestBody):
     unit: str | None = Field(default=None, min_length=1, max_length=256)
     k: int = Field(default=10, ge=1, le=1000)
     context: dict[str, Any] = Field(default_factory=dict)
 
 
-class AliasBody(_Body):
+class AliasBody(RequestBody):
     version: int = Field(ge=1, le=MAX_ID)
     reason: str = Field(default="", max_length=2000)
 
 
-class ActionBody(_Body):
+class ActionBody(RequestBody):
     reason: str = Field(default="", max_length=2000)
     arm: str | None = Field(
         default=None, min_length=1, max_length=64, description="promote: which challenger arm."
     )
 
 
-class EndpointBody(_Body):
+class EndpointBody(RequestBody):
     policy: str = Field(min_length=1, max_length=32)
     params: dict[str, Any] = Field(default_factory=dict)
     salt: str | None = Field(default=None, min_length=1, max_length=64)
     reason: str = Field(default="", max_length=2000)
 
 
-class FeedbackBody(_Body):
+class FeedbackBody(RequestBody):
     event_id: str | None = Field(
         default=None,
         min_length=1,
@@ -90,7 +91,7 @@ class FeedbackBody(_Body):
     at: UserTime | None = Field(default=None, description="When it happened; default: now.")
 
 
-class FeedbackBatchBody(_Body):
+class FeedbackBatchBody(RequestBody):
     events: list[FeedbackBody] = Field(min_length=1, max_length=10_000)
 
 

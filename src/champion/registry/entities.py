@@ -9,7 +9,7 @@ from typing import Any
 
 from champion.errors import InvalidInput
 
-__all__ = ["Model", "Version", "VersionKey", "VersionRef", "check_name"]
+__all__ = ["Model", "Version", "VersionKey", "VersionRef", "check_name", "path_reference"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _NUMBER = re.compile(r"[1-9][0-9]{0,17}")  # a version number, within 64 bits
@@ -25,6 +25,15 @@ def check_name(kind: str, value: str) -> str:
     if kind == "alias" and value.isdigit():
         raise InvalidInput(f"Invalid alias name {value!r}: an alias cannot be a number.")
     return value
+
+
+def path_reference(model: str, version: str) -> str:
+    """What ``/models/{model}/versions/{version}`` names: a number (ASCII digits) or an alias.
+
+    >>> path_reference("recs", "3"), path_reference("recs", "champion")
+    ('recs/3', 'recs@champion')
+    """
+    return f"{model}/{version}" if version.isascii() and version.isdigit() else f"{model}@{version}"
 
 
 @dataclass(frozen=True, order=True)
