@@ -1,4 +1,5 @@
-"""Values at the edges of what a database, datetime or a window can hold: each a clear 4xx."""
+"""Values at the edges of what a database, datetime or a window can hold, and values of the
+wrong type that a lax parser would turn into others: each a clear 4xx."""
 
 from __future__ import annotations
 
@@ -64,6 +65,37 @@ def test_out_of_range_values_are_a_4xx_naming_the_field(
     assert response.status_code == 422, response.text
     error = response.json()["error"]
     assert message in (error if isinstance(error, str) else error["message"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "message"),
+    [
+        ("PUT", "/v1/endpoints/churn",
+         {"policy": "single", "params": {"version": "churn@champion", "timeout_ms": True}},
+         "params.timeout_ms: Input should be a valid number, got True"),
+        ("PUT", "/v1/endpoints/churn",
+         {"policy": "single", "params": {"version": "churn@champion", "timeout_ms": "5"}},
+         "params.timeout_ms: Input should be a valid number, got '5'"),
+        ("POST", "/v1/endpoints/recs/rank", {"k": True}, "k: Input should be a valid integer"),
+        ("POST", "/v1/endpoints/recs/rank", {"k": "3"}, "k: Input should be a valid integer"),
+        ("PUT", "/v1/models/churn/aliases/x", {"version": True},
+         "version: Input should be a valid integer"),
+        ("POST", "/v1/feedback", {"request_id": "r", "kind": "click", "item": True}, "item"),
+    ],
+)  # fmt: skip
+def test_a_true_or_a_text_is_not_taken_for_a_number(
+    served: Services,
+    client: TestClient,
+    method: str,
+    path: str,
+    body: object,
+    message: str,
+) -> None:
+    before = client.get("/v1/endpoints/churn").json()["config_version"]
+    response = client.request(method, path, json=body)
+    assert response.status_code == 422, response.text
+    assert message in response.json()["error"]["message"]
+    assert client.get("/v1/endpoints/churn").json()["config_version"] == before
 
 
 def test_an_infinite_experiment_setting_is_refused_not_stored(

@@ -79,6 +79,22 @@ def _error(response: Any) -> tuple[int, str]:
             422,
             "Input 'tenure': 3.5 is not a valid integer (INT64)",
         ),
+        # Values the datatype (or the event log's 64-bit integers) cannot hold, and NUL in text.
+        (
+            [INPUTS[0] | {"data": [3, -1e20]}, *INPUTS[1:]],
+            422,
+            "Input 'tenure': -1e+20 is not a valid integer (INT64)",
+        ),
+        (
+            [INPUTS[0] | {"datatype": "INT8", "data": [3, 1000]}, *INPUTS[1:]],
+            422,
+            "Input 'tenure': 1000 is not a valid integer (INT8)",
+        ),
+        (
+            [*INPUTS[:2], INPUTS[2] | {"data": ["a\x00b", "Two year"]}],
+            422,
+            "Input 'contract': 'a\\x00b' is not a valid string (BYTES)",
+        ),
         (
             [INPUTS[0] | {"datatype": "FP32"}, *INPUTS[1:]],
             422,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
 from champion.clock import UserTime
 from champion.validation import MAX_ID, check_storable
@@ -49,12 +49,12 @@ class PredictBody(RequestBody):
 
 class RankBody(RequestBody):
     unit: str | None = Field(default=None, min_length=1, max_length=256)
-    k: int = Field(default=10, ge=1, le=1000)
+    k: int = Field(default=10, ge=1, le=1000, strict=True)
     context: dict[str, Any] = Field(default_factory=dict)
 
 
 class AliasBody(RequestBody):
-    version: int = Field(ge=1, le=MAX_ID)
+    version: int = Field(ge=1, le=MAX_ID, strict=True)
     reason: str = Field(default="", max_length=2000)
 
 
@@ -83,7 +83,7 @@ class FeedbackBody(RequestBody):
     kind: str = Field(
         pattern=_KIND, description="click, purchase, label, value, or another lowercase word."
     )
-    item: Annotated[str, Field(max_length=256)] | int | None = Field(
+    item: Annotated[StrictStr, Field(max_length=256)] | StrictInt | None = Field(
         default=None, description="The ranked item, for rankings."
     )
     value: float | None = Field(default=None, allow_inf_nan=False)

@@ -46,6 +46,11 @@ _ACCEPTED = {
     "boolean": {"BOOL"},
 }
 _FIELD_DATATYPE = {"integer": "INT64", "number": "FP64", "string": "BYTES", "boolean": "BOOL"}
+# What an integer datatype holds, within what the event log stores (a signed 64-bit integer).
+_INTEGER_RANGE = {
+    d: (int(np.iinfo(_NUMERIC[d]).min), min(int(np.iinfo(_NUMERIC[d]).max), 2**63 - 1))
+    for d in _ACCEPTED["integer"]
+}
 
 
 def field_datatype(spec: FieldSpec) -> str:
@@ -137,13 +142,18 @@ def _value(spec: FieldSpec, tensor: Tensor, value: Any) -> Any:
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if spec.type == "string" and isinstance(value, bytes | str):
         try:
-            return value.decode() if isinstance(value, bytes) else value
+            text = value.decode() if isinstance(value, bytes) else value
         except UnicodeDecodeError:
             pass
+        else:
+            if "\x00" not in text:  # no database stores it in text
+                return text
     elif spec.type == "boolean" and isinstance(value, bool):
         return value
     elif spec.type == "integer" and number and float(value).is_integer():
-        return int(value)
+        low, high = _INTEGER_RANGE[tensor.datatype]
+        if low <= int(value) <= high:
+            return int(value)
     elif spec.type == "number" and number and math.isfinite(value):
         return float(value)
     raise _fail(f"Input {tensor.name!r}: {value!r} is not a valid {spec.type} ({tensor.datatype}).")

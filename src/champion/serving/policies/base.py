@@ -128,7 +128,9 @@ class PolicyFactory(Protocol):
 class PolicyParams(BaseModel):
     """Parameters every policy accepts."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: the parameters are stored as given, so what is stored must be what was checked
+    # (a true read as a 1 ms timeout, or "0.5" as a share, would only fail later).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     timeout_ms: float | None = Field(
         default=None,
