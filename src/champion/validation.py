@@ -157,9 +157,10 @@ class _Shortened(str):
         return str(self)
 
 
-_INT64 = (-(2**63), 2**64 - 1)
 MAX_ID = 2**63 - 1
-"""The largest id or version number a database column holds (a signed 64-bit integer)."""
+_INT64 = (-(2**63), MAX_ID)
+"""The largest integer a database column holds (signed 64 bits; SQLite would store larger
+ones in a JSON value as a float)."""
 
 
 def check_storable(value: Any, where: str = "body") -> None:
@@ -178,11 +179,11 @@ def check_storable(value: Any, where: str = "body") -> None:
     ...
     ValueError: body.a: nan is not a finite number (JSON has no NaN or Infinity)
     """
-    # The fast path: orjson refuses big integers and lone surrogates, writes NUL escaped, and
-    # writes NaN and the infinities as null (so a null, or a literal backslash-u0000 in a text,
-    # means looking closer).
+    # The fast path: orjson refuses integers beyond 53 bits (strict) and lone surrogates,
+    # writes NUL escaped, and writes NaN and the infinities as null (so a null, or a literal
+    # backslash-u0000 in a text, means looking closer).
     try:
-        text = orjson.dumps(value)
+        text = orjson.dumps(value, option=orjson.OPT_STRICT_INTEGER)
         if b"\\u0000" not in text and b"null" not in text:
             return
     except TypeError:

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 
+from champion.api.state import actor_of
 from champion.automation.spec import ScheduleSpec
 from champion.drift.concept import performance
 from champion.errors import InvalidInput
@@ -63,6 +65,12 @@ TOO_LATE = "9999-12-31T23:59:59-10:00"  # past year 9999 once in UTC
         ("PUT", "/v1/models/churn/aliases/x", {"version": True},
          "version: Input should be a valid integer"),
         ("POST", "/v1/feedback", {"request_id": "r", "kind": "click", "item": True}, "item"),
+        # SQLite would keep a JSON integer above 2**63 - 1 as a float.
+        ("POST", "/v1/feedback", {"request_id": "r", "kind": "label", "label": 2**63},
+         "body.label: the integer 9223372036854775808 does not fit in 64 bits"),
+        ("PUT", "/v1/alerts/rules/r1",
+         {"endpoint": "churn", "metric": "drift_share", "threshold": 0.5, "description": "a\x00"},
+         "body.description: text may not contain NUL characters"),
     ],
 )  # fmt: skip
 def test_out_of_range_or_mistyped_values_are_a_4xx_naming_the_field(
@@ -115,3 +123,33 @@ def test_a_performance_answer_has_a_bounded_number_of_buckets(served: Services) 
             served.engine, "churn", end - timedelta(days=1), end, kind="classifier",
             bucket=timedelta(seconds=1),
         )  # fmt: skip
+
+
+def test_who_and_why_are_kept_as_sent_or_refused(served: Services, client: TestClient) -> None:
+    def set_alias(actor: bytes) -> int:
+        response = client.put(
+            "/v1/models/churn/aliases/staging",
+            json={"version": 1},
+            headers=[(b"x-champion-actor", actor)],
+        )
+        status: int = response.status_code
+        return status
+
+    assert set_alias("café".encode()) == 200
+    audit = client.get("/v1/audit", params={"target": "churn", "action": "alias.set"}).json()
+    assert audit["records"][0]["actor"] == "café"
+    assert set_alias(b"x" * 129) == 422  # the audit log keeps 128 characters, never cut
+    response = client.delete("/v1/models/churn/aliases/staging", params={"reason": "r" * 2001})
+    assert response.status_code == 422 and "reason" in response.text
+    response = client.post(
+        "/v1/models/churn/versions", files={"file": ("v.tar.gz", b"x")}, data={"reason": "a\x00b"}
+    )
+    assert response.status_code == 422
+    assert "reason: Value error, text may not contain NUL characters" in response.text
+
+
+def test_an_actor_header_that_is_not_utf8_is_refused() -> None:
+    # Sent as raw bytes (the test client would re-encode them as UTF-8).
+    request = Request({"type": "http", "headers": [(b"x-champion-actor", b"\xff\xfe")]})
+    with pytest.raises(InvalidInput, match="X-Champion-Actor header must be UTF-8"):
+        actor_of(request)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query, Request
+from pydantic import Field
 
+from champion.api.schemas import Reason, RequestBody
 from champion.api.state import actor_of, state_of
 
 __all__ = ["AlertRuleBody", "router"]
@@ -14,9 +15,7 @@ __all__ = ["AlertRuleBody", "router"]
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
 
-class AlertRuleBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
+class AlertRuleBody(RequestBody):
     endpoint: str = Field(min_length=1, max_length=64)
     metric: str = Field(description="drift_share, drifted_columns, quality_bad_share, …")
     threshold: float = Field(allow_inf_nan=False)
@@ -68,5 +67,5 @@ def put_rule(name: str, body: AlertRuleBody, request: Request) -> dict[str, Any]
 
 
 @router.delete("/rules/{name}", status_code=204)
-def delete_rule(name: str, request: Request, reason: str = "") -> None:
+def delete_rule(name: str, request: Request, reason: Annotated[Reason, Query()] = "") -> None:
     state_of(request).services.alerts.delete_rule(name, actor=actor_of(request), reason=reason)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
+from champion.api.schemas import Reason
 from champion.api.state import actor_of, state_of
 from champion.clock import UserTime
 
@@ -124,7 +125,7 @@ def put_reference(
     request: Request,
     file: UploadFile = File(description="The reference data: .csv, .parquet or .jsonl"),  # noqa: B008
     replace: bool = Form(default=False),
-    reason: str = Form(default=""),
+    reason: Annotated[Reason, Form()] = "",
 ) -> Response:
     """Profile the uploaded data (and the model's outputs on it) as the version's reference."""
     from champion.drift.files import SUFFIXES

@@ -6,12 +6,12 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
 from champion.api.render import model_json, version_json
-from champion.api.schemas import AliasBody
+from champion.api.schemas import AliasBody, Reason
 from champion.api.state import actor_of, state_of
 from champion.errors import InvalidInput
 from champion.registry.entities import check_name, path_reference
@@ -49,7 +49,7 @@ def register_version(
     request: Request,
     file: UploadFile = File(description="The version folder packed as .tar.gz"),  # noqa: B008
     aliases: str = Form(default="", description="Comma-separated aliases to set"),
-    reason: str = Form(default=""),
+    reason: Annotated[Reason, Form()] = "",
 ) -> dict[str, Any]:
     check_name("model", model)
     state = state_of(request)
@@ -79,7 +79,9 @@ def set_alias(model: str, alias: str, body: AliasBody, request: Request) -> dict
 
 
 @router.delete("/{model}/aliases/{alias}", status_code=204)
-def remove_alias(model: str, alias: str, request: Request, reason: str = "") -> None:
+def remove_alias(
+    model: str, alias: str, request: Request, reason: Annotated[Reason, Query()] = ""
+) -> None:
     state_of(request).services.registry.remove_alias(
         model, alias, actor=actor_of(request), reason=reason
     )

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 from champion.clock import UserTime
 from champion.validation import MAX_ID, check_storable
@@ -18,11 +26,22 @@ __all__ = [
     "FeedbackReceiptBody",
     "PredictBody",
     "RankBody",
+    "Reason",
     "RequestBody",
 ]
 
 # The event log stores a kind in 16 characters and an item in 256.
 _KIND = r"^[a-z][a-z0-9_]{0,15}$"
+
+
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("text may not contain NUL characters")
+    return text
+
+
+Reason = Annotated[str, Field(max_length=2000), AfterValidator(_no_nul)]
+"""Why a change was made, as a form field or query parameter (bodies check theirs whole)."""
 
 
 class RequestBody(BaseModel):

@@ -9,12 +9,17 @@ from fastapi import Request
 from champion.access import Keyring
 from champion.api.access import TOKEN_SCOPE_KEY
 from champion.automation import RolloutController
+from champion.errors import InvalidInput
 from champion.events import FeedbackCommitter, PredictionWriter
 from champion.metrics import Metrics
 from champion.services import Services
 from champion.serving.service import ServingService
 
 __all__ = ["ServerState", "actor_of", "state_of"]
+
+
+MAX_ACTOR = 128
+"""The audit log keeps who acted in 128 characters."""
 
 
 @dataclass
@@ -39,4 +44,15 @@ def actor_of(request: Request) -> str:
     if token is not None:
         name: str = token.name
         return name
-    return request.headers.get("x-champion-actor", "api")[:128] or "api"
+    header = request.headers.get("x-champion-actor")
+    if not header:
+        return "api"
+    try:  # HTTP headers arrive as Latin-1; clients send UTF-8
+        actor = header.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise InvalidInput("The X-Champion-Actor header must be UTF-8 text.") from None
+    if len(actor) > MAX_ACTOR:
+        raise InvalidInput(
+            f"The X-Champion-Actor header must be at most {MAX_ACTOR} characters. Got {len(actor)}."
+        )
+    return actor

@@ -21,6 +21,7 @@ import orjson
 from champion.errors import InvalidInput
 from champion.registry.manifest import FieldSpec
 from champion.types import Instance, Json
+from champion.validation import MAX_ID
 
 __all__ = ["DATATYPES", "Tensor", "decode_inputs", "encode_outputs", "field_datatype", "pack"]
 
@@ -48,7 +49,7 @@ _ACCEPTED = {
 _FIELD_DATATYPE = {"integer": "INT64", "number": "FP64", "string": "BYTES", "boolean": "BOOL"}
 # What an integer datatype holds, within what the event log stores (a signed 64-bit integer).
 _INTEGER_RANGE = {
-    d: (int(np.iinfo(_NUMERIC[d]).min), min(int(np.iinfo(_NUMERIC[d]).max), 2**63 - 1))
+    d: (int(np.iinfo(_NUMERIC[d]).min), min(int(np.iinfo(_NUMERIC[d]).max), MAX_ID))
     for d in _ACCEPTED["integer"]
 }
 
