@@ -20,6 +20,7 @@ from champion.errors import InvalidInput
 
 __all__ = [
     "MAX_ID",
+    "NotStorable",
     "check_storable",
     "describe_problem",
     "describe_validation_error",
@@ -53,10 +54,11 @@ def describe_problem(item: Mapping[str, Any], root: str = "") -> str:
     loc = tuple(item.get("loc", ()))
     if loc[:1] == ("body",):  # FastAPI's request errors start with where the value came from
         loc = loc[1:]
-    if item.get("type") == "value_error" and not loc:
-        # A whole-body check (check_storable) names the field in its own message.
-        return str(item["ctx"]["error"])
-    text = f"{location([p for p in loc if isinstance(p, int | str)], root)}: {item.get('msg')}"
+    where = location([p for p in loc if isinstance(p, int | str)], root)
+    error = item.get("ctx", {}).get("error")
+    if isinstance(error, NotStorable):  # found inside the value at ``loc``
+        return f"{where or 'body'}{error.path}: {error.problem}"
+    text = f"{where}: {item.get('msg')}"
     if item.get("type") != "missing" and "input" in item:
         text += f", got {short_repr(item['input'])}"
     return text
@@ -158,26 +160,35 @@ class _Shortened(str):
 
 
 MAX_ID = 2**63 - 1
-_INT64 = (-(2**63), MAX_ID)
 """The largest integer a database column holds (signed 64 bits; SQLite would store larger
 ones in a JSON value as a float)."""
+_INT64 = (-(2**63), MAX_ID)
+
+
+class NotStorable(ValueError):
+    """What :func:`check_storable` found, and where: ``where`` + ``path`` (``body`` + ``.a[0]``)."""
+
+    def __init__(self, where: str, path: str, problem: str) -> None:
+        super().__init__(f"{where}{path}: {problem}")
+        self.path = path
+        self.problem = problem
 
 
 def check_storable(value: Any, where: str = "body") -> None:
-    """Raise ValueError unless ``value`` can be stored as JSON text on SQLite and PostgreSQL:
+    """Raise NotStorable unless ``value`` can be stored as JSON text on SQLite and PostgreSQL:
     integers within 64 bits, finite numbers, and text without NUL characters or lone surrogates.
 
     Examples
     --------
     >>> check_storable({"a": [1, "x", None]})
-    >>> check_storable({"a": [2**70]})
+    >>> check_storable({"a": [2**70]})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: body.a[0]: the integer 1180591620717411303424 does not fit in 64 bits
-    >>> check_storable({"a": float("nan")})
+    champion.validation.NotStorable: body.a[0]: the integer 1180591620717411303424 does not fit...
+    >>> check_storable({"a": float("nan")})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: body.a: nan is not a finite number (JSON has no NaN or Infinity)
+    champion.validation.NotStorable: body.a: nan is not a finite number (JSON has no NaN or ...
     """
     # The fast path: orjson refuses integers beyond 53 bits (strict) and lone surrogates,
     # writes NUL escaped, and writes NaN and the infinities as null (so a null, or a literal
@@ -188,26 +199,26 @@ def check_storable(value: Any, where: str = "body") -> None:
             return
     except TypeError:
         pass
-    pending = [(where, value)]
+    pending = [("", value)]
     while pending:
         path, item = pending.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                raise ValueError(f"{path}: text may not contain NUL characters")
+                raise NotStorable(where, path, "text may not contain NUL characters")
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                raise ValueError(f"{path}: text is not valid Unicode (a lone surrogate)") from None
+                problem = "text is not valid Unicode (a lone surrogate)"
+                raise NotStorable(where, path, problem) from None
         elif isinstance(item, float):
             if not math.isfinite(item):
-                raise ValueError(
-                    f"{path}: {item} is not a finite number (JSON has no NaN or Infinity)"
-                )
+                problem = f"{item} is not a finite number (JSON has no NaN or Infinity)"
+                raise NotStorable(where, path, problem)
         elif isinstance(item, bool) or not isinstance(item, int | dict | list | tuple):
             continue
         elif isinstance(item, int):
             if not _INT64[0] <= item <= _INT64[1]:
-                raise ValueError(f"{path}: the integer {item} does not fit in 64 bits")
+                raise NotStorable(where, path, f"the integer {item} does not fit in 64 bits")
         elif isinstance(item, dict):
             for key, inner in item.items():
                 pending.append((f"{path} key", key))
