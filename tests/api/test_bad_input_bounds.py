@@ -57,6 +57,12 @@ TOO_LATE = "9999-12-31T23:59:59-10:00"  # past year 9999 once in UTC
          "parameters.unit: text may not contain NUL characters"),
         ("POST", "/v2/models/churn/infer", {"inputs": INPUTS, "parameters": {"unit": "u" * 257}},
          "parameters.unit must be a text of 1 to 256 characters"),
+        ("POST", "/v2/models/churn/infer",
+         {"inputs": [t | {"shape": [0], "data": []} for t in INPUTS]},
+         "inputs: send 1 to 10,000 instances, got 0"),
+        ("PUT", "/v1/endpoints/churn",
+         {"policy": "ab", "params": {"arms": {"a" * 65: "churn/1", "b": "churn/1"}}},
+         "params.arms." + "a" * 65 + ".[key]: String should have at most 64 characters"),
         # Of the wrong type: a lax parser would take a true or a text for a number.
         ("PUT", "/v1/endpoints/churn",
          {"policy": "single", "params": {"version": "churn@champion", "timeout_ms": True}},

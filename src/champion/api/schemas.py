@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from champion.clock import UserTime
+from champion.registry.signature import MAX_INSTANCES
 from champion.validation import MAX_ID, check_storable
 
 __all__ = [
@@ -63,7 +64,7 @@ class PredictBody(RequestBody):
         max_length=256,
         description="Who is randomised (user, session). Omitted: randomised per request.",
     )
-    instances: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+    instances: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_INSTANCES)
 
 
 class RankBody(RequestBody):

@@ -12,8 +12,10 @@ from champion.errors import InvalidInput
 from champion.registry.manifest import FieldSpec
 from champion.validation import describe_validation_error
 
-__all__ = ["SignatureChecker"]
+__all__ = ["MAX_INSTANCES", "SignatureChecker"]
 
+MAX_INSTANCES = 10_000
+"""Instances in one call, through any protocol."""
 _PYTHON_TYPES: dict[str, type] = {"number": float, "integer": int, "string": str, "boolean": bool}
 
 

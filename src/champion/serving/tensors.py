@@ -20,6 +20,7 @@ import orjson
 
 from champion.errors import InvalidInput
 from champion.registry.manifest import FieldSpec
+from champion.registry.signature import MAX_INSTANCES
 from champion.types import Instance, Json
 from champion.validation import MAX_ID
 
@@ -196,6 +197,8 @@ def decode_inputs(inputs: Any, fields: Sequence[FieldSpec], binary: bytes = b"")
     if len(rows) != 1:
         raise _fail(f"inputs: every input needs the same number of instances, got {sorted(rows)}.")
     count = rows.pop()
+    if not 1 <= count <= MAX_INSTANCES:
+        raise _fail(f"inputs: send 1 to {MAX_INSTANCES:,} instances, got {count:,}.")
     instances: list[Instance] = [{} for _ in range(count)]
     for name, tensor in tensors.items():
         for row, value in zip(instances, tensor.data, strict=True):

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from champion.registry.entities import VersionKey
 from champion.serving.assignment import BUCKETS
 from champion.serving.policies.base import (
+    ArmName,
     Assignment,
     NamedArms,
     PolicyParams,
@@ -23,7 +24,7 @@ __all__ = ["AbParams", "AbPolicy"]
 
 
 class AbParams(PolicyParams):
-    arms: dict[str, str] = Field(min_length=2, description="Arm name → version reference.")
+    arms: dict[ArmName, str] = Field(min_length=2, description="Arm name → version reference.")
     weights: dict[str, float] | None = Field(
         default=None, description="Arm name → positive weight; equal when omitted."
     )

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from champion.registry.entities import VersionKey
 from champion.serving.policies.base import (
+    ArmName,
     Assignment,
     NamedArms,
     PolicyParams,
@@ -25,7 +26,7 @@ _DRAWS = 20_000
 
 
 class BanditParams(PolicyParams):
-    arms: dict[str, str] = Field(min_length=2, description="Arm name → version reference.")
+    arms: dict[ArmName, str] = Field(min_length=2, description="Arm name → version reference.")
     reward: str = Field(
         default="click",
         pattern=r"^[a-z][a-z0-9_]{0,31}$",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Annotated, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -19,6 +19,7 @@ from champion.types import ItemId, Json
 from champion.validation import invalid_input
 
 __all__ = [
+    "ArmName",
     "Assignment",
     "NamedArms",
     "Policy",
@@ -123,6 +124,10 @@ class PolicyFactory(Protocol):
         ...
 
     def build(self, params: Mapping[str, Any], resolve: Resolve) -> Policy: ...
+
+
+ArmName = Annotated[str, Field(min_length=1, max_length=64)]
+"""An arm's name, logged with every prediction (in 64 characters)."""
 
 
 class PolicyParams(BaseModel):
