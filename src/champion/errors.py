@@ -15,7 +15,9 @@ answers with, and the CLI turns any of them into exit code 2 with its message::
     ├── UnknownName (LookupError)          422  a name missing from a plugin registry
     ├── ModelFailed                        500  a model raised or timed out on valid input
     ├── MissingExtra (ImportError)         500  an optional dependency is not installed
-    └── Unavailable                        503  a dependency (database, queue) cannot serve now
+    ├── Unavailable                        503  a dependency (database, queue, a stored
+    │                                           artifact) cannot serve now
+    └── InsufficientStorage (OSError)      507  the disk (or quota) ran out while storing
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "ChampionError",
     "Conflict",
     "Forbidden",
+    "InsufficientStorage",
     "InvalidInput",
     "MalformedRequest",
     "MissingExtra",
@@ -101,6 +104,10 @@ class MissingExtra(ChampionError, ImportError):
 
 class Unavailable(ChampionError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class InsufficientStorage(ChampionError, OSError):
+    status = HTTPStatus.INSUFFICIENT_STORAGE
 
 
 def error_for_status(status: int) -> type[ChampionError]:

@@ -60,6 +60,7 @@ class Services:
         services = cls(
             settings, engine, clock, flavors, policies, registry, endpoints, tokens, metrics
         )
+        registry.add_deletion_guard(endpoints.serving)
         # A reference data file in a version folder is profiled as the version is registered.
         registry.add_registration_hook(
             lambda folder, manifest: (

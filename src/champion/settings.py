@@ -32,6 +32,22 @@ class Settings(BaseSettings):
     feedback_batch_size: int = Field(default=2_000, ge=1)
     max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
+    max_unpacked_bytes: int = Field(
+        default=2 * 1024**3,
+        ge=1024,
+        description="Largest total size of a version folder unpacked from an upload.",
+    )
+    max_unpacked_files: int = Field(
+        default=10_000, ge=1, description="Most files and folders an uploaded version may hold."
+    )
+    allow_code_uploads: bool = Field(
+        default=False,
+        description=(
+            "Register versions that run their own code when loaded (python flavor, pickles, "
+            "extra skops trusted_types) from HTTP uploads; they then need an admin token "
+            "where tokens exist. The local CLI registers them regardless."
+        ),
+    )
     predict_timeout_seconds: float = Field(default=10.0, gt=0)
     inline_call_ms: float = Field(
         default=2.0,

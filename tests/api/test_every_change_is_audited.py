@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from champion.evaluation.decision import Decision
 from champion.services import Services
+from champion.settings import Settings
 from tests.automation.trainers import customers, spec, write_batch
 from tests.conftest import ModelFolders
 
@@ -67,12 +68,19 @@ class Recorder:
 
 
 def test_every_state_changing_route_leaves_an_audit_record(
-    served: Services, client: TestClient, model_folder: ModelFolders, tmp_path: Path
+    served: Services,
+    settings: Settings,
+    client: TestClient,
+    model_folder: ModelFolders,
+    tmp_path: Path,
 ) -> None:
+    settings.allow_code_uploads = True  # the fixtures are python-flavor versions
     call = Recorder(client)
     upload = {"file": ("m.tar.gz", _pack(model_folder("scorer")), "application/gzip")}
     call("POST", "/v1/models/{model}/versions", "/v1/models/churn/versions", files=upload,
          data={"aliases": "challenger"})  # fmt: skip
+    call("POST", "/v1/models/{model}/versions", "/v1/models/churn/versions", files=upload)
+    call("DELETE", "/v1/models/{model}/versions/{version}", "/v1/models/churn/versions/3")
     call("PUT", "/v1/models/{model}/aliases/{alias}", "/v1/models/churn/aliases/staging",
          json={"version": 2})  # fmt: skip
     call("DELETE", "/v1/models/{model}/aliases/{alias}", "/v1/models/churn/aliases/staging")
@@ -134,6 +142,7 @@ def test_every_state_changing_route_leaves_an_audit_record(
     assert routes - EVENTS == set(call.seen), "exercise the new state-changing route here"
     expected = {
         "/v1/models/{model}/versions": "version.register",
+        "/v1/models/{model}/versions/{version}": "version.delete",
         "/v1/models/{model}/aliases/{alias}": "alias.",
         "/v1/models/{model}/versions/{version}/reference": "reference.set",
         "/v1/endpoints/{endpoint}": "endpoint.configure",
@@ -156,8 +165,9 @@ def test_every_state_changing_route_leaves_an_audit_record(
         return {r["action"] for r in records}
 
     about_churn = found(model="churn")
-    assert {"version.register", "reference.set", "endpoint.configure", "experiment.start",
-            "experiment.promote", "alert.open", "alert_rule.set"} <= about_churn  # fmt: skip
+    assert {"version.register", "version.delete", "reference.set", "endpoint.configure",
+            "experiment.start", "experiment.promote", "alert.open",
+            "alert_rule.set"} <= about_churn  # fmt: skip
     assert not {"pipeline.apply", "data.ingest"} & about_churn  # those are about 'loyal'
     assert {"pipeline.apply", "pipeline.run.queue", "data.ingest"} <= found(model="loyal")
     on_churn = found(endpoint="churn")

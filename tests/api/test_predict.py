@@ -154,8 +154,9 @@ def _pack(folder: Path) -> bytes:
 
 
 def test_upload_registers_a_packed_folder(
-    served: Services, client: TestClient, model_folder: ModelFolders
+    served: Services, settings: Settings, client: TestClient, model_folder: ModelFolders
 ) -> None:
+    settings.allow_code_uploads = True  # the fixture is a python-flavor version
     response = client.post(
         "/v1/models/churn/versions",
         files={"file": ("model.tar.gz", _pack(model_folder("constant")), "application/gzip")},

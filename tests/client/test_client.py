@@ -19,11 +19,13 @@ ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 
 def test_the_client_covers_registry_endpoints_serving_feedback_and_audit(
     served: Services,
+    settings: Settings,
     model_folder: ModelFolders,
     live_server: LiveServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("CHAMPION_TOKEN", raising=False)
+    settings.allow_code_uploads = True  # the fixture is a python-flavor version
     folder = model_folder("constant")
     (folder / "score.txt").write_text("0.75")
     with Client(live_server.url) as client:

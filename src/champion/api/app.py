@@ -30,6 +30,7 @@ from champion.api.errors import install_error_handlers
 from champion.api.evaluator import AlertEvaluator
 from champion.api.limits import BodySizeLimit
 from champion.api.state import ServerState
+from champion.api.uploads import sweep_leftovers
 from champion.automation import RolloutController, Scheduler
 from champion.clock import Clock
 from champion.events import FeedbackCommitter, PredictionWriter
@@ -108,6 +109,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
 
 def _start(settings: Settings, clock: Clock | None) -> ServerState:
+    sweep_leftovers(settings)  # what a crashed process left in home/tmp and the store
     metrics = Metrics()
     services = Services.open(settings, clock, metrics)
     metrics.info.labels(__version__).set(1)

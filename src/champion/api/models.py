@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tarfile
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -13,9 +9,9 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from champion.api.render import model_json, version_json
 from champion.api.schemas import AliasBody, Reason
 from champion.api.state import actor_of, state_of
+from champion.api.uploads import unpack, upload_workdir
 from champion.errors import InvalidInput
-from champion.registry.entities import check_name, path_reference
-from champion.registry.manifest import MANIFEST
+from champion.registry.entities import VersionRef, check_name, path_reference
 
 __all__ = ["router"]
 
@@ -51,21 +47,53 @@ def register_version(
     aliases: str = Form(default="", description="Comma-separated aliases to set"),
     reason: Annotated[Reason, Form()] = "",
 ) -> dict[str, Any]:
+    """Register an uploaded version folder.
+
+    The folder unpacks within ``CHAMPION_MAX_UNPACKED_BYTES`` and ``CHAMPION_MAX_UNPACKED_FILES``
+    (413 past them); a version that runs its own code when loaded is refused (403) unless the
+    server runs with ``CHAMPION_ALLOW_CODE_UPLOADS=true``; a full disk answers 507 with
+    nothing registered.
+    """
     check_name("model", model)
-    state = state_of(request)
-    workdir = Path(tempfile.mkdtemp(prefix="upload-", dir=_tmp(state.services.settings.home)))
-    try:
-        folder = _unpack(file, workdir)
-        version = state.services.registry.register(
+    settings = state_of(request).services.settings
+    with upload_workdir(settings.home) as workdir:
+        folder = unpack(
+            file.file,
+            workdir,
+            max_bytes=settings.max_unpacked_bytes,
+            max_files=settings.max_unpacked_files,
+        )
+        version = state_of(request).services.registry.register(
             folder,
             model=model,
             actor=actor_of(request),
             reason=reason,
             aliases_to_set=tuple(a.strip() for a in aliases.split(",") if a.strip()),
+            allow_code=settings.allow_code_uploads,
         )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     return version_json(version)
+
+
+@router.delete("/{model}/versions/{version}")
+def delete_version(
+    model: str, version: str, request: Request, reason: Annotated[Reason, Query()] = ""
+) -> dict[str, Any]:
+    """Delete a version (by number): 409 while an alias points at it or an endpoint serves it.
+
+    Its number is never given again; files no other version shares leave the artifact store.
+    Answers the deleted version as it was.
+    """
+    ref = VersionRef.parse(path_reference(model, version))
+    if ref.number is None:
+        raise InvalidInput(
+            f"version: a version is deleted by its number, got {version!r}; an alias is "
+            f"removed with DELETE /v1/models/{model}/aliases/{version}."
+        )
+    deleted = state_of(request).services.registry.delete_version(
+        ref.model, ref.number, actor=actor_of(request), reason=reason
+    )
+    state_of(request).serving.refresh()
+    return version_json(deleted)
 
 
 @router.put("/{model}/aliases/{alias}")
@@ -86,26 +114,3 @@ def remove_alias(
         model, alias, actor=actor_of(request), reason=reason
     )
     state_of(request).serving.refresh()
-
-
-def _tmp(home: Path) -> Path:
-    path = home / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _unpack(upload: UploadFile, workdir: Path) -> Path:
-    target = workdir / "unpacked"
-    target.mkdir()
-    try:
-        with tarfile.open(fileobj=upload.file, mode="r:*") as archive:
-            # The "data" filter refuses absolute paths, '..', links out of the folder and devices.
-            archive.extractall(target, filter="data")
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise InvalidInput(f"file: not a readable .tar.gz of a version folder ({exc}).") from None
-    if (target / MANIFEST).is_file():
-        return target
-    entries = list(target.iterdir())
-    if len(entries) == 1 and (entries[0] / MANIFEST).is_file():
-        return entries[0]
-    raise InvalidInput(f"file: the archive has no {MANIFEST} at its top or in its single folder.")

@@ -9,11 +9,15 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
+from champion.artifacts.leftovers import owner_tag, sweep_folder
+from champion.artifacts.space import out_of_space
 from champion.errors import NotFound
 
-__all__ = ["LocalArtifactStore", "sha256_file"]
+__all__ = ["INCOMING", "LocalArtifactStore", "sha256_file"]
 
 _CHUNK = 1024 * 1024
+INCOMING = ".incoming-"
+"""Prefix of a blob being written; renamed to its sha256 once complete."""
 
 
 def sha256_file(path: Path) -> str:
@@ -36,15 +40,22 @@ class LocalArtifactStore:
         target = self._path(sha256)
         if target.exists():
             return sha256
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Copy to a temporary name and rename: a reader never sees a half-written blob.
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Copy to a temporary name and rename: a reader never sees a half-written blob. The
+            # name says which process writes it, so a later start can tell a crash's leftover.
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=INCOMING + owner_tag())
+        except OSError as exc:
+            raise out_of_space(exc, f"the artifact store at {self.root}") or exc from None
         try:
             with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
                 shutil.copyfileobj(src, out, _CHUNK)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, target)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise out_of_space(exc, f"the artifact store at {self.root}") or exc from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -60,3 +71,18 @@ class LocalArtifactStore:
 
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).exists()
+
+    def delete(self, sha256: str) -> None:
+        """Remove the blob if present (a blob no version refers to any more)."""
+        self._path(sha256).unlink(missing_ok=True)
+
+    def sweep(self) -> list[Path]:
+        """Remove blobs left half-written by a process that died; returns what went."""
+        if not self.root.is_dir():
+            return []
+        return [
+            path
+            for folder in sorted(self.root.iterdir())
+            if folder.is_dir()
+            for path in sweep_folder(folder, INCOMING)
+        ]

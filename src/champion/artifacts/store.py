@@ -12,7 +12,8 @@ class ArtifactStore(Protocol):
     """Immutable blobs keyed by the sha256 of their content."""
 
     def put(self, path: Path) -> str:
-        """Store the file at ``path`` and return its sha256 (hex)."""
+        """Store the file at ``path`` and return its sha256 (hex); raises InsufficientStorage
+        when the store's disk or quota runs out, leaving no partial blob."""
         ...
 
     def open(self, sha256: str) -> BinaryIO:
@@ -20,3 +21,7 @@ class ArtifactStore(Protocol):
         ...
 
     def exists(self, sha256: str) -> bool: ...
+
+    def delete(self, sha256: str) -> None:
+        """Remove the blob; absent is fine (the registry calls it for unreferenced blobs)."""
+        ...

@@ -1,4 +1,4 @@
-"""champion models register|list|show, and champion alias set|rm."""
+"""champion models register|list|show|rm, and champion alias set|rm."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from champion.cli.common import actor, console, open_services
-from champion.registry import Version
+from champion.errors import InvalidInput
+from champion.registry import Version, VersionRef
 
 __all__ = ["alias_app", "models_app"]
 
@@ -29,7 +30,12 @@ def register(
     alias: Annotated[list[str] | None, typer.Option(help="Alias to set; repeatable.")] = None,
     reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
 ) -> None:
-    """Register FOLDER as the next version of a model."""
+    """Register FOLDER as the next version of a model.
+
+    Run on the server's machine, this registers versions that run their own code (python
+    flavor, pickles, extra skops trusted_types): you already run code here. Over HTTP the
+    server takes them only with CHAMPION_ALLOW_CODE_UPLOADS=true.
+    """
     with open_services() as services, Progress(console=console, transient=True) as bar:
         task = bar.add_task("Storing files (sha256)", total=None)
 
@@ -93,6 +99,33 @@ def show(
                     v.lineage.get("description", ""),
                 )
             console.print(table)
+
+
+@models_app.command("rm")
+def remove(
+    model: Annotated[str, typer.Argument(help="Model name, or a reference like recs/3.")],
+    version: Annotated[int | None, typer.Argument(help="Version number.")] = None,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+) -> None:
+    """Delete a version: refused while an alias points at it or an endpoint serves it.
+
+    Its number is never given again; its files that no other version shares are removed
+    from the artifact store.
+    """
+    ref = VersionRef.parse(model if version is None else f"{model}/{version}")
+    if ref.number is None:
+        raise InvalidInput(
+            f"Delete names a version by number (recs/3), got {model!r}; "
+            "remove an alias with 'champion alias rm'."
+        )
+    with open_services() as services:
+        deleted = services.registry.delete_version(
+            ref.model, ref.number, actor=actor(), reason=reason
+        )
+    console.print(
+        f"Deleted [bold]{deleted.key}[/bold]: {len(deleted.files)} files, "
+        f"{deleted.size_bytes:,} bytes."
+    )
 
 
 def _show_version(version: Version) -> None:

@@ -89,6 +89,12 @@ class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sen
             )
         )
 
+    def delete_version(self, model: str, version: int, *, reason: str = "") -> R:
+        """Delete ``model/version`` (refused while an alias points at it or an endpoint
+        serves it); returns the deleted version as it was."""
+        path = f"/v1/models/{segment(model)}/versions/{segment(version)}"
+        return self._send(Call("DELETE", path, params={"reason": reason}))
+
     def set_alias(self, model: str, alias: str, version: int, *, reason: str = "") -> R:
         """Point ``model@alias`` at ``version``."""
         path = f"/v1/models/{segment(model)}/aliases/{segment(alias)}"

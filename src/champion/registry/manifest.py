@@ -28,10 +28,11 @@ reference, profiled when the version is registered."""
 
 
 def find_reference_file(folder: Path) -> Path | None:
-    """The reference data file of a version folder, if it has one."""
+    """The reference data file of a version folder, if it has one (a link is not one)."""
     for name in REFERENCE_FILES:
-        if (folder / name).is_file():
-            return folder / name
+        path = folder / name
+        if path.is_file() and not path.is_symlink():
+            return path
     return None
 
 

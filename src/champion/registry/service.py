@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from collections.abc import Callable
 from datetime import datetime
@@ -16,22 +15,31 @@ from champion import audit
 from champion.artifacts import ArtifactStore
 from champion.clock import Clock
 from champion.db import read, write
-from champion.errors import ArtifactTampered, InvalidInput, NotFound
+from champion.errors import (
+    ArtifactTampered,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+)
 from champion.plugins import Registry as PluginRegistry
+from champion.registry.blobs import collect_garbage, restore_missing, store_files
+from champion.registry.confinement import check_manifest_paths, version_files
 from champion.registry.entities import Model, Version, VersionKey, VersionRef, check_name
 from champion.registry.flavors import Flavor, LoadOptions
-from champion.registry.manifest import MANIFEST, Manifest, read_manifest
+from champion.registry.manifest import Manifest, read_manifest
 from champion.registry.packages import with_packages
 from champion.registry.tables import aliases, models, versions
 
-__all__ = ["RegistrationHook", "RegistrationWrite", "Registry"]
+__all__ = ["DeletionGuard", "RegistrationHook", "RegistrationWrite", "Registry"]
 
 RegistrationWrite: TypeAlias = Callable[[sa.Connection, VersionKey, str, datetime], None]
 """Writes a service's own rows for a new version, in the registration's transaction."""
 RegistrationHook: TypeAlias = Callable[[Path, Manifest], RegistrationWrite | None]
 """Looks at a version folder before it is stored; may refuse it or return a write."""
-
-_SKIPPED_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints"}
+DeletionGuard: TypeAlias = Callable[[sa.Connection, VersionKey], list[str]]
+"""Names what still uses a version (``endpoint 'recs'``), which keeps it from being deleted."""
 
 
 class Registry:
@@ -51,6 +59,7 @@ class Registry:
         self.clock = clock
         self.options = options
         self._hooks: list[RegistrationHook] = []
+        self._guards: list[DeletionGuard] = []
 
     def add_registration_hook(self, hook: RegistrationHook) -> None:
         """Call ``hook(folder, manifest)`` on every registration, before anything is stored.
@@ -59,6 +68,10 @@ class Registry:
         transaction, so the version and what the hook derived from it commit together.
         """
         self._hooks.append(hook)
+
+    def add_deletion_guard(self, guard: DeletionGuard) -> None:
+        """Ask ``guard(conn, key)`` before deleting a version; anything it names refuses it."""
+        self._guards.append(guard)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -71,29 +84,39 @@ class Registry:
         aliases_to_set: tuple[str, ...] = (),
         reason: str = "",
         progress: Callable[[int, int], None] | None = None,
+        allow_code: bool = True,
     ) -> Version:
         """Store ``folder`` as the next version of ``model`` (default: the manifest's name).
 
-        ``progress(bytes_stored, bytes_total)`` is called after each file, for progress bars.
+        Every path the manifest names must be one of the folder's regular files (no link, no
+        absolute or ``..`` path). ``allow_code=False`` refuses a version whose loading runs code
+        that came with it (see ``Flavor.carries_code``): the server passes it for uploads
+        unless its operator allows them. ``progress(bytes_stored, bytes_total)`` is called
+        after each file, for progress bars.
         """
         folder = Path(folder)
         if not folder.is_dir():
             raise InvalidInput(f"Version folder {str(folder)!r} does not exist or is not a folder.")
+        sizes = version_files(folder)
         manifest = with_packages(read_manifest(folder))
+        check_manifest_paths(manifest, sizes)
         name = check_name("model", model or manifest.name or "")
         for alias in aliases_to_set:
             check_name("alias", alias)
-        self.flavors.get(manifest.flavor).check(folder, manifest, self.options)
+        flavor = self.flavors.get(manifest.flavor)
+        if not allow_code and _carries_code(flavor, manifest):
+            raise Forbidden(
+                f"This {manifest.flavor}-flavor version runs its own code in the server when "
+                "loaded (a python class, a pickle or trusted_types beyond scikit-learn, NumPy "
+                "and SciPy), and this server does not take code over HTTP. Its operator can "
+                "allow it with CHAMPION_ALLOW_CODE_UPLOADS=true (an admin token is then needed "
+                "where tokens exist), or register the folder on the server's machine with "
+                "'champion models register FOLDER'."
+            )
+        flavor.check(folder, manifest, self.options)
         writes = [w for hook in self._hooks if (w := hook(folder, manifest)) is not None]
-        sizes = {relative: (folder / relative).stat().st_size for relative in _walk(folder)}
         size = sum(sizes.values())
-        files: dict[str, str] = {}
-        stored = 0
-        for relative, file_size in sizes.items():
-            files[relative] = self.store.put(folder / relative)
-            stored += file_size
-            if progress is not None:
-                progress(stored, size)
+        files = store_files(self.engine, self.store, folder, sizes, progress)
         # Two writers may pick the same next number on PostgreSQL; the unique key refuses one.
         for attempt in range(5):
             try:
@@ -103,7 +126,12 @@ class Registry:
                 break
             except sa.exc.IntegrityError:
                 if attempt == 4:
+                    collect_garbage(self.engine, self.store, files.values())
                     raise
+            except BaseException:
+                collect_garbage(self.engine, self.store, files.values())
+                raise
+        restore_missing(self.store, folder, files)
         return self.get_version(name, number)
 
     def _insert_version(
@@ -198,6 +226,44 @@ class Registry:
                 reason=reason,
             )
 
+    def delete_version(self, model: str, number: int, *, actor: str, reason: str = "") -> Version:
+        """Delete version ``number`` of ``model``: refused (409) while an alias points at it or
+        an endpoint serves it. Its row stays, marked deleted, so its number is never given
+        again and its lineage stays in the audit log; its blobs that no other version shares
+        leave the artifact store."""
+        key = VersionKey(model, number)
+        with write(self.engine) as conn:
+            version = _version(self._version_row(conn, model, number), self._aliases(conn, model))
+            if version.aliases:
+                listed = ", ".join(f"{model}@{a}" for a in version.aliases)
+                raise Conflict(
+                    f"Version {key} cannot be deleted: {listed} points at it. Move or remove "
+                    f"the alias first (champion alias rm {model} {version.aliases[0]})."
+                )
+            users = sorted({user for guard in self._guards for user in guard(conn, key)})
+            if users:
+                raise Conflict(
+                    f"Version {key} cannot be deleted: {', '.join(users)} serves it. "
+                    "Point the endpoint at another version first."
+                )
+            now = self.clock.now()
+            conn.execute(
+                versions.update()
+                .where((versions.c.model == model) & (versions.c.number == number))
+                .values(deleted_at=now, deleted_by=actor)
+            )
+            audit.record(
+                conn,
+                at=now,
+                actor=actor,
+                action="version.delete",
+                target=str(key),
+                details={"files": len(version.files), "size_bytes": version.size_bytes},
+                reason=reason,
+            )
+        collect_garbage(self.engine, self.store, version.files.values())
+        return version
+
     def _set_alias(
         self, conn: sa.Connection, model: str, alias: str, number: int, actor: str, reason: str
     ) -> None:
@@ -242,7 +308,9 @@ class Registry:
             self._model(conn, model)
             alias_map = self._aliases(conn, model)
             rows = conn.execute(
-                sa.select(versions).where(versions.c.model == model).order_by(versions.c.number)
+                sa.select(versions)
+                .where((versions.c.model == model) & versions.c.deleted_at.is_(None))
+                .order_by(versions.c.number)
             )
             return [_version(row._mapping, alias_map) for row in rows]
 
@@ -268,13 +336,25 @@ class Registry:
         A blob that no longer hashes to what was recorded at registration is refused with the
         name of the file, and nothing of the version is left behind.
         """
+        # Checked again at load: a row written before paths were confined, or by hand, must
+        # not make a flavor read outside the files that were hashed.
+        check_manifest_paths(Manifest.model_validate(version.manifest), version.files)
         destination.mkdir(parents=True, exist_ok=True)
         try:
             for relative, expected in sorted(version.files.items()):
                 target = destination / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 digest = hashlib.sha256()
-                with self.store.open(expected) as source, open(target, "wb") as out:
+                try:
+                    source = self.store.open(expected)
+                except NotFound:
+                    raise Unavailable(
+                        f"Version {version.key} cannot be loaded: blob sha256 {expected} (its "
+                        f"file {relative!r}) is missing from the artifact store. Every replica "
+                        "must use the same artifact store (a shared CHAMPION_HOME/artifacts "
+                        "folder) as the process that registered it."
+                    ) from None
+                with source, open(target, "wb") as out:
                     while chunk := source.read(1024 * 1024):
                         digest.update(chunk)
                         out.write(chunk)
@@ -298,7 +378,7 @@ class Registry:
             raise NotFound(f"Unknown model {name!r}. Models: {', '.join(known) or '(none)'}.")
         latest, count = conn.execute(
             sa.select(sa.func.max(versions.c.number), sa.func.count()).where(
-                versions.c.model == name
+                (versions.c.model == name) & versions.c.deleted_at.is_(None)
             )
         ).one()
         return Model(
@@ -333,12 +413,19 @@ class Registry:
         row = conn.execute(
             sa.select(versions).where((versions.c.model == model) & (versions.c.number == number))
         ).first()
-        if row is None:
+        if row is None or row.deleted_at is not None:
             latest = conn.execute(
-                sa.select(sa.func.max(versions.c.number)).where(versions.c.model == model)
+                sa.select(sa.func.max(versions.c.number)).where(
+                    (versions.c.model == model) & versions.c.deleted_at.is_(None)
+                )
             ).scalar_one()
+            gone = (
+                ""
+                if row is None
+                else f" (deleted {row.deleted_at:%Y-%m-%d %H:%M} UTC by {row.deleted_by})"
+            )
             raise NotFound(
-                f"Unknown version {model}/{number}. Latest version of {model!r}: {latest}."
+                f"Unknown version {model}/{number}{gone}. Latest version of {model!r}: {latest}."
             )
         return row._mapping
 
@@ -358,18 +445,7 @@ def _version(row: Any, alias_map: dict[str, int]) -> Version:
     )
 
 
-def _walk(folder: Path) -> list[str]:
-    found: list[str] = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS)
-        for name in sorted(files):
-            path = Path(root) / name
-            if path.is_symlink():
-                raise InvalidInput(
-                    f"{str(path.relative_to(folder))!r} is a symbolic link; "
-                    "a version folder holds regular files only."
-                )
-            found.append(path.relative_to(folder).as_posix())
-    if MANIFEST not in found:
-        raise InvalidInput(f"No {MANIFEST} in the version folder.")
-    return found
+def _carries_code(flavor: Flavor, manifest: Manifest) -> bool:
+    carries = getattr(flavor, "carries_code", None)
+    # A plugin flavor written before the question existed cannot vouch for itself.
+    return True if carries is None else bool(carries(manifest))

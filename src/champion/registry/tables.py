@@ -29,6 +29,9 @@ versions = sa.Table(
     sa.Column("size_bytes", sa.BigInteger, nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),
+    # A deleted version keeps its row: its number is never given again.
+    sa.Column("deleted_at", UTCDateTime(), nullable=True),
+    sa.Column("deleted_by", sa.String(128), nullable=True),
     sa.UniqueConstraint("model", "number"),
 )
 

@@ -16,7 +16,7 @@ from champion.db import read, write
 from champion.errors import ChampionError, InvalidInput, NotFound
 from champion.plugins import Registry as PluginRegistry
 from champion.registry import Registry
-from champion.registry.entities import VersionRef, check_name
+from champion.registry.entities import VersionKey, VersionRef, check_name
 from champion.serving.policies import PolicyFactory
 from champion.serving.tables import endpoint_configs, endpoints
 
@@ -172,6 +172,22 @@ class Endpoints:
                 f"Unknown endpoint {name!r}. Endpoints: {', '.join(known.scalars()) or '(none)'}."
             )
         return _config(row._mapping)
+
+    def serving(self, conn: sa.Connection, key: VersionKey) -> list[str]:
+        """The endpoints whose configuration names ``key`` by number (``recs/3``); one that
+        names it through an alias holds it through that alias. A deletion guard."""
+        found = []
+        for row in conn.execute(sa.select(endpoints).order_by(endpoints.c.name)):
+            try:
+                refs = self.policies.get(row.policy).references(row.params)
+            except ChampionError:
+                continue  # a configuration its policy no longer reads names nothing usable
+            for ref in refs:
+                parsed = VersionRef.parse(ref)
+                if (parsed.model, parsed.number) == (key.model, key.number):
+                    found.append(f"endpoint {row.name!r}")
+                    break
+        return found
 
     def list_endpoints(self) -> list[EndpointConfig]:
         with read(self.engine) as conn:

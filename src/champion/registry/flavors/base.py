@@ -45,4 +45,11 @@ class Flavor(Protocol):
         """Refuse at registration what could never load; must not run the user's code."""
         ...
 
+    def carries_code(self, manifest: Manifest) -> bool:
+        """True when loading the version runs code that came with it (a python class, a
+        pickle, types beyond the flavor's trusted ones): such a version is registered over
+        HTTP only where the operator allows it. A flavor without this method is taken to
+        carry code."""
+        ...
+
     def load(self, folder: Path, manifest: Manifest, options: LoadOptions) -> Loaded: ...

@@ -7,6 +7,7 @@ champion instantiates ``Class()``, calls ``load(path)`` if the class has it, the
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import sys
 import threading
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from champion.errors import InvalidInput
+from champion.registry.confinement import confined_file, module_files
 from champion.registry.flavors.base import Loaded, LoadOptions, RankedItem
 from champion.registry.manifest import Manifest
 from champion.types import Instance, Json
@@ -31,15 +33,33 @@ class PythonFlavor:
         if not manifest.class_:
             raise InvalidInput("champion.yaml: the python flavor needs 'class: module:Class'.")
         module = manifest.class_.split(":")[0]
-        relative = Path(*module.split("."))
-        if not (
-            (folder / relative).with_suffix(".py").is_file()
-            or (folder / relative / "__init__.py").is_file()
-        ):
+        if not all(part.isidentifier() for part in module.split(".")):
             raise InvalidInput(
-                f"champion.yaml: class {manifest.class_!r} names module {module!r}, "
-                f"but the folder has no {relative}.py."
+                f"champion.yaml: class {manifest.class_!r} must read 'module:Class' with a "
+                "dotted module path of the version folder, such as 'ranker:Ranker'."
             )
+        top = module.split(".")[0]
+        if importlib.machinery.BuiltinImporter.find_spec(
+            top
+        ) or importlib.machinery.FrozenImporter.find_spec(top):
+            raise InvalidInput(
+                f"champion.yaml: class {manifest.class_!r} names module {module!r}, which "
+                "Python finds built into itself before any folder; rename the module."
+            )
+        plain, package = module_files(module)
+        for candidate in (plain, package):
+            try:
+                confined_file(folder, "class", candidate)
+                return
+            except InvalidInput:
+                continue
+        raise InvalidInput(
+            f"champion.yaml: class {manifest.class_!r} names module {module!r}, "
+            f"but the version folder has no {plain} or {package}."
+        )
+
+    def carries_code(self, manifest: Manifest) -> bool:
+        return True
 
     def load(self, folder: Path, manifest: Manifest, options: LoadOptions) -> Loaded:
         self.check(folder, manifest, options)
@@ -103,6 +123,14 @@ def _import_from(folder: Path, module_name: str, class_name: str) -> Any:
             for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
                 del sys.modules[name]
             sys.modules.update(saved)
+    # A built-in or frozen module (sys, os) is found before the folder on sys.path: whatever
+    # runs must be the version's own, hashed file.
+    origin = getattr(module, "__file__", None)
+    if origin is None or not Path(origin).resolve().is_relative_to(folder.resolve()):
+        raise InvalidInput(
+            f"champion.yaml: module {module_name!r} is not loaded from the version folder "
+            "(Python finds a built-in or installed module of that name first); rename it."
+        )
     try:
         return getattr(module, class_name)
     except AttributeError:

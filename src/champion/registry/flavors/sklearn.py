@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from champion.errors import InvalidInput
+from champion.registry.confinement import confined_file
 from champion.registry.flavors.base import Loaded, LoadOptions, RankedItem
 from champion.registry.manifest import Manifest
 from champion.types import Instance, Json
@@ -44,6 +45,13 @@ class SklearnFlavor:
                 "List them under trusted_types in champion.yaml if you trust them."
             )
 
+    def carries_code(self, manifest: Manifest) -> bool:
+        # A plain pickle runs code as it loads; a type outside scikit-learn, NumPy and SciPy
+        # named under trusted_types is code skops will construct.
+        return bool(manifest.trusted_types) or (
+            manifest.file is not None and Path(manifest.file).suffix in _PICKLE_SUFFIXES
+        )
+
     def load(self, folder: Path, manifest: Manifest, options: LoadOptions) -> Loaded:
         self.check(folder, manifest, options)
         path = _model_file(folder, manifest)
@@ -72,10 +80,7 @@ class SklearnFlavor:
 def _model_file(folder: Path, manifest: Manifest) -> Path:
     if not manifest.file:
         raise InvalidInput("champion.yaml: the sklearn flavor needs 'file: model.skops'.")
-    path = folder / manifest.file
-    if not path.is_file():
-        raise InvalidInput(f"champion.yaml: file {manifest.file!r} is not in the version folder.")
-    return path
+    return confined_file(folder, "file", manifest.file)
 
 
 class _SklearnLoaded:

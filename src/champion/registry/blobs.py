@@ -1,0 +1,76 @@
+"""A version's files in the artifact store: stored all or none, collected when unreferenced.
+
+Blobs are shared: two versions with the same file hold one blob. So a blob is removed only
+when no live version refers to it, and a registration that fails half-way removes only the
+blobs it added that nobody refers to, leaving the store as it found it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from champion.artifacts import ArtifactStore
+from champion.db import read
+from champion.registry.tables import versions
+
+__all__ = ["collect_garbage", "referenced", "restore_missing", "store_files"]
+
+
+def referenced(engine: sa.Engine, candidates: Collection[str]) -> set[str]:
+    """Which of ``candidates`` a live (not deleted) version refers to."""
+    wanted = set(candidates)
+    found: set[str] = set()
+    with read(engine) as conn:
+        rows = conn.execute(sa.select(versions.c.files).where(versions.c.deleted_at.is_(None)))
+        for (files,) in rows:
+            found.update(wanted.intersection(files.values()))
+    return found
+
+
+def collect_garbage(
+    engine: sa.Engine, store: ArtifactStore, candidates: Iterable[str]
+) -> list[str]:
+    """Remove the blobs among ``candidates`` that no live version refers to; returns them."""
+    unique = set(candidates)
+    orphans = sorted(unique - referenced(engine, unique))
+    for sha256 in orphans:
+        store.delete(sha256)
+    return orphans
+
+
+def store_files(
+    engine: sa.Engine,
+    store: ArtifactStore,
+    folder: Path,
+    sizes: dict[str, int],
+    progress: Callable[[int, int], None] | None,
+) -> dict[str, str]:
+    """``{relative path: sha256}`` once every file is in the store; on any failure (a full
+    disk among them) the blobs it stored that no live version refers to are removed again."""
+    total = sum(sizes.values())
+    files: dict[str, str] = {}
+    stored = 0
+    try:
+        for relative, size in sizes.items():
+            files[relative] = store.put(folder / relative)
+            stored += size
+            if progress is not None:
+                progress(stored, total)
+    except BaseException:
+        collect_garbage(engine, store, files.values())
+        raise
+    return files
+
+
+def restore_missing(store: ArtifactStore, folder: Path, files: dict[str, str]) -> None:
+    """Put back any blob of a just-committed version that a concurrent collection removed.
+
+    A deletion elsewhere may have found a blob unreferenced in the moment between this
+    registration storing it and committing the version that refers to it.
+    """
+    for relative, sha256 in files.items():
+        if not store.exists(sha256):
+            store.put(folder / relative)
