@@ -1,0 +1,56 @@
+"""champion models register and rm: confined paths, code as the local user, deletion."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import CommandLine
+from tests.conftest import ModelFolders
+from tests.registry.cases import CASES, Case, outside
+from tests.registry.folders import sklearn_folder
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_register_refuses_a_manifest_path_outside_the_folder(
+    case: Case, champion: CommandLine, tmp_path: Path
+) -> None:
+    folder = case.build(tmp_path, outside(tmp_path))
+    result = champion("models", "register", str(folder), "--model", "churn")
+    assert result.returncode == 2, result.stdout
+    assert re.search(case.message, " ".join(result.stderr.split())), result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Unknown model 'churn'" in champion("models", "show", "churn").stderr
+
+
+def test_register_takes_code_on_the_servers_machine(
+    champion: CommandLine, model_folder: ModelFolders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CHAMPION_ALLOW_CODE_UPLOADS", raising=False)
+    result = champion("models", "register", str(model_folder("constant")), "--model", "churn")
+    assert result.returncode == 0, result.stderr
+    assert "Registered churn/1" in result.stdout
+
+
+def test_rm_deletes_an_unused_version_and_refuses_one_in_use(
+    champion: CommandLine, tmp_path: Path
+) -> None:
+    for name in ("a", "b"):
+        folder = str(sklearn_folder(tmp_path / name))
+        assert champion("models", "register", folder, "--model", "churn").returncode == 0
+    assert champion("alias", "set", "churn", "champion", "1").returncode == 0
+    result = champion("models", "rm", "churn", "2", "--reason", "never deployed")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"Deleted churn/2: 2 files, [\d,]+ bytes\.", result.text)
+    cases = [
+        (("models", "rm", "churn/1"), "churn@champion points at it"),
+        (("models", "rm", "churn", "2"), "Unknown version churn/2 (deleted"),
+        (("models", "rm", "churn@champion"), "Delete names a version by number"),
+    ]
+    for args, message in cases:
+        refused = champion(*args)
+        assert refused.returncode == 2, (args, refused.stdout)
+        assert message in " ".join(refused.stderr.split()), (args, refused.stderr)
+    assert "version.delete" in champion("audit", "--model", "churn").text
