@@ -7,6 +7,7 @@ blobs it added that nobody refers to, leaving the store as it found it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from champion.db import read
 from champion.registry.tables import versions
 
 __all__ = ["collect_garbage", "referenced", "restore_missing", "store_files"]
+
+logger = logging.getLogger(__name__)
 
 
 def referenced(engine: sa.Engine, candidates: Collection[str]) -> set[str]:
@@ -33,12 +36,21 @@ def referenced(engine: sa.Engine, candidates: Collection[str]) -> set[str]:
 def collect_garbage(
     engine: sa.Engine, store: ArtifactStore, candidates: Iterable[str]
 ) -> list[str]:
-    """Remove the blobs among ``candidates`` that no live version refers to; returns them."""
+    """Remove the blobs among ``candidates`` that no live version refers to; returns them.
+
+    A blob that cannot be removed (a read-only store) is logged and left: an unreferenced
+    blob wastes space but harms nothing, and the change that freed it has happened.
+    """
     unique = set(candidates)
-    orphans = sorted(unique - referenced(engine, unique))
-    for sha256 in orphans:
-        store.delete(sha256)
-    return orphans
+    removed = []
+    for sha256 in sorted(unique - referenced(engine, unique)):
+        try:
+            store.delete(sha256)
+        except OSError as exc:
+            logger.warning("Could not remove unreferenced blob %s: %s", sha256, exc)
+            continue
+        removed.append(sha256)
+    return removed
 
 
 def store_files(
