@@ -206,7 +206,7 @@ class Registry:
         if conn is None:
             with write(self.engine) as own:
                 return self.set_alias(model, alias, number, actor=actor, reason=reason, conn=own)
-        self._version_row(conn, model, number)
+        self._version_row(conn, model, number, lock=True)
         self._set_alias(conn, model, alias, number, actor, reason)
         return _version(self._version_row(conn, model, number), self._aliases(conn, model))
 
@@ -233,7 +233,8 @@ class Registry:
         leave the artifact store."""
         key = VersionKey(model, number)
         with write(self.engine) as conn:
-            version = _version(self._version_row(conn, model, number), self._aliases(conn, model))
+            row = self._version_row(conn, model, number, lock=True)
+            version = _version(row, self._aliases(conn, model))
             if version.aliases:
                 listed = ", ".join(f"{model}@{a}" for a in version.aliases)
                 raise Conflict(
@@ -408,11 +409,16 @@ class Registry:
             )
         return found[alias]
 
-    def _version_row(self, conn: sa.Connection, model: str, number: int) -> Any:
+    def _version_row(
+        self, conn: sa.Connection, model: str, number: int, *, lock: bool = False
+    ) -> Any:
         self._model(conn, model)
-        row = conn.execute(
-            sa.select(versions).where((versions.c.model == model) & (versions.c.number == number))
-        ).first()
+        query = sa.select(versions).where(
+            (versions.c.model == model) & (versions.c.number == number)
+        )
+        # Pointing an alias at a version and deleting it both lock its row (PostgreSQL; SQLite
+        # writes one at a time): neither can act on what the other is changing.
+        row = conn.execute(query.with_for_update() if lock else query).first()
         if row is None or row.deleted_at is not None:
             latest = conn.execute(
                 sa.select(sa.func.max(versions.c.number)).where(
