@@ -49,6 +49,7 @@ from champion.demo.rankers import write_item_knn_ranker, write_popularity_ranker
 from champion.demo.scoring import Customer, score_and_label
 from champion.demo.users import react
 from champion.errors import InvalidInput
+from champion.evaluation.stattests import format_p_value
 from champion.events.queries import feedback_for, shadow_pairs
 from champion.server_process import ServerProcess
 from champion.services import Services
@@ -244,25 +245,29 @@ def _interleaving_result(client: httpx.Client) -> None:
     result = response.json()["comparisons"][0]
     table = Table(
         "users",
-        "impressions",
-        "recs/2 wins",
-        "recs/1 wins",
-        "ties",
-        "Δ_AB (95 % CI)",
-        "sign test p",
-        title="Interleaving experiment (team-draft)",
+        "prefer recs/2",
+        "prefer recs/1",
+        "tied",
+        "mean preference (95 % CI)",
+        "p (always valid)",
+        "impressions won / lost / tied",
+        title="Interleaving experiment (team-draft), per user",
     )
     low, high = result["ci"]
     table.add_row(
         str(result["units"]),
-        str(result["impressions"]),
-        str(result["wins"]),
-        str(result["losses"]),
-        str(result["ties"]),
-        f"{result['delta']:+.3f} ({low:+.3f}, {high:+.3f})",
-        f"{result['p_value']:.2g}",
+        str(result["units_preferring_challenger"]),
+        str(result["units_preferring_champion"]),
+        str(result["units_tied"]),
+        f"{result['preference']:+.3f} ({low:+.3f}, {high:+.3f})",
+        format_p_value(result["p_value"]),
+        f"{result['wins']} / {result['losses']} / {result['ties']}",
     )
     console.print(table)
+    console.print(
+        "Each user counts once: their won and lost impressions give one preference in "
+        "[-1, 1], and the test runs over users, whose visits are not independent."
+    )
 
 
 def _score_customers(client: httpx.Client, holdout: Holdout) -> None:

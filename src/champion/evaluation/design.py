@@ -117,7 +117,8 @@ class ExperimentDesign(_Strict):
     correction: Literal["holm", "bh", "none"] = "holm"
     interleaving_test: Literal["t", "sign", "bootstrap"] = Field(
         default="t",
-        description="method interleaving: the fixed-horizon test over units' preferences.",
+        description="method interleaving: the fixed-horizon test over units' preferences "
+        "(other methods ignore it).",
     )
     ndcg_k: int = Field(default=10, ge=1, le=1000)
 
@@ -158,23 +159,13 @@ def check_fits(design: ExperimentDesign, policy: str) -> None:
                 "experiment.method: interleaving is tested with 'sequential' (always valid) "
                 f"or 'interleaving' (fixed-horizon, over units), got {design.method!r}."
             )
-        if "interleaving_test" in design.model_fields_set and design.method != "interleaving":
-            raise InvalidInput(
-                "experiment.interleaving_test: picks the fixed-horizon test of method "
-                f"'interleaving'; method {design.method!r} tests with the always-valid test. "
-                "Leave it out or set method 'interleaving'."
-            )
         if design.guardrails:
             raise InvalidInput(
                 "experiment.guardrails: under interleave both versions answer every request, "
                 "so per-arm guardrails do not apply; leave them out."
             )
         return
-    if (
-        design.goal == "interleaving"
-        or design.method == "interleaving"
-        or "interleaving_test" in design.model_fields_set
-    ):
+    if design.goal == "interleaving" or design.method == "interleaving":
         raise InvalidInput(
             f"experiment.goal: 'interleaving' needs an interleave endpoint; this one uses "
             f"{policy}. Pick a metric such as ctr, click_rate or error_rate."

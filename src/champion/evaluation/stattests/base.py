@@ -5,7 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-__all__ = ["StatResult", "StatTest"]
+__all__ = ["StatResult", "StatTest", "format_p_value"]
+
+
+def format_p_value(p_value: float | None) -> str:
+    """A p-value for people: two significant digits, ``< 0.0001`` below that, never ``0``.
+
+    Examples
+    --------
+    >>> format_p_value(0.04321), format_p_value(3e-12), format_p_value(None)
+    ('0.043', '< 0.0001', '-')
+    """
+    if p_value is None:
+        return "-"
+    return "< 0.0001" if p_value < 1e-4 else f"{p_value:.2g}"
 
 
 @dataclass(frozen=True)
