@@ -60,8 +60,10 @@ __all__ = ["run_demo"]
 console = Console(width=max(100, Console().width))
 SEED = 7
 SESSIONS = 6
-"""Visits per user during the experiment. The team-draft coins are random: at 3 visits the
-sign test missed the better ranker in about one run of ten; at 6 it is rarely unsure."""
+"""Visits per user during the experiment. Each user counts once in the test, so more visits
+sharpen each user's preference but add no users: at 6 or 12 visits the t-test over the 520
+users finds the better ranker in about 85 % of runs (the team-draft coins are random); the
+rest end with the champion kept."""
 HEADERS = {"X-Champion-Actor": "demo"}
 
 
@@ -120,6 +122,8 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
                 f"The controller: {decided['decision']['reason']} recs@champion is {winner}, "
                 "changed over HTTP: the running server switched without a restart."
             )
+            verdict = rollout.verdict_line(decided)
+            console.print(verdict)
             rollout.release_broken_canary(client, home_dir, console, winner)
             _recommend(client, everyone, split.truth, rng, f"{winner} with a canary of recs/3")
             broken = rollout.await_decision(client, "recs")
@@ -132,7 +136,7 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
                 canary.follow_the_canary(client, console, holdout)
                 console.print(rollout.decisions_table(home_dir, "attrition"))
             canary.show_the_record(console, home_dir)
-            _summary(client, home_dir, time.perf_counter() - started, report)
+            _summary(client, home_dir, time.perf_counter() - started, report, verdict)
     finally:
         server.stop()
 
@@ -240,7 +244,7 @@ def _recommend(
 
 
 def _interleaving_result(client: httpx.Client) -> None:
-    response = client.get("/v1/endpoints/recs/interleaving")
+    response = client.get("/v1/endpoints/recs/interleaving", params={"test": "t"})
     response.raise_for_status()
     result = response.json()["comparisons"][0]
     table = Table(
@@ -249,7 +253,7 @@ def _interleaving_result(client: httpx.Client) -> None:
         "prefer recs/1",
         "tied",
         "mean preference (95 % CI)",
-        "p (always valid)",
+        "t-test p",
         "impressions won / lost / tied",
         title="Interleaving experiment (team-draft), per user",
     )
@@ -315,7 +319,7 @@ def _show_registry(services: Services) -> None:
     console.print(table)
 
 
-def _summary(client: httpx.Client, home: Path, elapsed: float, report: Path) -> None:
+def _summary(client: httpx.Client, home: Path, elapsed: float, report: Path, verdict: str) -> None:
     recs = client.get("/v1/endpoints/recs/stats").json()["versions"]
     table = Table(
         "version",
@@ -348,9 +352,10 @@ def _summary(client: httpx.Client, home: Path, elapsed: float, report: Path) -> 
         )
     console.print(table)
     console.print(
-        "Under interleaving every request shows items of both versions: shown and "
-        "clicked items are counted for the version each item is credited to."
+        "Under interleaving every request shows items of both versions: shown, clicked and "
+        "bought items are counted for the version each item is credited to."
     )
+    console.print(verdict)
     console.print(rollout.decisions_table(home, "recs"))
     health = client.get("/v1/health").json()
     console.print(
