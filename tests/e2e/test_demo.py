@@ -25,7 +25,7 @@ def test_demo_serves_logs_and_joins_feedback(
     run_demo(home=str(tmp_path / "demo"), data=str(DATA), users=60)
     printed = capsys.readouterr().out
     out = " ".join(printed.split())  # undo the console's line wrapping
-    assert "switched without a restart" in out and "Demo finished" in out
+    assert "Demo finished" in out
     assert "Interleaving experiment (team-draft), per user" in out and "t-test p" in out
     assert "it needed 520 users" in out  # the verdict counts each user once
     assert "challenger in shadow" in out
@@ -36,11 +36,12 @@ def test_demo_serves_logs_and_joins_feedback(
     assert "scheduler experiment.start attrition" in out
     assert "Slowest step of the latest run" in out and "Live inputs of attrition" in out
     # The controller, not the demo, decided the interleaving (a t-test over 520 users finds
-    # item-kNN in about 85 % of runs; otherwise the champion stays) and rolled back the
+    # item-kNN in about 9 runs of 10; otherwise the champion stays) and rolled back the
     # broken build.
     promoted = "Significant win for recs/2" in out
     assert promoted or "found no significant win" in out
     assert ("The controller: Promoted at" in out) == promoted
+    assert ("switched without a restart" in out) == promoted
     assert "The controller: Rolled back at" in out and "Failure spike:" in out
     assert "requests to recs/3 failed" in out and "recs: what the controller did" in out
     # Newcomers drift the attrition inputs; the alert reaches the demo's webhook receiver.
