@@ -133,7 +133,8 @@ def _bootstrap(
         rng=np.random.default_rng(seed),
     )
     means = result.bootstrap_distribution
-    # The percentile interval excludes 0 exactly when this p-value is under alpha.
+    # The percentile interval leaves out 0 when this p-value is under alpha (up to the
+    # interpolation between neighbouring resamples).
     p_value = min(1.0, 2.0 * min(float(np.mean(means <= 0.0)), float(np.mean(means >= 0.0))))
     return StatResult(
         statistic=mean / float(result.standard_error),
