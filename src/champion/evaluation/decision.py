@@ -55,11 +55,6 @@ def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
-def _p(p_value: float) -> str:
-    text = format_p_value(p_value)
-    return text if text.startswith("<") else f"= {text}"
-
-
 def describe_result(result: MetricResult) -> str:
     """``ctr 0.041 vs 0.032 (change +0.009, 95 % CI +0.004 to +0.014, p = 0.003)``."""
     text = f"{result.metric} {_number(result.challenger)} vs {_number(result.control)}"
@@ -72,9 +67,11 @@ def describe_result(result: MetricResult) -> str:
     parts = [f"change {stat.effect:+.4g}{' (relative)' if stat.relative else ''}"]
     if stat.ci is not None:
         parts.append(f"{level} % CI {stat.ci[0]:+.4g} to {stat.ci[1]:+.4g}")
-    parts.append(f"{stat.method} p {_p(stat.p_value)}")
+    parts.append(f"{stat.method} p {format_p_value(stat.p_value, equals=True)}")
     if result.tolerance is not None:
-        margin = "" if result.p_adjusted is None else f", margin p {_p(result.p_adjusted)}"
+        margin = ""
+        if result.p_adjusted is not None:
+            margin = f", margin p {format_p_value(result.p_adjusted, equals=True)}"
         parts.append(f"tolerance {result.tolerance:.4g}{margin}")
     return f"{text} ({', '.join(parts)})"
 
