@@ -204,7 +204,7 @@ def test_an_interleaving_experiment_is_scored_by_preference(
     )
     body = client.get("/v1/endpoints/recs/experiment").json()
     [goal] = body["results"]
-    assert (goal["metric"], goal["challenger"]) == ("interleaving", 0.5)
+    assert (goal["metric"], goal["challenger"]) == ("interleaving", 1.0)
     assert body["interleaving"]["wins"] == 12 and goal["verdict"] == "better"
     assert body["decision"]["action"] == "promote"
 

@@ -100,6 +100,23 @@ def _every_page(page: Page, world: World, errors: list[str], backend: str) -> No
             assert "tenure: 'three' is not an integer" in text
         if name == "audit":
             assert "experiment.start" in text and "try the new scorer" in text
+        if name == "endpoint-recs":
+            _versions_match_the_interleaving(page, world)
+
+
+# Each row of the per-version table: its cells' text.
+ROWS = """(id) => [...document.querySelectorAll(`#${id} tbody tr`)]
+    .map((row) => [...row.cells].map((cell) => cell.textContent))"""
+
+
+def _versions_match_the_interleaving(page: Page, world: World) -> None:
+    """Under interleaving each version's clicks are those on the items it placed: the
+    versions table shows the interleaving comparison's clicks, not all of them on one."""
+    with world.client() as client:
+        [pair] = client.interleaving("recs")
+    shown = {row[0].split(" · ")[0]: row[5] for row in page.evaluate(ROWS, "versions")}
+    assert shown == {version: str(clicks) for version, clicks in pair["clicks"].items()}
+    assert all(int(clicks) > 0 for clicks in shown.values())
 
 
 def _act(page: Page, world: World, action: str, reason: str) -> dict[str, Any]:

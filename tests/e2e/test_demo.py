@@ -19,14 +19,16 @@ from champion.serving.tables import endpoints
 DATA = Path(__file__).parents[2] / "data"
 
 
+@pytest.mark.timeout(600)  # the whole demo; 24 interleaved visits per user take a minute
 def test_demo_serves_logs_and_joins_feedback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run_demo(home=str(tmp_path / "demo"), data=str(DATA), users=60)
     printed = capsys.readouterr().out
     out = " ".join(printed.split())  # undo the console's line wrapping
-    assert "switched without a restart" in out and "Demo finished" in out
-    assert "Interleaving experiment (team-draft)" in out and "sign test p" in out
+    assert "Demo finished" in out
+    assert "Interleaving experiment (team-draft), per user" in out and "t-test p" in out
+    assert "it needed 520 users" in out  # the verdict counts each user once
     assert "challenger in shadow" in out
     assert "started run 1 by itself (4 new file(s): 0-initial.csv" in out
     assert "Run 1 succeeded: registered attrition/3, deployed on attrition as canary" in out
@@ -34,8 +36,13 @@ def test_demo_serves_logs_and_joins_feedback(
     assert "champion audit --model attrition" in out and "champion diagnose" in out
     assert "scheduler experiment.start attrition" in out
     assert "Slowest step of the latest run" in out and "Live inputs of attrition" in out
-    # The controller, not the demo, promoted the preferred ranker and rolled back the broken one.
-    assert "The controller: Promoted at" in out and "Significant win for recs/2" in out
+    # The controller, not the demo, decided the interleaving (a t-test over 520 users finds
+    # item-kNN in about 9 runs of 10; otherwise the champion stays) and rolled back the
+    # broken build.
+    promoted = "Significant win for recs/2" in out
+    assert promoted or "found no significant win" in out
+    assert ("The controller: Promoted at" in out) == promoted
+    assert ("switched without a restart" in out) == promoted
     assert "The controller: Rolled back at" in out and "Failure spike:" in out
     assert "requests to recs/3 failed" in out and "recs: what the controller did" in out
     # Newcomers drift the attrition inputs; the alert reaches the demo's webhook receiver.
@@ -93,10 +100,11 @@ def test_demo_serves_logs_and_joins_feedback(
     assert len(reasons) == 12 and all(len(r) == 1 for r in reasons)
     # The retrained attrition/3 went out as a canary whose experiment the controller ended.
     *recs_experiments, (verdict, by) = ended
-    assert recs_experiments == [("promoted", "controller"), ("rolled_back", "controller")]
+    interleaving = "promoted" if promoted else "rolled_back"
+    assert recs_experiments == [(interleaving, "controller"), ("rolled_back", "controller")]
     assert by == "controller" and verdict in {"promoted", "rolled_back"}
     assert [action for action, _ in acted] == [
-        "experiment.promote",
+        "experiment.promote" if promoted else "experiment.rollback",
         "experiment.rollback",
         {"promoted": "experiment.promote", "rolled_back": "experiment.rollback"}[verdict],
     ]
@@ -107,12 +115,15 @@ def test_demo_serves_logs_and_joins_feedback(
     else:
         assert attrition[0] == "single" and attrition[1]["version"] == "attrition@champion"
         assert champions["attrition"] == 1
-    assert champions["recs"] == 2
-    # recs/1 answered alone (60) and every interleaved visit (520 users x SESSIONS); recs/2,
-    # then answered every user once more, its broken canary's share too (the canary's calls
-    # failed and the champion answered them); recs/3 never answered anyone.
+    assert champions["recs"] == (2 if promoted else 1)
+    # recs/1 answered alone (60) and every interleaved visit (520 users x SESSIONS); the
+    # winner then answered every user once more, its broken canary's share too (the canary's
+    # calls failed and the champion answered them); recs/3 never answered anyone.
     interleaved = 520 * SESSIONS
-    assert served["recs/1"] == 60 + interleaved and served["recs/2"] == 520
+    if promoted:
+        assert served["recs/1"] == 60 + interleaved and served["recs/2"] == 520
+    else:
+        assert served["recs/1"] == 60 + interleaved + 520 and "recs/2" not in served
     assert "recs/3" not in served
     # The holdout came one customer a request, the newcomers 50 a request, while attrition/2
     # ran in shadow; then the canary's weeks, holdout customers again, each with its label.

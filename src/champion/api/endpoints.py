@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -14,7 +14,7 @@ from champion.api.schemas import EndpointBody, PredictBody, RankBody
 from champion.api.state import actor_of, state_of
 from champion.clock import UserTime
 from champion.db import read
-from champion.evaluation import interleaving_comparisons
+from champion.evaluation import ExperimentDesign, interleaving_comparisons
 from champion.events import version_stats
 from champion.serving.policies import BanditPolicy
 
@@ -105,14 +105,23 @@ def endpoint_interleaving(
     request: Request,
     start: UserTime | None = None,
     end: UserTime | None = None,
-    alpha: float = Query(default=0.05, gt=0, lt=1),
+    alpha: float = Query(default=0.05, gt=0, le=0.5),
+    test: Literal["sequential", "t", "sign", "bootstrap"] = "sequential",
 ) -> dict[str, Any]:
-    """Which ranker users prefer: per champion/challenger pair, wins, losses, ties, Δ_AB with a
-    bootstrap CI over units, and the sign test's p-value."""
+    """Which ranker users prefer: per champion/challenger pair, each unit's wins and losses
+    give one preference; the mean preference (units weighted equally) is tested over units,
+    always-valid by default or with a fixed-horizon ``t``, ``sign`` or ``bootstrap`` test.
+    Impression-level wins, losses, ties and Δ_AB are reported as a description."""
     state = state_of(request)
     state.services.endpoints.get(endpoint)
+    design = ExperimentDesign(
+        goal="interleaving",
+        alpha=alpha,
+        method="sequential" if test == "sequential" else "interleaving",
+        interleaving_test="t" if test == "sequential" else test,
+    )
     with read(state.services.engine) as conn:
-        comparisons = interleaving_comparisons(conn, endpoint, start, end, alpha=alpha)
+        comparisons = interleaving_comparisons(conn, endpoint, start, end, design=design)
     return {"endpoint": endpoint, "comparisons": [c.to_json() for c in comparisons]}
 
 

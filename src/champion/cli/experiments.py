@@ -9,6 +9,7 @@ from rich.table import Table
 
 from champion.cli.common import actor, console, open_services
 from champion.errors import InvalidInput
+from champion.evaluation.stattests import format_p_value
 
 __all__ = ["experiment_app"]
 
@@ -46,7 +47,7 @@ def _render(report: dict[str, Any]) -> None:
         latency = arm.get("latency_ms") or {}
         values = arm["metrics"]
         if report["policy"] == "interleave" and report.get("interleaving"):
-            values = {"interleaving": report["interleaving"]["delta"]}
+            values = {"interleaving": report["interleaving"]["preference"]}
         arms.add_row(
             arm["arm"],
             arm["version"],
@@ -70,9 +71,9 @@ def _render(report: dict[str, Any]) -> None:
         title="Tests",
     )
     for r in report["results"]:
-        p = _number(r["p_value"], 2)
+        p = format_p_value(r["p_value"])
         if r["p_adjusted"] is not None:
-            p += f" (adj. {_number(r['p_adjusted'], 2)})"
+            p += f" (adj. {format_p_value(r['p_adjusted'])})"
         role = r["role"] if len(report["arms"]) <= 2 else f"{r['role']} ({r['arm']})"
         results.add_row(
             r["metric"],
@@ -85,6 +86,8 @@ def _render(report: dict[str, Any]) -> None:
             r["verdict"],
         )
     console.print(results)
+    if report.get("interleaving"):
+        _render_interleaving(report["interleaving"], level)
     for check in report.get("health", []):
         colour = {"ok": "green", "alert": "red"}.get(check["status"], "yellow")
         console.print(f"[{colour}]{check['name']}: {check['status']}[/{colour}] {check['detail']}")
@@ -98,6 +101,33 @@ def _render(report: dict[str, Any]) -> None:
             f"[yellow]Waiting for approval:[/yellow] {report['pending']['action']} — "
             f"champion experiment approve {report['endpoint']}"
         )
+
+
+def _render_interleaving(found: dict[str, Any], level: int) -> None:
+    table = Table(
+        "units",
+        "with a preference",
+        f"prefer {found['challenger']}",
+        f"prefer {found['champion']}",
+        "mean preference",
+        f"{level}% CI",
+        "p",
+        "test",
+        "impressions won / lost / tied",
+        title="Interleaving, per unit (each unit counts once)",
+    )
+    table.add_row(
+        str(found["units"]),
+        str(found["units_tested"]),
+        str(found["units_preferring_challenger"]),
+        str(found["units_preferring_champion"]),
+        f"{found['preference']:+.3f}",
+        _interval(found["ci"]),
+        format_p_value(found["p_value"]),
+        found["method"],
+        f"{found['wins']} / {found['losses']} / {found['ties']}",
+    )
+    console.print(table)
 
 
 def _show(endpoint: str) -> None:
@@ -155,6 +185,9 @@ def set_experiment(
     method: Annotated[
         str | None, typer.Option(help="sequential, delta, welch, bayesian, interleaving.")
     ] = None,
+    interleaving_test: Annotated[
+        str | None, typer.Option(help="With method interleaving: t, sign or bootstrap over units.")
+    ] = None,
     automation: Annotated[str | None, typer.Option(help="manual, approve or auto.")] = None,
     ramp: Annotated[str | None, typer.Option(help="Canary steps, e.g. 1%,5%,25%,100%.")] = None,
     step_minutes: Annotated[float | None, typer.Option(help="Minimum minutes per step.")] = None,
@@ -173,6 +206,7 @@ def set_experiment(
         ("alpha", alpha),
         ("method", method),
         ("automation", automation),
+        ("interleaving_test", interleaving_test),
     ):
         if value is not None:
             design[key] = value

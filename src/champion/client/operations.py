@@ -171,9 +171,11 @@ class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sen
         start: datetime | None = None,
         end: datetime | None = None,
         alpha: float = 0.05,
+        test: str = "sequential",
     ) -> R:
-        """Wins, losses and ties of an interleaving experiment, with the sign test."""
-        params = drop_none(start=iso(start), end=iso(end), alpha=alpha)
+        """Which ranker units prefer: the mean unit preference tested over units
+        (``sequential``, ``t``, ``sign`` or ``bootstrap``), with impression counts."""
+        params = drop_none(start=iso(start), end=iso(end), alpha=alpha, test=test)
         path = f"/v1/endpoints/{segment(endpoint)}/interleaving"
         return self._send(Call("GET", path, params=params, pick="comparisons"))
 

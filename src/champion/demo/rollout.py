@@ -20,6 +20,7 @@ from rich.table import Table
 
 from champion import audit
 from champion.db import read
+from champion.evaluation.stattests import format_p_value
 from champion.services import Services
 from champion.settings import Settings
 
@@ -31,6 +32,7 @@ __all__ = [
     "let_the_controller_decide",
     "release_broken_canary",
     "start_interleaving_experiment",
+    "verdict_line",
 ]
 
 SERVER_ENV = {"CHAMPION_CONTROLLER_INTERVAL_SECONDS": "1"}
@@ -46,11 +48,14 @@ class BrokenRanker:
 
 
 def _interleaving_design(users: int, automation: str) -> dict[str, Any]:
-    # A fixed-horizon test, looked at once: when every planned user has visited. (With only
-    # the ~520 MovieLens test users, an always-valid test would rarely be sure yet.)
+    # A fixed-horizon test over users, looked at once: when every planned user has visited.
+    # Each user's won and lost impressions give one preference, so a user who visits often
+    # counts once; with only the ~520 MovieLens test users an always-valid test would rarely
+    # be sure yet.
     return {
         "goal": "interleaving",
         "method": "interleaving",
+        "interleaving_test": "t",
         "min_sample": users,
         "automation": automation,
     }
@@ -61,8 +66,24 @@ def start_interleaving_experiment(client: httpx.Client, console: Console, users:
     design = _interleaving_design(users, "manual") | {"reason": "which ranker do users prefer?"}
     client.put("/v1/endpoints/recs/experiment", json=design).raise_for_status()
     console.print(
-        f"An experiment watches it: goal interleaving preference, sign test with a bootstrap "
-        f"over users, decided once all {users} users have visited."
+        "An experiment watches it: goal interleaving preference, each user counting once "
+        f"(a t-test of the users' preferences), decided once all {users} users have visited."
+    )
+
+
+def verdict_line(report: dict[str, Any]) -> str:
+    """How many users the interleaving verdict needed, and what it found."""
+    found = report.get("interleaving")
+    if not found:
+        return "The interleaving experiment saw no interleaved impressions."
+    low, high = found["ci"] or (float("nan"), float("nan"))
+    ahead, behind = found["units_preferring_challenger"], found["units_preferring_champion"]
+    return (
+        f"Interleaving verdict ({report['status']}): it needed {found['units']} users, "
+        f"{found['units_tested']} of whom preferred one ranker ({ahead} {found['challenger']}, "
+        f"{behind} {found['champion']}, the rest tied); "
+        f"mean preference {found['preference']:+.3f} (95 % CI {low:+.3f} to {high:+.3f}), "
+        f"{found['method']} p {format_p_value(found['p_value'])}."
     )
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from champion.evaluation.analysis import Analysis, MetricResult, analyse
 from champion.evaluation.arms import ExperimentArms, experiment_arms
-from champion.evaluation.comparisons import InterleavingComparison, interleaving_comparisons
+from champion.evaluation.comparisons import (
+    InterleavingComparison,
+    interleaving_comparisons,
+    interleaving_verdict,
+)
 from champion.evaluation.decision import Decision, decide
 from champion.evaluation.design import (
     ExperimentDesign,
@@ -70,6 +74,7 @@ __all__ = [
     "experiment_arms",
     "experiment_timeline",
     "interleaving_comparisons",
+    "interleaving_verdict",
     "mean_interval",
     "parse_design",
     "propensity_estimates",

@@ -19,13 +19,11 @@ from champion.evaluation.propensity import PropensityEstimate, propensity_estima
 from champion.evaluation.stattests import (
     BayesianTest,
     DeltaMethodTest,
-    InterleavingTest,
     RatioSummary,
     SequentialTest,
     StatResult,
     StatTest,
     WelchTest,
-    always_valid,
     benjamini_hochberg,
     holm,
 )
@@ -252,35 +250,16 @@ def _interleaved(
     step: dict[str, tuple[int, int, int]],
 ) -> Analysis:
     champion, challenger = str(arms.versions["champion"]), str(arms.versions["challenger"])
-    pairs = interleaving_comparisons(
-        conn,
-        window.endpoint,
-        window.start,
-        window.end,
-        alpha=design.alpha,
-        test=InterleavingTest(n_resamples=1000),
-    )
+    pairs = interleaving_comparisons(conn, window.endpoint, window.start, window.end, design=design)
     comparison = next(
         (c for c in pairs if (c.champion, c.challenger) == (champion, challenger)), None
     )
-    result, verdict = None, "no data"
-    if comparison is not None and comparison.units >= 2 and comparison.per_unit.sum_y > 0:
-        if design.method == "interleaving":
-            result = comparison.result
-        else:
-            summary = comparison.per_unit
-            result = always_valid(
-                summary.mean,
-                summary.variance / summary.n,
-                summary.n,
-                alpha=design.alpha,
-                tuning_n=design.sequential_tuning,
-            )
-        verdict = "inconclusive"
-        if result.significant:
-            verdict = "better" if result.effect > 0 else "worse"
-    delta = None if comparison is None else comparison.result.effect
-    goal = MetricResult("interleaving", "goal", "challenger", None, delta, result, verdict)
+    result, verdict, preference = None, "no data", None
+    if comparison is not None:
+        preference = comparison.preference
+        if comparison.verdict != "no data":
+            result, verdict = comparison.result, comparison.verdict
+    goal = MetricResult("interleaving", "goal", "challenger", None, preference, result, verdict)
     units = 0 if comparison is None else comparison.units
     health = [
         HealthCheck("srm", "ok", "not applicable: both versions answer every request"),

@@ -1,4 +1,9 @@
-"""Online comparisons computed from the event log: which ranker do users prefer?"""
+"""Online comparisons computed from the event log: which ranker do users prefer?
+
+Each unit's interleaved impressions are scored by the clicks credited to each version; the
+unit's wins and losses give one preference and the verdict is a test over units
+(:func:`interleaving_verdict`), the same code the experiment controller decides with.
+"""
 
 from __future__ import annotations
 
@@ -7,52 +12,116 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import sqlalchemy as sa
 
-from champion.evaluation.stattests import RatioSummary, StatResult
-from champion.evaluation.stattests.interleaving import InterleavingTest
+from champion.evaluation.design import ExperimentDesign
+from champion.evaluation.stattests import StatResult
+from champion.evaluation.stattests.interleaving import interleaving_delta, preference_test
 from champion.events.queries import interleaved_clicks
 
-__all__ = ["InterleavingComparison", "interleaving_comparisons"]
+__all__ = ["InterleavingComparison", "interleaving_comparisons", "interleaving_verdict"]
+
+_DEFAULT_DESIGN = ExperimentDesign(goal="interleaving")
+
+
+def interleaving_verdict(
+    wins: npt.ArrayLike, losses: npt.ArrayLike, design: ExperimentDesign | None = None
+) -> tuple[StatResult, str]:
+    """The test and verdict an interleaving experiment with ``design`` gets from these units.
+
+    ``wins[u]`` and ``losses[u]`` are unit ``u``'s impressions won by the challenger and by
+    the champion. The test is the design's: ``sequential`` (the default) runs the
+    always-valid test on the mean unit preference; ``interleaving`` runs the fixed-horizon
+    ``design.interleaving_test`` (``t``, ``sign`` or ``bootstrap``), see
+    :func:`~champion.evaluation.stattests.interleaving.preference_test`. The verdict is
+    ``better`` or ``worse`` (for the challenger) when the test is significant at
+    ``design.alpha``, ``inconclusive`` when it is not and ``no data`` with fewer than 2 units
+    that preferred either ranker. The decision also waits for ``design.min_sample`` units.
+
+    Examples
+    --------
+    >>> design = ExperimentDesign(goal="interleaving", method="interleaving")
+    >>> result, verdict = interleaving_verdict([3, 2, 4, 2, 5], [0, 1, 1, 0, 1], design)
+    >>> round(result.effect, 3), verdict
+    (0.72, 'better')
+    """
+    design = design or _DEFAULT_DESIGN
+    test = "sequential" if design.method == "sequential" else design.interleaving_test
+    result = preference_test(
+        wins,
+        losses,
+        test=test,
+        alpha=design.alpha,
+        tuning_n=design.sequential_tuning,
+        n_resamples=1000,
+    )
+    if not result.enough_data:
+        return result, "no data"
+    if not result.significant:
+        return result, "inconclusive"
+    return result, "better" if result.effect > 0 else "worse"
 
 
 @dataclass(frozen=True)
 class InterleavingComparison:
-    """One champion/challenger pair's interleaved impressions, scored by clicks."""
+    """One champion/challenger pair's interleaved impressions, scored per unit.
+
+    ``wins``, ``losses`` and ``ties`` count impressions (a description); ``result`` and
+    ``verdict`` come from the test over units.
+    """
 
     champion: str
     challenger: str
     units: int
+    """Units that saw interleaved impressions."""
     impressions: int
     wins: int
     losses: int
     ties: int
+    unit_wins: tuple[int, ...]
+    unit_losses: tuple[int, ...]
+    clicks: dict[str, int]
+    """Clicked items credited to each version."""
     result: StatResult
-    per_unit: RatioSummary
-    """Per unit ``x = (wins - losses) / 2`` over ``y`` = impressions with a click: its ratio
-    is Δ_AB, and its delta-method variance keeps the unit as the unit of analysis."""
+    verdict: str
+
+    @property
+    def preference(self) -> float:
+        """The mean unit preference, in [-1, 1]; positive favours the challenger."""
+        return self.result.effect
 
     @property
     def preferred(self) -> str | None:
-        """The version users prefer at the test's alpha, or None while undecided."""
-        if not self.result.enough_data or self.result.p_value >= self.result.alpha:
-            return None
-        return self.challenger if self.result.effect > 0 else self.champion
+        """The version units prefer, or None while the test is undecided."""
+        if self.verdict == "better":
+            return self.challenger
+        return self.champion if self.verdict == "worse" else None
 
     def to_json(self) -> dict[str, Any]:
+        wins, losses = np.array(self.unit_wins), np.array(self.unit_losses)
         return {
             "champion": self.champion,
             "challenger": self.challenger,
             "units": self.units,
+            "units_tested": int(np.sum(wins + losses > 0)),
+            "units_preferring_challenger": int(np.sum(wins > losses)),
+            "units_preferring_champion": int(np.sum(losses > wins)),
+            "units_tied": int(np.sum((wins == losses) & (wins > 0))),
+            "preference": self.result.effect,
+            "ci": list(self.result.ci) if self.result.ci else None,
+            "p_value": self.result.p_value,
+            "alpha": self.result.alpha,
+            "method": self.result.method,
+            "verdict": self.verdict,
+            "preferred": self.preferred,
             "impressions": self.impressions,
             "wins": self.wins,
             "losses": self.losses,
             "ties": self.ties,
-            "delta": self.result.effect,
-            "ci": list(self.result.ci) if self.result.ci else None,
-            "p_value": self.result.p_value,
-            "alpha": self.result.alpha,
-            "preferred": self.preferred,
+            "delta": interleaving_delta(self.wins, self.losses, self.ties),
+            "clicks": dict(self.clicks),
         }
 
 
@@ -62,16 +131,14 @@ def interleaving_comparisons(
     start: datetime | None = None,
     end: datetime | None = None,
     *,
-    alpha: float = 0.05,
-    test: InterleavingTest | None = None,
+    design: ExperimentDesign | None = None,
 ) -> list[InterleavingComparison]:
     """Score every champion/challenger pair interleaved on ``endpoint`` in ``[start, end)``.
 
-    Wins are impressions where the challenger's items got more clicks than the champion's;
-    the sign test and the bootstrap over units come from
-    :class:`~champion.evaluation.stattests.interleaving.InterleavingTest`.
+    An impression is a win when the challenger's items got more clicks than the champion's,
+    a loss when fewer; :func:`interleaving_verdict` tests the units with ``design`` (the
+    default design: the always-valid test at alpha 0.05).
     """
-    test = test or InterleavingTest()
     # pair -> unit -> [(champion clicks, challenger clicks), ...]
     pairs: dict[tuple[str, str], dict[str, list[tuple[int, int]]]] = defaultdict(
         lambda: defaultdict(list)
@@ -88,24 +155,25 @@ def interleaving_comparisons(
         )
     comparisons = []
     for (champion, challenger), units in sorted(pairs.items()):
-        a = [[pair[0] for pair in impressions] for impressions in units.values()]
-        b = [[pair[1] for pair in impressions] for impressions in units.values()]
-        flat = [(x, y) for impressions in units.values() for x, y in impressions]
-        per_unit = RatioSummary.from_values(
-            [sum((y > x) - (x > y) for x, y in imps) / 2 for imps in units.values()],
-            [sum(x + y > 0 for x, y in imps) for imps in units.values()],
-        )
+        scored = np.array([pair for impressions in units.values() for pair in impressions])
+        unit_wins = tuple(sum(y > x for x, y in imps) for imps in units.values())
+        unit_losses = tuple(sum(x > y for x, y in imps) for imps in units.values())
+        result, verdict = interleaving_verdict(unit_wins, unit_losses, design)
+        a, b = scored[:, 0], scored[:, 1]
         comparisons.append(
             InterleavingComparison(
                 champion=champion,
                 challenger=challenger,
                 units=len(units),
-                impressions=len(flat),
-                wins=sum(y > x for x, y in flat),
-                losses=sum(x > y for x, y in flat),
-                ties=sum(x == y > 0 for x, y in flat),
-                result=test.run(a, b, alpha=alpha),
-                per_unit=per_unit,
+                impressions=len(scored),
+                wins=int(np.sum(b > a)),
+                losses=int(np.sum(a > b)),
+                ties=int(np.sum((a == b) & (a > 0))),
+                unit_wins=unit_wins,
+                unit_losses=unit_losses,
+                clicks={champion: int(a.sum()), challenger: int(b.sum())},
+                result=result,
+                verdict=verdict,
             )
         )
     return comparisons

@@ -22,6 +22,7 @@ from typing import Any
 from champion.evaluation.analysis import Analysis, MetricResult
 from champion.evaluation.design import ExperimentDesign
 from champion.evaluation.online import METRICS
+from champion.evaluation.stattests import format_p_value
 
 __all__ = ["FIXED_HORIZON", "Decision", "decide", "describe_result"]
 
@@ -58,7 +59,7 @@ def describe_result(result: MetricResult) -> str:
     """``ctr 0.041 vs 0.032 (change +0.009, 95 % CI +0.004 to +0.014, p = 0.003)``."""
     text = f"{result.metric} {_number(result.challenger)} vs {_number(result.control)}"
     if result.metric == "interleaving":
-        text = f"interleaving Δ_AB {_number(result.challenger)}"
+        text = f"interleaving: mean unit preference {_number(result.challenger)}"
     stat = result.result
     if stat is None:
         return text
@@ -66,9 +67,11 @@ def describe_result(result: MetricResult) -> str:
     parts = [f"change {stat.effect:+.4g}{' (relative)' if stat.relative else ''}"]
     if stat.ci is not None:
         parts.append(f"{level} % CI {stat.ci[0]:+.4g} to {stat.ci[1]:+.4g}")
-    parts.append(f"{stat.method} p = {stat.p_value:.2g}")
+    parts.append(f"{stat.method} p {format_p_value(stat.p_value, equals=True)}")
     if result.tolerance is not None:
-        margin = "" if result.p_adjusted is None else f", margin p = {result.p_adjusted:.2g}"
+        margin = ""
+        if result.p_adjusted is not None:
+            margin = f", margin p {format_p_value(result.p_adjusted, equals=True)}"
         parts.append(f"tolerance {result.tolerance:.4g}{margin}")
     return f"{text} ({', '.join(parts)})"
 

@@ -78,11 +78,13 @@ class ExperimentDesign(_Strict):
     endpoint); each guardrail may not regress beyond its tolerance. ``method`` tests the
     goal: ``sequential`` (the default, always valid however often the controller looks) or
     one of the fixed-horizon tests, which decide once, when ``min_sample`` is reached:
-    ``delta`` or ``welch``, ``bayesian`` (chance to win) or ``interleaving`` (sign test with
-    a bootstrap over units). Guardrails use the sequential test under ``sequential`` and the
-    delta method otherwise. ``automation`` says who acts: ``manual`` (report only),
-    ``approve`` (ramps and promotions wait for a person; rollbacks happen at once) or
-    ``auto``.
+    ``delta`` or ``welch``, ``bayesian`` (chance to win) or ``interleaving`` (the
+    ``interleaving_test`` over units: a one-sample ``t``-test of the unit preferences, a
+    ``sign`` test or a ``bootstrap``). Interleaving always weighs units equally: each unit's
+    wins and losses give one preference. Guardrails use the sequential test under
+    ``sequential`` and the delta method otherwise. ``automation`` says who acts: ``manual``
+    (report only), ``approve`` (ramps and promotions wait for a person; rollbacks happen at
+    once) or ``auto``.
     """
 
     goal: str
@@ -113,6 +115,11 @@ class ExperimentDesign(_Strict):
         "narrowest; set it near the sample you expect.",
     )
     correction: Literal["holm", "bh", "none"] = "holm"
+    interleaving_test: Literal["t", "sign", "bootstrap"] = Field(
+        default="t",
+        description="method interleaving: the fixed-horizon test over units' preferences "
+        "(other methods ignore it).",
+    )
     ndcg_k: int = Field(default=10, ge=1, le=1000)
 
     @field_validator("goal")
@@ -149,8 +156,8 @@ def check_fits(design: ExperimentDesign, policy: str) -> None:
             )
         if design.method not in {"sequential", "interleaving"}:
             raise InvalidInput(
-                "experiment.method: interleaving is tested with 'sequential' or "
-                f"'interleaving' (sign test), got {design.method!r}."
+                "experiment.method: interleaving is tested with 'sequential' (always valid) "
+                f"or 'interleaving' (fixed-horizon, over units), got {design.method!r}."
             )
         if design.guardrails:
             raise InvalidInput(

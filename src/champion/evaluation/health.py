@@ -7,7 +7,7 @@ from typing import Any
 
 from champion.evaluation.arms import ExperimentArms
 from champion.evaluation.online import ArmMetrics
-from champion.evaluation.stattests import SrmTest
+from champion.evaluation.stattests import SrmTest, format_p_value
 
 __all__ = ["HealthCheck", "coverage_check", "srm_check"]
 
@@ -52,15 +52,16 @@ def srm_check(arms: ExperimentArms, step: dict[str, tuple[int, int, int]]) -> He
         return HealthCheck("srm", "no data", "no arm shares units with the control", counts)
     p, arm = worst
     numbers = {"units": counts, "expected_shares": arms.expected_shares, "p_value": p}
+    shown = format_p_value(p, equals=True)
     if p < 0.001:
         return HealthCheck(
             "srm",
             "alert",
-            f"sample ratio mismatch in arm {arm!r} (p = {p:.2g} < 0.001): "
+            f"sample ratio mismatch in arm {arm!r} (p {shown}, under 0.001): "
             "assignment or logging is broken; results are not to be trusted",
             numbers,
         )
-    return HealthCheck("srm", "ok", f"units match the configured split (p = {p:.2g})", numbers)
+    return HealthCheck("srm", "ok", f"units match the configured split (p {shown})", numbers)
 
 
 def coverage_check(goal: str, arms: ExperimentArms, metrics: dict[str, ArmMetrics]) -> HealthCheck:

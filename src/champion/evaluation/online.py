@@ -46,7 +46,7 @@ METRICS: dict[str, Metric] = {
         Metric("log_loss", False, "labels", "log loss per labelled request"),
         Metric("squared_error", False, "labels", "squared error per labelled request"),
         Metric("ndcg", True, "ranking", "NDCG@k with clicks as relevance, per ranking"),
-        Metric("interleaving", True, "interleaving", "Δ_AB: share of interleaved wins"),
+        Metric("interleaving", True, "interleaving", "mean unit preference (interleaved wins)"),
     )
 }
 """Every metric an experiment can use as its goal or a guardrail."""

@@ -29,6 +29,20 @@ __all__ = ["MAX_POINTS", "ExperimentTimeline", "experiment_timeline", "mean_inte
 MAX_POINTS = 48
 
 
+_COUNTS = frozenset(
+    {
+        "units",
+        "units_preferring_challenger",
+        "units_preferring_champion",
+        "units_tied",
+        "wins",
+        "losses",
+        "ties",
+    }
+)
+"""The interleaving counts a timeline point keeps (units and impressions)."""
+
+
 def mean_interval(summary: RatioSummary, alpha: float) -> tuple[float, float] | None:
     """The normal ``1 - alpha`` interval of one arm's ratio metric, by the delta method.
 
@@ -110,12 +124,7 @@ def _point(end: datetime, analysis: Analysis, goal: str, alpha: float) -> dict[s
         ],
         "interleaving": None
         if comparison is None
-        else {
-            "units": comparison.units,
-            "wins": comparison.wins,
-            "losses": comparison.losses,
-            "ties": comparison.ties,
-        },
+        else {key: value for key, value in comparison.to_json().items() if key in _COUNTS},
     }
 
 

@@ -70,8 +70,9 @@ def version_stats(
 ) -> list[VersionStats]:
     """Per version and arm, over ``[start, end)``; every sum is done by the database.
 
-    Requests count the version that answered; impressions and clicks count the version each
-    shown item is credited to (under interleaving, both teams of one request).
+    Requests count the version that answered; impressions, clicks and purchases of an item
+    count the version each shown item is credited to (under interleaving, both teams of one
+    request), so the versions' numbers add up to the interleaving comparison's.
     """
     p, i = predictions, prediction_items
     stats: dict[tuple[str, int, str], dict[str, Any]] = {}
@@ -113,21 +114,32 @@ def version_stats(
             impressions=row.impressions, clicked=int(row.clicked or 0)
         )
 
+    # Under interleaving, feedback on an item goes to the version that placed it, as its
+    # impression does; feedback without an item stays with the version that answered.
+    placed = (
+        (i.c.request_id == feedback.c.request_id)
+        & (i.c.item == feedback.c.item)
+        & (p.c.arm == "interleave")
+    )
+    credited_model = sa.func.coalesce(i.c.model, p.c.model).label("model")
+    credited_version = sa.func.coalesce(i.c.version, p.c.version).label("version")
     fb = _window(
         sa.select(
-            p.c.model,
-            p.c.version,
+            credited_model,
+            credited_version,
             p.c.arm,
             sa.func.sum(sa.case((feedback.c.kind == "click", 1), else_=0)).label("clicks"),
             sa.func.sum(sa.case((feedback.c.kind == "purchase", 1), else_=0)).label("purchases"),
             sa.func.sum(sa.case((feedback.c.kind == "label", 1), else_=0)).label("labels"),
             sa.func.coalesce(sa.func.sum(feedback.c.value), 0.0).label("value"),
             sa.func.count(sa.distinct(p.c.request_id)).label("with_feedback"),
-        ).join(feedback, feedback.c.request_id == p.c.request_id),
+        )
+        .join(feedback, feedback.c.request_id == p.c.request_id)
+        .outerjoin(i, placed),
         endpoint,
         start,
         end,
-    ).group_by(p.c.model, p.c.version, p.c.arm)
+    ).group_by(credited_model, credited_version, p.c.arm)
     for row in conn.execute(fb):
         stats.setdefault((row.model, row.version, row.arm), {}).update(
             clicks=row.clicks,

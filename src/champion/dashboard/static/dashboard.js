@@ -164,6 +164,9 @@ const champion = (() => {
 
   const number = (value, digits = 3) =>
     value === null || value === undefined ? "–" : Number(value).toLocaleString(undefined, { maximumFractionDigits: digits });
+  // A p-value never reads 0: below 1e-4 it is "< 0.0001".
+  const pvalue = (value) =>
+    value === null || value === undefined ? "–" : value < 1e-4 ? "< 0.0001" : Number(value).toPrecision(2);
   const percent = (value) => (value === null || value === undefined ? "–" : `${(100 * value).toFixed(1)}%`);
   const when = (iso) => new Date(iso).toLocaleString();
   const json = (value) => JSON.stringify(value);
@@ -213,7 +216,7 @@ const champion = (() => {
   const interval = (ci, digits = 3) => (ci ? `[${number(ci[0], digits)}, ${number(ci[1], digits)}]` : "–");
 
   return {
-    api, post, confirmAction, every, el, link, table, plot, band, number, percent, when, json, arm, split,
+    api, post, confirmAction, every, el, link, table, plot, band, number, pvalue, percent, when, json, arm, split,
     interval, COLORS, ApiError,
   };
 })();

@@ -7,12 +7,18 @@ the contract in :func:`check_stattest`. Third-party tests register through the
 
 from __future__ import annotations
 
-from champion.evaluation.stattests.base import StatResult, StatTest
+from champion.evaluation.stattests.base import StatResult, StatTest, format_p_value
 from champion.evaluation.stattests.bayesian import BayesianTest
 from champion.evaluation.stattests.contract import check_stattest
 from champion.evaluation.stattests.cuped import CupedTest, cuped_theta
 from champion.evaluation.stattests.delta import DeltaMethodTest, ratio_and_variance
-from champion.evaluation.stattests.interleaving import InterleavingTest, interleaving_delta
+from champion.evaluation.stattests.interleaving import (
+    INTERLEAVING_TESTS,
+    InterleavingTest,
+    interleaving_delta,
+    preference_test,
+    unit_preferences,
+)
 from champion.evaluation.stattests.multiple import benjamini_hochberg, holm
 from champion.evaluation.stattests.paired import McNemarTest, PairedBootstrapTest
 from champion.evaluation.stattests.proportions import ProportionsTest
@@ -23,6 +29,7 @@ from champion.evaluation.stattests.welch import WelchTest
 from champion.plugins import Registry
 
 __all__ = [
+    "INTERLEAVING_TESTS",
     "BayesianTest",
     "CupedTest",
     "DeltaMethodTest",
@@ -43,9 +50,12 @@ __all__ = [
     "check_stattest",
     "cuped_theta",
     "default_stattests",
+    "format_p_value",
     "holm",
     "interleaving_delta",
+    "preference_test",
     "ratio_and_variance",
+    "unit_preferences",
 ]
 
 _BUILT_IN: tuple[type[StatTest], ...] = (
