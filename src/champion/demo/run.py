@@ -61,7 +61,7 @@ SEED = 7
 SESSIONS = 6
 """Visits per user during the experiment. The team-draft coins are random: at 3 visits the
 sign test missed the better ranker in about one run of ten; at 6 it is rarely unsure."""
-HEADERS = {"X-Champion-Actor": "demo"}
+HEADERS = {"X-Champion-Actor": "demo", "X-Champion-Request": "1"}
 
 
 def run_demo(home: str, data: str, users: int = 200) -> None:
