@@ -66,6 +66,13 @@ def test_names_the_operator_lists_are_answered(served: Services, settings: Setti
         assert client.get("/v1/models").status_code == 200
         refused = client.get("/v1/models", headers={"Host": "champion.internal.attacker.example"})
         assert refused.status_code == 403
+        # Behind a proxy on this machine: the page is on the listed name, the Host upstream's.
+        body = {"json": {"instances": [ROW]}}
+        behind = {"Host": "127.0.0.1:8000", "Origin": "https://champion.internal"}
+        predict = "/v1/endpoints/churn/predict"
+        assert client.post(predict, headers=behind, **body).status_code == 200
+        foreign = {"Host": "127.0.0.1:8000", "Origin": "https://champion.internal.evil.test"}
+        assert client.post(predict, headers=foreign, **body).status_code == 403
 
 
 def test_the_allowed_hosts_setting_reads_a_comma_separated_list(

@@ -2,8 +2,8 @@
 
 What the dashboard shows and a caller chose: the actor (``X-Champion-Actor``) and reason of
 every change, a version's lineage, alert rule descriptions, the category values of live
-inputs (a predict caller's), experiment reasons. Names are left plain: the API refuses
-anything but letters, digits, ``.``, ``_`` and ``-`` in them.
+inputs (a predict caller's), experiment and pipeline run reasons, a quarantined cell. Names
+are left plain: the API refuses anything but letters, digits, ``.``, ``_`` and ``-`` in them.
 """
 
 from __future__ import annotations
@@ -12,14 +12,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 import yaml
 
+from champion import Client
 from champion.db import read
 from champion.events.tables import predictions
 from champion.services import Services
+from tests.automation.trainers import customers as training_rows
+from tests.automation.trainers import spec, write_batch
 from tests.conftest import LiveServer, ModelFolders
 from tests.drift.traffic import customers, rows
 from tests.e2e.chromium import HOSTILE
@@ -53,6 +57,22 @@ class HostileWorld:
             time.sleep(0.05)
 
 
+def _pipeline(url: str, incoming: Path) -> None:
+    # A bad cell is quarantined with a reason that quotes it; the run carries a hostile reason.
+    bad = training_rows(120, seed=1).astype(object)
+    bad.loc[3, "tenure"] = HOSTILE[2]
+    write_batch(incoming, "0-initial.csv", bad)
+    body = spec(incoming, model="attrition", deploy=None, automation="auto").to_json()
+    with Client(url) as client:
+        client.apply_pipeline({**body, "name": "attrition-retrain"}, reason=HOSTILE[0])
+        run_id = client.start_run("attrition-retrain", reason=HOSTILE[3])["id"]
+        deadline = time.monotonic() + 60
+        while client.get_run("attrition-retrain", run_id)["status"] not in {"succeeded", "failed"}:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"Waited 60 s for pipeline run {run_id}.")
+            time.sleep(0.1)
+
+
 def _register(services: Services, model_folder: ModelFolders) -> None:
     scorer = model_folder("scorer")
     customers(600, seed=1).to_csv(scorer / "reference.csv", index=False)
@@ -66,7 +86,9 @@ def _register(services: Services, model_folder: ModelFolders) -> None:
 
 
 @contextmanager
-def hostile_world(services: Services, model_folder: ModelFolders) -> Iterator[HostileWorld]:
+def hostile_world(
+    services: Services, model_folder: ModelFolders, tmp_path: Path
+) -> Iterator[HostileWorld]:
     _register(services, model_folder)
     with LiveServer(services.settings) as server:
         world = HostileWorld(server, services)
@@ -97,4 +119,5 @@ def hostile_world(services: Services, model_folder: ModelFolders) -> Iterator[Ho
             }
             http.put("/v1/alerts/rules/traffic", json=rule).raise_for_status()
             http.post("/v1/alerts/evaluate").raise_for_status()
+        _pipeline(world.url, tmp_path / "incoming")
         yield world

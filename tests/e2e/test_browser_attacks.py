@@ -34,13 +34,13 @@ PAGES = {
     "/registry": [HOSTILE[0], HOSTILE[2], HOSTILE[3]],  # lineage, who registered
     "/alerts": [HOSTILE[3]],  # the rule's description
     "/audit": HOSTILE,
-    "/pipelines": [],
+    "/pipelines": [HOSTILE[2]],  # the quarantined cell; run reasons below
 }
 
 
 @pytest.fixture
-def world(services: Services, model_folder: ModelFolders) -> Iterator[HostileWorld]:
-    with hostile_world(services, model_folder) as built:
+def world(services: Services, model_folder: ModelFolders, tmp_path: Path) -> Iterator[HostileWorld]:
+    with hostile_world(services, model_folder, tmp_path) as built:
         yield built
 
 

@@ -9,11 +9,12 @@ behalf of any site its user visits. Two ways in are closed here, before any rout
   ``CHAMPION_ALLOWED_HOSTS``) are answered, anything else is a 403.
 - **Cross-site writes**: a form, ``fetch(..., {mode: "no-cors"})`` or a multipart upload
   needs no CORS preflight, so the browser sends it and only hides the answer. A POST, PUT,
-  PATCH or DELETE is a 403 when its ``Origin`` is another site's, and, without a same-origin
-  ``Origin``, unless it shows it is no such "simple" request: a JSON (or any non-form)
-  content type, or a header a page can only send after a preflight this server never grants
-  (``X-Champion-Request``, ``Authorization``, Triton's ``Inference-Header-Content-Length``).
-  champion's client, CLI and dashboard send ``X-Champion-Request: 1``.
+  PATCH or DELETE is a 403 when its ``Origin`` is another site's (neither the server's own
+  nor on a listed name) and, without such an ``Origin``, unless it shows it is no "simple"
+  request: a JSON (or any non-form) content type, or a header a page can only send after a
+  preflight this server never grants (``X-Champion-Request``, ``Authorization``, Triton's
+  ``Inference-Header-Content-Length``). champion's client and CLI send
+  ``X-Champion-Request: 1``; the dashboard's pages are the server's own origin.
 
 With tokens, both guards step aside: every call but the dashboard's empty pages and the
 health checks needs ``Authorization: Bearer``, a header no browser adds on its own (the
@@ -128,7 +129,9 @@ class BrowserGuard:
         if scope["method"] not in _WRITES:
             return None
         if origin is not None:
-            if _same_origin(origin, host):
+            # Its own page, or one on a name the operator listed (behind a proxy on this
+            # machine, the Host may be the upstream's address while the page's is the name).
+            if _same_origin(origin, host) or _origin_name(origin) in self.allowed_hosts:
                 return None
             return Forbidden(
                 f"Origin {origin!r} is another site: an open server (no token) takes no "
@@ -190,6 +193,10 @@ def _same_origin(origin: str, host: str | None) -> bool:
         return False  # 'null' (a sandboxed frame, a file) is no one's origin
     default = ":443" if scheme == "https" else ":80"
     return rest.removesuffix(default) == host.lower().removesuffix(default)
+
+
+def _origin_name(origin: str) -> str:
+    return _hostname(origin.lower().partition("://")[2])
 
 
 @functools.lru_cache(maxsize=64)  # a server sees a handful of content types
