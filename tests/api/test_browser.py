@@ -164,6 +164,7 @@ def test_every_dashboard_page_runs_only_its_own_scripts(browser: TestClient) -> 
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["cross-origin-opener-policy"] == "same-origin"
         inline = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", response.text)
         assert inline == [], page.name
         assert re.findall(r"\son[a-z]+=", response.text) == [], page.name  # no handlers
@@ -177,7 +178,9 @@ def test_every_answer_forbids_sniffing_and_other_html_forbids_framing(
     browser: TestClient,
 ) -> None:
     for path in ("/v1/models", "/static/dashboard.js", "/v1/nothing-here"):
-        assert browser.get(path).headers["x-content-type-options"] == "nosniff", path
+        headers = browser.get(path).headers
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert headers["cross-origin-resource-policy"] == "same-origin", path
     docs = browser.get("/docs")
     assert docs.status_code == 200
     assert "frame-ancestors 'none'" in docs.headers["content-security-policy"]

@@ -21,9 +21,11 @@ health checks needs ``Authorization: Bearer``, a header no browser adds on its o
 dashboard keeps its token in the page's storage, never in a cookie), so a foreign page
 can neither read nor write.
 
-Every answer says ``X-Content-Type-Options: nosniff``; HTML answers also forbid framing
-and referrers and carry a Content-Security-Policy (the dashboard's allows only its own
-scripts, so a value that slipped into the page as markup still runs nothing).
+Every answer says ``X-Content-Type-Options: nosniff`` and
+``Cross-Origin-Resource-Policy: same-origin``; HTML answers also forbid framing, referrers and
+other windows' handles (``Cross-Origin-Opener-Policy``) and carry a Content-Security-Policy
+(the dashboard's allows only its own scripts, so a value that slipped into the page as markup
+still runs nothing).
 """
 
 from __future__ import annotations
@@ -48,7 +50,11 @@ _DEFAULT_CSP = (
     b"content-security-policy",
     b"frame-ancestors 'none'; object-src 'none'; base-uri 'none'",
 )
-_HTML_HEADERS = ((b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer"))
+_HTML_HEADERS = (
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Content types a page may send cross-site without a preflight (the CORS safelist).
@@ -58,7 +64,12 @@ _SIMPLE_TYPES = frozenset(
 _PREFLIGHTED = frozenset(
     {REQUEST_HEADER.lower().encode(), b"authorization", b"inference-header-content-length"}
 )
-_NOSNIFF = (b"x-content-type-options", b"nosniff")
+# On every answer: no content sniffing, and no other origin's page may load it (as a script,
+# an image...): a page can still send a no-cors request, but it gets nothing to read.
+_EVERY = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+)
 
 
 def is_loopback_host(host: str, allowed: Collection[str] = ()) -> bool:
@@ -161,7 +172,7 @@ _KNOWN_HOSTS = 256
 def _secured(send: Send) -> Send:
     async def secured(message: Message) -> None:
         if message["type"] == "http.response.start":
-            headers = [*message.get("headers", ()), _NOSNIFF]
+            headers = [*message.get("headers", ()), *_EVERY]
             for name, value in headers:
                 if name == b"content-type":
                     if value.startswith(b"text/html"):

@@ -2,8 +2,9 @@
 
 A page is a template under ``templates/``, its script ``static/<name>.js`` (pages hold no
 inline script: their Content-Security-Policy allows only the dashboard's own files) and one
-``Page`` entry here; the script reads the API with the helpers of ``static/dashboard.js``. Plotly's bundled JavaScript is served from
-the installed plotly package, so the dashboard works offline.
+``Page`` entry here; the script reads the API with the helpers of ``static/dashboard.js``.
+Plotly's bundled JavaScript is served from the installed plotly package, so the dashboard
+works offline.
 """
 
 from __future__ import annotations
