@@ -87,7 +87,9 @@ def main() -> None:
         server = ServerProcess(home, env={"CHAMPION_ALERT_INTERVAL_SECONDS": "1"})
         server.start()
         try:
-            with httpx.Client(base_url=server.url, timeout=30) as client:
+            with httpx.Client(
+                base_url=server.url, timeout=30, headers={"X-Champion-Request": "1"}
+            ) as client:
                 instances = rows(customers(args.requests, seed=2, shift=0.5))
                 _round(client, instances[:200])  # warm-up, and traffic for the window
                 runs: dict[str, list[float]] = {"quiet": [], "watched": []}

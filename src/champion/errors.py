@@ -8,7 +8,7 @@ answers with, and the CLI turns any of them into exit code 2 with its message::
     │   ├── MalformedRequest               400  a body that is not valid JSON or not a form
     │   └── PayloadTooLarge                413  a request body over the configured limit
     ├── Unauthenticated (PermissionError)  401  no token, or a token that is unknown or revoked
-    ├── Forbidden (PermissionError)        403  a valid token without the scope the call needs
+    ├── Forbidden (PermissionError)        403  a token lacks the scope; another site's request
     ├── NotFound (LookupError)             404  unknown model, version, alias, endpoint
     ├── Conflict                           409  the request clashes with stored state
     │   └── ArtifactTampered               409  a stored file no longer matches its sha256

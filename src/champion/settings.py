@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings"]
 
@@ -25,6 +26,13 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; default sqlite:///<home>/champion.db."
     )
     host: str = "127.0.0.1"
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description=(
+            "Names besides localhost and loopback addresses an open server (no token) is "
+            "reached by, comma-separated; other Host headers are refused (DNS rebinding)."
+        ),
+    )
     port: int = Field(default=8000, ge=0, le=65535)
     event_queue_size: int = Field(default=50_000, ge=1)
     event_batch_size: int = Field(default=1_000, ge=1)
@@ -73,11 +81,25 @@ class Settings(BaseSettings):
     pipeline_lease_seconds: float = Field(
         default=3600.0, gt=0, description="A run silent for longer is taken over and resumed."
     )
+    check_updates: bool = Field(
+        default=False,
+        description=(
+            "Ask the package index for the newest versions of the packages served versions "
+            "were trained with (diagnostics); off, nothing leaves the machine."
+        ),
+    )
     package_index_url: str = Field(
         default="https://pypi.org/pypi",
-        description="JSON API asked for the newest package versions; empty: never ask.",
+        description="JSON API asked when check_updates is on; empty: never ask.",
     )
     package_index_timeout_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip().lower() for name in value.split(",") if name.strip()]
+        return value
 
     @property
     def artifacts_dir(self) -> Path:

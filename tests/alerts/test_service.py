@@ -18,7 +18,7 @@ from champion.demo.receiver import WebhookReceiver
 from champion.server_process import free_port
 from champion.services import Services
 from champion.settings import Settings
-from tests.conftest import ModelFolders
+from tests.conftest import ModelFolders, local_client
 from tests.drift.traffic import customers, register_scorer, serve
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -31,7 +31,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def app(settings: Settings, clock: FixedClock, model_folder: ModelFolders) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, clock)) as client:
+    with local_client(create_app(settings, clock)) as client:
         services: Services = client.app.state.champion.services  # type: ignore[attr-defined]
         register_scorer(services, model_folder, customers(3000, seed=1))
         yield client
@@ -135,7 +135,7 @@ def test_the_server_evaluates_rules_on_its_schedule(
         home=tmp_path / "scheduled", database_url=database_url, event_flush_seconds=0.02,
         alert_interval_seconds=0.1,
     )  # fmt: skip
-    with TestClient(create_app(settings)) as client, WebhookReceiver() as receiver:
+    with local_client(create_app(settings)) as client, WebhookReceiver() as receiver:
         register_scorer(_services(client), model_folder, customers(3000, seed=1))
         _services(client).alerts.put_rule(_rule(receiver.url), actor="tests")
         serve(client, customers(500, seed=5, shift=1.0))

@@ -20,7 +20,7 @@ from champion.db import read
 from champion.schema import metadata
 from champion.services import Services
 from champion.settings import Settings
-from tests.conftest import ModelFolders
+from tests.conftest import ModelFolders, local_client
 
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 SINGLE = {"version": "churn/1"}
@@ -71,7 +71,7 @@ def secrets(served: Services) -> dict[str, str]:
 
 @pytest.fixture
 def guarded(secrets: dict[str, str], settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as client:
+    with local_client(create_app(settings)) as client:
         yield client
 
 
@@ -125,11 +125,11 @@ def test_the_right_scope_gets_through_and_names_the_actor(
 def test_a_server_off_loopback_refuses_everything_while_no_token_exists(
     served: Services, settings: Settings
 ) -> None:
-    with TestClient(create_app(settings.model_copy(update={"host": "0.0.0.0"}))) as client:
+    with local_client(create_app(settings.model_copy(update={"host": "0.0.0.0"}))) as client:
         response = client.get("/v1/models")
         assert response.status_code == 401 and "champion tokens create" in response.text
         assert client.get("/v1/health").status_code == 200
-    with TestClient(create_app(settings)) as client:  # loopback, no token: open
+    with local_client(create_app(settings)) as client:  # loopback, no token: open
         assert client.get("/v1/models").status_code == 200
 
 

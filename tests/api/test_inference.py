@@ -174,10 +174,16 @@ def test_tritonclient_calls_a_running_server(served: Services, live_server: Live
                 binary_data=binary,
             )
             outputs = [triton.InferRequestedOutput("score", binary_data=binary)]
-            result = client.infer("churn", [tenure, charges, contract], outputs=outputs)
+            # The JSON form is a body without a content type: an open server wants it to say
+            # it comes from no browser's form (the binary form's own header says so).
+            headers = None if binary else {"X-Champion-Request": "1"}
+            result = client.infer(
+                "churn", [tenure, charges, contract], outputs=outputs, headers=headers
+            )
             np.testing.assert_array_equal(result.as_numpy("score"), np.array([0.25] * 3))
             assert result.get_response()["model_version"] == "1"
-        result = client.infer("churn", [tenure, charges, contract])  # all outputs, binary
+        # All outputs; the inputs are still in the JSON form.
+        result = client.infer("churn", [tenure, charges, contract], headers=headers)
         np.testing.assert_array_equal(result.as_numpy("score"), np.array([0.25] * 3))
 
         wrong = triton.InferInput("tenure", [3], "FP32")

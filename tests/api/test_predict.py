@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from champion.services import Services
 from champion.settings import Settings
-from tests.conftest import ModelFolders
+from tests.conftest import ModelFolders, local_client
 
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 
@@ -126,7 +126,7 @@ def test_oversized_bodies_are_refused_with_413(
     from champion.api import create_app
 
     small = settings.model_copy(update={"max_request_bytes": 2048})
-    with TestClient(create_app(small)) as client:
+    with local_client(create_app(small)) as client:
         response = client.post("/v1/endpoints/churn/predict", json={"instances": [ROW] * 100})
         assert _error(response)[:2] == (413, "PayloadTooLarge")
 

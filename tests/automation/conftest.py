@@ -19,7 +19,7 @@ from champion.events.tables import predictions
 from champion.metrics import Metrics
 from champion.services import Services
 from champion.settings import Settings
-from tests.conftest import ModelFolders
+from tests.conftest import ModelFolders, local_client
 
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 WIN_RATES = {"champion": 0.05, "challenger": 0.6}
@@ -108,7 +108,7 @@ def rig(settings: Settings, model_folder: ModelFolders) -> Iterator[Rig]:
     champion = model_folder("constant")
     services.registry.register(champion, model="churn", actor="t", aliases_to_set=("champion",))
     services.registry.register(champion, model="churn", actor="t", aliases_to_set=("challenger",))
-    with TestClient(create_app(settings, clock)) as client:
+    with local_client(create_app(settings, clock)) as client:
         rig = Rig(services, client, clock)
         yield rig
     rig.controller.close()

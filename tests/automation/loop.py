@@ -24,6 +24,7 @@ from champion.clock import FixedClock
 from champion.services import Services
 from champion.settings import Settings
 from tests.automation.trainers import customers, spec, write_batch
+from tests.conftest import local_client
 
 START = datetime(2026, 4, 6, 9, 0, tzinfo=UTC)
 PIPELINE = "churn-retrain"
@@ -100,5 +101,5 @@ def _plain(value: Any) -> Any:
 def loop(settings: Settings, tmp_path: Path) -> Iterator[Loop]:
     clock = FixedClock(START)
     quiet = settings.model_copy(update={"scheduler": False, "controller": False})
-    with TestClient(create_app(quiet, clock)) as client:
+    with local_client(create_app(quiet, clock)) as client:
         yield Loop(client, clock, tmp_path / "incoming")

@@ -87,7 +87,7 @@ def test_the_async_client_against_the_asgi_app(served: Services, settings: Setti
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with AsyncClient("http://champion", transport=transport) as client:
+            async with AsyncClient("http://127.0.0.1", transport=transport) as client:
                 assert [m["name"] for m in await client.list_models()] == ["churn", "recs"]
                 answer = await client.predict("churn", [ROW])
                 assert answer["predictions"] == [{"score": 0.25}]

@@ -30,7 +30,7 @@ def test_drift_performance_references_and_alerts(
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with AsyncClient("http://champion", transport=transport) as client:
+            async with AsyncClient("http://127.0.0.1", transport=transport) as client:
                 with pytest.raises(NotFound, match="churn/1"):
                     await client.get_reference("churn", 1)
                 stored = await client.put_reference("churn", 1, reference, reason="training data")

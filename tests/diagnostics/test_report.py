@@ -6,7 +6,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from champion.api import create_app
 from champion.automation import Run, Step
@@ -15,6 +14,7 @@ from champion.diagnostics.steps import step_timings
 from champion.services import Services
 from champion.settings import Settings
 from tests.automation.trainers import customers, spec, write_batch
+from tests.conftest import local_client
 
 
 def test_diagnostics_over_http(services: Services, settings: Settings, tmp_path: Path) -> None:
@@ -26,7 +26,7 @@ def test_diagnostics_over_http(services: Services, settings: Settings, tmp_path:
     services.pipelines.run("churn-retrain", reason="", actor="alice")
     offline = settings.model_copy(update={"package_index_url": "http://127.0.0.1:9/pypi"})
 
-    with TestClient(create_app(offline)) as client:
+    with local_client(create_app(offline)) as client:
         for unit in range(20):
             instance = {
                 "tenure": unit,

@@ -18,7 +18,7 @@ from champion.errors import InvalidInput
 from champion.registry import VersionKey
 from champion.services import Services
 from champion.settings import Settings
-from tests.conftest import ModelFolders
+from tests.conftest import ModelFolders, local_client
 from tests.drift.traffic import customers, register_scorer, serve
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -42,7 +42,7 @@ def clocked(settings: Settings, model_folder: ModelFolders) -> Iterator[Clocked]
     clock = FixedClock(NOW)
     services = Services.open(settings, clock)
     register_scorer(services, model_folder, customers(3000, seed=1))
-    with TestClient(create_app(settings, clock)) as client:
+    with local_client(create_app(settings, clock)) as client:
         yield Clocked(services, client, clock)
     services.close()
 

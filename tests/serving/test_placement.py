@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import skops.io
 import yaml
-from fastapi.testclient import TestClient
 from sklearn.linear_model import LogisticRegression
 
 from champion.api import create_app
@@ -19,6 +18,7 @@ from champion.registry import VersionKey
 from champion.services import Services
 from champion.serving.placement import WARMUP_CALLS, CallPlacement
 from champion.settings import Settings
+from tests.conftest import local_client
 
 from ..conftest import ModelFolders
 
@@ -84,7 +84,7 @@ def _threads_of_calls(
 ) -> list[str]:
     """The thread each of ``calls`` predictions ran its model in, through the HTTP API."""
     seen: list[str] = []
-    with TestClient(create_app(settings)) as client:
+    with local_client(create_app(settings)) as client:
         body = {"policy": "single", "params": {"version": version}}
         assert client.put("/v1/endpoints/e", json=body).status_code == 200
         state = client.app.state.champion  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from champion.api import (
     pipelines,
 )
 from champion.api.access import AccessGuard
+from champion.api.browser import BrowserGuard
 from champion.api.errors import install_error_handlers
 from champion.api.evaluator import AlertEvaluator
 from champion.api.limits import BodySizeLimit
@@ -89,6 +90,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     )
     # Added last, so it runs first: a call without the scope it needs goes no further.
     app.add_middleware(AccessGuard, open_when_empty=is_loopback(settings.host))
+    # Outermost: a page of another site gets nothing from an open server, not even a 401.
+    app.add_middleware(
+        BrowserGuard,
+        open_when_empty=is_loopback(settings.host),
+        allowed_hosts=settings.allowed_hosts,
+    )
     # Routes are matched in order: the request paths (predict, rank, feedback, infer) first.
     for router in (
         endpoints.router,

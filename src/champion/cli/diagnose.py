@@ -61,6 +61,9 @@ def _dependencies(found: dict[str, Any]) -> None:
                     f"newest {newest}",
                 )
     console.print(table)
+    check = found.get("update_check")
+    if check is not None and not check["enabled"]:
+        console.print(check["message"])
 
 
 def _steps(name: str, timings: dict[str, Any]) -> None:

@@ -1,8 +1,10 @@
 """The dashboard: HTML pages whose numbers all come from the JSON API, refreshed in place.
 
-A page is a template under ``templates/`` and one ``Page`` entry here; its script reads the
-API with the helpers of ``static/dashboard.js``. Plotly's bundled JavaScript is served from
-the installed plotly package, so the dashboard works offline.
+A page is a template under ``templates/``, its script ``static/<name>.js`` (pages hold no
+inline script: their Content-Security-Policy allows only the dashboard's own files) and one
+``Page`` entry here; the script reads the API with the helpers of ``static/dashboard.js``.
+Plotly's bundled JavaScript is served from the installed plotly package, so the dashboard
+works offline.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from champion.diagnostics.timing import StageTimings
 from champion.errors import ChampionError
 from champion.services import Services
 
-__all__ = ["diagnose"]
+__all__ = ["diagnose", "update_check"]
 
 
 def diagnose(
@@ -36,7 +36,8 @@ def diagnose(
     """Everything ``GET /v1/diagnostics`` and ``champion diagnose`` show, as JSON.
 
     ``stages`` and ``loaded`` come from a running server (per-stage latency, versions in
-    memory); ``transport`` replaces the network for the package index (tests).
+    memory); ``transport`` replaces the network for the package index (tests), which is
+    asked only with ``check_updates`` on.
     """
     settings = services.settings
     database = database_health(services.engine)
@@ -61,9 +62,15 @@ def diagnose(
     }
     trained = {v: dict(version.lineage.get("packages") or {}) for v, version in versions.items()}
     names = {name for packages in trained.values() for name in packages if name != "python"}
-    newest = newest_versions(
-        names, settings.package_index_url, settings.package_index_timeout_seconds, transport
+    # Nothing leaves the machine unless the operator asked for it.
+    newest = (
+        newest_versions(
+            names, settings.package_index_url, settings.package_index_timeout_seconds, transport
+        )
+        if settings.check_updates
+        else {}
     )
+    report["dependencies"]["update_check"] = update_check(settings.check_updates)
     report["dependencies"]["versions"] = [
         {
             **version_health(services.registry, version, loaded),
@@ -77,6 +84,24 @@ def diagnose(
         "live": _live(services, live_rows),
     }
     return report
+
+
+def update_check(enabled: bool) -> dict[str, Any]:
+    """Whether the newest package versions are looked up, and how to change that.
+
+    >>> update_check(False)["enabled"]
+    False
+    """
+    if enabled:
+        return {"enabled": True, "message": "Newest versions come from the package index."}
+    return {
+        "enabled": False,
+        "message": (
+            "The check for newer package versions is off: nothing leaves this machine. "
+            "Set CHAMPION_CHECK_UPDATES=true for the server to ask the package index "
+            "(CHAMPION_PACKAGE_INDEX_URL)."
+        ),
+    }
 
 
 def _ingested(services: Services, pipelines: list[Any]) -> dict[str, Any]:

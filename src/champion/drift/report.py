@@ -8,6 +8,8 @@ then the data-quality counts of the same window.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import itertools
 from pathlib import Path
@@ -20,7 +22,7 @@ from champion.drift.monitor import DriftRun
 from champion.drift.profile import ColumnProfile
 from champion.drift.window import ColumnWindow
 
-__all__ = ["distribution", "report_json", "write_report"]
+__all__ = ["distribution", "report_json", "script_json", "write_report"]
 
 TOP_CATEGORIES = 20
 
@@ -98,7 +100,8 @@ def _figure(column: dict[str, Any]) -> dict[str, Any]:
         {
             "type": "bar",
             "name": key,
-            "x": shares["labels"],
+            # Plotly reads tags (<a>, <b>, <br>) in labels: escaped, a value shows as sent.
+            "x": [html.escape(str(label), quote=False) for label in shares["labels"]],
             "y": shares[key],
             "marker": {"color": colour},
         }
@@ -120,41 +123,84 @@ def _number(value: Any) -> str:
     return f"{value:.3g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
 
 
+# Charts are drawn by one fixed script from data in a JSON block (which no browser runs), so
+# the page's policy can allow exactly two scripts, by hash: Plotly and this one.
+_DRAW = (
+    "for (const [id, f] of Object.entries(JSON.parse("
+    "document.getElementById('figures').textContent))) "
+    "Plotly.newPlot(id, f.data, f.layout, {displayModeBar: false, responsive: true});"
+)
+# JSON that cannot end its <script> block or open a comment, whatever text it holds; U+2028
+# and U+2029 are escaped too, for readers that take the block for JavaScript.
+_SCRIPT_SAFE = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def script_json(value: Any) -> str:
+    """JSON to embed in an HTML ``<script>`` element: no ``<``, ``>``, ``&``, U+2028/9 in it.
+
+    >>> script_json({"label": "</script><b>"})
+    '{"label":"\\\\u003c/script\\\\u003e\\\\u003cb\\\\u003e"}'
+    """
+    return orjson.dumps(value).decode().translate(_SCRIPT_SAFE)
+
+
+def _hash(script: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    return f"'sha256-{digest}'"
+
+
+def _policy(*scripts: str) -> str:
+    return (
+        f"default-src 'none'; script-src {' '.join(map(_hash, scripts))}; "
+        "style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+    )
+
+
 def _page(body: dict[str, Any]) -> str:
     from plotly.offline import get_plotlyjs
 
-    esc = html.escape
+    def esc(value: Any) -> str:
+        return html.escape(str(value))
+
     where = f"endpoint {body['endpoint']}" if body["endpoint"] else body["source"]
     span = f"{body['start']} to {body['end']}" if body["start"] else ""
-    rows, charts, scripts = [], [], []
+    rows, charts, figures = [], [], {}
     for i, column in enumerate(body["columns"]):
         verdict = "drift" if column["drifted"] else "ok"
-        rows.append(
-            f"<tr class='{verdict}'><td>{esc(column['column'])}</td><td>{column['role']}</td>"
-            f"<td>{column['kind']}</td><td>{esc(column['method'])}</td>"
-            f"<td>{_number(column['statistic'])}</td><td>{_number(column['p_adjusted'])}</td>"
-            f"<td>{_number(column['threshold'])}</td><td>{column['verdict']}</td>"
-            f"<td>{_number(column['severity'])}</td></tr>"
+        cells = (
+            column["column"],
+            column["role"],
+            column["kind"],
+            column["method"],
+            _number(column["statistic"]),
+            _number(column["p_adjusted"]),
+            _number(column["threshold"]),
+            column["verdict"],
+            _number(column["severity"]),
         )
+        rows.append(f"<tr class='{verdict}'>{''.join(f'<td>{esc(c)}</td>' for c in cells)}</tr>")
         if "distribution" in column:
             charts.append(
-                f"<section><h3 class='{verdict}'>{esc(column['column'])}: {column['verdict']} "
-                f"({esc(column['method'])} {_number(column['statistic'])})</h3>"
-                f"<div id='chart-{i}'></div></section>"
+                f"<section><h3 class='{verdict}'>{esc(column['column'])}: "
+                f"{esc(column['verdict'])} ({esc(column['method'])} "
+                f"{_number(column['statistic'])})</h3><div id='chart-{i}'></div></section>"
             )
-            figure = orjson.dumps(_figure(column)).decode()
-            scripts.append(
-                f"(function(f){{Plotly.newPlot('chart-{i}', f.data, f.layout, "
-                f"{{displayModeBar: false, responsive: true}});}})({figure});"
-            )
+            figures[f"chart-{i}"] = _figure(column)
     quality = body["quality"]
     problems = "".join(
-        f"<tr><td>{esc(name)}</td>{''.join(f'<td>{checks.get(k, 0)}</td>' for k in _CHECKS)}</tr>"
+        f"<tr><td>{esc(name)}</td>{''.join(f'<td>{esc(checks.get(k, 0))}</td>' for k in _CHECKS)}"
+        "</tr>"
         for name, checks in quality["columns"].items()
     )
     share = body["share_drifted"]
+    plotly = get_plotlyjs()
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Drift report: {esc(where)}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_policy(plotly, _DRAW)}">
+<meta name="referrer" content="no-referrer">
+<title>Drift report: {esc(where)}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
 table {{ border-collapse: collapse; margin: 1rem 0; }}
@@ -162,7 +208,7 @@ td, th {{ border-bottom: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: lef
 tr.drift td, h3.drift {{ color: #b52b27; }}
 section {{ margin: 1.5rem 0; }}
 </style>
-<script>{get_plotlyjs()}</script></head>
+<script>{plotly}</script></head>
 <body>
 <h1>Drift report: {esc(where)}, version {esc(body["version"])}</h1>
 <p>{esc(span)}. Current rows: {body["rows"]:,}; reference: {body["reference"]["rows"]:,} rows
@@ -178,7 +224,8 @@ least one problem.</p>
 <table><tr><th>column</th>{"".join(f"<th>{k}</th>" for k in _CHECKS)}</tr>{problems}</table>
 <h2>Distributions, most severe first</h2>
 {"".join(charts)}
-<script>{"".join(scripts)}</script>
+<script type="application/json" id="figures">{script_json(figures)}</script>
+<script>{_DRAW}</script>
 </body></html>
 """
 

@@ -162,6 +162,10 @@ const champion = (() => {
     });
   }
 
+  // Plotly reads a few tags (<a href>, <b>, <br>) in labels and names: text from callers is
+  // escaped for it, so it shows as sent.
+  const plotText = (value) => String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
   const number = (value, digits = 3) =>
     value === null || value === undefined ? "–" : Number(value).toLocaleString(undefined, { maximumFractionDigits: digits });
   // A p-value never reads 0: below 1e-4 it is "< 0.0001".
@@ -217,6 +221,6 @@ const champion = (() => {
 
   return {
     api, post, confirmAction, every, el, link, table, plot, band, number, pvalue, percent, when, json, arm, split,
-    interval, COLORS, ApiError,
+    interval, plotText, COLORS, ApiError,
   };
 })();

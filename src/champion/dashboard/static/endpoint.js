@@ -1,0 +1,217 @@
+// The endpoint page (templates/endpoint.html); helpers from dashboard.js.
+const NAME = document.body.dataset.name;
+const BASE = `/v1/endpoints/${encodeURIComponent(NAME)}`;
+let experiment = null;  // the latest report, for the buttons
+let timelineAge = Infinity;
+let refreshNow = () => {};
+const WINDOWS = 20;
+let windows = new Map();  // window start (ms) -> stats rows
+
+function windowSeconds() { return Number(document.getElementById("window").value); }
+
+async function loadWindows(all) {
+  const size = windowSeconds() * 1000;
+  const newest = Math.floor(Date.now() / size) * size;
+  const starts = [];
+  for (let i = all ? WINDOWS - 1 : 1; i >= 0; i--) starts.push(newest - i * size);
+  const bodies = await Promise.all(starts.map((s) => champion.api(`${BASE}/stats`, {
+    start: new Date(s).toISOString(), end: new Date(s + size).toISOString(),
+  })));
+  starts.forEach((s, i) => windows.set(s, bodies[i].versions));
+  for (const key of [...windows.keys()].sort((a, b) => a - b).slice(0, -WINDOWS)) windows.delete(key);
+}
+
+function series(field) {
+  const keys = [...windows.keys()].sort((a, b) => a - b);
+  const arms = [...new Set(keys.flatMap((k) => windows.get(k).map(champion.arm)))];
+  return arms.map((name) => ({
+    name, type: "scatter", mode: "lines+markers", connectgaps: false,
+    x: keys.map((k) => new Date(k)),
+    // No row in a window: no request (0), and no rate or latency to show (a gap).
+    y: keys.map((k) => { const row = windows.get(k).find((r) => champion.arm(r) === name); return row ? row[field] : field === "requests" ? 0 : null; }),
+  }));
+}
+
+// The challenger's share of units under each configuration (canary share, ab weights).
+function challengerShare(config) {
+  const p = config.params;
+  if (config.policy === "canary") return p.share;
+  if (config.policy === "ab") {
+    const names = Object.keys(p.arms);
+    const weights = p.weights || Object.fromEntries(names.map((n) => [n, 1]));
+    const control = p.control || (names.includes("control") ? "control" : names.includes("champion") ? "champion" : names.sort()[0]);
+    const total = names.reduce((s, n) => s + weights[n], 0);
+    return 1 - weights[control] / total;
+  }
+  if (config.policy === "interleave") return 0.5;
+  return 0;
+}
+
+const ACTIONS = {
+  approve: ["Approve the proposed action", (x) => `Carry out what the controller proposed for ${NAME}: ${x.pending ? `${x.pending.action}${x.pending.share ? ` to ${champion.percent(x.pending.share)}` : ""} (${x.pending.reason})` : "nothing"}.`],
+  promote: ["Promote the challenger", (x) => `Make ${Object.values(x.versions || {}).slice(1).join(", ") || "the challenger"} the champion of ${NAME} now; the previous champion stays loaded for an instant rollback.`],
+  rollback: ["Roll back", (x) => (x.status === "promoted" ? `Undo the promotion on ${NAME}: switch back to the previous champion.` : `Send every unit of ${NAME} back to the champion and end the experiment.`)],
+};
+
+for (const [action, [title, describe]] of Object.entries(ACTIONS)) {
+  document.getElementById(action).addEventListener("click", async () => {
+    const done = await champion.confirmAction(title, describe(experiment), (reason) =>
+      champion.post(`${BASE}/experiment/${action}`, { reason }));
+    if (done) { showExperiment(done); timelineAge = Infinity; refreshNow(); }
+  });
+}
+
+function showExperiment(x) {
+  experiment = x;
+  document.getElementById("experiment-section").hidden = false;
+  document.getElementById("experiment-status").textContent = x.status.replace("_", " ");
+  const d = x.design;
+  document.getElementById("experiment-design").textContent =
+    `goal ${d.goal} · ${d.method} test at α ${d.alpha} · automation ${d.automation} · ` +
+    `policy ${x.policy || "–"}${x.share !== null ? ` at ${champion.percent(x.share)}` : ""} · ` +
+    `${Object.entries(x.versions || {}).map(([a, v]) => `${a} ${v}`).join(", ")} · since ${champion.when(x.started_at)} by ${x.created_by}`;
+  const decision = document.getElementById("decision");
+  decision.textContent = `${x.decision.decision} (${x.decision.action})`;
+  decision.className = x.decision.decision === "rollback" ? "bad" : x.decision.decision === "promote" ? "good" : "";
+  document.getElementById("decision-reason").textContent = x.decision.reason;
+  const pending = document.getElementById("pending");
+  pending.hidden = !x.pending;
+  if (x.pending) pending.textContent = `Waiting for approval since ${champion.when(x.pending.proposed_at)}: ${x.pending.action}${x.pending.share ? ` to ${champion.percent(x.pending.share)}` : ""}. ${x.pending.reason}`;
+  const running = x.status === "running";
+  document.getElementById("approve").disabled = !(running && x.pending);
+  document.getElementById("promote").disabled = !running;
+  document.getElementById("rollback").disabled = !(running || x.status === "promoted");
+
+  champion.table("experiment-arms", [
+    ["arm", (a) => a.arm], ["version", (a) => a.version], ["units", (a) => a.units], ["requests", (a) => a.requests],
+    [d.goal, (a) => champion.number(a.metrics[d.goal], 4)], ["failures", (a) => a.failures],
+    ["p50 ms", (a) => champion.number(a.latency_ms.p50, 2)],
+  ], x.arms);
+  champion.table("experiment-results", [
+    ["metric", (r) => `${r.metric} (${r.role})`], ["arm", (r) => r.arm],
+    ["champion", (r) => champion.number(r.control, 4)], ["challenger", (r) => champion.number(r.challenger, 4)],
+    ["effect", (r) => champion.number(r.effect, 4) + (r.relative ? " (relative)" : "")],
+    [`${Math.round(100 * (1 - d.alpha))}% interval`, (r) => champion.interval(r.ci, 4)],
+    ["p", (r) => champion.pvalue(r.p_value)], ["method", (r) => r.method],
+    ["verdict", (r) => champion.el("span", r.verdict, r.verdict === "better" ? "good" : ["worse", "regressed"].includes(r.verdict) ? "bad" : "")],
+  ], x.results, "No test yet.");
+  champion.table("experiment-health", [
+    ["check", (h) => h.name], ["status", (h) => champion.el("span", h.status, h.status === "alert" ? "bad" : "")], ["detail", (h) => h.detail],
+  ], x.health || []);
+}
+
+function showTimeline(t) {
+  const x = t.points.map((p) => new Date(p.end));
+  const interleaved = t.goal === "interleaving";
+  document.getElementById("goal-arms-title").textContent = interleaved
+    ? "Units preferring each ranker, over time"
+    : "Goal per arm over time, with intervals";
+  if (interleaved) {
+    const count = (key) => t.points.map((p) => (p.interleaving ? p.interleaving[key] : 0));
+    champion.plot("goal-arms", [
+      { name: "prefer the challenger", type: "scatter", mode: "lines+markers", x, y: count("units_preferring_challenger") },
+      { name: "prefer the champion", type: "scatter", mode: "lines+markers", x, y: count("units_preferring_champion") },
+      { name: "tied", type: "scatter", mode: "lines+markers", x, y: count("units_tied") },
+    ], { yaxis: { title: "units (cumulative)", rangemode: "tozero" } });
+  } else {
+    const arms = [...new Set(t.points.flatMap((p) => p.arms.map((a) => a.arm)))];
+    const of = (p, arm) => p.arms.find((a) => a.arm === arm) || {};
+    champion.plot("goal-arms", arms.flatMap((arm, i) => champion.band(
+      arm, x, t.points.map((p) => of(p, arm).value ?? null), t.points.map((p) => of(p, arm).ci),
+      champion.COLORS[i % 5])), { yaxis: { title: t.goal } });
+  }
+  const challengers = [...new Set(t.points.flatMap((p) => p.goal.map((g) => g.arm)))];
+  const effects = challengers.flatMap((arm, i) => {
+    const goal = (p) => p.goal.find((g) => g.arm === arm) || {};
+    return champion.band(`${arm} effect`, x, t.points.map((p) => goal(p).effect ?? null),
+      t.points.map((p) => goal(p).ci), champion.COLORS[(i + 1) % 5]);
+  });
+  const zero = { type: "line", xref: "paper", x0: 0, x1: 1, y0: 0, y1: 0, line: { dash: "dot", color: "#667085" } };
+  champion.plot("goal-effect", effects, {
+    shapes: [zero], yaxis: { title: interleaved ? "mean unit preference" : "challenger − champion" },
+  });
+}
+
+async function refreshExperiment() {
+  const { experiments } = await champion.api("/v1/experiments");
+  if (!experiments.some((x) => x.endpoint === NAME)) return;
+  showExperiment(await champion.api(`${BASE}/experiment`));
+  if (timelineAge >= 3) {
+    showTimeline(await champion.api(`${BASE}/experiment/timeline`, { points: 12 }));
+    timelineAge = 0;
+  }
+  timelineAge += 1;
+}
+
+let fresh = true;
+document.getElementById("window").addEventListener("change", () => { windows = new Map(); fresh = true; });
+
+refreshNow = champion.every(5, async () => {
+  const [endpoint, { history }, { comparisons }, total] = await Promise.all([
+    champion.api(BASE), champion.api(`${BASE}/history`), champion.api(`${BASE}/interleaving`), champion.api(`${BASE}/stats`),
+    refreshExperiment(),
+  ]);
+  await loadWindows(fresh);
+  fresh = false;
+
+  const summary = document.getElementById("summary");
+  summary.replaceChildren(
+    champion.el("div", `policy ${endpoint.policy} · configuration ${endpoint.config_version} · serving ${endpoint.serving.join(", ")}`),
+    champion.el("div", `params ${champion.json(endpoint.params)}`, "mono"),
+    champion.el("div", endpoint.error ? `cannot serve: ${endpoint.error}` : "serving", endpoint.error ? "bad" : "good"),
+    champion.el("div", `failed requests since the server started: ${champion.json(total.errors)}`, "muted"),
+    champion.link(`/endpoints/${encodeURIComponent(NAME)}/drift`, "drift and performance →"),
+  );
+
+  champion.plot("requests", series("requests"), { yaxis: { rangemode: "tozero" } });
+  champion.plot("latency", [
+    ...series("latency_p50_ms").map((t) => ({ ...t, name: `${t.name} p50` })),
+    ...series("latency_p99_ms").map((t) => ({ ...t, name: `${t.name} p99`, line: { dash: "dot" } })),
+  ], { yaxis: { rangemode: "tozero" } });
+  champion.plot("ctr", series("ctr"), { yaxis: { tickformat: ".1%", rangemode: "tozero" } });
+
+  const label = (c) => `${c.challenger} vs ${c.champion}`;
+  champion.plot("interleaving", [
+    { name: "units preferring the challenger", type: "bar", x: comparisons.map(label), y: comparisons.map((c) => c.units_preferring_challenger) },
+    { name: "units preferring the champion", type: "bar", x: comparisons.map(label), y: comparisons.map((c) => c.units_preferring_champion) },
+    { name: "units tied", type: "bar", x: comparisons.map(label), y: comparisons.map((c) => c.units_tied) },
+  ], { barmode: "group", yaxis: { title: "units" } });
+  champion.table("interleaving-table", [
+    ["pair", label],
+    ["units", (c) => c.units],
+    ["with a preference", (c) => c.units_tested],
+    ["mean unit preference", (c) => champion.number(c.preference)],
+    ["CI", (c) => (c.ci ? `[${champion.number(c.ci[0])}, ${champion.number(c.ci[1])}]` : "–")],
+    ["p", (c) => champion.pvalue(c.p_value)],
+    ["test", (c) => c.method],
+    ["preferred", (c) => c.preferred || "undecided"],
+    ["impressions won / lost / tied", (c) => `${c.wins} / ${c.losses} / ${c.ties}`],
+  ], comparisons, "No interleaved impressions in this endpoint's log.");
+
+  const bandit = endpoint.bandit ? Object.entries(endpoint.bandit) : [];
+  document.getElementById("bandit-section").hidden = !bandit.length;
+  champion.table("bandit", [
+    ["arm", ([a]) => a], ["successes", ([, s]) => s.successes], ["trials", ([, s]) => s.trials],
+    ["success rate", ([, s]) => champion.percent(s.trials ? s.successes / s.trials : null)],
+    ["share of traffic", ([, s]) => champion.percent(s.probability)],
+  ], bandit);
+
+  champion.table("versions", [
+    ["version · arm", champion.arm], ["requests", (r) => r.requests], ["units", (r) => r.units],
+    ["fallbacks", (r) => r.fallbacks], ["CTR", (r) => champion.percent(r.ctr)],
+    ["clicks", (r) => r.clicks], ["purchases", (r) => r.purchases], ["labels", (r) => r.labels],
+    ["feedback coverage", (r) => champion.percent(r.feedback_coverage)],
+    ["p50 ms", (r) => champion.number(r.latency_p50_ms, 2)], ["p99 ms", (r) => champion.number(r.latency_p99_ms, 2)],
+  ], total.versions, "No request served yet.");
+
+  const times = history.map((c) => new Date(c.updated_at));
+  champion.plot("ramp", [{
+    name: "challenger share", type: "scatter", mode: "lines+markers", line: { shape: "hv" },
+    x: [...times, new Date()], y: [...history.map(challengerShare), challengerShare(history.at(-1))],
+    text: [...history.map((c) => `${c.config_version}: ${c.policy}`), "now"],
+  }], { yaxis: { tickformat: ".0%", range: [0, 1] } });
+  champion.table("history", [
+    ["config", (c) => c.config_version], ["when", (c) => champion.when(c.updated_at)], ["who", (c) => c.updated_by],
+    ["policy", (c) => c.policy], ["params", (c) => champion.el("code", champion.json(c.params))], ["why", (c) => c.reason],
+  ], [...history].reverse());
+});

@@ -1,0 +1,123 @@
+"""An open server (loopback, no token) whose every free-text value is hostile markup.
+
+What the dashboard shows and a caller chose: the actor (``X-Champion-Actor``) and reason of
+every change, a version's lineage, alert rule descriptions, the category values of live
+inputs (a predict caller's), experiment and pipeline run reasons, a quarantined cell. Names
+are left plain: the API refuses anything but letters, digits, ``.``, ``_`` and ``-`` in them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+import yaml
+
+from champion import Client
+from champion.db import read
+from champion.events.tables import predictions
+from champion.services import Services
+from tests.automation.trainers import customers as training_rows
+from tests.automation.trainers import spec, write_batch
+from tests.conftest import LiveServer, ModelFolders
+from tests.drift.traffic import customers, rows
+from tests.e2e.chromium import HOSTILE
+
+
+@dataclass
+class HostileWorld:
+    server: LiveServer
+    services: Services
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def http(self, actor: str = HOSTILE[1]) -> httpx.Client:
+        """champion's own kind of caller, acting under a hostile name."""
+        headers = {"X-Champion-Request": "1", "X-Champion-Actor": actor}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def predictions(self) -> int:
+        with read(self.services.engine) as conn:
+            return int(
+                conn.execute(sa.select(sa.func.count()).select_from(predictions)).scalar_one()
+            )
+
+    def wait_for_predictions(self, count: int, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while self.predictions() < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"Waited {seconds:g} s for {count} logged predictions.")
+            time.sleep(0.05)
+
+
+def _pipeline(url: str, incoming: Path) -> None:
+    # A bad cell is quarantined with a reason that quotes it; the run carries a hostile reason.
+    bad = training_rows(120, seed=1).astype(object)
+    bad.loc[3, "tenure"] = HOSTILE[2]
+    write_batch(incoming, "0-initial.csv", bad)
+    body = spec(incoming, model="attrition", deploy=None, automation="auto").to_json()
+    with Client(url) as client:
+        client.apply_pipeline({**body, "name": "attrition-retrain"}, reason=HOSTILE[0])
+        run_id = client.start_run("attrition-retrain", reason=HOSTILE[3])["id"]
+        deadline = time.monotonic() + 60
+        while client.get_run("attrition-retrain", run_id)["status"] not in {"succeeded", "failed"}:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"Waited 60 s for pipeline run {run_id}.")
+            time.sleep(0.1)
+
+
+def _register(services: Services, model_folder: ModelFolders) -> None:
+    scorer = model_folder("scorer")
+    customers(600, seed=1).to_csv(scorer / "reference.csv", index=False)
+    manifest = yaml.safe_load((scorer / "champion.yaml").read_text())
+    manifest["lineage"] |= {"trained_by": HOSTILE[0], "description": HOSTILE[2]}
+    (scorer / "champion.yaml").write_text(yaml.safe_dump(manifest))
+    for alias in ("champion", "challenger"):
+        services.registry.register(
+            scorer, model="churn", actor=HOSTILE[3], aliases_to_set=(alias,), reason=HOSTILE[0]
+        )
+
+
+@contextmanager
+def hostile_world(
+    services: Services, model_folder: ModelFolders, tmp_path: Path
+) -> Iterator[HostileWorld]:
+    _register(services, model_folder)
+    with LiveServer(services.settings) as server:
+        world = HostileWorld(server, services)
+        with world.http() as http:
+            canary = {"champion": "churn@champion", "challenger": "churn@challenger", "share": 0.5}
+            http.put(
+                "/v1/endpoints/churn",
+                json={"policy": "canary", "params": canary, "reason": HOSTILE[1]},
+            ).raise_for_status()
+            http.put(
+                "/v1/endpoints/churn/experiment",
+                json={"goal": "click_rate", "guardrails": [], "reason": HOSTILE[2]},
+            ).raise_for_status()
+            live = rows(customers(120, seed=2))
+            for i, row in enumerate(live):
+                row["contract"] = HOSTILE[i % len(HOSTILE)]
+            for start in range(0, len(live), 40):
+                body = {"unit": f"u{start}", "instances": live[start : start + 40]}
+                http.post("/v1/endpoints/churn/predict", json=body).raise_for_status()
+            world.wait_for_predictions(3)
+            rule = {
+                "endpoint": "churn",
+                "metric": "predictions",
+                "threshold": 0,
+                "window": "1h",
+                "description": HOSTILE[3],
+                "reason": HOSTILE[0],
+            }
+            http.put("/v1/alerts/rules/traffic", json=rule).raise_for_status()
+            http.post("/v1/alerts/evaluate").raise_for_status()
+        _pipeline(world.url, tmp_path / "incoming")
+        yield world
