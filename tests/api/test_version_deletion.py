@@ -14,7 +14,7 @@ from champion.api import create_app
 from champion.errors import Conflict
 from champion.services import Services
 from champion.settings import Settings
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, local_client
 from tests.registry.folders import ROW, pack, sklearn_folder
 
 
@@ -115,13 +115,13 @@ def test_a_blob_missing_from_a_replicas_store_is_a_503_naming_it(
 ) -> None:
     # A second replica on the same database with its own, empty home: the artifact store is
     # not shared, which the README says it must be.
-    with TestClient(create_app(settings)) as first:
+    with local_client(create_app(settings)) as first:
         version = _register(first, sklearn_folder(tmp_path / "a"), aliases="champion")
         body = {"policy": "single", "params": {"version": "churn@champion"}}
         assert first.put("/v1/endpoints/churn", json=body).status_code == 200
     database = settings.database_url or f"sqlite:///{settings.home / 'champion.db'}"
     replica = settings.model_copy(update={"home": tmp_path / "replica", "database_url": database})
-    with TestClient(create_app(replica)) as second:
+    with local_client(create_app(replica)) as second:
         response = second.post("/v1/endpoints/churn/predict", json={"instances": [ROW]})
     status, code, message = _error(response)
     assert (status, code) == (503, "Unavailable")
