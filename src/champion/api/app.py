@@ -32,7 +32,7 @@ from champion.api.limits import BodySizeLimit
 from champion.api.state import ServerState
 from champion.automation import RolloutController, Scheduler
 from champion.clock import Clock
-from champion.events import FeedbackCommitter, PredictionWriter
+from champion.events import EventSpool, FeedbackCommitter, PredictionWriter
 from champion.metrics import Metrics
 from champion.services import Services
 from champion.serving.runtime import Runtime
@@ -112,12 +112,14 @@ def _start(settings: Settings, clock: Clock | None) -> ServerState:
     services = Services.open(settings, clock, metrics)
     metrics.info.labels(__version__).set(1)
     metrics.event_queue_capacity.set(settings.event_queue_size)
+    metrics.event_spool_capacity_bytes.set(settings.event_spool_max_bytes)
     writer = PredictionWriter(
         services.engine,
         metrics,
         queue_size=settings.event_queue_size,
         batch_size=settings.event_batch_size,
         flush_seconds=settings.event_flush_seconds,
+        spool=EventSpool(settings.spool_dir, settings.event_spool_max_bytes),
     )
     committer = FeedbackCommitter(
         services.engine, services.clock, metrics, settings.feedback_batch_size
