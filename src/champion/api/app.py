@@ -32,8 +32,10 @@ from champion.api.limits import BodySizeLimit
 from champion.api.state import ServerState
 from champion.automation import RolloutController, Scheduler
 from champion.clock import Clock
+from champion.diagnostics.readiness import Readiness
 from champion.events import EventSpool, FeedbackCommitter, PredictionWriter
 from champion.metrics import Metrics
+from champion.registry import Version
 from champion.services import Services
 from champion.serving.runtime import Runtime
 from champion.serving.service import ServingService
@@ -146,7 +148,24 @@ def _start(settings: Settings, clock: Clock | None) -> ServerState:
     serving.refresh(force=True)
     keyring = Keyring(services.tokens)
     keyring.refresh()
-    return ServerState(services, serving, writer, committer, metrics, keyring, controller)
+    readiness = Readiness(
+        services.engine,
+        services.registry.store,
+        lambda: _served_versions(serving),
+        writer,
+        metrics,
+        services.clock,
+        interval=settings.ready_check_seconds,
+    )
+    return ServerState(
+        services, serving, writer, committer, metrics, keyring, readiness, controller
+    )
+
+
+def _served_versions(serving: ServingService) -> list[Version]:
+    return [
+        loaded.version for active in serving.status().values() for loaded in active.loaded.values()
+    ]
 
 
 def _stop(state: ServerState) -> None:
