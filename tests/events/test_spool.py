@@ -3,7 +3,9 @@ stored twice, and only a full spool drops."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +170,21 @@ def test_a_cut_off_last_event_of_a_crashed_spool_is_skipped(tmp_path: Path) -> N
     assert stored == [b"whole"]
     spool.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_event_no_database_accepts_is_dropped_alone_and_never_spooled(
+    services: Services, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # NaN travels as JSON null into a NOT NULL column: every database refuses that row.
+    bad = dataclasses.replace(_event(3), latency_ms=math.nan)
+    metrics = Metrics()
+    writer = _writer(services, EventSpool(settings.spool_dir, 1 << 20), metrics)
+    for event in [*map(_event, range(3)), bad, *map(_event, range(4, 6))]:
+        writer.submit(event)
+    with caplog.at_level(logging.WARNING, "champion.events"):
+        writer.start()
+        writer.close()
+    assert sorted(_stored(services)) == ["r0", "r1", "r2", "r4", "r5"]
+    assert (writer.dropped, writer.spooled) == (1, 0)
+    assert _sample(metrics, "champion_events_dropped_total") == 1
+    assert "cannot be stored" in caplog.text

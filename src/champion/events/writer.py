@@ -26,6 +26,8 @@ _Encoded = tuple[tuple[RowEncoder, bytes], ...]
 
 _RETRY_SECONDS = (0.25, 0.5, 1.0, 2.0)
 """Waits between replays of the spool while the database refuses them."""
+_ADOPT_SECONDS = 30.0
+"""How often a healthy writer looks for spool files a crashed server left beside it."""
 _DROP_MEMORY_SECONDS = 60.0
 """How long after a drop the writer still reports ``dropping``."""
 _LOCK_WAIT_SECONDS = 2.0
@@ -81,6 +83,7 @@ class PredictionWriter:
         self._last_drop: float | None = None
         self._failures = 0
         self._next_replay = 0.0
+        self._next_adopt = 0.0
 
     def start(self) -> None:
         if self.spool is not None:
@@ -143,6 +146,9 @@ class PredictionWriter:
             return
         self._stop.set()
         self._thread.join(timeout)
+        if self._thread.is_alive():  # still writing: the spool stays open under it
+            logger.error("The event writer did not finish within %g s", timeout)
+            return
         self._thread = None
         if self.spool is not None:
             self.spool.close()
@@ -150,22 +156,29 @@ class PredictionWriter:
     def _run(self) -> None:
         while True:
             stopping = self._stop.wait(self.flush_seconds)
-            if self.spooling and (stopping or time.monotonic() >= self._next_replay):
-                self._replay()
-            # What waited at the wake-up, not what arrives meanwhile: chasing the newest events
-            # would commit a few at a time, and every commit takes the GIL from the requests.
-            # Stopping, write everything.
-            waiting = len(self._queue)
-            while self._queue and (waiting > 0 or stopping):
-                batch = [
-                    self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))
-                ]
-                waiting -= len(batch)
-                self._write(batch)
-            self.metrics.event_queue_depth.set(len(self._queue))
-            self._publish_spool()
+            try:
+                self._flush(stopping)
+            except Exception:  # a bug must not end the thread: every later event would be lost
+                logger.exception("The prediction event writer failed; it carries on")
             if stopping:
                 return
+
+    def _flush(self, stopping: bool) -> None:
+        if self.spool is not None and time.monotonic() >= self._next_adopt:
+            self._next_adopt = time.monotonic() + _ADOPT_SECONDS
+            self.spool.adopt()
+        if self.spooling and (stopping or time.monotonic() >= self._next_replay):
+            self._replay()
+        # What waited at the wake-up, not what arrives meanwhile: chasing the newest events
+        # would commit a few at a time, and every commit takes the GIL from the requests.
+        # Stopping, write everything.
+        waiting = len(self._queue)
+        while self._queue and (waiting > 0 or stopping):
+            batch = [self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))]
+            waiting -= len(batch)
+            self._write(batch)
+        self.metrics.event_queue_depth.set(len(self._queue))
+        self._publish_spool()
 
     def _write(self, batch: list[_Encoded]) -> None:
         if not self.spooling:  # once anything is spooled, later events queue up behind it
@@ -174,11 +187,11 @@ class PredictionWriter:
                 self.written += len(batch)
                 self.metrics.events_written.inc(len(batch))
                 return
-            except sa.exc.DBAPIError as exc:
+            except sa.exc.SQLAlchemyError as exc:  # refused, lost, or no pooled connection
                 self._refused(exc, len(batch))
         self._to_spool(batch)
 
-    def _refused(self, exc: sa.exc.DBAPIError, count: int) -> None:
+    def _refused(self, exc: sa.exc.SQLAlchemyError, count: int) -> None:
         self._failures += 1
         wait = _RETRY_SECONDS[min(self._failures, len(_RETRY_SECONDS)) - 1]
         self._next_replay = time.monotonic() + wait
@@ -186,7 +199,7 @@ class PredictionWriter:
             logger.error(
                 "The database refused %d prediction events (%s); spooling them, next try in %g s.",
                 count,
-                str(exc.orig or exc).splitlines()[0],
+                str(getattr(exc, "orig", None) or exc).strip().splitlines()[0],
                 wait,
             )
 
@@ -210,10 +223,9 @@ class PredictionWriter:
 
     def _replay(self) -> None:
         assert self.spool is not None  # spooling implies a spool
-        self.spool.adopt()
         try:
             replayed = self.spool.replay(self._replay_lines, self.batch_size)
-        except sa.exc.DBAPIError as exc:
+        except sa.exc.SQLAlchemyError as exc:
             self._refused(exc, 0)
             return
         self._failures = 0
@@ -230,7 +242,7 @@ class PredictionWriter:
         self.metrics.events_replayed.inc(len(batch))
 
     def _store(self, batch: list[_Encoded]) -> None:
-        """Commit ``batch``; raises DBAPIError when the database refuses it.
+        """Commit ``batch``; raises SQLAlchemyError when the database refuses it.
 
         A batch with an event no database accepts (a value out of a column's range) is
         stored one event at a time, and only that event is dropped: one bad event must not
