@@ -26,9 +26,7 @@ import sqlalchemy as sa
 
 from champion.artifacts import ArtifactStore
 from champion.clock import Clock
-from champion.db import write
-from champion.db.dialects import insert_ignoring_duplicates
-from champion.diagnostics.tables import health_probes
+from champion.diagnostics.health import write_probe
 from champion.metrics import Metrics
 from champion.registry import Version
 
@@ -36,8 +34,6 @@ __all__ = ["CHECKS", "Readiness", "ReadinessReport"]
 
 CHECKS = ("database", "artifacts", "events")
 
-_PROBE_LOCK_WAIT_SECONDS = 1.0
-"""A write lock held longer than this makes the database check fail rather than hang."""
 _MAX_LISTED = 10
 """Missing blobs named in the report; the count says how many there are in all."""
 
@@ -122,24 +118,9 @@ class Readiness:
 
     def _database(self) -> dict[str, Any]:
         started = time.perf_counter()
-        at = self.clock.now()
-        try:
-            with write(self.engine, lock_wait=_PROBE_LOCK_WAIT_SECONDS) as conn:
-                updated = conn.execute(
-                    sa.update(health_probes)
-                    .where(health_probes.c.server == self.server)
-                    .values(at=at)
-                )
-                if updated.rowcount == 0:
-                    row = {"server": self.server, "at": at}
-                    insert_ignoring_duplicates(conn, health_probes, [row], "server")
-        except sa.exc.SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            return {
-                "status": "error",
-                "error": f"The database refused a write: {type(exc).__name__}: {reason}",
-                "backend": self.engine.dialect.name,
-            }
+        refused = write_probe(self.engine, self.clock.now(), self.server)
+        if refused is not None:
+            return {"status": "error", "error": refused, "backend": self.engine.dialect.name}
         return {
             "status": "ok",
             "backend": self.engine.dialect.name,
