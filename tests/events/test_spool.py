@@ -55,6 +55,7 @@ def test_refused_events_wait_in_the_spool_in_order_and_are_replayed_once(
             until("later events to join the spool", lambda: writer.spooled == 15)
             [file] = settings.spool_dir.glob("*.spool")
             assert len(file.read_bytes().splitlines()) == 15
+            assert file.stat().st_mode & 0o777 == 0o600  # it holds the requests' inputs
         until("the spool to be replayed", lambda: not writer.spooling)
     finally:
         writer.close()

@@ -67,7 +67,10 @@ class EventSpool:
         """Create this writer's file and adopt files left by processes that are gone."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{os.getpid()}-{uuid.uuid4().hex[:12]}{_SUFFIX}"
-        handle = open(path, "ab")
+        # Events hold the requests' inputs: readable by the server's user only. Unbuffered, so
+        # a failed write leaves nothing behind in a buffer to reach the file later.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        handle = open(descriptor, "ab", buffering=0)
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._own = _File(path, handle)
         self.adopt()
@@ -132,8 +135,9 @@ class EventSpool:
             return 0
         data = b"\n".join(taken) + b"\n"
         try:
-            own.handle.write(data)
-            own.handle.flush()
+            view, written = memoryview(data), 0
+            while written < len(data):  # a raw write may take part of it (a disk filling up)
+                written += own.handle.write(view[written:]) or 0
             os.fsync(own.handle.fileno())
         except OSError as exc:
             logger.error("Cannot append to the event spool %s: %s", own.path, exc)

@@ -87,7 +87,16 @@ class PredictionWriter:
 
     def start(self) -> None:
         if self.spool is not None:
-            self.spool.open()  # adopts what a crashed server left: replayed first
+            try:
+                self.spool.open()  # adopts what a crashed server left: replayed first
+            except OSError as exc:  # serve anyway; refused events are dropped and counted
+                logger.error(
+                    "Cannot open the event spool in %s (%s): events the database refuses "
+                    "will be dropped.",
+                    self.spool.folder,
+                    exc,
+                )
+                self.spool = None
             self._publish_spool()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="champion-event-writer", daemon=True)
@@ -205,7 +214,12 @@ class PredictionWriter:
 
     def _to_spool(self, batch: list[_Encoded]) -> None:
         if self.spool is None:
-            self._drop(len(batch), "Writing prediction events failed (%s): dropped %d so far.", "")
+            self._drop(
+                len(batch),
+                "The %s database refused prediction events and this writer has no spool: "
+                "dropped %d so far.",
+                self.engine.dialect.name,
+            )
             return
         lines = [
             b"[" + b",".join(b'["%s",%s]' % (e.table.name.encode(), row) for e, row in ev) + b"]"
