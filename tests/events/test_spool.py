@@ -189,3 +189,19 @@ def test_an_event_no_database_accepts_is_dropped_alone_and_never_spooled(
     assert (writer.dropped, writer.spooled) == (1, 0)
     assert _sample(metrics, "champion_events_dropped_total") == 1
     assert "cannot be stored" in caplog.text
+
+
+def test_a_replay_in_parts_hands_every_line_over_once_in_order(tmp_path: Path) -> None:
+    (tmp_path / "1-dead.spool").write_bytes(b"a\nb\nc\n")
+    spool = EventSpool(tmp_path, max_bytes=1 << 20)
+    spool.open()
+    assert spool.append([b"d", b"e"]) == 2
+    stored: list[bytes] = []
+    parts = []
+    while spool.waiting_bytes:
+        parts.append(spool.replay(stored.extend, batch_size=2, limit=2))
+    assert stored == [b"a", b"b", b"c", b"d", b"e"]
+    # Whole batches: the second part ends the left file ("c") and takes a batch of its own.
+    assert parts == [2, 3]
+    spool.close()
+    assert list(tmp_path.iterdir()) == []

@@ -147,8 +147,11 @@ class EventSpool:
         own.size += len(data)
         return len(taken)
 
-    def replay(self, store: Callable[[list[bytes]], object], batch_size: int) -> int:
-        """Hand every waiting line to ``store``, oldest file first, ``batch_size`` at a time.
+    def replay(
+        self, store: Callable[[list[bytes]], object], batch_size: int, limit: int | None = None
+    ) -> int:
+        """Hand waiting lines to ``store``, oldest file first, ``batch_size`` at a time, until
+        none waits or about ``limit`` were handed over (whole batches).
 
         Stops at the first exception from ``store`` (which propagates); what ``store``
         accepted stays replayed. A file fully replayed is removed (this writer's own is
@@ -156,7 +159,13 @@ class EventSpool:
         """
         done = 0
         for spooled in [*self._orphans, *([self._own] if self._own else [])]:
-            done += self._replay_file(spooled, store, batch_size)
+            if limit is not None and done >= limit:
+                break
+            done += self._replay_file(
+                spooled, store, batch_size, None if limit is None else limit - done
+            )
+            if spooled.offset < spooled.size:
+                break  # the limit came first
             if spooled is self._own:
                 spooled.handle.truncate(0)
                 spooled.size = spooled.offset = 0
@@ -167,12 +176,16 @@ class EventSpool:
         return done
 
     def _replay_file(
-        self, spooled: _File, store: Callable[[list[bytes]], object], batch_size: int
+        self,
+        spooled: _File,
+        store: Callable[[list[bytes]], object],
+        batch_size: int,
+        limit: int | None,
     ) -> int:
         done = 0
         with open(spooled.path, "rb") as reader:
             reader.seek(spooled.offset)
-            while spooled.offset < spooled.size:
+            while spooled.offset < spooled.size and (limit is None or done < limit):
                 lines: list[bytes] = []
                 read = 0
                 while len(lines) < batch_size and spooled.offset + read < spooled.size:

@@ -26,6 +26,8 @@ _Encoded = tuple[tuple[RowEncoder, bytes], ...]
 
 _RETRY_SECONDS = (0.25, 0.5, 1.0, 2.0)
 """Waits between replays of the spool while the database refuses them."""
+_REPLAY_BATCHES = 20
+"""Batches of spooled events replayed per wake-up of the writer."""
 _ADOPT_SECONDS = 30.0
 """How often a healthy writer looks for spool files a crashed server left beside it."""
 _DROP_MEMORY_SECONDS = 60.0
@@ -84,6 +86,7 @@ class PredictionWriter:
         self._failures = 0
         self._next_replay = 0.0
         self._next_adopt = 0.0
+        self._replayed_run = 0  # replayed since the spool was last empty
 
     def start(self) -> None:
         if self.spool is not None:
@@ -238,13 +241,23 @@ class PredictionWriter:
     def _replay(self) -> None:
         assert self.spool is not None  # spooling implies a spool
         try:
-            replayed = self.spool.replay(self._replay_lines, self.batch_size)
+            # A bounded share per wake-up: meanwhile new events go to the spool behind the
+            # old ones, so a long replay never fills the queue in memory.
+            replayed = self.spool.replay(
+                self._replay_lines, self.batch_size, limit=_REPLAY_BATCHES * self.batch_size
+            )
         except sa.exc.SQLAlchemyError as exc:
             self._refused(exc, 0)
             return
         self._failures = 0
-        if replayed:
-            logger.warning("Replayed %d spooled prediction events into the database", replayed)
+        self._next_replay = 0.0  # accepted: go on at the next wake-up
+        self._replayed_run += replayed
+        if not self.spooling and self._replayed_run:
+            logger.warning(
+                "Replayed %d spooled prediction events into the database; the spool is empty.",
+                self._replayed_run,
+            )
+            self._replayed_run = 0
 
     def _replay_lines(self, lines: list[bytes]) -> None:
         batch = [
