@@ -56,7 +56,34 @@ class Metrics:
         )
         self.events_dropped = Counter(
             "champion_events_dropped",
-            "Prediction events dropped because the queue was full.",
+            "Prediction events dropped: the queue or the spool was full, or no database "
+            "could store the event.",
+            registry=self.registry,
+        )
+        self.events_spooled = Counter(
+            "champion_events_spooled",
+            "Prediction events kept in the local spool because the database refused them.",
+            registry=self.registry,
+        )
+        self.events_replayed = Counter(
+            "champion_events_replayed",
+            "Spooled prediction events written to the database once it accepted them again.",
+            registry=self.registry,
+        )
+        self.event_spool_bytes = Gauge(
+            "champion_event_spool_bytes",
+            "Bytes of prediction events waiting in the local spool.",
+            registry=self.registry,
+        )
+        self.event_spool_capacity_bytes = Gauge(
+            "champion_event_spool_capacity_bytes",
+            "Bytes the spool holds before it drops new events.",
+            registry=self.registry,
+        )
+        self.ready = Gauge(
+            "champion_ready",
+            "1 while a readiness check passes, else 0, by check (database, artifacts, events).",
+            ["check"],
             registry=self.registry,
         )
         self.events_written = Counter(

@@ -6,6 +6,7 @@ import champion.access.tables
 import champion.alerts.tables
 import champion.audit
 import champion.automation.tables
+import champion.diagnostics.tables
 import champion.drift.tables
 import champion.evaluation.tables
 import champion.events.tables

@@ -37,6 +37,17 @@ class Settings(BaseSettings):
     event_queue_size: int = Field(default=50_000, ge=1)
     event_batch_size: int = Field(default=1_000, ge=1)
     event_flush_seconds: float = Field(default=0.2, gt=0)
+    event_spool_max_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=4096,
+        description="Prediction events the local spool keeps while the database refuses them.",
+    )
+    ready_check_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Readiness checks (a write to the database, artifact blobs) run at most "
+        "this often; calls in between get the last result.",
+    )
     feedback_batch_size: int = Field(default=2_000, ge=1)
     max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
@@ -109,6 +120,11 @@ class Settings(BaseSettings):
     def datasets_dir(self) -> Path:
         """Ingested data as Parquet, per source; quarantined files beside it."""
         return self.home / "datasets"
+
+    @property
+    def spool_dir(self) -> Path:
+        """Prediction events waiting for the database, one file per server process."""
+        return self.home / "spool"
 
     @property
     def runtime_dir(self) -> Path:

@@ -20,8 +20,8 @@ from champion.api import create_app
 from champion.artifacts.leftovers import STALE_SECONDS, owner_tag
 from champion.services import Services
 from champion.settings import Settings
-from tests.api.mounts import tmpfs
 from tests.conftest import ModelFolders
+from tests.fixtures.faults import tmpfs_over
 from tests.registry.cases import CASES, Case, outside
 from tests.registry.folders import pack, sklearn_folder
 
@@ -157,7 +157,7 @@ def test_unpacked_size_is_bounded_while_unpacking(
     bomb = _archive({"champion.yaml": manifest, "zeros.bin": bytes(16 * 1024 * 1024)})
     assert len(bomb) < 64 * 1024  # a small upload that would unpack to 16 MiB
     # The temporary folder holds 1 MiB: unpacking first and measuring after would fill it (507).
-    with tmpfs(settings.home / "tmp", "1m") as scratch:
+    with tmpfs_over(settings.home / "tmp", "1m") as scratch:
         status, code, message = _error(_upload(client, bomb))
         assert list(scratch.iterdir()) == []
     assert (status, code) == (413, "PayloadTooLarge")
@@ -215,7 +215,7 @@ def _with_big_file(root: Path) -> Path:
 def test_a_full_artifact_store_is_a_507_with_nothing_registered(
     client: TestClient, settings: Settings, tmp_path: Path
 ) -> None:
-    with tmpfs(settings.artifacts_dir, "256k") as store:
+    with tmpfs_over(settings.artifacts_dir, "256k") as store:
         status, code, message = _error(_upload(client, pack(_with_big_file(tmp_path / "v"))))
         assert (status, code) == (507, "InsufficientStorage")
         assert f"No space left in the artifact store at {store}" in message
@@ -229,7 +229,7 @@ def test_a_full_artifact_store_is_a_507_with_nothing_registered(
 def test_a_full_temporary_folder_is_a_507(
     client: TestClient, settings: Settings, tmp_path: Path
 ) -> None:
-    with tmpfs(settings.home / "tmp", "256k") as scratch:
+    with tmpfs_over(settings.home / "tmp", "256k") as scratch:
         status, code, message = _error(_upload(client, pack(_with_big_file(tmp_path / "v"))))
         assert (status, code) == (507, "InsufficientStorage")
         assert f"the server's temporary folder {scratch}" in message

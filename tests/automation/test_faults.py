@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, ClassVar
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -19,12 +23,22 @@ from champion.automation.tables import ingested_files
 from champion.clock import FixedClock
 from champion.db import read
 from champion.errors import Unavailable
+from champion.events.tables import feedback, predictions
 from champion.services import Services
 from champion.serving.endpoints import EndpointConfig
 from champion.settings import Settings
 from tests.automation import trainers
 from tests.automation.loop import Loop, loop, newcomers
 from tests.automation.trainers import customers, spec, write_batch
+from tests.conftest import LiveServer, ModelFolders
+from tests.fixtures.faults import (
+    EVENT_TABLES,
+    disk_full,
+    postgres_tables_on,
+    small_filesystem,
+    until,
+    writes_refused,
+)
 
 __all__ = ["loop"]
 
@@ -285,3 +299,175 @@ def test_a_triggered_run_the_gate_refuses_leaves_the_endpoint_and_says_why(loop:
         [ended] = audit.list_audit(conn, action="pipeline.run.rejected", limit=1)
     assert ended.details["run"] == run_id and ended.reason == refused.summary["outcome"]
     assert loop.scheduler.tick() == []  # the alert was answered: it starts nothing more
+
+
+class _Load:
+    """Clients that predict, and clients that send a click on every answer, through a fault
+    and after it. A call that fails or times out counts as neither answered nor acknowledged.
+    """
+
+    ROW: ClassVar[dict[str, object]] = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
+
+    def __init__(self, url: str, workers: int = 2) -> None:
+        self.url = url
+        self.answered: list[str] = []
+        self.sent: dict[str, str] = {}  # event id -> request id
+        self.acknowledged: set[str] = set()
+        self.refused = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._clicks: queue.Queue[str] = queue.Queue()
+        self._threads = [
+            *(threading.Thread(target=self._predict, args=(w,)) for w in range(workers)),
+            *(threading.Thread(target=self._click) for _ in range(workers)),
+        ]
+
+    def __enter__(self) -> _Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+    def _predict(self, worker: int) -> None:
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            n = 0
+            while not self._stop.is_set():
+                n += 1
+                body = {"unit": f"user-{worker}-{n}", "instances": [self.ROW]}
+                try:
+                    answer = client.post("/v1/endpoints/churn/predict", json=body)
+                except httpx.HTTPError:
+                    continue
+                if answer.status_code == 200:
+                    with self._lock:
+                        self.answered.append(answer.json()["request_id"])
+                    self._clicks.put(answer.json()["request_id"])
+
+    def _click(self) -> None:
+        # A short timeout: a client that waits for a locked database gives up and retries.
+        with httpx.Client(base_url=self.url, timeout=3) as client:
+            while not self._stop.is_set():
+                try:
+                    request_id = self._clicks.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                event = {"event_id": f"e-{request_id}", "request_id": request_id, "kind": "click"}
+                with self._lock:
+                    self.sent[event["event_id"]] = request_id
+                try:
+                    ack = client.post("/v1/feedback", json=event)
+                except httpx.HTTPError:
+                    with self._lock:
+                        self.refused += 1
+                    continue
+                with self._lock:
+                    if ack.status_code == 201:
+                        self.acknowledged.add(event["event_id"])
+                    else:
+                        self.refused += 1
+
+    def resend_everything(self) -> None:
+        """Clients retry all they sent, acknowledged or not: nothing may be stored twice."""
+        events = [
+            {"event_id": event_id, "request_id": request_id, "kind": "click"}
+            for event_id, request_id in self.sent.items()
+        ]
+        with httpx.Client(base_url=self.url, timeout=60) as client:
+            for start in range(0, len(events), 500):
+                chunk = events[start : start + 500]
+                response = client.post("/v1/feedback/batch", json={"events": chunk})
+                assert response.status_code == 201, response.text
+
+
+def _load_through(
+    fault: AbstractContextManager[object], settings: Settings, model_folder: ModelFolders
+) -> tuple[_Load, dict[str, Any], Services]:
+    """Serve 'churn', run the load through ``fault`` and past it; return what the clients saw,
+    what readiness said during the fault, and the services to read the database with."""
+    settings = settings.model_copy(update={"ready_check_seconds": 0.05, "controller": False})
+    services = Services.open(settings)
+    services.registry.register(
+        model_folder("constant"), model="churn", actor="t", aliases_to_set=("champion",)
+    )
+    services.endpoints.set("churn", "single", {"version": "churn@champion"}, actor="t")
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=60) as probe:
+        with _Load(server.url) as load:
+            until("answers before the fault", lambda: len(load.answered) >= 20)
+            with fault:
+                before = len(load.answered)
+                until("answers during the fault", lambda: len(load.answered) >= before + 40)
+                until(
+                    "readiness to see the fault",
+                    lambda: probe.get("/v1/health/ready").status_code == 503,
+                )
+                until(
+                    "refused events to be spooled",
+                    lambda: probe.get("/v1/health").json()["events"]["spooled"] > 0,
+                )
+                during = probe.get("/v1/health").json()
+                assert during["checks"]["events"]["status"] == "error", during
+            after = len(load.answered)
+            until("answers after the fault", lambda: len(load.answered) >= after + 20)
+        load.resend_everything()
+        until("the spool to be replayed", lambda: probe.get("/v1/health/ready").is_success)
+        final = probe.get("/v1/health").json()
+    assert final["status"] == "ok" and final["events"]["dropped"] == 0, final
+    return load, during, services
+
+
+def _assert_nothing_lost_or_doubled(load: _Load, services: Services) -> None:
+    with read(services.engine) as conn:
+        stored = list(conn.execute(sa.select(predictions.c.request_id)).scalars())
+        feedback_ids = list(conn.execute(sa.select(feedback.c.event_id)).scalars())
+    missing = set(load.answered) - set(stored)
+    assert not missing, f"{len(missing)} answered predictions have no event"
+    assert len(stored) == len(set(stored)) >= len(load.answered)
+    assert load.acknowledged <= set(feedback_ids)  # 0 acknowledged feedback lost
+    assert sorted(feedback_ids) == sorted(load.sent)  # every retry stored once
+
+
+def test_a_database_refusing_writes_under_load_loses_and_doubles_nothing(
+    settings: Settings, model_folder: ModelFolders
+) -> None:
+    load, during, services = _load_through(writes_refused(settings), settings, model_folder)
+    try:
+        assert during["status"] == "degraded"
+        assert during["checks"]["database"]["status"] == "error"
+        if settings.database_url is not None:  # read-only: every feedback commit is refused
+            assert load.refused > 0
+        _assert_nothing_lost_or_doubled(load, services)
+    finally:
+        services.close()
+
+
+@contextmanager
+def _full(folder: Path) -> Iterator[None]:
+    with disk_full(folder):
+        yield
+
+
+def test_a_full_disk_under_the_database_loses_and_doubles_nothing(
+    settings: Settings, model_folder: ModelFolders
+) -> None:
+    with small_filesystem(16 * 1024) as small:
+        if settings.database_url is None:
+            # The database on the small disk; the home (and the spool) on the big one.
+            settings = settings.model_copy(
+                update={"database_url": f"sqlite:///{small / 'champion.db'}"}
+            )
+            Services.open(settings).close()  # migrated before the disk fills
+            moved: AbstractContextManager[object] = nullcontext()
+        else:
+            Services.open(settings).close()
+            moved = postgres_tables_on(small, settings, (*EVENT_TABLES, "feedback"))
+        with moved:
+            load, during, services = _load_through(_full(small), settings, model_folder)
+            try:
+                assert during["status"] == "degraded"
+                _assert_nothing_lost_or_doubled(load, services)
+            finally:
+                services.close()

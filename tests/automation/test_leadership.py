@@ -5,11 +5,16 @@ from __future__ import annotations
 import itertools
 import threading
 
+import sqlalchemy as sa
+
 from champion import audit
 from champion.automation import RolloutController
 from champion.db import read
+from champion.metrics import Metrics
 from champion.services import Services
+from champion.settings import Settings
 from tests.automation.conftest import WIN_RATES, Rig
+from tests.fixtures.faults import until
 
 
 def test_two_controllers_never_both_act(rig: Rig) -> None:
@@ -67,3 +72,44 @@ def test_two_controllers_never_both_act(rig: Rig) -> None:
         for controller in controllers:
             controller.close()
         other.close()
+
+
+def _end_lock_sessions(settings: Settings) -> int:
+    """What a database restart or an idle-session timeout does to the leader's session."""
+    url = sa.make_url(settings.resolved_database_url())
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        ended = conn.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l "
+                "JOIN pg_database d ON d.oid = l.database "
+                "WHERE l.locktype = 'advisory' AND d.datname = :name"
+            ),
+            {"name": url.database},
+        ).scalar_one()
+    admin.dispose()
+    return int(ended)
+
+
+def test_the_leader_gauge_drops_the_moment_the_lock_is_lost_or_the_controller_stops(
+    services: Services, settings: Settings
+) -> None:
+    metrics = Metrics()
+    controller = RolloutController(
+        services.engine, services.experiments, services.rollout, metrics=metrics
+    )
+
+    def gauge() -> float | None:
+        return metrics.registry.get_sample_value("champion_controller_leader")
+
+    assert gauge() == 0.0
+    controller.tick()
+    assert gauge() == 1.0
+    if settings.database_url is not None:
+        assert _end_lock_sessions(settings) == 1
+        # No tick in between: the scrape itself sees the session is gone.
+        until("the leader gauge to drop", lambda: gauge() == 0.0)
+        controller.tick()  # the next look takes the lock again
+        assert controller.leader and gauge() == 1.0
+    controller.close()
+    assert gauge() == 0.0

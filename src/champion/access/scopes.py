@@ -15,7 +15,7 @@ Scope = Literal["read", "predict", "feedback", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "predict", "feedback", "admin")
 
 OPEN_PATHS = re.compile(
-    r"^(/v1/health|/v2/health/live|/v2/health/ready|/static/[^?#]*"
+    r"^(/v1/health(/live|/ready)?|/v2/health/live|/v2/health/ready|/static/[^?#]*"
     # The dashboard's pages are empty shells: every number on them comes from the JSON API,
     # which the page's script calls with the user's token.
     r"|/|/endpoints/[^/]+(/drift)?|/registry|/alerts|/pipelines|/audit)$"

@@ -34,8 +34,10 @@ from champion.api.state import ServerState
 from champion.api.uploads import sweep_leftovers
 from champion.automation import RolloutController, Scheduler
 from champion.clock import Clock
-from champion.events import FeedbackCommitter, PredictionWriter
+from champion.diagnostics.readiness import Readiness
+from champion.events import EventSpool, FeedbackCommitter, PredictionWriter
 from champion.metrics import Metrics
+from champion.registry import Version
 from champion.services import Services
 from champion.serving.runtime import Runtime
 from champion.serving.service import ServingService
@@ -121,12 +123,14 @@ def _start(settings: Settings, clock: Clock | None) -> ServerState:
     services = Services.open(settings, clock, metrics)
     metrics.info.labels(__version__).set(1)
     metrics.event_queue_capacity.set(settings.event_queue_size)
+    metrics.event_spool_capacity_bytes.set(settings.event_spool_max_bytes)
     writer = PredictionWriter(
         services.engine,
         metrics,
         queue_size=settings.event_queue_size,
         batch_size=settings.event_batch_size,
         flush_seconds=settings.event_flush_seconds,
+        spool=EventSpool(settings.spool_dir, settings.event_spool_max_bytes),
     )
     committer = FeedbackCommitter(
         services.engine, services.clock, metrics, settings.feedback_batch_size
@@ -153,7 +157,24 @@ def _start(settings: Settings, clock: Clock | None) -> ServerState:
     serving.refresh(force=True)
     keyring = Keyring(services.tokens)
     keyring.refresh()
-    return ServerState(services, serving, writer, committer, metrics, keyring, controller)
+    readiness = Readiness(
+        services.engine,
+        services.registry.store,
+        lambda: _served_versions(serving),
+        writer,
+        metrics,
+        services.clock,
+        interval=settings.ready_check_seconds,
+    )
+    return ServerState(
+        services, serving, writer, committer, metrics, keyring, readiness, controller
+    )
+
+
+def _served_versions(serving: ServingService) -> list[Version]:
+    return [
+        loaded.version for active in serving.status().values() for loaded in active.loaded.values()
+    ]
 
 
 def _stop(state: ServerState) -> None:

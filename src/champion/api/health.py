@@ -1,12 +1,11 @@
-"""Health and metrics."""
+"""Health: liveness, readiness (with the reason per check), a summary, and metrics."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from champion import __version__
@@ -17,32 +16,52 @@ __all__ = ["router"]
 router = APIRouter(tags=["health"])
 
 
+@router.get("/v1/health/live")
+def live() -> dict[str, str]:
+    """Always 200 while the process serves HTTP: restart it only when this fails."""
+    return {"status": "live", "version": __version__}
+
+
+@router.get(
+    "/v1/health/ready",
+    responses={503: {"description": "A check failed; each check says why."}},
+)
+def ready(request: Request) -> JSONResponse:
+    """200 when the database commits a write, every served version's blobs are in the
+    artifact store and prediction events reach the database; else 503. Send traffic only
+    while this is 200."""
+    report = state_of(request).readiness.check()
+    return JSONResponse(report.body(), status_code=200 if report.ready else 503)
+
+
 @router.get("/v1/health")
 def health(request: Request) -> dict[str, Any]:
-    """``ok`` when the database answers and every endpoint can serve."""
+    """A summary for people and scripts, always 200 while the process serves: ``ok`` when
+    every readiness check passes and every endpoint can serve, else ``degraded``."""
     state = state_of(request)
-    try:
-        with state.services.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        database = "ok"
-    except sa.exc.DBAPIError as exc:
-        database = f"error: {type(exc).__name__}"
+    report = state.readiness.check()
+    database = report.checks["database"]
     endpoints = {
         name: "ok" if active.error is None else f"error: {active.error.message}"
         for name, active in sorted(state.serving.status().items())
     }
-    healthy = database == "ok" and all(v == "ok" for v in endpoints.values())
+    healthy = report.ready and all(v == "ok" for v in endpoints.values())
+    writer = state.writer
     return {
         "status": "ok" if healthy else "degraded",
         "version": __version__,
-        "database": database,
+        "database": "ok" if database["status"] == "ok" else f"error: {database['error']}",
         "database_backend": state.services.engine.dialect.name,
         "endpoints": endpoints,
         "events": {
-            "queued": state.writer.pending(),
-            "written": state.writer.written,
-            "dropped": state.writer.dropped,
+            "queued": writer.pending(),
+            "written": writer.written,
+            "dropped": writer.dropped,
+            "spooled": writer.spooled,
+            "replayed": writer.replayed,
+            "spool_bytes": writer.spool.waiting_bytes if writer.spool is not None else 0,
         },
+        "checks": report.checks,
     }
 
 
@@ -50,4 +69,5 @@ def health(request: Request) -> dict[str, Any]:
 def metrics(request: Request) -> Response:
     state = state_of(request)
     state.metrics.event_queue_depth.set(state.writer.pending())
+    state.readiness.check()  # the champion_ready gauges are as fresh as the checks
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

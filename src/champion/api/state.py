@@ -9,6 +9,7 @@ from fastapi import Request
 from champion.access import Keyring
 from champion.api.access import TOKEN_SCOPE_KEY
 from champion.automation import RolloutController
+from champion.diagnostics.readiness import Readiness
 from champion.errors import InvalidInput
 from champion.events import FeedbackCommitter, PredictionWriter
 from champion.metrics import Metrics
@@ -30,6 +31,7 @@ class ServerState:
     feedback: FeedbackCommitter
     metrics: Metrics
     keyring: Keyring
+    readiness: Readiness
     controller: RolloutController | None = None
 
 

@@ -71,6 +71,10 @@ class RolloutController:
         self.actor = actor
         self.identity = identity or f"{socket.gethostname()}:{os.getpid()}"
         self.lock = LeaderLock(engine, LOCK_NAME)
+        if metrics is not None:
+            # Read at every scrape: the gauge drops to 0 the moment the lock's session ends
+            # or the controller closes, not at the next tick.
+            metrics.controller_leader.set_function(lambda: 1.0 if self.lock.still_held() else 0.0)
 
     @property
     def leader(self) -> bool:
@@ -79,8 +83,6 @@ class RolloutController:
     def tick(self) -> list[ControllerLook]:
         """One look at every running experiment, if this controller is the leader."""
         leader = self.lock.acquire()
-        if self.metrics is not None:
-            self.metrics.controller_leader.set(1 if leader else 0)
         if not leader:
             return []
         looks = []

@@ -52,9 +52,12 @@ class RowEncoder:
         self._time_text = _postgres_time if postgres else _sqlite_time
         values = [_json_column_sql(i, c.type, postgres) for i, c in enumerate(table.columns)]
         source = "json_array_elements(%s::json) AS e" if postgres else "json_each(?)"
+        # A row already stored is skipped, so writing a batch twice (a replay after a commit
+        # whose answer was lost) stores each row once. SQLite needs the WHERE to tell the
+        # ON CONFLICT clause from a join's ON.
         self.sql = (
             f"INSERT INTO {table.name} ({', '.join(self.columns)}) "
-            f"SELECT {', '.join(values)} FROM {source}"
+            f"SELECT {', '.join(values)} FROM {source} WHERE true ON CONFLICT DO NOTHING"
         )
 
     def __call__(self, row: dict[str, Any]) -> bytes:
@@ -66,7 +69,8 @@ class RowEncoder:
 
 
 def insert_encoded(conn: sa.Connection, encoder: RowEncoder, rows: Sequence[bytes]) -> None:
-    """Insert rows made by ``encoder`` with one statement that reads them from a JSON array.
+    """Insert rows made by ``encoder`` with one statement that reads them from a JSON array;
+    a row whose primary key is already stored is skipped.
 
     The database parses the array, so the driver binds a single parameter and runs the whole
     insert without the GIL. (``executemany`` gives the GIL up and takes it back for every

@@ -16,6 +16,8 @@ __all__ = ["make_engine", "read", "write"]
 
 _IMMEDIATE = "champion_immediate"
 _DURABLE = "champion_durable"
+_LOCK_WAIT = "champion_lock_wait_ms"
+_DEFAULT_LOCK_WAIT_MS = 30_000
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -58,7 +60,7 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={_DEFAULT_LOCK_WAIT_MS}")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
@@ -70,19 +72,33 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         # prediction log an fsync per batch.
         durable = options.get(_DURABLE, True)
         connection.exec_driver_sql(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        wait = options.get(_LOCK_WAIT, _DEFAULT_LOCK_WAIT_MS)
+        if wait != _DEFAULT_LOCK_WAIT_MS or connection.info.get(_LOCK_WAIT):
+            # Set per transaction, and put back after one that shortened it: the pool
+            # hands the connection to writers that wait the full time.
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={wait}")
+            connection.info[_LOCK_WAIT] = wait != _DEFAULT_LOCK_WAIT_MS
         connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_IMMEDIATE) else "BEGIN")
 
 
 @contextmanager
-def write(engine: sa.Engine, *, durable: bool = True) -> Iterator[sa.Connection]:
+def write(
+    engine: sa.Engine, *, durable: bool = True, lock_wait: float | None = None
+) -> Iterator[sa.Connection]:
     """A write transaction: committed on success, rolled back on any error.
 
     On SQLite it takes the write lock up front, so a read-then-write transaction cannot fail
     halfway with "database is locked". ``durable=False`` (the prediction log only) lets SQLite
     skip the fsync: the commit survives a crash of the server, not a power loss.
+    ``lock_wait`` (seconds) bounds how long it waits for a lock another writer holds (30 s
+    by default on SQLite; no bound on PostgreSQL) before the database raises.
     """
-    options = {_IMMEDIATE: True, _DURABLE: durable}
+    options: dict[str, object] = {_IMMEDIATE: True, _DURABLE: durable}
+    if lock_wait is not None:
+        options[_LOCK_WAIT] = max(1, round(lock_wait * 1000))
     with engine.connect().execution_options(**options) as conn, conn.begin():
+        if lock_wait is not None and conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {options[_LOCK_WAIT]}")
         yield conn
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import select
 import threading
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import sqlalchemy as sa
 
@@ -56,20 +57,42 @@ class LeaderLock:
         self.engine = engine
         self.name = name
         self._connection: sa.Connection | None = None
+        self._socket: Any = None  # the driver's connection under _connection (psycopg)
         self._file: IO[str] | None = None
         self._memory: threading.Lock | None = None
+        # Held while the lock's connection is in use, so that ``still_held`` (called from
+        # another thread, by a metrics scrape) never reads its socket mid-query.
+        self._busy = threading.Lock()
 
     @property
     def held(self) -> bool:
+        """Whether this object took the lock and has not given it up or seen it lost."""
         return self._connection is not None or self._file is not None or self._memory is not None
 
+    def still_held(self) -> bool:
+        """Whether the lock is held at this moment, judged without a query.
+
+        On PostgreSQL a session the server ended (terminated, restarted, timed out) has
+        sent its last words and closed its socket, so the socket reads as ready before any
+        query notices; ``held`` only learns it at the next ``acquire``. Thread-safe.
+        """
+        if not self._busy.acquire(blocking=False):
+            return self.held  # acquire() or release() is checking right now
+        try:
+            if self._connection is None:
+                return self.held
+            return not _session_ended(self._socket)
+        finally:
+            self._busy.release()
+
     def acquire(self) -> bool:
-        if self.engine.dialect.name == "postgresql":
-            return self._acquire_postgres()
-        database = self.engine.url.database
-        if database and database != ":memory:":
-            return self._acquire_file(Path(database))
-        return self._acquire_memory()
+        with self._busy:
+            if self.engine.dialect.name == "postgresql":
+                return self._acquire_postgres()
+            database = self.engine.url.database
+            if database and database != ":memory:":
+                return self._acquire_file(Path(database))
+            return self._acquire_memory()
 
     def _acquire_postgres(self) -> bool:
         if self._connection is not None:
@@ -90,6 +113,7 @@ class LeaderLock:
             return False
         if got:
             self._connection = conn
+            self._socket = conn.connection.driver_connection
             return True
         conn.close()
         return False
@@ -118,6 +142,10 @@ class LeaderLock:
 
     def release(self) -> None:
         """Give the lock up (a no-op when not held)."""
+        with self._busy:
+            self._release()
+
+    def _release(self) -> None:
         if self._connection is not None:
             try:
                 self._connection.execute(
@@ -126,7 +154,7 @@ class LeaderLock:
                 self._connection.close()
             except sa.exc.DBAPIError:
                 self._drop_connection()
-            self._connection = None
+            self._connection = self._socket = None
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
@@ -140,4 +168,16 @@ class LeaderLock:
         if self._connection is not None:
             self._connection.invalidate()
             self._connection.close()
-            self._connection = None
+            self._connection = self._socket = None
+
+
+def _session_ended(driver: Any) -> bool:
+    """Whether the server ended this idle session: anything to read on its socket (the
+    FATAL notice, then end of file) means so, since an idle session is sent nothing else."""
+    try:
+        if driver is None or driver.closed or driver.broken:
+            return True
+        readable, _, _ = select.select([driver.fileno()], [], [], 0)
+    except (OSError, ValueError):  # a closed socket has no file number
+        return True
+    return bool(readable)

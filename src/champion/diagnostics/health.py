@@ -4,33 +4,79 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import tempfile
 import time
 from collections.abc import Collection
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from champion.db import write
+from champion.db.dialects import insert_ignoring_duplicates
+from champion.diagnostics.tables import health_probes
 from champion.errors import ChampionError
 from champion.registry import Registry, Version
 from champion.serving.endpoints import Endpoints
 from champion.serving.policies import PolicyFactory
 
-__all__ = ["artifact_store_health", "database_health", "served_versions", "version_health"]
+__all__ = [
+    "artifact_store_health",
+    "database_health",
+    "served_versions",
+    "version_health",
+    "write_probe",
+]
+
+_PROBE_LOCK_WAIT_SECONDS = 1.0
+"""A write lock held longer than this fails the probe rather than hanging it."""
+
+
+def write_probe(engine: sa.Engine, at: datetime, server: str | None = None) -> str | None:
+    """Commit one write (this host's row of ``health_probes``); None, or why it failed.
+
+    A database that answers ``SELECT 1`` may still refuse every write: read-only, out of
+    disk, privileges revoked, a lock held. Only a committed write shows it accepts them.
+    """
+    server = server or socket.gethostname()
+    try:
+        with write(engine, lock_wait=_PROBE_LOCK_WAIT_SECONDS) as conn:
+            updated = conn.execute(
+                sa.update(health_probes).where(health_probes.c.server == server).values(at=at)
+            )
+            if updated.rowcount == 0:
+                row = {"server": server, "at": at}
+                insert_ignoring_duplicates(conn, health_probes, [row], "server")
+    except sa.exc.SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return f"The database refused a write: {type(exc).__name__}: {reason}"
+    return None
 
 
 def database_health(engine: sa.Engine) -> dict[str, Any]:
+    """Whether the database answers a read and commits a write, and how long that took."""
     started = time.perf_counter()
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
-        return {"status": "error", "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
-    return {
-        "status": "ok",
+        return {
+            "status": "error",
+            "readable": False,
+            "error": f"{type(exc).__name__}: {exc}".splitlines()[0],
+        }
+    refused = write_probe(engine, datetime.now(UTC))
+    found: dict[str, Any] = {
+        "status": "ok" if refused is None else "error",
         "backend": engine.dialect.name,
+        "readable": True,
+        "writable": refused is None,
         "latency_ms": (time.perf_counter() - started) * 1000,
     }
+    if refused is not None:
+        found["error"] = refused
+    return found
 
 
 def artifact_store_health(root: Any) -> dict[str, Any]:

@@ -49,7 +49,7 @@ def diagnose(
         },
         "serving": stages.snapshot() if stages is not None else [],
     }
-    if database["status"] != "ok":
+    if not database["readable"]:
         return report
     pipelines = services.pipelines.list_pipelines()
     report["pipelines"] = {

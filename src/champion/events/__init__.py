@@ -11,9 +11,11 @@ from champion.events.entities import (
 )
 from champion.events.feedback import FeedbackCommitter
 from champion.events.queries import VersionStats, joined_predictions, version_stats
+from champion.events.spool import EventSpool
 from champion.events.writer import PredictionWriter
 
 __all__ = [
+    "EventSpool",
     "FeedbackCommitter",
     "FeedbackEvent",
     "FeedbackReceipt",

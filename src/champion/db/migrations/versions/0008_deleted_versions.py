@@ -1,7 +1,7 @@
 """Deleted versions: the row stays (its number is never reused, its lineage stays readable),
 marked with when and by whom it was deleted; its files leave the artifact store.
 
-Revision ID: 0008_deleted_versions
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-05
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_deleted_versions"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
