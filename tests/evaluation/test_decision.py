@@ -79,7 +79,7 @@ def test_a_guardrail_regression_rolls_back() -> None:
     decision = decide(_design(), _analysis(goal="better", guardrail="regressed"), NOW, NOW)
     assert decision.action == "rollback"
     assert decision.reason.startswith("Guardrail regressed for m/2: error_rate 0.11 vs 0.1")
-    assert "tolerance 0.01" in decision.reason
+    assert "tolerance +0.01" in decision.reason
 
 
 def test_sample_ratio_mismatch_holds_even_a_win() -> None:

@@ -77,12 +77,15 @@ class ExperimentDesign(_Strict):
     ``goal`` is the metric the challenger must improve (``interleaving`` on an interleave
     endpoint); each guardrail may not regress beyond its tolerance. ``method`` tests the
     goal: ``sequential`` (the default, always valid however often the controller looks) or
-    one of the fixed-horizon tests, which decide once, when ``min_sample`` is reached:
-    ``delta`` or ``welch``, ``bayesian`` (chance to win) or ``interleaving`` (sign test with
-    a bootstrap over units). Guardrails use the sequential test under ``sequential`` and the
-    delta method otherwise. ``automation`` says who acts: ``manual`` (report only),
-    ``approve`` (ramps and promotions wait for a person; rollbacks happen at once) or
-    ``auto``.
+    one of the fixed-horizon tests, which are evaluated once, at the first look with
+    ``min_sample`` units per arm, and never re-tested: ``delta`` or ``welch``, ``bayesian``
+    (chance to win above ``chance_to_win``) or ``interleaving`` (sign test with a bootstrap
+    over units). Guardrails always use the sequential test, whatever ``method`` is, because
+    the controller watches them at every look. ``correction`` (Holm by default) adjusts the
+    goal over challenger arms and the guardrails' harm tests over guardrails and arms; the
+    guardrails' non-inferiority tests are never corrected (a promotion needs all of them).
+    ``automation`` says who acts: ``manual`` (report only), ``approve`` (ramps and
+    promotions wait for a person; rollbacks happen at once) or ``auto``.
     """
 
     goal: str
@@ -112,13 +115,37 @@ class ExperimentDesign(_Strict):
         description="sequential: total units where its interval is "
         "narrowest; set it near the sample you expect.",
     )
-    correction: Literal["holm", "bh", "none"] = "holm"
+    correction: Literal["holm", "bh", "none"] = Field(
+        default="holm",
+        description="Over challenger arms for the goal, over guardrails and arms for harm.",
+    )
+    chance_to_win: float = Field(
+        default=0.95,
+        gt=0.5,
+        lt=1,
+        description="bayesian: the chance to win (or to lose) that makes a verdict.",
+    )
+    power: float = Field(
+        default=0.8,
+        gt=0,
+        lt=1,
+        description="Planning: the chance to find an effect of the planned size.",
+    )
     ndcg_k: int = Field(default=10, ge=1, le=1000)
 
     @field_validator("goal")
     @classmethod
     def _goal(cls, name: str) -> str:
         return _known_metric(name)
+
+    @property
+    def goal_alpha(self) -> float:
+        """The level the goal's (corrected) p-value is compared with: ``alpha``, or for
+        ``bayesian`` ``2 (1 - chance_to_win)``, since its p-value is
+        ``2 min(chance_to_win, 1 - chance_to_win)``."""
+        if self.method == "bayesian":
+            return 2.0 * (1.0 - self.chance_to_win)
+        return self.alpha
 
     def guardrails_for(self, policy: str) -> tuple[Guardrail, ...]:
         if self.guardrails is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from champion.evaluation.analysis import Analysis, analyse
 from champion.evaluation.arms import ExperimentArms, experiment_arms
 from champion.evaluation.decision import Decision, decide
 from champion.evaluation.design import ExperimentDesign, check_fits, parse_design
+from champion.evaluation.horizon import Horizon, fix_horizon, horizon_reached
 from champion.evaluation.tables import experiments
 from champion.events.arms import ArmWindow
 from champion.registry import Registry, VersionKey, VersionRef
@@ -44,6 +45,8 @@ class Experiment:
     created_by: str
     updated_at: datetime
     updated_by: str
+    horizon: dict[str, Any] | None = None
+    """The stored one evaluation of a fixed-horizon goal (:class:`Horizon` as JSON)."""
 
     @property
     def running(self) -> bool:
@@ -64,6 +67,7 @@ class Experiment:
             "updated_at": self.updated_at.isoformat(),
             "updated_by": self.updated_by,
             "revision": self.revision,
+            "horizon": self.horizon,
         }
 
 
@@ -193,6 +197,10 @@ class Experiments:
             analysis = analyse(
                 conn, experiment.design, arms, window, experiment.step_started_at, full=full
             )
+        horizon = self._horizon(experiment, analysis)
+        if horizon is not None:
+            analysis = horizon.applied(analysis)
+            experiment = replace(experiment, horizon=horizon.to_json())
         if not experiment.running:
             last = experiment.last_decision or {}
             decision = Decision(
@@ -203,9 +211,31 @@ class Experiments:
             )
         else:
             decision = decide(
-                experiment.design, analysis, experiment.step_started_at, self.clock.now()
+                experiment.design, analysis, experiment.step_started_at, self.clock.now(), horizon
             )
         return ExperimentReport(experiment, arms, analysis, decision)
+
+    def _horizon(self, experiment: Experiment, analysis: Analysis) -> Horizon | None:
+        """The stored evaluation of a fixed-horizon goal; the first look that reaches
+        ``min_sample`` units per arm stores it (whoever looks first: later looks use it)."""
+        design = experiment.design
+        if experiment.horizon is not None:
+            stored = Horizon.from_json(experiment.horizon)
+            return stored if stored.applies_to(design) else None
+        if not experiment.running or not horizon_reached(design, analysis):
+            return None
+        fixed = fix_horizon(design, analysis, self.clock.now())
+        with write(self.engine) as conn:
+            # Only the first writer's evaluation counts; another look may have stored one.
+            conn.execute(
+                experiments.update()
+                .where((experiments.c.id == experiment.id) & experiments.c.horizon.is_(None))
+                .values(horizon=fixed.to_json())
+            )
+            stored_json = conn.execute(
+                sa.select(experiments.c.horizon).where(experiments.c.id == experiment.id)
+            ).scalar_one()
+        return Horizon.from_json(stored_json)
 
     # -- changing ------------------------------------------------------------------------
 
@@ -249,6 +279,7 @@ class Experiments:
                 reason=reason,
                 details={"design": stored},
                 design=stored,
+                **_horizon_kept(current, design),
             )
         else:
             conn.execute(
@@ -333,6 +364,18 @@ class Experiments:
                 .where(experiments.c.id == experiment.id)
                 .values(last_decision={**decision.to_json(), "at": self.clock.now().isoformat()})
             )
+
+
+def _horizon_kept(current: Experiment, design: ExperimentDesign) -> dict[str, Any]:
+    """A new goal, method or horizon forgets the stored evaluation (the change is audited)."""
+    before = current.design
+    same = (before.goal, before.method, before.min_sample, before.alpha) == (
+        design.goal,
+        design.method,
+        design.min_sample,
+        design.alpha,
+    )
+    return {} if same else {"horizon": sa.null()}
 
 
 def _key(text: str) -> VersionKey:

@@ -27,6 +27,8 @@ experiments = sa.Table(
     # What the experiment compared and what its last action did (for instant rollback).
     sa.Column("outcome", JSON, nullable=True),
     sa.Column("last_decision", JSON, nullable=True),
+    # A fixed-horizon goal's one evaluation, at min_sample units per arm; never re-tested.
+    sa.Column("horizon", JSON, nullable=True),
     # Bumped by every state change: two writers cannot both act on the same state.
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),

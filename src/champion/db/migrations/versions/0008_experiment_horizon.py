@@ -1,0 +1,28 @@
+"""Experiments keep a fixed-horizon goal's one evaluation, so it is never re-tested.
+
+Revision ID: 0008_experiment_horizon
+Revises: 0007
+Create Date: 2026-12-05
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = "0008_experiment_horizon"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+JSON = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+def upgrade() -> None:
+    op.add_column("experiments", sa.Column("horizon", JSON, nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("experiments") as batch:
+        batch.drop_column("horizon")
