@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from champion.evaluation.adjustment import goal_covariates
 from champion.evaluation.arms import ExperimentArms
 from champion.evaluation.comparisons import InterleavingComparison, interleaving_comparisons
 from champion.evaluation.design import ExperimentDesign
@@ -77,7 +78,7 @@ def analyse(
     propensity = None
     if arms.policy == "bandit" and arms.reward is not None:
         propensity = propensity_estimates(conn, window, arms.reward, alpha=design.alpha)
-    results = compare(design, arms, metrics)
+    results = compare(design, arms, metrics, goal_covariates(conn, design, window))
     health = [srm_check(arms, step), coverage_check(design.goal, arms, metrics)]
     return Analysis(arms, metrics, results, health, step, propensity=propensity)
 

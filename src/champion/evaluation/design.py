@@ -84,6 +84,8 @@ class ExperimentDesign(_Strict):
     the controller watches them at every look. ``correction`` (Holm by default) adjusts the
     goal over challenger arms and the guardrails' harm tests over guardrails and arms; the
     guardrails' non-inferiority tests are never corrected (a promotion needs all of them).
+    With ``cuped`` on, the goal (an event metric, ``sequential`` or ``delta``) is adjusted
+    by each unit's own value of it over ``cuped_days`` before the experiment started.
     ``automation`` says who acts: ``manual`` (report only), ``approve`` (ramps and
     promotions wait for a person; rollbacks happen at once) or ``auto``.
     """
@@ -118,6 +120,13 @@ class ExperimentDesign(_Strict):
     correction: Literal["holm", "bh", "none"] = Field(
         default="holm",
         description="Over challenger arms for the goal, over guardrails and arms for harm.",
+    )
+    cuped: bool = Field(
+        default=False,
+        description="sequential or delta: adjust the goal by each unit's own pre-period value.",
+    )
+    cuped_days: float = Field(
+        default=14.0, gt=0, le=365, description="cuped: the pre-period's length in days."
     )
     chance_to_win: float = Field(
         default=0.95,
@@ -168,6 +177,14 @@ def parse_design(body: Mapping[str, Any]) -> ExperimentDesign:
 
 def check_fits(design: ExperimentDesign, policy: str) -> None:
     """Refuse a design that cannot measure what an endpoint with ``policy`` compares."""
+    if design.cuped and (
+        design.method not in {"sequential", "delta"} or (METRICS[design.goal].source != "events")
+    ):
+        raise InvalidInput(
+            "experiment.cuped: CUPED adjusts an event metric (ctr, click_rate, conversion, "
+            "value_per_unit, error_rate, latency_ms, coverage) tested with 'sequential' or "
+            f"'delta'; got goal {design.goal!r} with method {design.method!r}."
+        )
     if policy == "interleave":
         if design.goal != "interleaving":
             raise InvalidInput(

@@ -34,15 +34,19 @@ from champion.evaluation.design import ExperimentDesign, Guardrail
 from champion.evaluation.online import METRICS, ArmMetrics
 from champion.evaluation.stattests import (
     BayesianTest,
+    CovariateSums,
     DeltaMethodTest,
     RatioSummary,
     SequentialTest,
     StatResult,
     StatTest,
     WelchTest,
+    always_valid,
     benjamini_hochberg,
+    cuped_arms,
     holm,
 )
+from champion.evaluation.stattests.welch import compare_means
 
 __all__ = ["MetricResult", "compare"]
 
@@ -114,14 +118,21 @@ def _run(test: StatTest, a: RatioSummary, b: RatioSummary, alpha: float) -> Stat
 
 
 def compare(
-    design: ExperimentDesign, arms: ExperimentArms, metrics: Mapping[str, ArmMetrics]
+    design: ExperimentDesign,
+    arms: ExperimentArms,
+    metrics: Mapping[str, ArmMetrics],
+    covariates: Mapping[str, CovariateSums] | None = None,
 ) -> list[MetricResult]:
     """The goal and the guardrails of every challenger arm against the control, at the
-    corrected levels described in the module docstring."""
+    corrected levels described in the module docstring; with ``covariates`` (the goal's
+    pre-period sums per arm, ``design.cuped``) the goal is tested after CUPED."""
     control = metrics[arms.control]
     guardrails = design.guardrails_for(arms.policy)
     found: list[MetricResult] = []
     for arm in arms.challengers:
+        if covariates is not None:
+            found.append(_adjusted_goal(design, control, metrics[arm], covariates))
+            continue
         found.append(_goal(design, control, metrics[arm]))
         found += [_guardrail(design, g, control, metrics[arm]) for g in guardrails]
     return _corrected(design, found)
@@ -141,6 +152,37 @@ def _goal(design: ExperimentDesign, control: ArmMetrics, other: ArmMetrics) -> M
     )
     result = _run(test, a, b, design.goal_alpha)
     return MetricResult(goal, "goal", other.arm, a.mean, b.mean, result, "inconclusive")
+
+
+def _adjusted_goal(
+    design: ExperimentDesign,
+    control: ArmMetrics,
+    other: ArmMetrics,
+    covariates: Mapping[str, CovariateSums],
+) -> MetricResult:
+    plain = _goal(design, control, other)
+    sums_a, sums_b = covariates.get(control.arm), covariates.get(other.arm)
+    if plain.result is None or sums_a is None or sums_b is None:
+        return plain
+    try:
+        a, b, _ = cuped_arms(sums_a, sums_b)
+    except InvalidInput:  # too few units to estimate the adjustment
+        return plain
+    if design.method == "sequential":
+        effect, variance = b.mean - a.mean, a.variance / a.n + b.variance / b.n
+        result = always_valid(
+            effect, variance, a.n + b.n, alpha=design.alpha, tuning_n=design.sequential_tuning
+        )
+    else:
+        result = compare_means(
+            (a.mean, a.variance, a.n),
+            (b.mean, b.variance, b.n),
+            relative=False,
+            alpha=design.alpha,
+            distribution="normal",
+            method=design.method,
+        )
+    return replace(plain, result=replace(result, method=f"{result.method}+cuped"))
 
 
 def _guardrail(
