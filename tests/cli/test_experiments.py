@@ -1,9 +1,12 @@
-"""champion experiment show|set|approve|promote|rollback, as a user types them."""
+"""champion experiment show|set|plan|approve|promote|rollback, as a user types them."""
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
+
 from champion.services import Services
 from champion.settings import Settings
+from tests.api.test_experiments import _canary, _second_version, _serve
 from tests.cli.conftest import CommandLine, Result
 from tests.conftest import ModelFolders
 
@@ -76,3 +79,36 @@ def test_experiment_commands(
     assert services.registry.resolve("churn@champion").number == 1
     code, out, _ = _run(champion, "experiment", "show", "churn")
     assert code == 0 and "Decision: rollback" in out
+
+
+def test_experiment_plan(
+    services: Services, model_folder: ModelFolders, champion: CommandLine
+) -> None:
+    for alias in ("champion", "challenger"):
+        services.registry.register(
+            model_folder("constant"), model="churn", actor="t", aliases_to_set=(alias,)
+        )
+    params = {"champion": "churn@champion", "challenger": "churn@challenger", "share": 0.5}
+    services.endpoints.set("churn", "canary", params, actor="t")
+    code, _, err = _run(champion, "experiment", "plan", "churn", "--goal", "ctr", "--mde", "x")
+    assert code == 2 and "--mde 'x': write the smallest change" in err
+    code, _, err = _run(
+        champion, "experiment", "plan", "churn", "--goal", "click_rate", "--mde", "5%"
+    )
+    assert code == 2 and "has no click_rate history" in err
+
+
+def test_experiment_plan_prints_the_units_and_days(
+    served: Services, client: TestClient, model_folder: ModelFolders, champion: CommandLine
+) -> None:
+    _second_version(served, model_folder)
+    _canary(client, "churn@champion", "churn@challenger", 0.5)
+    ids = _serve(client, served, 40)
+    clicks = [{"request_id": i, "kind": "click"} for i in ids[::4]]
+    assert client.post("/v1/feedback/batch", json={"events": clicks}).is_success
+    code, out, err = _run(
+        champion, "experiment", "plan", "churn", "--goal", "click_rate", "--mde", "40%"
+    )
+    assert code == 0, err
+    assert "plan for goal click_rate (baseline 0.25), method sequential, change 0.1" in out
+    assert "error_rate within 0.01" in out and "Needed:" in out and "units per arm" in out
