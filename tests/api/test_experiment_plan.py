@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import time
 
 from fastapi.testclient import TestClient
+from scipy import stats
 
 from champion.evaluation.planning import sample_size
 from champion.services import Services
@@ -71,3 +73,39 @@ def test_a_plan_refuses_what_it_cannot_estimate(
         ).status_code
         == 404
     )
+
+
+def test_a_ranker_is_also_planned_for_interleaving(
+    served: Services, client: TestClient, model_folder: ModelFolders
+) -> None:
+    other = model_folder("echo_ranker")
+    (other / "items.txt").write_text("z y x a b c")
+    served.registry.register(other, model="recs", actor="t", aliases_to_set=("challenger",))
+    path = "/v1/endpoints/recs/experiment/plan"
+    for n in range(3):
+        client.post("/v1/endpoints/recs/rank", json={"unit": f"early-{n}", "k": 4})
+    time.sleep(0.3)
+    response = client.get(path, params={"goal": "click_rate", "mde": 0.1})
+    assert response.status_code == 200, response.text
+    before = response.json()
+    assert before["interleaving"]["units"] is None
+    assert "No interleaving ran on this endpoint" in before["interleaving"]["note"]
+    params = {"champion": "recs@champion", "challenger": "recs@challenger"}
+    client.put("/v1/endpoints/recs", json={"policy": "interleave", "params": params})
+    answers = [
+        client.post("/v1/endpoints/recs/rank", json={"unit": f"u{n}", "k": 4}).json()
+        for n in range(30)
+    ]
+    time.sleep(0.3)
+    clicks = [
+        {"request_id": a["request_id"], "kind": "click", "item": a["items"][n % 2]["item"]}
+        for n, a in enumerate(answers)
+        if n % 3
+    ]
+    assert client.post("/v1/feedback/batch", json={"events": clicks}).is_success
+    body = client.get(path, params={"goal": "interleaving", "mde": 0.1}).json()
+    planned = body["interleaving"]
+    assert planned["preference"] == 0.1 and planned["sd"] > 0
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
+    assert planned["units"] == math.ceil((z * planned["sd"] / 0.1) ** 2)
+    assert body["goal_units_per_arm"] == planned["units"] and body["guardrails"] == []

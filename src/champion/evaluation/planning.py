@@ -353,7 +353,7 @@ def _interleaving_plan(
         return None  # not a ranker
     delta = design.goal == "interleaving"
     pairs = interleaving_comparisons(
-        conn, endpoint, start, end, test=InterleavingTest(n_resamples=10)
+        conn, endpoint, start, end, test=InterleavingTest(n_resamples=100)
     )
     usable = [c for c in pairs if c.units >= 2 and c.per_unit.sum_y > 0]
     if not usable:
