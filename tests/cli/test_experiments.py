@@ -112,3 +112,26 @@ def test_experiment_plan_prints_the_units_and_days(
     assert code == 0, err
     assert "plan for goal click_rate (baseline 0.25), method sequential, change 0.1" in out
     assert "error_rate within 0.01" in out and "Needed:" in out and "units per arm" in out
+
+
+def test_experiment_set_takes_cuped_and_the_chance_to_win(
+    services: Services, model_folder: ModelFolders, champion: CommandLine
+) -> None:
+    for alias in ("champion", "challenger"):
+        services.registry.register(
+            model_folder("constant"), model="churn", actor="t", aliases_to_set=(alias,)
+        )
+    params = {"champion": "churn@champion", "challenger": "churn@challenger", "share": 0.5}
+    services.endpoints.set("churn", "canary", params, actor="t")
+    base = ("experiment", "set", "churn", "--goal", "click_rate")
+    code, _, err = _run(champion, *base, "--cuped-days", "7", "--method", "welch")
+    assert code == 2 and "experiment.cuped: CUPED adjusts an event metric" in err
+    code, _, err = _run(champion, *base, "--cuped-days", "7")
+    assert code == 0, err
+    design = services.experiments.get("churn").design
+    assert (design.cuped, design.cuped_days) == (True, 7.0)
+    code, _, err = _run(champion, *base, "--method", "bayesian", "--chance-to-win", "0.9")
+    assert code == 0, err
+    assert services.experiments.get("churn").design.chance_to_win == 0.9
+    code, _, err = _run(champion, *base, "--method", "bayesian", "--chance-to-win", "1")
+    assert code == 2 and "experiment.chance_to_win: Input should be less than 1" in err

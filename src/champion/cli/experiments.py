@@ -27,6 +27,11 @@ def _number(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def _p_value(value: float | None) -> str:
+    # A p-value is never 0: under 0.0001 it is shown as a bound.
+    return "-" if value is None else "< 0.0001" if value < 0.0001 else _number(value, 2)
+
+
 def _interval(ci: list[float] | None) -> str:
     return "-" if not ci else f"{ci[0]:+.3g} to {ci[1]:+.3g}"
 
@@ -72,9 +77,9 @@ def _render(report: dict[str, Any]) -> None:
         title="Tests",
     )
     for r in report["results"]:
-        p = _number(r["p_value"], 2)
+        p = _p_value(r["p_value"])
         if r["p_adjusted"] is not None:
-            p += f" (adj. {_number(r['p_adjusted'], 2)})"
+            p += f" (adj. {_p_value(r['p_adjusted'])})"
         role = r["role"] if len(report["arms"]) <= 2 else f"{r['role']} ({r['arm']})"
         results.add_row(
             r["metric"],
@@ -164,6 +169,13 @@ def set_experiment(
     require_win: Annotated[
         bool, typer.Option(help="Promote only on a significant win (else also after the ramp).")
     ] = True,
+    chance_to_win: Annotated[
+        float | None, typer.Option(help="bayesian: the chance to win that decides (0.95).")
+    ] = None,
+    cuped_days: Annotated[
+        float | None,
+        typer.Option(help="CUPED: adjust the goal by each unit's history over these days."),
+    ] = None,
     reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
 ) -> None:
     """Start an experiment on ENDPOINT's current comparison (or change the running one)."""
@@ -175,9 +187,13 @@ def set_experiment(
         ("alpha", alpha),
         ("method", method),
         ("automation", automation),
+        ("chance_to_win", chance_to_win),
+        ("cuped_days", cuped_days),
     ):
         if value is not None:
             design[key] = value
+    if cuped_days is not None:
+        design["cuped"] = True
     steps: dict[str, Any] = {}
     if ramp is not None:
         steps["steps"] = _steps(ramp)
