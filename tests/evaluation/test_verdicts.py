@@ -110,7 +110,7 @@ def test_a_guardrail_at_its_tolerance_rolls_back_at_most_alpha_however_often_one
 ) -> None:
     """Latency exactly 5 ms (its tolerance) slower, looked at every 10 units up to 300 per
     arm: none of 300 runs rolls back (rate 0.0, s.e. under 0.004; the always-valid interval is
-    conservative), against 0.136 when the fixed-horizon test was repeated at every look."""
+    conservative), against 0.137 when the fixed-horizon test was repeated at every look."""
     design = parse_design(
         {
             "goal": "click_rate",
