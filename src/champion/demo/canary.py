@@ -32,6 +32,9 @@ CANARY_EXPERIMENT: dict[str, Any] = {
     # A retrained model is expected to be about as good as its champion, not clearly better:
     # it goes to 100 % after a clean ramp unless the labels say it is worse.
     "require_win": False,
+    # The guardrails must be shown within their tolerances before each ramp: the always-valid
+    # interval is tuned to the few hundred customers the demo's weeks bring.
+    "sequential_tuning": 500,
     "ramp": {"steps": [0.1, 0.5, 1.0], "min_seconds": 2, "min_units": 40},
 }
 """The experiment the pipeline's deployment opens (``deploy.experiment``)."""

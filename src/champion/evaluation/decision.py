@@ -118,12 +118,15 @@ def decide(
     step_started_at: datetime,
     now: datetime,
     horizon: Horizon | None = None,
+    *,
+    due: datetime | None = None,
 ) -> Decision:
     """Decide what to do with the experiment now; see the module docstring for the order.
 
     ``horizon`` is the stored one evaluation of a fixed-horizon goal (its results are
     already the analysis's goal results); without it, a fixed-horizon goal with
-    ``min_sample`` units per arm is being evaluated at this look.
+    ``min_sample`` units per arm is being evaluated at this look, unless ``due`` says when
+    that one evaluation will run (``horizon_wait_seconds`` after ``min_sample`` was reached).
     """
     arms = analysis.arms
     if arms.policy == "bandit":
@@ -161,6 +164,12 @@ def decide(
     goals = [r for r in analysis.results if r.role == "goal"]
     fixed = design.method in FIXED_HORIZON
     short = "" if fixed and horizon is not None else short_of_sample(design, analysis)
+    if fixed and horizon is None and due is not None and not short:
+        short = (
+            f"min_sample is reached; the {design.method} test runs once at "
+            f"{due:%Y-%m-%d %H:%M:%S} UTC, {design.horizon_wait_seconds:g} s later, so the "
+            "feedback of those units counts"
+        )
     decided = f" ({horizon.describe()})" if fixed and horizon is not None else ""
     if not short:
         worse = [g for g in goals if g.verdict == "worse"]

@@ -121,6 +121,14 @@ class ExperimentDesign(_Strict):
         default="holm",
         description="Over challenger arms for the goal, over guardrails and arms for harm.",
     )
+    horizon_wait_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=90 * 86400,
+        description="fixed-horizon: wait this long after min_sample is reached before the "
+        "one evaluation, so the feedback of those units arrives (clicks: minutes; labels: "
+        "days).",
+    )
     cuped: bool = Field(
         default=False,
         description="sequential or delta: adjust the goal by each unit's own pre-period value.",

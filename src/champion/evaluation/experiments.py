@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from champion.evaluation.analysis import Analysis, analyse
 from champion.evaluation.arms import ExperimentArms, experiment_arms
 from champion.evaluation.decision import Decision, decide
 from champion.evaluation.design import ExperimentDesign, check_fits, parse_design
-from champion.evaluation.horizon import Horizon, fix_horizon, horizon_reached
+from champion.evaluation.horizon import FIXED_HORIZON, Horizon, fix_horizon, horizon_reached
 from champion.evaluation.tables import experiments
 from champion.events.arms import ArmWindow
 from champion.registry import Registry, VersionKey, VersionRef
@@ -45,6 +45,8 @@ class Experiment:
     created_by: str
     updated_at: datetime
     updated_by: str
+    horizon_reached_at: datetime | None = None
+    """When a fixed-horizon goal first had ``min_sample`` units per arm."""
     horizon: dict[str, Any] | None = None
     """The stored one evaluation of a fixed-horizon goal (:class:`Horizon` as JSON)."""
 
@@ -67,6 +69,9 @@ class Experiment:
             "updated_at": self.updated_at.isoformat(),
             "updated_by": self.updated_by,
             "revision": self.revision,
+            "horizon_reached_at": None
+            if self.horizon_reached_at is None
+            else self.horizon_reached_at.isoformat(),
             "horizon": self.horizon,
         }
 
@@ -197,7 +202,8 @@ class Experiments:
             analysis = analyse(
                 conn, experiment.design, arms, window, experiment.step_started_at, full=full
             )
-        horizon = self._horizon(experiment, analysis)
+        horizon, due, reached = self._horizon(experiment, analysis)
+        experiment = replace(experiment, horizon_reached_at=reached)
         if horizon is not None:
             analysis = horizon.applied(analysis)
             experiment = replace(experiment, horizon=horizon.to_json())
@@ -211,31 +217,55 @@ class Experiments:
             )
         else:
             decision = decide(
-                experiment.design, analysis, experiment.step_started_at, self.clock.now(), horizon
+                experiment.design,
+                analysis,
+                experiment.step_started_at,
+                self.clock.now(),
+                horizon,
+                due=due,
             )
         return ExperimentReport(experiment, arms, analysis, decision)
 
-    def _horizon(self, experiment: Experiment, analysis: Analysis) -> Horizon | None:
-        """The stored evaluation of a fixed-horizon goal; the first look that reaches
-        ``min_sample`` units per arm stores it (whoever looks first: later looks use it)."""
+    def _horizon(
+        self, experiment: Experiment, analysis: Analysis
+    ) -> tuple[Horizon | None, datetime | None, datetime | None]:
+        """The stored evaluation of a fixed-horizon goal, or when it is due, and when
+        ``min_sample`` was reached.
+
+        The first look with ``min_sample`` units per arm records that moment; the first look
+        ``horizon_wait_seconds`` later evaluates the goal once and stores the result, which
+        every later look (whoever looks) uses.
+        """
         design = experiment.design
+        reached = experiment.horizon_reached_at
         if experiment.horizon is not None:
             stored = Horizon.from_json(experiment.horizon)
-            return stored if stored.applies_to(design) else None
-        if not experiment.running or not horizon_reached(design, analysis):
-            return None
-        fixed = fix_horizon(design, analysis, self.clock.now())
+            return (stored if stored.applies_to(design) else None), None, reached
+        if not experiment.running or design.method not in FIXED_HORIZON:
+            return None, None, reached
+        now = self.clock.now()
+        if reached is None:
+            if not horizon_reached(design, analysis):
+                return None, None, None
+            reached = self._store_once(experiment, "horizon_reached_at", now)
+        due = reached + timedelta(seconds=design.horizon_wait_seconds)
+        if now < due:
+            return None, due, reached
+        fixed = fix_horizon(design, analysis, now)
+        stored_json = self._store_once(experiment, "horizon", fixed.to_json())
+        return Horizon.from_json(stored_json), None, reached
+
+    def _store_once(self, experiment: Experiment, column: str, value: Any) -> Any:
+        """Write ``column`` unless another look wrote it first; what is stored now."""
         with write(self.engine) as conn:
-            # Only the first writer's evaluation counts; another look may have stored one.
             conn.execute(
                 experiments.update()
-                .where((experiments.c.id == experiment.id) & experiments.c.horizon.is_(None))
-                .values(horizon=fixed.to_json())
+                .where((experiments.c.id == experiment.id) & experiments.c[column].is_(None))
+                .values({column: value})
             )
-            stored_json = conn.execute(
-                sa.select(experiments.c.horizon).where(experiments.c.id == experiment.id)
+            return conn.execute(
+                sa.select(experiments.c[column]).where(experiments.c.id == experiment.id)
             ).scalar_one()
-        return Horizon.from_json(stored_json)
 
     # -- changing ------------------------------------------------------------------------
 
@@ -374,8 +404,8 @@ def _horizon_kept(current: Experiment, design: ExperimentDesign) -> dict[str, An
         design.method,
         design.min_sample,
         design.alpha,
-    )
-    return {} if same else {"horizon": sa.null()}
+    ) and before.horizon_wait_seconds == design.horizon_wait_seconds
+    return {} if same else {"horizon": sa.null(), "horizon_reached_at": None}
 
 
 def _key(text: str) -> VersionKey:

@@ -27,7 +27,9 @@ experiments = sa.Table(
     # What the experiment compared and what its last action did (for instant rollback).
     sa.Column("outcome", JSON, nullable=True),
     sa.Column("last_decision", JSON, nullable=True),
-    # A fixed-horizon goal's one evaluation, at min_sample units per arm; never re-tested.
+    # When a fixed-horizon goal first had min_sample units per arm, and its one evaluation,
+    # horizon_wait_seconds later (so late feedback counts); never re-tested.
+    sa.Column("horizon_reached_at", UTCDateTime(), nullable=True),
     sa.Column("horizon", JSON, nullable=True),
     # Bumped by every state change: two writers cannot both act on the same state.
     sa.Column("revision", sa.Integer, nullable=False),

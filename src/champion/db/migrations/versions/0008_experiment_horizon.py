@@ -1,4 +1,4 @@
-"""Experiments keep a fixed-horizon goal's one evaluation, so it is never re-tested.
+"""Experiments keep when a fixed-horizon goal reached min_sample and its one evaluation.
 
 Revision ID: 0008_experiment_horizon
 Revises: 0007
@@ -20,9 +20,12 @@ JSON = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
 def upgrade() -> None:
+    reached = sa.Column("horizon_reached_at", sa.DateTime(timezone=True), nullable=True)
+    op.add_column("experiments", reached)
     op.add_column("experiments", sa.Column("horizon", JSON, nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("experiments") as batch:
         batch.drop_column("horizon")
+        batch.drop_column("horizon_reached_at")
