@@ -12,8 +12,8 @@ order of urgency:
 4. with ``min_sample`` units per arm, a significantly worse goal rolls back and a
    significantly better one promotes, corrected over challenger arms (Holm by default). A
    fixed-horizon method (anything but ``sequential``) is evaluated once, at the first look
-   with ``min_sample`` units per arm, and that stored result decides every later look:
-   without a significant win the experiment ends, champion kept;
+   ``horizon_wait_seconds`` after every arm had ``min_sample`` units, and that stored result
+   decides every later look: without a significant win the experiment ends, champion kept;
 5. a canary steps up the ramp once the step's minimum time and units are met; the last step
    (100 %) is the promotion, which needs a significant win unless ``require_win`` is off.
 

@@ -2,10 +2,12 @@
 
 A fixed-horizon test (``delta``, ``welch``, ``bayesian``, ``interleaving``) is valid for one
 look only: testing it again at every later look would find a "significant" difference by
-chance far more often than ``alpha``. So the goal is tested once, at the first look where
-every arm has ``min_sample`` units; the results are stored and every later look (the
-controller's, a person's report) shows them with when they were decided, instead of testing
-again. Guardrails are not part of it: they use the always-valid test and stay watched.
+chance far more often than ``alpha``. So the goal is tested once, at the first look
+``horizon_wait_seconds`` after every arm had ``min_sample`` units (the wait lets the feedback
+of those units arrive; it depends on no outcome, so the test stays valid); the results are
+stored and every later look (the controller's, a person's report) shows them with when they
+were decided, instead of testing again. Guardrails are not part of it: they use the
+always-valid test and stay watched.
 """
 
 from __future__ import annotations
