@@ -112,6 +112,19 @@ def test_the_ramp_waits_for_time_and_units_then_steps_up() -> None:
     assert "ramp to 10%" in step.reason
 
 
+def test_a_guardrail_not_yet_shown_within_its_tolerance_holds_ramps_and_promotions() -> None:
+    started = NOW - timedelta(seconds=900)
+    held = decide(_design(), _analysis(guardrail="inconclusive"), started, NOW)
+    assert held.action == "hold"
+    assert "before 10%, waiting for evidence that error_rate is within +0.01: " in held.reason
+    win = decide(_design(), _analysis(goal="better", guardrail="no data"), started, NOW)
+    assert (win.decision, win.action) == ("continue", "hold")
+    assert "waiting for evidence that error_rate is within +0.01: error_rate 0.11" in win.reason
+    at_half = ExperimentArms(**{**vars(CANARY), "share": 0.5})
+    clean = _analysis(arms=at_half, guardrail="inconclusive")
+    assert decide(_design(require_win=False), clean, started, NOW).action == "hold"
+
+
 def test_the_last_step_is_the_promotion_and_needs_a_win() -> None:
     at_half = ExperimentArms(**{**vars(CANARY), "share": 0.5})
     started = NOW - timedelta(hours=1)
