@@ -13,6 +13,9 @@ from tests.automation.conftest import ROW, WIN_RATES, Rig
 from tests.conftest import ModelFolders
 
 RAMP = {"steps": [0.1, 0.3, 0.5, 1.0], "min_seconds": 60, "min_units": 5}
+# Served latency is the machine's noise: a latency guardrail could hold a ramp for want of
+# evidence. No request fails, so the error-rate guardrail is shown within its tolerance.
+SAFE = {"guardrails": [{"metric": "error_rate", "tolerance": 0.01}], "guardrail_min_units": 2}
 
 
 def _actions(rig: Rig) -> list[tuple[str, str]]:
@@ -28,7 +31,7 @@ def _endpoint(rig: Rig) -> dict[str, Any]:
 
 def test_a_winning_canary_ramps_step_by_step_and_is_promoted(rig: Rig) -> None:
     rig.canary(0.1)
-    rig.experiment(goal="click_rate", automation="auto", min_sample=40, ramp=RAMP)
+    rig.experiment(goal="click_rate", automation="auto", min_sample=40, ramp=RAMP, **SAFE)
     rig.traffic(100, WIN_RATES)
     [look] = rig.controller.tick()
     assert (look.outcome, look.decision.action) == ("reported", "hold")
@@ -64,7 +67,7 @@ def test_a_winning_canary_ramps_step_by_step_and_is_promoted(rig: Rig) -> None:
 
 def test_ramping_only_adds_units_to_the_canary(rig: Rig) -> None:
     rig.canary(0.1)
-    rig.experiment(goal="click_rate", automation="auto", min_sample=10_000, ramp=RAMP)
+    rig.experiment(goal="click_rate", automation="auto", min_sample=10_000, ramp=RAMP, **SAFE)
     rig.traffic(100, WIN_RATES)
     rig.advance(61)
     assert rig.controller.tick()[0].decision.action == "ramp"
@@ -104,7 +107,7 @@ def test_a_failing_canary_is_rolled_back_at_once(rig: Rig, model_folder: ModelFo
 
 def test_with_approve_a_ramp_waits_for_a_person(rig: Rig) -> None:
     rig.canary(0.1)
-    rig.experiment(goal="click_rate", automation="approve", min_sample=10_000, ramp=RAMP)
+    rig.experiment(goal="click_rate", automation="approve", min_sample=10_000, ramp=RAMP, **SAFE)
     rig.traffic(100, WIN_RATES)
     rig.advance(61)
     [look] = rig.controller.tick()
@@ -131,7 +134,12 @@ def test_with_approve_a_ramp_waits_for_a_person(rig: Rig) -> None:
 def test_manual_only_reports(rig: Rig) -> None:
     rig.canary(0.3)
     rig.experiment(
-        goal="click_rate", automation="manual", min_sample=20, ramp=RAMP, sequential_tuning=200
+        goal="click_rate",
+        automation="manual",
+        min_sample=20,
+        ramp=RAMP,
+        sequential_tuning=200,
+        **SAFE,
     )
     rig.traffic(200, WIN_RATES)
     [look] = rig.controller.tick()

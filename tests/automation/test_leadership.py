@@ -25,6 +25,7 @@ def test_two_controllers_never_both_act(rig: Rig) -> None:
         automation="auto",
         min_sample=100_000,
         ramp={"steps": steps, "min_seconds": 0, "min_units": 0},
+        guardrails=[],  # a guardrail would wait for evidence before each ramp
     )
     rig.traffic(40, WIN_RATES)
     # A second server process: its own engine (its own connections and sessions).

@@ -1,9 +1,12 @@
-"""champion experiment show|set|approve|promote|rollback, as a user types them."""
+"""champion experiment show|set|plan|approve|promote|rollback, as a user types them."""
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
+
 from champion.services import Services
 from champion.settings import Settings
+from tests.api.test_experiments import _canary, _second_version, _serve
 from tests.cli.conftest import CommandLine, Result
 from tests.conftest import ModelFolders
 
@@ -76,3 +79,59 @@ def test_experiment_commands(
     assert services.registry.resolve("churn@champion").number == 1
     code, out, _ = _run(champion, "experiment", "show", "churn")
     assert code == 0 and "Decision: rollback" in out
+
+
+def test_experiment_plan(
+    services: Services, model_folder: ModelFolders, champion: CommandLine
+) -> None:
+    for alias in ("champion", "challenger"):
+        services.registry.register(
+            model_folder("constant"), model="churn", actor="t", aliases_to_set=(alias,)
+        )
+    params = {"champion": "churn@champion", "challenger": "churn@challenger", "share": 0.5}
+    services.endpoints.set("churn", "canary", params, actor="t")
+    code, _, err = _run(champion, "experiment", "plan", "churn", "--goal", "ctr", "--mde", "x")
+    assert code == 2 and "--mde 'x': write the smallest change" in err
+    code, _, err = _run(
+        champion, "experiment", "plan", "churn", "--goal", "click_rate", "--mde", "5%"
+    )
+    assert code == 2 and "has no click_rate history" in err
+
+
+def test_experiment_plan_prints_the_units_and_days(
+    served: Services, client: TestClient, model_folder: ModelFolders, champion: CommandLine
+) -> None:
+    _second_version(served, model_folder)
+    _canary(client, "churn@champion", "churn@challenger", 0.5)
+    ids = _serve(client, served, 40)
+    clicks = [{"request_id": i, "kind": "click"} for i in ids[::4]]
+    assert client.post("/v1/feedback/batch", json={"events": clicks}).is_success
+    code, out, err = _run(
+        champion, "experiment", "plan", "churn", "--goal", "click_rate", "--mde", "40%"
+    )
+    assert code == 0, err
+    assert "plan for goal click_rate (baseline 0.25), method sequential, change 0.1" in out
+    assert "error_rate within 0.01" in out and "Needed:" in out and "units per arm" in out
+
+
+def test_experiment_set_takes_cuped_and_the_chance_to_win(
+    services: Services, model_folder: ModelFolders, champion: CommandLine
+) -> None:
+    for alias in ("champion", "challenger"):
+        services.registry.register(
+            model_folder("constant"), model="churn", actor="t", aliases_to_set=(alias,)
+        )
+    params = {"champion": "churn@champion", "challenger": "churn@challenger", "share": 0.5}
+    services.endpoints.set("churn", "canary", params, actor="t")
+    base = ("experiment", "set", "churn", "--goal", "click_rate")
+    code, _, err = _run(champion, *base, "--cuped-days", "7", "--method", "welch")
+    assert code == 2 and "experiment.cuped: CUPED adjusts an event metric" in err
+    code, _, err = _run(champion, *base, "--cuped-days", "7")
+    assert code == 0, err
+    design = services.experiments.get("churn").design
+    assert (design.cuped, design.cuped_days) == (True, 7.0)
+    code, _, err = _run(champion, *base, "--method", "bayesian", "--chance-to-win", "0.9")
+    assert code == 0, err
+    assert services.experiments.get("churn").design.chance_to_win == 0.9
+    code, _, err = _run(champion, *base, "--method", "bayesian", "--chance-to-win", "1")
+    assert code == 2 and "experiment.chance_to_win: Input should be less than 1" in err

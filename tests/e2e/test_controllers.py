@@ -49,7 +49,14 @@ def test_one_controller_acts_among_several_processes(
     params = {"champion": "churn@champion", "challenger": "churn@challenger", "share": 0.1}
     services.endpoints.set("churn", "canary", params, actor="t")
     ramp = {"steps": [0.1, 0.2, 0.3, 0.5, 1.0], "min_seconds": 0, "min_units": 0}
-    design = {"goal": "click_rate", "automation": "auto", "min_sample": 10**6, "ramp": ramp}
+    # No traffic, so no guardrail: a guardrail would hold each ramp for evidence it holds.
+    design = {
+        "goal": "click_rate",
+        "automation": "auto",
+        "min_sample": 10**6,
+        "ramp": ramp,
+        "guardrails": [],
+    }
     services.experiments.set("churn", design, actor="t")
     server = ServerProcess(settings.home, settings.database_url, env=FAST)
     server.start()

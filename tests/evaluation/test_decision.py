@@ -79,7 +79,7 @@ def test_a_guardrail_regression_rolls_back() -> None:
     decision = decide(_design(), _analysis(goal="better", guardrail="regressed"), NOW, NOW)
     assert decision.action == "rollback"
     assert decision.reason.startswith("Guardrail regressed for m/2: error_rate 0.11 vs 0.1")
-    assert "tolerance 0.01" in decision.reason
+    assert "tolerance +0.01" in decision.reason
 
 
 def test_sample_ratio_mismatch_holds_even_a_win() -> None:
@@ -110,6 +110,19 @@ def test_the_ramp_waits_for_time_and_units_then_steps_up() -> None:
     step = decide(_design(), _analysis(), started, NOW)
     assert (step.action, step.share) == ("ramp", 0.10)
     assert "ramp to 10%" in step.reason
+
+
+def test_a_guardrail_not_yet_shown_within_its_tolerance_holds_ramps_and_promotions() -> None:
+    started = NOW - timedelta(seconds=900)
+    held = decide(_design(), _analysis(guardrail="inconclusive"), started, NOW)
+    assert held.action == "hold"
+    assert "before 10%, waiting for evidence that error_rate is within +0.01: " in held.reason
+    win = decide(_design(), _analysis(goal="better", guardrail="no data"), started, NOW)
+    assert (win.decision, win.action) == ("continue", "hold")
+    assert "waiting for evidence that error_rate is within +0.01: error_rate 0.11" in win.reason
+    at_half = ExperimentArms(**{**vars(CANARY), "share": 0.5})
+    clean = _analysis(arms=at_half, guardrail="inconclusive")
+    assert decide(_design(require_win=False), clean, started, NOW).action == "hold"
 
 
 def test_the_last_step_is_the_promotion_and_needs_a_win() -> None:

@@ -3,7 +3,7 @@ approve, promote, roll back; and every endpoint's experiment at a glance."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -13,6 +13,7 @@ from champion.api.render import json_response
 from champion.api.schemas import ActionBody, RequestBody
 from champion.api.state import actor_of, state_of
 from champion.evaluation.design import ExperimentDesign
+from champion.evaluation.planning import plan
 from champion.evaluation.timeline import MAX_POINTS, experiment_timeline
 
 __all__ = ["router"]
@@ -58,6 +59,40 @@ def get_timeline(
     experiment = services.experiments.get(endpoint)
     timeline = experiment_timeline(services.experiments, experiment, points=points)
     return json_response(timeline.to_json())
+
+
+@router.get("/v1/endpoints/{endpoint}/experiment/plan")
+def get_plan(
+    endpoint: str,
+    request: Request,
+    goal: str = Query(description="The goal metric to plan for."),
+    mde: float = Query(gt=0, allow_inf_nan=False, description="Smallest change worth finding."),
+    relative: bool = Query(default=False, description="mde is a share of the baseline."),
+    method: Literal["sequential", "delta", "welch", "bayesian", "interleaving"] | None = Query(
+        default=None, description="The goal's test (default: the experiment's or sequential)."
+    ),
+    history_days: float = Query(
+        default=14.0, gt=0, le=365, description="Days of history to estimate from."
+    ),
+    preference: float = Query(
+        default=0.05, gt=0, le=0.5, description="Interleaving: the Δ_AB to find."
+    ),
+) -> Response:
+    """Units per arm (and days at the endpoint's traffic) an experiment needs, from the
+    endpoint's own history: the goal at the design's power, each guardrail's
+    non-inferiority at ``1 - beta / guardrails``, and for rankers interleaving."""
+    services = state_of(request).services
+    found = plan(
+        services.experiments,
+        endpoint,
+        goal=goal,
+        mde=mde,
+        relative=relative,
+        method=method,
+        history_days=history_days,
+        preference=preference,
+    )
+    return json_response(found.to_json())
 
 
 @router.put("/v1/endpoints/{endpoint}/experiment")

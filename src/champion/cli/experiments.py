@@ -1,7 +1,8 @@
-"""champion experiment show|set|approve|promote|rollback."""
+"""champion experiment show|set|plan|approve|promote|rollback."""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 import typer
@@ -9,6 +10,7 @@ from rich.table import Table
 
 from champion.cli.common import actor, console, open_services
 from champion.errors import InvalidInput
+from champion.evaluation.planning import plan
 from champion.evaluation.stattests import format_p_value
 
 __all__ = ["experiment_app"]
@@ -195,6 +197,13 @@ def set_experiment(
     require_win: Annotated[
         bool, typer.Option(help="Promote only on a significant win (else also after the ramp).")
     ] = True,
+    chance_to_win: Annotated[
+        float | None, typer.Option(help="bayesian: the chance to win that decides (0.95).")
+    ] = None,
+    cuped_days: Annotated[
+        float | None,
+        typer.Option(help="CUPED: adjust the goal by each unit's history over these days."),
+    ] = None,
     reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
 ) -> None:
     """Start an experiment on ENDPOINT's current comparison (or change the running one)."""
@@ -207,9 +216,13 @@ def set_experiment(
         ("method", method),
         ("automation", automation),
         ("interleaving_test", interleaving_test),
+        ("chance_to_win", chance_to_win),
+        ("cuped_days", cuped_days),
     ):
         if value is not None:
             design[key] = value
+    if cuped_days is not None:
+        design["cuped"] = True
     steps: dict[str, Any] = {}
     if ramp is not None:
         steps["steps"] = _steps(ramp)
@@ -257,3 +270,82 @@ def rollback(
         experiment = services.experiments.get(endpoint)
         services.rollout.rollback(experiment, actor=actor(), reason=reason)
     _show(endpoint)
+
+
+def _mde(text: str) -> tuple[float, bool]:
+    relative = text.endswith("%")
+    try:
+        value = float(text.removesuffix("%"))
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidInput(
+            f"--mde {text!r}: write the smallest change worth finding, e.g. 0.01 (absolute) "
+            "or 5% (relative to the baseline)."
+        )
+    return (value / 100 if relative else value), relative
+
+
+def _render_plan(found: dict[str, Any]) -> None:
+    history = found["history"]
+    baseline = "" if found["baseline"] is None else f" (baseline {_number(found['baseline'])})"
+    console.print(
+        f"[bold]{found['endpoint']}[/bold]: plan for goal {found['goal']}{baseline}, method "
+        f"{found['method']}, change {_number(found['mde'])}, {found['challengers']} "
+        f"challenger(s); history: {history['units']} units over {history['days']:g} days "
+        f"({history['units_per_day']:.4g} a day)"
+    )
+    table = Table("test", "units per arm", "power", title="Sample")
+    table.add_row("goal", _number(found["goal_units_per_arm"]), "-")
+    if found["fixed_horizon_units_per_arm"] is not None and found["method"] == "sequential":
+        table.add_row("goal (fixed-horizon)", _number(found["fixed_horizon_units_per_arm"]), "-")
+    for g in found["guardrails"]:
+        table.add_row(
+            f"{g['metric']} within {_number(g['tolerance'])}",
+            _number(g["units_per_arm"]),
+            _number(g["power"], 3),
+        )
+    console.print(table)
+    days = "-" if found["days"] is None else f"{found['days']:.3g}"
+    console.print(
+        f"[bold]Needed: {_number(found['units_per_arm'])} units per arm, "
+        f"{_number(found['total_units'])} in all, about {days} days.[/bold]"
+    )
+    interleaving = found.get("interleaving")
+    if interleaving:
+        units = interleaving["units"]
+        console.print(
+            f"Interleaving: {_number(units)} units to find a preference of "
+            f"{interleaving['preference']:g}. {interleaving['note']}"
+        )
+    for note in found["notes"]:
+        console.print(note)
+
+
+@experiment_app.command("plan")
+def plan_experiment(
+    endpoint: str,
+    goal: Annotated[str, typer.Option(help="Goal metric: ctr, click_rate, conversion, ...")],
+    mde: Annotated[
+        str, typer.Option(help="Smallest change worth finding: 0.01 (absolute) or 5% (relative).")
+    ],
+    method: Annotated[
+        str | None, typer.Option(help="sequential, delta, welch, bayesian, interleaving.")
+    ] = None,
+    history_days: Annotated[float, typer.Option(help="Days of history to estimate from.")] = 14.0,
+    preference: Annotated[float, typer.Option(help="Interleaving: the Δ_AB to find.")] = 0.05,
+) -> None:
+    """Units (and days) an experiment on ENDPOINT needs, from its own history."""
+    value, relative = _mde(mde)
+    with open_services() as services:
+        found = plan(
+            services.experiments,
+            endpoint,
+            goal=goal,
+            mde=value,
+            relative=relative,
+            method=method,
+            history_days=history_days,
+            preference=preference,
+        )
+    _render_plan(found.to_json())

@@ -47,6 +47,31 @@ class ExperimentCalls(Sender[R]):
         path = f"/v1/endpoints/{segment(endpoint)}/experiment/timeline"
         return self._send(Call("GET", path, params={"points": points}))
 
+    def plan_experiment(
+        self,
+        endpoint: str,
+        goal: str,
+        mde: float,
+        *,
+        relative: bool = False,
+        method: str | None = None,
+        history_days: float = 14.0,
+        preference: float = 0.05,
+    ) -> R:
+        """Units per arm and days an experiment needs, from the endpoint's own history:
+        ``plan_experiment("churn", "click_rate", 0.05, relative=True)``."""
+        params: dict[str, Any] = {
+            "goal": goal,
+            "mde": mde,
+            "relative": relative,
+            "history_days": history_days,
+            "preference": preference,
+        }
+        if method is not None:
+            params["method"] = method
+        path = f"/v1/endpoints/{segment(endpoint)}/experiment/plan"
+        return self._send(Call("GET", path, params=params))
+
     def approve(self, endpoint: str, *, reason: str = "") -> R:
         """Carry out the action the rollout controller proposed (automation ``approve``)."""
         return self._action(endpoint, "approve", {"reason": reason})

@@ -2,8 +2,9 @@
 
 The pipeline's deployment opens an experiment with the canary (``CANARY_EXPERIMENT``). Each
 week's customers are scored through the endpoint and their outcomes come back as labels; the
-controller ramps the canary while the guardrails hold and promotes it at the end of the ramp
-unless its log loss is significantly worse, or rolls it back if it is. Then the record:
+controller ramps the canary once the guardrails are shown within their tolerances and promotes
+it at the end of the ramp unless its log loss is significantly worse, or rolls it back if it is
+or if a guardrail is significantly beyond its tolerance. Then the record:
 ``champion audit`` and ``champion diagnose``, run as a user would.
 """
 
@@ -32,6 +33,9 @@ CANARY_EXPERIMENT: dict[str, Any] = {
     # A retrained model is expected to be about as good as its champion, not clearly better:
     # it goes to 100 % after a clean ramp unless the labels say it is worse.
     "require_win": False,
+    # The guardrails must be shown within their tolerances before each ramp: the always-valid
+    # interval is tuned to the few hundred customers the demo's weeks bring.
+    "sequential_tuning": 500,
     "ramp": {"steps": [0.1, 0.5, 1.0], "min_seconds": 2, "min_units": 40},
 }
 """The experiment the pipeline's deployment opens (``deploy.experiment``)."""
@@ -44,7 +48,7 @@ LABELS_EVERY = 50
 
 
 def follow_the_canary(
-    client: httpx.Client, console: Console, holdout: Holdout, timeout: float = 90
+    client: httpx.Client, console: Console, holdout: Holdout, timeout: float = 240
 ) -> dict[str, Any]:
     """Score a week of customers at a time, with their labels, until the controller decided."""
     report = experiment_report(client, "attrition")

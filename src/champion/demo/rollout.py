@@ -57,6 +57,9 @@ def _interleaving_design(users: int, automation: str) -> dict[str, Any]:
         "method": "interleaving",
         "interleaving_test": "t",
         "min_sample": users,
+        # The test runs once, a few seconds after the last planned user visited, so that
+        # user's clicks count.
+        "horizon_wait_seconds": 10,
         "automation": automation,
     }
 

@@ -6,70 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import sqlalchemy as sa
 
-from champion.errors import InvalidInput
+from champion.evaluation.adjustment import goal_covariates
 from champion.evaluation.arms import ExperimentArms
 from champion.evaluation.comparisons import InterleavingComparison, interleaving_comparisons
-from champion.evaluation.design import ExperimentDesign, Guardrail
+from champion.evaluation.design import ExperimentDesign
 from champion.evaluation.health import HealthCheck, coverage_check, srm_check
 from champion.evaluation.online import METRICS, ArmMetrics, arm_metrics
 from champion.evaluation.propensity import PropensityEstimate, propensity_estimates
-from champion.evaluation.stattests import (
-    BayesianTest,
-    DeltaMethodTest,
-    RatioSummary,
-    SequentialTest,
-    StatResult,
-    StatTest,
-    WelchTest,
-    benjamini_hochberg,
-    holm,
-)
+from champion.evaluation.verdicts import MetricResult, compare
 from champion.events.arms import ArmWindow, arm_counts
 
 __all__ = ["Analysis", "MetricResult", "analyse"]
-
-
-@dataclass(frozen=True)
-class MetricResult:
-    """The goal or one guardrail of one challenger arm against the control.
-
-    ``verdict`` is ``better``, ``worse`` or ``inconclusive`` for the goal, ``regressed`` or
-    ``ok`` for a guardrail (worse than the champion by more than ``tolerance``, in the
-    metric's units, at the corrected level), and ``no data`` when an arm has too few units.
-    """
-
-    metric: str
-    role: str
-    arm: str
-    control: float | None
-    challenger: float | None
-    result: StatResult | None
-    verdict: str
-    tolerance: float | None = None
-    p_adjusted: float | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        result = self.result
-        return {
-            "metric": self.metric,
-            "role": self.role,
-            "arm": self.arm,
-            "higher_is_better": METRICS[self.metric].higher_is_better,
-            "control": self.control,
-            "challenger": self.challenger,
-            "effect": None if result is None else result.effect,
-            "ci": None if result is None or result.ci is None else list(result.ci),
-            "p_value": None if result is None else result.p_value,
-            "p_adjusted": self.p_adjusted,
-            "chance_to_win": None if result is None else result.chance_to_win,
-            "relative": False if result is None else result.relative,
-            "method": None if result is None else result.method,
-            "tolerance": self.tolerance,
-            "verdict": self.verdict,
-        }
 
 
 @dataclass(frozen=True)
@@ -96,27 +45,6 @@ class Analysis:
             if self.propensity is None
             else [e.to_json() for e in self.propensity.values()],
         }
-
-
-_TESTS: dict[str, StatTest] = {
-    "delta": DeltaMethodTest(),
-    "welch": WelchTest(),
-    "bayesian": BayesianTest(metric="mean"),
-}
-
-
-def _usable(summary: RatioSummary | None) -> bool:
-    return summary is not None and summary.n >= 2 and summary.sum_y > 0
-
-
-def _run(
-    method: str, a: RatioSummary, b: RatioSummary, design: ExperimentDesign
-) -> StatResult | None:
-    test = SequentialTest(design.sequential_tuning) if method == "sequential" else _TESTS[method]
-    try:
-        return test.run(a, b, alpha=design.alpha)
-    except InvalidInput:  # e.g. a relative effect over a champion mean of 0
-        return None
 
 
 def analyse(
@@ -149,96 +77,9 @@ def analyse(
     propensity = None
     if arms.policy == "bandit" and arms.reward is not None:
         propensity = propensity_estimates(conn, window, arms.reward, alpha=design.alpha)
-    results: list[MetricResult] = []
-    for arm in arms.challengers:
-        results += _compare(design, arms, metrics[arms.control], metrics[arm])
+    results = compare(design, arms, metrics, goal_covariates(conn, design, window))
     health = [srm_check(arms, step), coverage_check(design.goal, arms, metrics)]
     return Analysis(arms, metrics, results, health, step, propensity=propensity)
-
-
-def _compare(
-    design: ExperimentDesign, arms: ExperimentArms, control: ArmMetrics, other: ArmMetrics
-) -> list[MetricResult]:
-    goal = design.goal
-    a, b = control.metrics.get(goal), other.metrics.get(goal)
-    found = []
-    if a is not None and b is not None and _usable(a) and _usable(b):
-        result = _run(design.method, a, b, design)
-        verdict = "inconclusive"
-        if result is not None and result.significant:
-            good = (result.effect > 0) == METRICS[goal].higher_is_better
-            verdict = "better" if good else "worse"
-        found.append(MetricResult(goal, "goal", other.arm, a.mean, b.mean, result, verdict))
-    else:
-        found.append(
-            MetricResult(
-                goal, "goal", other.arm, control.value(goal), other.value(goal), None, "no data"
-            )
-        )
-    found += _guardrails(design, design.guardrails_for(arms.policy), control, other)
-    return found
-
-
-def _guardrails(
-    design: ExperimentDesign,
-    guardrails: tuple[Guardrail, ...],
-    control: ArmMetrics,
-    other: ArmMetrics,
-) -> list[MetricResult]:
-    """Each guardrail is tested against its margin: the challenger is shifted by the
-    tolerance towards "better", so a significant difference that remains is a regression.
-    The margin tests' p-values are corrected over the guardrails (Holm or BH)."""
-    method = "sequential" if design.method == "sequential" else "delta"
-    rows: list[tuple[str, float, float, float, StatResult, float]] = []
-    empty: list[MetricResult] = []
-    for guardrail in guardrails:
-        name = guardrail.metric
-        a, b = control.metrics.get(name), other.metrics.get(name)
-        margin = plain = None
-        enough = min(a.n, b.n) >= design.guardrail_min_units if a and b else False
-        if a is not None and b is not None and enough and _usable(a) and _usable(b):
-            tolerance = guardrail.tolerance * (abs(a.mean) if guardrail.relative else 1.0)
-            higher_is_better = METRICS[name].higher_is_better
-            towards_better = tolerance if higher_is_better else -tolerance
-            margin = _run(method, a, b.shifted(towards_better), design)
-            plain = _run(method, a, b, design)
-        if a is None or b is None or margin is None or plain is None:
-            empty.append(
-                MetricResult(
-                    name,
-                    "guardrail",
-                    other.arm,
-                    control.value(name),
-                    other.value(name),
-                    None,
-                    "no data",
-                )
-            )
-            continue
-        harmful = margin.effect != 0 and (margin.effect < 0) == higher_is_better
-        rows.append((name, a.mean, b.mean, tolerance, plain, margin.p_value if harmful else 1.0))
-    p_values = np.array([row[-1] for row in rows])
-    if design.correction == "holm":
-        adjusted = holm(p_values)
-    elif design.correction == "bh":
-        adjusted = benjamini_hochberg(p_values)
-    else:
-        adjusted = p_values
-    found = [
-        MetricResult(
-            name,
-            "guardrail",
-            other.arm,
-            mean_a,
-            mean_b,
-            plain,
-            "regressed" if float(p) < design.alpha else "ok",
-            tolerance,
-            float(p),
-        )
-        for (name, mean_a, mean_b, tolerance, plain, _), p in zip(rows, adjusted, strict=True)
-    ]
-    return found + empty
 
 
 def _interleaved(

@@ -1,16 +1,30 @@
 """The decision: promote, continue or roll back, with the reason in words and numbers.
 
-``decide`` is a pure function of the design, one analysis, the ramp step and the time, so
-every branch is testable without a server. The order is the order of urgency:
+``decide`` is a pure function of the design, one analysis, the ramp step, the time and the
+stored fixed-horizon result, so every branch is testable without a server. The order is the
+order of urgency:
 
 1. a failure spike of the challenger in the current step rolls back;
-2. a guardrail regression rolls back;
+2. a guardrail regression rolls back: the challenger is worse than the champion by
+   significantly more than the guardrail's tolerance (the always-valid harm test, corrected
+   over guardrails and arms), so rolling back needs evidence of harm;
 3. a sample-ratio mismatch holds everything (the numbers cannot be trusted);
 4. with ``min_sample`` units per arm, a significantly worse goal rolls back and a
-   significantly better one promotes; a fixed-horizon method (anything but ``sequential``)
-   decides only then, once: without a significant win the experiment ends, champion kept;
+   significantly better one promotes, corrected over challenger arms (Holm by default). A
+   fixed-horizon method (anything but ``sequential``) is evaluated once, at the first look
+   ``horizon_wait_seconds`` after every arm had ``min_sample`` units, and that stored result
+   decides every later look: without a significant win the experiment ends, champion kept;
 5. a canary steps up the ramp once the step's minimum time and units are met; the last step
    (100 %) is the promotion, which needs a significant win unless ``require_win`` is off.
+
+A ramp or a promotion also needs evidence of safety: every guardrail of the arm must be
+non-inferior (the harmful end of its always-valid interval within the tolerance). Until
+then the rollout holds, "waiting for evidence that latency_ms is within +25 %", instead of
+waving an underpowered guardrail through. This is the decision rule of Schultzberg,
+Ankargren and Frånberg (2024), "Risk-aware product decisions in A/B tests with multiple
+metrics": the goal by superiority, guardrails by non-inferiority, no false-positive
+correction across the non-inferiority tests (all must pass), and a power correction for
+their number when planning the sample (see :mod:`champion.evaluation.planning`).
 """
 
 from __future__ import annotations
@@ -21,13 +35,11 @@ from typing import Any
 
 from champion.evaluation.analysis import Analysis, MetricResult
 from champion.evaluation.design import ExperimentDesign
+from champion.evaluation.horizon import FIXED_HORIZON, Horizon, short_of_sample
 from champion.evaluation.online import METRICS
 from champion.evaluation.stattests import format_p_value
 
-__all__ = ["FIXED_HORIZON", "Decision", "decide", "describe_result"]
-
-FIXED_HORIZON = frozenset({"delta", "welch", "bayesian", "interleaving"})
-"""Methods valid for one look only: they decide once, when ``min_sample`` is reached."""
+__all__ = ["FIXED_HORIZON", "Decision", "decide", "describe_result", "describe_tolerance"]
 
 
 @dataclass(frozen=True)
@@ -55,8 +67,20 @@ def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
+def describe_tolerance(result: MetricResult) -> str:
+    """How much worse a guardrail may get: ``+25 %`` of the champion, ``+0.01``, ``-0.02``."""
+    sign = "-" if METRICS[result.metric].higher_is_better else "+"
+    if result.relative is not None:
+        return f"{sign}{100 * result.relative:.4g} %"
+    return f"{sign}{result.tolerance or 0.0:.4g}"
+
+
 def describe_result(result: MetricResult) -> str:
-    """``ctr 0.041 vs 0.032 (change +0.009, 95 % CI +0.004 to +0.014, p = 0.003)``."""
+    """``ctr 0.041 vs 0.032 (change +0.009, 95 % CI +0.004 to +0.014, sequential p = 0.003)``.
+
+    A p-value under 0.0001 prints as ``p < 0.0001``; a guardrail adds its tolerance and the
+    p-values of its harm and non-inferiority tests.
+    """
     text = f"{result.metric} {_number(result.challenger)} vs {_number(result.control)}"
     if result.metric == "interleaving":
         text = f"interleaving: mean unit preference {_number(result.challenger)}"
@@ -67,12 +91,21 @@ def describe_result(result: MetricResult) -> str:
     parts = [f"change {stat.effect:+.4g}{' (relative)' if stat.relative else ''}"]
     if stat.ci is not None:
         parts.append(f"{level} % CI {stat.ci[0]:+.4g} to {stat.ci[1]:+.4g}")
+    if stat.chance_to_win is not None:
+        parts.append(f"chance to win {stat.chance_to_win:.3g}")
     parts.append(f"{stat.method} p {format_p_value(stat.p_value, equals=True)}")
-    if result.tolerance is not None:
-        margin = ""
+    if result.role == "goal" and result.p_adjusted is not None:
+        if abs(result.p_adjusted - stat.p_value) > 1e-12:
+            parts.append(f"adjusted over arms p {format_p_value(result.p_adjusted, equals=True)}")
+    if result.role == "guardrail" and result.tolerance is not None:
+        margin = f"tolerance {describe_tolerance(result)}"
+        if result.relative is not None:
+            margin += f" = {result.tolerance:.4g}"
         if result.p_adjusted is not None:
-            margin = f", margin p {format_p_value(result.p_adjusted, equals=True)}"
-        parts.append(f"tolerance {result.tolerance:.4g}{margin}")
+            margin += f", harm p {format_p_value(result.p_adjusted, equals=True)}"
+        if result.p_non_inferior is not None:
+            margin += f", within p {format_p_value(result.p_non_inferior, equals=True)}"
+        parts.append(margin)
     return f"{text} ({', '.join(parts)})"
 
 
@@ -81,8 +114,17 @@ def decide(
     analysis: Analysis,
     step_started_at: datetime,
     now: datetime,
+    horizon: Horizon | None = None,
+    *,
+    due: datetime | None = None,
 ) -> Decision:
-    """Decide what to do with the experiment now; see the module docstring for the order."""
+    """Decide what to do with the experiment now; see the module docstring for the order.
+
+    ``horizon`` is the stored one evaluation of a fixed-horizon goal (its results are
+    already the analysis's goal results); without it, a fixed-horizon goal with
+    ``min_sample`` units per arm is being evaluated at this look, unless ``due`` says when
+    that one evaluation will run (``horizon_wait_seconds`` after ``min_sample`` was reached).
+    """
     arms = analysis.arms
     if arms.policy == "bandit":
         return Decision(
@@ -117,36 +159,53 @@ def decide(
     if srm is not None and srm.status == "alert":
         return Decision("continue", "hold", f"Holding: {srm.detail}.")
     goals = [r for r in analysis.results if r.role == "goal"]
-    short = _short_of_sample(design, analysis)
+    fixed = design.method in FIXED_HORIZON
+    short = "" if fixed and horizon is not None else short_of_sample(design, analysis)
+    if fixed and horizon is None and due is not None and not short:
+        short = (
+            f"min_sample is reached; the {design.method} test runs once at "
+            f"{due:%Y-%m-%d %H:%M:%S} UTC, {design.horizon_wait_seconds:g} s later, so the "
+            "feedback of those units counts"
+        )
+    decided = f" ({horizon.describe()})" if fixed and horizon is not None else ""
     if not short:
         worse = [g for g in goals if g.verdict == "worse"]
         if worse and len(worse) == len(goals):
             return Decision(
                 "rollback",
                 "rollback",
-                f"The challenger is worse on the goal: {describe_result(worse[0])}.",
+                f"The challenger is worse on the goal{decided}: {describe_result(worse[0])}.",
                 worse[0].arm,
             )
         better = [g for g in goals if g.verdict == "better" and g.result is not None]
         if better:
             sign = 1 if METRICS[design.goal].higher_is_better else -1
             best = max(better, key=lambda g: sign * g.result.effect if g.result else 0.0)
+            won = (
+                f"Significant win for {_version(analysis, best.arm)} on the goal{decided}: "
+                f"{describe_result(best)}"
+            )
+            unproven = _unproven(analysis, best.arm)
+            if unproven:
+                return Decision("continue", "hold", f"{won}; {unproven}.")
             return Decision(
                 "promote",
                 "promote",
-                f"Significant win for {_version(analysis, best.arm)} on the goal: "
-                f"{describe_result(best)}"
-                + ("; guardrails hold." if len(analysis.results) > len(goals) else "."),
+                won + ("; guardrails hold." if len(analysis.results) > len(goals) else "."),
                 best.arm,
             )
-        if design.method in FIXED_HORIZON:
+        if fixed:
             described = "; ".join(describe_result(g) for g in goals)
+            at = (
+                horizon.describe()
+                if horizon is not None
+                else f"at its planned sample ({design.min_sample} units per arm)"
+            )
             return Decision(
                 "rollback",
                 "rollback",
-                f"The {design.method} test is fixed-horizon: at its planned sample "
-                f"({design.min_sample} units per arm) it found no significant win "
-                f"({described}), so the experiment ends and the champion stays.",
+                f"The {design.method} test is fixed-horizon, {at}: it found no significant "
+                f"win ({described}), so the experiment ends and the champion stays.",
             )
     if arms.policy == "canary":
         return _ramp(design, analysis, step_started_at, now, short)
@@ -158,18 +217,20 @@ def _version(analysis: Analysis, arm: str) -> str:
     return str(key) if key is not None else analysis.metrics[arm].version
 
 
-def _short_of_sample(design: ExperimentDesign, analysis: Analysis) -> str:
-    """Empty when every compared arm has ``min_sample`` units, else what is missing."""
-    if analysis.arms.policy == "interleave":
-        units = 0 if analysis.interleaving is None else analysis.interleaving.units
-        counts = {"interleaved": units}
-    else:
-        counts = {arm: analysis.metrics[arm].units for arm in analysis.arms.logged_arms}
-    missing = {arm: n for arm, n in counts.items() if n < design.min_sample}
-    if not missing:
+def _unproven(analysis: Analysis, arm: str) -> str:
+    """Empty when every guardrail of ``arm`` is shown within its tolerance, else which
+    ones are not (yet)."""
+    waiting = [
+        r for r in analysis.results if r.role == "guardrail" and r.arm == arm and r.verdict != "ok"
+    ]
+    if not waiting:
         return ""
-    listed = ", ".join(f"{n} {arm}" for arm, n in missing.items())
-    return f"{listed} units of the {design.min_sample} per arm needed for a verdict"
+    described = "; ".join(
+        f"{r.metric} is within {describe_tolerance(r)}: "
+        + (describe_result(r) if r.result is not None else "no data yet")
+        for r in waiting
+    )
+    return f"waiting for evidence that {described}"
 
 
 def _waiting(goals: list[MetricResult], short: str) -> str:
@@ -209,20 +270,33 @@ def _ramp(
             f"Step {share:.0%} has {units} of the {design.ramp.min_units} "
             "challenger units it needs before the next step.",
         )
+    unproven = _unproven(analysis, "challenger")
     if later[0] >= 1.0:
-        if not design.require_win and not short:
+        if not design.require_win and not short and not unproven:
             return Decision(
                 "promote",
                 "promote",
-                f"The ramp reached {share:.0%} with every guardrail "
-                "holding and no significant loss on the goal (require_win is off).",
+                f"The ramp reached {share:.0%} with every guardrail shown within its "
+                "tolerance and no significant loss on the goal (require_win is off).",
                 "challenger",
+            )
+        if not design.require_win and unproven:
+            return Decision(
+                "continue",
+                "hold",
+                f"The ramp reached {share:.0%}; {unproven[0].upper()}{unproven[1:]}.",
             )
         return Decision(
             "continue",
             "hold",
             f"The ramp reached {share:.0%}; going to 100 % is the "
             f"promotion and needs a significant win. {_waiting(goals, short)}",
+        )
+    if unproven:
+        return Decision(
+            "continue",
+            "hold",
+            f"Step {share:.0%} has run its time and units; before {later[0]:.0%}, {unproven}.",
         )
     return Decision(
         "continue",

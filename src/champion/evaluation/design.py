@@ -77,14 +77,19 @@ class ExperimentDesign(_Strict):
     ``goal`` is the metric the challenger must improve (``interleaving`` on an interleave
     endpoint); each guardrail may not regress beyond its tolerance. ``method`` tests the
     goal: ``sequential`` (the default, always valid however often the controller looks) or
-    one of the fixed-horizon tests, which decide once, when ``min_sample`` is reached:
-    ``delta`` or ``welch``, ``bayesian`` (chance to win) or ``interleaving`` (the
-    ``interleaving_test`` over units: a one-sample ``t``-test of the unit preferences, a
-    ``sign`` test or a ``bootstrap``). Interleaving always weighs units equally: each unit's
-    wins and losses give one preference. Guardrails use the sequential test under
-    ``sequential`` and the delta method otherwise. ``automation`` says who acts: ``manual``
-    (report only), ``approve`` (ramps and promotions wait for a person; rollbacks happen at
-    once) or ``auto``.
+    one of the fixed-horizon tests, which are evaluated once, at the first look with
+    ``min_sample`` units per arm, and never re-tested: ``delta`` or ``welch``, ``bayesian``
+    (chance to win above ``chance_to_win``) or ``interleaving`` (the ``interleaving_test``
+    over units: a one-sample ``t``-test of the unit preferences, a ``sign`` test or a
+    ``bootstrap``; each unit's wins and losses give one preference). Guardrails always use
+    the sequential test, whatever ``method`` is, because the controller watches them at
+    every look. ``correction`` (Holm by default) adjusts the
+    goal over challenger arms and the guardrails' harm tests over guardrails and arms; the
+    guardrails' non-inferiority tests are never corrected (a promotion needs all of them).
+    With ``cuped`` on, the goal (an event metric, ``sequential`` or ``delta``) is adjusted
+    by each unit's own value of it over ``cuped_days`` before the experiment started.
+    ``automation`` says who acts: ``manual`` (report only), ``approve`` (ramps and
+    promotions wait for a person; rollbacks happen at once) or ``auto``.
     """
 
     goal: str
@@ -114,7 +119,37 @@ class ExperimentDesign(_Strict):
         description="sequential: total units where its interval is "
         "narrowest; set it near the sample you expect.",
     )
-    correction: Literal["holm", "bh", "none"] = "holm"
+    correction: Literal["holm", "bh", "none"] = Field(
+        default="holm",
+        description="Over challenger arms for the goal, over guardrails and arms for harm.",
+    )
+    horizon_wait_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=90 * 86400,
+        description="fixed-horizon: wait this long after min_sample is reached before the "
+        "one evaluation, so the feedback of those units arrives (clicks: minutes; labels: "
+        "days).",
+    )
+    cuped: bool = Field(
+        default=False,
+        description="sequential or delta: adjust the goal by each unit's own pre-period value.",
+    )
+    cuped_days: float = Field(
+        default=14.0, gt=0, le=365, description="cuped: the pre-period's length in days."
+    )
+    chance_to_win: float = Field(
+        default=0.95,
+        gt=0.5,
+        lt=1,
+        description="bayesian: the chance to win (or to lose) that makes a verdict.",
+    )
+    power: float = Field(
+        default=0.8,
+        gt=0,
+        lt=1,
+        description="Planning: the chance to find an effect of the planned size.",
+    )
     interleaving_test: Literal["t", "sign", "bootstrap"] = Field(
         default="t",
         description="method interleaving: the fixed-horizon test over units' preferences "
@@ -126,6 +161,15 @@ class ExperimentDesign(_Strict):
     @classmethod
     def _goal(cls, name: str) -> str:
         return _known_metric(name)
+
+    @property
+    def goal_alpha(self) -> float:
+        """The level the goal's (corrected) p-value is compared with: ``alpha``, or for
+        ``bayesian`` ``2 (1 - chance_to_win)``, since its p-value is
+        ``2 min(chance_to_win, 1 - chance_to_win)``."""
+        if self.method == "bayesian":
+            return 2.0 * (1.0 - self.chance_to_win)
+        return self.alpha
 
     def guardrails_for(self, policy: str) -> tuple[Guardrail, ...]:
         if self.guardrails is not None:
@@ -148,6 +192,14 @@ def parse_design(body: Mapping[str, Any]) -> ExperimentDesign:
 
 def check_fits(design: ExperimentDesign, policy: str) -> None:
     """Refuse a design that cannot measure what an endpoint with ``policy`` compares."""
+    if design.cuped and (
+        design.method not in {"sequential", "delta"} or (METRICS[design.goal].source != "events")
+    ):
+        raise InvalidInput(
+            "experiment.cuped: CUPED adjusts an event metric (ctr, click_rate, conversion, "
+            "value_per_unit, error_rate, latency_ms, coverage) tested with 'sequential' or "
+            f"'delta'; got goal {design.goal!r} with method {design.method!r}."
+        )
     if policy == "interleave":
         if design.goal != "interleaving":
             raise InvalidInput(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +17,7 @@ from champion.evaluation.analysis import Analysis, analyse
 from champion.evaluation.arms import ExperimentArms, experiment_arms
 from champion.evaluation.decision import Decision, decide
 from champion.evaluation.design import ExperimentDesign, check_fits, parse_design
+from champion.evaluation.horizon import FIXED_HORIZON, Horizon, fix_horizon, horizon_reached
 from champion.evaluation.tables import experiments
 from champion.events.arms import ArmWindow
 from champion.registry import Registry, VersionKey, VersionRef
@@ -44,6 +45,10 @@ class Experiment:
     created_by: str
     updated_at: datetime
     updated_by: str
+    horizon_reached_at: datetime | None = None
+    """When a fixed-horizon goal first had ``min_sample`` units per arm."""
+    horizon: dict[str, Any] | None = None
+    """The stored one evaluation of a fixed-horizon goal (:class:`Horizon` as JSON)."""
 
     @property
     def running(self) -> bool:
@@ -64,6 +69,10 @@ class Experiment:
             "updated_at": self.updated_at.isoformat(),
             "updated_by": self.updated_by,
             "revision": self.revision,
+            "horizon_reached_at": None
+            if self.horizon_reached_at is None
+            else self.horizon_reached_at.isoformat(),
+            "horizon": self.horizon,
         }
 
 
@@ -193,6 +202,11 @@ class Experiments:
             analysis = analyse(
                 conn, experiment.design, arms, window, experiment.step_started_at, full=full
             )
+        horizon, due, reached = self._horizon(experiment, analysis)
+        experiment = replace(experiment, horizon_reached_at=reached)
+        if horizon is not None:
+            analysis = horizon.applied(analysis)
+            experiment = replace(experiment, horizon=horizon.to_json())
         if not experiment.running:
             last = experiment.last_decision or {}
             decision = Decision(
@@ -203,9 +217,55 @@ class Experiments:
             )
         else:
             decision = decide(
-                experiment.design, analysis, experiment.step_started_at, self.clock.now()
+                experiment.design,
+                analysis,
+                experiment.step_started_at,
+                self.clock.now(),
+                horizon,
+                due=due,
             )
         return ExperimentReport(experiment, arms, analysis, decision)
+
+    def _horizon(
+        self, experiment: Experiment, analysis: Analysis
+    ) -> tuple[Horizon | None, datetime | None, datetime | None]:
+        """The stored evaluation of a fixed-horizon goal, or when it is due, and when
+        ``min_sample`` was reached.
+
+        The first look with ``min_sample`` units per arm records that moment; the first look
+        ``horizon_wait_seconds`` later evaluates the goal once and stores the result, which
+        every later look (whoever looks) uses.
+        """
+        design = experiment.design
+        reached = experiment.horizon_reached_at
+        if experiment.horizon is not None:
+            stored = Horizon.from_json(experiment.horizon)
+            return (stored if stored.applies_to(design) else None), None, reached
+        if not experiment.running or design.method not in FIXED_HORIZON:
+            return None, None, reached
+        now = self.clock.now()
+        if reached is None:
+            if not horizon_reached(design, analysis):
+                return None, None, None
+            reached = self._store_once(experiment, "horizon_reached_at", now)
+        due = reached + timedelta(seconds=design.horizon_wait_seconds)
+        if now < due:
+            return None, due, reached
+        fixed = fix_horizon(design, analysis, now)
+        stored_json = self._store_once(experiment, "horizon", fixed.to_json())
+        return Horizon.from_json(stored_json), None, reached
+
+    def _store_once(self, experiment: Experiment, column: str, value: Any) -> Any:
+        """Write ``column`` unless another look wrote it first; what is stored now."""
+        with write(self.engine) as conn:
+            conn.execute(
+                experiments.update()
+                .where((experiments.c.id == experiment.id) & experiments.c[column].is_(None))
+                .values({column: value})
+            )
+            return conn.execute(
+                sa.select(experiments.c[column]).where(experiments.c.id == experiment.id)
+            ).scalar_one()
 
     # -- changing ------------------------------------------------------------------------
 
@@ -249,6 +309,7 @@ class Experiments:
                 reason=reason,
                 details={"design": stored},
                 design=stored,
+                **_horizon_kept(current, design),
             )
         else:
             conn.execute(
@@ -333,6 +394,18 @@ class Experiments:
                 .where(experiments.c.id == experiment.id)
                 .values(last_decision={**decision.to_json(), "at": self.clock.now().isoformat()})
             )
+
+
+def _horizon_kept(current: Experiment, design: ExperimentDesign) -> dict[str, Any]:
+    """A new goal, method or horizon forgets the stored evaluation (the change is audited)."""
+    before = current.design
+    same = (before.goal, before.method, before.min_sample, before.alpha) == (
+        design.goal,
+        design.method,
+        design.min_sample,
+        design.alpha,
+    ) and before.horizon_wait_seconds == design.horizon_wait_seconds
+    return {} if same else {"horizon": sa.null(), "horizon_reached_at": None}
 
 
 def _key(text: str) -> VersionKey:

@@ -27,6 +27,10 @@ experiments = sa.Table(
     # What the experiment compared and what its last action did (for instant rollback).
     sa.Column("outcome", JSON, nullable=True),
     sa.Column("last_decision", JSON, nullable=True),
+    # When a fixed-horizon goal first had min_sample units per arm, and its one evaluation,
+    # horizon_wait_seconds later (so late feedback counts); never re-tested.
+    sa.Column("horizon_reached_at", UTCDateTime(), nullable=True),
+    sa.Column("horizon", JSON, nullable=True),
     # Bumped by every state change: two writers cannot both act on the same state.
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),

@@ -7,6 +7,7 @@ the contract in :func:`check_stattest`. Third-party tests register through the
 
 from __future__ import annotations
 
+from champion.evaluation.stattests.adjusted import AdjustedArm, CovariateSums, cuped_arms
 from champion.evaluation.stattests.base import StatResult, StatTest, format_p_value
 from champion.evaluation.stattests.bayesian import BayesianTest
 from champion.evaluation.stattests.contract import check_stattest
@@ -30,7 +31,9 @@ from champion.plugins import Registry
 
 __all__ = [
     "INTERLEAVING_TESTS",
+    "AdjustedArm",
     "BayesianTest",
+    "CovariateSums",
     "CupedTest",
     "DeltaMethodTest",
     "InterleavingTest",
@@ -48,6 +51,7 @@ __all__ = [
     "always_valid",
     "benjamini_hochberg",
     "check_stattest",
+    "cuped_arms",
     "cuped_theta",
     "default_stattests",
     "format_p_value",
