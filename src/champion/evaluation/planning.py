@@ -32,7 +32,7 @@ from champion.evaluation.comparisons import interleaving_comparisons
 from champion.evaluation.design import ExperimentDesign, parse_design
 from champion.evaluation.experiments import Experiments
 from champion.evaluation.online import METRICS
-from champion.evaluation.stattests import InterleavingTest, RatioSummary, always_valid
+from champion.evaluation.stattests import RatioSummary, always_valid, unit_preferences
 from champion.events.arms import RATIOS, ArmWindow, arm_sums
 from champion.events.tables import predictions
 from champion.registry import VersionKey
@@ -352,10 +352,9 @@ def _interleaving_plan(
     if not ranked:
         return None  # not a ranker
     delta = design.goal == "interleaving"
-    pairs = interleaving_comparisons(
-        conn, endpoint, start, end, test=InterleavingTest(n_resamples=100)
-    )
-    usable = [c for c in pairs if c.units >= 2 and c.per_unit.sum_y > 0]
+    pairs = interleaving_comparisons(conn, endpoint, start, end, design=design)
+    spreads = [unit_preferences(c.unit_wins, c.unit_losses) for c in pairs]
+    usable = [found for found in spreads if found.size >= 2]
     if not usable:
         return {
             "preference": preference,
@@ -364,9 +363,8 @@ def _interleaving_plan(
             "note": "No interleaving ran on this endpoint in the history window, so there is "
             "no per-unit preference variance to plan from.",
         }
-    # The variance of the per-unit preference, from the pair with the most units.
-    summary = max(usable, key=lambda c: c.units).per_unit
-    sd = math.sqrt(summary.variance)
+    # The spread of the per-unit preference, from the pair with the most units.
+    sd = float(max(usable, key=len).std(ddof=1))
     target = preference
     z = stats.norm.ppf(1 - design.alpha / 2) + stats.norm.ppf(design.power)
     units = max(2, math.ceil((z * sd / target) ** 2)) if sd > 0 else 2
