@@ -22,6 +22,22 @@ FIXTURES = Path(__file__).parent / "fixtures" / "models"
 POSTGRES_URL = os.environ.get("CHAMPION_TEST_POSTGRES_URL")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first, the slowest at the head (``@pytest.mark.slow(seconds=...)``).
+
+    pytest-xdist hands tests to its workers in this order: a long test that came last would run
+    alone at the end while the other workers wait for it.
+    """
+    items.sort(key=_expected_seconds, reverse=True)  # stable: the rest keep their order
+
+
+def _expected_seconds(item: pytest.Item) -> float:
+    slow = item.get_closest_marker("slow")
+    if slow is None:
+        return 0.0
+    return float(slow.kwargs.get("seconds", 1.0))
+
+
 def _engine(url: str) -> sa.Engine:
     return sa.create_engine(
         url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"

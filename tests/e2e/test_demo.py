@@ -19,6 +19,7 @@ from champion.serving.tables import endpoints
 DATA = Path(__file__).parents[2] / "data"
 
 
+@pytest.mark.slow(seconds=75)
 def test_demo_serves_logs_and_joins_feedback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
