@@ -121,6 +121,16 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
+def wait_until_written(client: TestClient, seconds: float = 10.0) -> None:
+    """Wait until the app has stored every prediction event it accepted (they are written off
+    the response path), instead of sleeping for a guess."""
+    writer = client.app.state.champion.writer  # type: ignore[attr-defined]  # set by the lifespan
+    deadline = time.monotonic() + seconds
+    while writer.pending():
+        assert time.monotonic() < deadline, f"Prediction events still unwritten after {seconds} s."
+        time.sleep(0.01)
+
+
 class LiveServer:
     """The app served by uvicorn on a free loopback port, in a thread of the test process."""
 

@@ -50,6 +50,7 @@ class PredictionWriter:
         self._items = RowEncoder(prediction_items, dialect)
         self._shadows = RowEncoder(shadow_predictions, dialect)
         self._queue: deque[_Encoded] = deque()
+        self._writing = 0  # events taken off the queue and not yet committed (or dropped)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.dropped = 0
@@ -92,7 +93,8 @@ class PredictionWriter:
             logger.warning(message, detail, self.dropped)
 
     def pending(self) -> int:
-        return len(self._queue)
+        """Events accepted and not yet committed or dropped: 0 means every one is stored."""
+        return len(self._queue) + self._writing
 
     def close(self, timeout: float = 30.0) -> None:
         """Write everything queued, then stop."""
@@ -110,11 +112,12 @@ class PredictionWriter:
             # Stopping, write everything.
             waiting = len(self._queue)
             while self._queue and (waiting > 0 or stopping):
-                batch = [
-                    self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))
-                ]
+                size = min(self.batch_size, len(self._queue))
+                self._writing = size  # before the pops: pending() never misses them
+                batch = [self._queue.popleft() for _ in range(size)]
                 waiting -= len(batch)
                 self._write(batch)
+                self._writing = 0
             self.metrics.event_queue_depth.set(len(self._queue))
             if stopping:
                 return
