@@ -37,15 +37,17 @@ lint: $(STAMP_TEST)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-# One pytest worker per core: the suite runs every storage test on two databases. mypy (one
-# core, no cache on a fresh clone) checks beside it: the workers leave a core idle whenever
-# they wait on a server. Its report is printed after the tests; either failing fails.
+# One pytest worker per core and one more: many tests wait on a server, a subprocess or a
+# browser, and the extra worker uses the core they leave idle (the suite runs every storage
+# test on two databases). mypy (one core, no cache on a fresh clone) checks beside them, for
+# the same reason; its report is printed after the tests', and either failing fails.
 # PYTEST_ARGS narrows the run, e.g. `make test PYTEST_ARGS=tests/api`.
+WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: $(STAMP_TEST)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	@$(BIN)/mypy > $(VENV)/mypy.log 2>&1 & mypy=$$!; \
-	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS); tests=$$?; \
+	$(BIN)/python -m pytest -n $(WORKERS) $(PYTEST_ARGS); tests=$$?; \
 	wait $$mypy; types=$$?; \
 	echo "$(BIN)/mypy"; cat $(VENV)/mypy.log; \
 	exit $$(( tests != 0 ? tests : types ))
