@@ -25,8 +25,9 @@ POSTGRES_URL = os.environ.get("CHAMPION_TEST_POSTGRES_URL")
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow tests first, the slowest at the head (``@pytest.mark.slow(seconds=...)``).
 
-    pytest-xdist hands tests to its workers in this order: a long test that came last would run
-    alone at the end while the other workers wait for it.
+    pytest-xdist hands tests to its workers in this order, one at a time (``--maxschedchunk=1``
+    in pyproject.toml): a long test that came last would run alone at the end while the other
+    workers wait for it.
     """
     items.sort(key=_expected_seconds, reverse=True)  # stable: the rest keep their order
 
