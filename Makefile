@@ -37,12 +37,13 @@ lint: $(STAMP_TEST)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-# One pytest worker per core and one more: many tests wait on a server, a subprocess or a
-# browser, and the extra worker uses the core they leave idle (the suite runs every storage
-# test on two databases). mypy (one core, no cache on a fresh clone) checks beside them, for
-# the same reason; its report is printed after the tests', and either failing fails.
-# PYTEST_ARGS narrows the run, e.g. `make test PYTEST_ARGS=tests/api`.
-WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+# One pytest worker per core: the suite runs every storage test on two databases. mypy (one
+# core, no cache on a fresh clone) checks beside them: the workers leave a core idle whenever
+# they wait on a server or a browser. Its report is printed after the tests', and either
+# failing fails. PYTEST_ARGS narrows the run, e.g. `make test PYTEST_ARGS=tests/api`; WORKERS
+# sets the number of workers (a third on two cores started the slow tests' servers together,
+# and on a loaded machine they missed their 60 s start).
+WORKERS ?= auto
 test: $(STAMP_TEST)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
