@@ -23,6 +23,23 @@ FIXTURES = Path(__file__).parent / "fixtures" / "models"
 POSTGRES_URL = os.environ.get("CHAMPION_TEST_POSTGRES_URL")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first, the slowest at the head (``@pytest.mark.slow(seconds=...)``).
+
+    pytest-xdist hands tests to its workers in this order, one at a time (``--maxschedchunk=1``
+    in pyproject.toml): a long test that came last would run alone at the end while the other
+    workers wait for it.
+    """
+    items.sort(key=_expected_seconds, reverse=True)  # stable: the rest keep their order
+
+
+def _expected_seconds(item: pytest.Item) -> float:
+    slow = item.get_closest_marker("slow")
+    if slow is None:
+        return 0.0
+    return float(slow.kwargs.get("seconds", 1.0))
+
+
 def _engine(url: str) -> sa.Engine:
     return sa.create_engine(
         url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
@@ -109,6 +126,16 @@ def local_client(app: FastAPI) -> TestClient:
 def client(settings: Settings) -> Iterator[TestClient]:
     with local_client(create_app(settings)) as test_client:
         yield test_client
+
+
+def wait_until_written(client: TestClient, seconds: float = 10.0) -> None:
+    """Wait until the app has stored every prediction event it accepted (they are written off
+    the response path), instead of sleeping for a guess."""
+    writer = client.app.state.champion.writer  # type: ignore[attr-defined]  # set by the lifespan
+    deadline = time.monotonic() + seconds
+    while writer.pending():
+        assert time.monotonic() < deadline, f"Prediction events still unwritten after {seconds} s."
+        time.sleep(0.01)
 
 
 class LiveServer:

@@ -128,6 +128,7 @@ def test_rules_are_managed_over_http_and_audited(app: TestClient) -> None:
     assert app.get("/v1/alerts", params={"state": "gone"}).status_code == 422
 
 
+@pytest.mark.slow(seconds=4)
 def test_the_server_evaluates_rules_on_its_schedule(
     tmp_path: Path, database_url: str | None, model_folder: ModelFolders
 ) -> None:

@@ -18,7 +18,7 @@ from champion.evaluation.decision import Decision
 from champion.services import Services
 from champion.settings import Settings
 from tests.automation.trainers import customers, spec, write_batch
-from tests.conftest import ModelFolders
+from tests.conftest import ModelFolders, wait_until_written
 
 EVENTS = {
     ("POST", "/v1/endpoints/{endpoint}/predict"),
@@ -107,10 +107,7 @@ def test_every_state_changing_route_leaves_an_audit_record(
     call("PUT", "/v1/alerts/rules/{name}", "/v1/alerts/rules/churn-volume", json=rule)
     row = {"tenure": 3, "charges": 50.0, "contract": "month"}
     assert client.post("/v1/endpoints/churn/predict", json={"instances": [row]}).is_success
-    writer = client.app.state.champion.writer  # type: ignore[attr-defined]  # set by the lifespan
-    while writer.pending():
-        time.sleep(0.02)
-    time.sleep(0.1)
+    wait_until_written(client)
     call("POST", "/v1/alerts/evaluate", "/v1/alerts/evaluate")
     call("DELETE", "/v1/alerts/rules/{name}", "/v1/alerts/rules/churn-volume")
 

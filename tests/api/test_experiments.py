@@ -12,7 +12,7 @@ from champion import audit
 from champion.db import read
 from champion.events.tables import predictions
 from champion.services import Services
-from tests.conftest import ModelFolders
+from tests.conftest import ModelFolders, wait_until_written
 
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 
@@ -193,7 +193,7 @@ def test_an_interleaving_experiment_is_scored_by_preference(
         client.post("/v1/endpoints/recs/rank", json={"unit": f"u{n}", "k": 4}).json()
         for n in range(12)
     ]
-    time.sleep(0.3)
+    wait_until_written(client)
     client.post(
         "/v1/feedback/batch",
         json={

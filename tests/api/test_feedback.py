@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import time
-
 from fastapi.testclient import TestClient
 
 from champion.services import Services
+from tests.conftest import wait_until_written
 
 
 def _rank(client: TestClient, unit: str) -> str:
@@ -33,7 +32,7 @@ def test_clicks_join_the_items_they_credit(served: Services, client: TestClient)
             events.append({"request_id": request_id, "kind": "purchase", "item": "a", "value": 9.5})
     response = client.post("/v1/feedback/batch", json={"events": events})
     assert response.status_code == 201 and response.json()["accepted"] == 15
-    time.sleep(0.3)  # prediction events are written off the response path
+    wait_until_written(client)
     stats = client.get("/v1/endpoints/recs/stats").json()["versions"]
     assert len(stats) == 1
     row = stats[0]

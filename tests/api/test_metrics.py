@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from champion.services import Services
-from tests.conftest import ModelFolders
+from tests.conftest import ModelFolders, wait_until_written
 from tests.drift.traffic import customers, register_scorer, serve
 
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
@@ -62,7 +62,7 @@ def test_metrics_parse_and_follow_the_naming_conventions(
     canary = {"champion": "churn/1", "challenger": "churn/2", "share": 1.0}
     client.put("/v1/endpoints/churn", json={"policy": "canary", "params": canary})
     assert client.post("/v1/endpoints/churn/predict", json={"instances": [ROW]}).is_success
-    time.sleep(0.1)  # the event writer's gauge
+    wait_until_written(client)  # the event writer's gauge
 
     kinds, samples = _samples(client)
     _follow_conventions(kinds, samples)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,7 @@ from tests.conftest import LiveServer
 EXAMPLES = 15  # per operation and generation mode: bounded, and derandomized below
 
 
+@pytest.mark.slow(seconds=15)
 def test_the_schema_is_valid_and_fuzzing_it_finds_no_server_error(
     served: Services, live_server: LiveServer
 ) -> None:

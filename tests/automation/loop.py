@@ -6,7 +6,6 @@ alerts and ticks the scheduler itself, so every step happens when the test says.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +23,7 @@ from champion.clock import FixedClock
 from champion.services import Services
 from champion.settings import Settings
 from tests.automation.trainers import customers, spec, write_batch
-from tests.conftest import local_client
+from tests.conftest import local_client, wait_until_written
 
 START = datetime(2026, 4, 6, 9, 0, tzinfo=UTC)
 PIPELINE = "churn-retrain"
@@ -74,11 +73,7 @@ class Loop:
             )
             assert response.status_code == 200, response.text
             ids.append(response.json()["request_id"])
-        writer = self.client.app.state.champion.writer  # type: ignore[attr-defined]  # set by the lifespan
-        deadline = time.monotonic() + 10
-        while writer.pending() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.1)
+        wait_until_written(self.client)
         if labels is not None:
             events = [
                 {"request_id": r, "kind": "label", "label": labels[i * batch : (i + 1) * batch]}

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from champion.settings import Settings
 from tests.cli.conftest import CommandLine
 from tests.conftest import ModelFolders
@@ -24,6 +26,7 @@ def run_installed(settings: Settings, *args: str) -> subprocess.CompletedProcess
     )
 
 
+@pytest.mark.slow(seconds=4)
 def test_the_installed_command_runs_and_exits_2_on_user_errors(settings: Settings) -> None:
     assert run_installed(settings, "models", "list").returncode == 0
     for args, message in [
@@ -100,6 +103,7 @@ def test_user_errors_exit_2_with_one_line_and_no_traceback(
         assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow(seconds=4)
 def test_predict_and_rank_against_a_running_server(
     settings: Settings, champion: CommandLine, model_folder: ModelFolders
 ) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from champion.access import digest
 from champion.services import Services
 from champion.settings import Settings
@@ -25,6 +27,7 @@ def test_tokens_create_list_revoke_from_the_command_line(
     assert services.tokens.active_hashes() == {}
 
 
+@pytest.mark.slow(seconds=3)
 def test_the_server_refuses_to_bind_beyond_loopback_without_a_token(settings: Settings) -> None:
     result = run_installed(settings, "server", "--host", "0.0.0.0", "--port", "0")
     assert result.returncode == 2

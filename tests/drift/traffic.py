@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 from champion.services import Services
-from tests.conftest import ModelFolders
+from tests.conftest import ModelFolders, wait_until_written
 
 CONTRACTS = ["month", "one_year", "two_year"]
 
@@ -61,9 +60,5 @@ def serve(client: TestClient, frame: pd.DataFrame, batch: int = 50) -> list[str]
         )
         assert response.status_code == 200, response.text
         request_ids.append(response.json()["request_id"])
-    writer = client.app.state.champion.writer  # type: ignore[attr-defined]  # set by lifespan
-    deadline = time.monotonic() + 10
-    while writer.pending() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.1)
+    wait_until_written(client)
     return request_ids

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from champion import Client
 from champion.access import digest
@@ -13,6 +14,7 @@ from champion.settings import Settings
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 
 
+@pytest.mark.slow(seconds=3)
 def test_tokens_never_appear_in_the_server_log(served: Services, settings: Settings) -> None:
     _, secret = served.tokens.create("ops", ["admin"], actor="tests")
     wrong = "champ_" + "x" * 43

@@ -8,6 +8,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from champion import audit
 from champion.automation import RolloutController
@@ -38,6 +39,7 @@ def _wait_for_share(services: Services, share: float, timeout: float = 30.0) -> 
         time.sleep(0.1)
 
 
+@pytest.mark.slow(seconds=5)
 def test_one_controller_acts_among_several_processes(
     services: Services, settings: Settings, model_folder: ModelFolders
 ) -> None:

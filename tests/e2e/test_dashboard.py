@@ -175,6 +175,7 @@ def _refreshes_in_place(page: Page, world: World, errors: list[str]) -> None:
     assert errors == []
 
 
+@pytest.mark.slow(seconds=25)
 def test_the_dashboard_shows_every_page_acts_and_refreshes(
     world: World, database_url: str | None
 ) -> None:

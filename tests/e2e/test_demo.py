@@ -19,7 +19,8 @@ from champion.serving.tables import endpoints
 DATA = Path(__file__).parents[2] / "data"
 
 
-@pytest.mark.timeout(600)  # the whole demo; 24 interleaved visits per user take a minute
+@pytest.mark.slow(seconds=75)
+@pytest.mark.timeout(600)  # the whole demo
 def test_demo_serves_logs_and_joins_feedback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

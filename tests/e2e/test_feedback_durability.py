@@ -6,6 +6,7 @@ import threading
 import time
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from champion.events.tables import feedback
@@ -15,6 +16,7 @@ from champion.settings import Settings
 from tests.conftest import ModelFolders
 
 
+@pytest.mark.slow(seconds=10)
 def test_every_acknowledged_event_survives_sigkill_and_none_is_stored_twice(
     settings: Settings, services: Services, model_folder: ModelFolders
 ) -> None:

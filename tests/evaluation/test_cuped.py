@@ -16,6 +16,7 @@ def _arm(rng: np.random.Generator, n: int, shift: float = 0.0) -> tuple[np.ndarr
     return y, x
 
 
+@pytest.mark.slow(seconds=8)
 def test_variance_reduction_and_coverage_under_a_a() -> None:
     """With corr 0.7 CUPED keeps 1 - 0.49 = 0.51 of the variance, and 95% intervals cover."""
     rng = np.random.default_rng(2024)

@@ -31,6 +31,7 @@ def _peeking_false_positive_rates() -> tuple[float, float]:
     return sequential_hits / REPLICATIONS, naive_hits / REPLICATIONS
 
 
+@pytest.mark.slow(seconds=6)
 def test_peeking_after_every_batch_keeps_the_sequential_test_valid() -> None:
     sequential_rate, naive_rate = _peeking_false_positive_rates()
     assert sequential_rate <= 0.05

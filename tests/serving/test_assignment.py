@@ -3,6 +3,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -22,6 +23,7 @@ def test_bucket_is_in_range_and_repeatable(salt: str, unit: str) -> None:
         st.text(alphabet="abcdefgh0123456789-", min_size=1, max_size=12), min_size=1, max_size=20
     )
 )
+@pytest.mark.slow(seconds=5)
 def test_bucket_is_the_same_in_another_process(units: list[str]) -> None:
     # A fresh interpreter has a different hash() seed: the assignment must not depend on it.
     code = (

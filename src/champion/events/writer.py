@@ -75,6 +75,7 @@ class PredictionWriter:
         self._items = self._encoders[prediction_items.name]
         self._shadows = self._encoders[shadow_predictions.name]
         self._queue: deque[_Encoded] = deque()
+        self._writing = 0  # events taken off the queue and not yet committed (or dropped)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.dropped = 0
@@ -138,7 +139,8 @@ class PredictionWriter:
             logger.warning(message, detail, self.dropped)
 
     def pending(self) -> int:
-        return len(self._queue)
+        """Events accepted and not yet committed or dropped: 0 means every one is stored."""
+        return len(self._queue) + self._writing
 
     @property
     def spooling(self) -> bool:
@@ -186,9 +188,14 @@ class PredictionWriter:
         # Stopping, write everything.
         waiting = len(self._queue)
         while self._queue and (waiting > 0 or stopping):
-            batch = [self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))]
+            size = min(self.batch_size, len(self._queue))
+            self._writing = size  # before the pops: pending() never misses them
+            batch = [self._queue.popleft() for _ in range(size)]
             waiting -= len(batch)
-            self._write(batch)
+            try:
+                self._write(batch)
+            finally:
+                self._writing = 0
         self.metrics.event_queue_depth.set(len(self._queue))
         self._publish_spool()
 
