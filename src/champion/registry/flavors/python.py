@@ -103,9 +103,10 @@ def _import_from(folder: Path, module_name: str, class_name: str) -> Any:
     # drop the folder's modules from sys.modules so the next version imports its own copy.
     top = module_name.split(".")[0]
     with _IMPORT_LOCK:
+        # Copies of sys.modules: other threads (a server's) import while this one walks it.
         saved = {
             name: mod
-            for name, mod in sys.modules.items()
+            for name, mod in list(sys.modules.items())
             if name == top or name.startswith(top + ".")
         }
         for name in saved:
@@ -120,7 +121,7 @@ def _import_from(folder: Path, module_name: str, class_name: str) -> Any:
             ) from exc
         finally:
             sys.path.remove(str(folder))
-            for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+            for name in [n for n in list(sys.modules) if n == top or n.startswith(top + ".")]:
                 del sys.modules[name]
             sys.modules.update(saved)
     # A built-in or frozen module (sys, os) is found before the folder on sys.path: whatever
