@@ -37,7 +37,7 @@ def test_demo_serves_logs_and_joins_feedback(
     assert "scheduler experiment.start attrition" in out
     assert "Slowest step of the latest run" in out and "Live inputs of attrition" in out
     # The controller, not the demo, decided the interleaving (the t-test over users found
-    # item-kNN in 599 of 600 replays of the experiment, benchmarks/demo_interleaving.py) and
+    # item-kNN in all of 600 replays of the experiment, benchmarks/demo_interleaving.py) and
     # rolled back the broken build.
     assert "Significant win for recs/2" in out
     assert "The controller: Promoted at" in out and "switched without a restart" in out
