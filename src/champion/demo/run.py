@@ -5,8 +5,8 @@
 3. Start ``champion server`` (SQLite and a local artifact folder under the demo home).
 4. Simulated users browse ``recs`` served by recs/1; clicks and purchases come back.
 5. An interleaving experiment merges recs/1's and recs/2's lists for every user; each click
-   credits the model that placed the item. The server's rollout controller tests it (a sign
-   test, once every planned user has visited) and promotes the ranker users prefer:
+   credits the model that placed the item. The server's rollout controller tests it (a t-test
+   over users, once every planned user has visited) and promotes the ranker users prefer:
    ``recs@champion`` moves, without a restart (demo/rollout.py).
 6. A broken build of the recommender goes out as a canary; its calls fail (users get the
    champion's lists) and the controller rolls it back at once.
