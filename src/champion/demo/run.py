@@ -5,8 +5,8 @@
 3. Start ``champion server`` (SQLite and a local artifact folder under the demo home).
 4. Simulated users browse ``recs`` served by recs/1; clicks and purchases come back.
 5. An interleaving experiment merges recs/1's and recs/2's lists for every user; each click
-   credits the model that placed the item. The server's rollout controller tests it (a sign
-   test, once every planned user has visited) and promotes the ranker users prefer:
+   credits the model that placed the item. The server's rollout controller tests it (a t-test
+   over users, once every planned user has visited) and promotes the ranker users prefer:
    ``recs@champion`` moves, without a restart (demo/rollout.py).
 6. A broken build of the recommender goes out as a canary; its calls fail (users get the
    champion's lists) and the controller rolls it back at once.
@@ -59,11 +59,14 @@ __all__ = ["run_demo"]
 
 console = Console(width=max(100, Console().width))
 SEED = 7
-SESSIONS = 24
+SESSIONS = 6
 """Visits per user during the experiment. Each user counts once in the test, so visits
-sharpen each user's preference but add no users: replaying the demo's logged lists with fresh
-clicks, the t-test over the 520 users found the better ranker in about 3 runs of 4 at 6 visits
-and 9 of 10 at 24 (the team-draft coins are random); otherwise the champion stays."""
+sharpen each user's preference but add no users. Replaying the experiment with fresh clicks
+and team-draft coins (benchmarks/demo_interleaving.py), the t-test over the 520 users
+promoted item-kNN in all of 600 replays (about 99.9 % by the spread of its t statistic):
+users shown nothing they like click nothing (demo/users.py), so the users who express a
+preference are the ones who can tell the rankers apart. With stray clicks it was 88 and 96
+replays of 100 at 6 and 24 visits."""
 HEADERS = {"X-Champion-Actor": "demo", "X-Champion-Request": "1"}
 
 

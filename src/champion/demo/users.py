@@ -4,6 +4,11 @@ Examination follows the position model behind DCG: an item at position p is look
 probability 1 / log2(p + 1). A looked-at item is clicked with probability 0.9 if the user
 really liked it later (held-out positive) and 0.03 otherwise; a relevant click becomes a
 purchase with probability 0.3.
+
+A user whose list holds nothing they like clicks nothing: they leave, as most visitors of a
+page without anything for them do (abandonment), instead of clicking at random. Such stray
+clicks would credit either ranker by the team-draft coin alone, so they only add noise to the
+comparison: with them, the demo's t-test over users found item-kNN in about 9 runs of 10.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ class Reaction:
 
 
 def react(shown: list[str], liked: set[str], rng: np.random.Generator) -> list[Reaction]:
-    reactions = []
+    reactions: list[Reaction] = []
+    if liked.isdisjoint(shown):
+        return reactions  # nothing here for them: they leave
     for position, item in enumerate(shown, start=1):
         if rng.random() >= 1.0 / math.log2(position + 1):
             continue
