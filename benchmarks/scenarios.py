@@ -25,7 +25,7 @@ from benchmarks.simulation import (
     visits_by_hour,
 )
 
-__all__ = ["SCENARIOS", "Scenario", "classify", "clicked_items", "run_scenario"]
+__all__ = ["SCENARIOS", "Scenario", "classify", "clicked_items", "ranked_hour", "run_scenario"]
 
 EXAMINATION = 1.0 / np.arange(1, RANKED_ITEMS + 1)
 """Position bias: the item at rank r (0-based) is looked at with probability 1 / (1 + r)."""
@@ -47,7 +47,8 @@ class Scenario:
     sigma: float = 2.0
     mean_visits: float = 3.0
     hours: int = 48
-    min_sample: int = 300
+    alpha: float = 0.05
+    min_sample: int = 100
     """Units per arm before a verdict: a fixed-horizon test's planned sample."""
     look_hours: int = 4
     """The controller looks after every ``look_hours`` simulated hours (and at the end)."""
@@ -57,6 +58,11 @@ class Scenario:
     challengers: int = 1
     trend: float = 0.0
     """Rise of the base click rate once the canary first ramps (0.10 → 0.12: 0.02)."""
+    steps: tuple[float, ...] = (0.05, 0.2, 0.5, 1.0)
+    """canary: the ramp, from the first share; each step lasts at least ``step_hours`` and
+    has ``step_units`` challenger units."""
+    step_hours: int = 8
+    step_units: int = 15
     prefer_share: float = 0.5
     """interleave: share of units that prefer the challenger's ranking."""
     identical: bool = False
@@ -207,7 +213,7 @@ def run_scenario(rig: Transport, scenario: Scenario, seed: int) -> Outcome:
     for hour, visits in enumerate(visits_by_hour(users, scenario.hours, rng)):
         base = scenario.base_rate + (scenario.trend if trended else 0.0)
         if scenario.policy == "interleave":
-            _interleaved_hour(rig, users, hour, visits, rng)
+            ranked_hour(rig, users, hour, visits, rng)
         else:
             _hour(rig, scenario, users, hour, visits, base, rng)
         if (hour + 1) % scenario.look_hours and hour + 1 < scenario.hours:
@@ -230,6 +236,7 @@ def _deploy(rig: Transport, scenario: Scenario, seed: int) -> None:
         "automation": "auto",
         "guardrails": [],
         "min_sample": scenario.min_sample,
+        "alpha": scenario.alpha,
     }
     salt = f"validity-{seed}"
     if scenario.policy == "interleave":
@@ -241,13 +248,19 @@ def _deploy(rig: Transport, scenario: Scenario, seed: int) -> None:
                 "method": scenario.method,
                 "automation": "auto",
                 "min_sample": scenario.min_sample,
+                "alpha": scenario.alpha,
             }
         )
         return
     if scenario.policy == "canary":
-        params = {"champion": "clicks/1", "challenger": "clicks/2", "share": 0.05}
+        first = scenario.steps[0]
+        params = {"champion": "clicks/1", "challenger": "clicks/2", "share": first}
         rig.deploy("canary", params, salt=salt)
-        design["ramp"] = {"steps": [0.05, 0.2, 0.5, 1.0], "min_seconds": 8 * 3600, "min_units": 15}
+        design["ramp"] = {
+            "steps": list(scenario.steps),
+            "min_seconds": scenario.step_hours * 3600,
+            "min_units": scenario.step_units,
+        }
         rig.start(design)
         return
     if scenario.failing is not None:
@@ -312,13 +325,14 @@ def clicked_items(
     return found
 
 
-def _interleaved_hour(
+def ranked_hour(
     rig: Transport,
     users: Population,
     hour: int,
     visits: list[tuple[int, float]],
     rng: np.random.Generator,
 ) -> None:
+    """Serve one hour of ranking visits (interleaved or not) and send their clicks."""
     times = [at_hour(hour, seconds) for _, seconds in visits]
     served = rig.rank([(users.ids[u], at) for (u, _), at in zip(visits, times, strict=True)])
     events = []

@@ -390,11 +390,15 @@ class Rig:
         controller look and act; an Outcome once it ended the experiment (None while it
         runs)."""
         self.clock.at = at_hour(hour)
-        self.writer.close()  # writes everything queued
-        self.writer.start()
+        self.flush()
         looks = self.controller.tick()
         self.serving.refresh()
         return outcome_of(looks, hour)
+
+    def flush(self) -> None:
+        """Write every prediction event served so far (closing the writer writes its queue)."""
+        self.writer.close()
+        self.writer.start()
 
     def share(self) -> float | None:
         params = self.services.endpoints.get(ENDPOINT).params
