@@ -127,12 +127,16 @@ def _over_http(template: Path, home: Path, scenario: Scenario, seed: int) -> Out
         services.close()
 
 
-def _in_process(template: Path, home: Path, scenario: Scenario, seeds: range) -> list[str]:
-    verdicts = []
+def _outcomes(template: Path, home: Path, scenario: Scenario, seeds: range) -> list[Outcome]:
+    outcomes = []
     for seed in seeds:
         with Rig.fresh(template, home) as rig:
-            verdicts.append(classify(scenario, run_scenario(rig, scenario, seed)))
-    return verdicts
+            outcomes.append(run_scenario(rig, scenario, seed))
+    return outcomes
+
+
+def _in_process(template: Path, home: Path, scenario: Scenario, seeds: range) -> list[str]:
+    return [classify(scenario, o) for o in _outcomes(template, home, scenario, seeds)]
 
 
 @pytest.fixture
@@ -263,3 +267,32 @@ def test_in_process_and_over_http_the_same_run_reports_the_same_numbers(
     assert over_http == direct
     assert found == expected
     assert sum(arm[1] for arm in expected[0]) > 100  # requests were served and counted
+
+
+def test_three_identical_challengers_with_a_fixed_horizon_test(
+    template: Path, tmp_path: Path
+) -> None:
+    """A/A/A/A on ab (three challengers identical to the control), activity LogNormal(0, 1),
+    the delta method evaluated once at its planned sample: the family of three comparisons
+    may err in at most 3 of 20 runs (a valid 5 % family passes with probability
+    binom.cdf(3, 20, 0.05) = 0.984)."""
+    scenario = SCENARIOS["multi-aa"].sized(
+        units=500, sigma=1.0, hours=24, method="delta", min_sample=40
+    )
+    outcomes = _outcomes(template, tmp_path / "home", scenario, range(20))
+    decisions = [o.decision for o in outcomes]
+    assert "none" not in decisions, decisions  # every run reached its planned sample
+    assert [classify(scenario, o) for o in outcomes].count("wrong") <= 3, decisions
+
+
+@pytest.mark.usefixtures("quiet_failures")
+def test_a_guardrail_at_its_tolerance_looked_at_every_four_hours(
+    template: Path, tmp_path: Path
+) -> None:
+    """The challenger fails on exactly the error-rate guardrail's tolerance (1 % against a
+    champion that never fails), with the goal out of play; the controller looks every
+    4 hours for a day under the delta method. A guardrail is tested against its margin, so
+    it may roll back in at most 3 of 20 runs (binom.cdf(3, 20, 0.05) = 0.984)."""
+    scenario = SCENARIOS["guardrail-at-tolerance-delta"].sized(units=400, hours=24)
+    verdicts = _in_process(template, tmp_path / "home", scenario, range(20))
+    assert verdicts.count("wrong") <= 3, verdicts
