@@ -92,11 +92,11 @@ SCENARIOS: dict[str, Scenario] = {
     for s in (
         _ab(
             "aa-sequential",
-            "A/A, activity LogNormal(0, 2), click_rate, sequential, a look every hour",
+            "A/A, sequential test, a look every 4 hours",
         ),
         _ab(
             "aa-delta",
-            "A/A, activity LogNormal(0, 2), click_rate, delta (fixed horizon), looks hourly",
+            "A/A, delta method (fixed horizon: decides once, at min_sample)",
             method="delta",
         ),
         _ab(
@@ -108,15 +108,23 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "canary-aa-trend",
             "canary",
-            "canary A/A, ramps 5 → 20 → 50 %, click rate 0.10 before the first ramp and 0.12 "
-            "after, sequential",
+            "canary A/A, 2,000 units, ramp 5 → 20 → 50 → 100 % (8 hours and 15 challenger "
+            "units a step), click rate 0.10 before the first ramp and 0.12 after, sequential",
             units=2000,
+            trend=0.02,
+        ),
+        Scenario(
+            "canary-aa-trend-light",
+            "canary",
+            "the same canary A/A with activity LogNormal(0, 0.5)",
+            units=2000,
+            sigma=0.5,
             trend=0.02,
         ),
         Scenario(
             "canary-lift",
             "canary",
-            "canary, challenger click rate +60 %, same ramps and trend (power)",
+            "the same canary, challenger click rate +60 % (power)",
             units=2000,
             trend=0.02,
             lift=0.6,
@@ -125,57 +133,56 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "interleave-split",
             "interleave",
-            "interleaving, half the units prefer each ranker, position bias 1/(1+rank), "
-            "sign test (fixed horizon)",
+            "interleave (team draft), half the units prefer each ranker, sign test (fixed horizon)",
             method="interleaving",
         ),
         Scenario(
             "interleave-split-sequential",
             "interleave",
-            "interleaving, half the units prefer each ranker, sequential",
+            "the same, sequential test",
         ),
         Scenario(
             "interleave-identical",
             "interleave",
-            "interleaving, identical rankers, sign test",
+            "interleave, two identical rankers, sign test",
             method="interleaving",
             identical=True,
         ),
         Scenario(
             "interleave-lift",
             "interleave",
-            "interleaving, 60 % of units prefer the challenger, sign test (power)",
+            "interleave, 60 % of units prefer the challenger, sign test (power)",
             method="interleaving",
             prefer_share=0.6,
             better="challenger",
         ),
         _ab(
             "multi-aa",
-            "A/A/A/A: three challengers on ab, click_rate, sequential",
+            "ab with three challengers identical to the control, sequential",
             challengers=3,
         ),
         _ab(
             "multi-lift",
-            "ab with three challengers, one of them +60 % (power)",
+            "ab with three challengers, one of them (c) +60 % (power)",
             challengers=3,
             lift=0.6,
             better="c",
         ),
         _ab(
             "guardrail-at-tolerance",
-            "error_rate guardrail (tolerance 0.01): challenger fails on exactly 1 % of "
-            "requests, sequential, a look every hour",
+            "error_rate guardrail, tolerance 0.01: the challenger fails on exactly 1 % of "
+            "requests (the champion never), goal out of play, sequential",
             failing="flaky",
         ),
         _ab(
             "guardrail-at-tolerance-delta",
-            "the same guardrail at its tolerance, delta method, a look every hour",
+            "the same guardrail at its tolerance, delta method",
             method="delta",
             failing="flaky",
         ),
         _ab(
             "guardrail-breach",
-            "error_rate guardrail (tolerance 0.01): challenger fails on 3 % (power: roll back)",
+            "the same guardrail, the challenger fails on 3 % (power: roll back)",
             failing="flakier",
             better="control",
         ),
