@@ -212,6 +212,7 @@ def test_interleaving_with_half_the_units_preferring_each_ranker_declares_no_win
 # -- in process ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_aa_with_a_sequential_test_looked_at_every_four_hours(
     template: Path, tmp_path: Path
 ) -> None:
@@ -285,6 +286,7 @@ def test_three_identical_challengers_with_a_fixed_horizon_test(
     assert [classify(scenario, o) for o in outcomes].count("wrong") <= 3, decisions
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("quiet_failures")
 def test_a_guardrail_at_its_tolerance_looked_at_every_four_hours(
     template: Path, tmp_path: Path
