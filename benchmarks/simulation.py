@@ -276,9 +276,9 @@ def outcome_of(looks: Sequence[ControllerLook], hour: int) -> Outcome | None:
 class Rig:
     """One champion home (a fresh copy of the template) served as the server serves it."""
 
-    def __init__(self, home: Path, *, database_url: str | None = None) -> None:
+    def __init__(self, home: Path) -> None:
         self.clock = FixedClock(START)
-        settings = _settings(home).model_copy(update={"database_url": database_url})
+        settings = _settings(home)
         self.services = Services.open(settings, self.clock)
         metrics = Metrics()
         engine = self.services.engine
