@@ -1,192 +1,190 @@
-"""Sensitivity: how many users do interleaving and an A/B test on CTR need to pick the winner?
+"""Sensitivity: right, wrong and undecided decisions of interleaving and of an A/B test on CTR.
 
-A click simulation built from MovieLens (champion.demo.cascade: cascade clicks, attractiveness
-from held-out ratings, log-normal sessions per user) serves two rankers to a population of
-simulated users; the protocol of Netflix's interleaving study then resamples users
-(champion.evaluation.sensitivity): N users interleaved against N/2 users per A/B cell, counting
-how often each experiment names the worse ranker.
+The same simulated users (same activity, same preferences, same visits; see
+``simulation.py``) meet two rankers twice, each time through champion's serving path on a
+fresh home: once on an ``interleave`` endpoint (goal ``interleaving``, the sign test) and
+once on an ``ab`` endpoint splitting them between the rankers (goal ``ctr``, the delta
+method). After the horizon the controller looks once, as a fixed-horizon test should be
+looked at, and its decision at the default alpha (0.05) is counted: promoting the ranker
+most users prefer is right, promoting the other or rolling back the preferred one is wrong,
+anything else is undecided. Repeated over activity spreads (LogNormal sigma) and numbers of
+users, this gives each method's curve of decisions.
 
-Run from the repository root (needs data/):
+Target: with sigma = 2, interleaving reaches 95 % right decisions with at least 5x fewer
+users than A/B, and wrong decisions stay at or under 5 % at every size, for both methods.
 
-    .venv/bin/python benchmarks/sensitivity.py                   # --replicates 1000
-    .venv/bin/python benchmarks/sensitivity.py --quick           # fewer users and resamples
+Run from the repository root:
+
+    nice -n 10 .venv/bin/python -m benchmarks.sensitivity --replicates 40 --jobs 2
+    nice -n 10 .venv/bin/python -m benchmarks.sensitivity --sigmas 2 --sizes 100,400
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import tempfile
 import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from champion.demo.cascade import CascadeUsers, held_out_ratings
-from champion.demo.movielens import load_split
-from champion.demo.rankers import write_item_knn_ranker, write_popularity_ranker
-from champion.evaluation.sensitivity import wrong_winner_curve
+from benchmarks.scenarios import ranked_hour
+from benchmarks.simulation import Rig, population, template_home, visits_by_hour
 
 HERE = Path(__file__).parent
-ROOT = HERE.parent
-SIZES = [25, 50, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 102400]
-LEVELS = (0.20, 0.10, 0.05, 0.01)
+SIZES = (50, 100, 200, 400, 800, 1600)
+SIGMAS = (0.0, 1.0, 2.0)
+METHODS = ("interleaving", "ab")
+PREFER_CHALLENGER = 0.7
+"""Share of users who prefer the challenger's ranking (the rest prefer the champion's)."""
+HOURS = 24
+MEAN_VISITS = 3.0
 
 
-def _lists(folder: Path) -> dict[str, list[str]]:
-    data = json.loads((folder / "lists.json").read_text())
-    lists = {user: [str(item) for item, _ in ranked] for user, ranked in data["lists"].items()}
-    return lists
+def _deploy(rig: Rig, method: str, seed: int) -> None:
+    salt = f"sensitivity-{seed}"
+    design: dict[str, Any]
+    if method == "interleaving":
+        rig.deploy("interleave", {"champion": "ranks/1", "challenger": "ranks/3"}, salt=salt)
+        design = {"goal": "interleaving", "method": "interleaving"}
+    else:
+        arms = {"control": "ranks/1", "challenger": "ranks/3"}
+        rig.deploy("ab", {"arms": arms}, salt=salt)
+        design = {"goal": "ctr", "method": "delta", "guardrails": []}
+    # One look, at the horizon: the fixed-horizon tests' planned sample is every user.
+    rig.start({**design, "min_sample": 2, "automation": "manual"})
+
+
+def decisions(template: Path, home: Path, sigma: float, users: int, seed: int) -> dict[str, str]:
+    """Each method's decision (right, wrong, undecided) on one seeded population."""
+    rng = np.random.default_rng(seed)
+    people = population(
+        users, rng, sigma=sigma, mean_visits=MEAN_VISITS,
+        share_preferring_challenger=PREFER_CHALLENGER,
+    )  # fmt: skip
+    visits = visits_by_hour(people, HOURS, rng)
+    found = {}
+    for method in METHODS:
+        clicks = np.random.default_rng([seed, 1])  # the same click coins for both methods
+        with Rig.fresh(template, home) as rig:
+            _deploy(rig, method, seed)
+            for hour, hourly in enumerate(visits):
+                ranked_hour(rig, people, hour, hourly, clicks)
+            outcome = rig.look(HOURS)
+        if outcome is None or outcome.decision not in {"promote", "rollback"}:
+            found[method] = "undecided"
+        elif outcome.decision == "promote" and outcome.arm == "challenger":
+            found[method] = "right"
+        else:
+            found[method] = "wrong"
+    return found
+
+
+def _cells(job: list[tuple[float, int, int]]) -> list[dict[str, Any]]:
+    found = []
+    with tempfile.TemporaryDirectory(prefix="champion-sensitivity-") as tmp:
+        template = template_home(Path(tmp))
+        for sigma, users, seed in job:
+            verdicts = decisions(template, Path(tmp) / "run", sigma, users, seed)
+            found.append({"sigma": sigma, "users": users, "seed": seed, **verdicts})
+    return found
+
+
+def curves(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per sigma, size and method: the shares of right, wrong and undecided decisions."""
+    rows = []
+    keys = sorted({(r["sigma"], r["users"]) for r in runs})
+    for sigma, users in keys:
+        cell = [r for r in runs if (r["sigma"], r["users"]) == (sigma, users)]
+        row: dict[str, Any] = {"sigma": sigma, "users": users, "replicates": len(cell)}
+        for method in METHODS:
+            counts = Counter(r[method] for r in cell)
+            row[method] = {k: counts[k] / len(cell) for k in ("right", "wrong", "undecided")}
+        rows.append(row)
+    return rows
+
+
+def users_for(rows: list[dict[str, Any]], method: str, level: float = 0.95) -> int | None:
+    """The fewest users at which ``method`` made at least ``level`` right decisions."""
+    return next((r["users"] for r in rows if r[method]["right"] >= level), None)
+
+
+def tables(rows: list[dict[str, Any]]) -> str:
+    out = []
+    for sigma in sorted({r["sigma"] for r in rows}):
+        these = [r for r in rows if r["sigma"] == sigma]
+        n = these[0]["replicates"]
+        out.append(
+            f"\n**Activity LogNormal(0, {sigma:g})** ({n} replicates per size; s.e. of a "
+            f"share p is sqrt(p(1-p)/{n}), at most {0.5 / math.sqrt(n):.0%})\n"
+        )
+        out.append(
+            "| users | interleaving right | wrong | undecided | A/B right | wrong | undecided |"
+        )
+        out.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for r in these:
+            il, ab = r["interleaving"], r["ab"]
+            out.append(
+                f"| {r['users']:,} | {il['right']:.0%} | {il['wrong']:.0%} | "
+                f"{il['undecided']:.0%} | {ab['right']:.0%} | {ab['wrong']:.0%} | "
+                f"{ab['undecided']:.0%} |"
+            )
+        il_users, ab_users = users_for(these, "interleaving"), users_for(these, "ab")
+        out.append(
+            f"\n95 % right decisions: interleaving at {_users(il_users, these)}, "
+            f"A/B at {_users(ab_users, these)}."
+        )
+    return "\n".join(out)
+
+
+def _users(found: int | None, rows: list[dict[str, Any]]) -> str:
+    return f"> {rows[-1]['users']:,} users" if found is None else f"{found:,} users"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replicates", type=int, default=1000, help="Resamples per size.")
-    parser.add_argument("--population", type=int, default=16, help="Simulated users per user.")
-    parser.add_argument("--seeds", default="7,8,9", help="One simulated population per seed.")
-    parser.add_argument("--quick", action="store_true", help="200 resamples, 2 per user.")
-    parser.add_argument("--no-grid", action="store_true", help="Skip the heterogeneity grid.")
+    parser.add_argument("--replicates", type=int, default=40, help="Populations per cell.")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="Numbers of users.")
+    parser.add_argument("--sigmas", default=",".join(map(str, SIGMAS)), help="Activity spreads.")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=2, choices=(1, 2))
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "sensitivity.json")
     args = parser.parse_args()
-    if args.quick:
-        args.replicates, args.population = 200, 2
-    args.seeds = [int(seed) for seed in args.seeds.split(",")]
+    sizes = [int(n) for n in args.sizes.split(",")]
+    sigmas = [float(s) for s in args.sigmas.split(",")]
+    cells = [
+        (sigma, users, args.seed + r)
+        for sigma in sigmas
+        for users in sizes
+        for r in range(args.replicates)
+    ]
     started = time.perf_counter()
-    split = load_split(ROOT / "data")
-    ratings = held_out_ratings(split)
-    with tempfile.TemporaryDirectory() as tmp:
-        folders = {
-            "popularity": write_popularity_ranker(split, Path(tmp) / "pop", "bench"),
-            "item-kNN (50)": write_item_knn_ranker(split, Path(tmp) / "knn50", "bench"),
-            "item-kNN (10)": write_item_knn_ranker(
-                split, Path(tmp) / "knn10", "bench", neighbours=10
-            ),
-        }
-        lists = {name: _lists(folder) for name, folder in folders.items()}
-    # Each seed draws its own simulated population: the spread across seeds is how much the
-    # answer depends on which heavy users happen to exist.
-    runs = [("popularity", "item-kNN (50)", seed) for seed in args.seeds]
-    runs.append(("item-kNN (10)", "item-kNN (50)", args.seeds[0]))
-    results: list[dict[str, Any]] = []
-    for a, b, seed in runs:
-        outcomes = CascadeUsers(lists[a], lists[b], ratings).simulate(args.population, seed=seed)
-        results.append(_study(a, b, seed, outcomes, args.replicates))
-        _print(results[-1])
-    grid = _heterogeneity(lists, ratings, args) if not args.no_grid else []
-    out = HERE / "results" / "sensitivity.json"
-    out.write_text(
+    with ProcessPoolExecutor(args.jobs) as pool:
+        parts = pool.map(_cells, [cells[i :: args.jobs] for i in range(args.jobs)])
+        runs = [run for part in parts for run in part]
+    rows = curves(runs)
+    seconds = time.perf_counter() - started
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
         json.dumps(
             {
                 "replicates": args.replicates,
-                "population_per_user": args.population,
-                "seconds": round(time.perf_counter() - started, 1),
-                "pairs": results,
-                "heterogeneity": grid,
+                "prefer_challenger": PREFER_CHALLENGER,
+                "hours": HOURS,
+                "mean_visits": MEAN_VISITS,
+                "seconds": round(seconds, 1),
+                "curves": rows,
+                "runs": runs,
             },
             indent=2,
         )
     )
-    print(f"\nWrote {out.relative_to(ROOT)} in {time.perf_counter() - started:.0f} s.")
-
-
-def _study(a: str, b: str, seed: int, outcomes: Any, replicates: int) -> dict[str, Any]:
-    total = {name: float(np.sum(getattr(outcomes, name))) for name in vars(outcomes)}
-    ctr_a, ctr_b = total["clicks_a"] / total["shown_a"], total["clicks_b"] / total["shown_b"]
-    better = "b" if ctr_b > ctr_a else "a"
-    curve = wrong_winner_curve(outcomes, SIZES, better=better, replicates=replicates, seed=0)
-    wins, losses = total["wins"], total["losses"]
-    return {
-        "a": a,
-        "b": b,
-        "seed": seed,
-        "simulated_users": outcomes.users,
-        "ctr_a": ctr_a,
-        "ctr_b": ctr_b,
-        "interleaving_delta": (wins - losses) / (2 * (wins + losses)),
-        "better": b if better == "b" else a,
-        "curve": curve.to_json(),
-        "users_needed": {
-            str(level): {
-                "interleaving": curve.users_needed("interleaving", level),
-                "ab": curve.users_needed("ab", level),
-                "factor": curve.factor(level),
-            }
-            for level in LEVELS
-        },
-    }
-
-
-def _print(result: dict[str, Any]) -> None:
-    curve = result["curve"]
-    print(
-        f"\n### {result['a']} vs {result['b']}, seed {result['seed']} "
-        f"({result['simulated_users']} simulated users; "
-        f"CTR {result['ctr_a']:.4f} vs {result['ctr_b']:.4f}, interleaving Δ_AB "
-        f"{result['interleaving_delta']:+.4f}; better: {result['better']})\n"
-    )
-    print("| users N | interleaving wrong | A/B wrong (N/2 per cell) |")
-    print("| ---: | ---: | ---: |")
-    rows = zip(curve["sizes"], curve["interleaving_wrong"], curve["ab_wrong"], strict=True)
-    for n, il, ab in rows:
-        print(f"| {n:,} | {il:.1%} | {ab:.1%} |")
-    print("\n| wrong-winner rate | interleaving users | A/B users | factor |")
-    print("| ---: | ---: | ---: | ---: |")
-    for level, needed in result["users_needed"].items():
-        print(
-            f"| {float(level):.0%} | {_users(needed['interleaving'])} | {_users(needed['ab'])} | "
-            f"{_times(needed['factor'])} |"
-        )
-
-
-def _heterogeneity(
-    lists: dict[str, dict[str, list[str]]], ratings: dict[str, dict[str, float]], args: Any
-) -> list[dict[str, Any]]:
-    """The factor at a 5 % wrong-winner rate as engagement gets more or less heavy-tailed."""
-    print("\n### How the factor depends on engagement (popularity vs item-kNN (50))\n")
-    print("| sessions sd (log) | propensity sd (log) | interleaving users | A/B users | factor |")
-    print("| ---: | ---: | ---: | ---: | ---: |")
-    grid = []
-    for sessions_sd in (0.5, 1.0, 1.5):
-        for propensity_sd in (0.5, 1.0, 1.5):
-            users = CascadeUsers(
-                lists["popularity"],
-                lists["item-kNN (50)"],
-                ratings,
-                sd_log_sessions=sessions_sd,
-                sd_log_propensity=propensity_sd,
-            )
-            outcomes = users.simulate(max(2, args.population // 2), seed=11)
-            total = {name: float(np.sum(getattr(outcomes, name))) for name in vars(outcomes)}
-            better = (
-                "b"
-                if total["clicks_b"] / total["shown_b"] > total["clicks_a"] / total["shown_a"]
-                else "a"
-            )
-            curve = wrong_winner_curve(
-                outcomes, SIZES, better=better, replicates=max(200, args.replicates // 3), seed=1
-            )
-            row = {
-                "sessions_sd": sessions_sd,
-                "propensity_sd": propensity_sd,
-                "interleaving": curve.users_needed("interleaving", 0.05),
-                "ab": curve.users_needed("ab", 0.05),
-                "factor": curve.factor(0.05),
-            }
-            grid.append(row)
-            factor = "-" if row["factor"] is None else f"{row['factor']:.0f}x"
-            print(
-                f"| {sessions_sd} | {propensity_sd} | {_users(row['interleaving'])} | "
-                f"{_users(row['ab'])} | {factor} |"
-            )
-    return grid
-
-
-def _times(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}x"
-
-
-def _users(value: float | None) -> str:
-    return f"> {SIZES[-1]:,}" if value is None else f"{value:,.0f}"
+    print(tables(rows))
+    print(f"\nWrote {args.out} in {seconds:.0f} s.")
 
 
 if __name__ == "__main__":
