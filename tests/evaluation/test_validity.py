@@ -34,6 +34,7 @@ from champion.automation import RolloutController
 from champion.clock import FixedClock
 from champion.services import Services
 from champion.settings import Settings
+from tests.conftest import local_client
 
 BASE = f"/v1/endpoints/{ENDPOINT}"
 
@@ -117,7 +118,7 @@ def _over_http(template: Path, home: Path, scenario: Scenario, seed: int) -> Out
     settings = _settings(home)
     services = Services.open(settings, clock)
     try:
-        with TestClient(create_app(settings, clock)) as client:
+        with local_client(create_app(settings, clock)) as client:
             rig = HttpRig(client, services, clock)
             try:
                 return run_scenario(rig, scenario, seed)
@@ -187,12 +188,6 @@ def test_aa_canary_with_a_trend_across_two_ramp_steps_is_not_promoted(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="interleaving is tested over impressions: heavy units' preferences count once per "
-    "impression, so a split population yields a winner (fix: per-unit preference, tested "
-    "over units)",
-)
 def test_interleaving_with_half_the_units_preferring_each_ranker_declares_no_winner(
     template: Path, tmp_path: Path
 ) -> None:
@@ -259,7 +254,7 @@ def test_in_process_and_over_http_the_same_run_reports_the_same_numbers(
     clock = FixedClock(at_hour(0))
     settings = _settings(home)
     services = Services.open(settings, clock)
-    with TestClient(create_app(settings, clock)) as client:
+    with local_client(create_app(settings, clock)) as client:
         http = HttpRig(client, services, clock)
         over_http = run_scenario(http, scenario, seed=3)
         found = numbers(client.get(f"{BASE}/experiment").json())
