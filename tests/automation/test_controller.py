@@ -29,7 +29,8 @@ def _endpoint(rig: Rig) -> dict[str, Any]:
 def test_a_winning_canary_ramps_step_by_step_and_is_promoted(rig: Rig) -> None:
     rig.canary(0.1)
     rig.experiment(goal="click_rate", automation="auto", min_sample=40, ramp=RAMP)
-    rig.traffic(100, WIN_RATES)
+    # Each step is analysed on its own (steps are never pooled): enough users per step.
+    rig.traffic(200, WIN_RATES)
     [look] = rig.controller.tick()
     assert (look.outcome, look.decision.action) == ("reported", "hold")
     assert "0 s of the 60 s" in look.decision.reason  # time stands still until moved
@@ -41,7 +42,7 @@ def test_a_winning_canary_ramps_step_by_step_and_is_promoted(rig: Rig) -> None:
             break
         assert (look.outcome, look.decision.action) == ("acted", "ramp"), look.decision.reason
         shares.append(_endpoint(rig)["params"]["share"])
-        rig.traffic(100, WIN_RATES)
+        rig.traffic(200, WIN_RATES)
     assert look.decision.action == "promote" and look.outcome == "acted"
     assert shares[:2] == [0.1, 0.3]
     assert "Significant win for churn/2 on the goal: click_rate" in look.decision.reason
@@ -129,7 +130,7 @@ def test_with_approve_a_ramp_waits_for_a_person(rig: Rig) -> None:
 
 
 def test_manual_only_reports(rig: Rig) -> None:
-    rig.canary(0.3)
+    rig.canary(0.5)  # the last step before 100 %: the only one whose win may promote
     rig.experiment(
         goal="click_rate", automation="manual", min_sample=20, ramp=RAMP, sequential_tuning=200
     )

@@ -9,6 +9,9 @@ every branch is testable without a server. The order is the order of urgency:
 4. with ``min_sample`` units per arm, a significantly worse goal rolls back and a
    significantly better one promotes; a fixed-horizon method (anything but ``sequential``)
    decides only then, once: without a significant win the experiment ends, champion kept;
+   a canary's numbers cover the current ramp step only, and only the last step before
+   100 % (``analysis.regime.last``) may promote or end the experiment on the goal, so the
+   whole ramp spends ``alpha`` once (earlier steps ramp on; a worse goal still rolls back);
 5. a canary steps up the ramp once the step's minimum time and units are met; the last step
    (100 %) is the promotion, which needs a significant win unless ``require_win`` is off.
 """
@@ -125,7 +128,8 @@ def decide(
                 worse[0].arm,
             )
         better = [g for g in goals if g.verdict == "better" and g.result is not None]
-        if better:
+        final = analysis.regime is None or analysis.regime.last
+        if better and final:
             sign = 1 if METRICS[design.goal].higher_is_better else -1
             best = max(better, key=lambda g: sign * g.result.effect if g.result else 0.0)
             return Decision(
@@ -136,7 +140,7 @@ def decide(
                 + ("; guardrails hold." if len(analysis.results) > len(goals) else "."),
                 best.arm,
             )
-        if design.method in FIXED_HORIZON:
+        if design.method in FIXED_HORIZON and final:
             described = "; ".join(describe_result(g) for g in goals)
             return Decision(
                 "rollback",

@@ -190,9 +190,7 @@ class Experiments:
             experiment.finished_at,
         )
         with read(self.engine) as conn:
-            analysis = analyse(
-                conn, experiment.design, arms, window, experiment.step_started_at, full=full
-            )
+            analysis = analyse(conn, experiment.design, arms, window, full=full)
         if not experiment.running:
             last = experiment.last_decision or {}
             decision = Decision(

@@ -46,19 +46,23 @@ RATIOS: dict[str, tuple[str, str]] = {
 @dataclass(frozen=True)
 class ArmWindow:
     """Which predictions an analysis covers: one endpoint, some arms, a time window and the
-    configurations from ``since_config`` on."""
+    configurations from ``since_config`` to ``until_config`` (one assignment regime, when the
+    two bound a ramp step: each prediction carries the configuration that routed it)."""
 
     endpoint: str
     arms: Sequence[str]
     since_config: int | None = None
     start: datetime | None = None
     end: datetime | None = None
+    until_config: int | None = None
 
     def where(self) -> sa.ColumnElement[bool]:
         p = predictions
         condition = (p.c.endpoint == self.endpoint) & p.c.arm.in_(list(self.arms))
         if self.since_config is not None:
             condition &= p.c.config_version >= self.since_config
+        if self.until_config is not None:
+            condition &= p.c.config_version <= self.until_config
         if self.start is not None:
             condition &= p.c.at >= self.start
         if self.end is not None:
