@@ -92,6 +92,17 @@ class Rig:
                 return found
             time.sleep(0.02)
 
+    def wait_for_predictions(self, count: int) -> None:
+        """Until ``count`` predictions are in the log (the writer flushes in the background)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with self.services.engine.connect() as conn:
+                query = sa.select(sa.func.count()).select_from(predictions)
+                if conn.execute(query).scalar_one() >= count:
+                    return
+            time.sleep(0.02)
+        raise AssertionError(f"{count} predictions were not logged in time")
+
     def advance(self, seconds: float) -> None:
         self.clock.at += timedelta(seconds=seconds)
 
