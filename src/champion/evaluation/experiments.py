@@ -200,9 +200,11 @@ class Experiments:
                 f"{experiment.finished_at:%Y-%m-%d %H:%M:%S} UTC: {last.get('reason', '')}",
             )
         else:
-            decision = decide(
-                experiment.design, analysis, experiment.step_started_at, self.clock.now()
-            )
+            # The step's own start: a ramp by hand (a new share set on the endpoint) starts a
+            # step as the controller's ramps do.
+            regime = analysis.regime
+            step_start = experiment.step_started_at if regime is None else regime.started_at
+            decision = decide(experiment.design, analysis, step_start, self.clock.now())
         return ExperimentReport(experiment, arms, analysis, decision)
 
     # -- changing ------------------------------------------------------------------------
