@@ -59,6 +59,9 @@ class Rig:
 
     def traffic(self, units: int, clicks: dict[str, float]) -> None:
         """``units`` new users visit once; each clicks with its arm's probability."""
+        # As the server does at its next state poll: route by the newest configuration (the
+        # controller ramps through its own services, and a visit must land in the new step).
+        self.client.app.state.champion.serving.refresh()  # type: ignore[attr-defined]  # set by the lifespan
         ids = []
         for _ in range(units):
             self.visits += 1

@@ -31,7 +31,15 @@ def _endpoint(rig: Rig) -> dict[str, Any]:
 
 def test_a_winning_canary_ramps_step_by_step_and_is_promoted(rig: Rig) -> None:
     rig.canary(0.1)
-    rig.experiment(goal="click_rate", automation="auto", min_sample=40, ramp=RAMP)
+    rig.experiment(
+        goal="click_rate",
+        automation="auto",
+        min_sample=40,
+        ramp=RAMP,
+        # The same constant model in both arms: on a loaded machine the latency guardrail
+        # measures the machine, not the versions, and this test is about ramps.
+        guardrails=[{"metric": "error_rate", "tolerance": 0.01}],
+    )
     # Each step is analysed on its own (steps are never pooled): enough users per step.
     rig.traffic(200, WIN_RATES)
     [look] = rig.controller.tick()
@@ -124,7 +132,6 @@ def test_a_replica_still_routing_at_the_old_share_after_a_ramp_holds_nothing(
             body = {"unit": f"late-{n}", "instances": [ROW]}
             answered = replica.post("/v1/endpoints/churn/predict", json=body)
             assert answered.status_code == 200, answered.text
-        rig.client.app.state.champion.serving.refresh(force=True)  # type: ignore[attr-defined]  # set by the lifespan
         rig.traffic(100, WIN_RATES)
         rig.wait_for_predictions(500)
     rig.advance(61)
