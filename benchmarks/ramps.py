@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +41,7 @@ from tests.evaluation.ramp_simulation import (  # noqa: E402
 
 from champion.db.engine import make_engine  # noqa: E402  (after the path to tests/)
 from champion.db.migrate import migrate  # noqa: E402
+from champion.evaluation.design import ExperimentDesign  # noqa: E402
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -61,7 +63,7 @@ def main() -> None:
     )
     design = design_of(scenario)
     started = time.perf_counter()
-    counts = {"promoted": 0, "pooled_promoted": 0, "srm_alert": 0}
+    counts = {"runs": 0, "promoted": 0, "pooled_promoted": 0, "srm_alert": 0}
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/ramps.db")
         migrate(engine)
@@ -71,20 +73,32 @@ def main() -> None:
             starts = write_ramp(engine, endpoint, scenario, np.random.default_rng(seed))
             outcome = analyse_ramp(engine, endpoint, scenario, starts, design)
             forget(engine, endpoint)
+            counts["runs"] += 1
             counts["promoted"] += outcome.promoted
             counts["pooled_promoted"] += outcome.pooled_promoted
             counts["srm_alert"] += outcome.srm_alerts > 0
-            print(
-                f"run {run + 1}/{args.runs}: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
-                flush=True,
-            )
+            # Written after every run: a long run stopped early keeps what it found.
+            result = _result(args, design, counts, time.perf_counter() - started)
+            args.out.parent.mkdir(exist_ok=True)
+            args.out.write_text(json.dumps(result, indent=2) + "\n")
+            print(f"run {run + 1}/{args.runs}: {counts}", flush=True)
         engine.dispose()
-    n = args.runs
-    alpha = design.alpha
+    n = counts["runs"]
+    print(
+        f"A/A promoted in {counts['promoted']} of {n} runs ({result['promote_rate']:.3f}; "
+        f"bound alpha + 2 s.e. = {result['bound']:.3f}); pooled steps would have promoted in "
+        f"{counts['pooled_promoted']}. Runs with an SRM alert: {counts['srm_alert']}."
+    )
+
+
+def _result(
+    args: argparse.Namespace, design: ExperimentDesign, counts: dict[str, int], seconds: float
+) -> dict[str, Any]:
+    n, alpha = counts["runs"], design.alpha
     se = math.sqrt(alpha * (1 - alpha) / n)
-    result = {
+    return {
         "scenario": {
-            "runs": n,
+            "runs": args.runs,
             "units": args.units,
             "shares": list(args.shares),
             "rates": list(args.rates),
@@ -92,21 +106,15 @@ def main() -> None:
             "seed": args.seed,
             "alpha": alpha,
             "method": design.method,
+            "sequential_tuning": design.sequential_tuning,
             "min_sample": design.min_sample,
         },
         "counts": counts,
         "promote_rate": counts["promoted"] / n,
         "bound": alpha + 2 * se,
         "pooled_promote_rate": counts["pooled_promoted"] / n,
-        "seconds": round(time.perf_counter() - started, 1),
+        "seconds": round(seconds, 1),
     }
-    args.out.parent.mkdir(exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(
-        f"A/A promoted in {counts['promoted']} of {n} runs ({result['promote_rate']:.3f}; "
-        f"bound alpha + 2 s.e. = {result['bound']:.3f}); pooled steps would have promoted in "
-        f"{counts['pooled_promoted']}. Runs with an SRM alert: {counts['srm_alert']}."
-    )
 
 
 if __name__ == "__main__":
