@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from champion.clock import FixedClock
 from champion.db import read, write
 from champion.evaluation.analysis import Analysis, analyse
 from champion.evaluation.arms import experiment_arms
@@ -19,6 +20,8 @@ from champion.registry.entities import VersionKey
 from champion.services import Services
 from champion.serving.assignment import bucket
 from champion.serving.tables import endpoint_configs
+from champion.settings import Settings
+from tests.conftest import ModelFolders
 from tests.fixtures.events import T0, EventLog
 
 SALT = "steps"
@@ -192,3 +195,28 @@ def test_a_win_before_the_last_step_ramps_on_instead_of_promoting(services: Serv
     assert goal is not None and goal.verdict == "better"
     decision = decide(DESIGN, analysis, T0, T0 + timedelta(days=1))
     assert (decision.decision, decision.action, decision.share) == ("continue", "ramp", 0.5)
+
+
+def test_a_ramp_by_hand_starts_a_step_with_its_own_minimum_time(
+    settings: Settings, model_folder: ModelFolders
+) -> None:
+    clock = FixedClock(T0)
+    services = Services.open(settings, clock)
+    try:
+        for alias in ("champion", "challenger"):
+            services.registry.register(
+                model_folder("constant"), model="churn", actor="t", aliases_to_set=(alias,)
+            )
+        canary = {"champion": "churn@champion", "challenger": "churn@challenger"}
+        services.endpoints.set("churn", "canary", canary | {"share": 0.05}, actor="t")
+        body = {"goal": "click_rate", "ramp": {"steps": [0.05, 0.5, 1.0], "min_seconds": 600}}
+        services.experiments.set("churn", body, actor="t")
+        clock.at += timedelta(hours=2)
+        services.endpoints.set("churn", "canary", canary | {"share": 0.2}, actor="alice")
+        clock.at += timedelta(seconds=60)
+        report = services.experiments.report(services.experiments.get("churn"))
+    finally:
+        services.close()
+    assert "Step 20% has run 60 s of the 600 s" in report.decision.reason
+    assert report.analysis is not None and report.analysis.regime is not None
+    assert report.analysis.regime.started_at == T0 + timedelta(hours=2)
