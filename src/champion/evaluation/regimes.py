@@ -21,9 +21,9 @@ information, each with its units per arm and its sample-ratio check against its 
 Within one step the arms are two random halves of the same units over the same time, so a
 time trend cannot pose as an effect. Combining the steps by inverse-variance weights was
 rejected: a returning unit appears in several steps (in both arms, for the units a ramp
-moves), so the step estimates are correlated in a way their variances do not show, and a
-promotion would rest on the small early steps that exist to catch failures, not to measure
-the goal. Letting a single step promote keeps the false-positive rate of the whole ramp at
+moves), so the step estimates are correlated in a way their variances do not show, and the
+early steps, small by design (they exist to catch failures), would add little power for that
+risk. Letting a single step promote keeps the false-positive rate of the whole ramp at
 ``alpha``: the always-valid sequential test may be looked at any time within that step, and
 no other step spends any of ``alpha`` on a win.
 """
