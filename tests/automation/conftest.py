@@ -59,6 +59,9 @@ class Rig:
 
     def traffic(self, units: int, clicks: dict[str, float]) -> None:
         """``units`` new users visit once; each clicks with its arm's probability."""
+        # As the server does at its next state poll: route by the newest configuration (the
+        # controller ramps through its own services, and a visit must land in the new step).
+        self.client.app.state.champion.serving.refresh()  # type: ignore[attr-defined]  # set by the lifespan
         ids = []
         for _ in range(units):
             self.visits += 1
@@ -91,6 +94,17 @@ class Rig:
             if len(found) == len(ids) or time.monotonic() > deadline:
                 return found
             time.sleep(0.02)
+
+    def wait_for_predictions(self, count: int) -> None:
+        """Until ``count`` predictions are in the log (the writer flushes in the background)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with self.services.engine.connect() as conn:
+                query = sa.select(sa.func.count()).select_from(predictions)
+                if conn.execute(query).scalar_one() >= count:
+                    return
+            time.sleep(0.02)
+        raise AssertionError(f"{count} predictions were not logged in time")
 
     def advance(self, seconds: float) -> None:
         self.clock.at += timedelta(seconds=seconds)

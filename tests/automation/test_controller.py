@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from champion import audit
+from champion.api import create_app
 from champion.db import read
 from champion.events.tables import predictions
+from champion.settings import Settings
 from tests.automation.conftest import ROW, WIN_RATES, Rig
 from tests.conftest import ModelFolders
 
@@ -32,7 +35,8 @@ def _endpoint(rig: Rig) -> dict[str, Any]:
 def test_a_winning_canary_ramps_step_by_step_and_is_promoted(rig: Rig) -> None:
     rig.canary(0.1)
     rig.experiment(goal="click_rate", automation="auto", min_sample=40, ramp=RAMP, **SAFE)
-    rig.traffic(100, WIN_RATES)
+    # Each step is analysed on its own (steps are never pooled): enough users per step.
+    rig.traffic(200, WIN_RATES)
     [look] = rig.controller.tick()
     assert (look.outcome, look.decision.action) == ("reported", "hold")
     assert "0 s of the 60 s" in look.decision.reason  # time stands still until moved
@@ -44,7 +48,7 @@ def test_a_winning_canary_ramps_step_by_step_and_is_promoted(rig: Rig) -> None:
             break
         assert (look.outcome, look.decision.action) == ("acted", "ramp"), look.decision.reason
         shares.append(_endpoint(rig)["params"]["share"])
-        rig.traffic(100, WIN_RATES)
+        rig.traffic(200, WIN_RATES)
     assert look.decision.action == "promote" and look.outcome == "acted"
     assert shares[:2] == [0.1, 0.3]
     assert "Significant win for churn/2 on the goal: click_rate" in look.decision.reason
@@ -105,6 +109,34 @@ def test_a_failing_canary_is_rolled_back_at_once(rig: Rig, model_folder: ModelFo
     assert body.json()["version"] == 1
 
 
+def test_a_replica_still_routing_at_the_old_share_after_a_ramp_holds_nothing(
+    rig: Rig, settings: Settings
+) -> None:
+    """A replica (or a request in flight) that has not seen a ramp routes at the old share;
+    its requests carry the old configuration and count in the old step, so the new step's
+    sample-ratio check never sees a 9-to-1 split where it expects 7 to 3."""
+    lagging = settings.model_copy(update={"controller": False, "state_poll_seconds": 3600.0})
+    rig.canary(0.1)
+    rig.experiment(goal="click_rate", automation="auto", min_sample=10_000, ramp=RAMP)
+    with TestClient(create_app(lagging, rig.clock)) as replica:
+        rig.traffic(100, WIN_RATES)
+        rig.advance(61)
+        assert rig.controller.tick()[0].decision.action == "ramp"
+        assert _endpoint(rig)["params"]["share"] == 0.3
+        for n in range(300):  # new users, routed by the replica at 10 %
+            body = {"unit": f"late-{n}", "instances": [ROW]}
+            answered = replica.post("/v1/endpoints/churn/predict", json=body)
+            assert answered.status_code == 200, answered.text
+        rig.traffic(100, WIN_RATES)
+        rig.wait_for_predictions(500)
+    rig.advance(61)
+    [look] = rig.controller.tick()
+    assert (look.outcome, look.decision.action) == ("acted", "ramp"), look.decision.reason
+    first, second = rig.report()["steps"][:2]
+    assert sum(first["units"].values()) == 400 and first["srm"]["status"] == "ok"
+    assert sum(second["units"].values()) == 100 and second["srm"]["status"] == "ok"
+
+
 def test_with_approve_a_ramp_waits_for_a_person(rig: Rig) -> None:
     rig.canary(0.1)
     rig.experiment(goal="click_rate", automation="approve", min_sample=10_000, ramp=RAMP, **SAFE)
@@ -132,7 +164,7 @@ def test_with_approve_a_ramp_waits_for_a_person(rig: Rig) -> None:
 
 
 def test_manual_only_reports(rig: Rig) -> None:
-    rig.canary(0.3)
+    rig.canary(0.5)  # the last step before 100 %: the only one whose win may promote
     rig.experiment(
         goal="click_rate",
         automation="manual",

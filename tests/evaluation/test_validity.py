@@ -156,11 +156,6 @@ def quiet_failures() -> Iterator[None]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="canary data are pooled across ramp steps: a time trend across steps poses as a "
-    "win of the challenger (fix: analyse per regime, stratified by step)",
-)
 def test_aa_canary_with_a_trend_across_two_ramp_steps_is_not_promoted(
     template: Path, tmp_path: Path
 ) -> None:

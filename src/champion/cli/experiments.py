@@ -42,8 +42,12 @@ def _render(report: dict[str, Any]) -> None:
         f"{design['method']}, alpha {design['alpha']}, automation {design['automation']}"
     )
     used = list(dict.fromkeys(r["metric"] for r in report["results"]))
+    regime = report.get("regime")
+    title = "Arms"
+    if regime is not None and len(report.get("steps") or []) > 1:
+        title = f"Arms in step {regime['step']} (earlier steps are not pooled)"
     arms = Table(
-        "arm", "version", "units", "requests", "failed", *used, "p50 / p99 ms", title="Arms"
+        "arm", "version", "units", "requests", "failed", *used, "p50 / p99 ms", title=title
     )
     for arm in report["arms"]:
         latency = arm.get("latency_ms") or {}
@@ -60,6 +64,7 @@ def _render(report: dict[str, Any]) -> None:
             f"{_number(latency.get('p50'), 3)} / {_number(latency.get('p99'), 3)}",
         )
     console.print(arms)
+    _render_steps(report)
     level = round(100 * (1 - design["alpha"]))
     results = Table(
         "metric",
@@ -129,6 +134,29 @@ def _render_interleaving(found: dict[str, Any], level: int) -> None:
         found["method"],
         f"{found['wins']} / {found['losses']} / {found['ties']}",
     )
+    console.print(table)
+
+
+def _render_steps(report: dict[str, Any]) -> None:
+    """The ramp steps, each with its units per arm and its own sample-ratio check."""
+    steps = report.get("steps") or []
+    if not steps or steps[0]["expected_shares"] is None:
+        return
+    arms = list(steps[-1]["units"])
+    table = Table("step", "share", "configurations", "started (UTC)", *arms, "SRM", title="Steps")
+    for step in steps:
+        share = "-" if step["share"] is None else f"{step['share']:.0%}"
+        first, last = step["config_versions"]
+        srm = step["srm"]
+        p = srm["numbers"].get("p_value")
+        table.add_row(
+            str(step["step"]) + (" (last before 100 %)" if step["last_before_full"] else ""),
+            share,
+            str(first) if first == last else f"{first}-{last}",
+            step["started_at"][:19].replace("T", " "),
+            *(str(step["units"].get(arm, 0)) for arm in arms),
+            srm["status"] + ("" if p is None else f" (p {format_p_value(p, equals=True)})"),
+        )
     console.print(table)
 
 

@@ -28,6 +28,7 @@ from champion.evaluation.offline import (
 )
 from champion.evaluation.online import METRICS, ArmMetrics, Metric, arm_metrics
 from champion.evaluation.propensity import PropensityEstimate, propensity_estimates
+from champion.evaluation.regimes import Regime, StepNumbers, assignment_regimes
 from champion.evaluation.sensitivity import SensitivityCurve, UserOutcomes, wrong_winner_curve
 from champion.evaluation.stattests import (
     StatResult,
@@ -58,13 +59,16 @@ __all__ = [
     "OfflineComparison",
     "PropensityEstimate",
     "Ramp",
+    "Regime",
     "SensitivityCurve",
     "StatResult",
     "StatTest",
+    "StepNumbers",
     "Summary",
     "UserOutcomes",
     "analyse",
     "arm_metrics",
+    "assignment_regimes",
     "check_fits",
     "check_score_history",
     "check_stattest",

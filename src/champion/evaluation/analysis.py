@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +14,14 @@ from champion.evaluation.design import ExperimentDesign
 from champion.evaluation.health import HealthCheck, coverage_check, srm_check
 from champion.evaluation.online import METRICS, ArmMetrics, arm_metrics
 from champion.evaluation.propensity import PropensityEstimate, propensity_estimates
+from champion.evaluation.regimes import (
+    Regime,
+    StepNumbers,
+    assignment_regimes,
+    current_regime,
+    regime_window,
+    step_numbers,
+)
 from champion.evaluation.verdicts import MetricResult, compare
 from champion.events.arms import ArmWindow, arm_counts
 
@@ -23,6 +30,10 @@ __all__ = ["Analysis", "MetricResult", "analyse"]
 
 @dataclass(frozen=True)
 class Analysis:
+    """One look at an experiment. ``metrics``, ``results``, ``health`` and ``step`` cover the
+    assignment regime ``regime`` (the current ramp step) only; ``steps`` lists every step so
+    far with its units per arm and sample-ratio check (see :mod:`.regimes`)."""
+
     arms: ExperimentArms
     metrics: dict[str, ArmMetrics]
     results: list[MetricResult]
@@ -31,6 +42,9 @@ class Analysis:
     """Per arm, in the current ramp step: (units, requests, failed requests)."""
     interleaving: InterleavingComparison | None = None
     propensity: dict[str, PropensityEstimate] | None = None
+    regime: Regime | None = None
+    """The ramp step the numbers cover; None when the window names no configuration."""
+    steps: tuple[StepNumbers, ...] = ()
 
     def goal(self, arm: str) -> MetricResult | None:
         return next((r for r in self.results if r.role == "goal" and r.arm == arm), None)
@@ -44,6 +58,8 @@ class Analysis:
             "propensity": None
             if self.propensity is None
             else [e.to_json() for e in self.propensity.values()],
+            "regime": None if self.regime is None else self.regime.to_json(),
+            "steps": [s.to_json() for s in self.steps],
         }
 
 
@@ -52,34 +68,51 @@ def analyse(
     design: ExperimentDesign,
     arms: ExperimentArms,
     window: ArmWindow,
-    step_start: datetime | None,
     *,
     full: bool = True,
 ) -> Analysis:
     """Compute every number of one experiment ``window`` (``window.arms`` is ignored).
 
-    With ``full`` off, label and ranking metrics are scored only when the design uses them
-    (what the controller needs on each look).
+    The window's configurations from ``window.since_config`` on are split into assignment
+    regimes (ramp steps); the metrics, tests and health checks cover the regime in force at
+    ``window.end`` (the current one when open-ended), and every regime so far is listed
+    with its own counts and sample-ratio check. With ``full`` off, label and ranking metrics
+    are scored only when the design uses them (what the controller needs on each look).
     """
-    window = ArmWindow(
-        window.endpoint, arms.logged_arms, window.since_config, window.start, window.end
+    window = replace(window, arms=arms.logged_arms)
+    regimes = (
+        []
+        if window.since_config is None
+        else assignment_regimes(
+            conn, window.endpoint, window.since_config, window.start, design.ramp.steps
+        )
     )
+    regime = current_regime(regimes, window.end)
+    steps = step_numbers(conn, arms, window, [r for r in regimes if r.index <= _index(regime)])
+    window = regime_window(window, regime)
     versions = {arm: str(key) for arm, key in arms.versions.items()}
     if arms.policy == "interleave":
         versions = {"interleave": f"{versions['champion']} + {versions['challenger']}"}
     used = {design.goal, *(g.metric for g in design.guardrails_for(arms.policy))}
     sources = ("events", "labels", "ranking") if full else {METRICS[m].source for m in used}
     metrics = arm_metrics(conn, window, versions, ndcg_k=design.ndcg_k, sources=sources)
-    step_window = ArmWindow(window.endpoint, window.arms, window.since_config, step_start)
-    step = arm_counts(conn, step_window)
+    step = steps[-1].counts if steps else arm_counts(conn, window)
     if arms.policy == "interleave":
-        return _interleaved(conn, design, arms, window, metrics, step)
+        found = _interleaved(conn, design, arms, window, metrics, step)
+        return replace(found, regime=regime, steps=steps)
     propensity = None
     if arms.policy == "bandit" and arms.reward is not None:
         propensity = propensity_estimates(conn, window, arms.reward, alpha=design.alpha)
     results = compare(design, arms, metrics, goal_covariates(conn, design, window))
-    health = [srm_check(arms, step), coverage_check(design.goal, arms, metrics)]
-    return Analysis(arms, metrics, results, health, step, propensity=propensity)
+    srm = steps[-1].srm if steps else srm_check(arms, step)
+    health = [srm, coverage_check(design.goal, arms, metrics)]
+    return Analysis(
+        arms, metrics, results, health, step, propensity=propensity, regime=regime, steps=steps
+    )
+
+
+def _index(regime: Regime | None) -> int:
+    return -1 if regime is None else regime.index
 
 
 def _interleaved(

@@ -14,7 +14,7 @@ from champion.serving.policies.base import parse_params
 from champion.serving.policies.canary import CanaryParams
 from champion.serving.policies.interleave import InterleaveParams
 
-__all__ = ["EXPERIMENT_POLICIES", "ExperimentArms", "experiment_arms"]
+__all__ = ["EXPERIMENT_POLICIES", "ExperimentArms", "configured_split", "experiment_arms"]
 
 EXPERIMENT_POLICIES = ("ab", "bandit", "canary", "interleave")
 
@@ -56,7 +56,6 @@ def experiment_arms(
     if policy == "canary":
         canary = parse_params(CanaryParams, params)
         refs = {"champion": canary.champion, "challenger": canary.challenger}
-        shares = {"champion": 1.0 - canary.share, "challenger": canary.share}
         return ExperimentArms(
             "canary",
             "champion",
@@ -64,7 +63,7 @@ def experiment_arms(
             refs,
             _resolved(refs, resolve),
             share=canary.share,
-            expected_shares=shares,
+            expected_shares=configured_split(policy, params),
             timeout_ms=timeout,
         )
     if policy == "interleave":
@@ -81,15 +80,13 @@ def experiment_arms(
     if policy == "ab":
         ab = parse_params(AbParams, params)
         control = ab.control_arm()
-        weights = ab.weights or {arm: 1.0 for arm in ab.arms}
-        total = sum(weights.values())
         return ExperimentArms(
             "ab",
             control,
             tuple(sorted(set(ab.arms) - {control})),
             dict(ab.arms),
             _resolved(dict(ab.arms), resolve),
-            expected_shares={arm: w / total for arm, w in weights.items()},
+            expected_shares=configured_split(policy, params),
             timeout_ms=timeout,
         )
     if policy == "bandit":
@@ -110,6 +107,20 @@ def experiment_arms(
         f"Configure e.g. a canary first: champion endpoints set {endpoint} --policy canary "
         "--param champion=... --param challenger=... --param share=0.01"
     )
+
+
+def configured_split(policy: str, params: Mapping[str, Any]) -> dict[str, float] | None:
+    """Each arm's configured share of units under a canary or an A/B split; None for the
+    policies that adapt the split (bandit) or send every unit to both versions."""
+    if policy == "canary":
+        share = parse_params(CanaryParams, params).share
+        return {"champion": 1.0 - share, "challenger": share}
+    if policy == "ab":
+        ab = parse_params(AbParams, params)
+        weights = ab.weights or {arm: 1.0 for arm in ab.arms}
+        total = sum(weights.values())
+        return {arm: w / total for arm, w in weights.items()}
+    return None
 
 
 def _resolved(

@@ -13,7 +13,11 @@ order of urgency:
    significantly better one promotes, corrected over challenger arms (Holm by default). A
    fixed-horizon method (anything but ``sequential``) is evaluated once, at the first look
    ``horizon_wait_seconds`` after every arm had ``min_sample`` units, and that stored result
-   decides every later look: without a significant win the experiment ends, champion kept;
+   decides every later look: without a significant win the experiment ends, champion kept.
+   A canary's numbers cover the current ramp step only, and only the last step before
+   100 % (``analysis.regime.last``) may promote or end the experiment on the goal (or start
+   its one fixed-horizon evaluation), so the whole ramp spends ``alpha`` once (earlier steps
+   ramp on; a worse goal still rolls back);
 5. a canary steps up the ramp once the step's minimum time and units are met; the last step
    (100 %) is the promotion, which needs a significant win unless ``require_win`` is off.
 
@@ -168,9 +172,12 @@ def decide(
             "feedback of those units counts"
         )
     decided = f" ({horizon.describe()})" if fixed and horizon is not None else ""
+    final = analysis.regime is None or analysis.regime.last
     if not short:
         worse = [g for g in goals if g.verdict == "worse"]
-        if worse and len(worse) == len(goals):
+        # A fixed-horizon test is read once, in the last step: before that its verdict is
+        # a look at a test that is not valid for looks.
+        if worse and len(worse) == len(goals) and (final or not fixed):
             return Decision(
                 "rollback",
                 "rollback",
@@ -178,7 +185,7 @@ def decide(
                 worse[0].arm,
             )
         better = [g for g in goals if g.verdict == "better" and g.result is not None]
-        if better:
+        if better and final:
             sign = 1 if METRICS[design.goal].higher_is_better else -1
             best = max(better, key=lambda g: sign * g.result.effect if g.result else 0.0)
             won = (
@@ -194,7 +201,7 @@ def decide(
                 won + ("; guardrails hold." if len(analysis.results) > len(goals) else "."),
                 best.arm,
             )
-        if fixed:
+        if fixed and final:
             described = "; ".join(describe_result(g) for g in goals)
             at = (
                 horizon.describe()

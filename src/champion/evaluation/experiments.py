@@ -199,9 +199,7 @@ class Experiments:
             experiment.finished_at,
         )
         with read(self.engine) as conn:
-            analysis = analyse(
-                conn, experiment.design, arms, window, experiment.step_started_at, full=full
-            )
+            analysis = analyse(conn, experiment.design, arms, window, full=full)
         horizon, due, reached = self._horizon(experiment, analysis)
         experiment = replace(experiment, horizon_reached_at=reached)
         if horizon is not None:
@@ -216,13 +214,12 @@ class Experiments:
                 f"{experiment.finished_at:%Y-%m-%d %H:%M:%S} UTC: {last.get('reason', '')}",
             )
         else:
+            # The step's own start: a ramp by hand (a new share set on the endpoint) starts a
+            # step as the controller's ramps do.
+            regime = analysis.regime
+            step_start = experiment.step_started_at if regime is None else regime.started_at
             decision = decide(
-                experiment.design,
-                analysis,
-                experiment.step_started_at,
-                self.clock.now(),
-                horizon,
-                due=due,
+                experiment.design, analysis, step_start, self.clock.now(), horizon, due=due
             )
         return ExperimentReport(experiment, arms, analysis, decision)
 
@@ -242,6 +239,10 @@ class Experiments:
             stored = Horizon.from_json(experiment.horizon)
             return (stored if stored.applies_to(design) else None), None, reached
         if not experiment.running or design.method not in FIXED_HORIZON:
+            return None, None, reached
+        if analysis.regime is not None and not analysis.regime.last:
+            # A canary's goal is tested in its last step before 100 % only (one alpha for the
+            # whole ramp): earlier steps neither start nor spend the one evaluation.
             return None, None, reached
         now = self.clock.now()
         if reached is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,15 +31,23 @@ class HealthCheck:
         }
 
 
-def srm_check(arms: ExperimentArms, step: dict[str, tuple[int, int, int]]) -> HealthCheck:
-    """Do the arms' unit counts in the current step match the configured split? Each
-    challenger is tested against the control (SrmTest, alert at p < 0.001)."""
-    if arms.expected_shares is None:
+def srm_check(
+    arms: ExperimentArms,
+    step: dict[str, tuple[int, int, int]],
+    shares: Mapping[str, float] | None = None,
+) -> HealthCheck:
+    """Do the arms' unit counts in one ramp step match that step's split (``shares``; by
+    default the split configured now)? ``step`` holds the (units, requests, failed) of each
+    arm among the predictions routed by the step's configurations, so a request still routed
+    at an earlier step's share never counts against this one. Each challenger is tested
+    against the control (SrmTest, alert at p < 0.001)."""
+    expected = arms.expected_shares if shares is None else dict(shares)
+    if expected is None:
         return HealthCheck("srm", "ok", f"not applicable to {arms.policy}: it adapts the split")
     counts = {arm: step.get(arm, (0, 0, 0))[0] for arm in arms.logged_arms}
     worst: tuple[float, str] | None = None
     for arm in arms.challengers:
-        share_a, share_b = arms.expected_shares[arms.control], arms.expected_shares[arm]
+        share_a, share_b = expected.get(arms.control, 0.0), expected.get(arm, 0.0)
         if share_a == 0 or share_b == 0:
             continue
         result = SrmTest(expected_share=share_b / (share_a + share_b)).run(
@@ -51,7 +60,7 @@ def srm_check(arms: ExperimentArms, step: dict[str, tuple[int, int, int]]) -> He
     if worst is None:
         return HealthCheck("srm", "no data", "no arm shares units with the control", counts)
     p, arm = worst
-    numbers = {"units": counts, "expected_shares": arms.expected_shares, "p_value": p}
+    numbers = {"units": counts, "expected_shares": expected, "p_value": p}
     shown = format_p_value(p, equals=True)
     if p < 0.001:
         return HealthCheck(

@@ -6,6 +6,9 @@ Each point runs the same SQL aggregates and the same tests as the report (``anal
 the last point is exactly what ``GET /v1/endpoints/{e}/experiment`` shows, and the goal's
 interval over time shows how the evidence built up. The windows are cumulative because the
 unit, not the request, is the unit of analysis: a user active in two buckets is one unit.
+Like the report, a point covers the ramp step in force at ``t_k`` (its ``step``): the
+evidence starts again at each ramp, because steps are never pooled (see
+:mod:`champion.evaluation.regimes`).
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ def _point(end: datetime, analysis: Analysis, goal: str, alpha: float) -> dict[s
     comparison = analysis.interleaving
     return {
         "end": end.isoformat(),
+        "step": None if analysis.regime is None else analysis.regime.index + 1,
         "arms": arms,
         "goal": [
             {
@@ -151,9 +155,5 @@ def experiment_timeline(
             window = ArmWindow(
                 experiment.endpoint, arms.logged_arms, experiment.since_config, start, bound
             )
-            analyses.append(
-                analyse(
-                    conn, experiment.design, arms, window, experiment.step_started_at, full=False
-                )
-            )
+            analyses.append(analyse(conn, experiment.design, arms, window, full=False))
     return ExperimentTimeline(experiment, ends, tuple(analyses))

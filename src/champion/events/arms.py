@@ -46,19 +46,23 @@ RATIOS: dict[str, tuple[str, str]] = {
 @dataclass(frozen=True)
 class ArmWindow:
     """Which predictions an analysis covers: one endpoint, some arms, a time window and the
-    configurations from ``since_config`` on."""
+    configurations from ``since_config`` to ``until_config`` (one assignment regime, when the
+    two bound a ramp step: each prediction carries the configuration that routed it)."""
 
     endpoint: str
     arms: Sequence[str]
     since_config: int | None = None
     start: datetime | None = None
     end: datetime | None = None
+    until_config: int | None = None
 
     def where(self) -> sa.ColumnElement[bool]:
         p = predictions
         condition = (p.c.endpoint == self.endpoint) & p.c.arm.in_(list(self.arms))
         if self.since_config is not None:
             condition &= p.c.config_version >= self.since_config
+        if self.until_config is not None:
+            condition &= p.c.config_version <= self.until_config
         if self.start is not None:
             condition &= p.c.at >= self.start
         if self.end is not None:
@@ -172,8 +176,8 @@ def arm_sums(conn: sa.Connection, window: ArmWindow) -> dict[str, ArmSums]:
             units=units,
             totals={name: float(row[f"total_{name}"] or 0.0) for name in _TOTALS},
             sums=sums,
-            latency_ms=_latency(conn, request, row["arm"]),
-            feedback_delay_seconds=_delay(conn, request, row["arm"]),
+            latency_ms=_latency(conn, window, row["arm"]),
+            feedback_delay_seconds=_delay(conn, window, row["arm"]),
         )
     return found
 
@@ -187,18 +191,28 @@ def _six(
     return units, x, y, xx, yy, xy
 
 
-def _latency(conn: sa.Connection, request: sa.Subquery, arm: str) -> dict[str, float | None]:
-    query = sa.select(request.c.latency).where(request.c.arm == arm)
+def _latency(conn: sa.Connection, window: ArmWindow, arm: str) -> dict[str, float | None]:
+    # Straight from the predictions: the per-request join with feedback is not needed here,
+    # and each quantile runs two queries.
+    p = predictions
+    query = sa.select(p.c.latency_ms).where(window.where() & (p.c.arm == arm))
     return {f"p{round(q * 100)}": nearest_rank(conn, query, q) for q in (0.5, 0.95, 0.99)}
 
 
-def _delay(conn: sa.Connection, request: sa.Subquery, arm: str) -> dict[str, float | None]:
-    delay = seconds_between(conn.dialect.name, request.c.first_feedback_at, request.c.at)
-    where = (request.c.arm == arm) & request.c.first_feedback_at.is_not(None)
-    mean = conn.execute(sa.select(sa.func.avg(delay)).where(where)).scalar_one()
+def _delay(conn: sa.Connection, window: ArmWindow, arm: str) -> dict[str, float | None]:
+    p, f = predictions, feedback
+    first = (
+        sa.select(p.c.at, sa.func.min(f.c.received_at).label("first_feedback_at"))
+        .select_from(f.join(p, p.c.request_id == f.c.request_id))
+        .where(window.where() & (p.c.arm == arm))
+        .group_by(p.c.request_id, p.c.at)
+        .subquery()
+    )
+    delay = seconds_between(conn.dialect.name, first.c.first_feedback_at, first.c.at)
+    mean = conn.execute(sa.select(sa.func.avg(delay))).scalar_one()
     return {
         "mean": None if mean is None else float(mean),
-        "p50": nearest_rank(conn, sa.select(delay.label("delay")).where(where), 0.5),
+        "p50": nearest_rank(conn, sa.select(delay.label("delay")), 0.5),
     }
 
 
