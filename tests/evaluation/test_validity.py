@@ -4,8 +4,7 @@ Small versions of ``benchmarks/validity.py``: simulated users with heavy-tailed 
 are served, click, and the rollout controller looks and acts (``auto``) as in a server. In a
 null every promotion or rollback naming an arm is a wrong decision; each test states the
 bound it checks and how likely a valid method is to meet it (binomial, from SciPy in the
-test's docstring). Tests marked ``xfail`` fail on today's code for the defect they name;
-they pass once the fix lands.
+test's docstring).
 """
 
 from __future__ import annotations
