@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 
 from champion import audit
 from champion.api import create_app
@@ -13,7 +12,7 @@ from champion.db import read
 from champion.events.tables import predictions
 from champion.settings import Settings
 from tests.automation.conftest import ROW, WIN_RATES, Rig
-from tests.conftest import ModelFolders
+from tests.conftest import ModelFolders, local_client
 
 RAMP = {"steps": [0.1, 0.3, 0.5, 1.0], "min_seconds": 60, "min_units": 5}
 # Served latency is the machine's noise: a latency guardrail could hold a ramp for want of
@@ -117,8 +116,8 @@ def test_a_replica_still_routing_at_the_old_share_after_a_ramp_holds_nothing(
     sample-ratio check never sees a 9-to-1 split where it expects 7 to 3."""
     lagging = settings.model_copy(update={"controller": False, "state_poll_seconds": 3600.0})
     rig.canary(0.1)
-    rig.experiment(goal="click_rate", automation="auto", min_sample=10_000, ramp=RAMP)
-    with TestClient(create_app(lagging, rig.clock)) as replica:
+    rig.experiment(goal="click_rate", automation="auto", min_sample=10_000, ramp=RAMP, **SAFE)
+    with local_client(create_app(lagging, rig.clock)) as replica:
         rig.traffic(100, WIN_RATES)
         rig.advance(61)
         assert rig.controller.tick()[0].decision.action == "ramp"
