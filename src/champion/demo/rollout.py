@@ -27,6 +27,7 @@ from champion.settings import Settings
 __all__ = [
     "SERVER_ENV",
     "await_decision",
+    "await_events_written",
     "decisions_table",
     "experiment_report",
     "let_the_controller_decide",
@@ -47,26 +48,28 @@ class BrokenRanker:
 '''
 
 
-def _interleaving_design(users: int, automation: str) -> dict[str, Any]:
-    # A fixed-horizon test over users, looked at once: when every planned user has visited.
-    # Each user's won and lost impressions give one preference, so a user who visits often
-    # counts once; with only the ~520 MovieLens test users an always-valid test would rarely
-    # be sure yet.
+def _interleaving_design(users: int, automation: str, wait_seconds: float) -> dict[str, Any]:
+    # A fixed-horizon test over users, looked at once: when every planned visit was made and
+    # its clicks arrived. Each user's won and lost impressions give one preference, so a user
+    # who visits often counts once; with only the ~520 MovieLens test users an always-valid
+    # test would rarely be sure yet.
     return {
         "goal": "interleaving",
         "method": "interleaving",
         "interleaving_test": "t",
         "min_sample": users,
-        # The test runs once, a few seconds after the last planned user visited, so that
-        # user's clicks count.
-        "horizon_wait_seconds": 10,
+        # Every user has visited once long before the planned visits are made: the one test
+        # waits for the plan (a day), and the demo ends the wait when the visits are done.
+        "horizon_wait_seconds": wait_seconds,
         "automation": automation,
     }
 
 
 def start_interleaving_experiment(client: httpx.Client, console: Console, users: int) -> None:
     """Attach an experiment to the interleaving; the controller only reports for now."""
-    design = _interleaving_design(users, "manual") | {"reason": "which ranker do users prefer?"}
+    design = _interleaving_design(users, "manual", 86400) | {
+        "reason": "which ranker do users prefer?"
+    }
     client.put("/v1/endpoints/recs/experiment", json=design).raise_for_status()
     console.print(
         "An experiment watches it: goal interleaving preference, each user counting once "
@@ -92,7 +95,9 @@ def verdict_line(report: dict[str, Any]) -> str:
 
 def let_the_controller_decide(client: httpx.Client, console: Console, users: int) -> None:
     """Every planned user has visited: hand the decision to the controller."""
-    design = _interleaving_design(users, "auto") | {"reason": "all planned users have visited"}
+    design = _interleaving_design(users, "auto", 0) | {
+        "reason": "every planned visit was made and its feedback sent: test now"
+    }
     client.put("/v1/endpoints/recs/experiment", json=design).raise_for_status()
     console.print("Every planned user has visited: the rollout controller may act (auto).")
 
@@ -103,6 +108,16 @@ def experiment_report(client: httpx.Client, endpoint: str) -> dict[str, Any]:
     response.raise_for_status()
     report: dict[str, Any] = response.json()
     return report
+
+
+def await_events_written(client: httpx.Client, timeout: float = 30.0) -> None:
+    """Until the server has stored every prediction event it answered (they are written off
+    the response path), or ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.get("/v1/health").json()["events"]["queued"] == 0:
+            return
+        time.sleep(0.1)
 
 
 def await_decision(client: httpx.Client, endpoint: str, timeout: float = 30.0) -> dict[str, Any]:

@@ -116,7 +116,7 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
                 rng,
                 "an interleaving of recs/1 and recs/2",
             )
-            time.sleep(0.3)  # prediction events are written off the response path
+            rollout.await_events_written(client)
             _interleaving_result(client)
             rollout.let_the_controller_decide(client, console, len(everyone))
             decided = rollout.await_decision(client, "recs")
@@ -136,7 +136,7 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
             broken = rollout.await_decision(client, "recs")
             console.print(f"The controller: {broken['decision']['reason']}")
             _score_customers(client, holdout)
-            time.sleep(0.3)
+            rollout.await_events_written(client)
             _shadow_summary(client, home_dir)
             report = run_drift_story(client, home_dir, holdout, console)
             if _retrain(client, data_dir, home_dir)["status"] == "succeeded":
