@@ -129,7 +129,10 @@ def test_demo_serves_logs_and_joins_feedback(
     # pipeline's switch to the canary reaches the router within the state poll (0.5 s): the
     # canary week's first requests may still be shadowed.
     assert 0.8 * shadow_phase <= shadowed <= shadow_phase + 50
-    assert [(rule, state) for rule, state, _ in fired] == [("attrition-drift", "open")]
+    # The rule watches the last hour: once the canary's weeks score undrifted customers the
+    # alert may resolve before the demo ends, depending on when the evaluator last looked.
+    [(rule, state, _)] = fired
+    assert rule == "attrition-drift" and state in {"open", "resolved"}
     assert "sent" in fired[0][2].values()
 
 
