@@ -244,8 +244,10 @@ class AlertService:
             ).inc()
         key = f"{alert.state} {name}"
         with write(self.engine) as conn:
+            # Sinks deliver in parallel: the row is locked so that no outcome overwrites
+            # another's (PostgreSQL reads committed rows; SQLite writes one at a time anyway).
             row = conn.execute(
-                sa.select(alerts.c.deliveries).where(alerts.c.id == alert.id)
+                sa.select(alerts.c.deliveries).where(alerts.c.id == alert.id).with_for_update()
             ).first()
             deliveries = dict(row.deliveries) if row is not None else {}
             deliveries[key] = outcome
