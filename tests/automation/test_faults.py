@@ -33,6 +33,7 @@ from tests.automation.trainers import customers, spec, write_batch
 from tests.conftest import LiveServer, ModelFolders
 from tests.fixtures.faults import (
     EVENT_TABLES,
+    cannot,
     disk_full,
     postgres_tables_on,
     small_filesystem,
@@ -93,19 +94,12 @@ def test_training_that_raises_fails_the_run_and_keeps_the_data(
     assert _file_count(services) == 2
 
 
-def _cannot(why: str) -> None:
-    """Skip locally; in CI an untested fault is a failure."""
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must run the unwritable-store test: {why}")
-    pytest.skip(why)
-
-
 @contextmanager
 def _unwritable(folder: Path) -> Iterator[None]:
     folders = [folder, *(p for p in folder.rglob("*") if p.is_dir())]
     root = os.geteuid() == 0
     if root and shutil.which("chattr") is None:
-        _cannot("running as root without chattr: cannot make a folder unwritable")
+        cannot("running as root without chattr: cannot make a folder unwritable")
     for path in folders:
         if root:
             subprocess.run(["chattr", "+i", str(path)], check=False, capture_output=True)
@@ -119,7 +113,7 @@ def _unwritable(folder: Path) -> Iterator[None]:
             pass
         else:
             probe.unlink()
-            _cannot("this file system ignores the read-only flag")
+            cannot("this file system ignores the read-only flag")
         yield
     finally:
         for path in folders:

@@ -84,7 +84,7 @@ def _archive() -> str:
     # A python-flavor version that would run its code on load.
     files = {
         "champion.yaml": b"kind: classifier\nflavor: python\nclass: evil:Model\n",
-        "evil.py": b"import os\nos.system('touch /tmp/pwned')\n",
+        "evil.py": b"import os\nos.system('touch pwned')\n",
     }
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:

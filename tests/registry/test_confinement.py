@@ -17,6 +17,7 @@ from champion.services import Services
 from champion.serving.runtime import Runtime
 from champion.settings import Settings
 from tests.conftest import FIXTURES
+from tests.fixtures.faults import cannot
 from tests.registry.cases import CASES, Case, outside
 from tests.registry.folders import ROW, sklearn_folder
 
@@ -109,7 +110,7 @@ def test_a_module_an_import_hook_supplies_from_elsewhere_is_refused_at_load(
     # setuptools puts a finder for 'distutils' ahead of sys.path: the folder's distutils.py
     # is hashed, but another file would run.
     if not any(type(f).__name__ == "DistutilsMetaFinder" for f in sys.meta_path):
-        pytest.skip("no import hook ahead of sys.path in this environment")
+        cannot("no import hook ahead of sys.path here (setuptools installs one for distutils)")
     version = services.registry.register(
         _module_version(tmp_path, "distutils"), model="m", actor="t"
     )
