@@ -16,7 +16,13 @@ from champion.events import (
     ShadowEvent,
     ShownItem,
 )
-from champion.events.tables import feedback, prediction_items, predictions, shadow_predictions
+from champion.events.tables import (
+    feedback,
+    prediction_items,
+    predictions,
+    recorded,
+    shadow_predictions,
+)
 from champion.metrics import Metrics
 from champion.services import Services
 
@@ -121,7 +127,9 @@ def test_events_read_back_exactly_as_they_were_served(services: Services) -> Non
     writer.start()
     writer.close()
     with services.engine.connect() as conn:
-        served = {row.request_id: row._asdict() for row in conn.execute(sa.select(predictions))}
+        served = {
+            row.request_id: row._asdict() for row in conn.execute(sa.select(*recorded(predictions)))
+        }
         items = conn.execute(
             sa.select(prediction_items).order_by(prediction_items.c.position)
         ).all()

@@ -44,13 +44,15 @@ class RowEncoder:
 
     def __init__(self, table: sa.Table, dialect: str) -> None:
         self.table = table
-        self.columns = [column.name for column in table.columns]
+        # Bookkeeping columns with a server default (e.g. ``folded``) are the database's to fill.
+        written = [column for column in table.columns if column.server_default is None]
+        self.columns = [column.name for column in written]
         self._times = [
-            i for i, column in enumerate(table.columns) if isinstance(column.type, UTCDateTime)
+            i for i, column in enumerate(written) if isinstance(column.type, UTCDateTime)
         ]
         postgres = dialect == "postgresql"
         self._time_text = _postgres_time if postgres else _sqlite_time
-        values = [_json_column_sql(i, c.type, postgres) for i, c in enumerate(table.columns)]
+        values = [_json_column_sql(i, c.type, postgres) for i, c in enumerate(written)]
         source = "json_array_elements(%s::json) AS e" if postgres else "json_each(?)"
         # A row already stored is skipped, so writing a batch twice (a replay after a commit
         # whose answer was lost) stores each row once. SQLite needs the WHERE to tell the

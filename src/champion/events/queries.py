@@ -9,7 +9,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from champion.events.tables import feedback, prediction_items, predictions, shadow_predictions
+from champion.events.tables import (
+    feedback,
+    prediction_items,
+    predictions,
+    recorded,
+    shadow_predictions,
+)
 
 __all__ = [
     "VersionStats",
@@ -229,7 +235,7 @@ def joined_predictions(
     """Predictions with their feedback events, newest first."""
     rows = (
         conn.execute(
-            _window(sa.select(predictions), endpoint, start, end)
+            _window(sa.select(*recorded(predictions)), endpoint, start, end)
             .order_by(predictions.c.at.desc())
             .limit(limit)
         )
@@ -244,7 +250,11 @@ def feedback_for(conn: sa.Connection, request_ids: list[str]) -> dict[str, list[
     found: dict[str, list[dict[str, Any]]] = {}
     for start in range(0, len(request_ids), 500):
         chunk = request_ids[start : start + 500]
-        query = sa.select(feedback).where(feedback.c.request_id.in_(chunk)).order_by(feedback.c.at)
+        query = (
+            sa.select(*recorded(feedback))
+            .where(feedback.c.request_id.in_(chunk))
+            .order_by(feedback.c.at)
+        )
         for row in conn.execute(query).mappings():
             found.setdefault(row["request_id"], []).append(dict(row))
     return found

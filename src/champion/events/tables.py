@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from champion.db.metadata import JSON, UTCDateTime, metadata
 
-__all__ = ["feedback", "prediction_items", "predictions", "shadow_predictions"]
+__all__ = ["feedback", "prediction_items", "predictions", "recorded", "shadow_predictions"]
+
+
+def recorded(table: sa.Table) -> list[sa.Column[Any]]:
+    """The columns of ``table`` that hold what was served or received, without the
+    database's own bookkeeping (``folded``)."""
+    return [column for column in table.columns if column.server_default is None]
+
 
 predictions = sa.Table(
     "predictions",
@@ -29,7 +38,15 @@ predictions = sa.Table(
     sa.Column("fallback_from", sa.String(80), nullable=True),
     # The chance this unit had of landing in its arm (for inverse-propensity analysis).
     sa.Column("probability", sa.Float, nullable=True),
+    # Whether this request is counted in the stored aggregates (see ``rollups``).
+    sa.Column("folded", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index(None, "endpoint", "at"),
+    sa.Index(
+        "ix_predictions_unfolded",
+        "at",
+        sqlite_where=sa.text("NOT folded"),
+        postgresql_where=sa.text("NOT folded"),
+    ),
 )
 
 # What a shadow version answered to the same input, beside the served prediction.
@@ -70,5 +87,12 @@ feedback = sa.Table(
     sa.Column("label", JSON, nullable=True),
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("folded", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index(None, "request_id"),
+    sa.Index(
+        "ix_feedback_unfolded",
+        "received_at",
+        sqlite_where=sa.text("NOT folded"),
+        postgresql_where=sa.text("NOT folded"),
+    ),
 )
