@@ -66,3 +66,38 @@ def test_the_one_evaluation_waits_for_late_feedback_when_asked(rig: Rig) -> None
     assert decided["horizon_reached_at"] == first["horizon_reached_at"]
     [goal] = [r for r in decided["results"] if r["role"] == "goal"]
     assert goal["verdict"] == "better" and decided["decision"]["action"] == "promote"
+
+
+def test_the_timeline_shows_a_fixed_horizon_goal_untested_before_its_horizon_and_kept_after(
+    rig: Rig,
+) -> None:
+    rig.canary(0.5)
+    rig.experiment(
+        goal="click_rate", method="delta", min_sample=30, horizon_wait_seconds=0, guardrails=[]
+    )
+    rig.advance(60)
+    rig.traffic(20, {"challenger": 1.0})  # a clear difference, but short of min_sample
+    rig.advance(600)
+    assert rig.report()["horizon"] is None
+    rig.traffic(60, {})  # min_sample reached: the one evaluation runs now
+    decided = rig.report()["horizon"]
+    assert decided is not None
+    rig.advance(600)
+    rig.traffic(60, {"challenger": 1.0})  # later looks would test again: the timeline may not
+
+    body = rig.client.get("/v1/endpoints/churn/experiment/timeline", params={"points": 4}).json()
+    ends = [p["end"] for p in body["points"]]
+    before = [p for p, end in zip(body["points"], ends, strict=True) if end < decided["at"]]
+    after = [p for p, end in zip(body["points"], ends, strict=True) if end >= decided["at"]]
+    assert before and after
+    for point in before:
+        [goal] = point["goal"]
+        assert goal["tested"] is False and goal["verdict"] == "not tested"
+        assert goal["p_value"] is None and goal["ci"] is None
+        assert goal["effect"] is not None  # the estimate is shown, as a description
+    [stored] = [r for r in decided["results"] if r["role"] == "goal"]
+    for point in after:
+        [goal] = point["goal"]
+        assert goal["tested"] is True
+        assert goal["p_value"] == stored["result"]["p_value"]
+        assert goal["verdict"] == stored["verdict"]

@@ -66,6 +66,7 @@ def test_the_timeline_builds_up_to_what_the_report_says_now(rig: Rig) -> None:
             "p_value": goal["p_value"],
             "relative": goal["relative"],
             "verdict": goal["verdict"],
+            "tested": True,
         }
     ]
     reported = {a["arm"]: a for a in report["arms"]}

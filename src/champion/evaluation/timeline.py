@@ -6,6 +6,9 @@ Each point runs the same SQL aggregates and the same tests as the report (``anal
 the last point is exactly what ``GET /v1/endpoints/{e}/experiment`` shows, and the goal's
 interval over time shows how the evidence built up. The windows are cumulative because the
 unit, not the request, is the unit of analysis: a user active in two buckets is one unit.
+A fixed-horizon goal (:mod:`champion.evaluation.horizon`) is tested once: points before its
+horizon show the estimate only (no interval, p-value or verdict: ``tested`` is false), and
+points from the horizon on show the stored evaluation, never a new test.
 Like the report, a point covers the ramp step in force at ``t_k`` (its ``step``): the
 evidence starts again at each ramp, because steps are never pooled (see
 :mod:`champion.evaluation.regimes`).
@@ -24,6 +27,7 @@ from champion.db import read
 from champion.errors import InvalidInput
 from champion.evaluation.analysis import Analysis, analyse
 from champion.evaluation.experiments import Experiment, Experiments
+from champion.evaluation.horizon import FIXED_HORIZON, Horizon
 from champion.evaluation.stattests import RatioSummary
 from champion.events.arms import ArmWindow
 
@@ -86,13 +90,27 @@ class ExperimentTimeline:
             "alpha": design.alpha,
             "started_at": self.experiment.started_at.isoformat(),
             "points": [
-                _point(end, analysis, design.goal, design.alpha)
+                _point(end, analysis, self._tested(end, analysis), design.goal, design.alpha)
                 for end, analysis in zip(self.ends, self.analyses, strict=True)
             ],
         }
 
+    def _tested(self, end: datetime, analysis: Analysis) -> Analysis | None:
+        """``analysis`` as the report would show it at ``end``: for a fixed-horizon goal, the
+        stored evaluation once it was made, and None (not tested) before."""
+        design = self.experiment.design
+        if design.method not in FIXED_HORIZON:
+            return analysis
+        stored = self.experiment.horizon
+        horizon = None if stored is None else Horizon.from_json(stored)
+        if horizon is None or not horizon.applies_to(design) or end < horizon.at:
+            return None
+        return horizon.applied(analysis)
 
-def _point(end: datetime, analysis: Analysis, goal: str, alpha: float) -> dict[str, Any]:
+
+def _point(
+    end: datetime, analysis: Analysis, tested: Analysis | None, goal: str, alpha: float
+) -> dict[str, Any]:
     arms = []
     for name, metrics in analysis.metrics.items():
         summary = metrics.metrics.get(goal)
@@ -112,24 +130,31 @@ def _point(end: datetime, analysis: Analysis, goal: str, alpha: float) -> dict[s
         "end": end.isoformat(),
         "step": None if analysis.regime is None else analysis.regime.index + 1,
         "arms": arms,
-        "goal": [
-            {
-                "arm": r.arm,
-                "control": r.control,
-                "challenger": r.challenger,
-                "effect": None if r.result is None else r.result.effect,
-                "ci": None if r.result is None or r.result.ci is None else list(r.result.ci),
-                "p_value": None if r.result is None else r.result.p_value,
-                "relative": False if r.result is None else r.result.relative,
-                "verdict": r.verdict,
-            }
-            for r in analysis.results
-            if r.role == "goal"
-        ],
+        "goal": _goal(analysis) if tested is None else _goal(tested, tested=True),
         "interleaving": None
         if comparison is None
         else {key: value for key, value in comparison.to_json().items() if key in _COUNTS},
     }
+
+
+def _goal(analysis: Analysis, *, tested: bool = False) -> list[dict[str, Any]]:
+    return [
+        {
+            "arm": r.arm,
+            "control": r.control,
+            "challenger": r.challenger,
+            "effect": None if r.result is None else r.result.effect,
+            "ci": None
+            if not tested or r.result is None or r.result.ci is None
+            else list(r.result.ci),
+            "p_value": None if not tested or r.result is None else r.result.p_value,
+            "relative": False if r.result is None else r.result.relative,
+            "verdict": r.verdict if tested else "not tested",
+            "tested": tested,
+        }
+        for r in analysis.results
+        if r.role == "goal"
+    ]
 
 
 def experiment_timeline(
