@@ -31,7 +31,7 @@ import numpy as np
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 
-from tests.evaluation.ramp_simulation import (  # noqa: E402
+from benchmarks.ramp_simulation import (  # noqa: E402
     RampScenario,
     analyse_ramp,
     design_of,

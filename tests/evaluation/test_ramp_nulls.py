@@ -11,16 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sqlalchemy as sa
-
-from champion.db.engine import make_engine
-from champion.db.migrate import migrate
-from tests.evaluation.ramp_simulation import (
+from benchmarks.ramp_simulation import (
     RampScenario,
     analyse_ramp,
     design_of,
     forget,
     write_ramp,
 )
+
+from champion.db.engine import make_engine
+from champion.db.migrate import migrate
 
 # Small enough for seconds, with a trend steep enough (0.10 → 0.30) that pooling is fooled.
 SCENARIO = RampScenario(units=1500, rates=(0.10, 0.30), looks_per_step=2)
