@@ -175,6 +175,17 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
         yield server
 
 
+def churn_canary(services: Services, model_folder: ModelFolders, share: float) -> None:
+    """Two versions of the constant model, @champion and @challenger, on a canary 'churn'
+    sending ``share`` of the units to the challenger."""
+    for alias in ("champion", "challenger"):
+        services.registry.register(
+            model_folder("constant"), model="churn", actor="t", aliases_to_set=(alias,)
+        )
+    params = {"champion": "churn@champion", "challenger": "churn@challenger", "share": share}
+    services.endpoints.set("churn", "canary", params, actor="t")
+
+
 @pytest.fixture
 def served(services: Services, model_folder: ModelFolders) -> Services:
     """A classifier endpoint 'churn' and a ranker endpoint 'recs', both on @champion."""

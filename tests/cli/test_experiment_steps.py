@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from champion.services import Services
 from tests.cli.conftest import CommandLine, Result
-from tests.conftest import ModelFolders
+from tests.conftest import ModelFolders, churn_canary
 
 
 def test_show_lists_the_ramp_steps(
     services: Services, model_folder: ModelFolders, champion: CommandLine
 ) -> None:
-    for alias in ("champion", "challenger"):
-        services.registry.register(
-            model_folder("constant"), model="churn", actor="t", aliases_to_set=(alias,)
-        )
-    params = {"champion": "churn@champion", "challenger": "churn@challenger", "share": 0.05}
-    services.endpoints.set("churn", "canary", params, actor="t")
+    churn_canary(services, model_folder, 0.05)
     body = {"goal": "click_rate", "ramp": {"steps": [0.05, 0.2, 1.0]}}
     experiment = services.experiments.set("churn", body, actor="t")
     services.rollout.ramp(experiment, 0.2, actor="t", reason="step up")

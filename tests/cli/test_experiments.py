@@ -8,7 +8,7 @@ from champion.services import Services
 from champion.settings import Settings
 from tests.api.test_experiments import _canary, _second_version, _serve
 from tests.cli.conftest import CommandLine, Result
-from tests.conftest import ModelFolders
+from tests.conftest import ModelFolders, churn_canary
 
 
 def _run(champion: CommandLine, *args: str) -> tuple[int, str, str]:
@@ -22,12 +22,7 @@ def test_experiment_commands(
     model_folder: ModelFolders,
     champion: CommandLine,
 ) -> None:
-    for alias in ("champion", "challenger"):
-        services.registry.register(
-            model_folder("constant"), model="churn", actor="t", aliases_to_set=(alias,)
-        )
-    params = {"champion": "churn@champion", "challenger": "churn@challenger", "share": 0.05}
-    services.endpoints.set("churn", "canary", params, actor="t")
+    churn_canary(services, model_folder, 0.05)
     for args, message in [
         (("--goal", "ctx"), "experiment.goal: Value error, unknown metric"),
         (("--goal", "ctr", "--guardrail", "latency"), "--guardrail 'latency': write metric="),
@@ -84,12 +79,7 @@ def test_experiment_commands(
 def test_experiment_plan(
     services: Services, model_folder: ModelFolders, champion: CommandLine
 ) -> None:
-    for alias in ("champion", "challenger"):
-        services.registry.register(
-            model_folder("constant"), model="churn", actor="t", aliases_to_set=(alias,)
-        )
-    params = {"champion": "churn@champion", "challenger": "churn@challenger", "share": 0.5}
-    services.endpoints.set("churn", "canary", params, actor="t")
+    churn_canary(services, model_folder, 0.5)
     code, _, err = _run(champion, "experiment", "plan", "churn", "--goal", "ctr", "--mde", "x")
     assert code == 2 and "--mde 'x': write the smallest change" in err
     code, _, err = _run(
@@ -117,12 +107,7 @@ def test_experiment_plan_prints_the_units_and_days(
 def test_experiment_set_takes_cuped_and_the_chance_to_win(
     services: Services, model_folder: ModelFolders, champion: CommandLine
 ) -> None:
-    for alias in ("champion", "challenger"):
-        services.registry.register(
-            model_folder("constant"), model="churn", actor="t", aliases_to_set=(alias,)
-        )
-    params = {"champion": "churn@champion", "challenger": "churn@challenger", "share": 0.5}
-    services.endpoints.set("churn", "canary", params, actor="t")
+    churn_canary(services, model_folder, 0.5)
     base = ("experiment", "set", "churn", "--goal", "click_rate")
     code, _, err = _run(champion, *base, "--cuped-days", "7", "--method", "welch")
     assert code == 2 and "experiment.cuped: CUPED adjusts an event metric" in err

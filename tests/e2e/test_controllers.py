@@ -16,7 +16,7 @@ from champion.db import read
 from champion.server_process import ServerProcess
 from champion.services import Services
 from champion.settings import Settings
-from tests.conftest import ModelFolders
+from tests.conftest import ModelFolders, churn_canary
 
 FAST = {"CHAMPION_CONTROLLER_INTERVAL_SECONDS": "0.2", "CHAMPION_STATE_POLL_SECONDS": "0.2"}
 
@@ -44,12 +44,7 @@ def test_one_controller_acts_among_several_processes(
     services: Services, settings: Settings, model_folder: ModelFolders
 ) -> None:
     """A server process and this test process both run a controller on one database."""
-    for alias in ("champion", "challenger"):
-        services.registry.register(
-            model_folder("constant"), model="churn", actor="t", aliases_to_set=(alias,)
-        )
-    params = {"champion": "churn@champion", "challenger": "churn@challenger", "share": 0.1}
-    services.endpoints.set("churn", "canary", params, actor="t")
+    churn_canary(services, model_folder, 0.1)
     ramp = {"steps": [0.1, 0.2, 0.3, 0.5, 1.0], "min_seconds": 0, "min_units": 0}
     # No traffic, so no guardrail: a guardrail would hold each ramp for evidence it holds.
     design = {
