@@ -75,13 +75,20 @@ def test_registered_on_one_replica_served_by_another_and_a_tampered_blob_refused
     model = version["files"]["model.skops"]
     bucket.fs.pipe(bucket.key(model), b"not the model that was registered")
     c = _replica(settings, tmp_path / "replica-c", bucket)
-    status, code, message = _error(_predict(c))
+    with local_client(create_app(c)) as client:
+        response = client.post("/v1/endpoints/churn/predict", json={"instances": [ROW]})
+        found = client.get("/v1/diagnostics").json()["dependencies"]
+    status, code, message = _error(response)
     assert (status, code) == (409, "ArtifactTampered")
     assert message.startswith(
         f"Version churn/1 failed its sha256 check on file 'model.skops': Artifact blob {model} "
         f"in {bucket.url} does not match its sha256"
     )
     assert not (c.artifacts_cache_dir / model[:2] / model).exists()
+    assert found["artifact_store"] == {"status": "ok", "path": bucket.url}
+    assert [v["problems"] for v in found["versions"]] == [
+        ["model.skops: sha256 mismatch in the artifact store"]
+    ]
 
 
 def test_a_blob_missing_from_the_bucket_is_a_503_naming_it(
