@@ -97,14 +97,14 @@ class ObjectArtifactStore:
             return cached
         try:
             source = self._call(f"read blob {sha256}", lambda: self.fs.open(self._key(sha256)))
-        except FileNotFoundError:
+            with source:
+                return self._call(
+                    f"read blob {sha256}", lambda: self.cache.fill(sha256, source, str(self.url))
+                )
+        except FileNotFoundError:  # absent, or removed while it was read
             raise NotFound(
                 f"Artifact blob {sha256} is missing from the store at {self.url}."
             ) from None
-        with source:
-            return self._call(
-                f"read blob {sha256}", lambda: self.cache.fill(sha256, source, str(self.url))
-            )
 
     def exists(self, sha256: str) -> bool:
         return self._call(f"look up blob {sha256}", lambda: bool(self.fs.exists(self._key(sha256))))
