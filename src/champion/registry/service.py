@@ -351,7 +351,7 @@ class Registry:
                 except NotFound as exc:
                     raise Unavailable(
                         f"Version {version.key} cannot be loaded: blob sha256 {expected} (its "
-                        f"file {relative!r}) is missing from the artifact store ({exc.message}) "
+                        f"file {relative!r}) is missing from the artifact store. {exc.message} "
                         "Every replica must use the same artifact store (one "
                         "CHAMPION_ARTIFACTS_URL, or a shared CHAMPION_HOME/artifacts folder) as "
                         "the process that registered it."
