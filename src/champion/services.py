@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from champion.access import Tokens
-from champion.artifacts import LocalArtifactStore
+from champion.artifacts import ArtifactStore, open_artifact_store
 from champion.clock import Clock, SystemClock
 from champion.db import make_engine, migrate
 from champion.metrics import Metrics
@@ -28,7 +28,17 @@ if TYPE_CHECKING:
     from champion.drift.references import References
     from champion.evaluation.experiments import Experiments
 
-__all__ = ["Services"]
+__all__ = ["Services", "artifact_store"]
+
+
+def artifact_store(settings: Settings) -> ArtifactStore:
+    """The store CHAMPION_ARTIFACTS_URL names, else the folder ``<home>/artifacts``."""
+    return open_artifact_store(
+        settings.artifacts_url,
+        folder=settings.artifacts_dir,
+        cache_folder=settings.artifacts_cache_dir,
+        cache_bytes=settings.artifacts_cache_bytes,
+    )
 
 
 @dataclass
@@ -47,13 +57,18 @@ class Services:
     def open(
         cls, settings: Settings, clock: Clock | None = None, metrics: Metrics | None = None
     ) -> Services:
-        """Connect to the database (migrating it to the newest schema) and the artifact store."""
+        """Connect to the database (migrating it to the newest schema) and the artifact store.
+
+        Raises InvalidInput for a malformed CHAMPION_ARTIFACTS_URL, MissingExtra without the
+        s3 extra, and Unavailable if its bucket cannot be reached.
+        """
         clock = clock or SystemClock()
+        store = artifact_store(settings)
+        store.check()
         engine = make_engine(settings.resolved_database_url())
         migrate(engine)
         flavors = default_flavors()
         policies = default_policies()
-        store = LocalArtifactStore(settings.artifacts_dir)
         registry = Registry(engine, store, flavors, clock, settings)
         endpoints = Endpoints(engine, registry, policies, clock)
         tokens = Tokens(engine, clock)

@@ -25,6 +25,20 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default sqlite:///<home>/champion.db."
     )
+    artifacts_url: str | None = Field(
+        default=None,
+        description=(
+            "s3://bucket/prefix: version files in S3-compatible object storage that every "
+            "replica shares (extra [s3]; endpoint and credentials from the AWS_* variables); "
+            "unset: the folder <home>/artifacts."
+        ),
+    )
+    artifacts_cache_bytes: int = Field(
+        default=10 * 1024**3,
+        ge=0,
+        description="Largest total size of the blobs a replica keeps from object storage in "
+        "<home>/cache/artifacts, least recently used out; 0: none kept.",
+    )
     host: str = "127.0.0.1"
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default=[],
@@ -115,6 +129,11 @@ class Settings(BaseSettings):
     @property
     def artifacts_dir(self) -> Path:
         return self.home / "artifacts"
+
+    @property
+    def artifacts_cache_dir(self) -> Path:
+        """This replica's copies of blobs read from object storage (CHAMPION_ARTIFACTS_URL)."""
+        return self.home / "cache" / "artifacts"
 
     @property
     def datasets_dir(self) -> Path:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from champion.artifacts import LocalArtifactStore
+from champion.artifacts import BlobCache, LocalArtifactStore
 from champion.artifacts.leftovers import owner_tag, sweep_folder
 from champion.artifacts.space import out_of_space
 from champion.errors import InvalidInput, PayloadTooLarge
@@ -33,10 +33,12 @@ def _tmp(home: Path) -> Path:
 
 
 def sweep_leftovers(settings: Settings) -> list[Path]:
-    """Remove the upload folders and half-written blobs of processes that died."""
+    """Remove the upload folders and half-written blobs (stored or cached) of processes
+    that died."""
     return (
         sweep_folder(_tmp(settings.home), UPLOAD_PREFIX)
         + LocalArtifactStore(settings.artifacts_dir).sweep()
+        + BlobCache(settings.artifacts_cache_dir, settings.artifacts_cache_bytes).sweep()
     )
 
 

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from champion.artifacts.cache import BlobCache
 from champion.artifacts.local import LocalArtifactStore, sha256_file
+from champion.artifacts.remote import ObjectArtifactStore
 from champion.artifacts.store import ArtifactStore
+from champion.artifacts.urls import ObjectUrl, open_artifact_store
 
-__all__ = ["ArtifactStore", "LocalArtifactStore", "sha256_file"]
+__all__ = [
+    "ArtifactStore",
+    "BlobCache",
+    "LocalArtifactStore",
+    "ObjectArtifactStore",
+    "ObjectUrl",
+    "open_artifact_store",
+    "sha256_file",
+]

@@ -76,6 +76,9 @@ class LocalArtifactStore:
         """Remove the blob if present (a blob no version refers to any more)."""
         self._path(sha256).unlink(missing_ok=True)
 
+    def check(self) -> None:
+        """A folder needs no connection (whether it is writable, diagnostics report)."""
+
     def sweep(self) -> list[Path]:
         """Remove blobs left half-written by a process that died; returns what went."""
         if not self.root.is_dir():

@@ -17,11 +17,16 @@ class ArtifactStore(Protocol):
         ...
 
     def open(self, sha256: str) -> BinaryIO:
-        """Open the blob for reading; raises NotFound if absent."""
+        """Open the blob for reading; raises NotFound if absent, and ArtifactTampered if the
+        store checks blobs as it fetches them and this one no longer matches its sha256."""
         ...
 
     def exists(self, sha256: str) -> bool: ...
 
     def delete(self, sha256: str) -> None:
         """Remove the blob; absent is fine (the registry calls it for unreferenced blobs)."""
+        ...
+
+    def check(self) -> None:
+        """Raise Unavailable, naming the setting to correct, if the store cannot be reached."""
         ...

@@ -13,10 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from champion.artifacts import ArtifactStore
 from champion.db import write
 from champion.db.dialects import insert_ignoring_duplicates
 from champion.diagnostics.tables import health_probes
-from champion.errors import ChampionError
+from champion.errors import ArtifactTampered, ChampionError
 from champion.registry import Registry, Version
 from champion.serving.endpoints import Endpoints
 from champion.serving.policies import PolicyFactory
@@ -24,6 +25,7 @@ from champion.serving.policies import PolicyFactory
 __all__ = [
     "artifact_store_health",
     "database_health",
+    "object_store_health",
     "served_versions",
     "version_health",
     "write_probe",
@@ -91,6 +93,15 @@ def artifact_store_health(root: Any) -> dict[str, Any]:
     return {"status": "ok", "path": str(root), "writable": True}
 
 
+def object_store_health(store: ArtifactStore, url: str) -> dict[str, Any]:
+    """Whether the bucket of CHAMPION_ARTIFACTS_URL answers now."""
+    try:
+        store.check()
+    except ChampionError as exc:
+        return {"status": "error", "path": url, "error": exc.message}
+    return {"status": "ok", "path": url}
+
+
 def served_versions(endpoints: Endpoints, registry: Registry) -> dict[str, list[Version]]:
     """The versions each endpoint's policy names, resolved now."""
     found: dict[str, list[Version]] = {}
@@ -115,6 +126,9 @@ def version_health(registry: Registry, version: Version, loaded: Collection[str]
             with registry.store.open(expected) as handle:
                 while chunk := handle.read(1024 * 1024):
                     digest.update(chunk)
+        except ArtifactTampered:
+            bad.append(f"{relative}: sha256 mismatch in the artifact store")
+            continue
         except ChampionError:
             bad.append(f"{relative}: missing")
             continue

@@ -5,7 +5,8 @@ Three checks, each a ``champion_ready{check=...}`` gauge:
 * ``database``: a real write is committed (a row of ``health_probes``), since a database
   that answers ``SELECT 1`` may still refuse every write (read-only, a full disk, a lock
   held, privileges revoked);
-* ``artifacts``: every blob of every version the endpoints serve is in the artifact store;
+* ``artifacts``: the artifact store answers (an object store's bucket can be reached) and
+  every blob of every version the endpoints serve is in it;
 * ``events``: prediction events reach the database (none waits in the spool, none was
   dropped in the last minute).
 
@@ -27,6 +28,7 @@ import sqlalchemy as sa
 from champion.artifacts import ArtifactStore
 from champion.clock import Clock
 from champion.diagnostics.health import write_probe
+from champion.errors import ChampionError
 from champion.metrics import Metrics
 from champion.registry import Version
 
@@ -131,11 +133,14 @@ class Readiness:
         missing: list[str] = []
         versions = 0
         try:
+            self.store.check()  # an unreachable bucket, even before anything is served
             for version in self.served():
                 versions += 1
                 for relative, sha256 in sorted(version.files.items()):
                     if not self.store.exists(sha256):
                         missing.append(f"{version.key}: {relative} (sha256 {sha256[:12]}…)")
+        except ChampionError as exc:
+            return {"status": "error", "error": exc.message}
         except Exception as exc:  # a store that cannot even be asked is not ready either
             return {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
         if missing:

@@ -11,6 +11,7 @@ from champion.db import read
 from champion.diagnostics.health import (
     artifact_store_health,
     database_health,
+    object_store_health,
     served_versions,
     version_health,
 )
@@ -44,7 +45,11 @@ def diagnose(
     report: dict[str, Any] = {
         "dependencies": {
             "database": database,
-            "artifact_store": artifact_store_health(settings.artifacts_dir),
+            "artifact_store": (
+                object_store_health(services.registry.store, settings.artifacts_url)
+                if settings.artifacts_url
+                else artifact_store_health(settings.artifacts_dir)
+            ),
             "datasets": artifact_store_health(settings.datasets_dir),
         },
         "serving": stages.snapshot() if stages is not None else [],

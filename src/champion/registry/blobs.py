@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from champion.artifacts import ArtifactStore
 from champion.db import read
+from champion.errors import Unavailable
 from champion.registry.tables import versions
 
 __all__ = ["collect_garbage", "referenced", "restore_missing", "store_files"]
@@ -38,15 +39,16 @@ def collect_garbage(
 ) -> list[str]:
     """Remove the blobs among ``candidates`` that no live version refers to; returns them.
 
-    A blob that cannot be removed (a read-only store) is logged and left: an unreferenced
-    blob wastes space but harms nothing, and the change that freed it has happened.
+    A blob that cannot be removed (a read-only store, a bucket out of reach) is logged and
+    left: an unreferenced blob wastes space but harms nothing, and the change that freed it
+    has happened.
     """
     unique = set(candidates)
     removed = []
     for sha256 in sorted(unique - referenced(engine, unique)):
         try:
             store.delete(sha256)
-        except OSError as exc:
+        except (OSError, Unavailable) as exc:
             logger.warning("Could not remove unreferenced blob %s: %s", sha256, exc)
             continue
         removed.append(sha256)

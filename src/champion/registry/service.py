@@ -348,12 +348,18 @@ class Registry:
                 digest = hashlib.sha256()
                 try:
                     source = self.store.open(expected)
-                except NotFound:
+                except NotFound as exc:
                     raise Unavailable(
                         f"Version {version.key} cannot be loaded: blob sha256 {expected} (its "
-                        f"file {relative!r}) is missing from the artifact store. Every replica "
-                        "must use the same artifact store (a shared CHAMPION_HOME/artifacts "
-                        "folder) as the process that registered it."
+                        f"file {relative!r}) is missing from the artifact store. {exc.message} "
+                        "Every replica must use the same artifact store (one "
+                        "CHAMPION_ARTIFACTS_URL, or a shared CHAMPION_HOME/artifacts folder) as "
+                        "the process that registered it."
+                    ) from None
+                except ArtifactTampered as exc:
+                    raise ArtifactTampered(
+                        f"Version {version.key} failed its sha256 check on file {relative!r}: "
+                        f"{exc.message}"
                     ) from None
                 with source, open(target, "wb") as out:
                     while chunk := source.read(1024 * 1024):
