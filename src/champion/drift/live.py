@@ -8,7 +8,7 @@ DataFrame with one row per instance: the input fields, then the flattened output
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
@@ -17,10 +17,24 @@ from champion.drift.references import flatten_outputs
 from champion.events.tables import predictions
 from champion.registry import VersionKey
 
-__all__ = ["CHUNK_EVENTS", "count_predictions", "prediction_chunks", "served_versions"]
+__all__ = [
+    "CHUNK_EVENTS",
+    "DAY",
+    "count_predictions",
+    "dated_chunks",
+    "day_of",
+    "prediction_chunks",
+    "served_versions",
+]
 
 CHUNK_EVENTS = 5_000
 """Prediction events fetched per round trip (a server-side cursor on PostgreSQL)."""
+DAY = timedelta(days=1)
+
+
+def day_of(at: datetime) -> datetime:
+    """The UTC midnight that starts ``at``'s day."""
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _where(
@@ -80,3 +94,43 @@ def prediction_chunks(
                 outputs.extend(answered)
             frame = pd.DataFrame.from_records(instances)
             yield pd.concat([frame, flatten_outputs(outputs)], axis=1)
+
+
+def dated_chunks(
+    engine: sa.Engine,
+    endpoint: str,
+    start: datetime,
+    end: datetime,
+    version: VersionKey | None = None,
+    chunk_events: int = CHUNK_EVENTS,
+) -> Iterator[tuple[datetime, int, pd.DataFrame]]:
+    """As ``prediction_chunks``, but no chunk straddles a UTC midnight: ``(day, events,
+    frame)``, days in order, ``events`` the prediction events behind the frame's rows."""
+    query = (
+        sa.select(predictions.c.at, predictions.c.inputs, predictions.c.outputs)
+        .where(_where(endpoint, start, end, version))
+        .order_by(predictions.c.at)
+    )
+    with engine.connect() as conn:
+        result = conn.execution_options(yield_per=chunk_events).execute(query)
+        for partition in result.partitions():
+            day: datetime | None = None
+            events = 0
+            instances: list[dict[str, object]] = []
+            outputs: list[object] = []
+            for at, inputs, answered in partition:
+                today = day_of(at)
+                if day is not None and today != day:
+                    yield day, events, _frame(instances, outputs)
+                    events, instances, outputs = 0, [], []
+                day = today
+                events += 1
+                instances.extend(inputs)
+                outputs.extend(answered)
+            if day is not None:
+                yield day, events, _frame(instances, outputs)
+
+
+def _frame(instances: list[dict[str, object]], outputs: list[object]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(instances)
+    return pd.concat([frame, flatten_outputs(outputs)], axis=1)

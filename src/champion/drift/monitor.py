@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from champion.clock import Clock
 from champion.db import read
 from champion.drift.files import iter_table
-from champion.drift.live import count_predictions, prediction_chunks, served_versions
 from champion.drift.quality import QualityCounter
 from champion.drift.references import References, StoredReference
-from champion.drift.table import Correction, TableDrift, compare_table
+from champion.drift.span import Resolution, read_span, span_versions
+from champion.drift.table import Correction, TableDrift, compare_table, compare_windows
 from champion.errors import InvalidInput, NotFound
 from champion.periods import resolve_window
 from champion.registry import Registry, VersionKey, VersionRef
@@ -59,6 +59,11 @@ class DriftRun:
     start: datetime | None = None
     end: datetime | None = None
     source: str = ""
+    resolution: Resolution = "exact"
+    """``day`` when part of the window was read from a whole stored day (its raw rows are
+    gone): ``covered`` is then wider than ``[start, end)``."""
+    covered: tuple[datetime, datetime] | None = None
+    stored_days: int = 0
 
     @property
     def version(self) -> VersionKey:
@@ -72,6 +77,11 @@ class DriftRun:
             "start": None if self.start is None else self.start.isoformat(),
             "end": None if self.end is None else self.end.isoformat(),
             "source": self.source,
+            "resolution": self.resolution,
+            "covered": None
+            if self.covered is None
+            else {"start": self.covered[0].isoformat(), "end": self.covered[1].isoformat()},
+            "stored_days": self.stored_days,
             "reference": {"rows": self.reference.rows, "source": self.reference.source},
             **self.drift.to_json(),
             "quality": self.quality.to_json(),
@@ -112,12 +122,23 @@ class DriftMonitor:
         start, end = resolve_window(self.clock, window, start, end)
         key = self.window_version(endpoint, start, end, version)
         reference = self.references.get(key)
-        with read(self.engine) as conn:
-            total = count_predictions(conn, endpoint, start, end, key)
-        chunks = prediction_chunks(self.engine, endpoint, start, end, key)
-        return self._run(
-            reference, chunks, total, tests, correction, progress,
-            endpoint=endpoint, start=start, end=end, source=f"endpoint {endpoint}",
+        seen = 0
+
+        def advance(rows: int) -> None:
+            nonlocal seen
+            seen += rows
+            if progress is not None:
+                progress(seen, None)
+
+        span = read_span(self.engine, endpoint, reference, start, end, progress=advance)
+        stretch = span.stretch
+        drift = compare_windows(
+            reference.profile, stretch.windows, stretch.rows, tests=tests, correction=correction
+        )
+        return DriftRun(
+            reference, drift, stretch.quality, endpoint=endpoint, start=start, end=end,
+            source=f"endpoint {endpoint}", resolution=span.resolution,
+            covered=(span.start, span.end), stored_days=span.stored_days,
         )  # fmt: skip
 
     def window_version(
@@ -126,7 +147,7 @@ class DriftMonitor:
         if version is not None:
             return self.registry.resolve(VersionRef.parse(version)).key
         with read(self.engine) as conn:
-            served = served_versions(conn, endpoint, start, end)
+            served = span_versions(conn, endpoint, start, end)
         if not served:
             raise NotFound(
                 f"Endpoint {endpoint!r} served no prediction between {start.isoformat()} and "

@@ -280,6 +280,36 @@ class QualityCounter:
                 self.counts[name][check] += n
         return self
 
+    def add(self, other: QualityCounter) -> Self:
+        """Add the counts of ``other`` (another stretch of data against the same reference)."""
+        self.rows += other.rows
+        self.bad_rows += other.bad_rows
+        self.missing_columns.update(other.missing_columns)
+        for name, checks in other.counts.items():
+            mine = self.counts.setdefault(name, dict.fromkeys(CHECKS, 0))
+            for check, n in checks.items():
+                mine[check] = mine.get(check, 0) + n
+        return self
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything the counter holds, for ``from_state`` (a stored day keeps it)."""
+        return {
+            "rows": self.rows,
+            "bad_rows": self.bad_rows,
+            "missing_columns": sorted(self.missing_columns),
+            "counts": self.counts,
+        }
+
+    @classmethod
+    def from_state(cls, reference: ReferenceProfile, state: Mapping[str, Any]) -> QualityCounter:
+        counter = cls(reference)
+        counter.rows = int(state["rows"])
+        counter.bad_rows = int(state["bad_rows"])
+        counter.missing_columns = set(state["missing_columns"])
+        for name, checks in state["counts"].items():
+            counter.counts[name] = {check: int(n) for check, n in checks.items()}
+        return counter
+
     @property
     def share_bad(self) -> float:
         return self.bad_rows / self.rows if self.rows else 0.0

@@ -27,7 +27,7 @@ from champion.drift.window import DEFAULT_SAMPLE_SIZE, ColumnAccumulator, Column
 from champion.errors import InvalidInput
 from champion.plugins import Registry
 
-__all__ = ["ColumnDrift", "Correction", "TableDrift", "compare_table"]
+__all__ = ["ColumnDrift", "Correction", "TableDrift", "compare_table", "compare_windows"]
 
 Correction = Literal["bh", "bonferroni", "none"]
 _CORRECTIONS = ("bh", "bonferroni", "none")
@@ -181,8 +181,36 @@ def compare_table(
         rows += len(chunk)
         if progress is not None:
             progress(len(chunk))
-    raw = []
     windows = {name: accumulator.window() for name, accumulator in accumulators.items()}
+    return compare_windows(
+        reference, windows, rows, tests=tests, thresholds=thresholds, correction=correction,
+        detectors=registry,
+    )  # fmt: skip
+
+
+def compare_windows(
+    reference: ReferenceProfile,
+    windows: Mapping[str, ColumnWindow],
+    rows: int,
+    *,
+    tests: Mapping[str, str] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    correction: Correction = "bh",
+    detectors: Registry[DetectorSpec] | None = None,
+) -> TableDrift:
+    """Compare windows already accumulated (one per reference column, over ``rows`` rows)
+    with ``reference``; ``compare_table`` is this after accumulating its chunks."""
+    if correction not in _CORRECTIONS:
+        raise InvalidInput(
+            f"The 'correction' parameter of compare_windows must be one of "
+            f"{', '.join(map(repr, _CORRECTIONS))}. Got {correction!r} instead."
+        )
+    registry = default_detectors() if detectors is None else detectors
+    tests = dict(tests or {})
+    thresholds = dict(thresholds or {})
+    for name in sorted(set(tests) | set(thresholds)):
+        reference.column(name)
+    raw = []
     skipped = []
     for profile in reference.columns:
         window = windows[profile.name]

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from champion.db.metadata import JSON, UTCDateTime, metadata
 
-__all__ = ["reference_profiles"]
+__all__ = ["drift_days", "reference_profiles"]
 
 # Written once per version (replaced only on request), read by every drift run.
 reference_profiles = sa.Table(
@@ -21,4 +21,26 @@ reference_profiles = sa.Table(
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),
+)
+
+# One row per endpoint, UTC day and version that answered predictions that day: what the
+# day's served instances left behind against the version's reference profile (``days``).
+# Written once the day is over, replaced when the day is summarised again; it outlives the
+# raw predictions, so drift history does too.
+drift_days = sa.Table(
+    "drift_days",
+    metadata,
+    sa.Column("endpoint", sa.String(64), primary_key=True),
+    sa.Column("day", UTCDateTime(), primary_key=True),
+    sa.Column("model", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    # Prediction events and the instances they held.
+    sa.Column("predictions", sa.BigInteger, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    # The reference profile the windows were counted against (its created_at); null, with a
+    # null state, when the version had no profile then or its predictions could not be read.
+    sa.Column("reference_at", UTCDateTime(), nullable=True),
+    sa.Column("state", JSON, nullable=True),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("summarised_at", UTCDateTime(), nullable=False),
 )

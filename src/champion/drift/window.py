@@ -16,7 +16,9 @@ Memory is therefore flat: O(categories) or O(sample_size + bins) per column.
 
 from __future__ import annotations
 
+import base64
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -33,7 +35,15 @@ from champion.drift.profile import (
 )
 from champion.errors import InvalidInput
 
-__all__ = ["DEFAULT_SAMPLE_SIZE", "ColumnAccumulator", "ColumnWindow", "as_window"]
+__all__ = [
+    "DEFAULT_SAMPLE_SIZE",
+    "ColumnAccumulator",
+    "ColumnWindow",
+    "as_window",
+    "merge_windows",
+    "window_from_state",
+    "window_state",
+]
 
 DEFAULT_SAMPLE_SIZE = 100_000
 
@@ -158,3 +168,84 @@ def as_window(reference: ColumnProfile, current: Any) -> ColumnWindow:
             )
         return current
     return ColumnAccumulator(reference, sample_size=None).update(current).window()
+
+
+def window_state(window: ColumnWindow) -> dict[str, Any]:
+    """``window`` as JSON-ready data that ``window_from_state`` reads back exactly (the sample
+    as the bytes of its float64 values, so no digit is lost on either database)."""
+    return {
+        "kind": window.kind,
+        "count": window.count,
+        "missing": window.missing,
+        "sample": None
+        if window.sample is None
+        else base64.b64encode(window.sample.astype("<f8").tobytes()).decode("ascii"),
+        "bin_counts": None if window.bin_counts is None else window.bin_counts.tolist(),
+        "frequencies": window.frequencies,
+    }
+
+
+def window_from_state(state: Mapping[str, Any]) -> ColumnWindow:
+    sample = state.get("sample")
+    bins = state.get("bin_counts")
+    return ColumnWindow(
+        state["kind"],
+        int(state["count"]),
+        int(state["missing"]),
+        sample=None
+        if sample is None
+        else np.frombuffer(base64.b64decode(sample), dtype="<f8").astype(np.float64),
+        bin_counts=None if bins is None else np.asarray(bins, dtype=np.int64),
+        frequencies=None if state.get("frequencies") is None else dict(state["frequencies"]),
+    )
+
+
+def merge_windows(
+    first: ColumnWindow,
+    second: ColumnWindow,
+    rng: np.random.Generator,
+    sample_size: int | None = DEFAULT_SAMPLE_SIZE,
+) -> ColumnWindow:
+    """The window of two disjoint stretches of data, from the windows of each.
+
+    Counts, histogram counts and category counts add up. The numeric samples are
+    concatenated while both hold every value and the total fits in ``sample_size``, so the
+    result is exactly what one accumulator over both stretches gives. Otherwise each side
+    contributes a multivariate hypergeometric share of the ``sample_size`` slots, drawn
+    from its sample without replacement: a uniform sample of the union, as a single
+    reservoir would have kept (the same law, not the same values).
+
+    Examples
+    --------
+    >>> reference = ColumnProfile.from_values("x", np.arange(100.0))
+    >>> a = ColumnAccumulator(reference).update(np.arange(10.0)).window()
+    >>> b = ColumnAccumulator(reference).update(np.arange(10.0, 30.0)).window()
+    >>> merged = merge_windows(a, b, np.random.default_rng(0))
+    >>> merged.count, len(merged.sample), int(merged.bin_counts.sum())
+    (30, 30, 30)
+    """
+    if first.kind != second.kind:
+        raise InvalidInput(f"Cannot merge a {first.kind!r} window with a {second.kind!r} one.")
+    count, missing = first.count + second.count, first.missing + second.missing
+    if first.kind == "categorical":
+        frequencies = Counter(first.frequencies or {})
+        frequencies.update(second.frequencies or {})
+        return ColumnWindow("categorical", count, missing, frequencies=dict(frequencies))
+    bins = None
+    if first.bin_counts is not None and second.bin_counts is not None:
+        bins = first.bin_counts + second.bin_counts
+    a = first.sample if first.sample is not None else np.empty(0, dtype=np.float64)
+    b = second.sample if second.sample is not None else np.empty(0, dtype=np.float64)
+    complete = not first.sampled and not second.sampled
+    if complete and (sample_size is None or len(a) + len(b) <= sample_size):
+        sample = np.sort(np.concatenate([a, b]))
+    else:
+        cap = len(a) + len(b) if sample_size is None else sample_size
+        shares = rng.multivariate_hypergeometric([first.n_values, second.n_values], cap)
+        # A side's sample holds min(its values, sample_size) values, at least its share.
+        taken = [
+            side[rng.choice(len(side), min(int(share), len(side)), replace=False)]
+            for side, share in zip((a, b), shares, strict=True)
+        ]
+        sample = np.sort(np.concatenate(taken))
+    return ColumnWindow("numeric", count, missing, sample=sample, bin_counts=bins)
