@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from champion.settings import Settings
 if TYPE_CHECKING:
     from champion.alerts import AlertService
     from champion.automation import Ingestion, Pipelines, Rollout
+    from champion.drift.days import DriftDays
     from champion.drift.monitor import DriftMonitor
     from champion.drift.references import References
     from champion.evaluation.experiments import Experiments
@@ -112,6 +114,18 @@ class Services:
         from champion.drift.monitor import DriftMonitor
 
         return DriftMonitor(self.engine, self.registry, self.references, self.clock)
+
+    @cached_property
+    def drift_days(self) -> DriftDays:
+        from champion.drift.days import DriftDays
+
+        return DriftDays(
+            self.engine,
+            self.references,
+            self.clock,
+            grace=timedelta(seconds=self.settings.drift_days_grace_seconds),
+            recheck=timedelta(seconds=self.settings.drift_days_recheck_seconds),
+        )
 
     @cached_property
     def alerts(self) -> AlertService:

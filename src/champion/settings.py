@@ -98,6 +98,25 @@ class Settings(BaseSettings):
     alert_interval_seconds: float = Field(
         default=60.0, gt=0, description="How often the server evaluates alert rules."
     )
+    drift_days_interval_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description=(
+            "How often the server (its leader) stores each finished UTC day of predictions "
+            "as daily drift windows, so drift history outlives the raw rows; 0: never."
+        ),
+    )
+    drift_days_grace_seconds: float = Field(
+        default=3600.0, ge=0, description="How long after a UTC day ends it is summarised."
+    )
+    drift_days_recheck_seconds: float = Field(
+        default=2 * 86_400.0,
+        ge=0,
+        description=(
+            "How far back each pass looks for summarised days that received predictions "
+            "late (a spool replayed after an outage) and summarises them again; 0: never."
+        ),
+    )
     trust_pickle: bool = Field(
         default=False, description="Allow sklearn models stored with plain pickle."
     )

@@ -31,6 +31,7 @@ from champion.api.errors import install_error_handlers
 from champion.api.evaluator import AlertEvaluator
 from champion.api.limits import BodySizeLimit
 from champion.api.state import ServerState
+from champion.api.summariser import DaySummariser
 from champion.api.uploads import sweep_leftovers
 from champion.automation import RolloutController, Scheduler
 from champion.clock import Clock
@@ -70,6 +71,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         tasks.append(
             asyncio.create_task(_evaluate_alerts(alert_evaluator, settings.alert_interval_seconds))
         )
+        summariser = DaySummariser(settings, clock, state.services.engine)
+        if settings.drift_days_interval_seconds > 0:
+            tasks.append(
+                asyncio.create_task(
+                    _summarise_days(summariser, settings.drift_days_interval_seconds)
+                )
+            )
         try:
             yield
         finally:
@@ -78,6 +86,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             alert_evaluator.close()
+            summariser.close()
             _stop(state)
 
     app = FastAPI(
@@ -251,3 +260,13 @@ async def _evaluate_alerts(alerts: AlertEvaluator, seconds: float) -> None:
             await _finish_in_thread(alerts.evaluate)
         except Exception:
             logger.exception("Evaluating alert rules failed; trying again next round")
+
+
+async def _summarise_days(summariser: DaySummariser, seconds: float) -> None:
+    # Finished UTC days become daily drift windows, on the leader, in a worker process.
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await _finish_in_thread(summariser.tick)
+        except Exception:
+            logger.exception("Summarising drift days failed; trying again next round")

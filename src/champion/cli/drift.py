@@ -197,6 +197,12 @@ def _print(run: DriftRun, as_json: bool) -> None:
             f"{c.threshold:g}", "drift" if c.drifted else "ok", style=style,
         )  # fmt: skip
     console.print(table)
+    if run.resolution == "day" and run.covered is not None:
+        start, end = (at.isoformat() for at in run.covered)
+        console.print(
+            f"The raw predictions of part of the window are gone: whole stored days were "
+            f"compared, from {start} to {end} (the resolution there is a day)."
+        )
     quality = run.quality
     console.print(
         f"{len(run.drift.drifted_columns)} of {len(run.drift.columns)} columns drifted "

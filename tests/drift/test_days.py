@@ -1,0 +1,209 @@
+"""Daily drift windows: drift history over whole days outlives the raw predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from champion.api import create_app
+from champion.clock import FixedClock
+from champion.db import read, write
+from champion.drift.days import drift_days_guard
+from champion.drift.tables import drift_days
+from champion.events.tables import predictions
+from champion.services import Services
+from champion.settings import Settings
+from tests.conftest import ModelFolders, local_client
+from tests.drift.traffic import customers, register_scorer, serve
+
+DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
+DAY = timedelta(days=1)
+COMPARED = ("column", "method", "statistic", "p_value", "p_adjusted", "threshold", "drifted")
+
+
+class World:
+    def __init__(self, services: Services, client: TestClient, clock: FixedClock) -> None:
+        self.services, self.client, self.clock = services, client, clock
+
+    def serve_at(self, at: datetime, rows: int, seed: int, shift: float = 0.0) -> None:
+        self.clock.at = at
+        serve(self.client, customers(rows, seed=seed, shift=shift))
+
+    def drift(self, start: datetime, end: datetime, **params: Any) -> dict[str, Any]:
+        response = self.client.get(
+            "/v1/endpoints/churn/drift",
+            params={"start": start.isoformat(), "end": end.isoformat(), **params},
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def summarise(self, now: datetime) -> int:
+        self.clock.at = now
+        return self.services.drift_days.run()
+
+    def delete_raw_before(self, at: datetime) -> int:
+        with write(self.services.engine) as conn:
+            return conn.execute(predictions.delete().where(predictions.c.at < at)).rowcount
+
+    def stored(self) -> dict[datetime, int]:
+        with read(self.services.engine) as conn:
+            rows = conn.execute(sa.select(drift_days.c.day, drift_days.c.predictions))
+            return {day: int(n) for day, n in rows}
+
+
+@pytest.fixture
+def world(settings: Settings, model_folder: ModelFolders) -> Iterator[World]:
+    clock = FixedClock(DAY0)
+    services = Services.open(settings, clock)
+    register_scorer(services, model_folder, customers(3000, seed=1))
+    with local_client(create_app(settings, clock)) as client:
+        found = World(services, client, clock)
+        # Three days: like the reference, newer customers (drift), like the reference again.
+        found.serve_at(DAY0 + timedelta(hours=10), 300, seed=2)
+        found.serve_at(DAY0 + DAY + timedelta(hours=9), 300, seed=3, shift=1.0)
+        found.serve_at(DAY0 + 2 * DAY + timedelta(hours=15), 300, seed=4)
+        yield found
+    services.close()
+
+
+def _verdicts(body: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [tuple(column[key] for key in COMPARED) for column in body["columns"]]
+
+
+def test_day_aligned_windows_are_the_same_after_the_raw_rows_are_deleted(world: World) -> None:
+    windows = [(DAY0, DAY0 + 3 * DAY), (DAY0 + DAY, DAY0 + 2 * DAY), (DAY0, DAY0 + 2 * DAY)]
+    before = [world.drift(start, end) for start, end in windows]
+    assert before[1]["drifted_columns"] and not before[0]["stored_days"]
+
+    assert world.summarise(DAY0 + 3 * DAY + timedelta(hours=2)) == 3
+    assert world.stored() == {DAY0: 6, DAY0 + DAY: 6, DAY0 + 2 * DAY: 6}
+    assert world.delete_raw_before(DAY0 + 3 * DAY) == 18
+
+    for (start, end), raw in zip(windows, before, strict=True):
+        after = world.drift(start, end)
+        assert after["stored_days"] == (end - start).days
+        assert (after["resolution"], after["rows"]) == ("exact", raw["rows"])
+        assert _verdicts(after) == _verdicts(raw)  # every statistic and p-value, exactly
+        assert after["quality"] == raw["quality"]
+        assert after["drifted_columns"] == raw["drifted_columns"]
+
+
+def test_a_daily_timeline_is_the_same_after_the_raw_rows_are_deleted(world: World) -> None:
+    def timeline() -> dict[str, Any]:
+        world.clock.at = DAY0 + 3 * DAY
+        response = world.client.get(
+            "/v1/endpoints/churn/drift/timeline", params={"window": "1d", "buckets": 3}
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    before = timeline()
+    world.summarise(DAY0 + 3 * DAY + timedelta(hours=2))
+    world.delete_raw_before(DAY0 + 3 * DAY)
+    after = timeline()
+    assert [b["rows"] for b in after["buckets"]] == [300, 300, 300]
+    assert after["columns"] == before["columns"]  # cells and histograms alike
+
+
+def test_a_partial_day_whose_rows_are_gone_is_read_as_the_whole_stored_day(world: World) -> None:
+    world.summarise(DAY0 + 3 * DAY + timedelta(hours=2))
+    start, end = DAY0 + DAY + timedelta(hours=6), DAY0 + DAY + timedelta(hours=12)
+    exact = world.drift(start, end)
+    assert (exact["resolution"], exact["rows"]) == ("exact", 300)
+    assert exact["covered"] == {"start": start.isoformat(), "end": end.isoformat()}
+
+    world.delete_raw_before(DAY0 + 3 * DAY)
+    widened = world.drift(start, end)
+    assert (widened["resolution"], widened["rows"]) == ("day", 300)
+    assert widened["covered"] == {
+        "start": (DAY0 + DAY).isoformat(),
+        "end": (DAY0 + 2 * DAY).isoformat(),
+    }
+    assert _verdicts(widened) == _verdicts(world.drift(DAY0 + DAY, DAY0 + 2 * DAY))
+
+
+def test_days_are_summarised_once_they_are_over_plus_the_grace(world: World) -> None:
+    assert world.summarise(DAY0 + 3 * DAY) == 2  # the last day is within its grace
+    assert world.summarise(DAY0 + 3 * DAY) == 0
+    assert world.summarise(DAY0 + 3 * DAY + timedelta(hours=1)) == 1
+    assert world.summarise(DAY0 + 5 * DAY) == 0  # written once: a pass again writes nothing
+    assert sorted(world.stored()) == [DAY0, DAY0 + DAY, DAY0 + 2 * DAY]
+
+
+def test_late_predictions_are_summarised_again(world: World) -> None:
+    world.summarise(DAY0 + 3 * DAY + timedelta(hours=2))
+    # A spool replayed after an outage: predictions of day 1 written on day 3.
+    world.serve_at(DAY0 + DAY + timedelta(hours=20), 100, seed=5, shift=1.0)
+    assert world.summarise(DAY0 + 3 * DAY + timedelta(hours=3)) == 1
+    assert world.stored()[DAY0 + DAY] == 8
+    raw = world.drift(DAY0 + DAY, DAY0 + 2 * DAY)
+    world.delete_raw_before(DAY0 + 3 * DAY)
+    after = world.drift(DAY0 + DAY, DAY0 + 2 * DAY)
+    assert after["rows"] == raw["rows"] == 400
+    assert _verdicts(after) == _verdicts(raw)
+
+
+def test_a_late_prediction_beyond_the_recheck_stays_raw(world: World) -> None:
+    world.summarise(DAY0 + 3 * DAY + timedelta(hours=2))
+    world.serve_at(DAY0 + timedelta(hours=1), 50, seed=6)
+    # Day 0 is more than two days (the default recheck) before this pass.
+    assert world.summarise(DAY0 + 3 * DAY + timedelta(hours=3)) == 0
+    assert world.stored()[DAY0] == 6
+
+
+def test_a_day_is_not_summarised_again_from_fewer_rows(world: World) -> None:
+    world.summarise(DAY0 + 3 * DAY + timedelta(hours=2))
+    before = world.drift(DAY0, DAY0 + DAY)
+    with write(world.services.engine) as conn:
+        first = conn.execute(sa.select(sa.func.min(predictions.c.at))).scalar_one()
+        conn.execute(predictions.delete().where(predictions.c.at == first))
+    assert world.services.drift_days.summarise_day("churn", DAY0) == 0
+    assert world.stored()[DAY0] == 6
+    assert _verdicts(world.drift(DAY0, DAY0 + DAY)) == _verdicts(before)
+
+
+def test_the_guard_is_the_first_day_not_summarised(world: World) -> None:
+    with read(world.services.engine) as conn:
+        assert drift_days_guard(conn) == DAY0
+    world.summarise(DAY0 + 3 * DAY)
+    with read(world.services.engine) as conn:
+        assert drift_days_guard(conn) == DAY0 + 2 * DAY
+    world.summarise(DAY0 + 4 * DAY)
+    with read(world.services.engine) as conn:
+        assert drift_days_guard(conn) == DAY0 + 3 * DAY
+    world.serve_at(DAY0 + 5 * DAY, 50, seed=7)  # nothing served on days 3 and 4
+    with read(world.services.engine) as conn:
+        assert drift_days_guard(conn) == DAY0 + 5 * DAY
+
+
+def test_the_guard_has_nothing_to_keep_without_predictions(services: Services) -> None:
+    with read(services.engine) as conn:
+        assert drift_days_guard(conn) is None
+
+
+def test_a_version_without_reference_is_counted_and_still_says_so(
+    settings: Settings, model_folder: ModelFolders
+) -> None:
+    clock = FixedClock(DAY0 + timedelta(hours=1))
+    services = Services.open(settings, clock)
+    services.registry.register(model_folder("scorer"), model="churn", actor="tests")
+    services.endpoints.set("churn", "single", {"version": "churn/1"}, actor="tests")
+    with local_client(create_app(settings, clock)) as client:
+        serve(client, customers(100, seed=2))
+        clock.at = DAY0 + 2 * DAY
+        assert services.drift_days.run() == 1
+        with write(services.engine) as conn:
+            conn.execute(predictions.delete())
+        response = client.get(
+            "/v1/endpoints/churn/drift",
+            params={"start": DAY0.isoformat(), "end": (DAY0 + DAY).isoformat()},
+        )
+    services.close()
+    assert response.status_code == 404 and "no reference profile" in response.text
