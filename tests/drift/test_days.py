@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 from champion.api import create_app
 from champion.clock import FixedClock
 from champion.db import read, write
-from champion.drift.days import drift_days_guard
+from champion.drift.days import DriftDays, drift_days_guard
 from champion.drift.tables import drift_days
 from champion.events.tables import predictions
 from champion.services import Services
@@ -207,3 +208,46 @@ def test_a_version_without_reference_is_counted_and_still_says_so(
         )
     services.close()
     assert response.status_code == 404 and "no reference profile" in response.text
+
+
+def test_summarising_streams_in_chunks_with_the_same_windows(world: World) -> None:
+    days = world.services.drift_days
+    small = DriftDays(days.engine, days.references, days.clock, chunk_events=2)
+    world.clock.at = DAY0 + 3 * DAY
+    assert days.summarise_day("churn", DAY0 + DAY) == 1
+    whole = _state(world, DAY0 + DAY)
+    assert small.summarise_day("churn", DAY0 + DAY) == 1
+    assert _state(world, DAY0 + DAY) == whole  # 3 round trips instead of 1, same windows
+
+
+def _state(world: World, day: datetime) -> Any:
+    with read(world.services.engine) as conn:
+        return conn.execute(
+            sa.select(drift_days.c.state).where(drift_days.c.day == day)
+        ).scalar_one()
+
+
+def test_the_server_summarises_finished_days_on_its_leader(
+    settings: Settings, model_folder: ModelFolders
+) -> None:
+    clock = FixedClock(DAY0 + timedelta(hours=10))
+    services = Services.open(settings, clock)
+    register_scorer(services, model_folder, customers(3000, seed=1))
+    with local_client(create_app(settings, clock)) as client:
+        serve(client, customers(200, seed=2))
+    clock.at = DAY0 + DAY + timedelta(hours=2)
+    looping = settings.model_copy(update={"drift_days_interval_seconds": 0.2})
+    app = create_app(looping, clock)
+    with local_client(app) as client:
+        deadline = time.monotonic() + 120
+        while not _days(services) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        leader = app.state.champion_summariser.lock.held
+    assert _days(services) == {DAY0: 4} and leader
+    services.close()
+
+
+def _days(services: Services) -> dict[datetime, int]:
+    with read(services.engine) as conn:
+        rows = conn.execute(sa.select(drift_days.c.day, drift_days.c.predictions))
+        return {day: int(n) for day, n in rows}

@@ -71,7 +71,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         tasks.append(
             asyncio.create_task(_evaluate_alerts(alert_evaluator, settings.alert_interval_seconds))
         )
-        summariser = DaySummariser(settings, clock, state.services.engine)
+        app.state.champion_summariser = summariser = DaySummariser(
+            settings, clock, state.services.engine
+        )
         if settings.drift_days_interval_seconds > 0:
             tasks.append(
                 asyncio.create_task(
