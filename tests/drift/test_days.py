@@ -251,3 +251,30 @@ def _days(services: Services) -> dict[datetime, int]:
     with read(services.engine) as conn:
         rows = conn.execute(sa.select(drift_days.c.day, drift_days.c.predictions))
         return {day: int(n) for day, n in rows}
+
+
+def test_hourly_buckets_over_deleted_days_say_their_resolution(world: World) -> None:
+    world.summarise(DAY0 + 3 * DAY + timedelta(hours=2))
+    world.delete_raw_before(DAY0 + 2 * DAY)
+    world.clock.at = DAY0 + 3 * DAY
+    response = world.client.get(
+        "/v1/endpoints/churn/drift/timeline", params={"window": "6h", "buckets": 8}
+    )
+    assert response.status_code == 200, response.text
+    buckets = response.json()["buckets"]
+    # Day 1 is stored only: each of its buckets compares the whole day; day 2 is still raw.
+    assert [b["resolution"] for b in buckets] == ["day"] * 4 + ["exact"] * 4
+    assert [b["rows"] for b in buckets] == [300] * 4 + [0, 0, 300, 0]
+
+
+def test_days_counted_on_a_replaced_reference_are_summarised_again(world: World) -> None:
+    world.summarise(DAY0 + 3 * DAY + timedelta(hours=2))
+    world.services.references.compute(
+        "churn/1", customers(3000, seed=9, shift=0.5), actor="tests", replace=True
+    )
+    raw = world.drift(DAY0, DAY0 + 3 * DAY)
+    assert world.summarise(DAY0 + 3 * DAY + timedelta(hours=3)) == 3
+    world.delete_raw_before(DAY0 + 3 * DAY)
+    after = world.drift(DAY0, DAY0 + 3 * DAY)
+    assert after["stored_days"] == 3 and after["rows"] == 900
+    assert _verdicts(after) == _verdicts(raw)

@@ -6,7 +6,9 @@ thresholds and correction as ``GET /v1/endpoints/{e}/drift``) against one versio
 reference, the version that answered most predictions over the whole span unless one is
 named. Beside the verdicts, each window keeps what the run accumulated per column (the
 counts on the reference histogram's edges, or per category), so the reference and any
-window can be drawn side by side. A window without predictions has no cells.
+window can be drawn side by side. A window without predictions has no cells. Over days
+whose raw predictions are gone, a window narrower than a day compares the whole stored
+day, and its bucket says ``"resolution": "day"``.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class DriftTimeline:
                     "end": run.end.isoformat() if run.end else None,
                     "rows": run.drift.rows,
                     "share_drifted": run.drift.share_drifted if run.drift.columns else None,
+                    "resolution": run.resolution,
                 }
                 for run in self.runs
             ],
