@@ -1,11 +1,18 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from champion.api import create_app
+from champion.clock import FixedClock
+from champion.db import write
+from champion.events.tables import predictions
+from champion.services import Services
+from champion.settings import Settings
 from tests.cli.conftest import CommandLine
-from tests.conftest import ModelFolders
-from tests.drift.traffic import customers
+from tests.conftest import ModelFolders, local_client
+from tests.drift.traffic import customers, register_scorer, serve
 
 
 def test_reference_compare_and_report_from_the_command_line(
@@ -53,3 +60,30 @@ def test_alert_rules_from_the_command_line(champion: CommandLine) -> None:
     assert champion("alerts", "evaluate").stdout.strip() == "No alert opened or resolved."
     assert champion("alerts", "rm", "drifting").returncode == 0
     assert "Unknown alert rule 'drifting'" in champion("alerts", "show", "drifting").stderr
+
+
+def test_drift_show_says_when_whole_stored_days_stood_in_for_deleted_rows(
+    champion: CommandLine, settings: Settings, model_folder: ModelFolders
+) -> None:
+    now = datetime.now(UTC)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    clock = FixedClock(today)
+    services = Services.open(settings, clock)
+    register_scorer(services, model_folder, customers(3000, seed=1))
+    with local_client(create_app(settings, clock)) as client:
+        for days_ago, seed in ((3, 2), (2, 3), (1, 4)):
+            clock.at = today - timedelta(days=days_ago, hours=-12)
+            serve(client, customers(300, seed=seed))
+    clock.at = now
+    services.drift_days.run()
+    with write(services.engine) as conn:
+        conn.execute(predictions.delete().where(predictions.c.at < today - timedelta(days=1)))
+    services.close()
+
+    shown = champion("drift", "show", "churn", "--window", "2d")
+    assert shown.returncode == 0, shown.stderr
+    assert "churn against churn/1: 600 rows" in shown.text
+    assert "whole stored days were compared, from" in shown.text
+    body = json.loads(champion("drift", "show", "churn", "--window", "2d", "--json").stdout)
+    assert (body["resolution"], body["rows"]) == ("day", 600)
+    assert body["covered"]["start"] == (today - timedelta(days=2)).isoformat()

@@ -1,0 +1,174 @@
+"""Daily drift windows: memory and time of summarising a day, and of reading stored days.
+
+    nice -n 10 .venv/bin/python benchmarks/drift_days.py [--sizes 20000,80000,320000]
+
+For each size N, a fresh SQLite home gets one endpoint whose version has a reference profile
+(10 numeric and 2 categorical columns from 20,000 seeded rows) and N prediction events of one
+instance each, spread over one UTC day, inserted directly (the writer's bulk path would only
+add time). A child process then (1) summarises the day (``DriftDays.summarise_day``: rows
+streamed in chunks of 5,000 events) and reports its time and the growth of its peak RSS over
+the RSS it had after warming up on a 100-event day, and (2) runs ``DriftMonitor.endpoint_drift``
+over the day from the stored window, then from raw rows (the stored day deleted) and checks
+both give the same verdicts.
+
+Memory is flat when the growth stays the same as N grows: a day keeps at most 100,000
+sampled values per numeric column (8 MB for 10 columns), whatever N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
+NUMERIC = [f"x{i}" for i in range(10)]
+CATEGORICAL = ["plan", "region"]
+
+
+def _frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    data: dict[str, Any] = {name: rng.normal(i, 1 + i / 10, n) for i, name in enumerate(NUMERIC)}
+    data["plan"] = rng.choice(["a", "b", "c"], n)
+    data["region"] = rng.choice([f"r{i}" for i in range(12)], n)
+    return pd.DataFrame(data)
+
+
+def _home(root: Path, events: int) -> str:
+    """A database with one endpoint, its reference and ``events`` predictions on DAY0."""
+    from champion.db import make_engine, migrate, write
+    from champion.drift.profile import ReferenceProfile
+    from champion.drift.tables import reference_profiles
+    from champion.events.tables import predictions
+    from champion.serving.tables import endpoints
+
+    url = f"sqlite:///{root / 'bench.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    profile = ReferenceProfile.from_frame(_frame(20_000, 0), {"plan": "categorical"})
+    with write(engine) as conn:
+        conn.execute(
+            endpoints.insert().values(
+                name="bench", config_version=1, policy="single", params={}, salt="s",
+                updated_at=DAY0, updated_by="bench",
+            )
+        )  # fmt: skip
+        conn.execute(
+            reference_profiles.insert().values(
+                model="bench", version=1, profile=profile.to_dict(), output_columns=[],
+                rows=profile.rows, source="bench", created_at=DAY0, created_by="bench",
+            )
+        )  # fmt: skip
+    for day, n in ((DAY0 - timedelta(days=1), 100), (DAY0, events)):
+        step = 86_400 / n
+        for start in range(0, n, 20_000):
+            frame = _frame(min(20_000, n - start), seed=start + 1)
+            records = frame.to_dict(orient="records")
+            rows = [_event(day, start + i, step, record) for i, record in enumerate(records)]
+            with write(engine) as conn:
+                conn.execute(predictions.insert(), rows)
+    engine.dispose()
+    return url
+
+
+def _event(day: datetime, n: int, step: float, record: dict[Any, Any]) -> dict[str, Any]:
+    return {
+        "request_id": f"{day.date()}-{n}", "endpoint": "bench", "config_version": 1,
+        "unit": str(n), "unit_randomised": True, "arm": "a", "bucket": 0, "model": "bench",
+        "version": 1, "kind": "predict", "inputs": [record], "outputs": [{}],
+        "latency_ms": 1.0, "at": day + timedelta(seconds=n * step), "fallback_from": None,
+        "probability": None,
+    }  # fmt: skip
+
+
+def child(url: str) -> dict[str, Any]:
+    from champion.clock import FixedClock
+    from champion.db import make_engine, write
+    from champion.drift.days import DriftDays
+    from champion.drift.monitor import DriftMonitor
+    from champion.drift.references import References
+    from champion.drift.tables import drift_days
+    from champion.registry import VersionKey
+
+    engine = make_engine(url)
+    clock = FixedClock(DAY0 + timedelta(days=2))
+    references = References(engine, None, clock)  # type: ignore[arg-type]  # find() only
+    days = DriftDays(engine, references, clock)
+    days.summarise_day("bench", DAY0 - timedelta(days=1))  # warm up imports and caches
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    began = time.perf_counter()
+    days.summarise_day("bench", DAY0)
+    summarise = time.perf_counter() - began
+    growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
+
+    reference = references.find(VersionKey("bench", 1))
+    assert reference is not None
+
+    class _Registry:  # endpoint_drift resolves only explicit versions, and none is given
+        pass
+
+    monitor = DriftMonitor(engine, _Registry(), references, clock)  # type: ignore[arg-type]
+    began = time.perf_counter()
+    stored = monitor.endpoint_drift("bench", start=DAY0, end=DAY0 + timedelta(days=1))
+    read_stored = time.perf_counter() - began
+    with write(engine) as conn:
+        conn.execute(sa.delete(drift_days))
+    began = time.perf_counter()
+    raw = monitor.endpoint_drift("bench", start=DAY0, end=DAY0 + timedelta(days=1))
+    read_raw = time.perf_counter() - began
+    same = [c.__dict__ for c in stored.drift.columns] == [c.__dict__ for c in raw.drift.columns]
+    return {
+        "summarise_s": summarise,
+        "peak_rss_growth_mb": growth,
+        "read_stored_s": read_stored,
+        "read_raw_s": read_raw,
+        "same_verdicts": same,
+        "rows": stored.drift.rows,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="20000,80000,320000")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child)))
+        return
+    results = []
+    for n in (int(s) for s in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory(prefix="drift-days-") as folder:
+            url = _home(Path(folder), n)
+            env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", url],
+                check=True, capture_output=True, text=True, env=env,
+            )  # fmt: skip
+            found = json.loads(out.stdout.strip().splitlines()[-1])
+            results.append({"events": n, **found})
+            print(json.dumps(results[-1]), file=sys.stderr)
+    print("| events in the day | summarise (s) | peak RSS growth (MB) | read stored day (s) "
+          "| read raw rows (s) | same verdicts |")  # fmt: skip
+    print("| ---: | ---: | ---: | ---: | ---: | --- |")
+    for r in results:
+        print(
+            f"| {r['events']:,} | {r['summarise_s']:.1f} | {r['peak_rss_growth_mb']:.0f} | "
+            f"{r['read_stored_s']:.2f} | {r['read_raw_s']:.1f} | {r['same_verdicts']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
