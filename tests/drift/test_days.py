@@ -19,7 +19,7 @@ from champion.drift.tables import drift_days
 from champion.events.tables import predictions
 from champion.services import Services
 from champion.settings import Settings
-from tests.conftest import ModelFolders, local_client
+from tests.conftest import ModelFolders, local_client, wait_until_written
 from tests.drift.traffic import customers, register_scorer, serve
 
 DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -278,3 +278,24 @@ def test_days_counted_on_a_replaced_reference_are_summarised_again(world: World)
     after = world.drift(DAY0, DAY0 + 3 * DAY)
     assert after["stored_days"] == 3 and after["rows"] == 900
     assert _verdicts(after) == _verdicts(raw)
+
+
+def test_days_of_rankings_are_passed_over_and_do_not_hold_retention_back(
+    settings: Settings, model_folder: ModelFolders
+) -> None:
+    clock = FixedClock(DAY0 + timedelta(hours=8))
+    services = Services.open(settings, clock)
+    services.registry.register(model_folder("echo_ranker"), model="recs", actor="tests")
+    services.endpoints.set("recs", "single", {"version": "recs/1"}, actor="tests")
+    with local_client(create_app(settings, clock)) as client:
+        for unit in ("u1", "u2"):
+            response = client.post("/v1/endpoints/recs/rank", json={"unit": unit, "k": 2})
+            assert response.status_code == 200, response.text
+        wait_until_written(client)
+    clock.at = DAY0 + 2 * DAY
+    assert services.drift_days.run() == 1  # the day is marked, with no drift rows
+    assert services.drift_days.run() == 0
+    with read(services.engine) as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(drift_days)).scalar() == 0
+        assert drift_days_guard(conn) == DAY0 + DAY
+    services.close()

@@ -14,15 +14,17 @@ A version without a reference profile that day is stored with its counts only.
 * Writing a day replaces every row of that endpoint and day in one transaction, so running
   a pass twice, or two passes at once, stores each day once.
 * **Late predictions** (a spool replayed after a database outage carries the original
-  times): each pass counts the raw predictions of the days summarised within ``recheck``
-  of now and summarises again every day that holds more predictions than its summary. A
-  day is never summarised again from fewer rows than it was (retention has started on it).
+  times): a summarised day keeps the number of prediction events it held
+  (``drift_day_counts``); each pass counts the raw events of the days within ``recheck`` of
+  now (on the (endpoint, at) index alone, without reading rows) and summarises again every
+  day that holds more than it did. A day is never summarised again from fewer events than
+  it was (retention has started on it).
 * **A replaced reference profile**: days counted against the old profile are summarised
   again while their raw rows are complete; a day whose raw rows are gone keeps the old
   windows, and drift runs read that day from raw rows (that is, not at all).
 
-``drift_days_guard`` tells retention the time before which every ``predict`` row is in a
-stored day.
+``drift_days_guard`` tells retention the time before which every prediction row is in a
+summarised day.
 """
 
 from __future__ import annotations
@@ -39,20 +41,20 @@ from champion.db import read, write
 from champion.drift.live import (
     CHUNK_EVENTS,
     DAY,
-    count_predictions,
+    count_events,
     dated_chunks,
     day_of,
     served_versions,
 )
 from champion.drift.references import References
 from champion.drift.stretch import accumulate
-from champion.drift.tables import drift_days, reference_profiles
+from champion.drift.tables import drift_day_counts, drift_days, reference_profiles
 from champion.errors import ChampionError
 from champion.events.tables import predictions
 from champion.registry import VersionKey
 from champion.serving.tables import endpoints
 
-__all__ = ["DriftDays", "drift_days_guard", "stored_totals"]
+__all__ = ["DriftDays", "drift_days_guard", "stored_events"]
 
 logger = logging.getLogger("champion.drift")
 
@@ -114,7 +116,7 @@ class DriftDays:
             last = _last_day(conn, endpoint)
             cursor = EARLIEST if last is None else last + DAY
             while True:
-                first = _first_prediction(conn, endpoint, cursor)
+                first = _first_event(conn, endpoint, cursor)
                 if first is None or day_of(first) + DAY > horizon:
                     break
                 found.append(day_of(first))
@@ -132,35 +134,42 @@ class DriftDays:
             cursor = last + DAY
             if self.recheck > timedelta(0):
                 day = day_of(self.clock.now() - self.recheck)
-                totals = stored_totals(conn, endpoint, day, cursor)
+                stored = stored_events(conn, endpoint, day, cursor)
                 while day < cursor:
-                    if count_predictions(conn, endpoint, day, day + DAY, None) > totals.get(day, 0):
+                    if count_events(conn, endpoint, day, day + DAY) > stored.get(day, 0):
                         found.add(day)
                     day += DAY
             for day in _replaced_reference_days(conn, endpoint):
-                totals = stored_totals(conn, endpoint, day, day + DAY)
-                if count_predictions(conn, endpoint, day, day + DAY, None) == totals.get(day):
+                stored = stored_events(conn, endpoint, day, day + DAY)
+                if count_events(conn, endpoint, day, day + DAY) == stored.get(day):
                     found.add(day)
         return sorted(found)
 
     def summarise_day(self, endpoint: str, day: datetime) -> int:
         """Store ``endpoint``'s windows of the UTC day starting at ``day`` from its raw rows;
-        returns 1, or 0 when the stored day holds more predictions than the raw rows left."""
+        returns 1, or 0 when the day was stored from more prediction events than are left."""
         day = day_of(day)
         with read(self.engine) as conn:
-            stored = stored_totals(conn, endpoint, day, day + DAY).get(day, 0)
+            stored = stored_events(conn, endpoint, day, day + DAY).get(day, 0)
+            # Counted before the rows are read: a row written meanwhile makes the count
+            # low, so the next pass's recheck summarises the day again.
+            events = count_events(conn, endpoint, day, day + DAY)
             versions = served_versions(conn, endpoint, day, day + DAY)
-        if sum(n for _, n in versions) < stored:
+        if events < stored:
             return 0
         records = [self._version_day(endpoint, day, key, n) for key, n in versions]
+        where_day = {"endpoint": endpoint, "day": day}
         with write(self.engine) as conn:
-            conn.execute(
-                drift_days.delete().where(
-                    (drift_days.c.endpoint == endpoint) & (drift_days.c.day == day)
+            for table in (drift_days, drift_day_counts):
+                conn.execute(
+                    table.delete().where((table.c.endpoint == endpoint) & (table.c.day == day))
                 )
-            )
             if records:
                 conn.execute(drift_days.insert(), records)
+            conn.execute(
+                drift_day_counts.insert(),
+                {**where_day, "events": events, "summarised_at": self.clock.now()},
+            )
         return 1
 
     def _version_day(
@@ -188,24 +197,24 @@ class DriftDays:
         }
 
 
-def stored_totals(
+def stored_events(
     conn: sa.Connection, endpoint: str, start: datetime, end: datetime
 ) -> dict[datetime, int]:
-    """Prediction events stored per summarised day of ``endpoint`` in ``[start, end)``."""
-    d = drift_days
+    """Prediction events (any kind) per summarised day of ``endpoint`` in ``[start, end)``."""
+    c = drift_day_counts
     rows = conn.execute(
-        sa.select(d.c.day, sa.func.sum(d.c.predictions))
-        .where((d.c.endpoint == endpoint) & (d.c.day >= start) & (d.c.day < end))
-        .group_by(d.c.day)
+        sa.select(c.c.day, c.c.events).where(
+            (c.c.endpoint == endpoint) & (c.c.day >= start) & (c.c.day < end)
+        )
     )
-    return {day: int(total) for day, total in rows}
+    return {day: int(events) for day, events in rows}
 
 
 def drift_days_guard(conn: sa.Connection) -> datetime | None:
-    """The time before which every ``predict`` row is summarised in a stored day.
+    """The time before which every prediction row (any kind) is in a summarised day.
 
     Retention may delete predictions older than this without losing drift history; it is a
-    UTC midnight. ``None`` when no endpoint has a ``predict`` row: nothing to keep.
+    UTC midnight. ``None`` when no endpoint has a prediction row: nothing to keep.
 
     Examples
     --------
@@ -220,7 +229,7 @@ def drift_days_guard(conn: sa.Connection) -> datetime | None:
     for (endpoint,) in conn.execute(sa.select(endpoints.c.name)):
         last = _last_day(conn, endpoint)
         cursor = EARLIEST if last is None else last + DAY
-        first = _first_prediction(conn, endpoint, cursor)
+        first = _first_event(conn, endpoint, cursor)
         if first is not None:
             bounds.append(day_of(first))
         elif last is not None:
@@ -230,18 +239,19 @@ def drift_days_guard(conn: sa.Connection) -> datetime | None:
 
 def _last_day(conn: sa.Connection, endpoint: str) -> datetime | None:
     """The last summarised day of ``endpoint``, if any."""
+    c = drift_day_counts
     last: datetime | None = conn.execute(
-        sa.select(sa.func.max(drift_days.c.day)).where(drift_days.c.endpoint == endpoint)
+        sa.select(sa.func.max(c.c.day)).where(c.c.endpoint == endpoint)
     ).scalar_one()
     return last
 
 
-def _first_prediction(conn: sa.Connection, endpoint: str, since: datetime) -> datetime | None:
+def _first_event(conn: sa.Connection, endpoint: str, since: datetime) -> datetime | None:
+    # Any kind: the (endpoint, at) index answers alone. A day of ``rank`` requests only is
+    # summarised too (into no drift rows), so the walk never stops at it.
     p = predictions
     first: datetime | None = conn.execute(
-        sa.select(sa.func.min(p.c.at)).where(
-            (p.c.endpoint == endpoint) & (p.c.at >= since) & (p.c.kind == "predict")
-        )
+        sa.select(sa.func.min(p.c.at)).where((p.c.endpoint == endpoint) & (p.c.at >= since))
     ).scalar_one()
     return first
 

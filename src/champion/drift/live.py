@@ -20,6 +20,7 @@ from champion.registry import VersionKey
 __all__ = [
     "CHUNK_EVENTS",
     "DAY",
+    "count_events",
     "count_predictions",
     "dated_chunks",
     "day_of",
@@ -67,6 +68,16 @@ def count_predictions(
     conn: sa.Connection, endpoint: str, start: datetime, end: datetime, version: VersionKey | None
 ) -> int:
     query = sa.select(sa.func.count()).where(_where(endpoint, start, end, version))
+    return int(conn.execute(query).scalar_one())
+
+
+def count_events(conn: sa.Connection, endpoint: str, start: datetime, end: datetime) -> int:
+    """Prediction events of any kind in ``[start, end)``: read from the (endpoint, at) index
+    alone, without the rows."""
+    p = predictions
+    query = sa.select(sa.func.count()).where(
+        (p.c.endpoint == endpoint) & (p.c.at >= start) & (p.c.at < end)
+    )
     return int(conn.execute(query).scalar_one())
 
 

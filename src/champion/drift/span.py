@@ -8,9 +8,9 @@ rows, a day at a time. Days are merged oldest first (``stretch.merge``), the sam
 whichever source each day came from, so a drift run over whole days gives the same
 statistics and p-values after the raw rows are deleted as before.
 
-A partial day whose raw rows are gone (fewer raw predictions than its stored summary) is
-read as the whole stored day: the span is widened to that day's midnights and the answer
-says so (``resolution`` ``"day"``, and the ``start`` and ``end`` it covers).
+A partial day whose raw rows are gone (fewer raw prediction events than it was summarised
+from) is read as the whole stored day: the span is widened to that day's midnights and the
+answer says so (``resolution`` ``"day"``, and the ``start`` and ``end`` it covers).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from champion.db import read
-from champion.drift.days import stored_totals
-from champion.drift.live import CHUNK_EVENTS, DAY, count_predictions, dated_chunks, day_of
+from champion.drift.days import stored_events
+from champion.drift.live import CHUNK_EVENTS, DAY, count_events, dated_chunks, day_of
 from champion.drift.live import served_versions as raw_versions
 from champion.drift.profile import ReferenceProfile
 from champion.drift.references import StoredReference
@@ -63,15 +63,13 @@ class _Piece:
 
 
 def _pieces(conn: sa.Connection, endpoint: str, start: datetime, end: datetime) -> list[_Piece]:
-    totals = stored_totals(conn, endpoint, day_of(start), end)
+    stored = stored_events(conn, endpoint, day_of(start), end)
     pieces = []
     day = day_of(start)
     while day < end:
         low, high = max(start, day), min(end, day + DAY)
         whole = (low, high) == (day, day + DAY)
-        if day in totals and (
-            whole or count_predictions(conn, endpoint, day, day + DAY, None) < totals[day]
-        ):
+        if day in stored and (whole or count_events(conn, endpoint, day, day + DAY) < stored[day]):
             pieces.append(_Piece(day, day + DAY, stored=True))
         else:
             pieces.append(_Piece(low, high, stored=False))

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from champion.db.metadata import JSON, UTCDateTime, metadata
 
-__all__ = ["drift_days", "reference_profiles"]
+__all__ = ["drift_day_counts", "drift_days", "reference_profiles"]
 
 # Written once per version (replaced only on request), read by every drift run.
 reference_profiles = sa.Table(
@@ -42,5 +42,17 @@ drift_days = sa.Table(
     sa.Column("reference_at", UTCDateTime(), nullable=True),
     sa.Column("state", JSON, nullable=True),
     sa.Column("note", sa.Text, nullable=False),
+    sa.Column("summarised_at", UTCDateTime(), nullable=False),
+)
+
+# One row per endpoint and UTC day summarised into ``drift_days``: the prediction events of
+# any kind the day held then (counted on the (endpoint, at) index alone), so a pass finds
+# days that received rows since, or lost some, without reading them.
+drift_day_counts = sa.Table(
+    "drift_day_counts",
+    metadata,
+    sa.Column("endpoint", sa.String(64), primary_key=True),
+    sa.Column("day", UTCDateTime(), primary_key=True),
+    sa.Column("events", sa.BigInteger, nullable=False),
     sa.Column("summarised_at", UTCDateTime(), nullable=False),
 )

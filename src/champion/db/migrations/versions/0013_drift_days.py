@@ -38,7 +38,16 @@ def upgrade() -> None:
         sa.Column("summarised_at", _when(), nullable=False),
         sa.PrimaryKeyConstraint("endpoint", "day", "model", "version", name="pk_drift_days"),
     )
+    op.create_table(
+        "drift_day_counts",
+        sa.Column("endpoint", sa.String(64), nullable=False),
+        sa.Column("day", _when(), nullable=False),
+        sa.Column("events", sa.BigInteger, nullable=False),
+        sa.Column("summarised_at", _when(), nullable=False),
+        sa.PrimaryKeyConstraint("endpoint", "day", name="pk_drift_day_counts"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("drift_day_counts")
     op.drop_table("drift_days")
