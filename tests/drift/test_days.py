@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from champion.alerts import AlertRule
 from champion.api import create_app
 from champion.clock import FixedClock
 from champion.db import read, write
@@ -299,3 +300,19 @@ def test_days_of_rankings_are_passed_over_and_do_not_hold_retention_back(
         assert conn.execute(sa.select(sa.func.count()).select_from(drift_days)).scalar() == 0
         assert drift_days_guard(conn) == DAY0 + DAY
     services.close()
+
+
+def test_a_drift_alert_rule_sees_days_whose_raw_rows_are_gone(world: World) -> None:
+    world.summarise(DAY0 + 3 * DAY + timedelta(hours=2))
+    world.delete_raw_before(DAY0 + 3 * DAY)
+    alerts = world.services.alerts
+    rule = AlertRule.create(
+        "churn-drift", endpoint="churn", metric="drift_share", threshold=0.3, window="1d",
+        cooldown="1h", severity="warning", sinks=[{"type": "log"}],
+    )  # fmt: skip
+    alerts.put_rule(rule, actor="tests")
+    world.clock.at = DAY0 + 2 * DAY  # the rule's window is day 1: newer customers
+    opened = alerts.evaluate()
+    alerts.flush()
+    assert [(a.rule, a.state) for a in opened] == [("churn-drift", "open")]
+    assert opened[0].value >= 0.5

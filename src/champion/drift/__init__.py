@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from champion.drift.concept import Detection, Performance, PerformanceBucket, performance
 from champion.drift.contract import check_detector
+from champion.drift.days import DriftDays, drift_days_guard
 from champion.drift.detectors import (
     BatchDetector,
     DetectorSpec,
@@ -40,6 +41,7 @@ __all__ = [
     "ColumnWindow",
     "Detection",
     "DetectorSpec",
+    "DriftDays",
     "DriftMonitor",
     "DriftResult",
     "DriftRun",
@@ -64,6 +66,7 @@ __all__ = [
     "default_detectors",
     "default_stream_detectors",
     "default_test",
+    "drift_days_guard",
     "drift_timeline",
     "performance",
 ]
