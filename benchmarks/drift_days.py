@@ -100,7 +100,7 @@ def child(url: str) -> dict[str, Any]:
     from champion.drift.days import DriftDays
     from champion.drift.monitor import DriftMonitor
     from champion.drift.references import References
-    from champion.drift.tables import drift_days
+    from champion.drift.tables import drift_day_counts, drift_days
     from champion.registry import VersionKey
 
     engine = make_engine(url)
@@ -127,9 +127,11 @@ def child(url: str) -> dict[str, Any]:
     read_stored = time.perf_counter() - began
     with write(engine) as conn:
         conn.execute(sa.delete(drift_days))
+        conn.execute(sa.delete(drift_day_counts))
     began = time.perf_counter()
     raw = monitor.endpoint_drift("bench", start=DAY0, end=DAY0 + timedelta(days=1))
     read_raw = time.perf_counter() - began
+    assert stored.stored_days == 1 and raw.stored_days == 0
     same = [c.__dict__ for c in stored.drift.columns] == [c.__dict__ for c in raw.drift.columns]
     return {
         "summarise_s": summarise,
