@@ -316,3 +316,25 @@ def test_a_drift_alert_rule_sees_days_whose_raw_rows_are_gone(world: World) -> N
     alerts.flush()
     assert [(a.rule, a.state) for a in opened] == [("churn-drift", "open")]
     assert opened[0].value >= 0.5
+
+
+def test_the_server_guard_also_keeps_the_days_still_rechecked(world: World) -> None:
+    world.summarise(DAY0 + 3 * DAY + timedelta(hours=2))
+    with read(world.services.engine) as conn:
+        assert drift_days_guard(conn) == DAY0 + 3 * DAY
+        assert world.services.drift_days.guard(conn) == DAY0 + DAY  # 2 days of recheck
+        world.clock.at = DAY0 + 9 * DAY
+        assert world.services.drift_days.guard(conn) == DAY0 + 3 * DAY
+
+
+def test_days_on_a_replaced_reference_whose_rows_are_gone_are_not_compared(
+    world: World,
+) -> None:
+    world.summarise(DAY0 + 3 * DAY + timedelta(hours=2))
+    world.delete_raw_before(DAY0 + 3 * DAY)
+    world.services.references.compute(
+        "churn/1", customers(3000, seed=9, shift=0.5), actor="tests", replace=True
+    )
+    assert world.summarise(DAY0 + 3 * DAY + timedelta(hours=3)) == 0
+    body = world.drift(DAY0, DAY0 + 3 * DAY)
+    assert (body["rows"], body["stored_days"], body["columns"]) == (0, 0, [])

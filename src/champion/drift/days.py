@@ -24,7 +24,9 @@ A version without a reference profile that day is stored with its counts only.
   windows, and drift runs read that day from raw rows (that is, not at all).
 
 ``drift_days_guard`` tells retention the time before which every prediction row is in a
-summarised day.
+summarised day; ``DriftDays.guard`` (the same shape) also keeps the days a pass still
+rechecks for late rows, so that a day summarised again has all its raw rows: retention
+should compose that one.
 """
 
 from __future__ import annotations
@@ -107,6 +109,15 @@ class DriftDays:
                     logger.warning("Summarising %r on %s failed: %s", endpoint, day, exc)
         return written
 
+    def guard(self, conn: sa.Connection) -> datetime | None:
+        """``drift_days_guard``, and no later than the first day a pass still rechecks for
+        late rows (a day summarised again must still have all its raw rows)."""
+        found = drift_days_guard(conn)
+        if self.recheck <= timedelta(0):
+            return found
+        rechecked = day_of(self.clock.now() - self.recheck)
+        return rechecked if found is None else min(found, rechecked)
+
     def due(self, endpoint: str) -> list[datetime]:
         """The days after the last summarised one that served predictions and are over
         (plus the grace)."""
@@ -139,7 +150,11 @@ class DriftDays:
                     if count_events(conn, endpoint, day, day + DAY) > stored.get(day, 0):
                         found.add(day)
                     day += DAY
+            # Days before the oldest raw row lost theirs to retention: no count needed.
+            oldest = _first_event(conn, endpoint, EARLIEST)
             for day in _replaced_reference_days(conn, endpoint):
+                if oldest is None or day < day_of(oldest):
+                    continue
                 stored = stored_events(conn, endpoint, day, day + DAY)
                 if count_events(conn, endpoint, day, day + DAY) == stored.get(day):
                     found.add(day)
