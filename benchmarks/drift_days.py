@@ -11,8 +11,8 @@ the RSS it had after warming up on a 100-event day, and (2) runs ``DriftMonitor.
 over the day from the stored window, then from raw rows (the stored day deleted) and checks
 both give the same verdicts.
 
-Memory is flat when the growth stays the same as N grows: a day keeps at most 100,000
-sampled values per numeric column (8 MB for 10 columns), whatever N.
+Memory is flat when the child's peak RSS stays the same as N grows: a day keeps at most
+100,000 sampled values per numeric column (8 MB for 10 columns), whatever N.
 """
 
 from __future__ import annotations
