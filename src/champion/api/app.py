@@ -265,10 +265,17 @@ async def _evaluate_alerts(alerts: AlertEvaluator, seconds: float) -> None:
 
 
 async def _summarise_days(summariser: DaySummariser, seconds: float) -> None:
-    # Finished UTC days become daily drift windows, on the leader, in a worker process.
+    # Finished UTC days become daily drift windows, on the leader, in a worker process. A
+    # pass over a large day takes minutes: stopping the server ends it instead of waiting.
     while True:
         await asyncio.sleep(seconds)
+        running = asyncio.ensure_future(asyncio.to_thread(summariser.tick))
         try:
-            await _finish_in_thread(summariser.tick)
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            summariser.stop()
+            with contextlib.suppress(Exception):
+                await running
+            raise
         except Exception:
             logger.exception("Summarising drift days failed; trying again next round")
