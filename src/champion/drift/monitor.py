@@ -2,7 +2,9 @@
 
 The same code path serves the HTTP route, the CLI, the report and the alert rules: the
 window is streamed in chunks into the table comparison and the quality counter at once, so
-memory stays flat and the reference data is never read (only its stored profile).
+memory stays flat and the reference data is never read (only its stored profile). A window
+of served predictions reads its whole UTC days from their stored daily windows where they
+exist (``span``, ``days``), so it keeps its answer after retention deletes the raw rows.
 """
 
 from __future__ import annotations
@@ -117,7 +119,9 @@ class DriftMonitor:
         """The predictions ``endpoint`` served in the window, against their version's reference.
 
         ``version`` (``attrition/1`` or ``attrition@champion``) picks whose predictions and
-        reference; by default the version that answered most requests in the window.
+        reference; by default the version that answered most requests in the window. The
+        run's ``resolution`` is ``day`` when a partial day whose raw rows are gone was
+        compared as its whole stored day (``covered`` gives the span compared).
         """
         start, end = resolve_window(self.clock, window, start, end)
         key = self.window_version(endpoint, start, end, version)
