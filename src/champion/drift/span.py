@@ -107,11 +107,10 @@ def read_span(
                 found = states.get(piece.start)
                 if found is None:  # the version served nothing that day
                     continue
-                if found[1] is None or found[0] != reference.created_at:
+                counted_on, state, rows, events = found
+                if state is None or counted_on != reference.created_at:
                     days = _raw_days(engine, endpoint, key, profile, piece, chunk_events, progress)
                 else:
-                    _, state, rows, events = found
-                    assert state is not None
                     days = iter([stretch_from_state(profile, state, rows, events)])
                     stored_days += 1
                     if progress is not None:
