@@ -198,8 +198,21 @@ def _print(run: DriftRun, as_json: bool) -> None:
         )  # fmt: skip
     console.print(table)
     quality = run.quality
+    bad = "1 row has" if quality.bad_rows == 1 else f"{quality.bad_rows:,} rows have"
     console.print(
         f"{len(run.drift.drifted_columns)} of {len(run.drift.columns)} columns drifted "
-        f"({run.drift.share_drifted:.0%}); {quality.bad_rows:,} rows "
-        f"({quality.share_bad:.1%}) have data-quality problems."
+        f"({run.drift.share_drifted:.0%}); {bad} data-quality problems "
+        f"({_share(quality.share_bad)})."
     )
+    if quality.unchecked_columns:
+        console.print(
+            f"The data holds none of the model's outputs "
+            f"({', '.join(sorted(quality.unchecked_columns))}): only its inputs were compared."
+        )
+
+
+def _share(share: float) -> str:
+    # A few bad rows in a big file must not read 0.0 %.
+    if 0 < share < 0.001:
+        return "< 0.1%"
+    return f"{share:.1%}"
