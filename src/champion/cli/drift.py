@@ -30,7 +30,11 @@ Window = Annotated[
     str | None, typer.Option(help="How far back from now: 15m, 1h, 7d (default 1d).")
 ]
 Version = Annotated[
-    str | None, typer.Option(help="Whose reference: attrition/1 or attrition@champion.")
+    str | None,
+    typer.Option(
+        help="Whose reference: attrition/1 or attrition@champion "
+        "(default: the version serving the endpoint now)."
+    ),
 ]
 Tests = Annotated[
     list[str] | None,
@@ -186,7 +190,8 @@ def _print(run: DriftRun, as_json: bool) -> None:
     if as_json:
         console.print_json(orjson.dumps(run.to_json()).decode())
         return
-    title = f"{run.endpoint or run.source} against {run.version}: {run.drift.rows:,} rows"
+    serving = " (serving now)" if run.endpoint and run.basis == "live" else ""
+    title = f"{run.endpoint or run.source} against {run.version}{serving}: {run.drift.rows:,} rows"
     table = Table(
         "column", "test", "statistic", "p (corrected)", "threshold", "verdict", title=title
     )
