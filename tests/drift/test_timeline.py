@@ -148,14 +148,14 @@ def test_the_version_serving_now_is_judged_after_a_promotion(
     churn/2's reference by default, and names the other versions one may choose."""
     services, client = clocked.services, clocked.client
     services.registry.register(model_folder("scorer"), model="churn", actor="t")  # churn/2
+    clocked.serve_at(2.5, 400, seed=2)  # churn/1 alone
     canary = {"champion": "churn/1", "challenger": "churn/2", "share": 0.5}
     assert client.put("/v1/endpoints/churn", json={"policy": "canary", "params": canary}).is_success
     assert client.put("/v1/endpoints/churn/experiment", json={"goal": "click_rate"}).is_success
-    clocked.serve_at(2.5, 400, seed=2)
     promoted = client.post("/v1/endpoints/churn/experiment/promote", json={"reason": "better"})
     assert promoted.status_code == 200, promoted.text
     clocked.serve_at(1.5, 60, seed=3)
-    assert _rows_of(services, 1) > _rows_of(services, 2) >= 60
+    assert (_rows_of(services, 1), _rows_of(services, 2)) == (400, 60)
 
     endpoint = client.get("/v1/endpoints/churn").json()
     assert (endpoint["live"], endpoint["kind"]) == ("churn/2", "classifier")
