@@ -16,8 +16,7 @@ from champion.api.state import actor_of, state_of
 from champion.clock import UserTime
 from champion.db import read
 from champion.errors import ChampionError, InvalidInput
-from champion.evaluation import ExperimentDesign, interleaving_comparisons
-from champion.evaluation.shadow import shadow_stats
+from champion.evaluation import ExperimentDesign, interleaving_comparisons, shadow_stats
 from champion.events import version_stats
 from champion.serving.policies import BanditPolicy
 
