@@ -58,7 +58,7 @@ function showDistribution() {
     ["column", (c) => champion.el("span", c.column, "mono")], ["role", (c) => c.role],
     ["test", (c) => (c.cells[index] ? c.cells[index].method : null)],
     ["statistic", (c) => (c.cells[index] ? champion.number(c.cells[index].statistic, 4) : null)],
-    ["p (corrected)", (c) => (c.cells[index] ? champion.number(c.cells[index].p_adjusted, 4) : null)],
+    ["p (corrected)", (c) => (c.cells[index] ? champion.pvalue(c.cells[index].p_adjusted) : null)],
     ["threshold", (c) => (c.cells[index] ? champion.number(c.cells[index].threshold, 4) : null)],
     ["verdict", (c) => (c.cells[index] ? champion.el("span", c.cells[index].drifted ? "drift" : "no drift", c.cells[index].drifted ? "bad" : "good") : "no data")],
   ], timeline.columns);
@@ -70,7 +70,7 @@ function showHeatmap() {
   const z = timeline.columns.map((c) => c.cells.map((cell) => (cell ? Math.min(cell.severity, SEVERITY_CAP) : null)));
   const text = timeline.columns.map((c) => c.cells.map((cell) => (cell
     ? `${c.column}: ${cell.method} ${champion.number(cell.statistic, 4)}` +
-      `${cell.p_adjusted !== null ? `, p ${champion.number(cell.p_adjusted, 4)}` : ""} (threshold ${champion.number(cell.threshold, 4)}): ` +
+      `${cell.p_adjusted !== null ? `, p ${champion.pvalue(cell.p_adjusted)}` : ""} (threshold ${champion.number(cell.threshold, 4)}): ` +
       `${cell.drifted ? "drift" : "no drift"}, ${cell.n} rows`
     : `${c.column}: no data`)));
   champion.plotOr("heatmap", [{
