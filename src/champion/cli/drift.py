@@ -186,6 +186,11 @@ def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def _p(value: float | None) -> str:
+    # A p-value never reads 0: below 1e-4 it is "< 0.0001", as on the dashboard.
+    return "-" if value is None else "< 0.0001" if value < 1e-4 else f"{value:.2g}"
+
+
 def _print(run: DriftRun, as_json: bool) -> None:
     if as_json:
         console.print_json(orjson.dumps(run.to_json()).decode())
@@ -198,7 +203,7 @@ def _print(run: DriftRun, as_json: bool) -> None:
     for c in run.drift.columns:
         style = "red" if c.drifted else ""
         table.add_row(
-            c.column, c.method, f"{c.statistic:.4g}", _cell(c.p_adjusted),
+            c.column, c.method, f"{c.statistic:.4g}", _p(c.p_adjusted),
             f"{c.threshold:g}", "drift" if c.drifted else "ok", style=style,
         )  # fmt: skip
     console.print(table)
