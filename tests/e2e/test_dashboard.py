@@ -104,8 +104,14 @@ def _visit(page: Page, url: str) -> None:
 
 
 def _every_page(page: Page, world: World, errors: list[str], backend: str) -> None:
+    stats: list[str] = []  # the /stats calls a page makes
+    page.on("request", lambda r: stats.append(r.url) if "/stats" in r.url else None)
     for name, (path, charts) in PAGES.items():
+        stats.clear()
         _visit(page, world.server.url + path)
+        if name.startswith("endpoint-"):
+            # One call for the whole history, one for the chart's windows (not one a window).
+            assert len(stats) == 2 and sum("buckets=20" in url for url in stats) == 1, stats
         for chart in charts:
             assert page.evaluate(DRAWN, chart) > 0, f"{name}: chart {chart!r} shows no data"
         page.screenshot(path=str(ARTIFACTS / f"dashboard-{backend}-{name}.png"), full_page=True)
