@@ -113,7 +113,7 @@ class Services:
     def drift(self) -> DriftMonitor:
         from champion.drift.monitor import DriftMonitor
 
-        return DriftMonitor(self.engine, self.registry, self.references, self.clock)
+        return DriftMonitor(self.engine, self.registry, self.references, self.endpoints, self.clock)
 
     @cached_property
     def drift_days(self) -> DriftDays:

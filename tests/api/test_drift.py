@@ -10,7 +10,7 @@ from champion.drift.live import prediction_chunks
 from champion.drift.table import compare_table
 from champion.registry import VersionKey
 from champion.services import Services
-from tests.conftest import ModelFolders
+from tests.conftest import ModelFolders, wait_until_written
 from tests.drift.traffic import customers, register_scorer, serve
 
 
@@ -121,3 +121,18 @@ def test_reference_upload_and_read(
         files={"file": ("train.xlsx", io.BytesIO(b"x"), "application/octet-stream")},
     )
     assert bad.status_code == 422 and ".csv, .parquet or .jsonl" in bad.text
+
+
+def test_a_ranker_endpoint_says_rankers_have_no_reference(
+    served: Services, client: TestClient
+) -> None:
+    for unit in ("u1", "u2", "u3"):
+        assert client.post("/v1/endpoints/recs/rank", json={"unit": unit, "k": 3}).is_success
+    wait_until_written(client)
+    timeline = client.get("/v1/endpoints/recs/drift/timeline", params={"window": "1h"}).json()
+    assert (timeline["version"], timeline["columns"]) == ("recs/1", [])
+    assert "recs/1 is a ranker: rankers have no reference profile" in timeline["message"]
+    assert "served no prediction" not in timeline["message"]
+    drift = client.get("/v1/endpoints/recs/drift", params={"window": "1h"})
+    assert drift.status_code == 404 and "is a ranker" in drift.json()["error"]["message"]
+    assert client.get("/v1/endpoints/recs").json()["kind"] == "ranker"

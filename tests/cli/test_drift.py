@@ -87,3 +87,45 @@ def test_drift_show_says_when_whole_stored_days_stood_in_for_deleted_rows(
     body = json.loads(champion("drift", "show", "churn", "--window", "2d", "--json").stdout)
     assert (body["resolution"], body["rows"]) == ("day", 600)
     assert body["covered"]["start"] == (today - timedelta(days=2)).isoformat()
+
+
+TELCO = Path(__file__).parents[2] / "data" / "telco-churn" / "Telco-Customer-Churn.csv"
+
+
+def test_a_data_file_without_outputs_is_compared_on_its_inputs(
+    champion: CommandLine, tmp_path: Path
+) -> None:
+    """The Telco table against the attrition model trained on 80 % of it: the model's outputs
+    (absent from any data file) are neither missing values nor drift."""
+    from champion.demo.attrition import write_attrition_classifier
+
+    folder = tmp_path / "attrition"
+    write_attrition_classifier(TELCO.parents[1], folder, "tests")
+    registered = champion("models", "register", str(folder), "--model", "attrition")
+    assert registered.returncode == 0, registered.stderr
+    training = folder / "reference.parquet"  # the rows the reference was profiled from
+
+    same = champion("drift", "compare", "attrition/1", str(training))
+    assert same.returncode == 0, same.stderr
+    assert "0 of 19 columns drifted (0%); 0 rows have data-quality problems" in same.text
+    assert "none of the model's outputs (output.label," in same.text
+
+    compared = champion("drift", "compare", "attrition/1", str(TELCO), "--json")
+    assert compared.returncode == 0, compared.stderr
+    body = json.loads(compared.stdout)
+    assert body["rows"] == 7043 and body["drifted_columns"] == []
+    assert all(c["role"] == "input" for c in body["columns"]) and len(body["columns"]) == 19
+    quality = body["quality"]
+    assert quality["missing_columns"] == [] and quality["unchecked_columns"] == [
+        "output.label", "output.probabilities.0", "output.probabilities.1",
+    ]  # fmt: skip
+    # The only problems are the customers outside the training rows' ranges.
+    import pandas as pd
+
+    train, telco = pd.read_parquet(training), pd.read_csv(TELCO)
+    outside = pd.Series(False, index=telco.index)
+    for column in ("tenure", "MonthlyCharges", "TotalCharges"):
+        values = pd.to_numeric(telco[column].astype(str).str.strip().replace("", None))
+        outside |= (values < train[column].min()) | (values > train[column].max())
+    assert quality["bad_rows"] == int(outside.sum()) == 1
+    assert set(quality["columns"]) == {"TotalCharges"}

@@ -57,3 +57,25 @@ def test_every_page_is_open_and_its_data_needs_a_token() -> None:
         assert required_scope("GET", page.path.replace("{name}", "churn")) is None, page
     assert required_scope("GET", "/v1/endpoints/churn/drift/timeline") == "read"
     assert required_scope("GET", "/endpoints/churn/drift/timeline") == "read"
+
+
+@pytest.mark.parametrize("path", ["/endpoints/nope", "/endpoints/nope/drift"])
+def test_an_unknown_endpoints_page_is_a_404_that_says_so(
+    served: Services, client: TestClient, path: str
+) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "There is no endpoint &#39;nope&#39; on this server." in response.text
+    assert '<script src="/static/endpoint.js">' not in response.text  # nothing to refresh
+    assert "churn" not in response.text  # the page names no other endpoint
+
+
+def test_with_tokens_the_shell_does_not_tell_which_endpoints_exist(
+    served: Services, client: TestClient
+) -> None:
+    served.tokens.create("ops", ["admin"], actor="tests")
+    client.app.state.champion.keyring.refresh()  # type: ignore[attr-defined]  # the lifespan's
+    missing, known = client.get("/endpoints/nope"), client.get("/endpoints/churn")
+    assert missing.status_code == known.status_code == 200  # its script asks the API, with a token
+    assert '<script src="/static/endpoint.js">' in missing.text

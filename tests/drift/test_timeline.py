@@ -9,12 +9,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from champion.api import create_app
 from champion.clock import FixedClock
 from champion.drift.timeline import drift_timeline
 from champion.errors import InvalidInput
+from champion.events.tables import predictions
 from champion.registry import VersionKey
 from champion.services import Services
 from champion.settings import Settings
@@ -137,3 +139,44 @@ def test_bad_parameters_are_4xx_naming_them(clocked: Clocked) -> None:
     assert missing.status_code == 404 and "Unknown endpoint 'nope'" in missing.text
     with pytest.raises(InvalidInput, match=r"'buckets' parameter .* \[1, 96\]\. Got 97"):
         drift_timeline(clocked.services.drift, "churn", buckets=97)
+
+
+def test_the_version_serving_now_is_judged_after_a_promotion(
+    clocked: Clocked, model_folder: ModelFolders
+) -> None:
+    """churn/1 answered most of the window; once churn/2 is promoted the timeline judges
+    churn/2's reference by default, and names the other versions one may choose."""
+    services, client = clocked.services, clocked.client
+    services.registry.register(model_folder("scorer"), model="churn", actor="t")  # churn/2
+    clocked.serve_at(2.5, 400, seed=2)  # churn/1 alone
+    canary = {"champion": "churn/1", "challenger": "churn/2", "share": 0.5}
+    assert client.put("/v1/endpoints/churn", json={"policy": "canary", "params": canary}).is_success
+    assert client.put("/v1/endpoints/churn/experiment", json={"goal": "click_rate"}).is_success
+    promoted = client.post("/v1/endpoints/churn/experiment/promote", json={"reason": "better"})
+    assert promoted.status_code == 200, promoted.text
+    clocked.serve_at(1.5, 60, seed=3)
+    assert (_rows_of(services, 1), _rows_of(services, 2)) == (400, 60)
+
+    endpoint = client.get("/v1/endpoints/churn").json()
+    assert (endpoint["live"], endpoint["kind"]) == ("churn/2", "classifier")
+    body = clocked.timeline(window="1h", buckets=4).json()
+    assert (body["version"], body["version_basis"], body["reference"]["rows"]) == (
+        "churn/2", "live", 3000
+    )  # fmt: skip
+    assert sum(b["rows"] for b in body["buckets"]) == _rows_of(services, 2)
+    choices = {c["version"]: c for c in body["versions"]}
+    assert choices["churn/2"]["live"] and not choices["churn/1"]["live"]
+    assert choices["churn/1"]["configured"]  # blue_green keeps the previous champion loaded
+    assert choices["churn/1"]["has_reference"] and choices["churn/2"]["has_reference"]
+    chosen = clocked.timeline(window="1h", buckets=4, version="churn/1").json()
+    assert (chosen["version"], chosen["version_basis"]) == ("churn/1", "requested")
+    assert sum(b["rows"] for b in chosen["buckets"]) == _rows_of(services, 1)
+    drift = client.get("/v1/endpoints/churn/drift", params={"window": "4h"}).json()
+    assert (drift["version"], drift["version_basis"]) == ("churn/2", "live")
+
+
+def _rows_of(services: Services, number: int) -> int:
+    """Instances (rows) that version churn/``number`` answered."""
+    with services.engine.connect() as conn:
+        query = sa.select(predictions.c.inputs).where(predictions.c.version == number)
+        return sum(len(inputs) for inputs in conn.execute(query).scalars())

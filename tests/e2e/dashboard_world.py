@@ -5,6 +5,8 @@
   two waves a few seconds apart, the second of newer customers (drift), with clicks and
   labels (performance).
 * ``recs``: two rankers interleaved under an interleaving experiment, with clicks.
+* ``scores``: churn/1 answers and churn/3 (whose risk falls later in tenure) scores the same
+  customers in its shadow; most of them get labels.
 * two alert rules: one open (drift), one opened and resolved (traffic, then quiet).
 * a pipeline with two runs, whose first file has a row in quarantine.
 """
@@ -82,6 +84,12 @@ def _register(services: Services, model_folder: ModelFolders, tmp_path: Path) ->
     )
     pair = {"champion": "recs@champion", "challenger": "recs@challenger"}
     services.endpoints.set("recs", "interleave", pair, actor="ana", reason="compare rankers")
+    later = tmp_path / "later_scorer"
+    shutil.copytree(scorer, later)
+    (later / "scorer.py").write_text((scorer / "scorer.py").read_text().replace("- 24.0", "- 30.0"))
+    register(later, model="churn", actor="tests")  # churn/3
+    shadow = {"champion": "churn/1", "challenger": "churn/3"}
+    services.endpoints.set("scores", "shadow", shadow, actor="ana", reason="watch the new curve")
 
 
 def _wave(client: Client, start: int, shift: float, rng: np.random.Generator) -> None:
@@ -93,6 +101,16 @@ def _wave(client: Client, start: int, shift: float, rng: np.random.Generator) ->
         events.append({"request_id": answer["request_id"], "kind": "label", "label": churned})
         if rng.random() < (0.5 if answer["version"] == 2 else 0.2):  # churn/2: the challenger
             events.append({"request_id": answer["request_id"], "kind": "click"})
+    client.feedback_batch(events)
+
+
+def _shadowed(client: Client) -> None:
+    events = []
+    for i, row in enumerate(rows(customers(40, seed=7))):
+        answer = client.predict("scores", [row], unit=f"customer-{i}")
+        if i < 30:
+            label = int(row["tenure"] < 27)
+            events.append({"request_id": answer["request_id"], "kind": "label", "label": label})
     client.feedback_batch(events)
 
 
@@ -150,6 +168,7 @@ def _populate(world: World, tmp_path: Path) -> World:
         client.set_experiment("recs", "interleaving", min_sample=10_000, reason="which ranker?")
         _wave(client, 0, 0.0, rng)
         _rankings(client)
+        _shadowed(client)
         client.put_alert_rule(
             "churn-drift", endpoint="churn", metric="drift_share", threshold=0.2, window="1h",
             severity="critical", description="inputs unlike the training data",

@@ -1,14 +1,18 @@
 """The dashboard in Debian's Chromium (driven by Playwright), over a server fed real traffic.
 
-One server per database serves the whole visit: every page loads without a console error
-and its charts draw data; the experiment's buttons approve, promote and roll back, which
-the API and the audit page then show; the overview follows a change without a reload.
+One server per database serves the whole visit, in a 1280 px wide window: every page loads
+without a console error, fits the window (nothing scrolls sideways) and its charts draw data;
+each endpoint's page shows the panels of its kind and policy only; the shadow panel's numbers
+are the API's; the experiment's buttons approve, promote and roll back, which the API, the
+ramp chart, the drift page and the audit page then show; the overview follows a change
+without a reload.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +20,7 @@ import pytest
 
 from champion.services import Services
 from tests.conftest import ModelFolders
-from tests.e2e.dashboard_world import WAVE_SECONDS, World, build_world
+from tests.e2e.dashboard_world import WAVE_SECONDS, World, build_world, wait_for
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -41,12 +45,30 @@ PAGES = {
                                             "goal-effect"]),
     "endpoint-recs": ("/endpoints/recs", ["requests", "latency", "ctr", "interleaving", "ramp",
                                           "goal-arms", "goal-effect"]),
+    "endpoint-scores": ("/endpoints/scores", ["requests", "latency"]),
     "drift-churn": (DRIFT, ["heatmap", "distribution", "performance"]),
+    "drift-recs": ("/endpoints/recs/drift", []),
     "registry": ("/registry", ["metrics"]),
     "alerts": ("/alerts", ["timeline"]),
     "pipelines": ("/pipelines", ["steps-attrition-retrain", "files-customers"]),
     "audit": ("/audit", []),
 }  # fmt: skip
+# Panels shown (True) and not shown (False) on each endpoint's page, by kind and policy.
+PANELS = {
+    "endpoint-churn": {"ctr-section": False, "interleaving-section": False,
+                       "shadow-section": False, "ramp-section": True},  # a classifier's canary
+    "endpoint-recs": {"ctr-section": True, "interleaving-section": True,
+                      "shadow-section": False, "ramp-section": True},  # rankers interleaved
+    "endpoint-scores": {"ctr-section": False, "interleaving-section": False,
+                        "shadow-section": True, "ramp-section": False},  # a classifier's shadow
+    "drift-recs": {"heatmap-section": False, "columns-grid": False, "performance-section": False},
+}  # fmt: skip
+WIDTH = 1280
+# Elements wider than their box (they would scroll sideways), outside Plotly's own drawing.
+TOO_WIDE = """() => [...document.querySelectorAll("body *")]
+    .filter((e) => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0
+                   && !e.closest(".js-plotly-plot") && getComputedStyle(e).overflowX !== "visible")
+    .map((e) => `${e.tagName.toLowerCase()}#${e.id}: ${e.scrollWidth} px in ${e.clientWidth} px`)"""
 # Waits by locator: the pages' policy refuses the eval behind a wait_for_function string.
 UPDATED = "#status:text-matches('^updated')"
 # Numbers above 0 a chart draws: its traces' x, y and (heatmaps) z values.
@@ -82,17 +104,35 @@ def _visit(page: Page, url: str) -> None:
 
 
 def _every_page(page: Page, world: World, errors: list[str], backend: str) -> None:
+    stats: list[str] = []  # the /stats calls a page makes
+    page.on("request", lambda r: stats.append(r.url) if "/stats" in r.url else None)
     for name, (path, charts) in PAGES.items():
+        stats.clear()
         _visit(page, world.server.url + path)
+        if name.startswith("endpoint-"):
+            # One call for the whole history, one for the chart's windows (not one a window).
+            assert len(stats) == 2 and sum("buckets=20" in url for url in stats) == 1, stats
         for chart in charts:
             assert page.evaluate(DRAWN, chart) > 0, f"{name}: chart {chart!r} shows no data"
         page.screenshot(path=str(ARTIFACTS / f"dashboard-{backend}-{name}.png"), full_page=True)
         assert errors == [], f"{name}: {errors}"
+        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH, name
+        assert page.evaluate(TOO_WIDE) == [], name
+        for panel, shown in PANELS.get(name, {}).items():
+            assert page.is_visible(f"#{panel}") == shown, f"{name}: #{panel} shown: {not shown}"
         text = page.inner_text("main")
         if name == "overview":
             assert "churn-drift" in text and "waiting for approval: ramp" in text
+        if name == "endpoint-churn":
+            assert "failed requests since the server started: none" in text
+        if name == "endpoint-scores":
+            _shadow_numbers_are_the_apis(page, world)
         if name == "drift-churn":
-            assert "version churn/" in text and "drift" in page.inner_text("#columns")
+            assert "Reference: churn/1, the version serving now." in text
+            assert "drift" in page.inner_text("#columns")
+        if name == "drift-recs":
+            assert "recs/1 is a ranker: rankers have no reference profile" in text
+            assert "served no prediction" not in text
         if name == "alerts":
             assert "resolved" in page.inner_text("#history")
             assert "predictions over 4s is above 0" in page.inner_text("#rules")
@@ -105,7 +145,9 @@ def _every_page(page: Page, world: World, errors: list[str], backend: str) -> No
             _versions_match_the_interleaving(page, world)
 
 
-# Each row of the per-version table: its cells' text.
+# A table's column headings, and each row of it: its cells' text.
+HEADINGS = """(id) => [...document.querySelectorAll(`#${id} thead th`)]
+    .map((cell) => cell.textContent)"""
 ROWS = """(id) => [...document.querySelectorAll(`#${id} tbody tr`)]
     .map((row) => [...row.cells].map((cell) => cell.textContent))"""
 
@@ -115,9 +157,62 @@ def _versions_match_the_interleaving(page: Page, world: World) -> None:
     versions table shows the interleaving comparison's clicks, not all of them on one."""
     with world.client() as client:
         [pair] = client.interleaving("recs")
-    shown = {row[0].split(" · ")[0]: row[5] for row in page.evaluate(ROWS, "versions")}
+    headings = page.evaluate(HEADINGS, "versions")
+    clicks = headings.index("clicks")
+    shown = {row[0].split(" · ")[0]: row[clicks] for row in page.evaluate(ROWS, "versions")}
     assert shown == {version: str(clicks) for version, clicks in pair["clicks"].items()}
     assert all(int(clicks) > 0 for clicks in shown.values())
+
+
+def _shadow_numbers_are_the_apis(page: Page, world: World) -> None:
+    """The shadow panel shows /stats's shadow numbers: requests scored, failures, agreement,
+    labelled requests, each version's latency and label metrics."""
+    with world.client() as client:
+        [shadow] = client.stats("scores")["shadows"]
+    cards = page.evaluate(CARDS, "shadow")
+    assert cards == {
+        "requests": str(shadow["requests"]),
+        "errors": str(shadow["errors"]),
+        "agreement": f"{100 * shadow['agreement']:.1f}%",
+        "difference": _number(shadow["mean_abs_difference"], 4),
+        "labels": str(shadow["labels"]),
+    }
+    assert (shadow["requests"], shadow["errors"], shadow["labels"]) == (40, 0, 30)
+    assert 0 < shadow["agreement"] < 1  # churn/3's risk falls later in tenure: some differ
+    served, logged = page.evaluate(ROWS_OF, "shadow")
+    assert served[:4] == ["churn/1", "champion (answers)",
+                          _number(shadow["served_latency_p50_ms"], 2),
+                          _number(shadow["served_latency_p99_ms"], 2)]  # fmt: skip
+    assert logged[:4] == ["churn/3", "shadow (logged only)",
+                          _number(shadow["latency_p50_ms"], 2),
+                          _number(shadow["latency_p99_ms"], 2)]  # fmt: skip
+    assert served[4] == _number(shadow["served_metrics"]["auc"], 4)
+    assert logged[4] == _number(shadow["metrics"]["auc"], 4)
+
+
+def _number(value: float, digits: int) -> str:
+    """As the dashboard writes a number (toLocaleString, en-US, at most ``digits`` decimals)."""
+    rounded = Decimal(repr(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    text = f"{rounded:,.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+# The challenger's share of units now, as the ramp chart draws it.
+RAMP_NOW = "() => document.getElementById('ramp').data[0].y.at(-1)"
+# The shadow panel's numbers by name, and its table's rows.
+CARDS = """(id) => Object.fromEntries([...document.querySelectorAll(`#${id} [data-number]`)]
+    .map((card) => [card.dataset.number, card.querySelector(".value").textContent]))"""
+ROWS_OF = """(id) => [...document.querySelectorAll(`#${id} tbody tr`)]
+    .map((row) => [...row.cells].map((cell) => cell.textContent))"""
+
+
+def _missing_endpoint(page: Page, world: World, errors: list[str]) -> None:
+    """With tokens the page's shell cannot tell who asks; its script says there is none."""
+    page.goto(world.server.url + "/endpoints/nope")
+    page.wait_for_selector("#missing")
+    assert "Unknown endpoint 'nope'" in page.inner_text("#missing")
+    assert not page.is_visible("#requests")
+    errors.clear()  # the API's 404s, which the page reported as the missing endpoint
 
 
 def _act(page: Page, world: World, action: str, reason: str) -> dict[str, Any]:
@@ -147,6 +242,12 @@ def _buttons(page: Page, world: World, errors: list[str], backend: str) -> None:
     promoted = _act(page, world, "promote", "clicks are up")
     assert promoted["status"] == "promoted"
     page.wait_for_selector("#experiment-status:text-is('promoted')")
+    # The challenger now has every unit: the ramp ends at 100 %, not back at 0 %.
+    wait_for("the ramp at 100 %", lambda: page.evaluate(RAMP_NOW) == 1, seconds=15)
+    # The drift page judges the new champion's reference from now on.
+    _visit(page, world.server.url + "/endpoints/churn/drift")
+    assert "Reference: churn/2, the version serving now." in page.inner_text("#summary")
+    _visit(page, world.server.url + "/endpoints/churn")
     undone = _act(page, world, "rollback", "undo for now")
     assert undone["status"] == "rolled_back"
     with world.client() as client:
@@ -187,7 +288,7 @@ def test_the_dashboard_shows_every_page_acts_and_refreshes(
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=FLAGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
             errors: list[str] = []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
@@ -201,6 +302,7 @@ def test_the_dashboard_shows_every_page_acts_and_refreshes(
             assert [e for e in errors if "401" not in e] == []
             errors.clear()
             _every_page(page, world, errors, backend)
+            _missing_endpoint(page, world, errors)
             # The buttons need the admin scope: the page holds the token it was given.
             page.evaluate(f"window.localStorage.setItem('champion.token', {world.admin!r})")
             _buttons(page, world, errors, backend)

@@ -10,6 +10,8 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from champion import __version__
+from champion.access.binding import is_loopback
+from champion.api.state import state_of
 from champion.dashboard import PAGES, STATIC, TEMPLATES, Page, plotly_js
 from champion.errors import NotFound
 
@@ -17,6 +19,7 @@ __all__ = ["CSP", "router"]
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=TEMPLATES)
+MISSING = "missing.html"
 _STATIC_NAME = re.compile(r"[a-z0-9_-]{1,64}\.(js|css)")
 _CACHE = {"Cache-Control": "public, max-age=3600"}
 # Pages run only the dashboard's own files: no inline script, nothing from elsewhere, so a value
@@ -33,10 +36,28 @@ CSP = {
 def _page_route(page: Page) -> Any:
     def render(request: Request, name: str = "") -> HTMLResponse:
         context = {"page": page, "pages": PAGES, "name": name, "version": __version__}
+        if "{name}" in page.path and _open(request):
+            try:
+                state_of(request).services.endpoints.get(name)
+            except NotFound:
+                # A page about nothing would show empty panels: say so, with a 404. (With
+                # tokens the page cannot tell who asks, so its script says it instead: the
+                # shell must not tell strangers which endpoints exist.)
+                context["message"] = f"There is no endpoint {name!r} on this server."
+                return templates.TemplateResponse(
+                    request, MISSING, context, status_code=404, headers=CSP
+                )
         return templates.TemplateResponse(request, page.template, context, headers=CSP)
 
     render.__name__ = f"dashboard_{page.name}"
     return render
+
+
+def _open(request: Request) -> bool:
+    """Whether anyone may read this server's data without a token (no token exists and it
+    listens on loopback only)."""
+    state = state_of(request)
+    return state.keyring.empty and is_loopback(state.services.settings.host)
 
 
 for _page in PAGES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Literal
 
 import orjson
@@ -14,13 +15,15 @@ from champion.api.schemas import EndpointBody, PredictBody, RankBody
 from champion.api.state import actor_of, state_of
 from champion.clock import UserTime
 from champion.db import read
-from champion.evaluation import ExperimentDesign, interleaving_comparisons
+from champion.errors import ChampionError, InvalidInput
+from champion.evaluation import ExperimentDesign, interleaving_comparisons, shadow_stats
 from champion.events import version_stats
 from champion.serving.policies import BanditPolicy
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/endpoints", tags=["endpoints"])
+MAX_STATS_BUCKETS = 60
 
 
 def _json(body: Any) -> Response:
@@ -83,20 +86,64 @@ def endpoint_history(endpoint: str, request: Request) -> dict[str, Any]:
 
 @router.get("/{endpoint}/stats")
 def endpoint_stats(
-    endpoint: str, request: Request, start: UserTime | None = None, end: UserTime | None = None
+    endpoint: str,
+    request: Request,
+    start: UserTime | None = None,
+    end: UserTime | None = None,
+    buckets: int | None = Query(
+        default=None,
+        ge=1,
+        le=MAX_STATS_BUCKETS,
+        description="Also cut [start, end) into this many equal windows (needs start; end "
+        "defaults to now) and answer each window's per-version stats in 'buckets'.",
+    ),
 ) -> dict[str, Any]:
     """Per version: requests, impressions, CTR, feedback, fallbacks, latency p50/p99 over
-    [start, end); and the requests that failed, by error code, counted by this server since it
-    started (failed requests are not in the event log)."""
+    [start, end); per shadow version beside the version that served: requests scored,
+    failures, agreement, both versions' latency and label metrics; and the requests that
+    failed, by error code, counted by this server since it started (failed requests are not
+    in the event log). With ``buckets``, one request draws a chart of consecutive windows."""
     state = state_of(request)
     state.services.endpoints.get(endpoint)
+    edges = None
+    if buckets is not None:
+        if start is None:
+            raise InvalidInput(
+                f"The 'buckets' parameter needs 'start' (and 'end', by default now) to cut "
+                f"into windows. Got buckets={buckets!r} without start."
+            )
+        end = end or state.services.clock.now()
+        if start >= end:
+            raise InvalidInput(
+                f"'start' must be before 'end'. Got start={start.isoformat()!r}, "
+                f"end={end.isoformat()!r}."
+            )
+        width = (end - start) / buckets
+        edges = [start + width * k for k in range(buckets)] + [end]
     with read(state.services.engine) as conn:
         stats = version_stats(conn, endpoint, start, end)
-    return {
+        shadows = shadow_stats(conn, endpoint, start, end)
+        windows = (
+            []
+            if edges is None
+            else [
+                {
+                    "start": a.isoformat(),
+                    "end": b.isoformat(),
+                    "versions": [stats_json(s) for s in version_stats(conn, endpoint, a, b)],
+                }
+                for a, b in itertools.pairwise(edges)
+            ]
+        )
+    body: dict[str, Any] = {
         "endpoint": endpoint,
         "versions": [stats_json(s) for s in stats],
+        "shadows": [s.to_json() for s in shadows],
         "errors": state.metrics.errors_of(endpoint),
     }
+    if edges is not None:
+        body["buckets"] = windows
+    return body
 
 
 @router.get("/{endpoint}/interleaving")
@@ -132,6 +179,15 @@ def _describe(request: Request, name: str) -> dict[str, Any]:
     serving = [str(k) for k in active.loaded] if active else []
     error = active.error.message if active and active.error else None
     body = endpoint_json(config, serving, error)
+    # What the dashboard needs to show the panels that apply: the kind of model served and
+    # the version that serves when no other does (the champion).
+    body["kind"] = body["live"] = None
+    try:
+        live = state.services.endpoints.live_version(name)
+        body["kind"] = state.services.registry.get_version(live.model, live.number).kind
+        body["live"] = str(live)
+    except ChampionError:
+        pass  # a configuration that cannot be built serves nothing: its error says why
     if active is not None and isinstance(active.policy, BanditPolicy):
         body["bandit"] = {
             arm: {"successes": s, "trials": n, "probability": active.policy.probabilities[arm]}

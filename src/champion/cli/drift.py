@@ -30,7 +30,11 @@ Window = Annotated[
     str | None, typer.Option(help="How far back from now: 15m, 1h, 7d (default 1d).")
 ]
 Version = Annotated[
-    str | None, typer.Option(help="Whose reference: attrition/1 or attrition@champion.")
+    str | None,
+    typer.Option(
+        help="Whose reference: attrition/1 or attrition@champion "
+        "(default: the version serving the endpoint now)."
+    ),
 ]
 Tests = Annotated[
     list[str] | None,
@@ -182,18 +186,24 @@ def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def _p(value: float | None) -> str:
+    # A p-value never reads 0: below 1e-4 it is "< 0.0001", as on the dashboard.
+    return "-" if value is None else "< 0.0001" if value < 1e-4 else f"{value:.2g}"
+
+
 def _print(run: DriftRun, as_json: bool) -> None:
     if as_json:
         console.print_json(orjson.dumps(run.to_json()).decode())
         return
-    title = f"{run.endpoint or run.source} against {run.version}: {run.drift.rows:,} rows"
+    serving = " (serving now)" if run.endpoint and run.basis == "live" else ""
+    title = f"{run.endpoint or run.source} against {run.version}{serving}: {run.drift.rows:,} rows"
     table = Table(
         "column", "test", "statistic", "p (corrected)", "threshold", "verdict", title=title
     )
     for c in run.drift.columns:
         style = "red" if c.drifted else ""
         table.add_row(
-            c.column, c.method, f"{c.statistic:.4g}", _cell(c.p_adjusted),
+            c.column, c.method, f"{c.statistic:.4g}", _p(c.p_adjusted),
             f"{c.threshold:g}", "drift" if c.drifted else "ok", style=style,
         )  # fmt: skip
     console.print(table)
@@ -204,8 +214,21 @@ def _print(run: DriftRun, as_json: bool) -> None:
             f"compared, from {start} to {end} (the resolution there is a day)."
         )
     quality = run.quality
+    bad = "1 row has" if quality.bad_rows == 1 else f"{quality.bad_rows:,} rows have"
     console.print(
         f"{len(run.drift.drifted_columns)} of {len(run.drift.columns)} columns drifted "
-        f"({run.drift.share_drifted:.0%}); {quality.bad_rows:,} rows "
-        f"({quality.share_bad:.1%}) have data-quality problems."
+        f"({run.drift.share_drifted:.0%}); {bad} data-quality problems "
+        f"({_share(quality.share_bad)})."
     )
+    if quality.unchecked_columns:
+        console.print(
+            f"The data holds none of the model's outputs "
+            f"({', '.join(sorted(quality.unchecked_columns))}): only its inputs were compared."
+        )
+
+
+def _share(share: float) -> str:
+    # A few bad rows in a big file must not read 0.0 %.
+    if 0 < share < 0.001:
+        return "< 0.1%"
+    return f"{share:.1%}"

@@ -77,7 +77,7 @@ def run_drift_story(client: httpx.Client, home: Path, holdout: Holdout, console:
         quiet.raise_for_status()
         body = quiet.json()
         console.print(
-            f"The {body['rows']} holdout customers against attrition/1's reference "
+            f"The {body['rows']} holdout customers against {body['version']}'s reference "
             f"({body['reference']['rows']} training rows, profiled at registration): "
             f"{len(body['drifted_columns'])} of {len(body['columns'])} columns drifted."
         )

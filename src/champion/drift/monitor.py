@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import sqlalchemy as sa
@@ -29,10 +29,41 @@ from champion.errors import InvalidInput, NotFound
 from champion.periods import resolve_window
 from champion.registry import Registry, VersionKey, VersionRef
 
-__all__ = ["DriftMonitor", "DriftRun", "parse_tests"]
+if TYPE_CHECKING:
+    from champion.serving.endpoints import Endpoints
+
+__all__ = ["DriftMonitor", "DriftRun", "VersionChoice", "no_predictions", "parse_tests"]
 
 Progress = Callable[[int, int | None], None]
 """``progress(rows_done, rows_total_or_None)``, for progress bars."""
+VersionBasis = Literal["live", "requested"]
+
+
+@dataclass(frozen=True)
+class VersionChoice:
+    """A version an endpoint's drift can be judged against, and why it is offered."""
+
+    key: VersionKey
+    live: bool
+    configured: bool
+    predictions: int
+    has_reference: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": str(self.key),
+            "live": self.live,
+            "configured": self.configured,
+            "predictions": self.predictions,
+            "has_reference": self.has_reference,
+        }
+
+
+def no_predictions(endpoint: str, key: VersionKey, start: datetime, end: datetime) -> str:
+    return (
+        f"Version {key} served no prediction on endpoint {endpoint!r} between "
+        f"{start.isoformat()} and {end.isoformat()}; widen the window or name another version."
+    )
 
 
 def parse_tests(items: Iterable[str]) -> dict[str, str]:
@@ -66,6 +97,8 @@ class DriftRun:
     gone): ``covered`` is then wider than ``[start, end)``."""
     covered: tuple[datetime, datetime] | None = None
     stored_days: int = 0
+    basis: VersionBasis = "requested"
+    """Why this version's reference: ``live`` (it serves the endpoint now) or ``requested``."""
 
     @property
     def version(self) -> VersionKey:
@@ -76,6 +109,7 @@ class DriftRun:
         body = {
             "endpoint": self.endpoint,
             "version": str(self.version),
+            "version_basis": self.basis,
             "start": None if self.start is None else self.start.isoformat(),
             "end": None if self.end is None else self.end.isoformat(),
             "source": self.source,
@@ -97,11 +131,17 @@ class DriftMonitor:
     """Runs drift comparisons against stored reference profiles."""
 
     def __init__(
-        self, engine: sa.Engine, registry: Registry, references: References, clock: Clock
+        self,
+        engine: sa.Engine,
+        registry: Registry,
+        references: References,
+        endpoints: Endpoints,
+        clock: Clock,
     ) -> None:
         self.engine = engine
         self.registry = registry
         self.references = references
+        self.endpoints = endpoints
         self.clock = clock
 
     def endpoint_drift(
@@ -115,17 +155,25 @@ class DriftMonitor:
         tests: Mapping[str, str] | None = None,
         correction: Correction = "bh",
         progress: Progress | None = None,
+        allow_empty: bool = False,
     ) -> DriftRun:
         """The predictions ``endpoint`` served in the window, against their version's reference.
 
         ``version`` (``attrition/1`` or ``attrition@champion``) picks whose predictions and
-        reference; by default the version that answered most requests in the window. The
-        run's ``resolution`` is ``day`` when a partial day whose raw rows are gone was
-        compared as its whole stored day (``covered`` gives the span compared).
+        reference; by default the version serving now (``Endpoints.live_version``: the
+        champion of the endpoint's current configuration). A window in which that version
+        answered nothing is NotFound, unless ``allow_empty`` (a run of 0 rows). The run's
+        ``resolution`` is ``day`` when a partial day whose raw rows are gone was compared as
+        its whole stored day (``covered`` gives the span compared).
         """
         start, end = resolve_window(self.clock, window, start, end)
         key = self.window_version(endpoint, start, end, version)
         reference = self.references.get(key)
+        if not allow_empty:
+            with read(self.engine) as conn:
+                served = dict(span_versions(conn, endpoint, start, end))
+            if not served.get(key):
+                raise NotFound(no_predictions(endpoint, key, start, end))
         seen = 0
 
         def advance(rows: int) -> None:
@@ -143,21 +191,39 @@ class DriftMonitor:
             reference, drift, stretch.quality, endpoint=endpoint, start=start, end=end,
             source=f"endpoint {endpoint}", resolution=span.resolution,
             covered=(span.start, span.end), stored_days=span.stored_days,
+            basis="requested" if version is not None else "live",
         )  # fmt: skip
 
     def window_version(
         self, endpoint: str, start: datetime, end: datetime, version: str | None = None
     ) -> VersionKey:
+        """``version`` resolved, or the version serving ``endpoint`` now.
+
+        The default is not the version that answered most in the window: after a promotion
+        the old champion answered most, but the new one is what users get from now on.
+        """
         if version is not None:
             return self.registry.resolve(VersionRef.parse(version)).key
+        return self.endpoints.live_version(endpoint)
+
+    def window_versions(self, endpoint: str, start: datetime, end: datetime) -> list[VersionChoice]:
+        """The versions whose reference a user may judge ``endpoint`` by: the live one, the
+        others its configuration calls, and those that answered in the window."""
+        live = self.endpoints.live_version(endpoint)
+        configured = self.endpoints.configured_versions(endpoint)
         with read(self.engine) as conn:
-            served = span_versions(conn, endpoint, start, end)
-        if not served:
-            raise NotFound(
-                f"Endpoint {endpoint!r} served no prediction between {start.isoformat()} and "
-                f"{end.isoformat()}; widen the window."
+            served = dict(span_versions(conn, endpoint, start, end))
+        keys = list(dict.fromkeys([live, *configured, *served]))
+        return [
+            VersionChoice(
+                key,
+                live=key == live,
+                configured=key in configured,
+                predictions=served.get(key, 0),
+                has_reference=self.references.find(key) is not None,
             )
-        return served[0][0]
+            for key in keys
+        ]
 
     def data_drift(
         self,
@@ -197,19 +263,21 @@ class DriftMonitor:
         profile = reference.profile
         quality = QualityCounter(profile)
         names = set(profile.names())
+        outputs = set(reference.output_columns)
         seen = 0
 
         def checked() -> Iterator[pd.DataFrame]:
             nonlocal seen
             for chunk in chunks:
-                present = [c for c in chunk.columns if str(c) in names]
-                absent = sorted(names - {str(c) for c in present})
-                if absent and any(not n.startswith("output") for n in absent):
-                    raise InvalidInput(f"The current data lacks reference columns {absent!r}.")
-                # A window without some output column (rankers, a changed output) is
-                # compared on what it has; the reference decides the columns.
+                absent = names - {str(c) for c in chunk.columns}
+                if absent - outputs:
+                    lacking = sorted(absent - outputs)
+                    raise InvalidInput(f"The current data lacks reference columns {lacking!r}.")
+                # Data without some output column (a data file holds no outputs; a window
+                # may miss a changed output) is compared on what it has: an output it does
+                # not hold is neither missing nor drifted. The reference decides the columns.
                 frame = chunk.reindex(columns=profile.names())
-                quality.update(frame)
+                quality.update(frame, unchecked=absent)
                 seen += len(frame)
                 if progress is not None:
                     progress(seen, total)

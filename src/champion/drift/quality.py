@@ -20,7 +20,7 @@ every row counts as bad); columns the reference does not know are listed in
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self, TypeAlias
 
@@ -269,9 +269,22 @@ class QualityCounter:
             c.name: dict.fromkeys(CHECKS, 0) for c in reference.columns
         }
         self.missing_columns: set[str] = set()
+        self.unchecked_columns: set[str] = set()
 
-    def update(self, frame: pd.DataFrame) -> Self:
-        report = check_frame(frame, self.reference, margin=self.margin)
+    def update(self, frame: pd.DataFrame, *, unchecked: Collection[str] = ()) -> Self:
+        """Count the problems of ``frame``'s rows.
+
+        ``unchecked`` names reference columns this frame is not expected to hold (the model's
+        outputs, in a data file that has none): they are neither missing nor checked.
+        """
+        reference = self.reference
+        if unchecked:
+            skip = set(unchecked)
+            reference = ReferenceProfile(
+                reference.rows, tuple(c for c in reference.columns if c.name not in skip)
+            )
+            self.unchecked_columns.update(skip & set(self.counts))
+        report = check_frame(frame, reference, margin=self.margin)
         self.rows += report.rows
         self.bad_rows += len(report.bad_rows)
         self.missing_columns.update(report.missing_columns)
@@ -320,6 +333,7 @@ class QualityCounter:
             "bad_rows": self.bad_rows,
             "share_bad": self.share_bad,
             "missing_columns": sorted(self.missing_columns),
+            "unchecked_columns": sorted(self.unchecked_columns),
             "columns": {
                 name: checks for name, checks in self.counts.items() if any(checks.values())
             },

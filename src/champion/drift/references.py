@@ -36,9 +36,22 @@ from champion.registry.manifest import find_reference_file
 from champion.registry.service import RegistrationWrite
 from champion.types import Json
 
-__all__ = ["OUTPUT_PREFIX", "OUTPUT_ROWS", "References", "StoredReference", "flatten_outputs"]
+__all__ = [
+    "OUTPUT_PREFIX",
+    "OUTPUT_ROWS",
+    "RANKER_MESSAGE",
+    "References",
+    "StoredReference",
+    "flatten_outputs",
+]
 
 OUTPUT_PREFIX = "output"
+RANKER_MESSAGE = (
+    "Version {key} is a ranker: rankers have no reference profile (drift compares a "
+    "classifier's or regressor's table of inputs and outputs with its training data), so "
+    "there is no drift to show. Watch a ranker's click-through and comparisons on its "
+    "endpoint's page."
+)
 OUTPUT_ROWS = 20_000
 """At most this many reference rows are scored to profile the outputs (a seeded sample)."""
 _BATCH = 1_000
@@ -267,7 +280,9 @@ class References:
         """The stored profile of ``key``; NotFound says how to make one."""
         found = self.find(key)
         if found is None:
-            self.registry.get_version(key.model, key.number)  # NotFound for unknown versions
+            version = self.registry.get_version(key.model, key.number)  # NotFound if unknown
+            if version.kind == "ranker":
+                raise NotFound(RANKER_MESSAGE.format(key=key))
             raise NotFound(
                 f"Version {key} has no reference profile. Register it with a reference data "
                 f"file in its folder, or run: champion drift reference {key} DATA"

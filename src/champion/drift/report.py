@@ -195,6 +195,18 @@ def _page(body: dict[str, Any]) -> str:
         for name, checks in quality["columns"].items()
     )
     share = body["share_drifted"]
+    basis = {
+        "live": "the version serving the endpoint now",
+        "requested": "the version asked for",
+    }.get(body.get("version_basis", ""), "")
+    judged = f"Reference of version {body['version']}" + (f" ({basis})" if basis else "")
+    unchecked = quality.get("unchecked_columns") or []
+    absent = (
+        f"<p>The data holds none of the model's outputs ({esc(', '.join(unchecked))}): only "
+        "its inputs were compared.</p>"
+        if unchecked
+        else ""
+    )
     plotly = get_plotlyjs()
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -211,7 +223,8 @@ section {{ margin: 1.5rem 0; }}
 <script>{plotly}</script></head>
 <body>
 <h1>Drift report: {esc(where)}, version {esc(body["version"])}</h1>
-<p>{esc(span)}. Current rows: {body["rows"]:,}; reference: {body["reference"]["rows"]:,} rows
+<p>{esc(judged)}.{esc(f" From {span}." if span else "")}
+Current rows: {body["rows"]:,}; reference: {body["reference"]["rows"]:,} rows
 ({esc(body["reference"]["source"])}). <strong>{len(body["drifted_columns"])} of
 {len(body["columns"])} columns drifted ({share:.0%})</strong>; p-values corrected by
 {esc(body["correction"])}.</p>
@@ -220,7 +233,7 @@ section {{ margin: 1.5rem 0; }}
 {"".join(rows)}</table>
 <h2>Data quality</h2>
 <p>{quality["bad_rows"]:,} of {quality["rows"]:,} rows ({quality["share_bad"]:.1%}) have at
-least one problem.</p>
+least one problem.</p>{absent}
 <table><tr><th>column</th>{"".join(f"<th>{k}</th>" for k in _CHECKS)}</tr>{problems}</table>
 <h2>Distributions, most severe first</h2>
 {"".join(charts)}

@@ -1,14 +1,14 @@
 """Drift over time: every reference column, window by window, for a heatmap of columns by time.
 
-The span ``[end - buckets · window, end)`` is cut into ``buckets`` consecutive windows and
-each one is a drift run of its own (``DriftMonitor.endpoint_drift``: the same detectors,
-thresholds and correction as ``GET /v1/endpoints/{e}/drift``) against one version's
-reference, the version that answered most predictions over the whole span unless one is
-named. Beside the verdicts, each window keeps what the run accumulated per column (the
-counts on the reference histogram's edges, or per category), so the reference and any
-window can be drawn side by side. A window without predictions has no cells. Over days
-whose raw predictions are gone, a window narrower than a day compares the whole stored
-day, and its bucket says ``"resolution": "day"``.
+The span ``[end - buckets · window, end)`` is cut into ``buckets`` consecutive windows and each
+one is a drift run of its own (``DriftMonitor.endpoint_drift``: the same detectors, thresholds
+and correction as ``GET /v1/endpoints/{e}/drift``) against one version's reference: the version
+serving the endpoint now (its configuration's champion) unless one is named; the timeline lists
+the other versions one may choose. Beside the verdicts, each window keeps what the run
+accumulated per column (the counts on the reference histogram's edges, or per category), so the
+reference and any window can be drawn side by side. A window without predictions has no cells.
+Over days whose raw predictions are gone, a window narrower than a day compares the whole
+stored day, and its bucket says ``"resolution": "day"``.
 """
 
 from __future__ import annotations
@@ -18,13 +18,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from champion.drift.monitor import DriftMonitor, DriftRun
+from champion.drift.monitor import (
+    DriftMonitor,
+    DriftRun,
+    VersionBasis,
+    VersionChoice,
+    no_predictions,
+)
 from champion.drift.profile import ColumnProfile
 from champion.drift.references import StoredReference
 from champion.drift.table import Correction
 from champion.drift.window import ColumnWindow
 from champion.errors import InvalidInput, NotFound
 from champion.periods import parse_window
+from champion.registry import VersionKey
 
 __all__ = ["MAX_BUCKETS", "MAX_CATEGORIES", "DriftTimeline", "drift_timeline"]
 
@@ -45,12 +52,18 @@ class DriftTimeline:
     reference: StoredReference | None
     runs: tuple[DriftRun, ...]
     message: str = ""
+    version: VersionKey | None = None
+    """The version judged (its reference, its predictions), even when it has no reference."""
+    basis: VersionBasis = "live"
+    choices: tuple[VersionChoice, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         reference = self.reference
         body: dict[str, Any] = {
             "endpoint": self.endpoint,
-            "version": None if reference is None else str(reference.key),
+            "version": None if self.version is None else str(self.version),
+            "version_basis": self.basis,
+            "versions": [choice.to_json() for choice in self.choices],
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "window_seconds": self.width.total_seconds(),
@@ -169,21 +182,19 @@ def drift_timeline(
     width = parse_window(window)
     end = end or monitor.clock.now()
     start = end - width * buckets
-    if version is None:
-        try:
-            key = monitor.window_version(endpoint, start, end)
-        except NotFound as exc:  # nothing served: an empty timeline, not an error
-            return DriftTimeline(endpoint, start, end, width, None, (), exc.message)
-    else:
-        key = monitor.window_version(endpoint, start, end, version)
-    reference = monitor.references.find(key)
-    if reference is None:
-        message = (
-            f"Version {key} has no reference profile, so there is nothing to compare with. "
-            f"Store one with 'champion drift reference {key} DATA' or "
-            f"PUT /v1/models/{key.model}/versions/{key.number}/reference."
+    key = monitor.window_version(endpoint, start, end, version)
+    basis: VersionBasis = "live" if version is None else "requested"
+    choices = tuple(monitor.window_versions(endpoint, start, end))
+    try:
+        reference = monitor.references.get(key)
+    except NotFound as exc:  # a ranker, or no profile stored: a message, not an error
+        return DriftTimeline(
+            endpoint, start, end, width, None, (), exc.message, key, basis, choices
         )
-        return DriftTimeline(endpoint, start, end, width, None, (), message)
+    served = {choice.key: choice.predictions for choice in choices}
+    if not served.get(key):
+        message = no_predictions(endpoint, key, start, end)
+        return DriftTimeline(endpoint, start, end, width, None, (), message, key, basis, choices)
     runs = tuple(
         monitor.endpoint_drift(
             endpoint,
@@ -192,7 +203,8 @@ def drift_timeline(
             version=str(key),
             tests=tests,
             correction=correction,
+            allow_empty=True,
         )
         for k in range(buckets)
     )
-    return DriftTimeline(endpoint, start, end, width, reference, runs)
+    return DriftTimeline(endpoint, start, end, width, reference, runs, "", key, basis, choices)

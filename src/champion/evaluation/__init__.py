@@ -30,6 +30,7 @@ from champion.evaluation.online import METRICS, ArmMetrics, Metric, arm_metrics
 from champion.evaluation.propensity import PropensityEstimate, propensity_estimates
 from champion.evaluation.regimes import Regime, StepNumbers, assignment_regimes
 from champion.evaluation.sensitivity import SensitivityCurve, UserOutcomes, wrong_winner_curve
+from champion.evaluation.shadow import ShadowStats, shadow_stats
 from champion.evaluation.stattests import (
     StatResult,
     StatTest,
@@ -61,6 +62,7 @@ __all__ = [
     "Ramp",
     "Regime",
     "SensitivityCurve",
+    "ShadowStats",
     "StatResult",
     "StatTest",
     "StepNumbers",
@@ -82,5 +84,6 @@ __all__ = [
     "mean_interval",
     "parse_design",
     "propensity_estimates",
+    "shadow_stats",
     "wrong_winner_curve",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from champion.errors import ChampionError, InvalidInput, NotFound
 from champion.plugins import Registry as PluginRegistry
 from champion.registry import Registry
 from champion.registry.entities import VersionKey, VersionRef, check_name
-from champion.serving.policies import PolicyFactory
+from champion.serving.policies import Assignment, Policy, PolicyFactory
 from champion.serving.tables import endpoint_configs, endpoints
 
 __all__ = ["EndpointConfig", "Endpoints"]
@@ -172,6 +173,29 @@ class Endpoints:
                 f"Unknown endpoint {name!r}. Endpoints: {', '.join(known.scalars()) or '(none)'}."
             )
         return _config(row._mapping)
+
+    def live_version(self, name: str) -> VersionKey:
+        """The version that answers for ``name`` under its current configuration when no
+        other does: the champion (``single``'s version, the live colour of ``blue_green``,
+        the control arm of ``ab``, the champion of ``canary``, ``shadow`` and ``interleave``).
+
+        It is read from the policy itself, so a third-party policy gets the same answer: the
+        fallback of a route, or the only version a route without fallback calls.
+        """
+        policy = self._policy(self.get(name))
+        # A fixed, non-randomised assignment: the policy is pure, so any route will do, and
+        # every route names the champion as its fallback or calls it alone.
+        route = policy.route(Assignment("", 0, False, {}, random.Random(0)))
+        return route.fallback if route.fallback is not None else route.calls[0]
+
+    def configured_versions(self, name: str) -> tuple[VersionKey, ...]:
+        """Every version the current configuration of ``name`` may call (aliases resolved)."""
+        return self._policy(self.get(name)).versions()
+
+    def _policy(self, config: EndpointConfig) -> Policy:
+        return self.policies.get(config.policy).build(
+            config.params, lambda ref: self.registry.resolve(ref).key
+        )
 
     def serving(self, conn: sa.Connection, key: VersionKey) -> list[str]:
         """The endpoints whose configuration names ``key`` by number (``recs/3``); one that

@@ -40,7 +40,7 @@ champion.every(5, async () => {
 
   // One bar per alert, from its opening to its resolution (or now), on its rule's row.
   const now = Date.now();
-  champion.plot("timeline", Object.entries(SEVERITIES).map(([level, color]) => {
+  champion.plotOr("timeline", Object.entries(SEVERITIES).map(([level, color]) => {
     const mine = alerts.filter((a) => a.severity === level);
     return {
       name: level, type: "bar", orientation: "h", marker: { color },
@@ -48,5 +48,6 @@ champion.every(5, async () => {
       x: mine.map((a) => Math.max((a.resolved_at ? Date.parse(a.resolved_at) : now) - Date.parse(a.opened_at), 1000)),
       y: mine.map((a) => a.rule), hovertext: mine.map((a) => a.message), hoverinfo: "text",
     };
-  }), { barmode: "overlay", yaxis: { type: "category", automargin: true }, xaxis: { type: "date" } });
+  }), { barmode: "overlay", yaxis: { type: "category", automargin: true }, xaxis: { type: "date" } },
+  "No alert has opened yet.");
 });

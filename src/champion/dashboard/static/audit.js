@@ -15,7 +15,7 @@ function render() {
   champion.table("records", [
     ["#", (r) => r.id], ["when", (r) => champion.when(r.at)], ["who", (r) => r.actor],
     ["action", (r) => champion.el("span", r.action, "pill")], ["target", (r) => r.target],
-    ["details", (r) => (Object.keys(r.details).length ? champion.el("code", champion.json(r.details)) : null)],
+    ["details", (r) => (Object.keys(r.details).length ? champion.pairs(r.details) : null)],
     ["why", (r) => r.reason],
   ], [...new Map(pages.flat().map((r) => [r.id, r])).values()], "No record matches.");
   document.getElementById("older").hidden = next === null;

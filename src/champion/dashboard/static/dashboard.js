@@ -5,7 +5,12 @@ const champion = (() => {
   const TOKEN_KEY = "champion.token";
   const status = () => document.getElementById("status");
 
-  class ApiError extends Error {}
+  class ApiError extends Error {
+    constructor(message, status) {
+      super(message);
+      this.status = status;
+    }
+  }
 
   function token() {
     return window.localStorage.getItem(TOKEN_KEY) || "";
@@ -36,7 +41,7 @@ const champion = (() => {
       askForToken(answer.error ? answer.error.message : "This server needs a token.");
     }
     if (!response.ok) {
-      throw new ApiError(answer.error ? answer.error.message : `${response.status} ${path}`);
+      throw new ApiError(answer.error ? answer.error.message : `${response.status} ${path}`, response.status);
     }
     return answer;
   }
@@ -110,6 +115,16 @@ const champion = (() => {
     return tick;
   }
 
+  // The page's subject does not exist (a server with tokens serves every page's shell, so
+  // its script finds out): the panels give way to the API's message.
+  function missing(message) {
+    const section = el("section", null, "missing");
+    const text = el("p", message);
+    text.id = "missing";
+    section.append(text, link("/", "All endpoints on the overview →"));
+    document.querySelector("main").replaceChildren(document.querySelector("main h1"), section);
+  }
+
   function el(tag, text, className) {
     const node = document.createElement(tag);
     if (text !== undefined && text !== null) node.textContent = String(text);
@@ -160,6 +175,52 @@ const champion = (() => {
       displaylogo: false,
       responsive: true,
     });
+  }
+
+  // Whether a trace has a value to draw: its y (horizontal bars: x; heatmaps: z).
+  function hasValues(trace) {
+    const values = trace.z ? trace.z.flat() : trace.orientation === "h" ? trace.x : trace.y;
+    return (values || []).some((v) => v !== null && v !== undefined && !Number.isNaN(v));
+  }
+
+  // A chart, or in its place a sentence saying why there is nothing to draw: blank axes
+  // (or axes spanning a made-up year) tell the reader nothing.
+  function plotOr(id, traces, layout, sentence, drawn = traces.some(hasValues)) {
+    const node = document.getElementById(id);
+    if (!drawn) {
+      if (node.data) window.Plotly.purge(node);
+      node.replaceChildren(el("p", sentence, "muted"));
+      node.classList.add("empty");
+      return null;
+    }
+    if (node.classList.contains("empty")) {
+      node.classList.remove("empty");
+      node.replaceChildren();
+    }
+    return plot(node, traces, layout);
+  }
+
+  // A JSON value as a key/value list, readable and wrapping in place of one long line of
+  // JSON. Values nested deeper than `open` levels fold into a <details> naming their keys.
+  function pairs(value, open = 1) {
+    if (value === null || value === undefined) return el("span", "–", "muted");
+    if (typeof value !== "object") return el("span", value);
+    if (Array.isArray(value) && value.every((v) => v === null || typeof v !== "object")) {
+      return el("span", value.join(", "));
+    }
+    const entries = Array.isArray(value) ? value.map((v, i) => [String(i + 1), v]) : Object.entries(value);
+    if (!entries.length) return el("span", "–", "muted");
+    const list = el("dl", null, "pairs");
+    for (const [key, v] of entries) {
+      list.appendChild(el("dt", key));
+      list.appendChild(el("dd")).appendChild(pairs(v, open - 1));
+    }
+    if (open > 0) return list;
+    const folded = el("details");
+    const keys = entries.map(([key]) => key);
+    folded.appendChild(el("summary", keys.length > 4 ? `${keys.slice(0, 4).join(", ")}, … (${keys.length})` : keys.join(", ")));
+    folded.appendChild(list);
+    return folded;
   }
 
   // Plotly reads a few tags (<a href>, <b>, <br>) in labels and names: text from callers is
@@ -220,7 +281,7 @@ const champion = (() => {
   const interval = (ci, digits = 3) => (ci ? `[${number(ci[0], digits)}, ${number(ci[1], digits)}]` : "–");
 
   return {
-    api, post, confirmAction, every, el, link, table, plot, band, number, pvalue, percent, when, json, arm, split,
-    interval, plotText, COLORS, ApiError,
+    api, post, confirmAction, every, missing, el, link, table, plot, plotOr, pairs, band, number, pvalue, percent, when, json,
+    arm, split, interval, plotText, COLORS, ApiError,
   };
 })();

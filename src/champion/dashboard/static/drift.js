@@ -5,6 +5,12 @@ const query = new URLSearchParams(window.location.search);
 const windowSelect = document.getElementById("window");
 const bucketSelect = document.getElementById("buckets");
 const columnSelect = document.getElementById("column");
+const versionSelect = document.getElementById("version");
+// ?version=attrition/1 judges that version's reference; without it, the version serving now.
+if (query.get("version")) {
+  versionSelect.add(new Option(query.get("version"), query.get("version")));
+  versionSelect.value = query.get("version");
+}
 // A window or a count from the address (?window=10s&buckets=12) joins the choices.
 for (const [select, key] of [[windowSelect, "window"], [bucketSelect, "buckets"]]) {
   const wanted = query.get(key);
@@ -34,7 +40,11 @@ function newestWithData() {
 function showDistribution() {
   const column = timeline.columns.find((c) => c.column === columnSelect.value);
   const index = selected ?? newestWithData();
-  if (!column || index === null) { champion.plot("distribution", []); return; }
+  if (!column || index === null) {
+    champion.plotOr("distribution", [], {}, "No window of this span holds a prediction of this version.");
+    champion.table("columns", [["column", (c) => c.column]], [], "No window holds a prediction.");
+    return;
+  }
   const d = column.distribution;
   // Category values are what callers sent: shown as sent, never as Plotly's markup.
   const labels = column.kind === "numeric" ? binLabels(d.edges) : d.categories.map(champion.plotText);
@@ -45,10 +55,10 @@ function showDistribution() {
     { name: `window from ${new Date(bucket.start).toLocaleTimeString()}`, type: "bar", x: labels, y: current ? shares(current) : [] },
   ], { barmode: "group", yaxis: { tickformat: ".0%", title: "share of rows" }, xaxis: { type: "category" } });
   champion.table("columns", [
-    ["column", (c) => c.column], ["role", (c) => c.role],
+    ["column", (c) => champion.el("span", c.column, "mono")], ["role", (c) => c.role],
     ["test", (c) => (c.cells[index] ? c.cells[index].method : null)],
     ["statistic", (c) => (c.cells[index] ? champion.number(c.cells[index].statistic, 4) : null)],
-    ["p (corrected)", (c) => (c.cells[index] ? champion.number(c.cells[index].p_adjusted, 4) : null)],
+    ["p (corrected)", (c) => (c.cells[index] ? champion.pvalue(c.cells[index].p_adjusted) : null)],
     ["threshold", (c) => (c.cells[index] ? champion.number(c.cells[index].threshold, 4) : null)],
     ["verdict", (c) => (c.cells[index] ? champion.el("span", c.cells[index].drifted ? "drift" : "no drift", c.cells[index].drifted ? "bad" : "good") : "no data")],
   ], timeline.columns);
@@ -60,14 +70,25 @@ function showHeatmap() {
   const z = timeline.columns.map((c) => c.cells.map((cell) => (cell ? Math.min(cell.severity, SEVERITY_CAP) : null)));
   const text = timeline.columns.map((c) => c.cells.map((cell) => (cell
     ? `${c.column}: ${cell.method} ${champion.number(cell.statistic, 4)}` +
-      `${cell.p_adjusted !== null ? `, p ${champion.number(cell.p_adjusted, 4)}` : ""} (threshold ${champion.number(cell.threshold, 4)}): ` +
+      `${cell.p_adjusted !== null ? `, p ${champion.pvalue(cell.p_adjusted)}` : ""} (threshold ${champion.number(cell.threshold, 4)}): ` +
       `${cell.drifted ? "drift" : "no drift"}, ${cell.n} rows`
     : `${c.column}: no data`)));
-  champion.plot("heatmap", [{
+  champion.plotOr("heatmap", [{
     type: "heatmap", x, y, z, text, hoverinfo: "text", zmin: 0, zmax: SEVERITY_CAP, xgap: 1, ygap: 1,
     colorscale: [[0, "#e8f5e9"], [0.33, "#fff59d"], [0.34, "#ffb74d"], [1, "#b71c1c"]],
     colorbar: { title: "severity", tickvals: [0, 1, 2, 3], ticktext: ["0", "1 (threshold)", "2", "≥ 3"] },
-  }], { margin: { t: 10, r: 10, b: 40, l: 170 }, yaxis: { autorange: "reversed", automargin: true } });
+  }], { margin: { t: 10, r: 10, b: 40, l: 170 }, yaxis: { autorange: "reversed", automargin: true } },
+  "No window of this span holds a prediction of this version.");
+  const heatmap = document.getElementById("heatmap");
+  if (heatmap.on) {  // drawn: Plotly.react keeps the element, one click handler at a time
+    heatmap.removeAllListeners("plotly_click");
+    heatmap.on("plotly_click", (event) => {
+      const point = event.points[0];
+      selected = point.pointIndex[1];
+      columnSelect.value = point.y;
+      showDistribution();
+    });
+  }
 }
 
 async function showPerformance() {
@@ -82,24 +103,63 @@ async function showPerformance() {
   const shapes = body.detections.filter((d) => d.kind === "drift").map((d) => ({
     type: "line", x0: d.at, x1: d.at, yref: "paper", y0: 0, y1: 1, line: { color: "#c0392b", dash: "dot" },
   }));
-  champion.plot("performance", traces, {
-    shapes, yaxis2: { overlaying: "y", side: "right", title: "labelled", rangemode: "tozero", showgrid: false },
-  });
+  champion.plotOr("performance", traces, {
+    shapes, margin: { t: 30, r: 60, b: 40, l: 50 }, yaxis2: { overlaying: "y", side: "right", title: "labelled", rangemode: "tozero", showgrid: false },
+  }, `No label has arrived for the predictions of ${timeline.version} in this span.`, body.labelled > 0);
   champion.table("detections", [
     ["when", (d) => champion.when(d.at)], ["detector", (d) => d.detector], ["kind", (d) => d.kind],
     ["index in the error stream", (d) => d.index],
   ], body.detections, `${body.labelled} labelled predictions; no change detected in their errors.`);
 }
 
+// Each version one may judge the endpoint by: the one serving now first.
+function showVersions() {
+  const wanted = versionSelect.value;
+  const options = [new Option(`the version serving now${timeline.version_basis === "live" ? ` (${timeline.version})` : ""}`, "")];
+  for (const v of timeline.versions) {
+    const notes = [
+      v.live ? "serving now" : v.configured ? "configured" : "served earlier",
+      `${champion.number(v.predictions, 0)} requests in this span`,
+      ...(v.has_reference ? [] : ["no reference"]),
+    ];
+    options.push(new Option(`${v.version} (${notes.join(", ")})`, v.version));
+  }
+  if (wanted && !timeline.versions.some((v) => v.version === wanted)) options.push(new Option(wanted, wanted));
+  versionSelect.replaceChildren(...options);
+  versionSelect.value = wanted;
+}
+
 async function refresh() {
-  timeline = await champion.api(`${BASE}/drift/timeline`, { window: windowSelect.value, buckets: bucketSelect.value });
+  try {
+    timeline = await champion.api(`${BASE}/drift/timeline`, {
+      window: windowSelect.value, buckets: bucketSelect.value, version: versionSelect.value,
+    });
+  } catch (error) {
+    if (error.status === 404 && error.message.startsWith("Unknown endpoint")) champion.missing(error.message);
+    throw error;
+  }
+  showVersions();
+  const judged = timeline.version_basis === "live"
+    ? `${timeline.version}, the version serving now`
+    : `${timeline.version}, as chosen`;
   const summary = document.getElementById("summary");
   const rows = timeline.buckets.reduce((sum, b) => sum + b.rows, 0);
-  summary.replaceChildren(
-    champion.el("div", timeline.version
-      ? `version ${timeline.version} against its reference (${timeline.reference.rows} rows, ${timeline.reference.source}) · ${rows} predictions from ${champion.when(timeline.start)} to ${champion.when(timeline.end)}`
-      : timeline.message, timeline.version ? "" : "bad"),
-  );
+  const lines = [champion.el("div", `Reference: ${judged}.`, "reference")];
+  if (timeline.reference) {
+    lines.push(champion.el("div",
+      `${timeline.reference.rows} reference rows (${timeline.reference.source}) against ${rows} predictions of ` +
+      `${timeline.version} from ${champion.when(timeline.start)} to ${champion.when(timeline.end)}.`));
+  } else {
+    lines.push(champion.el("div", timeline.message, "bad"));
+  }
+  summary.replaceChildren(...lines);
+  // Without a reference (a ranker, or none stored) there is nothing to draw: the message says
+  // why, and the panels that would be blank are not shown.
+  const comparable = Boolean(timeline.reference);
+  for (const id of ["heatmap-section", "columns-grid", "performance-section"]) {
+    document.getElementById(id).hidden = !comparable;
+  }
+  if (!comparable) return;
   const names = timeline.columns.map((c) => c.column);
   if ([...columnSelect.options].map((o) => o.value).join() !== names.join()) {
     const keep = columnSelect.value;
@@ -108,22 +168,18 @@ async function refresh() {
   }
   showHeatmap();
   showDistribution();
-  if (timeline.version) await showPerformance();
-  else champion.plot("performance", []);
+  await showPerformance();
 }
 
-let clicks = false;
-const now = champion.every(10, async () => {
-  await refresh();
-  if (clicks) return;
-  clicks = true;  // Plotly.react keeps the element: one handler serves every refresh
-  document.getElementById("heatmap").on("plotly_click", (event) => {
-    const point = event.points[0];
-    selected = point.pointIndex[1];
-    columnSelect.value = point.y;
-    showDistribution();
-  });
-});
+const now = champion.every(10, refresh);
 windowSelect.addEventListener("change", () => { selected = null; now(); });
 bucketSelect.addEventListener("change", () => { selected = null; now(); });
+versionSelect.addEventListener("change", () => {
+  selected = null;
+  const address = new URL(window.location.href);
+  if (versionSelect.value) address.searchParams.set("version", versionSelect.value);
+  else address.searchParams.delete("version");
+  window.history.replaceState(null, "", address);
+  now();
+});
 columnSelect.addEventListener("change", showDistribution);

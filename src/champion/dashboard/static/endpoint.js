@@ -9,15 +9,17 @@ let windows = new Map();  // window start (ms) -> stats rows
 
 function windowSeconds() { return Number(document.getElementById("window").value); }
 
+// The chart's windows in one request (?buckets=): all of them on the first refresh, then
+// the newest two (the one that just closed and the one filling).
 async function loadWindows(all) {
   const size = windowSeconds() * 1000;
   const newest = Math.floor(Date.now() / size) * size;
-  const starts = [];
-  for (let i = all ? WINDOWS - 1 : 1; i >= 0; i--) starts.push(newest - i * size);
-  const bodies = await Promise.all(starts.map((s) => champion.api(`${BASE}/stats`, {
-    start: new Date(s).toISOString(), end: new Date(s + size).toISOString(),
-  })));
-  starts.forEach((s, i) => windows.set(s, bodies[i].versions));
+  const count = all ? WINDOWS : 2;
+  const first = newest - (count - 1) * size;
+  const body = await champion.api(`${BASE}/stats`, {
+    start: new Date(first).toISOString(), end: new Date(newest + size).toISOString(), buckets: count,
+  });
+  body.buckets.forEach((b) => windows.set(Date.parse(b.start), b.versions));
   for (const key of [...windows.keys()].sort((a, b) => a - b).slice(0, -WINDOWS)) windows.delete(key);
 }
 
@@ -32,19 +34,84 @@ function series(field) {
   }));
 }
 
-// The challenger's share of units under each configuration (canary share, ab weights).
-function challengerShare(config) {
-  const p = config.params;
-  if (config.policy === "canary") return p.share;
-  if (config.policy === "ab") {
-    const names = Object.keys(p.arms);
-    const weights = p.weights || Object.fromEntries(names.map((n) => [n, 1]));
-    const control = p.control || (names.includes("control") ? "control" : names.includes("champion") ? "champion" : names.sort()[0]);
-    const total = names.reduce((s, n) => s + weights[n], 0);
-    return 1 - weights[control] / total;
+// The challenger's share of units under each configuration, oldest first. A promotion
+// ends in blue_green with the winner live on green (or in single on the challenger): the
+// challenger then has every unit, 100 %, until a rollback switches back.
+function challengerShares(history) {
+  let challenger = null;  // the reference of the newest challenger configured
+  return history.map((config) => {
+    const p = config.params;
+    if (p.challenger) challenger = p.challenger;
+    switch (config.policy) {
+      case "canary": return p.share;
+      case "interleave": return 0.5;
+      case "shadow": return 0;
+      case "blue_green": return (p.live || "blue") === "green" ? 1 : 0;
+      case "single": return challenger !== null && p.version === challenger ? 1 : 0;
+      case "ab": {
+        const names = Object.keys(p.arms);
+        const weights = p.weights || Object.fromEntries(names.map((n) => [n, 1]));
+        const control = p.control || (names.includes("control") ? "control" : names.includes("champion") ? "champion" : [...names].sort()[0]);
+        const total = names.reduce((sum, n) => sum + weights[n], 0);
+        return 1 - weights[control] / total;
+      }
+      default: return 0;
+    }
+  });
+}
+
+// "none", or the total and each error code's count.
+function failures(errors) {
+  const entries = Object.entries(errors);
+  const total = entries.reduce((sum, [, n]) => sum + n, 0);
+  if (!total) return "none";
+  return `${total} (${entries.map(([code, n]) => `${code} ${n}`).join(", ")})`;
+}
+
+const METRIC_NAMES = ["auc", "accuracy", "f1", "log_loss", "rmse"];
+
+function showShadows(endpoint, shadows) {
+  const section = document.getElementById("shadow-section");
+  section.hidden = !(endpoint.policy === "shadow" || shadows.length);
+  if (section.hidden) return;
+  const holder = document.getElementById("shadow");
+  if (!shadows.length) {
+    holder.replaceChildren(champion.el("p", "The shadow has scored no request yet.", "muted"));
+    return;
   }
-  if (config.policy === "interleave") return 0.5;
-  return 0;
+  holder.replaceChildren(...shadows.map((s) => {
+    const block = champion.el("div", null, "shadow-pair");
+    const served = `${s.served_model}/${s.served_version}`;
+    const shadow = `${s.model}/${s.version}`;
+    block.appendChild(champion.el("h3", `${shadow} in the shadow of ${served}`));
+    const numbers = champion.el("div", null, "shadow-numbers");
+    for (const [label, value, name] of [
+      ["requests scored", champion.number(s.requests, 0), "requests"],
+      ["failed in the shadow", champion.number(s.errors, 0), "errors"],
+      ["agreement with the champion", champion.percent(s.agreement), "agreement"],
+      ["mean |score difference|", champion.number(s.mean_abs_difference, 4), "difference"],
+      ["labelled requests", champion.number(s.labels, 0), "labels"],
+    ]) {
+      const card = champion.el("div", null, "card");
+      card.dataset.number = name;
+      card.append(champion.el("div", value, "value"), champion.el("div", label, "muted"));
+      numbers.appendChild(card);
+    }
+    block.appendChild(numbers);
+    const table = champion.el("div");
+    block.appendChild(table);
+    const metrics = METRIC_NAMES.filter((m) => s.labels && (s.metrics[m] ?? s.served_metrics[m]) !== null && (s.metrics[m] ?? s.served_metrics[m]) !== undefined);
+    champion.table(table, [
+      ["version", (r) => r.version], ["role", (r) => r.role],
+      ["p50 ms", (r) => champion.number(r.p50, 2)], ["p99 ms", (r) => champion.number(r.p99, 2)],
+      ...metrics.map((m) => [`${m.replace("_", " ")} on labels`, (r) => champion.number(r.metrics[m], 4)]),
+    ], [
+      { version: served, role: "champion (answers)", p50: s.served_latency_p50_ms, p99: s.served_latency_p99_ms, metrics: s.served_metrics },
+      { version: shadow, role: "shadow (logged only)", p50: s.latency_p50_ms, p99: s.latency_p99_ms, metrics: s.metrics },
+    ]);
+    if (!s.labels) block.appendChild(champion.el("p", "No label has arrived for these requests yet: metrics on labels appear once labels are sent as feedback.", "muted"));
+    return block;
+  }));
 }
 
 const ACTIONS = {
@@ -150,43 +217,63 @@ refreshNow = champion.every(5, async () => {
   const [endpoint, { history }, { comparisons }, total] = await Promise.all([
     champion.api(BASE), champion.api(`${BASE}/history`), champion.api(`${BASE}/interleaving`), champion.api(`${BASE}/stats`),
     refreshExperiment(),
-  ]);
+  ]).catch((error) => {
+    if (error.status === 404) champion.missing(error.message);
+    throw error;
+  });
   await loadWindows(fresh);
   fresh = false;
+  const ranker = endpoint.kind === "ranker";
 
   const summary = document.getElementById("summary");
   summary.replaceChildren(
-    champion.el("div", `policy ${endpoint.policy} · configuration ${endpoint.config_version} · serving ${endpoint.serving.join(", ")}`),
-    champion.el("div", `params ${champion.json(endpoint.params)}`, "mono"),
+    champion.el("div", `${endpoint.kind || "model"} endpoint · policy ${endpoint.policy} · configuration ${endpoint.config_version} · ` +
+      `serving ${endpoint.serving.join(", ") || "nothing"}${endpoint.live ? ` · champion ${endpoint.live}` : ""}`),
+    champion.pairs(endpoint.params),
     champion.el("div", endpoint.error ? `cannot serve: ${endpoint.error}` : "serving", endpoint.error ? "bad" : "good"),
-    champion.el("div", `failed requests since the server started: ${champion.json(total.errors)}`, "muted"),
-    champion.link(`/endpoints/${encodeURIComponent(NAME)}/drift`, "drift and performance →"),
+    champion.el("div", `failed requests since the server started: ${failures(total.errors)}`, "muted"),
+    champion.link(`/endpoints/${encodeURIComponent(NAME)}/drift`, ranker ? "drift (rankers have no reference profile) →" : "drift and performance →"),
   );
 
-  champion.plot("requests", series("requests"), { yaxis: { rangemode: "tozero" } });
-  champion.plot("latency", [
+  const span = `the last ${WINDOWS} windows`;
+  const requests = series("requests");
+  champion.plotOr("requests", requests, { yaxis: { rangemode: "tozero" } },
+    `No request in ${span}.`, requests.some((t) => t.y.some((v) => v > 0)));
+  champion.plotOr("latency", [
     ...series("latency_p50_ms").map((t) => ({ ...t, name: `${t.name} p50` })),
     ...series("latency_p99_ms").map((t) => ({ ...t, name: `${t.name} p99`, line: { dash: "dot" } })),
-  ], { yaxis: { rangemode: "tozero" } });
-  champion.plot("ctr", series("ctr"), { yaxis: { tickformat: ".1%", rangemode: "tozero" } });
+  ], { yaxis: { rangemode: "tozero" } }, `No request in ${span}: no latency to show.`);
 
-  const label = (c) => `${c.challenger} vs ${c.champion}`;
-  champion.plot("interleaving", [
-    { name: "units preferring the challenger", type: "bar", x: comparisons.map(label), y: comparisons.map((c) => c.units_preferring_challenger) },
-    { name: "units preferring the champion", type: "bar", x: comparisons.map(label), y: comparisons.map((c) => c.units_preferring_champion) },
-    { name: "units tied", type: "bar", x: comparisons.map(label), y: comparisons.map((c) => c.units_tied) },
-  ], { barmode: "group", yaxis: { title: "units" } });
-  champion.table("interleaving-table", [
-    ["pair", label],
-    ["units", (c) => c.units],
-    ["with a preference", (c) => c.units_tested],
-    ["mean unit preference", (c) => champion.number(c.preference)],
-    ["CI", (c) => (c.ci ? `[${champion.number(c.ci[0])}, ${champion.number(c.ci[1])}]` : "–")],
-    ["p", (c) => champion.pvalue(c.p_value)],
-    ["test", (c) => c.method],
-    ["preferred", (c) => c.preferred || "undecided"],
-    ["impressions won / lost / tied", (c) => `${c.wins} / ${c.losses} / ${c.ties}`],
-  ], comparisons, "No interleaved impressions in this endpoint's log.");
+  // Click-through of shown items and interleaving are about rankings: a classifier's or
+  // regressor's page does not show them.
+  document.getElementById("ctr-section").hidden = !ranker;
+  if (ranker) {
+    champion.plotOr("ctr", series("ctr"), { yaxis: { tickformat: ".1%", rangemode: "tozero" } },
+      `No item shown in ${span}.`);
+  }
+  const interleaving = ranker && (endpoint.policy === "interleave" || comparisons.length > 0);
+  document.getElementById("interleaving-section").hidden = !interleaving;
+  if (interleaving) {
+    const label = (c) => `${c.challenger} vs ${c.champion}`;
+    champion.plotOr("interleaving", [
+      { name: "units preferring the challenger", type: "bar", x: comparisons.map(label), y: comparisons.map((c) => c.units_preferring_challenger) },
+      { name: "units preferring the champion", type: "bar", x: comparisons.map(label), y: comparisons.map((c) => c.units_preferring_champion) },
+      { name: "units tied", type: "bar", x: comparisons.map(label), y: comparisons.map((c) => c.units_tied) },
+    ], { barmode: "group", yaxis: { title: "units" } }, "No interleaved impression has been clicked yet.");
+    champion.table("interleaving-table", [
+      ["pair", label],
+      ["units", (c) => c.units],
+      ["with a preference", (c) => c.units_tested],
+      ["mean unit preference", (c) => champion.number(c.preference)],
+      ["CI", (c) => (c.ci ? `[${champion.number(c.ci[0])}, ${champion.number(c.ci[1])}]` : "–")],
+      ["p", (c) => champion.pvalue(c.p_value)],
+      ["test", (c) => c.method],
+      ["preferred", (c) => c.preferred || "undecided"],
+      ["impressions won / lost / tied", (c) => `${c.wins} / ${c.losses} / ${c.ties}`],
+    ], comparisons, "No interleaved impressions in this endpoint's log.");
+  }
+
+  showShadows(endpoint, total.shadows || []);
 
   const bandit = endpoint.bandit ? Object.entries(endpoint.bandit) : [];
   document.getElementById("bandit-section").hidden = !bandit.length;
@@ -198,20 +285,28 @@ refreshNow = champion.every(5, async () => {
 
   champion.table("versions", [
     ["version · arm", champion.arm], ["requests", (r) => r.requests], ["units", (r) => r.units],
-    ["fallbacks", (r) => r.fallbacks], ["CTR", (r) => champion.percent(r.ctr)],
-    ["clicks", (r) => r.clicks], ["purchases", (r) => r.purchases], ["labels", (r) => r.labels],
+    ["fallbacks", (r) => r.fallbacks],
+    ...(ranker ? [["impressions", (r) => r.impressions], ["CTR", (r) => champion.percent(r.ctr)]] : []),
+    ["clicks", (r) => r.clicks], ["purchases", (r) => r.purchases],
+    ...(ranker ? [] : [["labels", (r) => r.labels]]),
     ["feedback coverage", (r) => champion.percent(r.feedback_coverage)],
     ["p50 ms", (r) => champion.number(r.latency_p50_ms, 2)], ["p99 ms", (r) => champion.number(r.latency_p99_ms, 2)],
   ], total.versions, "No request served yet.");
 
   const times = history.map((c) => new Date(c.updated_at));
-  champion.plot("ramp", [{
-    name: "challenger share", type: "scatter", mode: "lines+markers", line: { shape: "hv" },
-    x: [...times, new Date()], y: [...history.map(challengerShare), challengerShare(history.at(-1))],
-    text: [...history.map((c) => `${c.config_version}: ${c.policy}`), "now"],
-  }], { yaxis: { tickformat: ".0%", range: [0, 1] } });
+  const shares = challengerShares(history);
+  // Only a configuration that ever split units (canary, ab, interleave, a promotion) ramps.
+  const ramped = shares.some((share) => share > 0);
+  document.getElementById("ramp-section").hidden = !ramped;
+  if (ramped) {
+    champion.plot("ramp", [{
+      name: "challenger share", type: "scatter", mode: "lines+markers", line: { shape: "hv" },
+      x: [...times, new Date()], y: [...shares, shares.at(-1)],
+      text: [...history.map((c) => `${c.config_version}: ${c.policy}`), "now"],
+    }], { yaxis: { tickformat: ".0%", range: [0, 1.05] } });
+  }
   champion.table("history", [
     ["config", (c) => c.config_version], ["when", (c) => champion.when(c.updated_at)], ["who", (c) => c.updated_by],
-    ["policy", (c) => c.policy], ["params", (c) => champion.el("code", champion.json(c.params))], ["why", (c) => c.reason],
+    ["policy", (c) => c.policy], ["params", (c) => champion.pairs(c.params)], ["why", (c) => c.reason],
   ], [...history].reverse());
 });

@@ -68,22 +68,26 @@ champion.every(3, async () => {
 
   const names = endpoints.map((e) => e.name);
   const recent = { type: "date", range: [new Date(now - 5 * 60_000), now] };
-  champion.plot("rate", names.map((n) => ({
+  champion.plotOr("rate", names.map((n) => ({
     name: n, type: "scatter", mode: "lines+markers",
     x: history[n].map((p) => p.at), y: history[n].map((p) => p.rate),
-  })), { xaxis: recent, yaxis: { title: "requests / s", rangemode: "tozero" } });
-  champion.plot("errors", names.flatMap((n) => [
+  })), { xaxis: recent, yaxis: { title: "requests / s", rangemode: "tozero" } }, "No endpoint yet.");
+  champion.plotOr("errors", names.flatMap((n) => [
     { name: `${n} failed`, type: "bar", x: history[n].map((p) => p.at), y: history[n].map((p) => p.errors) },
     { name: `${n} fallbacks (last minute)`, type: "scatter", mode: "lines",
       x: history[n].map((p) => p.at), y: history[n].map((p) => p.fallbacks) },
-  ]), { xaxis: recent, yaxis: { rangemode: "tozero" } });
+  ]), { xaxis: recent, yaxis: { rangemode: "tozero" } }, "No endpoint yet.");
   const shares = endpoints.map((e) => champion.split(e));
   const versions = [...new Set(shares.flatMap((s) => Object.keys(s)))];
-  champion.plot("split", versions.map((v) => ({
+  champion.plotOr("split", versions.map((v) => ({
     name: v, type: "bar", orientation: "h", y: names, x: shares.map((s) => s[v] || 0),
-  })), { barmode: "stack", xaxis: { tickformat: ".0%", range: [0, 1] } });
+  })), { barmode: "stack", xaxis: { tickformat: ".0%", range: [0, 1] }, yaxis: { automargin: true } }, "No endpoint yet.");
   const answered = stats.flatMap((s) => s.versions.map((r) => ({ endpoint: s.endpoint, ...r })));
-  champion.plot("answered", [{
-    type: "bar", orientation: "h", y: answered.map((r) => `${r.endpoint}: ${champion.arm(r)}`), x: answered.map((r) => r.requests),
-  }], { yaxis: { automargin: true }, xaxis: { title: "requests", rangemode: "tozero" } });
+  champion.plotOr("answered", [{
+    name: "requests", type: "bar", orientation: "h",
+    y: answered.map((r) => `${r.endpoint}: ${champion.arm(r)}`), x: answered.map((r) => r.requests),
+  }], {
+    showlegend: false, margin: { t: 10, r: 10, b: 40, l: 10 },
+    yaxis: { type: "category", automargin: true }, xaxis: { title: "requests", rangemode: "tozero" },
+  }, "No request was answered in the last minute.");
 });

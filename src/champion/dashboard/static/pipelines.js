@@ -76,12 +76,13 @@ async function sourceSection(source) {
   const bad = [...files].reverse().find((f) => f.quarantined_rows > 0);
   if (bad) {
     const { rows } = await champion.api(`/v1/sources/${path(source, "files", bad.id)}/quarantine`);
-    section.appendChild(champion.el("h2", `Quarantined rows of ${bad.path.split("/").at(-1)} (first 20 of ${rows.length})`));
+    const shown = rows.length > 20 ? `the first 20 of ${rows.length}` : `${rows.length} ${rows.length === 1 ? "row" : "rows"}`;
+    section.appendChild(champion.el("h2", `Quarantined rows of ${bad.path.split("/").at(-1)} (${shown})`));
     const quarantined = champion.el("div");
     section.appendChild(quarantined);
     champion.table(quarantined, [
       ["row", (q) => q.row], ["why", (q) => q.reasons.join("; ")],
-      ["values", (q) => champion.el("code", champion.json(q.values))],
+      ["values", (q) => champion.pairs(q.values)],
     ], rows.slice(0, 20));
   }
   return [section, () => champion.plot(chart, [

@@ -15,18 +15,23 @@ champion.every(10, async () => {
     const holder = champion.el("div");
     section.appendChild(holder);
     champion.table(holder, [
-      ["version", (v) => v.version],
-      ["aliases", (v) => { const span = champion.el("span"); v.aliases.forEach((a) => span.appendChild(champion.el("span", a, "pill"))); return span; }],
+      ["version", (v) => {
+        const cell = champion.el("span", `${model.name}/${v.version} `);
+        v.aliases.forEach((a) => cell.appendChild(champion.el("span", a, "pill")));
+        return cell;
+      }],
       ["kind / flavor", (v) => `${v.kind} / ${v.flavor}`],
       ["created", (v) => `${champion.when(v.created_at)} by ${v.created_by}`],
-      ["trained by", (v) => v.lineage.trained_by],
-      ["code", (v) => v.lineage.code_version],
-      ["data", (v) => (v.lineage.data ? `${v.lineage.data.location || ""} ${v.lineage.data.rows ?? ""} rows ${(v.lineage.data.fingerprint || "").slice(0, 12)}` : null)],
-      ["params", (v) => (v.lineage.params && Object.keys(v.lineage.params).length ? champion.el("code", champion.json(v.lineage.params)) : null)],
-      ["metrics", (v) => Object.entries(v.lineage.metrics || {}).map(([k, x]) => `${k} ${champion.number(x)}`).join(", ")],
+      ["lineage", (v) => champion.pairs(Object.fromEntries(Object.entries({
+        "trained by": v.lineage.trained_by,
+        code: v.lineage.code_version,
+        data: v.lineage.data ? [v.lineage.data.location, v.lineage.data.rows !== undefined ? `${v.lineage.data.rows} rows` : null, (v.lineage.data.fingerprint || "").slice(0, 19) || null].filter(Boolean).join(" · ") : null,
+        description: v.lineage.description,
+      }).filter(([, value]) => value !== null && value !== undefined && value !== "")))],
+      ["params", (v) => (v.lineage.params && Object.keys(v.lineage.params).length ? champion.pairs(v.lineage.params) : null)],
+      ["metrics", (v) => (Object.keys(v.lineage.metrics || {}).length ? champion.pairs(Object.fromEntries(Object.entries(v.lineage.metrics).map(([k, x]) => [k, champion.number(x)]))) : null)],
       ["inputs", (v) => (v.signature.inputs || []).map((f) => f.name).join(", ")],
       ["files", (v) => `${Object.keys(v.files).length} · ${champion.number(v.size_bytes / 1024, 1)} KiB`],
-      ["description", (v) => v.lineage.description],
     ], [...model.versions].reverse());
     const names = [...new Set(model.versions.flatMap((v) => Object.keys(v.lineage.metrics || {})))];
     for (const metric of names) {
@@ -39,5 +44,5 @@ champion.every(10, async () => {
     return section;
   });
   document.getElementById("versions").replaceChildren(...sections);
-  champion.plot("metrics", traces, { barmode: "group" });
+  champion.plotOr("metrics", traces, { barmode: "group" }, "No version records offline metrics in its lineage yet.");
 });
