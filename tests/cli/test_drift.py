@@ -82,7 +82,7 @@ def test_drift_show_says_when_whole_stored_days_stood_in_for_deleted_rows(
 
     shown = champion("drift", "show", "churn", "--window", "2d")
     assert shown.returncode == 0, shown.stderr
-    assert "churn against churn/1: 600 rows" in shown.text
+    assert "churn against churn/1 (serving now): 600 rows" in shown.text
     assert "whole stored days were compared, from" in shown.text
     body = json.loads(champion("drift", "show", "churn", "--window", "2d", "--json").stdout)
     assert (body["resolution"], body["rows"]) == ("day", 600)
