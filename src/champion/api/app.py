@@ -16,6 +16,7 @@ from champion.api import (
     audit,
     dashboard,
     diagnostics,
+    docs,
     drift,
     endpoints,
     experiments,
@@ -85,6 +86,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         version=__version__,
         description="Registry, serving, rollouts, feedback and evaluation for ML models.",
         lifespan=lifespan,
+        # Served by champion.api.docs from local files, under a strict policy: no CDN.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(
@@ -112,6 +117,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         diagnostics.router,
         audit.router,
         dashboard.router,
+        docs.router,
     ):
         app.include_router(router)
     return app
