@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from champion.api.parsing import body_openapi, read_body
 from champion.api.render import answer_json, endpoint_json, stats_json
-from champion.api.schemas import EndpointBody, PredictBody, RankBody
+from champion.api.schemas import EndpointBody, PredictBody, RankBody, Reason
 from champion.api.state import actor_of, state_of
 from champion.clock import UserTime
 from champion.db import read
@@ -73,6 +73,20 @@ def set_endpoint(endpoint: str, body: EndpointBody, request: Request) -> dict[st
     )
     state.serving.refresh()
     return _describe(request, endpoint)
+
+
+@router.delete("/{endpoint}")
+def remove_endpoint(
+    endpoint: str, request: Request, reason: Annotated[Reason, Query()] = ""
+) -> dict[str, Any]:
+    """Delete the endpoint (audited; its history stays); refused with a 409 while an
+    experiment runs on it. Answers its last configuration."""
+    state = state_of(request)
+    removed = state.services.experiments.remove_endpoint(
+        endpoint, actor=actor_of(request), reason=reason
+    )
+    state.serving.refresh()
+    return endpoint_json(removed)
 
 
 @router.get("/{endpoint}/history")

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
+from rich.progress import MofNCompleteColumn
 from rich.table import Table
 
 from champion.cli.common import actor, console, open_services
+from champion.cli.render import bar, print_table
 from champion.errors import InvalidInput
 from champion.registry import Version, VersionRef
 
@@ -36,11 +37,11 @@ def register(
     flavor, pickles, extra skops trusted_types): you already run code here. Over HTTP the
     server takes them only with CHAMPION_ALLOW_CODE_UPLOADS=true.
     """
-    with open_services() as services, Progress(console=console, transient=True) as bar:
-        task = bar.add_task("Storing files (sha256)", total=None)
+    with open_services() as services, bar(MofNCompleteColumn()) as shown:
+        task = shown.add_task("Storing files (sha256)", total=None)
 
         def advance(stored: int, total: int) -> None:
-            bar.update(task, completed=stored, total=total)
+            shown.update(task, completed=stored, total=total)
 
         version = services.registry.register(
             folder,
@@ -72,7 +73,7 @@ def list_models() -> None:
             aliases,
             f"{m.created_at:%Y-%m-%d %H:%M} by {m.created_by}",
         )
-    console.print(table)
+    print_table(table, "No models yet. Register one with 'champion models register FOLDER'.")
 
 
 @models_app.command("show")

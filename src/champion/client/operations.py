@@ -109,6 +109,12 @@ class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sen
     def list_endpoints(self) -> R:
         return self._send(Call("GET", "/v1/endpoints", pick="endpoints"))
 
+    def remove_endpoint(self, endpoint: str, *, reason: str = "") -> R:
+        """Delete ``endpoint`` (refused while an experiment runs on it); returns its last
+        configuration."""
+        path = f"/v1/endpoints/{segment(endpoint)}"
+        return self._send(Call("DELETE", path, params={"reason": reason}))
+
     def get_endpoint(self, endpoint: str) -> R:
         """The endpoint's policy, parameters, the versions it serves (and bandit state)."""
         return self._send(Call("GET", f"/v1/endpoints/{segment(endpoint)}"))
