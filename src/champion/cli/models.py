@@ -12,9 +12,13 @@ from rich.table import Table
 from champion.cli.common import actor, console, open_services
 from champion.cli.render import bar, print_table
 from champion.errors import InvalidInput
-from champion.registry import Version, VersionRef
+from champion.registry import MetricFilter, Version, VersionFilter, VersionRef
+from champion.registry.listing import MAX_PAGE
 
 __all__ = ["alias_app", "models_app"]
+
+LATEST_VERSIONS = 20
+"""Versions ``models show MODEL`` prints unless told otherwise (newest first)."""
 
 models_app = typer.Typer(help="Register and inspect models and versions.", no_args_is_help=True)
 alias_app = typer.Typer(
@@ -80,26 +84,57 @@ def list_models() -> None:
 def show(
     model: Annotated[str, typer.Argument(help="Model name, or a reference like recs@champion.")],
     version: Annotated[int | None, typer.Argument(help="Version number.")] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, help="Show the newest LIMIT versions.")
+    ] = LATEST_VERSIONS,
+    show_all: Annotated[bool, typer.Option("--all", help="Show every version.")] = False,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(help="Only versions with tag key:value (or key); repeatable."),
+    ] = None,
+    metric: Annotated[
+        list[str] | None, typer.Option(help="Only versions whose metric passes, e.g. 'auc>0.8'.")
+    ] = None,
 ) -> None:
-    """Show a model's versions, or one version with its signature and lineage."""
+    """Show a model's newest versions, or one version with its signature and lineage."""
     with open_services() as services:
         if "@" in model or "/" in model:
             _show_version(services.registry.resolve(model))
-        elif version is not None:
+            return
+        if version is not None:
             _show_version(services.registry.get_version(model, version))
-        else:
-            versions = services.registry.list_versions(model)
-            table = Table("version", "kind", "flavor", "aliases", "created", "description")
-            for v in versions:
-                table.add_row(
-                    str(v.number),
-                    v.kind,
-                    v.flavor,
-                    ", ".join(v.aliases),
-                    f"{v.created_at:%Y-%m-%d %H:%M} by {v.created_by}",
-                    v.lineage.get("description", ""),
-                )
-            console.print(table)
+            return
+        flt = VersionFilter(
+            tags=VersionFilter.parse_tags(tag or []),
+            metrics=tuple(MetricFilter.parse(m) for m in metric or []),
+        )
+        total = services.registry.get_model(model).version_count
+        shown: list[Version] = []
+        cursor = None
+        while True:  # page by page, so --all on 10^5 versions never holds one huge query
+            want = MAX_PAGE if show_all else min(limit - len(shown), MAX_PAGE)
+            page = services.registry.find_versions(model, flt, limit=want, cursor=cursor)
+            shown += page.versions
+            cursor = page.next_cursor
+            if cursor is None or (not show_all and len(shown) >= limit):
+                break
+    table = Table("version", "kind", "flavor", "aliases", "created", "description")
+    for v in shown:
+        table.add_row(
+            str(v.number),
+            v.kind,
+            v.flavor,
+            ", ".join(v.aliases),
+            f"{v.created_at:%Y-%m-%d %H:%M} by {v.created_by}",
+            v.lineage.get("description", ""),
+        )
+    filtered = bool(tag or metric)
+    print_table(
+        table, f"No versions of {model} match." if filtered else f"No versions of {model} yet."
+    )
+    if cursor is not None:
+        which = "matching versions" if filtered else f"{total:,} versions"
+        console.print(f"The newest {len(shown):,} of {which}; --limit N or --all for more.")
 
 
 @models_app.command("rm")

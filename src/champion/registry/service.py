@@ -28,6 +28,14 @@ from champion.registry.blobs import collect_garbage, restore_missing, store_file
 from champion.registry.confinement import check_manifest_paths, version_files
 from champion.registry.entities import Model, Version, VersionKey, VersionRef, check_name
 from champion.registry.flavors import Flavor, LoadOptions
+from champion.registry.listing import (
+    MAX_PAGE,
+    VersionFilter,
+    VersionPage,
+    decode_cursor,
+    encode_cursor,
+    select_page,
+)
 from champion.registry.manifest import Manifest, read_manifest
 from champion.registry.packages import with_packages
 from champion.registry.tables import aliases, models, versions
@@ -314,6 +322,32 @@ class Registry:
                 .order_by(versions.c.number)
             )
             return [_version(row._mapping, alias_map) for row in rows]
+
+    def find_versions(
+        self,
+        model: str,
+        flt: VersionFilter | None = None,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> VersionPage:
+        """A page of ``model``'s versions, newest first, that pass ``flt``; pass the page's
+        ``next_cursor`` back for the next one. See ``champion.registry.listing``."""
+        flt = flt or VersionFilter()
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(f"limit: must be between 1 and {MAX_PAGE}, got {limit!r}.")
+        before = None if cursor is None else decode_cursor(cursor)
+        with read(self.engine) as conn:
+            self._model(conn, model)
+            alias_map = self._aliases(conn, model)
+            alias_number = None
+            if flt.alias is not None:
+                alias_number = self._alias_number(conn, model, flt.alias)
+            query = select_page(model, flt, alias_number, before, limit)
+            rows = [row._mapping for row in conn.execute(query)]
+        found = [_version(row, alias_map) for row in rows[:limit]]
+        more = len(rows) > limit
+        return VersionPage(found, encode_cursor(found[-1].number) if more else None)
 
     def get_version(self, model: str, number: int) -> Version:
         with read(self.engine) as conn:
