@@ -338,7 +338,7 @@ class Registry:
             raise InvalidInput(f"limit: must be between 1 and {MAX_PAGE}, got {limit!r}.")
         before = None if cursor is None else decode_cursor(cursor)
         with read(self.engine) as conn:
-            self._model(conn, model)
+            self._exists(conn, model)
             alias_map = self._aliases(conn, model)
             alias_number = None
             if flt.alias is not None:
@@ -425,6 +425,11 @@ class Registry:
             aliases=self._aliases(conn, name),
         )
 
+    def _exists(self, conn: sa.Connection, name: str) -> None:
+        # _model without the counts: a page of 10^5 versions need not count them.
+        if conn.execute(sa.select(models.c.name).where(models.c.name == name)).first() is None:
+            self._model(conn, name)  # raises NotFound with the known names
+
     def _aliases(self, conn: sa.Connection, model: str) -> dict[str, int]:
         rows = conn.execute(
             sa.select(aliases.c.alias, aliases.c.number)
@@ -434,7 +439,7 @@ class Registry:
         return {alias: number for alias, number in rows}
 
     def _alias_number(self, conn: sa.Connection, model: str, alias: str) -> int:
-        self._model(conn, model)
+        self._exists(conn, model)
         found = self._aliases(conn, model)
         if alias not in found:
             raise NotFound(
@@ -446,7 +451,7 @@ class Registry:
     def _version_row(
         self, conn: sa.Connection, model: str, number: int, *, lock: bool = False
     ) -> Any:
-        self._model(conn, model)
+        self._exists(conn, model)
         query = sa.select(versions).where(
             (versions.c.model == model) & (versions.c.number == number)
         )
