@@ -121,7 +121,8 @@ def main() -> None:
                   f"({engine.dialect.name})")  # fmt: skip
             first = client.get("/v1/models/big/versions").json()
             cursor = first["next_cursor"]
-            for _ in range(499):
+            depth = max(min(500, args.versions // 100 - 1), 1)  # pages deep, at 10^5: 500
+            for _ in range(depth - 1):
                 cursor = client.get("/v1/models/big/versions", params={"cursor": cursor}).json()[
                     "next_cursor"
                 ]
@@ -130,7 +131,7 @@ def main() -> None:
             listing = "/v1/models/big/versions"
             queries: list[tuple[str, dict[str, str]]] = [
                 ("list, first page of 100", {}),
-                ("list, page 501 by cursor", {"cursor": cursor}),
+                (f"list, page {depth + 1} by cursor", {"cursor": cursor}),
                 ("tag team:search (1 in 2)", {"tag": "team:search"}),
                 ("tag reviewed (1 in 1,000)", {"tag": "reviewed"}),
                 ("metric auc>0.99 (1 in 50)", {"metric": "auc>0.99"}),
