@@ -7,12 +7,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
+from champion.api.answers import ERRORS
 from champion.api.schemas import Reason, RequestBody
 from champion.api.state import actor_of, state_of
 
 __all__ = ["AlertRuleBody", "router"]
 
-router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=ERRORS)
 
 
 class AlertRuleBody(RequestBody):

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from champion import audit
+from champion.api.answers import ERRORS
 from champion.api.state import state_of
 from champion.clock import UserTime
 from champion.db import read
@@ -14,7 +15,7 @@ from champion.validation import MAX_ID
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=ERRORS)
 
 
 @router.get("")

@@ -8,6 +8,15 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from champion.api.answers import (
+    ERRORS,
+    EndpointAnswer,
+    EndpointHistoryAnswer,
+    EndpointListAnswer,
+    PredictAnswer,
+    RankAnswer,
+    StatsAnswer,
+)
 from champion.api.parsing import body_openapi, read_body
 from champion.api.render import answer_json, endpoint_json, stats_json
 from champion.api.schemas import EndpointBody, PredictBody, RankBody, Reason
@@ -20,7 +29,7 @@ from champion.serving.policies import BanditPolicy
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/endpoints", tags=["endpoints"])
+router = APIRouter(prefix="/v1/endpoints", tags=["endpoints"], responses=ERRORS)
 
 
 def _json(body: Any) -> Response:
@@ -28,21 +37,27 @@ def _json(body: Any) -> Response:
 
 
 # The request paths come first: routes are matched in order, and these are most of the calls.
-@router.post("/{endpoint}/predict", openapi_extra=body_openapi(PredictBody))
+@router.post(
+    "/{endpoint}/predict",
+    openapi_extra=body_openapi(PredictBody),
+    responses={200: {"model": PredictAnswer}},
+)
 async def predict(endpoint: str, request: Request) -> Response:
     body = await read_body(request, PredictBody)
     answer = await state_of(request).serving.predict(endpoint, body.unit, body.instances)
     return _json(answer_json(answer))
 
 
-@router.post("/{endpoint}/rank", openapi_extra=body_openapi(RankBody))
+@router.post(
+    "/{endpoint}/rank", openapi_extra=body_openapi(RankBody), responses={200: {"model": RankAnswer}}
+)
 async def rank(endpoint: str, request: Request) -> Response:
     body = await read_body(request, RankBody)
     answer = await state_of(request).serving.rank(endpoint, body.unit, body.k, body.context)
     return _json(answer_json(answer))
 
 
-@router.get("")
+@router.get("", response_model=EndpointListAnswer)
 def list_endpoints(request: Request) -> dict[str, Any]:
     state = state_of(request)
     return {
@@ -50,12 +65,12 @@ def list_endpoints(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/{endpoint}")
+@router.get("/{endpoint}", response_model=EndpointAnswer)
 def get_endpoint(endpoint: str, request: Request) -> dict[str, Any]:
     return _describe(request, endpoint)
 
 
-@router.put("/{endpoint}")
+@router.put("/{endpoint}", response_model=EndpointAnswer)
 def set_endpoint(endpoint: str, body: EndpointBody, request: Request) -> dict[str, Any]:
     state = state_of(request)
     endpoints = state.services.endpoints
@@ -75,7 +90,7 @@ def set_endpoint(endpoint: str, body: EndpointBody, request: Request) -> dict[st
     return _describe(request, endpoint)
 
 
-@router.delete("/{endpoint}")
+@router.delete("/{endpoint}", response_model=EndpointAnswer)
 def remove_endpoint(
     endpoint: str, request: Request, reason: Annotated[Reason, Query()] = ""
 ) -> dict[str, Any]:
@@ -89,13 +104,13 @@ def remove_endpoint(
     return endpoint_json(removed)
 
 
-@router.get("/{endpoint}/history")
+@router.get("/{endpoint}/history", response_model=EndpointHistoryAnswer)
 def endpoint_history(endpoint: str, request: Request) -> dict[str, Any]:
     configs = state_of(request).services.endpoints.history(endpoint)
     return {"history": [endpoint_json(c) | {"reason": c.reason} for c in configs]}
 
 
-@router.get("/{endpoint}/stats")
+@router.get("/{endpoint}/stats", response_model=StatsAnswer)
 def endpoint_stats(
     endpoint: str, request: Request, start: UserTime | None = None, end: UserTime | None = None
 ) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
+from champion.api.answers import ERRORS
 from champion.api.render import json_response
 from champion.api.schemas import ActionBody, RequestBody
 from champion.api.state import actor_of, state_of
@@ -18,7 +19,7 @@ from champion.evaluation.timeline import MAX_POINTS, experiment_timeline
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["experiments"])
+router = APIRouter(tags=["experiments"], responses=ERRORS)
 
 
 class ExperimentBody(ExperimentDesign, RequestBody):

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from champion import __version__
+from champion.api.answers import OIP_ERRORS
 from champion.api.state import ServerState, state_of
 from champion.errors import InvalidInput, MalformedRequest, NotFound
 from champion.registry import VersionKey
@@ -29,7 +30,7 @@ from champion.validation import check_storable, short_repr
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v2", tags=["open inference protocol"])
+router = APIRouter(prefix="/v2", tags=["open inference protocol"], responses=OIP_ERRORS)
 
 _HEADER_LENGTH = "inference-header-content-length"
 # The body is read by hand (it may carry binary tensors after the JSON); this documents it.

@@ -7,6 +7,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
+from champion.api.answers import (
+    ERRORS,
+    ModelAnswer,
+    ModelListAnswer,
+    VersionAnswer,
+    VersionPageAnswer,
+)
 from champion.api.render import model_json, version_json
 from champion.api.schemas import AliasBody, Reason
 from champion.api.state import actor_of, state_of
@@ -19,10 +26,10 @@ from champion.registry.listing import MAX_PAGE
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/models", tags=["registry"])
+router = APIRouter(prefix="/v1/models", tags=["registry"], responses=ERRORS)
 
 
-@router.get("")
+@router.get("", response_model=ModelListAnswer)
 def list_models(request: Request) -> dict[str, Any]:
     registry = state_of(request).services.registry
     return {"models": [model_json(m) for m in registry.list_models()]}
@@ -32,7 +39,7 @@ LATEST_VERSIONS = 10
 """How many versions ``GET /v1/models/{model}`` shows (the newest); the listing has them all."""
 
 
-@router.get("/{model}")
+@router.get("/{model}", response_model=ModelAnswer)
 def get_model(model: str, request: Request) -> dict[str, Any]:
     """The model with its newest versions (at most 10, newest first); every version, a page
     at a time and filtered, is at ``versions_url``."""
@@ -44,7 +51,7 @@ def get_model(model: str, request: Request) -> dict[str, Any]:
     return body
 
 
-@router.get("/{model}/versions")
+@router.get("/{model}/versions", response_model=VersionPageAnswer)
 def list_versions(
     model: str,
     request: Request,
@@ -88,14 +95,14 @@ def list_versions(
     }
 
 
-@router.get("/{model}/versions/{version}")
+@router.get("/{model}/versions/{version}", response_model=VersionAnswer)
 def get_version(model: str, version: str, request: Request) -> dict[str, Any]:
     """``version`` is a number or an alias: ``/v1/models/recs/versions/champion``."""
     registry = state_of(request).services.registry
     return version_json(registry.resolve(path_reference(model, version)))
 
 
-@router.post("/{model}/versions", status_code=201)
+@router.post("/{model}/versions", status_code=201, response_model=VersionAnswer)
 def register_version(
     model: str,
     request: Request,
@@ -130,7 +137,7 @@ def register_version(
     return version_json(version)
 
 
-@router.delete("/{model}/versions/{version}")
+@router.delete("/{model}/versions/{version}", response_model=VersionAnswer)
 def delete_version(
     model: str, version: str, request: Request, reason: Annotated[Reason, Query()] = ""
 ) -> dict[str, Any]:
