@@ -12,8 +12,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "BanditArm",
     "ERRORS",
+    "OIP_ERRORS",
+    "BanditArm",
     "EndpointAnswer",
     "EndpointConfigAnswer",
     "EndpointHistoryAnswer",
@@ -23,7 +24,6 @@ __all__ = [
     "ModelAnswer",
     "ModelListAnswer",
     "ModelSummary",
-    "OIP_ERRORS",
     "OipErrorAnswer",
     "PredictAnswer",
     "RankAnswer",
