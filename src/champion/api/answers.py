@@ -21,6 +21,8 @@ __all__ = [
     "EndpointListAnswer",
     "ErrorAnswer",
     "ErrorDetail",
+    "ExperimentListAnswer",
+    "ExperimentSummary",
     "ModelAnswer",
     "ModelListAnswer",
     "ModelSummary",
@@ -194,3 +196,26 @@ class RankAnswer(_Answer):
     model: str
     version: int
     items: list[RankedItem]
+
+
+class ExperimentSummary(_Answer):
+    id: int
+    endpoint: str
+    status: str = Field(examples=["running"], description="running, promoted or rolled_back.")
+    design: dict[str, Any] = Field(description="Goal, guardrails, test, automation, ramp.")
+    started_at: str
+    step_started_at: str
+    finished_at: str | None
+    pending: dict[str, Any] | None = Field(description="The action awaiting approval.")
+    outcome: dict[str, Any] | None
+    created_by: str
+    updated_at: str
+    updated_by: str
+    revision: int
+    horizon_reached_at: str | None
+    horizon: dict[str, Any] | None
+    last_decision: dict[str, Any] | None = Field(description="The controller's last decision.")
+
+
+class ExperimentListAnswer(_Answer):
+    experiments: list[ExperimentSummary]
