@@ -24,6 +24,7 @@ TYPED = {
     ("GET", "/v1/endpoints/{endpoint}/history"),
     ("GET", "/v1/endpoints/{endpoint}/stats"),
     ("GET", "/v1/experiments"),
+    ("GET", "/v1/audit"),
     ("POST", "/v1/endpoints/{endpoint}/predict"),
     ("POST", "/v1/endpoints/{endpoint}/rank"),
     ("POST", "/v1/feedback"),

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "ERRORS",
     "OIP_ERRORS",
+    "AuditAnswer",
+    "AuditRecord",
     "BanditArm",
     "EndpointAnswer",
     "EndpointConfigAnswer",
@@ -219,3 +221,18 @@ class ExperimentSummary(_Answer):
 
 class ExperimentListAnswer(_Answer):
     experiments: list[ExperimentSummary]
+
+
+class AuditRecord(_Answer):
+    id: int
+    at: str
+    actor: str
+    action: str = Field(examples=["alias.set"])
+    target: str = Field(examples=["churn"])
+    details: dict[str, Any]
+    reason: str
+
+
+class AuditAnswer(_Answer):
+    records: list[AuditRecord] = Field(description="Newest first.")
+    next: int | None = Field(description="Pass as 'before' for older records; null at the end.")
