@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "ERRORS",
     "OIP_ERRORS",
+    "AlertAnswer",
+    "AlertListAnswer",
+    "AlertRuleAnswer",
+    "AlertRuleListAnswer",
     "AuditAnswer",
     "AuditRecord",
     "BanditArm",
@@ -236,3 +240,43 @@ class AuditRecord(_Answer):
 class AuditAnswer(_Answer):
     records: list[AuditRecord] = Field(description="Newest first.")
     next: int | None = Field(description="Pass as 'before' for older records; null at the end.")
+
+
+class AlertAnswer(_Answer):
+    id: int
+    rule: str
+    endpoint: str
+    metric: str
+    severity: str
+    state: str = Field(examples=["open"], description="open or resolved.")
+    value: float
+    threshold: float
+    message: str
+    opened_at: str
+    last_value: float
+    last_evaluated_at: str
+    resolved_at: str | None
+    deliveries: dict[str, str] = Field(description="Each sink's last delivery outcome.")
+
+
+class AlertListAnswer(_Answer):
+    alerts: list[AlertAnswer] = Field(description="Newest first.")
+
+
+class AlertRuleAnswer(_Answer):
+    name: str
+    endpoint: str
+    metric: str
+    operator: str
+    threshold: float
+    window_seconds: float
+    severity: str
+    cooldown_seconds: float
+    sinks: list[dict[str, Any]]
+    description: str
+    updated_at: str | None
+    updated_by: str
+
+
+class AlertRuleListAnswer(_Answer):
+    rules: list[AlertRuleAnswer]
