@@ -93,7 +93,8 @@ def test_out_of_range_or_mistyped_values_are_a_4xx_naming_the_field(
 ) -> None:
     before = client.get("/v1/endpoints/churn").json()["config_version"]
     response = client.request(method, path, json=body)
-    assert response.status_code == 422, response.text
+    # The Open Inference Protocol answers a wrong value with 400, as Triton and KServe do.
+    assert response.status_code == (400 if path.startswith("/v2/") else 422), response.text
     error = response.json()["error"]
     assert message in (error if isinstance(error, str) else error["message"])
     assert client.get("/v1/endpoints/churn").json()["config_version"] == before

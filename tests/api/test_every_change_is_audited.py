@@ -129,6 +129,9 @@ def test_every_state_changing_route_leaves_an_audit_record(
          f"/v1/pipelines/churn-retrain/runs/{queued['id']}/approve", json={})  # fmt: skip
     write_batch(incoming, "week-2.csv", customers(50, seed=3))
     call("POST", "/v1/sources/{source}/ingest", "/v1/sources/customers/ingest")
+    call("PUT", "/v1/endpoints/{endpoint}", "/v1/endpoints/spare",
+         json={"policy": "single", "params": {"version": "churn/1"}})  # fmt: skip
+    call("DELETE", "/v1/endpoints/{endpoint}", "/v1/endpoints/spare", params={"reason": "unused"})
 
     routes = {
         (method, route.path)
@@ -142,7 +145,7 @@ def test_every_state_changing_route_leaves_an_audit_record(
         "/v1/models/{model}/versions/{version}": "version.delete",
         "/v1/models/{model}/aliases/{alias}": "alias.",
         "/v1/models/{model}/versions/{version}/reference": "reference.set",
-        "/v1/endpoints/{endpoint}": "endpoint.configure",
+        "/v1/endpoints/{endpoint}": "endpoint.",
         "/v1/endpoints/{endpoint}/experiment": "experiment.start",
         "/v1/endpoints/{endpoint}/experiment/approve": "experiment.ramp",
         "/v1/endpoints/{endpoint}/experiment/promote": "experiment.promote",

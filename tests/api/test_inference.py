@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from champion.services import Services
@@ -68,42 +69,42 @@ def _error(response: Any) -> tuple[int, str]:
 @pytest.mark.parametrize(
     ("inputs", "status", "message"),
     [
-        (INPUTS[:2], 422, "Missing input 'contract'; the model takes the inputs tenure, charges"),
+        (INPUTS[:2], 400, "Missing input 'contract'; the model takes the inputs tenure, charges"),
         (
             [*INPUTS, {"name": "age", "datatype": "INT64", "shape": [2], "data": [1, 2]}],
-            422,
+            400,
             "Unknown input 'age'",
         ),
         (
             [INPUTS[0] | {"data": [3.5, 4.0]}, *INPUTS[1:]],
-            422,
+            400,
             "Input 'tenure': 3.5 is not a valid integer (INT64)",
         ),
         # Values the datatype (or the event log's 64-bit integers) cannot hold, and NUL in text.
         (
             [INPUTS[0] | {"data": [3, -1e20]}, *INPUTS[1:]],
-            422,
+            400,
             "Input 'tenure': -1e+20 is not a valid integer (INT64)",
         ),
         (
             [INPUTS[0] | {"datatype": "INT8", "data": [3, 1000]}, *INPUTS[1:]],
-            422,
+            400,
             "Input 'tenure': 1000 is not a valid integer (INT8)",
         ),
         (
             [*INPUTS[:2], INPUTS[2] | {"data": ["a\x00b", "Two year"]}],
-            422,
+            400,
             "Input 'contract': 'a\\x00b' is not a valid string (BYTES)",
         ),
         (
             [INPUTS[0] | {"datatype": "FP32"}, *INPUTS[1:]],
-            422,
+            400,
             "Input 'tenure' has datatype FP32; the field is integer: send one of INT16",
         ),
-        ([INPUTS[0] | {"shape": [3]}, *INPUTS[1:]], 422, "shape [3] holds 3 values, got 2"),
-        ([INPUTS[0] | {"datatype": "INT65"}], 422, "inputs[0].datatype: 'INT65' is not one of"),
-        ([INPUTS[0] | {"shape": [1], "data": [1]}, *INPUTS[1:]], 422, "the same number"),
-        ([], 422, "inputs: must be a non-empty list"),
+        ([INPUTS[0] | {"shape": [3]}, *INPUTS[1:]], 400, "shape [3] holds 3 values, got 2"),
+        ([INPUTS[0] | {"datatype": "INT65"}], 400, "inputs[0].datatype: 'INT65' is not one of"),
+        ([INPUTS[0] | {"shape": [1], "data": [1]}, *INPUTS[1:]], 400, "the same number"),
+        ([], 400, "inputs: must be a non-empty list"),
     ],
 )
 def test_bad_inference_requests_get_the_protocols_error_and_a_4xx(
@@ -118,7 +119,7 @@ def test_requests_the_protocol_refuses_before_any_model_runs(
 ) -> None:
     assert _error(client.post("/v2/models/nope/infer", json={"inputs": INPUTS}))[0] == 404
     status, message = _error(client.post("/v2/models/recs/infer", json={"inputs": INPUTS}))
-    assert status == 422 and "serves a ranker" in message
+    assert status == 400 and "Unknown input 'tenure'; the model takes the inputs k" in message
     response = client.post(
         "/v2/models/churn/infer", content=b"{no", headers={"content-type": "application/json"}
     )
@@ -145,7 +146,7 @@ def test_requests_the_protocol_refuses_before_any_model_runs(
         "/v2/models/churn/infer",
         json={"inputs": INPUTS, "outputs": [{"name": "probability"}]},
     )
-    assert _error(response) == (422, "Unknown output 'probability'; the model answers score.")
+    assert _error(response) == (400, "Unknown output 'probability'; the model answers score.")
     assert client.get("/v2/models/churn/nope").json() == {"error": "Not Found"}
 
 
@@ -192,5 +193,101 @@ def test_tritonclient_calls_a_running_server(served: Services, live_server: Live
             client.infer("churn", [wrong, charges, contract])
         with pytest.raises(InferenceServerException, match="Unknown endpoint 'nope'"):
             client.get_model_metadata("nope")
+    finally:
+        client.close()
+
+
+def test_metadata_lists_outputs_declared_or_profiled_and_a_rankers_tensors(
+    served: Services, client: TestClient, model_folder: ModelFolders
+) -> None:
+    from tests.drift.traffic import customers
+
+    # Declared in the signature.
+    folder = model_folder("constant")
+    manifest = yaml.safe_load((folder / "champion.yaml").read_text())
+    manifest["signature"]["outputs"] = [{"name": "score", "type": "number"}]
+    (folder / "champion.yaml").write_text(yaml.safe_dump(manifest))
+    served.registry.register(folder, model="declared", actor="tests")
+    single = {"policy": "single", "params": {"version": "declared/1"}}
+    assert client.put("/v1/endpoints/declared", json=single).is_success
+    # Not declared: from the reference profile, what the version answered on its data.
+    served.registry.register(model_folder("scorer"), model="profiled", actor="tests")
+    served.references.compute("profiled/1", customers(300, seed=1), actor="tests")
+    single = {"policy": "single", "params": {"version": "profiled/1"}}
+    assert client.put("/v1/endpoints/profiled", json=single).is_success
+
+    declared = client.get("/v2/models/declared").json()
+    assert declared["outputs"] == [{"name": "score", "datatype": "FP64", "shape": [-1]}]
+    profiled = client.get("/v2/models/profiled").json()
+    names = [o["name"] for o in profiled["outputs"]]
+    answer = client.post("/v2/models/profiled/infer", json={"inputs": INPUTS}).json()
+    assert names and names == [o["name"] for o in answer["outputs"]]  # what infer answers
+    assert {o["datatype"] for o in profiled["outputs"]} <= {"FP64", "BYTES"}
+
+    ranker = client.get("/v2/models/recs").json()
+    assert ranker["inputs"] == [{"name": "k", "datatype": "INT64", "shape": [1]}]
+    assert ranker["outputs"] == [
+        {"name": "items", "datatype": "BYTES", "shape": [-1]},
+        {"name": "scores", "datatype": "FP64", "shape": [-1]},
+    ]
+    k = [{"name": "k", "datatype": "INT64", "shape": [1], "data": [2]}]
+    ranked = client.post("/v2/models/recs/infer", json={"inputs": k}).json()
+    assert [o["name"] for o in ranked["outputs"]] == ["items", "scores"]
+    assert ranked["outputs"][0] == {"name": "items", "datatype": "BYTES", "shape": [2],
+                                    "data": ["a", "b"]}  # fmt: skip
+    too_many = [{"name": "k", "datatype": "INT64", "shape": [1], "data": [5000]}]
+    status, message = _error(client.post("/v2/models/recs/infer", json={"inputs": too_many}))
+    assert (status, message) == (400, "Input 'k' must be from 1 to 1000. Got 5000.")
+
+
+@pytest.fixture
+def declared(served: Services, model_folder: ModelFolders) -> Services:
+    """An endpoint 'declared' whose version's signature declares its output."""
+    folder = model_folder("constant")
+    manifest = yaml.safe_load((folder / "champion.yaml").read_text())
+    manifest["signature"]["outputs"] = [{"name": "score", "type": "number"}]
+    (folder / "champion.yaml").write_text(yaml.safe_dump(manifest))
+    served.registry.register(folder, model="declared", actor="tests")
+    served.endpoints.set("declared", "single", {"version": "declared/1"}, actor="tests")
+    return served
+
+
+def test_tritonclient_discovers_inputs_and_outputs_from_metadata(
+    declared: Services, live_server: LiveServer
+) -> None:
+    import tritonclient.http as triton
+    from tritonclient.utils import InferenceServerException, triton_to_np_dtype
+
+    client = triton.InferenceServerClient(url=live_server.url.removeprefix("http://"))
+    values = {"tenure": [3, 40], "charges": [12.5, 80.0], "contract": [b"a", b"b"]}
+    try:
+        metadata = client.get_model_metadata("declared")
+        inputs = []
+        for spec in metadata["inputs"]:  # as a generic tool does: only from the metadata
+            tensor = triton.InferInput(spec["name"], [2], spec["datatype"])
+            dtype = triton_to_np_dtype(spec["datatype"])
+            tensor.set_data_from_numpy(np.array(values[spec["name"]], dtype=dtype))
+            inputs.append(tensor)
+        outputs = [triton.InferRequestedOutput(o["name"]) for o in metadata["outputs"]]
+        assert [o["name"] for o in metadata["outputs"]] == ["score"]
+        result = client.infer("declared", inputs, outputs=outputs)
+        for spec in metadata["outputs"]:
+            array = result.as_numpy(spec["name"])
+            assert array is not None and array.dtype == triton_to_np_dtype(spec["datatype"])
+        np.testing.assert_array_equal(result.as_numpy("score"), np.array([0.25, 0.25]))
+
+        # A wrong value is the 400 Triton answers, with the protocol's error body.
+        wrong = triton.InferInput("tenure", [2], "FP32")
+        wrong.set_data_from_numpy(np.array([1.5, 2.0], dtype=np.float32))
+        with pytest.raises(InferenceServerException) as raised:
+            client.infer("declared", [wrong, *inputs[1:]])
+        assert raised.value.status() == "400" and "has datatype FP32" in str(raised.value)
+
+        ranker = client.get_model_metadata("recs")
+        assert [o["name"] for o in ranker["outputs"]] == ["items", "scores"]
+        k = triton.InferInput("k", [1], "INT64")
+        k.set_data_from_numpy(np.array([3], dtype=np.int64))
+        ranked = client.infer("recs", [k])
+        assert ranked.as_numpy("items").tolist() == [b"a", b"b", b"c"]
     finally:
         client.close()

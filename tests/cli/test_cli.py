@@ -126,7 +126,18 @@ def test_predict_and_rank_against_a_running_server(
         result = champion("predict", "churn", "--instances", '{"tenure": "3"}', "--url", server.url)
         assert result.returncode == 2
         assert "instances[0].tenure: Input should be a valid integer" in result.stderr
+        # The wrong kind of call names the command-line fix, not the HTTP route.
+        result = champion("predict", "churn", "--rank", "--url", server.url)
+        assert result.returncode == 2
+        assert result.stderr == (
+            "error: Endpoint 'churn' serves a classifier: drop --rank and give --instances: "
+            "champion predict churn --instances ROWS.\n"
+        )
+        result = champion("predict", "recs", "--instances", "{}", "--url", server.url)
+        assert result.returncode == 2
+        assert "serves a ranker: add --rank: champion predict recs --rank" in result.stderr
+        assert "/v1/" not in result.stderr
     finally:
         server.stop()
     result = champion("predict", "churn", "--instances", row, "--url", server.url)
-    assert result.returncode == 2 and "Cannot reach the server" in result.stderr
+    assert result.returncode == 1 and "Cannot reach the server" in result.stderr

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from champion.api import create_app
+from champion.cli import common
 from champion.clock import FixedClock
 from champion.db import write
 from champion.events.tables import predictions
@@ -129,3 +133,34 @@ def test_a_data_file_without_outputs_is_compared_on_its_inputs(
         outside |= (values < train[column].min()) | (values > train[column].max())
     assert quality["bad_rows"] == int(outside.sum()) == 1
     assert set(quality["columns"]) == {"TotalCharges"}
+
+
+def test_compare_shows_a_determinate_bar_over_the_file_rows(
+    champion: CommandLine,
+    model_folder: ModelFolders,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert champion("models", "register", str(model_folder("scorer")), "--model", "churn")
+    customers(500, seed=1).to_csv(tmp_path / "train.csv", index=False)
+    customers(3000, seed=2).to_csv(tmp_path / "live.csv", index=False)
+    assert champion("drift", "reference", "churn/1", str(tmp_path / "train.csv")).returncode == 0
+    monkeypatch.setattr(common.console, "_force_terminal", True)  # as on a terminal
+    compared = champion("drift", "compare", "churn/1", str(tmp_path / "live.csv"))
+    assert compared.returncode == 0, compared.stderr
+    assert re.search(r"Reading live\.csv .*100% 3000 of 3000 rows", compared.stdout)
+
+
+def test_the_rows_of_a_text_file_are_counted_for_the_bar(tmp_path: Path) -> None:
+    from champion.cli.drift import _text_rows
+
+    frame = customers(1234, seed=3)
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    frame.to_json(tmp_path / "a.jsonl", orient="records", lines=True)
+    (tmp_path / "b.csv").write_text("x,y\n1,2\n3,4")  # no newline at the end
+    (tmp_path / "empty.csv").write_text("")
+    assert _text_rows(tmp_path / "a.csv") == 1234
+    assert _text_rows(tmp_path / "a.jsonl") == 1234
+    assert _text_rows(tmp_path / "b.csv") == 2
+    assert _text_rows(tmp_path / "empty.csv") == 0
+    assert _text_rows(tmp_path / "missing.csv") is None  # the command names it later

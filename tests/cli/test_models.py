@@ -54,3 +54,21 @@ def test_rm_deletes_an_unused_version_and_refuses_one_in_use(
         assert refused.returncode == 2, (args, refused.stdout)
         assert message in " ".join(refused.stderr.split()), (args, refused.stderr)
     assert "version.delete" in champion("audit", "--model", "churn").text
+
+
+def test_show_prints_the_newest_versions_unless_told_otherwise(
+    champion: CommandLine, model_folder: ModelFolders
+) -> None:
+    folder = str(model_folder("constant"))
+    for _ in range(23):
+        assert champion("models", "register", folder, "--model", "churn").returncode == 0
+    shown = champion("models", "show", "churn")
+    assert shown.returncode == 0, shown.stderr
+    assert "The newest 20 of 23 versions; --limit N or --all for more." in shown.text
+    assert champion("models", "show", "churn", "--limit", "3").stdout.count("python") == 3
+    everything = champion("models", "show", "churn", "--all")
+    assert "The newest" not in everything.stdout and everything.stdout.count("│ 1 ") == 1
+    filtered = champion("models", "show", "churn", "--metric", "auc>0.9")
+    assert filtered.text == "No versions of churn match."
+    bad = champion("models", "show", "churn", "--metric", "auc")
+    assert bad.returncode == 2 and "metric: 'auc' is no metric threshold" in bad.stderr

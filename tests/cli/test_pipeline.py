@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
 import yaml
 
+from champion.cli import common
 from tests.automation.trainers import customers, spec, write_batch
 from tests.cli.conftest import CommandLine
 
@@ -54,3 +57,23 @@ def test_pipeline_commands_refuse_bad_input_with_exit_code_2(
     assert (
         unknown.returncode == 2 and "No pipeline reads a source named 'nowhere'" in unknown.stderr
     )
+
+
+def test_ingest_shows_a_bar_that_moves_with_percentage_and_bytes(
+    champion: CommandLine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    incoming = tmp_path / "incoming"
+    for week in (1, 2, 3):
+        write_batch(incoming, f"week-{week}.csv", customers(120, seed=week))
+    definition = spec(incoming).to_json()
+    definition["source"]["path"] = str(incoming)
+    file = tmp_path / "churn.yaml"
+    file.write_text(yaml.safe_dump(definition))
+    assert champion("pipeline", "apply", str(file)).returncode == 0
+    monkeypatch.setattr(common.console, "_force_terminal", True)  # as on a terminal
+    ingested = champion("ingest", "customers")
+    assert ingested.returncode == 0, ingested.stderr
+    total = sum(p.stat().st_size for p in incoming.iterdir()) / 1000
+    # Its last frame: every byte counted, against a known total (determinate, so a % shows).
+    assert re.search(rf"100% .*{total:.1f}/{total:.1f} kB", ingested.stdout), ingested.stdout
+    assert "Pipeline" not in ingested.stdout  # no bar of pipeline steps that never move

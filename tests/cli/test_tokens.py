@@ -29,7 +29,7 @@ def test_tokens_create_list_revoke_from_the_command_line(
 
 @pytest.mark.slow(seconds=3)
 def test_the_server_refuses_to_bind_beyond_loopback_without_a_token(settings: Settings) -> None:
-    result = run_installed(settings, "server", "--host", "0.0.0.0", "--port", "0")
+    result = run_installed(settings, "server", "--host", "0.0.0.0", "--port", "8000")
     assert result.returncode == 2
     assert (
         "Refusing to bind '0.0.0.0'" in result.stderr and "champion tokens create" in result.stderr

@@ -18,7 +18,9 @@ OPEN_PATHS = re.compile(
     r"^(/v1/health(/live|/ready)?|/v2/health/live|/v2/health/ready|/static/[^?#]*"
     # The dashboard's pages are empty shells: every number on them comes from the JSON API,
     # which the page's script calls with the user's token.
-    r"|/|/endpoints/[^/]+(/drift)?|/registry|/alerts|/pipelines|/audit)$"
+    r"|/|/endpoints/[^/]+(/drift)?|/registry|/alerts|/pipelines|/audit"
+    # So are the API documents' pages and their scripts; /openapi.json itself needs 'read'.
+    r"|/docs|/redoc|/docs/assets/[^/?#]+)$"
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _PREDICT = re.compile(

@@ -7,12 +7,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
+from champion.api.answers import (
+    ERRORS,
+    AlertListAnswer,
+    AlertRuleAnswer,
+    AlertRuleListAnswer,
+)
 from champion.api.schemas import Reason, RequestBody
 from champion.api.state import actor_of, state_of
 
 __all__ = ["AlertRuleBody", "router"]
 
-router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=ERRORS)
 
 
 class AlertRuleBody(RequestBody):
@@ -30,7 +36,7 @@ class AlertRuleBody(RequestBody):
     reason: str = Field(default="", max_length=2000)
 
 
-@router.get("")
+@router.get("", response_model=AlertListAnswer)
 def list_alerts(
     request: Request, state: Literal["open", "resolved"] | None = None, limit: int = 100
 ) -> dict[str, Any]:
@@ -46,17 +52,17 @@ def evaluate(request: Request) -> dict[str, Any]:
     return {"changed": [a.to_json() for a in changed]}
 
 
-@router.get("/rules")
+@router.get("/rules", response_model=AlertRuleListAnswer)
 def list_rules(request: Request) -> dict[str, Any]:
     return {"rules": [r.to_json() for r in state_of(request).services.alerts.list_rules()]}
 
 
-@router.get("/rules/{name}")
+@router.get("/rules/{name}", response_model=AlertRuleAnswer)
 def get_rule(name: str, request: Request) -> dict[str, Any]:
     return state_of(request).services.alerts.get_rule(name).to_json()
 
 
-@router.put("/rules/{name}")
+@router.put("/rules/{name}", response_model=AlertRuleAnswer)
 def put_rule(name: str, body: AlertRuleBody, request: Request) -> dict[str, Any]:
     from champion.alerts.rules import AlertRule
 

@@ -6,16 +6,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from fastapi import FastAPI
 
 from champion import __version__
-from champion.access import Keyring, is_loopback
+from champion.access import Keyring, is_loopback, required_scope
 from champion.api import (
     alerts,
     audit,
     dashboard,
     diagnostics,
+    docs,
     drift,
     endpoints,
     experiments,
@@ -96,6 +98,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         version=__version__,
         description="Registry, serving, rollouts, feedback and evaluation for ML models.",
         lifespan=lifespan,
+        # Served by champion.api.docs from local files, under a strict policy: no CDN.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(
@@ -123,9 +129,38 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         diagnostics.router,
         audit.router,
         dashboard.router,
+        docs.router,
     ):
         app.include_router(router)
+    app.openapi = _with_bearer(app)  # type: ignore[method-assign]  # FastAPI's documented hook
     return app
+
+
+def _with_bearer(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """The OpenAPI document with its bearer scheme: a token is optional (an open server on
+    loopback needs none), and the open paths (health) need none either way."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token from 'champion tokens create' (scopes read, "
+                    "predict, feedback, admin); none on an open server.",
+                }
+            }
+            schema["security"] = [{"bearer": []}, {}]
+            for path, operations in schema.get("paths", {}).items():
+                for method, operation in operations.items():
+                    if required_scope(method, path) is None:
+                        operation["security"] = []
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
 
 
 def _start(settings: Settings, clock: Clock | None) -> ServerState:

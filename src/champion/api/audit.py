@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from champion import audit
+from champion.api.answers import ERRORS, AuditAnswer
 from champion.api.state import state_of
 from champion.clock import UserTime
 from champion.db import read
@@ -14,10 +15,10 @@ from champion.validation import MAX_ID
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=ERRORS)
 
 
-@router.get("")
+@router.get("", response_model=AuditAnswer)
 def list_audit(
     request: Request,
     model: Annotated[

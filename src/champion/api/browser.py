@@ -44,8 +44,8 @@ __all__ = ["REQUEST_HEADER", "BrowserGuard", "is_loopback_host"]
 REQUEST_HEADER = "X-Champion-Request"
 """The header champion's own callers send on every call: no page sends it cross-site."""
 
-# For HTML that sets no policy of its own: FastAPI's /docs and /redoc load their scripts from
-# a CDN with an inline bootstrap, so only framing, plugins and <base> are forbidden there.
+# For HTML that sets no policy of its own (the dashboard and the API documents set theirs):
+# framing, plugins and <base> are forbidden everywhere.
 _DEFAULT_CSP = (
     b"content-security-policy",
     b"frame-ancestors 'none'; object-src 'none'; base-uri 'none'",

@@ -7,12 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from champion.api.answers import ERRORS
 from champion.api.state import state_of
 from champion.diagnostics.report import diagnose
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["diagnostics"])
+router = APIRouter(tags=["diagnostics"], responses=ERRORS)
 
 
 @router.get("/v1/diagnostics")

@@ -11,6 +11,7 @@ import orjson
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
+from champion.api.answers import ERRORS
 from champion.api.schemas import Reason
 from champion.api.state import actor_of, state_of
 from champion.clock import UserTime
@@ -22,7 +23,7 @@ from champion.registry.entities import path_reference
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["drift"])
+router = APIRouter(tags=["drift"], responses=ERRORS)
 
 
 def _json(body: Any) -> Response:

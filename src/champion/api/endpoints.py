@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from champion.api.answers import (
+    ERRORS,
+    EndpointAnswer,
+    EndpointHistoryAnswer,
+    EndpointListAnswer,
+    PredictAnswer,
+    RankAnswer,
+    StatsAnswer,
+)
 from champion.api.parsing import body_openapi, read_body
 from champion.api.render import answer_json, endpoint_json, stats_json
-from champion.api.schemas import EndpointBody, PredictBody, RankBody
+from champion.api.schemas import EndpointBody, PredictBody, RankBody, Reason
 from champion.api.state import actor_of, state_of
 from champion.clock import UserTime
 from champion.db import read
@@ -22,7 +31,7 @@ from champion.serving.policies import BanditPolicy
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/endpoints", tags=["endpoints"])
+router = APIRouter(prefix="/v1/endpoints", tags=["endpoints"], responses=ERRORS)
 MAX_STATS_BUCKETS = 60
 
 
@@ -31,21 +40,27 @@ def _json(body: Any) -> Response:
 
 
 # The request paths come first: routes are matched in order, and these are most of the calls.
-@router.post("/{endpoint}/predict", openapi_extra=body_openapi(PredictBody))
+@router.post(
+    "/{endpoint}/predict",
+    openapi_extra=body_openapi(PredictBody),
+    responses={200: {"model": PredictAnswer}},
+)
 async def predict(endpoint: str, request: Request) -> Response:
     body = await read_body(request, PredictBody)
     answer = await state_of(request).serving.predict(endpoint, body.unit, body.instances)
     return _json(answer_json(answer))
 
 
-@router.post("/{endpoint}/rank", openapi_extra=body_openapi(RankBody))
+@router.post(
+    "/{endpoint}/rank", openapi_extra=body_openapi(RankBody), responses={200: {"model": RankAnswer}}
+)
 async def rank(endpoint: str, request: Request) -> Response:
     body = await read_body(request, RankBody)
     answer = await state_of(request).serving.rank(endpoint, body.unit, body.k, body.context)
     return _json(answer_json(answer))
 
 
-@router.get("")
+@router.get("", response_model=EndpointListAnswer)
 def list_endpoints(request: Request) -> dict[str, Any]:
     state = state_of(request)
     return {
@@ -53,12 +68,12 @@ def list_endpoints(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/{endpoint}")
+@router.get("/{endpoint}", response_model=EndpointAnswer)
 def get_endpoint(endpoint: str, request: Request) -> dict[str, Any]:
     return _describe(request, endpoint)
 
 
-@router.put("/{endpoint}")
+@router.put("/{endpoint}", response_model=EndpointAnswer)
 def set_endpoint(endpoint: str, body: EndpointBody, request: Request) -> dict[str, Any]:
     state = state_of(request)
     endpoints = state.services.endpoints
@@ -78,13 +93,27 @@ def set_endpoint(endpoint: str, body: EndpointBody, request: Request) -> dict[st
     return _describe(request, endpoint)
 
 
-@router.get("/{endpoint}/history")
+@router.delete("/{endpoint}", response_model=EndpointAnswer)
+def remove_endpoint(
+    endpoint: str, request: Request, reason: Annotated[Reason, Query()] = ""
+) -> dict[str, Any]:
+    """Delete the endpoint (audited; its history stays); refused with a 409 while an
+    experiment runs on it. Answers its last configuration."""
+    state = state_of(request)
+    removed = state.services.experiments.remove_endpoint(
+        endpoint, actor=actor_of(request), reason=reason
+    )
+    state.serving.refresh()
+    return endpoint_json(removed)
+
+
+@router.get("/{endpoint}/history", response_model=EndpointHistoryAnswer)
 def endpoint_history(endpoint: str, request: Request) -> dict[str, Any]:
     configs = state_of(request).services.endpoints.history(endpoint)
     return {"history": [endpoint_json(c) | {"reason": c.reason} for c in configs]}
 
 
-@router.get("/{endpoint}/stats")
+@router.get("/{endpoint}/stats", response_model=StatsAnswer)
 def endpoint_stats(
     endpoint: str,
     request: Request,

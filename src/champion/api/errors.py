@@ -1,13 +1,16 @@
 """The one place where errors become HTTP answers.
 
 ``/v1`` answers ``{"error": {"code", "message"}}``; the Open Inference Protocol's ``/v2``
-answers ``{"error": "message"}`` as that protocol requires, with the same status codes.
+answers ``{"error": "message"}`` as that protocol requires, with the same status codes but
+one: a request with a wrong value is a 400 there (422 on ``/v1``), as Triton and KServe answer
+it, so their clients see the error they expect.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -36,6 +39,8 @@ def _response(
     body: dict[str, Any]
     if path.startswith("/v2/"):
         body = {"error": message}
+        if status == HTTPStatus.UNPROCESSABLE_ENTITY:
+            status = HTTPStatus.BAD_REQUEST
     else:
         body = {"error": {"code": code, "message": message}}
     return Response(

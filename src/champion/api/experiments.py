@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
+from champion.api.answers import ERRORS, ExperimentListAnswer
 from champion.api.render import json_response
 from champion.api.schemas import ActionBody, RequestBody
 from champion.api.state import actor_of, state_of
@@ -18,7 +19,7 @@ from champion.evaluation.timeline import MAX_POINTS, experiment_timeline
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["experiments"])
+router = APIRouter(tags=["experiments"], responses=ERRORS)
 
 
 class ExperimentBody(ExperimentDesign, RequestBody):
@@ -38,7 +39,7 @@ def get_experiment(endpoint: str, request: Request) -> Response:
     return _report(request, endpoint)
 
 
-@router.get("/v1/experiments")
+@router.get("/v1/experiments", response_model=ExperimentListAnswer)
 def list_experiments(request: Request) -> dict[str, Any]:
     """Each endpoint's current (or last) experiment: status, design, what waits for
     approval and the decision the controller reached last (the report computes it now)."""

@@ -6,6 +6,7 @@ import asyncio
 
 from fastapi import APIRouter, Request
 
+from champion.api.answers import ERRORS
 from champion.api.schemas import FeedbackBatchBody, FeedbackBody, FeedbackReceiptBody
 from champion.api.state import state_of
 from champion.clock import Clock
@@ -14,7 +15,7 @@ from champion.ids import time_ordered_id
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
+router = APIRouter(prefix="/v1/feedback", tags=["feedback"], responses=ERRORS)
 
 
 @router.post("", status_code=201)

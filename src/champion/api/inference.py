@@ -3,6 +3,8 @@ the versions it serves. Errors answer ``{"error": "..."}`` (see api/errors.py)."
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -10,10 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from champion import __version__
+from champion.api.answers import OIP_ERRORS
 from champion.api.state import ServerState, state_of
 from champion.errors import InvalidInput, MalformedRequest, NotFound
 from champion.registry import VersionKey
-from champion.registry.manifest import Manifest
+from champion.registry.manifest import FieldSpec, Manifest
+from champion.serving.policies import ServedItem
 from champion.serving.tensors import (
     DATATYPES,
     Tensor,
@@ -26,7 +30,7 @@ from champion.validation import check_storable, short_repr
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v2", tags=["open inference protocol"])
+router = APIRouter(prefix="/v2", tags=["open inference protocol"], responses=OIP_ERRORS)
 
 _HEADER_LENGTH = "inference-header-content-length"
 # The body is read by hand (it may carry binary tensors after the JSON); this documents it.
@@ -109,6 +113,10 @@ def _versions(state: ServerState, name: str, version: str | None) -> list[Versio
 
 
 def _metadata(request: Request, name: str, version: str | None) -> dict[str, Any]:
+    """Inputs from the answering version's signature; outputs from its signature's
+    ``outputs``, else from its reference profile (what it answered on its training data).
+    A ranker takes its context fields and ``k`` (INT64 [1]) and answers ``items`` and
+    ``scores``, each [k], in rank order."""
     state = state_of(request)
     keys = _versions(state, name, version)
     body: dict[str, Any] = {
@@ -121,14 +129,36 @@ def _metadata(request: Request, name: str, version: str | None) -> dict[str, Any
     if keys:
         found = state.services.registry.get_version(keys[0].model, keys[0].number)
         signature = Manifest.model_validate(found.manifest).signature
-        body["inputs"] = [
-            {"name": f.name, "datatype": field_datatype(f), "shape": [-1]} for f in signature.inputs
-        ]
-        body["outputs"] = [
-            {"name": f.name, "datatype": field_datatype(f), "shape": [-1]}
-            for f in signature.outputs
-        ]
+        body["inputs"] = [_tensor_spec(f.name, field_datatype(f)) for f in signature.inputs]
+        if found.kind == "ranker":
+            body["inputs"].append(_tensor_spec("k", "INT64", [1]))
+            body["outputs"] = list(_RANKER_OUTPUTS)
+        elif signature.outputs:
+            body["outputs"] = [_tensor_spec(f.name, field_datatype(f)) for f in signature.outputs]
+        else:
+            body["outputs"] = _profiled_outputs(state, keys[0])
     return body
+
+
+def _tensor_spec(name: str, datatype: str, shape: list[int] | None = None) -> dict[str, Any]:
+    return {"name": name, "datatype": datatype, "shape": shape or [-1]}
+
+
+_RANKER_OUTPUTS = (_tensor_spec("items", "BYTES"), _tensor_spec("scores", "FP64"))
+
+
+def _profiled_outputs(state: ServerState, key: VersionKey) -> list[dict[str, Any]]:
+    # The reference profile names each output column as the tensors do, under "output.".
+    stored = state.services.references.find(key)
+    if stored is None:
+        return []
+    kinds = {c.name: c.kind for c in stored.profile.columns}
+    return [
+        _tensor_spec(
+            column.removeprefix("output."), "FP64" if kinds.get(column) == "numeric" else "BYTES"
+        )
+        for column in stored.output_columns
+    ]
 
 
 def _ready(request: Request, name: str, version: str | None) -> Response:
@@ -184,25 +214,77 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
     if not keys:
         raise NotFound(f"Model {name!r} cannot serve now; see GET /v1/endpoints/{name}.")
     loaded = state.serving.runtime.get(keys[0])
-    if loaded.version.kind == "ranker":
-        raise InvalidInput(f"Endpoint {name!r} serves a ranker: call /v1/endpoints/{name}/rank.")
-    instances = decode_inputs(body.get("inputs"), loaded.check_inputs.fields, raw[split:])
     parameters = body.get("parameters") or {}
     unit = _unit(parameters.get("unit") if isinstance(parameters, dict) else None)
-    answer = await state.serving.predict(
-        name,
-        unit,
-        instances,
-        version=keys[0] if version is not None else None,
-    )
     requested, binary = _requested(body, parameters)
-    tensors = encode_outputs(answer.served.outputs, [n for n, _ in requested] or None)
+    names = [n for n, _ in requested] or None
+    fields = loaded.check_inputs.fields
+    if loaded.version.kind == "ranker":
+        if version is not None:
+            raise InvalidInput(
+                f"A ranker is asked through its endpoint's policy: call /v2/models/{name}/infer."
+            )
+        context, k = _ranker_inputs(body.get("inputs"), fields, raw[split:])
+        answer = await state.serving.rank(name, unit, k, context)
+        tensors = _ranked(answer.served.items, names)
+    else:
+        instances = decode_inputs(body.get("inputs"), fields, raw[split:])
+        answer = await state.serving.predict(
+            name,
+            unit,
+            instances,
+            version=keys[0] if version is not None else None,
+        )
+        tensors = encode_outputs(answer.served.outputs, names)
     as_binary = (
         {n for n, b in requested if b}
         if requested
         else ({t.name for t in tensors} if binary else set())
     )
     return _answer(body, name, answer.served.version.number, answer.request_id, tensors, as_binary)
+
+
+_K = FieldSpec(name="k", type="integer", nullable=True)
+MAX_K = 1000  # as POST /v1/endpoints/{endpoint}/rank
+
+
+def _ranker_inputs(
+    inputs: Any, fields: Sequence[FieldSpec], binary: bytes
+) -> tuple[dict[str, Any], int]:
+    """One ranking: the context fields and ``k`` (default 10), one value each."""
+    if not inputs:  # no context, the default k: a ranker may take nothing at all
+        return {}, 10
+    instances = decode_inputs(inputs, [*fields, _K], binary)
+    if len(instances) != 1:
+        raise InvalidInput(
+            f"A ranker ranks for one context at a time: send each input with shape [1]; got "
+            f"{len(instances)} values each."
+        )
+    context = dict(instances[0])
+    k = context.pop("k", None)
+    k = 10 if k is None else k
+    if not 1 <= k <= MAX_K:
+        raise InvalidInput(f"Input 'k' must be from 1 to {MAX_K}. Got {k!r}.")
+    return context, k
+
+
+def _ranked(items: Sequence[ServedItem], requested: list[str] | None) -> list[Tensor]:
+    tensors = [
+        Tensor("items", "BYTES", [len(items)], [i.item for i in items]),
+        # A ranker that gives no score for an item: NaN (null in the JSON form).
+        Tensor("scores", "FP64", [len(items)], [_score(i.score) for i in items]),
+    ]
+    if requested:
+        by_name = {t.name: t for t in tensors}
+        unknown = [n for n in requested if n not in by_name]
+        if unknown:
+            raise InvalidInput(f"Unknown output {unknown[0]!r}; a ranker answers items, scores.")
+        tensors = [by_name[n] for n in requested]
+    return tensors
+
+
+def _score(score: float | None) -> float:
+    return math.nan if score is None else float(score)
 
 
 def _requested(body: dict[str, Any], parameters: Any) -> tuple[list[tuple[str, bool]], bool]:

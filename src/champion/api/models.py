@@ -3,43 +3,106 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
+from champion.api.answers import (
+    ERRORS,
+    ModelAnswer,
+    ModelListAnswer,
+    VersionAnswer,
+    VersionPageAnswer,
+)
 from champion.api.render import model_json, version_json
 from champion.api.schemas import AliasBody, Reason
 from champion.api.state import actor_of, state_of
 from champion.api.uploads import unpack, upload_workdir
+from champion.clock import UserTime
 from champion.errors import InvalidInput
+from champion.registry import MetricFilter, VersionFilter
 from champion.registry.entities import VersionRef, check_name, path_reference
+from champion.registry.listing import MAX_PAGE
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/models", tags=["registry"])
+router = APIRouter(prefix="/v1/models", tags=["registry"], responses=ERRORS)
 
 
-@router.get("")
+@router.get("", response_model=ModelListAnswer)
 def list_models(request: Request) -> dict[str, Any]:
     registry = state_of(request).services.registry
     return {"models": [model_json(m) for m in registry.list_models()]}
 
 
-@router.get("/{model}")
+LATEST_VERSIONS = 10
+"""How many versions ``GET /v1/models/{model}`` shows (the newest); the listing has them all."""
+
+
+@router.get("/{model}", response_model=ModelAnswer)
 def get_model(model: str, request: Request) -> dict[str, Any]:
+    """The model with its newest versions (at most 10, newest first); every version, a page
+    at a time and filtered, is at ``versions_url``."""
     registry = state_of(request).services.registry
     body = model_json(registry.get_model(model))
-    body["versions"] = [version_json(v) for v in registry.list_versions(model)]
+    page = registry.find_versions(model, limit=LATEST_VERSIONS)
+    body["versions"] = [version_json(v) for v in page.versions]
+    body["versions_url"] = f"/v1/models/{quote(model)}/versions"
     return body
 
 
-@router.get("/{model}/versions/{version}")
+@router.get("/{model}/versions", response_model=VersionPageAnswer)
+def list_versions(
+    model: str,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Versions per page.")] = 100,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=200, description="The previous page's next_cursor; none: the first."),
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        Query(description="key:value, or key for any value; repeatable (all must hold)."),
+    ] = None,
+    alias: Annotated[str | None, Query(description="Only the version this alias names.")] = None,
+    creator: Annotated[str | None, Query(max_length=128, description="Who registered it.")] = None,
+    created_after: UserTime | None = None,
+    created_before: UserTime | None = None,
+    metric: Annotated[
+        list[str] | None,
+        Query(description="A lineage metric threshold such as auc>0.8; repeatable."),
+    ] = None,
+) -> dict[str, Any]:
+    """The model's versions, newest first, a page at a time: pass ``next_cursor`` back as
+    ``cursor`` for the next page (null on the last). Pages neither repeat nor skip a version
+    while new ones are registered (those come before the first page)."""
+    if alias is not None:
+        check_name("alias", alias)
+    flt = VersionFilter(
+        tags=VersionFilter.parse_tags(tag or []),
+        alias=alias,
+        creator=creator,
+        created_after=created_after,
+        created_before=created_before,
+        metrics=tuple(MetricFilter.parse(m) for m in metric or []),
+    )
+    registry = state_of(request).services.registry
+    page = registry.find_versions(model, flt, limit=limit, cursor=cursor)
+    return {
+        "model": model,
+        "versions": [version_json(v) for v in page.versions],
+        "next_cursor": page.next_cursor,
+    }
+
+
+@router.get("/{model}/versions/{version}", response_model=VersionAnswer)
 def get_version(model: str, version: str, request: Request) -> dict[str, Any]:
     """``version`` is a number or an alias: ``/v1/models/recs/versions/champion``."""
     registry = state_of(request).services.registry
     return version_json(registry.resolve(path_reference(model, version)))
 
 
-@router.post("/{model}/versions", status_code=201)
+@router.post("/{model}/versions", status_code=201, response_model=VersionAnswer)
 def register_version(
     model: str,
     request: Request,
@@ -74,7 +137,7 @@ def register_version(
     return version_json(version)
 
 
-@router.delete("/{model}/versions/{version}")
+@router.delete("/{model}/versions/{version}", response_model=VersionAnswer)
 def delete_version(
     model: str, version: str, request: Request, reason: Annotated[Reason, Query()] = ""
 ) -> dict[str, Any]:

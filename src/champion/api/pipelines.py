@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from champion.api.answers import ERRORS
 from champion.api.state import actor_of, state_of
 from champion.automation import TRIGGERS, IngestedFile, PipelineRecord, PipelineSpec, Run
 from champion.errors import InvalidInput, NotFound
 
 __all__ = ["file_json", "pipeline_json", "router", "run_json"]
 
-router = APIRouter(tags=["pipelines"])
+router = APIRouter(tags=["pipelines"], responses=ERRORS)
 
 # Run and file ids are 32-bit integer keys on both databases.
 RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -157,12 +157,15 @@ class Ingestion:
         progress: Callable[[int, int, str], None] | None = None,
         why: str = "",
         context: Mapping[str, Any] | None = None,
+        pending: list[tuple[Path, str]] | None = None,
     ) -> list[IngestedFile]:
         """Ingest every new file of ``source``; return the records this call created.
 
         ``why`` and ``context`` (e.g. the pipeline run) go in each file's audit record.
+        ``pending`` is what ``pending(source)`` answered just before (a caller that sized
+        its progress bar on it), so the files are not read for their sha256 twice.
         """
-        todo = self.pending(source)
+        todo = self.pending(source) if pending is None else pending
         created = []
         for done, (path, digest) in enumerate(todo):
             if progress is not None:

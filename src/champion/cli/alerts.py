@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from champion.cli.common import actor, console, open_services
+from champion.cli.render import print_table
 from champion.errors import InvalidInput
 
 __all__ = ["alerts_app"]
@@ -31,7 +32,7 @@ def list_alerts(
             f"{a.opened_at:%Y-%m-%d %H:%M:%S}",
             "-" if a.resolved_at is None else f"{a.resolved_at:%Y-%m-%d %H:%M:%S}", a.message,
         )  # fmt: skip
-    console.print(table)
+    print_table(table, "No alerts match." if state else "No alerts yet.")
 
 
 @alerts_app.command("rules")
@@ -46,7 +47,7 @@ def rules() -> None:
             f"{r.window_seconds:g} s", r.severity, f"{r.cooldown_seconds:g} s",
             ", ".join(str(s.get("type")) for s in r.sinks),
         )  # fmt: skip
-    console.print(table)
+    print_table(table, "No alert rules yet. Add one with 'champion alerts set NAME'.")
 
 
 @alerts_app.command("set")

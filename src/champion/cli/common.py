@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from rich.console import Console
 
 from champion.services import Services
 from champion.settings import Settings
 
-__all__ = ["actor", "console", "open_services", "stderr"]
+__all__ = ["actor", "console", "open_services", "status", "stderr"]
 
 console = Console()
 stderr = Console(stderr=True)
@@ -24,6 +25,12 @@ def actor() -> str:
         return os.environ.get("CHAMPION_ACTOR") or getpass.getuser()
     except (KeyError, OSError):
         return "cli"
+
+
+def status(message: str) -> AbstractContextManager[object]:
+    """A spinner with ``message`` while work runs, on a terminal only (elsewhere it would
+    leave a blank line before the output)."""
+    return console.status(message) if console.is_terminal else contextlib.nullcontext()
 
 
 @contextmanager

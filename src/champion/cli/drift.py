@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import MofNCompleteColumn, TextColumn
 from rich.table import Table
 
-from champion.cli.common import actor, console, open_services
+from champion.cli.common import actor, console, open_services, status
+from champion.cli.render import bar
 from champion.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -43,20 +44,36 @@ Tests = Annotated[
 
 
 @contextmanager
-def _progress(label: str) -> Iterator[Callable[[int, int | None], None]]:
-    columns = (
-        TextColumn(label),
-        BarColumn(),
-        TextColumn("{task.completed:,} rows"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(label, total=None)
+def _progress(label: str, total: int | None = None) -> Iterator[Callable[[int, int | None], None]]:
+    # Determinate (percentage and time left) when the number of rows is known: Parquet says
+    # it, a text file's lines are counted first (``total``); a window of predictions may not.
+    with bar(MofNCompleteColumn(separator=" of "), TextColumn("rows")) as shown:
+        task = shown.add_task(label, total=total)
 
-        def advance(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total)
+        def advance(done: int, rows: int | None) -> None:
+            shown.update(task, completed=done, total=max(rows or total or 0, done) or None)
 
         yield advance
+        # Read to the end: what was read is the whole, whatever the estimate said.
+        read = next(t.completed for t in shown.tasks if t.id == task)
+        if read:
+            shown.update(task, total=read)
+
+
+def _text_rows(path: Path) -> int | None:
+    """Rows of a CSV (lines less the header) or JSON Lines file, by counting newlines (about
+    a second per GB); None for other files. A quoted field spanning lines makes it an upper
+    bound, which the bar corrects as it reaches the end."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".jsonl") or not path.is_file():
+        return None
+    lines, last = 0, b"\n"
+    with path.open("rb") as file:
+        while block := file.read(1 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    lines += last != b"\n"  # a last line without its newline
+    return max(lines - (suffix == ".csv"), 0)
 
 
 def _tests(items: list[str] | None) -> dict[str, str]:
@@ -69,11 +86,13 @@ def _tests(items: list[str] | None) -> dict[str, str]:
 def reference(
     version: Annotated[str, typer.Argument(help="attrition/1 or attrition@champion")],
     data: Annotated[Path, typer.Argument(help="Training data: .csv, .parquet or .jsonl")],
-    replace: Annotated[bool, typer.Option(help="Recompute an existing profile.")] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Recompute an existing profile.")
+    ] = False,
     reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
 ) -> None:
     """Profile DATA (and the model's outputs on it) as VERSION's reference, once."""
-    with open_services() as services, console.status(f"Profiling {data} and scoring it..."):
+    with open_services() as services, status(f"Profiling {data} and scoring it..."):
         stored = services.references.compute(
             version, data, actor=actor(), replace=replace, reason=reason
         )
@@ -112,7 +131,10 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Drift of a data file (read in chunks) against VERSION's reference."""
-    with open_services() as services, _progress(f"Reading {data.name}") as progress:
+    with (
+        open_services() as services,
+        _progress(f"Reading {data.name}", _text_rows(data)) as progress,
+    ):
         run = services.drift.data_drift(version, data, tests=_tests(test), progress=progress)
     _print(run, as_json)
 
@@ -133,7 +155,8 @@ def report(
 
     if (endpoint is None) == (data is None):
         raise InvalidInput("Give either --endpoint or --data.")
-    with open_services() as services, _progress("Comparing with the reference") as progress:
+    rows = None if data is None else _text_rows(data)
+    with open_services() as services, _progress("Comparing with the reference", rows) as progress:
         if endpoint is not None:
             run = services.drift.endpoint_drift(
                 endpoint, window=window, version=version, tests=_tests(test), progress=progress

@@ -1,4 +1,4 @@
-"""champion endpoints set|show."""
+"""champion endpoints set|switch|list|show|rm."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from champion.cli.common import actor, console, open_services
+from champion.cli.render import print_table
 from champion.errors import InvalidInput
+from champion.serving.endpoints import EndpointConfig
 
 __all__ = ["endpoints_app"]
 
@@ -71,32 +74,53 @@ def switch(
     )
 
 
-@endpoints_app.command("show")
-def show(name: Annotated[str | None, typer.Argument()] = None) -> None:
-    """List endpoints, or show one with its configuration history."""
+@endpoints_app.command("list")
+def list_endpoints() -> None:
+    """List endpoints with their policy and parameters."""
     with open_services() as services:
-        if name is None:
-            table = Table("endpoint", "policy", "params", "config", "updated")
-            for c in services.endpoints.list_endpoints():
-                table.add_row(
-                    c.name,
-                    c.policy,
-                    orjson.dumps(c.params).decode(),
-                    str(c.config_version),
-                    f"{c.updated_at:%Y-%m-%d %H:%M} by {c.updated_by}",
-                )
-            console.print(table)
-            return
+        configs = services.endpoints.list_endpoints()
+    table = Table("endpoint", "policy", "params", "config", "updated")
+    for c in configs:
+        table.add_row(
+            c.name,
+            c.policy,
+            _params(c.params),
+            str(c.config_version),
+            f"{c.updated_at:%Y-%m-%d %H:%M} by {c.updated_by}",
+        )
+    print_table(table, "No endpoints yet. Create one with 'champion endpoints set NAME'.")
+
+
+@endpoints_app.command("show")
+def show(
+    name: str,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON: the configuration, its history, versions.")
+    ] = False,
+) -> None:
+    """Show endpoint NAME: its configuration history and the versions it resolves to."""
+    with open_services() as services:
         history = services.endpoints.history(name)
         resolved = {}
         for ref in services.endpoints.validate(history[-1].policy, history[-1].params):
             resolved[ref] = str(services.registry.resolve(ref).key)
+    if as_json:
+        body = {
+            "name": name,
+            "policy": history[-1].policy,
+            "params": history[-1].params,
+            "config_version": history[-1].config_version,
+            "resolves": resolved,
+            "history": [_config_json(c) for c in history],
+        }
+        console.print_json(orjson.dumps(body).decode())
+        return
     table = Table("config", "policy", "params", "when", "who", "why", title=f"endpoint {name}")
     for c in history:
         table.add_row(
             str(c.config_version),
             c.policy,
-            orjson.dumps(c.params).decode(),
+            _params(c.params),
             f"{c.updated_at:%Y-%m-%d %H:%M:%S}",
             c.updated_by,
             c.reason,
@@ -104,3 +128,36 @@ def show(name: Annotated[str | None, typer.Argument()] = None) -> None:
     console.print(table)
     for ref, key in resolved.items():
         console.print(f"{ref} resolves to [bold]{key}[/bold]")
+
+
+@endpoints_app.command("rm")
+def remove(
+    name: str,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+) -> None:
+    """Delete endpoint NAME (refused while an experiment runs on it; its history stays).
+
+    Running servers stop serving it within a second.
+    """
+    with open_services() as services:
+        removed = services.experiments.remove_endpoint(name, actor=actor(), reason=reason)
+    console.print(
+        f"Removed endpoint [bold]{name}[/bold] ({removed.policy}, configuration "
+        f"{removed.config_version})."
+    )
+
+
+def _params(params: dict[str, Any]) -> Text:
+    # Folded, never cut: a parameter is read whole or not at all.
+    return Text(orjson.dumps(params, option=orjson.OPT_SORT_KEYS).decode(), overflow="fold")
+
+
+def _config_json(config: EndpointConfig) -> dict[str, Any]:
+    return {
+        "config_version": config.config_version,
+        "policy": config.policy,
+        "params": config.params,
+        "updated_at": config.updated_at.isoformat(),
+        "updated_by": config.updated_by,
+        "reason": config.reason,
+    }

@@ -1,4 +1,4 @@
-"""champion experiment show|set|plan|approve|promote|rollback."""
+"""champion experiment list|show|set|plan|approve|promote|rollback."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from champion.cli.common import actor, console, open_services
+from champion.cli.render import print_table
 from champion.errors import InvalidInput
 from champion.evaluation.planning import plan
 from champion.evaluation.stattests import format_p_value
@@ -167,6 +168,29 @@ def _show(endpoint: str) -> None:
     _render(report)
 
 
+@experiment_app.command("list")
+def list_experiments(
+    running: Annotated[
+        bool, typer.Option("--running", help="Only the experiments still running.")
+    ] = False,
+) -> None:
+    """Each endpoint's current (or last) experiment: status, goal, method, last decision."""
+    with open_services() as services:
+        found = services.experiments.running() if running else services.experiments.latest()
+    table = Table("endpoint", "id", "status", "goal", "method", "automation", "started", "decided")
+    for e in found:
+        last = e.last_decision or {}
+        decided = last.get("decision") or "-"
+        if last.get("action") and last.get("action") != decided:
+            decided += f" ({last['action']})"
+        table.add_row(
+            e.endpoint, str(e.id), e.status.replace("_", " "), e.design.goal, e.design.method,
+            e.design.automation, f"{e.started_at:%Y-%m-%d %H:%M} by {e.created_by}", decided,
+        )  # fmt: skip
+    empty = "No experiment is running." if running else "No experiments yet."
+    print_table(table, f"{empty} Start one with 'champion experiment set ENDPOINT --goal METRIC'.")
+
+
 @experiment_app.command("show")
 def show(endpoint: str) -> None:
     """Per-arm numbers, tests with intervals, health checks and the decision."""
@@ -209,7 +233,9 @@ def set_experiment(
         list[str] | None,
         typer.Option(help="metric=tolerance (error_rate=0.01, latency_ms=25%); repeatable."),
     ] = None,
-    no_guardrails: Annotated[bool, typer.Option(help="No guardrails at all.")] = False,
+    no_guardrails: Annotated[
+        bool, typer.Option("--no-guardrails", help="No guardrails at all.")
+    ] = False,
     min_sample: Annotated[int | None, typer.Option(help="Units per arm before a verdict.")] = None,
     alpha: Annotated[float | None, typer.Option(help="Significance level.")] = None,
     method: Annotated[

@@ -6,14 +6,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
+from rich.progress import MofNCompleteColumn
 from rich.table import Table
 
 from champion.cli.common import actor, console, open_services
+from champion.cli.render import bar, print_table
 from champion.errors import InvalidInput
-from champion.registry import Version, VersionRef
+from champion.registry import MetricFilter, Version, VersionFilter, VersionRef
+from champion.registry.listing import MAX_PAGE
 
 __all__ = ["alias_app", "models_app"]
+
+LATEST_VERSIONS = 20
+"""Versions ``models show MODEL`` prints unless told otherwise (newest first)."""
 
 models_app = typer.Typer(help="Register and inspect models and versions.", no_args_is_help=True)
 alias_app = typer.Typer(
@@ -36,11 +41,11 @@ def register(
     flavor, pickles, extra skops trusted_types): you already run code here. Over HTTP the
     server takes them only with CHAMPION_ALLOW_CODE_UPLOADS=true.
     """
-    with open_services() as services, Progress(console=console, transient=True) as bar:
-        task = bar.add_task("Storing files (sha256)", total=None)
+    with open_services() as services, bar(MofNCompleteColumn()) as shown:
+        task = shown.add_task("Storing files (sha256)", total=None)
 
         def advance(stored: int, total: int) -> None:
-            bar.update(task, completed=stored, total=total)
+            shown.update(task, completed=stored, total=total)
 
         version = services.registry.register(
             folder,
@@ -72,33 +77,64 @@ def list_models() -> None:
             aliases,
             f"{m.created_at:%Y-%m-%d %H:%M} by {m.created_by}",
         )
-    console.print(table)
+    print_table(table, "No models yet. Register one with 'champion models register FOLDER'.")
 
 
 @models_app.command("show")
 def show(
     model: Annotated[str, typer.Argument(help="Model name, or a reference like recs@champion.")],
     version: Annotated[int | None, typer.Argument(help="Version number.")] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, help="Show the newest LIMIT versions.")
+    ] = LATEST_VERSIONS,
+    show_all: Annotated[bool, typer.Option("--all", help="Show every version.")] = False,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(help="Only versions with tag key:value (or key); repeatable."),
+    ] = None,
+    metric: Annotated[
+        list[str] | None, typer.Option(help="Only versions whose metric passes, e.g. 'auc>0.8'.")
+    ] = None,
 ) -> None:
-    """Show a model's versions, or one version with its signature and lineage."""
+    """Show a model's newest versions, or one version with its signature and lineage."""
     with open_services() as services:
         if "@" in model or "/" in model:
             _show_version(services.registry.resolve(model))
-        elif version is not None:
+            return
+        if version is not None:
             _show_version(services.registry.get_version(model, version))
-        else:
-            versions = services.registry.list_versions(model)
-            table = Table("version", "kind", "flavor", "aliases", "created", "description")
-            for v in versions:
-                table.add_row(
-                    str(v.number),
-                    v.kind,
-                    v.flavor,
-                    ", ".join(v.aliases),
-                    f"{v.created_at:%Y-%m-%d %H:%M} by {v.created_by}",
-                    v.lineage.get("description", ""),
-                )
-            console.print(table)
+            return
+        flt = VersionFilter(
+            tags=VersionFilter.parse_tags(tag or []),
+            metrics=tuple(MetricFilter.parse(m) for m in metric or []),
+        )
+        total = services.registry.get_model(model).version_count
+        shown: list[Version] = []
+        cursor = None
+        while True:  # page by page, so --all on 10^5 versions never holds one huge query
+            want = MAX_PAGE if show_all else min(limit - len(shown), MAX_PAGE)
+            page = services.registry.find_versions(model, flt, limit=want, cursor=cursor)
+            shown += page.versions
+            cursor = page.next_cursor
+            if cursor is None or (not show_all and len(shown) >= limit):
+                break
+    table = Table("version", "kind", "flavor", "aliases", "created", "description")
+    for v in shown:
+        table.add_row(
+            str(v.number),
+            v.kind,
+            v.flavor,
+            ", ".join(v.aliases),
+            f"{v.created_at:%Y-%m-%d %H:%M} by {v.created_by}",
+            v.lineage.get("description", ""),
+        )
+    filtered = bool(tag or metric)
+    print_table(
+        table, f"No versions of {model} match." if filtered else f"No versions of {model} yet."
+    )
+    if cursor is not None:
+        which = "matching versions" if filtered else f"{total:,} versions"
+        console.print(f"The newest {len(shown):,} of {which}; --limit N or --all for more.")
 
 
 @models_app.command("rm")

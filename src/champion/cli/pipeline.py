@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import DownloadColumn, MofNCompleteColumn, TaskID
 from rich.table import Table
 
-from champion.cli.common import actor, console, open_services
+from champion.cli.common import actor, console, open_services, status
+from champion.cli.render import bar, print_table
 
 if TYPE_CHECKING:
     from champion.automation import Progress as RunProgress
@@ -48,25 +43,19 @@ def _bars() -> Iterator[RunProgress]:
     # every other command starts fast.
     from champion.automation import STEPS
 
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
-        steps = bar.add_task("Pipeline", total=len(STEPS))
+    with bar(MofNCompleteColumn()) as shown:
+        steps = shown.add_task("Pipeline", total=len(STEPS))
         files: list[TaskID] = []
 
         def progress(event: str, step: str, done: int, total: int) -> None:
             if event == "start":
-                bar.update(steps, completed=done, description=f"Step {done + 1}/{total}: {step}")
+                shown.update(steps, completed=done, description=f"Step {done + 1}/{total}: {step}")
             elif event == "end":
-                bar.update(steps, completed=done)
+                shown.update(steps, completed=done)
             else:
                 if not files:
-                    files.append(bar.add_task("Ingesting files", total=total))
-                bar.update(files[0], completed=done, total=total, description=f"Ingesting {step}")
+                    files.append(shown.add_task("Ingesting files", total=total))
+                shown.update(files[0], completed=done, total=total, description=f"Ingesting {step}")
 
         yield progress
 
@@ -135,7 +124,7 @@ def list_pipelines() -> None:
             when,
             _status(runs[0]) if runs else "-",
         )
-    console.print(table)
+    print_table(table, "No pipelines yet. Add one with 'champion pipeline apply FILE'.")
 
 
 @pipeline_app.command("show")
@@ -161,19 +150,28 @@ def show(
             version,
             r.summary.get("outcome") or r.error or "",
         )
-    console.print(table)
+    print_table(table, f"No runs of {name} yet. Start one with 'champion pipeline run {name}'.")
 
 
 def ingest(
     source: Annotated[str, typer.Argument(help="Source name, as a pipeline declares it.")],
 ) -> None:
     """Ingest the new files of SOURCE: fingerprint, screen, quarantine bad rows, store."""
-    with open_services() as services, _bars() as progress:
-        created = services.ingestion.ingest(
-            services.pipelines.source(source),
-            actor=actor(),
-            progress=lambda done, total, name: progress("files", name, done, total),
-        )
+    with open_services() as services:
+        found = services.pipelines.source(source)
+        with status(f"Reading the files of {source} for their sha256..."):
+            todo = services.ingestion.pending(found)
+        # Files are read whole, so the bar moves file by file, weighted by their bytes.
+        done_bytes = list(itertools.accumulate((p.stat().st_size for p, _ in todo), initial=0))
+        with bar(DownloadColumn()) as shown:
+            task = shown.add_task(f"Ingesting {source}", total=done_bytes[-1])
+
+            def advance(done: int, total: int, name: str) -> None:
+                shown.update(task, completed=done_bytes[done], description=f"Ingesting {name}")
+
+            created = services.ingestion.ingest(
+                found, actor=actor(), progress=advance, pending=todo
+            )
     if not created:
         console.print(f"Nothing new in source [bold]{source}[/bold].")
         return

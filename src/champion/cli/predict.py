@@ -29,23 +29,46 @@ def predict(
 
     The token, if the server needs one, comes from CHAMPION_TOKEN.
     """
+    # Read before connecting: a missing file is the same error whether the server is up or not.
+    if not rank and instances is None:
+        raise InvalidInput("--instances is required (a JSON list, an object, or @file).")
+    loaded = _load(instances) if instances is not None else None
     with Client(url) as client:
-        if rank:
-            answer = client.rank(
-                endpoint, unit=unit, k=k, context=_load(instances) if instances else {}
-            )
-        else:
-            if instances is None:
-                raise InvalidInput("--instances is required (a JSON list, an object, or @file).")
-            loaded = _load(instances)
-            rows = loaded if isinstance(loaded, list) else [loaded]
-            answer = client.predict(endpoint, rows, unit=unit)
+        try:
+            if rank:
+                answer = client.rank(endpoint, unit=unit, k=k, context=loaded or {})
+            else:
+                rows: list[Any] = loaded if isinstance(loaded, list) else [loaded]
+                answer = client.predict(endpoint, rows, unit=unit)
+        except InvalidInput as exc:
+            raise _with_cli_fix(exc, endpoint, rank) from None
     console.print_json(orjson.dumps(answer).decode())
 
 
 def _load(text: str) -> Any:
-    raw = Path(text[1:]).read_bytes() if text.startswith("@") else text.encode()
+    if text.startswith("@"):
+        try:
+            raw = Path(text[1:]).read_bytes()
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise InvalidInput(
+                f"--instances {text!r}: cannot read {text[1:]!r} ({reason})."
+            ) from None
+    else:
+        raw = text.encode()
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"--instances is not valid JSON: {exc}") from None
+
+
+def _with_cli_fix(error: InvalidInput, endpoint: str, rank: bool) -> InvalidInput:
+    # The server names the route to call instead; on the command line the fix is a flag.
+    head, _, route = error.message.partition(": call /v1/endpoints/")
+    if not route:
+        return error
+    if rank:
+        fix = f"drop --rank and give --instances: champion predict {endpoint} --instances ROWS"
+    else:
+        fix = f"add --rank: champion predict {endpoint} --rank [--unit UNIT] [--k K]"
+    return InvalidInput(f"{head}: {fix}.")

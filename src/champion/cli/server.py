@@ -20,7 +20,9 @@ _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 def server(
     host: Annotated[str | None, typer.Option(help="Address to bind; default 127.0.0.1.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port; default 8000.")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port, 1 to 65535; default 8000.")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
 ) -> None:
     """Run the HTTP server (registry, endpoints, predict, rank, feedback)."""

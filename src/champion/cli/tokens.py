@@ -9,6 +9,7 @@ from rich.table import Table
 
 from champion.access import SCOPES
 from champion.cli.common import actor, console, open_services, stderr
+from champion.cli.render import print_table
 
 __all__ = ["tokens_app"]
 
@@ -50,7 +51,8 @@ def list_tokens() -> None:
             f"{t.created_at:%Y-%m-%d %H:%M} by {t.created_by}",
             revoked,
         )
-    console.print(table)
+    print_table(table, "No tokens yet: the server is open on loopback. Create one with "
+                "'champion tokens create NAME'.")  # fmt: skip
 
 
 @tokens_app.command("revoke")

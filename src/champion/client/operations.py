@@ -57,8 +57,39 @@ class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sen
         return self._send(Call("GET", "/v1/models", pick="models"))
 
     def get_model(self, model: str) -> R:
-        """One model with every version."""
+        """One model with its newest versions (at most 10; ``list_versions`` has them all)."""
         return self._send(Call("GET", f"/v1/models/{segment(model)}"))
+
+    def list_versions(
+        self,
+        model: str,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        tags: Sequence[str] = (),
+        alias: str | None = None,
+        creator: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        metrics: Sequence[str] = (),
+    ) -> R:
+        """A page of ``model``'s versions, newest first: ``{"versions": [...], "next_cursor"}``;
+        pass ``next_cursor`` as ``cursor`` for the next page (None after the last).
+
+        ``tags`` are ``"key:value"`` or ``"key"`` (any value), ``metrics`` thresholds such as
+        ``"auc>0.8"``; every filter given must hold.
+        """
+        params = drop_none(
+            limit=limit,
+            cursor=cursor,
+            tag=list(tags) or None,
+            alias=alias,
+            creator=creator,
+            created_after=iso(created_after),
+            created_before=iso(created_before),
+            metric=list(metrics) or None,
+        )
+        return self._send(Call("GET", f"/v1/models/{segment(model)}/versions", params=params))
 
     def get_version(self, model: str, version: int | str) -> R:
         """A version by number or alias: ``get_version("recs", "champion")``."""
@@ -108,6 +139,12 @@ class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sen
 
     def list_endpoints(self) -> R:
         return self._send(Call("GET", "/v1/endpoints", pick="endpoints"))
+
+    def remove_endpoint(self, endpoint: str, *, reason: str = "") -> R:
+        """Delete ``endpoint`` (refused while an experiment runs on it); returns its last
+        configuration."""
+        path = f"/v1/endpoints/{segment(endpoint)}"
+        return self._send(Call("DELETE", path, params={"reason": reason}))
 
     def get_endpoint(self, endpoint: str) -> R:
         """The endpoint's policy, parameters, the versions it serves (and bandit state)."""

@@ -21,7 +21,7 @@ from champion.evaluation.horizon import FIXED_HORIZON, Horizon, fix_horizon, hor
 from champion.evaluation.tables import experiments
 from champion.events.arms import ArmWindow
 from champion.registry import Registry, VersionKey, VersionRef
-from champion.serving.endpoints import Endpoints
+from champion.serving.endpoints import EndpointConfig, Endpoints
 
 __all__ = ["Experiment", "ExperimentReport", "Experiments"]
 
@@ -269,6 +269,19 @@ class Experiments:
             ).scalar_one()
 
     # -- changing ------------------------------------------------------------------------
+
+    def remove_endpoint(self, endpoint: str, *, actor: str, reason: str = "") -> EndpointConfig:
+        """Delete ``endpoint`` (audited), refused while an experiment runs on it: its units
+        and decision would be cut off mid-way."""
+        with write(self.engine) as conn:
+            current = self._latest(conn, endpoint)
+            if current is not None and current.running:
+                raise Conflict(
+                    f"Endpoint {endpoint!r} has a running experiment (started "
+                    f"{current.started_at:%Y-%m-%d %H:%M} UTC): promote it or roll it back "
+                    f"first ('champion experiment promote|rollback {endpoint}')."
+                )
+            return self.endpoints.remove(conn, endpoint, actor=actor, reason=reason)
 
     def set(
         self,

@@ -28,6 +28,14 @@ from champion.registry.blobs import collect_garbage, restore_missing, store_file
 from champion.registry.confinement import check_manifest_paths, version_files
 from champion.registry.entities import Model, Version, VersionKey, VersionRef, check_name
 from champion.registry.flavors import Flavor, LoadOptions
+from champion.registry.listing import (
+    MAX_PAGE,
+    VersionFilter,
+    VersionPage,
+    decode_cursor,
+    encode_cursor,
+    select_page,
+)
 from champion.registry.manifest import Manifest, read_manifest
 from champion.registry.packages import with_packages
 from champion.registry.tables import aliases, models, versions
@@ -315,6 +323,32 @@ class Registry:
             )
             return [_version(row._mapping, alias_map) for row in rows]
 
+    def find_versions(
+        self,
+        model: str,
+        flt: VersionFilter | None = None,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> VersionPage:
+        """A page of ``model``'s versions, newest first, that pass ``flt``; pass the page's
+        ``next_cursor`` back for the next one. See ``champion.registry.listing``."""
+        flt = flt or VersionFilter()
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(f"limit: must be between 1 and {MAX_PAGE}, got {limit!r}.")
+        before = None if cursor is None else decode_cursor(cursor)
+        with read(self.engine) as conn:
+            self._exists(conn, model)
+            alias_map = self._aliases(conn, model)
+            alias_number = None
+            if flt.alias is not None:
+                alias_number = self._alias_number(conn, model, flt.alias)
+            query = select_page(model, flt, alias_number, before, limit)
+            rows = [row._mapping for row in conn.execute(query)]
+        found = [_version(row, alias_map) for row in rows[:limit]]
+        more = len(rows) > limit
+        return VersionPage(found, encode_cursor(found[-1].number) if more else None)
+
     def get_version(self, model: str, number: int) -> Version:
         with read(self.engine) as conn:
             row = self._version_row(conn, model, number)
@@ -397,6 +431,11 @@ class Registry:
             aliases=self._aliases(conn, name),
         )
 
+    def _exists(self, conn: sa.Connection, name: str) -> None:
+        # _model without the counts: a page of 10^5 versions need not count them.
+        if conn.execute(sa.select(models.c.name).where(models.c.name == name)).first() is None:
+            self._model(conn, name)  # raises NotFound with the known names
+
     def _aliases(self, conn: sa.Connection, model: str) -> dict[str, int]:
         rows = conn.execute(
             sa.select(aliases.c.alias, aliases.c.number)
@@ -406,7 +445,7 @@ class Registry:
         return {alias: number for alias, number in rows}
 
     def _alias_number(self, conn: sa.Connection, model: str, alias: str) -> int:
-        self._model(conn, model)
+        self._exists(conn, model)
         found = self._aliases(conn, model)
         if alias not in found:
             raise NotFound(
@@ -418,7 +457,7 @@ class Registry:
     def _version_row(
         self, conn: sa.Connection, model: str, number: int, *, lock: bool = False
     ) -> Any:
-        self._model(conn, model)
+        self._exists(conn, model)
         query = sa.select(versions).where(
             (versions.c.model == model) & (versions.c.number == number)
         )

@@ -33,6 +33,8 @@ versions = sa.Table(
     sa.Column("deleted_at", UTCDateTime(), nullable=True),
     sa.Column("deleted_by", sa.String(128), nullable=True),
     sa.UniqueConstraint("model", "number"),
+    # A model's live versions in order (listings, counts, the latest): migration 0012.
+    sa.Index(None, "model", "deleted_at", "number"),
 )
 
 aliases = sa.Table(

@@ -112,7 +112,14 @@ class Endpoints:
     ) -> EndpointConfig:
         now = self.clock.now()
         current = conn.execute(sa.select(endpoints).where(endpoints.c.name == name)).first()
-        version = 1 if current is None else current.config_version + 1
+        # A removed endpoint keeps its history: one created again under its name goes on
+        # from its last configuration number.
+        last = conn.execute(
+            sa.select(sa.func.max(endpoint_configs.c.config_version)).where(
+                endpoint_configs.c.endpoint == name
+            )
+        ).scalar()
+        version = (last or 0) + 1
         # The salt decides every unit's bucket: keep it unless asked, so users keep arms.
         chosen_salt = salt or (current.salt if current is not None else secrets.token_hex(8))
         values = dict(
@@ -157,6 +164,31 @@ class Endpoints:
             reason=reason,
         )
         return self._get(conn, name)
+
+    def remove(
+        self, conn: sa.Connection, name: str, *, actor: str, reason: str = ""
+    ) -> EndpointConfig:
+        """Delete ``name`` inside the caller's write transaction; its configuration history
+        stays (the audit log and past experiments refer to it). Servers stop serving it at
+        their next look. Refusing while an experiment runs is the caller's part
+        (``Experiments.remove_endpoint``)."""
+        current = self._get(conn, name)
+        conn.execute(endpoints.delete().where(endpoints.c.name == name))
+        audit.record(
+            conn,
+            at=self.clock.now(),
+            actor=actor,
+            action="endpoint.remove",
+            target=name,
+            details={
+                **audit.subject(self.models(current.policy, current.params)),
+                "config_version": current.config_version,
+                "policy": current.policy,
+                "params": current.params,
+            },
+            reason=reason,
+        )
+        return current
 
     def get(self, name: str, *, conn: sa.Connection | None = None) -> EndpointConfig:
         """The current configuration (with ``conn``: as the caller's transaction sees it)."""
