@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from champion.metrics import Metrics
@@ -49,6 +50,7 @@ class RequestObserver:
         self.tracing = tracing
         # prometheus' labels() takes a lock and builds a key on every call: keep the children.
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._routes: list[Route] | None = None  # every route, for requests refused before routing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,7 +91,7 @@ class RequestObserver:
             self.metrics.http_in_flight.dec()
             seconds = time.perf_counter() - started
             method = scope["method"] if scope["method"] in _METHODS else "other"
-            route = route_of(scope)
+            route = self.route_of(scope)
             requests, latency = self._children(method, route, status)
             requests.inc()
             latency.observe(seconds)
@@ -108,8 +110,19 @@ class RequestObserver:
             self._series[key] = series
         return series
 
+    def route_of(self, scope: Scope) -> str:
+        """The template of the route that served ``scope``; for a request refused before
+        routing (401, 403, 413), the template it would have reached; else ``unmatched``."""
+        route = scope.get("route")
+        if route is None:
+            if self._routes is None:
+                self._routes = list(_flat(scope["app"].routes))
+            route = next((r for r in self._routes if r.matches(scope)[0] is Match.FULL), None)
+        path = getattr(route, "path", None)
+        return path if isinstance(path, str) else UNMATCHED
+
     def _finish_span(self, span: Span, scope: Scope, status: int) -> None:
-        route = route_of(scope)
+        route = self.route_of(scope)
         span.update_name(f"{scope['method']} {route}")
         span.set_attributes({"http.route": route, "http.response.status_code": status})
         if status >= 500:
@@ -117,19 +130,14 @@ class RequestObserver:
             self.tracing.error(span, f"HTTP {status}")
 
 
-def route_of(scope: Scope) -> str:
-    """The template of the route that served ``scope``; for a request refused before routing
-    (401, 403, 413), the template it would have reached; else ``unmatched``."""
-    route = scope.get("route")
-    if route is None:
-        app = scope.get("app")
-        for candidate in getattr(getattr(app, "router", None), "routes", ()):
-            match, _ = candidate.matches(scope)
-            if match is not Match.NONE:
-                route = candidate
-                break
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else UNMATCHED
+def _flat(routes: list[BaseRoute]) -> Iterator[Route]:
+    # FastAPI wraps an included router in a route of its own (``original_router``); Starlette
+    # nests routers in ``routes``. The routes inside carry their full template.
+    for route in routes:
+        if isinstance(route, Route):
+            yield route
+        inner = getattr(route, "original_router", None) or route
+        yield from _flat(list(getattr(inner, "routes", None) or ()))
 
 
 def _headers(scope: Scope) -> dict[str, str]:
