@@ -26,6 +26,7 @@ from tests.fixtures.faults import cannot
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
 RULES = DEPLOY / "prometheus" / "champion-rules.yml"
+RULE_TESTS = DEPLOY / "prometheus" / "champion-rules.test.yml"
 CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
 DASHBOARD = DEPLOY / "grafana" / "champion.json"
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
@@ -125,12 +126,17 @@ def test_every_dashboard_query_names_metrics_the_server_exports(client: TestClie
     assert _variable_metrics() <= exported
 
 
-def test_the_rules_and_the_scrape_config_pass_promtool() -> None:
+def test_the_rules_the_scrape_config_and_the_rules_unit_tests_pass_promtool() -> None:
     promtool = shutil.which("promtool")
     if promtool is None:
         cannot("promtool is not installed (Debian: apt-get install prometheus)")
         return
-    for command in (["check", "rules", str(RULES)], ["check", "config", str(CONFIG)]):
+    for command in (
+        ["check", "rules", str(RULES)],
+        ["check", "config", str(CONFIG)],
+        # Leader count, dropped events, 5xx ratio, readiness and p99 on made-up series.
+        ["test", "rules", str(RULE_TESTS)],
+    ):
         done = subprocess.run(
             [promtool, *command], capture_output=True, text=True, timeout=60, check=False
         )
