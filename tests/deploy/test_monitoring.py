@@ -227,6 +227,11 @@ def test_a_real_prometheus_scrapes_a_server_and_evaluates_every_rule_and_query(
             assert response.is_success
         target = server.url.removeprefix("http://")
         with _Prometheus(tmp_path / "prometheus", target) as prometheus:
+            # Until then its API answers 503 with a line of text.
+            prometheus.wait(
+                "Prometheus to be ready",
+                lambda: httpx.get(prometheus.url + "/-/ready", timeout=5).status_code == 200,
+            )
             prometheus.wait(
                 "the scrape target to be up",
                 lambda: [

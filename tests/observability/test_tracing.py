@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode, format_span_id, format_trace_id
 
 from champion.api import create_app
+from champion.errors import MissingExtra
 from champion.events.tables import predictions
 from champion.observability import JsonFormatter, RequestFields, Tracing
 from champion.services import Services
@@ -169,6 +171,16 @@ def test_an_unsampled_trace_leaves_no_trace_id_on_the_event(
 def test_without_an_endpoint_there_is_no_tracing() -> None:
     assert Tracing.from_endpoint(None) is None
     assert Tracing.from_endpoint("") is None
+
+
+def test_an_endpoint_without_the_extra_names_the_extra(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # None in sys.modules makes the import fail as if the exporter were not installed.
+    monkeypatch.setitem(sys.modules, "opentelemetry.exporter.otlp.proto.http.trace_exporter", None)
+    settings.otel_endpoint = "http://collector:4318"
+    with pytest.raises(MissingExtra, match=r"pip install 'champion\[otel\]'"):
+        create_app(settings)
 
 
 class _Receiver(BaseHTTPRequestHandler):

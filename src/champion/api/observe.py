@@ -116,7 +116,7 @@ class RequestObserver:
         route = scope.get("route")
         if route is None:
             if self._routes is None:
-                self._routes = list(_flat(scope["app"].routes))
+                self._routes = list(_flat(getattr(scope.get("app"), "routes", [])))
             route = next((r for r in self._routes if r.matches(scope)[0] is Match.FULL), None)
         path = getattr(route, "path", None)
         return path if isinstance(path, str) else UNMATCHED

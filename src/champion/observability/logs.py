@@ -135,9 +135,12 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        # Their records reach the root handler: no handlers of their own, no second copy.
-        logging.getLogger(name).handlers.clear()
-        logging.getLogger(name).propagate = True
+        # Their records reach the root handler, at its level: no handlers of their own, no
+        # second copy.
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
     if access_log:
         logging.getLogger("champion.access").setLevel(logging.INFO)
     return handler
