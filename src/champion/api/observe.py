@@ -70,7 +70,8 @@ class RequestObserver:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), header]
+                # A new message: the app's own may be shared between responses.
+                message = {**message, "headers": [*message.get("headers", ()), header]}
             await send(message)
 
         token = context.enter()
