@@ -235,3 +235,16 @@ def test_spans_reach_an_otlp_receiver_named_in_the_settings(
         if attribute.key == "service.name"
     }
     assert services == {"champion"}
+
+
+def test_the_standard_otlp_variable_turns_tracing_on_and_champions_own_wins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CHAMPION_OTEL_ENDPOINT", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    assert Settings().otel_endpoint is None
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+    assert Settings().otel_endpoint == "http://collector:4318"
+    monkeypatch.setenv("CHAMPION_OTEL_ENDPOINT", "http://champion-collector:4318")
+    assert Settings().otel_endpoint == "http://champion-collector:4318"
+    assert Settings(otel_endpoint="http://given:4318").otel_endpoint == "http://given:4318"
