@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 if TYPE_CHECKING:
     from champion.drift.table import TableDrift
@@ -12,11 +20,57 @@ if TYPE_CHECKING:
 __all__ = ["Metrics"]
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_LONGER_BUCKETS = (5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+
+def latency_buckets(timeout_seconds: float) -> tuple[float, ...]:
+    """Histogram buckets from 0.5 ms up to ``timeout_seconds``, which is a bucket itself: a
+    request that waited for the timeout lands in it, not in +Inf beside every slow upload.
+
+    Examples
+    --------
+    >>> latency_buckets(10.0)[-4:]
+    (1.0, 2.5, 5.0, 10.0)
+    >>> latency_buckets(0.3)[-3:]
+    (0.1, 0.25, 0.3)
+    """
+    below = [b for b in (*_LATENCY_BUCKETS, *_LONGER_BUCKETS) if b < timeout_seconds]
+    return (*below, timeout_seconds)
 
 
 class Metrics:
-    def __init__(self) -> None:
+    """Parameters
+    ----------
+    timeout_seconds
+        The predict timeout: the last finite latency bucket.
+    """
+
+    def __init__(self, timeout_seconds: float = 10.0) -> None:
         self.registry = CollectorRegistry()
+        # The standard process_* (CPU, memory, open files) and python_gc_* / python_info series
+        # that operators' dashboards expect, in this server's registry.
+        ProcessCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        buckets = latency_buckets(timeout_seconds)
+        self.http_requests = Counter(
+            "champion_http_requests",
+            "HTTP requests answered, by method, route template and status code.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            "champion_http_request_duration_seconds",
+            "Time from a request's arrival to the end of its response, by method and route.",
+            ["method", "route"],
+            buckets=buckets,
+            registry=self.registry,
+        )
+        self.http_in_flight = Gauge(
+            "champion_http_requests_in_flight",
+            "HTTP requests being served now.",
+            registry=self.registry,
+        )
         self.requests = Counter(
             "champion_predictions",
             "Prediction and rank requests served.",
@@ -33,7 +87,7 @@ class Metrics:
             "champion_prediction_latency_seconds",
             "Time to answer a prediction or rank request (routing and model calls).",
             ["endpoint", "model", "version", "arm"],
-            buckets=_LATENCY_BUCKETS,
+            buckets=buckets,
             registry=self.registry,
         )
         self.version_failures = Counter(

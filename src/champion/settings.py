@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     ``CHAMPION_DATABASE_URL=postgresql://user@host/champion``.
     """
 
-    model_config = SettingsConfigDict(env_prefix="CHAMPION_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CHAMPION_", extra="ignore", populate_by_name=True)
 
     home: Path = Field(default=Path(".champion"), description="Folder for state.")
     database_url: str | None = Field(
@@ -137,6 +137,25 @@ class Settings(BaseSettings):
         description="JSON API asked when check_updates is on; empty: never ask.",
     )
     package_index_timeout_seconds: float = Field(default=1.0, gt=0)
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description=(
+            "Server log lines: json (one JSON object a line), text, or auto: text on a "
+            "terminal, json otherwise (a service manager, a container, a file)."
+        ),
+    )
+    access_log: bool = Field(
+        default=False,
+        description="Log one line per HTTP request (route, status, latency, request id).",
+    )
+    otel_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CHAMPION_OTEL_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        description=(
+            "Base URL of an OTLP/HTTP receiver (e.g. http://collector:4318); traces are sent "
+            "to <url>/v1/traces. Unset: no tracing at all. Needs the otel extra."
+        ),
+    )
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

@@ -18,7 +18,12 @@ ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 def test_tokens_never_appear_in_the_server_log(served: Services, settings: Settings) -> None:
     _, secret = served.tokens.create("ops", ["admin"], actor="tests")
     wrong = "champ_" + "x" * 43
-    server = ServerProcess(settings.home, settings.database_url, log_level="debug")
+    server = ServerProcess(
+        settings.home,
+        settings.database_url,
+        log_level="debug",
+        env={"CHAMPION_ACCESS_LOG": "true"},  # a line per request, with its ids: no token
+    )
     server.start()
     try:
         with Client(server.url, token=secret) as client:
@@ -40,5 +45,6 @@ def test_tokens_never_appear_in_the_server_log(served: Services, settings: Setti
         server.stop()
     log = server.log.read_text()
     assert "Application startup complete" in log  # the log was written
+    assert "champion.access" in log
     for leaked in (secret, secret[6:], wrong, digest(secret)):
         assert leaked not in log

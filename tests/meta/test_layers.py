@@ -27,6 +27,7 @@ SERVICES = (
     "access",
     "automation",
     "diagnostics",
+    "observability",
 )
 TESTED = (
     "registry",
@@ -41,6 +42,7 @@ TESTED = (
     "client",
     "automation",
     "diagnostics",
+    "observability",
 )
 
 

@@ -32,6 +32,7 @@ from champion.api.browser import BrowserGuard
 from champion.api.errors import install_error_handlers
 from champion.api.evaluator import AlertEvaluator
 from champion.api.limits import BodySizeLimit
+from champion.api.observe import RequestObserver
 from champion.api.state import ServerState
 from champion.api.summariser import DaySummariser
 from champion.api.uploads import sweep_leftovers
@@ -40,6 +41,7 @@ from champion.clock import Clock
 from champion.diagnostics.readiness import Readiness
 from champion.events import EventSpool, FeedbackCommitter, PredictionWriter
 from champion.metrics import Metrics
+from champion.observability import Tracing
 from champion.registry import Version
 from champion.services import Services
 from champion.serving.runtime import Runtime
@@ -51,12 +53,22 @@ __all__ = ["create_app"]
 logger = logging.getLogger("champion.api")
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
-    """Build the server; nothing starts until the ASGI lifespan does."""
+def create_app(
+    settings: Settings, clock: Clock | None = None, tracing: Tracing | None = None
+) -> FastAPI:
+    """Build the server; nothing starts until the ASGI lifespan does.
+
+    Traces go to ``tracing`` when given, else to ``settings.otel_endpoint`` when set.
+    """
+    metrics = Metrics(settings.predict_timeout_seconds)
+    if tracing is None:
+        tracing = Tracing.from_endpoint(settings.otel_endpoint)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = _start(settings, clock)
+        if tracing is not None:
+            tracing.start()
+        state = _start(settings, clock, metrics, tracing)
         app.state.champion = state
         poller = asyncio.create_task(_poll_state(state, settings.state_poll_seconds))
         app.state.scheduler_wake = wake = asyncio.Event()
@@ -92,6 +104,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             alert_evaluator.close()
             summariser.close()
             _stop(state)
+            if tracing is not None:
+                tracing.close()
 
     app = FastAPI(
         title="champion",
@@ -114,6 +128,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         BrowserGuard,
         open_when_empty=is_loopback(settings.host),
         allowed_hosts=settings.allowed_hosts,
+    )
+    # Outside even that: refused requests are counted, logged and traced too.
+    app.add_middleware(
+        RequestObserver, metrics=metrics, access_log=settings.access_log, tracing=tracing
     )
     # Routes are matched in order: the request paths (predict, rank, feedback, infer) first.
     for router in (
@@ -163,9 +181,10 @@ def _with_bearer(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return openapi
 
 
-def _start(settings: Settings, clock: Clock | None) -> ServerState:
+def _start(
+    settings: Settings, clock: Clock | None, metrics: Metrics, tracing: Tracing | None
+) -> ServerState:
     sweep_leftovers(settings)  # what a crashed process left in home/tmp and the store
-    metrics = Metrics()
     services = Services.open(settings, clock, metrics)
     metrics.info.labels(__version__).set(1)
     metrics.event_queue_capacity.set(settings.event_queue_size)
@@ -192,6 +211,7 @@ def _start(settings: Settings, clock: Clock | None) -> ServerState:
         services.clock,
         timeout_seconds=settings.predict_timeout_seconds,
         inline_call_seconds=settings.inline_call_ms / 1000.0,
+        tracing=tracing,
     )
     controller = None
     if settings.controller:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Annotated
 
@@ -11,6 +10,7 @@ import typer
 from champion.access import check_binding
 from champion.cli.common import open_services
 from champion.errors import InvalidInput
+from champion.observability import configure_logging
 from champion.settings import Settings
 
 __all__ = ["server"]
@@ -43,16 +43,17 @@ def server(
     # The event writer thread shares the GIL with requests; by default a thread keeps it up to
     # 5 ms, which shows up as a 5 ms tail on fast predictions. 0.5 ms bounds that wait.
     sys.setswitchinterval(0.0005)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # CHAMPION_LOG_FORMAT: JSON lines, or text on a terminal; uvicorn's own lines go the same
+    # way (log_config=None keeps it from installing its formatters).
+    configure_logging(settings.log_format, log_level, access_log=settings.access_log)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         loop="uvloop",
         http="httptools",
-        access_log=False,
+        access_log=False,  # champion's own access log has the route, ids and versions
+        log_config=None,
         log_level=log_level,
         workers=1,
     )

@@ -38,6 +38,8 @@ class PredictionEvent:
     items: tuple[ShownItem, ...] = ()
     fallback_from: str | None = None
     probability: float | None = None
+    client_request_id: str | None = None
+    trace_id: str | None = None
 
     def row(self) -> dict[str, Any]:
         return {
@@ -57,6 +59,8 @@ class PredictionEvent:
             "at": self.at,
             "fallback_from": self.fallback_from,
             "probability": self.probability,
+            "client_request_id": self.client_request_id,
+            "trace_id": self.trace_id,
         }
 
     def item_rows(self) -> list[dict[str, Any]]:

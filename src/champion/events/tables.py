@@ -40,6 +40,12 @@ predictions = sa.Table(
     sa.Column("probability", sa.Float, nullable=True),
     # Whether this request is counted in the stored aggregates (see ``rollups``).
     sa.Column("folded", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The X-Request-ID the client sent (``request_id`` stays the server's, unique: a client
+    # reusing its id must not make a second event a duplicate of the first), and the
+    # OpenTelemetry trace the request was served in. Last, so that events spooled before
+    # they existed replay with both unset.
+    sa.Column("client_request_id", sa.String(128), nullable=True),
+    sa.Column("trace_id", sa.String(32), nullable=True),
     sa.Index(None, "endpoint", "at"),
     sa.Index(
         "ix_predictions_unfolded",

@@ -6,6 +6,7 @@ Transport-agnostic: the HTTP API and tests call these methods directly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -27,6 +28,7 @@ from champion.events import PredictionEvent, PredictionWriter, ShadowEvent, Show
 from champion.events.queries import arm_rewards
 from champion.ids import time_ordered_id
 from champion.metrics import Metrics
+from champion.observability import Tracing, current_request
 from champion.registry import Registry, VersionKey
 from champion.serving.assignment import bucket
 from champion.serving.endpoints import EndpointConfig, Endpoints
@@ -37,9 +39,13 @@ from champion.types import Instance, Json
 
 __all__ = ["Answer", "ServingService"]
 
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
 logger = logging.getLogger("champion.serving")
 
 _SHADOW_IN_FLIGHT = 4  # per shadow version; beyond this, shadow calls are skipped
+_NO_SPAN = contextlib.nullcontext(None)  # reusable: enters and leaves without state
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ class ServingService:
         timeout_seconds: float,
         inline_call_seconds: float = 0.0,
         threads_per_version: int = 4,
+        tracing: Tracing | None = None,
     ) -> None:
         self.engine = engine
         self.registry = registry
@@ -88,6 +95,7 @@ class ServingService:
         self.clock = clock
         self.timeout_seconds = timeout_seconds
         self.threads_per_version = threads_per_version
+        self.tracing = tracing
         self.placement = CallPlacement(inline_call_seconds)
         # Each version gets its own threads: a hanging challenger can only block itself.
         self._executors: dict[VersionKey, ThreadPoolExecutor] = {}
@@ -211,7 +219,10 @@ class ServingService:
         assert policy is not None  # _endpoint raised for endpoints that cannot serve
         name = active.config.name
         routing_started = time.perf_counter()
-        request_id = time_ordered_id()
+        context = current_request()
+        request_id = time_ordered_id() if context is None else context.event_id()
+        if context is not None:
+            context.endpoint = name
         unit_id = request_id if unit is None else unit
         # Per-request randomness (coins of interleaving, bandit draws), reproducible from the id.
         rng = random.Random(request_id)
@@ -222,10 +233,18 @@ class ServingService:
             payload if k is not None else {},
             rng,
         )
-        route = policy.route(assignment) if pinned is None else Route("pinned", (pinned,))
+        with self._span("champion.route") as span:
+            route = policy.route(assignment) if pinned is None else Route("pinned", (pinned,))
+            if span is not None:
+                span.set_attributes(
+                    {"champion.endpoint": name, "champion.policy": policy.name, **_arm(route)}
+                )
+        if context is not None:
+            context.arm = route.arm
         started = time.perf_counter()
         outputs, failed = await self._call_all(active, route, route.calls, unit, payload, k)
         fallback_from = None
+        called = [*route.calls]
         if failed:
             fallback = route.fallback
             if fallback is None or fallback in failed:
@@ -233,7 +252,10 @@ class ServingService:
             fallback_from = ",".join(str(key) for key in failed)
             self.metrics.fallbacks.labels(name, fallback.model, str(fallback.number)).inc()
             if fallback not in outputs:
-                more, again = await self._call_all(active, route, (fallback,), unit, payload, k)
+                called.append(fallback)
+                more, again = await self._call_all(
+                    active, route, (fallback,), unit, payload, k, role="fallback"
+                )
                 if again:
                     raise again[fallback]
                 outputs.update(more)
@@ -250,30 +272,39 @@ class ServingService:
         counter, histogram = self._series(name, version, route.arm)
         counter.inc()
         histogram.observe(latency_ms / 1000.0)
-        self.writer.submit(
-            PredictionEvent(
-                request_id=request_id,
-                endpoint=name,
-                config_version=active.config.config_version,
-                unit=unit_id,
-                unit_randomised=unit is None,
-                arm=route.arm,
-                bucket=assignment.bucket,
-                model=version.model,
-                version=version.number,
-                kind="predict" if k is None else "rank",
-                inputs=payload if k is None else {"context": payload, "k": k},
-                outputs=served.outputs if k is None else [[i.item, i.score] for i in served.items],
-                latency_ms=latency_ms,
-                at=self.clock.now(),
-                items=tuple(
-                    ShownItem(str(i.item), i.position, i.credit.model, i.credit.number)
-                    for i in served.items
+        if context is not None:
+            context.version = str(version)
+            context.versions = tuple(str(key) for key in (*called, *route.shadows))
+        with self._span("champion.event") as span:
+            self._submit(
+                span,
+                PredictionEvent(
+                    request_id=request_id,
+                    endpoint=name,
+                    config_version=active.config.config_version,
+                    unit=unit_id,
+                    unit_randomised=unit is None,
+                    arm=route.arm,
+                    bucket=assignment.bucket,
+                    model=version.model,
+                    version=version.number,
+                    kind="predict" if k is None else "rank",
+                    inputs=payload if k is None else {"context": payload, "k": k},
+                    outputs=served.outputs
+                    if k is None
+                    else [[i.item, i.score] for i in served.items],
+                    latency_ms=latency_ms,
+                    at=self.clock.now(),
+                    items=tuple(
+                        ShownItem(str(i.item), i.position, i.credit.model, i.credit.number)
+                        for i in served.items
+                    ),
+                    fallback_from=fallback_from,
+                    probability=route.probability,
+                    client_request_id=None if context is None else context.client_request_id,
+                    trace_id=None if self.tracing is None else self.tracing.trace_id(),
                 ),
-                fallback_from=fallback_from,
-                probability=route.probability,
             )
-        )
         self.stages.observe(
             name,
             version,
@@ -284,6 +315,17 @@ class ServingService:
         for shadow in route.shadows:
             self._start_shadow(active, route, shadow, request_id, unit, payload, k)
         return Answer(request_id, name, served, route.arm, latency_ms, fallback_from)
+
+    def _span(self, name: str) -> contextlib.AbstractContextManager[Span | None]:
+        """A child span of the request's, or nothing (and no work) when tracing is off."""
+        return _NO_SPAN if self.tracing is None else self.tracing.span(name)
+
+    def _submit(self, span: Span | None, event: PredictionEvent) -> None:
+        queued = self.writer.submit(event)
+        if span is not None:
+            span.set_attributes(
+                {"champion.request_id": event.request_id, "champion.queued": queued}
+            )
 
     def _series(self, endpoint: str, version: VersionKey, arm: str) -> tuple[Any, Any]:
         # prometheus' labels() takes a lock and builds a key on every call: keep the children.
@@ -303,6 +345,7 @@ class ServingService:
         unit: str | None,
         payload: Any,
         k: int | None,
+        role: str = "served",
     ) -> tuple[dict[VersionKey, list[Json]], dict[VersionKey, ChampionError]]:
         """Call ``versions`` concurrently; return their outputs and their failures."""
         outputs: dict[VersionKey, list[Json]] = {}
@@ -325,7 +368,13 @@ class ServingService:
             try:
                 results = [
                     await self._call(
-                        active.config.name, active.loaded[key], call, timeout, may_inline=True
+                        active.config.name,
+                        active.loaded[key],
+                        call,
+                        timeout,
+                        may_inline=True,
+                        arm=route.arm,
+                        role=role,
                     )
                 ]
             except ChampionError as exc:
@@ -333,7 +382,14 @@ class ServingService:
         else:
             results = await asyncio.gather(
                 *(
-                    self._call(active.config.name, active.loaded[key], call, timeout)
+                    self._call(
+                        active.config.name,
+                        active.loaded[key],
+                        call,
+                        timeout,
+                        arm=route.arm,
+                        role=role,
+                    )
                     for key, call in calls
                 ),
                 return_exceptions=True,
@@ -362,9 +418,35 @@ class ServingService:
         timeout: float,
         *,
         may_inline: bool = False,
+        arm: str = "",
+        role: str = "served",
     ) -> list[Json]:
         """Run ``call`` inline when the placement says so (only calls a response waits for:
-        a shadow's would hold up every other request), else in the version's threads."""
+        a shadow's would hold up every other request), else in the version's threads.
+
+        Traced, a span ``champion.call`` per call says which version ran, in which arm, and
+        its ``role``: ``served`` (the answer waits for it), ``fallback`` or ``shadow``."""
+        if self.tracing is None:
+            return await self._run(endpoint, loaded, call, timeout, may_inline)
+        with self.tracing.span("champion.call") as span:
+            span.set_attributes(
+                {
+                    "champion.endpoint": endpoint,
+                    "champion.version": str(loaded.version.key),
+                    "champion.arm": arm,
+                    "champion.role": role,
+                }
+            )
+            return await self._run(endpoint, loaded, call, timeout, may_inline)
+
+    async def _run(
+        self,
+        endpoint: str,
+        loaded: LoadedVersion,
+        call: _Call,
+        timeout: float,
+        may_inline: bool,
+    ) -> list[Json]:
         key = loaded.version.key
         try:
             if (
@@ -446,7 +528,9 @@ class ServingService:
         try:
             call = self._bind(active.loaded[key], unit, payload, k)
             timeout = route.timeout_seconds or self.timeout_seconds
-            result = await self._call(active.config.name, active.loaded[key], call, timeout)
+            result = await self._call(
+                active.config.name, active.loaded[key], call, timeout, arm=route.arm, role="shadow"
+            )
             outputs = result if k is None else [[item, score] for item, score in result]
         except ChampionError as exc:
             error = exc.message
@@ -482,6 +566,14 @@ class _Call:
         started = time.perf_counter()
         result: list[Json] = self.run()
         return result, time.perf_counter() - started
+
+
+def _arm(route: Route) -> dict[str, str]:
+    return {
+        "champion.arm": route.arm,
+        "champion.versions": ",".join(str(key) for key in route.calls),
+        "champion.shadows": ",".join(str(key) for key in route.shadows),
+    }
 
 
 def _salt(endpoint_salt: str, policy: Policy) -> str:

@@ -1,0 +1,79 @@
+"""A spool written before predictions had client_request_id and trace_id still replays."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import sqlalchemy as sa
+
+from champion.events import EventSpool, PredictionEvent, PredictionWriter
+from champion.events.tables import predictions
+from champion.metrics import Metrics
+from champion.services import Services
+from champion.settings import Settings
+from tests.fixtures.faults import until
+
+
+def _event(request_id: str) -> PredictionEvent:
+    return PredictionEvent(
+        request_id=request_id,
+        endpoint="churn",
+        config_version=1,
+        unit="u1",
+        unit_randomised=False,
+        arm="champion",
+        bucket=7,
+        model="churn",
+        version=1,
+        kind="predict",
+        inputs=[{"tenure": 3}],
+        outputs=[{"score": 0.25}],
+        latency_ms=1.5,
+        at=datetime(2026, 12, 5, tzinfo=UTC),
+        client_request_id="order-1",
+        trace_id="0af7651916cd43dd8448eb211c80319c",
+    )
+
+
+def test_a_spool_line_without_the_new_columns_replays_with_them_unset(
+    services: Services, settings: Settings
+) -> None:
+    # The line an older server spooled: the same row, without the two last values.
+    writer = PredictionWriter(
+        services.engine, Metrics(), queue_size=10, batch_size=10, flush_seconds=0.02
+    )
+    [(encoder, row)] = writer._encode(_event("old"))
+    old_row = orjson.dumps(orjson.loads(row)[:-2])
+    settings.spool_dir.mkdir(parents=True)
+    (settings.spool_dir / "1-gone.spool").write_bytes(
+        b'[["' + encoder.table.name.encode() + b'",' + old_row + b"]]\n"
+    )
+
+    replaying = PredictionWriter(
+        services.engine,
+        Metrics(),
+        queue_size=10,
+        batch_size=10,
+        flush_seconds=0.02,
+        spool=EventSpool(settings.spool_dir, 1 << 20),
+    )
+    replaying.start()
+    try:
+        until("the old spool to be replayed", lambda: not replaying.spooling)
+        replaying.submit(_event("new"))
+    finally:
+        replaying.close()
+    with services.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                predictions.c.request_id,
+                predictions.c.unit,
+                predictions.c.client_request_id,
+                predictions.c.trace_id,
+            ).order_by(predictions.c.request_id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("new", "u1", "order-1", "0af7651916cd43dd8448eb211c80319c"),
+        ("old", "u1", None, None),
+    ]
