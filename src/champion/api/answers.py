@@ -141,6 +141,12 @@ class EndpointAnswer(_Answer):
     updated_by: str
     serving: list[str] = Field(examples=[["recs/3", "recs/4"]])
     error: str | None = Field(description="Why the endpoint cannot serve, if it cannot.")
+    kind: str | None = Field(
+        default=None, description="The kind of model served: classifier, regressor or ranker."
+    )
+    live: str | None = Field(
+        default=None, description="The version that answers when no other does (the champion)."
+    )
     bandit: dict[str, BanditArm] | None = None
 
 
@@ -176,10 +182,42 @@ class VersionStatsAnswer(_Answer):
     fallbacks: int
 
 
+class ShadowStatsAnswer(_Answer):
+    model: str
+    version: int
+    arm: str = Field(examples=["shadow"])
+    served_model: str
+    served_version: int
+    requests: int = Field(description="Requests the shadow version was asked to score.")
+    errors: int = Field(description="Of those, the ones where it failed.")
+    outputs_compared: int
+    agreement: float | None
+    mean_abs_difference: float | None
+    latency_p50_ms: float | None
+    latency_p99_ms: float | None
+    served_latency_p50_ms: float | None
+    served_latency_p99_ms: float | None
+    labels: int = Field(description="Labelled requests among those both versions answered.")
+    metrics: dict[str, float | None]
+    served_metrics: dict[str, float | None]
+
+
+class StatsWindow(_Answer):
+    start: str
+    end: str
+    versions: list[VersionStatsAnswer]
+
+
 class StatsAnswer(_Answer):
     endpoint: str
     versions: list[VersionStatsAnswer]
+    shadows: list[ShadowStatsAnswer] = Field(
+        description="Shadow versions beside the version that served the same requests."
+    )
     errors: dict[str, int] = Field(description="Failed requests since this server started.")
+    buckets: list[StatsWindow] | None = Field(
+        default=None, description="With ?buckets=N: each window's per-version stats."
+    )
 
 
 class PredictAnswer(_Answer):
