@@ -155,7 +155,7 @@ def test_a_bucket_gone_after_start_makes_the_server_not_ready_naming_the_setting
     assert "(CHAMPION_ARTIFACTS_URL) could not be reached: bucket" in artifacts["error"]
 
 
-def test_the_command_line_names_an_unreachable_bucket_and_exits_2(
+def test_the_command_line_names_an_unreachable_bucket_and_fails_with_1(
     bucket: Bucket,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -166,7 +166,7 @@ def test_the_command_line_names_an_unreachable_bucket_and_exits_2(
     monkeypatch.setattr(sys, "argv", ["champion", "models", "list"])
     with pytest.raises(SystemExit) as exit:
         main()
-    assert exit.value.code == 2
+    assert exit.value.code == 1  # the store is unavailable: not a usage error
     assert capsys.readouterr().err.startswith(
         "error: The artifact store s3://no-such-bucket/champion (CHAMPION_ARTIFACTS_URL) could "
         "not be reached: bucket 'no-such-bucket' does not exist."
