@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from champion.cli.admin import admin_app
 from champion.cli.alerts import alerts_app
 from champion.cli.audit import audit
 from champion.cli.diagnose import diagnose
@@ -40,6 +41,7 @@ app.add_typer(alerts_app, name="alerts")
 app.command("predict")(predict)
 app.command("audit")(audit)
 app.command("server")(server)
+app.add_typer(admin_app, name="admin")
 
 
 @app.command("demo")

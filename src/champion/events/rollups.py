@@ -38,7 +38,7 @@ from champion.events.rollup_tables import (
 )
 from champion.events.tables import feedback, prediction_items, predictions
 
-__all__ = ["BATCH", "backlog", "clear", "fold", "load_raw", "segment_starts"]
+__all__ = ["BATCH", "backlog", "clear", "fold", "load_raw", "rebuild", "segment_starts"]
 
 BATCH = 5_000
 """Requests (or late feedback events) folded per transaction."""
@@ -98,6 +98,32 @@ def clear(conn: sa.Connection) -> None:
         conn.execute(table.delete())
     for events in (predictions, feedback):
         conn.execute(events.update().where(events.c.folded).values(folded=False))
+
+
+def rebuild(
+    engine: sa.Engine,
+    now: datetime,
+    *,
+    lag: timedelta = timedelta(0),
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Empty the rollups, mark every raw row unfolded and fold them all again (for upgrades
+    and repairs); ``progress`` gets (rows folded so far, rows to fold). Returns the rows
+    folded. Rows already deleted by retention are gone from the rollups afterwards."""
+    with write(engine) as conn:
+        clear(conn)
+        total = backlog(conn) + int(
+            conn.execute(sa.select(sa.func.count()).select_from(feedback)).scalar_one()
+        )
+    done = 0
+
+    def advance(rows: int) -> None:
+        nonlocal done
+        done += rows
+        if progress is not None:
+            progress(done, max(total, done))
+
+    return fold(engine, now, lag=lag, progress=advance)
 
 
 def _fold_batch(conn: sa.Connection, cutoff: datetime, batch: int) -> int:
