@@ -63,9 +63,26 @@ def where(table: sa.Table, scope: Scope, time: str = "segment_start") -> sa.Colu
 
 def pending(conn: sa.Connection, scope: Scope) -> Facts:
     """The facts in ``scope`` not in the rollups yet: unfolded requests with all their
-    feedback, and for folded requests the feedback not folded yet (as deltas)."""
+    feedback, and for folded requests the feedback not folded yet (as deltas). Keys end with
+    the request's time (where the rollups have a segment's start)."""
+    return _within(_endpoint_pending(conn, scope.endpoint), scope)
+
+
+# Computed once per endpoint and transaction: a report asks for several scopes, and its
+# transaction is one snapshot (the fold pass drops the entry before it writes).
+CACHE = "champion_pending_facts"
+
+
+def _endpoint_pending(conn: sa.Connection, endpoint: str) -> Facts:
+    transaction = conn.get_transaction()
+    cached: tuple[Any, dict[str, Facts]] | None = conn.info.get(CACHE)
+    if cached is None or transaction is None or cached[0] is not transaction:
+        cached = (transaction, {})
+    if endpoint in cached[1]:
+        facts: Facts = cached[1][endpoint]
+        return facts
     p, f = predictions, feedback
-    inside = where(p, scope, "at")
+    inside = p.c.endpoint == endpoint
     unfolded = sa.select(p.c.request_id).where(sa.not_(p.c.folded) & inside)
     late = (
         sa.select(p.c.request_id)
@@ -75,11 +92,49 @@ def pending(conn: sa.Connection, scope: Scope) -> Facts:
     ids = sorted({*conn.execute(unfolded).scalars(), *conn.execute(late).scalars()})
     facts = Facts()
     for request, items, events in load_raw(conn, ids):
-        facts.merge(request_facts(request, items, events, None))
+        request_facts(request, items, events, request["at"], facts)
         if request["folded"]:
             folded = [e for e in events if e["folded"]]
-            facts.merge(request_facts(request, items, folded, None), -1.0)
+            request_facts(request, items, folded, request["at"], facts, -1.0)
+    if transaction is not None:
+        cached[1][endpoint] = facts
+        conn.info[CACHE] = cached
     return facts
+
+
+def _within(facts: Facts, scope: Scope) -> Facts:
+    arms = None if scope.arms is None else set(scope.arms)
+
+    def inside(config: int, arm: str | None, at: datetime) -> bool:
+        return (
+            (arms is None or arm in arms)
+            and (scope.since_config is None or config >= scope.since_config)
+            and (scope.until_config is None or config <= scope.until_config)
+            and (scope.start is None or at >= scope.start)
+            and (scope.end is None or at < scope.end)
+        )
+
+    def version(model: str, number: int) -> bool:
+        return scope.model is None or (model, number) == (scope.model, scope.version)
+
+    found = Facts()
+    for table, keyed in facts.sums.items():
+        kept = found.sums.setdefault(table, {})
+        for key, values in keyed.items():
+            arm = "interleave" if table == "interleaving_rollups" else key[2]
+            if not inside(key[1], arm, key[-1]):
+                continue
+            if table in ("rollups", "rollup_sketches") and not version(key[3], key[4]):
+                continue
+            kept[key] = values
+    for table, rows in facts.rows.items():
+        found.rows[table] = {
+            key: row
+            for key, row in rows.items()
+            if inside(row["config_version"], row["arm"], row["at"])
+            and ("model" not in row or version(row["model"], row["version"]))
+        }
+    return found
 
 
 def totals(

@@ -58,10 +58,14 @@ def request_facts(
     items: Sequence[Mapping[str, Any]],
     events: Sequence[Mapping[str, Any]],
     segment: datetime | None,
+    into: Facts | None = None,
+    sign: float = 1.0,
 ) -> Facts:
     """The facts of one prediction (a ``predictions`` row), the items it showed and the
-    feedback ``events`` given; ``segment`` is the start of its segment (None when read)."""
-    facts = Facts()
+    feedback ``events`` given; ``segment`` is the start of its segment. They are added to
+    ``into`` (a new ``Facts`` by default) or, with ``sign`` -1, taken away (rows too: call it
+    so after adding the same request's facts with more feedback)."""
+    facts = _Signed(into if into is not None else Facts(), sign)
     p = request
     base = (p["endpoint"], p["config_version"])
     arm, unit = p["arm"], p["unit"]
@@ -112,7 +116,7 @@ def request_facts(
     row = {"endpoint": p["endpoint"], "config_version": p["config_version"], "arm": arm}
     row |= {"unit": unit, "at": p["at"]}
     if p["kind"] == "predict":
-        labelled = facts.rows.setdefault("labelled_predictions", {})
+        labelled = facts.rows("labelled_predictions")
         for e in events:
             if e["kind"] == "label":
                 labelled[(e["event_id"],)] = row | {
@@ -124,17 +128,43 @@ def request_facts(
                     "label": e["label"],
                 }
     elif p["kind"] == "rank":
-        positions = facts.rows.setdefault("ranked_clicks", {})
+        positions = facts.rows("ranked_clicks")
         for i in clicked:
             positions[(p["request_id"], i["position"])] = row | {
                 "request_id": p["request_id"],
                 "position": i["position"],
             }
-    return facts
+    return facts.facts
+
+
+class _Signed:
+    """Adds to (or takes away from) one ``Facts``; taken-away rows are dropped."""
+
+    def __init__(self, facts: Facts, sign: float) -> None:
+        self.facts = facts
+        self.sign = sign
+
+    def add(self, table: str, key: Key, values: Mapping[str, float]) -> None:
+        self.facts.add(table, key, values, self.sign)
+
+    def rows(self, table: str) -> _Rows:
+        return _Rows(self.facts.rows.setdefault(table, {}), self.sign > 0)
+
+
+class _Rows:
+    def __init__(self, rows: dict[Key, dict[str, Any]], keep: bool) -> None:
+        self._rows = rows
+        self._keep = keep
+
+    def __setitem__(self, key: Key, row: dict[str, Any]) -> None:
+        if self._keep:
+            self._rows[key] = row
+        else:
+            self._rows.pop(key, None)
 
 
 def _credit(
-    facts: Facts,
+    facts: _Signed,
     p: Mapping[str, Any],
     items: Sequence[Mapping[str, Any]],
     events: Sequence[Mapping[str, Any]],
@@ -174,7 +204,7 @@ def _credit(
 
 
 def _interleaving(
-    facts: Facts,
+    facts: _Signed,
     p: Mapping[str, Any],
     items: Sequence[Mapping[str, Any]],
     clicked_on: set[Any],

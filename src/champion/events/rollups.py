@@ -128,6 +128,7 @@ def rebuild(
 
 def _fold_batch(conn: sa.Connection, cutoff: datetime, batch: int) -> int:
     p, f = predictions, feedback
+    conn.info.pop("champion_pending_facts", None)  # what reads computed before this pass
     locking = conn.dialect.name == "postgresql"
     # Late feedback first: requests folded by this same batch take their feedback below.
     late = (
@@ -173,6 +174,9 @@ def _fold_batch(conn: sa.Connection, cutoff: datetime, batch: int) -> int:
     return len(requests) + len(events)
 
 
+# Every column but the inputs, which no fact needs (and which hold most of a row's bytes).
+_REQUEST = [c for c in predictions.columns if c.name != "inputs"]
+
 Raw = list[tuple[Mapping[str, Any], list[Mapping[str, Any]], list[Mapping[str, Any]]]]
 
 
@@ -186,7 +190,7 @@ def load_raw(
     found = {}
     for start in range(0, len(request_ids), 500):
         chunk = list(request_ids[start : start + 500])
-        for row in conn.execute(sa.select(p).where(p.c.request_id.in_(chunk))).mappings():
+        for row in conn.execute(sa.select(*_REQUEST).where(p.c.request_id.in_(chunk))).mappings():
             found[row["request_id"]] = (dict(row), [], [])
         shown = sa.select(i).where(i.c.request_id.in_(chunk)).order_by(i.c.position)
         for row in conn.execute(shown).mappings():
@@ -204,10 +208,10 @@ def _facts(conn: sa.Connection, raw: Raw, *, delta: bool) -> Facts:
     starts = segment_starts(conn, [request for request, _, _ in raw])
     facts = Facts()
     for (request, items, events), segment in zip(raw, starts, strict=True):
-        facts.merge(request_facts(request, items, events, segment))
+        request_facts(request, items, events, segment, facts)
         if delta:
             folded = [e for e in events if e["folded"]]
-            facts.merge(request_facts(request, items, folded, segment), -1.0)
+            request_facts(request, items, folded, segment, facts, -1.0)
     return facts
 
 
