@@ -190,18 +190,25 @@ def load_raw(
     found = {}
     for start in range(0, len(request_ids), 500):
         chunk = list(request_ids[start : start + 500])
-        for row in conn.execute(sa.select(*_REQUEST).where(p.c.request_id.in_(chunk))).mappings():
-            found[row["request_id"]] = (dict(row), [], [])
+        for row in _dicts(conn, sa.select(*_REQUEST).where(p.c.request_id.in_(chunk))):
+            found[row["request_id"]] = (row, [], [])
         shown = sa.select(i).where(i.c.request_id.in_(chunk)).order_by(i.c.position)
-        for row in conn.execute(shown).mappings():
+        for row in _dicts(conn, shown):
             if row["request_id"] in found:
-                found[row["request_id"]][1].append(dict(row))
+                found[row["request_id"]][1].append(row)
         reactions = sa.select(f).where(f.c.request_id.in_(chunk)).order_by(f.c.event_id)
-        for row in conn.execute(reactions).mappings():
+        for row in _dicts(conn, reactions):
             used = row["folded"] or events is None or row["event_id"] in events
             if row["request_id"] in found and used:
-                found[row["request_id"]][2].append(dict(row))
+                found[row["request_id"]][2].append(row)
     return [found[r] for r in request_ids if r in found]
+
+
+def _dicts(conn: sa.Connection, query: sa.Select[Any]) -> list[dict[str, Any]]:
+    # One dict per row, the column names taken once (a RowMapping rebuilds them per row).
+    result = conn.execute(query)
+    names = list(result.keys())
+    return [dict(zip(names, values, strict=True)) for values in result]
 
 
 def _facts(conn: sa.Connection, raw: Raw, *, delta: bool) -> Facts:
