@@ -78,21 +78,30 @@ def _load(engine: sa.Engine, first: int, count: int, start: datetime) -> None:
     units = max(1, (first + count) // 10)
     arm = f"CASE WHEN (n % {units}) % 2 = 0 THEN 'champion' ELSE 'challenger' END"
     version = f"CASE WHEN (n % {units}) % 2 = 0 THEN 1 ELSE 2 END"
+
+    def escape(sql: str) -> str:
+        # psycopg reads % as a placeholder; SQLite's driver does not.
+        return sql.replace("%", "%%") if postgres else sql
+
     with write(engine) as conn:
         conn.exec_driver_sql(
-            "INSERT INTO predictions (request_id, endpoint, config_version, unit, "
-            "unit_randomised, arm, bucket, model, version, kind, inputs, outputs, latency_ms, "
-            "at, fallback_from, probability) "
-            f"SELECT 'r' || n, '{ENDPOINT}', 1, 'u' || (n % {units}), true, {arm}, 0, 'm', "
-            f"{version}, 'predict', {empty_object}, {empty_list}, 1.0 + (n % 97) * 0.25, {at}, "
-            f"NULL, NULL FROM ({series}) AS numbers"
+            escape(
+                "INSERT INTO predictions (request_id, endpoint, config_version, unit, "
+                "unit_randomised, arm, bucket, model, version, kind, inputs, outputs, latency_ms, "
+                "at, fallback_from, probability) "
+                f"SELECT 'r' || n, '{ENDPOINT}', 1, 'u' || (n % {units}), true, {arm}, 0, 'm', "
+                f"{version}, 'predict', {empty_object}, {empty_list}, 1.0 + (n % 97) * 0.25, {at}, "
+                f"NULL, NULL FROM ({series}) AS numbers"
+            )
         )
         conn.exec_driver_sql(
-            "INSERT INTO feedback (event_id, request_id, item, kind, value, label, at, "
-            "received_at) "
-            "SELECT 'e' || n, 'r' || n, NULL, CASE WHEN n % 50 = 0 THEN 'purchase' ELSE "
-            f"'click' END, CASE WHEN n % 50 = 0 THEN 3.5 END, NULL, {later}, {later} "
-            f"FROM ({series}) AS numbers WHERE n % 10 = 0"
+            escape(
+                "INSERT INTO feedback (event_id, request_id, item, kind, value, label, at, "
+                "received_at) "
+                "SELECT 'e' || n, 'r' || n, NULL, CASE WHEN n % 50 = 0 THEN 'purchase' ELSE "
+                f"'click' END, CASE WHEN n % 50 = 0 THEN 3.5 END, NULL, {later}, {later} "
+                f"FROM ({series}) AS numbers WHERE n % 10 = 0"
+            )
         )
 
 
