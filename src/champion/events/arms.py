@@ -56,7 +56,9 @@ RATIOS: dict[str, tuple[str, str]] = {
 class ArmWindow:
     """Which predictions an analysis covers: one endpoint, some arms, a time window and the
     configurations from ``since_config`` to ``until_config`` (one assignment regime, when the
-    two bound a ramp step: each prediction carries the configuration that routed it)."""
+    two bound a ramp step: each prediction carries the configuration that routed it).
+    Folded requests count by the start of their segment: exact when ``start`` and ``end``
+    are boundaries (UTC midnights, an experiment's start and end)."""
 
     endpoint: str
     arms: Sequence[str]
