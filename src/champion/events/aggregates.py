@@ -143,16 +143,20 @@ def totals(
     by: Sequence[str],
     columns: Sequence[str],
     facts: Facts | None = None,
+    nonzero: str | None = None,
 ) -> dict[tuple[Any, ...], list[float]]:
     """Sums of rollup ``columns`` grouped ``by`` (names among endpoint, config_version, arm,
     model, version, unit), folded and pending together (``facts``: pending, computed once
-    by the caller)."""
+    by the caller). ``nonzero`` (a column that never goes below 0) leaves out the folded
+    groups where it sums to 0, in the database."""
     r = rollups
     query = (
         sa.select(*(r.c[name] for name in by), *(sa.func.sum(r.c[name]) for name in columns))
         .where(where(r, scope))
         .group_by(*(r.c[name] for name in by))
     )
+    if nonzero is not None:
+        query = query.having(sa.func.sum(r.c[nonzero]) > 0)
     found: dict[tuple[Any, ...], list[float]] = {}
     for row in conn.execute(query):
         found[tuple(row[: len(by)])] = [float(v or 0) for v in row[len(by) :]]

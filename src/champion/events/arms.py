@@ -192,8 +192,9 @@ def labelled(scope: Scope) -> sa.CompoundSelect[Any]:
 
 def ranked_requests(conn: sa.Connection, window: ArmWindow) -> dict[tuple[str, str], int]:
     """How many ranking requests each (arm, unit) made."""
-    found = unit_totals(conn, window.scope, ("rank_requests",))
-    return {key: round(v["rank_requests"]) for key, v in found.items() if v["rank_requests"] > 0}
+    # Only ranking units leave the database: an endpoint of classifiers sends none.
+    found = totals(conn, window.scope, ("arm", "unit"), ("rank_requests",), nonzero="rank_requests")
+    return {(str(a), str(u)): round(n) for (a, u), (n,) in found.items() if n > 0}
 
 
 def clicked_positions(conn: sa.Connection, window: ArmWindow) -> list[tuple[str, str, str, int]]:
