@@ -249,16 +249,20 @@ def segment_starts(conn: sa.Connection, requests: Sequence[Mapping[str, Any]]) -
 
 
 def _store(conn: sa.Connection, facts: Facts) -> None:
+    # Tables and rows in one fixed order: two passes upserting the same rollup rows at once
+    # (a rebuild beside the server's loop) then take their row locks in the same order,
+    # and wait for each other instead of deadlocking.
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    for name, keyed in facts.sums.items():
+    for name, table in _SUM_TABLES.items():
+        keyed = facts.sums.get(name)
         if keyed:
-            _add(conn, dialect, _SUM_TABLES[name], keyed)
-    for name, rows in facts.rows.items():
+            _add(conn, dialect, table, keyed)
+    for name, table in _ROW_TABLES.items():
+        rows = facts.rows.get(name)
         if rows:
-            table = _ROW_TABLES[name]
             keys = [c.name for c in table.primary_key.columns]
             statement = dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
-            conn.execute(statement, list(rows.values()))
+            conn.execute(statement, [rows[key] for key in sorted(rows)])
 
 
 def _add(
@@ -268,7 +272,7 @@ def _add(
     values = [c for c in table.columns if not c.primary_key]
     rows = [
         dict(zip(keys, key, strict=True)) | {c.name: _typed(c, sums.get(c.name, 0)) for c in values}
-        for key, sums in keyed.items()
+        for key, sums in sorted(keyed.items())
     ]
     statement = dialect.insert(table)
     statement = statement.on_conflict_do_update(
