@@ -108,6 +108,16 @@ class Metrics:
             ["endpoint", "model", "version"],
             registry=self.registry,
         )
+        self.events_folded = Counter(
+            "champion_events_folded",
+            "Prediction and feedback rows folded into the rollups that reports read.",
+            registry=self.registry,
+        )
+        self.fold_backlog = Gauge(
+            "champion_fold_backlog",
+            "Predictions not folded into the rollups yet (at the last fold pass).",
+            registry=self.registry,
+        )
         self.events_dropped = Counter(
             "champion_events_dropped",
             "Prediction events dropped: the queue or the spool was full, or no database "

@@ -9,6 +9,7 @@ import champion.automation.tables
 import champion.diagnostics.tables
 import champion.drift.tables
 import champion.evaluation.tables
+import champion.events.rollup_tables
 import champion.events.tables
 import champion.registry.tables
 import champion.serving.tables  # noqa: F401

@@ -117,6 +117,23 @@ class Settings(BaseSettings):
             "late (a spool replayed after an outage) and summarises them again; 0: never."
         ),
     )
+    fold_interval_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "How often the server folds logged events into the rollups that reports read "
+            "(one server at a time, under a leader lock); 0: never (reports then read every "
+            "raw row)."
+        ),
+    )
+    fold_lag_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "Predictions younger than this stay unfolded: most of their feedback has arrived "
+            "by the time they are folded, and reports read the rest raw."
+        ),
+    )
     trust_pickle: bool = Field(
         default=False, description="Allow sklearn models stored with plain pickle."
     )

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -39,7 +40,7 @@ from champion.api.uploads import sweep_leftovers
 from champion.automation import RolloutController, Scheduler
 from champion.clock import Clock
 from champion.diagnostics.readiness import Readiness
-from champion.events import EventSpool, FeedbackCommitter, PredictionWriter
+from champion.events import EventSpool, FeedbackCommitter, PredictionWriter, RollupFolder
 from champion.metrics import Metrics
 from champion.observability import Tracing
 from champion.registry import Version
@@ -80,6 +81,10 @@ def create_app(
                 asyncio.create_task(
                     _run_controller(state.controller, settings.controller_interval_seconds)
                 )
+            )
+        if state.folder is not None:
+            tasks.append(
+                asyncio.create_task(_run_folder(state.folder, settings.fold_interval_seconds))
             )
         alert_evaluator = AlertEvaluator(settings, clock, state.metrics)
         tasks.append(
@@ -218,6 +223,10 @@ def _start(
         controller = RolloutController(
             services.engine, services.experiments, services.rollout, metrics=metrics
         )
+    folder = None
+    if settings.fold_interval_seconds > 0:
+        lag = timedelta(seconds=settings.fold_lag_seconds)
+        folder = RollupFolder(services.engine, services.clock, metrics, lag)
     writer.start()
     committer.start()
     serving.refresh(force=True)
@@ -233,7 +242,7 @@ def _start(
         interval=settings.ready_check_seconds,
     )
     return ServerState(
-        services, serving, writer, committer, metrics, keyring, readiness, controller
+        services, serving, writer, committer, metrics, keyring, readiness, controller, folder
     )
 
 
@@ -246,6 +255,8 @@ def _served_versions(serving: ServingService) -> list[Version]:
 def _stop(state: ServerState) -> None:
     if state.controller is not None:
         state.controller.close()
+    if state.folder is not None:
+        state.folder.close()
     state.writer.close()
     state.feedback.close()
     state.serving.close()
@@ -307,6 +318,16 @@ async def _run_controller(controller: RolloutController, seconds: float) -> None
             await _finish_in_thread(controller.tick)
         except Exception:
             logger.exception("The rollout controller failed; it will look again")
+
+
+async def _run_folder(folder: RollupFolder, seconds: float) -> None:
+    # Every server runs one; only the holder of the rollups' leader lock folds.
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await _finish_in_thread(folder.tick)
+        except Exception:
+            logger.exception("Folding events into the rollups failed; trying again next round")
 
 
 async def _evaluate_alerts(alerts: AlertEvaluator, seconds: float) -> None:

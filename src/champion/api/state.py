@@ -11,7 +11,7 @@ from champion.api.access import TOKEN_SCOPE_KEY
 from champion.automation import RolloutController
 from champion.diagnostics.readiness import Readiness
 from champion.errors import InvalidInput
-from champion.events import FeedbackCommitter, PredictionWriter
+from champion.events import FeedbackCommitter, PredictionWriter, RollupFolder
 from champion.metrics import Metrics
 from champion.services import Services
 from champion.serving.service import ServingService
@@ -33,6 +33,7 @@ class ServerState:
     keyring: Keyring
     readiness: Readiness
     controller: RolloutController | None = None
+    folder: RollupFolder | None = None
 
 
 def state_of(request: Request) -> ServerState:

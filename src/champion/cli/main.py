@@ -16,6 +16,7 @@ import typer
 from pydantic import ValidationError
 from typer.core import TyperGroup, TyperOption
 
+from champion.cli.admin import admin_app
 from champion.cli.alerts import alerts_app
 from champion.cli.audit import audit
 from champion.cli.diagnose import diagnose
@@ -51,6 +52,7 @@ app.add_typer(alerts_app, name="alerts")
 app.command("predict")(predict)
 app.command("audit")(audit)
 app.command("server")(server)
+app.add_typer(admin_app, name="admin")
 
 
 @app.command("demo")

@@ -104,6 +104,14 @@ def write(
 
 @contextmanager
 def read(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A read-only transaction with one consistent snapshot."""
-    with engine.connect() as conn, conn.begin():
-        yield conn
+    """A read-only transaction with one consistent snapshot.
+
+    SQLite's WAL gives one from the first read; PostgreSQL needs REPEATABLE READ (its
+    default, READ COMMITTED, takes a new snapshot per statement), so a report's queries see
+    a fold pass that commits meanwhile entirely or not at all, never half.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn

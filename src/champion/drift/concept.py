@@ -1,7 +1,8 @@
 """Concept drift: how well the model does once labels arrive, and when that changed.
 
 Predictions are joined with their ``label`` feedback in SQL (the first label of each
-request, time-ordered) and streamed in chunks. For each labelled instance:
+request, time-ordered; folded labels from their copies in ``labelled_predictions``, so the
+history outlives the raw rows) and streamed in chunks. For each labelled instance:
 
 * classifiers: the error is 1 when the served label differs from the true one (compared as
   text), else 0; per time bucket the accuracy, the AUC and the log loss of the positive
@@ -27,7 +28,8 @@ import sqlalchemy as sa
 from champion.drift.streams import WarningDetector, default_stream_detectors
 from champion.drift.streams.base import StreamSpec
 from champion.errors import InvalidInput
-from champion.events.tables import feedback, predictions
+from champion.events.aggregates import Scope
+from champion.events.arms import labelled
 from champion.plugins import Registry
 from champion.registry import VersionKey
 from champion.types import Json
@@ -118,24 +120,27 @@ def labelled_errors(
     chunk: int = 5_000,
 ) -> Iterator[_Labelled]:
     """Every labelled served instance of ``[start, end)`` in time order, streamed."""
-    p, f = predictions, feedback
+    scope = Scope(
+        endpoint,
+        start=start,
+        end=end,
+        model=None if version is None else version.model,
+        version=None if version is None else version.number,
+    )
+    rows = labelled(scope).subquery()
     first_label = (
-        sa.select(f.c.request_id, sa.func.min(f.c.event_id).label("event_id"))
-        .where(f.c.kind == "label")
-        .group_by(f.c.request_id)
+        sa.select(rows.c.request_id, sa.func.min(rows.c.event_id).label("event_id"))
+        .group_by(rows.c.request_id)
         .subquery()
     )
-    where = (
-        (p.c.endpoint == endpoint) & (p.c.at >= start) & (p.c.at < end) & (p.c.kind == "predict")
-    )
-    if version is not None:
-        where = where & (p.c.model == version.model) & (p.c.version == version.number)
     query = (
-        sa.select(p.c.at, p.c.request_id, p.c.outputs, f.c.label)
-        .join(first_label, first_label.c.request_id == p.c.request_id)
-        .join(f, f.c.event_id == first_label.c.event_id)
-        .where(where)
-        .order_by(p.c.at, p.c.request_id)
+        sa.select(rows.c.at, rows.c.request_id, rows.c.outputs, rows.c.label)
+        .join(
+            first_label,
+            (first_label.c.request_id == rows.c.request_id)
+            & (first_label.c.event_id == rows.c.event_id),
+        )
+        .order_by(rows.c.at, rows.c.request_id)
     )
     with engine.connect() as conn:
         for row in conn.execution_options(yield_per=chunk).execute(query):

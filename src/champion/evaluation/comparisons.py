@@ -7,7 +7,6 @@ unit's wins and losses give one preference and the verdict is a test over units
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +18,7 @@ import sqlalchemy as sa
 from champion.evaluation.design import ExperimentDesign
 from champion.evaluation.stattests import StatResult
 from champion.evaluation.stattests.interleaving import interleaving_delta, preference_test
-from champion.events.queries import interleaved_clicks
+from champion.events.queries import interleaved_units
 
 __all__ = ["InterleavingComparison", "interleaving_comparisons", "interleaving_verdict"]
 
@@ -139,39 +138,26 @@ def interleaving_comparisons(
     a loss when fewer; :func:`interleaving_verdict` tests the units with ``design`` (the
     default design: the always-valid test at alpha 0.05).
     """
-    # pair -> unit -> [(champion clicks, challenger clicks), ...]
-    pairs: dict[tuple[str, str], dict[str, list[tuple[int, int]]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    for impression in interleaved_clicks(conn, endpoint, start, end).values():
-        champion = impression["champion"]
-        clicks: dict[str, int] = impression["clicks"]
-        others = [version for version in clicks if version != champion]
-        if len(others) != 1:
-            continue  # only one team placed items: nothing to compare in this impression
-        challenger = others[0]
-        pairs[(champion, challenger)][impression["unit"]].append(
-            (clicks.get(champion, 0), clicks[challenger])
-        )
     comparisons = []
-    for (champion, challenger), units in sorted(pairs.items()):
-        scored = np.array([pair for impressions in units.values() for pair in impressions])
-        unit_wins = tuple(sum(y > x for x, y in imps) for imps in units.values())
-        unit_losses = tuple(sum(x > y for x, y in imps) for imps in units.values())
+    for (champion, challenger), units in sorted(
+        interleaved_units(conn, endpoint, start, end).items()
+    ):
+        counts = np.array(list(units.values()), dtype=np.int64).reshape(-1, 6)
+        unit_wins = tuple(int(w) for w in counts[:, 1])
+        unit_losses = tuple(int(loss) for loss in counts[:, 2])
         result, verdict = interleaving_verdict(unit_wins, unit_losses, design)
-        a, b = scored[:, 0], scored[:, 1]
         comparisons.append(
             InterleavingComparison(
                 champion=champion,
                 challenger=challenger,
                 units=len(units),
-                impressions=len(scored),
-                wins=int(np.sum(b > a)),
-                losses=int(np.sum(a > b)),
-                ties=int(np.sum((a == b) & (a > 0))),
+                impressions=int(counts[:, 0].sum()),
+                wins=int(counts[:, 1].sum()),
+                losses=int(counts[:, 2].sum()),
+                ties=int(counts[:, 3].sum()),
                 unit_wins=unit_wins,
                 unit_losses=unit_losses,
-                clicks={champion: int(a.sum()), challenger: int(b.sum())},
+                clicks={champion: int(counts[:, 4].sum()), challenger: int(counts[:, 5].sum())},
                 result=result,
                 verdict=verdict,
             )

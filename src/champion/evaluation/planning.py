@@ -33,8 +33,8 @@ from champion.evaluation.design import ExperimentDesign, parse_design
 from champion.evaluation.experiments import Experiments
 from champion.evaluation.online import METRICS
 from champion.evaluation.stattests import RatioSummary, always_valid, unit_preferences
+from champion.events import aggregates
 from champion.events.arms import RATIOS, ArmWindow, arm_sums
-from champion.events.tables import predictions
 from champion.registry import VersionKey
 
 __all__ = [
@@ -166,10 +166,10 @@ def _history(
 ) -> tuple[dict[str, RatioSummary], int, float]:
     """The endpoint's metrics over every unit it served in ``[start, end)`` (sums over
     disjoint arms add up), its units, and the days it actually covers."""
-    p = predictions
-    where = (p.c.endpoint == endpoint) & (p.c.at >= start) & (p.c.at < end)
-    arms = [str(a) for a in conn.execute(sa.select(p.c.arm).distinct().where(where)).scalars()]
-    first = conn.execute(sa.select(sa.func.min(p.c.at)).where(where)).scalar_one()
+    scope = aggregates.Scope(endpoint, start=start, end=end)
+    served = aggregates.totals(conn, scope, ("arm",), ("requests",))
+    arms = sorted(str(arm) for (arm,), (requests,) in served.items() if requests > 0)
+    first = aggregates.first_time(conn, scope)
     if not arms or first is None:
         return {}, 0, 0.0
     sums = arm_sums(conn, ArmWindow(endpoint, arms, None, start, end))
@@ -343,13 +343,9 @@ def _interleaving_plan(
     preference: float,
     per_day: float,
 ) -> dict[str, Any] | None:
-    p = predictions
-    ranked = conn.execute(
-        sa.select(sa.func.count())
-        .select_from(p)
-        .where((p.c.endpoint == endpoint) & (p.c.kind == "rank") & (p.c.at >= start))
-    ).scalar_one()
-    if not ranked:
+    scope = aggregates.Scope(endpoint, start=start)
+    served = aggregates.totals(conn, scope, ("endpoint",), ("rank_requests",))
+    if not any(ranked > 0 for (ranked,) in served.values()):
         return None  # not a ranker
     delta = design.goal == "interleaving"
     pairs = interleaving_comparisons(conn, endpoint, start, end, design=design)

@@ -26,7 +26,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from champion.evaluation.labels import label_summaries, score_of
-from champion.events.queries import nearest_rank
 from champion.events.tables import feedback, predictions, shadow_predictions
 
 __all__ = ["ShadowStats", "shadow_stats"]
@@ -130,7 +129,7 @@ def shadow_stats(
 
         def latency(column: sa.Column[Any], q: float, where: Any = answered) -> float | None:
             query = _window(_paired().add_columns(column).where(where), endpoint, start, end)
-            return nearest_rank(conn, query, q)
+            return _nearest_rank(conn, query, q)
 
         compared = _compare(conn, _window(_paired(), endpoint, start, end).where(answered))
         found.append(
@@ -225,3 +224,18 @@ def _agree(a: Any, b: Any) -> bool:
     if x is not None and y is not None and 0 <= x <= 1 and 0 <= y <= 1:
         return (x >= 0.5) == (y >= 0.5)
     return bool(a == b)
+
+
+def _nearest_rank(conn: sa.Connection, query: sa.Select[Any], q: float) -> float | None:
+    """The nearest-rank ``q`` quantile of the one column ``query`` selects (None if empty).
+
+    Shadow answers are compared request by request, so they are read raw (they have no
+    rollup); ORDER BY ... OFFSET is portable to SQLite and PostgreSQL and ships one row.
+    """
+    count = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    if count == 0:
+        return None
+    column = query.selected_columns[0]
+    ranked = query.order_by(column).offset(max(0, math.ceil(q * count) - 1)).limit(1)
+    value = conn.execute(ranked).scalar_one()
+    return None if value is None else float(value)

@@ -10,7 +10,9 @@ from champion.events.entities import (
     ShownItem,
 )
 from champion.events.feedback import FeedbackCommitter
+from champion.events.folder import RollupFolder
 from champion.events.queries import VersionStats, joined_predictions, version_stats
+from champion.events.rollups import fold, rebuild
 from champion.events.spool import EventSpool
 from champion.events.writer import PredictionWriter
 
@@ -21,9 +23,12 @@ __all__ = [
     "FeedbackReceipt",
     "PredictionEvent",
     "PredictionWriter",
+    "RollupFolder",
     "ShadowEvent",
     "ShownItem",
     "VersionStats",
+    "fold",
     "joined_predictions",
+    "rebuild",
     "version_stats",
 ]

@@ -1,9 +1,12 @@
-"""Per-arm aggregates of an experiment window, computed in SQL.
+"""Per-arm aggregates of an experiment window, from the rollups and what is not folded yet.
 
 Every online metric is a ratio over the randomisation unit (clicked items per shown item,
-failed requests per request, ...): the database groups requests by arm and unit, then returns
-six sums per arm and metric (``n, Σx, Σy, Σx², Σy², Σxy``), all the delta method needs.
-Only label rows and clicked ranking positions, which scikit-learn scores, come to Python.
+failed requests per request, ...): the database sums each unit's folded requests, the
+requests not folded yet are added (see ``aggregates``), and six sums per arm and metric
+(``n, Σx, Σy, Σx², Σy², Σxy``) come out, all the delta method needs. Label rows and clicked
+ranking positions, which scikit-learn scores, come from their slim copies. Latency and
+feedback-delay percentiles come from histograms, within ``sketch.ACCURACY`` (1 %) of the
+exact nearest-rank value.
 """
 
 from __future__ import annotations
@@ -13,11 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 
-from champion.db.dialects import seconds_between
-from champion.events.queries import item_was_clicked, nearest_rank
-from champion.events.tables import feedback, prediction_items, predictions
+from champion.events import sketch
+from champion.events.aggregates import Scope, pending, rows_of, sketches, totals, where
+from champion.events.facts import Facts
+from champion.events.rollup_tables import labelled_predictions, ranked_clicks, reward_rollups
+from champion.events.tables import feedback, predictions
 
 __all__ = [
     "RATIOS",
@@ -27,8 +33,11 @@ __all__ = [
     "arm_sums",
     "clicked_positions",
     "label_rows",
+    "labelled",
     "propensity_sums",
     "ranked_requests",
+    "reward_totals",
+    "unit_totals",
 ]
 
 RATIOS: dict[str, tuple[str, str]] = {
@@ -47,7 +56,9 @@ RATIOS: dict[str, tuple[str, str]] = {
 class ArmWindow:
     """Which predictions an analysis covers: one endpoint, some arms, a time window and the
     configurations from ``since_config`` to ``until_config`` (one assignment regime, when the
-    two bound a ramp step: each prediction carries the configuration that routed it)."""
+    two bound a ramp step: each prediction carries the configuration that routed it).
+    Folded requests count by the start of their segment: exact when ``start`` and ``end``
+    are boundaries (UTC midnights, an experiment's start and end)."""
 
     endpoint: str
     arms: Sequence[str]
@@ -56,18 +67,11 @@ class ArmWindow:
     end: datetime | None = None
     until_config: int | None = None
 
-    def where(self) -> sa.ColumnElement[bool]:
-        p = predictions
-        condition = (p.c.endpoint == self.endpoint) & p.c.arm.in_(list(self.arms))
-        if self.since_config is not None:
-            condition &= p.c.config_version >= self.since_config
-        if self.until_config is not None:
-            condition &= p.c.config_version <= self.until_config
-        if self.start is not None:
-            condition &= p.c.at >= self.start
-        if self.end is not None:
-            condition &= p.c.at < self.end
-        return condition
+    @property
+    def scope(self) -> Scope:
+        return Scope(
+            self.endpoint, self.arms, self.since_config, self.until_config, self.start, self.end
+        )
 
 
 @dataclass(frozen=True)
@@ -82,187 +86,126 @@ class ArmSums:
     feedback_delay_seconds: dict[str, float | None]
 
 
-def _per_request(window: ArmWindow) -> sa.Subquery:
-    p, f, i = predictions, feedback, prediction_items
-    where = window.where()
-    answered = (
-        sa.select(
-            f.c.request_id,
-            sa.func.max(sa.case((f.c.kind == "click", 1), else_=0)).label("clicked"),
-            sa.func.max(sa.case((f.c.kind == "purchase", 1), else_=0)).label("purchased"),
-            sa.func.coalesce(sa.func.sum(f.c.value), 0.0).label("value"),
-            sa.func.min(f.c.received_at).label("first_feedback_at"),
-        )
-        .select_from(f.join(p, p.c.request_id == f.c.request_id))
-        .where(where)
-        .group_by(f.c.request_id)
-        .subquery()
-    )
-    shown = (
-        sa.select(
-            i.c.request_id,
-            sa.func.count().label("shown"),
-            sa.func.sum(sa.case((item_was_clicked(), 1), else_=0)).label("clicked_items"),
-        )
-        .select_from(i.join(p, p.c.request_id == i.c.request_id))
-        .where(where)
-        .group_by(i.c.request_id)
-        .subquery()
-    )
-    return (
-        sa.select(
-            p.c.arm,
-            p.c.unit,
-            p.c.at,
-            p.c.latency_ms.label("latency"),
-            sa.case((p.c.fallback_from.is_not(None), 1), else_=0).label("failed"),
-            sa.func.coalesce(answered.c.clicked, 0).label("clicked"),
-            sa.func.coalesce(answered.c.purchased, 0).label("purchased"),
-            sa.func.coalesce(answered.c.value, 0.0).label("value"),
-            sa.case((answered.c.request_id.is_not(None), 1), else_=0).label("with_feedback"),
-            answered.c.first_feedback_at,
-            sa.func.coalesce(shown.c.shown, 0).label("shown"),
-            sa.func.coalesce(shown.c.clicked_items, 0).label("clicked_items"),
-        )
-        .select_from(
-            p.outerjoin(answered, answered.c.request_id == p.c.request_id).outerjoin(
-                shown, shown.c.request_id == p.c.request_id
-            )
-        )
-        .where(where)
-        .subquery()
-    )
-
-
 _TOTALS = (
     "requests", "failed", "clicked", "purchased", "value", "with_feedback", "shown",
     "clicked_items", "latency",
 )  # fmt: skip
 
 
+def unit_totals(
+    conn: sa.Connection, scope: Scope, columns: Sequence[str], facts: Facts | None = None
+) -> dict[tuple[str, str], dict[str, float]]:
+    """Per (arm, unit) with a request in ``scope``: the sums of rollup ``columns`` (and
+    ``one``: 1 per unit)."""
+    names = list(dict.fromkeys(["requests", *(c for c in columns if c != "one")]))
+    found = totals(conn, scope, ("arm", "unit"), names, facts)
+    return {
+        (str(arm), str(unit)): dict(zip(names, values, strict=True)) | {"one": 1.0}
+        for (arm, unit), values in found.items()
+        if values[0] > 0
+    }
+
+
 def arm_sums(conn: sa.Connection, window: ArmWindow) -> dict[str, ArmSums]:
     """Per arm of ``window``: totals, the per-unit sums of every metric in :data:`RATIOS`,
     latency p50/p95/p99 and the feedback delay (seconds from a prediction to the arrival of
     its first feedback event; mean and p50)."""
-    request = _per_request(window)
-    unit = (
-        sa.select(
-            request.c.arm,
-            request.c.unit,
-            sa.func.count().label("requests"),
-            sa.literal(1.0).label("one"),
-            *(sa.func.sum(request.c[name]).label(name) for name in _TOTALS if name != "requests"),
-        )
-        .group_by(request.c.arm, request.c.unit)
-        .subquery()
-    )
-    columns: list[Any] = [unit.c.arm, sa.func.count().label("units")]
-    columns += [sa.func.sum(unit.c[name]).label(f"total_{name}") for name in _TOTALS]
-    for metric, (x_name, y_name) in RATIOS.items():
-        x, y = unit.c[x_name], unit.c[y_name]
-        columns += [
-            sa.func.sum(x).label(f"{metric}_x"),
-            sa.func.sum(y).label(f"{metric}_y"),
-            sa.func.sum(x * x).label(f"{metric}_xx"),
-            sa.func.sum(y * y).label(f"{metric}_yy"),
-            sa.func.sum(x * y).label(f"{metric}_xy"),
-        ]
+    scope = window.scope
+    facts = pending(conn, scope)
+    units = unit_totals(conn, scope, (*_TOTALS, "delay_sum", "delay_count"), facts)
+    latency = sketches(conn, scope, ("arm",), "latency", facts)
+    delay = sketches(conn, scope, ("arm",), "delay", facts)
+    per_arm: dict[str, list[dict[str, float]]] = {}
+    for (arm, _), values in sorted(units.items()):
+        per_arm.setdefault(arm, []).append(values)
     found: dict[str, ArmSums] = {}
-    for row in conn.execute(sa.select(*columns).group_by(unit.c.arm)).mappings():
-        units = int(row["units"])
-        sums = {metric: _six(row, metric, units) for metric in RATIOS}
-        found[row["arm"]] = ArmSums(
-            arm=row["arm"],
-            units=units,
-            totals={name: float(row[f"total_{name}"] or 0.0) for name in _TOTALS},
+    for arm, rows in per_arm.items():
+        sums = {}
+        for metric, (x_name, y_name) in RATIOS.items():
+            x = np.array([row[x_name] for row in rows])
+            y = np.array([row[y_name] for row in rows])
+            sums[metric] = (
+                len(rows),
+                float(x.sum()),
+                float(y.sum()),
+                float((x * x).sum()),
+                float((y * y).sum()),
+                float((x * y).sum()),
+            )
+        counted = sum(row["delay_count"] for row in rows)
+        found[arm] = ArmSums(
+            arm=arm,
+            units=len(rows),
+            totals={name: float(sum(row[name] for row in rows)) for name in _TOTALS},
             sums=sums,
-            latency_ms=_latency(conn, window, row["arm"]),
-            feedback_delay_seconds=_delay(conn, window, row["arm"]),
+            latency_ms={
+                f"p{round(q * 100)}": sketch.quantile(latency.get((arm,), {}), q)
+                for q in (0.5, 0.95, 0.99)
+            },
+            feedback_delay_seconds={
+                "mean": sum(row["delay_sum"] for row in rows) / counted if counted else None,
+                "p50": sketch.quantile(delay.get((arm,), {}), 0.5),
+            },
         )
     return found
 
 
-def _six(
-    row: sa.RowMapping, metric: str, units: int
-) -> tuple[int, float, float, float, float, float]:
-    x, y, xx, yy, xy = (
-        float(row[f"{metric}_{part}"] or 0.0) for part in ("x", "y", "xx", "yy", "xy")
-    )
-    return units, x, y, xx, yy, xy
-
-
-def _latency(conn: sa.Connection, window: ArmWindow, arm: str) -> dict[str, float | None]:
-    # Straight from the predictions: the per-request join with feedback is not needed here,
-    # and each quantile runs two queries.
-    p = predictions
-    query = sa.select(p.c.latency_ms).where(window.where() & (p.c.arm == arm))
-    return {f"p{round(q * 100)}": nearest_rank(conn, query, q) for q in (0.5, 0.95, 0.99)}
-
-
-def _delay(conn: sa.Connection, window: ArmWindow, arm: str) -> dict[str, float | None]:
-    p, f = predictions, feedback
-    first = (
-        sa.select(p.c.at, sa.func.min(f.c.received_at).label("first_feedback_at"))
-        .select_from(f.join(p, p.c.request_id == f.c.request_id))
-        .where(window.where() & (p.c.arm == arm))
-        .group_by(p.c.request_id, p.c.at)
-        .subquery()
-    )
-    delay = seconds_between(conn.dialect.name, first.c.first_feedback_at, first.c.at)
-    mean = conn.execute(sa.select(sa.func.avg(delay))).scalar_one()
-    return {
-        "mean": None if mean is None else float(mean),
-        "p50": nearest_rank(conn, sa.select(delay.label("delay")), 0.5),
-    }
-
-
 def arm_counts(conn: sa.Connection, window: ArmWindow) -> dict[str, tuple[int, int, int]]:
     """Per arm: (units, requests, failed requests); cheap enough to run on every look."""
-    p = predictions
-    failed = sa.func.sum(sa.case((p.c.fallback_from.is_not(None), 1), else_=0))
-    query = (
-        sa.select(p.c.arm, sa.func.count(sa.distinct(p.c.unit)), sa.func.count(), failed)
-        .where(window.where())
-        .group_by(p.c.arm)
-    )
-    return {arm: (int(u), int(n), int(f or 0)) for arm, u, n, f in conn.execute(query)}
+    found: dict[str, tuple[int, int, int]] = {}
+    for (arm, _), values in unit_totals(conn, window.scope, ("failed",)).items():
+        units, requests, failed = found.get(arm, (0, 0, 0))
+        found[arm] = (
+            units + 1,
+            requests + round(values["requests"]),
+            failed + round(values["failed"]),
+        )
+    return found
 
 
 def label_rows(conn: sa.Connection, window: ArmWindow) -> list[dict[str, Any]]:
     """Predictions joined with their label feedback: arm, unit, outputs, label."""
-    p, f = predictions, feedback
-    query = (
-        sa.select(p.c.arm, p.c.unit, p.c.request_id, p.c.outputs, f.c.label)
-        .join(f, (f.c.request_id == p.c.request_id) & (f.c.kind == "label"))
-        .where(window.where() & (p.c.kind == "predict"))
-        .order_by(p.c.request_id, f.c.event_id)
+    query = labelled(window.scope)
+    rows = conn.execute(
+        query.order_by(query.selected_columns.request_id, query.selected_columns.event_id)
     )
-    return [dict(row) for row in conn.execute(query).mappings()]
+    return [
+        {name: row[name] for name in ("arm", "unit", "request_id", "outputs", "label")}
+        for row in rows.mappings()
+    ]
+
+
+def labelled(scope: Scope) -> sa.CompoundSelect[Any]:
+    """Every label feedback event on a served ``predict`` request in ``scope`` (by the
+    request's exact time): the folded ones' copies and the raw rows not folded yet."""
+    lp, p, f = labelled_predictions, predictions, feedback
+    columns = ("event_id", "request_id", "arm", "unit", "model", "version", "at", "outputs")
+    folded = sa.select(*(lp.c[name] for name in columns), lp.c.label).where(where(lp, scope, "at"))
+    raw = (
+        sa.select(f.c.event_id, *(p.c[name] for name in columns[1:]), f.c.label)
+        .join(f, f.c.request_id == p.c.request_id)
+        .where(where(p, scope, "at") & sa.not_(f.c.folded))
+        .where((f.c.kind == "label") & (p.c.kind == "predict"))
+    )
+    return sa.union_all(folded, raw)
 
 
 def ranked_requests(conn: sa.Connection, window: ArmWindow) -> dict[tuple[str, str], int]:
     """How many ranking requests each (arm, unit) made."""
-    p = predictions
-    query = (
-        sa.select(p.c.arm, p.c.unit, sa.func.count())
-        .where(window.where() & (p.c.kind == "rank"))
-        .group_by(p.c.arm, p.c.unit)
-    )
-    return {(arm, unit): int(n) for arm, unit, n in conn.execute(query)}
+    # Only ranking units leave the database: an endpoint of classifiers sends none.
+    found = totals(conn, window.scope, ("arm", "unit"), ("rank_requests",), nonzero="rank_requests")
+    return {(str(a), str(u)): round(n) for (a, u), (n,) in found.items() if n > 0}
 
 
 def clicked_positions(conn: sa.Connection, window: ArmWindow) -> list[tuple[str, str, str, int]]:
     """(arm, unit, request_id, position) of every clicked shown item."""
-    p, i = predictions, prediction_items
-    query = (
-        sa.select(p.c.arm, p.c.unit, i.c.request_id, i.c.position)
-        .join(p, p.c.request_id == i.c.request_id)
-        .where(window.where() & (p.c.kind == "rank") & item_was_clicked())
-        .order_by(i.c.request_id, i.c.position)
-    )
-    return [
-        (arm, unit, request, int(position)) for arm, unit, request, position in conn.execute(query)
-    ]
+    scope = window.scope
+    c = ranked_clicks
+    query = sa.select(c.c.arm, c.c.unit, c.c.request_id, c.c.position).where(where(c, scope, "at"))
+    found = [(str(a), str(u), str(r), int(n)) for a, u, r, n in conn.execute(query)]
+    for row in rows_of(pending(conn, scope), "ranked_clicks"):
+        found.append((row["arm"], row["unit"], row["request_id"], int(row["position"])))
+    return sorted(found, key=lambda click: (click[2], click[3]))
 
 
 def propensity_sums(
@@ -271,25 +214,42 @@ def propensity_sums(
     """For inverse-propensity estimates: the number of logged requests with a probability,
     and per arm ``(Σ r/p, Σ r/p², Σ 1/p, Σ 1/p²)`` where ``r`` is 1 for a request with a
     ``reward`` feedback event."""
-    p, f = predictions, feedback
-    rewarded = sa.exists().where((f.c.request_id == p.c.request_id) & (f.c.kind == reward))
-    r = sa.case((rewarded, 1.0), else_=0.0)
-    where = window.where() & p.c.probability.is_not(None) & (p.c.probability > 0)
-    total = conn.execute(sa.select(sa.func.count()).where(where)).scalar_one()
-    prob = p.c.probability
+    scope = window.scope
+    facts = pending(conn, scope)
+    logged = totals(
+        conn, scope, ("arm",), ("propensity_requests", "inverse_p", "inverse_p2"), facts
+    )
+    rewarded = reward_totals(conn, scope, reward, facts)
+    sums = {
+        str(arm): (*rewarded.get(str(arm), (0, 0.0, 0.0))[1:], inverse, inverse_sq)
+        for (arm,), (count, inverse, inverse_sq) in logged.items()
+        if count > 0
+    }
+    return round(sum(values[0] for values in logged.values())), sums
+
+
+def reward_totals(
+    conn: sa.Connection, scope: Scope, reward: str, facts: Facts
+) -> dict[str, tuple[int, float, float]]:
+    """Per arm: requests with a ``reward`` feedback event, and Σ 1/p, Σ 1/p² over those."""
+    r = reward_rollups
     query = (
         sa.select(
-            p.c.arm,
-            sa.func.sum(r / prob),
-            sa.func.sum(r / (prob * prob)),
-            sa.func.sum(1.0 / prob),
-            sa.func.sum(1.0 / (prob * prob)),
+            r.c.arm,
+            sa.func.sum(r.c.requests),
+            sa.func.sum(r.c.weighted),
+            sa.func.sum(r.c.weighted_sq),
         )
-        .where(where)
-        .group_by(p.c.arm)
+        .where(where(r, scope) & (r.c.kind == reward))
+        .group_by(r.c.arm)
     )
-    sums = {
-        arm: (float(a or 0), float(b or 0), float(c or 0), float(d or 0))
-        for arm, a, b, c, d in conn.execute(query)
+    found = {
+        str(arm): [float(n or 0), float(a or 0), float(b or 0)]
+        for arm, n, a, b in conn.execute(query)
     }
-    return int(total), sums
+    for key, values in facts.sums.get("reward_rollups", {}).items():
+        if key[3] == reward:
+            into = found.setdefault(str(key[2]), [0.0, 0.0, 0.0])
+            for n, name in enumerate(("requests", "weighted", "weighted_sq")):
+                into[n] += values[name]
+    return {arm: (round(n), a, b) for arm, (n, a, b) in found.items()}

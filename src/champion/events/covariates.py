@@ -1,44 +1,25 @@
-"""Pre-experiment covariates for CUPED, computed in SQL: each unit's own history.
+"""Pre-experiment covariates for CUPED: each unit's own history.
 
 For a ratio metric (:data:`~champion.events.arms.RATIOS`), every unit of the experiment
 window is joined with the same metric's numerator and denominator over the endpoint's
 requests in a pre-period before the experiment started (whatever served them then); a unit
-with no request in the pre-period has 0 for both. The database returns the fifteen sums per
-arm that CUPED on a ratio metric needs, so no per-unit row leaves it.
+with no request in the pre-period has 0 for both. Both sides are per-unit totals from the
+rollups plus what is not folded yet; the pre-period counts the folded segments that start
+inside it (a CUPED pre-period ends at the experiment's start, a boundary).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
-from champion.events.arms import RATIOS, ArmWindow, _per_request
-from champion.events.tables import predictions
+from champion.events.aggregates import Scope
+from champion.events.arms import RATIOS, ArmWindow, unit_totals
 
 __all__ = ["covariate_sums"]
 
 _SUMS = ("x", "y", "xx", "yy", "xy", "u", "v", "uu", "vv", "uv", "xu", "xv", "yu", "yv")
-
-
-def _per_unit(window: ArmWindow, metric: str, by_arm: bool) -> sa.Subquery:
-    request = _per_request(window)
-    x_name, y_name = RATIOS[metric]
-
-    def total(name: str) -> Any:
-        if name == "requests":
-            return sa.func.count()
-        if name == "one":
-            return sa.literal(1.0)
-        return sa.func.sum(request.c[name])
-
-    keys = [request.c.arm, request.c.unit] if by_arm else [request.c.unit]
-    return (
-        sa.select(*keys, total(x_name).label("x"), total(y_name).label("y"))
-        .group_by(*keys)
-        .subquery()
-    )
 
 
 def covariate_sums(
@@ -47,32 +28,27 @@ def covariate_sums(
     """Per arm of ``window``: ``(n, (Σx, Σy, Σx², Σy², Σxy, Σu, Σv, Σu², Σv², Σuv, Σxu, Σxv,
     Σyu, Σyv))`` where ``(x, y)`` is the unit's ``metric`` in the window and ``(u, v)`` the
     same in ``[pre_start, pre_end)`` on the same endpoint."""
-    p = predictions
-    seen = (
-        sa.select(p.c.arm)
-        .distinct()
-        .where((p.c.endpoint == window.endpoint) & (p.c.at >= pre_start) & (p.c.at < pre_end))
-    )
-    before = [str(arm) for arm in conn.execute(seen).scalars()]
-    current = _per_unit(window, metric, by_arm=True)
-    joined: sa.FromClause = current
-    u: sa.ColumnElement[Any] = sa.literal(0.0)
-    v: sa.ColumnElement[Any] = sa.literal(0.0)
-    if before:
-        history = _per_unit(
-            ArmWindow(window.endpoint, before, None, pre_start, pre_end), metric, False
-        )
-        joined = current.outerjoin(history, history.c.unit == current.c.unit)
-        u = sa.func.coalesce(history.c.x, 0.0)
-        v = sa.func.coalesce(history.c.y, 0.0)
-    x, y = current.c.x, current.c.y
-    values = {"x": x, "y": y, "u": u, "v": v}
-    columns: list[Any] = [current.c.arm, sa.func.count()]
-    for name in _SUMS:
-        first, second = values[name[0]], values[name[-1]]
-        columns.append(sa.func.sum(first if len(name) == 1 else first * second))
-    query = sa.select(*columns).select_from(joined).group_by(current.c.arm)
-    return {
-        str(row[0]): (int(row[1]), tuple(float(value or 0.0) for value in row[2:]))
-        for row in conn.execute(query)
-    }
+    x_name, y_name = RATIOS[metric]
+    current = unit_totals(conn, window.scope, (x_name, y_name))
+    before: dict[str, tuple[float, float]] = {}
+    pre = Scope(window.endpoint, start=pre_start, end=pre_end)
+    for (_, unit), values in unit_totals(conn, pre, (x_name, y_name)).items():
+        u, v = before.get(unit, (0.0, 0.0))
+        # A unit served by several arms in the pre-period has one history: their sum
+        # (``one`` is 1 per unit, whatever served it).
+        if y_name == "one":
+            before[unit] = (u + values[x_name], 1.0)
+        elif x_name == "one":
+            before[unit] = (1.0, v + values[y_name])
+        else:
+            before[unit] = (u + values[x_name], v + values[y_name])
+    found: dict[str, list[float]] = {}
+    for (arm, unit), values in sorted(current.items()):
+        x, y = values[x_name], values[y_name]
+        u, v = before.get(unit, (0.0, 0.0))
+        terms = {"x": x, "y": y, "u": u, "v": v}
+        into = found.setdefault(arm, [0.0] * (len(_SUMS) + 1))
+        into[0] += 1
+        for n, name in enumerate(_SUMS, start=1):
+            into[n] += terms[name[0]] if len(name) == 1 else terms[name[0]] * terms[name[1]]
+    return {arm: (int(sums[0]), tuple(sums[1:])) for arm, sums in found.items()}

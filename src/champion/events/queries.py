@@ -1,17 +1,21 @@
-"""Predictions joined with feedback, per endpoint, version and time window, computed in SQL."""
+"""Predictions and feedback per endpoint, version and time window: the per-version and
+per-arm sums from the rollups plus what is not folded yet, and raw rows where a reader
+wants the rows themselves (recent predictions, shadow pairs)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from champion.events import sketch
+from champion.events.aggregates import Scope, pending, sketches, totals, where
+from champion.events.arms import reward_totals
+from champion.events.rollup_tables import CREDITED, INTERLEAVING, interleaving_rollups
 from champion.events.tables import (
     feedback,
-    prediction_items,
     predictions,
     recorded,
     shadow_predictions,
@@ -21,10 +25,8 @@ __all__ = [
     "VersionStats",
     "arm_rewards",
     "feedback_for",
-    "interleaved_clicks",
-    "item_was_clicked",
+    "interleaved_units",
     "joined_predictions",
-    "nearest_rank",
     "shadow_pairs",
     "version_stats",
 ]
@@ -74,155 +76,52 @@ def _window(query: Any, endpoint: str, start: datetime | None, end: datetime | N
 def version_stats(
     conn: sa.Connection, endpoint: str, start: datetime | None = None, end: datetime | None = None
 ) -> list[VersionStats]:
-    """Per version and arm, over ``[start, end)``; every sum is done by the database.
+    """Per version and arm, over ``[start, end)`` (folded segments by their start; see
+    ``aggregates``).
 
     Requests count the version that answered; impressions, clicks and purchases of an item
     count the version each shown item is credited to (under interleaving, both teams of one
-    request), so the versions' numbers add up to the interleaving comparison's.
+    request), so the versions' numbers add up to the interleaving comparison's. Latency
+    percentiles come from histograms, within ``sketch.ACCURACY`` (1 %).
     """
-    p, i = predictions, prediction_items
-    stats: dict[tuple[str, int, str], dict[str, Any]] = {}
-    base = _window(
-        sa.select(
-            p.c.model,
-            p.c.version,
-            p.c.arm,
-            sa.func.count().label("requests"),
-            sa.func.count(sa.distinct(p.c.unit)).label("units"),
-            sa.func.count(p.c.fallback_from).label("fallbacks"),
-        ),
-        endpoint,
-        start,
-        end,
-    ).group_by(p.c.model, p.c.version, p.c.arm)
-    for row in conn.execute(base):
-        stats[(row.model, row.version, row.arm)] = {
-            "requests": row.requests,
-            "units": row.units,
-            "fallbacks": row.fallbacks,
-        }
-
-    clicked = item_was_clicked()
-    shown = _window(
-        sa.select(
-            i.c.model,
-            i.c.version,
-            p.c.arm,
-            sa.func.count().label("impressions"),
-            sa.func.sum(sa.case((clicked, 1), else_=0)).label("clicked"),
-        ).join(p, p.c.request_id == i.c.request_id),
-        endpoint,
-        start,
-        end,
-    ).group_by(i.c.model, i.c.version, p.c.arm)
-    for row in conn.execute(shown):
-        stats.setdefault((row.model, row.version, row.arm), {}).update(
-            impressions=row.impressions, clicked=int(row.clicked or 0)
-        )
-
-    # Under interleaving, feedback on an item goes to the version that placed it, as its
-    # impression does; feedback without an item stays with the version that answered.
-    placed = (
-        (i.c.request_id == feedback.c.request_id)
-        & (i.c.item == feedback.c.item)
-        & (p.c.arm == "interleave")
-    )
-    credited_model = sa.func.coalesce(i.c.model, p.c.model).label("model")
-    credited_version = sa.func.coalesce(i.c.version, p.c.version).label("version")
-    fb = _window(
-        sa.select(
-            credited_model,
-            credited_version,
-            p.c.arm,
-            sa.func.sum(sa.case((feedback.c.kind == "click", 1), else_=0)).label("clicks"),
-            sa.func.sum(sa.case((feedback.c.kind == "purchase", 1), else_=0)).label("purchases"),
-            sa.func.sum(sa.case((feedback.c.kind == "label", 1), else_=0)).label("labels"),
-            sa.func.coalesce(sa.func.sum(feedback.c.value), 0.0).label("value"),
-            sa.func.count(sa.distinct(p.c.request_id)).label("with_feedback"),
-        )
-        .join(feedback, feedback.c.request_id == p.c.request_id)
-        .outerjoin(i, placed),
-        endpoint,
-        start,
-        end,
-    ).group_by(credited_model, credited_version, p.c.arm)
-    for row in conn.execute(fb):
-        stats.setdefault((row.model, row.version, row.arm), {}).update(
-            clicks=row.clicks,
-            purchases=row.purchases,
-            labels=row.labels,
-            value=float(row.value),
-            with_feedback=row.with_feedback,
-        )
-
+    scope = Scope(endpoint, start=start, end=end)
+    facts = pending(conn, scope)
+    by = ("model", "version", "arm")
+    names = ("requests", "failed", *CREDITED)
+    per_unit = totals(conn, scope, (*by, "unit"), names, facts)
+    stats: dict[tuple[str, int, str], list[float]] = {}
+    for (model, version, arm, _), values in per_unit.items():
+        if values[0] <= 0 and values[2] <= 0 and values[-1] <= 0:
+            continue  # no request, impression or feedback of this version (a zero delta)
+        into = stats.setdefault((str(model), int(version), str(arm)), [0.0] * (len(names) + 1))
+        into[-1] += values[0] > 0  # units with a request answered by this version
+        for n, value in enumerate(values):
+            into[n] += value
+    latency = sketches(conn, scope, by, "latency", facts)
     result = []
     for (model, version, arm), values in sorted(stats.items()):
-        p50, p99 = (
-            _percentile(conn, endpoint, (model, version, arm), start, end, q) for q in (0.5, 0.99)
-        )
+        got = dict(zip((*names, "units"), values, strict=True))
+        counts = latency.get((model, version, arm), {})
         result.append(
             VersionStats(
                 model=model,
                 version=version,
                 arm=arm,
-                requests=values.get("requests", 0),
-                units=values.get("units", 0),
-                impressions=values.get("impressions", 0),
-                clicked_impressions=values.get("clicked", 0),
-                clicks=values.get("clicks", 0),
-                purchases=values.get("purchases", 0),
-                labels=values.get("labels", 0),
-                value=values.get("value", 0.0),
-                requests_with_feedback=values.get("with_feedback", 0),
-                latency_p50_ms=p50,
-                latency_p99_ms=p99,
-                fallbacks=values.get("fallbacks", 0),
+                requests=round(got["requests"]),
+                units=round(got["units"]),
+                impressions=round(got["credited_impressions"]),
+                clicked_impressions=round(got["credited_clicked"]),
+                clicks=round(got["credited_clicks"]),
+                purchases=round(got["credited_purchases"]),
+                labels=round(got["credited_labels"]),
+                value=got["credited_value"],
+                requests_with_feedback=round(got["credited_with_feedback"]),
+                latency_p50_ms=sketch.quantile(counts, 0.5),
+                latency_p99_ms=sketch.quantile(counts, 0.99),
+                fallbacks=round(got["failed"]),
             )
         )
     return result
-
-
-def item_was_clicked() -> sa.Exists:
-    """True for a shown item (``prediction_items`` row) that got a click."""
-    i = prediction_items
-    return sa.exists().where(
-        (feedback.c.request_id == i.c.request_id)
-        & (feedback.c.item == i.c.item)
-        & (feedback.c.kind == "click")
-    )
-
-
-def _percentile(
-    conn: sa.Connection,
-    endpoint: str,
-    group: tuple[str, int, str],
-    start: datetime | None,
-    end: datetime | None,
-    q: float,
-) -> float | None:
-    model, version, arm = group
-    same = (
-        (predictions.c.model == model)
-        & (predictions.c.version == version)
-        & (predictions.c.arm == arm)
-    )
-    return nearest_rank(
-        conn, _window(sa.select(predictions.c.latency_ms), endpoint, start, end).where(same), q
-    )
-
-
-def nearest_rank(conn: sa.Connection, query: sa.Select[Any], q: float) -> float | None:
-    """The nearest-rank ``q`` quantile of the one column ``query`` selects (None if empty).
-
-    ORDER BY ... OFFSET is portable to SQLite and PostgreSQL and ships one row to Python.
-    """
-    count = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-    if count == 0:
-        return None
-    column = query.selected_columns[0]
-    ranked = query.order_by(column).offset(max(0, math.ceil(q * count) - 1)).limit(1)
-    value = conn.execute(ranked).scalar_one()
-    return None if value is None else float(value)
 
 
 def joined_predictions(
@@ -264,57 +163,50 @@ def arm_rewards(
     conn: sa.Connection, endpoint: str, config_version: int, reward: str
 ) -> dict[str, tuple[int, int]]:
     """Per arm of one configuration: (requests with a ``reward`` feedback event, requests)."""
-    p = predictions
-    where = (p.c.endpoint == endpoint) & (p.c.config_version == config_version)
-    trials: dict[str, int] = dict(
-        conn.execute(sa.select(p.c.arm, sa.func.count()).where(where).group_by(p.c.arm)).all()
-    )
-    successes: dict[str, int] = dict(
-        conn.execute(
-            sa.select(p.c.arm, sa.func.count(sa.distinct(p.c.request_id)))
-            .join(feedback, feedback.c.request_id == p.c.request_id)
-            .where(where & (feedback.c.kind == reward))
-            .group_by(p.c.arm)
-        ).all()
-    )
-    return {arm: (int(successes.get(arm, 0)), int(n)) for arm, n in trials.items()}
+    scope = Scope(endpoint, since_config=config_version, until_config=config_version)
+    facts = pending(conn, scope)
+    trials = totals(conn, scope, ("arm",), ("requests",), facts)
+    successes = reward_totals(conn, scope, reward, facts)
+    return {
+        str(arm): (successes.get(str(arm), (0, 0.0, 0.0))[0], round(n))
+        for (arm,), (n,) in trials.items()
+        if n > 0
+    }
 
 
-def interleaved_clicks(
+def interleaved_units(
     conn: sa.Connection, endpoint: str, start: datetime | None = None, end: datetime | None = None
-) -> dict[str, dict[str, Any]]:
-    """Per interleaved impression: its unit, its champion and the clicks credited to each version.
+) -> dict[tuple[str, str], dict[str, tuple[int, int, int, int, int, int]]]:
+    """Per pair of interleaved versions ``(champion, challenger)`` and unit: impressions,
+    wins, losses and ties of the challenger, and the clicks credited to each version.
 
-    Returns ``{request_id: {"unit": ..., "champion": "recs/1", "clicks": {"recs/1": 2,
-    "recs/2": 0}}}``; versions that placed items but got no click are present with 0.
-    Impressions answered by a fallback (a ranker failed) are left out.
+    An impression compares the answering version's items with the one other version's:
+    a win when the challenger's items got more clicks, a loss when fewer, a tie when as many
+    and at least one. Impressions answered by a fallback (a ranker failed), or where only
+    one version placed items, are left out.
     """
-    p, i = predictions, prediction_items
-    clicked = item_was_clicked()
-    query = _window(
+    scope = Scope(endpoint, start=start, end=end)
+    t = interleaving_rollups
+    query = (
         sa.select(
-            p.c.request_id,
-            p.c.unit,
-            p.c.model.label("champion_model"),
-            p.c.version.label("champion_version"),
-            i.c.model,
-            i.c.version,
-            sa.func.sum(sa.case((clicked, 1), else_=0)).label("clicks"),
+            t.c.champion, t.c.challenger, t.c.unit, *(sa.func.sum(t.c[n]) for n in INTERLEAVING)
         )
-        .join(i, i.c.request_id == p.c.request_id)
-        .where((p.c.arm == "interleave") & p.c.fallback_from.is_(None)),
-        endpoint,
-        start,
-        end,
-    ).group_by(p.c.request_id, p.c.unit, p.c.model, p.c.version, i.c.model, i.c.version)
-    impressions: dict[str, dict[str, Any]] = {}
+        .where(where(t, scope))
+        .group_by(t.c.champion, t.c.challenger, t.c.unit)
+    )
+    found: dict[tuple[str, str, str], list[int]] = {}
     for row in conn.execute(query):
-        champion = f"{row.champion_model}/{row.champion_version}"
-        entry = impressions.setdefault(
-            row.request_id, {"unit": row.unit, "champion": champion, "clicks": {}}
-        )
-        entry["clicks"][f"{row.model}/{row.version}"] = int(row.clicks)
-    return impressions
+        found[(str(row[0]), str(row[1]), str(row[2]))] = [int(v or 0) for v in row[3:]]
+    for key, values in pending(conn, scope).sums.get("interleaving_rollups", {}).items():
+        into = found.setdefault((key[2], key[3], key[4]), [0] * len(INTERLEAVING))
+        for n, name in enumerate(INTERLEAVING):
+            into[n] += round(values[name])
+    pairs: dict[tuple[str, str], dict[str, tuple[int, int, int, int, int, int]]] = {}
+    for (champion, challenger, unit), counts in sorted(found.items()):
+        if counts[0] > 0:
+            a, b, c, d, e, f = counts
+            pairs.setdefault((champion, challenger), {})[unit] = (a, b, c, d, e, f)
+    return pairs
 
 
 def shadow_pairs(

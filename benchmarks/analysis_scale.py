@@ -1,0 +1,169 @@
+"""How long an experiment report and /stats take over many events, read raw or from rollups.
+
+Prediction and feedback rows for one canary endpoint (two arms, a unit per ten requests, a
+click on one request in ten, a purchase on one in fifty) are generated inside the database
+(an ``INSERT ... SELECT`` over a row series: the bulk path; the rows are the ones the writer
+would store), then timed, each the median of ``--repeat`` runs:
+
+- ``report raw`` / ``stats raw``: nothing folded, so every read computes every request's
+  facts from its raw rows (what a server with ``CHAMPION_FOLD_INTERVAL_SECONDS=0`` does);
+- ``fold``: one pass over everything (``champion.events.fold``: what the server's loop and
+  ``champion admin rebuild-aggregates`` do), rows per second;
+- ``report folded`` / ``stats folded``: every request folded; 1,000 fresh requests and their
+  clicks stay raw, as a running server's last minute would.
+
+The report is ``analyse`` over the experiment's window with the full metric set (what
+``GET /v1/endpoints/{endpoint}/experiment`` computes); ``/stats`` is ``version_stats`` over
+all time. Run from the repository root:
+
+    nice -n 10 .venv/bin/python benchmarks/analysis_scale.py --events 1000000
+    nice -n 10 .venv/bin/python benchmarks/analysis_scale.py --events 1000000 \\
+        --database postgresql://postgres:champion@127.0.0.1:5432/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+
+from champion.db import read, write  # noqa: E402
+from champion.db.engine import make_engine  # noqa: E402
+from champion.db.migrate import migrate  # noqa: E402
+from champion.evaluation.analysis import analyse  # noqa: E402
+from champion.evaluation.arms import experiment_arms  # noqa: E402
+from champion.evaluation.design import parse_design  # noqa: E402
+from champion.events import fold, version_stats  # noqa: E402
+from champion.events.arms import ArmWindow  # noqa: E402
+from champion.registry.entities import VersionKey  # noqa: E402
+
+ENDPOINT = "bench"
+START = datetime(2026, 5, 4, tzinfo=UTC)
+VERSIONS = {"m@champion": VersionKey("m", 1), "m@challenger": VersionKey("m", 2)}
+PARAMS = {"champion": "m@champion", "challenger": "m@challenger", "share": 0.5}
+
+
+def _load(engine: sa.Engine, first: int, count: int, start: datetime) -> None:
+    """Requests ``first .. first + count - 1``, one a second from ``start``, with feedback."""
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:
+        series = f"SELECT g AS n FROM generate_series({first}, {first + count - 1}) AS g"
+        at = f"TIMESTAMPTZ '{start.isoformat()}' + (n - {first}) * INTERVAL '1 second'"
+        later = f"{at} + INTERVAL '5 seconds'"
+        empty_object, empty_list = "'{}'::jsonb", "'[]'::jsonb"
+    else:
+        series = (
+            f"WITH RECURSIVE s(n) AS (SELECT {first} UNION ALL SELECT n + 1 FROM s "
+            f"WHERE n < {first + count - 1}) SELECT n FROM s"
+        )
+        base = start.strftime("%Y-%m-%d %H:%M:%S")
+        at = f"strftime('%Y-%m-%d %H:%M:%f', '{base}', '+' || (n - {first}) || ' seconds') || '000'"
+        later = (
+            f"strftime('%Y-%m-%d %H:%M:%f', '{base}', '+' || (n - {first} + 5) || ' seconds') "
+            "|| '000'"
+        )
+        empty_object, empty_list = "'{}'", "'[]'"
+    units = max(1, (first + count) // 10)
+    arm = f"CASE WHEN (n % {units}) % 2 = 0 THEN 'champion' ELSE 'challenger' END"
+    version = f"CASE WHEN (n % {units}) % 2 = 0 THEN 1 ELSE 2 END"
+
+    def escape(sql: str) -> str:
+        # psycopg reads % as a placeholder; SQLite's driver does not.
+        return sql.replace("%", "%%") if postgres else sql
+
+    with write(engine) as conn:
+        conn.exec_driver_sql(
+            escape(
+                "INSERT INTO predictions (request_id, endpoint, config_version, unit, "
+                "unit_randomised, arm, bucket, model, version, kind, inputs, outputs, latency_ms, "
+                "at, fallback_from, probability) "
+                f"SELECT 'r' || n, '{ENDPOINT}', 1, 'u' || (n % {units}), true, {arm}, 0, 'm', "
+                f"{version}, 'predict', {empty_object}, {empty_list}, 1.0 + (n % 97) * 0.25, {at}, "
+                f"NULL, NULL FROM ({series}) AS numbers"
+            )
+        )
+        conn.exec_driver_sql(
+            escape(
+                "INSERT INTO feedback (event_id, request_id, item, kind, value, label, at, "
+                "received_at) "
+                "SELECT 'e' || n, 'r' || n, NULL, CASE WHEN n % 50 = 0 THEN 'purchase' ELSE "
+                f"'click' END, CASE WHEN n % 50 = 0 THEN 3.5 END, NULL, {later}, {later} "
+                f"FROM ({series}) AS numbers WHERE n % 10 = 0"
+            )
+        )
+
+
+def _median(work: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000, help="Prediction events.")
+    parser.add_argument("--database", default=None, help="A PostgreSQL URL (default: SQLite).")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-raw", action="store_true", help="Time only the folded reads.")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "analysis_scale.json")
+    args = parser.parse_args()
+    design = parse_design({"goal": "click_rate", "min_sample": 100})
+    arms = experiment_arms(ENDPOINT, "canary", PARAMS, VERSIONS.__getitem__)
+    window = ArmWindow(ENDPOINT, arms.logged_arms, 1, START, None)
+
+    def report() -> None:
+        with read(engine) as conn:
+            analyse(conn, design, arms, window, full=True)
+
+    def stats() -> None:
+        with read(engine) as conn:
+            version_stats(conn, ENDPOINT)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database or f"sqlite:///{tmp}/bench.db"
+        engine = make_engine(url)
+        migrate(engine)
+        with write(engine) as conn:
+            for table in ("feedback", "predictions", "rollups", "rollup_sketches"):
+                conn.exec_driver_sql(f"DELETE FROM {table}")
+        started = time.perf_counter()
+        _load(engine, 0, args.events, START)
+        found: dict[str, Any] = {
+            "database": engine.dialect.name,
+            "events": args.events,
+            "load_seconds": time.perf_counter() - started,
+        }
+        if not args.skip_raw:
+            found["report_raw_seconds"] = _median(report, args.repeat)
+            found["stats_raw_seconds"] = _median(stats, args.repeat)
+        started = time.perf_counter()
+        rows = fold(engine, START + timedelta(seconds=args.events + 3600))
+        found["fold_seconds"] = time.perf_counter() - started
+        found["fold_rows_per_second"] = rows / found["fold_seconds"]
+        # A running server's last minute: fresh requests and clicks not folded yet.
+        _load(engine, args.events, 1_000, START + timedelta(seconds=args.events))
+        found["report_folded_seconds"] = _median(report, args.repeat)
+        found["stats_folded_seconds"] = _median(stats, args.repeat)
+        engine.dispose()
+    print(json.dumps(found, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(found, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+"""Aggregates read from the rollups plus what is not folded yet, in one snapshot.
+
+Every read has two halves: the rollup rows of the scope (folded requests, whole segments by
+their start) and the facts of the requests the fold pass has not reached, plus the deltas of
+folded requests whose feedback arrived since (``facts``, computed from raw rows, by their
+exact time). A scope whose start and end are segment boundaries (UTC midnights, an
+experiment's start and end) is exact; any other scope counts the folded segments that start
+inside it. Callers read in one transaction (``champion.db.read``: a snapshot on both
+databases), so a fold pass running meanwhile is seen entirely or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from champion.events.facts import Facts, request_facts
+from champion.events.rollup_tables import rollup_sketches, rollups
+from champion.events.rollups import load_raw
+from champion.events.tables import feedback, predictions
+
+__all__ = ["Scope", "first_time", "pending", "rows_of", "sketches", "totals", "where"]
+
+_BY = ("endpoint", "config_version", "arm", "model", "version", "unit")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which events a read covers; ``arms`` None is every arm."""
+
+    endpoint: str
+    arms: Sequence[str] | None = None
+    since_config: int | None = None
+    until_config: int | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    model: str | None = None
+    version: int | None = None
+
+
+def where(table: sa.Table, scope: Scope, time: str = "segment_start") -> sa.ColumnElement[bool]:
+    """The rows of ``table`` in ``scope``, by ``time`` (a rollup's segment or a row's time)."""
+    c = table.c
+    condition = c.endpoint == scope.endpoint
+    if scope.arms is not None:
+        condition &= c.arm.in_(list(scope.arms))
+    if scope.since_config is not None:
+        condition &= c.config_version >= scope.since_config
+    if scope.until_config is not None:
+        condition &= c.config_version <= scope.until_config
+    if scope.start is not None:
+        condition &= c[time] >= scope.start
+    if scope.end is not None:
+        condition &= c[time] < scope.end
+    if scope.model is not None:
+        condition &= (c.model == scope.model) & (c.version == scope.version)
+    return condition
+
+
+def pending(conn: sa.Connection, scope: Scope) -> Facts:
+    """The facts in ``scope`` not in the rollups yet: unfolded requests with all their
+    feedback, and for folded requests the feedback not folded yet (as deltas). Keys end with
+    the request's time (where the rollups have a segment's start)."""
+    return _within(_endpoint_pending(conn, scope.endpoint), scope)
+
+
+# Computed once per endpoint and transaction: a report asks for several scopes, and its
+# transaction is one snapshot (the fold pass drops the entry before it writes).
+CACHE = "champion_pending_facts"
+
+
+def _endpoint_pending(conn: sa.Connection, endpoint: str) -> Facts:
+    transaction = conn.get_transaction()
+    cached: tuple[Any, dict[str, Facts]] | None = conn.info.get(CACHE)
+    if cached is None or transaction is None or cached[0] is not transaction:
+        cached = (transaction, {})
+    if endpoint in cached[1]:
+        facts: Facts = cached[1][endpoint]
+        return facts
+    p, f = predictions, feedback
+    inside = p.c.endpoint == endpoint
+    unfolded = sa.select(p.c.request_id).where(sa.not_(p.c.folded) & inside)
+    late = (
+        sa.select(p.c.request_id)
+        .where(p.c.request_id.in_(sa.select(f.c.request_id).where(sa.not_(f.c.folded))))
+        .where(p.c.folded & inside)
+    )
+    ids = sorted({*conn.execute(unfolded).scalars(), *conn.execute(late).scalars()})
+    facts = Facts()
+    for request, items, events in load_raw(conn, ids):
+        request_facts(request, items, events, request["at"], facts)
+        if request["folded"]:
+            folded = [e for e in events if e["folded"]]
+            request_facts(request, items, folded, request["at"], facts, -1.0)
+    if transaction is not None:
+        cached[1][endpoint] = facts
+        conn.info[CACHE] = cached
+    return facts
+
+
+def _within(facts: Facts, scope: Scope) -> Facts:
+    arms = None if scope.arms is None else set(scope.arms)
+
+    def inside(config: int, arm: str | None, at: datetime) -> bool:
+        return (
+            (arms is None or arm in arms)
+            and (scope.since_config is None or config >= scope.since_config)
+            and (scope.until_config is None or config <= scope.until_config)
+            and (scope.start is None or at >= scope.start)
+            and (scope.end is None or at < scope.end)
+        )
+
+    def version(model: str, number: int) -> bool:
+        return scope.model is None or (model, number) == (scope.model, scope.version)
+
+    found = Facts()
+    for table, keyed in facts.sums.items():
+        kept = found.sums.setdefault(table, {})
+        for key, values in keyed.items():
+            arm = "interleave" if table == "interleaving_rollups" else key[2]
+            if not inside(key[1], arm, key[-1]):
+                continue
+            if table in ("rollups", "rollup_sketches") and not version(key[3], key[4]):
+                continue
+            kept[key] = values
+    for table, rows in facts.rows.items():
+        found.rows[table] = {
+            key: row
+            for key, row in rows.items()
+            if inside(row["config_version"], row["arm"], row["at"])
+            and ("model" not in row or version(row["model"], row["version"]))
+        }
+    return found
+
+
+def totals(
+    conn: sa.Connection,
+    scope: Scope,
+    by: Sequence[str],
+    columns: Sequence[str],
+    facts: Facts | None = None,
+    nonzero: str | None = None,
+) -> dict[tuple[Any, ...], list[float]]:
+    """Sums of rollup ``columns`` grouped ``by`` (names among endpoint, config_version, arm,
+    model, version, unit), folded and pending together (``facts``: pending, computed once
+    by the caller). ``nonzero`` (a column that never goes below 0) leaves out the folded
+    groups where it sums to 0, in the database."""
+    r = rollups
+    query = (
+        sa.select(*(r.c[name] for name in by), *(sa.func.sum(r.c[name]) for name in columns))
+        .where(where(r, scope))
+        .group_by(*(r.c[name] for name in by))
+    )
+    if nonzero is not None:
+        query = query.having(sa.func.sum(r.c[nonzero]) > 0)
+    found: dict[tuple[Any, ...], list[float]] = {}
+    for row in conn.execute(query):
+        found[tuple(row[: len(by)])] = [float(v or 0) for v in row[len(by) :]]
+    facts = pending(conn, scope) if facts is None else facts
+    positions = [_BY.index(name) for name in by]
+    for key, values in facts.sums.get("rollups", {}).items():
+        group = tuple(key[i] for i in positions)
+        into = found.setdefault(group, [0.0] * len(columns))
+        for n, name in enumerate(columns):
+            into[n] += values.get(name, 0)
+    return found
+
+
+def sketches(
+    conn: sa.Connection, scope: Scope, by: Sequence[str], measure: str, facts: Facts
+) -> dict[tuple[Any, ...], dict[int, int]]:
+    """Histogram counts of ``measure`` (``latency`` or ``delay``) grouped ``by``."""
+    s = rollup_sketches
+    query = (
+        sa.select(*(s.c[name] for name in by), s.c.bucket, sa.func.sum(s.c.count))
+        .where(where(s, scope) & (s.c.measure == measure))
+        .group_by(*(s.c[name] for name in by), s.c.bucket)
+    )
+    found: dict[tuple[Any, ...], dict[int, int]] = {}
+    for row in conn.execute(query):
+        counts = found.setdefault(tuple(row[: len(by)]), {})
+        counts[int(row[-2])] = counts.get(int(row[-2]), 0) + int(row[-1])
+    positions = [_BY.index(name) for name in by]
+    for key, values in facts.sums.get("rollup_sketches", {}).items():
+        if key[5] != measure:
+            continue
+        counts = found.setdefault(tuple(key[i] for i in positions), {})
+        counts[key[6]] = counts.get(key[6], 0) + round(values["count"])
+    return found
+
+
+def rows_of(facts: Facts, table: str) -> Iterable[dict[str, Any]]:
+    """The pending rows of one slim table (labelled predictions, ranked clicks)."""
+    return facts.rows.get(table, {}).values()
+
+
+def first_time(conn: sa.Connection, scope: Scope) -> datetime | None:
+    """When ``scope``'s first request was served: the start of its segment once folded."""
+    r, p = rollups, predictions
+    folded = sa.select(sa.func.min(r.c.segment_start)).where(where(r, scope) & (r.c.requests > 0))
+    raw = sa.select(sa.func.min(p.c.at)).where(where(p, scope, "at") & sa.not_(p.c.folded))
+    times = [conn.execute(folded).scalar_one(), conn.execute(raw).scalar_one()]
+    found = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in times if t is not None]
+    return min(found, default=None)

@@ -1,0 +1,147 @@
+"""The tables that hold folded events: additive sums per unit and segment, percentile
+histograms, and slim copies of the rows scikit-learn scores (labels, clicked positions).
+
+A segment is the stretch of time from a boundary to the next one; boundaries are UTC
+midnights and every ``started_at``/``finished_at`` of an experiment on the endpoint, so a
+window between two boundaries (an experiment's) covers whole segments. ``rollups`` puts the
+facts of each folded request on the version that answered it, and the facts credited to a
+shown item's version (``credited_*``, under interleaving both teams) on that version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from champion.db.metadata import JSON, UTCDateTime, metadata
+
+__all__ = [
+    "CREDITED",
+    "INTERLEAVING",
+    "REQUEST_FACTS",
+    "interleaving_rollups",
+    "labelled_predictions",
+    "ranked_clicks",
+    "reward_rollups",
+    "rollup_sketches",
+    "rollups",
+]
+
+REQUEST_FACTS = (
+    "requests", "rank_requests", "failed", "latency", "clicked", "purchased", "value",
+    "with_feedback", "shown", "clicked_items", "delay_sum", "delay_count",
+    "propensity_requests", "inverse_p", "inverse_p2",
+)  # fmt: skip
+"""Sums over the requests a version answered (``rollups``)."""
+
+CREDITED = (
+    "credited_impressions", "credited_clicked", "credited_clicks", "credited_purchases",
+    "credited_labels", "credited_value", "credited_with_feedback",
+)  # fmt: skip
+"""Sums over the items and feedback credited to a version (``rollups``)."""
+
+INTERLEAVING = ("impressions", "wins", "losses", "ties", "champion_clicks", "challenger_clicks")
+"""Per unit and pair of interleaved versions (``interleaving_rollups``)."""
+
+_FLOATS = {"latency", "value", "delay_sum", "inverse_p", "inverse_p2", "credited_value"}
+
+
+def _sums(names: tuple[str, ...], floats: set[str]) -> list[sa.Column[Any]]:
+    return [
+        sa.Column(name, sa.Float if name in floats else sa.BigInteger, nullable=False)
+        for name in names
+    ]
+
+
+def _key(*extra: sa.Column[Any]) -> list[sa.Column[Any]]:
+    return [
+        sa.Column("endpoint", sa.String(64), primary_key=True),
+        sa.Column("config_version", sa.Integer, primary_key=True),
+        *extra,
+        sa.Column("segment_start", UTCDateTime(), primary_key=True),
+    ]
+
+
+rollups = sa.Table(
+    "rollups",
+    metadata,
+    *_key(
+        sa.Column("arm", sa.String(64), primary_key=True),
+        sa.Column("model", sa.String(64), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True),
+        sa.Column("unit", sa.String(256), primary_key=True),
+    ),
+    *_sums(REQUEST_FACTS + CREDITED, _FLOATS),
+    sa.Index(None, "endpoint", "segment_start"),
+)
+
+# Per feedback kind (any word a bandit may reward): requests with one, and Σ 1/p, Σ 1/p² over
+# those with a logged probability (inverse-propensity estimates).
+reward_rollups = sa.Table(
+    "reward_rollups",
+    metadata,
+    *_key(
+        sa.Column("arm", sa.String(64), primary_key=True),
+        sa.Column("kind", sa.String(16), primary_key=True),
+    ),
+    *_sums(("requests", "weighted", "weighted_sq"), {"weighted", "weighted_sq"}),
+)
+
+# Latency (ms) and feedback delay (s) histograms; see ``sketch`` for the buckets.
+rollup_sketches = sa.Table(
+    "rollup_sketches",
+    metadata,
+    *_key(
+        sa.Column("arm", sa.String(64), primary_key=True),
+        sa.Column("model", sa.String(64), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True),
+        sa.Column("measure", sa.String(16), primary_key=True),
+        sa.Column("bucket", sa.Integer, primary_key=True),
+    ),
+    sa.Column("count", sa.BigInteger, nullable=False),
+)
+
+# Interleaved impressions turned into each unit's wins, losses and ties per pair of versions.
+interleaving_rollups = sa.Table(
+    "interleaving_rollups",
+    metadata,
+    *_key(
+        sa.Column("champion", sa.String(80), primary_key=True),
+        sa.Column("challenger", sa.String(80), primary_key=True),
+        sa.Column("unit", sa.String(256), primary_key=True),
+    ),
+    *_sums(INTERLEAVING, set()),
+)
+
+# One row per label feedback event on a served prediction: what label metrics score.
+labelled_predictions = sa.Table(
+    "labelled_predictions",
+    metadata,
+    sa.Column("event_id", sa.String(64), primary_key=True),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("endpoint", sa.String(64), nullable=False),
+    sa.Column("config_version", sa.Integer, nullable=False),
+    sa.Column("arm", sa.String(64), nullable=False),
+    sa.Column("unit", sa.String(256), nullable=False),
+    sa.Column("model", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("outputs", JSON, nullable=False),
+    sa.Column("label", JSON, nullable=True),
+    sa.Index(None, "endpoint", "at"),
+)
+
+# One row per clicked item a ranking showed: what NDCG scores.
+ranked_clicks = sa.Table(
+    "ranked_clicks",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("endpoint", sa.String(64), nullable=False),
+    sa.Column("config_version", sa.Integer, nullable=False),
+    sa.Column("arm", sa.String(64), nullable=False),
+    sa.Column("unit", sa.String(256), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Index(None, "endpoint", "at"),
+)

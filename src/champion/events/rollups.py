@@ -1,0 +1,287 @@
+"""The fold pass: raw prediction and feedback rows added once to the stored aggregates.
+
+A pass takes predictions not folded yet and older than ``now - lag`` (in batches, one
+transaction each), computes each request's facts from its raw rows (the request, its shown
+items, all its feedback so far; see ``facts``), adds them to the rollup tables and marks the
+request and exactly the feedback it used as folded. Feedback that arrives once its request
+is folded is added by a later pass as a delta: the request's facts with that feedback minus
+its facts with only the feedback folded before. Nothing keys on a time watermark, only on the
+flags, so a prediction replayed late with an old time is folded like any other and no event
+is counted twice or missed. On PostgreSQL the rows are taken ``FOR UPDATE SKIP LOCKED``; on
+SQLite the write transaction serialises passes.
+
+Every report reads the rollups plus the same facts computed for what is not folded yet, so
+its answer is the same before and after a pass, and once raw rows are folded they may be
+deleted (retention) without changing any report.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from champion.db.engine import write
+from champion.db.metadata import UTCDateTime
+from champion.events.facts import Facts, Key, request_facts
+from champion.events.rollup_tables import (
+    interleaving_rollups,
+    labelled_predictions,
+    ranked_clicks,
+    reward_rollups,
+    rollup_sketches,
+    rollups,
+)
+from champion.events.tables import feedback, prediction_items, predictions
+
+__all__ = ["BATCH", "backlog", "clear", "fold", "load_raw", "rebuild", "segment_starts"]
+
+BATCH = 5_000
+"""Requests (or late feedback events) folded per transaction."""
+
+_SUM_TABLES = {t.name: t for t in (rollups, reward_rollups, rollup_sketches, interleaving_rollups)}
+_ROW_TABLES = {t.name: t for t in (labelled_predictions, ranked_clicks)}
+
+# The experiments table belongs to evaluation, which imports this package; its start and end
+# times are read through a lightweight reference instead of an import.
+_experiments = sa.table(
+    "experiments",
+    sa.column("endpoint", sa.String()),
+    sa.column("started_at", UTCDateTime()),
+    sa.column("finished_at", UTCDateTime()),
+)
+
+
+def fold(
+    target: sa.Engine | sa.Connection,
+    now: datetime,
+    *,
+    lag: timedelta = timedelta(0),
+    batch: int = BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Fold every prediction older than ``now - lag`` and every late feedback event of a
+    folded request; returns how many rows (predictions and feedback) were folded.
+
+    With an engine each batch commits on its own; with a connection every batch runs in the
+    caller's transaction (the retention pass folds first, then deletes, in one). ``progress``
+    gets the rows folded by each batch.
+    """
+    cutoff = now - lag
+    total = 0
+    while True:
+        if isinstance(target, sa.Engine):
+            with write(target) as conn:
+                done = _fold_batch(conn, cutoff, batch)
+        else:
+            done = _fold_batch(target, cutoff, batch)
+        if done == 0:
+            return total
+        total += done
+        if progress is not None:
+            progress(done)
+
+
+def backlog(conn: sa.Connection) -> int:
+    """Predictions not folded yet."""
+    query = sa.select(sa.func.count()).where(sa.not_(predictions.c.folded))
+    return int(conn.execute(query).scalar_one())
+
+
+def clear(conn: sa.Connection) -> None:
+    """Empty every rollup table and mark every raw row unfolded (before a refold)."""
+    for table in (*_SUM_TABLES.values(), *_ROW_TABLES.values()):
+        conn.execute(table.delete())
+    for events in (predictions, feedback):
+        conn.execute(events.update().where(events.c.folded).values(folded=False))
+
+
+def rebuild(
+    engine: sa.Engine,
+    now: datetime,
+    *,
+    lag: timedelta = timedelta(0),
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Empty the rollups, mark every raw row unfolded and fold them all again (for upgrades
+    and repairs); ``progress`` gets (rows folded so far, rows to fold). Returns the rows
+    folded. Rows already deleted by retention are gone from the rollups afterwards."""
+    with write(engine) as conn:
+        clear(conn)
+        total = backlog(conn) + int(
+            conn.execute(sa.select(sa.func.count()).select_from(feedback)).scalar_one()
+        )
+    done = 0
+
+    def advance(rows: int) -> None:
+        nonlocal done
+        done += rows
+        if progress is not None:
+            progress(done, max(total, done))
+
+    return fold(engine, now, lag=lag, progress=advance)
+
+
+def _fold_batch(conn: sa.Connection, cutoff: datetime, batch: int) -> int:
+    p, f = predictions, feedback
+    conn.info.pop("champion_pending_facts", None)  # what reads computed before this pass
+    locking = conn.dialect.name == "postgresql"
+    # Late feedback first: requests folded by this same batch take their feedback below.
+    late = (
+        sa.select(f.c.event_id, f.c.request_id)
+        .join(p, p.c.request_id == f.c.request_id)
+        .where(sa.not_(f.c.folded) & p.c.folded)
+        .order_by(f.c.received_at)
+        .limit(batch)
+    )
+    if locking:
+        # Locks the request too: two passes adding deltas to one request at once would each
+        # count the same change.
+        late = late.with_for_update(skip_locked=True)
+    late_events = conn.execute(late).all()
+    events = [event_id for event_id, _ in late_events]
+    facts = Facts()
+    if late_events:
+        requests = sorted({request_id for _, request_id in late_events})
+        raw = load_raw(conn, requests, events=set(events))
+        facts.merge(_facts(conn, raw, delta=True))
+    fresh = (
+        sa.select(p.c.request_id)
+        .where(sa.not_(p.c.folded) & (p.c.at < cutoff))
+        .order_by(p.c.at)
+        .limit(batch)
+    )
+    if locking:
+        fresh = fresh.with_for_update(skip_locked=True)
+    requests = list(conn.execute(fresh).scalars())
+    if requests:
+        raw = load_raw(conn, requests)
+        facts.merge(_facts(conn, raw, delta=False))
+        events += [e["event_id"] for _, _, feedback_rows in raw for e in feedback_rows]
+    if not late_events and not requests:
+        return 0
+    _store(conn, facts)
+    for start in range(0, len(requests), 500):
+        chunk = requests[start : start + 500]
+        conn.execute(p.update().where(p.c.request_id.in_(chunk)).values(folded=True))
+    for start in range(0, len(events), 500):
+        chunk = events[start : start + 500]
+        conn.execute(f.update().where(f.c.event_id.in_(chunk)).values(folded=True))
+    return len(requests) + len(events)
+
+
+# Every column but the inputs, which no fact needs (and which hold most of a row's bytes).
+_REQUEST = [c for c in predictions.columns if c.name != "inputs"]
+
+Raw = list[tuple[Mapping[str, Any], list[Mapping[str, Any]], list[Mapping[str, Any]]]]
+
+
+def load_raw(
+    conn: sa.Connection, request_ids: Sequence[str], *, events: set[str] | None = None
+) -> Raw:
+    """Each request's prediction row, shown items and feedback rows (with their ``folded``
+    flag); ``events`` limits the unfolded feedback to those event ids."""
+    p, i, f = predictions, prediction_items, feedback
+    found: dict[str, tuple[Mapping[str, Any], list[Mapping[str, Any]], list[Mapping[str, Any]]]]
+    found = {}
+    for start in range(0, len(request_ids), 500):
+        chunk = list(request_ids[start : start + 500])
+        for row in _dicts(conn, sa.select(*_REQUEST).where(p.c.request_id.in_(chunk))):
+            found[row["request_id"]] = (row, [], [])
+        shown = sa.select(i).where(i.c.request_id.in_(chunk)).order_by(i.c.position)
+        for row in _dicts(conn, shown):
+            if row["request_id"] in found:
+                found[row["request_id"]][1].append(row)
+        reactions = sa.select(f).where(f.c.request_id.in_(chunk)).order_by(f.c.event_id)
+        for row in _dicts(conn, reactions):
+            used = row["folded"] or events is None or row["event_id"] in events
+            if row["request_id"] in found and used:
+                found[row["request_id"]][2].append(row)
+    return [found[r] for r in request_ids if r in found]
+
+
+def _dicts(conn: sa.Connection, query: sa.Select[Any]) -> list[dict[str, Any]]:
+    # One dict per row, the column names taken once (a RowMapping rebuilds them per row).
+    result = conn.execute(query)
+    names = list(result.keys())
+    return [dict(zip(names, values, strict=True)) for values in result]
+
+
+def _facts(conn: sa.Connection, raw: Raw, *, delta: bool) -> Facts:
+    starts = segment_starts(conn, [request for request, _, _ in raw])
+    facts = Facts()
+    for (request, items, events), segment in zip(raw, starts, strict=True):
+        request_facts(request, items, events, segment, facts)
+        if delta:
+            folded = [e for e in events if e["folded"]]
+            request_facts(request, items, folded, segment, facts, -1.0)
+    return facts
+
+
+def segment_starts(conn: sa.Connection, requests: Sequence[Mapping[str, Any]]) -> list[datetime]:
+    """The start of each request's segment: the latest UTC midnight or start or end of an
+    experiment on its endpoint at or before its time."""
+    endpoints = sorted({r["endpoint"] for r in requests})
+    bounds: dict[str, list[datetime]] = {e: [] for e in endpoints}
+    if endpoints:
+        e = _experiments
+        query = sa.select(e.c.endpoint, e.c.started_at, e.c.finished_at).where(
+            e.c.endpoint.in_(endpoints)
+        )
+        for endpoint, started, finished in conn.execute(query):
+            bounds[endpoint] += [t for t in (started, finished) if t is not None]
+    for times in bounds.values():
+        times.sort()
+    starts = []
+    for r in requests:
+        at: datetime = r["at"].astimezone(UTC)
+        start = at.replace(hour=0, minute=0, second=0, microsecond=0)
+        times = bounds[r["endpoint"]]
+        index = bisect.bisect_right(times, at) - 1
+        if index >= 0 and times[index] > start:
+            start = times[index]
+        starts.append(start)
+    return starts
+
+
+def _store(conn: sa.Connection, facts: Facts) -> None:
+    # Tables and rows in one fixed order: two passes upserting the same rollup rows at once
+    # (a rebuild beside the server's loop) then take their row locks in the same order,
+    # and wait for each other instead of deadlocking.
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    for name, table in _SUM_TABLES.items():
+        keyed = facts.sums.get(name)
+        if keyed:
+            _add(conn, dialect, table, keyed)
+    for name, table in _ROW_TABLES.items():
+        rows = facts.rows.get(name)
+        if rows:
+            keys = [c.name for c in table.primary_key.columns]
+            statement = dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
+            conn.execute(statement, [rows[key] for key in sorted(rows)])
+
+
+def _add(
+    conn: sa.Connection, dialect: Any, table: sa.Table, keyed: dict[Key, dict[str, float]]
+) -> None:
+    keys = [c.name for c in table.primary_key.columns]
+    values = [c for c in table.columns if not c.primary_key]
+    rows = [
+        dict(zip(keys, key, strict=True)) | {c.name: _typed(c, sums.get(c.name, 0)) for c in values}
+        for key, sums in sorted(keyed.items())
+    ]
+    statement = dialect.insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={c.name: table.c[c.name] + statement.excluded[c.name] for c in values},
+    )
+    for start in range(0, len(rows), 1_000):
+        conn.execute(statement, rows[start : start + 1_000])
+
+
+def _typed(column: sa.Column[Any], value: float) -> float | int:
+    return float(value) if isinstance(column.type, sa.Float) else round(value)

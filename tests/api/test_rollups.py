@@ -1,0 +1,105 @@
+"""Over HTTP: an experiment's report and /stats read the same before a fold pass, after it,
+after late feedback on folded requests, and once the folded raw rows are deleted."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from champion.api import create_app
+from champion.db import read, write
+from champion.events.rollups import backlog, fold
+from champion.events.tables import feedback, prediction_items, predictions
+from champion.services import Services
+from champion.settings import Settings
+from tests.api.test_experiments import ROW, _canary, _second_version
+from tests.conftest import ModelFolders, local_client, wait_until_written
+
+
+def _answers(client: TestClient) -> dict[str, Any]:
+    report = client.get("/v1/endpoints/churn/experiment").json()
+    stats = client.get("/v1/endpoints/churn/stats").json()
+    return {
+        "arms": report["arms"],
+        "results": report["results"],
+        "health": report["health"],
+        "decision": report["decision"]["decision"],
+        "stats": stats["versions"],
+    }
+
+
+def _fold(served: Services) -> int:
+    return fold(served.engine, served.clock.now() + timedelta(days=1))
+
+
+def test_reports_are_the_same_before_and_after_folding_and_deleting_raw_rows(
+    served: Services, client: TestClient, model_folder: ModelFolders
+) -> None:
+    _second_version(served, model_folder)
+    _canary(client, "churn@champion", "churn@challenger", 0.5)
+    design = {"goal": "click_rate", "min_sample": 5}
+    started = client.put("/v1/endpoints/churn/experiment", json=design)
+    assert started.status_code == 200, started.text
+    ids = [
+        client.post(
+            "/v1/endpoints/churn/predict", json={"unit": f"u{n % 30}", "instances": [ROW]}
+        ).json()["request_id"]
+        for n in range(60)
+    ]
+    wait_until_written(client)
+    events: list[dict[str, Any]] = [{"request_id": i, "kind": "click"} for i in ids[::3]]
+    events += [{"request_id": i, "kind": "purchase", "value": 2.5} for i in ids[::5]]
+    events += [{"request_id": i, "kind": "label", "label": n % 2} for n, i in enumerate(ids[::2])]
+    client.post("/v1/feedback/batch", json={"events": events}).raise_for_status()
+    before = _answers(client)
+    assert sum(arm["requests"] for arm in before["arms"]) == 60
+    assert {"click_rate", "conversion", "accuracy"} <= set(before["arms"][0]["metrics"])
+    assert before["arms"][0]["labels"] and before["arms"][0]["latency_ms"]["p50"] is not None
+
+    assert _fold(served) == 60 + len(events)
+    assert _answers(client) == before
+
+    # Feedback on folded requests: read raw until the next pass folds it as a delta.
+    late = [{"request_id": i, "kind": "click"} for i in ids[1::3]]
+    client.post("/v1/feedback/batch", json={"events": late}).raise_for_status()
+    with_late = _answers(client)
+    assert with_late != before
+    assert _fold(served) == len(late)
+    assert _answers(client) == with_late
+
+    with write(served.engine) as conn:
+        folded = sa.select(predictions.c.request_id).where(predictions.c.folded)
+        conn.execute(prediction_items.delete().where(prediction_items.c.request_id.in_(folded)))
+        conn.execute(feedback.delete().where(feedback.c.folded))
+        conn.execute(predictions.delete().where(predictions.c.folded))
+        assert conn.execute(sa.select(sa.func.count()).select_from(predictions)).scalar_one() == 0
+    assert _answers(client) == with_late
+
+
+def test_the_server_folds_on_its_own_and_counts_what_it_folded(
+    served: Services, settings: Settings
+) -> None:
+    quick = settings.model_copy(update={"fold_interval_seconds": 0.05, "fold_lag_seconds": 0})
+    with local_client(create_app(quick)) as client:
+        for n in range(5):
+            answer = client.post(
+                "/v1/endpoints/churn/predict", json={"unit": f"u{n}", "instances": [ROW]}
+            )
+            answer.raise_for_status()
+        wait_until_written(client)
+        deadline = time.monotonic() + 20
+        while True:
+            with read(served.engine) as conn:
+                if backlog(conn) == 0:
+                    break
+            assert time.monotonic() < deadline, "the server never folded its predictions"
+            time.sleep(0.05)
+        metrics = client.get("/metrics").text
+        stats = client.get("/v1/endpoints/churn/stats").json()["versions"]
+    assert "champion_events_folded_total 5.0" in metrics
+    assert "champion_fold_backlog 0.0" in metrics
+    assert [row["requests"] for row in stats] == [5]
