@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
@@ -34,8 +35,10 @@ from champion.api.state import ServerState
 from champion.api.uploads import sweep_leftovers
 from champion.automation import RolloutController, Scheduler
 from champion.clock import Clock
+from champion.db.locks import LeaderLock
 from champion.diagnostics.readiness import Readiness
-from champion.events import EventSpool, FeedbackCommitter, PredictionWriter
+from champion.events import EventSpool, FeedbackCommitter, PredictionWriter, Retention
+from champion.events.retention_status import OldestRowCollector
 from champion.metrics import Metrics
 from champion.registry import Version
 from champion.services import Services
@@ -66,6 +69,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                     _run_controller(state.controller, settings.controller_interval_seconds)
                 )
             )
+        stopping = threading.Event()
+        if state.retention is not None:
+            tasks.append(
+                asyncio.create_task(_retain(state, settings.retention_interval_seconds, stopping))
+            )
         alert_evaluator = AlertEvaluator(settings, clock, state.metrics)
         tasks.append(
             asyncio.create_task(_evaluate_alerts(alert_evaluator, settings.alert_interval_seconds))
@@ -73,6 +81,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         try:
             yield
         finally:
+            stopping.set()  # a retention pass ends at its next batch
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -157,6 +166,8 @@ def _start(settings: Settings, clock: Clock | None) -> ServerState:
     serving.refresh(force=True)
     keyring = Keyring(services.tokens)
     keyring.refresh()
+    retention = Retention.from_settings(settings, services.engine, services.clock)
+    metrics.registry.register(OldestRowCollector(services.engine))
     readiness = Readiness(
         services.engine,
         services.registry.store,
@@ -165,9 +176,20 @@ def _start(settings: Settings, clock: Clock | None) -> ServerState:
         metrics,
         services.clock,
         interval=settings.ready_check_seconds,
+        retention=retention,
     )
     return ServerState(
-        services, serving, writer, committer, metrics, keyring, readiness, controller
+        services,
+        serving,
+        writer,
+        committer,
+        metrics,
+        keyring,
+        readiness,
+        controller,
+        retention=retention if retention.enabled else None,
+        # Its own lock, so retention runs on one server even where the controller is off.
+        retention_lock=LeaderLock(services.engine, "retention") if retention.enabled else None,
     )
 
 
@@ -180,6 +202,8 @@ def _served_versions(serving: ServingService) -> list[Version]:
 def _stop(state: ServerState) -> None:
     if state.controller is not None:
         state.controller.close()
+    if state.retention_lock is not None:
+        state.retention_lock.release()
     state.writer.close()
     state.feedback.close()
     state.serving.close()
@@ -251,3 +275,25 @@ async def _evaluate_alerts(alerts: AlertEvaluator, seconds: float) -> None:
             await _finish_in_thread(alerts.evaluate)
         except Exception:
             logger.exception("Evaluating alert rules failed; trying again next round")
+
+
+async def _retain(state: ServerState, seconds: float, stopping: threading.Event) -> None:
+    # Every server runs one; only the holder of the retention lock deletes.
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await _finish_in_thread(lambda: _retention_pass(state, stopping))
+        except Exception:
+            logger.exception("The retention pass failed; it tries again next round")
+
+
+def _retention_pass(state: ServerState, stopping: threading.Event) -> None:
+    retention, lock = state.retention, state.retention_lock
+    if retention is None or lock is None or not lock.acquire():
+        return
+    report = retention.run(stop=stopping)
+    for table, count in report.deleted.items():
+        state.metrics.retention_deleted.labels(table).inc(count)
+    state.metrics.retention_pass_seconds.set(report.seconds)
+    if report.total:
+        logger.info("Retention deleted %s in %.1f s", report.deleted, report.seconds)

@@ -9,9 +9,10 @@ from fastapi import Request
 from champion.access import Keyring
 from champion.api.access import TOKEN_SCOPE_KEY
 from champion.automation import RolloutController
+from champion.db.locks import LeaderLock
 from champion.diagnostics.readiness import Readiness
 from champion.errors import InvalidInput
-from champion.events import FeedbackCommitter, PredictionWriter
+from champion.events import FeedbackCommitter, PredictionWriter, Retention
 from champion.metrics import Metrics
 from champion.services import Services
 from champion.serving.service import ServingService
@@ -33,6 +34,8 @@ class ServerState:
     keyring: Keyring
     readiness: Readiness
     controller: RolloutController | None = None
+    retention: Retention | None = None
+    retention_lock: LeaderLock | None = None
 
 
 def state_of(request: Request) -> ServerState:

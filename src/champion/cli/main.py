@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 
+from champion.cli.admin import admin_app
 from champion.cli.alerts import alerts_app
 from champion.cli.audit import audit
 from champion.cli.diagnose import diagnose
@@ -18,6 +20,7 @@ from champion.cli.predict import predict
 from champion.cli.server import server
 from champion.cli.tokens import tokens_app
 from champion.errors import ChampionError
+from champion.validation import describe_validation_error
 
 __all__ = ["app", "main"]
 
@@ -37,6 +40,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(experiment_app, name="experiment")
 app.add_typer(drift_app, name="drift")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(admin_app, name="admin")
 app.command("predict")(predict)
 app.command("audit")(audit)
 app.command("server")(server)
@@ -58,6 +62,12 @@ def main() -> None:
         app(standalone_mode=False)
     except ChampionError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
+        sys.exit(2)
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        # A CHAMPION_* variable the settings refuse: name it, no traceback.
+        print(f"error: invalid setting: {describe_validation_error(exc)}", file=sys.stderr)
         sys.exit(2)
     except typer.Abort:
         sys.exit(1)

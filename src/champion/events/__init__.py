@@ -11,6 +11,7 @@ from champion.events.entities import (
 )
 from champion.events.feedback import FeedbackCommitter
 from champion.events.queries import VersionStats, joined_predictions, version_stats
+from champion.events.retention import Retention, RetentionGuard, RetentionReport
 from champion.events.spool import EventSpool
 from champion.events.writer import PredictionWriter
 
@@ -21,6 +22,9 @@ __all__ = [
     "FeedbackReceipt",
     "PredictionEvent",
     "PredictionWriter",
+    "Retention",
+    "RetentionGuard",
+    "RetentionReport",
     "ShadowEvent",
     "ShownItem",
     "VersionStats",

@@ -47,6 +47,14 @@ predictions = sa.Table(
         sqlite_where=sa.text("NOT folded"),
         postgresql_where=sa.text("NOT folded"),
     ),
+    # What retention may delete, oldest first (see ``retention``).
+    sa.Index(
+        "ix_predictions_folded",
+        "at",
+        "request_id",
+        sqlite_where=sa.text("folded"),
+        postgresql_where=sa.text("folded"),
+    ),
 )
 
 # What a shadow version answered to the same input, beside the served prediction.
@@ -94,5 +102,12 @@ feedback = sa.Table(
         "received_at",
         sqlite_where=sa.text("NOT folded"),
         postgresql_where=sa.text("NOT folded"),
+    ),
+    sa.Index(
+        "ix_feedback_folded",
+        "received_at",
+        "event_id",
+        sqlite_where=sa.text("folded"),
+        postgresql_where=sa.text("folded"),
     ),
 )
