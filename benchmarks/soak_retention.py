@@ -11,10 +11,10 @@ showing 5 items) and ``--feedback`` clicks per second on items of recent ranking
 
 Every minute it prints and records: the database's size on disk (SQLite: the file with its
 WAL; PostgreSQL: the event tables with their indexes and TOAST), the server's RSS, the rows
-of each event table, the p50/p99 of the predict and rank calls of that minute, and errors
-(any non-2xx answer or failed call), and the host's load average (other jobs share it).
-Target: size, RSS and rows flat once the first
-retention pass has run (after ~5 minutes plus the fold lag); no errors.
+of each event table, the p50/p99 of the predict and rank calls of that minute, errors (any
+non-2xx answer or failed call), calls shed because 100 were already waiting, and the host's
+load average (other jobs share it). Target: size, RSS and rows flat once the first retention
+pass has run (after ~5 minutes plus the fold lag); no errors.
 
 **The fold pass is a stand-in.** Retention deletes only rows folded into the stored
 aggregates, and the fold pass is not in this branch yet: :func:`fold` marks every unfolded
@@ -53,6 +53,9 @@ MODELS = HERE.parent / "tests" / "fixtures" / "models"
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 TABLES = (predictions, prediction_items, shadow_predictions, feedback)
 HEADERS = {"X-Champion-Request": "1"}
+MAX_IN_FLIGHT = 100
+"""Calls of one kind waiting for an answer before the load sheds new ones (``shed``): a
+server starved of CPU by other jobs then sees a bounded backlog, not an ever-growing one."""
 
 
 def fold(engine: sa.Engine, lag: timedelta) -> int:
@@ -77,10 +80,12 @@ class Minute:
     requests: int = 0
     feedback: int = 0
     errors: int = 0
+    shed: int = 0
 
 
 class Load:
-    """Open-loop load: calls start on schedule whatever the previous ones are doing."""
+    """Open-loop load: calls start on schedule whatever the previous ones are doing (up to
+    ``MAX_IN_FLIGHT`` waiting)."""
 
     def __init__(self, url: str, rate: float, feedback_rate: float, seed: int = 0) -> None:
         self.url = url
@@ -98,13 +103,17 @@ class Load:
         )
 
     async def _every(self, client: httpx.AsyncClient, until: float, rate: float, call: Any) -> None:
-        period, next_at, pending = 1.0 / rate, time.monotonic(), set()
+        period, next_at = 1.0 / rate, time.monotonic()
+        pending: set[asyncio.Task[None]] = set()
         while next_at < until:
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            next_at += period
+            if len(pending) >= MAX_IN_FLIGHT:  # the server is behind: shed, and say so
+                self.minute.shed += 1
+                continue
             task = asyncio.create_task(call(client))
             pending.add(task)
             task.add_done_callback(pending.discard)
-            next_at += period
         await asyncio.gather(*pending)
 
     async def _predict(self, client: httpx.AsyncClient) -> None:
@@ -223,6 +232,7 @@ async def _soak(args: argparse.Namespace, server: ServerProcess, engine: sa.Engi
                 "p99_ms": round(_quantile(seen.latencies, 0.99), 2),
                 "feedback_p99_ms": round(_quantile(seen.feedback_latencies, 0.99), 2),
                 "errors": seen.errors,
+                "shed": seen.shed,
                 "load_1m": round(os.getloadavg()[0], 1),  # the host is shared: say how busy
             }
             table.append(row)
@@ -247,8 +257,8 @@ async def _fold_until(engine: sa.Engine, lag: timedelta, end: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, default=30)
-    parser.add_argument("--rate", type=float, default=100.0, help="Predictions per second.")
-    parser.add_argument("--feedback", type=float, default=30.0, help="Clicks per second.")
+    parser.add_argument("--rate", type=float, default=30.0, help="Predictions per second.")
+    parser.add_argument("--feedback", type=float, default=10.0, help="Clicks per second.")
     parser.add_argument("--keep", default="5m", help="CHAMPION_KEEP_PREDICTIONS and _FEEDBACK.")
     parser.add_argument("--interval", type=float, default=60.0, help="Seconds between passes.")
     parser.add_argument("--fold-lag", type=float, default=60.0)
