@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from champion.api import create_app
 from champion.clock import FixedClock
 from champion.db import read
 from champion.events import Retention
+from champion.events.retention import folded
 from champion.events.retention_status import oldest_kept
 from champion.events.tables import feedback, prediction_items, predictions, shadow_predictions
 from champion.services import Services
@@ -261,3 +263,35 @@ def test_retention_settings_take_the_duration_grammar(value: str, expected: Any)
 def test_a_bad_retention_setting_names_the_setting_and_the_value(value: str) -> None:
     with pytest.raises(ValueError, match=f"'CHAMPION_KEEP_FEEDBACK'.*Got '{value}' instead"):
         Settings(keep_feedback=value)
+
+
+def test_a_pass_asked_to_stop_ends_after_the_batch_it_is_in(log: Log) -> None:
+    ids = log.predict(7)
+    log.fold(predictions, ids)
+    log.advance(3 * DAY)
+    stop = threading.Event()
+
+    report = log.retention(predictions=DAY).run(progress=lambda *_: stop.set(), stop=stop)
+
+    assert report.stopped and report.batches == 1
+    assert log.count(predictions) == 7 - 3
+
+
+def test_batches_are_found_through_the_index_of_folded_rows(log: Log) -> None:
+    if log.services.engine.dialect.name != "sqlite":
+        pytest.skip("the plan is read on SQLite, whose planner matches partial indexes literally")
+    for table, key in ((predictions, predictions.c.request_id), (feedback, feedback.c.event_id)):
+        at = predictions.c.at if table is predictions else feedback.c.received_at
+        query = (
+            sa.select(key)
+            .where(folded(table), at < START, sa.tuple_(at, key) > sa.tuple_(START, "x"))
+            .order_by(at, key)
+            .limit(3)
+        )
+        compiled = query.compile(log.services.engine, compile_kwargs={"literal_binds": True})
+        with read(log.services.engine) as conn:
+            plan = " ".join(
+                str(row[3]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
+            )
+        assert f"USING INDEX ix_{table.name}_folded" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan  # no sort: the index gives the order
