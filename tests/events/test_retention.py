@@ -16,6 +16,7 @@ from champion import audit
 from champion.api import create_app
 from champion.clock import FixedClock
 from champion.db import read
+from champion.errors import InvalidInput
 from champion.events import Retention
 from champion.events.retention import folded
 from champion.events.retention_status import oldest_kept
@@ -218,7 +219,7 @@ def test_guards_hold_rows_back_and_the_earliest_guard_wins(log: Log) -> None:
     assert log.ids(predictions) == set(second)
     allowed["drift"] = START + 30 * DAY
     assert retention.run().deleted["predictions"] == 2  # now "other" (+2 d) is the earliest
-    with pytest.raises(ValueError, match="'shadow_predictions'"):
+    with pytest.raises(InvalidInput, match="Unknown table 'shadow_predictions'"):
         retention.add_guard("shadow_predictions", lambda conn: None)
 
 

@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from champion import audit
 from champion.clock import Clock
 from champion.db import read, write
+from champion.errors import InvalidInput
 from champion.events.tables import feedback, prediction_items, predictions, shadow_predictions
 from champion.settings import Settings
 
@@ -136,7 +137,10 @@ class Retention:
     def add_guard(self, table: str, guard: RetentionGuard, name: str | None = None) -> None:
         """Hold back rows of ``table`` (``predictions`` or ``feedback``) until ``guard`` allows."""
         if table not in self.guards:
-            raise ValueError(f"Unknown table {table!r}; tables with retention: {TABLES}.")
+            raise InvalidInput(
+                f"Unknown table {table!r} for a retention guard; tables with retention: "
+                f"{', '.join(TABLES)}."
+            )
         label = name or str(getattr(guard, "__name__", repr(guard)))
         self.guards[table].append((label, guard))
 
@@ -316,7 +320,11 @@ def _count(conn: sa.Connection, query: sa.Select[Any]) -> int:
 
 
 def describe_keep(keep: timedelta) -> str:
-    """``timedelta(days=30)`` → ``"30d"``, as the settings are written."""
+    """``timedelta(days=30)`` → ``"30d"``, as the settings are written.
+
+    >>> describe_keep(timedelta(days=30)), describe_keep(timedelta(minutes=90))
+    ('30d', '90m')
+    """
     seconds = int(keep.total_seconds())
     for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
         if seconds % size == 0:
