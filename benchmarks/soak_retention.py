@@ -183,6 +183,23 @@ def _rows(engine: sa.Engine) -> dict[str, int]:
         }
 
 
+def markdown(table: list[dict[str, Any]]) -> str:
+    """The per-minute rows as the table in benchmarks/README.md."""
+    head = (
+        "| min | database MiB | RSS MiB | predictions | items | shadow | feedback | calls | "
+        "p50 ms | p99 ms | feedback p99 ms | errors | shed | load |"
+    )
+    lines = [head, "|" + " ---: |" * (head.count("|") - 1)]
+    for r in table:
+        lines.append(
+            f"| {r['minute']} | {r['db_mib']:.1f} | {r['rss_mib']:.0f} | {r['predictions']:,} | "
+            f"{r['prediction_items']:,} | {r['shadow_predictions']:,} | {r['feedback']:,} | "
+            f"{r['requests'] + r['feedback_sent']:,} | {r['p50_ms']:.1f} | {r['p99_ms']:.0f} | "
+            f"{r['feedback_p99_ms']:.0f} | {r['errors']} | {r['shed']} | {r['load_1m']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def _setup(home: Path, database_url: str | None) -> None:
     services = Services.open(Settings(home=home, database_url=database_url))
     try:
@@ -291,6 +308,7 @@ def main() -> None:
             engine.dispose()
         if args.out is not None:
             args.out.write_text(json.dumps(table, indent=1))
+        print(markdown(table))
         log = server.log.read_text()
         print("server log lines mentioning errors:", sum("Error" in x for x in log.splitlines()))
     finally:
