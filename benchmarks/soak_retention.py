@@ -34,6 +34,7 @@ import signal
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,6 +82,11 @@ class Minute:
     feedback: int = 0
     errors: int = 0
     shed: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)  # what the errors were
+
+    def failed(self, kind: str) -> None:
+        self.errors += 1
+        self.kinds[kind] += 1
 
 
 class Load:
@@ -128,13 +134,13 @@ class Load:
         started = time.perf_counter()
         try:
             response = await client.post(self.url + path, json=body)
-        except httpx.HTTPError:
-            self.minute.errors += 1
+        except httpx.HTTPError as exc:
+            self.minute.failed(f"predict {type(exc).__name__}")
             return
         self.minute.latencies.append((time.perf_counter() - started) * 1000)
         self.minute.requests += 1
         if not response.is_success:
-            self.minute.errors += 1
+            self.minute.failed(f"predict {response.status_code}")
             return
         if ranked:
             answer = response.json()
@@ -149,13 +155,13 @@ class Load:
         started = time.perf_counter()
         try:
             response = await client.post(self.url + "/v1/feedback", json=event)
-        except httpx.HTTPError:
-            self.minute.errors += 1
+        except httpx.HTTPError as exc:
+            self.minute.failed(f"feedback {type(exc).__name__}")
             return
         self.minute.feedback_latencies.append((time.perf_counter() - started) * 1000)
         self.minute.feedback += 1
         if not response.is_success:
-            self.minute.errors += 1
+            self.minute.failed(f"feedback {response.status_code}")
 
 
 def _rss_mib(pid: int) -> float:
@@ -250,6 +256,7 @@ async def _soak(args: argparse.Namespace, server: ServerProcess, engine: sa.Engi
                 "feedback_p99_ms": round(_quantile(seen.feedback_latencies, 0.99), 2),
                 "errors": seen.errors,
                 "shed": seen.shed,
+                "error_kinds": dict(seen.kinds),
                 "load_1m": round(os.getloadavg()[0], 1),  # the host is shared: say how busy
             }
             table.append(row)
