@@ -146,7 +146,8 @@ class Metrics:
         )
         self.ready = Gauge(
             "champion_ready",
-            "1 while a readiness check passes, else 0, by check (database, artifacts, events).",
+            "1 while a readiness check passes, else 0, by check (database, artifacts, events, "
+            "retention).",
             ["check"],
             registry=self.registry,
         )
@@ -229,6 +230,17 @@ class Metrics:
             "champion_alert_notifications",
             "Alert notifications handed to a sink, by sink type and outcome (sent, failed).",
             ["sink", "outcome"],
+            registry=self.registry,
+        )
+        self.retention_deleted = Counter(
+            "champion_retention_deleted_rows",
+            "Event rows deleted by retention, by table.",
+            ["table"],
+            registry=self.registry,
+        )
+        self.retention_pass_seconds = Gauge(
+            "champion_retention_last_pass_seconds",
+            "Duration of this server's last retention pass.",
             registry=self.registry,
         )
 

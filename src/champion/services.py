@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from champion.drift.monitor import DriftMonitor
     from champion.drift.references import References
     from champion.evaluation.experiments import Experiments
+    from champion.events.retention import Retention
 
 __all__ = ["Services", "artifact_store"]
 
@@ -126,6 +127,17 @@ class Services:
             grace=timedelta(seconds=self.settings.drift_days_grace_seconds),
             recheck=timedelta(seconds=self.settings.drift_days_recheck_seconds),
         )
+
+    @cached_property
+    def retention(self) -> Retention:
+        """The retention pass of ``settings``; while daily drift windows are stored, no
+        prediction goes before its day is summarised (drift history outlives the raw rows)."""
+        from champion.events.retention import Retention
+
+        retention = Retention.from_settings(self.settings, self.engine, self.clock)
+        if self.settings.drift_days_interval_seconds > 0:
+            retention.add_guard("predictions", self.drift_days.guard, name="drift days")
+        return retention
 
     @cached_property
     def alerts(self) -> AlertService:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from champion.periods import parse_window
 
 __all__ = ["Settings"]
 
@@ -173,6 +176,30 @@ class Settings(BaseSettings):
             "to <url>/v1/traces. Unset: no tracing at all. Needs the otel extra."
         ),
     )
+    keep_predictions: timedelta | None = Field(
+        default=None,
+        description=(
+            "How long prediction events (with their shown items and shadow answers) are kept, "
+            "as '30d', '12h', '5m'; unset or 'forever': kept forever. Only rows already "
+            "folded into the stored aggregates are deleted."
+        ),
+    )
+    keep_feedback: timedelta | None = Field(
+        default=None,
+        description=(
+            "How long feedback events are kept (same grammar); a feedback row also waits "
+            "until its request is deleted and it is folded."
+        ),
+    )
+    retention_interval_seconds: float = Field(
+        default=300.0, gt=0, description="How often the leader deletes events past retention."
+    )
+    retention_batch_size: int = Field(
+        default=2_000,
+        ge=1,
+        le=50_000,
+        description="Rows deleted per transaction; small batches keep the write lock short.",
+    )
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod
@@ -180,6 +207,20 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [name.strip().lower() for name in value.split(",") if name.strip()]
         return value
+
+    @field_validator("keep_predictions", "keep_feedback", mode="before")
+    @classmethod
+    def _parse_keep(cls, value: object, info: ValidationInfo) -> object:
+        if value is None or isinstance(value, timedelta):
+            return value
+        field = f"CHAMPION_{(info.field_name or '').upper()}"
+        if isinstance(value, str) and value.strip().lower() in ("", "forever"):
+            return None
+        if not isinstance(value, str):
+            raise ValueError(
+                f"The {field!r} setting must be a duration such as '30d'. Got {value!r} instead."
+            )
+        return parse_window(value, field=field)
 
     @property
     def artifacts_dir(self) -> Path:

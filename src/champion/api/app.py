@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
@@ -39,8 +40,15 @@ from champion.api.summariser import DaySummariser
 from champion.api.uploads import sweep_leftovers
 from champion.automation import RolloutController, Scheduler
 from champion.clock import Clock
+from champion.db.locks import LeaderLock
 from champion.diagnostics.readiness import Readiness
-from champion.events import EventSpool, FeedbackCommitter, PredictionWriter, RollupFolder
+from champion.events import (
+    EventSpool,
+    FeedbackCommitter,
+    PredictionWriter,
+    RollupFolder,
+)
+from champion.events.retention_status import OldestRowCollector
 from champion.metrics import Metrics
 from champion.observability import Tracing
 from champion.registry import Version
@@ -86,6 +94,11 @@ def create_app(
             tasks.append(
                 asyncio.create_task(_run_folder(state.folder, settings.fold_interval_seconds))
             )
+        stopping = threading.Event()
+        if state.retention is not None:
+            tasks.append(
+                asyncio.create_task(_retain(state, settings.retention_interval_seconds, stopping))
+            )
         alert_evaluator = AlertEvaluator(settings, clock, state.metrics)
         tasks.append(
             asyncio.create_task(_evaluate_alerts(alert_evaluator, settings.alert_interval_seconds))
@@ -102,6 +115,7 @@ def create_app(
         try:
             yield
         finally:
+            stopping.set()  # a retention pass ends at its next batch
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -232,6 +246,8 @@ def _start(
     serving.refresh(force=True)
     keyring = Keyring(services.tokens)
     keyring.refresh()
+    retention = services.retention
+    metrics.registry.register(OldestRowCollector(services.engine))
     readiness = Readiness(
         services.engine,
         services.registry.store,
@@ -240,9 +256,21 @@ def _start(
         metrics,
         services.clock,
         interval=settings.ready_check_seconds,
+        retention=retention,
     )
     return ServerState(
-        services, serving, writer, committer, metrics, keyring, readiness, controller, folder
+        services,
+        serving,
+        writer,
+        committer,
+        metrics,
+        keyring,
+        readiness,
+        controller,
+        folder,
+        retention=retention if retention.enabled else None,
+        # Its own lock, so retention runs on one server even where the controller is off.
+        retention_lock=LeaderLock(services.engine, "retention") if retention.enabled else None,
     )
 
 
@@ -257,6 +285,8 @@ def _stop(state: ServerState) -> None:
         state.controller.close()
     if state.folder is not None:
         state.folder.close()
+    if state.retention_lock is not None:
+        state.retention_lock.release()
     state.writer.close()
     state.feedback.close()
     state.serving.close()
@@ -355,3 +385,25 @@ async def _summarise_days(summariser: DaySummariser, seconds: float) -> None:
             raise
         except Exception:
             logger.exception("Summarising drift days failed; trying again next round")
+
+
+async def _retain(state: ServerState, seconds: float, stopping: threading.Event) -> None:
+    # Every server runs one; only the holder of the retention lock deletes.
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await _finish_in_thread(lambda: _retention_pass(state, stopping))
+        except Exception:
+            logger.exception("The retention pass failed; it tries again next round")
+
+
+def _retention_pass(state: ServerState, stopping: threading.Event) -> None:
+    retention, lock = state.retention, state.retention_lock
+    if retention is None or lock is None or not lock.acquire():
+        return
+    report = retention.run(stop=stopping)
+    for table, count in report.deleted.items():
+        state.metrics.retention_deleted.labels(table).inc(count)
+    state.metrics.retention_pass_seconds.set(report.seconds)
+    if report.total:
+        logger.info("Retention deleted %s in %.1f s", report.deleted, report.seconds)

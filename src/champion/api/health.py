@@ -37,7 +37,8 @@ def ready(request: Request) -> JSONResponse:
 @router.get("/v1/health")
 def health(request: Request) -> dict[str, Any]:
     """A summary for people and scripts, always 200 while the process serves: ``ok`` when
-    every readiness check passes and every endpoint can serve, else ``degraded``."""
+    every readiness check passes without a warning and every endpoint can serve, else
+    ``degraded``."""
     state = state_of(request)
     report = state.readiness.check()
     database = report.checks["database"]
@@ -45,7 +46,8 @@ def health(request: Request) -> dict[str, Any]:
         name: "ok" if active.error is None else f"error: {active.error.message}"
         for name, active in sorted(state.serving.status().items())
     }
-    healthy = report.ready and all(v == "ok" for v in endpoints.values())
+    checks_ok = all(check["status"] == "ok" for check in report.checks.values())
+    healthy = checks_ok and all(v == "ok" for v in endpoints.values())
     writer = state.writer
     return {
         "status": "ok" if healthy else "degraded",

@@ -9,9 +9,10 @@ from fastapi import Request
 from champion.access import Keyring
 from champion.api.access import TOKEN_SCOPE_KEY
 from champion.automation import RolloutController
+from champion.db.locks import LeaderLock
 from champion.diagnostics.readiness import Readiness
 from champion.errors import InvalidInput
-from champion.events import FeedbackCommitter, PredictionWriter, RollupFolder
+from champion.events import FeedbackCommitter, PredictionWriter, Retention, RollupFolder
 from champion.metrics import Metrics
 from champion.services import Services
 from champion.serving.service import ServingService
@@ -34,6 +35,8 @@ class ServerState:
     readiness: Readiness
     controller: RolloutController | None = None
     folder: RollupFolder | None = None
+    retention: Retention | None = None
+    retention_lock: LeaderLock | None = None
 
 
 def state_of(request: Request) -> ServerState:

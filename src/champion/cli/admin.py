@@ -1,19 +1,80 @@
-"""champion admin: upkeep of the database itself."""
+"""champion admin: upkeep of the database itself (retention of the event log, the rollups)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from champion.cli.common import console, open_services
+from champion.db import read
+from champion.events import Retention, RetentionReport
+from champion.events.retention import describe_keep
+from champion.events.retention_status import oldest_kept
 
 __all__ = ["admin_app"]
 
 admin_app = typer.Typer(
-    help="Upkeep of the database: rebuild the aggregates.", no_args_is_help=True
+    help="Upkeep: retention of the event log, rebuilding the aggregates.", no_args_is_help=True
 )
+
+
+@admin_app.command("retention")
+def retention(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
+    ] = False,
+) -> None:
+    """Delete folded events past CHAMPION_KEEP_PREDICTIONS / CHAMPION_KEEP_FEEDBACK now, as
+    the server's leader does every CHAMPION_RETENTION_INTERVAL_SECONDS."""
+    with open_services() as services:
+        pass_ = services.retention
+        if not pass_.enabled:
+            console.print(
+                "Retention is off: events are kept forever. Set CHAMPION_KEEP_PREDICTIONS "
+                "and/or CHAMPION_KEEP_FEEDBACK (e.g. 30d) to delete folded events past them."
+            )
+            return
+        plan = pass_.plan()
+        if dry_run:
+            _show(pass_, plan, "Retention dry run: rows that would be deleted now")
+            with read(services.engine) as conn:
+                oldest = oldest_kept(conn)
+            for table, at in oldest.items():
+                console.print(f"Oldest {table} row: {at.isoformat() if at else 'none'}")
+            return
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console, transient=True) as bar:
+            tasks = {
+                table: bar.add_task(f"deleting {table}", total=plan.deleted[table])
+                for table in ("predictions", "feedback")
+            }
+            report = pass_.run(progress=lambda table, rows: bar.advance(tasks[table], rows))
+        _show(pass_, report, f"Retention: deleted in {report.seconds:.1f} s")
+
+
+def _show(pass_: Retention, report: RetentionReport, title: str) -> None:
+    table = Table("table", "kept for", "deleted before", "rows", title=title)
+    for name, rows in report.deleted.items():
+        owner = name if name in pass_.keep else "predictions"
+        keep = pass_.keep[owner]
+        cutoff = report.cutoffs[owner]
+        table.add_row(
+            name,
+            "forever" if keep is None else describe_keep(keep),
+            cutoff.isoformat(timespec="seconds") if cutoff else "-",
+            f"{rows:,}",
+        )
+    console.print(table)
+    console.print("Only rows folded into the stored aggregates are deleted.")
 
 
 @admin_app.command("rebuild-aggregates")

@@ -1,6 +1,6 @@
 """Readiness: whether this server can do its job now, check by check, with the reason.
 
-Three checks, each a ``champion_ready{check=...}`` gauge:
+Three checks, each a ``champion_ready{check=...}`` gauge, and a fourth that warns:
 
 * ``database``: a real write is committed (a row of ``health_probes``), since a database
   that answers ``SELECT 1`` may still refuse every write (read-only, a full disk, a lock
@@ -8,7 +8,11 @@ Three checks, each a ``champion_ready{check=...}`` gauge:
 * ``artifacts``: the artifact store answers (an object store's bucket can be reached) and
   every blob of every version the endpoints serve is in it;
 * ``events``: prediction events reach the database (none waits in the spool, none was
-  dropped in the last minute).
+  dropped in the last minute);
+* ``retention`` (when a horizon is set): ``warning`` when an event table keeps rows older
+  than twice its horizon, with the reason (not folded yet, held by a guard, a pass behind).
+  Old rows do not stop a server from serving, so a warning leaves it ready (200) while the
+  gauge reads 0 and ``/v1/health`` says ``degraded``.
 
 The database and artifact checks run at most once per ``interval`` seconds, however often a
 load balancer asks; callers in between get the last result.
@@ -27,14 +31,17 @@ import sqlalchemy as sa
 
 from champion.artifacts import ArtifactStore
 from champion.clock import Clock
+from champion.db import read
 from champion.diagnostics.health import write_probe
 from champion.errors import ChampionError
+from champion.events.retention import Retention
+from champion.events.retention_status import retention_lag
 from champion.metrics import Metrics
 from champion.registry import Version
 
 __all__ = ["CHECKS", "Readiness", "ReadinessReport"]
 
-CHECKS = ("database", "artifacts", "events")
+CHECKS = ("database", "artifacts", "events", "retention")
 
 _MAX_LISTED = 10
 """Missing blobs named in the report; the count says how many there are in all."""
@@ -57,13 +64,14 @@ class EventLog(Protocol):
 
 @dataclass(frozen=True)
 class ReadinessReport:
-    """Each check as ``{"status": "ok" | "error", "error": why, ...}``; ``ready`` when all pass."""
+    """Each check as ``{"status": "ok" | "warning" | "error", "error": why, ...}``; ``ready``
+    when none is an error."""
 
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
-        return all(check["status"] == "ok" for check in self.checks.values())
+        return all(check["status"] != "error" for check in self.checks.values())
 
     def body(self) -> dict[str, Any]:
         return {"status": "ready" if self.ready else "not_ready", "checks": self.checks}
@@ -79,7 +87,9 @@ class Readiness:
     events
         The prediction writer.
     interval
-        Seconds between two runs of the database and artifact checks.
+        Seconds between two runs of the database, artifact and retention checks.
+    retention
+        The server's retention, whose lag the ``retention`` check reports (none: no check).
     """
 
     def __init__(
@@ -93,6 +103,7 @@ class Readiness:
         *,
         interval: float,
         server: str | None = None,
+        retention: Retention | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -102,6 +113,7 @@ class Readiness:
         self.clock = clock
         self.interval = interval
         self.server = server or socket.gethostname()
+        self.retention = retention if retention is not None and retention.enabled else None
         self._lock = threading.Lock()
         self._checked_at: float | None = None
         self._cached: dict[str, dict[str, Any]] = {}
@@ -112,6 +124,8 @@ class Readiness:
             now = time.monotonic()
             if self._checked_at is None or now - self._checked_at >= self.interval:
                 self._cached = {"database": self._database(), "artifacts": self._artifacts()}
+                if self.retention is not None:
+                    self._cached["retention"] = self._retention(self.retention)
                 self._checked_at = time.monotonic()
             checks = {**self._cached, "events": self._events()}
         for name, check in checks.items():
@@ -128,6 +142,13 @@ class Readiness:
             "backend": self.engine.dialect.name,
             "write_ms": round((time.perf_counter() - started) * 1000, 3),
         }
+
+    def _retention(self, retention: Retention) -> dict[str, Any]:
+        try:
+            with read(self.engine) as conn:
+                return retention_lag(retention, conn, self.clock.now())
+        except sa.exc.SQLAlchemyError as exc:  # the database check says why
+            return {"status": "warning", "error": f"retention unknown: {type(exc).__name__}"}
 
     def _artifacts(self) -> dict[str, Any]:
         missing: list[str] = []

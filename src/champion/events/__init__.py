@@ -12,6 +12,7 @@ from champion.events.entities import (
 from champion.events.feedback import FeedbackCommitter
 from champion.events.folder import RollupFolder
 from champion.events.queries import VersionStats, joined_predictions, version_stats
+from champion.events.retention import Retention, RetentionGuard, RetentionReport
 from champion.events.rollups import fold, rebuild
 from champion.events.spool import EventSpool
 from champion.events.writer import PredictionWriter
@@ -23,6 +24,9 @@ __all__ = [
     "FeedbackReceipt",
     "PredictionEvent",
     "PredictionWriter",
+    "Retention",
+    "RetentionGuard",
+    "RetentionReport",
     "RollupFolder",
     "ShadowEvent",
     "ShownItem",

@@ -25,8 +25,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from champion.audit import audit_log
 from champion.db.engine import write
 from champion.db.metadata import UTCDateTime
+from champion.errors import InvalidInput
 from champion.events.facts import Facts, Key, request_facts
 from champion.events.rollup_tables import (
     interleaving_rollups,
@@ -109,8 +111,18 @@ def rebuild(
 ) -> int:
     """Empty the rollups, mark every raw row unfolded and fold them all again (for upgrades
     and repairs); ``progress`` gets (rows folded so far, rows to fold). Returns the rows
-    folded. Rows already deleted by retention are gone from the rollups afterwards."""
+    folded. Refused once retention has deleted raw rows: the rollups then hold the only
+    copy of their history, and a rebuild would lose it."""
     with write(engine) as conn:
+        deleted = conn.execute(
+            sa.select(sa.func.min(audit_log.c.at)).where(audit_log.c.action == "events.retention")
+        ).scalar_one_or_none()
+        if deleted is not None:
+            raise InvalidInput(
+                "Retention has deleted raw events since "
+                f"{deleted:%Y-%m-%d %H:%M} UTC: the rollups hold the only copy of their "
+                "history, and rebuilding them from the raw rows left would lose it."
+            )
         clear(conn)
         total = backlog(conn) + int(
             conn.execute(sa.select(sa.func.count()).select_from(feedback)).scalar_one()

@@ -47,11 +47,21 @@ predictions = sa.Table(
     sa.Column("client_request_id", sa.String(128), nullable=True),
     sa.Column("trace_id", sa.String(32), nullable=True),
     sa.Index(None, "endpoint", "at"),
+    # SQLite uses a partial index only for a query term written as its WHERE is: SQLAlchemy
+    # writes a boolean test as ``folded = 0`` / ``folded = 1`` there, so the indexes say so.
     sa.Index(
         "ix_predictions_unfolded",
         "at",
-        sqlite_where=sa.text("NOT folded"),
+        sqlite_where=sa.text("folded = 0"),
         postgresql_where=sa.text("NOT folded"),
+    ),
+    # What retention may delete, oldest first (see ``retention``).
+    sa.Index(
+        "ix_predictions_folded",
+        "at",
+        "request_id",
+        sqlite_where=sa.text("folded = 1"),
+        postgresql_where=sa.text("folded"),
     ),
 )
 
@@ -98,7 +108,14 @@ feedback = sa.Table(
     sa.Index(
         "ix_feedback_unfolded",
         "received_at",
-        sqlite_where=sa.text("NOT folded"),
+        sqlite_where=sa.text("folded = 0"),
         postgresql_where=sa.text("NOT folded"),
+    ),
+    sa.Index(
+        "ix_feedback_folded",
+        "received_at",
+        "event_id",
+        sqlite_where=sa.text("folded = 1"),
+        postgresql_where=sa.text("folded"),
     ),
 )

@@ -28,7 +28,7 @@ def upgrade() -> None:
             f"ix_{table}_unfolded",
             table,
             [time],
-            sqlite_where=sa.text("NOT folded"),
+            sqlite_where=sa.text("folded = 0"),
             postgresql_where=sa.text("NOT folded"),
         )
 
