@@ -211,11 +211,10 @@ def prometheus_binary() -> Iterator[None]:
 
 
 @pytest.mark.slow(seconds=15)
+@pytest.mark.parametrize("database_url", [None], ids=["sqlite"])  # the scrape needs no other
 def test_a_real_prometheus_scrapes_a_server_and_evaluates_every_rule_and_query(
     prometheus_binary: None, served: Services, settings: Settings, tmp_path: Path
 ) -> None:
-    if settings.database_url is not None:
-        pytest.skip("the scrape does not depend on the database; SQLite is enough")
     with LiveServer(settings) as server:
         headers = {"X-Champion-Request": "1"}
         for _ in range(5):
