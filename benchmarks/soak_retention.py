@@ -16,10 +16,10 @@ non-2xx answer or failed call), calls shed because 100 were already waiting, and
 load average (other jobs share it). Target: size, RSS and rows flat once the first retention
 pass has run (after ~5 minutes plus the fold lag); no errors.
 
-**The fold pass is a stand-in.** Retention deletes only rows folded into the stored
-aggregates, and the fold pass is not in this branch yet: :func:`fold` marks every unfolded
-row older than ``--fold-lag`` seconds folded, as that pass will once its facts are summed.
-Replace that one function with a call to the real fold pass when it lands.
+Retention deletes only rows folded into the rollups: the server's own fold pass folds them
+(every 10 s, rows older than ``--fold-lag``). Daily drift windows are off
+(``CHAMPION_DRIFT_DAYS_INTERVAL_SECONDS=0``): while they are stored, no prediction goes before
+its UTC day is summarised, and a 5-minute horizon is far inside one day.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,19 +56,6 @@ HEADERS = {"X-Champion-Request": "1"}
 MAX_IN_FLIGHT = 100
 """Calls of one kind waiting for an answer before the load sheds new ones (``shed``): a
 server starved of CPU by other jobs then sees a bounded backlog, not an ever-growing one."""
-
-
-def fold(engine: sa.Engine, lag: timedelta) -> int:
-    """Stand-in for the fold pass: every unfolded row older than ``lag`` becomes folded."""
-    before = datetime.now(UTC) - lag
-    done = 0
-    with write(engine, durable=False) as conn:
-        for table, at in ((predictions, predictions.c.at), (feedback, feedback.c.received_at)):
-            done += conn.execute(
-                sa.update(table).where(sa.text(f"NOT {table.name}.folded"), at < before)
-                .values(folded=True)
-            ).rowcount  # fmt: skip
-    return done
 
 
 @dataclass
@@ -231,14 +217,13 @@ async def _soak(args: argparse.Namespace, server: ServerProcess, engine: sa.Engi
     assert server.process is not None
     pid = server.process.pid
     load = Load(server.url, args.rate, args.feedback)
-    lag = timedelta(seconds=args.fold_lag)
     table: list[dict[str, Any]] = []
     started = time.monotonic()
     end = started + 60 * args.minutes
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(headers=HEADERS, timeout=60, limits=limits) as client:
         # One continuous load; each minute's row holds the calls that finished in it.
-        running = asyncio.gather(load.run(client, end), _fold_until(engine, lag, end))
+        running = asyncio.ensure_future(load.run(client, end))
         for minute in range(1, args.minutes + 1):
             await asyncio.sleep(max(0.0, started + 60 * minute - time.monotonic()))
             seen, load.minute = load.minute, Minute()
@@ -272,12 +257,6 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _fold_until(engine: sa.Engine, lag: timedelta, end: float) -> None:
-    while time.monotonic() < end - 1:
-        await asyncio.to_thread(fold, engine, lag)
-        await asyncio.sleep(min(10.0, max(0.0, end - 1 - time.monotonic())))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, default=30)
@@ -298,6 +277,9 @@ def main() -> None:
             "CHAMPION_KEEP_PREDICTIONS": args.keep,
             "CHAMPION_KEEP_FEEDBACK": args.keep,
             "CHAMPION_RETENTION_INTERVAL_SECONDS": str(args.interval),
+            "CHAMPION_FOLD_INTERVAL_SECONDS": "10",
+            "CHAMPION_FOLD_LAG_SECONDS": str(args.fold_lag),
+            "CHAMPION_DRIFT_DAYS_INTERVAL_SECONDS": "0",
             "CHAMPION_ALLOW_CODE_UPLOADS": "false",
         }
         server = ServerProcess(home, args.database_url, env=env)
