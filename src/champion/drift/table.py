@@ -156,16 +156,7 @@ def compare_table(
     >>> result.drifted_columns, result.share_drifted
     (['y'], 0.5)
     """
-    if correction not in _CORRECTIONS:
-        raise InvalidInput(
-            f"The 'correction' parameter of compare_table must be one of "
-            f"{', '.join(map(repr, _CORRECTIONS))}. Got {correction!r} instead."
-        )
-    registry = default_detectors() if detectors is None else detectors
-    tests = dict(tests or {})
-    thresholds = dict(thresholds or {})
-    for name in sorted(set(tests) | set(thresholds)):
-        reference.column(name)
+    _check_options("compare_table", reference, correction, tests, thresholds)
     accumulators = {
         c.name: ColumnAccumulator(c, sample_size=sample_size, seed=seed + i)
         for i, c in enumerate(reference.columns)
@@ -184,8 +175,26 @@ def compare_table(
     windows = {name: accumulator.window() for name, accumulator in accumulators.items()}
     return compare_windows(
         reference, windows, rows, tests=tests, thresholds=thresholds, correction=correction,
-        detectors=registry,
+        detectors=detectors,
     )  # fmt: skip
+
+
+def _check_options(
+    caller: str,
+    reference: ReferenceProfile,
+    correction: str,
+    tests: Mapping[str, str] | None,
+    thresholds: Mapping[str, float] | None,
+) -> None:
+    """Refuse a bad correction or a test or threshold for a column the reference lacks
+    (before any data is read)."""
+    if correction not in _CORRECTIONS:
+        raise InvalidInput(
+            f"The 'correction' parameter of {caller} must be one of "
+            f"{', '.join(map(repr, _CORRECTIONS))}. Got {correction!r} instead."
+        )
+    for name in sorted(set(tests or {}) | set(thresholds or {})):
+        reference.column(name)
 
 
 def compare_windows(
@@ -200,16 +209,10 @@ def compare_windows(
 ) -> TableDrift:
     """Compare windows already accumulated (one per reference column, over ``rows`` rows)
     with ``reference``; ``compare_table`` is this after accumulating its chunks."""
-    if correction not in _CORRECTIONS:
-        raise InvalidInput(
-            f"The 'correction' parameter of compare_windows must be one of "
-            f"{', '.join(map(repr, _CORRECTIONS))}. Got {correction!r} instead."
-        )
+    _check_options("compare_windows", reference, correction, tests, thresholds)
     registry = default_detectors() if detectors is None else detectors
     tests = dict(tests or {})
     thresholds = dict(thresholds or {})
-    for name in sorted(set(tests) | set(thresholds)):
-        reference.column(name)
     raw = []
     skipped = []
     for profile in reference.columns:
