@@ -115,7 +115,10 @@ def test_controller_drift_and_alert_families_parse_and_follow_the_conventions(
     canary = {"champion": "churn@champion", "challenger": "churn@challenger", "share": 0.5}
     client.put("/v1/endpoints/churn", json={"policy": "canary", "params": canary})
     assert client.put("/v1/endpoints/churn/experiment", json={"goal": "click_rate"}).is_success
-    serve(client, customers(200, seed=2, shift=1.0))
+    # Twenty requests, each its own unit: both versions answer some (with four, the canary's
+    # random salt sent every one to the challenger one run in sixteen, and the live version's
+    # drift had nothing to judge).
+    serve(client, customers(200, seed=2, shift=1.0), batch=10)
     state = client.app.state.champion  # type: ignore[attr-defined]  # set by the lifespan
     [look] = state.controller.tick()
     assert client.get("/v1/endpoints/churn/drift", params={"window": "1h"}).is_success
