@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from champion.api import create_app
 from champion.services import Services
 from champion.settings import Settings
+from tests.fixtures.environment import cannot
 
 FIXTURES = Path(__file__).parent / "fixtures" / "models"
 POSTGRES_URL = os.environ.get("CHAMPION_TEST_POSTGRES_URL")
@@ -75,9 +76,7 @@ def database_url(request: pytest.FixtureRequest, postgres_url: str | None) -> st
     if request.param == "sqlite":
         return None  # the default: <home>/champion.db
     if postgres_url is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the PostgreSQL tests: CHAMPION_TEST_POSTGRES_URL is unset.")
-        pytest.skip("PostgreSQL not available: set CHAMPION_TEST_POSTGRES_URL (.ci/run does).")
+        cannot("PostgreSQL not available: set CHAMPION_TEST_POSTGRES_URL (.ci/run does).")
     _reset_postgres(postgres_url)
     return postgres_url
 

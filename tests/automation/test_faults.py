@@ -31,9 +31,9 @@ from tests.automation import trainers
 from tests.automation.loop import Loop, loop, newcomers
 from tests.automation.trainers import customers, spec, write_batch
 from tests.conftest import LiveServer, ModelFolders
+from tests.fixtures.environment import cannot
 from tests.fixtures.faults import (
     EVENT_TABLES,
-    cannot,
     disk_full,
     postgres_tables_on,
     small_filesystem,

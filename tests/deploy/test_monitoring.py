@@ -22,7 +22,7 @@ from champion.server_process import free_port
 from champion.services import Services
 from champion.settings import Settings
 from tests.conftest import LiveServer
-from tests.fixtures.faults import cannot
+from tests.fixtures.environment import cannot
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
 RULES = DEPLOY / "prometheus" / "champion-rules.yml"

@@ -17,7 +17,7 @@ from champion.services import Services
 from champion.serving.runtime import Runtime
 from champion.settings import Settings
 from tests.conftest import FIXTURES
-from tests.fixtures.faults import cannot
+from tests.fixtures.environment import cannot
 from tests.registry.cases import CASES, Case, outside
 from tests.registry.folders import ROW, sklearn_folder
 
