@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +19,8 @@ from champion.events.tables import feedback
 from tests.conftest import _reset_postgres
 from tests.fixtures.environment import cannot
 from tests.fixtures.faults import until
-from tests.fixtures.replicas import ReplicaSet, haproxy_missing
+from tests.fixtures.replicas import HEADERS, Load, ReplicaSet, haproxy_missing
 from tests.registry.folders import ROW, pack, sklearn_folder
-
-HEADERS = {"X-Champion-Request": "1"}
 
 
 @pytest.fixture
@@ -42,57 +39,6 @@ def replica_set(tmp_path: Path, postgres_url: str | None) -> Iterator[ReplicaSet
         yield replicas
     finally:
         replicas.stop()
-
-
-class Load:
-    """Predictions and feedback batches through the balancer from a few threads; each
-    request's start time and whether it succeeded, and the feedback acknowledged."""
-
-    def __init__(self, url: str, threads: int = 4) -> None:
-        self.url = url
-        self.results: list[tuple[float, str, int]] = []  # (started, kind, status; 0: no answer)
-        self.acknowledged: set[str] = set()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(i,)) for i in range(threads)]
-
-    def __enter__(self) -> Load:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join()
-
-    def _run(self, worker: int) -> None:
-        with httpx.Client(base_url=self.url, headers=HEADERS, timeout=10) as client:
-            n = 0
-            while not self._stop.is_set():
-                n += 1
-                ids = [f"w{worker}-{n}-{i}" for i in range(5)]
-                events = [
-                    {"event_id": e, "request_id": f"r-{e}", "kind": "click", "item": "a"}
-                    for e in ids
-                ]
-                for kind, path, body in (
-                    ("predict", "/v1/endpoints/churn/predict", {"instances": [ROW]}),
-                    ("feedback", "/v1/feedback/batch", {"events": events}),
-                ):
-                    started = time.monotonic()
-                    try:
-                        status = client.post(path, json=body).status_code
-                    except httpx.HTTPError:
-                        status = 0
-                    with self._lock:
-                        self.results.append((started, kind, status))
-                        if kind == "feedback" and status == 201:
-                            self.acknowledged.update(ids)
-
-    def count(self) -> int:
-        with self._lock:
-            return len(self.results)
 
 
 def _register_and_serve(url: str, tmp_path: Path) -> None:
@@ -145,7 +91,7 @@ def test_two_replicas_behind_haproxy_serve_survive_a_sigkill_and_stop_on_ctrl_c(
 
     # SIGKILL replica-1 under load: HAProxy marks it down; every request sent after that
     # succeeds, and no acknowledged feedback is lost.
-    with Load(balancer) as load:
+    with Load(balancer, "churn", ROW) as load:
         until("load before the kill", lambda: load.count() > 40)
         replica_set.kill("replica-1")
         until(
