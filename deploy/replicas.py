@@ -61,6 +61,12 @@ def main() -> int:
         return 0
     if args.replicas < 1:
         return _usage(f"--replicas {args.replicas!r}: at least 1.")
+    # Port 0: any free one (for the replicas, the first of as many free in a row).
+    args.port = args.port or _free_port()
+    args.stats_port = args.stats_port or _free_port()
+    args.first_replica_port = args.first_replica_port or _free_ports_in_a_row(args.replicas)
+    if args.first_replica_port is None:
+        return _usage(f"No {args.replicas} free ports in a row; choose --first-replica-port.")
     ports = [args.port, args.stats_port]
     ports += [args.first_replica_port + i for i in range(args.replicas)]
     for port in ports:
@@ -124,8 +130,10 @@ class _Failed(Exception):
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicas", type=int, default=2, help="how many (default 2)")
-    parser.add_argument("--port", type=int, default=8000, help="the balancer's port")
-    parser.add_argument("--first-replica-port", type=int, default=8001)
+    parser.add_argument("--port", type=int, default=8000, help="the balancer's; 0: any free")
+    parser.add_argument(
+        "--first-replica-port", type=int, default=8001, help="0: the first of N free in a row"
+    )
     parser.add_argument("--stats-port", type=int, default=8404, help="HAProxy's page, /metrics")
     parser.add_argument("--dir", type=Path, default=Path(".champion-replicas"))
     parser.add_argument(
@@ -315,6 +323,14 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+def _free_ports_in_a_row(count: int) -> int | None:
+    for _ in range(100):
+        first = _free_port()
+        if all(_port_free(first + i) for i in range(count)):
+            return first
+    return None
 
 
 def _free_port() -> int:
