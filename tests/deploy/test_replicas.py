@@ -6,7 +6,9 @@ feedback event acknowledged meanwhile is in the database (issue 14)."""
 from __future__ import annotations
 
 import importlib.util
+import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ from champion.events.tables import feedback
 from tests.conftest import _reset_postgres
 from tests.fixtures.environment import cannot
 from tests.fixtures.faults import until
-from tests.fixtures.replicas import HEADERS, Load, ReplicaSet, haproxy_missing
+from tests.fixtures.replicas import HEADERS, SCRIPT, Load, ReplicaSet, haproxy_missing
 from tests.registry.folders import ROW, pack, sklearn_folder
 
 
@@ -53,7 +55,7 @@ def _register_and_serve(url: str, tmp_path: Path) -> None:
         assert client.put("/v1/endpoints/churn", json=body).status_code == 200
 
 
-@pytest.mark.slow(seconds=45)
+@pytest.mark.slow(seconds=60)
 def test_two_replicas_behind_haproxy_serve_survive_a_sigkill_and_stop_on_ctrl_c(
     replica_set: ReplicaSet, postgres_url: str, tmp_path: Path
 ) -> None:
@@ -130,3 +132,26 @@ def test_two_replicas_behind_haproxy_serve_survive_a_sigkill_and_stop_on_ctrl_c(
     assert replica_set.stop() == 0
     assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
     assert not (replica_set.folder / "replicas.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--replicas", "0"], "error: --replicas 0: at least 1.\n"),
+        (["--port", "{busy}"], "error: Port {busy} on 127.0.0.1 is in use; choose other ports.\n"),
+    ],
+)
+def test_the_script_refuses_bad_arguments_with_exit_2_naming_them(
+    tmp_path: Path, arguments: list[str], message: str
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        done = subprocess.run(
+            [sys.executable, str(SCRIPT), "--dir", str(tmp_path / "set"), "--stats-port", "0",
+             "--first-replica-port", "0", *(a.format(busy=port) for a in arguments)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert (done.returncode, done.stderr) == (2, message.format(busy=port))
+    assert not (tmp_path / "set" / "replicas.json").exists()
