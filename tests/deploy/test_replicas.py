@@ -66,6 +66,10 @@ def test_two_replicas_behind_haproxy_serve_survive_a_sigkill_and_stop_on_ctrl_c(
     assert replica_set.balancer in again.stdout
 
     balancer = replica_set.balancer
+
+    def predictions(name: str) -> float:
+        return replica_set.metric(name, "champion_predictions_total", endpoint="churn")
+
     assert replica_set.state["artifacts"] == "s3://champion/artifacts"
     _register_and_serve(balancer, tmp_path)
 
@@ -80,16 +84,24 @@ def test_two_replicas_behind_haproxy_serve_survive_a_sigkill_and_stop_on_ctrl_c(
             )
             assert response.status_code == 200, response.text
             assert response.headers["X-Request-ID"] == f"order-{i}"
-    served = {
-        name: replica_set.metric(name, "champion_predictions_total", endpoint="churn")
-        for name in replica_set.replicas
-    }
+    served = {name: predictions(name) for name in replica_set.replicas}
     assert sum(served.values()) == 20
     assert all(count > 0 for count in served.values()), served
     for name in replica_set.replicas:
         home = replica_set.folder / name
         assert list((home / "cache" / "artifacts").glob("??/*")), name
         assert not (home / "artifacts").exists()  # nothing shared through a folder
+
+    # Drained, replica-2 gets no new requests; made ready again, it is back.
+    assert replica_set.ask("set server champion/replica-2 state drain").strip() == ""
+    assert replica_set.servers()["replica-2"] == "DRAIN"
+    drained = predictions("replica-2")
+    with httpx.Client(base_url=balancer, headers=HEADERS, timeout=10) as client:
+        for _ in range(10):
+            assert client.post("/v1/endpoints/churn/predict", json={"instances": [ROW]}).is_success
+    assert predictions("replica-2") == drained
+    replica_set.ask("set server champion/replica-2 state ready")
+    assert replica_set.servers()["replica-2"] == "UP"
 
     # SIGKILL replica-1 under load: HAProxy marks it down; every request sent after that
     # succeeds, and no acknowledged feedback is lost.
