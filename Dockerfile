@@ -14,8 +14,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # A user of its own, without a login shell; the only folder it writes is its home.
+# /run/champion is where deploy/compose.yaml keeps Prometheus's token (a volume takes the
+# folder's owner from the image).
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/champion --create-home \
-        --shell /usr/sbin/nologin champion
+        --shell /usr/sbin/nologin champion \
+    && install -d -o champion -g champion -m 755 /run/champion
 
 WORKDIR /opt/champion
 COPY pyproject.toml constraints.txt README.md LICENSE ./

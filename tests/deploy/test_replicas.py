@@ -6,6 +6,8 @@ feedback event acknowledged meanwhile is in the database (issue 14)."""
 from __future__ import annotations
 
 import importlib.util
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,12 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from champion.events.tables import feedback
 from tests.conftest import _reset_postgres
 from tests.fixtures.environment import cannot
 from tests.fixtures.faults import until
-from tests.fixtures.replicas import HEADERS, SCRIPT, Load, ReplicaSet, haproxy_missing
+from tests.fixtures.replicas import DEPLOY, HEADERS, SCRIPT, Load, ReplicaSet, haproxy_missing
 from tests.registry.folders import ROW, pack, sklearn_folder
 
 
@@ -167,3 +170,35 @@ def test_the_script_refuses_bad_arguments_with_exit_2_naming_them(
         )  # fmt: skip
     assert (done.returncode, done.stderr) == (2, message.format(busy=port))
     assert not (tmp_path / "set" / "replicas.json").exists()
+
+
+def test_the_compose_files_name_the_same_replicas_and_pass_haproxy_and_promtool(
+    tmp_path: Path,
+) -> None:
+    if haproxy_missing() or shutil.which("promtool") is None:
+        cannot("HAProxy or promtool is not installed: apt-get install haproxy prometheus.")
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    replicas = sorted(name for name in compose["services"] if name.startswith("replica-"))
+    servers = (DEPLOY / "haproxy" / "compose-servers.cfg").read_text()
+    assert re.findall(r"^\s+server (\S+) \1:8000 ", servers, re.M) == replicas
+    checked = subprocess.run(
+        ["haproxy", "-c", "-f", str(DEPLOY / "haproxy" / "haproxy.cfg"), "-f",
+         str(DEPLOY / "haproxy" / "compose-servers.cfg")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+
+    # Prometheus's config, with its token file where this machine has one.
+    config = yaml.safe_load((DEPLOY / "prometheus" / "compose.yml").read_text())
+    champion = config["scrape_configs"][0]
+    assert champion["static_configs"][0]["targets"] == [f"{r}:8000" for r in replicas]
+    token = tmp_path / "prometheus-token"
+    token.write_text("champ_x")
+    champion["authorization"]["credentials_file"] = str(token)
+    shutil.copy(DEPLOY / "prometheus" / "champion-rules.yml", tmp_path)
+    (tmp_path / "compose.yml").write_text(yaml.safe_dump(config))
+    checked = subprocess.run(
+        ["promtool", "check", "config", str(tmp_path / "compose.yml")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
