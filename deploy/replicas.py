@@ -80,6 +80,8 @@ def main() -> int:
     def stop(signum: int, _frame: object) -> None:
         nonlocal stopping
         stopping = True
+        if "balancer" not in state:  # still starting: stop waiting for it
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
@@ -117,6 +119,9 @@ def main() -> int:
     except _Failed as failed:
         print(f"error: {failed}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("Stopped while starting.", file=sys.stderr)
+        return 130
     finally:
         _stop_all(children)
         (run / STATE).unlink(missing_ok=True)
