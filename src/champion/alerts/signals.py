@@ -22,8 +22,8 @@ metric                 value over the window
                        before's (0: the same items as often; 1: none in common)
 =====================  =====================================================================
 
-The first three and the two ranker metrics describe drift (the inputs and outputs changed), the performance metrics
-from labels and ``concept_drifts`` describe decay (the model got worse): a pipeline triggered
+The first three and the two ranker metrics describe drift (the inputs, outputs or shown items
+changed), the performance metrics from labels and ``concept_drifts`` describe decay (the model got worse): a pipeline triggered
 by an alert records which of the two started it.
 """
 
