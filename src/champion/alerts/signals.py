@@ -23,8 +23,8 @@ metric                 value over the window
 =====================  =====================================================================
 
 The first three and the two ranker metrics describe drift (the inputs, outputs or shown items
-changed), the performance metrics from labels and ``concept_drifts`` describe decay (the model got worse): a pipeline triggered
-by an alert records which of the two started it.
+changed), the performance metrics from labels and ``concept_drifts`` describe decay (the
+model got worse): a pipeline triggered by an alert records which of the two started it.
 """
 
 from __future__ import annotations
