@@ -24,6 +24,7 @@ def test_without_clustering_it_is_pearsons_chi_square() -> None:
     result = item_drift(a, b)
     table = np.array([[(f["item"] == i).sum() for i in result.buckets] for f in (a, b)])
     expected = stats.chi2_contingency(table, correction=False)
+    assert result.statistic is not None and result.design_effect is not None
     assert result.statistic * result.design_effect == pytest.approx(expected.statistic)
     # One impression per unit: the design effect is near 1 and the p-values agree.
     assert result.design_effect == pytest.approx(1.0, abs=0.15)
