@@ -38,8 +38,8 @@ from champion.db import read
 from champion.drift.concept import Performance, performance
 from champion.drift.live import count_predictions
 from champion.drift.monitor import DriftMonitor, DriftRun
-from champion.drift.ranking import VersionExposure, ranking_monitor
-from champion.errors import Conflict, NotFound
+from champion.drift.ranking import VersionExposure
+from champion.errors import Conflict, InvalidInput, NotFound
 
 __all__ = [
     "DECAY_METRICS",
@@ -135,14 +135,11 @@ class SignalCache:
             monitor = self.monitor
             try:
                 live = monitor.window_version(endpoint, start, end)
-                if monitor.registry.get_version(live.model, live.number).kind == "ranker":
-                    result = ranking_monitor(
-                        monitor.engine, monitor.references, monitor.clock, endpoint,
-                        start=start, end=end,
-                    )  # fmt: skip
-                    found = next((v for v in result.versions if v.version == live), None)
-            except (NotFound, Conflict):
-                found = None  # unknown, or retention cut into the windows: nothing to say
+                result = monitor.ranking(endpoint, start=start, end=end)
+                found = next((v for v in result.versions if v.version == live), None)
+            except (NotFound, Conflict, InvalidInput):
+                # Unknown, retention cut into the windows, or not a ranker: nothing to say.
+                found = None
             self.rankings[key] = found
         return self.rankings[key]
 

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from champion.api.answers import ERRORS
 from champion.api.state import state_of
 from champion.clock import UserTime
-from champion.errors import InvalidInput
 
 __all__ = ["RankingMonitorAnswer", "router"]
 
@@ -132,20 +131,8 @@ def ranking_monitor(
     """A ranker endpoint's shown items, catalogue coverage, popularity of what is shown and
     click-through per version in the window, against the reference window (by default the
     window of the same length just before). 409 when retention deleted rows in either."""
-    from champion.drift.ranking import ranking_monitor as monitor
-
-    services = state_of(request).services
-    services.endpoints.get(endpoint)  # NotFound for an unknown endpoint
-    live = services.endpoints.live_version(endpoint)
-    kind = services.registry.get_version(live.model, live.number).kind
-    if kind != "ranker":
-        raise InvalidInput(
-            f"Endpoint {endpoint!r} serves a {kind} ({live}): ranking monitoring is for "
-            f"rankers; its drift is at /v1/endpoints/{endpoint}/drift."
-        )
-    result = monitor(
-        services.engine, services.references, services.clock, endpoint,
-        window=window, start=start, end=end, reference_start=reference_start,
+    result = state_of(request).services.drift.ranking(
+        endpoint, window=window, start=start, end=end, reference_start=reference_start,
         reference_end=reference_end, buckets=buckets, alpha=alpha,
     )  # fmt: skip
     return result.to_json()
