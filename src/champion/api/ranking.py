@@ -50,7 +50,13 @@ class ItemDriftAnswer(_Answer):
     statistic: float | None
     p_value: float | None
     dof: int
-    design_effect: float | None = Field(description="Rao-Scott's mean design effect over units.")
+    effective_dof: float | None = Field(
+        description="The degrees of freedom after the second-order Rao-Scott correction."
+    )
+    design_effect: float | None = Field(
+        description="What the chi-square is divided by: the mean design effect over units, "
+        "times 1 + the squared coefficient of variation of the design effects."
+    )
     js_distance: float | None = Field(description="Jensen-Shannon distance (base 2) of shares.")
     alpha: float
     drifted: bool

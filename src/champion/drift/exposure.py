@@ -6,7 +6,9 @@ test treats the unit as the sampling cluster, as every other estimate in champio
 
 Item drift is Pearson's chi-square test of homogeneity on item shares (the most shown items,
 each expected at least ``MIN_EXPECTED`` times in both windows; the long tail summed as
-``(other)``), divided by its mean design effect: the first-order Rao-Scott correction.
+``(other)``), with the second-order Rao-Scott correction: divided by its mean design effect
+times ``1 + a²`` (``a`` the coefficient of variation of the generalised design effects) and
+referred to chi-square on ``(k - 1) / (1 + a²)`` degrees of freedom.
 Without it, a user who refreshes ten times counts as ten independent draws and the test
 fires on nothing (see ``tests/drift/test_exposure.py``'s Monte Carlo).
 """
@@ -59,6 +61,8 @@ class ItemDrift:
     """Jensen-Shannon distance (base 2, in [0, 1]) of the bucketed shares: the size."""
     alpha: float
     method: str = ITEM_DRIFT_METHOD
+    effective_dof: float | None = None
+    """The degrees of freedom the statistic is referred to (second-order correction)."""
 
     @property
     def drifted(self) -> bool:
@@ -82,19 +86,30 @@ def _buckets(pooled: pd.Series, rows: tuple[float, float], max_items: int) -> li
     return kept[:max_items]
 
 
-def _cluster_variance(
+def _cluster_covariance(
     frame: pd.DataFrame, bucket_of: pd.Series, shares: npt.NDArray[np.float64], names: list[str]
 ) -> npt.NDArray[np.float64]:
-    """Linearised variance of each bucket's share over units (the ratio ``Y_b / M``)."""
+    """Linearised covariance of the buckets' shares over units (ratios ``Y_b / M``)."""
     per_unit = frame.assign(bucket=bucket_of).groupby(["unit", "bucket"])["impressions"].sum()
     totals = per_unit.groupby(level="unit").sum()
     units, shown = len(totals), float(totals.sum())
     if units < 2:
-        return np.full(len(names), np.nan)
+        return np.full((len(names), len(names)), np.nan)
     y = per_unit.unstack("bucket", fill_value=0).reindex(columns=names, fill_value=0)
     m = totals.reindex(y.index).to_numpy(dtype=float)[:, None]
     residual = y.to_numpy(dtype=float) - shares[None, :] * m
-    return np.asarray(units / (units - 1) * (residual**2).sum(axis=0) / shown**2, dtype=float)
+    return np.asarray(units / (units - 1) * residual.T @ residual / shown**2, dtype=float)
+
+
+def _design_effects(
+    covariance: npt.NDArray[np.float64], pooled: npt.NDArray[np.float64], rows: tuple[float, float]
+) -> npt.NDArray[np.float64]:
+    """The generalised design effects: eigenvalues of the multinomial covariance's inverse
+    times the clustered one, on all buckets but the last (the shares sum to 1)."""
+    k = len(pooled) - 1
+    multinomial = (np.diag(pooled) - np.outer(pooled, pooled)) * (1 / rows[0] + 1 / rows[1])
+    ratio = np.linalg.solve(multinomial[:k, :k], covariance[:k, :k])
+    return np.asarray(np.linalg.eigvals(ratio).real, dtype=float)
 
 
 def item_drift(
@@ -124,7 +139,9 @@ def item_drift(
     References
     ----------
     Rao, J. N. K. and Scott, A. J. (1981). The analysis of categorical data from complex
-    sample surveys. JASA 76, 221-230. Without clustering (one impression per unit) the
+    sample surveys. JASA 76, 221-230; (1984) On chi-squared tests for multiway contingency
+    tables with cell proportions estimated from survey data. Ann. Statist. 12, 46-60.
+    Without clustering (one impression per unit) the
     statistic is ``scipy.stats.chi2_contingency(..., correction=False)``'s.
 
     Examples
@@ -154,21 +171,27 @@ def item_drift(
         return ItemDrift(tuple(names), _t(shares[0]), _t(shares[1]), None, None, 0, None, js, alpha)
     table = np.vstack(counts)
     chi2 = float(stats.chi2_contingency(table, correction=False).statistic)
-    pooled_shares = table.sum(axis=0) / table.sum()
-    binomial = pooled_shares * (1 / rows[0] + 1 / rows[1])
-    variance = sum(
-        _cluster_variance(frame, frame["item"].where(frame["item"].isin(kept), OTHER), s, names)
+    covariance = sum(
+        _cluster_covariance(frame, frame["item"].where(frame["item"].isin(kept), OTHER), s, names)
         for frame, s in ((reference, shares[0]), (current, shares[1]))
     )
     dof = len(names) - 1
-    effect = float(np.sum(variance / binomial) / dof)
-    if not np.isfinite(effect) or effect <= 0:
-        effect = 1.0  # a window of one unit: nothing to estimate clustering from
+    deffs = _design_effects(np.asarray(covariance), table.sum(axis=0) / table.sum(), rows)
+    mean = float(deffs.mean())
+    if not np.isfinite(mean) or mean <= 0:
+        # A window of one unit: nothing to estimate clustering from.
+        spread, mean = 0.0, 1.0
+    else:
+        spread = float(np.sum((deffs - mean) ** 2) / (dof * mean**2))
+    # Second order (Satterthwaite): unequal design effects spread the statistic wider than
+    # their mean alone says; the scaled statistic is referred to chi-square on fewer degrees.
+    effect = mean * (1 + spread)
     statistic = chi2 / effect
-    p_value = float(stats.chi2.sf(statistic, dof))
+    p_value = float(stats.chi2.sf(statistic, dof / (1 + spread)))
     return ItemDrift(
-        tuple(names), _t(shares[0]), _t(shares[1]), statistic, p_value, dof, effect, js, alpha
-    )
+        tuple(names), _t(shares[0]), _t(shares[1]), statistic, p_value, dof, effect, js, alpha,
+        effective_dof=dof / (1 + spread),
+    )  # fmt: skip
 
 
 def _bucket_counts(items: pd.Series, kept: list[str], other: bool) -> npt.NDArray[np.float64]:

@@ -174,6 +174,7 @@ class VersionExposure:
                 "statistic": drift.statistic,
                 "p_value": drift.p_value,
                 "dof": drift.dof,
+                "effective_dof": drift.effective_dof,
                 "design_effect": drift.design_effect,
                 "js_distance": drift.js_distance,
                 "alpha": drift.alpha,
