@@ -63,7 +63,10 @@ def test_the_long_tail_is_bucketed_so_every_cell_is_expected_five_times() -> Non
 def test_empty_windows_have_no_test_and_bad_frames_are_refused() -> None:
     empty = pd.DataFrame({"unit": [], "item": [], "impressions": []})
     some = pd.DataFrame({"unit": ["u"], "item": ["a"], "impressions": [3]})
-    assert item_drift(empty, some).p_value is None and not item_drift(empty, some).drifted
+    untested = item_drift(empty, some)
+    assert untested.p_value is None and not untested.drifted and untested.js_distance is None
+    # What was shown is still described: the chart has its items.
+    assert (untested.buckets, untested.reference, untested.current) == (("a",), (0.0,), (1.0,))
     with pytest.raises(InvalidInput, match=r"'current' exposures must have the columns"):
         item_drift(some, some.rename(columns={"item": "thing"}))
 

@@ -35,6 +35,7 @@ PAGES = {
     "/alerts": [HOSTILE[3]],  # the rule's description
     "/audit": HOSTILE,
     "/pipelines": [HOSTILE[2]],  # the quarantined cell; run reasons below
+    "/endpoints/feed/drift?window=1h&buckets=6": [],  # the ranker's items: in a chart, below
 }
 
 
@@ -79,6 +80,14 @@ def test_every_page_shows_hostile_values_as_text_and_runs_nothing(world: Hostile
         )
         assert {_plain(v) for v in HOSTILE} <= {_plain(t) for t in ticks}, ticks
         assert watched.ran(page) == []
+        # A ranker's shown items, drawn as the item chart's labels, read as the ranker sent them.
+        _visit(page, world.url + "/endpoints/feed/drift?window=1h&buckets=6")
+        page.wait_for_selector("#ranking-items .xtick text")
+        ticks = page.eval_on_selector_all(
+            "#ranking-items .xtick text", "(all) => all.map((t) => t.textContent)"
+        )
+        assert {_plain(v) for v in HOSTILE} <= {_plain(t) for t in ticks}, ticks
+        assert watched.ran(page) == [] and watched.errors == []
 
 
 def _plain(text: str) -> str:

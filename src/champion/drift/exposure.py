@@ -134,7 +134,7 @@ def item_drift(
     -------
     ItemDrift
         No test (``p_value`` None) when either window is empty or fewer than two buckets
-        can be formed.
+        can be formed; the buckets are then the most shown items (and ``(other)``).
 
     References
     ----------
@@ -160,14 +160,16 @@ def item_drift(
     cur_items = current.groupby("item")["impressions"].sum()
     rows = (float(ref_items.sum()), float(cur_items.sum()))
     pooled = ref_items.add(cur_items, fill_value=0).sort_values(ascending=False, kind="stable")
-    if min(rows) <= 0:
-        return ItemDrift((), (), (), None, None, 0, None, None, alpha)
-    kept = _buckets(pooled, rows, max_items)
+    kept = _buckets(pooled, rows, max_items) if min(rows) > 0 else []
+    testable = min(rows) > 0 and len(kept) + (len(kept) < len(pooled)) >= 2
+    if not testable:
+        # Too little to test (or an empty window): the most shown items are still described.
+        kept = [str(k) for k in pooled.index[:max_items]]
     names = kept + ([OTHER] if len(kept) < len(pooled) else [])
     counts = [_bucket_counts(items, kept, OTHER in names) for items in (ref_items, cur_items)]
-    shares = [c / c.sum() for c in counts]
-    js = float(jensenshannon(shares[0], shares[1], base=2))
-    if len(names) < 2:
+    shares = [c / c.sum() if c.sum() else c for c in counts]
+    js = float(jensenshannon(shares[0], shares[1], base=2)) if min(rows) > 0 else None
+    if not testable:
         return ItemDrift(tuple(names), _t(shares[0]), _t(shares[1]), None, None, 0, None, js, alpha)
     table = np.vstack(counts)
     chi2 = float(stats.chi2_contingency(table, correction=False).statistic)
