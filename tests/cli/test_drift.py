@@ -167,7 +167,7 @@ def test_the_rows_of_a_text_file_are_counted_for_the_bar(tmp_path: Path) -> None
 
 
 def test_a_rankers_monitoring_from_the_command_line(
-    champion: CommandLine, served: Services
+    champion: CommandLine, served: Services, tmp_path: Path
 ) -> None:
     from tests.drift.rankings import scripted
 
@@ -182,6 +182,13 @@ def test_a_rankers_monitoring_from_the_command_line(
     body = json.loads(champion("drift", "ranking", "recs", "--window", "2000d", "--json").stdout)
     [version] = body["versions"]
     assert version["impressions"] == shown and version["item_drift"]["p_value"] is None
+    out = tmp_path / "ranking.html"
+    report = champion(
+        "drift", "report", "--endpoint", "recs", "--window", "2000d", "--out", str(out)
+    )
+    assert report.returncode == 0, report.stderr
+    assert "Shown items drifted for 0 of 1 versions" in report.text
+    assert json.loads(out.with_suffix(".json").read_text())["versions"][0]["impressions"] == shown
     bad = champion("drift", "ranking", "recs", "--window", "soon")
     assert bad.returncode == 2 and "'window'" in bad.stderr
     other = champion("drift", "ranking", "churn")

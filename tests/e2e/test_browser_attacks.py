@@ -31,11 +31,11 @@ PAGES = {
     "/": [HOSTILE[1]],  # who changed the endpoint last
     "/endpoints/churn": [HOSTILE[1]],  # configuration history: who and why
     "/endpoints/churn/drift?window=1h&buckets=6": [],  # live categories: in a chart, below
+    "/endpoints/feed/drift?window=1h&buckets=6": [],  # the ranker's items: in a chart, below
     "/registry": [HOSTILE[0], HOSTILE[2], HOSTILE[3]],  # lineage, who registered
     "/alerts": [HOSTILE[3]],  # the rule's description
     "/audit": HOSTILE,
     "/pipelines": [HOSTILE[2]],  # the quarantined cell; run reasons below
-    "/endpoints/feed/drift?window=1h&buckets=6": [],  # the ranker's items: in a chart, below
 }
 
 

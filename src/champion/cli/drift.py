@@ -150,12 +150,16 @@ def report(
         "drift-report.html"
     ),
 ) -> None:
-    """Write a self-contained HTML report and its JSON: distributions, tests, verdicts."""
+    """Write a self-contained HTML report and its JSON: distributions, tests, verdicts (for
+    a ranker endpoint: what it showed against the window before)."""
     from champion.drift.report import write_report
 
     if (endpoint is None) == (data is None):
         raise InvalidInput("Give either --endpoint or --data.")
     rows = None if data is None else _text_rows(data)
+    if endpoint is not None and _serves_ranker(endpoint):
+        _ranking_report(endpoint, window, out)
+        return
     with open_services() as services, _progress("Comparing with the reference", rows) as progress:
         if endpoint is not None:
             run = services.drift.endpoint_drift(
@@ -169,6 +173,26 @@ def report(
     path = write_report(run, out)
     console.print(
         f"{len(run.drift.drifted_columns)} of {len(run.drift.columns)} columns drifted. "
+        f"Report: [bold]{path}[/bold] (JSON: {path.with_suffix('.json')})"
+    )
+
+
+def _serves_ranker(endpoint: str) -> bool:
+    with open_services() as services:
+        live = services.endpoints.live_version(endpoint)
+        return services.registry.get_version(live.model, live.number).kind == "ranker"
+
+
+def _ranking_report(endpoint: str, window: str | None, out: Path) -> None:
+    from champion.drift.ranking_report import write_ranking_report
+
+    with open_services() as services, status("Reading what the ranker showed"):
+        result = services.drift.ranking(endpoint, window=window)
+    path = write_ranking_report(result, out)
+    drifted = [str(v.version) for v in result.versions if v.item_drift.drifted]
+    console.print(
+        f"Shown items drifted for {len(drifted)} of {len(result.versions)} versions"
+        f"{': ' + ', '.join(drifted) if drifted else ''}. "
         f"Report: [bold]{path}[/bold] (JSON: {path.with_suffix('.json')})"
     )
 
