@@ -13,7 +13,8 @@ import yaml
 from champion.server_process import ServerProcess
 from champion.services import Services
 from tests.conftest import ModelFolders
-from tests.e2e.test_dashboard import FLAGS, TOO_WIDE, UPDATED, WIDTH, _chromium
+from tests.e2e.chromium import chromium, watch
+from tests.e2e.test_dashboard import TOO_WIDE, UPDATED, WIDTH
 
 # The version numbers (without the model) a versions table shows, in order.
 SHOWN = """() => [...document.querySelectorAll('#versions tbody tr td:first-child')]
@@ -47,19 +48,13 @@ def _api(services: Services, **filters: object) -> list[str]:
 def test_filters_and_next_page_links_show_what_the_api_lists(
     services: Services, model_folder: ModelFolders, database_url: str | None
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    executable = _chromium()
     _register(services, model_folder)
     server = ServerProcess(services.settings.home, database_url)
     server.start()
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=executable, args=FLAGS)
+        with chromium() as browser:
             page = browser.new_page(viewport={"width": WIDTH, "height": 900})
-            errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            watched = watch(page)
             page.goto(server.url + "/registry")
             page.wait_for_selector(UPDATED)
             assert page.evaluate(SHOWN) == [f"churn/{n}" for n in range(25, 5, -1)]
@@ -91,7 +86,7 @@ def test_filters_and_next_page_links_show_what_the_api_lists(
             assert "'auc>=high' is no metric threshold" in page.inner_text("#filter-error")
             assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
             assert page.evaluate(TOO_WIDE) == []
-            assert [e for e in errors if "422" not in e] == []
-            browser.close()
+            assert [e for e in watched.errors if "422" not in e] == []
+            assert watched.ran(page) == []
     finally:
         server.stop()
