@@ -156,3 +156,27 @@ def test_a_window_retention_cut_into_is_refused(served: Services, client: TestCl
     later = {**WINDOW, "start": (T0 + 1.5 * HOUR).isoformat()}
     body = _monitor(client, **later)
     assert body["reference_start"] == (T0 + HOUR).isoformat()
+
+
+def test_context_inputs_drift_against_the_rankers_reference(
+    served: Services, client: TestClient
+) -> None:
+    rng = np.random.default_rng(4)
+
+    def contexts(n: int, mobile: float) -> pd.DataFrame:
+        device = np.where(rng.uniform(size=n) < mobile, "mobile", "desktop")
+        return pd.DataFrame({"device": device, "hour": rng.integers(0, 24, size=n)})
+
+    served.references.compute("recs/1", contexts(2000, 0.3), actor="tests")
+    log = scripted(seed=12, units=60)
+    current = contexts(len(log.predictions), 0.8)  # the current hour's users moved to mobile
+    for prediction, context in zip(log.predictions, current.to_dict("records"), strict=True):
+        plain = {"device": str(context["device"]), "hour": int(context["hour"])}
+        prediction["inputs"] = {"context": plain, "k": 10}
+    rows = sum(1 for p in log.predictions if p["at"] >= T0 + HOUR)
+    log.write(served.engine)
+    (version,) = _monitor(client)["versions"]
+    context = version["context"]
+    assert context["available"] and context["message"] == ""
+    assert context["drift"]["drifted_columns"] == ["device"]
+    assert context["drift"]["rows"] == rows

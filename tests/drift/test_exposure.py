@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from champion.drift.exposure import gini, item_drift, popularity_ranks
+from champion.drift.exposure import gini, item_drift, popularity_ranks, rarefied_coverage
 from champion.errors import InvalidInput
 from tests.drift.rankings import draw_lists, exposures
 
@@ -78,3 +78,13 @@ def test_gini_and_ranks() -> None:
     assert gini([0, 0]) is None
     ranks = popularity_ranks(pd.Series({"a": 1, "b": 5, "c": 1}))
     assert ranks.to_dict() == {"a": 2.5, "b": 1.0, "c": 2.5}
+
+
+def test_rarefied_coverage_is_the_hypergeometric_expectation() -> None:
+    counts = pd.Series({"a": 40, "b": 7, "c": 3, "d": 1})
+    total, draws = int(counts.sum()), 10
+    never = [stats.hypergeom(total, n, draws).pmf(0) for n in counts]
+    expected = sum(1 - p for p in never) / 6
+    assert rarefied_coverage(counts, draws, 6) == pytest.approx(expected)
+    assert rarefied_coverage(counts, 1000, 6) == pytest.approx(4 / 6)
+    assert rarefied_coverage(pd.Series(dtype=float), 5, 6) is None

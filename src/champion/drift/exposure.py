@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 from scipy.spatial.distance import jensenshannon
 
 from champion.errors import InvalidInput
@@ -34,6 +34,7 @@ __all__ = [
     "gini",
     "item_drift",
     "popularity_ranks",
+    "rarefied_coverage",
 ]
 
 ITEM_DRIFT_METHOD = "chi2_rao_scott"
@@ -227,3 +228,36 @@ def popularity_ranks(counts: pd.Series) -> pd.Series:
     [1.0, 2.5, 2.5, 4.0]
     """
     return pd.Series(stats.rankdata(-counts.to_numpy(dtype=float)), index=counts.index)
+
+
+def rarefied_coverage(counts: pd.Series, draws: int, catalogue: int) -> float | None:
+    """Expected distinct items among ``draws`` impressions drawn without replacement from
+    ``counts``, over ``catalogue`` (Hurlbert's rarefaction): the coverage a window would have
+    had with only ``draws`` impressions.
+
+    References
+    ----------
+    Hurlbert, S. H. (1971). The nonconcept of species diversity. Ecology 52, 577-586.
+
+    Examples
+    --------
+    >>> counts = pd.Series({"a": 2, "b": 1, "c": 1})
+    >>> rarefied_coverage(counts, 4, 4), round(rarefied_coverage(counts, 1, 4), 3)
+    (0.75, 0.25)
+    """
+    total = int(counts.sum())
+    if not catalogue or total == 0:
+        return None
+    if draws >= total:
+        return len(counts) / catalogue
+    n = counts.to_numpy(dtype=float)
+    # log C(total - n_i, draws) - log C(total, draws): the chance item i is never drawn.
+    never = np.where(
+        total - n >= draws,
+        np.exp(
+            special.gammaln(total - n + 1) - special.gammaln(total - n - draws + 1)
+            - special.gammaln(total + 1) + special.gammaln(total - draws + 1)
+        ),
+        0.0,
+    )  # fmt: skip
+    return float(np.sum(1.0 - never) / catalogue)

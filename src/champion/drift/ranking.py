@@ -29,11 +29,17 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from scipy import special, stats
+from scipy import stats
 
 from champion.clock import Clock
 from champion.db import read
-from champion.drift.exposure import ItemDrift, gini, item_drift, popularity_ranks
+from champion.drift.exposure import (
+    ItemDrift,
+    gini,
+    item_drift,
+    popularity_ranks,
+    rarefied_coverage,
+)
 from champion.drift.references import References
 from champion.drift.shown import (
     POSITION_BUCKETS,
@@ -258,27 +264,6 @@ def _exposure(
         mean_popularity_rank=mean_rank,
         top_items=tuple((str(k), int(v)) for k, v in per_item.head(TOP_ITEMS).items()),
     )
-
-
-def rarefied_coverage(counts: pd.Series, draws: int, catalogue: int) -> float | None:
-    """Expected distinct items among ``draws`` impressions drawn without replacement from
-    ``counts``, over ``catalogue`` (Hurlbert's rarefaction)."""
-    total = int(counts.sum())
-    if not catalogue or total == 0:
-        return None
-    if draws >= total:
-        return len(counts) / catalogue
-    n = counts.to_numpy(dtype=float)
-    # log C(total - n_i, draws) - log C(total, draws): the chance item i is never drawn.
-    never = np.where(
-        total - n >= draws,
-        np.exp(
-            special.gammaln(total - n + 1) - special.gammaln(total - n - draws + 1)
-            - special.gammaln(total + 1) + special.gammaln(total - draws + 1)
-        ),
-        0.0,
-    )  # fmt: skip
-    return float(np.sum(1.0 - never) / catalogue)
 
 
 def _click_through(rows: pd.DataFrame) -> tuple[ClickThrough, dict[str, ClickThrough]]:
