@@ -86,18 +86,34 @@ class ClickThrough:
     ci: tuple[float, float] | None
 
     @classmethod
-    def of(cls, rows: pd.DataFrame) -> ClickThrough:
-        per_unit = rows.groupby("unit")[["clicked", "impressions"]].sum()
-        shown, clicked = int(per_unit["impressions"].sum()), int(per_unit["clicked"].sum())
-        if shown == 0:
+    def of(cls, summary: RatioSummary | None) -> ClickThrough:
+        """From the per-unit sums of clicked impressions (x) and impressions (y)."""
+        if summary is None or summary.sum_y == 0:
             return cls(0, 0, 0, None, None)
-        ctr = clicked / shown
+        ctr = summary.sum_x / summary.sum_y
         ci = None
-        if len(per_unit) >= 2:
-            summary = RatioSummary.from_values(per_unit["clicked"], per_unit["impressions"])
+        if summary.n >= 2:
             half = _Z * float(np.sqrt(summary.variance / summary.n))
             ci = (max(0.0, ctr - half), min(1.0, ctr + half))
-        return cls(shown, clicked, len(per_unit), ctr, ci)
+        return cls(round(summary.sum_y), round(summary.sum_x), summary.n, ctr, ci)
+
+    @classmethod
+    def by(cls, rows: pd.DataFrame, keys: list[str]) -> dict[Any, ClickThrough]:
+        """Click-through per value of ``keys`` (``[]``: one, under ``None``), units first
+        summed within each group: one group-by, however many groups."""
+        per_unit = rows.groupby([*keys, "unit"])[["clicked", "impressions"]].sum()
+        x, y = per_unit["clicked"].astype(float), per_unit["impressions"].astype(float)
+        moments = pd.DataFrame({"x": x, "y": y, "xx": x * x, "yy": y * y, "xy": x * y})
+        if not keys:
+            sums = moments.sum().to_frame().T.assign(n=len(moments))
+            sums.index = pd.Index([None])
+        else:
+            grouped = moments.groupby(level=keys)
+            sums = grouped.sum().assign(n=grouped.size())
+        return {
+            key: cls.of(RatioSummary(int(s.n), s.x, s.y, s.xx, s.yy, s.xy))
+            for key, s in sums.iterrows()
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -266,10 +282,25 @@ def _exposure(
     )
 
 
-def _click_through(rows: pd.DataFrame) -> tuple[ClickThrough, dict[str, ClickThrough]]:
-    return ClickThrough.of(rows), {
-        k: ClickThrough.of(rows[rows["positions"] == k]) for k in POSITION_BUCKETS
-    }
+def _click_through(
+    rows: pd.DataFrame, buckets: int
+) -> tuple[
+    ClickThrough, dict[str, ClickThrough], tuple[tuple[ClickThrough, dict[str, ClickThrough]], ...]
+]:
+    """Overall, per position bucket, and per time bucket (overall and per position)."""
+    empty = ClickThrough.of(None)
+    overall = ClickThrough.by(rows, []).get(None, empty)
+    positions = ClickThrough.by(rows, ["positions"])
+    times = ClickThrough.by(rows, ["bucket"])
+    both = ClickThrough.by(rows, ["bucket", "positions"])
+    return (
+        overall,
+        {k: positions.get(k, empty) for k in POSITION_BUCKETS},
+        tuple(
+            (times.get(t, empty), {k: both.get((t, k), empty) for k in POSITION_BUCKETS})
+            for t in range(buckets)
+        ),
+    )
 
 
 def ranking_monitor(
@@ -330,7 +361,7 @@ def ranking_monitor(
         rows = cur_rows[(cur_rows["model"] == key.model) & (cur_rows["version"] == key.number)]
         shown = _exposure(rows, cur_requests.get((key.model, key.number), 0), catalogue, ranks)
         mine = ctr_rows[(ctr_rows["model"] == key.model) & (ctr_rows["version"] == key.number)]
-        overall, by_position = _click_through(mine)
+        overall, by_position, by_time = _click_through(mine, buckets)
         versions.append(
             VersionExposure(
                 version=key,
@@ -342,7 +373,7 @@ def ranking_monitor(
                 item_drift=item_drift(ref_rows, rows, alpha=alpha),
                 click_through=overall,
                 by_position=by_position,
-                buckets=tuple(_click_through(mine[mine["bucket"] == k]) for k in range(buckets)),
+                buckets=by_time,
                 context=context_drift(engine, references, endpoint, key, start, end),
             )
         )
