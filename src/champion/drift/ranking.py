@@ -111,7 +111,9 @@ class ClickThrough:
             grouped = moments.groupby(level=keys)
             sums = grouped.sum().assign(n=grouped.size())
         return {
-            key: cls.of(RatioSummary(int(s.n), s.x, s.y, s.xx, s.yy, s.xy))
+            key: cls.of(
+                RatioSummary(int(s.n), *(float(s[k]) for k in ("x", "y", "xx", "yy", "xy")))
+            )
             for key, s in sums.iterrows()
         }
 
