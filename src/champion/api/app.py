@@ -28,6 +28,7 @@ from champion.api import (
     inference,
     models,
     pipelines,
+    ranking,
 )
 from champion.api.access import AccessGuard
 from champion.api.browser import BrowserGuard
@@ -161,6 +162,7 @@ def create_app(
         models.router,
         experiments.router,
         drift.router,
+        ranking.router,
         alerts.router,
         pipelines.router,
         diagnostics.router,

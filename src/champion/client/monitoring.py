@@ -60,6 +60,27 @@ class MonitoringCalls(Sender[R]):
         path = f"/v1/endpoints/{segment(endpoint)}/drift/timeline"
         return self._send(Call("GET", path, params=params))
 
+    def ranking_monitor(
+        self,
+        endpoint: str,
+        *,
+        window: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        reference_start: datetime | None = None,
+        reference_end: datetime | None = None,
+        buckets: int = 12,
+        alpha: float = 0.05,
+    ) -> R:
+        """A ranker endpoint's shown items, coverage, popularity and click-through per
+        version, against the reference window (by default the window just before)."""
+        params = drop_none(
+            window=window, start=iso(start), end=iso(end), reference_start=iso(reference_start),
+            reference_end=iso(reference_end), buckets=buckets, alpha=alpha,
+        )  # fmt: skip
+        path = f"/v1/endpoints/{segment(endpoint)}/ranking-monitor"
+        return self._send(Call("GET", path, params=params))
+
     def performance(
         self,
         endpoint: str,
