@@ -11,7 +11,8 @@ import orjson
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from champion.api.answers import ERRORS
+from champion.answers import DriftAnswer, DriftTimelineAnswer, PerformanceAnswer, ReferenceAnswer
+from champion.api.answers import ERRORS, LOOKUP, WRITE
 from champion.api.schemas import Reason
 from champion.api.state import actor_of, state_of
 from champion.clock import UserTime
@@ -32,7 +33,7 @@ def _json(body: Any) -> Response:
     )
 
 
-@router.get("/v1/endpoints/{endpoint}/drift")
+@router.get("/v1/endpoints/{endpoint}/drift", response_model=DriftAnswer, responses=LOOKUP)
 def endpoint_drift(
     endpoint: str,
     request: Request,
@@ -57,7 +58,11 @@ def endpoint_drift(
     return _json(run.to_json())
 
 
-@router.get("/v1/endpoints/{endpoint}/drift/timeline")
+@router.get(
+    "/v1/endpoints/{endpoint}/drift/timeline",
+    response_model=DriftTimelineAnswer,
+    responses=LOOKUP,
+)
 def endpoint_drift_timeline(
     endpoint: str,
     request: Request,
@@ -84,7 +89,9 @@ def endpoint_drift_timeline(
     return _json(timeline.to_json())
 
 
-@router.get("/v1/endpoints/{endpoint}/performance")
+@router.get(
+    "/v1/endpoints/{endpoint}/performance", response_model=PerformanceAnswer, responses=LOOKUP
+)
 def endpoint_performance(
     endpoint: str,
     request: Request,
@@ -112,14 +119,22 @@ def endpoint_performance(
     return _json({"version": str(key), **result.to_json()})
 
 
-@router.get("/v1/models/{model}/versions/{version}/reference")
+@router.get(
+    "/v1/models/{model}/versions/{version}/reference",
+    response_model=ReferenceAnswer,
+    responses=LOOKUP,
+)
 def get_reference(model: str, version: str, request: Request) -> Response:
     services = state_of(request).services
     key = services.registry.resolve(path_reference(model, version)).key
     return _json(services.references.get(key).to_json())
 
 
-@router.put("/v1/models/{model}/versions/{version}/reference")
+@router.put(
+    "/v1/models/{model}/versions/{version}/reference",
+    response_model=ReferenceAnswer,
+    responses=WRITE,
+)
 def put_reference(
     model: str,
     version: str,

@@ -9,15 +9,16 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from champion.api.answers import (
-    ERRORS,
+from champion.answers import (
     EndpointAnswer,
     EndpointHistoryAnswer,
     EndpointListAnswer,
+    InterleavingAnswer,
     PredictAnswer,
     RankAnswer,
     StatsAnswer,
 )
+from champion.api.answers import ERRORS, LOOKUP, SERVE, WRITE
 from champion.api.parsing import body_openapi, read_body
 from champion.api.render import answer_json, endpoint_json, stats_json
 from champion.api.schemas import EndpointBody, PredictBody, RankBody, Reason
@@ -43,7 +44,8 @@ def _json(body: Any) -> Response:
 @router.post(
     "/{endpoint}/predict",
     openapi_extra=body_openapi(PredictBody),
-    responses={200: {"model": PredictAnswer}},
+    response_model=PredictAnswer,
+    responses=SERVE,
 )
 async def predict(endpoint: str, request: Request) -> Response:
     body = await read_body(request, PredictBody)
@@ -52,7 +54,10 @@ async def predict(endpoint: str, request: Request) -> Response:
 
 
 @router.post(
-    "/{endpoint}/rank", openapi_extra=body_openapi(RankBody), responses={200: {"model": RankAnswer}}
+    "/{endpoint}/rank",
+    openapi_extra=body_openapi(RankBody),
+    response_model=RankAnswer,
+    responses=SERVE,
 )
 async def rank(endpoint: str, request: Request) -> Response:
     body = await read_body(request, RankBody)
@@ -68,12 +73,12 @@ def list_endpoints(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/{endpoint}", response_model=EndpointAnswer)
+@router.get("/{endpoint}", response_model=EndpointAnswer, responses=LOOKUP)
 def get_endpoint(endpoint: str, request: Request) -> dict[str, Any]:
     return _describe(request, endpoint)
 
 
-@router.put("/{endpoint}", response_model=EndpointAnswer)
+@router.put("/{endpoint}", response_model=EndpointAnswer, responses=WRITE)
 def set_endpoint(endpoint: str, body: EndpointBody, request: Request) -> dict[str, Any]:
     state = state_of(request)
     endpoints = state.services.endpoints
@@ -93,7 +98,7 @@ def set_endpoint(endpoint: str, body: EndpointBody, request: Request) -> dict[st
     return _describe(request, endpoint)
 
 
-@router.delete("/{endpoint}", response_model=EndpointAnswer)
+@router.delete("/{endpoint}", response_model=EndpointAnswer, responses=WRITE)
 def remove_endpoint(
     endpoint: str, request: Request, reason: Annotated[Reason, Query()] = ""
 ) -> dict[str, Any]:
@@ -107,13 +112,13 @@ def remove_endpoint(
     return endpoint_json(removed)
 
 
-@router.get("/{endpoint}/history", response_model=EndpointHistoryAnswer)
+@router.get("/{endpoint}/history", response_model=EndpointHistoryAnswer, responses=LOOKUP)
 def endpoint_history(endpoint: str, request: Request) -> dict[str, Any]:
     configs = state_of(request).services.endpoints.history(endpoint)
     return {"history": [endpoint_json(c) | {"reason": c.reason} for c in configs]}
 
 
-@router.get("/{endpoint}/stats", response_model=StatsAnswer)
+@router.get("/{endpoint}/stats", response_model=StatsAnswer, responses=LOOKUP)
 def endpoint_stats(
     endpoint: str,
     request: Request,
@@ -175,7 +180,7 @@ def endpoint_stats(
     return body
 
 
-@router.get("/{endpoint}/interleaving")
+@router.get("/{endpoint}/interleaving", response_model=InterleavingAnswer, responses=LOOKUP)
 def endpoint_interleaving(
     endpoint: str,
     request: Request,

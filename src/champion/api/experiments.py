@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
-from champion.api.answers import ERRORS, ExperimentListAnswer
+from champion.answers import ExperimentListAnswer, ExperimentReport, PlanAnswer, TimelineAnswer
+from champion.api.answers import ERRORS, LOOKUP, WRITE
 from champion.api.render import json_response
 from champion.api.schemas import ActionBody, RequestBody
 from champion.api.state import actor_of, state_of
@@ -32,7 +33,9 @@ def _report(request: Request, endpoint: str) -> Response:
     return json_response(services.experiments.report(experiment).to_json())
 
 
-@router.get("/v1/endpoints/{endpoint}/experiment")
+@router.get(
+    "/v1/endpoints/{endpoint}/experiment", response_model=ExperimentReport, responses=LOOKUP
+)
 def get_experiment(endpoint: str, request: Request) -> Response:
     """The endpoint's experiment: design, state, per-arm numbers, test results with
     intervals, health checks (SRM, coverage) and the decision with its reason."""
@@ -47,7 +50,9 @@ def list_experiments(request: Request) -> dict[str, Any]:
     return {"experiments": [e.to_json() | {"last_decision": e.last_decision} for e in found]}
 
 
-@router.get("/v1/endpoints/{endpoint}/experiment/timeline")
+@router.get(
+    "/v1/endpoints/{endpoint}/experiment/timeline", response_model=TimelineAnswer, responses=LOOKUP
+)
 def get_timeline(
     endpoint: str,
     request: Request,
@@ -62,7 +67,7 @@ def get_timeline(
     return json_response(timeline.to_json())
 
 
-@router.get("/v1/endpoints/{endpoint}/experiment/plan")
+@router.get("/v1/endpoints/{endpoint}/experiment/plan", response_model=PlanAnswer, responses=LOOKUP)
 def get_plan(
     endpoint: str,
     request: Request,
@@ -96,7 +101,7 @@ def get_plan(
     return json_response(found.to_json())
 
 
-@router.put("/v1/endpoints/{endpoint}/experiment")
+@router.put("/v1/endpoints/{endpoint}/experiment", response_model=ExperimentReport, responses=WRITE)
 def set_experiment(endpoint: str, body: ExperimentBody, request: Request) -> Response:
     """Start an experiment on the endpoint's current comparison, or change the running one."""
     design = body.model_dump(exclude={"reason"}, exclude_unset=True)
@@ -106,7 +111,9 @@ def set_experiment(endpoint: str, body: ExperimentBody, request: Request) -> Res
     return _report(request, endpoint)
 
 
-@router.post("/v1/endpoints/{endpoint}/experiment/approve")
+@router.post(
+    "/v1/endpoints/{endpoint}/experiment/approve", response_model=ExperimentReport, responses=WRITE
+)
 def approve(endpoint: str, body: ActionBody, request: Request) -> Response:
     """Carry out the action the controller proposed (automation ``approve``)."""
     rollout = state_of(request).services.rollout
@@ -115,7 +122,9 @@ def approve(endpoint: str, body: ActionBody, request: Request) -> Response:
     return _report(request, endpoint)
 
 
-@router.post("/v1/endpoints/{endpoint}/experiment/promote")
+@router.post(
+    "/v1/endpoints/{endpoint}/experiment/promote", response_model=ExperimentReport, responses=WRITE
+)
 def promote(endpoint: str, body: ActionBody, request: Request) -> Response:
     """Promote the challenger now (``arm`` names it when there are several)."""
     services = state_of(request).services
@@ -126,7 +135,9 @@ def promote(endpoint: str, body: ActionBody, request: Request) -> Response:
     return _report(request, endpoint)
 
 
-@router.post("/v1/endpoints/{endpoint}/experiment/rollback")
+@router.post(
+    "/v1/endpoints/{endpoint}/experiment/rollback", response_model=ExperimentReport, responses=WRITE
+)
 def rollback(endpoint: str, body: ActionBody, request: Request) -> Response:
     """Send every unit back to the champion; after a promotion, switch back to the previous
     champion (still loaded) at once."""

@@ -7,13 +7,8 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
-from champion.api.answers import (
-    ERRORS,
-    ModelAnswer,
-    ModelListAnswer,
-    VersionAnswer,
-    VersionPageAnswer,
-)
+from champion.answers import ModelAnswer, ModelListAnswer, VersionAnswer, VersionPageAnswer
+from champion.api.answers import ERRORS, LOOKUP, WRITE
 from champion.api.render import model_json, version_json
 from champion.api.schemas import AliasBody, Reason
 from champion.api.state import actor_of, state_of
@@ -39,7 +34,7 @@ LATEST_VERSIONS = 10
 """How many versions ``GET /v1/models/{model}`` shows (the newest); the listing has them all."""
 
 
-@router.get("/{model}", response_model=ModelAnswer)
+@router.get("/{model}", response_model=ModelAnswer, responses=LOOKUP)
 def get_model(model: str, request: Request) -> dict[str, Any]:
     """The model with its newest versions (at most 10, newest first); every version, a page
     at a time and filtered, is at ``versions_url``."""
@@ -51,7 +46,7 @@ def get_model(model: str, request: Request) -> dict[str, Any]:
     return body
 
 
-@router.get("/{model}/versions", response_model=VersionPageAnswer)
+@router.get("/{model}/versions", response_model=VersionPageAnswer, responses=LOOKUP)
 def list_versions(
     model: str,
     request: Request,
@@ -95,14 +90,14 @@ def list_versions(
     }
 
 
-@router.get("/{model}/versions/{version}", response_model=VersionAnswer)
+@router.get("/{model}/versions/{version}", response_model=VersionAnswer, responses=LOOKUP)
 def get_version(model: str, version: str, request: Request) -> dict[str, Any]:
     """``version`` is a number or an alias: ``/v1/models/recs/versions/champion``."""
     registry = state_of(request).services.registry
     return version_json(registry.resolve(path_reference(model, version)))
 
 
-@router.post("/{model}/versions", status_code=201, response_model=VersionAnswer)
+@router.post("/{model}/versions", status_code=201, response_model=VersionAnswer, responses=WRITE)
 def register_version(
     model: str,
     request: Request,
@@ -137,7 +132,7 @@ def register_version(
     return version_json(version)
 
 
-@router.delete("/{model}/versions/{version}", response_model=VersionAnswer)
+@router.delete("/{model}/versions/{version}", response_model=VersionAnswer, responses=WRITE)
 def delete_version(
     model: str, version: str, request: Request, reason: Annotated[Reason, Query()] = ""
 ) -> dict[str, Any]:
@@ -159,7 +154,7 @@ def delete_version(
     return version_json(deleted)
 
 
-@router.put("/{model}/aliases/{alias}")
+@router.put("/{model}/aliases/{alias}", response_model=VersionAnswer, responses=WRITE)
 def set_alias(model: str, alias: str, body: AliasBody, request: Request) -> dict[str, Any]:
     registry = state_of(request).services.registry
     version = registry.set_alias(
@@ -169,7 +164,7 @@ def set_alias(model: str, alias: str, body: AliasBody, request: Request) -> dict
     return version_json(version)
 
 
-@router.delete("/{model}/aliases/{alias}", status_code=204)
+@router.delete("/{model}/aliases/{alias}", status_code=204, responses=WRITE)
 def remove_alias(
     model: str, alias: str, request: Request, reason: Annotated[Reason, Query()] = ""
 ) -> None:

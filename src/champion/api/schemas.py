@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    StrictFloat,
     StrictInt,
     StrictStr,
     model_validator,
@@ -24,7 +25,6 @@ __all__ = [
     "EndpointBody",
     "FeedbackBatchBody",
     "FeedbackBody",
-    "FeedbackReceiptBody",
     "PredictBody",
     "RankBody",
     "Reason",
@@ -106,23 +106,11 @@ class FeedbackBody(RequestBody):
     item: Annotated[StrictStr, Field(max_length=256)] | StrictInt | None = Field(
         default=None, description="The ranked item, for rankings."
     )
-    value: float | None = Field(default=None, allow_inf_nan=False)
+    # Strict: true is no value, nor is "1" (JSON numbers only).
+    value: StrictFloat | None = Field(default=None, allow_inf_nan=False)
     label: Any = None
     at: UserTime | None = Field(default=None, description="When it happened; default: now.")
 
 
 class FeedbackBatchBody(RequestBody):
     events: list[FeedbackBody] = Field(min_length=1, max_length=10_000)
-
-
-class FeedbackReceiptBody(BaseModel):
-    accepted: int
-    duplicates: int
-    event_ids: list[str]
-
-
-class HealthBody(BaseModel):
-    status: Literal["ok", "degraded"]
-    version: str
-    database: str
-    endpoints: dict[str, str]
