@@ -26,7 +26,7 @@ ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 EXCLUDED = ("positive_data_acceptance",)
 
 
-@pytest.mark.slow(seconds=70)
+@pytest.mark.slow(seconds=90)
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_schemathesis_with_every_check_finds_no_failure(
     served: Services, live_server: LiveServer, tmp_path: Path

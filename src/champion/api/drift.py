@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from champion.answers import DriftAnswer, DriftTimelineAnswer, PerformanceAnswer, ReferenceAnswer
 from champion.api.answers import ERRORS, LOOKUP, WRITE
-from champion.api.schemas import Reason
+from champion.api.schemas import EndpointName, ModelName, Reason
 from champion.api.state import actor_of, state_of
 from champion.clock import UserTime
 
@@ -35,7 +35,7 @@ def _json(body: Any) -> Response:
 
 @router.get("/v1/endpoints/{endpoint}/drift", response_model=DriftAnswer, responses=LOOKUP)
 def endpoint_drift(
-    endpoint: str,
+    endpoint: EndpointName,
     request: Request,
     window: str | None = Query(default=None, description="15m, 1h, 7d… (default 1d)"),
     start: UserTime | None = None,
@@ -64,7 +64,7 @@ def endpoint_drift(
     responses=LOOKUP,
 )
 def endpoint_drift_timeline(
-    endpoint: str,
+    endpoint: EndpointName,
     request: Request,
     window: str = Query(default="1h", description="Width of each window: 15m, 1h, 1d…"),
     # le: drift.timeline.MAX_BUCKETS, written out so that champion.drift loads on first use.
@@ -93,7 +93,7 @@ def endpoint_drift_timeline(
     "/v1/endpoints/{endpoint}/performance", response_model=PerformanceAnswer, responses=LOOKUP
 )
 def endpoint_performance(
-    endpoint: str,
+    endpoint: EndpointName,
     request: Request,
     window: str | None = Query(default=None, description="default 1d"),
     start: UserTime | None = None,
@@ -124,7 +124,7 @@ def endpoint_performance(
     response_model=ReferenceAnswer,
     responses=LOOKUP,
 )
-def get_reference(model: str, version: str, request: Request) -> Response:
+def get_reference(model: ModelName, version: str, request: Request) -> Response:
     services = state_of(request).services
     key = services.registry.resolve(path_reference(model, version)).key
     return _json(services.references.get(key).to_json())
@@ -136,7 +136,7 @@ def get_reference(model: str, version: str, request: Request) -> Response:
     responses=WRITE,
 )
 def put_reference(
-    model: str,
+    model: ModelName,
     version: str,
     request: Request,
     file: UploadFile = File(description="The reference data: .csv, .parquet or .jsonl"),  # noqa: B008

@@ -21,6 +21,7 @@ from champion.answers import (
     ServerReady,
 )
 from champion.api.answers import OIP_ERRORS, OIP_INFER, OIP_LOOKUP, oip_readiness
+from champion.api.schemas import EndpointName
 from champion.api.state import ServerState, state_of
 from champion.errors import InvalidInput, MalformedRequest, NotFound
 from champion.registry import VersionKey
@@ -348,17 +349,17 @@ def _answer(
 
 
 @router.get("/models/{name}", response_model=ModelMetadata, responses=OIP_LOOKUP)
-def model_metadata(name: str, request: Request) -> dict[str, Any]:
+def model_metadata(name: EndpointName, request: Request) -> dict[str, Any]:
     return _metadata(request, name, None)
 
 
 @router.get("/models/{name}/versions/{version}", response_model=ModelMetadata, responses=OIP_LOOKUP)
-def version_metadata(name: str, version: str, request: Request) -> dict[str, Any]:
+def version_metadata(name: EndpointName, version: str, request: Request) -> dict[str, Any]:
     return _metadata(request, name, version)
 
 
 @router.get("/models/{name}/ready", response_model=ModelReady, responses=oip_readiness(ModelReady))
-def model_ready(name: str, request: Request) -> Response:
+def model_ready(name: EndpointName, request: Request) -> Response:
     return _ready(request, name, None)
 
 
@@ -367,7 +368,7 @@ def model_ready(name: str, request: Request) -> Response:
     response_model=ModelReady,
     responses=oip_readiness(ModelReady),
 )
-def version_ready(name: str, version: str, request: Request) -> Response:
+def version_ready(name: EndpointName, version: str, request: Request) -> Response:
     return _ready(request, name, version)
 
 
@@ -377,7 +378,7 @@ def version_ready(name: str, version: str, request: Request) -> Response:
     response_model=InferAnswer,
     responses=OIP_INFER,
 )
-async def infer(name: str, request: Request) -> Response:
+async def infer(name: EndpointName, request: Request) -> Response:
     """Predict with the endpoint's policy (``parameters.unit`` names the unit)."""
     return await _infer(request, name, None)
 
@@ -388,6 +389,6 @@ async def infer(name: str, request: Request) -> Response:
     response_model=InferAnswer,
     responses=OIP_INFER,
 )
-async def version_infer(name: str, version: str, request: Request) -> Response:
+async def version_infer(name: EndpointName, version: str, request: Request) -> Response:
     """Predict with that version alone, outside the policy (logged under the arm 'pinned')."""
     return await _infer(request, name, version)
