@@ -20,9 +20,11 @@ ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 # positive_data_acceptance wants a 2xx (or 401/403/404/409) for every request the document
 # allows, and some requests it allows are still wrong in ways JSON Schema cannot say: the
 # content of an upload (a .tar.gz of a version folder, a data file), the instances a model's
-# signature takes, a pipeline spec's or a policy's cross-field rules, a NUL byte inside an
-# instance's keys; and the Open Inference Protocol answers "not ready" with a 400. Those are
-# refused with a 4xx naming the field, as they should be.
+# signature takes, a pipeline spec's or a policy's cross-field rules, names checked against
+# what is registered (metrics, policies, triggers; version 0, an alias that is a number),
+# times outside [1900, 9000), a NUL byte in a query, a shape written 57.0; and the Open
+# Inference Protocol answers "not ready" with a 400. Each is refused with a 4xx naming the
+# field, as it should be (tests/api/test_bad_input_bounds.py pins the messages).
 EXCLUDED = ("positive_data_acceptance",)
 
 
