@@ -67,9 +67,9 @@ def _pipeline(url: str, incoming: Path) -> None:
     body = spec(incoming, model="attrition", deploy=None, automation="auto").to_json()
     with Client(url) as client:
         client.apply_pipeline({**body, "name": "attrition-retrain"}, reason=HOSTILE[0])
-        run_id = client.start_run("attrition-retrain", reason=HOSTILE[3])["id"]
+        run_id = client.start_run("attrition-retrain", reason=HOSTILE[3]).id
         deadline = time.monotonic() + 60
-        while client.get_run("attrition-retrain", run_id)["status"] not in {"succeeded", "failed"}:
+        while client.get_run("attrition-retrain", run_id).status not in {"succeeded", "failed"}:
             if time.monotonic() > deadline:
                 raise AssertionError(f"Waited 60 s for pipeline run {run_id}.")
             time.sleep(0.1)

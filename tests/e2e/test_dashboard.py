@@ -155,11 +155,11 @@ def _versions_match_the_interleaving(page: Page, world: World) -> None:
     """Under interleaving each version's clicks are those on the items it placed: the
     versions table shows the interleaving comparison's clicks, not all of them on one."""
     with world.client() as client:
-        [pair] = client.interleaving("recs")
+        [comparison] = client.interleaving("recs")
     headings = page.evaluate(HEADINGS, "versions")
     clicks = headings.index("clicks")
     shown = {row[0].split(" · ")[0]: row[clicks] for row in page.evaluate(ROWS, "versions")}
-    assert shown == {version: str(clicks) for version, clicks in pair["clicks"].items()}
+    assert shown == {version: str(clicks) for version, clicks in comparison.clicks.items()}
     assert all(int(clicks) > 0 for clicks in shown.values())
 
 
@@ -168,7 +168,7 @@ def _ranking_numbers_are_the_apis(page: Page, world: World) -> None:
     of 1 h): per version the impressions, users, distinct items, coverage and click-through;
     each context says why there is no context drift (no reference of its inputs)."""
     with world.client() as client:
-        body = client.ranking_monitor("recs", window="1d", buckets=24)
+        body = client.ranking_monitor("recs", window="1d", buckets=24).model_dump()
     rows = {row[0]: row for row in page.evaluate(ROWS, "ranking-versions")}
     headings = page.evaluate(HEADINGS, "ranking-versions")
     assert set(rows) == {"window before"} | {v["version"] for v in body["versions"]}
@@ -195,7 +195,7 @@ def _shadow_numbers_are_the_apis(page: Page, world: World) -> None:
     """The shadow panel shows /stats's shadow numbers: requests scored, failures, agreement,
     labelled requests, each version's latency and label metrics."""
     with world.client() as client:
-        [shadow] = client.stats("scores")["shadows"]
+        [shadow] = client.stats("scores").model_dump()["shadows"]
     cards = page.evaluate(CARDS, "shadow")
     assert cards == {
         "requests": str(shadow["requests"]),
@@ -251,7 +251,7 @@ def _act(page: Page, world: World, action: str, reason: str) -> dict[str, Any]:
     page.click("#confirm-button")
     page.wait_for_selector("#confirm[open]", state="detached")
     with world.client() as client:
-        experiment: dict[str, Any] = client.get_experiment("churn")
+        experiment: dict[str, Any] = client.get_experiment("churn").model_dump()
     return experiment
 
 
@@ -263,7 +263,7 @@ def _buttons(page: Page, world: World, errors: list[str], backend: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"dashboard-{backend}-confirm.png"))
     page.click("#confirm button[value=cancel]")
     with world.client() as client:
-        assert client.get_experiment("churn")["share"] == 0.5  # cancelled: nothing changed
+        assert client.get_experiment("churn").share == 0.5  # cancelled: nothing changed
     ramped = _act(page, world, "approve", "ramp looks healthy")
     assert (ramped["share"], ramped["pending"], ramped["status"]) == (0.75, None, "running")
     promoted = _act(page, world, "promote", "clicks are up")
@@ -279,7 +279,7 @@ def _buttons(page: Page, world: World, errors: list[str], backend: str) -> None:
     assert undone["status"] == "rolled_back"
     with world.client() as client:
         endpoint = client.get_endpoint("churn")
-    assert (endpoint["policy"], endpoint["params"]["live"]) == ("blue_green", "blue")
+    assert (endpoint.policy, endpoint.params["live"]) == ("blue_green", "blue")
     _visit(page, world.server.url + "/audit")
     text = page.inner_text("#records")
     for action, reason in [

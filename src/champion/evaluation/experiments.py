@@ -76,6 +76,19 @@ class Experiment:
         }
 
 
+def _no_analysis() -> dict[str, Any]:
+    """What the report holds when there is nothing to analyse yet: the same fields, empty."""
+    return {
+        "arms": [],
+        "results": [],
+        "health": [],
+        "interleaving": None,
+        "propensity": None,
+        "regime": None,
+        "steps": [],
+    }
+
+
 @dataclass(frozen=True)
 class ExperimentReport:
     """An experiment with its numbers now, and what should happen next."""
@@ -92,7 +105,7 @@ class ExperimentReport:
         body["versions"] = (
             None if self.arms is None else {a: str(k) for a, k in self.arms.versions.items()}
         )
-        body.update(self.analysis.to_json() if self.analysis else {"arms": [], "results": []})
+        body.update(self.analysis.to_json() if self.analysis else _no_analysis())
         body["decision"] = self.decision.to_json()
         return body
 
