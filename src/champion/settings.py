@@ -191,6 +191,14 @@ class Settings(BaseSettings):
             "until its request is deleted and it is folded."
         ),
     )
+    keep_unit_rollups: timedelta | None = Field(
+        default=None,
+        description=(
+            "How long the per-unit rollup rows of a segment (and the label and clicked-"
+            "position rows) are kept (same grammar); past it they are merged into per-arm "
+            "totals, except in windows a running experiment reads. Unset: kept forever."
+        ),
+    )
     retention_interval_seconds: float = Field(
         default=300.0, gt=0, description="How often the leader deletes events past retention."
     )
@@ -208,7 +216,7 @@ class Settings(BaseSettings):
             return [name.strip().lower() for name in value.split(",") if name.strip()]
         return value
 
-    @field_validator("keep_predictions", "keep_feedback", mode="before")
+    @field_validator("keep_predictions", "keep_feedback", "keep_unit_rollups", mode="before")
     @classmethod
     def _parse_keep(cls, value: object, info: ValidationInfo) -> object:
         if value is None or isinstance(value, timedelta):

@@ -31,6 +31,7 @@ from champion.db.metadata import UTCDateTime
 from champion.errors import InvalidInput
 from champion.events.facts import Facts, Key, request_facts
 from champion.events.rollup_tables import (
+    compacted_segments,
     interleaving_rollups,
     labelled_predictions,
     ranked_clicks,
@@ -40,7 +41,16 @@ from champion.events.rollup_tables import (
 )
 from champion.events.tables import feedback, prediction_items, predictions
 
-__all__ = ["BATCH", "backlog", "clear", "fold", "load_raw", "rebuild", "segment_starts"]
+__all__ = [
+    "BATCH",
+    "add_sums",
+    "backlog",
+    "clear",
+    "fold",
+    "load_raw",
+    "rebuild",
+    "segment_starts",
+]
 
 BATCH = 5_000
 """Requests (or late feedback events) folded per transaction."""
@@ -96,7 +106,7 @@ def backlog(conn: sa.Connection) -> int:
 
 def clear(conn: sa.Connection) -> None:
     """Empty every rollup table and mark every raw row unfolded (before a refold)."""
-    for table in (*_SUM_TABLES.values(), *_ROW_TABLES.values()):
+    for table in (*_SUM_TABLES.values(), *_ROW_TABLES.values(), compacted_segments):
         conn.execute(table.delete())
     for events in (predictions, feedback):
         conn.execute(events.update().where(events.c.folded).values(folded=False))
@@ -275,6 +285,12 @@ def _store(conn: sa.Connection, facts: Facts) -> None:
             keys = [c.name for c in table.primary_key.columns]
             statement = dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
             conn.execute(statement, [rows[key] for key in sorted(rows)])
+
+
+def add_sums(conn: sa.Connection, table: sa.Table, keyed: dict[Key, dict[str, float]]) -> None:
+    """Add ``keyed`` (primary key → sums of the other columns) to ``table``'s rows, creating
+    the rows that do not exist yet."""
+    _add(conn, postgresql if conn.dialect.name == "postgresql" else sqlite, table, keyed)
 
 
 def _add(
