@@ -137,6 +137,16 @@ class Settings(BaseSettings):
             "by the time they are folded, and reports read the rest raw."
         ),
     )
+    rollup_segment_seconds: int = Field(
+        default=86_400,
+        ge=60,
+        le=86_400,
+        description=(
+            "Length of a rollup segment, the finest time resolution of folded events and "
+            "what compaction takes at once; it divides a day, so UTC midnights stay "
+            "boundaries. Applies to requests folded from then on."
+        ),
+    )
     trust_pickle: bool = Field(
         default=False, description="Allow sklearn models stored with plain pickle."
     )
@@ -229,6 +239,16 @@ class Settings(BaseSettings):
                 f"The {field!r} setting must be a duration such as '30d'. Got {value!r} instead."
             )
         return parse_window(value, field=field)
+
+    @field_validator("rollup_segment_seconds")
+    @classmethod
+    def _divides_a_day(cls, value: int) -> int:
+        if 86_400 % value:
+            raise ValueError(
+                "The 'CHAMPION_ROLLUP_SEGMENT_SECONDS' setting must divide a day (86400 "
+                f"seconds), e.g. 300, 3600 or 86400. Got {value!r} instead."
+            )
+        return value
 
     @property
     def artifacts_dir(self) -> Path:

@@ -16,6 +16,7 @@ search).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -306,7 +307,15 @@ def _reset(services: Services) -> None:
         )
 
 
-PER_UNIT = ("arm_sums", "arm_counts", "label_rows", "ranked_requests", "clicked_positions")
+_READERS: dict[str, Callable[[sa.Connection, ArmWindow], Any]] = {
+    "arm_sums": lambda conn, window: _sums_of(arm_sums(conn, window)),
+    "arm_counts": arm_counts,
+    "label_rows": label_rows,
+    "ranked_requests": ranked_requests,
+    "clicked_positions": clicked_positions,
+}
+"""The reports that need each unit's own numbers (or the label and click rows)."""
+PER_UNIT = tuple(_READERS)
 
 
 def _compacted(conn: sa.Connection) -> tuple[list[bool], list[bool]]:
@@ -322,27 +331,19 @@ def _compacted_reports(conn: sa.Connection, expected: dict[str, Any]) -> dict[st
     windows_hit, spans_hit = _compacted(conn)
     found: dict[str, Any] = {}
     for n, window in enumerate(WINDOWS):
-        readers = {
-            "arm_sums": lambda w=window: _sums_of(arm_sums(conn, w)),
-            "arm_counts": lambda w=window: arm_counts(conn, w),
-            "label_rows": lambda w=window: label_rows(conn, w),
-            "ranked_requests": lambda w=window: ranked_requests(conn, w),
-            "clicked_positions": lambda w=window: clicked_positions(conn, w),
-        }
-        pre_compacted = window.start is not None and spans_hit[3]
-        if pre_compacted:
-            for metric in ("ctr", "value_per_unit", "click_rate"):
+        for metric in ("ctr", "value_per_unit", "click_rate") if window.start else ():
+            assert window.start is not None
+            if spans_hit[3]:  # the pre-period [T0, start) reads compacted segments
                 with pytest.raises(Compacted, match="CHAMPION_KEEP_UNIT_ROLLUPS"):
                     covariate_sums(conn, window, metric, T0, window.start)
-        elif window.start is not None:
-            for metric in ("ctr", "value_per_unit", "click_rate"):
+            else:
                 found[f"cuped{n}{metric}"] = covariate_sums(conn, window, metric, T0, window.start)
-        for name, reader in readers.items():
+        for name, reader in _READERS.items():
             if windows_hit[n]:
                 with pytest.raises(Compacted, match=f"endpoint {E!r} has per-arm totals only"):
-                    reader()
+                    reader(conn, window)
             else:
-                found[f"{name}{n}"] = reader()
+                found[f"{name}{n}"] = reader(conn, window)
         found[f"propensity{n}"] = propensity_sums(conn, window, "click")
     for n, (start, end) in enumerate(SPANS):
         stats = [s.__dict__ for s in version_stats(conn, E, start, end)]

@@ -240,7 +240,8 @@ def _start(
     folder = None
     if settings.fold_interval_seconds > 0:
         lag = timedelta(seconds=settings.fold_lag_seconds)
-        folder = RollupFolder(services.engine, services.clock, metrics, lag)
+        segment = timedelta(seconds=settings.rollup_segment_seconds)
+        folder = RollupFolder(services.engine, services.clock, metrics, lag, segment)
     writer.start()
     committer.start()
     serving.refresh(force=True)

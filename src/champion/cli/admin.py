@@ -137,5 +137,8 @@ def rebuild_aggregates() -> None:
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, rows=total)
 
-        folded = rebuild(services.engine, services.clock.now(), lag=lag, progress=advance)
+        segment = timedelta(seconds=services.settings.rollup_segment_seconds)
+        folded = rebuild(
+            services.engine, services.clock.now(), lag=lag, progress=advance, segment=segment
+        )
     console.print(f"Rebuilt the aggregates: {folded:,} rows folded.")

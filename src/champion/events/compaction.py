@@ -61,7 +61,7 @@ from champion.events.rollup_tables import (
     ranked_clicks,
     rollups,
 )
-from champion.events.rollups import add_sums
+from champion.events.rollups import DAY, add_sums, segment_floor
 from champion.settings import Settings
 
 __all__ = [
@@ -171,18 +171,29 @@ class Compaction:
     """
 
     def __init__(
-        self, engine: sa.Engine, clock: Clock, keep: timedelta | None, *, batch_size: int = 2_000
+        self,
+        engine: sa.Engine,
+        clock: Clock,
+        keep: timedelta | None,
+        *,
+        batch_size: int = 2_000,
+        segment: timedelta = DAY,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.keep = keep
         self.batch_size = batch_size
+        self.segment = segment
         self.guards: list[tuple[str, RetentionGuard]] = []
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: sa.Engine, clock: Clock) -> Compaction:
         return cls(
-            engine, clock, settings.keep_unit_rollups, batch_size=settings.retention_batch_size
+            engine,
+            clock,
+            settings.keep_unit_rollups,
+            batch_size=settings.retention_batch_size,
+            segment=timedelta(seconds=settings.rollup_segment_seconds),
         )
 
     @property
@@ -223,7 +234,8 @@ class Compaction:
         due: list[Segment] = []
         held: list[Segment] = []
         for endpoint, start in sorted(starts, key=lambda s: (s[1], s[0])):
-            segment = Segment(endpoint, start, _segment_end(start, bounds.get(endpoint, [])))
+            end = _segment_end(start, bounds.get(endpoint, []), self.segment)
+            segment = Segment(endpoint, start, end)
             if segment.end > cutoff:
                 continue
             (held if any(p.covers(segment) for p in protected) else due).append(segment)
@@ -444,10 +456,11 @@ def _boundaries(conn: sa.Connection, endpoints: Sequence[str]) -> dict[str, list
     return found
 
 
-def _segment_end(start: datetime, bounds: Sequence[datetime]) -> datetime:
-    """The next boundary after ``start``: the next UTC midnight or experiment start or end."""
-    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    return min([midnight, *(t for t in bounds if start < t < midnight)])
+def _segment_end(start: datetime, bounds: Sequence[datetime], segment: timedelta) -> datetime:
+    """The next boundary after ``start``: the next multiple of ``segment`` after a UTC
+    midnight, or an experiment's start or end before it."""
+    following = segment_floor(start, segment) + segment
+    return min([following, *(t for t in bounds if start < t < following)])
 
 
 def _utc(at: datetime) -> datetime:
