@@ -2,7 +2,8 @@
 histograms, and slim copies of the rows scikit-learn scores (labels, clicked positions).
 
 A segment is the stretch of time from a boundary to the next one; boundaries are UTC
-midnights and every ``started_at``/``finished_at`` of an experiment on the endpoint, so a
+midnights (and every ``CHAMPION_ROLLUP_SEGMENT_SECONDS`` after one, when shorter than a day)
+and every ``started_at``/``finished_at`` of an experiment on the endpoint, so a
 window between two boundaries (an experiment's) covers whole segments. ``rollups`` puts the
 facts of each folded request on the version that answered it, and the facts credited to a
 shown item's version (``credited_*``, under interleaving both teams) on that version.
