@@ -4,6 +4,7 @@ their units."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -271,6 +272,23 @@ def test_a_dry_run_counts_what_a_pass_takes_and_a_pass_is_audited(log: Log) -> N
     assert len(records) == 1 and records[0].details["rows"] == report.rows
     assert compaction.run().total == 0  # nothing left to do
     assert len(log.rows(compacted_segments)) == 2
+
+
+def test_a_pass_asked_to_stop_leaves_the_rest_to_the_next(log: Log) -> None:
+    _two_days(log)
+    planned = log.compaction().plan()
+    stop = threading.Event()
+
+    first = log.compaction().run(progress=lambda table, rows: stop.set(), stop=stop)
+
+    assert first.stopped and first.batches == 1 and first.segments == 0
+    rest = log.compaction().run()
+    assert not rest.stopped and rest.segments == 2
+    assert first.total + rest.total == planned.total
+    day1 = START + DAY
+    assert {r["unit"] for r in log.rows(rollups, rollups.c.segment_start < day1)} == {MERGED}
+    assert log.rows(ranked_clicks, ranked_clicks.c.at < day1) == []
+    assert log.rows(labelled_predictions, labelled_predictions.c.at < day1) == []
 
 
 def test_keeping_unit_rollups_forever_compacts_nothing(log: Log) -> None:

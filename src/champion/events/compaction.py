@@ -252,10 +252,9 @@ class Compaction:
             due, held = self.due(conn, now)
         report = CompactionReport(cutoff, held=len(held))
         for segment in due:
-            if stop is not None and stop.is_set():
-                report.stopped = True
+            if not self._compact(segment, now, report, progress, stop):
+                report.stopped = True  # the next pass finishes it
                 break
-            self._compact(segment, now, report, progress, stop)
             report.segments += 1
         report.seconds = time.perf_counter() - started
         if report.total:
@@ -286,10 +285,13 @@ class Compaction:
         report: CompactionReport,
         progress: Progress | None,
         stop: threading.Event | None,
-    ) -> None:
+    ) -> bool:
+        """Compact ``segment``; False when ``stop`` ended it midway."""
         recorded = False
         for name, query in _selections(segment).items():
-            while not (stop is not None and stop.is_set()):
+            while True:
+                if stop is not None and stop.is_set():
+                    return False
                 began = time.perf_counter()
                 with write(self.engine, durable=False) as conn:
                     if not recorded:
@@ -306,6 +308,7 @@ class Compaction:
                     break
                 # Yield: whatever waits for the write lock gets at least as long as we took.
                 time.sleep(max(time.perf_counter() - began, 0.001))
+        return True
 
     def _audit(self, now: datetime, report: CompactionReport) -> None:
         assert self.keep is not None  # a pass that compacted something has a horizon
@@ -369,17 +372,9 @@ def require_units(
 
 
 def _selections(segment: Segment) -> dict[str, sa.Select[Any]]:
+    # Label and click rows go first: a pass stopped midway leaves per-unit rollups behind,
+    # which is what makes the segment due again, so nothing of it is left for good.
     found: dict[str, sa.Select[Any]] = {}
-    for name, (table, _) in _MERGED.items():
-        found[name] = (
-            sa.select(table)
-            .where(
-                (table.c.endpoint == segment.endpoint)
-                & (table.c.segment_start == segment.start)
-                & (table.c.unit != MERGED)
-            )
-            .order_by(*table.primary_key.columns)
-        )
     for name, table in _DELETED.items():
         found[name] = (
             sa.select(*table.primary_key.columns)
@@ -387,6 +382,16 @@ def _selections(segment: Segment) -> dict[str, sa.Select[Any]]:
                 (table.c.endpoint == segment.endpoint)
                 & (table.c.at >= segment.start)
                 & (table.c.at < segment.end)
+            )
+            .order_by(*table.primary_key.columns)
+        )
+    for name, (table, _) in _MERGED.items():
+        found[name] = (
+            sa.select(table)
+            .where(
+                (table.c.endpoint == segment.endpoint)
+                & (table.c.segment_start == segment.start)
+                & (table.c.unit != MERGED)
             )
             .order_by(*table.primary_key.columns)
         )
