@@ -95,7 +95,7 @@ class Log:
             self.get("/v1/endpoints/recs/stats", **params),
             self.get("/v1/endpoints/churn/stats", **params),
         )
-        return [{k: v for k, v in b.items() if k != "errors"} for b in body]
+        return [{k: v for k, v in b.items() if k not in ("errors", "compacted")} for b in body]
 
     def rows(self, table: sa.Table, where: Any = None) -> list[dict[str, Any]]:
         query = sa.select(table) if where is None else sa.select(table).where(where)
@@ -141,6 +141,8 @@ def test_per_arm_answers_over_a_compacted_window_are_the_same_as_before(log: Log
 
     assert report.segments == 2  # day 1 of both endpoints; day 2 ends after the cutoff
     assert log.stats(day1, day2, buckets=4) == before[0]
+    compacted = log.get("/v1/endpoints/churn/stats", start=day1.isoformat())["compacted"]
+    assert compacted == [{"start": day1.isoformat(), "end": day2.isoformat()}]
     whole = log.stats(day1, day3)
     # Units are counted once per compacted segment: the six units back on day 2 count twice.
     for found, exact in zip(whole, before[1], strict=True):

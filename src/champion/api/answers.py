@@ -21,6 +21,7 @@ __all__ = [
     "AuditAnswer",
     "AuditRecord",
     "BanditArm",
+    "CompactedWindow",
     "EndpointAnswer",
     "EndpointConfigAnswer",
     "EndpointHistoryAnswer",
@@ -208,6 +209,11 @@ class StatsWindow(_Answer):
     versions: list[VersionStatsAnswer]
 
 
+class CompactedWindow(_Answer):
+    start: str
+    end: str
+
+
 class StatsAnswer(_Answer):
     endpoint: str
     versions: list[VersionStatsAnswer]
@@ -217,6 +223,11 @@ class StatsAnswer(_Answer):
     errors: dict[str, int] = Field(description="Failed requests since this server started.")
     buckets: list[StatsWindow] | None = Field(
         default=None, description="With ?buckets=N: each window's per-version stats."
+    )
+    compacted: list[CompactedWindow] = Field(
+        default_factory=list,
+        description="Compacted segments in [start, end) (CHAMPION_KEEP_UNIT_ROLLUPS): their "
+        "sums are exact, their units counted once per segment and configuration.",
     )
 
 

@@ -27,6 +27,7 @@ from champion.db import read
 from champion.errors import ChampionError, InvalidInput
 from champion.evaluation import ExperimentDesign, interleaving_comparisons, shadow_stats
 from champion.events import version_stats
+from champion.events.compaction import compacted_windows
 from champion.serving.policies import BanditPolicy
 
 __all__ = ["router"]
@@ -151,6 +152,7 @@ def endpoint_stats(
         edges = [start + width * k for k in range(buckets)] + [end]
     with read(state.services.engine) as conn:
         stats = version_stats(conn, endpoint, start, end)
+        compacted = compacted_windows(conn, endpoint, start, end)
         shadows = shadow_stats(conn, endpoint, start, end)
         windows = (
             []
@@ -169,6 +171,7 @@ def endpoint_stats(
         "versions": [stats_json(s) for s in stats],
         "shadows": [s.to_json() for s in shadows],
         "errors": state.metrics.errors_of(endpoint),
+        "compacted": [{"start": a.isoformat(), "end": b.isoformat()} for a, b in compacted],
     }
     if edges is not None:
         body["buckets"] = windows
