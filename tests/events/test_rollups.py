@@ -41,7 +41,8 @@ from champion.events.arms import (
     propensity_sums,
     ranked_requests,
 )
-from champion.events.compaction import Compaction, compacted_windows
+from champion.events.compacted import compacted_windows
+from champion.events.compaction import Compaction
 from champion.events.covariates import covariate_sums
 from champion.events.queries import arm_rewards, interleaved_units, version_stats
 from champion.events.rollup_tables import (

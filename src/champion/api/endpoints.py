@@ -27,7 +27,7 @@ from champion.db import read
 from champion.errors import ChampionError, InvalidInput
 from champion.evaluation import ExperimentDesign, interleaving_comparisons, shadow_stats
 from champion.events import version_stats
-from champion.events.compaction import compacted_windows
+from champion.events.compacted import compacted_windows
 from champion.serving.policies import BanditPolicy
 
 __all__ = ["router"]

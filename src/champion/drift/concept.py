@@ -30,7 +30,7 @@ from champion.drift.streams.base import StreamSpec
 from champion.errors import InvalidInput
 from champion.events.aggregates import Scope
 from champion.events.arms import labelled
-from champion.events.compaction import require_units
+from champion.events.compacted import require_units
 from champion.plugins import Registry
 from champion.registry import VersionKey
 from champion.types import Json

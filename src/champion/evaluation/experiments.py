@@ -20,7 +20,7 @@ from champion.evaluation.design import ExperimentDesign, check_fits, parse_desig
 from champion.evaluation.horizon import FIXED_HORIZON, Horizon, fix_horizon, horizon_reached
 from champion.evaluation.tables import experiments
 from champion.events.arms import ArmWindow
-from champion.events.compaction import require_units
+from champion.events.compacted import require_units
 from champion.registry import Registry, VersionKey, VersionRef
 from champion.serving.endpoints import EndpointConfig, Endpoints
 

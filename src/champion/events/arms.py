@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from champion.events import sketch
 from champion.events.aggregates import Scope, pending, rows_of, sketches, totals, where
-from champion.events.compaction import require_units
+from champion.events.compacted import require_units
 from champion.events.facts import Facts
 from champion.events.rollup_tables import labelled_predictions, ranked_clicks, reward_rollups
 from champion.events.tables import feedback, predictions

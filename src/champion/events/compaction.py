@@ -19,7 +19,7 @@ propensity sums, percentiles from the sketches, which are per arm already), so t
 answers are the same before and after a pass with no change to their SQL. What is lost is
 only what needs each unit's own sums: unit-level variances (the experiment report's tests,
 its timeline, CUPED, planning from history), per-unit interleaving preferences and the label
-and click rows. Those reads call :func:`require_units`, which raises
+and click rows. Those reads call :func:`~champion.events.compacted.require_units`, which raises
 :class:`~champion.errors.Compacted` naming the compacted window instead of answering from
 a subset. ``units`` counts a unit once per merged row: over one segment and configuration
 it is exact, over several it counts a unit once in each (``/stats`` says which of its
@@ -41,7 +41,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -50,7 +50,7 @@ from champion import audit
 from champion.clock import Clock
 from champion.db import read, write
 from champion.db.metadata import JSON, UTCDateTime
-from champion.errors import Compacted
+from champion.events.compacted import utc as _utc
 from champion.events.facts import Key
 from champion.events.retention import RetentionGuard, describe_keep
 from champion.events.rollup_tables import (
@@ -64,14 +64,7 @@ from champion.events.rollup_tables import (
 from champion.events.rollups import DAY, add_sums, segment_floor
 from champion.settings import Settings
 
-__all__ = [
-    "Compaction",
-    "CompactionReport",
-    "Protected",
-    "Segment",
-    "compacted_windows",
-    "require_units",
-]
+__all__ = ["Compaction", "CompactionReport", "Protected", "Segment", "running_windows"]
 
 TABLES = ("rollups", "interleaving_rollups", "labelled_predictions", "ranked_clicks")
 """What a pass takes rows from: the first two are merged, the other two deleted."""
@@ -340,37 +333,6 @@ def running_windows(conn: sa.Connection) -> list[Protected]:
     return found
 
 
-def compacted_windows(
-    conn: sa.Connection, endpoint: str, start: datetime | None, end: datetime | None
-) -> list[tuple[datetime, datetime]]:
-    """The compacted segments of ``endpoint`` that overlap ``[start, end)``, oldest first."""
-    c = compacted_segments
-    query = sa.select(c.c.segment_start, c.c.segment_end).where(c.c.endpoint == endpoint)
-    if start is not None:
-        query = query.where(c.c.segment_end > start)
-    if end is not None:
-        query = query.where(c.c.segment_start < end)
-    return [(_utc(a), _utc(b)) for a, b in conn.execute(query.order_by(c.c.segment_start))]
-
-
-def require_units(
-    conn: sa.Connection, endpoint: str, start: datetime | None, end: datetime | None, what: str
-) -> None:
-    """Raise :class:`~champion.errors.Compacted` when ``what`` (which needs per-unit rows,
-    or label and click rows) would read a compacted segment of ``[start, end)``."""
-    windows = compacted_windows(conn, endpoint, start, end)
-    if not windows:
-        return
-    first, last = windows[0][0], windows[-1][1]
-    raise Compacted(
-        f"{what} needs each unit's own numbers, but endpoint {endpoint!r} has per-arm "
-        f"totals only from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC: its per-unit "
-        f"rows, labels and clicked positions were compacted past CHAMPION_KEEP_UNIT_ROLLUPS. "
-        f"Sums, rates and percentiles of that window remain (GET /v1/endpoints/{endpoint}/"
-        f"stats); ask for a window from {last:%Y-%m-%d %H:%M} UTC on for unit-level answers."
-    )
-
-
 def _selections(segment: Segment) -> dict[str, sa.Select[Any]]:
     # Label and click rows go first: a pass stopped midway leaves per-unit rollups behind,
     # which is what makes the segment due again, so nothing of it is left for good.
@@ -466,7 +428,3 @@ def _segment_end(start: datetime, bounds: Sequence[datetime], segment: timedelta
     midnight, or an experiment's start or end before it."""
     following = segment_floor(start, segment) + segment
     return min([following, *(t for t in bounds if start < t < following)])
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from champion.events import sketch
 from champion.events.aggregates import Scope, pending, sketches, totals, where
 from champion.events.arms import reward_totals
-from champion.events.compaction import require_units
+from champion.events.compacted import require_units
 from champion.events.rollup_tables import CREDITED, INTERLEAVING, MERGED, interleaving_rollups
 from champion.events.tables import (
     feedback,
