@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, JsonValue
 
 from champion.answers.base import Answer
+from champion.answers.monitoring import TimeSpan
 
 __all__ = [
     "BanditArm",
@@ -143,6 +144,7 @@ class StatsAnswer(Answer):
                     "shadows": [],
                     "errors": {},
                     "buckets": None,
+                    "compacted": [],
                 }
             ]
         }
@@ -158,6 +160,11 @@ class StatsAnswer(Answer):
     )
     buckets: list[StatsWindow] | None = Field(
         default=None, description="With ?buckets=N: each window's per-version stats."
+    )
+    compacted: list[TimeSpan] = Field(
+        default_factory=list,
+        description="Compacted segments in [start, end) (CHAMPION_KEEP_UNIT_ROLLUPS): their "
+        "sums are exact, their units counted once per segment and configuration.",
     )
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "OIP_LOOKUP",
     "QUERY",
     "SERVE",
+    "UNIT_LEVEL",
     "WRITE",
     "errors",
     "oip_readiness",
@@ -36,6 +37,7 @@ _WHY = {
     403: "The token lacks the scope; another site's request",
     404: "Unknown model, version, alias, endpoint or other named thing",
     409: "The request clashes with stored state",
+    410: "The window's unit-level rows were compacted (CHAMPION_KEEP_UNIT_ROLLUPS)",
     413: "The body is over the configured limit",
     422: "A field has a wrong value, type or shape (the message names it)",
     500: "The model raised or timed out on valid input",
@@ -61,6 +63,8 @@ LOOKUP = errors(404, 422)
 """A route naming a stored thing in its path."""
 WRITE = errors(404, 409, 413, 422, 507)
 """A route that stores a change."""
+UNIT_LEVEL = errors(404, 410, 422)
+"""A route whose answer needs per-unit rows over a window, which compaction may have merged."""
 SERVE = errors(404, 409, 413, 422, 500, 507)
 """predict and rank: a version may fail (500) or no longer match its sha256 (409)."""
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from champion.answers import DriftAnswer, DriftTimelineAnswer, PerformanceAnswer, ReferenceAnswer
-from champion.api.answers import ERRORS, LOOKUP, WRITE
+from champion.api.answers import ERRORS, LOOKUP, UNIT_LEVEL, WRITE
 from champion.api.schemas import EndpointName, ModelName, Reason
 from champion.api.state import actor_of, state_of
 from champion.clock import UserTime
@@ -90,7 +90,7 @@ def endpoint_drift_timeline(
 
 
 @router.get(
-    "/v1/endpoints/{endpoint}/performance", response_model=PerformanceAnswer, responses=LOOKUP
+    "/v1/endpoints/{endpoint}/performance", response_model=PerformanceAnswer, responses=UNIT_LEVEL
 )
 def endpoint_performance(
     endpoint: EndpointName,

@@ -18,7 +18,7 @@ from champion.answers import (
     RankAnswer,
     StatsAnswer,
 )
-from champion.api.answers import ERRORS, LOOKUP, SERVE, WRITE
+from champion.api.answers import ERRORS, LOOKUP, SERVE, UNIT_LEVEL, WRITE
 from champion.api.parsing import body_openapi, read_body
 from champion.api.render import answer_json, endpoint_json, stats_json
 from champion.api.schemas import EndpointBody, EndpointName, PredictBody, RankBody, Reason
@@ -28,6 +28,7 @@ from champion.db import read
 from champion.errors import ChampionError, InvalidInput
 from champion.evaluation import ExperimentDesign, interleaving_comparisons, shadow_stats
 from champion.events import version_stats
+from champion.events.compacted import compacted_windows
 from champion.serving.policies import BanditPolicy
 
 __all__ = ["router"]
@@ -156,6 +157,7 @@ def endpoint_stats(
         edges = [start + width * k for k in range(buckets)] + [end]
     with read(state.services.engine) as conn:
         stats = version_stats(conn, endpoint, start, end)
+        compacted = compacted_windows(conn, endpoint, start, end)
         shadows = shadow_stats(conn, endpoint, start, end)
         windows = (
             []
@@ -174,13 +176,14 @@ def endpoint_stats(
         "versions": [stats_json(s) for s in stats],
         "shadows": [s.to_json() for s in shadows],
         "errors": state.metrics.errors_of(endpoint),
+        "compacted": [{"start": a.isoformat(), "end": b.isoformat()} for a, b in compacted],
     }
     if edges is not None:
         body["buckets"] = windows
     return body
 
 
-@router.get("/{endpoint}/interleaving", response_model=InterleavingAnswer, responses=LOOKUP)
+@router.get("/{endpoint}/interleaving", response_model=InterleavingAnswer, responses=UNIT_LEVEL)
 def endpoint_interleaving(
     endpoint: EndpointName,
     request: Request,

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from champion.answers import ExperimentListAnswer, ExperimentReport, PlanAnswer, TimelineAnswer
-from champion.api.answers import ERRORS, LOOKUP, WRITE
+from champion.api.answers import ERRORS, UNIT_LEVEL, WRITE
 from champion.api.render import json_response
 from champion.api.schemas import ActionBody, EndpointName, RequestBody
 from champion.api.state import actor_of, state_of
@@ -34,7 +34,7 @@ def _report(request: Request, endpoint: str) -> Response:
 
 
 @router.get(
-    "/v1/endpoints/{endpoint}/experiment", response_model=ExperimentReport, responses=LOOKUP
+    "/v1/endpoints/{endpoint}/experiment", response_model=ExperimentReport, responses=UNIT_LEVEL
 )
 def get_experiment(endpoint: EndpointName, request: Request) -> Response:
     """The endpoint's experiment: design, state, per-arm numbers, test results with
@@ -51,7 +51,9 @@ def list_experiments(request: Request) -> dict[str, Any]:
 
 
 @router.get(
-    "/v1/endpoints/{endpoint}/experiment/timeline", response_model=TimelineAnswer, responses=LOOKUP
+    "/v1/endpoints/{endpoint}/experiment/timeline",
+    response_model=TimelineAnswer,
+    responses=UNIT_LEVEL,
 )
 def get_timeline(
     endpoint: EndpointName,
@@ -67,7 +69,9 @@ def get_timeline(
     return json_response(timeline.to_json())
 
 
-@router.get("/v1/endpoints/{endpoint}/experiment/plan", response_model=PlanAnswer, responses=LOOKUP)
+@router.get(
+    "/v1/endpoints/{endpoint}/experiment/plan", response_model=PlanAnswer, responses=UNIT_LEVEL
+)
 def get_plan(
     endpoint: EndpointName,
     request: Request,

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from champion.events import sketch
 from champion.events.aggregates import Scope, pending, rows_of, sketches, totals, where
+from champion.events.compacted import require_units
 from champion.events.facts import Facts
 from champion.events.rollup_tables import labelled_predictions, ranked_clicks, reward_rollups
 from champion.events.tables import feedback, predictions
@@ -97,6 +98,7 @@ def unit_totals(
 ) -> dict[tuple[str, str], dict[str, float]]:
     """Per (arm, unit) with a request in ``scope``: the sums of rollup ``columns`` (and
     ``one``: 1 per unit)."""
+    require_units(conn, scope.endpoint, scope.start, scope.end, "A unit-level analysis")
     names = list(dict.fromkeys(["requests", *(c for c in columns if c != "one")]))
     found = totals(conn, scope, ("arm", "unit"), names, facts)
     return {
@@ -165,6 +167,7 @@ def arm_counts(conn: sa.Connection, window: ArmWindow) -> dict[str, tuple[int, i
 
 def label_rows(conn: sa.Connection, window: ArmWindow) -> list[dict[str, Any]]:
     """Predictions joined with their label feedback: arm, unit, outputs, label."""
+    require_units(conn, window.endpoint, window.start, window.end, "Label metrics")
     query = labelled(window.scope)
     rows = conn.execute(
         query.order_by(query.selected_columns.request_id, query.selected_columns.event_id)
@@ -192,6 +195,7 @@ def labelled(scope: Scope) -> sa.CompoundSelect[Any]:
 
 def ranked_requests(conn: sa.Connection, window: ArmWindow) -> dict[tuple[str, str], int]:
     """How many ranking requests each (arm, unit) made."""
+    require_units(conn, window.endpoint, window.start, window.end, "NDCG")
     # Only ranking units leave the database: an endpoint of classifiers sends none.
     found = totals(conn, window.scope, ("arm", "unit"), ("rank_requests",), nonzero="rank_requests")
     return {(str(a), str(u)): round(n) for (a, u), (n,) in found.items() if n > 0}
@@ -200,6 +204,7 @@ def ranked_requests(conn: sa.Connection, window: ArmWindow) -> dict[tuple[str, s
 def clicked_positions(conn: sa.Connection, window: ArmWindow) -> list[tuple[str, str, str, int]]:
     """(arm, unit, request_id, position) of every clicked shown item."""
     scope = window.scope
+    require_units(conn, window.endpoint, window.start, window.end, "NDCG")
     c = ranked_clicks
     query = sa.select(c.c.arm, c.c.unit, c.c.request_id, c.c.position).where(where(c, scope, "at"))
     found = [(str(a), str(u), str(r), int(n)) for a, u, r, n in conn.execute(query)]

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from champion.events import sketch
 from champion.events.aggregates import Scope, pending, sketches, totals, where
 from champion.events.arms import reward_totals
-from champion.events.rollup_tables import CREDITED, INTERLEAVING, interleaving_rollups
+from champion.events.compacted import require_units
+from champion.events.rollup_tables import CREDITED, INTERLEAVING, MERGED, interleaving_rollups
 from champion.events.tables import (
     feedback,
     predictions,
@@ -83,18 +84,22 @@ def version_stats(
     count the version each shown item is credited to (under interleaving, both teams of one
     request), so the versions' numbers add up to the interleaving comparison's. Latency
     percentiles come from histograms, within ``sketch.ACCURACY`` (1 %).
+
+    In a compacted segment (``compaction``) a version's units are those its merged rows
+    counted: each unit once per segment and configuration.
     """
     scope = Scope(endpoint, start=start, end=end)
     facts = pending(conn, scope)
     by = ("model", "version", "arm")
     names = ("requests", "failed", *CREDITED)
-    per_unit = totals(conn, scope, (*by, "unit"), names, facts)
+    per_unit = totals(conn, scope, (*by, "unit"), (*names, "units"), facts)
     stats: dict[tuple[str, int, str], list[float]] = {}
-    for (model, version, arm, _), values in per_unit.items():
+    for (model, version, arm, unit), (*values, merged) in per_unit.items():
         if values[0] <= 0 and values[2] <= 0 and values[-1] <= 0:
             continue  # no request, impression or feedback of this version (a zero delta)
         into = stats.setdefault((str(model), int(version), str(arm)), [0.0] * (len(names) + 1))
-        into[-1] += values[0] > 0  # units with a request answered by this version
+        # Units with a request answered by this version.
+        into[-1] += merged if unit == MERGED else values[0] > 0
         for n, value in enumerate(values):
             into[n] += value
     latency = sketches(conn, scope, by, "latency", facts)
@@ -185,6 +190,7 @@ def interleaved_units(
     and at least one. Impressions answered by a fallback (a ranker failed), or where only
     one version placed items, are left out.
     """
+    require_units(conn, endpoint, start, end, "The interleaving comparison")
     scope = Scope(endpoint, start=start, end=end)
     t = interleaving_rollups
     query = (
