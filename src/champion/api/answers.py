@@ -27,8 +27,13 @@ __all__ = [
     "EndpointListAnswer",
     "ErrorAnswer",
     "ErrorDetail",
+    "EstimatedBucketAnswer",
+    "EstimatedMetric",
+    "EstimatedMetrics",
+    "EstimatedPerformanceAnswer",
     "ExperimentListAnswer",
     "ExperimentSummary",
+    "LabelledReferenceAnswer",
     "ModelAnswer",
     "ModelListAnswer",
     "ModelSummary",
@@ -318,3 +323,56 @@ class AlertRuleAnswer(_Answer):
 
 class AlertRuleListAnswer(_Answer):
     rules: list[AlertRuleAnswer]
+
+
+class EstimatedMetric(_Answer):
+    value: float | None = Field(description="The expected value (null: undefined here).")
+    low: float | None = Field(description="2.5th percentile of the realised value if CBPE holds.")
+    high: float | None = Field(description="97.5th percentile of the realised value.")
+
+
+class EstimatedMetrics(_Answer):
+    n: int = Field(description="Predictions the estimate covers.")
+    accuracy: EstimatedMetric
+    auc: EstimatedMetric
+    f1: EstimatedMetric
+
+
+class EstimatedBucketAnswer(_Answer):
+    start: str
+    end: str
+    predictions: int = Field(description="Instances served in the bucket.")
+    estimated: EstimatedMetrics = Field(description="Over every served instance, no label needed.")
+    labelled: int = Field(description="Served instances with a label so far.")
+    realised: dict[str, float | None] = Field(
+        examples=[{"accuracy": 0.8, "auc": 0.84, "f1": 0.6}],
+        description="accuracy, auc and f1 on the labelled instances (scikit-learn's).",
+    )
+    expected_on_labelled: EstimatedMetrics | None = Field(
+        description="The estimate for the labelled instances alone, to compare with realised."
+    )
+    flagged: list[str] = Field(
+        examples=[["accuracy", "auc"]],
+        description="Metrics whose realised value left the interval expected on those labels: "
+        "the estimate's assumptions broke (concept drift, or a calibration gone stale).",
+    )
+
+
+class LabelledReferenceAnswer(_Answer):
+    label: str = Field(examples=["Churn"], description="The reference data's label column.")
+    positive: str = Field(examples=["1"])
+    rows: int = Field(description="Labelled reference rows the calibration was fitted on.")
+    positives: int
+    metrics: dict[str, float | None] = Field(description="accuracy, auc, f1 on those rows.")
+
+
+class EstimatedPerformanceAnswer(_Answer):
+    """Confidence-based performance estimation (CBPE) beside realised performance."""
+
+    endpoint: str = Field(examples=["attrition"])
+    version: str = Field(examples=["attrition/1"])
+    start: str
+    end: str
+    reference: LabelledReferenceAnswer
+    overall: EstimatedBucketAnswer
+    buckets: list[EstimatedBucketAnswer]

@@ -11,7 +11,7 @@ import orjson
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from champion.api.answers import ERRORS
+from champion.api.answers import ERRORS, EstimatedPerformanceAnswer
 from champion.api.schemas import Reason
 from champion.api.state import actor_of, state_of
 from champion.clock import UserTime
@@ -112,6 +112,34 @@ def endpoint_performance(
     return _json({"version": str(key), **result.to_json()})
 
 
+@router.get(
+    "/v1/endpoints/{endpoint}/performance/estimated", response_model=EstimatedPerformanceAnswer
+)
+def endpoint_estimated_performance(
+    endpoint: str,
+    request: Request,
+    window: str | None = Query(default=None, description="default 1d"),
+    start: UserTime | None = None,
+    end: UserTime | None = None,
+    bucket: str = Query(default="1h", description="width of each time bucket"),
+    version: str | None = None,
+) -> dict[str, Any]:
+    """A binary classifier's expected accuracy, ROC AUC and F1 per bucket from its calibrated
+    scores (CBPE, no label needed), beside the realised metrics once labels arrive; a realised
+    metric outside the interval expected for its labels is flagged. Needs the version's
+    labelled reference."""
+    from champion.drift.estimation import estimated_performance
+
+    services = state_of(request).services
+    services.endpoints.get(endpoint)
+    start, end = resolve_window(services.clock, window, start, end)
+    key = services.drift.window_version(endpoint, start, end, version)
+    result = estimated_performance(
+        services.engine, endpoint, start, end, bucket=parse_window(bucket, "bucket"), version=key
+    )
+    return result.to_json()
+
+
 @router.get("/v1/models/{model}/versions/{version}/reference")
 def get_reference(model: str, version: str, request: Request) -> Response:
     services = state_of(request).services
@@ -127,6 +155,9 @@ def put_reference(
     file: UploadFile = File(description="The reference data: .csv, .parquet or .jsonl"),  # noqa: B008
     replace: bool = Form(default=False),
     reason: Annotated[Reason, Form()] = "",
+    label: str | None = Form(
+        default=None, max_length=128, description="The column of true outcomes, if any."
+    ),
 ) -> Response:
     """Profile the uploaded data (and the model's outputs on it) as the version's reference."""
     from champion.drift.files import SUFFIXES
@@ -145,5 +176,6 @@ def put_reference(
             actor=actor_of(request),
             replace=replace,
             reason=reason,
+            label=label,
         )
     return _json(stored.to_json())
