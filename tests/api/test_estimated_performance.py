@@ -8,9 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-import pandas as pd
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 
 from champion.api import create_app
@@ -18,18 +16,9 @@ from champion.clock import FixedClock
 from champion.services import Services
 from champion.settings import Settings
 from tests.conftest import ModelFolders, local_client
-from tests.drift.traffic import customers, serve
+from tests.drift.traffic import customers, outcomes, register_labelled_scorer, serve
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
-
-
-def risk(frame: pd.DataFrame) -> np.ndarray:
-    # The scorer fixture's own probability: calibrated when outcomes are drawn from it.
-    return 1 / (1 + np.exp((frame["tenure"].to_numpy() - 24.0) / 8.0))
-
-
-def outcomes(frame: pd.DataFrame, seed: int) -> np.ndarray:
-    return (np.random.default_rng(seed).uniform(size=len(frame)) < risk(frame)).astype(int)
 
 
 @pytest.fixture
@@ -38,15 +27,7 @@ def labelled(
 ) -> Iterator[tuple[TestClient, FixedClock]]:
     clock = FixedClock(NOW)
     services = Services.open(settings, clock)
-    folder = model_folder("scorer")
-    reference = customers(3000, seed=1)
-    reference.assign(churned=outcomes(reference, seed=1)).to_csv(
-        folder / "reference.csv", index=False
-    )
-    manifest = yaml.safe_load((folder / "champion.yaml").read_text())
-    (folder / "champion.yaml").write_text(yaml.safe_dump({**manifest, "target": "churned"}))
-    services.registry.register(folder, model="churn", actor="tests", aliases_to_set=("champion",))
-    services.endpoints.set("churn", "single", {"version": "churn@champion"}, actor="tests")
+    register_labelled_scorer(services, model_folder, customers(3000, seed=1))
     with local_client(create_app(settings, clock)) as client:
         yield client, clock
     services.close()
