@@ -14,10 +14,10 @@ expectation (as NannyML's CBPE computes it):
   which give the expected ROC curve, integrated with the trapezoid rule.
 
 The interval says where the *realised* metric of the window should fall if the assumptions
-hold: labels are drawn ``draws`` times from the calibrated probabilities (seeded), each
-draw's metrics computed exactly, and the 2.5 and 97.5 percentiles kept. It reflects the
-window's size; it does not include the calibration's own error (small with a few thousand
-labelled reference rows).
+hold: labels are drawn ``draws`` times (seeded), each time from the probabilities of one of
+the calibration's bootstrap curves (``Calibration.resampled``), each draw's metrics computed
+exactly, and the 2.5 and 97.5 percentiles kept. It reflects the window's size and the
+calibration's own sampling error (how many labelled reference rows it was fitted on).
 
 Assumptions: the relation between inputs and outcome is the reference's (no concept drift)
 and the calibration holds for the served population (covariate shift is fine as long as
@@ -45,15 +45,21 @@ DRAWS = 400
 """Simulated label sets behind each interval."""
 MIN_REFERENCE = 50
 """Labelled reference rows needed to fit a calibration, with both outcomes present."""
+RESAMPLES = 40
+"""Bootstrap calibration curves kept for the intervals."""
+GRID = 200
+"""Knots (score quantiles of the labelled reference) the bootstrap curves are kept on."""
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """An isotonic calibration curve of the positive class's score.
+    """An isotonic calibration curve of the positive class's score, and its uncertainty.
 
     ``scores`` and ``probabilities`` are the curve's knots (increasing scores); in between
     the curve is linear and outside it is flat, as ``IsotonicRegression(out_of_bounds="clip")``
-    predicts.
+    predicts. ``resampled`` holds the curves fitted on ``RESAMPLES`` bootstrap resamples of
+    the labelled rows, each evaluated on the common knots ``grid``: the spread between them
+    is the calibration's own sampling error, which the intervals include.
 
     Examples
     --------
@@ -69,10 +75,20 @@ class Calibration:
     probabilities: tuple[float, ...]
     rows: int
     positives: int
+    grid: tuple[float, ...] = ()
+    resampled: tuple[tuple[float, ...], ...] = ()
 
     @classmethod
-    def fit(cls, score: Sequence[float] | FloatArray, truth: Sequence[bool] | Any) -> Calibration:
-        """Isotonic regression of ``truth`` (0/1) on ``score`` (scikit-learn's)."""
+    def fit(
+        cls,
+        score: Sequence[float] | FloatArray,
+        truth: Sequence[bool] | Any,
+        *,
+        resamples: int = RESAMPLES,
+        seed: int = 0,
+    ) -> Calibration:
+        """Isotonic regression of ``truth`` (0/1) on ``score`` (scikit-learn's), and on
+        ``resamples`` bootstrap resamples of the rows (seeded)."""
         from sklearn.isotonic import IsotonicRegression
 
         x = np.asarray(score, dtype=np.float64)
@@ -87,17 +103,36 @@ class Calibration:
                 f"The labelled reference has {len(x)} rows with {positives} positive: "
                 f"calibration needs at least {MIN_REFERENCE} rows and both outcomes."
             )
-        model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y)
+
+        def isotonic(xs: FloatArray, ys: FloatArray) -> IsotonicRegression:
+            return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(xs, ys)
+
+        model = isotonic(x, y)
+        grid = np.unique(np.quantile(x, np.linspace(0, 1, GRID)))
+        rng = np.random.default_rng(seed)
+        resampled = []
+        for _ in range(resamples):
+            picked = rng.integers(len(x), size=len(x))
+            curve = isotonic(x[picked], y[picked]).predict(grid)
+            resampled.append(tuple(round(float(v), 6) for v in curve))
         return cls(
             tuple(float(v) for v in model.X_thresholds_),
             tuple(float(v) for v in model.y_thresholds_),
             len(x),
             positives,
+            tuple(float(v) for v in grid),
+            tuple(resampled),
         )
 
     def apply(self, score: FloatArray) -> FloatArray:
         """The calibrated probability of the positive class for each score."""
         return cast(FloatArray, np.interp(score, self.scores, self.probabilities))
+
+    def apply_resampled(self, score: FloatArray) -> FloatArray:
+        """One row per bootstrap curve: the probabilities it gives (none: ``apply``'s)."""
+        if not self.resampled:
+            return self.apply(score)[np.newaxis, :]
+        return np.stack([np.interp(score, self.grid, curve) for curve in self.resampled])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,12 +140,19 @@ class Calibration:
             "probabilities": list(self.probabilities),
             "rows": self.rows,
             "positives": self.positives,
+            "grid": list(self.grid),
+            "resampled": [list(curve) for curve in self.resampled],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
         return cls(
-            tuple(data["scores"]), tuple(data["probabilities"]), data["rows"], data["positives"]
+            tuple(data["scores"]),
+            tuple(data["probabilities"]),
+            data["rows"],
+            data["positives"],
+            tuple(data.get("grid", ())),
+            tuple(tuple(curve) for curve in data.get("resampled", ())),
         )
 
 
@@ -164,9 +206,11 @@ def _expected(probability: FloatArray, predicted: FloatArray) -> tuple[float, fl
 
 
 def _simulated(
-    score: FloatArray, probability: FloatArray, predicted: FloatArray, draws: int, seed: int
+    score: FloatArray, curves: FloatArray, predicted: FloatArray, draws: int, seed: int
 ) -> dict[str, FloatArray]:
     rng = np.random.default_rng(seed)
+    # Draw d takes its probabilities from bootstrap curve d mod the number of curves.
+    probability = curves[np.arange(draws) % len(curves)]
     truth = (rng.uniform(size=(draws, len(score))) < probability).astype(np.float64)
     accuracy = (truth @ predicted + (1 - truth) @ (1 - predicted)) / len(score)
     tp = truth @ predicted
@@ -234,7 +278,8 @@ def estimate(
     }
     low, high = dict(empty), dict(empty)
     if draws > 0:
-        for name, values in _simulated(s, p, y_hat, draws, seed).items():
+        curves = calibration.apply_resampled(s)
+        for name, values in _simulated(s, curves, y_hat, draws, seed).items():
             finite = values[np.isfinite(values)]
             if len(finite) >= draws // 2:
                 low[name], high[name] = (float(v) for v in np.percentile(finite, [2.5, 97.5]))
