@@ -103,7 +103,9 @@ def run_seed(seed: int, windows: int, size: int) -> list[dict[str, Any]]:
             flagged = False
             for metric, value in realised.items():
                 expected, low, high = (
-                    result.metrics[metric], result.low[metric], result.high[metric]
+                    result.metrics[metric],
+                    result.low[metric],
+                    result.high[metric],
                 )
                 assert expected is not None and low is not None and high is not None
                 covered = low <= value <= high

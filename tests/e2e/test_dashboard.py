@@ -46,7 +46,7 @@ PAGES = {
     "endpoint-recs": ("/endpoints/recs", ["requests", "latency", "ctr", "interleaving", "ramp",
                                           "goal-arms", "goal-effect"]),
     "endpoint-scores": ("/endpoints/scores", ["requests", "latency"]),
-    "drift-churn": (DRIFT, ["heatmap", "distribution", "performance"]),
+    "drift-churn": (DRIFT, ["heatmap", "distribution", "estimated", "performance"]),
     "drift-recs": ("/endpoints/recs/drift", []),
     "registry": ("/registry", ["metrics"]),
     "alerts": ("/alerts", ["timeline"]),
@@ -61,7 +61,8 @@ PANELS = {
                       "shadow-section": False, "ramp-section": True},  # rankers interleaved
     "endpoint-scores": {"ctr-section": False, "interleaving-section": False,
                         "shadow-section": True, "ramp-section": False},  # a classifier's shadow
-    "drift-recs": {"heatmap-section": False, "columns-grid": False, "performance-section": False},
+    "drift-recs": {"heatmap-section": False, "columns-grid": False, "estimated-section": False,
+                   "performance-section": False},
 }  # fmt: skip
 WIDTH = 1280
 # Elements wider than their box (they would scroll sideways), outside Plotly's own drawing.
@@ -126,6 +127,9 @@ def _every_page(page: Page, world: World, errors: list[str], backend: str) -> No
         if name == "drift-churn":
             assert "Reference: churn/1, the version serving now." in text
             assert "drift" in page.inner_text("#columns")
+            assert "Calibrated on 2000 labelled reference rows" in page.inner_text(
+                "#estimated-note"
+            )
         if name == "drift-recs":
             assert "recs/1 is a ranker: rankers have no reference profile" in text
             assert "served no prediction" not in text
