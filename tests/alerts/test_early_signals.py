@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-import pytest
 from fastapi.testclient import TestClient
 
 from champion.alerts import AlertRule
 from champion.alerts.signals import SignalCache
-from champion.api import create_app
 from champion.clock import FixedClock
-from champion.services import Services
-from champion.settings import Settings
-from tests.conftest import ModelFolders, local_client
-from tests.drift.traffic import customers, register_labelled_scorer, serve
-
-START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FixedClock, model_folder: ModelFolders) -> Iterator[TestClient]:
-    with local_client(create_app(settings, clock)) as client:
-        services: Services = client.app.state.champion.services  # type: ignore[attr-defined]
-        register_labelled_scorer(services, model_folder, customers(3000, seed=1))
-        yield client
-
-
-def _services(client: TestClient) -> Services:
-    services: Services = client.app.state.champion.services  # type: ignore[attr-defined]
-    return services
+from tests.alerts.conftest import START, services_of
+from tests.drift.traffic import customers, serve
 
 
 def borderline(n: int, seed: int) -> pd.DataFrame:
@@ -50,7 +25,7 @@ def borderline(n: int, seed: int) -> pd.DataFrame:
 def test_estimated_accuracy_below_a_threshold_opens_an_alert_before_any_label(
     app: TestClient, clock: FixedClock
 ) -> None:
-    alerts = _services(app).alerts
+    alerts = services_of(app).alerts
     alerts.put_rule(
         AlertRule.create(
             "churn-estimate", endpoint="churn", metric="estimated_accuracy", threshold=0.7,
@@ -70,7 +45,7 @@ def test_estimated_accuracy_below_a_threshold_opens_an_alert_before_any_label(
 
 
 def test_psi_rising_faster_than_a_rate_opens_an_alert(app: TestClient, clock: FixedClock) -> None:
-    services = _services(app)
+    services = services_of(app)
     services.alerts.put_rule(
         AlertRule.create(
             "churn-psi-rate", endpoint="churn", metric="psi_slope", threshold=1.0,
@@ -95,7 +70,7 @@ def test_steady_traffic_has_a_flat_psi_and_no_estimate_without_predictions(
         clock.at = START + timedelta(hours=hour, minutes=30)
         serve(app, customers(300, seed=20 + hour))
     clock.at = START + timedelta(hours=6)
-    signals = SignalCache(_services(app).drift)
+    signals = SignalCache(services_of(app).drift)
     slope = signals.value("psi_slope", "churn", START, clock.at)
     assert slope is not None and abs(slope) < 0.2
     later = clock.at + timedelta(hours=1)

@@ -11,12 +11,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from champion.api import create_app
 from champion.clock import FixedClock
 from champion.services import Services
 from champion.settings import Settings
-from tests.conftest import ModelFolders, local_client
-from tests.drift.traffic import customers, outcomes, register_labelled_scorer, serve
+from tests.conftest import ModelFolders
+from tests.drift.traffic import clocked, customers, outcomes, register_labelled_scorer, serve
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -25,12 +24,10 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 def labelled(
     settings: Settings, model_folder: ModelFolders
 ) -> Iterator[tuple[TestClient, FixedClock]]:
-    clock = FixedClock(NOW)
-    services = Services.open(settings, clock)
-    register_labelled_scorer(services, model_folder, customers(3000, seed=1))
-    with local_client(create_app(settings, clock)) as client:
-        yield client, clock
-    services.close()
+    with clocked(
+        settings, NOW, lambda s: register_labelled_scorer(s, model_folder, customers(3000, seed=1))
+    ) as pair:
+        yield pair
 
 
 def send_labels(client: TestClient, ids: list[str], labels: np.ndarray) -> None:

@@ -9,32 +9,29 @@ import pytest
 from fastapi.testclient import TestClient
 from scipy.stats import theilslopes
 
-from champion.api import create_app
 from champion.clock import FixedClock
-from champion.services import Services
 from champion.settings import Settings
-from tests.conftest import ModelFolders, local_client
+from tests.conftest import ModelFolders
+from tests.drift import traffic
 from tests.drift.traffic import customers, register_scorer, serve
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-def clocked(
+def clocked_client(
     settings: Settings, model_folder: ModelFolders
 ) -> Iterator[tuple[TestClient, FixedClock]]:
-    clock = FixedClock(NOW)
-    services = Services.open(settings, clock)
-    register_scorer(services, model_folder, customers(3000, seed=1))
-    with local_client(create_app(settings, clock)) as client:
-        yield client, clock
-    services.close()
+    with traffic.clocked(
+        settings, NOW, lambda s: register_scorer(s, model_folder, customers(3000, seed=1))
+    ) as pair:
+        yield pair
 
 
 def test_the_timeline_gives_each_column_its_slope_per_day(
-    clocked: tuple[TestClient, FixedClock],
+    clocked_client: tuple[TestClient, FixedClock],
 ) -> None:
-    client, clock = clocked
+    client, clock = clocked_client
     for hour in range(5):  # a window an hour, customers newer each hour
         clock.at = NOW - timedelta(hours=5 - hour) + timedelta(minutes=30)
         serve(client, customers(300, seed=30 + hour, shift=0.25 * hour))
@@ -57,8 +54,8 @@ def test_the_timeline_gives_each_column_its_slope_per_day(
     assert columns["contract"]["trend"]["method"] == "chi2"
 
 
-def test_too_few_windows_give_no_trend(clocked: tuple[TestClient, FixedClock]) -> None:
-    client, clock = clocked
+def test_too_few_windows_give_no_trend(clocked_client: tuple[TestClient, FixedClock]) -> None:
+    client, clock = clocked_client
     clock.at = NOW - timedelta(minutes=30)
     serve(client, customers(300, seed=40))
     clock.at = NOW

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +13,11 @@ import pandas as pd
 import yaml
 from fastapi.testclient import TestClient
 
+from champion.api import create_app
+from champion.clock import FixedClock
 from champion.services import Services
-from tests.conftest import ModelFolders, wait_until_written
+from champion.settings import Settings
+from tests.conftest import ModelFolders, local_client, wait_until_written
 
 CONTRACTS = ["month", "one_year", "two_year"]
 
@@ -89,3 +95,16 @@ def serve(client: TestClient, frame: pd.DataFrame, batch: int = 50) -> list[str]
         request_ids.append(response.json()["request_id"])
     wait_until_written(client)
     return request_ids
+
+
+@contextmanager
+def clocked(
+    settings: Settings, now: datetime, register: Callable[[Services], object]
+) -> Iterator[tuple[TestClient, FixedClock]]:
+    """A client of a server whose clock stands at ``now`` until moved, after ``register``."""
+    clock = FixedClock(now)
+    services = Services.open(settings, clock)
+    register(services)
+    with local_client(create_app(settings, clock)) as client:
+        yield client, clock
+    services.close()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from champion.api.answers import ERRORS, EstimatedPerformanceAnswer
@@ -19,7 +21,9 @@ from champion.clock import UserTime
 # champion.drift imports SciPy and pandas: loaded at the first drift request, not at start-up.
 from champion.errors import InvalidInput
 from champion.periods import parse_window, resolve_window
+from champion.registry import VersionKey
 from champion.registry.entities import path_reference
+from champion.services import Services
 
 __all__ = ["router"]
 
@@ -84,8 +88,19 @@ def endpoint_drift_timeline(
     return _json(timeline.to_json())
 
 
-@router.get("/v1/endpoints/{endpoint}/performance")
-def endpoint_performance(
+@dataclass(frozen=True)
+class _Judged:
+    """The window of an endpoint and the version whose performance a route reads."""
+
+    services: Services
+    endpoint: str
+    start: datetime
+    end: datetime
+    key: VersionKey
+    bucket: timedelta
+
+
+def _judged(
     endpoint: str,
     request: Request,
     window: str | None = Query(default=None, description="default 1d"),
@@ -93,21 +108,31 @@ def endpoint_performance(
     end: UserTime | None = None,
     bucket: str = Query(default="1h", description="width of each time bucket"),
     version: str | None = None,
+) -> _Judged:
+    services = state_of(request).services
+    services.endpoints.get(endpoint)
+    start, end = resolve_window(services.clock, window, start, end)
+    key = services.drift.window_version(endpoint, start, end, version)
+    return _Judged(services, endpoint, start, end, key, parse_window(bucket, "bucket"))
+
+
+Judged = Annotated[_Judged, Depends(_judged)]
+
+
+@router.get("/v1/endpoints/{endpoint}/performance")
+def endpoint_performance(
+    judged: Judged,
     detector: list[str] | None = Query(default=None, description="adwin, ddm, page_hinkley"),  # noqa: B008
 ) -> Response:
     """Performance over time from labels joined to predictions, and the changes that online
     detectors found in the error stream."""
     from champion.drift.concept import performance
 
-    state = state_of(request)
-    services = state.services
-    services.endpoints.get(endpoint)
-    start, end = resolve_window(services.clock, window, start, end)
-    key = services.drift.window_version(endpoint, start, end, version)
-    kind = services.registry.get_version(key.model, key.number).kind
+    key = judged.key
+    kind = judged.services.registry.get_version(key.model, key.number).kind
     result = performance(
-        services.engine, endpoint, start, end, kind=kind,
-        bucket=parse_window(bucket, "bucket"), version=key, detectors=detector,
+        judged.services.engine, judged.endpoint, judged.start, judged.end, kind=kind,
+        bucket=judged.bucket, version=key, detectors=detector,
     )  # fmt: skip
     return _json({"version": str(key), **result.to_json()})
 
@@ -115,28 +140,17 @@ def endpoint_performance(
 @router.get(
     "/v1/endpoints/{endpoint}/performance/estimated", response_model=EstimatedPerformanceAnswer
 )
-def endpoint_estimated_performance(
-    endpoint: str,
-    request: Request,
-    window: str | None = Query(default=None, description="default 1d"),
-    start: UserTime | None = None,
-    end: UserTime | None = None,
-    bucket: str = Query(default="1h", description="width of each time bucket"),
-    version: str | None = None,
-) -> dict[str, Any]:
+def endpoint_estimated_performance(judged: Judged) -> dict[str, Any]:
     """A binary classifier's expected accuracy, ROC AUC and F1 per bucket from its calibrated
     scores (CBPE, no label needed), beside the realised metrics once labels arrive; a realised
     metric outside the interval expected for its labels is flagged. Needs the version's
     labelled reference."""
     from champion.drift.estimation import estimated_performance
 
-    services = state_of(request).services
-    services.endpoints.get(endpoint)
-    start, end = resolve_window(services.clock, window, start, end)
-    key = services.drift.window_version(endpoint, start, end, version)
     result = estimated_performance(
-        services.engine, endpoint, start, end, bucket=parse_window(bucket, "bucket"), version=key
-    )
+        judged.services.engine, judged.endpoint, judged.start, judged.end,
+        bucket=judged.bucket, version=judged.key,
+    )  # fmt: skip
     return result.to_json()
 
 
