@@ -80,6 +80,24 @@ class MonitoringCalls(Sender[R]):
         path = f"/v1/endpoints/{segment(endpoint)}/performance"
         return self._send(Call("GET", path, params=params))
 
+    def estimated_performance(
+        self,
+        endpoint: str,
+        *,
+        window: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        bucket: str = "1h",
+        version: str | None = None,
+    ) -> R:
+        """Expected accuracy, ROC AUC and F1 per bucket before labels (CBPE), beside the
+        realised ones once labels arrive; needs the version's labelled reference."""
+        params = drop_none(
+            window=window, start=iso(start), end=iso(end), bucket=bucket, version=version
+        )
+        path = f"/v1/endpoints/{segment(endpoint)}/performance/estimated"
+        return self._send(Call("GET", path, params=params))
+
     def get_reference(self, model: str, version: int | str) -> R:
         """The reference profile's summary: rows, source, inputs, outputs, columns."""
         return self._send(Call("GET", _reference(model, version)))
@@ -92,11 +110,15 @@ class MonitoringCalls(Sender[R]):
         *,
         replace: bool = False,
         reason: str = "",
+        label: str | None = None,
     ) -> R:
-        """Upload a data file (.csv, .parquet, .jsonl) as the version's reference."""
+        """Upload a data file (.csv, .parquet, .jsonl) as the version's reference; ``label``
+        names its column of true outcomes (a labelled reference, for estimated performance)."""
         path = Path(data)
         files = {"file": (path.name, path.read_bytes(), "application/octet-stream")}
         form = {"replace": "true" if replace else "false", "reason": reason}
+        if label is not None:
+            form["label"] = label
         return self._send(Call("PUT", _reference(model, version), files=files, data=form))
 
     # -- alerts --------------------------------------------------------------------------
