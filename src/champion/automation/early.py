@@ -57,7 +57,7 @@ class EarlySignal:
         try:
             result = estimated_performance(
                 self.engine, endpoint, start, end,
-                bucket=end - start, version=key,
+                bucket=end - start, version=key, draws=0, with_labels=False,
             )  # fmt: skip
         except (NotFound, InvalidInput):
             return {}
@@ -71,15 +71,17 @@ class EarlySignal:
         if decision.action not in EARLY_ACTIONS:
             return None
         endpoint = experiment.endpoint
-        champion = self._estimate(endpoint, experiment, arms.versions[arms.control])
-        if not champion:
-            return None
+        champion: dict[str, float] | None = None
         arms_judged = [decision.arm] if decision.arm else list(arms.challengers)
         for arm in arms_judged:
             key = arms.versions[arm]
+            # The challenger first: without a labelled reference it answers at once, and the
+            # champion's predictions are never read.
             challenger = self._estimate(endpoint, experiment, key)
+            if challenger and champion is None:
+                champion = self._estimate(endpoint, experiment, arms.versions[arms.control])
             for name, value in sorted(challenger.items()):
-                control = champion.get(name)
+                control = (champion or {}).get(name)
                 if control is not None and value < control - self.tolerance:
                     return (
                         f"Held by the early signal: {key}'s estimated {name} before labels "

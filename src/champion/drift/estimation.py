@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from champion.drift.cbpe import METRICS, Estimate, FloatArray, estimate
+from champion.drift.cbpe import DRAWS, METRICS, Estimate, FloatArray, estimate
 from champion.drift.concept import labelled_errors
 from champion.drift.labelled import LabelledReference, get_labelled, label_text, served_scores
 from champion.errors import InvalidInput
@@ -155,10 +155,14 @@ def estimated_performance(
     bucket: timedelta,
     version: VersionKey,
     seed: int = 0,
+    draws: int = DRAWS,
+    with_labels: bool = True,
 ) -> EstimatedPerformance:
     """Estimated and realised performance of ``version`` on ``endpoint`` over
     ``[start, end)`` in buckets of ``bucket`` (see the module docstring).
 
+    ``draws`` simulated label sets give each interval (0: point estimates only);
+    ``with_labels=False`` skips reading the labels (no realised metrics, no flags).
     Raises ``NotFound`` when the version has no labelled reference, ``InvalidInput`` when it
     is not a binary classifier or the window holds too many buckets.
     """
@@ -174,19 +178,20 @@ def estimated_performance(
     for at, output in zip(times, outputs, strict=True):
         served[min(int((at - start) / bucket), count - 1)].append(output)
     labelled: list[list[tuple[Json, Json]]] = [[] for _ in range(count)]
-    for item in labelled_errors(engine, endpoint, start, end, version):
+    for item in labelled_errors(engine, endpoint, start, end, version) if with_labels else ():
         labelled[min(int((item.at - start) / bucket), count - 1)].append((item.output, item.label))
 
     def judge(
         first: datetime, last: datetime, shown: list[Json], known: list[tuple[Json, Json]]
     ) -> EstimatedBucket:
         score, predicted = _scores(shown, reference.positive)
-        result = estimate(reference.calibration, score, predicted, seed=seed)
+        result = estimate(reference.calibration, score, predicted, draws=draws, seed=seed)
         if not known:
             return EstimatedBucket(first, last, result)
         on_labelled = estimate(
-            reference.calibration, *_scores([o for o, _ in known], reference.positive), seed=seed
-        )
+            reference.calibration, *_scores([o for o, _ in known], reference.positive),
+            draws=draws, seed=seed,
+        )  # fmt: skip
         return EstimatedBucket(
             first, last, result, len(known), _realised(known, reference.positive), on_labelled
         )
