@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,30 +15,10 @@ from champion.clock import FixedClock
 from champion.db import read
 from champion.demo.receiver import WebhookReceiver
 from champion.server_process import free_port
-from champion.services import Services
 from champion.settings import Settings
+from tests.alerts.conftest import START, services_of
 from tests.conftest import ModelFolders, local_client
 from tests.drift.traffic import customers, register_scorer, serve
-
-START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FixedClock, model_folder: ModelFolders) -> Iterator[TestClient]:
-    with local_client(create_app(settings, clock)) as client:
-        services: Services = client.app.state.champion.services  # type: ignore[attr-defined]
-        register_scorer(services, model_folder, customers(3000, seed=1))
-        yield client
-
-
-def _services(client: TestClient) -> Services:
-    services: Services = client.app.state.champion.services  # type: ignore[attr-defined]
-    return services
 
 
 def _rule(url: str, **overrides: object) -> AlertRule:
@@ -54,7 +33,7 @@ def _rule(url: str, **overrides: object) -> AlertRule:
 def test_a_rule_opens_resolves_and_respects_its_cooldown(
     app: TestClient, clock: FixedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    alerts = _services(app).alerts
+    alerts = services_of(app).alerts
     dead = f"http://127.0.0.1:{free_port()}/nobody-listens"
     with WebhookReceiver() as receiver:
         rule = _rule(receiver.url)
@@ -122,7 +101,7 @@ def test_rules_are_managed_over_http_and_audited(app: TestClient) -> None:
     assert app.delete("/v1/alerts/rules/bad-rows").status_code == 204
     missing = app.get("/v1/alerts/rules/bad-rows")
     assert missing.status_code == 404 and "Unknown alert rule 'bad-rows'" in missing.text
-    with read(_services(app).engine) as conn:
+    with read(services_of(app).engine) as conn:
         actions = [r.action for r in audit.list_audit(conn, target="alert:bad-rows")]
     assert actions == ["alert_rule.delete", "alert_rule.set"]
     assert app.get("/v1/alerts", params={"state": "gone"}).status_code == 422
@@ -137,8 +116,8 @@ def test_the_server_evaluates_rules_on_its_schedule(
         alert_interval_seconds=0.1,
     )  # fmt: skip
     with local_client(create_app(settings)) as client, WebhookReceiver() as receiver:
-        register_scorer(_services(client), model_folder, customers(3000, seed=1))
-        _services(client).alerts.put_rule(_rule(receiver.url), actor="tests")
+        register_scorer(services_of(client), model_folder, customers(3000, seed=1))
+        services_of(client).alerts.put_rule(_rule(receiver.url), actor="tests")
         serve(client, customers(500, seed=5, shift=1.0))
         # A wait, not a timing assertion: a loaded CI machine may take a while.
         deadline = time.monotonic() + 30

@@ -16,7 +16,7 @@ from champion.services import Services
 from champion.settings import Settings
 from tests.cli.conftest import CommandLine
 from tests.conftest import ModelFolders, local_client
-from tests.drift.traffic import customers, register_scorer, serve
+from tests.drift.traffic import customers, outcomes, register_scorer, serve
 
 
 def test_reference_compare_and_report_from_the_command_line(
@@ -91,6 +91,33 @@ def test_drift_show_says_when_whole_stored_days_stood_in_for_deleted_rows(
     body = json.loads(champion("drift", "show", "churn", "--window", "2d", "--json").stdout)
     assert (body["resolution"], body["rows"]) == ("day", 600)
     assert body["covered"]["start"] == (today - timedelta(days=2)).isoformat()
+
+
+def test_estimated_performance_from_the_command_line(
+    champion: CommandLine, settings: Settings, model_folder: ModelFolders, tmp_path: Path
+) -> None:
+    services = Services.open(settings)
+    register_scorer(services, model_folder, customers(300, seed=1))
+    reference = customers(2000, seed=1)
+    reference.assign(churned=outcomes(reference, seed=1)).to_csv(tmp_path / "t.csv", index=False)
+    with local_client(create_app(settings)) as client:
+        serve(client, customers(400, seed=2, shift=1.0))
+    services.close()
+    missing = champion("drift", "performance", "churn", "--window", "1h", "--estimated")
+    assert missing.returncode == 2 and "no labelled reference" in missing.stderr
+    stored = champion(
+        "drift", "reference", "churn/1", str(tmp_path / "t.csv"), "--label", "churned", "--replace"
+    )
+    assert stored.returncode == 0, stored.stderr
+    shown = champion("drift", "performance", "churn", "--window", "1h", "--estimated")
+    assert shown.returncode == 0, shown.stderr
+    assert "estimated (CBPE) and realised" in shown.text
+    assert re.search(r"overall\s*│\s*400\s*│", shown.text)
+    body = json.loads(
+        champion("drift", "performance", "churn", "--window", "1h", "--estimated", "--json").stdout
+    )
+    assert body["overall"]["predictions"] == 400 and body["overall"]["labelled"] == 0
+    assert 0.5 < body["overall"]["estimated"]["accuracy"]["value"] <= 1
 
 
 TELCO = Path(__file__).parents[2] / "data" / "telco-churn" / "Telco-Customer-Churn.csv"

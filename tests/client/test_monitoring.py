@@ -15,7 +15,7 @@ from champion.errors import InvalidInput, NotFound
 from champion.services import Services
 from champion.settings import Settings
 from tests.conftest import ModelFolders
-from tests.drift.traffic import customers, rows
+from tests.drift.traffic import customers, outcomes, rows
 
 
 def test_drift_performance_references_and_alerts(
@@ -24,7 +24,8 @@ def test_drift_performance_references_and_alerts(
     services.registry.register(model_folder("scorer"), model="churn", actor="tests")
     services.endpoints.set("churn", "single", {"version": "churn/1"}, actor="tests")
     reference = tmp_path / "train.csv"
-    customers(2000, seed=1).to_csv(reference, index=False)
+    training = customers(2000, seed=1)
+    training.assign(churned=outcomes(training, seed=1)).to_csv(reference, index=False)
 
     async def main() -> None:
         app = create_app(settings)
@@ -33,7 +34,9 @@ def test_drift_performance_references_and_alerts(
             async with AsyncClient("http://127.0.0.1", transport=transport) as client:
                 with pytest.raises(NotFound, match="churn/1"):
                     await client.get_reference("churn", 1)
-                stored = await client.put_reference("churn", 1, reference, reason="training data")
+                stored = await client.put_reference(
+                    "churn", 1, reference, reason="training data", label="churned"
+                )
                 assert stored.inputs == ["tenure", "charges", "contract"]
                 assert (await client.get_reference("churn", "1")).rows == 2000
 
@@ -58,6 +61,9 @@ def test_drift_performance_references_and_alerts(
                 assert [b.rows for b in timeline.buckets] == [0, 300]
                 performance = await client.performance("churn", window="1h", bucket="30m")
                 assert performance.labelled == 6 and performance.version == "churn/1"
+                estimated = await client.estimated_performance("churn", window="1h", bucket="1h")
+                assert estimated.reference.rows == 2000
+                assert estimated.overall.predictions == 300
 
                 with pytest.raises(InvalidInput, match="'metric'"):
                     await client.put_alert_rule(

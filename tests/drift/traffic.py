@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 from fastapi.testclient import TestClient
 
+from champion.api import create_app
+from champion.clock import FixedClock
 from champion.services import Services
-from tests.conftest import ModelFolders, wait_until_written
+from champion.settings import Settings
+from tests.conftest import ModelFolders, local_client, wait_until_written
 
 CONTRACTS = ["month", "one_year", "two_year"]
 
@@ -40,14 +47,40 @@ def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def register_scorer(
-    services: Services, model_folder: ModelFolders, reference: pd.DataFrame
+    services: Services,
+    model_folder: ModelFolders,
+    reference: pd.DataFrame,
+    folder: Path | None = None,
 ) -> Path:
     """Register the scorer with ``reference`` in its folder and serve it on 'churn'."""
-    folder = model_folder("scorer")
+    folder = folder or model_folder("scorer")
     reference.to_csv(folder / "reference.csv", index=False)
     services.registry.register(folder, model="churn", actor="tests", aliases_to_set=("champion",))
     services.endpoints.set("churn", "single", {"version": "churn@champion"}, actor="tests")
     return folder
+
+
+def risk(frame: pd.DataFrame) -> np.ndarray:
+    """The scorer's own probability of churn: calibrated when outcomes are drawn from it."""
+    return 1 / (1 + np.exp((frame["tenure"].to_numpy() - 24.0) / 8.0))
+
+
+def outcomes(frame: pd.DataFrame, seed: int) -> np.ndarray:
+    """True outcomes (0/1) drawn from the scorer's probabilities."""
+    return (np.random.default_rng(seed).uniform(size=len(frame)) < risk(frame)).astype(int)
+
+
+def register_labelled_scorer(
+    services: Services, model_folder: ModelFolders, reference: pd.DataFrame, seed: int = 1
+) -> Path:
+    """As ``register_scorer``, with outcomes in the reference's ``churned`` column, named by
+    ``target`` in champion.yaml: a labelled reference, so performance can be estimated."""
+    folder = model_folder("scorer")
+    manifest = yaml.safe_load((folder / "champion.yaml").read_text())
+    (folder / "champion.yaml").write_text(yaml.safe_dump({**manifest, "target": "churned"}))
+    return register_scorer(
+        services, model_folder, reference.assign(churned=outcomes(reference, seed)), folder
+    )
 
 
 def serve(client: TestClient, frame: pd.DataFrame, batch: int = 50) -> list[str]:
@@ -62,3 +95,16 @@ def serve(client: TestClient, frame: pd.DataFrame, batch: int = 50) -> list[str]
         request_ids.append(response.json()["request_id"])
     wait_until_written(client)
     return request_ids
+
+
+@contextmanager
+def clocked(
+    settings: Settings, now: datetime, register: Callable[[Services], object]
+) -> Iterator[tuple[TestClient, FixedClock]]:
+    """A client of a server whose clock stands at ``now`` until moved, after ``register``."""
+    clock = FixedClock(now)
+    services = Services.open(settings, clock)
+    register(services)
+    with local_client(create_app(settings, clock)) as client:
+        yield client, clock
+    services.close()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import yaml
 
 from champion import Client
 from champion.answers import RunAnswer
@@ -29,7 +30,7 @@ from champion.services import Services
 from tests.automation.trainers import customers as training_rows
 from tests.automation.trainers import spec, write_batch
 from tests.conftest import ModelFolders
-from tests.drift.traffic import customers, rows
+from tests.drift.traffic import customers, outcomes, rows
 
 T = TypeVar("T")
 WAVE_SECONDS = 3
@@ -70,7 +71,13 @@ def wait_for(what: str, check: Callable[[], T | None], seconds: float = 30) -> T
 def _register(services: Services, model_folder: ModelFolders, tmp_path: Path) -> None:
     register = services.registry.register
     scorer = model_folder("scorer")
-    customers(2000, seed=1).to_csv(scorer / "reference.csv", index=False)
+    # Labelled (the outcome column named by 'target'): the drift page estimates performance.
+    reference = customers(2000, seed=1)
+    reference.assign(churned=outcomes(reference, seed=1)).to_csv(
+        scorer / "reference.csv", index=False
+    )
+    manifest = yaml.safe_load((scorer / "champion.yaml").read_text())
+    (scorer / "champion.yaml").write_text(yaml.safe_dump({**manifest, "target": "churned"}))
     register(scorer, model="churn", actor="tests", aliases_to_set=("champion",))
     register(scorer, model="churn", actor="tests", aliases_to_set=("challenger",))
     register(model_folder("echo_ranker"), model="recs", actor="tests", aliases_to_set=("champion",))

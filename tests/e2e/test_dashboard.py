@@ -46,7 +46,7 @@ PAGES = {
     "endpoint-recs": ("/endpoints/recs", ["requests", "latency", "ctr", "interleaving", "ramp",
                                           "goal-arms", "goal-effect"]),
     "endpoint-scores": ("/endpoints/scores", ["requests", "latency"]),
-    "drift-churn": (DRIFT, ["heatmap", "distribution", "performance"]),
+    "drift-churn": (DRIFT, ["heatmap", "distribution", "estimated", "performance"]),
     "drift-recs": ("/endpoints/recs/drift", ["ranking-items", "ranking-ctr"]),
     "registry": ("/registry", ["metrics"]),
     "alerts": ("/alerts", ["timeline"]),
@@ -61,8 +61,8 @@ PANELS = {
                       "shadow-section": False, "ramp-section": True},  # rankers interleaved
     "endpoint-scores": {"ctr-section": False, "interleaving-section": False,
                         "shadow-section": True, "ramp-section": False},  # a classifier's shadow
-    "drift-recs": {"heatmap-section": False, "columns-grid": False, "performance-section": False,
-                   "ranking-section": True, "ranking-grid": True,
+    "drift-recs": {"heatmap-section": False, "columns-grid": False, "estimated-section": False,
+                   "performance-section": False, "ranking-section": True, "ranking-grid": True,
                    "ranking-positions-section": True, "ranking-context-section": True},
 }  # fmt: skip
 WIDTH = 1280
@@ -128,6 +128,9 @@ def _every_page(page: Page, world: World, errors: list[str], backend: str) -> No
         if name == "drift-churn":
             assert "Reference: churn/1, the version serving now." in text
             assert "drift" in page.inner_text("#columns")
+            assert "Calibrated on 2000 labelled reference rows" in page.inner_text(
+                "#estimated-note"
+            )
         if name == "drift-recs":
             assert "served no prediction" not in text
             assert "rankers have no reference profile" not in text

@@ -15,6 +15,12 @@ metric                 value over the window
 ``auc``                AUC of the positive class's probability on the labels (classifiers)
 ``log_loss``           log loss of that probability on the labels (classifiers)
 ``concept_drifts``     changes the online detectors found in the error stream
+``estimated_accuracy`` expected accuracy of every served prediction, before labels (CBPE;
+                       binary classifiers with a labelled reference)
+``estimated_auc``      expected ROC AUC, likewise
+``estimated_f1``       expected F1 at the served labels, likewise
+``psi_slope``          the steepest rise of any column's PSI, per day: the window cut into
+                       ``TREND_WINDOWS`` windows, a Theil-Sen slope per column
 ``predictions``        prediction requests served
 ``catalogue_coverage`` a ranker's distinct items shown over the catalogue (the version serving
                        now; ``ranking.ranking_monitor``, the reference: the window before)
@@ -22,9 +28,10 @@ metric                 value over the window
                        before's (0: the same items as often; 1: none in common)
 =====================  =====================================================================
 
-The first three and the two ranker metrics describe drift (the inputs, outputs or shown items
-changed), the performance metrics from labels and ``concept_drifts`` describe decay (the
-model got worse): a pipeline triggered by an alert records which of the two started it.
+The first three, ``psi_slope`` and the two ranker metrics describe drift (the inputs,
+outputs or shown items changed), the performance metrics from labels, their estimates and
+``concept_drifts`` describe decay (the model got worse, or is expected to): a pipeline
+triggered by an alert records which of the two started it.
 """
 
 from __future__ import annotations
@@ -36,16 +43,20 @@ from typing import Any
 
 from champion.db import read
 from champion.drift.concept import Performance, performance
+from champion.drift.estimation import estimated_performance
 from champion.drift.live import count_predictions
 from champion.drift.monitor import DriftMonitor, DriftRun
 from champion.drift.ranking import VersionExposure
+from champion.drift.trend import steepest
 from champion.errors import Conflict, InvalidInput, NotFound
 
 __all__ = [
     "DECAY_METRICS",
     "DRIFT_METRICS",
+    "ESTIMATED_METRICS",
     "METRICS",
     "RANKER_METRICS",
+    "TREND_WINDOWS",
     "SignalCache",
     "signal_kind",
 ]
@@ -55,10 +66,14 @@ DRIFT_METRICS = (
     "drift_share",
     "drifted_columns",
     "item_js_distance",
+    "psi_slope",
     "quality_bad_share",
 )
 RANKER_METRICS = ("catalogue_coverage", "item_js_distance")
-DECAY_METRICS = ("accuracy", "auc", "concept_drifts", "error_rate", "log_loss")
+ESTIMATED_METRICS = ("estimated_accuracy", "estimated_auc", "estimated_f1")
+DECAY_METRICS = ("accuracy", "auc", "concept_drifts", "error_rate", "log_loss", *ESTIMATED_METRICS)
+TREND_WINDOWS = 6
+"""``psi_slope`` cuts the rule's window into this many windows."""
 METRICS = tuple(sorted((*DRIFT_METRICS, *DECAY_METRICS, "predictions")))
 
 
@@ -78,6 +93,9 @@ class SignalCache:
     monitor: DriftMonitor
     runs: dict[tuple[str, datetime, datetime], DriftRun | None] = field(default_factory=dict)
     performances: dict[tuple[str, datetime, datetime], Performance | None] = field(
+        default_factory=dict
+    )
+    estimates: dict[tuple[str, datetime, datetime], dict[str, float | None]] = field(
         default_factory=dict
     )
     on_drift: Callable[[DriftRun], None] | None = None
@@ -105,6 +123,10 @@ class SignalCache:
             if metric == "drifted_columns":
                 return float(len(run.drift.drifted_columns))
             return run.quality.share_bad
+        if metric == "psi_slope":
+            return self._psi_slope(endpoint, start, end)
+        if metric in ESTIMATED_METRICS:
+            return self._estimated(endpoint, start, end).get(metric.removeprefix("estimated_"))
         result = self._performance(endpoint, start, end)
         if result is None or result.n == 0:
             return None
@@ -143,6 +165,42 @@ class SignalCache:
             self.rankings[key] = found
         return self.rankings[key]
 
+    def _estimated(self, endpoint: str, start: datetime, end: datetime) -> dict[str, float | None]:
+        key = (endpoint, start, end)
+        if key not in self.estimates:
+            found: dict[str, float | None] = {}
+            try:
+                version = self.monitor.window_version(endpoint, start, end)
+                result = estimated_performance(
+                    self.monitor.engine, endpoint, start, end,
+                    bucket=max(end - start, timedelta(seconds=1)), version=version,
+                )  # fmt: skip
+                if result.overall.estimated.n:
+                    found = result.overall.estimated.metrics
+            except (NotFound, InvalidInput):
+                found = {}  # no labelled reference, or not a binary classifier: nothing to say
+            self.estimates[key] = found
+        return self.estimates[key]
+
+    def _psi_slope(self, endpoint: str, start: datetime, end: datetime) -> float | None:
+        monitor = self.monitor
+        try:
+            version = monitor.window_version(endpoint, start, end)
+            reference = monitor.references.get(version)
+        except NotFound:
+            return None
+        psi = {name: "psi" for name in reference.profile.names()}
+        width = (end - start) / TREND_WINDOWS
+        runs = [
+            monitor.endpoint_drift(
+                endpoint, start=start + width * k, end=start + width * (k + 1),
+                version=str(version), tests=psi, allow_empty=True,
+            )
+            for k in range(TREND_WINDOWS)
+        ]  # fmt: skip
+        found = steepest([r for r in runs if r.drift.rows], reference.profile.names())
+        return None if found is None else found.slope_per_day
+
     def _performance(self, endpoint: str, start: datetime, end: datetime) -> Performance | None:
         key = (endpoint, start, end)
         if key not in self.performances:
@@ -171,5 +229,9 @@ def describe(metric: str, value: float) -> str:
         "accuracy": f"accuracy {value:.3f} on the labels",
         "auc": f"AUC {value:.3f} on the labels",
         "log_loss": f"log loss {value:.3f} on the labels",
+        "estimated_accuracy": f"estimated accuracy {value:.3f} (no labels yet)",
+        "estimated_auc": f"estimated AUC {value:.3f} (no labels yet)",
+        "estimated_f1": f"estimated F1 {value:.3f} (no labels yet)",
+        "psi_slope": f"PSI rising {value:.3f} per day",
     }
     return str(formats.get(metric, f"{metric} = {value:g}"))

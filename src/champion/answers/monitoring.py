@@ -22,7 +22,13 @@ __all__ = [
     "DriftCell",
     "DriftColumnTimeline",
     "DriftTimelineAnswer",
+    "DriftTrend",
     "DriftWindow",
+    "EstimatedBucketAnswer",
+    "EstimatedMetric",
+    "EstimatedMetrics",
+    "EstimatedPerformanceAnswer",
+    "LabelledReferenceAnswer",
     "PerformanceAnswer",
     "PerformanceBucket",
     "QualityAnswer",
@@ -117,6 +123,17 @@ class DriftCell(Answer):
     n: int
 
 
+class DriftTrend(Answer):
+    """How fast a column's drift statistic moves over the timeline's windows."""
+
+    method: str = Field(examples=["theil_sen"])
+    windows: int = Field(description="Windows measured with the latest window's test.")
+    slope_per_day: float = Field(description="Change of the statistic per day (Theil-Sen).")
+    low: float = Field(description="The slope's 95 % interval, lower end.")
+    high: float
+    rising: bool = Field(description="The whole interval lies above zero.")
+
+
 class DriftColumnTimeline(Answer):
     column: str
     kind: str
@@ -125,6 +142,9 @@ class DriftColumnTimeline(Answer):
     distribution: dict[str, Any] = Field(
         description="Numeric: edges, reference and current bin counts; categorical: "
         "categories, reference and current counts."
+    )
+    trend: DriftTrend | None = Field(
+        default=None, description="Null with fewer than three comparable windows."
     )
 
 
@@ -247,3 +267,56 @@ class AuditRecord(Answer):
 class AuditAnswer(Answer):
     records: list[AuditRecord] = Field(description="Newest first.")
     next: int | None = Field(description="Pass as 'before' for older records; null at the end.")
+
+
+class EstimatedMetric(Answer):
+    value: float | None = Field(description="The expected value (null: undefined here).")
+    low: float | None = Field(description="2.5th percentile of the realised value if CBPE holds.")
+    high: float | None = Field(description="97.5th percentile of the realised value.")
+
+
+class EstimatedMetrics(Answer):
+    n: int = Field(description="Predictions the estimate covers.")
+    accuracy: EstimatedMetric
+    auc: EstimatedMetric
+    f1: EstimatedMetric
+
+
+class EstimatedBucketAnswer(Answer):
+    start: str
+    end: str
+    predictions: int = Field(description="Instances served in the bucket.")
+    estimated: EstimatedMetrics = Field(description="Over every served instance, no label needed.")
+    labelled: int = Field(description="Served instances with a label so far.")
+    realised: dict[str, float | None] = Field(
+        examples=[{"accuracy": 0.8, "auc": 0.84, "f1": 0.6}],
+        description="accuracy, auc and f1 on the labelled instances (scikit-learn's).",
+    )
+    expected_on_labelled: EstimatedMetrics | None = Field(
+        description="The estimate for the labelled instances alone, to compare with realised."
+    )
+    flagged: list[str] = Field(
+        examples=[["accuracy", "auc"]],
+        description="Metrics whose realised value left the interval expected on those labels: "
+        "the estimate's assumptions broke (concept drift, or a calibration gone stale).",
+    )
+
+
+class LabelledReferenceAnswer(Answer):
+    label: str = Field(examples=["Churn"], description="The reference data's label column.")
+    positive: str = Field(examples=["1"])
+    rows: int = Field(description="Labelled reference rows the calibration was fitted on.")
+    positives: int
+    metrics: dict[str, float | None] = Field(description="accuracy, auc, f1 on those rows.")
+
+
+class EstimatedPerformanceAnswer(Answer):
+    """Confidence-based performance estimation (CBPE) beside realised performance."""
+
+    endpoint: str = Field(examples=["attrition"])
+    version: str = Field(examples=["attrition/1"])
+    start: str
+    end: str
+    reference: LabelledReferenceAnswer
+    overall: EstimatedBucketAnswer
+    buckets: list[EstimatedBucketAnswer]

@@ -39,7 +39,7 @@ from champion.api.observe import RequestObserver
 from champion.api.state import ServerState
 from champion.api.summariser import DaySummariser
 from champion.api.uploads import sweep_leftovers
-from champion.automation import RolloutController, Scheduler
+from champion.automation import EarlySignal, RolloutController, Scheduler
 from champion.clock import Clock
 from champion.db.locks import LeaderLock
 from champion.diagnostics.readiness import Readiness
@@ -236,9 +236,11 @@ def _start(
     )
     controller = None
     if settings.controller:
+        early = EarlySignal(services.engine, services.clock)
         controller = RolloutController(
-            services.engine, services.experiments, services.rollout, metrics=metrics
-        )
+            services.engine, services.experiments, services.rollout, metrics=metrics,
+            early_signal=early,
+        )  # fmt: skip
     folder = None
     if settings.fold_interval_seconds > 0:
         lag = timedelta(seconds=settings.fold_lag_seconds)

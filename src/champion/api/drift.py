@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from champion.answers import DriftAnswer, DriftTimelineAnswer, PerformanceAnswer, ReferenceAnswer
+from champion.answers import (
+    DriftAnswer,
+    DriftTimelineAnswer,
+    EstimatedPerformanceAnswer,
+    PerformanceAnswer,
+    ReferenceAnswer,
+)
 from champion.api.answers import ERRORS, LOOKUP, UNIT_LEVEL, WRITE
 from champion.api.schemas import EndpointName, ModelName, Reason
 from champion.api.state import actor_of, state_of
@@ -20,7 +28,9 @@ from champion.clock import UserTime
 # champion.drift imports SciPy and pandas: loaded at the first drift request, not at start-up.
 from champion.errors import InvalidInput
 from champion.periods import parse_window, resolve_window
+from champion.registry import VersionKey
 from champion.registry.entities import path_reference
+from champion.services import Services
 
 __all__ = ["router"]
 
@@ -89,10 +99,19 @@ def endpoint_drift_timeline(
     return _json(timeline.to_json())
 
 
-@router.get(
-    "/v1/endpoints/{endpoint}/performance", response_model=PerformanceAnswer, responses=UNIT_LEVEL
-)
-def endpoint_performance(
+@dataclass(frozen=True)
+class _Judged:
+    """The window of an endpoint and the version whose performance a route reads."""
+
+    services: Services
+    endpoint: str
+    start: datetime
+    end: datetime
+    key: VersionKey
+    bucket: timedelta
+
+
+def _judged(
     endpoint: EndpointName,
     request: Request,
     window: str | None = Query(default=None, description="default 1d"),
@@ -100,23 +119,54 @@ def endpoint_performance(
     end: UserTime | None = None,
     bucket: str = Query(default="1h", description="width of each time bucket"),
     version: str | None = None,
+) -> _Judged:
+    services = state_of(request).services
+    services.endpoints.get(endpoint)
+    start, end = resolve_window(services.clock, window, start, end)
+    key = services.drift.window_version(endpoint, start, end, version)
+    return _Judged(services, endpoint, start, end, key, parse_window(bucket, "bucket"))
+
+
+Judged = Annotated[_Judged, Depends(_judged)]
+
+
+@router.get(
+    "/v1/endpoints/{endpoint}/performance", response_model=PerformanceAnswer, responses=UNIT_LEVEL
+)
+def endpoint_performance(
+    judged: Judged,
     detector: list[str] | None = Query(default=None, description="adwin, ddm, page_hinkley"),  # noqa: B008
 ) -> Response:
     """Performance over time from labels joined to predictions, and the changes that online
     detectors found in the error stream."""
     from champion.drift.concept import performance
 
-    state = state_of(request)
-    services = state.services
-    services.endpoints.get(endpoint)
-    start, end = resolve_window(services.clock, window, start, end)
-    key = services.drift.window_version(endpoint, start, end, version)
-    kind = services.registry.get_version(key.model, key.number).kind
+    key = judged.key
+    kind = judged.services.registry.get_version(key.model, key.number).kind
     result = performance(
-        services.engine, endpoint, start, end, kind=kind,
-        bucket=parse_window(bucket, "bucket"), version=key, detectors=detector,
+        judged.services.engine, judged.endpoint, judged.start, judged.end, kind=kind,
+        bucket=judged.bucket, version=key, detectors=detector,
     )  # fmt: skip
     return _json({"version": str(key), **result.to_json()})
+
+
+@router.get(
+    "/v1/endpoints/{endpoint}/performance/estimated",
+    response_model=EstimatedPerformanceAnswer,
+    responses=LOOKUP,
+)
+def endpoint_estimated_performance(judged: Judged) -> dict[str, Any]:
+    """A binary classifier's expected accuracy, ROC AUC and F1 per bucket from its calibrated
+    scores (CBPE, no label needed), beside the realised metrics once labels arrive; a realised
+    metric outside the interval expected for its labels is flagged. Needs the version's
+    labelled reference."""
+    from champion.drift.estimation import estimated_performance
+
+    result = estimated_performance(
+        judged.services.engine, judged.endpoint, judged.start, judged.end,
+        bucket=judged.bucket, version=judged.key,
+    )  # fmt: skip
+    return result.to_json()
 
 
 @router.get(
@@ -142,6 +192,9 @@ def put_reference(
     file: UploadFile = File(description="The reference data: .csv, .parquet or .jsonl"),  # noqa: B008
     replace: bool = Form(default=False),
     reason: Annotated[Reason, Form()] = "",
+    label: str | None = Form(
+        default=None, max_length=128, description="The column of true outcomes, if any."
+    ),
 ) -> Response:
     """Profile the uploaded data (and the model's outputs on it) as the version's reference."""
     from champion.drift.files import SUFFIXES
@@ -160,5 +213,6 @@ def put_reference(
             actor=actor_of(request),
             replace=replace,
             reason=reason,
+            label=label,
         )
     return _json(stored.to_json())

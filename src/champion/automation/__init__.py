@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from champion.automation.controller import ControllerLook, RolloutController
 from champion.automation.cron import CronSchedule
+from champion.automation.early import EarlySignal
 from champion.automation.ingestion import (
     IngestedFile,
     Ingestion,
@@ -41,6 +42,7 @@ __all__ = [
     "ControllerLook",
     "CronSchedule",
     "DeploySpec",
+    "EarlySignal",
     "HoldoutSpec",
     "IngestedFile",
     "Ingestion",

@@ -10,6 +10,10 @@ does depends on the experiment's automation level:
   ``champion experiment approve``; a rollback happens at once;
 * ``auto``: it ramps, promotes and rolls back by itself.
 
+Estimated performance (``early.EarlySignal``) may hold a ramp or a promotion whose challenger
+is estimated worse than the champion before labels arrive; it is never consulted otherwise,
+so it never starts a ramp, a promotion or a rollback.
+
 Time comes from the clock it is given: tests drive it with a fixed clock moved by hand.
 """
 
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from champion.automation.early import EarlySignal
 from champion.automation.rollout import ACTIONS, Rollout
 from champion.db.locks import LeaderLock
 from champion.errors import ChampionError, Conflict
@@ -53,6 +58,8 @@ class RolloutController:
     ----------
     identity
         How this controller signs the audit log's details (default ``host:pid``).
+    early_signal
+        Consulted before a ramp or a promotion, which it may only hold (None: never).
     """
 
     def __init__(
@@ -64,7 +71,9 @@ class RolloutController:
         metrics: Metrics | None = None,
         actor: str = "controller",
         identity: str | None = None,
+        early_signal: EarlySignal | None = None,
     ) -> None:
+        self.early_signal = early_signal
         self.experiments = experiments
         self.rollout = rollout
         self.metrics = metrics
@@ -101,6 +110,10 @@ class RolloutController:
         experiment = self.experiments.get(endpoint)
         report = self.experiments.report(experiment, full=False)
         decision = report.decision
+        if self.early_signal is not None and report.arms is not None:
+            objection = self.early_signal.objection(experiment, report.arms, decision)
+            if objection is not None:
+                decision = Decision("continue", "hold", objection, decision.arm, decision.share)
         self._count("decisions", endpoint, decision.decision)
         level = experiment.design.automation
         actor = self.actor

@@ -90,11 +90,18 @@ def reference(
         bool, typer.Option("--replace", help="Recompute an existing profile.")
     ] = False,
     reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+    label: Annotated[
+        str | None,
+        typer.Option(
+            help="DATA's column of true outcomes (classifiers): calibrates the scores for "
+            "estimated performance (default: 'target' in champion.yaml)."
+        ),
+    ] = None,
 ) -> None:
     """Profile DATA (and the model's outputs on it) as VERSION's reference, once."""
     with open_services() as services, status(f"Profiling {data} and scoring it..."):
         stored = services.references.compute(
-            version, data, actor=actor(), replace=replace, reason=reason
+            version, data, actor=actor(), replace=replace, reason=reason, label=label
         )
     table = Table("column", "role", "kind", "rows", "missing", title=f"reference of {stored.key}")
     outputs = set(stored.output_columns)
@@ -203,11 +210,23 @@ def performance(
     window: Window = None,
     bucket: Annotated[str, typer.Option(help="Width of each time bucket.")] = "1h",
     version: Version = None,
+    estimated: Annotated[
+        bool,
+        typer.Option(
+            "--estimated",
+            help="Expected accuracy, AUC and F1 from the calibrated scores (CBPE, no labels "
+            "needed) beside the realised ones; needs a labelled reference.",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Performance over time from labels, and changes found in the error stream."""
     from champion.drift.concept import performance as performance_over_time
     from champion.periods import parse_window, resolve_window
 
+    if estimated:
+        _estimated(endpoint, window, bucket, version, as_json)
+        return
     with open_services() as services:
         start, end = resolve_window(services.clock, window)
         key = services.drift.window_version(endpoint, start, end, version)
@@ -216,6 +235,9 @@ def performance(
             services.engine, endpoint, start, end, kind=kind,
             bucket=parse_window(bucket, "bucket"), version=key,
         )  # fmt: skip
+    if as_json:
+        print(orjson.dumps({"version": str(key), **result.to_json()}).decode())
+        return
     names = list(result.overall)
     table = Table("from", "labelled", *names, title=f"{endpoint}: {key}, {result.n:,} labelled")
     for b in result.buckets:
@@ -292,6 +314,52 @@ def ranking(
 
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
+
+
+def _estimated(
+    endpoint: str, window: str | None, bucket: str, version: str | None, as_json: bool
+) -> None:
+    from champion.drift.estimation import EstimatedBucket, estimated_performance
+    from champion.periods import parse_window, resolve_window
+
+    with open_services() as services:
+        start, end = resolve_window(services.clock, window)
+        key = services.drift.window_version(endpoint, start, end, version)
+        result = estimated_performance(
+            services.engine,
+            endpoint,
+            start,
+            end,
+            bucket=parse_window(bucket, "bucket"),
+            version=key,
+        )
+    if as_json:
+        print(orjson.dumps(result.to_json()).decode())
+        return
+    names = ("accuracy", "auc", "f1")
+    table = Table(
+        "from", "served", *(f"est. {n}" for n in names), "labelled",
+        *(f"real {n}" for n in names), "flagged",
+        title=f"{endpoint}: {key}, estimated (CBPE) and realised",
+    )  # fmt: skip
+
+    def row(label: str, b: EstimatedBucket) -> None:
+        table.add_row(
+            label, f"{b.estimated.n:,}", *(_cell(b.estimated.metrics[n]) for n in names),
+            f"{b.labelled:,}", *(_cell(b.realised[n]) for n in names),
+            "[red]" + ", ".join(b.flagged) + "[/red]" if b.flagged else "",
+        )  # fmt: skip
+
+    for b in result.buckets:
+        if b.estimated.n:
+            row(f"{b.start:%Y-%m-%d %H:%M}", b)
+    row("overall", result.overall)
+    console.print(table)
+    if result.overall.flagged:
+        console.print(
+            "Flagged: the realised metric left the interval expected for its labels; the "
+            "estimate's assumptions (no concept drift, calibration still true) broke."
+        )
 
 
 def _cell(value: float | None) -> str:

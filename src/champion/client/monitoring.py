@@ -15,6 +15,7 @@ from champion.answers import (
     AlertRuleListAnswer,
     DriftAnswer,
     DriftTimelineAnswer,
+    EstimatedPerformanceAnswer,
     PerformanceAnswer,
     RankingMonitorAnswer,
     ReferenceAnswer,
@@ -117,6 +118,25 @@ class MonitoringCalls:
         return Call("GET", path, read(PerformanceAnswer), params=params)
 
     @operation
+    def estimated_performance(
+        self,
+        endpoint: str,
+        *,
+        window: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        bucket: str = "1h",
+        version: str | None = None,
+    ) -> Call[EstimatedPerformanceAnswer]:
+        """Expected accuracy, ROC AUC and F1 per bucket before labels (CBPE), beside the
+        realised ones once labels arrive; needs the version's labelled reference."""
+        params = drop_none(
+            window=window, start=iso(start), end=iso(end), bucket=bucket, version=version
+        )
+        path = f"/v1/endpoints/{segment(endpoint)}/performance/estimated"
+        return Call("GET", path, read(EstimatedPerformanceAnswer), params=params)
+
+    @operation
     def get_reference(self, model: str, version: int | str) -> Call[ReferenceAnswer]:
         """The reference profile's summary: rows, source, inputs, outputs, columns."""
         return Call("GET", _reference(model, version), read(ReferenceAnswer))
@@ -130,11 +150,15 @@ class MonitoringCalls:
         *,
         replace: bool = False,
         reason: str = "",
+        label: str | None = None,
     ) -> Call[ReferenceAnswer]:
-        """Upload a data file (.csv, .parquet, .jsonl) as the version's reference."""
+        """Upload a data file (.csv, .parquet, .jsonl) as the version's reference; ``label``
+        names its column of true outcomes (a labelled reference, for estimated performance)."""
         file = Path(data)
         files = {"file": (file.name, file.read_bytes(), "application/octet-stream")}
         form = {"replace": "true" if replace else "false", "reason": reason}
+        if label is not None:
+            form["label"] = label
         return Call(
             "PUT", _reference(model, version), read(ReferenceAnswer), files=files, data=form
         )

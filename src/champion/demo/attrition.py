@@ -78,8 +78,11 @@ def write_attrition_classifier(
     }
     folder.mkdir(parents=True, exist_ok=True)
     skops.io.dump(pipeline, folder / "model.skops")
-    # The training rows, profiled at registration as the version's drift reference.
-    train[features].to_parquet(folder / "reference.parquet", index=False)
+    # The training rows, profiled at registration as the version's drift reference; their
+    # outcomes (named by 'target') calibrate the scores for estimated performance.
+    train[features].assign(**{TARGET: y_train}).to_parquet(
+        folder / "reference.parquet", index=False
+    )
     signature = (
         [{"name": c, "type": "string"} for c in categoricals]
         + [{"name": c, "type": "integer"} for c in INTEGERS]
@@ -93,6 +96,7 @@ def write_attrition_classifier(
         "flavor": "sklearn",
         "file": "model.skops",
         "signature": {"inputs": signature},
+        "target": TARGET,
         "lineage": {
             "trained_by": "champion-demo",
             "data": {

@@ -27,6 +27,7 @@ from champion import audit
 from champion.clock import Clock
 from champion.db import read, write
 from champion.drift.files import read_table
+from champion.drift.labelled import LabelledReference, label_reference, store_labelled
 from champion.drift.profile import ColumnKind, ReferenceProfile
 from champion.drift.tables import reference_profiles
 from champion.errors import Conflict, InvalidInput, NotFound
@@ -121,11 +122,12 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def profile_data(
-    frame: pd.DataFrame, manifest: Manifest, model: Loaded | None
-) -> tuple[ReferenceProfile, tuple[str, ...]]:
-    """The profile of ``frame`` as the reference of a version with ``manifest``."""
+    frame: pd.DataFrame, manifest: Manifest, model: Loaded | None, label: str | None = None
+) -> tuple[ReferenceProfile, tuple[str, ...], LabelledReference | None]:
+    """The profile of ``frame`` as the reference of a version with ``manifest``, and its
+    labelled reference when ``label`` names the column of true outcomes."""
     fields = manifest.signature.inputs
-    inputs = [f.name for f in fields] or [str(c) for c in frame.columns]
+    inputs = [f.name for f in fields] or [str(c) for c in frame.columns if c != label]
     absent = [name for name in inputs if name not in frame.columns]
     if absent:
         raise InvalidInput(
@@ -134,12 +136,17 @@ def profile_data(
         )
     if frame.empty:
         raise InvalidInput("The reference data has no rows.")
+    if label is not None and manifest.kind != "classifier":
+        raise InvalidInput(
+            f"A labelled reference (label {label!r}) calibrates a classifier's scores; this "
+            f"version is a {manifest.kind}."
+        )
     kinds: dict[str, ColumnKind] = {
         f.name: "categorical" for f in fields if f.type in ("string", "boolean")
     }
     profile = ReferenceProfile.from_frame(frame, kinds, columns=inputs)
     if model is None or manifest.kind == "ranker":
-        return profile, ()
+        return profile, (), None
     sample = frame if len(frame) <= OUTPUT_ROWS else frame.sample(OUTPUT_ROWS, random_state=0)
     rows = records(sample[inputs])
     outputs: list[Json] = []
@@ -152,7 +159,9 @@ def profile_data(
             "the reference must hold rows the model accepts."
         ) from None
     scored = ReferenceProfile.from_frame(flatten_outputs(outputs))
-    return ReferenceProfile(len(frame), profile.columns + scored.columns), tuple(scored.names())
+    labelled = None if label is None else label_reference(sample, outputs, label)
+    combined = ReferenceProfile(len(frame), profile.columns + scored.columns)
+    return combined, tuple(scored.names()), labelled
 
 
 class References:
@@ -173,11 +182,14 @@ class References:
             model = self.registry.flavors.get(manifest.flavor).load(
                 folder, manifest, self.registry.options
             )
-        profile, outputs = profile_data(read_table(path), manifest, model)
+        frame = read_table(path)
+        profile, outputs, labelled = profile_data(frame, manifest, model, manifest.target)
         source = f"{path.name} in the version folder"
 
         def store(conn: sa.Connection, key: VersionKey, actor: str, at: datetime) -> None:
             self._insert(conn, key, profile, outputs, source, actor, at)
+            if labelled is not None:
+                store_labelled(conn, key, labelled, at)
 
         return store
 
@@ -189,8 +201,11 @@ class References:
         actor: str,
         replace: bool = False,
         reason: str = "",
+        label: str | None = None,
     ) -> StoredReference:
-        """Profile ``data`` (a file or a DataFrame) as the reference of version ``ref``."""
+        """Profile ``data`` (a file or a DataFrame) as the reference of version ``ref``;
+        with ``label`` (default: the manifest's ``target``), the column of true outcomes,
+        also calibrate its scores for performance estimation (``labelled``)."""
         version = self.registry.resolve(ref) if isinstance(ref, str) else ref
         if not replace and self.find(version.key) is not None:
             raise Conflict(
@@ -207,7 +222,8 @@ class References:
                 model = self.registry.flavors.get(version.flavor).load(
                     path, manifest, self.registry.options
                 )
-            profile, outputs = profile_data(frame, manifest, model)
+            label = label or manifest.target
+            profile, outputs, labelled = profile_data(frame, manifest, model, label)
         with write(self.engine) as conn:
             key = version.key
             conn.execute(
@@ -216,7 +232,10 @@ class References:
                     & (reference_profiles.c.version == key.number)
                 )
             )
-            self._insert(conn, key, profile, outputs, source, actor, self.clock.now(), reason)
+            now = self.clock.now()
+            self._insert(conn, key, profile, outputs, source, actor, now, reason)
+            if labelled is not None:
+                store_labelled(conn, key, labelled, now)
         return self.get(version.key)
 
     def _insert(

@@ -1,4 +1,4 @@
-"""The drift service's table: one reference profile per version."""
+"""The drift service's tables: reference profiles and labels, daily drift windows."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from champion.db.metadata import JSON, UTCDateTime, metadata
 
-__all__ = ["drift_day_counts", "drift_days", "reference_profiles"]
+__all__ = ["drift_day_counts", "drift_days", "reference_labels", "reference_profiles"]
 
 # Written once per version (replaced only on request), read by every drift run.
 reference_profiles = sa.Table(
@@ -55,4 +55,20 @@ drift_day_counts = sa.Table(
     sa.Column("day", UTCDateTime(), primary_key=True),
     sa.Column("events", sa.BigInteger, nullable=False),
     sa.Column("summarised_at", UTCDateTime(), nullable=False),
+)
+
+# At most one per version, beside its reference profile: the calibration of its scores
+# fitted on the reference's labelled rows, read by every performance estimate (``labelled``).
+reference_labels = sa.Table(
+    "reference_labels",
+    metadata,
+    sa.Column("model", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    # The column of the reference data holding the true label, and the class called positive.
+    sa.Column("label", sa.String(128), nullable=False),
+    sa.Column("positive", sa.String(128), nullable=False),
+    sa.Column("calibration", JSON, nullable=False),
+    # The metrics the version reached on those rows (accuracy, auc, f1), for comparison.
+    sa.Column("metrics", JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
 )

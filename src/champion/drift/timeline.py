@@ -6,7 +6,9 @@ and correction as ``GET /v1/endpoints/{e}/drift``) against one version's referen
 serving the endpoint now (its configuration's champion) unless one is named; the timeline lists
 the other versions one may choose. Beside the verdicts, each window keeps what the run
 accumulated per column (the counts on the reference histogram's edges, or per category), so the
-reference and any window can be drawn side by side. A window without predictions has no cells.
+reference and any window can be drawn side by side, and each column's ``trend``: how fast its
+statistic moves per day over the windows (``trend.column_trend``). A window without
+predictions has no cells.
 Over days whose raw predictions are gone, a window narrower than a day compares the whole
 stored day, and its bucket says ``"resolution": "day"``.
 """
@@ -28,6 +30,7 @@ from champion.drift.monitor import (
 from champion.drift.profile import ColumnProfile
 from champion.drift.references import StoredReference
 from champion.drift.table import Correction
+from champion.drift.trend import column_trend
 from champion.drift.window import ColumnWindow
 from champion.errors import InvalidInput, NotFound
 from champion.periods import parse_window
@@ -112,11 +115,13 @@ def _column(profile: ColumnProfile, runs: Sequence[DriftRun], role: str) -> dict
                 "n": found.n_current,
             }
         )
+    trend = column_trend(profile.name, runs)
     return {
         "column": profile.name,
         "kind": profile.kind,
         "role": role,
         "cells": cells,
+        "trend": None if trend is None else trend.to_json(),
         "distribution": _distribution(profile, windows),
     }
 

@@ -93,6 +93,13 @@ class Manifest(_Strict):
     file: str | None = None
     trusted_types: list[str] = Field(default_factory=list)
     signature: Signature = Field(default_factory=Signature)
+    target: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="The reference data's column of true outcomes (classifiers): its "
+        "labelled rows calibrate the scores that performance estimation reads.",
+    )
     lineage: Lineage = Field(default_factory=Lineage)
 
     def to_json(self) -> dict[str, Any]:

@@ -64,6 +64,9 @@ function showDistribution() {
     ["p (corrected)", (c) => (c.cells[index] ? champion.pvalue(c.cells[index].p_adjusted) : null)],
     ["threshold", (c) => (c.cells[index] ? champion.number(c.cells[index].threshold, 4) : null)],
     ["verdict", (c) => (c.cells[index] ? champion.el("span", c.cells[index].drifted ? "drift" : "no drift", c.cells[index].drifted ? "bad" : "good") : "no data")],
+    ["change per day (Theil-Sen, 95 %)", (c) => (c.trend
+      ? champion.el("span", `${champion.number(c.trend.slope_per_day, 4)} [${champion.number(c.trend.low, 4)}, ${champion.number(c.trend.high, 4)}]`, c.trend.rising ? "bad" : null)
+      : null)],
   ], timeline.columns);
 }
 
@@ -113,6 +116,45 @@ async function showPerformance() {
     ["when", (d) => champion.when(d.at)], ["detector", (d) => d.detector], ["kind", (d) => d.kind],
     ["index in the error stream", (d) => d.index],
   ], body.detections, `${body.labelled} labelled predictions; no change detected in their errors.`);
+}
+
+// CBPE: expected accuracy and AUC from the calibrated scores in every bucket (a band: where
+// the realised value should fall), the realised values as points, flagged buckets in red.
+async function showEstimated() {
+  const note = document.getElementById("estimated-note");
+  let body;
+  try {
+    body = await champion.api(`${BASE}/performance/estimated`, {
+      start: timeline.start, end: timeline.end, bucket: windowSelect.value, version: timeline.version,
+    });
+  } catch (error) {
+    if (error.status !== 404 && error.status !== 422) throw error;
+    champion.plotOr("estimated", [], {}, error.message);
+    note.replaceChildren();
+    return;
+  }
+  const served = body.buckets.filter((b) => b.predictions);
+  const x = served.map((b) => new Date(b.start));
+  const traces = [];
+  ["accuracy", "auc"].forEach((name, i) => {
+    const color = i ? "rgb(230, 126, 34)" : "rgb(46, 111, 219)";
+    const estimated = served.map((b) => b.estimated[name]);
+    traces.push(...champion.band(`estimated ${name}`, x, estimated.map((e) => e.value),
+      estimated.map((e) => (e.low === null ? null : [e.low, e.high])), color));
+    traces.push({
+      name: `realised ${name}`, type: "scatter", mode: "markers", x, y: served.map((b) => b.realised[name]),
+      marker: { color: served.map((b) => (b.flagged.includes(name) ? "rgb(192, 57, 43)" : color)), symbol: "diamond", size: 9 },
+    });
+  });
+  champion.plotOr("estimated", traces, { margin: { t: 30, r: 20, b: 40, l: 50 }, yaxis: { title: "metric" } },
+    `${timeline.version} served no prediction in this span.`);
+  const flagged = served.filter((b) => b.flagged.length).length;
+  const reference = body.reference;
+  note.replaceChildren(champion.el("p",
+    `Calibrated on ${reference.rows} labelled reference rows (label ${reference.label}, where accuracy was ` +
+    `${champion.number(reference.metrics.accuracy)} and AUC ${champion.number(reference.metrics.auc)}). ` +
+    `The estimate assumes no concept drift: ${flagged} of ${served.length} buckets have a realised metric ` +
+    "outside the interval expected for their labels (red).", flagged ? "bad" : "muted"));
 }
 
 // Each version one may judge the endpoint by: the one serving now first.
@@ -262,7 +304,7 @@ async function refresh() {
   // Without a reference (a ranker, or none stored) there is nothing to draw: the message says
   // why, and the panels that would be blank are not shown.
   const comparable = Boolean(timeline.reference);
-  for (const id of ["heatmap-section", "columns-grid", "performance-section"]) {
+  for (const id of ["heatmap-section", "columns-grid", "estimated-section", "performance-section"]) {
     document.getElementById(id).hidden = !comparable;
   }
   if (!comparable) return;
@@ -274,6 +316,7 @@ async function refresh() {
   }
   showHeatmap();
   showDistribution();
+  await showEstimated();
   await showPerformance();
 }
 
