@@ -21,6 +21,7 @@ __all__ = [
     "AuditAnswer",
     "AuditRecord",
     "BanditArm",
+    "CompilationAnswer",
     "EndpointAnswer",
     "EndpointConfigAnswer",
     "EndpointHistoryAnswer",
@@ -100,6 +101,14 @@ class VersionAnswer(_Answer):
     files: dict[str, str] = Field(description="Relative path to sha256.")
     signature: dict[str, Any]
     lineage: dict[str, Any]
+
+
+class CompilationAnswer(_Answer):
+    compiled: bool = Field(description="True: registered as ``version``; false: see reason.")
+    reason: str = Field(examples=["outputs agree on 1000 rows (max difference 1.8e-07 <= 1e-05)."])
+    rows: int = Field(description="Rows both models answered to compare them.")
+    max_difference: float | None
+    version: VersionAnswer | None = Field(description="The compiled version, when compiled.")
 
 
 class ModelSummary(_Answer):

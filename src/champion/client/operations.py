@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -111,6 +112,30 @@ class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sen
             model = manifest.get("name") if isinstance(manifest, dict) else None
             if not model:
                 raise InvalidInput("model: give a model name (champion.yaml has no 'name').")
+        return self._upload(model, archive, aliases, reason)
+
+    def log_model(
+        self,
+        estimator: Any,
+        *,
+        model: str,
+        example: Any,
+        aliases: Sequence[str] = (),
+        reason: str = "",
+        **save: Any,
+    ) -> R:
+        """Save a fitted scikit-learn ``estimator`` and register it as the next version of
+        ``model`` in one call: ``example`` (a DataFrame of inputs) gives the signature and the
+        drift reference; ``save`` takes the rest of ``champion.save_model``'s arguments
+        (``reference``, ``kind``, ``lineage``, ``trusted_types``)."""
+        from champion.saving import save_model
+
+        with tempfile.TemporaryDirectory(prefix="champion-model-") as work:
+            folder = save_model(estimator, Path(work) / "version", example=example, **save)
+            archive = pack(folder)
+        return self._upload(model, archive, aliases, reason)
+
+    def _upload(self, model: str, archive: bytes, aliases: Sequence[str], reason: str) -> R:
         return self._send(
             Call(
                 "POST",
