@@ -127,6 +127,9 @@ def save_model(
         missing = [f["name"] for f in inputs if f["name"] not in reference.columns]
         if missing:
             raise InvalidInput(f"reference: lacks the example's columns {missing!r}.")
+        for spec in inputs:  # a few example rows may have no gap where the training rows do
+            if reference[spec["name"]].isna().any():
+                spec["nullable"] = True
     if kind is None:
         kind = "classifier" if hasattr(estimator, "predict_proba") else "regressor"
     raw: dict[str, Any] = {
@@ -136,12 +139,12 @@ def save_model(
         "file": MODEL_FILE,
         **({"trusted_types": list(trusted_types)} if trusted_types else {}),
         "signature": {"inputs": inputs},
-        "lineage": dict(lineage or {}),
+        **({"lineage": dict(lineage)} if lineage else {}),
     }
-    manifest = parse_manifest(raw)  # refuses a bad name, kind or lineage before writing
+    parse_manifest(raw)  # refuses a bad name, kind or lineage before anything is written
     folder.mkdir(parents=True, exist_ok=True)
     skops.io.dump(estimator, folder / MODEL_FILE)
     rows = example if reference is None else reference
     rows[[f["name"] for f in inputs]].to_parquet(folder / REFERENCE_FILE, index=False)
-    (folder / MANIFEST).write_text(yaml.safe_dump(manifest.to_json(), sort_keys=False))
+    (folder / MANIFEST).write_text(yaml.safe_dump(raw, sort_keys=False))
     return folder

@@ -54,13 +54,14 @@ SIGNATURE = [
 
 def requests_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The frame's rows as a client sends them (a missing number is null)."""
+    rows = frame.astype(object).to_dict(orient="records")
     return [
         {
-            "contract": str(row.contract),
-            "tenure": int(row.tenure),
-            "charges": None if np.isnan(row.charges) else float(row.charges),
+            "contract": str(row["contract"]),
+            "tenure": int(row["tenure"]),
+            "charges": None if np.isnan(row["charges"]) else float(row["charges"]),
         }
-        for row in frame.itertuples()
+        for row in rows
     ]
 
 
@@ -76,9 +77,7 @@ def onnx_folder(folder: Path, pipeline: Pipeline, **fields: Any) -> Path:
         ("tenure", FloatTensorType([None, 1])),
         ("charges", FloatTensorType([None, 1])),
     ]
-    model = to_onnx(
-        pipeline, initial_types=types, options={id(pipeline[-1]): {"zipmap": False}}
-    )
+    model = to_onnx(pipeline, initial_types=types, options={id(pipeline[-1]): {"zipmap": False}})
     (folder / "model.onnx").write_bytes(model.SerializeToString())
     manifest = {
         "kind": "classifier",

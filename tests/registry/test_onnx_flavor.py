@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,8 +17,8 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from champion.errors import ArtifactTampered, InvalidInput, MissingExtra
 from champion.registry.flavors.onnx import import_onnxruntime
-from champion.serving.runtime import Runtime
 from champion.services import Services
+from champion.serving.runtime import Runtime
 from champion.settings import Settings
 from tests.registry.folders import pack
 from tests.registry.tabular import churn_frame, churn_pipeline, onnx_folder, requests_of
@@ -73,7 +74,7 @@ def test_a_single_matrix_input_takes_the_signature_in_order(
     runtime = Runtime(services.registry, services.flavors, settings, settings.runtime_dir)
     rows = [{"a": float(r[0]), "b": float(r[1]), "c": float(r[2])} for r in x[:20]]
     classifier = runtime.get(services.registry.resolve("classifier/1").key).model
-    probabilities = [o["probabilities"]["1"] for o in classifier.predict(rows)]  # type: ignore[call-overload,index]
+    probabilities = [o["probabilities"]["1"] for o in classifier.predict(rows)]
     assert classifier.pure_compute
     # A ZipMap output names the classes itself.
     assert np.abs(np.array(probabilities) - _proba(x[:20])).max() <= 1e-5
@@ -83,10 +84,11 @@ def test_a_single_matrix_input_takes_the_signature_in_order(
     runtime.close()
 
 
-def _proba(x: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+def _proba(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     rows = np.random.default_rng(0).normal(size=(200, 3))
     fitted = LogisticRegression().fit(rows, (rows[:, 0] - rows[:, 2] > 0).astype(int))
-    return fitted.predict_proba(x)[:, 1]  # type: ignore[no-any-return]
+    probabilities: np.ndarray[Any, Any] = fitted.predict_proba(x)[:, 1]
+    return probabilities
 
 
 def test_a_tampered_onnx_file_is_refused_naming_it(
@@ -123,11 +125,11 @@ def test_graphs_the_signature_cannot_feed_are_refused_at_registration(
         services.registry.register(renamed, model="m", actor="t")
     broken = onnx_folder(tmp_path / "broken", pipeline)
     (broken / "model.onnx").write_bytes(b"not a graph")
-    with pytest.raises(InvalidInput, match="'model.onnx' is not a loadable ONNX model"):
+    with pytest.raises(InvalidInput, match=r"'model\.onnx' is not a loadable ONNX model"):
         services.registry.register(broken, model="m", actor="t")
     skops_file = onnx_folder(tmp_path / "skops", pipeline, file="model.skops")
     skops.io.dump(pipeline, skops_file / "model.skops")
-    with pytest.raises(InvalidInput, match="'model.skops' is not a loadable ONNX model"):
+    with pytest.raises(InvalidInput, match=r"'model\.skops' is not a loadable ONNX model"):
         services.registry.register(skops_file, model="m", actor="t")
     assert services.registry.list_models() == []
 

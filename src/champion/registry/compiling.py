@@ -76,7 +76,9 @@ def compile_folder(
         raise InvalidInput(f"tolerance: must be a finite number >= 0, got {tolerance!r}.")
     manifest = read_manifest(folder)
     if manifest.flavor != "sklearn":
-        return Compilation(False, f"it is a {manifest.flavor} version; only sklearn ones compile.")
+        return Compilation(
+            False, f"its flavor is {manifest.flavor!r}; only sklearn versions compile."
+        )
     if manifest.kind == "ranker":
         return Compilation(False, "rankers do not compile.")
     if (folder / COMPILED_FILE).exists():
