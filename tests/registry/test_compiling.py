@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
@@ -41,7 +42,8 @@ def test_a_supported_pipeline_compiles_to_a_new_version_that_answers_alike(
     assert (version.key.number, version.flavor, version.aliases) == (2, "onnx", ("fast",))
     assert {"model.onnx", "model.skops", "reference.parquet"} <= set(version.files)
     derived = version.lineage["derived_from"]
-    assert (derived["version"], derived["file"], derived["rows"]) == ("churn/1", "model.skops", 300)
+    assert (derived["version"], derived["file"]) == ("churn/1", "model.skops")
+    assert (derived["rows"], derived["probes"]) == (300, 300)
     assert derived["method"].startswith("skl2onnx ")
     assert derived["max_difference"] == result.max_difference
     assert 0 <= derived["max_difference"] <= derived["tolerance"] == 1e-5
@@ -84,9 +86,27 @@ def test_outputs_that_differ_beyond_the_tolerance_are_refused(
     result = services.registry.compile("churn/1", actor="t", tolerance=0.0)
     assert not result.compiled and result.version is None
     assert result.rows == 300
-    assert "outputs disagree on 300 rows: a probability differs by" in result.reason
+    assert "disagree on 300 rows and 300 probes between their values: a probability differs by" in (
+        result.reason
+    )
     assert "more than the tolerance 0" in result.reason
     assert services.registry.get_model("churn").version_count == 1
+
+
+def test_a_tree_model_is_refused_where_a_probe_sits_on_one_of_its_splits(
+    services: Services, tmp_path: Path
+) -> None:
+    frame, label = churn_frame(1000)
+    pipeline = churn_pipeline(frame, label)
+    pipeline.steps[-1] = ("model", GradientBoostingClassifier(n_estimators=30, random_state=0))
+    folder = save_model(pipeline.fit(frame, label), tmp_path / "trees", example=frame)
+    services.registry.register(folder, model="trees", actor="t")
+    result = services.registry.compile("trees/1", actor="t")
+    # ONNX trees compare float32 inputs: on a split, rounding sends a row the other way. The
+    # training rows never sit on one; the probes between their values do.
+    assert not result.compiled
+    assert "on 1000 rows and 1000 probes between their values: probe " in result.reason
+    assert "label 0 instead of 1" in result.reason or "label 1 instead of 0" in result.reason
 
 
 def test_rows_come_from_the_reference_or_a_given_sample(

@@ -106,8 +106,9 @@ def compile_version(
 ) -> None:
     """Compile a scikit-learn version to ONNX, registered as the next version if it agrees.
 
-    Both run the same rows; the compiled one is accepted only if every label is equal and no
-    probability differs by more than the tolerance. Otherwise nothing is registered, the
+    Both run the same rows (and probes between their values, where trees split); the
+    compiled one is accepted only if every label is equal and no probability differs by more
+    than the tolerance. Otherwise nothing is registered, the
     reason is printed and the exit code is 1.
     """
     from champion.drift.files import read_table

@@ -1,17 +1,19 @@
 """Compiling a scikit-learn version to ONNX, accepted only where both answer alike.
 
 skl2onnx converts the estimator; then champion's own sklearn and onnx flavors answer the same
-rows (the version's reference data, or a sample the caller gives) and the compiled model is
-accepted only if every label is equal and no probability (or regressed value) differs by more
-than the tolerance. The folder then gains ``model.onnx`` and a manifest of flavor ``onnx``
-whose lineage names the file it was derived from and the largest difference seen. Anything
-else leaves the folder as it was and says why.
+rows (the version's reference data, or a sample the caller gives, and as many probes: those
+rows with one number moved between two of the data's values, where trees split) and the
+compiled model is accepted only if every label is equal and no probability (or regressed
+value) differs by more than the tolerance. The folder then gains ``model.onnx`` and a
+manifest of flavor ``onnx`` whose lineage names the file it was derived from and the largest
+difference seen. Anything else leaves the folder as it was and says why.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,7 +85,8 @@ def compile_folder(
         return Compilation(False, "rankers do not compile.")
     if (folder / COMPILED_FILE).exists():
         return Compilation(False, f"the version already has a file named {COMPILED_FILE!r}.")
-    rows = _rows(folder, manifest, sample)
+    rows, midpoints = _rows(folder, manifest, sample)
+    checked = rows + _probes(rows, midpoints)
     original = SklearnFlavor().load(folder, manifest, options)
     try:
         onnx_model, method = _convert(original, manifest)
@@ -96,9 +99,9 @@ def compile_folder(
     target.write_bytes(onnx_model.SerializeToString())
     compiled = manifest.model_copy(update={"flavor": "onnx", "file": COMPILED_FILE})
     try:
-        answers = OnnxFlavor().load(folder, compiled, options).predict(rows)
-        expected = original.predict(rows)
-        difference, mismatch = _compare(expected, answers)
+        answers = OnnxFlavor().load(folder, compiled, options).predict(checked)
+        expected = original.predict(checked)
+        difference, mismatch = _compare(expected, answers, len(rows))
     except Exception as exc:
         target.unlink()
         return Compilation(False, f"the compiled model fails on the rows it was checked on: {exc}")
@@ -108,7 +111,9 @@ def compile_folder(
             f"a {'probability' if manifest.kind == 'classifier' else 'value'} differs by "
             f"{difference:.3g}, more than the tolerance {tolerance:g}"
         )
-        return Compilation(False, f"its outputs disagree on {len(rows)} rows: {why}.", len(rows))
+        return Compilation(
+            False, f"its outputs disagree on {_counted(rows, checked)}: {why}.", len(rows)
+        )
     lineage = compiled.lineage.model_copy(
         update={
             "derived_from": Derivation(
@@ -116,6 +121,7 @@ def compile_folder(
                 file=manifest.file or "",
                 method=method,
                 rows=len(rows),
+                probes=len(checked) - len(rows),
                 max_difference=difference,
                 tolerance=tolerance,
             ),
@@ -129,13 +135,46 @@ def compile_folder(
     (folder / MANIFEST).write_text(yaml.safe_dump(final.to_json(), sort_keys=False))
     return Compilation(
         True,
-        f"outputs agree on {len(rows)} rows (max difference {difference:.3g} <= {tolerance:g}).",
+        f"outputs agree on {_counted(rows, checked)} (max difference {difference:.3g} <= "
+        f"{tolerance:g}).",
         len(rows),
         difference,
     )
 
 
-def _rows(folder: Path, manifest: Manifest, sample: pd.DataFrame | None) -> list[dict[str, Any]]:
+def _counted(rows: list[dict[str, Any]], checked: list[dict[str, Any]]) -> str:
+    probes = len(checked) - len(rows)
+    return f"{len(rows)} rows" + (f" and {probes} probes between their values" if probes else "")
+
+
+def _probes(rows: list[dict[str, Any]], midpoints: dict[str, list[float]]) -> list[dict[str, Any]]:
+    """Rows with one number moved to a midpoint between two values of the data.
+
+    A tree splits exactly there (scikit-learn puts thresholds halfway between the training
+    values it separates), and there float32 rounding sends ONNX's trees one way and
+    scikit-learn's the other. Training rows never sit on a split; served rows come close, so
+    the comparison looks where disagreement would be.
+    """
+    usable = sorted(name for name, points in midpoints.items() if points)
+    if not usable or not rows:
+        return []
+    rng = random.Random(0)
+    probes = []
+    for _ in range(min(MAX_ROWS, len(rows))):
+        row = dict(rng.choice(rows))
+        name = rng.choice(usable)
+        row[name] = rng.choice(midpoints[name])
+        probes.append(row)
+    return probes
+
+
+def _rows(
+    folder: Path, manifest: Manifest, sample: pd.DataFrame | None
+) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
+    """The rows to compare on, and the midpoints between each number field's values."""
+    import numpy as np
+    import pandas as pd
+
     if sample is None:
         reference = find_reference_file(folder)
         if reference is None:
@@ -148,16 +187,21 @@ def _rows(folder: Path, manifest: Manifest, sample: pd.DataFrame | None) -> list
         sample = read_table(reference)
     if len(sample) == 0:
         raise InvalidInput("sample: has no rows to check the compiled model on.")
-    if len(sample) > MAX_ROWS:
-        sample = sample.sample(MAX_ROWS, random_state=0)
     columns = [spec.name for spec in manifest.signature.inputs]
     missing = [c for c in columns if c not in sample.columns]
     if missing:
         raise InvalidInput(f"sample: lacks the signature's columns {missing!r}.")
+    midpoints: dict[str, list[float]] = {}
+    for spec in manifest.signature.inputs:
+        if spec.type == "number":
+            values = np.unique(pd.to_numeric(sample[spec.name], errors="coerce").dropna())
+            midpoints[spec.name] = ((values[1:] + values[:-1]) / 2).tolist()
+    if len(sample) > MAX_ROWS:
+        sample = sample.sample(MAX_ROWS, random_state=0)
     records = sample[columns].astype(object).to_dict(orient="records")
     types = {spec.name: spec.type for spec in manifest.signature.inputs}
     rows = [{c: _json_value(row[c], types[c]) for c in columns} for row in records]
-    return SignatureChecker(manifest.signature.inputs, root="sample")(rows)
+    return SignatureChecker(manifest.signature.inputs, root="sample")(rows), midpoints
 
 
 def _json_value(value: Any, kind: str) -> Json:
@@ -201,19 +245,20 @@ def _convert(loaded: Any, manifest: Manifest) -> tuple[Any, str]:
     return converted, f"skl2onnx {skl2onnx.__version__}"
 
 
-def _compare(expected: list[Json], answers: list[Json]) -> tuple[float, str | None]:
+def _compare(expected: list[Json], answers: list[Json], rows: int) -> tuple[float, str | None]:
     """The largest difference, and the first disagreement that no tolerance excuses."""
     largest = 0.0
-    for index, (want, got) in enumerate(zip(expected, answers, strict=True)):
+    for position, (want, got) in enumerate(zip(expected, answers, strict=True)):
+        index = f"row {position}" if position < rows else f"probe {position - rows}"
         if isinstance(want, dict) and isinstance(got, dict):
             if want["label"] != got["label"]:
-                return largest, f"row {index}: label {got['label']!r} instead of {want['label']!r}"
+                return largest, f"{index}: label {got['label']!r} instead of {want['label']!r}"
             for cls, probability in want["probabilities"].items():
                 largest = max(largest, abs(probability - got["probabilities"][cls]))
         elif isinstance(want, int | float) and isinstance(got, int | float):
             largest = max(largest, abs(float(want) - float(got)))
         elif want != got:
-            return largest, f"row {index}: {got!r} instead of {want!r}"
+            return largest, f"{index}: {got!r} instead of {want!r}"
     if math.isnan(largest):
         return largest, "a compiled output is not a number"
     return largest, None

@@ -69,6 +69,9 @@ class Derivation(_Strict):
     file: str = Field(description="The file of that version it was compiled from.")
     method: str = Field(description="The converter and its version, e.g. 'skl2onnx 1.20.0'.")
     rows: int = Field(ge=1, description="Rows both were run on to compare their outputs.")
+    probes: int = Field(
+        default=0, ge=0, description="Rows more, each with a number between two of the data's."
+    )
     max_difference: float = Field(
         ge=0, description="Largest absolute difference of an output (probability or value)."
     )

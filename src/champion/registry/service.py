@@ -163,9 +163,10 @@ class Registry:
         Versions are immutable, so the compiled one is new: the same files plus
         ``model.onnx``, flavor ``onnx``, its lineage naming the version and file it was
         derived from and the largest output difference on the rows compared (the version's
-        reference data, or ``sample``). Moving an alias to it is the audited switch, and
-        moving it back undoes it. A model skl2onnx cannot convert, or whose outputs differ by
-        more than ``tolerance`` (or in any label), is not registered: the answer says why.
+        reference data, or ``sample``, and probes between their values). Moving an alias to
+        it is the audited switch, and moving it back undoes it. A model skl2onnx cannot
+        convert, or whose outputs differ by more than ``tolerance`` (or in any label), is not
+        registered: the answer says why.
         """
         source = self.resolve(ref)
         with tempfile.TemporaryDirectory(prefix="champion-compile-") as work:
