@@ -150,6 +150,15 @@ class Settings(BaseSettings):
     trust_pickle: bool = Field(
         default=False, description="Allow sklearn models stored with plain pickle."
     )
+    onnx_threads: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description=(
+            "Threads onnxruntime uses inside one call of an onnx version (intra- and "
+            "inter-op); 1 fits a server that already runs one call per request."
+        ),
+    )
     scheduler: bool = Field(default=True, description="Run pipelines' schedules in the server.")
     scheduler_seconds: float = Field(default=5.0, gt=0, description="How often it looks.")
     pipeline_lease_seconds: float = Field(

@@ -14,11 +14,13 @@ import httpx
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
+from champion import save_model
 from champion.evaluation.decision import Decision
 from champion.services import Services
 from champion.settings import Settings
 from tests.automation.trainers import customers, spec, write_batch
 from tests.conftest import ModelFolders, wait_until_written
+from tests.registry.tabular import churn_frame, churn_pipeline
 
 EVENTS = {
     ("POST", "/v1/endpoints/{endpoint}/predict"),
@@ -88,6 +90,12 @@ def test_every_state_changing_route_leaves_an_audit_record(
     call("PUT", "/v1/models/{model}/versions/{version}/reference",
          "/v1/models/churn/versions/2/reference",
          files={"file": ("train.csv", io.BytesIO(data.encode()), "text/csv")})  # fmt: skip
+    frame, label = churn_frame(60)
+    saved = save_model(churn_pipeline(frame, label), tmp_path / "fast", example=frame)
+    fast = {"file": ("m.tar.gz", _pack(saved), "application/gzip")}
+    call("POST", "/v1/models/{model}/versions", "/v1/models/fast/versions", files=fast)
+    call("POST", "/v1/models/{model}/versions/{version}/compile",
+         "/v1/models/fast/versions/1/compile", json={})  # fmt: skip
     canary = {"champion": "churn@champion", "challenger": "churn@challenger", "share": 0.5}
     call("PUT", "/v1/endpoints/{endpoint}", "/v1/endpoints/churn",
          json={"policy": "canary", "params": canary})  # fmt: skip
@@ -145,6 +153,7 @@ def test_every_state_changing_route_leaves_an_audit_record(
         "/v1/models/{model}/versions/{version}": "version.delete",
         "/v1/models/{model}/aliases/{alias}": "alias.",
         "/v1/models/{model}/versions/{version}/reference": "reference.set",
+        "/v1/models/{model}/versions/{version}/compile": "version.register",
         "/v1/endpoints/{endpoint}": "endpoint.",
         "/v1/endpoints/{endpoint}/experiment": "experiment.start",
         "/v1/endpoints/{endpoint}/experiment/approve": "experiment.ramp",

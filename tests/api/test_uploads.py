@@ -235,3 +235,27 @@ def test_a_full_temporary_folder_is_a_507(
         assert f"the server's temporary folder {scratch}" in message
         assert list(scratch.iterdir()) == []
     assert client.get("/v1/models").json()["models"] == []
+
+
+def test_compile_answers_201_with_the_new_version_or_200_with_the_reason(
+    client: TestClient, tmp_path: Path
+) -> None:
+    from champion import save_model
+    from tests.registry.tabular import churn_frame, churn_pipeline
+
+    frame, label = churn_frame(100)
+    folder = save_model(churn_pipeline(frame, label), tmp_path / "v1", example=frame)
+    assert _upload(client, pack(folder)).status_code == 201
+    url = "/v1/models/churn/versions/1/compile"
+    compiled = client.post(url, json={"aliases": ["fast"], "reason": "speed"})
+    assert compiled.status_code == 201, compiled.text
+    body = compiled.json()
+    assert (body["compiled"], body["rows"], body["version"]["version"]) == (True, 100, 2)
+    assert body["version"]["flavor"] == "onnx" and body["version"]["aliases"] == ["fast"]
+    assert body["version"]["lineage"]["derived_from"]["version"] == "churn/1"
+    refused = client.post(url, json={"tolerance": 0})
+    assert refused.status_code == 200
+    assert refused.json()["compiled"] is False and refused.json()["version"] is None
+    assert "more than the tolerance 0" in refused.json()["reason"]
+    bad = client.post(url, json={"tolerance": -1})
+    assert bad.status_code == 422 and "tolerance" in bad.json()["error"]["message"]

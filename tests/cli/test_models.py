@@ -72,3 +72,28 @@ def test_show_prints_the_newest_versions_unless_told_otherwise(
     assert filtered.text == "No versions of churn match."
     bad = champion("models", "show", "churn", "--metric", "auc")
     assert bad.returncode == 2 and "metric: 'auc' is no metric threshold" in bad.stderr
+
+
+def test_compile_registers_the_onnx_version_or_says_why_not(
+    champion: CommandLine, tmp_path: Path
+) -> None:
+    from champion import save_model
+    from tests.registry.tabular import churn_frame, churn_pipeline
+
+    frame, label = churn_frame(200)
+    folder = save_model(churn_pipeline(frame, label), tmp_path / "v1", example=frame)
+    registered = champion("models", "register", str(folder), "--model", "churn", "--compile")
+    assert registered.returncode == 0, registered.stderr
+    assert "Registered churn/1" in registered.text
+    assert "Compiled churn/1 to ONNX as churn/2: outputs agree on 200 rows" in registered.text
+    refused = champion("models", "compile", "churn/1", "--tolerance", "0")
+    assert refused.returncode == 1
+    assert "Not compiled: its outputs disagree on 200 rows" in " ".join(refused.stderr.split())
+    sample = tmp_path / "sample.csv"
+    frame.head(40).to_csv(sample, index=False)
+    again = champion("models", "compile", "churn/1", "--sample", str(sample), "--alias", "fast")
+    assert again.returncode == 0, again.stderr
+    assert "Compiled churn/1 to ONNX as churn/3 (fast): outputs agree on 40 rows" in again.text
+    onnx = champion("models", "compile", "churn/3")
+    assert onnx.returncode == 1
+    assert "its flavor is 'onnx'; only sklearn versions compile" in onnx.stderr

@@ -102,7 +102,10 @@ def test_a_tampered_file_is_refused_naming_the_file(
             r"signature\.inputs\[0\]\.type",
         ),
         ({"kind": "classifier", "flavor": "python", "colour": "red"}, "colour: Extra inputs"),
-        ({"kind": "classifier", "flavor": "onxx"}, "Unknown flavor 'onxx'. Known flavors: python"),
+        (
+            {"kind": "classifier", "flavor": "onxx"},
+            "Unknown flavor 'onxx'. Known flavors: onnx, python",
+        ),
         ({"kind": "classifier", "flavor": "python"}, "python flavor needs 'class: module:Class'"),
     ],
 )

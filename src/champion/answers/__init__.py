@@ -104,6 +104,7 @@ from champion.answers.ranking import (
     VersionExposureAnswer,
 )
 from champion.answers.registry import (
+    CompilationAnswer,
     ModelAnswer,
     ModelListAnswer,
     ModelSummary,
@@ -144,6 +145,7 @@ __all__ = [
     "ClickThroughBucket",
     "ClickThroughSummary",
     "ColumnDriftAnswer",
+    "CompilationAnswer",
     "ContextAnswer",
     "DecisionAnswer",
     "DetectionAnswer",

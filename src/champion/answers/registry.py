@@ -8,7 +8,14 @@ from pydantic import ConfigDict, Field
 
 from champion.answers.base import Answer
 
-__all__ = ["ModelAnswer", "ModelListAnswer", "ModelSummary", "VersionAnswer", "VersionPageAnswer"]
+__all__ = [
+    "CompilationAnswer",
+    "ModelAnswer",
+    "ModelListAnswer",
+    "ModelSummary",
+    "VersionAnswer",
+    "VersionPageAnswer",
+]
 
 
 class VersionAnswer(Answer):
@@ -66,3 +73,13 @@ class VersionPageAnswer(Answer):
     model: str
     versions: list[VersionAnswer]
     next_cursor: str | None = Field(description="Pass as 'cursor' for the next page.")
+
+
+class CompilationAnswer(Answer):
+    """A compile attempt: registered (201) or refused with the reason (200)."""
+
+    compiled: bool = Field(description="True: registered as ``version``; false: see reason.")
+    reason: str = Field(examples=["outputs agree on 1000 rows (max difference 1.8e-07 <= 1e-05)."])
+    rows: int = Field(description="Rows both models answered to compare them.")
+    max_difference: float | None
+    version: VersionAnswer | None = Field(description="The compiled version, when compiled.")

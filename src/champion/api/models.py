@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
-from champion.answers import ModelAnswer, ModelListAnswer, VersionAnswer, VersionPageAnswer
+from champion.answers import (
+    CompilationAnswer,
+    ModelAnswer,
+    ModelListAnswer,
+    VersionAnswer,
+    VersionPageAnswer,
+)
 from champion.api.answers import ERRORS, LOOKUP, WRITE
 from champion.api.render import model_json, version_json
-from champion.api.schemas import AliasBody, ModelName, Reason
+from champion.api.schemas import AliasBody, CompileBody, ModelName, Reason
 from champion.api.state import actor_of, state_of
 from champion.api.uploads import unpack, upload_workdir
 from champion.clock import UserTime
@@ -130,6 +136,43 @@ def register_version(
             allow_code=settings.allow_code_uploads,
         )
     return version_json(version)
+
+
+@router.post(
+    "/{model}/versions/{version}/compile",
+    response_model=CompilationAnswer,
+    responses={
+        **WRITE,
+        201: {"model": CompilationAnswer, "description": "Compiled and registered."},
+    },
+)
+def compile_version(
+    model: ModelName, version: str, body: CompileBody, request: Request, response: Response
+) -> dict[str, Any]:
+    """Compile a scikit-learn version to ONNX (needs the server's onnx extra).
+
+    Both answer the version's reference rows; if every label is equal and no probability
+    (or value) differs by more than ``tolerance``, the compiled model is registered as the
+    next version (201), its lineage naming what it was derived from and the largest
+    difference. Otherwise nothing is registered and the answer (200) says why.
+    """
+    result = state_of(request).services.registry.compile(
+        path_reference(model, version),
+        actor=actor_of(request),
+        tolerance=body.tolerance,
+        aliases_to_set=tuple(body.aliases),
+        reason=body.reason,
+    )
+    if result.version is not None:
+        response.status_code = 201
+        state_of(request).serving.refresh()
+    return {
+        "compiled": result.compiled,
+        "reason": result.reason,
+        "rows": result.rows,
+        "max_difference": result.max_difference,
+        "version": None if result.version is None else version_json(result.version),
+    }
 
 
 @router.delete("/{model}/versions/{version}", response_model=VersionAnswer, responses=WRITE)

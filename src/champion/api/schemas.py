@@ -23,6 +23,7 @@ from champion.validation import MAX_ID, check_storable
 __all__ = [
     "ActionBody",
     "AliasBody",
+    "CompileBody",
     "EndpointBody",
     "EndpointName",
     "FeedbackBatchBody",
@@ -97,6 +98,19 @@ class RankBody(RequestBody):
 class AliasBody(RequestBody):
     version: int = Field(ge=1, le=MAX_ID, strict=True)
     reason: str = Field(default="", max_length=2000)
+
+
+class CompileBody(RequestBody):
+    tolerance: float = Field(
+        default=1e-5,
+        ge=0,
+        le=1,
+        description="Largest accepted difference of a probability or value on the reference rows.",
+    )
+    aliases: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=20, description="Aliases to set on the compiled version."
+    )
+    reason: Reason = ""
 
 
 class ActionBody(RequestBody):

@@ -92,7 +92,10 @@ def _hide_flag_types(cmd: Any, ctx: typer.Context) -> None:
 
 def main() -> None:
     try:
-        command().main(prog_name="champion", standalone_mode=False)
+        code = command().main(prog_name="champion", standalone_mode=False)
+        # Outside standalone mode click returns, not raises, the code of a typer.Exit.
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except ChampionError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         sys.exit(exit_code(exc))

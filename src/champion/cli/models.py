@@ -1,4 +1,4 @@
-"""champion models register|list|show|rm, and champion alias set|rm."""
+"""champion models register|compile|list|show|rm, and champion alias set|rm."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import typer
 from rich.progress import MofNCompleteColumn
 from rich.table import Table
 
-from champion.cli.common import actor, console, open_services
+from champion.cli.common import actor, console, open_services, status, stderr
 from champion.cli.render import bar, print_table
 from champion.errors import InvalidInput
 from champion.registry import MetricFilter, Version, VersionFilter, VersionRef
+from champion.registry.compiling import DEFAULT_TOLERANCE, Compilation
 from champion.registry.listing import MAX_PAGE
 
 __all__ = ["alias_app", "models_app"]
@@ -34,6 +35,14 @@ def register(
     ] = None,
     alias: Annotated[list[str] | None, typer.Option(help="Alias to set; repeatable.")] = None,
     reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+    compile_: Annotated[
+        bool,
+        typer.Option(
+            "--compile",
+            help="Also compile a scikit-learn version to ONNX where it verifies (see "
+            "'models compile'); the aliases then go to the compiled version.",
+        ),
+    ] = False,
 ) -> None:
     """Register FOLDER as the next version of a model.
 
@@ -41,24 +50,98 @@ def register(
     flavor, pickles, extra skops trusted_types): you already run code here. Over HTTP the
     server takes them only with CHAMPION_ALLOW_CODE_UPLOADS=true.
     """
-    with open_services() as services, bar(MofNCompleteColumn()) as shown:
-        task = shown.add_task("Storing files (sha256)", total=None)
+    aliases = tuple(alias or ())
+    with open_services() as services:
+        with bar(MofNCompleteColumn()) as shown:
+            task = shown.add_task("Storing files (sha256)", total=None)
 
-        def advance(stored: int, total: int) -> None:
-            shown.update(task, completed=stored, total=total)
+            def advance(stored: int, total: int) -> None:
+                shown.update(task, completed=stored, total=total)
 
-        version = services.registry.register(
-            folder,
-            model=model,
+            version = services.registry.register(
+                folder,
+                model=model,
+                actor=actor(),
+                aliases_to_set=() if compile_ else aliases,
+                reason=reason,
+                progress=advance,
+            )
+        if not compile_:
+            _registered(version)
+            return
+        with status("Compiling and comparing"):
+            result = services.registry.compile(
+                str(version.key), actor=actor(), aliases_to_set=aliases, reason=reason
+            )
+        if result.version is None:
+            for name in aliases:  # the aliases go to what will be served
+                version = services.registry.set_alias(
+                    version.model, name, version.number, actor=actor(), reason=reason
+                )
+            _registered(version)
+            stderr.print(f"Not compiled, {version.key} is served by scikit-learn: {result.reason}")
+        else:
+            _registered(version)
+            _compiled(version.key, result)
+
+
+@models_app.command("compile")
+def compile_version(
+    ref: Annotated[str, typer.Argument(help="The scikit-learn version, e.g. attrition/3.")],
+    sample: Annotated[
+        Path | None,
+        typer.Option(
+            help="Rows to compare both on (.parquet, .csv, .jsonl); default: the version's "
+            "reference data."
+        ),
+    ] = None,
+    tolerance: Annotated[
+        float,
+        typer.Option(min=0, help="Largest accepted difference of a probability or value."),
+    ] = DEFAULT_TOLERANCE,
+    alias: Annotated[
+        list[str] | None, typer.Option(help="Alias to set on the compiled version; repeatable.")
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+) -> None:
+    """Compile a scikit-learn version to ONNX, registered as the next version if it agrees.
+
+    Both run the same rows (and probes between their values, where trees split); the
+    compiled one is accepted only if every label is equal and no probability differs by more
+    than the tolerance. Otherwise nothing is registered, the
+    reason is printed and the exit code is 1.
+    """
+    from champion.drift.files import read_table
+
+    rows = None if sample is None else read_table(sample)
+    with open_services() as services, status("Compiling and comparing"):
+        result = services.registry.compile(
+            VersionRef.parse(ref),
             actor=actor(),
+            sample=rows,
+            tolerance=tolerance,
             aliases_to_set=tuple(alias or ()),
             reason=reason,
-            progress=advance,
         )
+    if result.version is None:
+        stderr.print(f"Not compiled: {result.reason}")
+        raise typer.Exit(1)
+    _compiled(ref, result)
+
+
+def _registered(version: Version) -> None:
     aliases = f" ({', '.join(version.aliases)})" if version.aliases else ""
     console.print(
         f"Registered [bold]{version.key}[/bold]{aliases}: {len(version.files)} files, "
         f"{version.size_bytes:,} bytes."
+    )
+
+
+def _compiled(source: object, result: Compilation) -> None:
+    assert result.version is not None  # only called for a compiled version
+    aliases = f" ({', '.join(result.version.aliases)})" if result.version.aliases else ""
+    console.print(
+        f"Compiled {source} to ONNX as [bold]{result.version.key}[/bold]{aliases}: {result.reason}"
     )
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import io
 import tarfile
+import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -136,13 +137,34 @@ class Operations(ExperimentCalls, MonitoringCalls, AutomationCalls):
             model = manifest.get("name") if isinstance(manifest, dict) else None
             if not model:
                 raise InvalidInput("model: give a model name (champion.yaml has no 'name').")
-        return Call(
-            "POST",
-            f"/v1/models/{segment(model)}/versions",
-            read(VersionAnswer),
-            files={"file": ("version.tar.gz", archive, "application/gzip")},
-            data={"aliases": ",".join(aliases), "reason": reason},
-        )
+        return _upload(model, archive, aliases, reason)
+
+    @operation
+    def log_model(
+        self,
+        estimator: Any,
+        *,
+        model: str,
+        example: Any,
+        reference: Any = None,
+        kind: Literal["classifier", "regressor"] | None = None,
+        lineage: Mapping[str, Any] | None = None,
+        trusted_types: Sequence[str] = (),
+        aliases: Sequence[str] = (),
+        reason: str = "",
+    ) -> Call[VersionAnswer]:
+        """Save a fitted scikit-learn ``estimator`` and register it as the next version of
+        ``model`` in one call: ``example`` (a DataFrame of inputs) gives the signature and the
+        drift reference (unless ``reference`` is given); the rest as ``champion.save_model``."""
+        from champion.saving import save_model
+
+        with tempfile.TemporaryDirectory(prefix="champion-model-") as work:
+            folder = save_model(
+                estimator, Path(work) / "version", example=example, reference=reference,
+                kind=kind, lineage=lineage, trusted_types=trusted_types,
+            )  # fmt: skip
+            archive = pack(folder)
+        return _upload(model, archive, aliases, reason)
 
     @operation
     def delete_version(self, model: str, version: int, *, reason: str = "") -> Call[VersionAnswer]:
@@ -343,4 +365,14 @@ def _event(
         label=label,
         event_id=event_id,
         at=iso(at),
+    )
+
+
+def _upload(model: str, archive: bytes, aliases: Sequence[str], reason: str) -> Call[VersionAnswer]:
+    return Call(
+        "POST",
+        f"/v1/models/{segment(model)}/versions",
+        read(VersionAnswer),
+        files={"file": ("version.tar.gz", archive, "application/gzip")},
+        data={"aliases": ",".join(aliases), "reason": reason},
     )

@@ -14,6 +14,7 @@ from champion.validation import describe_validation_error
 __all__ = [
     "MANIFEST",
     "REFERENCE_FILES",
+    "Derivation",
     "FieldSpec",
     "Lineage",
     "Manifest",
@@ -61,6 +62,22 @@ class DataSource(_Strict):
     rows: int | None = None
 
 
+class Derivation(_Strict):
+    """Where a compiled version came from, and how closely it was shown to agree with it."""
+
+    version: str = Field(description="The version it was compiled from, e.g. 'attrition/3'.")
+    file: str = Field(description="The file of that version it was compiled from.")
+    method: str = Field(description="The converter and its version, e.g. 'skl2onnx 1.20.0'.")
+    rows: int = Field(ge=1, description="Rows both were run on to compare their outputs.")
+    probes: int = Field(
+        default=0, ge=0, description="Rows more, each with a number between two of the data's."
+    )
+    max_difference: float = Field(
+        ge=0, description="Largest absolute difference of an output (probability or value)."
+    )
+    tolerance: float = Field(ge=0, description="The largest difference that was accepted.")
+
+
 class Lineage(_Strict):
     trained_by: str | None = None
     data: DataSource | None = None
@@ -74,6 +91,7 @@ class Lineage(_Strict):
         default_factory=dict, description="Installed versions of the packages it was trained with."
     )
     pipeline: str | None = None
+    derived_from: Derivation | None = None
     pipeline_run: int | None = None
     description: str = ""
     tags: dict[str, str] = Field(default_factory=dict)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
+import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import sqlalchemy as sa
 
@@ -25,6 +27,7 @@ from champion.errors import (
 )
 from champion.plugins import Registry as PluginRegistry
 from champion.registry.blobs import collect_garbage, restore_missing, store_files
+from champion.registry.compiling import DEFAULT_TOLERANCE, Compilation, compile_folder
 from champion.registry.confinement import check_manifest_paths, version_files
 from champion.registry.entities import Model, Version, VersionKey, VersionRef, check_name
 from champion.registry.flavors import Flavor, LoadOptions
@@ -39,6 +42,9 @@ from champion.registry.listing import (
 from champion.registry.manifest import Manifest, read_manifest
 from champion.registry.packages import with_packages
 from champion.registry.tables import aliases, models, versions
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DeletionGuard", "RegistrationHook", "RegistrationWrite", "Registry"]
 
@@ -141,6 +147,47 @@ class Registry:
                 raise
         restore_missing(self.store, folder, files)
         return self.get_version(name, number)
+
+    def compile(
+        self,
+        ref: str | VersionRef,
+        *,
+        actor: str,
+        sample: pd.DataFrame | None = None,
+        tolerance: float = DEFAULT_TOLERANCE,
+        aliases_to_set: tuple[str, ...] = (),
+        reason: str = "",
+    ) -> Compilation:
+        """Compile the sklearn version ``ref`` to ONNX and register it as the next version.
+
+        Versions are immutable, so the compiled one is new: the same files plus
+        ``model.onnx``, flavor ``onnx``, its lineage naming the version and file it was
+        derived from and the largest output difference on the rows compared (the version's
+        reference data, or ``sample``, and probes between their values). Moving an alias to
+        it is the audited switch, and moving it back undoes it. A model skl2onnx cannot
+        convert, or whose outputs differ by more than ``tolerance`` (or in any label), is not
+        registered: the answer says why.
+        """
+        source = self.resolve(ref)
+        with tempfile.TemporaryDirectory(prefix="champion-compile-") as work:
+            folder = self.materialise(source, Path(work) / "version")
+            result = compile_folder(
+                folder,
+                source=str(source.key),
+                options=self.options,
+                sample=sample,
+                tolerance=tolerance,
+            )
+            if not result.compiled:
+                return result
+            version = self.register(
+                folder,
+                model=source.model,
+                actor=actor,
+                aliases_to_set=aliases_to_set,
+                reason=reason or f"compiled from {source.key}",
+            )
+        return dataclasses.replace(result, version=version)
 
     def _insert_version(
         self,

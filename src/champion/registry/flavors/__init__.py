@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from champion.plugins import Registry
 from champion.registry.flavors.base import Flavor, Loaded, LoadOptions, RankedItem
+from champion.registry.flavors.onnx import OnnxFlavor
 from champion.registry.flavors.python import PythonFlavor
 from champion.registry.flavors.sklearn import SklearnFlavor
 
@@ -11,6 +12,7 @@ __all__ = [
     "Flavor",
     "LoadOptions",
     "Loaded",
+    "OnnxFlavor",
     "PythonFlavor",
     "RankedItem",
     "SklearnFlavor",
@@ -23,4 +25,5 @@ def default_flavors() -> Registry[Flavor]:
     flavors: Registry[Flavor] = Registry("flavor", "flavors", "champion.flavors")
     flavors.register(PythonFlavor.name, PythonFlavor())
     flavors.register(SklearnFlavor.name, SklearnFlavor())
+    flavors.register(OnnxFlavor.name, OnnxFlavor())
     return flavors
