@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from champion.clock import FixedClock
 from champion.db import read
 from champion.errors import InvalidInput
 from champion.events import Retention
+from champion.events.partitions import PARTITIONED, day_partitions
 from champion.events.retention import folded
 from champion.events.retention_status import oldest_kept
 from champion.events.tables import feedback, prediction_items, predictions, shadow_predictions
@@ -312,3 +313,42 @@ def test_the_fold_pass_finds_what_is_left_to_fold_through_its_index(log: Log) ->
                 str(row[3]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
             )
         assert f"INDEX ix_{table.name}_unfolded" in plan, plan
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_on_postgresql_a_folded_day_past_the_cutoff_is_dropped_whole(log: Log) -> None:
+    whole = log.predict(2) + log.predict(2, "recs")  # START's day: all folded, then dropped
+    log.feedback(whole[0], "click-whole")
+    log.advance(DAY)
+    unfolded, folded_beside = log.predict(2)  # one unfolded row keeps its day
+    log.advance(DAY)
+    guarded = log.predict(2)  # folded, but the guard holds the end of their day back
+    log.fold(predictions, [*whole, folded_beside, *guarded])
+    log.fold(feedback, ["click-whole"])
+    log.advance(5 * DAY)
+    retention = log.retention(predictions=DAY, feedback=DAY)
+    retention.add_guard("predictions", lambda conn: START + 2.5 * DAY, name="drift days")
+
+    report = retention.run()
+
+    # The day before START was made empty by the server, as it makes yesterday's.
+    assert report.partitions == ["2026-02-28", "2026-03-01"]
+    with read(log.services.engine) as conn:
+        for table in PARTITIONED:
+            days = day_partitions(conn, table)
+            assert date(2026, 3, 1) not in days and date(2026, 3, 2) in days, table
+        records = audit.list_audit(conn, action="events.retention.drop_day")
+    [record] = [r for r in records if r.details["day"] == "2026-03-01"]
+    # The whole day, counted as the batches would count it; the rest went by batches.
+    assert record.details == {
+        "day": "2026-03-01",
+        "deleted": {"predictions": 4, "prediction_items": 2 * 3, "shadow_predictions": 2},
+    }
+    assert report.deleted == {
+        "predictions": 4 + 1 + 2,
+        "prediction_items": 2 * 3,
+        "shadow_predictions": 2 + 1 + 2,
+        "feedback": 1,
+    }
+    assert log.ids(predictions) == log.ids(shadow_predictions) == {unfolded}
+    assert retention.run().total == 0

@@ -36,6 +36,7 @@ from champion.events.arms import (
     ranked_requests,
 )
 from champion.events.covariates import covariate_sums
+from champion.events.partitions import make_days
 from champion.events.queries import arm_rewards, interleaved_units, version_stats
 from champion.events.rollup_tables import (
     interleaving_rollups,
@@ -107,6 +108,7 @@ def _request(draw: st.DrawFn, n: int) -> tuple[dict[str, Any], list[dict[str, An
             "item": item,
             "model": "m",
             "version": draw(st.sampled_from((1, 2))) if arm == "interleave" else version,
+            "at": at,
         }
         for position, item in enumerate(shown, start=1)
     ]
@@ -284,6 +286,10 @@ def _reset(services: Services) -> None:
         prediction_items, predictions, feedback, experiments, rollups, reward_rollups,
         rollup_sketches, interleaving_rollups, labelled_predictions, ranked_clicks,
     )  # fmt: skip
+    if services.engine.dialect.name == "postgresql":
+        # Requests span four days from T0: the first three in day partitions, the rest in the
+        # default one.
+        make_days(services.engine, T0.date(), ahead=2)
     with write(services.engine) as conn:
         for table in tables:
             conn.execute(table.delete())

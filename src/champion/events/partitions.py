@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -58,7 +59,7 @@ _LOCK_WAIT_SECONDS = 2.0  # a partition change waits no longer for the tables: i
 _PARTITION = re.compile(rf"(?:{'|'.join(PARTITIONED)})_(?:p\d{{8}}|default)")
 
 
-def include_name(name: str | None, kind: str, parents: Mapping[str, str | None]) -> bool:
+def include_name(name: str | None, kind: str, parents: Mapping[Any, str | None]) -> bool:
     """Alembic's ``include_name``: the schema leaves out the partitions and their indexes,
     which servers make and drop (the partitioned tables themselves are declared).
 
