@@ -20,20 +20,39 @@ import statistics
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
 from champion.db import make_engine, migrate
 from champion.events.partitions import make_days
 
+_BOUNDED = " AND at BETWEEN :lo AND :hi"
 QUERIES = {
-    "500 requests by id": (
-        "SELECT request_id, endpoint, unit, at, folded FROM {p} WHERE request_id = ANY(:ids)"
+    # Ids spread over every day kept: what a lookup by id alone costs.
+    "500 requests by id, any day": (
+        "SELECT request_id, endpoint, unit, at, folded FROM {p} WHERE request_id = ANY(:ids)",
+        False,
     ),
-    "their shown items": "SELECT * FROM {i} WHERE request_id = ANY(:ids) ORDER BY position",
+    "their shown items": (
+        "SELECT * FROM {i} WHERE request_id = ANY(:ids) ORDER BY position",
+        False,
+    ),
     "500 clicks joined to their request": (
         "SELECT f.request_id, p.at FROM unnest(CAST(:ids AS text[])) AS f(request_id) "
-        "JOIN {p} p ON p.request_id = f.request_id"
+        "JOIN {p} p ON p.request_id = f.request_id",
+        False,
+    ),
+    # 500 requests served one after another, looked up with their first and last time, as
+    # the fold pass and the reports' pending facts do (``rollups.load_raw(within=...)``).
+    "500 consecutive requests, id + time": (
+        "SELECT request_id, endpoint, unit, at, folded FROM {p} WHERE request_id = ANY(:ids)"
+        + _BOUNDED,
+        True,
+    ),
+    "their shown items, id + time": (
+        "SELECT * FROM {i} WHERE request_id = ANY(:ids)" + _BOUNDED + " ORDER BY position",
+        True,
     ),
 }
 
@@ -102,9 +121,22 @@ def run(engine: sa.Engine, days: int, per_day: int, repeat: int) -> None:
     )
     rng = random.Random(7)
     total = days * per_day
-    print(f"{'query':38} {'partitioned ms':>15} {'plain ms':>9}")
-    for label, sql in QUERIES.items():
-        timings = {}
+    step = timedelta(seconds=86400 / per_day)
+    start = datetime.combine(first, datetime.min.time(), UTC)
+
+    def pick(consecutive: bool) -> dict[str, Any]:
+        if not consecutive:
+            return {"ids": [f"r{rng.randrange(total)}" for _ in range(500)]}
+        k = rng.randrange(total - 500)
+        return {
+            "ids": [f"r{n}" for n in range(k, k + 500)],
+            "lo": start + k * step,
+            "hi": start + (k + 499) * step,
+        }
+
+    print(f"{'query':38} {'partitioned ms':>15} {'plain ms':>9}   plan (partitioned)")
+    for label, (sql, consecutive) in QUERIES.items():
+        timings, shape = {}, ""
         for kind, (p, i) in {
             "partitioned": ("predictions", "prediction_items"),
             "plain": ("predictions_plain", "prediction_items_plain"),
@@ -113,19 +145,23 @@ def run(engine: sa.Engine, days: int, per_day: int, repeat: int) -> None:
             runs = []
             with engine.connect() as conn:
                 for _ in range(repeat):
-                    ids = [f"r{rng.randrange(total)}" for _ in range(500)]
+                    params = pick(consecutive)
                     began = time.perf_counter()
-                    conn.execute(query, {"ids": ids}).all()
+                    conn.execute(query, params).all()
                     runs.append((time.perf_counter() - began) * 1000)
                 if kind == "partitioned":
-                    plan = conn.execute(sa.text(f"EXPLAIN {query.text}"), {"ids": ids}).scalars()
+                    plan = conn.execute(sa.text(f"EXPLAIN {query.text}"), params).scalars()
                     shape = _shape(list(plan))
             timings[kind] = statistics.median(runs)
         print(f"{label:38} {timings['partitioned']:15.1f} {timings['plain']:9.1f}   {shape}")
 
 
 def _shape(plan: list[str]) -> str:
-    scans = [line.strip().lstrip("-> ").split(" on ")[0] for line in plan if " on " in line]
+    scans = [
+        line.strip().lstrip("-> ").split(" on ")[0].split(" using ")[0]
+        for line in plan
+        if " on " in line
+    ]
     kinds = sorted(set(scans))
     return f"{len(scans)} scans: " + ", ".join(f"{k} x{scans.count(k)}" for k in kinds)
 

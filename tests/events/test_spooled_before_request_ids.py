@@ -38,6 +38,27 @@ def _event(request_id: str) -> PredictionEvent:
     )
 
 
+def _replay(services: Services, settings: Settings, *then: PredictionEvent) -> PredictionWriter:
+    """Start a writer on the spool folder, wait until it replayed what is there, then write
+    ``then`` and stop."""
+    replaying = PredictionWriter(
+        services.engine,
+        Metrics(),
+        queue_size=10,
+        batch_size=10,
+        flush_seconds=0.02,
+        spool=EventSpool(settings.spool_dir, 1 << 20),
+    )
+    replaying.start()
+    try:
+        until("the old spool to be replayed", lambda: not replaying.spooling)
+        for event in then:
+            replaying.submit(event)
+    finally:
+        replaying.close()
+    return replaying
+
+
 def test_a_spool_line_without_the_new_columns_replays_with_them_unset(
     services: Services, settings: Settings
 ) -> None:
@@ -52,20 +73,7 @@ def test_a_spool_line_without_the_new_columns_replays_with_them_unset(
         b'[["' + encoder.table.name.encode() + b'",' + old_row + b"]]\n"
     )
 
-    replaying = PredictionWriter(
-        services.engine,
-        Metrics(),
-        queue_size=10,
-        batch_size=10,
-        flush_seconds=0.02,
-        spool=EventSpool(settings.spool_dir, 1 << 20),
-    )
-    replaying.start()
-    try:
-        until("the old spool to be replayed", lambda: not replaying.spooling)
-        replaying.submit(_event("new"))
-    finally:
-        replaying.close()
+    _replay(services, settings, _event("new"))
     with services.engine.connect() as conn:
         rows = conn.execute(
             sa.select(
@@ -100,20 +108,7 @@ def test_shown_items_spooled_before_they_carried_their_time_take_their_requests(
     settings.spool_dir.mkdir(parents=True)
     (settings.spool_dir / "1-gone.spool").write_bytes(orjson.dumps(line) + b"\n")
 
-    replaying = PredictionWriter(
-        services.engine,
-        Metrics(),
-        queue_size=10,
-        batch_size=10,
-        flush_seconds=0.02,
-        spool=EventSpool(settings.spool_dir, 1 << 20),
-    )
-    replaying.start()
-    try:
-        until("the old spool to be replayed", lambda: not replaying.spooling)
-    finally:
-        replaying.close()
-    assert replaying.dropped == 0
+    assert _replay(services, settings).dropped == 0
     with services.engine.connect() as conn:
         items = conn.execute(
             sa.select(prediction_items.c.item, prediction_items.c.at).order_by("position")
