@@ -182,7 +182,7 @@ class Retention:
             cutoffs = self.cutoffs(conn, now)
         report = RetentionReport(cutoffs)
         if self.engine.dialect.name == "postgresql" and cutoffs["predictions"] is not None:
-            self._drop_days(cutoffs["predictions"], now, report, stop)
+            self._drop_days(cutoffs["predictions"], now, report, stop, progress)
         for table, delete_batch in (
             ("predictions", self._delete_predictions),
             ("feedback", self._delete_feedback),
@@ -217,6 +217,7 @@ class Retention:
         now: datetime,
         report: RetentionReport,
         stop: threading.Event | None,
+        progress: Progress | None,
     ) -> None:
         """Drop each day partition wholly before ``cutoff`` whose predictions are all folded
         (PostgreSQL); what a day cannot drop whole, the batches delete."""
@@ -245,6 +246,8 @@ class Retention:
                 report.partitions.append(day.isoformat())
                 for table, count in counts.items():
                     report.deleted[table] += count
+                if progress is not None and counts["predictions"]:
+                    progress("predictions", counts["predictions"])
 
     def plan(self) -> RetentionReport:
         """A dry run: how many rows a pass now would delete, per table."""
