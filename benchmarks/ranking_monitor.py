@@ -71,7 +71,7 @@ def _insert(services: Services, requests: int, rng: np.random.Generator) -> int:
             })  # fmt: skip
             for position, item in enumerate(lists[user], start=1):
                 rows["i"].append({"request_id": request_id, "position": position, "item": item,
-                                  "model": "recs", "version": 1})  # fmt: skip
+                                  "model": "recs", "version": 1, "at": at})  # fmt: skip
                 if rng.uniform() < 0.05 / position**0.5:
                     rows["f"].append({
                         "event_id": f"{request_id}-{position}", "request_id": request_id,

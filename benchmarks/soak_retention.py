@@ -187,7 +187,11 @@ def _size_mib(engine: sa.Engine, home: Path) -> float:
         files = home.glob("champion.db*")
         return sum(f.stat().st_size for f in files if not f.name.endswith(".lock")) / 2**20
     with engine.connect() as conn:
-        query = "SELECT sum(pg_total_relation_size(c)) FROM unnest(CAST(:t AS regclass[])) c"
+        # A partitioned table holds no rows itself: its partitions (and their indexes) do.
+        query = (
+            "SELECT sum(pg_total_relation_size(p.relid)) FROM unnest(CAST(:t AS regclass[])) c, "
+            "LATERAL pg_partition_tree(c) p"
+        )
         names = [t.name for t in (*TABLES, *ROLLUP_TABLES)]
         return float(conn.execute(sa.text(query), {"t": names}).scalar_one()) / 2**20
 

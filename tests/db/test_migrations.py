@@ -1,19 +1,125 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 
-from champion.db import migrate
+import champion.db
+from champion.db import make_engine, migrate
+from champion.events.partitions import include_name
+from champion.events.tables import prediction_items, predictions, shadow_predictions
 from champion.schema import metadata
 from champion.services import Services
+from champion.settings import Settings
+
+OPTIONS = {"include_name": include_name}  # as the migrations' environment sets it
 
 
 def test_migrations_build_exactly_the_declared_schema(services: Services) -> None:
     with services.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert compare_metadata(MigrationContext.configure(conn, opts=OPTIONS), metadata) == []
 
 
 def test_migrating_twice_changes_nothing(services: Services) -> None:
     migrate(services.engine)
     with services.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert compare_metadata(MigrationContext.configure(conn, opts=OPTIONS), metadata) == []
+
+
+def _migrate(engine: sa.Engine, revision: str, *, down: bool = False) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(Path(champion.db.__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+FIRST, SECOND = datetime(2026, 11, 20, 23, 59, 59, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC)
+
+
+def _before_0019(conn: sa.Connection) -> None:
+    request = {
+        "endpoint": "recs", "config_version": 1, "unit_randomised": False, "arm": "champion",
+        "model": "recs", "version": 1, "kind": "rank", "inputs": {}, "outputs": [],
+    }  # fmt: skip
+    conn.execute(
+        sa.insert(predictions),
+        [
+            {**request, "request_id": "r1", "unit": "u1", "latency_ms": 1.5, "at": FIRST},
+            {**request, "request_id": "r2", "unit": "u2", "latency_ms": 2.5, "at": SECOND},
+        ],
+    )
+    conn.execute(sa.update(predictions).where(predictions.c.request_id == "r1").values(folded=True))
+    shown = [("r1", 1, "a"), ("r1", 2, "b"), ("r2", 1, "c"), ("gone", 1, "d")]
+    conn.execute(
+        sa.insert(prediction_items),
+        [
+            {"request_id": r, "position": n, "item": item, "model": "recs", "version": 1}
+            for r, n, item in shown
+        ],
+    )
+    conn.execute(
+        sa.insert(shadow_predictions),
+        {
+            "request_id": "r2",
+            "model": "recs",
+            "version": 2,
+            "endpoint": "recs",
+            "outputs": None,
+            "error": "boom",
+            "latency_ms": 3.0,
+            "at": SECOND,
+        },
+    )
+
+
+def test_0019_keeps_every_event_and_gives_items_their_requests_time(settings: Settings) -> None:
+    engine = make_engine(settings.resolved_database_url())
+    _migrate(engine, "0018")
+    with engine.begin() as conn:
+        _before_0019(conn)
+    _migrate(engine, "0019")
+
+    def rows(query: str) -> list[tuple[object, ...]]:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.exec_driver_sql(query)]
+
+    requests = "SELECT request_id, latency_ms, folded FROM predictions ORDER BY request_id"
+    assert rows(requests) == [("r1", 1.5, True), ("r2", 2.5, False)]
+    with engine.connect() as conn:
+        items = conn.execute(
+            sa.select(
+                prediction_items.c.request_id, prediction_items.c.item, prediction_items.c.at
+            ).order_by(prediction_items.c.item)
+        ).all()
+    # The item whose request is gone is not carried over: nothing can reach it.
+    assert [tuple(i) for i in items] == [
+        ("r1", "a", FIRST),
+        ("r1", "b", FIRST),
+        ("r2", "c", SECOND),
+    ]
+    assert rows("SELECT request_id, error FROM shadow_predictions") == [("r2", "boom")]
+    if engine.dialect.name == "postgresql":
+        where = "SELECT tableoid::regclass::text, request_id FROM predictions ORDER BY 2"
+        assert rows(where) == [("predictions_p20261120", "r1"), ("predictions_p20261121", "r2")]
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn, opts=OPTIONS), metadata) == []
+
+    _migrate(engine, "0018", down=True)
+
+    assert rows(requests) == [("r1", 1.5, True), ("r2", 2.5, False)]
+    assert rows("SELECT request_id, item FROM prediction_items ORDER BY item") == [
+        ("r1", "a"),
+        ("r1", "b"),
+        ("r2", "c"),
+    ]
+    if engine.dialect.name == "postgresql":
+        assert rows("SELECT relkind::text FROM pg_class WHERE relname = 'predictions'") == [("r",)]
+        assert rows("SELECT count(*) FROM pg_class WHERE relname LIKE 'predictions\\_%%'") == [(0,)]
+    _migrate(engine, "head")
+    engine.dispose()

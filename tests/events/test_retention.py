@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,12 +18,14 @@ from champion.clock import FixedClock
 from champion.db import read
 from champion.errors import InvalidInput
 from champion.events import Retention
+from champion.events.partitions import PARTITIONED, day_partitions
 from champion.events.retention import folded
 from champion.events.retention_status import oldest_kept
 from champion.events.tables import feedback, prediction_items, predictions, shadow_predictions
 from champion.services import Services
 from champion.settings import Settings
 from tests.conftest import ModelFolders, local_client, wait_until_written
+from tests.fixtures.faults import until
 
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -97,8 +99,17 @@ def log(settings: Settings, model_folder: ModelFolders) -> Iterator[Log]:
     services.endpoints.set("churn", "shadow", shadowed, actor="t")
     services.endpoints.set("recs", "single", {"version": "recs@champion"}, actor="t")
     with local_client(create_app(settings, clock)) as client:
+        if services.engine.dialect.name == "postgresql":
+            # The server makes the days around its clock as it starts: wait, so that no test
+            # races rows moving out of the default partition.
+            until("the server's day partitions", lambda: _made(services, START.date()))
         yield Log(services, client, clock)
     services.close()
+
+
+def _made(services: Services, day: date) -> bool:
+    with read(services.engine) as conn:
+        return all(day in day_partitions(conn, table) for table in PARTITIONED)
 
 
 def test_only_folded_predictions_past_the_horizon_go_with_their_items_and_shadow_answers(
@@ -156,7 +167,7 @@ def test_feedback_goes_once_folded_past_its_horizon_and_its_request_is_gone(log:
 
 
 def test_a_pass_takes_as_many_batches_as_it_needs_and_reports_each(log: Log) -> None:
-    ids = log.predict(10)
+    *ids, unfolded = log.predict(11)  # on PostgreSQL, it keeps the day from going whole
     for n, request in enumerate(ids):
         log.feedback(request, f"click-{n}")
     log.fold(predictions, ids)
@@ -168,7 +179,8 @@ def test_a_pass_takes_as_many_batches_as_it_needs_and_reports_each(log: Log) -> 
         progress=lambda table, rows: seen.append((table, rows))
     )
 
-    assert log.count(predictions) == log.count(feedback) == log.count(shadow_predictions) == 0
+    assert log.ids(predictions) == log.ids(shadow_predictions) == {unfolded}
+    assert log.count(feedback) == 0
     # batch_size=3: 4 batches of predictions (3+3+3+1), then 4 of feedback.
     assert seen == [("predictions", n) for n in (3, 3, 3, 1)] + [
         ("feedback", n) for n in (3, 3, 3, 1)
@@ -267,7 +279,7 @@ def test_a_bad_retention_setting_names_the_setting_and_the_value(value: str) -> 
 
 
 def test_a_pass_asked_to_stop_ends_after_the_batch_it_is_in(log: Log) -> None:
-    ids = log.predict(7)
+    *ids, _ = log.predict(8)  # one unfolded: on PostgreSQL, the day cannot go whole
     log.fold(predictions, ids)
     log.advance(3 * DAY)
     stop = threading.Event()
@@ -275,7 +287,7 @@ def test_a_pass_asked_to_stop_ends_after_the_batch_it_is_in(log: Log) -> None:
     report = log.retention(predictions=DAY).run(progress=lambda *_: stop.set(), stop=stop)
 
     assert report.stopped and report.batches == 1
-    assert log.count(predictions) == 7 - 3
+    assert log.count(predictions) == 8 - 3
 
 
 # SQLite's planner matches a partial index only to a term written as its WHERE is, so the
@@ -311,3 +323,44 @@ def test_the_fold_pass_finds_what_is_left_to_fold_through_its_index(log: Log) ->
                 str(row[3]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
             )
         assert f"INDEX ix_{table.name}_unfolded" in plan, plan
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_on_postgresql_a_folded_day_past_the_cutoff_is_dropped_whole(log: Log) -> None:
+    whole = log.predict(2) + log.predict(2, "recs")  # START's day: all folded, then dropped
+    log.feedback(whole[0], "click-whole")
+    log.advance(DAY)
+    unfolded, folded_beside = log.predict(2)  # one unfolded row keeps its day
+    log.advance(DAY)
+    guarded = log.predict(2)  # folded, but the guard holds the end of their day back
+    log.fold(predictions, [*whole, folded_beside, *guarded])
+    log.fold(feedback, ["click-whole"])
+    log.advance(5 * DAY)
+    retention = log.retention(predictions=DAY, feedback=DAY)
+    retention.add_guard("predictions", lambda conn: START + 2.5 * DAY, name="drift days")
+    seen: list[tuple[str, int]] = []
+
+    report = retention.run(progress=lambda table, rows: seen.append((table, rows)))
+
+    assert seen[0] == ("predictions", 4)  # the day dropped, before any batch
+    # The day before START was made empty by the server, as it makes yesterday's.
+    assert report.partitions == ["2026-02-28", "2026-03-01"]
+    with read(log.services.engine) as conn:
+        for table in PARTITIONED:
+            days = day_partitions(conn, table)
+            assert date(2026, 3, 1) not in days and date(2026, 3, 2) in days, table
+        records = audit.list_audit(conn, action="events.retention.drop_day")
+    [record] = [r for r in records if r.details["day"] == "2026-03-01"]
+    # The whole day, counted as the batches would count it; the rest went by batches.
+    assert record.details == {
+        "day": "2026-03-01",
+        "deleted": {"predictions": 4, "prediction_items": 2 * 3, "shadow_predictions": 2},
+    }
+    assert report.deleted == {
+        "predictions": 4 + 1 + 2,
+        "prediction_items": 2 * 3,
+        "shadow_predictions": 2 + 1 + 2,
+        "feedback": 1,
+    }
+    assert log.ids(predictions) == log.ids(shadow_predictions) == {unfolded}
+    assert retention.run().total == 0

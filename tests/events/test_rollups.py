@@ -44,6 +44,7 @@ from champion.events.arms import (
 from champion.events.compacted import compacted_windows
 from champion.events.compaction import Compaction
 from champion.events.covariates import covariate_sums
+from champion.events.partitions import make_days
 from champion.events.queries import arm_rewards, interleaved_units, version_stats
 from champion.events.rollup_tables import (
     MERGED,
@@ -117,6 +118,7 @@ def _request(draw: st.DrawFn, n: int) -> tuple[dict[str, Any], list[dict[str, An
             "item": item,
             "model": "m",
             "version": draw(st.sampled_from((1, 2))) if arm == "interleave" else version,
+            "at": at,
         }
         for position, item in enumerate(shown, start=1)
     ]
@@ -285,6 +287,10 @@ def _reset(services: Services) -> None:
         rollup_sketches, interleaving_rollups, labelled_predictions, ranked_clicks,
         compacted_segments,
     )  # fmt: skip
+    if services.engine.dialect.name == "postgresql":
+        # Requests span four days from T0: the first three in day partitions, the rest in the
+        # default one.
+        make_days(services.engine, T0.date(), ahead=2)
     with write(services.engine) as conn:
         for table in tables:
             conn.execute(table.delete())

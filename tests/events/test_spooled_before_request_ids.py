@@ -1,14 +1,16 @@
-"""A spool written before predictions had client_request_id and trace_id still replays."""
+"""A spool written before predictions had client_request_id and trace_id, or shown items
+their ``at``, still replays."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import orjson
 import sqlalchemy as sa
 
-from champion.events import EventSpool, PredictionEvent, PredictionWriter
-from champion.events.tables import predictions
+from champion.events import EventSpool, PredictionEvent, PredictionWriter, ShownItem
+from champion.events.tables import prediction_items, predictions
 from champion.metrics import Metrics
 from champion.services import Services
 from champion.settings import Settings
@@ -36,6 +38,27 @@ def _event(request_id: str) -> PredictionEvent:
     )
 
 
+def _replay(services: Services, settings: Settings, *then: PredictionEvent) -> PredictionWriter:
+    """Start a writer on the spool folder, wait until it replayed what is there, then write
+    ``then`` and stop."""
+    replaying = PredictionWriter(
+        services.engine,
+        Metrics(),
+        queue_size=10,
+        batch_size=10,
+        flush_seconds=0.02,
+        spool=EventSpool(settings.spool_dir, 1 << 20),
+    )
+    replaying.start()
+    try:
+        until("the old spool to be replayed", lambda: not replaying.spooling)
+        for event in then:
+            replaying.submit(event)
+    finally:
+        replaying.close()
+    return replaying
+
+
 def test_a_spool_line_without_the_new_columns_replays_with_them_unset(
     services: Services, settings: Settings
 ) -> None:
@@ -50,20 +73,7 @@ def test_a_spool_line_without_the_new_columns_replays_with_them_unset(
         b'[["' + encoder.table.name.encode() + b'",' + old_row + b"]]\n"
     )
 
-    replaying = PredictionWriter(
-        services.engine,
-        Metrics(),
-        queue_size=10,
-        batch_size=10,
-        flush_seconds=0.02,
-        spool=EventSpool(settings.spool_dir, 1 << 20),
-    )
-    replaying.start()
-    try:
-        until("the old spool to be replayed", lambda: not replaying.spooling)
-        replaying.submit(_event("new"))
-    finally:
-        replaying.close()
+    _replay(services, settings, _event("new"))
     with services.engine.connect() as conn:
         rows = conn.execute(
             sa.select(
@@ -77,3 +87,30 @@ def test_a_spool_line_without_the_new_columns_replays_with_them_unset(
         ("new", "u1", "order-1", "0af7651916cd43dd8448eb211c80319c"),
         ("old", "u1", None, None),
     ]
+
+
+def test_shown_items_spooled_before_they_carried_their_time_take_their_requests(
+    services: Services, settings: Settings
+) -> None:
+    # An older server spooled items without ``at`` (their last column today).
+    event = dataclasses.replace(
+        _event("ranked"),
+        kind="rank",
+        items=(ShownItem("a", 1, "churn", 1), ShownItem("b", 2, "churn", 1)),
+    )
+    writer = PredictionWriter(
+        services.engine, Metrics(), queue_size=10, batch_size=10, flush_seconds=0.02
+    )
+    line = [
+        [encoder.table.name, orjson.loads(row)[: -1 if encoder.table is prediction_items else None]]
+        for encoder, row in writer._encode(event)
+    ]
+    settings.spool_dir.mkdir(parents=True)
+    (settings.spool_dir / "1-gone.spool").write_bytes(orjson.dumps(line) + b"\n")
+
+    assert _replay(services, settings).dropped == 0
+    with services.engine.connect() as conn:
+        items = conn.execute(
+            sa.select(prediction_items.c.item, prediction_items.c.at).order_by("position")
+        ).all()
+    assert [tuple(item) for item in items] == [("a", event.at), ("b", event.at)]

@@ -136,8 +136,8 @@ def test_events_read_back_exactly_as_they_were_served(services: Services) -> Non
         shadows = {row.version: row for row in conn.execute(sa.select(shadow_predictions))}
     assert served == {e.request_id: e.row() for e in (ranking, whole_second)}
     assert [tuple(row) for row in items] == [
-        ("r-rank", 1, "movie-1", "recs", 2),
-        ("r-rank", 2, "movie-2", "recs", 1),
+        ("r-rank", 1, "movie-1", "recs", 2, at),
+        ("r-rank", 2, "movie-2", "recs", 1, at),
     ]
     assert shadows[2].outputs is None
     assert shadows[2].error == failed_shadow.error

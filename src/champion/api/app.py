@@ -7,7 +7,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -49,6 +49,7 @@ from champion.events import (
     PredictionWriter,
     RollupFolder,
 )
+from champion.events.partitions import make_days
 from champion.events.retention_status import OldestRowCollector
 from champion.metrics import Metrics
 from champion.observability import Tracing
@@ -61,6 +62,9 @@ from champion.settings import Settings
 __all__ = ["create_app"]
 
 logger = logging.getLogger("champion.api")
+
+_PARTITION_SECONDS = 3600.0
+"""How often each server makes sure the next days' event partitions exist (PostgreSQL)."""
 
 
 def create_app(
@@ -95,6 +99,8 @@ def create_app(
             tasks.append(
                 asyncio.create_task(_run_folder(state.folder, settings.fold_interval_seconds))
             )
+        if state.services.engine.dialect.name == "postgresql":
+            tasks.append(asyncio.create_task(_make_partitions(state)))
         stopping = threading.Event()
         if state.retention_lock is not None:
             tasks.append(
@@ -367,6 +373,18 @@ async def _run_folder(folder: RollupFolder, seconds: float) -> None:
             await _finish_in_thread(folder.tick)
         except Exception:
             logger.exception("Folding events into the rollups failed; trying again next round")
+
+
+async def _make_partitions(state: ServerState) -> None:
+    # Every server, at start and then hourly: the days ahead exist before their first event
+    # (one server at a time; see events.partitions).
+    engine, clock = state.services.engine, state.services.clock
+    while True:
+        try:
+            await _finish_in_thread(lambda: make_days(engine, clock.now().astimezone(UTC).date()))
+        except Exception:
+            logger.exception("Making the next days' event partitions failed; trying again soon")
+        await asyncio.sleep(_PARTITION_SECONDS)
 
 
 async def _evaluate_alerts(alerts: AlertEvaluator, seconds: float) -> None:

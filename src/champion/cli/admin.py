@@ -102,6 +102,8 @@ def _show(pass_: Retention, report: RetentionReport, title: str) -> None:
             f"{rows:,}",
         )
     console.print(table)
+    if report.partitions:
+        console.print(f"Whole days dropped (their partitions): {', '.join(report.partitions)}")
     console.print("Only rows folded into the stored aggregates are deleted.")
 
 

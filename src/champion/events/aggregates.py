@@ -83,15 +83,19 @@ def _endpoint_pending(conn: sa.Connection, endpoint: str) -> Facts:
         return facts
     p, f = predictions, feedback
     inside = p.c.endpoint == endpoint
-    unfolded = sa.select(p.c.request_id).where(sa.not_(p.c.folded) & inside)
+    unfolded = sa.select(p.c.request_id, p.c.at).where(sa.not_(p.c.folded) & inside)
     late = (
-        sa.select(p.c.request_id)
+        sa.select(p.c.request_id, p.c.at)
         .where(p.c.request_id.in_(sa.select(f.c.request_id).where(sa.not_(f.c.folded))))
         .where(p.c.folded & inside)
     )
-    ids = sorted({*conn.execute(unfolded).scalars(), *conn.execute(late).scalars()})
+    found: dict[str, datetime] = {
+        request_id: at for query in (unfolded, late) for request_id, at in conn.execute(query)
+    }
+    ids = sorted(found)
+    within = (min(found.values()), max(found.values())) if found else None
     facts = Facts()
-    for request, items, events in load_raw(conn, ids):
+    for request, items, events in load_raw(conn, ids, within=within):
         request_facts(request, items, events, request["at"], facts)
         if request["folded"]:
             folded = [e for e in events if e["folded"]]

@@ -72,6 +72,7 @@ class PredictionEvent:
                 "item": i.item,
                 "model": i.model,
                 "version": i.version,
+                "at": self.at,
             }
             for i in self.items
         ]

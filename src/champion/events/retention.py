@@ -22,11 +22,13 @@ the time and requests never queue behind a long delete.
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -35,8 +37,11 @@ from champion import audit
 from champion.clock import Clock
 from champion.db import read, write
 from champion.errors import InvalidInput
+from champion.events import partitions
 from champion.events.tables import feedback, prediction_items, predictions, shadow_predictions
 from champion.settings import Settings
+
+logger = logging.getLogger("champion.events")
 
 __all__ = ["TABLES", "Retention", "RetentionGuard", "RetentionReport", "describe_keep"]
 
@@ -71,6 +76,8 @@ class RetentionReport:
         )
     )
     batches: int = 0
+    partitions: list[str] = field(default_factory=list)
+    """The days whose partitions were dropped whole (PostgreSQL)."""
     seconds: float = 0.0
     dry_run: bool = False
     stopped: bool = False
@@ -84,6 +91,7 @@ class RetentionReport:
             "cutoffs": {k: v.isoformat() if v else None for k, v in self.cutoffs.items()},
             "deleted": self.deleted,
             "batches": self.batches,
+            "partitions": self.partitions,
             "seconds": round(self.seconds, 3),
             "dry_run": self.dry_run,
         }
@@ -173,6 +181,8 @@ class Retention:
         with read(self.engine) as conn:
             cutoffs = self.cutoffs(conn, now)
         report = RetentionReport(cutoffs)
+        if self.engine.dialect.name == "postgresql" and cutoffs["predictions"] is not None:
+            self._drop_days(cutoffs["predictions"], now, report, stop, progress)
         for table, delete_batch in (
             ("predictions", self._delete_predictions),
             ("feedback", self._delete_feedback),
@@ -200,6 +210,44 @@ class Retention:
         if report.total:
             self._audit(now, report)
         return report
+
+    def _drop_days(
+        self,
+        cutoff: datetime,
+        now: datetime,
+        report: RetentionReport,
+        stop: threading.Event | None,
+        progress: Progress | None,
+    ) -> None:
+        """Drop each day partition wholly before ``cutoff`` whose predictions are all folded
+        (PostgreSQL); what a day cannot drop whole, the batches delete."""
+        with read(self.engine) as conn:
+            days = sorted(d for d in partitions.day_partitions(conn, "predictions"))
+        for day in days:
+            if partitions.day_end(day) > cutoff or (stop is not None and stop.is_set()):
+                return
+            with read(self.engine) as conn:
+                if conn.execute(
+                    sa.select(sa.literal(True))
+                    .where(predictions.c.at >= partitions.day_start(day))
+                    .where(predictions.c.at < partitions.day_end(day))
+                    .where(folded(predictions, False))
+                    .limit(1)
+                ).first():
+                    continue  # the batches take its folded rows
+                counts = partitions.count_day(conn, day)
+            record = functools.partial(_record_drop, at=now, day=day, counts=counts, cutoff=cutoff)
+            try:
+                dropped = partitions.drop_day(self.engine, day, record)
+            except sa.exc.OperationalError as exc:  # the tables stayed locked: next pass
+                logger.warning("Could not drop the partitions of %s now (%s)", day, exc.orig)
+                return
+            if dropped:
+                report.partitions.append(day.isoformat())
+                for table, count in counts.items():
+                    report.deleted[table] += count
+                if progress is not None and counts["predictions"]:
+                    progress("predictions", counts["predictions"])
 
     def plan(self) -> RetentionReport:
         """A dry run: how many rows a pass now would delete, per table."""
@@ -293,6 +341,21 @@ class Retention:
                 reason="Deleted folded events past retention: "
                 + ", ".join(f"{table} older than {k}" for table, k in keep.items()),
             )
+
+
+def _record_drop(
+    conn: sa.Connection, *, at: datetime, day: date, counts: dict[str, int], cutoff: datetime
+) -> None:
+    audit.record(
+        conn,
+        at=at,
+        actor="retention",
+        action="events.retention.drop_day",
+        target="events",
+        details={"day": day.isoformat(), "deleted": counts},
+        reason=f"Dropped the partitions of {day.isoformat()}: every prediction of that day "
+        f"is folded and older than the cutoff {cutoff.isoformat()}",
+    )
 
 
 def _next_batch(

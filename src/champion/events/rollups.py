@@ -162,7 +162,7 @@ def _fold_batch(conn: sa.Connection, cutoff: datetime, batch: int, segment: time
     locking = conn.dialect.name == "postgresql"
     # Late feedback first: requests folded by this same batch take their feedback below.
     late = (
-        sa.select(f.c.event_id, f.c.request_id)
+        sa.select(f.c.event_id, f.c.request_id, p.c.at)
         .join(p, p.c.request_id == f.c.request_id)
         .where(sa.not_(f.c.folded) & p.c.folded)
         .order_by(f.c.received_at)
@@ -173,23 +173,26 @@ def _fold_batch(conn: sa.Connection, cutoff: datetime, batch: int, segment: time
         # count the same change.
         late = late.with_for_update(skip_locked=True)
     late_events = conn.execute(late).all()
-    events = [event_id for event_id, _ in late_events]
+    events = [event_id for event_id, _, _ in late_events]
     facts = Facts()
     if late_events:
-        requests = sorted({request_id for _, request_id in late_events})
-        raw = load_raw(conn, requests, events=set(events))
+        requests = sorted({request_id for _, request_id, _ in late_events})
+        within = _span([at for _, _, at in late_events])
+        raw = load_raw(conn, requests, events=set(events), within=within)
         facts.merge(_facts(conn, raw, delta=True, segment=segment))
     fresh = (
-        sa.select(p.c.request_id)
+        sa.select(p.c.request_id, p.c.at)
         .where(sa.not_(p.c.folded) & (p.c.at < cutoff))
         .order_by(p.c.at)
         .limit(batch)
     )
     if locking:
         fresh = fresh.with_for_update(skip_locked=True)
-    requests = list(conn.execute(fresh).scalars())
+    found = conn.execute(fresh).all()
+    requests = [request_id for request_id, _ in found]
     if requests:
-        raw = load_raw(conn, requests)
+        within = _span([at for _, at in found])
+        raw = load_raw(conn, requests, within=within)
         facts.merge(_facts(conn, raw, delta=False, segment=segment))
         events += [e["event_id"] for _, _, feedback_rows in raw for e in feedback_rows]
     if not late_events and not requests:
@@ -197,11 +200,17 @@ def _fold_batch(conn: sa.Connection, cutoff: datetime, batch: int, segment: time
     _store(conn, facts)
     for start in range(0, len(requests), 500):
         chunk = requests[start : start + 500]
-        conn.execute(p.update().where(p.c.request_id.in_(chunk)).values(folded=True))
+        conn.execute(
+            p.update().where(p.c.request_id.in_(chunk), p.c.at.between(*within)).values(folded=True)
+        )
     for start in range(0, len(events), 500):
         chunk = events[start : start + 500]
         conn.execute(f.update().where(f.c.event_id.in_(chunk)).values(folded=True))
     return len(requests) + len(events)
+
+
+def _span(times: Sequence[datetime]) -> tuple[datetime, datetime]:
+    return min(times), max(times)
 
 
 # Every column but the inputs, which no fact needs (and which hold most of a row's bytes).
@@ -211,18 +220,28 @@ Raw = list[tuple[Mapping[str, Any], list[Mapping[str, Any]], list[Mapping[str, A
 
 
 def load_raw(
-    conn: sa.Connection, request_ids: Sequence[str], *, events: set[str] | None = None
+    conn: sa.Connection,
+    request_ids: Sequence[str],
+    *,
+    events: set[str] | None = None,
+    within: tuple[datetime, datetime] | None = None,
 ) -> Raw:
     """Each request's prediction row, shown items and feedback rows (with their ``folded``
-    flag); ``events`` limits the unfolded feedback to those event ids."""
+    flag); ``events`` limits the unfolded feedback to those event ids. ``within``: the
+    earliest and latest ``at`` of the requests, which lets PostgreSQL read only those days'
+    partitions (a lookup by id alone reads every day kept)."""
     p, i, f = predictions, prediction_items, feedback
     found: dict[str, tuple[Mapping[str, Any], list[Mapping[str, Any]], list[Mapping[str, Any]]]]
     found = {}
     for start in range(0, len(request_ids), 500):
         chunk = list(request_ids[start : start + 500])
-        for row in _dicts(conn, sa.select(*_REQUEST).where(p.c.request_id.in_(chunk))):
-            found[row["request_id"]] = (row, [], [])
+        requests = sa.select(*_REQUEST).where(p.c.request_id.in_(chunk))
         shown = sa.select(i).where(i.c.request_id.in_(chunk)).order_by(i.c.position)
+        if within is not None:
+            requests = requests.where(p.c.at.between(*within))
+            shown = shown.where(i.c.at.between(*within))
+        for row in _dicts(conn, requests):
+            found[row["request_id"]] = (row, [], [])
         for row in _dicts(conn, shown):
             if row["request_id"] in found:
                 found[row["request_id"]][1].append(row)

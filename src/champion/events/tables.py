@@ -17,6 +17,9 @@ def recorded(table: sa.Table) -> list[sa.Column[Any]]:
     return [column for column in table.columns if column.server_default is None]
 
 
+# On PostgreSQL the three prediction tables are partitioned by UTC day of ``at`` and their
+# primary keys end in ``at`` (a partitioned table's unique keys hold its partition key; see
+# ``partitions``). Declared here is SQLite's key, which leaves ``at`` out.
 predictions = sa.Table(
     "predictions",
     metadata,
@@ -89,6 +92,9 @@ prediction_items = sa.Table(
     sa.Column("item", sa.String(256), nullable=False),
     sa.Column("model", sa.String(64), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    # The request's ``at``: the partition key on PostgreSQL. Last, so that items spooled
+    # before it existed replay with it read from their request (see ``writer``).
+    sa.Column("at", UTCDateTime(), nullable=False),
     sa.Index(None, "request_id", "item"),
 )
 

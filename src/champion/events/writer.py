@@ -74,6 +74,7 @@ class PredictionWriter:
         self._predictions = self._encoders[predictions.name]
         self._items = self._encoders[prediction_items.name]
         self._shadows = self._encoders[shadow_predictions.name]
+        self._at = self._predictions.columns.index("at")
         self._queue: deque[_Encoded] = deque()
         self._writing = 0  # events taken off the queue and not yet committed (or dropped)
         self._stop = threading.Event()
@@ -267,13 +268,21 @@ class PredictionWriter:
             self._replayed_run = 0
 
     def _replay_lines(self, lines: list[bytes]) -> None:
-        batch = [
-            tuple((self._encoders[name], orjson.dumps(row)) for name, row in orjson.loads(line))
-            for line in lines
-        ]
+        batch = [self._decode(line) for line in lines]
         self._store(batch)
         self.replayed += len(batch)
         self.metrics.events_replayed.inc(len(batch))
+
+    def _decode(self, line: bytes) -> _Encoded:
+        rows: list[tuple[str, list[object]]] = orjson.loads(line)
+        # An item spooled before items carried their request's ``at`` (the last column)
+        # takes it from its request, the first row of the same line.
+        if rows[0][0] == predictions.name:
+            at = rows[0][1][self._at]
+            for name, row in rows[1:]:
+                if name == prediction_items.name and len(row) < len(self._items.columns):
+                    row.append(at)
+        return tuple((self._encoders[name], orjson.dumps(row)) for name, row in rows)
 
     def _store(self, batch: list[_Encoded]) -> None:
         """Commit ``batch``; raises SQLAlchemyError when the database refuses it.
