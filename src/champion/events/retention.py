@@ -10,6 +10,11 @@ A row may go when all of these hold:
 * for feedback: its request is gone (or never existed). A late click is folded as a delta
   against the request's other feedback, which therefore stays while the request does.
 
+Feedback whose request is gone can never be folded (there is nothing to credit it to): past
+the feedback horizon it goes unfolded, or it would stay forever. Keep the horizons longer
+than any outage after which predictions are replayed from a spool, so a click is not deleted
+before its request arrives.
+
 A prediction goes with its shown items (``prediction_items``) and shadow answers
 (``shadow_predictions``). Predictions are judged by ``at`` and feedback by ``received_at``
 (the server's clock: a client's ``at`` can be anything).
@@ -186,6 +191,7 @@ class Retention:
         for table, delete_batch in (
             ("predictions", self._delete_predictions),
             ("feedback", self._delete_feedback),
+            ("feedback", self._delete_orphans),
         ):
             cutoff = cutoffs[table]
             after: tuple[datetime, str] | None = None
@@ -270,12 +276,11 @@ class Retention:
                     predictions.c.request_id == feedback.c.request_id,
                     predictions.c.request_id.not_in(sa.select(ids.c.request_id)),
                 )
+                # Folded, or unfolded with its request gone (nothing will ever fold it).
                 report.deleted["feedback"] = _count(
                     conn,
                     sa.select(feedback.c.event_id).where(
-                        folded(feedback),
-                        feedback.c.received_at < cutoffs["feedback"],
-                        ~kept.exists(),
+                        feedback.c.received_at < cutoffs["feedback"], ~kept.exists()
                     ),
                 )
         report.seconds = time.perf_counter() - started
@@ -311,11 +316,7 @@ class Retention:
     def _delete_feedback(
         self, cutoff: datetime, after: tuple[datetime, str] | None
     ) -> tuple[dict[str, int], tuple[datetime, str] | None, int]:
-        request_kept = (
-            sa.select(predictions.c.request_id)
-            .where(predictions.c.request_id == feedback.c.request_id)
-            .exists()
-        )
+        request_kept = _request_kept()
         with write(self.engine, durable=False) as conn:
             # Feedback whose request is kept is passed over: the keyset moves on past it.
             last, ids = _next_batch(conn, "feedback", cutoff, after, self.batch_size)
@@ -327,6 +328,29 @@ class Retention:
                 )
             )
         return {"feedback": result.rowcount}, last, len(ids)
+
+    def _delete_orphans(
+        self, cutoff: datetime, after: tuple[datetime, str] | None
+    ) -> tuple[dict[str, int], tuple[datetime, str] | None, int]:
+        """Unfolded feedback past the horizon whose request is gone: nothing will fold it."""
+        with write(self.engine, durable=False) as conn:
+            query = _orphans(cutoff)
+            if after is not None:
+                query = query.where(
+                    sa.tuple_(feedback.c.received_at, feedback.c.event_id) > sa.tuple_(*after)
+                )
+            rows = conn.execute(
+                query.order_by(feedback.c.received_at, feedback.c.event_id).limit(self.batch_size)
+            ).all()
+            if not rows:
+                return {"feedback": 0}, None, 0
+            ids = [event_id for _, event_id in rows]
+            result = conn.execute(
+                sa.delete(feedback).where(
+                    feedback.c.event_id.in_(ids), folded(feedback, False), ~_request_kept()
+                )
+            )
+        return {"feedback": result.rowcount}, (rows[-1][0], rows[-1][1]), len(rows)
 
     def _audit(self, now: datetime, report: RetentionReport) -> None:
         keep = {t: describe_keep(k) for t, k in self.keep.items() if k is not None}
@@ -375,6 +399,21 @@ def _next_batch(
     if not rows:
         return None, []
     return (rows[-1][0], rows[-1][1]), [row[1] for row in rows]
+
+
+def _request_kept() -> sa.Exists:
+    return (
+        sa.select(predictions.c.request_id)
+        .where(predictions.c.request_id == feedback.c.request_id)
+        .exists()
+    )
+
+
+def _orphans(cutoff: datetime) -> sa.Select[Any]:
+    """Unfolded feedback received before ``cutoff`` whose request is not in the log."""
+    return sa.select(feedback.c.received_at, feedback.c.event_id).where(
+        folded(feedback, False), feedback.c.received_at < cutoff, ~_request_kept()
+    )
 
 
 def _count(conn: sa.Connection, query: sa.Select[Any]) -> int:
