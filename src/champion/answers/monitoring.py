@@ -48,6 +48,11 @@ class TimeSpan(Answer):
 class ReferenceSummary(Answer):
     rows: int
     source: str
+    labelled: str | None = Field(
+        default=None,
+        description="The label column of the version's labelled reference (CBPE can estimate "
+        "its performance); null: none.",
+    )
 
 
 class ColumnDriftAnswer(Answer):

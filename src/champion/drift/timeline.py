@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from champion.drift.labelled import find_labelled
 from champion.drift.monitor import (
     DriftMonitor,
     DriftRun,
@@ -59,6 +60,8 @@ class DriftTimeline:
     """The version judged (its reference, its predictions), even when it has no reference."""
     basis: VersionBasis = "live"
     choices: tuple[VersionChoice, ...] = ()
+    labelled: str | None = None
+    """The label column of the version's labelled reference (performance can be estimated)."""
 
     def to_json(self) -> dict[str, Any]:
         reference = self.reference
@@ -73,7 +76,7 @@ class DriftTimeline:
             "message": self.message,
             "reference": None
             if reference is None
-            else {"rows": reference.rows, "source": reference.source},
+            else {"rows": reference.rows, "source": reference.source, "labelled": self.labelled},
             "buckets": [
                 {
                     "start": run.start.isoformat() if run.start else None,
@@ -212,4 +215,8 @@ def drift_timeline(
         )
         for k in range(buckets)
     )
-    return DriftTimeline(endpoint, start, end, width, reference, runs, "", key, basis, choices)
+    found = find_labelled(monitor.engine, key)
+    labelled = None if found is None else found.label
+    return DriftTimeline(
+        endpoint, start, end, width, reference, runs, "", key, basis, choices, labelled
+    )

@@ -122,6 +122,14 @@ async function showPerformance() {
 // the realised value should fall), the realised values as points, flagged buckets in red.
 async function showEstimated() {
   const note = document.getElementById("estimated-note");
+  if (!timeline.reference.labelled) {
+    // Asking would only be refused: say how to give the version a labelled reference.
+    champion.plotOr("estimated", [], {}, `${timeline.version} has no labelled reference, so its ` +
+      `performance cannot be estimated before labels. Name the label column with 'target' in ` +
+      `champion.yaml, or run: champion drift reference ${timeline.version} DATA --label COLUMN --replace`);
+    note.replaceChildren();
+    return;
+  }
   let body;
   try {
     body = await champion.api(`${BASE}/performance/estimated`, {
@@ -272,7 +280,7 @@ async function refresh() {
   for (const id of RANKING_SECTIONS) document.getElementById(id).hidden = !ranker;
   document.getElementById("version").closest("label").hidden = ranker;
   if (ranker) {
-    for (const id of ["heatmap-section", "columns-grid", "performance-section"]) {
+    for (const id of ["heatmap-section", "columns-grid", "estimated-section", "performance-section"]) {
       document.getElementById(id).hidden = true;
     }
     await showRanking();
