@@ -114,6 +114,30 @@ def _median(work: Callable[[], Any], repeat: int) -> float:
     return statistics.median(times)
 
 
+def _fill(
+    engine: sa.Engine,
+    args: argparse.Namespace,
+    found: dict[str, Any],
+    report: Callable[[], None],
+    stats: Callable[[], None],
+) -> None:
+    with write(engine) as conn:
+        for table in ("feedback", "predictions", "rollups", "rollup_sketches"):
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+    started = time.perf_counter()
+    _load(engine, 0, args.events, START)
+    found["load_seconds"] = time.perf_counter() - started
+    if not args.skip_raw:
+        found["report_raw_seconds"] = _median(report, args.repeat)
+        found["stats_raw_seconds"] = _median(stats, args.repeat)
+    started = time.perf_counter()
+    rows = fold(engine, START + timedelta(seconds=args.events + 3600))
+    found["fold_seconds"] = time.perf_counter() - started
+    found["fold_rows_per_second"] = rows / found["fold_seconds"]
+    # A running server's last minute: fresh requests and clicks not folded yet.
+    _load(engine, args.events, 1_000, START + timedelta(seconds=args.events))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="Prediction events.")
@@ -121,6 +145,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-raw", action="store_true", help="Time only the folded reads.")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "analysis_scale.json")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="SQLite file to keep (default: a temporary one); with --reuse, PostgreSQL keeps its "
+        "rows anyway.",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Time the reads over the rows a previous run with the same --events left (folded, "
+        "plus the 1,000 fresh requests), without loading or folding again.",
+    )
     args = parser.parse_args()
     design = parse_design({"goal": "click_rate", "min_sample": 100})
     arms = experiment_arms(ENDPOINT, "canary", PARAMS, VERSIONS.__getitem__)
@@ -135,28 +172,17 @@ def main() -> None:
             version_stats(conn, ENDPOINT)
 
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database or f"sqlite:///{tmp}/bench.db"
+        url = args.database or f"sqlite:///{args.keep or Path(tmp) / 'bench.db'}"
         engine = make_engine(url)
         migrate(engine)
-        with write(engine) as conn:
-            for table in ("feedback", "predictions", "rollups", "rollup_sketches"):
-                conn.exec_driver_sql(f"DELETE FROM {table}")
-        started = time.perf_counter()
-        _load(engine, 0, args.events, START)
-        found: dict[str, Any] = {
-            "database": engine.dialect.name,
-            "events": args.events,
-            "load_seconds": time.perf_counter() - started,
-        }
-        if not args.skip_raw:
-            found["report_raw_seconds"] = _median(report, args.repeat)
-            found["stats_raw_seconds"] = _median(stats, args.repeat)
-        started = time.perf_counter()
-        rows = fold(engine, START + timedelta(seconds=args.events + 3600))
-        found["fold_seconds"] = time.perf_counter() - started
-        found["fold_rows_per_second"] = rows / found["fold_seconds"]
-        # A running server's last minute: fresh requests and clicks not folded yet.
-        _load(engine, args.events, 1_000, START + timedelta(seconds=args.events))
+        found: dict[str, Any] = {"database": engine.dialect.name, "events": args.events}
+        if args.reuse:
+            with read(engine) as conn:
+                logged = conn.exec_driver_sql("SELECT count(*) FROM predictions").scalar_one()
+            if logged != args.events + 1_000:
+                parser.error(f"--reuse needs {args.events + 1_000} predictions; found {logged}.")
+        else:
+            _fill(engine, args, found, report, stats)
         found["report_folded_seconds"] = _median(report, args.repeat)
         found["stats_folded_seconds"] = _median(stats, args.repeat)
         engine.dispose()

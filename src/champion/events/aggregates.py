@@ -23,7 +23,16 @@ from champion.events.rollup_tables import rollup_sketches, rollups
 from champion.events.rollups import load_raw
 from champion.events.tables import feedback, predictions
 
-__all__ = ["Scope", "first_time", "pending", "rows_of", "sketches", "totals", "where"]
+__all__ = [
+    "Scope",
+    "first_time",
+    "pending",
+    "rows_of",
+    "sketches",
+    "snapshot_cache",
+    "totals",
+    "where",
+]
 
 _BY = ("endpoint", "config_version", "arm", "model", "version", "unit")
 
@@ -73,13 +82,22 @@ def pending(conn: sa.Connection, scope: Scope) -> Facts:
 CACHE = "champion_pending_facts"
 
 
-def _endpoint_pending(conn: sa.Connection, endpoint: str) -> Facts:
+def snapshot_cache(conn: sa.Connection) -> dict[Any, Any]:
+    """Answers kept for ``conn``'s transaction only (one snapshot): a new transaction starts
+    empty, and the fold pass empties it before it writes."""
     transaction = conn.get_transaction()
-    cached: tuple[Any, dict[str, Facts]] | None = conn.info.get(CACHE)
+    cached: tuple[Any, dict[Any, Any]] | None = conn.info.get(CACHE)
     if cached is None or transaction is None or cached[0] is not transaction:
         cached = (transaction, {})
-    if endpoint in cached[1]:
-        facts: Facts = cached[1][endpoint]
+        if transaction is not None:
+            conn.info[CACHE] = cached
+    return cached[1]
+
+
+def _endpoint_pending(conn: sa.Connection, endpoint: str) -> Facts:
+    cache = snapshot_cache(conn)
+    if ("pending", endpoint) in cache:
+        facts: Facts = cache[("pending", endpoint)]
         return facts
     p, f = predictions, feedback
     inside = p.c.endpoint == endpoint
@@ -96,9 +114,7 @@ def _endpoint_pending(conn: sa.Connection, endpoint: str) -> Facts:
         if request["folded"]:
             folded = [e for e in events if e["folded"]]
             request_facts(request, items, folded, request["at"], facts, -1.0)
-    if transaction is not None:
-        cached[1][endpoint] = facts
-        conn.info[CACHE] = cached
+    cache[("pending", endpoint)] = facts
     return facts
 
 
