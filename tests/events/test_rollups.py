@@ -159,22 +159,6 @@ def _apply(services: Services, operations: list[tuple[str, Any]]) -> None:
                 insert_ignoring_duplicates(conn, feedback, [payload], "event_id")
 
 
-def _close(found: Any, expected: Any, path: str = "") -> None:
-    """Equal, floats to 1e-9 relative (sums added in another order)."""
-    if isinstance(expected, float) or isinstance(found, float):
-        assert found == pytest.approx(expected, rel=1e-9, abs=1e-9), path
-    elif isinstance(expected, dict):
-        assert set(found) == set(expected), path
-        for key in expected:
-            _close(found[key], expected[key], f"{path}.{key}")
-    elif isinstance(expected, list | tuple):
-        assert len(found) == len(expected), path
-        for n, (a, b) in enumerate(zip(found, expected, strict=True)):
-            _close(a, b, f"{path}[{n}]")
-    else:
-        assert found == expected, path
-
-
 def _quantile(found: float | None, exact: float | None, path: str) -> None:
     """Within the sketch's accuracy, plus a millisecond: main's SQLite delays go through
     julianday(), which is off by up to ~0.1 ms (a value on a bucket's edge is off by the
@@ -263,20 +247,20 @@ def _same(found: dict[str, Any], expected: dict[str, Any]) -> None:
                     for k, v in sums.items()
                     if k not in ("latency_ms", "feedback_delay_seconds")
                 }
-                _close({k: mine[arm][k] for k in rest}, rest, f"{name}.{arm}")
+                raw.close({k: mine[arm][k] for k in rest}, rest, f"{name}.{arm}")
         elif name.startswith("version_stats"):
             assert len(mine) == len(value), name
             for a, b in zip(mine, value, strict=True):
                 for q in ("latency_p50_ms", "latency_p99_ms"):
                     _quantile(a[q], b[q], f"{name}.{q}")
                 percentiles = ("latency_p50_ms", "latency_p99_ms")
-                _close(
+                raw.close(
                     {k: v for k, v in a.items() if k not in percentiles},
                     {k: v for k, v in b.items() if k not in percentiles},
                     name,
                 )
         else:
-            _close(mine, value, name)
+            raw.close(mine, value, name)
 
 
 def _reset(services: Services) -> None:
