@@ -13,6 +13,7 @@ deeper search).
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ from champion.events.arms import (
     label_rows,
     propensity_sums,
     ranked_requests,
+    read_ahead,
 )
 from champion.events.covariates import covariate_sums
 from champion.events.queries import arm_rewards, interleaved_units, version_stats
@@ -170,20 +172,38 @@ def _quantile(found: float | None, exact: float | None, path: str) -> None:
     assert abs(found - exact) <= sketch.ACCURACY * abs(exact) + 1e-3, (path, found, exact)
 
 
+def _ends(window: ArmWindow) -> list[datetime | None]:
+    """Boundaries inside ``window``, then its end: a timeline's points."""
+    inside = [
+        t
+        for t in sorted((T0 + DAY, STARTED, T0 + 2 * DAY, FINISHED, T0 + 3 * DAY))
+        if window.start is not None and window.start < t and (window.end is None or t < window.end)
+    ]
+    return [*inside, window.end]
+
+
+def _arm_sums(conn: sa.Connection, window: ArmWindow) -> dict[str, Any]:
+    return {
+        arm: {
+            "units": s.units,
+            "totals": s.totals,
+            "sums": s.sums,
+            "latency_ms": s.latency_ms,
+            "feedback_delay_seconds": s.feedback_delay_seconds,
+        }
+        for arm, s in arm_sums(conn, window).items()
+    }
+
+
 def _reports(conn: sa.Connection) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for n, window in enumerate(WINDOWS):
-        sums = arm_sums(conn, window)
-        found[f"arm_sums{n}"] = {
-            arm: {
-                "units": s.units,
-                "totals": s.totals,
-                "sums": s.sums,
-                "latency_ms": s.latency_ms,
-                "feedback_delay_seconds": s.feedback_delay_seconds,
-            }
-            for arm, s in sums.items()
-        }
+        found[f"arm_sums{n}"] = _arm_sums(conn, window)
+        if window.start is not None:
+            # A timeline's sums: one pass for every end, then read as each window's.
+            read_ahead(conn, window, _ends(window))
+            for k, end in enumerate(_ends(window)):
+                found[f"arm_sums{n}_at{k}"] = _arm_sums(conn, replace(window, end=end))
         found[f"arm_counts{n}"] = arm_counts(conn, window)
         found[f"label_rows{n}"] = label_rows(conn, window)
         found[f"ranked_requests{n}"] = ranked_requests(conn, window)
@@ -205,6 +225,9 @@ def _oracle(conn: sa.Connection) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for n, window in enumerate(WINDOWS):
         found[f"arm_sums{n}"] = raw.arm_sums(conn, window)
+        if window.start is not None:
+            for k, end in enumerate(_ends(window)):
+                found[f"arm_sums{n}_at{k}"] = raw.arm_sums(conn, replace(window, end=end))
         found[f"arm_counts{n}"] = raw.arm_counts(conn, window)
         found[f"label_rows{n}"] = raw.label_rows(conn, window)
         found[f"ranked_requests{n}"] = raw.ranked_requests(conn, window)

@@ -2,10 +2,12 @@
 
 Point ``k`` of ``n`` is the experiment's analysis over ``[started_at, t_k)`` with
 ``t_k = started_at + k/n · (end - started_at)``, where ``end`` is when it finished, or now.
-Each point runs the same SQL aggregates and the same tests as the report (``analyse``), so
-the last point is exactly what ``GET /v1/endpoints/{e}/experiment`` shows, and the goal's
-interval over time shows how the evidence built up. The windows are cumulative because the
-unit, not the request, is the unit of analysis: a user active in two buckets is one unit.
+Each point runs the same tests on the same sums as the report (``analyse``), so the last
+point is exactly what ``GET /v1/endpoints/{e}/experiment`` shows, and the goal's interval
+over time shows how the evidence built up. The per-arm sums of every point come from one
+pass over each ramp step's rollups (``events.arms.read_ahead``), not one per point. The
+windows are cumulative because the unit, not the request, is the unit of analysis: a user
+active in two buckets is one unit.
 A fixed-horizon goal (:mod:`champion.evaluation.horizon`) is tested once: points before its
 horizon show the estimate only (no interval, p-value or verdict: ``tested`` is false), and
 points from the horizon on show the stored evaluation, never a new test.
@@ -17,7 +19,7 @@ evidence starts again at each ramp, because steps are never pooled (see
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,8 +30,9 @@ from champion.errors import InvalidInput
 from champion.evaluation.analysis import Analysis, analyse
 from champion.evaluation.experiments import Experiment, Experiments
 from champion.evaluation.horizon import FIXED_HORIZON, Horizon
+from champion.evaluation.regimes import Regime, assignment_regimes, regime_window
 from champion.evaluation.stattests import RatioSummary
-from champion.events.arms import ArmWindow
+from champion.events.arms import ArmWindow, read_ahead
 
 __all__ = ["MAX_POINTS", "ExperimentTimeline", "experiment_timeline", "mean_interval"]
 
@@ -172,13 +175,28 @@ def experiment_timeline(
     end = finished or experiments.clock.now()
     span = max(end - start, timedelta(0))
     ends = tuple(start + span * (k / points) for k in range(1, points + 1))
+    # The last look of a running experiment is open-ended, as the report's is.
+    bounds = [None if k == points - 1 and finished is None else at for k, at in enumerate(ends)]
+    window = ArmWindow(experiment.endpoint, arms.logged_arms, experiment.since_config, start)
     analyses = []
     with read(experiments.engine) as conn:
-        for k, at in enumerate(ends):
-            # The last look of a running experiment is open-ended, as the report's is.
-            bound = None if k == points - 1 and finished is None else at
-            window = ArmWindow(
-                experiment.endpoint, arms.logged_arms, experiment.since_config, start, bound
+        # One pass over each ramp step's rollups serves every point's sums.
+        regimes = (
+            []
+            if experiment.since_config is None
+            else assignment_regimes(
+                conn,
+                experiment.endpoint,
+                experiment.since_config,
+                start,
+                experiment.design.ramp.steps,
             )
-            analyses.append(analyse(conn, experiment.design, arms, window, full=False))
+        )
+        steps: list[Regime | None] = [*regimes] or [None]
+        for regime in steps:
+            read_ahead(conn, regime_window(window, regime), bounds)
+        for bound in bounds:
+            analyses.append(
+                analyse(conn, experiment.design, arms, replace(window, end=bound), full=False)
+            )
     return ExperimentTimeline(experiment, ends, tuple(analyses))

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from champion.events import sketch
 from champion.events.aggregates import Scope, pending, rows_of, sketches, totals, where
 from champion.events.facts import Facts
-from champion.events.moments import UnitSums, unit_sums
+from champion.events.moments import UnitSums, unit_sums, unit_sums_over_time
 from champion.events.rollup_tables import labelled_predictions, ranked_clicks, reward_rollups
 from champion.events.tables import feedback, predictions
 
@@ -36,6 +36,7 @@ __all__ = [
     "labelled",
     "propensity_sums",
     "ranked_requests",
+    "read_ahead",
     "reward_totals",
     "unit_totals",
 ]
@@ -161,6 +162,14 @@ def arm_sums(conn: sa.Connection, window: ArmWindow) -> dict[str, ArmSums]:
     return found
 
 
+def read_ahead(conn: sa.Connection, window: ArmWindow, ends: Sequence[datetime | None]) -> None:
+    """Read what :func:`arm_sums` and :func:`arm_counts` need of ``window`` cut at each of
+    ``ends`` (increasing; the last may be None) in one pass over the rollups, and keep it
+    for the transaction: those windows then cost no pass of their own (a timeline's
+    points)."""
+    unit_sums_over_time(conn, window.scope, ends, _COLUMNS, _PRODUCTS)
+
+
 def arm_counts(conn: sa.Connection, window: ArmWindow) -> dict[str, tuple[int, int, int]]:
     """Per arm: (units, requests, failed requests); cheap enough to run on every look (and
     free after :func:`arm_sums` of the same window in the same transaction)."""
@@ -191,7 +200,9 @@ def labelled(scope: Scope) -> sa.CompoundSelect[Any]:
     raw = (
         sa.select(f.c.event_id, *(p.c[name] for name in columns[1:]), f.c.label)
         .join(f, f.c.request_id == p.c.request_id)
-        .where(where(p, scope, "at") & sa.not_(f.c.folded))
+        # The unfolded feedback (a few rows, its partial index) leads, not the endpoint's
+        # every prediction.
+        .where(where(p, scope, "at", indexed=False) & sa.not_(f.c.folded))
         .where((f.c.kind == "label") & (p.c.kind == "predict"))
     )
     return sa.union_all(folded, raw)

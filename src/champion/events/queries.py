@@ -151,9 +151,11 @@ def _version_totals(
             late[(*group, str(key[5]))] = 1.0
     units = sorted({unit for *_, unit in late})
     for start in range(0, len(units), 500):
+        # By the unit index (see ``aggregates.unindexed``).
         counted = (
             sa.select(*by, r.c.unit)
-            .where(where(r, scope) & (r.c.requests > 0) & r.c.unit.in_(units[start : start + 500]))
+            .where(where(r, scope, indexed=False) & r.c.unit.in_(units[start : start + 500]))
+            .where(r.c.requests > 0)
             .distinct()
         )
         for model, version, arm, unit in conn.execute(counted):

@@ -74,6 +74,8 @@ rollups = sa.Table(
     ),
     *_sums(REQUEST_FACTS + CREDITED, _FLOATS),
     sa.Index(None, "endpoint", "segment_start"),
+    # A report reads the folded totals of the units with events not folded yet by unit.
+    sa.Index(None, "unit"),
 )
 
 # Per feedback kind (any word a bandit may reward): requests with one, and Σ 1/p, Σ 1/p² over
