@@ -14,7 +14,11 @@ would store), then timed, each the median of ``--repeat`` runs:
 
 The report is ``analyse`` over the experiment's window with the full metric set (what
 ``GET /v1/endpoints/{endpoint}/experiment`` computes); ``/stats`` is ``version_stats`` over
-all time. Run from the repository root:
+all time; the timeline is the 12 cumulative looks of ``GET .../experiment/timeline``
+(``looks``); a controller tick is ``analyse`` with only the metrics the design uses (what
+the rollout controller computes for each running experiment every 10 s). ``--keep`` keeps
+the SQLite file and ``--reuse`` times the reads again over a kept database without loading
+and folding it again. Run from the repository root:
 
     nice -n 10 .venv/bin/python benchmarks/analysis_scale.py --events 1000000
     nice -n 10 .venv/bin/python benchmarks/analysis_scale.py --events 1000000 \\
@@ -45,6 +49,7 @@ from champion.db.migrate import migrate  # noqa: E402
 from champion.evaluation.analysis import analyse  # noqa: E402
 from champion.evaluation.arms import experiment_arms  # noqa: E402
 from champion.evaluation.design import parse_design  # noqa: E402
+from champion.evaluation.timeline import looks  # noqa: E402
 from champion.events import fold, version_stats  # noqa: E402
 from champion.events.arms import ArmWindow  # noqa: E402
 from champion.registry.entities import VersionKey  # noqa: E402
@@ -171,6 +176,16 @@ def main() -> None:
         with read(engine) as conn:
             version_stats(conn, ENDPOINT)
 
+    def timeline() -> None:
+        span = timedelta(seconds=args.events + 1_000)
+        ends = [START + span * (k / 12) for k in range(1, 12)] + [None]
+        with read(engine) as conn:
+            looks(conn, design, arms, window, ends)
+
+    def tick() -> None:
+        with read(engine) as conn:
+            analyse(conn, design, arms, window, full=False)
+
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{args.keep or Path(tmp) / 'bench.db'}"
         engine = make_engine(url)
@@ -185,6 +200,8 @@ def main() -> None:
             _fill(engine, args, found, report, stats)
         found["report_folded_seconds"] = _median(report, args.repeat)
         found["stats_folded_seconds"] = _median(stats, args.repeat)
+        found["timeline_folded_seconds"] = _median(timeline, args.repeat)
+        found["tick_folded_seconds"] = _median(tick, args.repeat)
         engine.dispose()
     print(json.dumps(found, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -19,22 +19,26 @@ evidence starts again at each ramp, because steps are never pooled (see
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from scipy import stats
 
 from champion.db import read
 from champion.errors import InvalidInput
 from champion.evaluation.analysis import Analysis, analyse
+from champion.evaluation.arms import ExperimentArms
+from champion.evaluation.design import ExperimentDesign
 from champion.evaluation.experiments import Experiment, Experiments
 from champion.evaluation.horizon import FIXED_HORIZON, Horizon
 from champion.evaluation.regimes import Regime, assignment_regimes, regime_window
 from champion.evaluation.stattests import RatioSummary
 from champion.events.arms import ArmWindow, read_ahead
 
-__all__ = ["MAX_POINTS", "ExperimentTimeline", "experiment_timeline", "mean_interval"]
+__all__ = ["MAX_POINTS", "ExperimentTimeline", "experiment_timeline", "looks", "mean_interval"]
 
 MAX_POINTS = 48
 
@@ -160,6 +164,28 @@ def _goal(analysis: Analysis, *, tested: bool = False) -> list[dict[str, Any]]:
     ]
 
 
+def looks(
+    conn: sa.Connection,
+    design: ExperimentDesign,
+    arms: ExperimentArms,
+    window: ArmWindow,
+    ends: Sequence[datetime | None],
+) -> list[Analysis]:
+    """The analysis of ``window`` cut at each of ``ends`` (increasing; the last may be None),
+    with every point's per-arm sums read in one pass over each ramp step's rollups."""
+    regimes = (
+        []
+        if window.since_config is None
+        else assignment_regimes(
+            conn, window.endpoint, window.since_config, window.start, design.ramp.steps
+        )
+    )
+    steps: list[Regime | None] = [*regimes] or [None]
+    for regime in steps:
+        read_ahead(conn, regime_window(window, regime), ends)
+    return [analyse(conn, design, arms, replace(window, end=end), full=False) for end in ends]
+
+
 def experiment_timeline(
     experiments: Experiments, experiment: Experiment, *, points: int = 12
 ) -> ExperimentTimeline:
@@ -178,25 +204,6 @@ def experiment_timeline(
     # The last look of a running experiment is open-ended, as the report's is.
     bounds = [None if k == points - 1 and finished is None else at for k, at in enumerate(ends)]
     window = ArmWindow(experiment.endpoint, arms.logged_arms, experiment.since_config, start)
-    analyses = []
     with read(experiments.engine) as conn:
-        # One pass over each ramp step's rollups serves every point's sums.
-        regimes = (
-            []
-            if experiment.since_config is None
-            else assignment_regimes(
-                conn,
-                experiment.endpoint,
-                experiment.since_config,
-                start,
-                experiment.design.ramp.steps,
-            )
-        )
-        steps: list[Regime | None] = [*regimes] or [None]
-        for regime in steps:
-            read_ahead(conn, regime_window(window, regime), bounds)
-        for bound in bounds:
-            analyses.append(
-                analyse(conn, experiment.design, arms, replace(window, end=bound), full=False)
-            )
+        analyses = looks(conn, experiment.design, arms, window, bounds)
     return ExperimentTimeline(experiment, ends, tuple(analyses))
