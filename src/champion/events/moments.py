@@ -78,8 +78,9 @@ def unit_sums_over_time(
 
     The database sums each unit's rows per stretch between two ends, accumulates them per
     unit in end order (a window function), and sums per arm and stretch what each unit's
-    share of the arm's sums changed by at the end of the stretch: the sums at each end are
-    the running totals of those changes.
+    share of the arm's sums changed by in the stretch (its new share, less the one it had
+    since its previous stretch): the sums at each end are the running totals of those
+    changes.
     """
     bounds = list(ends)
     whole = replace(scope, end=bounds[-1])
@@ -194,6 +195,7 @@ def _folded_over_time(
     cumulative = sa.select(
         *unit,
         per.c.k,
+        sa.func.lead(per.c.k).over(partition_by=unit, order_by=per.c.k).label("until"),
         *(sa.func.sum(per.c[n]).over(partition_by=unit, order_by=per.c.k).label(n) for n in names),
     ).subquery()
 
@@ -206,21 +208,25 @@ def _folded_over_time(
         *(cumulative.c[n] for n in names),
         *(total(a) * total(b) for a, b in products),
     ]
-    shares = [sa.case((active, term), else_=0.0) for term in terms]
-    by_unit = (cumulative.c.arm, cumulative.c.unit)
-    changes = sa.select(
-        cumulative.c.arm,
-        cumulative.c.k,
-        *(
-            (
-                share
-                - sa.func.coalesce(
-                    sa.func.lag(share).over(partition_by=by_unit, order_by=cumulative.c.k), 0.0
-                )
-            ).label(f"t{n}")
-            for n, share in enumerate(shares)
-        ),
+    # A unit's share of the arm's sums, as its totals stand at the end of a stretch, holds
+    # until the next stretch it has rows in: added at the first, taken away at the next.
+    signs = sa.union_all(
+        sa.select(sa.literal(1).label("sign")), sa.select(sa.literal(-1).label("sign"))
     ).subquery()
+    at = sa.case((signs.c.sign > 0, cumulative.c.k), else_=cumulative.c.until)
+    changes = (
+        sa.select(
+            cumulative.c.arm,
+            at.label("k"),
+            *(
+                (signs.c.sign * sa.case((active, term), else_=0.0)).label(f"t{n}")
+                for n, term in enumerate(terms)
+            ),
+        )
+        .select_from(cumulative.join(signs, sa.true()))
+        .where((signs.c.sign > 0) | cumulative.c.until.is_not(None))
+        .subquery()
+    )
     query = sa.select(
         changes.c.arm, changes.c.k, *(sa.func.sum(changes.c[f"t{n}"]) for n in range(len(terms)))
     ).group_by(changes.c.arm, changes.c.k)
