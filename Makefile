@@ -33,8 +33,8 @@ demo: $(STAMP_RUN)
 	$(BIN)/champion demo
 
 lint: $(STAMP_TEST)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks deploy
+	$(BIN)/ruff format --check src tests benchmarks deploy
 	$(BIN)/mypy
 
 # One pytest worker per core: the suite runs every storage test on two databases. mypy (one
@@ -45,8 +45,8 @@ lint: $(STAMP_TEST)
 # and on a loaded machine they missed their 60 s start).
 WORKERS ?= auto
 test: $(STAMP_TEST)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks deploy
+	$(BIN)/ruff format --check src tests benchmarks deploy
 	@$(BIN)/mypy > $(VENV)/mypy.log 2>&1 & mypy=$$!; \
 	$(BIN)/python -m pytest -n $(WORKERS) $(PYTEST_ARGS); tests=$$?; \
 	wait $$mypy; types=$$?; \

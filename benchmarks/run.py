@@ -268,23 +268,37 @@ def wrk(server: Server, connections: int, duration: int) -> dict[str, Any]:
     # CPU used by anything but this server and wrk, in cores: other work on a shared machine
     # skews the numbers, and this says by how much.
     other = (machine_busy_seconds() - busy_before - cpu - wrk_cpu) / (time.monotonic() - started)
-    out = done.stdout
+    result = parse_wrk(done.stdout)
+    requests = result["requests"]
+    result["server_cpu_ms_per_request"] = round(1000 * cpu / requests, 3) if requests else None
+    result["other_cpu_cores"] = round(max(other, 0.0), 2)
+    return result
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    """Requests, req/s, p50/p90/p99 and failures from the output of ``wrk --latency``."""
     latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)\s*$", out, re.M))
-    requests = int(_find(r"(\d+) requests in", out))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
     )
     return {
-        "requests": requests,
+        "requests": int(_find(r"(\d+) requests in", out)),
         "requests_per_second": float(_find(r"Requests/sec:\s+([\d.]+)", out)),
         "p50_ms": _ms(latency["50"]),
         "p90_ms": _ms(latency["90"]),
         "p99_ms": _ms(latency["99"]),
         "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
         "socket_errors": sum(map(int, socket_errors.groups())) if socket_errors else 0,
-        "server_cpu_ms_per_request": round(1000 * cpu / requests, 3) if requests else None,
-        "other_cpu_cores": round(max(other, 0.0), 2),
+        "socket_errors_by_kind": dict(
+            zip(
+                ("connect", "read", "write", "timeout"),
+                map(int, socket_errors.groups()),
+                strict=True,
+            )
+        )
+        if socket_errors
+        else {},
         "wrk_output": out,
     }
 

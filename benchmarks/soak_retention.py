@@ -1,6 +1,7 @@
 """Soak: a real server under constant predict + feedback load with retention at 5 minutes.
 
     nice -n 10 .venv/bin/python benchmarks/soak_retention.py [--minutes 30] [--database-url URL]
+        [--keep-unit-rollups 5m] [--segment 300] [--units 50000]
 
 It starts ``champion server`` in a subprocess (SQLite in a fresh home, or the PostgreSQL at
 ``--database-url``, whose event tables it empties first) with
@@ -13,8 +14,16 @@ Every minute it prints and records: the database's size on disk (SQLite: the fil
 WAL; PostgreSQL: the event tables with their indexes and TOAST), the server's RSS, the rows
 of each event table, the p50/p99 of the predict and rank calls of that minute, errors (any
 non-2xx answer or failed call), calls shed because 100 were already waiting, and the host's
-load average (other jobs share it). Target: size, RSS and rows flat once the first retention
-pass has run (after ~5 minutes plus the fold lag); no errors.
+load average (other jobs share it), and the rows of the rollup tables (per-unit ``rollups``,
+``interleaving_rollups``, the label and clicked-position copies, the per-arm sketches and
+reward sums, the compacted segments). Target: size, RSS and rows flat once the first
+retention pass has run (after ~5 minutes plus the fold lag); no errors.
+
+The rollups hold one row per unit and segment, so with raw retention alone they still grow
+with the units served (``--units`` ids, drawn uniformly). ``--keep-unit-rollups`` sets
+``CHAMPION_KEEP_UNIT_ROLLUPS`` (``forever``: off) and ``--segment`` sets
+``CHAMPION_ROLLUP_SEGMENT_SECONDS``: compaction takes whole segments, so with a 5-minute
+horizon segments must be minutes long, not the default day, to be compacted within the run.
 
 Retention deletes only rows folded into the rollups: the server's own fold pass folds them
 (every 10 s, rows older than ``--fold-lag``). Daily drift windows are off
@@ -43,6 +52,15 @@ import httpx
 import sqlalchemy as sa
 
 from champion.db import make_engine, write
+from champion.events.rollup_tables import (
+    compacted_segments,
+    interleaving_rollups,
+    labelled_predictions,
+    ranked_clicks,
+    reward_rollups,
+    rollup_sketches,
+    rollups,
+)
 from champion.events.tables import feedback, prediction_items, predictions, shadow_predictions
 from champion.server_process import ServerProcess
 from champion.services import Services
@@ -52,6 +70,10 @@ HERE = Path(__file__).parent
 MODELS = HERE.parent / "tests" / "fixtures" / "models"
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 TABLES = (predictions, prediction_items, shadow_predictions, feedback)
+ROLLUP_TABLES = (
+    rollups, interleaving_rollups, labelled_predictions, ranked_clicks, rollup_sketches,
+    reward_rollups, compacted_segments,
+)  # fmt: skip
 HEADERS = {"X-Champion-Request": "1"}
 MAX_IN_FLIGHT = 100
 """Calls of one kind waiting for an answer before the load sheds new ones (``shed``): a
@@ -79,7 +101,10 @@ class Load:
     """Open-loop load: calls start on schedule whatever the previous ones are doing (up to
     ``MAX_IN_FLIGHT`` waiting)."""
 
-    def __init__(self, url: str, rate: float, feedback_rate: float, seed: int = 0) -> None:
+    def __init__(
+        self, url: str, rate: float, feedback_rate: float, units: int, seed: int = 0
+    ) -> None:
+        self.units = units
         self.url = url
         self.rate = rate
         self.feedback_rate = feedback_rate
@@ -110,7 +135,7 @@ class Load:
 
     async def _predict(self, client: httpx.AsyncClient) -> None:
         self.sequence += 1
-        unit = f"user-{self.rng.randrange(50_000)}"
+        unit = f"user-{self.rng.randrange(self.units)}"
         ranked = self.rng.random() < 0.3
         path, body = (
             ("/v1/endpoints/recs/rank", {"unit": unit, "k": 5})
@@ -163,7 +188,7 @@ def _size_mib(engine: sa.Engine, home: Path) -> float:
         return sum(f.stat().st_size for f in files if not f.name.endswith(".lock")) / 2**20
     with engine.connect() as conn:
         query = "SELECT sum(pg_total_relation_size(c)) FROM unnest(CAST(:t AS regclass[])) c"
-        names = [t.name for t in TABLES]
+        names = [t.name for t in (*TABLES, *ROLLUP_TABLES)]
         return float(conn.execute(sa.text(query), {"t": names}).scalar_one()) / 2**20
 
 
@@ -171,22 +196,25 @@ def _rows(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {
             t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
-            for t in TABLES
+            for t in (*TABLES, *ROLLUP_TABLES)
         }
 
 
 def markdown(table: list[dict[str, Any]]) -> str:
     """The per-minute rows as the table in benchmarks/README.md."""
     head = (
-        "| min | database MiB | RSS MiB | predictions | items | shadow | feedback | calls | "
-        "p50 ms | p99 ms | feedback p99 ms | errors | shed | load |"
+        "| min | database MiB | RSS MiB | predictions | items | shadow | feedback | rollups | "
+        "ranked clicks | sketches | compacted | calls | p50 ms | p99 ms | feedback p99 ms | "
+        "errors | shed | load |"
     )
     lines = [head, "|" + " ---: |" * (head.count("|") - 1)]
     for r in table:
         lines.append(
             f"| {r['minute']} | {r['db_mib']:.1f} | {r['rss_mib']:.0f} | {r['predictions']:,} | "
             f"{r['prediction_items']:,} | {r['shadow_predictions']:,} | {r['feedback']:,} | "
-            f"{r['requests'] + r['feedback_sent']:,} | {r['p50_ms']:.1f} | {r['p99_ms']:.0f} | "
+            f"{r['rollups']:,} | {r['ranked_clicks']:,} | {r['rollup_sketches']:,} | "
+            f"{r['compacted_segments']:,} | {r['requests'] + r['feedback_sent']:,} | "
+            f"{r['p50_ms']:.1f} | {r['p99_ms']:.0f} | "
             f"{r['feedback_p99_ms']:.0f} | {r['errors']} | {r['shed']} | {r['load_1m']:.1f} |"
         )
     return "\n".join(lines)
@@ -197,7 +225,7 @@ def _setup(home: Path, database_url: str | None) -> None:
     try:
         if database_url:
             with write(services.engine) as conn:
-                for table in TABLES:
+                for table in (*TABLES, *ROLLUP_TABLES):
                     conn.execute(sa.delete(table))
         registry, endpoints = services.registry, services.endpoints
         constant = MODELS / "constant"
@@ -216,7 +244,7 @@ def _setup(home: Path, database_url: str | None) -> None:
 async def _soak(args: argparse.Namespace, server: ServerProcess, engine: sa.Engine) -> list[Any]:
     assert server.process is not None
     pid = server.process.pid
-    load = Load(server.url, args.rate, args.feedback)
+    load = Load(server.url, args.rate, args.feedback, args.units)
     table: list[dict[str, Any]] = []
     started = time.monotonic()
     end = started + 60 * args.minutes
@@ -265,6 +293,13 @@ def main() -> None:
     parser.add_argument("--keep", default="5m", help="CHAMPION_KEEP_PREDICTIONS and _FEEDBACK.")
     parser.add_argument("--interval", type=float, default=60.0, help="Seconds between passes.")
     parser.add_argument("--fold-lag", type=float, default=60.0)
+    parser.add_argument(
+        "--keep-unit-rollups", default="5m", help="CHAMPION_KEEP_UNIT_ROLLUPS ('forever': off)."
+    )
+    parser.add_argument(
+        "--segment", type=int, default=300, help="CHAMPION_ROLLUP_SEGMENT_SECONDS (divides a day)."
+    )
+    parser.add_argument("--units", type=int, default=50_000, help="Distinct unit ids drawn.")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--out", type=Path, default=None, help="Write the table as JSON here.")
     args = parser.parse_args()
@@ -276,6 +311,8 @@ def main() -> None:
         env = {
             "CHAMPION_KEEP_PREDICTIONS": args.keep,
             "CHAMPION_KEEP_FEEDBACK": args.keep,
+            "CHAMPION_KEEP_UNIT_ROLLUPS": args.keep_unit_rollups,
+            "CHAMPION_ROLLUP_SEGMENT_SECONDS": str(args.segment),
             "CHAMPION_RETENTION_INTERVAL_SECONDS": str(args.interval),
             "CHAMPION_FOLD_INTERVAL_SECONDS": "10",
             "CHAMPION_FOLD_LAG_SECONDS": str(args.fold_lag),
@@ -289,8 +326,10 @@ def main() -> None:
         )
         try:
             print(f"{engine.dialect.name}: {args.rate:g} predictions/s + {args.feedback:g} "
-                  f"clicks/s for {args.minutes} min, keep {args.keep}, pass every "
-                  f"{args.interval:g} s, fold lag {args.fold_lag:g} s", flush=True)  # fmt: skip
+                  f"clicks/s for {args.minutes} min, keep {args.keep}, unit rollups "
+                  f"{args.keep_unit_rollups} in {args.segment} s segments, {args.units:,} units, "
+                  f"pass every {args.interval:g} s, fold lag {args.fold_lag:g} s",
+                  flush=True)  # fmt: skip
             table = asyncio.run(_soak(args, server, engine))
         finally:
             server.stop()

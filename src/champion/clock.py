@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Protocol
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
-__all__ = ["Clock", "FixedClock", "SystemClock", "UserTime", "as_utc", "checked_time"]
+__all__ = [
+    "Clock",
+    "FixedClock",
+    "SystemClock",
+    "UserTime",
+    "as_utc",
+    "checked_time",
+    "iso_text",
+]
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
@@ -65,5 +73,30 @@ def checked_time(at: datetime) -> datetime:
     return utc
 
 
-UserTime = Annotated[datetime, AfterValidator(checked_time)]
+def iso_text(value: object) -> object:
+    """Refuse what pydantic would read as seconds since 1970: a time is written out.
+
+    >>> iso_text("2026-03-01T10:00:00Z")
+    '2026-03-01T10:00:00Z'
+    >>> iso_text(0.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: must be an ISO 8601 time such as 2026-03-01T10:00:00Z, got 0.5
+    """
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and not _is_number(value):
+        return value
+    raise ValueError(f"must be an ISO 8601 time such as 2026-03-01T10:00:00Z, got {value!r}")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+UserTime = Annotated[datetime, BeforeValidator(iso_text), AfterValidator(checked_time)]
 """A time in a request: ISO 8601, taken as UTC without a zone, within [1900, 9000)."""

@@ -12,6 +12,8 @@ answers with, and the CLI turns any of them into exit code 2 with its message::
     ├── NotFound (LookupError)             404  unknown model, version, alias, endpoint
     ├── Conflict                           409  the request clashes with stored state
     │   └── ArtifactTampered               409  a stored file no longer matches its sha256
+    ├── Compacted                          410  unit-level rows of a window were compacted
+    │                                           (past CHAMPION_KEEP_UNIT_ROLLUPS)
     ├── UnknownName (LookupError)          422  a name missing from a plugin registry
     ├── ModelFailed                        500  a model raised or timed out on valid input
     ├── MissingExtra (ImportError)         500  an optional dependency is not installed
@@ -28,6 +30,7 @@ from typing import ClassVar
 __all__ = [
     "ArtifactTampered",
     "ChampionError",
+    "Compacted",
     "Conflict",
     "Forbidden",
     "InsufficientStorage",
@@ -88,6 +91,13 @@ class Conflict(ChampionError):
 
 class ArtifactTampered(Conflict):
     pass
+
+
+class Compacted(ChampionError):
+    """What was asked needs per-unit rows (or label and click rows) of a window whose rows
+    were merged into per-arm totals; the per-arm totals of that window are still there."""
+
+    status = HTTPStatus.GONE
 
 
 class UnknownName(ChampionError, LookupError):

@@ -243,6 +243,23 @@ class Metrics:
             "Duration of this server's last retention pass.",
             registry=self.registry,
         )
+        self.compaction_rows = Counter(
+            "champion_compaction_rows",
+            "Rows taken out by compaction, by table: per-unit rollups merged into per-arm "
+            "totals, label and clicked-position rows deleted.",
+            ["table"],
+            registry=self.registry,
+        )
+        self.compaction_segments = Counter(
+            "champion_compaction_segments",
+            "Segments compacted past CHAMPION_KEEP_UNIT_ROLLUPS.",
+            registry=self.registry,
+        )
+        self.compaction_pass_seconds = Gauge(
+            "champion_compaction_last_pass_seconds",
+            "Duration of this server's last compaction pass.",
+            registry=self.registry,
+        )
 
     def observe_drift(self, endpoint: str, drift: TableDrift) -> None:
         """Publish a drift run's share and per-column statistics."""

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from champion.drift.monitor import DriftMonitor
     from champion.drift.references import References
     from champion.evaluation.experiments import Experiments
+    from champion.events.compaction import Compaction
     from champion.events.retention import Retention
 
 __all__ = ["Services", "artifact_store"]
@@ -138,6 +139,14 @@ class Services:
         if self.settings.drift_days_interval_seconds > 0:
             retention.add_guard("predictions", self.drift_days.guard, name="drift days")
         return retention
+
+    @cached_property
+    def compaction(self) -> Compaction:
+        """The compaction pass of ``settings`` (CHAMPION_KEEP_UNIT_ROLLUPS): it keeps per
+        unit every segment a running experiment reads."""
+        from champion.events.compaction import Compaction
+
+        return Compaction.from_settings(self.settings, self.engine, self.clock)
 
     @cached_property
     def alerts(self) -> AlertService:

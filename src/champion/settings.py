@@ -137,6 +137,16 @@ class Settings(BaseSettings):
             "by the time they are folded, and reports read the rest raw."
         ),
     )
+    rollup_segment_seconds: int = Field(
+        default=86_400,
+        ge=60,
+        le=86_400,
+        description=(
+            "Length of a rollup segment, the finest time resolution of folded events and "
+            "what compaction takes at once; it divides a day, so UTC midnights stay "
+            "boundaries. Applies to requests folded from then on."
+        ),
+    )
     trust_pickle: bool = Field(
         default=False, description="Allow sklearn models stored with plain pickle."
     )
@@ -191,6 +201,14 @@ class Settings(BaseSettings):
             "until its request is deleted and it is folded."
         ),
     )
+    keep_unit_rollups: timedelta | None = Field(
+        default=None,
+        description=(
+            "How long the per-unit rollup rows of a segment (and the label and clicked-"
+            "position rows) are kept (same grammar); past it they are merged into per-arm "
+            "totals, except in windows a running experiment reads. Unset: kept forever."
+        ),
+    )
     retention_interval_seconds: float = Field(
         default=300.0, gt=0, description="How often the leader deletes events past retention."
     )
@@ -208,7 +226,7 @@ class Settings(BaseSettings):
             return [name.strip().lower() for name in value.split(",") if name.strip()]
         return value
 
-    @field_validator("keep_predictions", "keep_feedback", mode="before")
+    @field_validator("keep_predictions", "keep_feedback", "keep_unit_rollups", mode="before")
     @classmethod
     def _parse_keep(cls, value: object, info: ValidationInfo) -> object:
         if value is None or isinstance(value, timedelta):
@@ -221,6 +239,16 @@ class Settings(BaseSettings):
                 f"The {field!r} setting must be a duration such as '30d'. Got {value!r} instead."
             )
         return parse_window(value, field=field)
+
+    @field_validator("rollup_segment_seconds")
+    @classmethod
+    def _divides_a_day(cls, value: int) -> int:
+        if 86_400 % value:
+            raise ValueError(
+                "The 'CHAMPION_ROLLUP_SEGMENT_SECONDS' setting must divide a day (86400 "
+                f"seconds), e.g. 300, 3600 or 86400. Got {value!r} instead."
+            )
+        return value
 
     @property
     def artifacts_dir(self) -> Path:

@@ -75,6 +75,22 @@ TOO_LATE = "9999-12-31T23:59:59-10:00"  # past year 9999 once in UTC
         ("PUT", "/v1/models/churn/aliases/x", {"version": True},
          "version: Input should be a valid integer"),
         ("POST", "/v1/feedback", {"request_id": "r", "kind": "click", "item": True}, "item"),
+        ("POST", "/v1/feedback", {"request_id": "r", "kind": "value", "value": False},
+         "value: Input should be a valid number, got False"),
+        ("PUT", "/v1/alerts/rules/r1", {"endpoint": "churn", "metric": "drift_share",
+                                        "threshold": "0.5"},
+         "threshold: Input should be a valid number, got '0.5'"),
+        # A number is no time: pydantic would read it as seconds since 1970.
+        ("POST", "/v1/feedback", {"request_id": "r", "kind": "click", "at": 0},
+         "at: Value error, must be an ISO 8601 time such as 2026-03-01T10:00:00Z, got 0"),
+        ("POST", "/v1/feedback/batch",
+         {"events": [{"request_id": "r", "kind": "click", "at": 1.7e9}]},
+         "events[0].at: Value error, must be an ISO 8601 time"),
+        ("GET", "/v1/audit?until=0.5", None,
+         "query.until: Value error, must be an ISO 8601 time such as 2026-03-01T10:00:00Z, "
+         "got '0.5'"),
+        ("GET", "/v1/endpoints/churn/stats?start=1767225600", None,
+         "query.start: Value error, must be an ISO 8601 time"),
         # SQLite would keep a JSON integer above 2**63 - 1 as a float.
         ("POST", "/v1/feedback", {"request_id": "r", "kind": "label", "label": 2**63},
          "body.label: the integer 9223372036854775808 does not fit in 64 bits"),

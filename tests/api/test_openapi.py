@@ -1,96 +1,67 @@
-"""The OpenAPI schema is valid, and a seeded, bounded schemathesis run finds no 5xx."""
+"""The OpenAPI document is valid and true: schemathesis with every check finds no failure."""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from champion.services import Services
 from tests.conftest import LiveServer
 
-EXAMPLES = 15  # per operation and generation mode: bounded, and derandomized below
-# Routes with a declared response model: their answers are checked against the document.
-TYPED = {
-    ("GET", "/v1/models"),
-    ("GET", "/v1/models/{model}"),
-    ("GET", "/v1/models/{model}/versions"),
-    ("GET", "/v1/models/{model}/versions/{version}"),
-    ("GET", "/v1/endpoints"),
-    ("GET", "/v1/endpoints/{endpoint}"),
-    ("GET", "/v1/endpoints/{endpoint}/history"),
-    ("GET", "/v1/endpoints/{endpoint}/stats"),
-    ("GET", "/v1/experiments"),
-    ("GET", "/v1/audit"),
-    ("GET", "/v1/alerts"),
-    ("GET", "/v1/alerts/rules"),
-    ("GET", "/v1/alerts/rules/{name}"),
-    ("PUT", "/v1/alerts/rules/{name}"),
-    ("POST", "/v1/endpoints/{endpoint}/predict"),
-    ("POST", "/v1/endpoints/{endpoint}/rank"),
-    ("POST", "/v1/feedback"),
-    ("POST", "/v1/feedback/batch"),
-}
+EXAMPLES = 5  # per operation and phase, deterministic: 2,594 cases, 20-90 s by the load
+ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
+# Every check schemathesis has, but one, whose failures are no contract break here:
+# positive_data_acceptance wants a 2xx (or 401/403/404/409) for every request the document
+# allows, and some requests it allows are still wrong in ways JSON Schema cannot say: the
+# content of an upload (a .tar.gz of a version folder, a data file), the instances a model's
+# signature takes, a pipeline spec's or a policy's cross-field rules, names checked against
+# what is registered (metrics, policies, triggers; version 0, an alias that is a number),
+# times outside [1900, 9000), a NUL byte in a query, a shape written 57.0; and the Open
+# Inference Protocol answers "not ready" with a 400. Each is refused with a 4xx naming the
+# field, as it should be (tests/api/test_bad_input_bounds.py pins the messages).
+EXCLUDED = ("positive_data_acceptance",)
 
 
-@pytest.mark.slow(seconds=15)
-def test_the_schema_is_valid_and_fuzzing_it_finds_no_server_error(
-    served: Services, live_server: LiveServer
+@pytest.mark.slow(seconds=30)
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_schemathesis_with_every_check_finds_no_failure(
+    served: Services, live_server: LiveServer, tmp_path: Path
 ) -> None:
-    import schemathesis
-    from schemathesis import GenerationMode
-    from schemathesis.core.result import Ok
-    from schemathesis.specs.openapi.checks import (
-        content_type_conformance,
-        response_schema_conformance,
-        status_code_conformance,
-    )
+    """``schemathesis run --checks all`` over the whole document: examples, coverage,
+    fuzzing and stateful phases, each answer checked against its declared status, content
+    type, headers and schema; invalid requests refused, methods not allowed answered 405
+    with the right Allow header, no 5xx."""
+    command = [
+        sys.executable, "-m", "schemathesis.cli", "run", f"{live_server.url}/openapi.json",
+        "--checks", "all", "--exclude-checks", ",".join(EXCLUDED),
+        "--max-examples", str(EXAMPLES), "--generation-deterministic", "--workers", "1",
+        # As champion's client: on an open server a form-like write needs the header.
+        "--header", "X-Champion-Request: 1",
+        "--no-color", "--output-truncate", "true",
+    ]  # fmt: skip
+    # In its own folder: the run leaves a .schemathesis folder behind.
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    output = result.stdout + result.stderr
+    if os.environ.get("CI"):  # what the issue asks to see, kept beside the screenshots
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "schemathesis-checks-all.txt").write_text(output)
+    assert result.returncode == 0, output[-8000:]
+    tested = re.search(r"Tested: (\d+)", output)
+    assert tested is not None, output[-3000:]
+    assert int(tested.group(1)) == len(_operations(live_server)) >= 60  # every operation
 
-    conformance = [content_type_conformance, response_schema_conformance, status_code_conformance]
 
-    schema = schemathesis.openapi.from_url(f"{live_server.url}/openapi.json")
-    schema.validate()  # against the OpenAPI meta-schema
-    results = list(schema.get_all_operations())
-    operations = [result.ok() for result in results if isinstance(result, Ok)]
-    assert len(operations) == len(results) >= 20
-    failures: list[str] = []
-    validated: set[tuple[str, str]] = set()
-    for operation in operations:
-        strategies = [operation.as_strategy(mode) for mode in GenerationMode]
+def _operations(live_server: LiveServer) -> list[tuple[str, str]]:
+    import httpx
 
-        @settings(
-            max_examples=EXAMPLES,
-            derandomize=True,  # the same cases every run
-            database=None,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=st.one_of(strategies))
-        def call(case: Any) -> None:
-            # As champion's client: on an open server a form-like write needs the header.
-            response = case.call(
-                base_url=live_server.url, timeout=30, headers={"X-Champion-Request": "1"}
-            )
-            if response.status_code >= 500:
-                failures.append(
-                    f"{response.status_code} {case.method} {case.formatted_path}: "
-                    f"{response.text[:200]}\n{case.as_curl_command()}"
-                )
-            elif (case.method, case.operation.path) in TYPED:
-                validated.add((case.method, case.operation.path))
-                # A typed route answers what its document says: a declared status, with a
-                # body that fits the declared schema (errors included).
-                try:
-                    case.validate_response(response, checks=conformance)
-                except AssertionError as exc:
-                    failures.append(f"{case.method} {case.formatted_path}: {str(exc)[:400]}")
-
-        call()
-    assert failures == [], "\n".join(failures[:10])
-    assert validated == TYPED  # every typed route was checked against its document
+    paths = httpx.get(live_server.url + "/openapi.json").json()["paths"]
+    return [(method, path) for path, methods in paths.items() for method in methods]
 
 
 def test_the_schema_documents_every_route_family(served: Services, live_server: LiveServer) -> None:
@@ -164,11 +135,42 @@ def test_the_schema_declares_answers_errors_and_the_bearer_scheme(client: TestCl
     predict = "/v1/endpoints/{endpoint}/predict"
     assert ref(predict, "post", "200") == "PredictAnswer"
     assert ref("/v1/endpoints/{endpoint}/rank", "post", "200") == "RankAnswer"
-    for status in ("400", "401", "403", "404", "409", "413", "422"):
+    responses = schema["paths"][predict]["post"]["responses"]
+    assert sorted(responses) == [
+        "200", "400", "401", "403", "404", "409", "413", "422", "500", "503", "507",
+    ]  # fmt: skip
+    for status in set(responses) - {"200"}:
         assert ref(predict, "post", status) == "ErrorAnswer", status
+    # A read answers no 409, 413 or 507; a listing without parameters no 404 or 422 either.
+    assert sorted(schema["paths"]["/v1/models/{model}"]["get"]["responses"]) == [
+        "200", "400", "401", "403", "404", "422", "503",
+    ]  # fmt: skip
+    assert sorted(schema["paths"]["/v1/models"]["get"]["responses"]) == [
+        "200", "400", "401", "403", "503",
+    ]  # fmt: skip
     assert ref("/v1/models/{model}", "get", "200") == "ModelAnswer"
     assert ref("/v1/models/{model}/versions", "get", "200") == "VersionPageAnswer"
     assert ref("/v1/endpoints/{endpoint}/stats", "get", "200") == "StatsAnswer"
+    assert ref("/v1/endpoints/{endpoint}/experiment", "get", "200") == "ExperimentReport"
+    assert ref("/v1/endpoints/{endpoint}/drift", "get", "200") == "DriftAnswer"
+    assert ref("/v1/pipelines/{name}/runs", "post", "202") == "RunAnswer"
     infer = schema["paths"]["/v2/models/{name}/infer"]["post"]["responses"]
     assert ref("/v2/models/{name}/infer", "post", "400") == "OipErrorAnswer"
     assert "422" not in infer  # the protocol answers a wrong value with 400
+
+
+def test_every_answer_is_typed_and_the_main_ones_have_examples(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    untyped = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for status, answer in operation["responses"].items():
+                body = answer.get("content", {}).get("application/json", {}).get("schema")
+                if status.startswith("2") and status != "204" and "$ref" not in (body or {}):
+                    untyped.append(f"{method.upper()} {path} {status}")
+    assert untyped == []
+    components = schema["components"]["schemas"]
+    for name in ("PredictAnswer", "RankAnswer", "FeedbackAnswer", "ExperimentReport",
+                 "StatsAnswer", "ModelListAnswer"):  # fmt: skip
+        assert components[name]["examples"], name
+        assert components[name]["additionalProperties"] is False, name

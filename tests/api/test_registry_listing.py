@@ -68,10 +68,10 @@ def test_a_bad_query_value_is_a_4xx_naming_its_field(
 def test_the_client_pages_the_same_way(churn: Services, client: TestClient) -> None:
     with Client(str(client.base_url), transport=_Through(client)) as api:
         page = api.list_versions("churn", limit=5, metrics=["auc>0.1"], creator="tests")
-        assert [v["version"] for v in page["versions"]] == [23, 22, 21, 20, 19]
-        nxt = api.list_versions("churn", limit=5, cursor=page["next_cursor"])
-        assert nxt["versions"][0]["version"] == 18
-        assert len(api.get_model("churn")["versions"]) == 10
+        assert [v.version for v in page.versions] == [23, 22, 21, 20, 19]
+        nxt = api.list_versions("churn", limit=5, cursor=page.next_cursor)
+        assert nxt.versions[0].version == 18
+        assert len(api.get_model("churn").versions) == 10
 
 
 class _Through(httpx.BaseTransport):

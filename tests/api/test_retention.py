@@ -15,6 +15,8 @@ from champion.api import create_app
 from champion.clock import FixedClock
 from champion.db import read
 from champion.db.locks import LeaderLock
+from champion.events.rollup_tables import MERGED, rollups
+from champion.events.rollups import fold
 from champion.events.tables import predictions
 from champion.services import Services
 from champion.settings import Settings
@@ -179,3 +181,27 @@ def test_while_drift_days_are_stored_predictions_wait_for_their_day_to_be_summar
         assert retention.run().deleted["predictions"] == 3
     finally:
         services.close()
+
+
+def test_the_server_compacts_unit_rollups_in_its_retention_pass_and_counts_it(
+    settings: Settings, clock: FixedClock, churn: Services
+) -> None:
+    # Only the unit rollups have a horizon: the pass runs for them alone.
+    update = {"keep_unit_rollups": timedelta(days=1), "retention_interval_seconds": 0.05}
+    with _server(settings, clock, **update) as client:
+        _predict(client, 3)
+        fold(churn.engine, clock.now())
+        clock.at += timedelta(days=2)
+        rows = ("champion_compaction_rows_total", (("table", "rollups"),))
+        # Counted once the pass is over, after its last batch committed.
+        _wait(lambda: _metrics(client).get(rows) == 3, seconds=60)
+        assert _units(churn) == [MERGED]
+        found = _metrics(client)
+        assert found[("champion_compaction_segments_total", ())] == 1
+        assert found[("champion_compaction_last_pass_seconds", ())] > 0
+        assert _kept(churn) == 3  # raw events are kept forever
+
+
+def _units(services: Services) -> list[str]:
+    with read(services.engine) as conn:
+        return sorted(conn.execute(sa.select(rollups.c.unit)).scalars())

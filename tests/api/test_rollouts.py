@@ -133,7 +133,9 @@ def test_interleaving_credits_each_shown_item_to_one_team(
         for n in range(20)
     ]
     for answer in answers:
-        assert set(answer) == {"request_id", "endpoint", "model", "version", "items"}
+        assert set(answer) == {"request_id", "endpoint", "model", "version", "arm", "fallback_from",
+                               "items"}  # fmt: skip
+        assert answer["arm"] == "interleave"
         assert [i["position"] for i in answer["items"]] == [1, 2, 3, 4, 5, 6]
     clicks = [
         {"request_id": a["request_id"], "kind": "click", "item": "z"}

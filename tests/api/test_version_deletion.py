@@ -104,10 +104,10 @@ def test_the_client_deletes_a_version(
     services.registry.set_alias("churn", "champion", 1, actor="t")
     services.registry.register(sklearn_folder(tmp_path / "b"), model="churn", actor="t")
     with Client(live_server.url) as client:
-        assert client.delete_version("churn", 2, reason="unused")["version"] == 2
+        assert client.delete_version("churn", 2, reason="unused").version == 2
         with pytest.raises(Conflict, match="churn@champion points at it"):
             client.delete_version("churn", 1)
-        assert client.get_model("churn")["version_count"] == 1
+        assert client.get_model("churn").version_count == 1
 
 
 def test_a_blob_missing_from_a_replicas_store_is_a_503_naming_it(

@@ -9,6 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from champion.db import read
+from champion.events.rollup_tables import MERGED, rollups
+from champion.events.rollups import fold
 from champion.events.tables import feedback, predictions
 from champion.services import Services
 from tests.cli.conftest import CommandLine
@@ -103,3 +105,32 @@ def test_a_bad_horizon_exits_2_naming_the_setting(
     assert result.returncode == 2
     assert "CHAMPION_KEEP_FEEDBACK" in result.stderr and "'a week'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unit_rollups_past_their_horizon_are_compacted_by_the_same_command(
+    services: Services, champion: CommandLine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _event_log(services)
+    with services.engine.begin() as conn:
+        conn.execute(sa.update(predictions).values(folded=False))
+        conn.execute(sa.update(feedback).values(folded=False))
+    fold(services.engine, datetime.now(UTC))
+    monkeypatch.setenv("CHAMPION_KEEP_UNIT_ROLLUPS", "7d")
+
+    dry = champion("admin", "retention", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "Retention dry run" not in dry.text  # raw events are kept forever
+    assert "Compaction dry run" in dry.text and "│ rollups │ 7d │" in dry.text
+    assert "1 segments compacted into per-arm totals" in dry.text
+    assert _units(services) == ["u0", "u1", "u2"]
+
+    run = champion("admin", "retention")
+    assert run.returncode == 0, run.stderr
+    assert "Compaction: done" in run.text
+    assert _units(services) == [MERGED]
+    assert _kept(services) == (3, 1)  # the raw rows are another horizon's business
+
+
+def _units(services: Services) -> list[str]:
+    with read(services.engine) as conn:
+        return sorted(conn.execute(sa.select(rollups.c.unit)).scalars())

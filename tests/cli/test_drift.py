@@ -164,3 +164,32 @@ def test_the_rows_of_a_text_file_are_counted_for_the_bar(tmp_path: Path) -> None
     assert _text_rows(tmp_path / "b.csv") == 2
     assert _text_rows(tmp_path / "empty.csv") == 0
     assert _text_rows(tmp_path / "missing.csv") is None  # the command names it later
+
+
+def test_a_rankers_monitoring_from_the_command_line(
+    champion: CommandLine, served: Services, tmp_path: Path
+) -> None:
+    from tests.drift.rankings import scripted
+
+    log = scripted(seed=5, units=30)
+    shown = len(log.items)
+    log.write(served.engine)
+    # The scripted hours are in January 2026: a window reaching back past them holds both.
+    result = champion("drift", "ranking", "recs", "--window", "2000d")
+    assert result.returncode == 0, result.stderr
+    assert "recs/1" in result.text and "window before" in result.text
+    assert f"{shown:,}" in result.text and "context inputs" in result.text
+    body = json.loads(champion("drift", "ranking", "recs", "--window", "2000d", "--json").stdout)
+    [version] = body["versions"]
+    assert version["impressions"] == shown and version["item_drift"]["p_value"] is None
+    out = tmp_path / "ranking.html"
+    report = champion(
+        "drift", "report", "--endpoint", "recs", "--window", "2000d", "--out", str(out)
+    )
+    assert report.returncode == 0, report.stderr
+    assert "Shown items drifted for 0 of 1 versions" in report.text
+    assert json.loads(out.with_suffix(".json").read_text())["versions"][0]["impressions"] == shown
+    bad = champion("drift", "ranking", "recs", "--window", "soon")
+    assert bad.returncode == 2 and "'window'" in bad.stderr
+    other = champion("drift", "ranking", "churn")
+    assert other.returncode == 2 and "serves a classifier" in other.stderr

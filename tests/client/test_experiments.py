@@ -33,14 +33,14 @@ def test_design_read_approve_promote_and_roll_back(
         started = client.set_experiment(
             "churn", "click_rate", guardrails=[], automation="approve", reason="try v2"
         )
-        assert (started["status"], started["share"]) == ("running", 0.1)
+        assert (started.status, started.share) == ("running", 0.1)
         for unit in range(10):
             client.predict("churn", [ROW], unit=f"u{unit}")
         [listed] = client.list_experiments()
-        assert listed["id"] == started["id"] and listed["design"]["automation"] == "approve"
-        assert client.get_experiment("churn")["decision"]["decision"] == "continue"
+        assert listed.id == started.id and listed.design["automation"] == "approve"
+        assert client.get_experiment("churn").decision.decision == "continue"
         timeline = client.experiment_timeline("churn", points=3)
-        assert len(timeline["points"]) == 3 and timeline["goal"] == "click_rate"
+        assert len(timeline.points) == 3 and timeline.goal == "click_rate"
 
         with pytest.raises(Conflict, match="has nothing waiting for approval"):
             client.approve("churn")
@@ -49,17 +49,17 @@ def test_design_read_approve_promote_and_roll_back(
         ramp = Decision("continue", "ramp", "step 10% is healthy", "challenger", 0.25)
         assert canary.rollout.propose(experiment, ramp, actor="controller")
         approved = client.approve("churn", reason="looks fine")
-        assert (approved["share"], approved["pending"]) == (0.25, None)
-        assert client.get_endpoint("churn")["params"]["share"] == 0.25
+        assert (approved.share, approved.pending) == (0.25, None)
+        assert client.get_endpoint("churn").params["share"] == 0.25
 
         promoted = client.promote("churn", reason="good enough")
-        assert promoted["status"] == "promoted"
-        assert client.get_endpoint("churn")["policy"] == "blue_green"
+        assert promoted.status == "promoted"
+        assert client.get_endpoint("churn").policy == "blue_green"
         undone = client.rollback("churn", reason="changed my mind")
-        assert undone["status"] == "rolled_back"
-        assert client.get_endpoint("churn")["params"]["live"] == "blue"
-        records = client.audit(endpoint="churn", action="experiment.", limit=4)["records"]
-        assert [r["action"] for r in records] == [
+        assert undone.status == "rolled_back"
+        assert client.get_endpoint("churn").params["live"] == "blue"
+        records = client.audit(endpoint="churn", action="experiment.", limit=4).records
+        assert [r.action for r in records] == [
             "experiment.rollback", "experiment.promote", "experiment.ramp", "experiment.propose",
         ]  # fmt: skip
         with pytest.raises(Conflict, match="already ended"):

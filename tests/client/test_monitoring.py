@@ -34,12 +34,12 @@ def test_drift_performance_references_and_alerts(
                 with pytest.raises(NotFound, match="churn/1"):
                     await client.get_reference("churn", 1)
                 stored = await client.put_reference("churn", 1, reference, reason="training data")
-                assert stored["inputs"] == ["tenure", "charges", "contract"]
-                assert (await client.get_reference("churn", "1"))["rows"] == 2000
+                assert stored.inputs == ["tenure", "charges", "contract"]
+                assert (await client.get_reference("churn", "1")).rows == 2000
 
                 served = rows(customers(300, seed=2, shift=1.0))
                 ids = [
-                    (await client.predict("churn", served[i : i + 50]))["request_id"]
+                    (await client.predict("churn", served[i : i + 50])).request_id
                     for i in range(0, 300, 50)
                 ]
                 await client.feedback_batch(
@@ -51,13 +51,13 @@ def test_drift_performance_references_and_alerts(
                     await asyncio.sleep(0.02)
 
                 drift = await client.drift("churn", window="1h", tests={"charges": "psi"})
-                assert {"tenure", "contract"} <= set(drift["drifted_columns"])
-                methods = {c["column"]: c["method"] for c in drift["columns"]}
+                assert {"tenure", "contract"} <= set(drift.drifted_columns)
+                methods = {c.column: c.method for c in drift.columns}
                 assert methods["charges"] == "psi"
                 timeline = await client.drift_timeline("churn", window="30m", buckets=2)
-                assert [b["rows"] for b in timeline["buckets"]] == [0, 300]
+                assert [b.rows for b in timeline.buckets] == [0, 300]
                 performance = await client.performance("churn", window="1h", bucket="30m")
-                assert performance["labelled"] == 6 and performance["version"] == "churn/1"
+                assert performance.labelled == 6 and performance.version == "churn/1"
 
                 with pytest.raises(InvalidInput, match="'metric'"):
                     await client.put_alert_rule(
@@ -67,14 +67,14 @@ def test_drift_performance_references_and_alerts(
                     "churn-drift", endpoint="churn", metric="drift_share", threshold=0.2,
                     window="1h", severity="critical", reason="watch it",
                 )  # fmt: skip
-                assert rule["severity"] == "critical"
-                assert [r["name"] for r in await client.list_alert_rules()] == ["churn-drift"]
-                assert (await client.get_alert_rule("churn-drift"))["threshold"] == 0.2
+                assert rule.severity == "critical"
+                assert [r.name for r in await client.list_alert_rules()] == ["churn-drift"]
+                assert (await client.get_alert_rule("churn-drift")).threshold == 0.2
                 [opened] = await client.evaluate_alerts()
-                assert (opened["rule"], opened["state"]) == ("churn-drift", "open")
-                assert [a["id"] for a in await client.list_alerts(state="open")] == [opened["id"]]
+                assert (opened.rule, opened.state) == ("churn-drift", "open")
+                assert [a.id for a in await client.list_alerts(state="open")] == [opened.id]
                 assert await client.list_alerts(state="resolved") == []
-                assert await client.delete_alert_rule("churn-drift", reason="done") is None
+                await client.delete_alert_rule("churn-drift", reason="done")
                 with pytest.raises(NotFound, match="Unknown alert rule 'churn-drift'"):
                     await client.get_alert_rule("churn-drift")
 

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from champion import Client
+from champion.answers import RunAnswer
 from champion.server_process import ServerProcess
 from champion.services import Services
 from tests.automation.trainers import customers as training_rows
@@ -98,9 +99,9 @@ def _wave(client: Client, start: int, shift: float, rng: np.random.Generator) ->
     for offset, row in enumerate(rows(frame)):
         answer = client.predict("churn", [row], unit=f"customer-{start + offset}")
         churned = int(row["tenure"] < 24) if rng.random() < 0.8 else int(row["tenure"] >= 24)
-        events.append({"request_id": answer["request_id"], "kind": "label", "label": churned})
-        if rng.random() < (0.5 if answer["version"] == 2 else 0.2):  # churn/2: the challenger
-            events.append({"request_id": answer["request_id"], "kind": "click"})
+        events.append({"request_id": answer.request_id, "kind": "label", "label": churned})
+        if rng.random() < (0.5 if answer.version == 2 else 0.2):  # churn/2: the challenger
+            events.append({"request_id": answer.request_id, "kind": "click"})
     client.feedback_batch(events)
 
 
@@ -110,7 +111,7 @@ def _shadowed(client: Client) -> None:
         answer = client.predict("scores", [row], unit=f"customer-{i}")
         if i < 30:
             label = int(row["tenure"] < 27)
-            events.append({"request_id": answer["request_id"], "kind": "label", "label": label})
+            events.append({"request_id": answer.request_id, "kind": "label", "label": label})
     client.feedback_batch(events)
 
 
@@ -118,8 +119,8 @@ def _rankings(client: Client) -> None:
     events = []
     for i in range(30):
         answer = client.rank("recs", unit=f"user-{i}", k=3)
-        shown = [item["item"] for item in answer["items"]]
-        events.append({"request_id": answer["request_id"], "kind": "click", "item": shown[i % 3]})
+        shown = [item.item for item in answer.items]
+        events.append({"request_id": answer.request_id, "kind": "click", "item": shown[i % 3]})
     client.feedback_batch(events)
 
 
@@ -132,14 +133,14 @@ def _pipeline(client: Client, incoming: Path) -> None:
     for n, name in enumerate(["", "1-more.csv"]):
         if name:
             write_batch(incoming, name, training_rows(60, seed=2))
-        run_id = client.start_run("attrition-retrain", reason=f"run {n + 1}")["id"]
+        run_id = client.start_run("attrition-retrain", reason=f"run {n + 1}").id
 
-        def finished(run_id: int = run_id) -> dict[str, Any] | None:
-            run: dict[str, Any] = client.get_run("attrition-retrain", run_id)
-            return run if run["status"] in {"succeeded", "failed"} else None
+        def finished(run_id: int = run_id) -> RunAnswer | None:
+            run = client.get_run("attrition-retrain", run_id)
+            return run if run.status in {"succeeded", "failed"} else None
 
         done = wait_for(f"run {run_id}", finished)
-        assert done["status"] == "succeeded", done["error"]
+        assert done.status == "succeeded", done.error
 
 
 def build_world(
@@ -180,11 +181,11 @@ def _populate(world: World, tmp_path: Path) -> World:
         time.sleep(WAVE_SECONDS)
         _wave(client, 60, 1.0, rng)
         last_wave = time.monotonic()
-        opened = {(a["rule"], a["state"]) for a in client.evaluate_alerts()}
+        opened = {(a.rule, a.state) for a in client.evaluate_alerts()}
         assert opened == {("churn-drift", "open"), ("churn-traffic", "open")}, opened
-        wait_for("the controller's proposal", lambda: client.get_experiment("churn")["pending"])
+        wait_for("the controller's proposal", lambda: client.get_experiment("churn").pending)
         _pipeline(client, tmp_path / "incoming")
         time.sleep(max(0.0, last_wave + QUIET_SECONDS - time.monotonic()))
-        resolved = {(a["rule"], a["state"]) for a in client.evaluate_alerts()}
+        resolved = {(a.rule, a.state) for a in client.evaluate_alerts()}
         assert resolved == {("churn-traffic", "resolved")}, resolved
     return world

@@ -2,12 +2,14 @@
 
 What the dashboard shows and a caller chose: the actor (``X-Champion-Actor``) and reason of
 every change, a version's lineage, alert rule descriptions, the category values of live
-inputs (a predict caller's), experiment and pipeline run reasons, a quarantined cell. Names
+inputs (a predict caller's), experiment and pipeline run reasons, a quarantined cell, and
+the item ids a ranker (``feed``) showed. Names
 are left plain: the API refuses anything but letters, digits, ``.``, ``_`` and ``-`` in them.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,9 +67,9 @@ def _pipeline(url: str, incoming: Path) -> None:
     body = spec(incoming, model="attrition", deploy=None, automation="auto").to_json()
     with Client(url) as client:
         client.apply_pipeline({**body, "name": "attrition-retrain"}, reason=HOSTILE[0])
-        run_id = client.start_run("attrition-retrain", reason=HOSTILE[3])["id"]
+        run_id = client.start_run("attrition-retrain", reason=HOSTILE[3]).id
         deadline = time.monotonic() + 60
-        while client.get_run("attrition-retrain", run_id)["status"] not in {"succeeded", "failed"}:
+        while client.get_run("attrition-retrain", run_id).status not in {"succeeded", "failed"}:
             if time.monotonic() > deadline:
                 raise AssertionError(f"Waited 60 s for pipeline run {run_id}.")
             time.sleep(0.1)
@@ -85,11 +87,36 @@ def _register(services: Services, model_folder: ModelFolders) -> None:
         )
 
 
+RANKER = """import json
+from pathlib import Path
+
+
+class Ranker:
+    def load(self, path: Path) -> None:
+        self.items = json.loads((path / "items.json").read_text())
+
+    def rank(self, unit, context, k):
+        return [(item, 1.0 / (i + 1)) for i, item in enumerate(self.items[:k])]
+"""
+
+
+def _ranker(services: Services, folder: Path) -> None:
+    # A ranker whose item ids are the hostile values: its drift page draws and lists them.
+    folder.mkdir(parents=True)
+    (folder / "ranker.py").write_text(RANKER)
+    (folder / "items.json").write_text(json.dumps(HOSTILE))
+    manifest = {"kind": "ranker", "flavor": "python", "class": "ranker:Ranker"}
+    (folder / "champion.yaml").write_text(yaml.safe_dump(manifest))
+    services.registry.register(folder, model="feed", actor="tests", aliases_to_set=("champion",))
+    services.endpoints.set("feed", "single", {"version": "feed@champion"}, actor="tests")
+
+
 @contextmanager
 def hostile_world(
     services: Services, model_folder: ModelFolders, tmp_path: Path
 ) -> Iterator[HostileWorld]:
     _register(services, model_folder)
+    _ranker(services, tmp_path / "feed")
     with LiveServer(services.settings) as server:
         world = HostileWorld(server, services)
         with world.http() as http:
@@ -108,7 +135,13 @@ def hostile_world(
             for start in range(0, len(live), 40):
                 body = {"unit": f"u{start}", "instances": live[start : start + 40]}
                 http.post("/v1/endpoints/churn/predict", json=body).raise_for_status()
-            world.wait_for_predictions(3)
+            for unit in range(4):
+                shown = http.post("/v1/endpoints/feed/rank", json={"unit": f"r{unit}", "k": 4})
+                shown.raise_for_status()
+                click = {"request_id": shown.json()["request_id"], "kind": "click",
+                         "item": HOSTILE[unit]}  # fmt: skip
+                http.post("/v1/feedback", json=click).raise_for_status()
+            world.wait_for_predictions(7)
             rule = {
                 "endpoint": "churn",
                 "metric": "predictions",

@@ -31,6 +31,7 @@ PAGES = {
     "/": [HOSTILE[1]],  # who changed the endpoint last
     "/endpoints/churn": [HOSTILE[1]],  # configuration history: who and why
     "/endpoints/churn/drift?window=1h&buckets=6": [],  # live categories: in a chart, below
+    "/endpoints/feed/drift?window=1h&buckets=6": [],  # the ranker's items: in a chart, below
     "/registry": [HOSTILE[0], HOSTILE[2], HOSTILE[3]],  # lineage, who registered
     "/alerts": [HOSTILE[3]],  # the rule's description
     "/audit": HOSTILE,
@@ -79,6 +80,14 @@ def test_every_page_shows_hostile_values_as_text_and_runs_nothing(world: Hostile
         )
         assert {_plain(v) for v in HOSTILE} <= {_plain(t) for t in ticks}, ticks
         assert watched.ran(page) == []
+        # A ranker's shown items, drawn as the item chart's labels, read as the ranker sent them.
+        _visit(page, world.url + "/endpoints/feed/drift?window=1h&buckets=6")
+        page.wait_for_selector("#ranking-items .xtick text")
+        ticks = page.eval_on_selector_all(
+            "#ranking-items .xtick text", "(all) => all.map((t) => t.textContent)"
+        )
+        assert {_plain(v) for v in HOSTILE} <= {_plain(t) for t in ticks}, ticks
+        assert watched.ran(page) == [] and watched.errors == []
 
 
 def _plain(text: str) -> str:

@@ -47,7 +47,7 @@ PAGES = {
                                           "goal-arms", "goal-effect"]),
     "endpoint-scores": ("/endpoints/scores", ["requests", "latency"]),
     "drift-churn": (DRIFT, ["heatmap", "distribution", "performance"]),
-    "drift-recs": ("/endpoints/recs/drift", []),
+    "drift-recs": ("/endpoints/recs/drift", ["ranking-items", "ranking-ctr"]),
     "registry": ("/registry", ["metrics"]),
     "alerts": ("/alerts", ["timeline"]),
     "pipelines": ("/pipelines", ["steps-attrition-retrain", "files-customers"]),
@@ -61,7 +61,9 @@ PANELS = {
                       "shadow-section": False, "ramp-section": True},  # rankers interleaved
     "endpoint-scores": {"ctr-section": False, "interleaving-section": False,
                         "shadow-section": True, "ramp-section": False},  # a classifier's shadow
-    "drift-recs": {"heatmap-section": False, "columns-grid": False, "performance-section": False},
+    "drift-recs": {"heatmap-section": False, "columns-grid": False, "performance-section": False,
+                   "ranking-section": True, "ranking-grid": True,
+                   "ranking-positions-section": True, "ranking-context-section": True},
 }  # fmt: skip
 WIDTH = 1280
 # Elements wider than their box (they would scroll sideways), outside Plotly's own drawing.
@@ -127,8 +129,9 @@ def _every_page(page: Page, world: World, errors: list[str], backend: str) -> No
             assert "Reference: churn/1, the version serving now." in text
             assert "drift" in page.inner_text("#columns")
         if name == "drift-recs":
-            assert "recs/1 is a ranker: rankers have no reference profile" in text
             assert "served no prediction" not in text
+            assert "rankers have no reference profile" not in text
+            _ranking_numbers_are_the_apis(page, world)
         if name == "alerts":
             assert "resolved" in page.inner_text("#history")
             assert "predictions over 4s is above 0" in page.inner_text("#rules")
@@ -152,19 +155,47 @@ def _versions_match_the_interleaving(page: Page, world: World) -> None:
     """Under interleaving each version's clicks are those on the items it placed: the
     versions table shows the interleaving comparison's clicks, not all of them on one."""
     with world.client() as client:
-        [pair] = client.interleaving("recs")
+        [comparison] = client.interleaving("recs")
     headings = page.evaluate(HEADINGS, "versions")
     clicks = headings.index("clicks")
     shown = {row[0].split(" · ")[0]: row[clicks] for row in page.evaluate(ROWS, "versions")}
-    assert shown == {version: str(clicks) for version, clicks in pair["clicks"].items()}
+    assert shown == {version: str(clicks) for version, clicks in comparison.clicks.items()}
     assert all(int(clicks) > 0 for clicks in shown.values())
+
+
+def _ranking_numbers_are_the_apis(page: Page, world: World) -> None:
+    """A ranker's drift page shows the ranking monitor's numbers over its span (24 windows
+    of 1 h): per version the impressions, users, distinct items, coverage and click-through;
+    each context says why there is no context drift (no reference of its inputs)."""
+    with world.client() as client:
+        body = client.ranking_monitor("recs", window="1d", buckets=24).model_dump()
+    rows = {row[0]: row for row in page.evaluate(ROWS, "ranking-versions")}
+    headings = page.evaluate(HEADINGS, "ranking-versions")
+    assert set(rows) == {"window before"} | {v["version"] for v in body["versions"]}
+    assert {v["version"] for v in body["versions"]} == {"recs/1", "recs/2"}
+    for version in body["versions"]:
+        row = dict(zip(headings, rows[version["version"]], strict=True))
+        assert row["impressions"] == _number(version["impressions"], 0)
+        assert row["users"] == _number(version["units"], 0)
+        assert row["distinct items"] == _number(version["distinct_items"], 0)
+        assert row["coverage"] == f"{100 * version['coverage']:.1f}%"
+        assert row["exposure Gini"] == _number(version["gini"], 3)
+    assert sum(v["impressions"] for v in body["versions"]) == 30 * 3
+    positions = page.evaluate(ROWS, "ranking-positions")
+    for version in body["versions"]:
+        overall = version["click_through"]
+        [row] = [r for r in positions if r[0] == version["version"] and r[1] == "all"]
+        assert row[2:5] == [_number(overall["impressions"], 0), _number(overall["clicked"], 0),
+                            f"{100 * overall['ctr']:.1f}%"]  # fmt: skip
+    context = page.inner_text("#ranking-context")
+    assert "Version recs/1 has no reference profile of its context inputs" in context
 
 
 def _shadow_numbers_are_the_apis(page: Page, world: World) -> None:
     """The shadow panel shows /stats's shadow numbers: requests scored, failures, agreement,
     labelled requests, each version's latency and label metrics."""
     with world.client() as client:
-        [shadow] = client.stats("scores")["shadows"]
+        [shadow] = client.stats("scores").model_dump()["shadows"]
     cards = page.evaluate(CARDS, "shadow")
     assert cards == {
         "requests": str(shadow["requests"]),
@@ -220,7 +251,7 @@ def _act(page: Page, world: World, action: str, reason: str) -> dict[str, Any]:
     page.click("#confirm-button")
     page.wait_for_selector("#confirm[open]", state="detached")
     with world.client() as client:
-        experiment: dict[str, Any] = client.get_experiment("churn")
+        experiment: dict[str, Any] = client.get_experiment("churn").model_dump()
     return experiment
 
 
@@ -232,7 +263,7 @@ def _buttons(page: Page, world: World, errors: list[str], backend: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"dashboard-{backend}-confirm.png"))
     page.click("#confirm button[value=cancel]")
     with world.client() as client:
-        assert client.get_experiment("churn")["share"] == 0.5  # cancelled: nothing changed
+        assert client.get_experiment("churn").share == 0.5  # cancelled: nothing changed
     ramped = _act(page, world, "approve", "ramp looks healthy")
     assert (ramped["share"], ramped["pending"], ramped["status"]) == (0.75, None, "running")
     promoted = _act(page, world, "promote", "clicks are up")
@@ -248,7 +279,7 @@ def _buttons(page: Page, world: World, errors: list[str], backend: str) -> None:
     assert undone["status"] == "rolled_back"
     with world.client() as client:
         endpoint = client.get_endpoint("churn")
-    assert (endpoint["policy"], endpoint["params"]["live"]) == ("blue_green", "blue")
+    assert (endpoint.policy, endpoint.params["live"]) == ("blue_green", "blue")
     _visit(page, world.server.url + "/audit")
     text = page.inner_text("#records")
     for action, reason in [

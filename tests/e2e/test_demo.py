@@ -15,13 +15,15 @@ from champion.demo.run import SESSIONS, run_demo
 from champion.evaluation.tables import experiments
 from champion.events.tables import feedback, predictions, shadow_predictions
 from champion.serving.tables import endpoints
+from tests.e2e.demo_pages import check_demo_pages
+from tests.e2e.test_dashboard import _chromium
 
 DATA = Path(__file__).parents[2] / "data"
 
 
-@pytest.mark.slow(seconds=75)
+@pytest.mark.slow(seconds=90)
 @pytest.mark.timeout(600)  # the whole demo, on a loaded machine
-def test_demo_serves_logs_and_joins_feedback(
+def test_demo_serves_logs_and_joins_feedback_and_the_dashboard_shows_its_records(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run_demo(home=str(tmp_path / "demo"), data=str(DATA), users=60)
@@ -134,6 +136,10 @@ def test_demo_serves_logs_and_joins_feedback(
     [(rule, state, _)] = fired
     assert rule == "attrition-drift" and state in {"open", "resolved"}
     assert "sent" in fired[0][2].values()
+    # Every dashboard page over the demo's home shows what the API answers for it; the
+    # numbers compared are listed in test-artifacts/demo-pages.txt.
+    checked = check_demo_pages(tmp_path / "demo", _chromium())
+    assert any(line.startswith("endpoint-recs\trecs/2") for line in checked)
 
 
 def test_item_knn_beats_popularity_offline(tmp_path: Path) -> None:

@@ -76,3 +76,47 @@ def test_chromium_shows_the_report_and_runs_nothing_hostile(
             shown = value.replace("\u2028", "").strip()
             assert any(shown in tick.replace("\u2028", "") for tick in ticks), (value, ticks)
         assert "Drift report: endpoint churn" in text
+
+
+def _hostile_ranking_report(served: Services, tmp_path: Path) -> Path:
+    from datetime import timedelta
+
+    from champion.drift.ranking_report import write_ranking_report
+    from tests.fixtures.events import T0, EventLog
+
+    log = EventLog(endpoint="recs")
+    for unit in range(8):
+        shown = HOSTILE[unit % 4 :] + HOSTILE[: unit % 4]
+        request = log.predict("single", f"u{unit}", at=T0 + timedelta(minutes=unit),
+                              items=shown, model="recs")  # fmt: skip
+        log.react(request, "click", item=shown[0])
+    log.write(served.engine)
+    result = served.drift.ranking("recs", start=T0, end=T0 + timedelta(hours=1))
+    return write_ranking_report(result, tmp_path / "ranking.html")
+
+
+def test_a_rankers_report_shows_hostile_item_ids_as_text_and_runs_nothing(
+    served: Services, tmp_path: Path
+) -> None:
+    report = _hostile_ranking_report(served, tmp_path)
+    page_text = report.read_text()
+    for value in HOSTILE:
+        assert value not in page_text
+    scripts = re.findall(r"<script([^>]*)>", page_text)
+    assert scripts == ["", ' type="application/json" id="figures"', ""]
+    body = json.loads(report.with_suffix(".json").read_text())
+    assert body["versions"][0]["impressions"] == 8 * 4
+    with chromium() as browser:
+        page = browser.new_page()
+        watched = watch(page)
+        page.goto(report.as_uri())
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .bars').length > 0")
+        assert watched.ran(page) == [] and watched.errors == []
+        ticks = page.eval_on_selector_all(
+            "[id^=items-] .xtick text", "(all) => all.map((t) => t.textContent)"
+        )
+        for value in HOSTILE:
+            shown = value.replace("\u2028", "").strip()
+            assert any(shown in tick.replace("\u2028", "") for tick in ticks), (value, ticks)
+        text = page.inner_text("body")
+        assert "Ranker report: endpoint recs" in text and "recs/1" in text

@@ -5,14 +5,18 @@ configurations, units that come back, rankings and interleaved lists, feedback i
 and before or after its prediction is folded, duplicate event ids, labels, purchases with
 values, clicks on items never shown), runs fold passes at random points, and compares every
 report an experiment uses with main's SQL over the raw rows (``tests/fixtures/raw_reports``);
-then folds everything, deletes the folded raw rows and compares again. Derandomized (the
-same examples every run); CHAMPION_ROLLUP_EXAMPLES sets how many (12; a few hundred for a
-deeper search).
+then folds everything, deletes the folded raw rows and compares again; then compacts the
+segments before the experiment started and checks that every per-arm answer is unchanged, that
+every unit-level answer over a compacted window raises ``Compacted`` and every one after it
+is unchanged, and that the compacted segments hold one row per key. Derandomized (the same
+examples every run); CHAMPION_ROLLUP_EXAMPLES sets how many (12; a few hundred for a deeper
+search).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,9 +26,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from champion.clock import FixedClock
 from champion.db import read, write
 from champion.db.dialects import insert_ignoring_duplicates
 from champion.drift.concept import labelled_errors
+from champion.errors import Compacted
 from champion.evaluation.tables import experiments
 from champion.events import sketch
 from champion.events.arms import (
@@ -37,9 +43,13 @@ from champion.events.arms import (
     ranked_requests,
     read_ahead,
 )
+from champion.events.compacted import compacted_windows
+from champion.events.compaction import Compaction
 from champion.events.covariates import covariate_sums
 from champion.events.queries import arm_rewards, interleaved_units, version_stats
 from champion.events.rollup_tables import (
+    MERGED,
+    compacted_segments,
     interleaving_rollups,
     labelled_predictions,
     ranked_clicks,
@@ -182,28 +192,15 @@ def _ends(window: ArmWindow) -> list[datetime | None]:
     return [*inside, window.end]
 
 
-def _arm_sums(conn: sa.Connection, window: ArmWindow) -> dict[str, Any]:
-    return {
-        arm: {
-            "units": s.units,
-            "totals": s.totals,
-            "sums": s.sums,
-            "latency_ms": s.latency_ms,
-            "feedback_delay_seconds": s.feedback_delay_seconds,
-        }
-        for arm, s in arm_sums(conn, window).items()
-    }
-
-
 def _reports(conn: sa.Connection) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for n, window in enumerate(WINDOWS):
-        found[f"arm_sums{n}"] = _arm_sums(conn, window)
+        found[f"arm_sums{n}"] = _sums_of(arm_sums(conn, window))
         if window.start is not None:
             # A timeline's sums: one pass for every end, then read as each window's.
             read_ahead(conn, window, _ends(window))
             for k, end in enumerate(_ends(window)):
-                found[f"arm_sums{n}_at{k}"] = _arm_sums(conn, replace(window, end=end))
+                found[f"arm_sums{n}_at{k}"] = _sums_of(arm_sums(conn, replace(window, end=end)))
         found[f"arm_counts{n}"] = arm_counts(conn, window)
         found[f"label_rows{n}"] = label_rows(conn, window)
         found[f"ranked_requests{n}"] = ranked_requests(conn, window)
@@ -290,6 +287,7 @@ def _reset(services: Services) -> None:
     tables = (
         prediction_items, predictions, feedback, experiments, rollups, reward_rollups,
         rollup_sketches, interleaving_rollups, labelled_predictions, ranked_clicks,
+        compacted_segments,
     )  # fmt: skip
     with write(services.engine) as conn:
         for table in tables:
@@ -312,6 +310,74 @@ def _reset(services: Services) -> None:
                 }
             ],
         )
+
+
+_READERS: dict[str, Callable[[sa.Connection, ArmWindow], Any]] = {
+    "arm_sums": lambda conn, window: _sums_of(arm_sums(conn, window)),
+    "arm_counts": arm_counts,
+    "label_rows": label_rows,
+    "ranked_requests": ranked_requests,
+    "clicked_positions": clicked_positions,
+}
+"""The reports that need each unit's own numbers (or the label and click rows)."""
+PER_UNIT = tuple(_READERS)
+
+
+def _compacted(conn: sa.Connection) -> tuple[list[bool], list[bool]]:
+    """Per window and span, whether it reads a compacted segment (so a unit-level answer
+    over it must refuse)."""
+    windows = [bool(compacted_windows(conn, E, w.start, w.end)) for w in WINDOWS]
+    return windows, [bool(compacted_windows(conn, E, a, b)) for a, b in SPANS]
+
+
+def _compacted_reports(conn: sa.Connection, expected: dict[str, Any]) -> dict[str, Any]:
+    """The reports after compaction: per-unit ones only where no window is compacted (and
+    raising ``Compacted`` where one is); ``/stats`` units at least the exact ones."""
+    windows_hit, spans_hit = _compacted(conn)
+    found: dict[str, Any] = {}
+    for n, window in enumerate(WINDOWS):
+        for metric in ("ctr", "value_per_unit", "click_rate") if window.start else ():
+            assert window.start is not None
+            if spans_hit[3]:  # the pre-period [T0, start) reads compacted segments
+                with pytest.raises(Compacted, match="CHAMPION_KEEP_UNIT_ROLLUPS"):
+                    covariate_sums(conn, window, metric, T0, window.start)
+            else:
+                found[f"cuped{n}{metric}"] = covariate_sums(conn, window, metric, T0, window.start)
+        for name, reader in _READERS.items():
+            if windows_hit[n]:
+                with pytest.raises(Compacted, match=f"endpoint {E!r} has per-arm totals only"):
+                    reader(conn, window)
+            else:
+                found[f"{name}{n}"] = reader(conn, window)
+        found[f"propensity{n}"] = propensity_sums(conn, window, "click")
+    for n, (start, end) in enumerate(SPANS):
+        stats = [s.__dict__ for s in version_stats(conn, E, start, end)]
+        if spans_hit[n]:
+            exact = expected[f"version_stats{n}"]
+            assert all(s["units"] >= e["units"] for s, e in zip(stats, exact, strict=True))
+            stats = [s | {"units": e["units"]} for s, e in zip(stats, exact, strict=True)]
+            with pytest.raises(Compacted):
+                interleaved_units(conn, E, start, end)
+        else:
+            found[f"interleaving{n}"] = interleaved_units(conn, E, start, end)
+        found[f"version_stats{n}"] = stats
+    for config in (1, 2):
+        for kind in KINDS:
+            found[f"rewards{config}{kind}"] = arm_rewards(conn, E, config, kind)
+    return found
+
+
+def _sums_of(sums: dict[str, Any]) -> dict[str, Any]:
+    return {
+        arm: {
+            "units": s.units,
+            "totals": s.totals,
+            "sums": s.sums,
+            "latency_ms": s.latency_ms,
+            "feedback_delay_seconds": s.feedback_delay_seconds,
+        }
+        for arm, s in sums.items()
+    }
 
 
 def _labels(services: Services) -> list[tuple[datetime, str]]:
@@ -351,3 +417,31 @@ def test_reports_from_rollups_equal_reports_from_raw_rows(
         assert conn.execute(sa.select(sa.func.count()).select_from(predictions)).scalar_one() == 0
         _same(_reports(conn), expected)
     assert _labels(services) == expected_labels
+
+    # Compact every segment before the experiment started (it finished: nothing holds them).
+    Compaction(services.engine, FixedClock(STARTED + DAY), DAY, batch_size=3).run()
+    with read(services.engine) as conn:
+        windows, spans = _compacted(conn)
+        kept = {
+            name: value
+            for name, value in expected.items()
+            if "_at" not in name  # the timeline's cuts are checked before compaction
+            and not (any(name.startswith(p) for p in PER_UNIT) and windows[int(name[-1])])
+            and not (name.startswith("cuped") and spans[3])
+            and not (name.startswith("interleaving") and spans[int(name[-1])])
+        }
+        _same(_compacted_reports(conn, expected), kept)
+        r = rollups
+        before = (r.c.endpoint == E) & (r.c.segment_start < STARTED)
+        units = set(conn.execute(sa.select(r.c.unit).where(before)).scalars())
+        assert units <= {MERGED}
+        assert bool(units) == spans[3]  # every segment before the start was compacted
+        keys = sa.select(r.c.config_version, r.c.arm, r.c.model, r.c.version, r.c.segment_start)
+        assert len(conn.execute(keys.where(before)).all()) == len(
+            conn.execute(keys.where(before).distinct()).all()
+        )
+    if spans[0]:
+        with pytest.raises(Compacted, match="Performance from labels"):
+            _labels(services)
+    else:
+        assert _labels(services) == expected_labels

@@ -30,6 +30,7 @@ SERVICES = (
     "observability",
 )
 TESTED = (
+    "answers",
     "registry",
     "serving",
     "events",
@@ -86,3 +87,15 @@ def test_every_package_has_tests() -> None:
     for package in TESTED:
         assert any((tests / package).glob("test_*.py")), f"no tests/{package}/test_*.py"
     assert any((tests / "e2e").glob("test_demo*.py")), "the demo has no end-to-end test"
+
+
+def test_answers_import_pydantic_and_nothing_else_of_champion() -> None:
+    # The client imports them: they must not bring the server (FastAPI) or any service along.
+    for path in _modules("champion.answers"):
+        outer = {
+            m
+            for m in _imports(path)
+            if (m.startswith("champion.") and not m.startswith("champion.answers"))
+            or m.startswith(("fastapi", "starlette", "sqlalchemy"))
+        }
+        assert not outer, f"{path.relative_to(ROOT)} imports {sorted(outer)}"

@@ -16,11 +16,15 @@ metric                 value over the window
 ``log_loss``           log loss of that probability on the labels (classifiers)
 ``concept_drifts``     changes the online detectors found in the error stream
 ``predictions``        prediction requests served
+``catalogue_coverage`` a ranker's distinct items shown over the catalogue (the version serving
+                       now; ``ranking.ranking_monitor``, the reference: the window before)
+``item_js_distance``   Jensen-Shannon distance of that version's item shares from the window
+                       before's (0: the same items as often; 1: none in common)
 =====================  =====================================================================
 
-The first three describe drift (the inputs and outputs changed), the performance metrics
-from labels and ``concept_drifts`` describe decay (the model got worse): a pipeline triggered
-by an alert records which of the two started it.
+The first three and the two ranker metrics describe drift (the inputs, outputs or shown items
+changed), the performance metrics from labels and ``concept_drifts`` describe decay (the
+model got worse): a pipeline triggered by an alert records which of the two started it.
 """
 
 from __future__ import annotations
@@ -34,11 +38,26 @@ from champion.db import read
 from champion.drift.concept import Performance, performance
 from champion.drift.live import count_predictions
 from champion.drift.monitor import DriftMonitor, DriftRun
-from champion.errors import NotFound
+from champion.drift.ranking import VersionExposure
+from champion.errors import Conflict, InvalidInput, NotFound
 
-__all__ = ["DECAY_METRICS", "DRIFT_METRICS", "METRICS", "SignalCache", "signal_kind"]
+__all__ = [
+    "DECAY_METRICS",
+    "DRIFT_METRICS",
+    "METRICS",
+    "RANKER_METRICS",
+    "SignalCache",
+    "signal_kind",
+]
 
-DRIFT_METRICS = ("drift_share", "drifted_columns", "quality_bad_share")
+DRIFT_METRICS = (
+    "catalogue_coverage",
+    "drift_share",
+    "drifted_columns",
+    "item_js_distance",
+    "quality_bad_share",
+)
+RANKER_METRICS = ("catalogue_coverage", "item_js_distance")
 DECAY_METRICS = ("accuracy", "auc", "concept_drifts", "error_rate", "log_loss")
 METRICS = tuple(sorted((*DRIFT_METRICS, *DECAY_METRICS, "predictions")))
 
@@ -62,11 +81,21 @@ class SignalCache:
         default_factory=dict
     )
     on_drift: Callable[[DriftRun], None] | None = None
+    rankings: dict[tuple[str, datetime, datetime], VersionExposure | None] = field(
+        default_factory=dict
+    )
 
     def value(self, metric: str, endpoint: str, start: datetime, end: datetime) -> float | None:
         if metric == "predictions":
             with read(self.monitor.engine) as conn:
                 return float(count_predictions(conn, endpoint, start, end, None))
+        if metric in RANKER_METRICS:
+            shown = self._ranking(endpoint, start, end)
+            if shown is None:
+                return None
+            if metric == "catalogue_coverage":
+                return shown.shown.coverage
+            return shown.item_drift.js_distance
         if metric in ("drift_share", "drifted_columns", "quality_bad_share"):
             run = self._run(endpoint, start, end)
             if run is None or run.drift.rows == 0:
@@ -97,6 +126,23 @@ class SignalCache:
                 self.on_drift(run)
         return self.runs[key]
 
+    def _ranking(self, endpoint: str, start: datetime, end: datetime) -> VersionExposure | None:
+        """The version serving ``endpoint`` now, as the ranking monitor sees it (None: not a
+        ranker, or it showed nothing in the window)."""
+        key = (endpoint, start, end)
+        if key not in self.rankings:
+            found: VersionExposure | None = None
+            monitor = self.monitor
+            try:
+                live = monitor.window_version(endpoint, start, end)
+                result = monitor.ranking(endpoint, start=start, end=end)
+                found = next((v for v in result.versions if v.version == live), None)
+            except (NotFound, Conflict, InvalidInput):
+                # Unknown, retention cut into the windows, or not a ranker: nothing to say.
+                found = None
+            self.rankings[key] = found
+        return self.rankings[key]
+
     def _performance(self, endpoint: str, start: datetime, end: datetime) -> Performance | None:
         key = (endpoint, start, end)
         if key not in self.performances:
@@ -118,6 +164,8 @@ class SignalCache:
 def describe(metric: str, value: float) -> str:
     formats: dict[str, Any] = {
         "drift_share": f"{value:.0%} of columns drifted",
+        "catalogue_coverage": f"{value:.1%} of the catalogue shown",
+        "item_js_distance": f"shown items moved by a Jensen-Shannon distance of {value:.3f}",
         "quality_bad_share": f"{value:.1%} of rows have data-quality problems",
         "error_rate": f"error rate {value:.3f}",
         "accuracy": f"accuracy {value:.3f} on the labels",

@@ -28,6 +28,7 @@ from champion.api import (
     inference,
     models,
     pipelines,
+    ranking,
 )
 from champion.api.access import AccessGuard
 from champion.api.browser import BrowserGuard
@@ -95,7 +96,7 @@ def create_app(
                 asyncio.create_task(_run_folder(state.folder, settings.fold_interval_seconds))
             )
         stopping = threading.Event()
-        if state.retention is not None:
+        if state.retention_lock is not None:
             tasks.append(
                 asyncio.create_task(_retain(state, settings.retention_interval_seconds, stopping))
             )
@@ -161,6 +162,7 @@ def create_app(
         models.router,
         experiments.router,
         drift.router,
+        ranking.router,
         alerts.router,
         pipelines.router,
         diagnostics.router,
@@ -240,13 +242,15 @@ def _start(
     folder = None
     if settings.fold_interval_seconds > 0:
         lag = timedelta(seconds=settings.fold_lag_seconds)
-        folder = RollupFolder(services.engine, services.clock, metrics, lag)
+        segment = timedelta(seconds=settings.rollup_segment_seconds)
+        folder = RollupFolder(services.engine, services.clock, metrics, lag, segment)
     writer.start()
     committer.start()
     serving.refresh(force=True)
     keyring = Keyring(services.tokens)
     keyring.refresh()
     retention = services.retention
+    compaction = services.compaction
     metrics.registry.register(OldestRowCollector(services.engine))
     readiness = Readiness(
         services.engine,
@@ -270,7 +274,10 @@ def _start(
         folder,
         retention=retention if retention.enabled else None,
         # Its own lock, so retention runs on one server even where the controller is off.
-        retention_lock=LeaderLock(services.engine, "retention") if retention.enabled else None,
+        retention_lock=LeaderLock(services.engine, "retention")
+        if retention.enabled or compaction.enabled
+        else None,
+        compaction=compaction if compaction.enabled else None,
     )
 
 
@@ -398,12 +405,26 @@ async def _retain(state: ServerState, seconds: float, stopping: threading.Event)
 
 
 def _retention_pass(state: ServerState, stopping: threading.Event) -> None:
-    retention, lock = state.retention, state.retention_lock
-    if retention is None or lock is None or not lock.acquire():
+    retention, compaction, lock = state.retention, state.compaction, state.retention_lock
+    if lock is None or not lock.acquire():
         return
-    report = retention.run(stop=stopping)
-    for table, count in report.deleted.items():
-        state.metrics.retention_deleted.labels(table).inc(count)
-    state.metrics.retention_pass_seconds.set(report.seconds)
-    if report.total:
-        logger.info("Retention deleted %s in %.1f s", report.deleted, report.seconds)
+    if retention is not None:
+        report = retention.run(stop=stopping)
+        for table, count in report.deleted.items():
+            state.metrics.retention_deleted.labels(table).inc(count)
+        state.metrics.retention_pass_seconds.set(report.seconds)
+        if report.total:
+            logger.info("Retention deleted %s in %.1f s", report.deleted, report.seconds)
+    if compaction is not None and not stopping.is_set():
+        compacted = compaction.run(stop=stopping)
+        for table, count in compacted.rows.items():
+            state.metrics.compaction_rows.labels(table).inc(count)
+        state.metrics.compaction_segments.inc(compacted.segments)
+        state.metrics.compaction_pass_seconds.set(compacted.seconds)
+        if compacted.total:
+            logger.info(
+                "Compaction merged %d segments (%s) in %.1f s",
+                compacted.segments,
+                compacted.rows,
+                compacted.seconds,
+            )

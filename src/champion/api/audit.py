@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from champion import audit
-from champion.api.answers import ERRORS, AuditAnswer
+from champion.answers import AuditAnswer
+from champion.api.answers import ERRORS, QUERY
 from champion.api.state import state_of
 from champion.clock import UserTime
 from champion.db import read
@@ -18,7 +19,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=ERRORS)
 
 
-@router.get("", response_model=AuditAnswer)
+@router.get("", response_model=AuditAnswer, responses=QUERY)
 def list_audit(
     request: Request,
     model: Annotated[

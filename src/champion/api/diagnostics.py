@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from champion.api.answers import ERRORS
+from champion.answers import DiagnosticsAnswer
+from champion.api.answers import ERRORS, QUERY
 from champion.api.state import state_of
 from champion.diagnostics.report import diagnose
 
@@ -16,7 +17,13 @@ __all__ = ["router"]
 router = APIRouter(tags=["diagnostics"], responses=ERRORS)
 
 
-@router.get("/v1/diagnostics")
+@router.get(
+    "/v1/diagnostics",
+    response_model=DiagnosticsAnswer,
+    # Without a readable database the report stops at the dependencies: no nulls for the rest.
+    response_model_exclude_unset=True,
+    responses=QUERY,
+)
 async def diagnostics(
     request: Request,
     history: int = Query(default=20, ge=1, le=500, description="Runs per pipeline."),

@@ -11,8 +11,9 @@ import orjson
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from champion.api.answers import ERRORS
-from champion.api.schemas import Reason
+from champion.answers import DriftAnswer, DriftTimelineAnswer, PerformanceAnswer, ReferenceAnswer
+from champion.api.answers import ERRORS, LOOKUP, UNIT_LEVEL, WRITE
+from champion.api.schemas import EndpointName, ModelName, Reason
 from champion.api.state import actor_of, state_of
 from champion.clock import UserTime
 
@@ -32,9 +33,9 @@ def _json(body: Any) -> Response:
     )
 
 
-@router.get("/v1/endpoints/{endpoint}/drift")
+@router.get("/v1/endpoints/{endpoint}/drift", response_model=DriftAnswer, responses=LOOKUP)
 def endpoint_drift(
-    endpoint: str,
+    endpoint: EndpointName,
     request: Request,
     window: str | None = Query(default=None, description="15m, 1h, 7d… (default 1d)"),
     start: UserTime | None = None,
@@ -57,9 +58,13 @@ def endpoint_drift(
     return _json(run.to_json())
 
 
-@router.get("/v1/endpoints/{endpoint}/drift/timeline")
+@router.get(
+    "/v1/endpoints/{endpoint}/drift/timeline",
+    response_model=DriftTimelineAnswer,
+    responses=LOOKUP,
+)
 def endpoint_drift_timeline(
-    endpoint: str,
+    endpoint: EndpointName,
     request: Request,
     window: str = Query(default="1h", description="Width of each window: 15m, 1h, 1d…"),
     # le: drift.timeline.MAX_BUCKETS, written out so that champion.drift loads on first use.
@@ -84,9 +89,11 @@ def endpoint_drift_timeline(
     return _json(timeline.to_json())
 
 
-@router.get("/v1/endpoints/{endpoint}/performance")
+@router.get(
+    "/v1/endpoints/{endpoint}/performance", response_model=PerformanceAnswer, responses=UNIT_LEVEL
+)
 def endpoint_performance(
-    endpoint: str,
+    endpoint: EndpointName,
     request: Request,
     window: str | None = Query(default=None, description="default 1d"),
     start: UserTime | None = None,
@@ -112,16 +119,24 @@ def endpoint_performance(
     return _json({"version": str(key), **result.to_json()})
 
 
-@router.get("/v1/models/{model}/versions/{version}/reference")
-def get_reference(model: str, version: str, request: Request) -> Response:
+@router.get(
+    "/v1/models/{model}/versions/{version}/reference",
+    response_model=ReferenceAnswer,
+    responses=LOOKUP,
+)
+def get_reference(model: ModelName, version: str, request: Request) -> Response:
     services = state_of(request).services
     key = services.registry.resolve(path_reference(model, version)).key
     return _json(services.references.get(key).to_json())
 
 
-@router.put("/v1/models/{model}/versions/{version}/reference")
+@router.put(
+    "/v1/models/{model}/versions/{version}/reference",
+    response_model=ReferenceAnswer,
+    responses=WRITE,
+)
 def put_reference(
-    model: str,
+    model: ModelName,
     version: str,
     request: Request,
     file: UploadFile = File(description="The reference data: .csv, .parquet or .jsonl"),  # noqa: B008

@@ -9,24 +9,26 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from champion.api.answers import (
-    ERRORS,
+from champion.answers import (
     EndpointAnswer,
     EndpointHistoryAnswer,
     EndpointListAnswer,
+    InterleavingAnswer,
     PredictAnswer,
     RankAnswer,
     StatsAnswer,
 )
+from champion.api.answers import ERRORS, LOOKUP, SERVE, UNIT_LEVEL, WRITE
 from champion.api.parsing import body_openapi, read_body
 from champion.api.render import answer_json, endpoint_json, stats_json
-from champion.api.schemas import EndpointBody, PredictBody, RankBody, Reason
+from champion.api.schemas import EndpointBody, EndpointName, PredictBody, RankBody, Reason
 from champion.api.state import actor_of, state_of
 from champion.clock import UserTime
 from champion.db import read
 from champion.errors import ChampionError, InvalidInput
 from champion.evaluation import ExperimentDesign, interleaving_comparisons, shadow_stats
 from champion.events import version_stats
+from champion.events.compacted import compacted_windows
 from champion.serving.policies import BanditPolicy
 
 __all__ = ["router"]
@@ -43,18 +45,22 @@ def _json(body: Any) -> Response:
 @router.post(
     "/{endpoint}/predict",
     openapi_extra=body_openapi(PredictBody),
-    responses={200: {"model": PredictAnswer}},
+    response_model=PredictAnswer,
+    responses=SERVE,
 )
-async def predict(endpoint: str, request: Request) -> Response:
+async def predict(endpoint: EndpointName, request: Request) -> Response:
     body = await read_body(request, PredictBody)
     answer = await state_of(request).serving.predict(endpoint, body.unit, body.instances)
     return _json(answer_json(answer))
 
 
 @router.post(
-    "/{endpoint}/rank", openapi_extra=body_openapi(RankBody), responses={200: {"model": RankAnswer}}
+    "/{endpoint}/rank",
+    openapi_extra=body_openapi(RankBody),
+    response_model=RankAnswer,
+    responses=SERVE,
 )
-async def rank(endpoint: str, request: Request) -> Response:
+async def rank(endpoint: EndpointName, request: Request) -> Response:
     body = await read_body(request, RankBody)
     answer = await state_of(request).serving.rank(endpoint, body.unit, body.k, body.context)
     return _json(answer_json(answer))
@@ -68,13 +74,13 @@ def list_endpoints(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/{endpoint}", response_model=EndpointAnswer)
-def get_endpoint(endpoint: str, request: Request) -> dict[str, Any]:
+@router.get("/{endpoint}", response_model=EndpointAnswer, responses=LOOKUP)
+def get_endpoint(endpoint: EndpointName, request: Request) -> dict[str, Any]:
     return _describe(request, endpoint)
 
 
-@router.put("/{endpoint}", response_model=EndpointAnswer)
-def set_endpoint(endpoint: str, body: EndpointBody, request: Request) -> dict[str, Any]:
+@router.put("/{endpoint}", response_model=EndpointAnswer, responses=WRITE)
+def set_endpoint(endpoint: EndpointName, body: EndpointBody, request: Request) -> dict[str, Any]:
     state = state_of(request)
     endpoints = state.services.endpoints
     # Load every version before storing anything: a version that cannot be served (tampered,
@@ -93,9 +99,9 @@ def set_endpoint(endpoint: str, body: EndpointBody, request: Request) -> dict[st
     return _describe(request, endpoint)
 
 
-@router.delete("/{endpoint}", response_model=EndpointAnswer)
+@router.delete("/{endpoint}", response_model=EndpointAnswer, responses=WRITE)
 def remove_endpoint(
-    endpoint: str, request: Request, reason: Annotated[Reason, Query()] = ""
+    endpoint: EndpointName, request: Request, reason: Annotated[Reason, Query()] = ""
 ) -> dict[str, Any]:
     """Delete the endpoint (audited; its history stays); refused with a 409 while an
     experiment runs on it. Answers its last configuration."""
@@ -107,15 +113,15 @@ def remove_endpoint(
     return endpoint_json(removed)
 
 
-@router.get("/{endpoint}/history", response_model=EndpointHistoryAnswer)
-def endpoint_history(endpoint: str, request: Request) -> dict[str, Any]:
+@router.get("/{endpoint}/history", response_model=EndpointHistoryAnswer, responses=LOOKUP)
+def endpoint_history(endpoint: EndpointName, request: Request) -> dict[str, Any]:
     configs = state_of(request).services.endpoints.history(endpoint)
     return {"history": [endpoint_json(c) | {"reason": c.reason} for c in configs]}
 
 
-@router.get("/{endpoint}/stats", response_model=StatsAnswer)
+@router.get("/{endpoint}/stats", response_model=StatsAnswer, responses=LOOKUP)
 def endpoint_stats(
-    endpoint: str,
+    endpoint: EndpointName,
     request: Request,
     start: UserTime | None = None,
     end: UserTime | None = None,
@@ -151,6 +157,7 @@ def endpoint_stats(
         edges = [start + width * k for k in range(buckets)] + [end]
     with read(state.services.engine) as conn:
         stats = version_stats(conn, endpoint, start, end)
+        compacted = compacted_windows(conn, endpoint, start, end)
         shadows = shadow_stats(conn, endpoint, start, end)
         windows = (
             []
@@ -169,15 +176,16 @@ def endpoint_stats(
         "versions": [stats_json(s) for s in stats],
         "shadows": [s.to_json() for s in shadows],
         "errors": state.metrics.errors_of(endpoint),
+        "compacted": [{"start": a.isoformat(), "end": b.isoformat()} for a, b in compacted],
     }
     if edges is not None:
         body["buckets"] = windows
     return body
 
 
-@router.get("/{endpoint}/interleaving")
+@router.get("/{endpoint}/interleaving", response_model=InterleavingAnswer, responses=UNIT_LEVEL)
 def endpoint_interleaving(
-    endpoint: str,
+    endpoint: EndpointName,
     request: Request,
     start: UserTime | None = None,
     end: UserTime | None = None,

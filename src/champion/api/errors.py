@@ -9,6 +9,7 @@ it, so their clients see the error they expect.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -37,7 +38,8 @@ def _response(
     status: int, code: str, message: str, path: str, headers: Mapping[str, str] | None = None
 ) -> Response:
     body: dict[str, Any]
-    if path.startswith("/v2/"):
+    # The server metadata route is /v2 itself.
+    if path == "/v2" or path.startswith("/v2/"):
         body = {"error": message}
         if status == HTTPStatus.UNPROCESSABLE_ENTITY:
             status = HTTPStatus.BAD_REQUEST
@@ -71,12 +73,25 @@ def install_error_handlers(app: FastAPI) -> None:
         path = request.url.path
         if exc.status_code == PayloadTooLarge.status:
             return error_response(PayloadTooLarge(str(exc.detail)), path)
-        return _response(
-            exc.status_code, f"HTTP{exc.status_code}", str(exc.detail), path, exc.headers
-        )
+        headers = exc.headers
+        if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+            headers = _allow(app, path) or headers
+        return _response(exc.status_code, f"HTTP{exc.status_code}", str(exc.detail), path, headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("Unexpected error on %s %s", request.method, request.url.path)
         message = f"Unexpected {type(exc).__name__}; see the server log."
         return _response(500, "InternalError", message, request.url.path)
+
+
+def _allow(app: FastAPI, path: str) -> dict[str, str] | None:
+    """Every method the document lists for ``path``: the route that refused the method
+    names only its own, and a resource (``/v1/endpoints/{endpoint}``) has several routes."""
+    methods = {
+        method.upper()
+        for template, operations in app.openapi().get("paths", {}).items()
+        if re.fullmatch(re.sub(r"\{[^/}]+\}", "[^/]+", template), path)
+        for method in operations
+    }
+    return {"Allow": ", ".join(sorted(methods))} if methods else None

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
-from champion.api.answers import ERRORS, ExperimentListAnswer
+from champion.answers import ExperimentListAnswer, ExperimentReport, PlanAnswer, TimelineAnswer
+from champion.api.answers import ERRORS, UNIT_LEVEL, WRITE
 from champion.api.render import json_response
-from champion.api.schemas import ActionBody, RequestBody
+from champion.api.schemas import ActionBody, EndpointName, RequestBody
 from champion.api.state import actor_of, state_of
 from champion.evaluation.design import ExperimentDesign
 from champion.evaluation.planning import plan
@@ -32,8 +33,10 @@ def _report(request: Request, endpoint: str) -> Response:
     return json_response(services.experiments.report(experiment).to_json())
 
 
-@router.get("/v1/endpoints/{endpoint}/experiment")
-def get_experiment(endpoint: str, request: Request) -> Response:
+@router.get(
+    "/v1/endpoints/{endpoint}/experiment", response_model=ExperimentReport, responses=UNIT_LEVEL
+)
+def get_experiment(endpoint: EndpointName, request: Request) -> Response:
     """The endpoint's experiment: design, state, per-arm numbers, test results with
     intervals, health checks (SRM, coverage) and the decision with its reason."""
     return _report(request, endpoint)
@@ -47,9 +50,13 @@ def list_experiments(request: Request) -> dict[str, Any]:
     return {"experiments": [e.to_json() | {"last_decision": e.last_decision} for e in found]}
 
 
-@router.get("/v1/endpoints/{endpoint}/experiment/timeline")
+@router.get(
+    "/v1/endpoints/{endpoint}/experiment/timeline",
+    response_model=TimelineAnswer,
+    responses=UNIT_LEVEL,
+)
 def get_timeline(
-    endpoint: str,
+    endpoint: EndpointName,
     request: Request,
     points: int = Query(default=12, ge=1, le=MAX_POINTS, description="Evenly spaced looks."),
 ) -> Response:
@@ -62,9 +69,11 @@ def get_timeline(
     return json_response(timeline.to_json())
 
 
-@router.get("/v1/endpoints/{endpoint}/experiment/plan")
+@router.get(
+    "/v1/endpoints/{endpoint}/experiment/plan", response_model=PlanAnswer, responses=UNIT_LEVEL
+)
 def get_plan(
-    endpoint: str,
+    endpoint: EndpointName,
     request: Request,
     goal: str = Query(description="The goal metric to plan for."),
     mde: float = Query(gt=0, allow_inf_nan=False, description="Smallest change worth finding."),
@@ -96,8 +105,8 @@ def get_plan(
     return json_response(found.to_json())
 
 
-@router.put("/v1/endpoints/{endpoint}/experiment")
-def set_experiment(endpoint: str, body: ExperimentBody, request: Request) -> Response:
+@router.put("/v1/endpoints/{endpoint}/experiment", response_model=ExperimentReport, responses=WRITE)
+def set_experiment(endpoint: EndpointName, body: ExperimentBody, request: Request) -> Response:
     """Start an experiment on the endpoint's current comparison, or change the running one."""
     design = body.model_dump(exclude={"reason"}, exclude_unset=True)
     state_of(request).services.experiments.set(
@@ -106,8 +115,10 @@ def set_experiment(endpoint: str, body: ExperimentBody, request: Request) -> Res
     return _report(request, endpoint)
 
 
-@router.post("/v1/endpoints/{endpoint}/experiment/approve")
-def approve(endpoint: str, body: ActionBody, request: Request) -> Response:
+@router.post(
+    "/v1/endpoints/{endpoint}/experiment/approve", response_model=ExperimentReport, responses=WRITE
+)
+def approve(endpoint: EndpointName, body: ActionBody, request: Request) -> Response:
     """Carry out the action the controller proposed (automation ``approve``)."""
     rollout = state_of(request).services.rollout
     rollout.approve(endpoint, actor=actor_of(request), reason=body.reason)
@@ -115,8 +126,10 @@ def approve(endpoint: str, body: ActionBody, request: Request) -> Response:
     return _report(request, endpoint)
 
 
-@router.post("/v1/endpoints/{endpoint}/experiment/promote")
-def promote(endpoint: str, body: ActionBody, request: Request) -> Response:
+@router.post(
+    "/v1/endpoints/{endpoint}/experiment/promote", response_model=ExperimentReport, responses=WRITE
+)
+def promote(endpoint: EndpointName, body: ActionBody, request: Request) -> Response:
     """Promote the challenger now (``arm`` names it when there are several)."""
     services = state_of(request).services
     experiment = services.experiments.get(endpoint)
@@ -126,8 +139,10 @@ def promote(endpoint: str, body: ActionBody, request: Request) -> Response:
     return _report(request, endpoint)
 
 
-@router.post("/v1/endpoints/{endpoint}/experiment/rollback")
-def rollback(endpoint: str, body: ActionBody, request: Request) -> Response:
+@router.post(
+    "/v1/endpoints/{endpoint}/experiment/rollback", response_model=ExperimentReport, responses=WRITE
+)
+def rollback(endpoint: EndpointName, body: ActionBody, request: Request) -> Response:
     """Send every unit back to the champion; after a promotion, switch back to the previous
     champion (still loaded) at once."""
     services = state_of(request).services

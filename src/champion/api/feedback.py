@@ -6,8 +6,9 @@ import asyncio
 
 from fastapi import APIRouter, Request
 
-from champion.api.answers import ERRORS
-from champion.api.schemas import FeedbackBatchBody, FeedbackBody, FeedbackReceiptBody
+from champion.answers import FeedbackAnswer
+from champion.api.answers import ERRORS, errors
+from champion.api.schemas import FeedbackBatchBody, FeedbackBody
 from champion.api.state import state_of
 from champion.clock import Clock
 from champion.events import FeedbackEvent
@@ -15,24 +16,26 @@ from champion.ids import time_ordered_id
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/feedback", tags=["feedback"], responses=ERRORS)
+router = APIRouter(
+    prefix="/v1/feedback", tags=["feedback"], responses={**ERRORS, **errors(409, 413, 422, 507)}
+)
 
 
 @router.post("", status_code=201)
-async def post_feedback(body: FeedbackBody, request: Request) -> FeedbackReceiptBody:
+async def post_feedback(body: FeedbackBody, request: Request) -> FeedbackAnswer:
     return await _commit(request, [body])
 
 
 @router.post("/batch", status_code=201)
-async def post_feedback_batch(body: FeedbackBatchBody, request: Request) -> FeedbackReceiptBody:
+async def post_feedback_batch(body: FeedbackBatchBody, request: Request) -> FeedbackAnswer:
     return await _commit(request, body.events)
 
 
-async def _commit(request: Request, bodies: list[FeedbackBody]) -> FeedbackReceiptBody:
+async def _commit(request: Request, bodies: list[FeedbackBody]) -> FeedbackAnswer:
     state = state_of(request)
     events = [_event(body, state.services.clock) for body in bodies]
     receipt = await asyncio.wrap_future(state.feedback.submit(events))
-    return FeedbackReceiptBody(
+    return FeedbackAnswer(
         accepted=len(receipt.accepted),
         duplicates=len(receipt.duplicates),
         event_ids=[e.event_id for e in events],

@@ -9,14 +9,17 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from champion import __version__
+from champion.answers import HealthAnswer, LiveAnswer, ReadyAnswer
+from champion.api.answers import errors
 from champion.api.state import state_of
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["health"])
+# Open (no token), but a NUL in the URL and a page of another site are refused first.
+router = APIRouter(tags=["health"], responses=errors(400, 403))
 
 
-@router.get("/v1/health/live")
+@router.get("/v1/health/live", response_model=LiveAnswer)
 def live() -> dict[str, str]:
     """Always 200 while the process serves HTTP: restart it only when this fails."""
     return {"status": "live", "version": __version__}
@@ -24,7 +27,8 @@ def live() -> dict[str, str]:
 
 @router.get(
     "/v1/health/ready",
-    responses={503: {"description": "A check failed; each check says why."}},
+    response_model=ReadyAnswer,
+    responses={503: {"model": ReadyAnswer, "description": "A check failed; each says why."}},
 )
 def ready(request: Request) -> JSONResponse:
     """200 when the database commits a write, every served version's blobs are in the
@@ -34,7 +38,7 @@ def ready(request: Request) -> JSONResponse:
     return JSONResponse(report.body(), status_code=200 if report.ready else 503)
 
 
-@router.get("/v1/health")
+@router.get("/v1/health", response_model=HealthAnswer)
 def health(request: Request) -> dict[str, Any]:
     """A summary for people and scripts, always 200 while the process serves: ``ok`` when
     every readiness check passes without a warning and every endpoint can serve, else

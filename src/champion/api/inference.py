@@ -12,7 +12,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from champion import __version__
-from champion.api.answers import OIP_ERRORS
+from champion.answers import (
+    InferAnswer,
+    ModelMetadata,
+    ModelReady,
+    ServerLive,
+    ServerMetadata,
+    ServerReady,
+)
+from champion.api.answers import OIP_ERRORS, OIP_INFER, OIP_LOOKUP, oip_readiness
+from champion.api.schemas import EndpointName
 from champion.api.state import ServerState, state_of
 from champion.errors import InvalidInput, MalformedRequest, NotFound
 from champion.registry import VersionKey
@@ -80,17 +89,17 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-@router.get("")
+@router.get("", response_model=ServerMetadata)
 def server_metadata() -> dict[str, Any]:
     return {"name": "champion", "version": __version__, "extensions": ["binary_tensor_data"]}
 
 
-@router.get("/health/live")
+@router.get("/health/live", response_model=ServerLive)
 def live() -> dict[str, bool]:
     return {"live": True}
 
 
-@router.get("/health/ready")
+@router.get("/health/ready", response_model=ServerReady, responses=oip_readiness(ServerReady))
 def ready(request: Request) -> Response:
     """200 when ``/v1/health/ready`` is; 400 (the protocol's "false") when it is not."""
     if not state_of(request).readiness.check().ready:
@@ -339,33 +348,47 @@ def _answer(
     )
 
 
-@router.get("/models/{name}")
-def model_metadata(name: str, request: Request) -> dict[str, Any]:
+@router.get("/models/{name}", response_model=ModelMetadata, responses=OIP_LOOKUP)
+def model_metadata(name: EndpointName, request: Request) -> dict[str, Any]:
     return _metadata(request, name, None)
 
 
-@router.get("/models/{name}/versions/{version}")
-def version_metadata(name: str, version: str, request: Request) -> dict[str, Any]:
+@router.get("/models/{name}/versions/{version}", response_model=ModelMetadata, responses=OIP_LOOKUP)
+def version_metadata(name: EndpointName, version: str, request: Request) -> dict[str, Any]:
     return _metadata(request, name, version)
 
 
-@router.get("/models/{name}/ready")
-def model_ready(name: str, request: Request) -> Response:
+@router.get("/models/{name}/ready", response_model=ModelReady, responses=oip_readiness(ModelReady))
+def model_ready(name: EndpointName, request: Request) -> Response:
     return _ready(request, name, None)
 
 
-@router.get("/models/{name}/versions/{version}/ready")
-def version_ready(name: str, version: str, request: Request) -> Response:
+@router.get(
+    "/models/{name}/versions/{version}/ready",
+    response_model=ModelReady,
+    responses=oip_readiness(ModelReady),
+)
+def version_ready(name: EndpointName, version: str, request: Request) -> Response:
     return _ready(request, name, version)
 
 
-@router.post("/models/{name}/infer", openapi_extra=_INFER_BODY)
-async def infer(name: str, request: Request) -> Response:
+@router.post(
+    "/models/{name}/infer",
+    openapi_extra=_INFER_BODY,
+    response_model=InferAnswer,
+    responses=OIP_INFER,
+)
+async def infer(name: EndpointName, request: Request) -> Response:
     """Predict with the endpoint's policy (``parameters.unit`` names the unit)."""
     return await _infer(request, name, None)
 
 
-@router.post("/models/{name}/versions/{version}/infer", openapi_extra=_INFER_BODY)
-async def version_infer(name: str, version: str, request: Request) -> Response:
+@router.post(
+    "/models/{name}/versions/{version}/infer",
+    openapi_extra=_INFER_BODY,
+    response_model=InferAnswer,
+    responses=OIP_INFER,
+)
+async def version_infer(name: EndpointName, version: str, request: Request) -> Response:
     """Predict with that version alone, outside the policy (logged under the arm 'pinned')."""
     return await _infer(request, name, version)

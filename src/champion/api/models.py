@@ -7,15 +7,10 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
-from champion.api.answers import (
-    ERRORS,
-    ModelAnswer,
-    ModelListAnswer,
-    VersionAnswer,
-    VersionPageAnswer,
-)
+from champion.answers import ModelAnswer, ModelListAnswer, VersionAnswer, VersionPageAnswer
+from champion.api.answers import ERRORS, LOOKUP, WRITE
 from champion.api.render import model_json, version_json
-from champion.api.schemas import AliasBody, Reason
+from champion.api.schemas import AliasBody, ModelName, Reason
 from champion.api.state import actor_of, state_of
 from champion.api.uploads import unpack, upload_workdir
 from champion.clock import UserTime
@@ -39,8 +34,8 @@ LATEST_VERSIONS = 10
 """How many versions ``GET /v1/models/{model}`` shows (the newest); the listing has them all."""
 
 
-@router.get("/{model}", response_model=ModelAnswer)
-def get_model(model: str, request: Request) -> dict[str, Any]:
+@router.get("/{model}", response_model=ModelAnswer, responses=LOOKUP)
+def get_model(model: ModelName, request: Request) -> dict[str, Any]:
     """The model with its newest versions (at most 10, newest first); every version, a page
     at a time and filtered, is at ``versions_url``."""
     registry = state_of(request).services.registry
@@ -51,9 +46,9 @@ def get_model(model: str, request: Request) -> dict[str, Any]:
     return body
 
 
-@router.get("/{model}/versions", response_model=VersionPageAnswer)
+@router.get("/{model}/versions", response_model=VersionPageAnswer, responses=LOOKUP)
 def list_versions(
-    model: str,
+    model: ModelName,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Versions per page.")] = 100,
     cursor: Annotated[
@@ -95,16 +90,16 @@ def list_versions(
     }
 
 
-@router.get("/{model}/versions/{version}", response_model=VersionAnswer)
-def get_version(model: str, version: str, request: Request) -> dict[str, Any]:
+@router.get("/{model}/versions/{version}", response_model=VersionAnswer, responses=LOOKUP)
+def get_version(model: ModelName, version: str, request: Request) -> dict[str, Any]:
     """``version`` is a number or an alias: ``/v1/models/recs/versions/champion``."""
     registry = state_of(request).services.registry
     return version_json(registry.resolve(path_reference(model, version)))
 
 
-@router.post("/{model}/versions", status_code=201, response_model=VersionAnswer)
+@router.post("/{model}/versions", status_code=201, response_model=VersionAnswer, responses=WRITE)
 def register_version(
-    model: str,
+    model: ModelName,
     request: Request,
     file: UploadFile = File(description="The version folder packed as .tar.gz"),  # noqa: B008
     aliases: str = Form(default="", description="Comma-separated aliases to set"),
@@ -137,9 +132,9 @@ def register_version(
     return version_json(version)
 
 
-@router.delete("/{model}/versions/{version}", response_model=VersionAnswer)
+@router.delete("/{model}/versions/{version}", response_model=VersionAnswer, responses=WRITE)
 def delete_version(
-    model: str, version: str, request: Request, reason: Annotated[Reason, Query()] = ""
+    model: ModelName, version: str, request: Request, reason: Annotated[Reason, Query()] = ""
 ) -> dict[str, Any]:
     """Delete a version (by number): 409 while an alias points at it or an endpoint serves it.
 
@@ -159,8 +154,8 @@ def delete_version(
     return version_json(deleted)
 
 
-@router.put("/{model}/aliases/{alias}")
-def set_alias(model: str, alias: str, body: AliasBody, request: Request) -> dict[str, Any]:
+@router.put("/{model}/aliases/{alias}", response_model=VersionAnswer, responses=WRITE)
+def set_alias(model: ModelName, alias: str, body: AliasBody, request: Request) -> dict[str, Any]:
     registry = state_of(request).services.registry
     version = registry.set_alias(
         model, alias, body.version, actor=actor_of(request), reason=body.reason
@@ -169,9 +164,9 @@ def set_alias(model: str, alias: str, body: AliasBody, request: Request) -> dict
     return version_json(version)
 
 
-@router.delete("/{model}/aliases/{alias}", status_code=204)
+@router.delete("/{model}/aliases/{alias}", status_code=204, responses=WRITE)
 def remove_alias(
-    model: str, alias: str, request: Request, reason: Annotated[Reason, Query()] = ""
+    model: ModelName, alias: str, request: Request, reason: Annotated[Reason, Query()] = ""
 ) -> None:
     state_of(request).services.registry.remove_alias(
         model, alias, actor=actor_of(request), reason=reason

@@ -8,7 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from champion.api.answers import ERRORS
+from champion.answers import (
+    FileListAnswer,
+    PipelineAnswer,
+    PipelineDetailAnswer,
+    PipelineListAnswer,
+    QuarantineAnswer,
+    RunAnswer,
+    RunListAnswer,
+)
+from champion.api.answers import ERRORS, LOOKUP, WRITE
 from champion.api.state import actor_of, state_of
 from champion.automation import TRIGGERS, IngestedFile, PipelineRecord, PipelineSpec, Run
 from champion.errors import InvalidInput, NotFound
@@ -106,13 +115,13 @@ def file_json(record: IngestedFile) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/pipelines")
+@router.get("/v1/pipelines", response_model=PipelineListAnswer)
 def list_pipelines(request: Request) -> dict[str, Any]:
     pipelines = state_of(request).services.pipelines
     return {"pipelines": [pipeline_json(p) for p in pipelines.list_pipelines()]}
 
 
-@router.put("/v1/pipelines/{name}")
+@router.put("/v1/pipelines/{name}", response_model=PipelineAnswer, responses=WRITE)
 def put_pipeline(name: str, body: PipelineBody, request: Request) -> dict[str, Any]:
     raw = {"name": name, **body.spec}
     if raw["name"] != name:
@@ -124,7 +133,7 @@ def put_pipeline(name: str, body: PipelineBody, request: Request) -> dict[str, A
     return pipeline_json(record)
 
 
-@router.get("/v1/pipelines/{name}")
+@router.get("/v1/pipelines/{name}", response_model=PipelineDetailAnswer, responses=LOOKUP)
 def get_pipeline(name: str, request: Request) -> dict[str, Any]:
     pipelines = state_of(request).services.pipelines
     body = pipeline_json(pipelines.get(name))
@@ -132,7 +141,7 @@ def get_pipeline(name: str, request: Request) -> dict[str, Any]:
     return body
 
 
-@router.get("/v1/pipelines/{name}/runs")
+@router.get("/v1/pipelines/{name}/runs", response_model=RunListAnswer, responses=LOOKUP)
 def list_runs(
     name: str, request: Request, limit: int = Query(default=50, ge=1, le=1000)
 ) -> dict[str, Any]:
@@ -140,7 +149,9 @@ def list_runs(
     return {"runs": [run_json(r) for r in runs]}
 
 
-@router.post("/v1/pipelines/{name}/runs", status_code=202)
+@router.post(
+    "/v1/pipelines/{name}/runs", status_code=202, response_model=RunAnswer, responses=WRITE
+)
 async def start_run(name: str, body: RunBody, request: Request) -> dict[str, Any]:
     """Queue a run; the server's scheduler executes it (poll the run for its outcome)."""
     pipelines = state_of(request).services.pipelines
@@ -151,12 +162,17 @@ async def start_run(name: str, body: RunBody, request: Request) -> dict[str, Any
     return run_json(run)
 
 
-@router.get("/v1/pipelines/{name}/runs/{run_id}")
+@router.get("/v1/pipelines/{name}/runs/{run_id}", response_model=RunAnswer, responses=LOOKUP)
 def get_run(name: str, run_id: RecordId, request: Request) -> dict[str, Any]:
     return run_json(state_of(request).services.pipelines.get_run(name, run_id))
 
 
-@router.post("/v1/pipelines/{name}/runs/{run_id}/approve", status_code=202)
+@router.post(
+    "/v1/pipelines/{name}/runs/{run_id}/approve",
+    status_code=202,
+    response_model=RunAnswer,
+    responses=WRITE,
+)
 async def approve_run(
     name: str, run_id: RecordId, body: ApproveBody, request: Request
 ) -> dict[str, Any]:
@@ -169,13 +185,15 @@ async def approve_run(
     return run_json(run)
 
 
-@router.get("/v1/sources/{source}/files")
+@router.get("/v1/sources/{source}/files", response_model=FileListAnswer, responses=LOOKUP)
 def list_files(source: str, request: Request) -> dict[str, Any]:
     ingestion = state_of(request).services.ingestion
     return {"files": [file_json(f) for f in ingestion.files(source)]}
 
 
-@router.post("/v1/sources/{source}/ingest", status_code=201)
+@router.post(
+    "/v1/sources/{source}/ingest", status_code=201, response_model=FileListAnswer, responses=WRITE
+)
 def ingest(source: str, request: Request) -> dict[str, Any]:
     """Ingest the new files of a source now (the pipelines declaring it give its schema)."""
     services = state_of(request).services
@@ -183,7 +201,11 @@ def ingest(source: str, request: Request) -> dict[str, Any]:
     return {"files": [file_json(f) for f in created]}
 
 
-@router.get("/v1/sources/{source}/files/{file_id}/quarantine")
+@router.get(
+    "/v1/sources/{source}/files/{file_id}/quarantine",
+    response_model=QuarantineAnswer,
+    responses=LOOKUP,
+)
 def quarantine(source: str, file_id: RecordId, request: Request) -> dict[str, Any]:
     ingestion = state_of(request).services.ingestion
     record = ingestion.get(file_id)

@@ -76,6 +76,8 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "endpoint": answer.endpoint,
         "model": version.model,
         "version": version.number,
+        "arm": answer.arm,
+        "fallback_from": answer.fallback_from,
     }
     if answer.served.items:
         body["items"] = [

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Self
 
+from fastapi import Path
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    StrictFloat,
     StrictInt,
     StrictStr,
     model_validator,
@@ -22,9 +24,10 @@ __all__ = [
     "ActionBody",
     "AliasBody",
     "EndpointBody",
+    "EndpointName",
     "FeedbackBatchBody",
     "FeedbackBody",
-    "FeedbackReceiptBody",
+    "ModelName",
     "PredictBody",
     "RankBody",
     "Reason",
@@ -40,6 +43,9 @@ def _no_nul(text: str) -> str:
         raise ValueError("text may not contain NUL characters")
     return text
 
+
+EndpointName = Annotated[str, Path(description="The endpoint's name.", examples=["churn"])]
+ModelName = Annotated[str, Path(description="The model's name.", examples=["churn"])]
 
 Reason = Annotated[str, Field(max_length=2000), AfterValidator(_no_nul)]
 """Why a change was made, as a form field or query parameter (bodies check theirs whole)."""
@@ -58,6 +64,17 @@ class RequestBody(BaseModel):
 
 
 class PredictBody(RequestBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "unit": "customer-42",
+                    "instances": [{"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}],
+                }
+            ]
+        }
+    )
+
     unit: str | None = Field(
         default=None,
         min_length=1,
@@ -68,6 +85,10 @@ class PredictBody(RequestBody):
 
 
 class RankBody(RequestBody):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"unit": "user-17", "k": 3, "context": {}}]}
+    )
+
     unit: str | None = Field(default=None, min_length=1, max_length=256)
     k: int = Field(default=10, ge=1, le=1000, strict=True)
     context: dict[str, Any] = Field(default_factory=dict)
@@ -106,23 +127,11 @@ class FeedbackBody(RequestBody):
     item: Annotated[StrictStr, Field(max_length=256)] | StrictInt | None = Field(
         default=None, description="The ranked item, for rankings."
     )
-    value: float | None = Field(default=None, allow_inf_nan=False)
+    # Strict: true is no value, nor is "1" (JSON numbers only).
+    value: StrictFloat | None = Field(default=None, allow_inf_nan=False)
     label: Any = None
     at: UserTime | None = Field(default=None, description="When it happened; default: now.")
 
 
 class FeedbackBatchBody(RequestBody):
     events: list[FeedbackBody] = Field(min_length=1, max_length=10_000)
-
-
-class FeedbackReceiptBody(BaseModel):
-    accepted: int
-    duplicates: int
-    event_ids: list[str]
-
-
-class HealthBody(BaseModel):
-    status: Literal["ok", "degraded"]
-    version: str
-    database: str
-    endpoints: dict[str, str]

@@ -12,7 +12,13 @@ from champion.automation import RolloutController
 from champion.db.locks import LeaderLock
 from champion.diagnostics.readiness import Readiness
 from champion.errors import InvalidInput
-from champion.events import FeedbackCommitter, PredictionWriter, Retention, RollupFolder
+from champion.events import (
+    Compaction,
+    FeedbackCommitter,
+    PredictionWriter,
+    Retention,
+    RollupFolder,
+)
 from champion.metrics import Metrics
 from champion.services import Services
 from champion.serving.service import ServingService
@@ -37,6 +43,7 @@ class ServerState:
     folder: RollupFolder | None = None
     retention: Retention | None = None
     retention_lock: LeaderLock | None = None
+    compaction: Compaction | None = None
 
 
 def state_of(request: Request) -> ServerState:

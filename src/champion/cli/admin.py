@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from champion.cli.common import console, open_services
 from champion.db import read
-from champion.events import Retention, RetentionReport
+from champion.events import Compaction, CompactionReport, Retention, RetentionReport
 from champion.events.retention import describe_keep
 from champion.events.retention_status import oldest_kept
 
@@ -28,37 +29,64 @@ def retention(
         bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
     ] = False,
 ) -> None:
-    """Delete folded events past CHAMPION_KEEP_PREDICTIONS / CHAMPION_KEEP_FEEDBACK now, as
-    the server's leader does every CHAMPION_RETENTION_INTERVAL_SECONDS."""
+    """Delete folded events past CHAMPION_KEEP_PREDICTIONS / CHAMPION_KEEP_FEEDBACK and
+    compact per-unit rollups past CHAMPION_KEEP_UNIT_ROLLUPS now, as the server's leader does
+    every CHAMPION_RETENTION_INTERVAL_SECONDS."""
     with open_services() as services:
-        pass_ = services.retention
-        if not pass_.enabled:
+        pass_, compaction = services.retention, services.compaction
+        if not pass_.enabled and not compaction.enabled:
             console.print(
                 "Retention is off: events are kept forever. Set CHAMPION_KEEP_PREDICTIONS "
-                "and/or CHAMPION_KEEP_FEEDBACK (e.g. 30d) to delete folded events past them."
+                "and/or CHAMPION_KEEP_FEEDBACK (e.g. 30d) to delete folded events past them, "
+                "CHAMPION_KEEP_UNIT_ROLLUPS to compact per-unit rollups past it."
             )
             return
-        plan = pass_.plan()
-        if dry_run:
-            _show(pass_, plan, "Retention dry run: rows that would be deleted now")
-            with read(services.engine) as conn:
-                oldest = oldest_kept(conn)
-            for table, at in oldest.items():
-                console.print(f"Oldest {table} row: {at.isoformat() if at else 'none'}")
-            return
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console, transient=True) as bar:
-            tasks = {
-                table: bar.add_task(f"deleting {table}", total=plan.deleted[table])
-                for table in ("predictions", "feedback")
-            }
-            report = pass_.run(progress=lambda table, rows: bar.advance(tasks[table], rows))
-        _show(pass_, report, f"Retention: deleted in {report.seconds:.1f} s")
+        if pass_.enabled:
+            _retain(services.engine, pass_, dry_run=dry_run)
+        if compaction.enabled:
+            _compact(compaction, dry_run=dry_run)
+
+
+def _retain(engine: sa.Engine, pass_: Retention, *, dry_run: bool) -> None:
+    plan = pass_.plan()
+    if dry_run:
+        _show(pass_, plan, "Retention dry run: rows that would be deleted now")
+        with read(engine) as conn:
+            oldest = oldest_kept(conn)
+        for table, at in oldest.items():
+            console.print(f"Oldest {table} row: {at.isoformat() if at else 'none'}")
+        return
+    with _bar() as bar:
+        tasks = {
+            table: bar.add_task(f"deleting {table}", total=plan.deleted[table])
+            for table in ("predictions", "feedback")
+        }
+        report = pass_.run(progress=lambda table, rows: bar.advance(tasks[table], rows))
+    _show(pass_, report, f"Retention: deleted in {report.seconds:.1f} s")
+
+
+def _compact(compaction: Compaction, *, dry_run: bool) -> None:
+    plan = compaction.plan()
+    if dry_run:
+        _show_compaction(compaction, plan, "Compaction dry run: rows that would be taken out now")
+        return
+    with _bar() as bar:
+        tasks = {
+            table: bar.add_task(f"compacting {table}", total=rows)
+            for table, rows in plan.rows.items()
+        }
+        report = compaction.run(progress=lambda table, rows: bar.advance(tasks[table], rows))
+    _show_compaction(compaction, report, f"Compaction: done in {report.seconds:.1f} s")
+
+
+def _bar() -> Progress:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    return Progress(*columns, console=console, transient=True)
 
 
 def _show(pass_: Retention, report: RetentionReport, title: str) -> None:
@@ -75,6 +103,19 @@ def _show(pass_: Retention, report: RetentionReport, title: str) -> None:
         )
     console.print(table)
     console.print("Only rows folded into the stored aggregates are deleted.")
+
+
+def _show_compaction(compaction: Compaction, report: CompactionReport, title: str) -> None:
+    assert compaction.keep is not None  # only shown when compaction is on
+    cutoff = report.cutoff.isoformat(timespec="seconds") if report.cutoff else "-"
+    table = Table("table", "kept per unit for", "segments ended before", "rows", title=title)
+    for name, rows in report.rows.items():
+        table.add_row(name, describe_keep(compaction.keep), cutoff, f"{rows:,}")
+    console.print(table)
+    console.print(
+        f"{report.segments:,} segments compacted into per-arm totals; {report.held:,} kept "
+        "per unit for running experiments."
+    )
 
 
 @admin_app.command("rebuild-aggregates")
@@ -96,5 +137,8 @@ def rebuild_aggregates() -> None:
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, rows=total)
 
-        folded = rebuild(services.engine, services.clock.now(), lag=lag, progress=advance)
+        segment = timedelta(seconds=services.settings.rollup_segment_seconds)
+        folded = rebuild(
+            services.engine, services.clock.now(), lag=lag, progress=advance, segment=segment
+        )
     console.print(f"Rebuilt the aggregates: {folded:,} rows folded.")

@@ -1,4 +1,4 @@
-"""champion drift reference|show|compare|report|performance."""
+"""champion drift reference|show|compare|report|performance|ranking."""
 
 from __future__ import annotations
 
@@ -150,12 +150,16 @@ def report(
         "drift-report.html"
     ),
 ) -> None:
-    """Write a self-contained HTML report and its JSON: distributions, tests, verdicts."""
+    """Write a self-contained HTML report and its JSON: distributions, tests, verdicts (for
+    a ranker endpoint: what it showed against the window before)."""
     from champion.drift.report import write_report
 
     if (endpoint is None) == (data is None):
         raise InvalidInput("Give either --endpoint or --data.")
     rows = None if data is None else _text_rows(data)
+    if endpoint is not None and _serves_ranker(endpoint):
+        _ranking_report(endpoint, window, out)
+        return
     with open_services() as services, _progress("Comparing with the reference", rows) as progress:
         if endpoint is not None:
             run = services.drift.endpoint_drift(
@@ -169,6 +173,26 @@ def report(
     path = write_report(run, out)
     console.print(
         f"{len(run.drift.drifted_columns)} of {len(run.drift.columns)} columns drifted. "
+        f"Report: [bold]{path}[/bold] (JSON: {path.with_suffix('.json')})"
+    )
+
+
+def _serves_ranker(endpoint: str) -> bool:
+    with open_services() as services:
+        live = services.endpoints.live_version(endpoint)
+        return services.registry.get_version(live.model, live.number).kind == "ranker"
+
+
+def _ranking_report(endpoint: str, window: str | None, out: Path) -> None:
+    from champion.drift.ranking_report import write_ranking_report
+
+    with open_services() as services, status("Reading what the ranker showed"):
+        result = services.drift.ranking(endpoint, window=window)
+    path = write_ranking_report(result, out)
+    drifted = [str(v.version) for v in result.versions if v.item_drift.drifted]
+    console.print(
+        f"Shown items drifted for {len(drifted)} of {len(result.versions)} versions"
+        f"{': ' + ', '.join(drifted) if drifted else ''}. "
         f"Report: [bold]{path}[/bold] (JSON: {path.with_suffix('.json')})"
     )
 
@@ -203,6 +227,71 @@ def performance(
         console.print(
             f"{d.detector}: {d.kind} at labelled prediction {d.index} ({d.at:%Y-%m-%d %H:%M:%S})"
         )
+
+
+@drift_app.command("ranking")
+def ranking(
+    endpoint: str,
+    window: Window = None,
+    buckets: Annotated[int, typer.Option(min=1, max=48, help="Click-through time buckets.")] = 12,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """What ranker ENDPOINT showed in the window against the window before: item drift,
+    catalogue coverage, popularity of what is shown, click-through by position."""
+    with open_services() as services:
+        body = services.drift.ranking(endpoint, window=window, buckets=buckets).to_json()
+    if as_json:
+        console.print_json(orjson.dumps(body).decode())
+        return
+    if body["message"]:
+        console.print(body["message"])
+        return
+    title = (
+        f"{endpoint}: {body['start']} to {body['end']} against the window before "
+        f"(catalogue {body['catalogue']['size']:,} items, popularity from its "
+        f"{body['popularity_basis']})"
+    )
+    table = Table(
+        "version", "impressions", "users", "items", "coverage", "before*", "Gini",
+        "popularity rank", "item drift", "verdict", title=title,
+    )  # fmt: skip
+    for row in [{"version": "window before", **body["reference"]}, *body["versions"]]:
+        drift = row.get("item_drift")
+        table.add_row(
+            row["version"], f"{row['impressions']:,}", f"{row['units']:,}",
+            f"{row['distinct_items']:,}", _percent(row["coverage"]),
+            _percent(row.get("reference_coverage_at_same_impressions")), _cell(row["gini"]),
+            _cell(row["mean_popularity_rank"]),
+            "" if drift is None else f"p {_p(drift['p_value'])}, JS {_cell(drift['js_distance'])}",
+            "" if drift is None else "drift" if drift["drifted"] else "ok",
+            style="red" if drift and drift["drifted"] else "",
+        )  # fmt: skip
+    console.print(table)
+    console.print("* the window before's coverage at the version's number of impressions")
+    ctr = Table("version", "positions", "impressions", "clicked", "click-through", "95 % interval")
+    for version in body["versions"]:
+        overall = version["click_through"]
+        for row in [{"positions": "all", **overall}, *overall["by_position"]]:
+            interval = "-" if row["ci"] is None else f"[{row['ci'][0]:.4f}, {row['ci'][1]:.4f}]"
+            ctr.add_row(
+                version["version"], row["positions"], f"{row['impressions']:,}",
+                f"{row['clicked']:,}", _percent(row["ctr"]), interval,
+            )  # fmt: skip
+    console.print(ctr)
+    for version in body["versions"]:
+        context = version["context"]
+        if not context["available"]:
+            console.print(context["message"])
+        else:
+            drifted = context["drift"]["drifted_columns"]
+            console.print(
+                f"{version['version']}: {len(drifted)} of {len(context['drift']['columns'])} "
+                f"context inputs drifted{': ' + ', '.join(drifted) if drifted else ''}."
+            )
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
 
 
 def _cell(value: float | None) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
+from champion.answers import PredictAnswer, RankAnswer
 from champion.cli.common import console
 from champion.client import DEFAULT_URL, Client
 from champion.errors import InvalidInput
@@ -33,6 +34,7 @@ def predict(
     if not rank and instances is None:
         raise InvalidInput("--instances is required (a JSON list, an object, or @file).")
     loaded = _load(instances) if instances is not None else None
+    answer: PredictAnswer | RankAnswer
     with Client(url) as client:
         try:
             if rank:
@@ -42,7 +44,7 @@ def predict(
                 answer = client.predict(endpoint, rows, unit=unit)
         except InvalidInput as exc:
             raise _with_cli_fix(exc, endpoint, rank) from None
-    console.print_json(orjson.dumps(answer).decode())
+    console.print_json(answer.model_dump_json())
 
 
 def _load(text: str) -> Any:

@@ -4,31 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
-from champion.client.calls import Call, Sender, segment
+from champion.answers import (
+    DiagnosticsAnswer,
+    FileAnswer,
+    FileListAnswer,
+    PipelineAnswer,
+    PipelineDetailAnswer,
+    PipelineListAnswer,
+    QuarantineAnswer,
+    RunAnswer,
+    RunListAnswer,
+)
+from champion.client.calls import Call, operation, read, segment
 from champion.errors import InvalidInput
 
 __all__ = ["AutomationCalls"]
 
-R = TypeVar("R")
 
-
-class AutomationCalls(Sender[R]):
+class AutomationCalls:
     # -- pipelines -----------------------------------------------------------------------
 
-    def list_pipelines(self) -> R:
-        return self._send(Call("GET", "/v1/pipelines", pick="pipelines"))
+    @operation
+    def list_pipelines(self) -> Call[list[PipelineAnswer]]:
+        return Call(
+            "GET", "/v1/pipelines", lambda body: PipelineListAnswer.model_validate(body).pipelines
+        )
 
-    def get_pipeline(self, name: str) -> R:
+    @operation
+    def get_pipeline(self, name: str) -> Call[PipelineDetailAnswer]:
         """The pipeline's spec and revision, with its ten newest runs."""
-        return self._send(Call("GET", f"/v1/pipelines/{segment(name)}"))
+        return Call("GET", f"/v1/pipelines/{segment(name)}", read(PipelineDetailAnswer))
 
+    @operation
     def apply_pipeline(
         self, spec: Mapping[str, Any] | str | Path, *, name: str | None = None, reason: str = ""
-    ) -> R:
+    ) -> Call[PipelineAnswer]:
         """Create or update a pipeline from its spec (a mapping, or a YAML file read here;
         the source path is the server's). ``name`` defaults to the spec's."""
         if isinstance(spec, str | Path):
@@ -42,44 +56,62 @@ class AutomationCalls(Sender[R]):
             raise InvalidInput("name: give the pipeline a name (the spec has no 'name').")
         body.setdefault("name", name)
         path = f"/v1/pipelines/{segment(name)}"
-        return self._send(Call("PUT", path, json={"spec": body, "reason": reason}))
+        return Call("PUT", path, read(PipelineAnswer), json={"spec": body, "reason": reason})
 
-    def list_runs(self, pipeline: str, *, limit: int = 50) -> R:
+    @operation
+    def list_runs(self, pipeline: str, *, limit: int = 50) -> Call[list[RunAnswer]]:
         """The pipeline's runs, newest first, each with its steps and their timings."""
         path = f"/v1/pipelines/{segment(pipeline)}/runs"
-        return self._send(Call("GET", path, params={"limit": limit}, pick="runs"))
+        return Call(
+            "GET",
+            path,
+            lambda body: RunListAnswer.model_validate(body).runs,
+            params={"limit": limit},
+        )
 
-    def get_run(self, pipeline: str, run_id: int) -> R:
-        return self._send(Call("GET", f"/v1/pipelines/{segment(pipeline)}/runs/{int(run_id)}"))
+    @operation
+    def get_run(self, pipeline: str, run_id: int) -> Call[RunAnswer]:
+        path = f"/v1/pipelines/{segment(pipeline)}/runs/{int(run_id)}"
+        return Call("GET", path, read(RunAnswer))
 
-    def start_run(self, pipeline: str, *, reason: str = "", trigger: str = "manual") -> R:
+    @operation
+    def start_run(
+        self, pipeline: str, *, reason: str = "", trigger: str = "manual"
+    ) -> Call[RunAnswer]:
         """Queue a run; the server runs it (poll ``get_run`` for its outcome)."""
         path = f"/v1/pipelines/{segment(pipeline)}/runs"
-        return self._send(Call("POST", path, json={"reason": reason, "trigger": trigger}))
+        return Call("POST", path, read(RunAnswer), json={"reason": reason, "trigger": trigger})
 
-    def approve_run(self, pipeline: str, run_id: int, *, reason: str = "") -> R:
+    @operation
+    def approve_run(self, pipeline: str, run_id: int, *, reason: str = "") -> Call[RunAnswer]:
         """Let a run awaiting approval register and deploy."""
         path = f"/v1/pipelines/{segment(pipeline)}/runs/{int(run_id)}/approve"
-        return self._send(Call("POST", path, json={"reason": reason}))
+        return Call("POST", path, read(RunAnswer), json={"reason": reason})
 
     # -- sources -------------------------------------------------------------------------
 
-    def list_files(self, source: str) -> R:
+    @operation
+    def list_files(self, source: str) -> Call[list[FileAnswer]]:
         """The source's ingested files: rows accepted and quarantined, status, reason."""
-        return self._send(Call("GET", f"/v1/sources/{segment(source)}/files", pick="files"))
+        path = f"/v1/sources/{segment(source)}/files"
+        return Call("GET", path, lambda body: FileListAnswer.model_validate(body).files)
 
-    def ingest(self, source: str) -> R:
+    @operation
+    def ingest(self, source: str) -> Call[list[FileAnswer]]:
         """Ingest the source's new files now; the files ingested."""
-        return self._send(Call("POST", f"/v1/sources/{segment(source)}/ingest", pick="files"))
+        path = f"/v1/sources/{segment(source)}/ingest"
+        return Call("POST", path, lambda body: FileListAnswer.model_validate(body).files)
 
-    def quarantine(self, source: str, file_id: int) -> R:
+    @operation
+    def quarantine(self, source: str, file_id: int) -> Call[QuarantineAnswer]:
         """A file's quarantined rows, each with its values and reasons."""
         path = f"/v1/sources/{segment(source)}/files/{int(file_id)}/quarantine"
-        return self._send(Call("GET", path))
+        return Call("GET", path, read(QuarantineAnswer))
 
     # -- diagnostics ---------------------------------------------------------------------
 
-    def diagnostics(self, *, history: int = 20, live_rows: int = 1000) -> R:
+    @operation
+    def diagnostics(self, *, history: int = 20, live_rows: int = 1000) -> Call[DiagnosticsAnswer]:
         """Step timings, serving stages, dependency health and data integrity."""
         params = {"history": history, "live_rows": live_rows}
-        return self._send(Call("GET", "/v1/diagnostics", params=params))
+        return Call("GET", "/v1/diagnostics", read(DiagnosticsAnswer), params=params)

@@ -8,18 +8,19 @@ server's message, a refused token ``Unauthenticated`` or ``Forbidden``, an unrea
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
 
-from champion.client.calls import Call
+from champion.client.calls import AsyncSender, Call, Sender
 from champion.client.operations import Operations
 from champion.errors import ChampionError, Unavailable, error_class, error_for_status
 
 __all__ = ["DEFAULT_URL", "AsyncClient", "Client"]
+
+T = TypeVar("T")
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -37,7 +38,7 @@ def _url(url: str | None) -> str:
     return (url or os.environ.get("CHAMPION_URL") or DEFAULT_URL).rstrip("/")
 
 
-def _request(call: Call) -> dict[str, Any]:
+def _request(call: Call[Any]) -> dict[str, Any]:
     return {
         "params": call.params or None,
         "json": call.json,
@@ -46,13 +47,10 @@ def _request(call: Call) -> dict[str, Any]:
     }
 
 
-def _answer(response: httpx.Response, call: Call) -> Any:
+def _answer(response: httpx.Response, call: Call[T]) -> T:
     if response.is_error:
         raise _error(response)
-    if response.status_code == HTTPStatus.NO_CONTENT:
-        return None
-    body = response.json()
-    return body[call.pick] if call.pick else body
+    return call.answer(None if response.status_code == HTTPStatus.NO_CONTENT else response.json())
 
 
 def _error(response: httpx.Response) -> ChampionError:
@@ -72,8 +70,10 @@ def _unreachable(url: str, exc: httpx.HTTPError) -> Unavailable:
     return Unavailable(f"Cannot reach the server at {url}: {exc}. Start it with 'champion server'.")
 
 
-class Client(Operations[Any]):
-    """A blocking client.
+class Client(Operations, Sender):
+    """A blocking client. Each call answers the pydantic model the server declares for it
+    (``champion.answers``): ``client.predict(...).arm``; ``.model_dump(mode="json")`` gives
+    the JSON the server sent.
 
     Parameters
     ----------
@@ -108,7 +108,7 @@ class Client(Operations[Any]):
             base_url=self.url, headers=_headers(token), timeout=timeout, transport=transport
         )
 
-    def _send(self, call: Call) -> Any:
+    def _send(self, call: Call[T]) -> T:
         try:
             response = self._http.request(call.method, call.path, **_request(call))
         except httpx.TransportError as exc:
@@ -127,7 +127,7 @@ class Client(Operations[Any]):
         self.close()
 
 
-class AsyncClient(Operations[Awaitable[Any]]):
+class AsyncClient(Operations, AsyncSender):
     """The same calls as ``Client``, awaited: ``await client.predict("churn", rows)``."""
 
     def __init__(
@@ -143,7 +143,7 @@ class AsyncClient(Operations[Awaitable[Any]]):
             base_url=self.url, headers=_headers(token), timeout=timeout, transport=transport
         )
 
-    async def _send(self, call: Call) -> Any:
+    async def _send(self, call: Call[T]) -> T:
         try:
             response = await self._http.request(call.method, call.path, **_request(call))
         except httpx.TransportError as exc:

@@ -3,33 +3,47 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
-from champion.client.calls import Call, Sender, segment
+from champion.answers import (
+    ExperimentListAnswer,
+    ExperimentReport,
+    ExperimentSummary,
+    PlanAnswer,
+    TimelineAnswer,
+)
+from champion.client.calls import Call, operation, read, segment
 
 __all__ = ["ExperimentCalls"]
 
-R = TypeVar("R")
 
-
-class ExperimentCalls(Sender[R]):
-    def list_experiments(self) -> R:
+class ExperimentCalls:
+    @operation
+    def list_experiments(self) -> Call[list[ExperimentSummary]]:
         """Each endpoint's current (or last) experiment, with its last decision."""
-        return self._send(Call("GET", "/v1/experiments", pick="experiments"))
+        return Call(
+            "GET",
+            "/v1/experiments",
+            lambda body: ExperimentListAnswer.model_validate(body).experiments,
+        )
 
-    def get_experiment(self, endpoint: str) -> R:
+    @operation
+    def get_experiment(self, endpoint: str) -> Call[ExperimentReport]:
         """The experiment's report: arms, tests with intervals, health and the decision."""
-        return self._send(Call("GET", f"/v1/endpoints/{segment(endpoint)}/experiment"))
+        path = f"/v1/endpoints/{segment(endpoint)}/experiment"
+        return Call("GET", path, read(ExperimentReport))
 
+    @operation
     def set_experiment(
         self,
+        /,
         endpoint: str,
         goal: str,
         *,
         guardrails: Sequence[dict[str, Any]] | None = None,
         reason: str = "",
         **design: Any,
-    ) -> R:
+    ) -> Call[ExperimentReport]:
         """Start an experiment on the endpoint's comparison, or change the running one:
         ``set_experiment("churn", "click_rate", automation="approve", min_sample=500)``.
 
@@ -40,13 +54,15 @@ class ExperimentCalls(Sender[R]):
         if guardrails is not None:
             body["guardrails"] = [dict(g) for g in guardrails]
         path = f"/v1/endpoints/{segment(endpoint)}/experiment"
-        return self._send(Call("PUT", path, json=body))
+        return Call("PUT", path, read(ExperimentReport), json=body)
 
-    def experiment_timeline(self, endpoint: str, *, points: int = 12) -> R:
+    @operation
+    def experiment_timeline(self, endpoint: str, *, points: int = 12) -> Call[TimelineAnswer]:
         """The experiment at ``points`` evenly spaced moments since it started (cumulative)."""
         path = f"/v1/endpoints/{segment(endpoint)}/experiment/timeline"
-        return self._send(Call("GET", path, params={"points": points}))
+        return Call("GET", path, read(TimelineAnswer), params={"points": points})
 
+    @operation
     def plan_experiment(
         self,
         endpoint: str,
@@ -57,7 +73,7 @@ class ExperimentCalls(Sender[R]):
         method: str | None = None,
         history_days: float = 14.0,
         preference: float = 0.05,
-    ) -> R:
+    ) -> Call[PlanAnswer]:
         """Units per arm and days an experiment needs, from the endpoint's own history:
         ``plan_experiment("churn", "click_rate", 0.05, relative=True)``."""
         params: dict[str, Any] = {
@@ -70,23 +86,29 @@ class ExperimentCalls(Sender[R]):
         if method is not None:
             params["method"] = method
         path = f"/v1/endpoints/{segment(endpoint)}/experiment/plan"
-        return self._send(Call("GET", path, params=params))
+        return Call("GET", path, read(PlanAnswer), params=params)
 
-    def approve(self, endpoint: str, *, reason: str = "") -> R:
+    @operation
+    def approve(self, endpoint: str, *, reason: str = "") -> Call[ExperimentReport]:
         """Carry out the action the rollout controller proposed (automation ``approve``)."""
-        return self._action(endpoint, "approve", {"reason": reason})
+        return _action(endpoint, "approve", {"reason": reason})
 
-    def promote(self, endpoint: str, *, arm: str | None = None, reason: str = "") -> R:
+    @operation
+    def promote(
+        self, endpoint: str, *, arm: str | None = None, reason: str = ""
+    ) -> Call[ExperimentReport]:
         """Promote the challenger now (``arm`` names it when there are several)."""
         body: dict[str, Any] = {"reason": reason}
         if arm is not None:
             body["arm"] = arm
-        return self._action(endpoint, "promote", body)
+        return _action(endpoint, "promote", body)
 
-    def rollback(self, endpoint: str, *, reason: str = "") -> R:
+    @operation
+    def rollback(self, endpoint: str, *, reason: str = "") -> Call[ExperimentReport]:
         """Send every unit back to the champion, or undo a promotion."""
-        return self._action(endpoint, "rollback", {"reason": reason})
+        return _action(endpoint, "rollback", {"reason": reason})
 
-    def _action(self, endpoint: str, action: str, body: dict[str, Any]) -> R:
-        path = f"/v1/endpoints/{segment(endpoint)}/experiment/{action}"
-        return self._send(Call("POST", path, json=body))
+
+def _action(endpoint: str, action: str, body: dict[str, Any]) -> Call[ExperimentReport]:
+    path = f"/v1/endpoints/{segment(endpoint)}/experiment/{action}"
+    return Call("POST", path, read(ExperimentReport), json=body)

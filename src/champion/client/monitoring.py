@@ -5,22 +5,33 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from champion.client.calls import Call, Sender, drop_none, iso, segment
+from champion.answers import (
+    AlertAnswer,
+    AlertChangesAnswer,
+    AlertListAnswer,
+    AlertRuleAnswer,
+    AlertRuleListAnswer,
+    DriftAnswer,
+    DriftTimelineAnswer,
+    PerformanceAnswer,
+    RankingMonitorAnswer,
+    ReferenceAnswer,
+)
+from champion.client.calls import Call, drop_none, iso, nothing, operation, read, segment
 
 __all__ = ["MonitoringCalls"]
-
-R = TypeVar("R")
 
 
 def _tests(tests: Mapping[str, str] | None) -> list[str] | None:
     return [f"{column}={name}" for column, name in tests.items()] if tests else None
 
 
-class MonitoringCalls(Sender[R]):
+class MonitoringCalls:
     # -- drift ---------------------------------------------------------------------------
 
+    @operation
     def drift(
         self,
         endpoint: str,
@@ -31,15 +42,17 @@ class MonitoringCalls(Sender[R]):
         version: str | None = None,
         tests: Mapping[str, str] | None = None,
         correction: str = "bh",
-    ) -> R:
+    ) -> Call[DriftAnswer]:
         """Each reference column of the window against the version's reference: statistic,
         p-value, verdict; ``tests`` picks a detector per column (``{"tenure": "psi"}``)."""
         params = drop_none(
             window=window, start=iso(start), end=iso(end), version=version,
             test=_tests(tests), correction=correction,
         )  # fmt: skip
-        return self._send(Call("GET", f"/v1/endpoints/{segment(endpoint)}/drift", params=params))
+        path = f"/v1/endpoints/{segment(endpoint)}/drift"
+        return Call("GET", path, read(DriftAnswer), params=params)
 
+    @operation
     def drift_timeline(
         self,
         endpoint: str,
@@ -50,7 +63,7 @@ class MonitoringCalls(Sender[R]):
         version: str | None = None,
         tests: Mapping[str, str] | None = None,
         correction: str = "bh",
-    ) -> R:
+    ) -> Call[DriftTimelineAnswer]:
         """``buckets`` consecutive windows of width ``window``, each a drift run, with the
         reference's and each window's histograms."""
         params = drop_none(
@@ -58,8 +71,31 @@ class MonitoringCalls(Sender[R]):
             test=_tests(tests), correction=correction,
         )  # fmt: skip
         path = f"/v1/endpoints/{segment(endpoint)}/drift/timeline"
-        return self._send(Call("GET", path, params=params))
+        return Call("GET", path, read(DriftTimelineAnswer), params=params)
 
+    @operation
+    def ranking_monitor(
+        self,
+        endpoint: str,
+        *,
+        window: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        reference_start: datetime | None = None,
+        reference_end: datetime | None = None,
+        buckets: int = 12,
+        alpha: float = 0.05,
+    ) -> Call[RankingMonitorAnswer]:
+        """A ranker endpoint's shown items, coverage, popularity and click-through per
+        version, against the reference window (by default the window just before)."""
+        params = drop_none(
+            window=window, start=iso(start), end=iso(end), reference_start=iso(reference_start),
+            reference_end=iso(reference_end), buckets=buckets, alpha=alpha,
+        )  # fmt: skip
+        path = f"/v1/endpoints/{segment(endpoint)}/ranking-monitor"
+        return Call("GET", path, read(RankingMonitorAnswer), params=params)
+
+    @operation
     def performance(
         self,
         endpoint: str,
@@ -70,7 +106,7 @@ class MonitoringCalls(Sender[R]):
         bucket: str = "1h",
         version: str | None = None,
         detectors: Sequence[str] | None = None,
-    ) -> R:
+    ) -> Call[PerformanceAnswer]:
         """Performance per time bucket once labels arrive, and the changes online detectors
         found in the error stream."""
         params = drop_none(
@@ -78,12 +114,14 @@ class MonitoringCalls(Sender[R]):
             detector=list(detectors) if detectors else None,
         )  # fmt: skip
         path = f"/v1/endpoints/{segment(endpoint)}/performance"
-        return self._send(Call("GET", path, params=params))
+        return Call("GET", path, read(PerformanceAnswer), params=params)
 
-    def get_reference(self, model: str, version: int | str) -> R:
+    @operation
+    def get_reference(self, model: str, version: int | str) -> Call[ReferenceAnswer]:
         """The reference profile's summary: rows, source, inputs, outputs, columns."""
-        return self._send(Call("GET", _reference(model, version)))
+        return Call("GET", _reference(model, version), read(ReferenceAnswer))
 
+    @operation
     def put_reference(
         self,
         model: str,
@@ -92,32 +130,51 @@ class MonitoringCalls(Sender[R]):
         *,
         replace: bool = False,
         reason: str = "",
-    ) -> R:
+    ) -> Call[ReferenceAnswer]:
         """Upload a data file (.csv, .parquet, .jsonl) as the version's reference."""
-        path = Path(data)
-        files = {"file": (path.name, path.read_bytes(), "application/octet-stream")}
+        file = Path(data)
+        files = {"file": (file.name, file.read_bytes(), "application/octet-stream")}
         form = {"replace": "true" if replace else "false", "reason": reason}
-        return self._send(Call("PUT", _reference(model, version), files=files, data=form))
+        return Call(
+            "PUT", _reference(model, version), read(ReferenceAnswer), files=files, data=form
+        )
 
     # -- alerts --------------------------------------------------------------------------
 
-    def list_alerts(self, *, state: str | None = None, limit: int = 100) -> R:
+    @operation
+    def list_alerts(self, *, state: str | None = None, limit: int = 100) -> Call[list[AlertAnswer]]:
         """Alerts, newest first; ``state`` is ``open`` or ``resolved``."""
         params = drop_none(state=state, limit=limit)
-        return self._send(Call("GET", "/v1/alerts", params=params, pick="alerts"))
+        return Call(
+            "GET",
+            "/v1/alerts",
+            lambda body: AlertListAnswer.model_validate(body).alerts,
+            params=params,
+        )
 
-    def evaluate_alerts(self) -> R:
+    @operation
+    def evaluate_alerts(self) -> Call[list[AlertAnswer]]:
         """Evaluate every rule now; the alerts that opened or resolved."""
-        return self._send(Call("POST", "/v1/alerts/evaluate", pick="changed"))
+        return Call(
+            "POST",
+            "/v1/alerts/evaluate",
+            lambda body: AlertChangesAnswer.model_validate(body).changed,
+        )
 
-    def list_alert_rules(self) -> R:
-        return self._send(Call("GET", "/v1/alerts/rules", pick="rules"))
+    @operation
+    def list_alert_rules(self) -> Call[list[AlertRuleAnswer]]:
+        return Call(
+            "GET", "/v1/alerts/rules", lambda body: AlertRuleListAnswer.model_validate(body).rules
+        )
 
-    def get_alert_rule(self, name: str) -> R:
-        return self._send(Call("GET", f"/v1/alerts/rules/{segment(name)}"))
+    @operation
+    def get_alert_rule(self, name: str) -> Call[AlertRuleAnswer]:
+        return Call("GET", f"/v1/alerts/rules/{segment(name)}", read(AlertRuleAnswer))
 
+    @operation
     def put_alert_rule(
         self,
+        /,
         name: str,
         *,
         endpoint: str,
@@ -125,16 +182,17 @@ class MonitoringCalls(Sender[R]):
         threshold: float,
         reason: str = "",
         **fields: Any,
-    ) -> R:
+    ) -> Call[AlertRuleAnswer]:
         """Create or replace a rule; ``fields`` are ``operator``, ``window``, ``severity``,
         ``cooldown``, ``sinks`` and ``description``."""
         body = {"endpoint": endpoint, "metric": metric, "threshold": threshold, **fields}
         path = f"/v1/alerts/rules/{segment(name)}"
-        return self._send(Call("PUT", path, json=body | {"reason": reason}))
+        return Call("PUT", path, read(AlertRuleAnswer), json=body | {"reason": reason})
 
-    def delete_alert_rule(self, name: str, *, reason: str = "") -> R:
+    @operation
+    def delete_alert_rule(self, name: str, *, reason: str = "") -> Call[None]:
         path = f"/v1/alerts/rules/{segment(name)}"
-        return self._send(Call("DELETE", path, params={"reason": reason}))
+        return Call("DELETE", path, nothing, params={"reason": reason})
 
 
 def _reference(model: str, version: int | str) -> str:

@@ -11,19 +11,36 @@ import tarfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
+from champion.answers import (
+    AuditAnswer,
+    EndpointAnswer,
+    EndpointConfigAnswer,
+    EndpointHistoryAnswer,
+    EndpointListAnswer,
+    FeedbackAnswer,
+    HealthAnswer,
+    InterleavingAnswer,
+    InterleavingComparison,
+    ModelAnswer,
+    ModelListAnswer,
+    ModelSummary,
+    PredictAnswer,
+    RankAnswer,
+    StatsAnswer,
+    VersionAnswer,
+    VersionPageAnswer,
+)
 from champion.client.automation import AutomationCalls
-from champion.client.calls import Call, Sender, drop_none, iso, segment
+from champion.client.calls import Call, drop_none, iso, nothing, operation, read, segment
 from champion.client.experiments import ExperimentCalls
 from champion.client.monitoring import MonitoringCalls
 from champion.errors import InvalidInput
 
 __all__ = ["Operations", "pack"]
-
-R = TypeVar("R")
 _SKIPPED_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints"}
 
 
@@ -47,19 +64,23 @@ def pack(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
-class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sender[R]):
-    """The API's calls; subclasses say how a Call is sent."""
+class Operations(ExperimentCalls, MonitoringCalls, AutomationCalls):
+    """The API's calls, each answering the model the server declares for it; subclasses
+    say how a Call is sent."""
 
     # -- registry ------------------------------------------------------------------------
 
-    def list_models(self) -> R:
+    @operation
+    def list_models(self) -> Call[list[ModelSummary]]:
         """Models with their latest version and aliases."""
-        return self._send(Call("GET", "/v1/models", pick="models"))
+        return Call("GET", "/v1/models", lambda body: ModelListAnswer.model_validate(body).models)
 
-    def get_model(self, model: str) -> R:
+    @operation
+    def get_model(self, model: str) -> Call[ModelAnswer]:
         """One model with its newest versions (at most 10; ``list_versions`` has them all)."""
-        return self._send(Call("GET", f"/v1/models/{segment(model)}"))
+        return Call("GET", f"/v1/models/{segment(model)}", read(ModelAnswer))
 
+    @operation
     def list_versions(
         self,
         model: str,
@@ -72,9 +93,9 @@ class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sen
         created_after: datetime | None = None,
         created_before: datetime | None = None,
         metrics: Sequence[str] = (),
-    ) -> R:
-        """A page of ``model``'s versions, newest first: ``{"versions": [...], "next_cursor"}``;
-        pass ``next_cursor`` as ``cursor`` for the next page (None after the last).
+    ) -> Call[VersionPageAnswer]:
+        """A page of ``model``'s versions, newest first (``versions``); pass its
+        ``next_cursor`` as ``cursor`` for the next page (None after the last).
 
         ``tags`` are ``"key:value"`` or ``"key"`` (any value), ``metrics`` thresholds such as
         ``"auc>0.8"``; every filter given must hold.
@@ -89,12 +110,16 @@ class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sen
             created_before=iso(created_before),
             metric=list(metrics) or None,
         )
-        return self._send(Call("GET", f"/v1/models/{segment(model)}/versions", params=params))
+        path = f"/v1/models/{segment(model)}/versions"
+        return Call("GET", path, read(VersionPageAnswer), params=params)
 
-    def get_version(self, model: str, version: int | str) -> R:
+    @operation
+    def get_version(self, model: str, version: int | str) -> Call[VersionAnswer]:
         """A version by number or alias: ``get_version("recs", "champion")``."""
-        return self._send(Call("GET", f"/v1/models/{segment(model)}/versions/{segment(version)}"))
+        path = f"/v1/models/{segment(model)}/versions/{segment(version)}"
+        return Call("GET", path, read(VersionAnswer))
 
+    @operation
     def register(
         self,
         folder: str | Path,
@@ -102,7 +127,7 @@ class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sen
         model: str | None = None,
         aliases: Sequence[str] = (),
         reason: str = "",
-    ) -> R:
+    ) -> Call[VersionAnswer]:
         """Upload a version folder as the next version of ``model`` (default: its manifest's)."""
         folder = Path(folder)
         archive = pack(folder)
@@ -111,45 +136,56 @@ class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sen
             model = manifest.get("name") if isinstance(manifest, dict) else None
             if not model:
                 raise InvalidInput("model: give a model name (champion.yaml has no 'name').")
-        return self._send(
-            Call(
-                "POST",
-                f"/v1/models/{segment(model)}/versions",
-                files={"file": ("version.tar.gz", archive, "application/gzip")},
-                data={"aliases": ",".join(aliases), "reason": reason},
-            )
+        return Call(
+            "POST",
+            f"/v1/models/{segment(model)}/versions",
+            read(VersionAnswer),
+            files={"file": ("version.tar.gz", archive, "application/gzip")},
+            data={"aliases": ",".join(aliases), "reason": reason},
         )
 
-    def delete_version(self, model: str, version: int, *, reason: str = "") -> R:
+    @operation
+    def delete_version(self, model: str, version: int, *, reason: str = "") -> Call[VersionAnswer]:
         """Delete ``model/version`` (refused while an alias points at it or an endpoint
         serves it); returns the deleted version as it was."""
         path = f"/v1/models/{segment(model)}/versions/{segment(version)}"
-        return self._send(Call("DELETE", path, params={"reason": reason}))
+        return Call("DELETE", path, read(VersionAnswer), params={"reason": reason})
 
-    def set_alias(self, model: str, alias: str, version: int, *, reason: str = "") -> R:
-        """Point ``model@alias`` at ``version``."""
+    @operation
+    def set_alias(
+        self, model: str, alias: str, version: int, *, reason: str = ""
+    ) -> Call[VersionAnswer]:
+        """Point ``model@alias`` at ``version``; answers the version."""
         path = f"/v1/models/{segment(model)}/aliases/{segment(alias)}"
-        return self._send(Call("PUT", path, json={"version": version, "reason": reason}))
+        body = {"version": version, "reason": reason}
+        return Call("PUT", path, read(VersionAnswer), json=body)
 
-    def remove_alias(self, model: str, alias: str, *, reason: str = "") -> R:
+    @operation
+    def remove_alias(self, model: str, alias: str, *, reason: str = "") -> Call[None]:
         path = f"/v1/models/{segment(model)}/aliases/{segment(alias)}"
-        return self._send(Call("DELETE", path, params={"reason": reason}))
+        return Call("DELETE", path, nothing, params={"reason": reason})
 
     # -- endpoints -----------------------------------------------------------------------
 
-    def list_endpoints(self) -> R:
-        return self._send(Call("GET", "/v1/endpoints", pick="endpoints"))
+    @operation
+    def list_endpoints(self) -> Call[list[EndpointAnswer]]:
+        return Call(
+            "GET", "/v1/endpoints", lambda body: EndpointListAnswer.model_validate(body).endpoints
+        )
 
-    def remove_endpoint(self, endpoint: str, *, reason: str = "") -> R:
+    @operation
+    def remove_endpoint(self, endpoint: str, *, reason: str = "") -> Call[EndpointAnswer]:
         """Delete ``endpoint`` (refused while an experiment runs on it); returns its last
         configuration."""
         path = f"/v1/endpoints/{segment(endpoint)}"
-        return self._send(Call("DELETE", path, params={"reason": reason}))
+        return Call("DELETE", path, read(EndpointAnswer), params={"reason": reason})
 
-    def get_endpoint(self, endpoint: str) -> R:
+    @operation
+    def get_endpoint(self, endpoint: str) -> Call[EndpointAnswer]:
         """The endpoint's policy, parameters, the versions it serves (and bandit state)."""
-        return self._send(Call("GET", f"/v1/endpoints/{segment(endpoint)}"))
+        return Call("GET", f"/v1/endpoints/{segment(endpoint)}", read(EndpointAnswer))
 
+    @operation
     def set_endpoint(
         self,
         endpoint: str,
@@ -158,27 +194,33 @@ class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sen
         *,
         salt: str | None = None,
         reason: str = "",
-    ) -> R:
+    ) -> Call[EndpointAnswer]:
         """Create or change an endpoint: ``set_endpoint("recs", "single", {"version": ...})``."""
         body = {"policy": policy, "params": dict(params), "reason": reason}
         if salt is not None:
             body["salt"] = salt
-        return self._send(Call("PUT", f"/v1/endpoints/{segment(endpoint)}", json=body))
+        path = f"/v1/endpoints/{segment(endpoint)}"
+        return Call("PUT", path, read(EndpointAnswer), json=body)
 
-    def history(self, endpoint: str) -> R:
+    @operation
+    def history(self, endpoint: str) -> Call[list[EndpointConfigAnswer]]:
         """Every configuration of the endpoint, oldest first, with who and why."""
         path = f"/v1/endpoints/{segment(endpoint)}/history"
-        return self._send(Call("GET", path, pick="history"))
+        return Call("GET", path, lambda body: EndpointHistoryAnswer.model_validate(body).history)
 
+    @operation
     def predict(
         self, endpoint: str, instances: Sequence[Mapping[str, Any]], *, unit: str | None = None
-    ) -> R:
-        """Predictions for ``instances``; the answer names the version and the request id."""
+    ) -> Call[PredictAnswer]:
+        """Predictions for ``instances``; the answer names the version, the unit's arm and
+        the request id (to send feedback with)."""
         body: dict[str, Any] = {"instances": [dict(i) for i in instances]}
         if unit is not None:
             body["unit"] = unit
-        return self._send(Call("POST", f"/v1/endpoints/{segment(endpoint)}/predict", json=body))
+        path = f"/v1/endpoints/{segment(endpoint)}/predict"
+        return Call("POST", path, read(PredictAnswer), json=body)
 
+    @operation
     def rank(
         self,
         endpoint: str,
@@ -186,21 +228,24 @@ class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sen
         unit: str | None = None,
         k: int = 10,
         context: Mapping[str, Any] | None = None,
-    ) -> R:
+    ) -> Call[RankAnswer]:
         """The top ``k`` items for ``unit``, each with its position and score."""
         body: dict[str, Any] = {"k": k, "context": dict(context or {})}
         if unit is not None:
             body["unit"] = unit
-        return self._send(Call("POST", f"/v1/endpoints/{segment(endpoint)}/rank", json=body))
+        path = f"/v1/endpoints/{segment(endpoint)}/rank"
+        return Call("POST", path, read(RankAnswer), json=body)
 
+    @operation
     def stats(
         self, endpoint: str, *, start: datetime | None = None, end: datetime | None = None
-    ) -> R:
+    ) -> Call[StatsAnswer]:
         """Per version and arm over ``[start, end)``: requests, CTR, feedback, latency."""
         params = drop_none(start=iso(start), end=iso(end))
         path = f"/v1/endpoints/{segment(endpoint)}/stats"
-        return self._send(Call("GET", path, params=params))
+        return Call("GET", path, read(StatsAnswer), params=params)
 
+    @operation
     def interleaving(
         self,
         endpoint: str,
@@ -209,15 +254,21 @@ class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sen
         end: datetime | None = None,
         alpha: float = 0.05,
         test: str = "sequential",
-    ) -> R:
+    ) -> Call[list[InterleavingComparison]]:
         """Which ranker units prefer: the mean unit preference tested over units
         (``sequential``, ``t``, ``sign`` or ``bootstrap``), with impression counts."""
         params = drop_none(start=iso(start), end=iso(end), alpha=alpha, test=test)
         path = f"/v1/endpoints/{segment(endpoint)}/interleaving"
-        return self._send(Call("GET", path, params=params, pick="comparisons"))
+        return Call(
+            "GET",
+            path,
+            lambda body: InterleavingAnswer.model_validate(body).comparisons,
+            params=params,
+        )
 
     # -- feedback ------------------------------------------------------------------------
 
+    @operation
     def feedback(
         self,
         request_id: str,
@@ -228,18 +279,20 @@ class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sen
         label: Any = None,
         event_id: str | None = None,
         at: datetime | None = None,
-    ) -> R:
+    ) -> Call[FeedbackAnswer]:
         """Report what happened after a request; answered once committed."""
         event = _event(request_id, kind, item, value, label, event_id, at)
-        return self._send(Call("POST", "/v1/feedback", json=event))
+        return Call("POST", "/v1/feedback", read(FeedbackAnswer), json=event)
 
-    def feedback_batch(self, events: Sequence[Mapping[str, Any]]) -> R:
+    @operation
+    def feedback_batch(self, events: Sequence[Mapping[str, Any]]) -> Call[FeedbackAnswer]:
         """Many feedback events in one commit; each a dict with request_id, kind, ..."""
         body = {"events": [drop_none(**dict(e)) for e in events]}
-        return self._send(Call("POST", "/v1/feedback/batch", json=body))
+        return Call("POST", "/v1/feedback/batch", read(FeedbackAnswer), json=body)
 
     # -- the record ----------------------------------------------------------------------
 
+    @operation
     def audit(
         self,
         *,
@@ -252,8 +305,9 @@ class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sen
         until: datetime | None = None,
         before: int | None = None,
         limit: int = 100,
-    ) -> R:
-        """One page of the audit log, newest first: ``{"records": [...], "next": id | None}``."""
+    ) -> Call[AuditAnswer]:
+        """One page of the audit log, newest first (``records``); ``next`` is the ``before``
+        of the next page (None at the end)."""
         params = drop_none(
             model=model,
             endpoint=endpoint,
@@ -265,10 +319,11 @@ class Operations(ExperimentCalls[R], MonitoringCalls[R], AutomationCalls[R], Sen
             before=before,
             limit=limit,
         )
-        return self._send(Call("GET", "/v1/audit", params=params))
+        return Call("GET", "/v1/audit", read(AuditAnswer), params=params)
 
-    def health(self) -> R:
-        return self._send(Call("GET", "/v1/health"))
+    @operation
+    def health(self) -> Call[HealthAnswer]:
+        return Call("GET", "/v1/health", read(HealthAnswer))
 
 
 def _event(

@@ -11,9 +11,11 @@ from champion.drift.detectors import (
     DriftResult,
     default_detectors,
 )
+from champion.drift.exposure import ItemDrift, item_drift
 from champion.drift.monitor import DriftMonitor, DriftRun
 from champion.drift.profile import ColumnKind, ColumnProfile, ReferenceProfile
 from champion.drift.quality import QualityCounter, QualityIssue, QualityReport, check_frame
+from champion.drift.ranking import RankingMonitor, ranking_monitor
 from champion.drift.references import References, StoredReference
 from champion.drift.select import default_test
 from champion.drift.streams import (
@@ -46,12 +48,14 @@ __all__ = [
     "DriftResult",
     "DriftRun",
     "DriftTimeline",
+    "ItemDrift",
     "PageHinkley",
     "Performance",
     "PerformanceBucket",
     "QualityCounter",
     "QualityIssue",
     "QualityReport",
+    "RankingMonitor",
     "ReferenceProfile",
     "References",
     "StoredReference",
@@ -68,5 +72,7 @@ __all__ = [
     "default_test",
     "drift_days_guard",
     "drift_timeline",
+    "item_drift",
     "performance",
+    "ranking_monitor",
 ]

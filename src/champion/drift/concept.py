@@ -30,6 +30,7 @@ from champion.drift.streams.base import StreamSpec
 from champion.errors import InvalidInput
 from champion.events.aggregates import Scope
 from champion.events.arms import labelled
+from champion.events.compacted import require_units
 from champion.plugins import Registry
 from champion.registry import VersionKey
 from champion.types import Json
@@ -143,6 +144,7 @@ def labelled_errors(
         .order_by(rows.c.at, rows.c.request_id)
     )
     with engine.connect() as conn:
+        require_units(conn, endpoint, start, end, "Performance from labels")
         for row in conn.execution_options(yield_per=chunk).execute(query):
             outputs = row.outputs or []
             labels = row.label if isinstance(row.label, list) and len(outputs) > 1 else [row.label]

@@ -30,6 +30,7 @@ from champion.periods import resolve_window
 from champion.registry import Registry, VersionKey, VersionRef
 
 if TYPE_CHECKING:
+    from champion.drift.ranking import RankingMonitor
     from champion.serving.endpoints import Endpoints
 
 __all__ = ["DriftMonitor", "DriftRun", "VersionChoice", "no_predictions", "parse_tests"]
@@ -193,6 +194,21 @@ class DriftMonitor:
             covered=(span.start, span.end), stored_days=span.stored_days,
             basis="requested" if version is not None else "live",
         )  # fmt: skip
+
+    def ranking(self, endpoint: str, **options: Any) -> RankingMonitor:
+        """What ranker ``endpoint`` showed (``ranking.ranking_monitor``'s ``options``); an
+        endpoint serving another kind is InvalidInput, naming where its drift is."""
+        from champion.drift.ranking import ranking_monitor
+
+        self.endpoints.get(endpoint)  # NotFound for an unknown endpoint
+        live = self.endpoints.live_version(endpoint)
+        kind = self.registry.get_version(live.model, live.number).kind
+        if kind != "ranker":
+            raise InvalidInput(
+                f"Endpoint {endpoint!r} serves a {kind} ({live}): ranking monitoring is for "
+                f"rankers; its drift is at /v1/endpoints/{endpoint}/drift."
+            )
+        return ranking_monitor(self.engine, self.references, self.clock, endpoint, **options)
 
     def window_version(
         self, endpoint: str, start: datetime, end: datetime, version: str | None = None

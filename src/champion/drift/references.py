@@ -48,9 +48,10 @@ __all__ = [
 OUTPUT_PREFIX = "output"
 RANKER_MESSAGE = (
     "Version {key} is a ranker: rankers have no reference profile (drift compares a "
-    "classifier's or regressor's table of inputs and outputs with its training data), so "
-    "there is no drift to show. Watch a ranker's click-through and comparisons on its "
-    "endpoint's page."
+    "classifier's or regressor's table of inputs and outputs with its training data). A "
+    "ranker is monitored on what it showed against the window before: GET "
+    "/v1/endpoints/ENDPOINT/ranking-monitor, 'champion drift ranking ENDPOINT', or the "
+    "endpoint's drift page."
 )
 OUTPUT_ROWS = 20_000
 """At most this many reference rows are scored to profile the outputs (a seeded sample)."""

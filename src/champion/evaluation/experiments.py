@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from champion import audit
 from champion.clock import Clock
 from champion.db import read, write
-from champion.errors import Conflict, InvalidInput, NotFound
+from champion.errors import Compacted, Conflict, InvalidInput, NotFound
 from champion.evaluation.analysis import Analysis, analyse
 from champion.evaluation.arms import ExperimentArms, experiment_arms
 from champion.evaluation.decision import Decision, decide
@@ -20,6 +20,7 @@ from champion.evaluation.design import ExperimentDesign, check_fits, parse_desig
 from champion.evaluation.horizon import FIXED_HORIZON, Horizon, fix_horizon, horizon_reached
 from champion.evaluation.tables import experiments
 from champion.events.arms import ArmWindow
+from champion.events.compacted import require_units
 from champion.registry import Registry, VersionKey, VersionRef
 from champion.serving.endpoints import EndpointConfig, Endpoints
 
@@ -76,6 +77,19 @@ class Experiment:
         }
 
 
+def _no_analysis() -> dict[str, Any]:
+    """What the report holds when there is nothing to analyse yet: the same fields, empty."""
+    return {
+        "arms": [],
+        "results": [],
+        "health": [],
+        "interleaving": None,
+        "propensity": None,
+        "regime": None,
+        "steps": [],
+    }
+
+
 @dataclass(frozen=True)
 class ExperimentReport:
     """An experiment with its numbers now, and what should happen next."""
@@ -92,7 +106,7 @@ class ExperimentReport:
         body["versions"] = (
             None if self.arms is None else {a: str(k) for a, k in self.arms.versions.items()}
         )
-        body.update(self.analysis.to_json() if self.analysis else {"arms": [], "results": []})
+        body.update(self.analysis.to_json() if self.analysis else _no_analysis())
         body["decision"] = self.decision.to_json()
         return body
 
@@ -198,21 +212,22 @@ class Experiments:
             experiment.started_at,
             experiment.finished_at,
         )
-        with read(self.engine) as conn:
-            analysis = analyse(conn, experiment.design, arms, window, full=full)
+        try:
+            with read(self.engine) as conn:
+                analysis = analyse(conn, experiment.design, arms, window, full=full)
+        except Compacted as exc:
+            if experiment.running:
+                raise
+            # Its per-unit rows are merged past CHAMPION_KEEP_UNIT_ROLLUPS: the stored
+            # decision (and fixed-horizon evaluation) stands, without numbers recomputed.
+            return ExperimentReport(experiment, arms, None, _finished(experiment, exc.message))
         horizon, due, reached = self._horizon(experiment, analysis)
         experiment = replace(experiment, horizon_reached_at=reached)
         if horizon is not None:
             analysis = horizon.applied(analysis)
             experiment = replace(experiment, horizon=horizon.to_json())
         if not experiment.running:
-            last = experiment.last_decision or {}
-            decision = Decision(
-                last.get("decision", "continue"),
-                "none",
-                f"{experiment.status.replace('_', ' ').capitalize()} at "
-                f"{experiment.finished_at:%Y-%m-%d %H:%M:%S} UTC: {last.get('reason', '')}",
-            )
+            decision = _finished(experiment)
         else:
             # The step's own start: a ramp by hand (a new share set on the endpoint) starts a
             # step as the controller's ramps do.
@@ -312,6 +327,10 @@ class Experiments:
         arms = experiment_arms(config.name, config.policy, config.params, self._resolve)
         check_fits(design, arms.policy)
         now = self.clock.now()
+        if design.cuped:
+            # The pre-period is read per unit for as long as the experiment runs.
+            what = f"experiment.cuped with cuped_days={design.cuped_days:g}"
+            require_units(conn, endpoint, now - timedelta(days=design.cuped_days), now, what)
         current = self._latest(conn, endpoint)
         stored = design.model_dump(mode="json")
         if current is not None and current.running:
@@ -408,6 +427,18 @@ class Experiments:
                 .where(experiments.c.id == experiment.id)
                 .values(last_decision={**decision.to_json(), "at": self.clock.now().isoformat()})
             )
+
+
+def _finished(experiment: Experiment, note: str = "") -> Decision:
+    """The decision a finished experiment ended with, as it was stored."""
+    last = experiment.last_decision or {}
+    return Decision(
+        last.get("decision", "continue"),
+        "none",
+        f"{experiment.status.replace('_', ' ').capitalize()} at "
+        f"{experiment.finished_at:%Y-%m-%d %H:%M:%S} UTC: {last.get('reason', '')}"
+        + (f" (its numbers are not recomputed: {note})" if note else ""),
+    )
 
 
 def _horizon_kept(current: Experiment, design: ExperimentDesign) -> dict[str, Any]:

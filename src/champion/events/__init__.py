@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from champion.events.compaction import Compaction, CompactionReport
 from champion.events.entities import (
     FeedbackEvent,
     FeedbackReceipt,
@@ -18,6 +19,8 @@ from champion.events.spool import EventSpool
 from champion.events.writer import PredictionWriter
 
 __all__ = [
+    "Compaction",
+    "CompactionReport",
     "EventSpool",
     "FeedbackCommitter",
     "FeedbackEvent",

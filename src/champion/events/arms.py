@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from champion.events import sketch
 from champion.events.aggregates import Scope, pending, rows_of, sketches, totals, where
+from champion.events.compacted import require_units
 from champion.events.facts import Facts
 from champion.events.moments import UnitSums, unit_sums, unit_sums_over_time
 from champion.events.rollup_tables import labelled_predictions, ranked_clicks, reward_rollups
@@ -98,6 +99,7 @@ def unit_totals(
 ) -> dict[tuple[str, str], dict[str, float]]:
     """Per (arm, unit) with a request in ``scope``: the sums of rollup ``columns`` (and
     ``one``: 1 per unit)."""
+    require_units(conn, scope.endpoint, scope.start, scope.end, "A unit-level analysis")
     names = list(dict.fromkeys(["requests", *(c for c in columns if c != "one")]))
     found = totals(conn, scope, ("arm", "unit"), names, facts)
     return {
@@ -118,6 +120,7 @@ _PRODUCTS = tuple(
 def _arm_moments(
     conn: sa.Connection, scope: Scope, facts: Facts | None = None
 ) -> dict[str, UnitSums]:
+    require_units(conn, scope.endpoint, scope.start, scope.end, "A unit-level analysis")
     return unit_sums(conn, scope, _COLUMNS, _PRODUCTS, facts)
 
 
@@ -167,6 +170,7 @@ def read_ahead(conn: sa.Connection, window: ArmWindow, ends: Sequence[datetime |
     ``ends`` (increasing; the last may be None) in one pass over the rollups, and keep it
     for the transaction: those windows then cost no pass of their own (a timeline's
     points)."""
+    require_units(conn, window.endpoint, window.start, ends[-1], "A unit-level analysis")
     unit_sums_over_time(conn, window.scope, ends, _COLUMNS, _PRODUCTS)
 
 
@@ -181,6 +185,7 @@ def arm_counts(conn: sa.Connection, window: ArmWindow) -> dict[str, tuple[int, i
 
 def label_rows(conn: sa.Connection, window: ArmWindow) -> list[dict[str, Any]]:
     """Predictions joined with their label feedback: arm, unit, outputs, label."""
+    require_units(conn, window.endpoint, window.start, window.end, "Label metrics")
     query = labelled(window.scope)
     rows = conn.execute(
         query.order_by(query.selected_columns.request_id, query.selected_columns.event_id)
@@ -210,6 +215,7 @@ def labelled(scope: Scope) -> sa.CompoundSelect[Any]:
 
 def ranked_requests(conn: sa.Connection, window: ArmWindow) -> dict[tuple[str, str], int]:
     """How many ranking requests each (arm, unit) made."""
+    require_units(conn, window.endpoint, window.start, window.end, "NDCG")
     # Only ranking units leave the database: an endpoint of classifiers sends none, and
     # one whose arms' totals (read for the report anyway) hold no ranking is not read again.
     scope = window.scope
@@ -222,6 +228,7 @@ def ranked_requests(conn: sa.Connection, window: ArmWindow) -> dict[tuple[str, s
 def clicked_positions(conn: sa.Connection, window: ArmWindow) -> list[tuple[str, str, str, int]]:
     """(arm, unit, request_id, position) of every clicked shown item."""
     scope = window.scope
+    require_units(conn, window.endpoint, window.start, window.end, "NDCG")
     c = ranked_clicks
     query = sa.select(c.c.arm, c.c.unit, c.c.request_id, c.c.position).where(where(c, scope, "at"))
     found = [(str(a), str(u), str(r), int(n)) for a, u, r, n in conn.execute(query)]

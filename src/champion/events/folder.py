@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from champion.clock import Clock
 from champion.db.engine import read
 from champion.db.locks import LeaderLock
-from champion.events.rollups import backlog, fold
+from champion.events.rollups import DAY, backlog, fold
 from champion.metrics import Metrics
 
 __all__ = ["LOCK_NAME", "RollupFolder"]
@@ -23,19 +23,25 @@ class RollupFolder:
     the leader lock; counts the rows folded and the backlog left in ``metrics``."""
 
     def __init__(
-        self, engine: sa.Engine, clock: Clock, metrics: Metrics | None, lag: timedelta
+        self,
+        engine: sa.Engine,
+        clock: Clock,
+        metrics: Metrics | None,
+        lag: timedelta,
+        segment: timedelta = DAY,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.metrics = metrics
         self.lag = lag
+        self.segment = segment
         self.lock = LeaderLock(engine, LOCK_NAME)
 
     def tick(self) -> int:
         """One pass; returns the rows folded (0 when another server holds the lock)."""
         if not self.lock.acquire():
             return 0
-        folded = fold(self.engine, self.clock.now(), lag=self.lag)
+        folded = fold(self.engine, self.clock.now(), lag=self.lag, segment=self.segment)
         if self.metrics is not None:
             self.metrics.events_folded.inc(folded)
             with read(self.engine) as conn:

@@ -13,8 +13,15 @@ import sqlalchemy as sa
 from champion.events import sketch
 from champion.events.aggregates import Scope, pending, sketches, totals, where
 from champion.events.arms import reward_totals
+from champion.events.compacted import require_units
 from champion.events.facts import Facts
-from champion.events.rollup_tables import CREDITED, INTERLEAVING, interleaving_rollups, rollups
+from champion.events.rollup_tables import (
+    CREDITED,
+    INTERLEAVING,
+    MERGED,
+    interleaving_rollups,
+    rollups,
+)
 from champion.events.tables import (
     feedback,
     predictions,
@@ -84,6 +91,9 @@ def version_stats(
     count the version each shown item is credited to (under interleaving, both teams of one
     request), so the versions' numbers add up to the interleaving comparison's. Latency
     percentiles come from histograms, within ``sketch.ACCURACY`` (1 %).
+
+    In a compacted segment (``compaction``) a version's units are those its merged rows
+    counted: each unit once per segment and configuration.
     """
     scope = Scope(endpoint, start=start, end=end)
     facts = pending(conn, scope)
@@ -123,16 +133,18 @@ def _version_totals(
     conn: sa.Connection, scope: Scope, names: tuple[str, ...], facts: Facts
 ) -> dict[tuple[str, int, str], list[float]]:
     # Per (model, version, arm): the sums of ``names``, then the units with a request it
-    # answered, counted in the database; the pending facts add their sums, and a unit once
-    # only if its folded rows hold no request answered by that version.
+    # answered, counted in the database (a compacted row adds the units it merged); the
+    # pending facts add their sums, and a unit once only if its folded rows hold no request
+    # answered by that version.
     r = rollups
     by = (r.c.model, r.c.version, r.c.arm)
-    answered = sa.case((r.c.requests > 0, r.c.unit))
+    answered = sa.case(((r.c.requests > 0) & (r.c.unit != MERGED), r.c.unit))
+    merged = sa.func.sum(sa.case((r.c.unit == MERGED, r.c.units), else_=0))
     query = (
         sa.select(
             *by,
             *(sa.func.sum(r.c[name]) for name in names),
-            sa.func.count(sa.distinct(answered)),
+            sa.func.count(sa.distinct(answered)) + sa.func.coalesce(merged, 0),
         )
         .where(where(r, scope))
         .group_by(*by)
@@ -226,6 +238,7 @@ def interleaved_units(
     and at least one. Impressions answered by a fallback (a ranker failed), or where only
     one version placed items, are left out.
     """
+    require_units(conn, endpoint, start, end, "The interleaving comparison")
     scope = Scope(endpoint, start=start, end=end)
     t = interleaving_rollups
     query = (

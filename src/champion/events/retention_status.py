@@ -15,11 +15,12 @@ import sqlalchemy as sa
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from champion.audit import audit_log
 from champion.db import read
 from champion.events.retention import _TABLE, _TIME, TABLES, Retention, folded
 from champion.events.tables import feedback, predictions
 
-__all__ = ["OldestRowCollector", "oldest_kept", "retention_lag"]
+__all__ = ["OldestRowCollector", "deleted_before", "oldest_kept", "retention_lag"]
 
 logger = logging.getLogger("champion.events")
 
@@ -39,6 +40,33 @@ def oldest_kept(conn: sa.Connection) -> dict[str, datetime | None]:
     for table in TABLES:
         times = [t for t in (_first(conn, table, True), _first(conn, table, False)) if t]
         found[table] = min(times, default=None)
+    return found
+
+
+_PASSES_READ = 20
+"""Retention passes read back: a later pass's cutoff is later, save when a guard held it."""
+
+
+def deleted_before(conn: sa.Connection) -> dict[str, datetime | None]:
+    """Per table, the latest cutoff before which a retention pass deleted rows (``None``:
+    none deleted), from the passes the audit log records (``events.retention``).
+
+    A report over a window that starts before it would read a subset of what happened.
+    """
+    rows = conn.execute(
+        sa.select(audit_log.c.details)
+        .where(audit_log.c.action == "events.retention")
+        .order_by(audit_log.c.id.desc())
+        .limit(_PASSES_READ)
+    ).scalars()
+    found: dict[str, datetime | None] = dict.fromkeys(TABLES)
+    for details in rows:
+        for table in TABLES:
+            cutoff = (details.get("cutoffs") or {}).get(table)
+            if cutoff and (details.get("deleted") or {}).get(table):
+                at = datetime.fromisoformat(cutoff)
+                current = found[table]
+                found[table] = at if current is None or at > current else current
     return found
 
 

@@ -2,10 +2,15 @@
 histograms, and slim copies of the rows scikit-learn scores (labels, clicked positions).
 
 A segment is the stretch of time from a boundary to the next one; boundaries are UTC
-midnights and every ``started_at``/``finished_at`` of an experiment on the endpoint, so a
+midnights (and every ``CHAMPION_ROLLUP_SEGMENT_SECONDS`` after one, when shorter than a day)
+and every ``started_at``/``finished_at`` of an experiment on the endpoint, so a
 window between two boundaries (an experiment's) covers whole segments. ``rollups`` puts the
 facts of each folded request on the version that answered it, and the facts credited to a
 shown item's version (``credited_*``, under interleaving both teams) on that version.
+
+Past ``CHAMPION_KEEP_UNIT_ROLLUPS`` a segment is compacted (see ``compaction``): its per-unit
+rows become one row per key with the unit :data:`MERGED` and ``units`` the number of units
+merged, its label and click rows are deleted, and ``compacted_segments`` records it.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from champion.db.metadata import JSON, UTCDateTime, metadata
 __all__ = [
     "CREDITED",
     "INTERLEAVING",
+    "MERGED",
     "REQUEST_FACTS",
+    "compacted_segments",
     "interleaving_rollups",
     "labelled_predictions",
     "ranked_clicks",
@@ -43,6 +50,10 @@ CREDITED = (
 
 INTERLEAVING = ("impressions", "wins", "losses", "ties", "champion_clicks", "challenger_clicks")
 """Per unit and pair of interleaved versions (``interleaving_rollups``)."""
+
+MERGED = ""
+"""The unit of a compacted row: the sums of every unit of its key and segment. A unit is
+1 to 256 characters wherever it enters (predict, rank, feedback), so no unit is ever ``""``."""
 
 _FLOATS = {"latency", "value", "delay_sum", "inverse_p", "inverse_p2", "credited_value"}
 
@@ -73,6 +84,8 @@ rollups = sa.Table(
         sa.Column("unit", sa.String(256), primary_key=True),
     ),
     *_sums(REQUEST_FACTS + CREDITED, _FLOATS),
+    # 0 on a unit's own row; on a MERGED row, the units with a request it merged.
+    sa.Column("units", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index(None, "endpoint", "segment_start"),
     # A report reads the folded totals of the units with events not folded yet by unit.
     sa.Index(None, "unit"),
@@ -114,6 +127,8 @@ interleaving_rollups = sa.Table(
         sa.Column("unit", sa.String(256), primary_key=True),
     ),
     *_sums(INTERLEAVING, set()),
+    # 0 on a unit's own row; on a MERGED row, the units with an impression it merged.
+    sa.Column("units", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 # One row per label feedback event on a served prediction: what label metrics score.
@@ -146,4 +161,16 @@ ranked_clicks = sa.Table(
     sa.Column("unit", sa.String(256), nullable=False),
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Index(None, "endpoint", "at"),
+)
+
+
+# One row per compacted segment: from then on its rollups hold per-arm totals only, and its
+# label and click rows are gone (``compaction``).
+compacted_segments = sa.Table(
+    "compacted_segments",
+    metadata,
+    sa.Column("endpoint", sa.String(64), primary_key=True),
+    sa.Column("segment_start", UTCDateTime(), primary_key=True),
+    sa.Column("segment_end", UTCDateTime(), nullable=False),
+    sa.Column("compacted_at", UTCDateTime(), nullable=False),
 )

@@ -31,6 +31,7 @@ from champion.db.metadata import UTCDateTime
 from champion.errors import InvalidInput
 from champion.events.facts import Facts, Key, request_facts
 from champion.events.rollup_tables import (
+    compacted_segments,
     interleaving_rollups,
     labelled_predictions,
     ranked_clicks,
@@ -40,10 +41,24 @@ from champion.events.rollup_tables import (
 )
 from champion.events.tables import feedback, prediction_items, predictions
 
-__all__ = ["BATCH", "backlog", "clear", "fold", "load_raw", "rebuild", "segment_starts"]
+__all__ = [
+    "BATCH",
+    "DAY",
+    "add_sums",
+    "backlog",
+    "clear",
+    "fold",
+    "load_raw",
+    "rebuild",
+    "segment_floor",
+    "segment_starts",
+]
 
 BATCH = 5_000
 """Requests (or late feedback events) folded per transaction."""
+
+DAY = timedelta(days=1)
+"""The default segment: a UTC day (``CHAMPION_ROLLUP_SEGMENT_SECONDS``)."""
 
 _SUM_TABLES = {t.name: t for t in (rollups, reward_rollups, rollup_sketches, interleaving_rollups)}
 _ROW_TABLES = {t.name: t for t in (labelled_predictions, ranked_clicks)}
@@ -65,9 +80,11 @@ def fold(
     lag: timedelta = timedelta(0),
     batch: int = BATCH,
     progress: Callable[[int], None] | None = None,
+    segment: timedelta = DAY,
 ) -> int:
     """Fold every prediction older than ``now - lag`` and every late feedback event of a
     folded request; returns how many rows (predictions and feedback) were folded.
+    ``segment`` is the length of a segment (it divides a day; see :func:`segment_starts`).
 
     With an engine each batch commits on its own; with a connection every batch runs in the
     caller's transaction (the retention pass folds first, then deletes, in one). ``progress``
@@ -78,9 +95,9 @@ def fold(
     while True:
         if isinstance(target, sa.Engine):
             with write(target) as conn:
-                done = _fold_batch(conn, cutoff, batch)
+                done = _fold_batch(conn, cutoff, batch, segment)
         else:
-            done = _fold_batch(target, cutoff, batch)
+            done = _fold_batch(target, cutoff, batch, segment)
         if done == 0:
             return total
         total += done
@@ -96,7 +113,7 @@ def backlog(conn: sa.Connection) -> int:
 
 def clear(conn: sa.Connection) -> None:
     """Empty every rollup table and mark every raw row unfolded (before a refold)."""
-    for table in (*_SUM_TABLES.values(), *_ROW_TABLES.values()):
+    for table in (*_SUM_TABLES.values(), *_ROW_TABLES.values(), compacted_segments):
         conn.execute(table.delete())
     for events in (predictions, feedback):
         conn.execute(events.update().where(events.c.folded).values(folded=False))
@@ -108,6 +125,7 @@ def rebuild(
     *,
     lag: timedelta = timedelta(0),
     progress: Callable[[int, int], None] | None = None,
+    segment: timedelta = DAY,
 ) -> int:
     """Empty the rollups, mark every raw row unfolded and fold them all again (for upgrades
     and repairs); ``progress`` gets (rows folded so far, rows to fold). Returns the rows
@@ -135,10 +153,10 @@ def rebuild(
         if progress is not None:
             progress(done, max(total, done))
 
-    return fold(engine, now, lag=lag, progress=advance)
+    return fold(engine, now, lag=lag, progress=advance, segment=segment)
 
 
-def _fold_batch(conn: sa.Connection, cutoff: datetime, batch: int) -> int:
+def _fold_batch(conn: sa.Connection, cutoff: datetime, batch: int, segment: timedelta) -> int:
     p, f = predictions, feedback
     conn.info.pop("champion_pending_facts", None)  # what reads computed before this pass
     locking = conn.dialect.name == "postgresql"
@@ -160,7 +178,7 @@ def _fold_batch(conn: sa.Connection, cutoff: datetime, batch: int) -> int:
     if late_events:
         requests = sorted({request_id for _, request_id in late_events})
         raw = load_raw(conn, requests, events=set(events))
-        facts.merge(_facts(conn, raw, delta=True))
+        facts.merge(_facts(conn, raw, delta=True, segment=segment))
     fresh = (
         sa.select(p.c.request_id)
         .where(sa.not_(p.c.folded) & (p.c.at < cutoff))
@@ -172,7 +190,7 @@ def _fold_batch(conn: sa.Connection, cutoff: datetime, batch: int) -> int:
     requests = list(conn.execute(fresh).scalars())
     if requests:
         raw = load_raw(conn, requests)
-        facts.merge(_facts(conn, raw, delta=False))
+        facts.merge(_facts(conn, raw, delta=False, segment=segment))
         events += [e["event_id"] for _, _, feedback_rows in raw for e in feedback_rows]
     if not late_events and not requests:
         return 0
@@ -223,20 +241,23 @@ def _dicts(conn: sa.Connection, query: sa.Select[Any]) -> list[dict[str, Any]]:
     return [dict(zip(names, values, strict=True)) for values in result]
 
 
-def _facts(conn: sa.Connection, raw: Raw, *, delta: bool) -> Facts:
-    starts = segment_starts(conn, [request for request, _, _ in raw])
+def _facts(conn: sa.Connection, raw: Raw, *, delta: bool, segment: timedelta) -> Facts:
+    starts = segment_starts(conn, [request for request, _, _ in raw], segment)
     facts = Facts()
-    for (request, items, events), segment in zip(raw, starts, strict=True):
-        request_facts(request, items, events, segment, facts)
+    for (request, items, events), start in zip(raw, starts, strict=True):
+        request_facts(request, items, events, start, facts)
         if delta:
             folded = [e for e in events if e["folded"]]
-            request_facts(request, items, folded, segment, facts, -1.0)
+            request_facts(request, items, folded, start, facts, -1.0)
     return facts
 
 
-def segment_starts(conn: sa.Connection, requests: Sequence[Mapping[str, Any]]) -> list[datetime]:
-    """The start of each request's segment: the latest UTC midnight or start or end of an
-    experiment on its endpoint at or before its time."""
+def segment_starts(
+    conn: sa.Connection, requests: Sequence[Mapping[str, Any]], segment: timedelta = DAY
+) -> list[datetime]:
+    """The start of each request's segment: the latest UTC midnight (or multiple of
+    ``segment`` after one) or start or end of an experiment on its endpoint at or before its
+    time."""
     endpoints = sorted({r["endpoint"] for r in requests})
     bounds: dict[str, list[datetime]] = {e: [] for e in endpoints}
     if endpoints:
@@ -251,13 +272,25 @@ def segment_starts(conn: sa.Connection, requests: Sequence[Mapping[str, Any]]) -
     starts = []
     for r in requests:
         at: datetime = r["at"].astimezone(UTC)
-        start = at.replace(hour=0, minute=0, second=0, microsecond=0)
+        start = segment_floor(at, segment)
         times = bounds[r["endpoint"]]
         index = bisect.bisect_right(times, at) - 1
         if index >= 0 and times[index] > start:
             start = times[index]
         starts.append(start)
     return starts
+
+
+def segment_floor(at: datetime, segment: timedelta = DAY) -> datetime:
+    """The latest multiple of ``segment`` after a UTC midnight at or before ``at``.
+
+    >>> segment_floor(datetime(2026, 3, 1, 13, 47, 5, tzinfo=UTC), timedelta(minutes=5))
+    datetime.datetime(2026, 3, 1, 13, 45, tzinfo=datetime.timezone.utc)
+    """
+    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    seconds = int(segment.total_seconds())
+    since = (at - midnight).total_seconds()
+    return midnight + timedelta(seconds=int(since // seconds) * seconds)
 
 
 def _store(conn: sa.Connection, facts: Facts) -> None:
@@ -275,6 +308,12 @@ def _store(conn: sa.Connection, facts: Facts) -> None:
             keys = [c.name for c in table.primary_key.columns]
             statement = dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
             conn.execute(statement, [rows[key] for key in sorted(rows)])
+
+
+def add_sums(conn: sa.Connection, table: sa.Table, keyed: dict[Key, dict[str, float]]) -> None:
+    """Add ``keyed`` (primary key → sums of the other columns) to ``table``'s rows, creating
+    the rows that do not exist yet."""
+    _add(conn, postgresql if conn.dialect.name == "postgresql" else sqlite, table, keyed)
 
 
 def _add(

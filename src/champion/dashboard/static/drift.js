@@ -17,7 +17,10 @@ for (const [select, key] of [[windowSelect, "window"], [bucketSelect, "buckets"]
   if (wanted && ![...select.options].some((o) => o.value === wanted)) select.add(new Option(wanted, wanted));
   if (wanted) select.value = wanted;
 }
+const rankingSelect = document.getElementById("ranking-version");
 let timeline = null;
+let kind = null;  // the kind of model the endpoint serves: a ranker gets its own panels
+let ranking = null;
 let selected = null;  // the window whose distribution is drawn; null: the newest with data
 const SEVERITY_CAP = 3;
 
@@ -129,7 +132,110 @@ function showVersions() {
   versionSelect.value = wanted;
 }
 
+const UNITS = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+const seconds = (text) => {
+  const found = /^\s*([0-9.]+)\s*([smhdw])\s*$/.exec(text);
+  return found ? Number(found[1]) * UNITS[found[2]] : 3600;
+};
+const RANKING_SECTIONS = ["ranking-section", "ranking-grid", "ranking-positions-section", "ranking-context-section"];
+
+function showRankingItems() {
+  const version = ranking.versions.find((v) => v.version === rankingSelect.value);
+  if (!version) {
+    champion.plotOr("ranking-items", [], {}, "No version showed an item in this span.");
+    return;
+  }
+  // Item ids are what the ranker returned: shown as sent, never as Plotly's markup.
+  const labels = version.item_drift.buckets.map((b) => champion.plotText(b.item));
+  champion.plotOr("ranking-items", [
+    { name: "window before", type: "bar", x: labels, y: version.item_drift.buckets.map((b) => b.reference) },
+    { name: version.version, type: "bar", x: labels, y: version.item_drift.buckets.map((b) => b.current) },
+  ], { barmode: "group", yaxis: { tickformat: ".0%", title: "share of impressions" }, xaxis: { type: "category" } },
+  "No item was shown often enough in both windows to compare.");
+}
+
+async function showRanking() {
+  const count = Number(bucketSelect.value);
+  const end = new Date();
+  const start = new Date(end.getTime() - seconds(windowSelect.value) * 1000 * count);
+  ranking = await champion.api(`${BASE}/ranking-monitor`, {
+    start: start.toISOString(), end: end.toISOString(), buckets: Math.min(count, 48),
+  });
+  const before = ranking.reference;
+  document.getElementById("summary").replaceChildren(
+    champion.el("div", `${champion.when(ranking.start)} to ${champion.when(ranking.end)} against the window before ` +
+      `(${champion.when(ranking.reference_start)} to ${champion.when(ranking.reference_end)}): ` +
+      `a catalogue of ${ranking.catalogue.size} items (${ranking.catalogue.source}); popularity from that window's ${ranking.popularity_basis}.`),
+    ...(ranking.message ? [champion.el("div", ranking.message, "bad")] : []),
+  );
+  const rows = [{ version: "window before", ...before, reference: true }, ...ranking.versions];
+  champion.table("ranking-versions", [
+    ["version", (v) => champion.el("span", v.version, "mono")],
+    ["impressions", (v) => champion.number(v.impressions, 0)],
+    ["users", (v) => champion.number(v.units, 0)],
+    ["distinct items", (v) => champion.number(v.distinct_items, 0)],
+    ["coverage", (v) => champion.percent(v.coverage)],
+    ["coverage before, same impressions", (v) => (v.reference ? null : champion.percent(v.reference_coverage_at_same_impressions))],
+    ["exposure Gini", (v) => champion.number(v.gini, 3)],
+    ["mean popularity rank", (v) => champion.number(v.mean_popularity_rank, 1)],
+    ["new items", (v) => (v.reference ? null : champion.number(v.new_items, 0))],
+    ["item drift", (v) => (v.reference ? null : `${v.item_drift.method}, p ${champion.pvalue(v.item_drift.p_value)}, JS ${champion.number(v.item_drift.js_distance, 3)}`)],
+    ["verdict", (v) => (v.reference ? null : champion.el("span", v.item_drift.drifted ? "drift" : "no drift", v.item_drift.drifted ? "bad" : "good"))],
+  ], rows);
+  const wanted = rankingSelect.value;
+  const names = ranking.versions.map((v) => v.version);
+  rankingSelect.replaceChildren(...names.map((n) => new Option(n, n)));
+  if (names.includes(wanted)) rankingSelect.value = wanted;
+  showRankingItems();
+  const traces = ranking.versions.flatMap((v, i) => champion.band(
+    v.version, v.buckets.map((b) => new Date(b.start)), v.buckets.map((b) => b.ctr), v.buckets.map((b) => b.ci),
+    champion.COLORS[i % champion.COLORS.length]));
+  champion.plotOr("ranking-ctr", traces, { yaxis: { tickformat: ".1%", title: "clicked impressions", rangemode: "tozero" } },
+    "No ranking was shown in this span, so there is no click-through to draw.");
+  champion.table("ranking-positions", [
+    ["version", (p) => champion.el("span", p.version, "mono")], ["positions", (p) => p.positions],
+    ["impressions", (p) => champion.number(p.impressions, 0)], ["clicked", (p) => champion.number(p.clicked, 0)],
+    ["click-through", (p) => champion.percent(p.ctr)], ["95 % interval", (p) => champion.interval(p.ci, 4)],
+  ], ranking.versions.flatMap((v) => [{ version: v.version, positions: "all", ...v.click_through },
+    ...v.click_through.by_position.map((p) => ({ version: v.version, ...p }))]), "No ranking was shown in this span.");
+  const context = document.getElementById("ranking-context");
+  context.replaceChildren(...ranking.versions.map((v) => {
+    const holder = champion.el("div");
+    holder.appendChild(champion.el("h3", v.version, "mono"));
+    if (!v.context.available) {
+      holder.appendChild(champion.el("p", v.context.message, "muted"));
+      return holder;
+    }
+    const table = champion.el("div");
+    champion.table(table, [
+      ["column", (c) => champion.el("span", c.column, "mono")], ["test", (c) => c.method],
+      ["statistic", (c) => champion.number(c.statistic, 4)], ["p (corrected)", (c) => champion.pvalue(c.p_adjusted)],
+      ["verdict", (c) => champion.el("span", c.verdict, c.drifted ? "bad" : "good")],
+    ], v.context.drift.columns);
+    holder.appendChild(table);
+    return holder;
+  }));
+}
+
 async function refresh() {
+  if (kind === null) {
+    try {
+      kind = (await champion.api(BASE)).kind || "";
+    } catch (error) {
+      if (error.status === 404) champion.missing(error.message);
+      throw error;
+    }
+  }
+  const ranker = kind === "ranker";
+  for (const id of RANKING_SECTIONS) document.getElementById(id).hidden = !ranker;
+  document.getElementById("version").closest("label").hidden = ranker;
+  if (ranker) {
+    for (const id of ["heatmap-section", "columns-grid", "performance-section"]) {
+      document.getElementById(id).hidden = true;
+    }
+    await showRanking();
+    return;
+  }
   try {
     timeline = await champion.api(`${BASE}/drift/timeline`, {
       window: windowSelect.value, buckets: bucketSelect.value, version: versionSelect.value,
@@ -183,3 +289,4 @@ versionSelect.addEventListener("change", () => {
   now();
 });
 columnSelect.addEventListener("change", showDistribution);
+rankingSelect.addEventListener("change", showRankingItems);
