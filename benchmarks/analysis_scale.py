@@ -14,7 +14,11 @@ would store), then timed, each the median of ``--repeat`` runs:
 
 The report is ``analyse`` over the experiment's window with the full metric set (what
 ``GET /v1/endpoints/{endpoint}/experiment`` computes); ``/stats`` is ``version_stats`` over
-all time. Run from the repository root:
+all time; the timeline is the 12 cumulative looks of ``GET .../experiment/timeline``
+(``looks``); a controller tick is ``analyse`` with only the metrics the design uses (what
+the rollout controller computes for each running experiment every 10 s). ``--keep`` keeps
+the SQLite file and ``--reuse`` times the reads again over a kept database without loading
+and folding it again. Run from the repository root:
 
     nice -n 10 .venv/bin/python benchmarks/analysis_scale.py --events 1000000
     nice -n 10 .venv/bin/python benchmarks/analysis_scale.py --events 1000000 \\
@@ -45,6 +49,7 @@ from champion.db.migrate import migrate  # noqa: E402
 from champion.evaluation.analysis import analyse  # noqa: E402
 from champion.evaluation.arms import experiment_arms  # noqa: E402
 from champion.evaluation.design import parse_design  # noqa: E402
+from champion.evaluation.timeline import looks  # noqa: E402
 from champion.events import fold, version_stats  # noqa: E402
 from champion.events.arms import ArmWindow  # noqa: E402
 from champion.registry.entities import VersionKey  # noqa: E402
@@ -114,6 +119,30 @@ def _median(work: Callable[[], Any], repeat: int) -> float:
     return statistics.median(times)
 
 
+def _fill(
+    engine: sa.Engine,
+    args: argparse.Namespace,
+    found: dict[str, Any],
+    report: Callable[[], None],
+    stats: Callable[[], None],
+) -> None:
+    with write(engine) as conn:
+        for table in ("feedback", "predictions", "rollups", "rollup_sketches"):
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+    started = time.perf_counter()
+    _load(engine, 0, args.events, START)
+    found["load_seconds"] = time.perf_counter() - started
+    if not args.skip_raw:
+        found["report_raw_seconds"] = _median(report, args.repeat)
+        found["stats_raw_seconds"] = _median(stats, args.repeat)
+    started = time.perf_counter()
+    rows = fold(engine, START + timedelta(seconds=args.events + 3600))
+    found["fold_seconds"] = time.perf_counter() - started
+    found["fold_rows_per_second"] = rows / found["fold_seconds"]
+    # A running server's last minute: fresh requests and clicks not folded yet.
+    _load(engine, args.events, 1_000, START + timedelta(seconds=args.events))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="Prediction events.")
@@ -121,6 +150,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-raw", action="store_true", help="Time only the folded reads.")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "analysis_scale.json")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="SQLite file to keep (default: a temporary one); with --reuse, PostgreSQL keeps its "
+        "rows anyway.",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Time the reads over the rows a previous run with the same --events left (folded, "
+        "plus the 1,000 fresh requests), without loading or folding again.",
+    )
     args = parser.parse_args()
     design = parse_design({"goal": "click_rate", "min_sample": 100})
     arms = experiment_arms(ENDPOINT, "canary", PARAMS, VERSIONS.__getitem__)
@@ -134,31 +176,32 @@ def main() -> None:
         with read(engine) as conn:
             version_stats(conn, ENDPOINT)
 
+    def timeline() -> None:
+        span = timedelta(seconds=args.events + 1_000)
+        ends = [START + span * (k / 12) for k in range(1, 12)] + [None]
+        with read(engine) as conn:
+            looks(conn, design, arms, window, ends)
+
+    def tick() -> None:
+        with read(engine) as conn:
+            analyse(conn, design, arms, window, full=False)
+
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database or f"sqlite:///{tmp}/bench.db"
+        url = args.database or f"sqlite:///{args.keep or Path(tmp) / 'bench.db'}"
         engine = make_engine(url)
         migrate(engine)
-        with write(engine) as conn:
-            for table in ("feedback", "predictions", "rollups", "rollup_sketches"):
-                conn.exec_driver_sql(f"DELETE FROM {table}")
-        started = time.perf_counter()
-        _load(engine, 0, args.events, START)
-        found: dict[str, Any] = {
-            "database": engine.dialect.name,
-            "events": args.events,
-            "load_seconds": time.perf_counter() - started,
-        }
-        if not args.skip_raw:
-            found["report_raw_seconds"] = _median(report, args.repeat)
-            found["stats_raw_seconds"] = _median(stats, args.repeat)
-        started = time.perf_counter()
-        rows = fold(engine, START + timedelta(seconds=args.events + 3600))
-        found["fold_seconds"] = time.perf_counter() - started
-        found["fold_rows_per_second"] = rows / found["fold_seconds"]
-        # A running server's last minute: fresh requests and clicks not folded yet.
-        _load(engine, args.events, 1_000, START + timedelta(seconds=args.events))
+        found: dict[str, Any] = {"database": engine.dialect.name, "events": args.events}
+        if args.reuse:
+            with read(engine) as conn:
+                logged = conn.exec_driver_sql("SELECT count(*) FROM predictions").scalar_one()
+            if logged != args.events + 1_000:
+                parser.error(f"--reuse needs {args.events + 1_000} predictions; found {logged}.")
+        else:
+            _fill(engine, args, found, report, stats)
         found["report_folded_seconds"] = _median(report, args.repeat)
         found["stats_folded_seconds"] = _median(stats, args.repeat)
+        found["timeline_folded_seconds"] = _median(timeline, args.repeat)
+        found["tick_folded_seconds"] = _median(tick, args.repeat)
         engine.dispose()
     print(json.dumps(found, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -33,8 +33,10 @@ def _monitor(client: TestClient, **params: Any) -> dict[str, Any]:
 def _frames(log: EventLog) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Impressions (window, unit, item, position, clicked) as the tables hold them."""
     # A shown item carries its request's time too: take the request's.
-    shown = pd.DataFrame(log.items).drop(columns="at", errors="ignore").merge(
-        pd.DataFrame(log.predictions)[["request_id", "unit", "at"]], on="request_id"
+    shown = (
+        pd.DataFrame(log.items)
+        .drop(columns="at", errors="ignore")
+        .merge(pd.DataFrame(log.predictions)[["request_id", "unit", "at"]], on="request_id")
     )
     shown["window"] = np.where(shown["at"] < T0 + HOUR, "reference", "current")
     clicks = pd.DataFrame(log.feedback)[["request_id", "item"]].drop_duplicates()

@@ -2,10 +2,12 @@
 
 Point ``k`` of ``n`` is the experiment's analysis over ``[started_at, t_k)`` with
 ``t_k = started_at + k/n · (end - started_at)``, where ``end`` is when it finished, or now.
-Each point runs the same SQL aggregates and the same tests as the report (``analyse``), so
-the last point is exactly what ``GET /v1/endpoints/{e}/experiment`` shows, and the goal's
-interval over time shows how the evidence built up. The windows are cumulative because the
-unit, not the request, is the unit of analysis: a user active in two buckets is one unit.
+Each point runs the same tests on the same sums as the report (``analyse``), so the last
+point is exactly what ``GET /v1/endpoints/{e}/experiment`` shows, and the goal's interval
+over time shows how the evidence built up. The per-arm sums of every point come from one
+pass over each ramp step's rollups (``events.arms.read_ahead``), not one per point. The
+windows are cumulative because the unit, not the request, is the unit of analysis: a user
+active in two buckets is one unit.
 A fixed-horizon goal (:mod:`champion.evaluation.horizon`) is tested once: points before its
 horizon show the estimate only (no interval, p-value or verdict: ``tested`` is false), and
 points from the horizon on show the stored evaluation, never a new test.
@@ -17,21 +19,26 @@ evidence starts again at each ramp, because steps are never pooled (see
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from scipy import stats
 
 from champion.db import read
 from champion.errors import InvalidInput
 from champion.evaluation.analysis import Analysis, analyse
+from champion.evaluation.arms import ExperimentArms
+from champion.evaluation.design import ExperimentDesign
 from champion.evaluation.experiments import Experiment, Experiments
 from champion.evaluation.horizon import FIXED_HORIZON, Horizon
+from champion.evaluation.regimes import Regime, assignment_regimes, regime_window
 from champion.evaluation.stattests import RatioSummary
-from champion.events.arms import ArmWindow
+from champion.events.arms import ArmWindow, read_ahead
 
-__all__ = ["MAX_POINTS", "ExperimentTimeline", "experiment_timeline", "mean_interval"]
+__all__ = ["MAX_POINTS", "ExperimentTimeline", "experiment_timeline", "looks", "mean_interval"]
 
 MAX_POINTS = 48
 
@@ -157,6 +164,28 @@ def _goal(analysis: Analysis, *, tested: bool = False) -> list[dict[str, Any]]:
     ]
 
 
+def looks(
+    conn: sa.Connection,
+    design: ExperimentDesign,
+    arms: ExperimentArms,
+    window: ArmWindow,
+    ends: Sequence[datetime | None],
+) -> list[Analysis]:
+    """The analysis of ``window`` cut at each of ``ends`` (increasing; the last may be None),
+    with every point's per-arm sums read in one pass over each ramp step's rollups."""
+    regimes = (
+        []
+        if window.since_config is None
+        else assignment_regimes(
+            conn, window.endpoint, window.since_config, window.start, design.ramp.steps
+        )
+    )
+    steps: list[Regime | None] = [*regimes] or [None]
+    for regime in steps:
+        read_ahead(conn, regime_window(window, regime), ends)
+    return [analyse(conn, design, arms, replace(window, end=end), full=False) for end in ends]
+
+
 def experiment_timeline(
     experiments: Experiments, experiment: Experiment, *, points: int = 12
 ) -> ExperimentTimeline:
@@ -172,13 +201,9 @@ def experiment_timeline(
     end = finished or experiments.clock.now()
     span = max(end - start, timedelta(0))
     ends = tuple(start + span * (k / points) for k in range(1, points + 1))
-    analyses = []
+    # The last look of a running experiment is open-ended, as the report's is.
+    bounds = [None if k == points - 1 and finished is None else at for k, at in enumerate(ends)]
+    window = ArmWindow(experiment.endpoint, arms.logged_arms, experiment.since_config, start)
     with read(experiments.engine) as conn:
-        for k, at in enumerate(ends):
-            # The last look of a running experiment is open-ended, as the report's is.
-            bound = None if k == points - 1 and finished is None else at
-            window = ArmWindow(
-                experiment.endpoint, arms.logged_arms, experiment.since_config, start, bound
-            )
-            analyses.append(analyse(conn, experiment.design, arms, window, full=False))
+        analyses = looks(conn, experiment.design, arms, window, bounds)
     return ExperimentTimeline(experiment, ends, tuple(analyses))

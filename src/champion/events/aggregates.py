@@ -23,7 +23,17 @@ from champion.events.rollup_tables import rollup_sketches, rollups
 from champion.events.rollups import load_raw
 from champion.events.tables import feedback, predictions
 
-__all__ = ["Scope", "first_time", "pending", "rows_of", "sketches", "totals", "where"]
+__all__ = [
+    "Scope",
+    "first_time",
+    "pending",
+    "rows_of",
+    "sketches",
+    "snapshot_cache",
+    "totals",
+    "unindexed",
+    "where",
+]
 
 _BY = ("endpoint", "config_version", "arm", "model", "version", "unit")
 
@@ -42,10 +52,13 @@ class Scope:
     version: int | None = None
 
 
-def where(table: sa.Table, scope: Scope, time: str = "segment_start") -> sa.ColumnElement[bool]:
-    """The rows of ``table`` in ``scope``, by ``time`` (a rollup's segment or a row's time)."""
+def where(
+    table: sa.Table, scope: Scope, time: str = "segment_start", *, indexed: bool = True
+) -> sa.ColumnElement[bool]:
+    """The rows of ``table`` in ``scope``, by ``time`` (a rollup's segment or a row's time);
+    ``indexed`` off keeps the endpoint's index out (see :func:`unindexed`)."""
     c = table.c
-    condition = c.endpoint == scope.endpoint
+    condition = (c.endpoint if indexed else unindexed(c.endpoint)) == scope.endpoint
     if scope.arms is not None:
         condition &= c.arm.in_(list(scope.arms))
     if scope.since_config is not None:
@@ -61,6 +74,13 @@ def where(table: sa.Table, scope: Scope, time: str = "segment_start") -> sa.Colu
     return condition
 
 
+def unindexed(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    """``column`` as an expression no index serves (SQLite's unary ``+``), for queries of
+    the rows not folded yet: without statistics SQLite's planner prefers an index on the
+    endpoint (every row of it) to the partial index of unfolded rows (a few)."""
+    return column + ""
+
+
 def pending(conn: sa.Connection, scope: Scope) -> Facts:
     """The facts in ``scope`` not in the rollups yet: unfolded requests with all their
     feedback, and for folded requests the feedback not folded yet (as deltas). Keys end with
@@ -73,16 +93,25 @@ def pending(conn: sa.Connection, scope: Scope) -> Facts:
 CACHE = "champion_pending_facts"
 
 
-def _endpoint_pending(conn: sa.Connection, endpoint: str) -> Facts:
+def snapshot_cache(conn: sa.Connection) -> dict[Any, Any]:
+    """Answers kept for ``conn``'s transaction only (one snapshot): a new transaction starts
+    empty, and the fold pass empties it before it writes."""
     transaction = conn.get_transaction()
-    cached: tuple[Any, dict[str, Facts]] | None = conn.info.get(CACHE)
+    cached: tuple[Any, dict[Any, Any]] | None = conn.info.get(CACHE)
     if cached is None or transaction is None or cached[0] is not transaction:
         cached = (transaction, {})
-    if endpoint in cached[1]:
-        facts: Facts = cached[1][endpoint]
+        if transaction is not None:
+            conn.info[CACHE] = cached
+    return cached[1]
+
+
+def _endpoint_pending(conn: sa.Connection, endpoint: str) -> Facts:
+    cache = snapshot_cache(conn)
+    if ("pending", endpoint) in cache:
+        facts: Facts = cache[("pending", endpoint)]
         return facts
     p, f = predictions, feedback
-    inside = p.c.endpoint == endpoint
+    inside = unindexed(p.c.endpoint) == endpoint
     unfolded = sa.select(p.c.request_id, p.c.at).where(sa.not_(p.c.folded) & inside)
     late = (
         sa.select(p.c.request_id, p.c.at)
@@ -100,9 +129,7 @@ def _endpoint_pending(conn: sa.Connection, endpoint: str) -> Facts:
         if request["folded"]:
             folded = [e for e in events if e["folded"]]
             request_facts(request, items, folded, request["at"], facts, -1.0)
-    if transaction is not None:
-        cached[1][endpoint] = facts
-        conn.info[CACHE] = cached
+    cache[("pending", endpoint)] = facts
     return facts
 
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import sqlalchemy as sa
 
 from champion.events import sketch
 from champion.events.aggregates import Scope, pending, rows_of, sketches, totals, where
 from champion.events.compacted import require_units
 from champion.events.facts import Facts
+from champion.events.moments import UnitSums, unit_sums, unit_sums_over_time
 from champion.events.rollup_tables import labelled_predictions, ranked_clicks, reward_rollups
 from champion.events.tables import feedback, predictions
 
@@ -37,6 +37,7 @@ __all__ = [
     "labelled",
     "propensity_sums",
     "ranked_requests",
+    "read_ahead",
     "reward_totals",
     "unit_totals",
 ]
@@ -108,61 +109,78 @@ def unit_totals(
     }
 
 
+# What a report reads from ``rollups`` per arm, as one query (see ``moments``): every total,
+# and the three products of each ratio metric's per-unit numerator and denominator.
+_COLUMNS = (*_TOTALS, "delay_sum", "delay_count", "rank_requests")
+_PRODUCTS = tuple(
+    dict.fromkeys(product for x, y in RATIOS.values() for product in ((x, x), (y, y), (x, y)))
+)
+
+
+def _arm_moments(
+    conn: sa.Connection, scope: Scope, facts: Facts | None = None
+) -> dict[str, UnitSums]:
+    require_units(conn, scope.endpoint, scope.start, scope.end, "A unit-level analysis")
+    return unit_sums(conn, scope, _COLUMNS, _PRODUCTS, facts)
+
+
 def arm_sums(conn: sa.Connection, window: ArmWindow) -> dict[str, ArmSums]:
     """Per arm of ``window``: totals, the per-unit sums of every metric in :data:`RATIOS`,
     latency p50/p95/p99 and the feedback delay (seconds from a prediction to the arrival of
     its first feedback event; mean and p50)."""
     scope = window.scope
     facts = pending(conn, scope)
-    units = unit_totals(conn, scope, (*_TOTALS, "delay_sum", "delay_count"), facts)
+    moments = _arm_moments(conn, scope, facts)
     latency = sketches(conn, scope, ("arm",), "latency", facts)
     delay = sketches(conn, scope, ("arm",), "delay", facts)
-    per_arm: dict[str, list[dict[str, float]]] = {}
-    for (arm, _), values in sorted(units.items()):
-        per_arm.setdefault(arm, []).append(values)
     found: dict[str, ArmSums] = {}
-    for arm, rows in per_arm.items():
-        sums = {}
-        for metric, (x_name, y_name) in RATIOS.items():
-            x = np.array([row[x_name] for row in rows])
-            y = np.array([row[y_name] for row in rows])
-            sums[metric] = (
-                len(rows),
-                float(x.sum()),
-                float(y.sum()),
-                float((x * x).sum()),
-                float((y * y).sum()),
-                float((x * y).sum()),
+    for arm, arm_moments in moments.items():
+        total, product = arm_moments.sums, arm_moments.products
+        sums = {
+            metric: (
+                arm_moments.units,
+                total[x],
+                total[y],
+                product[(x, x)],
+                product[(y, y)],
+                product[(x, y)],
             )
-        counted = sum(row["delay_count"] for row in rows)
+            for metric, (x, y) in RATIOS.items()
+        }
+        counted = total["delay_count"]
         found[arm] = ArmSums(
             arm=arm,
-            units=len(rows),
-            totals={name: float(sum(row[name] for row in rows)) for name in _TOTALS},
+            units=arm_moments.units,
+            totals={name: total[name] for name in _TOTALS},
             sums=sums,
             latency_ms={
                 f"p{round(q * 100)}": sketch.quantile(latency.get((arm,), {}), q)
                 for q in (0.5, 0.95, 0.99)
             },
             feedback_delay_seconds={
-                "mean": sum(row["delay_sum"] for row in rows) / counted if counted else None,
+                "mean": total["delay_sum"] / counted if counted else None,
                 "p50": sketch.quantile(delay.get((arm,), {}), 0.5),
             },
         )
     return found
 
 
+def read_ahead(conn: sa.Connection, window: ArmWindow, ends: Sequence[datetime | None]) -> None:
+    """Read what :func:`arm_sums` and :func:`arm_counts` need of ``window`` cut at each of
+    ``ends`` (increasing; the last may be None) in one pass over the rollups, and keep it
+    for the transaction: those windows then cost no pass of their own (a timeline's
+    points)."""
+    require_units(conn, window.endpoint, window.start, ends[-1], "A unit-level analysis")
+    unit_sums_over_time(conn, window.scope, ends, _COLUMNS, _PRODUCTS)
+
+
 def arm_counts(conn: sa.Connection, window: ArmWindow) -> dict[str, tuple[int, int, int]]:
-    """Per arm: (units, requests, failed requests); cheap enough to run on every look."""
-    found: dict[str, tuple[int, int, int]] = {}
-    for (arm, _), values in unit_totals(conn, window.scope, ("failed",)).items():
-        units, requests, failed = found.get(arm, (0, 0, 0))
-        found[arm] = (
-            units + 1,
-            requests + round(values["requests"]),
-            failed + round(values["failed"]),
-        )
-    return found
+    """Per arm: (units, requests, failed requests); cheap enough to run on every look (and
+    free after :func:`arm_sums` of the same window in the same transaction)."""
+    return {
+        arm: (found.units, round(found.sums["requests"]), round(found.sums["failed"]))
+        for arm, found in _arm_moments(conn, window.scope).items()
+    }
 
 
 def label_rows(conn: sa.Connection, window: ArmWindow) -> list[dict[str, Any]]:
@@ -187,7 +205,9 @@ def labelled(scope: Scope) -> sa.CompoundSelect[Any]:
     raw = (
         sa.select(f.c.event_id, *(p.c[name] for name in columns[1:]), f.c.label)
         .join(f, f.c.request_id == p.c.request_id)
-        .where(where(p, scope, "at") & sa.not_(f.c.folded))
+        # The unfolded feedback (a few rows, its partial index) leads, not the endpoint's
+        # every prediction.
+        .where(where(p, scope, "at", indexed=False) & sa.not_(f.c.folded))
         .where((f.c.kind == "label") & (p.c.kind == "predict"))
     )
     return sa.union_all(folded, raw)
@@ -196,8 +216,12 @@ def labelled(scope: Scope) -> sa.CompoundSelect[Any]:
 def ranked_requests(conn: sa.Connection, window: ArmWindow) -> dict[tuple[str, str], int]:
     """How many ranking requests each (arm, unit) made."""
     require_units(conn, window.endpoint, window.start, window.end, "NDCG")
-    # Only ranking units leave the database: an endpoint of classifiers sends none.
-    found = totals(conn, window.scope, ("arm", "unit"), ("rank_requests",), nonzero="rank_requests")
+    # Only ranking units leave the database: an endpoint of classifiers sends none, and
+    # one whose arms' totals (read for the report anyway) hold no ranking is not read again.
+    scope = window.scope
+    if not any(m.sums["rank_requests"] > 0 for m in _arm_moments(conn, scope).values()):
+        return {}
+    found = totals(conn, scope, ("arm", "unit"), ("rank_requests",), nonzero="rank_requests")
     return {(str(a), str(u)): round(n) for (a, u), (n,) in found.items() if n > 0}
 
 

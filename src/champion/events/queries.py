@@ -14,7 +14,14 @@ from champion.events import sketch
 from champion.events.aggregates import Scope, pending, sketches, totals, where
 from champion.events.arms import reward_totals
 from champion.events.compacted import require_units
-from champion.events.rollup_tables import CREDITED, INTERLEAVING, MERGED, interleaving_rollups
+from champion.events.facts import Facts
+from champion.events.rollup_tables import (
+    CREDITED,
+    INTERLEAVING,
+    MERGED,
+    interleaving_rollups,
+    rollups,
+)
 from champion.events.tables import (
     feedback,
     predictions,
@@ -92,19 +99,12 @@ def version_stats(
     facts = pending(conn, scope)
     by = ("model", "version", "arm")
     names = ("requests", "failed", *CREDITED)
-    per_unit = totals(conn, scope, (*by, "unit"), (*names, "units"), facts)
-    stats: dict[tuple[str, int, str], list[float]] = {}
-    for (model, version, arm, unit), (*values, merged) in per_unit.items():
-        if values[0] <= 0 and values[2] <= 0 and values[-1] <= 0:
-            continue  # no request, impression or feedback of this version (a zero delta)
-        into = stats.setdefault((str(model), int(version), str(arm)), [0.0] * (len(names) + 1))
-        # Units with a request answered by this version.
-        into[-1] += merged if unit == MERGED else values[0] > 0
-        for n, value in enumerate(values):
-            into[n] += value
+    stats = _version_totals(conn, scope, names, facts)
     latency = sketches(conn, scope, by, "latency", facts)
     result = []
     for (model, version, arm), values in sorted(stats.items()):
+        if values[0] <= 0 and values[2] <= 0 and values[-2] <= 0:
+            continue  # no request, impression or feedback of this version (a zero delta)
         got = dict(zip((*names, "units"), values, strict=True))
         counts = latency.get((model, version, arm), {})
         result.append(
@@ -127,6 +127,54 @@ def version_stats(
             )
         )
     return result
+
+
+def _version_totals(
+    conn: sa.Connection, scope: Scope, names: tuple[str, ...], facts: Facts
+) -> dict[tuple[str, int, str], list[float]]:
+    # Per (model, version, arm): the sums of ``names``, then the units with a request it
+    # answered, counted in the database (a compacted row adds the units it merged); the
+    # pending facts add their sums, and a unit once only if its folded rows hold no request
+    # answered by that version.
+    r = rollups
+    by = (r.c.model, r.c.version, r.c.arm)
+    answered = sa.case(((r.c.requests > 0) & (r.c.unit != MERGED), r.c.unit))
+    merged = sa.func.sum(sa.case((r.c.unit == MERGED, r.c.units), else_=0))
+    query = (
+        sa.select(
+            *by,
+            *(sa.func.sum(r.c[name]) for name in names),
+            sa.func.count(sa.distinct(answered)) + sa.func.coalesce(merged, 0),
+        )
+        .where(where(r, scope))
+        .group_by(*by)
+    )
+    stats = {
+        (str(row[0]), int(row[1]), str(row[2])): [float(v or 0) for v in row[3:]]
+        for row in conn.execute(query)
+    }
+    late: dict[tuple[str, int, str, str], float] = {}
+    for key, values in facts.sums.get("rollups", {}).items():
+        group = (str(key[3]), int(key[4]), str(key[2]))
+        into = stats.setdefault(group, [0.0] * (len(names) + 1))
+        for n, name in enumerate(names):
+            into[n] += values.get(name, 0)
+        if values.get("requests", 0) > 0:
+            late[(*group, str(key[5]))] = 1.0
+    units = sorted({unit for *_, unit in late})
+    for start in range(0, len(units), 500):
+        # By the unit index (see ``aggregates.unindexed``).
+        counted = (
+            sa.select(*by, r.c.unit)
+            .where(where(r, scope, indexed=False) & r.c.unit.in_(units[start : start + 500]))
+            .where(r.c.requests > 0)
+            .distinct()
+        )
+        for model, version, arm, unit in conn.execute(counted):
+            late.pop((str(model), int(version), str(arm), str(unit)), None)
+    for model, version, arm, _ in late:
+        stats[(model, version, arm)][-1] += 1
+    return stats
 
 
 def joined_predictions(

@@ -87,6 +87,8 @@ rollups = sa.Table(
     # 0 on a unit's own row; on a MERGED row, the units with a request it merged.
     sa.Column("units", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index(None, "endpoint", "segment_start"),
+    # A report reads the folded totals of the units with events not folded yet by unit.
+    sa.Index(None, "unit"),
 )
 
 # Per feedback kind (any word a bandit may reward): requests with one, and Σ 1/p, Σ 1/p² over

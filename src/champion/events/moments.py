@@ -1,0 +1,325 @@
+"""Per-arm sums of per-unit totals and of their products, summed in the database.
+
+A ratio metric's unit-level variance (the delta method) needs, over an arm's units,
+``Σx, Σy, Σx², Σy², Σxy`` of each unit's totals; a unit's totals are the sums of its rollup
+rows (one per segment and version). The database groups the folded rows of a scope by
+(arm, unit), then sums those totals and their products per arm, so O(arms) numbers leave it,
+whatever the number of units. The requests and feedback the fold pass has not reached yet
+change only the units they belong to: those units' folded totals are read (a few rows
+each), their share of the arm's sums taken away and added back with the pending facts.
+Units count when they made a request in the scope (their ``requests`` total is above 0).
+
+Answers are kept for the read's transaction (one snapshot; a report asks for one scope
+several times) beside the pending facts, and the fold pass drops them with those
+(``aggregates.snapshot_cache``); nothing outlives the transaction.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from champion.events.aggregates import Scope, pending, snapshot_cache, where
+from champion.events.facts import Facts
+from champion.events.rollup_tables import rollups
+
+__all__ = ["UnitSums", "unit_sums", "unit_sums_over_time"]
+
+Product = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class UnitSums:
+    """One arm: its units, Σ over them of each column's per-unit total (with ``requests``
+    and ``one``, 1 per unit, always there) and Σ of each product of two per-unit totals."""
+
+    units: int
+    sums: dict[str, float]
+    products: dict[Product, float]
+
+
+def unit_sums(
+    conn: sa.Connection,
+    scope: Scope,
+    columns: Sequence[str],
+    products: Sequence[Product] = (),
+    facts: Facts | None = None,
+) -> dict[str, UnitSums]:
+    """Per arm of ``scope`` with a unit that made a request: the sums of rollup ``columns``
+    (names of ``rollups`` sums, or ``one``) over its units' totals, and of ``products`` of
+    two such totals. ``facts``: the scope's pending facts, if the caller has them."""
+    cache = snapshot_cache(conn)
+    key = _key(scope, columns, products)
+    if key not in cache:
+        names = _names(columns)
+        accumulated = _folded(conn, scope, names, products)
+        facts = pending(conn, scope) if facts is None else facts
+        _correct([accumulated], conn, scope, [scope.end], facts, names, products)
+        cache[key] = _finish(accumulated, names, products)
+    found: dict[str, UnitSums] = cache[key]
+    return found
+
+
+def unit_sums_over_time(
+    conn: sa.Connection,
+    scope: Scope,
+    ends: Sequence[datetime | None],
+    columns: Sequence[str],
+    products: Sequence[Product] = (),
+) -> list[dict[str, UnitSums]]:
+    """:func:`unit_sums` of ``scope`` cut at each of ``ends`` (increasing; only the last may
+    be None, no end), from one pass over the rows, and kept for the transaction as
+    :func:`unit_sums` keeps them (a timeline's points then read them from there).
+
+    The database sums each unit's rows per stretch between two ends, accumulates them per
+    unit in end order (a window function), and sums per arm and stretch what each unit's
+    share of the arm's sums changed by in the stretch (its new share, less the one it had
+    since its previous stretch): the sums at each end are the running totals of those
+    changes.
+    """
+    bounds = list(ends)
+    whole = replace(scope, end=bounds[-1])
+    names = _names(columns)
+    accumulated = _folded_over_time(conn, whole, bounds, names, products)
+    _correct(accumulated, conn, whole, bounds, pending(conn, whole), names, products)
+    cache = snapshot_cache(conn)
+    found = []
+    for end, values in zip(bounds, accumulated, strict=True):
+        answer = _finish(values, names, products)
+        cache[_key(replace(scope, end=end), columns, products)] = answer
+        found.append(answer)
+    return found
+
+
+def _key(scope: Scope, columns: Sequence[str], products: Sequence[Product]) -> Hashable:
+    arms = None if scope.arms is None else tuple(scope.arms)
+    return ("unit_sums", replace(scope, arms=arms), tuple(columns), tuple(products))
+
+
+def _names(columns: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(["requests", *(c for c in columns if c != "one")]))
+
+
+def _finish(
+    accumulated: dict[str, list[float]], names: Sequence[str], products: Sequence[Product]
+) -> dict[str, UnitSums]:
+    found = {}
+    for arm in sorted(accumulated):
+        values = accumulated[arm]
+        units = round(values[0])
+        if units <= 0:
+            continue
+        sums = dict(zip(names, values[1 : len(names) + 1], strict=True)) | {"one": float(units)}
+        found[arm] = UnitSums(
+            units, sums, dict(zip(products, values[len(names) + 1 :], strict=True))
+        )
+    return found
+
+
+def _stretch(at: sa.ColumnElement[Any], bounds: Sequence[datetime | None]) -> Any:
+    # The index of the first end after ``at`` (the rows past the last are left out).
+    whens = [(at < end, n) for n, end in enumerate(bounds[:-1])]
+    return sa.case(*whens, else_=len(bounds) - 1) if whens else sa.literal(0)
+
+
+def _per_unit(
+    scope: Scope,
+    names: Sequence[str],
+    bounds: Sequence[datetime | None] | None = None,
+    units: Sequence[str] | None = None,
+) -> sa.Select[Any]:
+    # Float sums: exact for counts below 2^53, and PostgreSQL's sums of integers (numeric)
+    # would make every product an arbitrary-precision multiplication. Some ``units`` are
+    # read by the unit index: the endpoint's indexes would read every unit's rows.
+    r = rollups
+    condition = where(r, scope, indexed=units is None)
+    if units is not None:
+        condition &= r.c.unit.in_(list(units))
+    if bounds is None:
+        return (
+            sa.select(
+                r.c.arm, r.c.unit, *(sa.cast(sa.func.sum(r.c[n]), sa.Float).label(n) for n in names)
+            )
+            .where(condition)
+            .group_by(r.c.arm, r.c.unit)
+        )
+    rows = (
+        sa.select(
+            r.c.arm,
+            r.c.unit,
+            _stretch(r.c.segment_start, bounds).label("k"),
+            *(r.c[n] for n in names),
+        )
+        .where(condition)
+        .subquery()
+    )
+    return sa.select(
+        rows.c.arm,
+        rows.c.unit,
+        rows.c.k,
+        *(sa.cast(sa.func.sum(rows.c[n]), sa.Float).label(n) for n in names),
+    ).group_by(rows.c.arm, rows.c.unit, rows.c.k)
+
+
+def _folded(
+    conn: sa.Connection, scope: Scope, names: Sequence[str], products: Sequence[Product]
+) -> dict[str, list[float]]:
+    unit = _per_unit(scope, names).having(sa.func.sum(rollups.c.requests) > 0).subquery()
+
+    def total(name: str) -> sa.ColumnElement[Any]:
+        return sa.literal(1.0) if name == "one" else unit.c[name]
+
+    query = sa.select(
+        unit.c.arm,
+        sa.func.count(),
+        *(sa.func.sum(unit.c[name]) for name in names),
+        *(sa.func.sum(total(a) * total(b)) for a, b in products),
+    ).group_by(unit.c.arm)
+    return {str(row[0]): [float(v or 0) for v in row[1:]] for row in conn.execute(query)}
+
+
+def _folded_over_time(
+    conn: sa.Connection,
+    scope: Scope,
+    bounds: Sequence[datetime | None],
+    names: Sequence[str],
+    products: Sequence[Product],
+) -> list[dict[str, list[float]]]:
+    per = _per_unit(scope, names, bounds).subquery()
+    unit = (per.c.arm, per.c.unit)
+    cumulative = sa.select(
+        *unit,
+        per.c.k,
+        sa.func.lead(per.c.k).over(partition_by=unit, order_by=per.c.k).label("until"),
+        *(sa.func.sum(per.c[n]).over(partition_by=unit, order_by=per.c.k).label(n) for n in names),
+    ).subquery()
+
+    def total(name: str) -> sa.ColumnElement[Any]:
+        return sa.literal(1.0) if name == "one" else cumulative.c[name]
+
+    active = cumulative.c.requests > 0
+    terms = [
+        sa.literal(1.0),
+        *(cumulative.c[n] for n in names),
+        *(total(a) * total(b) for a, b in products),
+    ]
+    # A unit's share of the arm's sums, as its totals stand at the end of a stretch, holds
+    # until the next stretch it has rows in: added at the first, taken away at the next.
+    signs = sa.union_all(
+        sa.select(sa.literal(1).label("sign")), sa.select(sa.literal(-1).label("sign"))
+    ).subquery()
+    at = sa.case((signs.c.sign > 0, cumulative.c.k), else_=cumulative.c.until)
+    changes = (
+        sa.select(
+            cumulative.c.arm,
+            at.label("k"),
+            *(
+                (signs.c.sign * sa.case((active, term), else_=0.0)).label(f"t{n}")
+                for n, term in enumerate(terms)
+            ),
+        )
+        .select_from(cumulative.join(signs, sa.true()))
+        .where((signs.c.sign > 0) | cumulative.c.until.is_not(None))
+        .subquery()
+    )
+    query = sa.select(
+        changes.c.arm, changes.c.k, *(sa.func.sum(changes.c[f"t{n}"]) for n in range(len(terms)))
+    ).group_by(changes.c.arm, changes.c.k)
+    steps: dict[str, list[list[float]]] = {}
+    for row in conn.execute(query):
+        per_end = steps.setdefault(str(row[0]), [[0.0] * len(terms) for _ in bounds])
+        per_end[int(row[1])] = [float(v or 0) for v in row[2:]]
+    found: list[dict[str, list[float]]] = [{} for _ in bounds]
+    for arm, per_end in steps.items():
+        running = [0.0] * len(terms)
+        for n, change in enumerate(per_end):
+            running = [a + b for a, b in zip(running, change, strict=True)]
+            found[n][arm] = list(running)
+    return found
+
+
+def _correct(
+    accumulated: list[dict[str, list[float]]],
+    conn: sa.Connection,
+    scope: Scope,
+    bounds: Sequence[datetime | None],
+    facts: Facts,
+    names: Sequence[str],
+    products: Sequence[Product],
+) -> None:
+    # Each unit with pending facts: its share of each end's sums taken away, then added
+    # back with the pending facts up to that end.
+    late = _pending_units(facts, names, bounds)
+    if not late:
+        return
+    before = _folded_units(conn, scope, names, late, bounds)
+    zero = dict.fromkeys(names, 0.0)
+    for pair, extra in late.items():
+        old, new = dict(zero), dict(zero)
+        folded = before.get(pair, [zero] * len(bounds))
+        for n, into in enumerate(accumulated):
+            for name in names:
+                old[name] += folded[n][name]
+                new[name] += folded[n][name] + extra[n][name]
+            if old["requests"] > 0:
+                _add(into, pair[0], old, names, products, -1.0)
+            if new["requests"] > 0:
+                _add(into, pair[0], new, names, products, 1.0)
+
+
+def _pending_units(
+    facts: Facts, names: Sequence[str], bounds: Sequence[datetime | None]
+) -> dict[tuple[str, str], list[dict[str, float]]]:
+    # Per (arm, unit): its pending sums in each stretch (pending keys end with the time).
+    ends = [end for end in bounds[:-1] if end is not None]
+    found: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for key, values in facts.sums.get("rollups", {}).items():
+        stretches = found.setdefault(
+            (str(key[2]), str(key[5])), [dict.fromkeys(names, 0.0) for _ in bounds]
+        )
+        into = stretches[bisect.bisect_right(ends, key[-1])]
+        for name in names:
+            into[name] += values.get(name, 0)
+    return found
+
+
+def _folded_units(
+    conn: sa.Connection,
+    scope: Scope,
+    names: Sequence[str],
+    pairs: Iterable[tuple[str, str]],
+    bounds: Sequence[datetime | None],
+) -> dict[tuple[str, str], list[dict[str, float]]]:
+    wanted = set(pairs)
+    units = sorted({unit for _, unit in wanted})
+    found: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for start in range(0, len(units), 500):
+        query = _per_unit(scope, names, bounds, units[start : start + 500])
+        for row in conn.execute(query):
+            pair = (str(row[0]), str(row[1]))
+            if pair in wanted:
+                stretches = found.setdefault(pair, [dict.fromkeys(names, 0.0) for _ in bounds])
+                stretches[int(row[2])] = {
+                    name: float(v or 0) for name, v in zip(names, row[3:], strict=True)
+                }
+    return found
+
+
+def _add(
+    into: dict[str, list[float]],
+    arm: str,
+    unit: Mapping[str, float],
+    names: Sequence[str],
+    products: Sequence[Product],
+    sign: float,
+) -> None:
+    values = into.setdefault(arm, [0.0] * (1 + len(names) + len(products)))
+    total = dict(unit) | {"one": 1.0}
+    terms = [1.0, *(total[name] for name in names), *(total[a] * total[b] for a, b in products)]
+    for n, term in enumerate(terms):
+        values[n] += sign * term
