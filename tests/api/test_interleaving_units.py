@@ -141,6 +141,7 @@ def test_the_interleaving_route_tests_units_with_the_chosen_test(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.slow(seconds=12)
 def test_half_the_users_preferring_each_ranker_declares_no_winner(
     served: Services, client: TestClient, model_folder: ModelFolders
 ) -> None:

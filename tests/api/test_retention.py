@@ -183,6 +183,7 @@ def test_while_drift_days_are_stored_predictions_wait_for_their_day_to_be_summar
         services.close()
 
 
+@pytest.mark.slow(seconds=7)
 def test_the_server_compacts_unit_rollups_in_its_retention_pass_and_counts_it(
     settings: Settings, clock: FixedClock, churn: Services
 ) -> None:

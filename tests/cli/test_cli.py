@@ -26,6 +26,8 @@ def run_installed(settings: Settings, *args: str) -> subprocess.CompletedProcess
     )
 
 
+# The database plays no part in what this checks: SQLite only, to keep the suite short.
+@pytest.mark.parametrize("database_url", [None], ids=["sqlite"])
 @pytest.mark.slow(seconds=4)
 def test_the_installed_command_runs_and_exits_2_on_user_errors(settings: Settings) -> None:
     assert run_installed(settings, "models", "list").returncode == 0
@@ -103,6 +105,8 @@ def test_user_errors_exit_2_with_one_line_and_no_traceback(
         assert "Traceback" not in result.stderr
 
 
+# The database plays no part in what this checks: SQLite only, to keep the suite short.
+@pytest.mark.parametrize("database_url", [None], ids=["sqlite"])
 @pytest.mark.slow(seconds=4)
 def test_predict_and_rank_against_a_running_server(
     settings: Settings, champion: CommandLine, model_folder: ModelFolders

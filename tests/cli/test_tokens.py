@@ -27,6 +27,8 @@ def test_tokens_create_list_revoke_from_the_command_line(
     assert services.tokens.active_hashes() == {}
 
 
+# The database plays no part in what this checks: SQLite only, to keep the suite short.
+@pytest.mark.parametrize("database_url", [None], ids=["sqlite"])
 @pytest.mark.slow(seconds=3)
 def test_the_server_refuses_to_bind_beyond_loopback_without_a_token(settings: Settings) -> None:
     result = run_installed(settings, "server", "--host", "0.0.0.0", "--port", "8000")

@@ -21,6 +21,8 @@ DRAWN = {
 }
 
 
+# The database plays no part in what this checks: SQLite only, to keep the suite short.
+@pytest.mark.parametrize("database_url", [None], ids=["sqlite"])
 @pytest.mark.slow(seconds=10)
 def test_the_api_documents_draw_offline_under_their_policy(
     served: Services, live_server: LiveServer

@@ -50,6 +50,7 @@ def _visit(page: Page, url: str) -> None:
     page.wait_for_selector(UPDATED)
 
 
+@pytest.mark.slow(seconds=6)
 def test_every_page_shows_hostile_values_as_text_and_runs_nothing(world: HostileWorld) -> None:
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})

@@ -24,6 +24,8 @@ SENTENCES = {
 }  # fmt: skip
 
 
+# The database plays no part in what this checks: SQLite only, to keep the suite short.
+@pytest.mark.parametrize("database_url", [None], ids=["sqlite"])
 @pytest.mark.slow(seconds=10)
 def test_a_fresh_install_says_what_is_missing(services: Services, database_url: str | None) -> None:
     from playwright.sync_api import sync_playwright

@@ -14,6 +14,8 @@ from tests.conftest import ModelFolders
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 
 
+# The database plays no part in what this checks: SQLite only, to keep the suite short.
+@pytest.mark.parametrize("database_url", [None], ids=["sqlite"])
 @pytest.mark.slow(seconds=3)
 def test_a_canary_request_is_one_json_access_line_naming_its_challenger(
     served: Services, settings: Settings, model_folder: ModelFolders

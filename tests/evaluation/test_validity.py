@@ -154,7 +154,7 @@ def quiet_failures() -> Iterator[None]:
 # -- over HTTP -------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=7)
 def test_aa_canary_with_a_trend_across_two_ramp_steps_is_not_promoted(
     template: Path, tmp_path: Path
 ) -> None:
@@ -181,7 +181,7 @@ def test_aa_canary_with_a_trend_across_two_ramp_steps_is_not_promoted(
     assert outcome.decision != "promote", outcome.to_json()
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=25)
 def test_interleaving_with_half_the_units_preferring_each_ranker_declares_no_winner(
     template: Path, tmp_path: Path
 ) -> None:
@@ -201,7 +201,7 @@ def test_interleaving_with_half_the_units_preferring_each_ranker_declares_no_win
 # -- in process ------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=6)
 def test_aa_with_a_sequential_test_looked_at_every_four_hours(
     template: Path, tmp_path: Path
 ) -> None:
@@ -275,7 +275,7 @@ def test_three_identical_challengers_with_a_fixed_horizon_test(
     assert [classify(scenario, o) for o in outcomes].count("wrong") <= 3, decisions
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=8)
 @pytest.mark.usefixtures("quiet_failures")
 def test_a_guardrail_at_its_tolerance_looked_at_every_four_hours(
     template: Path, tmp_path: Path

@@ -397,6 +397,7 @@ def _labels(services: Services) -> list[tuple[datetime, str]]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(operations=streams())
+@pytest.mark.slow(seconds=7)
 def test_reports_from_rollups_equal_reports_from_raw_rows(
     services: Services, operations: list[tuple[str, Any]]
 ) -> None:
