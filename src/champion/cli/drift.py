@@ -285,7 +285,9 @@ def ranking(
             _percent(row.get("reference_coverage_at_same_impressions")), _cell(row["gini"]),
             _cell(row["mean_popularity_rank"]),
             "" if drift is None else f"p {_p(drift['p_value'])}, JS {_cell(drift['js_distance'])}",
-            "" if drift is None else "drift" if drift["drifted"] else "ok",
+            "" if drift is None
+            else "not tested" if drift["p_value"] is None
+            else "drift" if drift["drifted"] else "ok",
             style="red" if drift and drift["drifted"] else "",
         )  # fmt: skip
     console.print(table)

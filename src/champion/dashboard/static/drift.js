@@ -230,7 +230,9 @@ async function showRanking() {
     ["mean popularity rank", (v) => champion.number(v.mean_popularity_rank, 1)],
     ["new items", (v) => (v.reference ? null : champion.number(v.new_items, 0))],
     ["item drift", (v) => (v.reference ? null : `${v.item_drift.method}, p ${champion.pvalue(v.item_drift.p_value)}, JS ${champion.number(v.item_drift.js_distance, 3)}`)],
-    ["verdict", (v) => (v.reference ? null : champion.el("span", v.item_drift.drifted ? "drift" : "no drift", v.item_drift.drifted ? "bad" : "good"))],
+    // No p-value: nothing to compare with (an empty window before), so no verdict either.
+    ["verdict", (v) => (v.reference ? null : v.item_drift.p_value === null ? champion.el("span", "not tested", "muted")
+      : champion.el("span", v.item_drift.drifted ? "drift" : "no drift", v.item_drift.drifted ? "bad" : "good"))],
   ], rows);
   const wanted = rankingSelect.value;
   const names = ranking.versions.map((v) => v.version);
