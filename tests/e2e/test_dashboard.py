@@ -181,7 +181,7 @@ def _ranking_numbers_are_the_apis(page: Page, world: World) -> None:
         assert row["impressions"] == _number(version["impressions"], 0)
         assert row["users"] == _number(version["units"], 0)
         assert row["distinct items"] == _number(version["distinct_items"], 0)
-        assert row["coverage"] == f"{100 * version['coverage']:.1f}%"
+        assert row["coverage"] == _percent(version["coverage"])
         assert row["exposure Gini"] == _number(version["gini"], 3)
     assert sum(v["impressions"] for v in body["versions"]) == 30 * 3
     positions = page.evaluate(ROWS, "ranking-positions")
@@ -189,7 +189,7 @@ def _ranking_numbers_are_the_apis(page: Page, world: World) -> None:
         overall = version["click_through"]
         [row] = [r for r in positions if r[0] == version["version"] and r[1] == "all"]
         assert row[2:5] == [_number(overall["impressions"], 0), _number(overall["clicked"], 0),
-                            f"{100 * overall['ctr']:.1f}%"]  # fmt: skip
+                            _percent(overall["ctr"])]  # fmt: skip
     context = page.inner_text("#ranking-context")
     assert "Version recs/1 has no reference profile of its context inputs" in context
 
@@ -203,7 +203,7 @@ def _shadow_numbers_are_the_apis(page: Page, world: World) -> None:
     assert cards == {
         "requests": str(shadow["requests"]),
         "errors": str(shadow["errors"]),
-        "agreement": f"{100 * shadow['agreement']:.1f}%",
+        "agreement": _percent(shadow["agreement"]),
         "difference": _number(shadow["mean_abs_difference"], 4),
         "labels": str(shadow["labels"]),
     }
@@ -218,6 +218,13 @@ def _shadow_numbers_are_the_apis(page: Page, world: World) -> None:
                           _number(shadow["latency_p99_ms"], 2)]  # fmt: skip
     assert served[4] == _number(shadow["served_metrics"]["auc"], 4)
     assert logged[4] == _number(shadow["metrics"]["auc"], 4)
+
+
+def _percent(share: float) -> str:
+    """As the dashboard writes a share: JavaScript's toFixed(1) rounds the double's exact value,
+    a tie up (31.25 is 31.3 %), where Python's format rounds a tie to even."""
+    rounded = Decimal(100 * share).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"{rounded}%"
 
 
 def _number(value: float, digits: int) -> str:
