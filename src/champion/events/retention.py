@@ -333,24 +333,13 @@ class Retention:
         self, cutoff: datetime, after: tuple[datetime, str] | None
     ) -> tuple[dict[str, int], tuple[datetime, str] | None, int]:
         """Unfolded feedback past the horizon whose request is gone: nothing will fold it."""
+        orphan = folded(feedback, False) & ~_request_kept()
         with write(self.engine, durable=False) as conn:
-            query = _orphans(cutoff)
-            if after is not None:
-                query = query.where(
-                    sa.tuple_(feedback.c.received_at, feedback.c.event_id) > sa.tuple_(*after)
-                )
-            rows = conn.execute(
-                query.order_by(feedback.c.received_at, feedback.c.event_id).limit(self.batch_size)
-            ).all()
-            if not rows:
+            last, ids = _next_batch(conn, "feedback", cutoff, after, self.batch_size, orphan)
+            if not ids:
                 return {"feedback": 0}, None, 0
-            ids = [event_id for _, event_id in rows]
-            result = conn.execute(
-                sa.delete(feedback).where(
-                    feedback.c.event_id.in_(ids), folded(feedback, False), ~_request_kept()
-                )
-            )
-        return {"feedback": result.rowcount}, (rows[-1][0], rows[-1][1]), len(rows)
+            result = conn.execute(sa.delete(feedback).where(feedback.c.event_id.in_(ids), orphan))
+        return {"feedback": result.rowcount}, last, len(ids)
 
     def _audit(self, now: datetime, report: RetentionReport) -> None:
         keep = {t: describe_keep(k) for t, k in self.keep.items() if k is not None}
@@ -388,11 +377,14 @@ def _next_batch(
     cutoff: datetime,
     after: tuple[datetime, str] | None,
     size: int,
+    which: sa.ColumnElement[bool] | None = None,
 ) -> tuple[tuple[datetime, str] | None, list[str]]:
-    """The next ``size`` folded rows of ``name`` before ``cutoff`` (after ``after``), and the
-    last one's (time, id) to continue from; ``(None, [])`` when there are none."""
+    """The next ``size`` rows of ``name`` before ``cutoff`` (after ``after``) that ``which``
+    picks (default: the folded ones), and the last one's (time, id) to continue from;
+    ``(None, [])`` when there are none."""
     at, key = _TIME[name], _KEY[name]
-    query = sa.select(at, key).where(folded(_TABLE[name]), at < cutoff)
+    which = folded(_TABLE[name]) if which is None else which
+    query = sa.select(at, key).where(which, at < cutoff)
     if after is not None:
         query = query.where(sa.tuple_(at, key) > sa.tuple_(*after))
     rows = conn.execute(query.order_by(at, key).limit(size)).all()
@@ -406,13 +398,6 @@ def _request_kept() -> sa.Exists:
         sa.select(predictions.c.request_id)
         .where(predictions.c.request_id == feedback.c.request_id)
         .exists()
-    )
-
-
-def _orphans(cutoff: datetime) -> sa.Select[Any]:
-    """Unfolded feedback received before ``cutoff`` whose request is not in the log."""
-    return sa.select(feedback.c.received_at, feedback.c.event_id).where(
-        folded(feedback, False), feedback.c.received_at < cutoff, ~_request_kept()
     )
 
 
