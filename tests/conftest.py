@@ -19,6 +19,7 @@ from champion.api import create_app
 from champion.services import Services
 from champion.settings import Settings
 from tests.fixtures.environment import cannot
+from tests.fixtures.fresh_database import PostgresTemplate, copy_sqlite, migrated_sqlite_file
 
 FIXTURES = Path(__file__).parent / "fixtures" / "models"
 POSTGRES_URL = os.environ.get("CHAMPION_TEST_POSTGRES_URL")
@@ -71,18 +72,48 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, postgres_url: str | None) -> str | None:
-    if request.param == "sqlite":
-        return None  # the default: <home>/champion.db
+@pytest.fixture(scope="session")
+def postgres_template(postgres_url: str | None) -> Iterator[PostgresTemplate | None]:
     if postgres_url is None:
+        yield None
+        return
+    template = PostgresTemplate(postgres_url)
+    yield template
+    template.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return migrated_sqlite_file(tmp_path_factory.mktemp("migrated"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(
+    request: pytest.FixtureRequest, postgres_template: PostgresTemplate | None
+) -> str | None:
+    """None for SQLite (the default: <home>/champion.db); a freshly migrated PostgreSQL."""
+    if request.param == "sqlite":
+        return None
+    if postgres_template is None:
         cannot("PostgreSQL not available: set CHAMPION_TEST_POSTGRES_URL (.ci/run does).")
-    _reset_postgres(postgres_url)
-    return postgres_url
+    postgres_template.reset()
+    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str | None) -> Settings:
+def settings(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    database_url: str | None,
+    sqlite_template: Path,
+    postgres_template: PostgresTemplate | None,
+) -> Settings:
+    """A fresh home on a freshly migrated database; ``@pytest.mark.unmigrated``: an empty one."""
+    if request.node.get_closest_marker("unmigrated") is not None:
+        if database_url is not None and postgres_template is not None:
+            postgres_template.empty()
+    elif database_url is None:
+        copy_sqlite(sqlite_template, tmp_path / "home")
     return Settings(
         home=tmp_path / "home",
         database_url=database_url,

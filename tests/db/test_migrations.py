@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -20,11 +21,13 @@ from champion.settings import Settings
 OPTIONS = {"include_name": include_name}  # as the migrations' environment sets it
 
 
+@pytest.mark.unmigrated
 def test_migrations_build_exactly_the_declared_schema(services: Services) -> None:
     with services.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn, opts=OPTIONS), metadata) == []
 
 
+@pytest.mark.unmigrated
 def test_migrating_twice_changes_nothing(services: Services) -> None:
     migrate(services.engine)
     with services.engine.connect() as conn:
@@ -78,6 +81,7 @@ def _before_0019(conn: sa.Connection) -> None:
     )
 
 
+@pytest.mark.unmigrated
 def test_0019_keeps_every_event_and_gives_items_their_requests_time(settings: Settings) -> None:
     engine = make_engine(settings.resolved_database_url())
     _migrate(engine, "0018")
