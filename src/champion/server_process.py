@@ -73,6 +73,8 @@ class ServerProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        # Not left running behind the error: nobody would ever stop it.
+        self.stop()
         raise Unavailable(f"The server did not start within {timeout:g} s; see {self.log}.")
 
     def kill(self) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import orjson
 import pytest
 
+from champion.errors import Unavailable
 from champion.server_process import ServerProcess
 from champion.services import Services
 from champion.settings import Settings
@@ -59,3 +62,12 @@ def test_a_canary_request_is_one_json_access_line_naming_its_challenger(
     assert access["versions"] == ["churn/2"]
     assert access["status"] == 200
     assert 0 < access["latency_ms"] < 10_000
+
+
+def test_a_server_that_misses_its_start_deadline_is_stopped_not_left_running(
+    tmp_path: Path,
+) -> None:
+    server = ServerProcess(tmp_path / "home", None)
+    with pytest.raises(Unavailable, match="did not start within"):
+        server.start(timeout=0.01)
+    assert server.process is None  # stopped and reaped: nothing keeps the port or the home
