@@ -128,6 +128,7 @@ from champion.answers.serving import (
     StatsWindow,
     VersionStatsAnswer,
 )
+from champion.answers.stages import StageServed
 
 __all__ = [
     "AlertAnswer",
@@ -221,6 +222,7 @@ __all__ = [
     "ServerMetadata",
     "ServerReady",
     "ShadowStatsAnswer",
+    "StageServed",
     "StatsAnswer",
     "StatsWindow",
     "StepAnswer",

@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field, JsonValue
 
 from champion.answers.base import Answer
 from champion.answers.monitoring import TimeSpan
+from champion.answers.stages import StageServed
 
 __all__ = [
     "BanditArm",
@@ -196,6 +197,10 @@ class PredictAnswer(Answer):
         description="The version that failed when the champion answered in its place."
     )
     predictions: list[Any] = Field(description="One output per instance, in order.")
+    stages: list[StageServed] | None = Field(
+        default=None,
+        description="A pipeline endpoint's: what each stage did, in order (the last answered).",
+    )
 
 
 class RankedItem(Answer):
@@ -233,6 +238,10 @@ class RankAnswer(Answer):
         description="The version that failed when the champion answered in its place."
     )
     items: list[RankedItem]
+    stages: list[StageServed] | None = Field(
+        default=None,
+        description="A pipeline endpoint's: what each stage did, in order (the last answered).",
+    )
 
 
 class FeedbackAnswer(Answer):

@@ -1,0 +1,112 @@
+"""Pipeline endpoints through HTTP: chained stages, per-stage rollouts, stage records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from champion.services import Services
+from tests.conftest import ModelFolders
+
+ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
+RISK_THEN_OFFER = {
+    "stages": [
+        {"name": "risk", "model": "risk@champion"},
+        {
+            "name": "offer",
+            "model": "offer@champion",
+            "inputs": {"risk": "risk.risk", "contract": "request.contract"},
+        },
+    ]
+}
+
+
+def _register(services: Services, folder: Any, model: str, alias: str = "champion") -> None:
+    services.registry.register(folder, model=model, actor="tests", aliases_to_set=(alias,))
+
+
+@pytest.fixture
+def chained(services: Services, model_folder: ModelFolders, client: TestClient) -> TestClient:
+    _register(services, model_folder("risk"), "risk")
+    _register(services, model_folder("offer"), "offer")
+    response = client.put(
+        "/v1/endpoints/churn", json={"policy": "stages", "params": RISK_THEN_OFFER}
+    )
+    assert response.status_code == 200, response.text
+    return client
+
+
+def test_one_request_runs_the_chain_and_names_each_stage_version(chained: TestClient) -> None:
+    long_tenure = ROW | {"tenure": 60}
+    body = chained.post(
+        "/v1/endpoints/churn/predict", json={"unit": "u1", "instances": [ROW, long_tenure]}
+    ).json()
+    assert body["predictions"] == [{"offer": 1}, {"offer": 0}]
+    assert len(body["request_id"]) == 32
+    assert (body["model"], body["version"]) == ("offer", 1)
+    assert [(s["stage"], s["model"], s["version"], s["arm"]) for s in body["stages"]] == [
+        ("risk", "risk", 1, "champion"),
+        ("offer", "offer", 1, "champion"),
+    ]
+    described = chained.get("/v1/endpoints/churn").json()
+    assert described["serving"] == ["risk/1", "offer/1"]
+
+
+def _refused(client: TestClient, stages: list[dict[str, Any]]) -> tuple[int, str]:
+    response = client.put(
+        "/v1/endpoints/bad", json={"policy": "stages", "params": {"stages": stages}}
+    )
+    return response.status_code, response.json()["error"]["message"]
+
+
+def test_mapping_errors_are_refused_when_set_naming_the_stage_and_field(
+    chained: TestClient,
+) -> None:
+    risk = {"name": "risk", "model": "risk@champion"}
+    offer = {"name": "offer", "model": "offer@champion"}
+    inputs = {"risk": "risk.risk", "contract": "request.contract"}
+    status, message = _refused(chained, [risk, offer | {"inputs": inputs | {"riks": "risk.risk"}}])
+    assert status == 422 and "Stage 'offer'" in message and "inputs.riks" in message
+    status, message = _refused(chained, [risk, offer | {"inputs": {"risk": "risk.risk"}}])
+    assert status == 422 and "Stage 'offer'" in message and "'contract' is not mapped" in message
+    status, message = _refused(chained, [risk, offer | {"inputs": inputs | {"risk": "risk.score"}}])
+    assert status == 422 and "inputs.risk" in message and "no output 'score'" in message
+    status, message = _refused(chained, [offer | {"inputs": inputs}, risk])
+    assert (
+        status == 422 and "stages[0].inputs.risk" in message and "not an earlier stage" in message
+    )
+    status, message = _refused(
+        chained, [risk, offer | {"inputs": inputs | {"contract": "risk.risk"}}]
+    )
+    assert status == 422 and "inputs.contract" in message and "wants a string" in message
+    status, message = _refused(chained, [risk, risk])
+    assert status == 422 and "'risk' is taken" in message
+    assert chained.get("/v1/endpoints/bad").status_code == 404  # nothing was stored
+
+
+def test_a_ranking_chain_hands_the_first_stage_items_to_the_second(
+    services: Services, model_folder: ModelFolders, client: TestClient
+) -> None:
+    _register(services, model_folder("echo_ranker"), "retrieve")
+    _register(services, model_folder("rerank"), "rerank")
+    params = {
+        "stages": [
+            {"name": "retrieve", "model": "retrieve@champion", "k": 5},
+            {
+                "name": "rerank",
+                "model": "rerank@champion",
+                "inputs": {"candidates": "retrieve.items"},
+            },
+        ]
+    }
+    assert (
+        client.put("/v1/endpoints/recs", json={"policy": "stages", "params": params}).status_code
+        == 200
+    )
+    body = client.post("/v1/endpoints/recs/rank", json={"unit": "u1", "k": 3}).json()
+    assert [i["item"] for i in body["items"]] == ["e", "d", "c"]
+    assert [s["stage"] for s in body["stages"]] == ["retrieve", "rerank"]
+    refused = client.post("/v1/endpoints/recs/predict", json={"instances": [ROW]})
+    assert refused.status_code == 422 and "/rank" in refused.json()["error"]["message"]
