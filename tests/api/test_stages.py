@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from champion.services import Services
-from tests.conftest import ModelFolders
+from tests.conftest import ModelFolders, wait_until_written
 
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 RISK_THEN_OFFER = {
@@ -110,3 +110,98 @@ def test_a_ranking_chain_hands_the_first_stage_items_to_the_second(
     assert [s["stage"] for s in body["stages"]] == ["retrieve", "rerank"]
     refused = client.post("/v1/endpoints/recs/predict", json={"instances": [ROW]})
     assert refused.status_code == 422 and "/rank" in refused.json()["error"]["message"]
+
+
+def test_a_canary_on_the_second_stage_leaves_the_first_unchanged(
+    services: Services, model_folder: ModelFolders, chained: TestClient
+) -> None:
+    folder = model_folder("offer")
+    (folder / "bar.txt").write_text("0.99")  # the challenger offers nothing
+    _register(services, folder, "offer", alias="challenger")
+    canary = {
+        "name": "offer",
+        "policy": "canary",
+        "params": {"champion": "offer@champion", "challenger": "offer@challenger", "share": 0.5},
+        "inputs": {"risk": "risk.risk", "contract": "request.contract"},
+    }
+    params = {"stages": [RISK_THEN_OFFER["stages"][0], canary]}
+    assert chained.put(
+        "/v1/endpoints/churn", json={"policy": "stages", "params": params}
+    ).is_success
+    arms: dict[str, str] = {}
+    for n in range(40):
+        body = chained.post(
+            "/v1/endpoints/churn/predict", json={"unit": f"u{n}", "instances": [ROW]}
+        ).json()
+        first, second = body["stages"]
+        assert (first["model"], first["version"], first["arm"]) == ("risk", 1, "champion")
+        assert body["arm"] == second["arm"]
+        expected = {"champion": [{"offer": 1}], "challenger": [{"offer": 0}]}[second["arm"]]
+        assert body["predictions"] == expected
+        arms[f"u{n}"] = second["arm"]
+    assert 8 <= list(arms.values()).count("challenger") <= 32
+    for unit, arm in list(arms.items())[:10]:  # a unit stays in its arm
+        body = chained.post(
+            "/v1/endpoints/churn/predict", json={"unit": unit, "instances": [ROW]}
+        ).json()
+        assert body["arm"] == arm
+
+
+def test_a_failing_challenger_stage_falls_back_to_its_champion(
+    services: Services, model_folder: ModelFolders, chained: TestClient
+) -> None:
+    folder = model_folder("risk")
+    (folder / "risk.py").write_text(
+        "class RiskModel:\n"
+        "    def predict(self, instances):\n"
+        "        raise RuntimeError('this stage always fails')\n"
+    )
+    _register(services, folder, "risk", alias="challenger")
+    canary = {
+        "name": "risk",
+        "policy": "canary",
+        "params": {"champion": "risk@champion", "challenger": "risk@challenger", "share": 1.0},
+    }
+    params = {"stages": [canary, RISK_THEN_OFFER["stages"][1]]}
+    assert chained.put(
+        "/v1/endpoints/churn", json={"policy": "stages", "params": params}
+    ).is_success
+    body = chained.post("/v1/endpoints/churn/predict", json={"unit": "u1", "instances": [ROW]})
+    assert body.status_code == 200, body.text
+    first = body.json()["stages"][0]
+    assert (first["arm"], first["version"], first["fallback_from"]) == ("challenger", 1, "risk/2")
+    assert body.json()["predictions"] == [{"offer": 1}]
+    assert body.json()["fallback_from"] == "risk/2"
+    wait_until_written(chained)
+    risk, offer = chained.get("/v1/endpoints/churn/stages").json()["stages"]
+    assert risk["failures"] == [{"version": "risk/2", "reason": "error", "count": 1}]
+    [served] = risk["versions"]
+    assert (served["model"], served["version"], served["requests"], served["fallbacks"]) == (
+        "risk",
+        1,
+        1,
+        1,
+    )
+    assert served["latency_p50_ms"] is not None and served["latency_p99_ms"] is not None
+    assert (offer["stage"], offer["failures"], offer["versions"][0]["fallbacks"]) == (
+        "offer",
+        [],
+        0,
+    )
+
+
+def test_each_stage_event_is_logged_under_the_request_id(chained: TestClient) -> None:
+    body = chained.post(
+        "/v1/endpoints/churn/predict", json={"unit": "u1", "instances": [ROW]}
+    ).json()
+    wait_until_written(chained)
+    events = chained.get(f"/v1/endpoints/churn/requests/{body['request_id']}").json()["events"]
+    assert [(e["stage"], e["model"], e["version"]) for e in events] == [
+        ("risk", "risk", 1),
+        ("offer", "offer", 1),
+    ]
+    risk = events[0]["outputs"][0]["risk"]
+    assert events[1]["inputs"] == [{"risk": risk, "contract": "Month-to-month"}]
+    assert events[0]["inputs"] == [ROW]
+    assert all(e["latency_ms"] >= 0 for e in events)
+    assert {e["request_id"] for e in events} == {body["request_id"]}

@@ -124,11 +124,18 @@ from champion.answers.serving import (
     RankAnswer,
     RankedItem,
     ShadowStatsAnswer,
+    StageServed,
     StatsAnswer,
     StatsWindow,
     VersionStatsAnswer,
 )
-from champion.answers.stages import StageServed
+from champion.answers.stages import (
+    RequestEventsAnswer,
+    StageEvent,
+    StageFailure,
+    StageStats,
+    StageStatsAnswer,
+)
 
 __all__ = [
     "AlertAnswer",
@@ -215,6 +222,7 @@ __all__ = [
     "ReferenceColumn",
     "ReferenceSummary",
     "RegimeAnswer",
+    "RequestEventsAnswer",
     "RunAnswer",
     "RunListAnswer",
     "RunStepAnswer",
@@ -222,7 +230,11 @@ __all__ = [
     "ServerMetadata",
     "ServerReady",
     "ShadowStatsAnswer",
+    "StageEvent",
+    "StageFailure",
     "StageServed",
+    "StageStats",
+    "StageStatsAnswer",
     "StatsAnswer",
     "StatsWindow",
     "StepAnswer",

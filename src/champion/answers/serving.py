@@ -8,7 +8,6 @@ from pydantic import ConfigDict, Field, JsonValue
 
 from champion.answers.base import Answer
 from champion.answers.monitoring import TimeSpan
-from champion.answers.stages import StageServed
 
 __all__ = [
     "BanditArm",
@@ -23,6 +22,7 @@ __all__ = [
     "RankAnswer",
     "RankedItem",
     "ShadowStatsAnswer",
+    "StageServed",
     "StatsAnswer",
     "StatsWindow",
     "VersionStatsAnswer",
@@ -166,6 +166,19 @@ class StatsAnswer(Answer):
         default_factory=list,
         description="Compacted segments in [start, end) (CHAMPION_KEEP_UNIT_ROLLUPS): their "
         "sums are exact, their units counted once per segment and configuration.",
+    )
+
+
+class StageServed(Answer):
+    """One stage of a pipeline endpoint, as it served one request."""
+
+    stage: str = Field(examples=["retrieve"])
+    model: str
+    version: int
+    arm: str = Field(description="The unit's arm in this stage's policy.")
+    latency_ms: float
+    fallback_from: str | None = Field(
+        description="The stage's version that failed when its champion answered instead."
     )
 
 

@@ -3,21 +3,65 @@ each stage serves over a window."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from champion.answers.base import Answer
+from champion.answers.serving import VersionStatsAnswer
 
-__all__ = ["StageServed"]
+__all__ = [
+    "RequestEventsAnswer",
+    "StageEvent",
+    "StageFailure",
+    "StageStats",
+    "StageStatsAnswer",
+]
 
 
-class StageServed(Answer):
-    """One stage of a pipeline endpoint, as it served one request."""
+class StageEvent(Answer):
+    """One stage's prediction event for a request."""
 
-    stage: str = Field(examples=["retrieve"])
+    request_id: str = Field(description="The request's id, as its answer gave it.")
+    event_id: str = Field(
+        description="This event's own id ('<request_id>:<stage>' before the last)."
+    )
+    stage: str | None = Field(description="None for an endpoint without stages.")
     model: str
     version: int
-    arm: str = Field(description="The unit's arm in this stage's policy.")
+    arm: str
+    inputs: Any
+    outputs: Any
     latency_ms: float
-    fallback_from: str | None = Field(
-        description="The stage's version that failed when its champion answered instead."
+    fallback_from: str | None
+    at: str
+
+
+class RequestEventsAnswer(Answer):
+    endpoint: str
+    request_id: str
+    events: list[StageEvent]
+
+
+class StageFailure(Answer):
+    version: str = Field(examples=["rerank/4"])
+    reason: str = Field(description="error, timeout or input.")
+    count: int
+
+
+class StageStats(Answer):
+    stage: str
+    versions: list[VersionStatsAnswer]
+    errors: dict[str, int] = Field(
+        description="Requests that failed at this stage, by error code, since this server "
+        "started (failed requests are not in the event log)."
     )
+    failures: list[StageFailure] = Field(
+        description="Calls of this stage's versions that raised or timed out since this "
+        "server started; with a fallback, the request was answered all the same."
+    )
+
+
+class StageStatsAnswer(Answer):
+    endpoint: str
+    stages: list[StageStats]
