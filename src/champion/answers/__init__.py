@@ -131,6 +131,9 @@ from champion.answers.serving import (
 )
 from champion.answers.stages import (
     RequestEventsAnswer,
+    StageBegan,
+    StageDrift,
+    StageDriftAnswer,
     StageEvent,
     StageFailure,
     StageStats,
@@ -230,6 +233,9 @@ __all__ = [
     "ServerMetadata",
     "ServerReady",
     "ShadowStatsAnswer",
+    "StageBegan",
+    "StageDrift",
+    "StageDriftAnswer",
     "StageEvent",
     "StageFailure",
     "StageServed",

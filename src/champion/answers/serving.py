@@ -212,6 +212,7 @@ class PredictAnswer(Answer):
     predictions: list[Any] = Field(description="One output per instance, in order.")
     stages: list[StageServed] | None = Field(
         default=None,
+        exclude_if=lambda stages: stages is None,  # as sent: only a pipeline endpoint's
         description="A pipeline endpoint's: what each stage did, in order (the last answered).",
     )
 
@@ -253,6 +254,7 @@ class RankAnswer(Answer):
     items: list[RankedItem]
     stages: list[StageServed] | None = Field(
         default=None,
+        exclude_if=lambda stages: stages is None,  # as sent: only a pipeline endpoint's
         description="A pipeline endpoint's: what each stage did, in order (the last answered).",
     )
 

@@ -12,6 +12,9 @@ from champion.answers.serving import VersionStatsAnswer
 
 __all__ = [
     "RequestEventsAnswer",
+    "StageBegan",
+    "StageDrift",
+    "StageDriftAnswer",
     "StageEvent",
     "StageFailure",
     "StageStats",
@@ -65,3 +68,32 @@ class StageStats(Answer):
 class StageStatsAnswer(Answer):
     endpoint: str
     stages: list[StageStats]
+
+
+class StageBegan(Answer):
+    version: str = Field(examples=["retrieve/3"])
+    at: str = Field(description="The start of the first window it answered in.")
+
+
+class StageDrift(Answer):
+    stage: str
+    version: str | None = Field(description="The version judged: the stage's live one.")
+    first_alarm: str | None = Field(description="The start of the first window that drifted.")
+    drifted: list[str] = Field(description="The columns that drifted in that window.")
+    began: list[StageBegan] = Field(
+        description="Versions that began to answer for the stage after the first window."
+    )
+    moved_at: str | None = Field(description="The first alarm or beginning, whichever first.")
+    message: str = Field(description="Why the stage could not be judged, if it could not.")
+
+
+class StageDriftAnswer(Answer):
+    endpoint: str
+    start: str
+    end: str
+    window_seconds: float
+    moved_first: str | None = Field(
+        description="The stage whose first move is earliest (in one window, the earlier "
+        "stage: its outputs are the later stages' inputs)."
+    )
+    stages: list[StageDrift]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+import orjson
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
 
-from champion.answers import RequestEventsAnswer, StageStatsAnswer
+from champion.answers import RequestEventsAnswer, StageDriftAnswer, StageStatsAnswer
 from champion.api.answers import ERRORS, LOOKUP
 from champion.api.render import stats_json
 from champion.api.schemas import EndpointName
@@ -16,6 +18,7 @@ from champion.db import read
 from champion.errors import NotFound
 from champion.events import version_stats
 from champion.events.stages import request_events
+from champion.serving.endpoints import EndpointConfig
 from champion.serving.stages import STAGES, parse_stages, stage_endpoint, stage_event_id
 
 __all__ = ["router"]
@@ -59,11 +62,7 @@ def endpoint_stages(
     requests that failed at the stage, by error code, counted by this server since it
     started. An endpoint without stages answers as one stage named after its policy."""
     state = state_of(request)
-    config = state.services.endpoints.get(endpoint)
-    stages = parse_stages(config.params) if config.policy == STAGES else ()
-    names = [(s.name, stage_endpoint(endpoint, s.name, stages)) for s in stages] or [
-        (config.policy, endpoint)
-    ]
+    names = _logged(state.services.endpoints.get(endpoint))
     with read(state.services.engine) as conn:
         found = [
             {
@@ -75,3 +74,38 @@ def endpoint_stages(
             for name, logged in names
         ]
     return {"endpoint": endpoint, "stages": found}
+
+
+@router.get("/{endpoint}/drift/stages", response_model=StageDriftAnswer, responses=LOOKUP)
+def endpoint_stage_drift(
+    endpoint: EndpointName,
+    request: Request,
+    window: str = Query(default="1h", description="Width of each window: 15m, 1h, 1d…"),
+    # le: drift.timeline.MAX_BUCKETS, written out so that champion.drift loads on first use.
+    buckets: int = Query(default=24, ge=1, le=96, description="Consecutive windows."),
+    end: UserTime | None = None,
+    test: list[str] = Query(default=[], description="column=detector, repeatable"),  # noqa: B008
+    correction: Literal["bh", "bonferroni", "none"] = "bh",
+) -> Response:
+    """Which stage of a pipeline endpoint moved first: per stage, over the same windows, its
+    first drift alarm against its live version's reference and the versions that began to
+    answer for it; ``moved_first`` names the stage whose first move is earliest (in one
+    window, the earlier stage: its outputs are the later stages' inputs)."""
+    from champion.drift.monitor import parse_tests
+    from champion.drift.stages import stage_moves
+
+    services = state_of(request).services
+    moves = stage_moves(
+        services.drift, endpoint, _logged(services.endpoints.get(endpoint)), window=window,
+        buckets=buckets, end=end, tests=parse_tests(test), correction=correction,
+    )  # fmt: skip
+    return Response(orjson.dumps(moves.to_json()), media_type="application/json")
+
+
+def _logged(config: EndpointConfig) -> list[tuple[str, str]]:
+    """Each stage's name and the name its events are logged under; an endpoint without
+    stages is one stage named after its policy."""
+    if config.policy != STAGES:
+        return [(config.policy, config.name)]
+    stages = parse_stages(config.params)
+    return [(s.name, stage_endpoint(config.name, s.name, stages)) for s in stages]

@@ -222,38 +222,46 @@ class Endpoints:
             )
         return _config(row._mapping)
 
-    def live_version(self, name: str, stage: str | None = None) -> VersionKey:
+    def live_version(self, name: str) -> VersionKey:
         """The version that answers for ``name`` under its current configuration when no
         other does: the champion (``single``'s version, the live colour of ``blue_green``,
         the control arm of ``ab``, the champion of ``canary``, ``shadow`` and ``interleave``).
-        For a pipeline endpoint, that of ``stage`` (by default the last, which answers).
+        ``name`` may be a pipeline endpoint's stage as its events are logged
+        (``<endpoint>:<stage>``; the endpoint's own name is its last stage).
 
         It is read from the policy itself, so a third-party policy gets the same answer: the
         fallback of a route, or the only version a route without fallback calls.
         """
-        policy = self._policy(self.stage_config(self.get(name), stage))
+        policy = self._policy(self.logged_config(name))
         # A fixed, non-randomised assignment: the policy is pure, so any route will do, and
         # every route names the champion as its fallback or calls it alone.
         route = policy.route(Assignment("", 0, False, {}, random.Random(0)))
         return route.fallback if route.fallback is not None else route.calls[0]
 
-    def configured_versions(self, name: str, stage: str | None = None) -> tuple[VersionKey, ...]:
-        """Every version the current configuration of ``name`` (of its ``stage``, for a
-        pipeline endpoint: by default the last) may call (aliases resolved)."""
-        return self._policy(self.stage_config(self.get(name), stage)).versions()
+    def configured_versions(self, name: str) -> tuple[VersionKey, ...]:
+        """Every version the current configuration of ``name`` (as ``live_version`` reads
+        it) may call (aliases resolved)."""
+        return self._policy(self.logged_config(name)).versions()
+
+    def logged_config(self, name: str) -> EndpointConfig:
+        """The configuration whose prediction events are logged under the endpoint ``name``:
+        an endpoint's own, or a pipeline endpoint's stage (``<endpoint>:<stage>``, or the
+        endpoint's name for its last stage) as an endpoint of its own."""
+        endpoint, colon, stage = name.partition(":")
+        config = self.get(endpoint)
+        if config.policy != STAGES and not colon:
+            return config
+        return self.stage_config(config, stage if colon else None)
 
     @staticmethod
     def stage_config(config: EndpointConfig, stage: str | None) -> EndpointConfig:
-        """A pipeline endpoint's ``stage`` (default: the last) as an endpoint of its own, named
-        as its events are (``serving.stages``); any other endpoint as it is, if no stage is
-        asked of it."""
+        """A pipeline endpoint's ``stage`` (default: the last) as an endpoint of its own,
+        named as its events are logged (``serving.stages``), with its own salt."""
         if config.policy != STAGES:
-            if stage is not None:
-                raise InvalidInput(
-                    f"Endpoint {config.name!r} has no stages (it runs the {config.policy} "
-                    f"policy); leave 'stage' out. Got stage={stage!r}."
-                )
-            return config
+            raise InvalidInput(
+                f"Endpoint {config.name!r} has no stages (it runs the {config.policy} "
+                f"policy); leave 'stage' out. Got stage={stage!r}."
+            )
         stages = parse_stages(config.params)
         chosen = stages[-1] if stage is None else next((s for s in stages if s.name == stage), None)
         if chosen is None:
