@@ -7,6 +7,7 @@ import csv
 import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ BASE = datetime(2026, 12, 1, tzinfo=UTC)
 CONTRACTS = ("Month-to-month", "One year", "Two year")
 
 
-def _rows(rng: np.random.Generator, n: int) -> list[dict[str, object]]:
+def _rows(rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
     return [
         {
             "tenure": int(rng.integers(0, 73)),
@@ -35,7 +36,7 @@ def _risk(tenure: int, centre: float) -> float:
     return 1.0 / (1.0 + math.exp((tenure - centre) / 8.0))
 
 
-def _write(path: Path, rows: list[dict[str, object]]) -> None:
+def _write(path: Path, rows: list[dict[str, Any]]) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -55,7 +56,7 @@ def test_a_first_stage_change_is_second_stage_input_drift_attributed_to_the_firs
     offer = model_folder("offer")
     _write(
         offer / "reference.csv",
-        [{"risk": _risk(int(r["tenure"]), 24.0), "contract": r["contract"]} for r in training],  # type: ignore[call-overload]  # tenure is an int
+        [{"risk": _risk(int(r["tenure"]), 24.0), "contract": r["contract"]} for r in training],
     )
     services.registry.register(offer, model="offer", actor="t", aliases_to_set=("champion",))
     stages = [
@@ -94,6 +95,19 @@ def test_a_first_stage_change_is_second_stage_input_drift_attributed_to_the_firs
         unknown = client.get("/v1/endpoints/churn/drift", params=window | {"stage": "nope"})
         assert unknown.status_code == 404
         assert "Stages: risk, offer" in unknown.json()["error"]["message"]
+        for stage in ("risk", "offer"):
+            rule = {"endpoint": "churn", "stage": stage, "metric": "drift_share", "threshold": 0.0}
+            put = client.put(f"/v1/alerts/rules/{stage}-drift", json=rule)
+            assert put.status_code == 200 and put.json()["stage"] == stage, put.text
+        changed = client.post("/v1/alerts/evaluate").json()["changed"]
+        assert [(a["rule"], a["endpoint"], a["stage"]) for a in changed] == [
+            ("offer-drift", "churn", "offer")
+        ]
+        typo = {"endpoint": "churn", "stage": "ofer", "metric": "drift_share", "threshold": 0.0}
+        refused = client.put("/v1/alerts/rules/typo", json=typo)
+        assert (
+            refused.status_code == 404 and "no stage 'ofer'" in refused.json()["error"]["message"]
+        )
         moves = client.get(
             "/v1/endpoints/churn/drift/stages",
             params={"window": "1h", "buckets": 2, "end": clock.at.isoformat()},
