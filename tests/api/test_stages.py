@@ -205,3 +205,48 @@ def test_each_stage_event_is_logged_under_the_request_id(chained: TestClient) ->
     assert events[0]["inputs"] == [ROW]
     assert all(e["latency_ms"] >= 0 for e in events)
     assert {e["request_id"] for e in events} == {body["request_id"]}
+
+
+def test_an_experiment_on_a_stage_compares_its_arms_and_promotes_that_stage_only(
+    services: Services, model_folder: ModelFolders, chained: TestClient
+) -> None:
+    folder = model_folder("risk")
+    (folder / "centre.txt").write_text("12")
+    _register(services, folder, "risk", alias="challenger")
+    canary = {
+        "name": "risk",
+        "policy": "canary",
+        "params": {"champion": "risk@champion", "challenger": "risk@challenger", "share": 0.5},
+    }
+    params = {"stages": [canary, RISK_THEN_OFFER["stages"][1]]}
+    assert chained.put(
+        "/v1/endpoints/churn", json={"policy": "stages", "params": params}
+    ).is_success
+    started = chained.put("/v1/endpoints/churn/experiment", json={"goal": "click_rate"})
+    assert started.status_code == 200, started.text
+    answers = [
+        chained.post(
+            "/v1/endpoints/churn/predict", json={"unit": f"u{n}", "instances": [ROW]}
+        ).json()
+        for n in range(40)
+    ]
+    clicked = [a["request_id"] for a in answers if a["arm"] == "challenger"]
+    feedback = {"events": [{"request_id": rid, "kind": "click"} for rid in clicked]}
+    assert chained.post("/v1/feedback/batch", json=feedback).status_code == 201
+    wait_until_written(chained)
+    report = chained.get("/v1/endpoints/churn/experiment").json()
+    assert (report["stage"], report["policy"], report["share"]) == ("risk", "canary", 0.5)
+    assert report["versions"] == {"champion": "risk/1", "challenger": "risk/2"}
+    arms = {arm["arm"]: arm for arm in report["arms"]}
+    assert arms["challenger"]["requests"] == len(clicked)
+    assert arms["champion"]["requests"] == 40 - len(clicked)
+    assert arms["challenger"]["metrics"]["click_rate"] == 1.0
+    assert arms["champion"]["metrics"]["click_rate"] == 0.0
+    promoted = chained.post("/v1/endpoints/churn/experiment/promote", json={})
+    assert promoted.status_code == 200 and promoted.json()["stage"] == "risk", promoted.text
+    config = chained.get("/v1/endpoints/churn").json()
+    first, second = config["params"]["stages"]
+    assert (first["policy"], first["params"]["live"]) == ("blue_green", "green")
+    assert second == RISK_THEN_OFFER["stages"][1]
+    body = chained.post("/v1/endpoints/churn/predict", json={"unit": "u1", "instances": [ROW]})
+    assert [s["version"] for s in body.json()["stages"]] == [2, 1]

@@ -20,7 +20,7 @@ from champion.registry import Registry
 from champion.registry.entities import VersionKey, VersionRef, check_name
 from champion.serving.policies import Assignment, Policy, PolicyFactory
 from champion.serving.stage_checks import check_stages
-from champion.serving.stages import STAGES, parse_stages, stage_endpoint
+from champion.serving.stages import STAGES, parse_stages, stage_endpoint, with_tested_policy
 from champion.serving.tables import endpoint_configs, endpoints
 
 __all__ = ["EndpointConfig", "Endpoints"]
@@ -115,6 +115,23 @@ class Endpoints:
             return self._set(conn, name, policy, params, actor, reason, salt)
         with write(self.engine) as own:
             return self._set(own, name, policy, params, actor, reason, salt)
+
+    def set_arms(
+        self,
+        name: str,
+        policy: str,
+        params: Mapping[str, Any],
+        *,
+        actor: str,
+        reason: str = "",
+        conn: sa.Connection | None = None,
+    ) -> EndpointConfig:
+        """Set what the endpoint's experiment compares (a ramp, a promotion, a rollback): the
+        endpoint's policy, or a pipeline endpoint's stage under test's, the others kept."""
+        current = self.get(name, conn=conn)
+        if current.policy == STAGES:
+            params, policy = with_tested_policy(current.params, policy, params), STAGES
+        return self.set(name, policy, params, actor=actor, reason=reason, conn=conn)
 
     def _set(
         self,

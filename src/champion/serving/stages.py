@@ -36,6 +36,8 @@ __all__ = [
     "stage_endpoint",
     "stage_event_id",
     "stage_under_test",
+    "tested_policy",
+    "with_tested_policy",
 ]
 
 STAGES = "stages"
@@ -188,3 +190,29 @@ def stage_endpoint(endpoint: str, stage: str, stages: Sequence[Stage]) -> str:
 def stage_event_id(request_id: str, stage: str, stages: Sequence[Stage]) -> str:
     """The id of ``stage``'s prediction event for the request ``request_id``."""
     return request_id if stage == stages[-1].name else f"{request_id}:{stage}"
+
+
+def tested_policy(
+    policy: str, params: Mapping[str, Any]
+) -> tuple[str, Mapping[str, Any], str | None]:
+    """What an experiment on the endpoint compares: its own policy and parameters, or a
+    pipeline endpoint's stage under test's (and that stage's name)."""
+    if policy != STAGES:
+        return policy, params, None
+    stage = stage_under_test(parse_stages(params))
+    return stage.policy, stage.params, stage.name
+
+
+def with_tested_policy(
+    params: Mapping[str, Any], policy: str, stage_params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A pipeline endpoint's parameters with its stage under test now running ``policy``
+    over ``stage_params`` (a ramp, a promotion, a rollback); the other stages stay."""
+    tested = stage_under_test(parse_stages(params)).name
+    stages = []
+    for spec in params["stages"]:
+        if spec["name"] == tested:
+            kept = {k: v for k, v in spec.items() if k not in ("model", "policy", "params")}
+            spec = kept | {"policy": policy, "params": dict(stage_params)}
+        stages.append(dict(spec))
+    return {**params, "stages": stages}
