@@ -108,7 +108,9 @@ def test_a_pipeline_endpoint_is_set_from_a_stages_file_and_shown_per_stage(
     rows = [line.split("│")[1].strip() for line in shown.stdout.splitlines() if "│" in line]
     assert [row for row in rows if row != "stage"] == ["risk", "offer"]
     stages.write_text(
-        "- {name: risk, model: risk@champion}\n- {name: offer, model: offer@champion, inputs: {risk: risk.score, contract: request.contract}}\n"
+        "- {name: risk, model: risk@champion}\n"
+        "- {name: offer, model: offer@champion,\n"
+        "   inputs: {risk: risk.score, contract: request.contract}}\n"
     )
     refused = champion("endpoints", "set", "churn", "--stages", str(stages))
     assert refused.returncode == 2
