@@ -83,6 +83,14 @@ def test_mapping_errors_are_refused_when_set_naming_the_stage_and_field(
     assert status == 422 and "inputs.contract" in message and "wants a string" in message
     status, message = _refused(chained, [risk, risk])
     assert status == 422 and "'risk' is taken" in message
+    bandit = {
+        "name": "offer",
+        "policy": "bandit",
+        "params": {"arms": {"a": "offer/1", "b": "offer/1"}, "reward": "click"},
+        "inputs": inputs,
+    }
+    status, message = _refused(chained, [risk, bandit])
+    assert status == 422 and "cannot run the bandit policy" in message
     assert chained.get("/v1/endpoints/bad").status_code == 404  # nothing was stored
 
 
@@ -91,16 +99,12 @@ def test_a_ranking_chain_hands_the_first_stage_items_to_the_second(
 ) -> None:
     _register(services, model_folder("echo_ranker"), "retrieve")
     _register(services, model_folder("rerank"), "rerank")
-    params = {
-        "stages": [
-            {"name": "retrieve", "model": "retrieve@champion", "k": 5},
-            {
-                "name": "rerank",
-                "model": "rerank@champion",
-                "inputs": {"candidates": "retrieve.items"},
-            },
-        ]
+    rerank = {
+        "name": "rerank",
+        "model": "rerank@champion",
+        "inputs": {"candidates": "retrieve.items"},
     }
+    params = {"stages": [{"name": "retrieve", "model": "retrieve@champion", "k": 5}, rerank]}
     assert (
         client.put("/v1/endpoints/recs", json={"policy": "stages", "params": params}).status_code
         == 200
@@ -108,6 +112,10 @@ def test_a_ranking_chain_hands_the_first_stage_items_to_the_second(
     body = client.post("/v1/endpoints/recs/rank", json={"unit": "u1", "k": 3}).json()
     assert [i["item"] for i in body["items"]] == ["e", "d", "c"]
     assert [s["stage"] for s in body["stages"]] == ["retrieve", "rerank"]
+    pair = {"champion": "retrieve@champion", "challenger": "retrieve@champion"}
+    interleaved = {"name": "retrieve", "policy": "interleave", "params": pair, "k": 5}
+    status, message = _refused(client, [interleaved, rerank])
+    assert status == 422 and "only the last stage" in message
     refused = client.post("/v1/endpoints/recs/predict", json={"instances": [ROW]})
     assert refused.status_code == 422 and "/rank" in refused.json()["error"]["message"]
 
