@@ -155,6 +155,17 @@ def test_a_canary_on_the_second_stage_leaves_the_first_unchanged(
         assert body["arm"] == arm
 
 
+def _canary_on_risk(client: TestClient, share: float) -> None:
+    """Stage risk sends ``share`` of the units to risk@challenger; stage offer stays."""
+    canary = {
+        "name": "risk",
+        "policy": "canary",
+        "params": {"champion": "risk@champion", "challenger": "risk@challenger", "share": share},
+    }
+    params = {"stages": [canary, RISK_THEN_OFFER["stages"][1]]}
+    assert client.put("/v1/endpoints/churn", json={"policy": "stages", "params": params}).is_success
+
+
 def test_a_failing_challenger_stage_falls_back_to_its_champion(
     services: Services, model_folder: ModelFolders, chained: TestClient
 ) -> None:
@@ -165,15 +176,7 @@ def test_a_failing_challenger_stage_falls_back_to_its_champion(
         "        raise RuntimeError('this stage always fails')\n"
     )
     _register(services, folder, "risk", alias="challenger")
-    canary = {
-        "name": "risk",
-        "policy": "canary",
-        "params": {"champion": "risk@champion", "challenger": "risk@challenger", "share": 1.0},
-    }
-    params = {"stages": [canary, RISK_THEN_OFFER["stages"][1]]}
-    assert chained.put(
-        "/v1/endpoints/churn", json={"policy": "stages", "params": params}
-    ).is_success
+    _canary_on_risk(chained, share=1.0)
     body = chained.post("/v1/endpoints/churn/predict", json={"unit": "u1", "instances": [ROW]})
     assert body.status_code == 200, body.text
     first = body.json()["stages"][0]
@@ -221,15 +224,7 @@ def test_an_experiment_on_a_stage_compares_its_arms_and_promotes_that_stage_only
     folder = model_folder("risk")
     (folder / "centre.txt").write_text("12")
     _register(services, folder, "risk", alias="challenger")
-    canary = {
-        "name": "risk",
-        "policy": "canary",
-        "params": {"champion": "risk@champion", "challenger": "risk@challenger", "share": 0.5},
-    }
-    params = {"stages": [canary, RISK_THEN_OFFER["stages"][1]]}
-    assert chained.put(
-        "/v1/endpoints/churn", json={"policy": "stages", "params": params}
-    ).is_success
+    _canary_on_risk(chained, share=0.5)
     started = chained.put("/v1/endpoints/churn/experiment", json={"goal": "click_rate"})
     assert started.status_code == 200, started.text
     answers = [
