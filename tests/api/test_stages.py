@@ -216,6 +216,11 @@ def test_each_stage_event_is_logged_under_the_request_id(chained: TestClient) ->
     assert events[0]["inputs"] == [ROW]
     assert all(e["latency_ms"] >= 0 for e in events)
     assert {e["request_id"] for e in events} == {body["request_id"]}
+    report = chained.get("/v1/diagnostics").json()
+    timed = {(row["endpoint"], row["version"]) for row in report["serving"]}
+    assert {("churn:risk", "risk/1"), ("churn", "offer/1")} <= timed  # each stage's own times
+    checked = {v["version"]: v["sha256"] for v in report["dependencies"]["versions"]}
+    assert checked == {"risk/1": "verified", "offer/1": "verified"}
 
 
 def test_an_experiment_on_a_stage_compares_its_arms_and_promotes_that_stage_only(

@@ -213,8 +213,7 @@ def _describe(request: Request, name: str) -> dict[str, Any]:
     state = state_of(request)
     config = state.services.endpoints.get(name)
     active = state.serving.status().get(name)
-    # A pipeline endpoint serves its stages' versions.
-    serving = [str(k) for a in (active.chain or (active,)) for k in a.loaded] if active else []
+    serving = [str(k) for k in active.loaded] if active else []
     error = active.error.message if active and active.error else None
     body = endpoint_json(config, serving, error)
     # What the dashboard needs to show the panels that apply: the kind of model served and

@@ -82,12 +82,14 @@ class Endpoints:
     def models(self, policy: str, params: Mapping[str, Any]) -> list[str]:
         """The models whose versions a configuration names (for the audit log's details)."""
         try:
-            references = self._references(policy, params)
+            references = self.references(policy, params)
         except ChampionError:
             return []
         return sorted({VersionRef.parse(ref).model for ref in references})
 
-    def _references(self, policy: str, params: Mapping[str, Any]) -> list[str]:
+    def references(self, policy: str, params: Mapping[str, Any]) -> list[str]:
+        """Every version reference a configuration names (a pipeline endpoint's: its
+        stages', in order), unchecked against the registry."""
         if policy != STAGES:
             return self.policies.get(policy).references(params)
         return [
@@ -305,7 +307,7 @@ class Endpoints:
         found = []
         for row in conn.execute(sa.select(endpoints).order_by(endpoints.c.name)):
             try:
-                refs = self._references(row.policy, row.params)
+                refs = self.references(row.policy, row.params)
             except ChampionError:
                 continue  # a configuration its policy no longer reads names nothing usable
             for ref in refs:

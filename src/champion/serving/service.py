@@ -164,7 +164,10 @@ class ServingService:
             self._activate(self.endpoints.stage_config(config, stage.name)) for stage in stages
         )
         broken = next((active.error for active in chain if active.error is not None), None)
-        return _Active(config, None, chain[-1].kind, error=broken, stages=stages, chain=chain)
+        loaded = {key: lv for active in chain for key, lv in active.loaded.items()}
+        return _Active(
+            config, None, chain[-1].kind, error=broken, loaded=loaded, stages=stages, chain=chain
+        )
 
     def status(self) -> dict[str, _Active]:
         return dict(self._active)
@@ -196,6 +199,11 @@ class ServingService:
         if active.kind == "ranker":
             raise InvalidInput(
                 f"Endpoint {endpoint!r} serves a ranker: call /v1/endpoints/{endpoint}/rank."
+            )
+        if version is not None and active.chain:
+            raise InvalidInput(
+                f"Endpoint {endpoint!r} runs stages: it answers through all of them, so no "
+                f"one version can be asked alone; ask {version} at an endpoint of its own."
             )
         if version is not None and version not in active.loaded:
             served = ", ".join(str(key) for key in active.loaded)
