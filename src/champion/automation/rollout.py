@@ -21,7 +21,7 @@ from champion.evaluation.decision import Decision
 from champion.evaluation.experiments import Experiment, Experiments
 from champion.registry import Registry
 from champion.serving.endpoints import EndpointConfig, Endpoints
-from champion.serving.stages import tested_policy
+from champion.serving.stages import policy_under_test
 
 __all__ = ["ACTIONS", "Rollout"]
 
@@ -315,7 +315,7 @@ def _compared(
 def _arms_params(config: EndpointConfig) -> dict[str, Any]:
     """The parameters of what the endpoint's experiment compares (a pipeline endpoint's:
     its stage under test's)."""
-    return dict(tested_policy(config.policy, config.params)[1])
+    return dict(policy_under_test(config.policy, config.params)[1])
 
 
 def _timed(arms: ExperimentArms, **params: Any) -> dict[str, Any]:

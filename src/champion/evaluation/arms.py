@@ -13,7 +13,7 @@ from champion.serving.policies.bandit import BanditParams
 from champion.serving.policies.base import parse_params
 from champion.serving.policies.canary import CanaryParams
 from champion.serving.policies.interleave import InterleaveParams
-from champion.serving.stages import tested_policy
+from champion.serving.stages import policy_under_test
 
 __all__ = ["EXPERIMENT_POLICIES", "ExperimentArms", "configured_split", "experiment_arms"]
 
@@ -56,7 +56,7 @@ def experiment_arms(
 ) -> ExperimentArms:
     """The arms of an endpoint's ``policy`` (a pipeline endpoint's: those of its stage under
     test); InvalidInput for one that runs no comparison."""
-    policy, params, stage = tested_policy(policy, params)
+    policy, params, stage = policy_under_test(policy, params)
     if stage is not None:
         return replace(experiment_arms(endpoint, policy, params, resolve), stage=stage)
     timeout = params.get("timeout_ms")
@@ -119,7 +119,7 @@ def experiment_arms(
 def configured_split(policy: str, params: Mapping[str, Any]) -> dict[str, float] | None:
     """Each arm's configured share of units under a canary or an A/B split; None for the
     policies that adapt the split (bandit) or send every unit to both versions."""
-    policy, params, _ = tested_policy(policy, params)
+    policy, params, _ = policy_under_test(policy, params)
     if policy == "canary":
         share = parse_params(CanaryParams, params).share
         return {"champion": 1.0 - share, "challenger": share}

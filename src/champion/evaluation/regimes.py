@@ -41,7 +41,7 @@ import sqlalchemy as sa
 from champion.evaluation.arms import ExperimentArms, configured_split
 from champion.evaluation.health import HealthCheck, srm_check
 from champion.events.arms import ArmWindow, arm_counts
-from champion.serving.stages import tested_policy
+from champion.serving.stages import policy_under_test
 from champion.serving.tables import endpoint_configs
 
 __all__ = [
@@ -99,7 +99,7 @@ def _assignment_key(policy: str, salt: str, params: dict[str, Any]) -> str:
 
 
 def _tested(policy: str, params: dict[str, Any]) -> dict[str, Any]:
-    tested, tested_params, _ = tested_policy(policy, params)
+    tested, tested_params, _ = policy_under_test(policy, params)
     return {"policy": tested, "params": dict(tested_params)}
 
 

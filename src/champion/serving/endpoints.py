@@ -20,7 +20,7 @@ from champion.registry import Registry
 from champion.registry.entities import VersionKey, VersionRef, check_name
 from champion.serving.policies import Assignment, Policy, PolicyFactory
 from champion.serving.stage_checks import check_stages
-from champion.serving.stages import STAGES, parse_stages, stage_endpoint, with_tested_policy
+from champion.serving.stages import STAGES, parse_stages, stage_endpoint, with_policy_under_test
 from champion.serving.tables import endpoint_configs, endpoints
 
 __all__ = ["EndpointConfig", "Endpoints"]
@@ -132,7 +132,7 @@ class Endpoints:
         endpoint's policy, or a pipeline endpoint's stage under test's, the others kept."""
         current = self.get(name, conn=conn)
         if current.policy == STAGES:
-            params, policy = with_tested_policy(current.params, policy, params), STAGES
+            params, policy = with_policy_under_test(current.params, policy, params), STAGES
         return self.set(name, policy, params, actor=actor, reason=reason, conn=conn)
 
     def _set(

@@ -33,11 +33,11 @@ __all__ = [
     "Source",
     "Stage",
     "parse_stages",
+    "policy_under_test",
     "stage_endpoint",
     "stage_event_id",
     "stage_under_test",
-    "tested_policy",
-    "with_tested_policy",
+    "with_policy_under_test",
 ]
 
 STAGES = "stages"
@@ -192,7 +192,7 @@ def stage_event_id(request_id: str, stage: str, stages: Sequence[Stage]) -> str:
     return request_id if stage == stages[-1].name else f"{request_id}:{stage}"
 
 
-def tested_policy(
+def policy_under_test(
     policy: str, params: Mapping[str, Any]
 ) -> tuple[str, Mapping[str, Any], str | None]:
     """What an experiment on the endpoint compares: its own policy and parameters, or a
@@ -203,7 +203,7 @@ def tested_policy(
     return stage.policy, stage.params, stage.name
 
 
-def with_tested_policy(
+def with_policy_under_test(
     params: Mapping[str, Any], policy: str, stage_params: Mapping[str, Any]
 ) -> dict[str, Any]:
     """A pipeline endpoint's parameters with its stage under test now running ``policy``
