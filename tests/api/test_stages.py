@@ -258,3 +258,43 @@ def test_an_experiment_on_a_stage_compares_its_arms_and_promotes_that_stage_only
     assert second == RISK_THEN_OFFER["stages"][1]
     body = chained.post("/v1/endpoints/churn/predict", json={"unit": "u1", "instances": [ROW]})
     assert [s["version"] for s in body.json()["stages"]] == [2, 1]
+
+
+def test_the_last_ranking_stage_interleaves_and_clicks_credit_its_versions(
+    services: Services, model_folder: ModelFolders, client: TestClient
+) -> None:
+    _register(services, model_folder("echo_ranker"), "retrieve")
+    _register(services, model_folder("rerank"), "rerank")
+    keep = model_folder("rerank")
+    (keep / "rerank.py").write_text(  # the challenger keeps retrieval's order
+        "class ReverseRanker:\n"
+        "    def rank(self, unit, context, k):\n"
+        "        return [(item, 1.0) for item in context['candidates'][:k]]\n"
+    )
+    _register(services, keep, "rerank", alias="challenger")
+    pair = {"champion": "rerank@champion", "challenger": "rerank@challenger"}
+    interleaved = {
+        "name": "rerank",
+        "policy": "interleave",
+        "params": pair,
+        "inputs": {"candidates": "retrieve.items"},
+    }
+    params = {"stages": [{"name": "retrieve", "model": "retrieve@champion", "k": 6}, interleaved]}
+    response = client.put("/v1/endpoints/recs", json={"policy": "stages", "params": params})
+    assert response.status_code == 200, response.text
+    clicks = []
+    for n in range(12):
+        body = client.post("/v1/endpoints/recs/rank", json={"unit": f"u{n}", "k": 4}).json()
+        items = [i["item"] for i in body["items"]]
+        assert len(set(items)) == 4 and set(items) <= set("abcdef")
+        assert (body["arm"], [s["arm"] for s in body["stages"]]) == (
+            "interleave",
+            ["champion", "interleave"],
+        )
+        # Users click what the challenger puts first: retrieval's best items.
+        clicks.append({"request_id": body["request_id"], "kind": "click", "item": "a"})
+    wait_until_written(client)
+    assert client.post("/v1/feedback/batch", json={"events": clicks}).status_code == 201
+    [comparison] = client.get("/v1/endpoints/recs/interleaving").json()["comparisons"]
+    assert (comparison["champion"], comparison["challenger"]) == ("rerank/1", "rerank/2")
+    assert comparison["units_preferring_challenger"] > comparison["units_preferring_champion"]
