@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -298,3 +299,36 @@ def test_the_last_ranking_stage_interleaves_and_clicks_credit_its_versions(
     [comparison] = client.get("/v1/endpoints/recs/interleaving").json()["comparisons"]
     assert (comparison["champion"], comparison["challenger"]) == ("rerank/1", "rerank/2")
     assert comparison["units_preferring_challenger"] > comparison["units_preferring_champion"]
+
+
+def test_a_shadow_on_the_first_stage_is_logged_beside_it_and_never_changes_the_answer(
+    services: Services, model_folder: ModelFolders, chained: TestClient
+) -> None:
+    folder = model_folder("risk")
+    (folder / "centre.txt").write_text("0")  # the shadow sees almost no risk
+    _register(services, folder, "risk", alias="challenger")
+    shadow = {
+        "name": "risk",
+        "policy": "shadow",
+        "params": {"champion": "risk@champion", "challenger": "risk@challenger"},
+    }
+    params = {"stages": [shadow, RISK_THEN_OFFER["stages"][1]]}
+    assert chained.put(
+        "/v1/endpoints/churn", json={"policy": "stages", "params": params}
+    ).is_success
+    for n in range(3):
+        body = chained.post(
+            "/v1/endpoints/churn/predict", json={"unit": f"u{n}", "instances": [ROW]}
+        ).json()
+        assert body["predictions"] == [{"offer": 1}]  # the champion's risk went on
+        assert [s["version"] for s in body["stages"]] == [1, 1]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        wait_until_written(chained)
+        risk = chained.get("/v1/endpoints/churn/stages").json()["stages"][0]
+        if risk["shadows"] and risk["shadows"][0]["requests"] == 3:
+            break
+        time.sleep(0.05)  # shadows answer off the response path
+    [compared] = risk["shadows"]
+    assert (compared["model"], compared["version"], compared["served_version"]) == ("risk", 2, 1)
+    assert (compared["requests"], compared["errors"]) == (3, 0)

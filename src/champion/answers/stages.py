@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from champion.answers.base import Answer
-from champion.answers.serving import VersionStatsAnswer
+from champion.answers.serving import ShadowStatsAnswer, VersionStatsAnswer
 
 __all__ = [
     "RequestEventsAnswer",
@@ -55,6 +55,9 @@ class StageFailure(Answer):
 class StageStats(Answer):
     stage: str
     versions: list[VersionStatsAnswer]
+    shadows: list[ShadowStatsAnswer] = Field(
+        description="A shadow on the stage: each shadow version beside the version that served."
+    )
     errors: dict[str, int] = Field(
         description="Requests that failed at this stage, by error code, since this server "
         "started (failed requests are not in the event log)."

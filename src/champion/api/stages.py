@@ -16,6 +16,7 @@ from champion.api.state import state_of
 from champion.clock import UserTime
 from champion.db import read
 from champion.errors import NotFound
+from champion.evaluation import shadow_stats
 from champion.events import version_stats
 from champion.events.stages import request_events
 from champion.serving.endpoints import EndpointConfig
@@ -58,7 +59,8 @@ def endpoint_stages(
     end: UserTime | None = None,
 ) -> dict[str, Any]:
     """Per stage of a pipeline endpoint, over [start, end): each version's requests, latency
-    p50/p99 and fallbacks (its challenger failed and its champion answered), and the
+    p50/p99 and fallbacks (its challenger failed and its champion answered), each shadow
+    version beside the version that served (requests, failures, agreement, latency), and the
     requests that failed at the stage, by error code, counted by this server since it
     started. An endpoint without stages answers as one stage named after its policy."""
     state = state_of(request)
@@ -68,6 +70,7 @@ def endpoint_stages(
             {
                 "stage": name,
                 "versions": [stats_json(s) for s in version_stats(conn, logged, start, end)],
+                "shadows": [s.to_json() for s in shadow_stats(conn, logged, start, end)],
                 "errors": state.metrics.errors_of(logged),
                 "failures": state.metrics.failures_of(logged),
             }
