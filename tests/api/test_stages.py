@@ -12,7 +12,7 @@ from champion.services import Services
 from tests.conftest import ModelFolders, wait_until_written
 
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
-RISK_THEN_OFFER = {
+RISK_THEN_OFFER: dict[str, list[dict[str, Any]]] = {
     "stages": [
         {"name": "risk", "model": "risk@champion"},
         {
@@ -332,3 +332,40 @@ def test_a_shadow_on_the_first_stage_is_logged_beside_it_and_never_changes_the_a
     [compared] = risk["shadows"]
     assert (compared["model"], compared["version"], compared["served_version"]) == ("risk", 2, 1)
     assert (compared["requests"], compared["errors"]) == (3, 0)
+
+
+def test_a_failing_stage_without_fallback_fails_the_request_counted_once(
+    services: Services, model_folder: ModelFolders, chained: TestClient
+) -> None:
+    failing = "class {name}:\n    def predict(self, instances):\n        raise RuntimeError('no')\n"
+    for model, name in (("risk", "RiskModel"), ("offer", "OfferModel")):
+        folder = model_folder(model)
+        (folder / f"{model}.py").write_text(failing.format(name=name))
+        _register(services, folder, model, alias="broken")
+    first = [{"name": "risk", "model": "risk@broken"}, RISK_THEN_OFFER["stages"][1]]
+    last = [RISK_THEN_OFFER["stages"][0], RISK_THEN_OFFER["stages"][1] | {"model": "offer@broken"}]
+    failed = {}
+    for stages in (first, last):
+        put = chained.put(
+            "/v1/endpoints/churn", json={"policy": "stages", "params": {"stages": stages}}
+        )
+        assert put.is_success, put.text
+        response = chained.post("/v1/endpoints/churn/predict", json={"instances": [ROW]})
+        assert response.status_code == 500
+        failed[stages[0]["model"], stages[1]["model"]] = response.json()["error"]["message"]
+    assert failed == {
+        ("risk@broken", "offer@champion"): "Stage 'risk': Version risk/2 failed: RuntimeError: no",
+        (
+            "risk@champion",
+            "offer@broken",
+        ): "Stage 'offer': Version offer/2 failed: RuntimeError: no",
+    }
+    assert chained.get("/v1/endpoints/churn/stats").json()["errors"] == {"ModelFailed": 2}
+    risk, offer = chained.get("/v1/endpoints/churn/stages").json()["stages"]
+    assert (risk["errors"], offer["errors"]) == ({"ModelFailed": 1}, {"ModelFailed": 1})
+    chained.put("/v1/endpoints/churn", json={"policy": "stages", "params": RISK_THEN_OFFER})
+    missing = chained.post("/v1/endpoints/churn/predict", json={"instances": [{"tenure": 3}]})
+    assert missing.status_code == 422  # the first stage refuses the instance
+    risk = chained.get("/v1/endpoints/churn/stages").json()["stages"][0]
+    assert risk["errors"] == {"ModelFailed": 1, "InvalidInput": 1}
+    assert chained.get("/v1/endpoints/churn/stats").json()["errors"]["InvalidInput"] == 1

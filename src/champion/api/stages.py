@@ -66,7 +66,7 @@ def endpoint_stages(
     state = state_of(request)
     names = _logged(state.services.endpoints.get(endpoint))
     with read(state.services.engine) as conn:
-        found = [
+        found: list[dict[str, Any]] = [
             {
                 "stage": name,
                 "versions": [stats_json(s) for s in version_stats(conn, logged, start, end)],
@@ -76,6 +76,14 @@ def endpoint_stages(
             }
             for name, logged in names
         ]
+    if len(found) > 1:
+        # The last stage's events and errors are the endpoint's: a request that failed at an
+        # earlier stage is counted there and under the endpoint, so it is taken off here.
+        last = dict(state.metrics.errors_of(endpoint))
+        for _, logged in names[:-1]:
+            for code, count in state.metrics.errors_of(logged).items():
+                last[code] = last.get(code, 0) - count
+        found[-1]["errors"] = {code: n for code, n in last.items() if n > 0}
     return {"endpoint": endpoint, "stages": found}
 
 

@@ -48,6 +48,10 @@ class ChainRequest:
         self.tested = stage_under_test(stages).name
         self.assigned: tuple[str, int | None, float | None] | None = None
         self.final: Answer | None = None
+        self.failed: str | None = None
+        """The stage the request failed at, if it failed."""
+        self.counted = False
+        """Whether that stage's serving counted the failure (a mapping error it never saw)."""
 
     def record(self, stage: Stage) -> StageRecord:
         event_id = stage_event_id(self.request_id, stage.name, self.stages)
@@ -98,8 +102,13 @@ async def run_stages(
             inputs = stage_payload(stage, payload, k is not None, answers)
             if k is not None and not ranker:
                 inputs = [inputs]
+        except ChampionError as exc:
+            request.failed = stage.name
+            raise stage_error(stage.name, exc) from None
+        try:
             answer = await serve(active, unit, inputs, stage_k, request.record(stage))
         except ChampionError as exc:
+            request.failed, request.counted = stage.name, True
             raise stage_error(stage.name, exc) from None
         answers[stage.name] = answer
         done.append(

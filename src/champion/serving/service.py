@@ -247,7 +247,17 @@ class ServingService:
                 ),
             )
         except ChampionError as exc:
-            self.metrics.errors.labels(active.config.name, exc.code).inc()
+            # Counted once under the stage it failed at, once under the endpoint (the last
+            # stage's name is the endpoint's).
+            failed = next(
+                a
+                for s, a in zip(active.stages, active.chain, strict=True)
+                if s.name == request.failed
+            )
+            if not request.counted:
+                self.metrics.errors.labels(failed.config.name, exc.code).inc()
+            if failed.config.name != active.config.name:
+                self.metrics.errors.labels(active.config.name, exc.code).inc()
             raise
         final = request.final
         assert final is not None  # run_stages sets it after the last stage
