@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -268,6 +268,23 @@ class Metrics:
             self.drift_statistic.labels(endpoint, column.column, column.method).set(
                 column.statistic
             )
+
+    def failures_of(self, endpoint: str) -> list[dict[str, Any]]:
+        """Calls of ``endpoint``'s versions that raised or timed out since this process
+        started: version, reason (error, timeout, input) and count."""
+        found = []
+        for family in self.version_failures.collect():
+            for sample in family.samples:
+                labels = sample.labels
+                if sample.name.endswith("_total") and labels["endpoint"] == endpoint:
+                    found.append(
+                        {
+                            "version": f"{labels['model']}/{labels['version']}",
+                            "reason": labels["reason"],
+                            "count": int(sample.value),
+                        }
+                    )
+        return found
 
     def errors_of(self, endpoint: str) -> dict[str, int]:
         """Failed requests of ``endpoint`` since this process started, by error code."""

@@ -135,3 +135,16 @@ def test_an_experiment_that_cannot_fit_the_deployment_is_refused(
     raw = spec(tmp_path, deploy={"endpoint": "e"}).to_json() | {"deploy": deploy}
     with pytest.raises(InvalidInput, match=message):
         PipelineSpec.parse(raw)
+
+
+def test_a_deploy_never_replaces_a_pipeline_endpoint(services: Services, tmp_path: Path) -> None:
+    incoming = tmp_path / "incoming"
+    services.pipelines.apply(spec(incoming, deploy=CANARY), actor="alice")
+    _week(services, incoming, 1)
+    stages = {"stages": [{"name": "churn", "model": "churn@champion"}]}
+    services.endpoints.set("churn", "stages", stages, actor="alice")
+    write_batch(incoming, "week-2.csv", customers(150, seed=2))
+    run = services.pipelines.run("churn-retrain", reason="week 2", actor="alice")
+    assert run.status == "failed"
+    assert run.error is not None and "is a pipeline endpoint (it runs stages)" in run.error
+    assert services.endpoints.get("churn").params == stages

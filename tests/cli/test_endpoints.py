@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +83,35 @@ def test_rm_is_audited_and_refused_while_an_experiment_runs(
     assert champion("endpoints", "set", "spare", "--version", "churn/1").returncode == 0
     body = json.loads(champion("endpoints", "show", "spare", "--json").stdout)
     assert body["config_version"] == 2
+
+
+def test_a_pipeline_endpoint_is_set_from_a_stages_file_and_shown_per_stage(
+    champion: CommandLine, model_folder: ModelFolders, tmp_path: Path
+) -> None:
+    for model in ("risk", "offer"):
+        registered = champion("models", "register", str(model_folder(model)), "--model", model)
+        assert registered.returncode == 0, registered.stderr
+        assert champion("alias", "set", model, "champion", "1").returncode == 0
+    stages = tmp_path / "stages.yaml"
+    stages.write_text(
+        "stages:\n"
+        "  - {name: risk, model: risk@champion}\n"
+        "  - name: offer\n"
+        "    model: offer@champion\n"
+        "    inputs: {risk: risk.risk, contract: request.contract}\n"
+    )
+    result = champion("endpoints", "set", "churn", "--stages", str(stages))
+    assert result.returncode == 0, result.stderr
+    assert "churn" in result.text and "stages" in result.text
+    shown = champion("endpoints", "stages", "churn")
+    assert shown.returncode == 0, shown.stderr
+    rows = [line.split("│")[1].strip() for line in shown.stdout.splitlines() if "│" in line]
+    assert [row for row in rows if row != "stage"] == ["risk", "offer"]
+    stages.write_text(
+        "- {name: risk, model: risk@champion}\n"
+        "- {name: offer, model: offer@champion,\n"
+        "   inputs: {risk: risk.score, contract: request.contract}}\n"
+    )
+    refused = champion("endpoints", "set", "churn", "--stages", str(stages))
+    assert refused.returncode == 2
+    assert "Stage 'offer'" in refused.stderr and "no output 'score'" in refused.stderr

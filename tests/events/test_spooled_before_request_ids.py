@@ -1,5 +1,5 @@
-"""A spool written before predictions had client_request_id and trace_id, or shown items
-their ``at``, still replays."""
+"""A spool written before predictions had client_request_id and trace_id (and the stage of a
+pipeline endpoint), or shown items their ``at``, still replays."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def _event(request_id: str) -> PredictionEvent:
         at=datetime(2026, 12, 5, tzinfo=UTC),
         client_request_id="order-1",
         trace_id="0af7651916cd43dd8448eb211c80319c",
+        stage="offer",
     )
 
 
@@ -62,12 +63,12 @@ def _replay(services: Services, settings: Settings, *then: PredictionEvent) -> P
 def test_a_spool_line_without_the_new_columns_replays_with_them_unset(
     services: Services, settings: Settings
 ) -> None:
-    # The line an older server spooled: the same row, without the two last values.
+    # The line an older server spooled: the same row, without the three last values.
     writer = PredictionWriter(
         services.engine, Metrics(), queue_size=10, batch_size=10, flush_seconds=0.02
     )
     [(encoder, row)] = writer._encode(_event("old"))
-    old_row = orjson.dumps(orjson.loads(row)[:-2])
+    old_row = orjson.dumps(orjson.loads(row)[:-3])
     settings.spool_dir.mkdir(parents=True)
     (settings.spool_dir / "1-gone.spool").write_bytes(
         b'[["' + encoder.table.name.encode() + b'",' + old_row + b"]]\n"
@@ -81,11 +82,12 @@ def test_a_spool_line_without_the_new_columns_replays_with_them_unset(
                 predictions.c.unit,
                 predictions.c.client_request_id,
                 predictions.c.trace_id,
+                predictions.c.stage,
             ).order_by(predictions.c.request_id)
         ).all()
     assert [tuple(r) for r in rows] == [
-        ("new", "u1", "order-1", "0af7651916cd43dd8448eb211c80319c"),
-        ("old", "u1", None, None),
+        ("new", "u1", "order-1", "0af7651916cd43dd8448eb211c80319c", "offer"),
+        ("old", "u1", None, None, None),
     ]
 
 

@@ -9,6 +9,7 @@ hovering around its threshold does not page anyone every minute.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,7 @@ __all__ = ["OPERATORS", "SEVERITIES", "Alert", "AlertRule"]
 
 OPERATORS = ("above", "below")
 SEVERITIES = ("info", "warning", "critical")
+_STAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,30}")  # as serving.stages names them
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,19 @@ class AlertRule:
         sinks: Sequence[Mapping[str, Any]] = ({"type": "log"},),
         description: str = "",
         metrics: Sequence[str] | None = None,
+        stage: str | None = None,
     ) -> AlertRule:
-        """Validate and build; ``metrics`` lists the known metric names (checked if given)."""
+        """Validate and build; ``metrics`` lists the known metric names (checked if given).
+        ``stage`` watches that stage of a pipeline endpoint (stored as ``endpoint:stage``)."""
         check_name("alert rule", name)
         check_name("endpoint", endpoint)
+        if stage is not None:
+            if not isinstance(stage, str) or not _STAGE.fullmatch(stage):
+                raise InvalidInput(
+                    f"Invalid stage name {stage!r}: use 1-31 letters, digits, '_' or '-', "
+                    "starting with a letter or digit."
+                )
+            endpoint = f"{endpoint}:{stage}"
         if metrics is not None:
             check_choice("AlertRule", "metric", metric, metrics)
         threshold = check_float("AlertRule", "threshold", threshold, -float("inf"), float("inf"))
@@ -91,9 +102,11 @@ class AlertRule:
         return value > self.threshold if self.operator == "above" else value < self.threshold
 
     def to_json(self) -> dict[str, Any]:
+        endpoint, _, stage = self.endpoint.partition(":")
         return {
             "name": self.name,
-            "endpoint": self.endpoint,
+            "endpoint": endpoint,
+            **({"stage": stage} if stage else {}),
             "metric": self.metric,
             "operator": self.operator,
             "threshold": self.threshold,
@@ -133,10 +146,12 @@ class Alert:
     deliveries: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        endpoint, _, stage = self.endpoint.partition(":")
         return {
             "id": self.id,
             "rule": self.rule,
-            "endpoint": self.endpoint,
+            "endpoint": endpoint,
+            **({"stage": stage} if stage else {}),
             "metric": self.metric,
             "severity": self.severity,
             "state": self.state,

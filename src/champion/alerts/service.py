@@ -67,6 +67,12 @@ class AlertService:
     def put_rule(self, rule: AlertRule, *, actor: str, reason: str = "") -> AlertRule:
         """Create or replace the rule ``rule.name`` (audited)."""
         check_choice("AlertRule", "metric", rule.metric, METRICS)
+        endpoint, colon, stage = rule.endpoint.partition(":")
+        if colon and self.endpoints is not None:
+            # A rule may come before its endpoint; a stage of an endpoint set must be one of its.
+            known = {config.name: config for config in self.endpoints.list_endpoints()}
+            if endpoint in known:
+                self.endpoints.stage_config(known[endpoint], stage)
         for config in rule.sinks:
             build_sink(config, self.sinks)
         now = self.clock.now()
@@ -135,7 +141,8 @@ class AlertService:
         for rule in rules:
             start = now - timedelta(seconds=rule.window_seconds)
             try:
-                values[rule.name] = cache.value(rule.metric, rule.endpoint, start, now)
+                watched = self._watched(rule.endpoint)
+                values[rule.name] = cache.value(rule.metric, watched, start, now)
             except Exception:
                 logger.exception("Alert rule %r could not compute %s", rule.name, rule.metric)
                 values[rule.name] = None
@@ -206,12 +213,19 @@ class AlertService:
             reason=reason,
         )  # fmt: skip
 
+    def _watched(self, endpoint: str) -> str:
+        """The name the watched events are logged under: a pipeline endpoint's stage
+        (``endpoint:stage``) is found where its events are (``serving.stages``)."""
+        if ":" not in endpoint or self.endpoints is None:
+            return endpoint
+        return self.endpoints.logged_config(endpoint).name
+
     def _subject(self, conn: sa.Connection, endpoint: str) -> dict[str, Any]:
         """The endpoint and the model(s) it serves now, for the audit record's details."""
         if self.endpoints is None:
             return audit.subject(endpoint=endpoint)
         try:
-            config = self.endpoints.get(endpoint, conn=conn)
+            config = self.endpoints.get(endpoint.partition(":")[0], conn=conn)
         except NotFound:
             return audit.subject(endpoint=endpoint)
         return audit.subject(self.endpoints.models(config.policy, config.params), endpoint)

@@ -124,9 +124,20 @@ from champion.answers.serving import (
     RankAnswer,
     RankedItem,
     ShadowStatsAnswer,
+    StageServed,
     StatsAnswer,
     StatsWindow,
     VersionStatsAnswer,
+)
+from champion.answers.stages import (
+    RequestEventsAnswer,
+    StageBegan,
+    StageDrift,
+    StageDriftAnswer,
+    StageEvent,
+    StageFailure,
+    StageStats,
+    StageStatsAnswer,
 )
 
 __all__ = [
@@ -214,6 +225,7 @@ __all__ = [
     "ReferenceColumn",
     "ReferenceSummary",
     "RegimeAnswer",
+    "RequestEventsAnswer",
     "RunAnswer",
     "RunListAnswer",
     "RunStepAnswer",
@@ -221,6 +233,14 @@ __all__ = [
     "ServerMetadata",
     "ServerReady",
     "ShadowStatsAnswer",
+    "StageBegan",
+    "StageDrift",
+    "StageDriftAnswer",
+    "StageEvent",
+    "StageFailure",
+    "StageServed",
+    "StageStats",
+    "StageStatsAnswer",
     "StatsAnswer",
     "StatsWindow",
     "StepAnswer",

@@ -184,6 +184,11 @@ class ExperimentReport(ExperimentState):
     )
 
     policy: str | None
+    stage: str | None = Field(
+        default=None,
+        exclude_if=lambda stage: stage is None,  # as sent: only a pipeline endpoint's
+        description="The pipeline endpoint's stage under test, whose arms are compared.",
+    )
     share: float | None = Field(description="The challenger's share now (canary).")
     versions: dict[str, str] | None = Field(description="Arm to version.")
     arms: list[ArmNumbers]

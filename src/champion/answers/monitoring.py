@@ -219,6 +219,11 @@ class AlertAnswer(Answer):
     id: int
     rule: str
     endpoint: str
+    stage: str | None = Field(
+        default=None,
+        exclude_if=lambda stage: stage is None,  # as sent: only a stage's alert names one
+        description="The pipeline endpoint's stage the rule watches.",
+    )
     metric: str
     severity: str
     state: str = Field(examples=["open"], description="open or resolved.")
@@ -243,6 +248,11 @@ class AlertChangesAnswer(Answer):
 class AlertRuleAnswer(Answer):
     name: str
     endpoint: str
+    stage: str | None = Field(
+        default=None,
+        exclude_if=lambda stage: stage is None,  # as sent: only a rule that names one
+        description="The pipeline endpoint's stage the rule watches.",
+    )
     metric: str
     operator: str
     threshold: float

@@ -22,6 +22,7 @@ __all__ = [
     "RankAnswer",
     "RankedItem",
     "ShadowStatsAnswer",
+    "StageServed",
     "StatsAnswer",
     "StatsWindow",
     "VersionStatsAnswer",
@@ -168,6 +169,19 @@ class StatsAnswer(Answer):
     )
 
 
+class StageServed(Answer):
+    """One stage of a pipeline endpoint, as it served one request."""
+
+    stage: str = Field(examples=["retrieve"])
+    model: str
+    version: int
+    arm: str = Field(description="The unit's arm in this stage's policy.")
+    latency_ms: float
+    fallback_from: str | None = Field(
+        description="The stage's version that failed when its champion answered instead."
+    )
+
+
 class PredictAnswer(Answer):
     model_config = ConfigDict(
         json_schema_extra={
@@ -196,6 +210,11 @@ class PredictAnswer(Answer):
         description="The version that failed when the champion answered in its place."
     )
     predictions: list[Any] = Field(description="One output per instance, in order.")
+    stages: list[StageServed] | None = Field(
+        default=None,
+        exclude_if=lambda stages: stages is None,  # as sent: only a pipeline endpoint's
+        description="A pipeline endpoint's: what each stage did, in order (the last answered).",
+    )
 
 
 class RankedItem(Answer):
@@ -233,6 +252,11 @@ class RankAnswer(Answer):
         description="The version that failed when the champion answered in its place."
     )
     items: list[RankedItem]
+    stages: list[StageServed] | None = Field(
+        default=None,
+        exclude_if=lambda stages: stages is None,  # as sent: only a pipeline endpoint's
+        description="A pipeline endpoint's: what each stage did, in order (the last answered).",
+    )
 
 
 class FeedbackAnswer(Answer):

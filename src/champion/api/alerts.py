@@ -24,6 +24,9 @@ router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=ERRORS)
 
 class AlertRuleBody(RequestBody):
     endpoint: str = Field(min_length=1, max_length=64)
+    stage: str | None = Field(
+        default=None, min_length=1, max_length=31, description="A pipeline endpoint's stage."
+    )
     metric: str = Field(description="drift_share, drifted_columns, quality_bad_share, …")
     threshold: StrictFloat = Field(allow_inf_nan=False)
     operator: Literal["above", "below"] = "above"

@@ -29,6 +29,7 @@ from champion.api import (
     models,
     pipelines,
     ranking,
+    stages,
 )
 from champion.api.access import AccessGuard
 from champion.api.browser import BrowserGuard
@@ -169,6 +170,7 @@ def create_app(
         experiments.router,
         drift.router,
         ranking.router,
+        stages.router,
         alerts.router,
         pipelines.router,
         diagnostics.router,

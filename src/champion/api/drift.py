@@ -21,7 +21,7 @@ from champion.answers import (
     ReferenceAnswer,
 )
 from champion.api.answers import ERRORS, LOOKUP, UNIT_LEVEL, WRITE
-from champion.api.schemas import EndpointName, ModelName, Reason
+from champion.api.schemas import EndpointName, ModelName, Reason, StageName
 from champion.api.state import actor_of, state_of
 from champion.clock import UserTime
 
@@ -35,6 +35,12 @@ from champion.services import Services
 __all__ = ["router"]
 
 router = APIRouter(tags=["drift"], responses=ERRORS)
+
+
+def logged_name(services: Services, endpoint: str, stage: str | None) -> str:
+    """The name ``endpoint``'s (or its ``stage``'s) prediction events are logged under."""
+    config = services.endpoints.get(endpoint)
+    return endpoint if stage is None else services.endpoints.stage_config(config, stage).name
 
 
 def _json(body: Any) -> Response:
@@ -53,18 +59,20 @@ def endpoint_drift(
     version: str | None = Query(default=None, description="attrition/1 or attrition@champion"),
     test: list[str] = Query(default=[], description="column=detector, repeatable"),  # noqa: B008
     correction: Literal["bh", "bonferroni", "none"] = "bh",
+    stage: StageName = None,
 ) -> Response:
     """Per column of the reference (inputs and outputs): statistic, p-value, threshold, verdict;
-    the share of drifted columns; data-quality counts over the same window."""
+    the share of drifted columns; data-quality counts over the same window. For a pipeline
+    endpoint, of its last stage, or of ``stage`` against that stage's version's reference."""
     from champion.drift.monitor import parse_tests
 
     state = state_of(request)
-    state.services.endpoints.get(endpoint)
+    logged = logged_name(state.services, endpoint, stage)
     run = state.services.drift.endpoint_drift(
-        endpoint, window=window, start=start, end=end, version=version,
+        logged, window=window, start=start, end=end, version=version,
         tests=parse_tests(test), correction=correction,
     )  # fmt: skip
-    state.metrics.observe_drift(endpoint, run.drift)
+    state.metrics.observe_drift(logged, run.drift)
     return _json(run.to_json())
 
 
@@ -83,18 +91,19 @@ def endpoint_drift_timeline(
     version: str | None = Query(default=None, description="attrition/1 or attrition@champion"),
     test: list[str] = Query(default=[], description="column=detector, repeatable"),  # noqa: B008
     correction: Literal["bh", "bonferroni", "none"] = "bh",
+    stage: StageName = None,
 ) -> Response:
     """Per reference column and window: the drift test's statistic, p-value and verdict (a
     heatmap of columns by time), and the reference's and each window's histogram or
-    category counts. Nothing served or no reference: no columns, and a message."""
+    category counts. Nothing served or no reference: no columns, and a message. For a
+    pipeline endpoint, of its last stage or of ``stage``."""
     from champion.drift.monitor import parse_tests
     from champion.drift.timeline import drift_timeline
 
     services = state_of(request).services
-    services.endpoints.get(endpoint)
     timeline = drift_timeline(
-        services.drift, endpoint, window=window, buckets=buckets, end=end,
-        version=version, tests=parse_tests(test), correction=correction,
+        services.drift, logged_name(services, endpoint, stage), window=window, buckets=buckets,
+        end=end, version=version, tests=parse_tests(test), correction=correction,
     )  # fmt: skip
     return _json(timeline.to_json())
 

@@ -85,6 +85,18 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         ]
     else:
         body["predictions"] = answer.served.outputs
+    if answer.stages:
+        body["stages"] = [
+            {
+                "stage": stage.stage,
+                "model": stage.version.model,
+                "version": stage.version.number,
+                "arm": stage.arm,
+                "latency_ms": stage.latency_ms,
+                "fallback_from": stage.fallback_from,
+            }
+            for stage in answer.stages
+        ]
     return body
 
 

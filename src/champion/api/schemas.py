@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Self
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -33,6 +33,7 @@ __all__ = [
     "RankBody",
     "Reason",
     "RequestBody",
+    "StageName",
 ]
 
 # The event log stores a kind in 16 characters and an item in 256.
@@ -47,6 +48,15 @@ def _no_nul(text: str) -> str:
 
 EndpointName = Annotated[str, Path(description="The endpoint's name.", examples=["churn"])]
 ModelName = Annotated[str, Path(description="The model's name.", examples=["churn"])]
+StageName = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=31,
+        description="A pipeline endpoint's stage (default: the last).",
+        examples=["retrieve"],
+    ),
+]
 
 Reason = Annotated[str, Field(max_length=2000), AfterValidator(_no_nul)]
 """Why a change was made, as a form field or query parameter (bodies check theirs whole)."""

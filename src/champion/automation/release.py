@@ -23,6 +23,7 @@ from champion.evaluation.experiments import Experiment
 from champion.registry.manifest import MANIFEST
 from champion.registry.packages import installed_versions
 from champion.serving.runtime import Runtime
+from champion.serving.stages import STAGES
 
 __all__ = ["deploy", "register"]
 
@@ -115,6 +116,14 @@ def deploy(ctx: RunContext) -> dict[str, Any]:
             current = ctx.endpoints.get(target.endpoint, conn=conn)
         except NotFound:
             current = None
+        if current is not None and current.policy == STAGES:
+            # Which stage a new version belongs to is the pipeline endpoint's to say; replacing
+            # all of its stages with one version would silently drop the others.
+            raise Conflict(
+                f"Endpoint {target.endpoint!r} is a pipeline endpoint (it runs stages): a "
+                f"deploy step cannot change one of its stages. Deploy {new} to an endpoint of "
+                "its own, or set the stage with 'champion endpoints set --stages'."
+            )
         if current is not None and (current.policy, current.params) == (policy, params):
             config = current
         else:

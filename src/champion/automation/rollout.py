@@ -20,7 +20,8 @@ from champion.evaluation.arms import ExperimentArms
 from champion.evaluation.decision import Decision
 from champion.evaluation.experiments import Experiment, Experiments
 from champion.registry import Registry
-from champion.serving.endpoints import Endpoints
+from champion.serving.endpoints import EndpointConfig, Endpoints
+from champion.serving.stages import policy_under_test
 
 __all__ = ["ACTIONS", "Rollout"]
 
@@ -82,10 +83,10 @@ class Rollout:
         config = self.endpoints.get(experiment.endpoint)
         now = self.clock.now()
         with write(self.engine) as conn:
-            self.endpoints.set(
+            self.endpoints.set_arms(
                 experiment.endpoint,
                 "canary",
-                {**config.params, "share": share},
+                {**_arms_params(config), "share": share},
                 actor=actor,
                 reason=reason,
                 conn=conn,
@@ -127,13 +128,15 @@ class Rollout:
                 f"Unknown arm {arm!r} to promote; challengers: {', '.join(arms.challengers)}."
             )
         winner, previous = arms.versions[arm], arms.versions[arms.control]
-        compared = _compared(experiment, arms, self.endpoints.get(experiment.endpoint).params)
+        compared = _compared(
+            experiment, arms, _arms_params(self.endpoints.get(experiment.endpoint))
+        )
         params = _timed(arms, blue=str(previous), green=str(winner), live="green")
         with write(self.engine) as conn:
             self.registry.set_alias(
                 winner.model, "champion", winner.number, actor=actor, reason=reason, conn=conn
             )
-            config = self.endpoints.set(
+            config = self.endpoints.set_arms(
                 experiment.endpoint, "blue_green", params, actor=actor, reason=reason, conn=conn
             )
             outcome = compared | {
@@ -163,10 +166,12 @@ class Rollout:
         if experiment.status == "promoted":
             return self._undo_promotion(experiment, actor=actor, reason=reason)
         arms = self._running_arms(experiment)
-        compared = _compared(experiment, arms, self.endpoints.get(experiment.endpoint).params)
+        compared = _compared(
+            experiment, arms, _arms_params(self.endpoints.get(experiment.endpoint))
+        )
         params = _timed(arms, version=arms.refs[arms.control])
         with write(self.engine) as conn:
-            self.endpoints.set(
+            self.endpoints.set_arms(
                 experiment.endpoint, "single", params, actor=actor, reason=reason, conn=conn
             )
             self._finish(
@@ -220,10 +225,10 @@ class Rollout:
         previous = self.registry.resolve(promoted["previous"]).key
         now = self.clock.now()
         with write(self.engine) as conn:
-            self.endpoints.set(
+            self.endpoints.set_arms(
                 experiment.endpoint,
                 "blue_green",
-                {**current.params, "live": "blue"},
+                {**_arms_params(current), "live": "blue"},
                 actor=actor,
                 reason=reason,
                 conn=conn,
@@ -302,7 +307,15 @@ def _compared(
     """What the experiment compared, with references pinned to the versions they meant."""
     pinned = {ref: str(arms.versions[arm]) for arm, ref in arms.refs.items()}
     config = {"policy": arms.policy, "params": params, "versions": pinned}
+    if arms.stage is not None:
+        config["stage"] = arms.stage
     return {"compared": config, **(experiment.outcome or {})}
+
+
+def _arms_params(config: EndpointConfig) -> dict[str, Any]:
+    """The parameters of what the endpoint's experiment compares (a pipeline endpoint's:
+    its stage under test's)."""
+    return dict(policy_under_test(config.policy, config.params)[1])
 
 
 def _timed(arms: ExperimentArms, **params: Any) -> dict[str, Any]:

@@ -121,9 +121,15 @@ def show(
     version: Version = None,
     test: Tests = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    stage: Annotated[
+        str | None, typer.Option(help="A pipeline endpoint's stage (default: its last).")
+    ] = None,
 ) -> None:
-    """Drift of what ENDPOINT served in the window, against the reference."""
+    """Drift of what ENDPOINT (or its STAGE) served in the window, against the reference."""
     with open_services() as services, _progress("Reading predictions") as progress:
+        if stage is not None:
+            config = services.endpoints.get(endpoint)
+            endpoint = services.endpoints.stage_config(config, stage).name
         run = services.drift.endpoint_drift(
             endpoint, window=window, version=version, tests=_tests(test), progress=progress
         )

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import typer
+import yaml
 from rich.table import Table
 from rich.text import Text
 
 from champion.cli.common import actor, console, open_services
 from champion.cli.render import print_table
+from champion.db import read
 from champion.errors import InvalidInput
+from champion.events import version_stats
+from champion.periods import resolve_window
 from champion.serving.endpoints import EndpointConfig
+from champion.serving.stages import STAGES, parse_stages, stage_endpoint
 
 __all__ = ["endpoints_app"]
 
@@ -30,10 +36,21 @@ def set_endpoint(
         list[str] | None,
         typer.Option(help="Policy parameter key=value (value parsed as JSON); repeatable."),
     ] = None,
+    stages: Annotated[
+        Path | None,
+        typer.Option(
+            help="A YAML or JSON file listing the stages of a pipeline endpoint (policy "
+            "'stages'): name, model (or policy and params), inputs, k.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
 ) -> None:
     """Create or change endpoint NAME (running servers follow within a second)."""
     params: dict[str, Any] = {}
+    if stages is not None:
+        policy, params = STAGES, {"stages": _read_stages(stages)}
     if version is not None:
         params["version"] = version
     for item in param or []:
@@ -145,6 +162,58 @@ def remove(
         f"Removed endpoint [bold]{name}[/bold] ({removed.policy}, configuration "
         f"{removed.config_version})."
     )
+
+
+@endpoints_app.command("stages")
+def stages_of(
+    name: str,
+    window: Annotated[str, typer.Option(help="The last 15m, 1h, 7d…")] = "1d",
+) -> None:
+    """Per stage of pipeline endpoint NAME over the window: each version's requests, latency
+    p50/p99 and fallbacks (its challenger failed and its champion answered)."""
+    with open_services() as services:
+        config = services.endpoints.get(name)
+        if config.policy != STAGES:
+            raise InvalidInput(f"Endpoint {name!r} has no stages (it runs {config.policy}).")
+        start, end = resolve_window(services.clock, window, None, None)
+        order = parse_stages(config.params)
+        with read(services.engine) as conn:
+            found = [
+                (
+                    stage.name,
+                    version_stats(conn, stage_endpoint(name, stage.name, order), start, end),
+                )
+                for stage in order
+            ]
+    table = Table("stage", "version", "arm", "requests", "p50 ms", "p99 ms", "fallbacks")
+    for stage, stats in found:
+        for s in stats or []:
+            table.add_row(
+                stage, f"{s.model}/{s.version}", s.arm, str(s.requests),
+                _ms(s.latency_p50_ms), _ms(s.latency_p99_ms), str(s.fallbacks),
+            )  # fmt: skip
+        if not stats:
+            table.add_row(stage, "-", "-", "0", "-", "-", "0")
+    console.print(table)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _read_stages(path: Path) -> Any:
+    """The stages in ``path``: a list, or a mapping with the key ``stages``."""
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"--stages {str(path)!r}: not YAML or JSON ({exc}).") from None
+    if isinstance(loaded, dict) and "stages" in loaded:
+        loaded = loaded["stages"]
+    if not isinstance(loaded, list):
+        raise InvalidInput(
+            f"--stages {str(path)!r}: expected a list of stages (or 'stages:' and a list)."
+        )
+    return loaded
 
 
 def _params(params: dict[str, Any]) -> Text:

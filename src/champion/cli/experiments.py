@@ -37,8 +37,9 @@ def _render(report: dict[str, Any]) -> None:
     design = report["design"]
     share = f", share {report['share']:.0%}" if report.get("share") is not None else ""
     versions = ", ".join(f"{arm} {v}" for arm, v in (report.get("versions") or {}).items())
+    stage = f" on stage {report['stage']}" if report.get("stage") else ""
     console.print(
-        f"[bold]{report['endpoint']}[/bold]: experiment {report['id']} {report['status']} "
+        f"[bold]{report['endpoint']}[/bold]: experiment {report['id']} {report['status']}{stage} "
         f"({report['policy']}{share}; {versions}); goal {design['goal']}, method "
         f"{design['method']}, alpha {design['alpha']}, automation {design['automation']}"
     )

@@ -43,12 +43,14 @@ class MonitoringCalls:
         version: str | None = None,
         tests: Mapping[str, str] | None = None,
         correction: str = "bh",
+        stage: str | None = None,
     ) -> Call[DriftAnswer]:
         """Each reference column of the window against the version's reference: statistic,
-        p-value, verdict; ``tests`` picks a detector per column (``{"tenure": "psi"}``)."""
+        p-value, verdict; ``tests`` picks a detector per column (``{"tenure": "psi"}``).
+        ``stage``: that stage of a pipeline endpoint (default: its last)."""
         params = drop_none(
             window=window, start=iso(start), end=iso(end), version=version,
-            test=_tests(tests), correction=correction,
+            test=_tests(tests), correction=correction, stage=stage,
         )  # fmt: skip
         path = f"/v1/endpoints/{segment(endpoint)}/drift"
         return Call("GET", path, read(DriftAnswer), params=params)
@@ -64,12 +66,13 @@ class MonitoringCalls:
         version: str | None = None,
         tests: Mapping[str, str] | None = None,
         correction: str = "bh",
+        stage: str | None = None,
     ) -> Call[DriftTimelineAnswer]:
         """``buckets`` consecutive windows of width ``window``, each a drift run, with the
-        reference's and each window's histograms."""
+        reference's and each window's histograms (of a pipeline endpoint's ``stage``)."""
         params = drop_none(
             window=window, buckets=buckets, end=iso(end), version=version,
-            test=_tests(tests), correction=correction,
+            test=_tests(tests), correction=correction, stage=stage,
         )  # fmt: skip
         path = f"/v1/endpoints/{segment(endpoint)}/drift/timeline"
         return Call("GET", path, read(DriftTimelineAnswer), params=params)

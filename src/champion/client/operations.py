@@ -39,6 +39,7 @@ from champion.client.automation import AutomationCalls
 from champion.client.calls import Call, drop_none, iso, nothing, operation, read, segment
 from champion.client.experiments import ExperimentCalls
 from champion.client.monitoring import MonitoringCalls
+from champion.client.stages import StageCalls
 from champion.errors import InvalidInput
 
 __all__ = ["Operations", "pack"]
@@ -65,7 +66,7 @@ def pack(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
-class Operations(ExperimentCalls, MonitoringCalls, AutomationCalls):
+class Operations(ExperimentCalls, MonitoringCalls, AutomationCalls, StageCalls):
     """The API's calls, each answering the model the server declares for it; subclasses
     say how a Call is sent."""
 

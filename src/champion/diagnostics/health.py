@@ -20,7 +20,6 @@ from champion.diagnostics.tables import health_probes
 from champion.errors import ArtifactTampered, ChampionError
 from champion.registry import Registry, Version
 from champion.serving.endpoints import Endpoints
-from champion.serving.policies import PolicyFactory
 
 __all__ = [
     "artifact_store_health",
@@ -106,9 +105,8 @@ def served_versions(endpoints: Endpoints, registry: Registry) -> dict[str, list[
     """The versions each endpoint's policy names, resolved now."""
     found: dict[str, list[Version]] = {}
     for config in endpoints.list_endpoints():
-        factory: PolicyFactory = endpoints.policies.get(config.policy)
         versions = []
-        for ref in factory.references(config.params):
+        for ref in endpoints.references(config.policy, config.params):
             try:
                 versions.append(registry.resolve(ref))
             except ChampionError:

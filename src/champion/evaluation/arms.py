@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from champion.errors import InvalidInput
@@ -13,6 +13,7 @@ from champion.serving.policies.bandit import BanditParams
 from champion.serving.policies.base import parse_params
 from champion.serving.policies.canary import CanaryParams
 from champion.serving.policies.interleave import InterleaveParams
+from champion.serving.stages import policy_under_test
 
 __all__ = ["EXPERIMENT_POLICIES", "ExperimentArms", "configured_split", "experiment_arms"]
 
@@ -39,6 +40,8 @@ class ExperimentArms:
     """Each arm's configured share of units (canary, ab), for the sample-ratio check."""
     reward: str | None = None
     timeout_ms: float | None = None
+    stage: str | None = None
+    """A pipeline endpoint's stage under test, whose arms these are."""
 
     @property
     def logged_arms(self) -> tuple[str, ...]:
@@ -51,7 +54,11 @@ class ExperimentArms:
 def experiment_arms(
     endpoint: str, policy: str, params: Mapping[str, Any], resolve: Callable[[str], VersionKey]
 ) -> ExperimentArms:
-    """The arms of an endpoint's ``policy``; InvalidInput for one that runs no comparison."""
+    """The arms of an endpoint's ``policy`` (a pipeline endpoint's: those of its stage under
+    test); InvalidInput for one that runs no comparison."""
+    policy, params, stage = policy_under_test(policy, params)
+    if stage is not None:
+        return replace(experiment_arms(endpoint, policy, params, resolve), stage=stage)
     timeout = params.get("timeout_ms")
     if policy == "canary":
         canary = parse_params(CanaryParams, params)
@@ -112,6 +119,7 @@ def experiment_arms(
 def configured_split(policy: str, params: Mapping[str, Any]) -> dict[str, float] | None:
     """Each arm's configured share of units under a canary or an A/B split; None for the
     policies that adapt the split (bandit) or send every unit to both versions."""
+    policy, params, _ = policy_under_test(policy, params)
     if policy == "canary":
         share = parse_params(CanaryParams, params).share
         return {"champion": 1.0 - share, "challenger": share}

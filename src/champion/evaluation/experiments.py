@@ -102,6 +102,8 @@ class ExperimentReport:
     def to_json(self) -> dict[str, Any]:
         body = self.experiment.to_json()
         body["policy"] = None if self.arms is None else self.arms.policy
+        if self.arms is not None and self.arms.stage is not None:
+            body["stage"] = self.arms.stage  # a pipeline endpoint's stage under test
         body["share"] = None if self.arms is None else self.arms.share
         body["versions"] = (
             None if self.arms is None else {a: str(k) for a, k in self.arms.versions.items()}
@@ -183,12 +185,13 @@ class Experiments:
             return experiment_arms(config.name, config.policy, config.params, self._resolve)
         compared = (experiment.outcome or {}).get("compared", {})
         pinned = compared.get("versions", {})
-        return experiment_arms(
+        arms = experiment_arms(
             experiment.endpoint,
             compared.get("policy", ""),
             compared.get("params", {}),
             lambda ref: _key(pinned.get(ref, ref)),
         )
+        return replace(arms, stage=compared.get("stage"))
 
     def _resolve(self, ref: str) -> VersionKey:
         return self.registry.resolve(ref).key

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,6 +41,7 @@ import sqlalchemy as sa
 from champion.evaluation.arms import ExperimentArms, configured_split
 from champion.evaluation.health import HealthCheck, srm_check
 from champion.events.arms import ArmWindow, arm_counts
+from champion.serving.stages import policy_under_test
 from champion.serving.tables import endpoint_configs
 
 __all__ = [
@@ -96,6 +98,11 @@ def _assignment_key(policy: str, salt: str, params: dict[str, Any]) -> str:
     return json.dumps([policy, salt, kept], sort_keys=True, default=str)
 
 
+def _tested(policy: str, params: dict[str, Any]) -> dict[str, Any]:
+    tested, tested_params, _ = policy_under_test(policy, params)
+    return {"policy": tested, "params": dict(tested_params)}
+
+
 def _is_last(policy: str, share: float | None, ramp_steps: tuple[float, ...]) -> bool:
     if policy != "canary" or share is None:
         return True
@@ -124,7 +131,9 @@ def assignment_regimes(
         .order_by(c.c.config_version)
     ).all()
     groups: list[tuple[str, list[Any]]] = []
-    for row in rows:
+    # A pipeline endpoint's experiment is its stage under test's: its policy and params.
+    configs = [SimpleNamespace(**(r._asdict() | _tested(r.policy, r.params))) for r in rows]
+    for row in configs:
         if groups and row.policy != groups[0][1][0].policy:
             break
         key = _assignment_key(row.policy, row.salt, dict(row.params))

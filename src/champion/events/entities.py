@@ -40,6 +40,7 @@ class PredictionEvent:
     probability: float | None = None
     client_request_id: str | None = None
     trace_id: str | None = None
+    stage: str | None = None
 
     def row(self) -> dict[str, Any]:
         return {
@@ -61,6 +62,7 @@ class PredictionEvent:
             "probability": self.probability,
             "client_request_id": self.client_request_id,
             "trace_id": self.trace_id,
+            "stage": self.stage,
         }
 
     def item_rows(self) -> list[dict[str, Any]]:

@@ -49,6 +49,9 @@ predictions = sa.Table(
     # they existed replay with both unset.
     sa.Column("client_request_id", sa.String(128), nullable=True),
     sa.Column("trace_id", sa.String(32), nullable=True),
+    # The stage of a pipeline endpoint that made the event (see ``serving.stages``). Last,
+    # as above.
+    sa.Column("stage", sa.String(32), nullable=True),
     sa.Index(None, "endpoint", "at"),
     # SQLite uses a partial index only for a query term written as its WHERE is: SQLAlchemy
     # writes a boolean test as ``folded = 0`` / ``folded = 1`` there, so the indexes say so.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,8 @@ from champion.plugins import Registry as PluginRegistry
 from champion.registry import Registry
 from champion.registry.entities import VersionKey, VersionRef, check_name
 from champion.serving.policies import Assignment, Policy, PolicyFactory
+from champion.serving.stage_checks import check_stages
+from champion.serving.stages import STAGES, parse_stages, stage_endpoint, with_policy_under_test
 from champion.serving.tables import endpoint_configs, endpoints
 
 __all__ = ["EndpointConfig", "Endpoints"]
@@ -51,8 +53,13 @@ class Endpoints:
         self.policies = policies
         self.clock = clock
 
-    def validate(self, policy: str, params: Mapping[str, Any]) -> list[str]:
-        """Check the policy and its parameters; every version they name must exist."""
+    def validate(
+        self, policy: str, params: Mapping[str, Any], *, endpoint: str | None = None
+    ) -> list[str]:
+        """Check the policy and its parameters; every version they name must exist. A
+        pipeline endpoint's (policy ``stages``) is held to each stage's signature."""
+        if policy == STAGES:
+            return check_stages(endpoint, params, self.policies, self.registry.resolve)
         factory = self.policies.get(policy)
         references = factory.references(params)
         kinds = {ref: self.registry.resolve(ref).kind for ref in references}
@@ -75,10 +82,21 @@ class Endpoints:
     def models(self, policy: str, params: Mapping[str, Any]) -> list[str]:
         """The models whose versions a configuration names (for the audit log's details)."""
         try:
-            references = self.policies.get(policy).references(params)
+            references = self.references(policy, params)
         except ChampionError:
             return []
         return sorted({VersionRef.parse(ref).model for ref in references})
+
+    def references(self, policy: str, params: Mapping[str, Any]) -> list[str]:
+        """Every version reference a configuration names (a pipeline endpoint's: its
+        stages', in order), unchecked against the registry."""
+        if policy != STAGES:
+            return self.policies.get(policy).references(params)
+        return [
+            ref
+            for stage in parse_stages(params)
+            for ref in self.policies.get(stage.policy).references(stage.params)
+        ]
 
     def set(
         self,
@@ -94,11 +112,28 @@ class Endpoints:
         """Store a new configuration of ``name``; with ``conn``, inside the caller's write
         transaction (so a rollout's policy change and alias moves commit together)."""
         check_name("endpoint", name)
-        self.validate(policy, params)
+        self.validate(policy, params, endpoint=name)
         if conn is not None:
             return self._set(conn, name, policy, params, actor, reason, salt)
         with write(self.engine) as own:
             return self._set(own, name, policy, params, actor, reason, salt)
+
+    def set_arms(
+        self,
+        name: str,
+        policy: str,
+        params: Mapping[str, Any],
+        *,
+        actor: str,
+        reason: str = "",
+        conn: sa.Connection | None = None,
+    ) -> EndpointConfig:
+        """Set what the endpoint's experiment compares (a ramp, a promotion, a rollback): the
+        endpoint's policy, or a pipeline endpoint's stage under test's, the others kept."""
+        current = self.get(name, conn=conn)
+        if current.policy == STAGES:
+            params, policy = with_policy_under_test(current.params, policy, params), STAGES
+        return self.set(name, policy, params, actor=actor, reason=reason, conn=conn)
 
     def _set(
         self,
@@ -210,19 +245,56 @@ class Endpoints:
         """The version that answers for ``name`` under its current configuration when no
         other does: the champion (``single``'s version, the live colour of ``blue_green``,
         the control arm of ``ab``, the champion of ``canary``, ``shadow`` and ``interleave``).
+        ``name`` may be a pipeline endpoint's stage as its events are logged
+        (``<endpoint>:<stage>``; the endpoint's own name is its last stage).
 
         It is read from the policy itself, so a third-party policy gets the same answer: the
         fallback of a route, or the only version a route without fallback calls.
         """
-        policy = self._policy(self.get(name))
+        policy = self._policy(self.logged_config(name))
         # A fixed, non-randomised assignment: the policy is pure, so any route will do, and
         # every route names the champion as its fallback or calls it alone.
         route = policy.route(Assignment("", 0, False, {}, random.Random(0)))
         return route.fallback if route.fallback is not None else route.calls[0]
 
     def configured_versions(self, name: str) -> tuple[VersionKey, ...]:
-        """Every version the current configuration of ``name`` may call (aliases resolved)."""
-        return self._policy(self.get(name)).versions()
+        """Every version the current configuration of ``name`` (as ``live_version`` reads
+        it) may call (aliases resolved)."""
+        return self._policy(self.logged_config(name)).versions()
+
+    def logged_config(self, name: str) -> EndpointConfig:
+        """The configuration whose prediction events are logged under the endpoint ``name``:
+        an endpoint's own, or a pipeline endpoint's stage (``<endpoint>:<stage>``, or the
+        endpoint's name for its last stage) as an endpoint of its own."""
+        endpoint, colon, stage = name.partition(":")
+        config = self.get(endpoint)
+        if config.policy != STAGES and not colon:
+            return config
+        return self.stage_config(config, stage if colon else None)
+
+    @staticmethod
+    def stage_config(config: EndpointConfig, stage: str | None) -> EndpointConfig:
+        """A pipeline endpoint's ``stage`` (default: the last) as an endpoint of its own,
+        named as its events are logged (``serving.stages``), with its own salt."""
+        if config.policy != STAGES:
+            raise InvalidInput(
+                f"Endpoint {config.name!r} has no stages (it runs the {config.policy} "
+                f"policy); leave 'stage' out. Got stage={stage!r}."
+            )
+        stages = parse_stages(config.params)
+        chosen = stages[-1] if stage is None else next((s for s in stages if s.name == stage), None)
+        if chosen is None:
+            raise NotFound(
+                f"Endpoint {config.name!r} has no stage {stage!r}. Stages: "
+                f"{', '.join(s.name for s in stages)}."
+            )
+        return replace(
+            config,
+            name=stage_endpoint(config.name, chosen.name, stages),
+            policy=chosen.policy,
+            params=dict(chosen.params),
+            salt=f"{config.salt}|{chosen.name}",  # each stage assigns units anew
+        )
 
     def _policy(self, config: EndpointConfig) -> Policy:
         return self.policies.get(config.policy).build(
@@ -235,7 +307,7 @@ class Endpoints:
         found = []
         for row in conn.execute(sa.select(endpoints).order_by(endpoints.c.name)):
             try:
-                refs = self.policies.get(row.policy).references(row.params)
+                refs = self.references(row.policy, row.params)
             except ChampionError:
                 continue  # a configuration its policy no longer reads names nothing usable
             for ref in refs:

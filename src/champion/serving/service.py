@@ -31,10 +31,12 @@ from champion.metrics import Metrics
 from champion.observability import Tracing, current_request
 from champion.registry import Registry, VersionKey
 from champion.serving.assignment import bucket
+from champion.serving.chain import ChainRequest, StageAnswer, StageRecord, run_stages
 from champion.serving.endpoints import EndpointConfig, Endpoints
 from champion.serving.placement import CallPlacement
 from champion.serving.policies import Assignment, BanditPolicy, Policy, Route, Served, single_answer
 from champion.serving.runtime import LoadedVersion, Runtime
+from champion.serving.stages import STAGES, Stage, parse_stages
 from champion.types import Instance, Json
 
 __all__ = ["Answer", "ServingService"]
@@ -56,6 +58,8 @@ class Answer:
     arm: str
     latency_ms: float
     fallback_from: str | None = None
+    stages: tuple[StageAnswer, ...] = ()
+    """A pipeline endpoint's: what each stage did, in order."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,9 @@ class _Active:
     salt: str = ""
     error: ChampionError | None = None
     loaded: dict[VersionKey, LoadedVersion] = field(default_factory=dict)
+    stages: tuple[Stage, ...] = ()
+    chain: tuple[_Active, ...] = ()
+    """A pipeline endpoint's stages, each served as an endpoint of its own."""
 
 
 class ServingService:
@@ -136,6 +143,8 @@ class ServingService:
             self._active = updated
 
     def _activate(self, config: EndpointConfig) -> _Active:
+        if config.policy == STAGES:
+            return self._activate_stages(config)
         factory = self.endpoints.policies.get(config.policy)
         try:
             policy = factory.build(config.params, lambda ref: self.registry.resolve(ref).key)
@@ -145,6 +154,20 @@ class ServingService:
             return _Active(config, None, None, error=exc)
         kinds = {lv.version.kind for lv in loaded.values()}
         return _Active(config, policy, kinds.pop(), _salt(config.salt, policy), loaded=loaded)
+
+    def _activate_stages(self, config: EndpointConfig) -> _Active:
+        try:
+            stages = parse_stages(config.params)
+        except ChampionError as exc:
+            return _Active(config, None, None, error=exc)
+        chain = tuple(
+            self._activate(self.endpoints.stage_config(config, stage.name)) for stage in stages
+        )
+        broken = next((active.error for active in chain if active.error is not None), None)
+        loaded = {key: lv for active in chain for key, lv in active.loaded.items()}
+        return _Active(
+            config, None, chain[-1].kind, error=broken, loaded=loaded, stages=stages, chain=chain
+        )
 
     def status(self) -> dict[str, _Active]:
         return dict(self._active)
@@ -177,9 +200,16 @@ class ServingService:
             raise InvalidInput(
                 f"Endpoint {endpoint!r} serves a ranker: call /v1/endpoints/{endpoint}/rank."
             )
+        if version is not None and active.chain:
+            raise InvalidInput(
+                f"Endpoint {endpoint!r} runs stages: it answers through all of them, so no "
+                f"one version can be asked alone; ask {version} at an endpoint of its own."
+            )
         if version is not None and version not in active.loaded:
             served = ", ".join(str(key) for key in active.loaded)
             raise NotFound(f"Endpoint {endpoint!r} serves {served}, not {version}.")
+        if active.chain:
+            return await self._serve_stages(active, unit, instances, None)
         return await self._serve(active, unit, instances, None, version)
 
     async def rank(
@@ -191,7 +221,61 @@ class ServingService:
                 f"Endpoint {endpoint!r} serves a {active.kind}: call "
                 f"/v1/endpoints/{endpoint}/predict."
             )
+        if active.chain:
+            return await self._serve_stages(active, unit, context, k)
         return await self._serve(active, unit, context, k)
+
+    async def _serve_stages(
+        self, active: _Active, unit: str | None, payload: Any, k: int | None
+    ) -> Answer:
+        """Run the request through a pipeline endpoint's stages (see ``serving.chain``)."""
+        context = current_request()
+        request = ChainRequest(
+            time_ordered_id() if context is None else context.event_id(), active.stages
+        )
+        started = time.perf_counter()
+        try:
+            done = await run_stages(
+                request,
+                active.chain,
+                [stage.kind for stage in active.chain],
+                unit,
+                payload,
+                k,
+                lambda stage, unit_, inputs, k_, record: self._serve(
+                    stage, unit_, inputs, k_, stage=record
+                ),
+            )
+        except ChampionError as exc:
+            # Counted once under the stage it failed at, once under the endpoint (the last
+            # stage's name is the endpoint's).
+            failed = next(
+                a
+                for s, a in zip(active.stages, active.chain, strict=True)
+                if s.name == request.failed
+            )
+            if not request.counted:
+                self.metrics.errors.labels(failed.config.name, exc.code).inc()
+            if failed.config.name != active.config.name:
+                self.metrics.errors.labels(active.config.name, exc.code).inc()
+            raise
+        final = request.final
+        assert final is not None  # run_stages sets it after the last stage
+        arm = request.assigned[0] if request.assigned is not None else final.arm
+        if context is not None:
+            context.endpoint = active.config.name
+            context.arm = arm
+            context.versions = tuple(str(stage.version) for stage in done)
+        fallback = ",".join(s.fallback_from for s in done if s.fallback_from is not None)
+        return Answer(
+            request.request_id,
+            active.config.name,
+            final.served,
+            arm,
+            (time.perf_counter() - started) * 1000.0,
+            fallback or None,
+            tuple(done),
+        )
 
     async def _serve(
         self,
@@ -200,9 +284,11 @@ class ServingService:
         payload: Any,
         k: int | None,
         pinned: VersionKey | None = None,
+        *,
+        stage: StageRecord | None = None,
     ) -> Answer:
         try:
-            return await self._route_and_call(active, unit, payload, k, pinned)
+            return await self._route_and_call(active, unit, payload, k, pinned, stage)
         except ChampionError as exc:
             self.metrics.errors.labels(active.config.name, exc.code).inc()
             raise
@@ -214,13 +300,17 @@ class ServingService:
         payload: Any,
         k: int | None,
         pinned: VersionKey | None,
+        stage: StageRecord | None = None,
     ) -> Answer:
         policy = active.policy
         assert policy is not None  # _endpoint raised for endpoints that cannot serve
         name = active.config.name
         routing_started = time.perf_counter()
         context = current_request()
-        request_id = time_ordered_id() if context is None else context.event_id()
+        if stage is not None:
+            request_id = stage.event_id
+        else:
+            request_id = time_ordered_id() if context is None else context.event_id()
         if context is not None:
             context.endpoint = name
         unit_id = request_id if unit is None else unit
@@ -304,6 +394,7 @@ class ServingService:
                     client_request_id=None if context is None else context.client_request_id,
                     trace_id=None if self.tracing is None else self.tracing.trace_id(),
                 ),
+                stage,
             )
         self.stages.observe(
             name,
@@ -320,7 +411,11 @@ class ServingService:
         """A child span of the request's, or nothing (and no work) when tracing is off."""
         return _NO_SPAN if self.tracing is None else self.tracing.span(name)
 
-    def _submit(self, span: Span | None, event: PredictionEvent) -> None:
+    def _submit(
+        self, span: Span | None, event: PredictionEvent, stage: StageRecord | None = None
+    ) -> None:
+        if stage is not None:
+            event = stage.relabel(event)
         queued = self.writer.submit(event)
         if span is not None:
             span.set_attributes(
