@@ -1,6 +1,6 @@
 """Prediction events name the stage of a pipeline endpoint that made them.
 
-Revision ID: 0022
+Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-05
 """
