@@ -34,6 +34,7 @@ from champion.api.access import AccessGuard
 from champion.api.browser import BrowserGuard
 from champion.api.errors import install_error_handlers
 from champion.api.evaluator import AlertEvaluator
+from champion.api.lane import ServeLane
 from champion.api.limits import BodySizeLimit
 from champion.api.observe import RequestObserver
 from champion.api.state import ServerState
@@ -144,6 +145,8 @@ def create_app(
         swagger_ui_oauth2_redirect_url=None,
     )
     install_error_handlers(app)
+    # Innermost: predict and rank, inside every guard below, skip the router (api/lane.py).
+    app.add_middleware(ServeLane)
     app.add_middleware(
         BodySizeLimit, default=settings.max_request_bytes, uploads=settings.max_upload_bytes
     )

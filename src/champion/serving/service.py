@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from champion.metrics import Metrics
 from champion.observability import Tracing, current_request
 from champion.registry import Registry, VersionKey
 from champion.serving.assignment import bucket
+from champion.serving.draws import RequestRandom
 from champion.serving.endpoints import EndpointConfig, Endpoints
 from champion.serving.placement import CallPlacement
 from champion.serving.policies import Assignment, BanditPolicy, Policy, Route, Served, single_answer
@@ -225,7 +225,7 @@ class ServingService:
             context.endpoint = name
         unit_id = request_id if unit is None else unit
         # Per-request randomness (coins of interleaving, bandit draws), reproducible from the id.
-        rng = random.Random(request_id)
+        rng = RequestRandom(request_id)
         assignment = Assignment(
             unit_id,
             bucket(active.salt, unit_id),
