@@ -88,6 +88,7 @@ from champion.answers.operations import (
     RunAnswer,
     RunListAnswer,
     RunStepAnswer,
+    WorkerHealth,
 )
 from champion.answers.ranking import (
     Catalogue,
@@ -236,4 +237,5 @@ __all__ = [
     "VersionExposureAnswer",
     "VersionPageAnswer",
     "VersionStatsAnswer",
+    "WorkerHealth",
 ]

@@ -275,36 +275,42 @@ class ServingService:
         if context is not None:
             context.version = str(version)
             context.versions = tuple(str(key) for key in (*called, *route.shadows))
-        with self._span("champion.event") as span:
-            self._submit(
-                span,
-                PredictionEvent(
-                    request_id=request_id,
-                    endpoint=name,
-                    config_version=active.config.config_version,
-                    unit=unit_id,
-                    unit_randomised=unit is None,
-                    arm=route.arm,
-                    bucket=assignment.bucket,
-                    model=version.model,
-                    version=version.number,
-                    kind="predict" if k is None else "rank",
-                    inputs=payload if k is None else {"context": payload, "k": k},
-                    outputs=served.outputs
-                    if k is None
-                    else [[i.item, i.score] for i in served.items],
-                    latency_ms=latency_ms,
-                    at=self.clock.now(),
-                    items=tuple(
-                        ShownItem(str(i.item), i.position, i.credit.model, i.credit.number)
-                        for i in served.items
-                    ),
-                    fallback_from=fallback_from,
-                    probability=route.probability,
-                    client_request_id=None if context is None else context.client_request_id,
-                    trace_id=None if self.tracing is None else self.tracing.trace_id(),
+        at = self.clock.now()
+        client_request_id = None if context is None else context.client_request_id
+        trace_id = None if self.tracing is None else self.tracing.trace_id()
+
+        def event() -> PredictionEvent:
+            return PredictionEvent(
+                request_id=request_id,
+                endpoint=name,
+                config_version=active.config.config_version,
+                unit=unit_id,
+                unit_randomised=unit is None,
+                arm=route.arm,
+                bucket=assignment.bucket,
+                model=version.model,
+                version=version.number,
+                kind="predict" if k is None else "rank",
+                inputs=payload if k is None else {"context": payload, "k": k},
+                outputs=served.outputs if k is None else [[i.item, i.score] for i in served.items],
+                latency_ms=latency_ms,
+                at=at,
+                items=tuple(
+                    ShownItem(str(i.item), i.position, i.credit.model, i.credit.number)
+                    for i in served.items
                 ),
+                fallback_from=fallback_from,
+                probability=route.probability,
+                client_request_id=client_request_id,
+                trace_id=trace_id,
             )
+
+        if self.tracing is None:
+            # Built and encoded once the response is on its way: off its latency.
+            self.writer.submit_later(event)
+        else:
+            with self._span("champion.event") as span:
+                self._submit(span, event())
         self.stages.observe(
             name,
             version,
