@@ -96,6 +96,13 @@ class Metrics:
             ["endpoint", "model", "version", "reason"],
             registry=self.registry,
         )
+        self.batch_rows = Histogram(
+            "champion_batch_rows",
+            "Rows per model call of an endpoint that batches (adaptive batching).",
+            ["endpoint", "model", "version"],
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096),
+            registry=self.registry,
+        )
         self.fallbacks = Counter(
             "champion_fallbacks",
             "Requests answered by the champion after another version failed.",

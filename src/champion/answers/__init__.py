@@ -114,6 +114,7 @@ from champion.answers.registry import (
 )
 from champion.answers.serving import (
     BanditArm,
+    BatchingAnswer,
     EndpointAnswer,
     EndpointConfigAnswer,
     EndpointHistoryAnswer,
@@ -141,6 +142,7 @@ __all__ = [
     "AuditAnswer",
     "AuditRecord",
     "BanditArm",
+    "BatchingAnswer",
     "Catalogue",
     "ClickThroughAnswer",
     "ClickThroughBucket",

@@ -29,6 +29,7 @@ from champion.errors import ChampionError, InvalidInput
 from champion.evaluation import ExperimentDesign, interleaving_comparisons, shadow_stats
 from champion.events import version_stats
 from champion.events.compacted import compacted_windows
+from champion.serving.endpoints import KEEP
 from champion.serving.policies import BanditPolicy
 
 __all__ = ["router"]
@@ -91,6 +92,7 @@ def set_endpoint(endpoint: EndpointName, body: EndpointBody, request: Request) -
         actor=actor_of(request),
         reason=body.reason,
         salt=body.salt,
+        batching=body.batching if "batching" in body.model_fields_set else KEEP,
     )
     state.serving.refresh()
     return _describe(request, endpoint)

@@ -30,6 +30,7 @@ from champion.metrics import Metrics
 from champion.observability import Tracing, current_request
 from champion.registry import Registry, VersionKey
 from champion.serving.assignment import bucket
+from champion.serving.batching import Batcher, Batching
 from champion.serving.draws import RequestRandom
 from champion.serving.endpoints import EndpointConfig, Endpoints
 from champion.serving.placement import CallPlacement
@@ -103,6 +104,7 @@ class ServingService:
         self._shadow_tasks: set[asyncio.Future[None]] = set()
         self._active: dict[str, _Active] = {}
         self._metric_series: dict[tuple[str, VersionKey, str], tuple[Any, Any]] = {}
+        self._batchers: dict[tuple[str, VersionKey], tuple[Batching, float, Batcher]] = {}
         self._seen_audit_id = -1
         self._refresh_lock = threading.Lock()
         self.stages = StageTimings()
@@ -372,30 +374,13 @@ class ServingService:
         if len(calls) == 1:  # the common case: no gather, one task fewer per request
             key, call = calls[0]
             try:
-                results = [
-                    await self._call(
-                        active.config.name,
-                        active.loaded[key],
-                        call,
-                        timeout,
-                        may_inline=True,
-                        arm=route.arm,
-                        role=role,
-                    )
-                ]
+                results = [await self._answer(active, key, call, timeout, route.arm, role, True)]
             except ChampionError as exc:
                 results = [exc]
         else:
             results = await asyncio.gather(
                 *(
-                    self._call(
-                        active.config.name,
-                        active.loaded[key],
-                        call,
-                        timeout,
-                        arm=route.arm,
-                        role=role,
-                    )
+                    self._answer(active, key, call, timeout, route.arm, role, False)
                     for key, call in calls
                 ),
                 return_exceptions=True,
@@ -409,10 +394,51 @@ class ServingService:
                 outputs[key] = result
         return outputs, failed
 
+    async def _answer(
+        self,
+        active: _Active,
+        key: VersionKey,
+        call: _Call,
+        timeout: float,
+        arm: str,
+        role: str,
+        may_inline: bool,
+    ) -> list[Json]:
+        """The call's outputs: alone, or as part of a batch when the endpoint batches."""
+        batching = active.config.batching
+        if batching is None or call.rows is None:
+            loaded = active.loaded[key]
+            return await self._call(
+                active.config.name, loaded, call, timeout, may_inline=may_inline, arm=arm, role=role
+            )
+        batcher = self._batcher(active.config.name, active.loaded[key], batching, timeout)
+        return await batcher.predict(call.rows)
+
+    def _batcher(
+        self, endpoint: str, loaded: LoadedVersion, batching: Batching, timeout: float
+    ) -> Batcher:
+        key = (endpoint, loaded.version.key)
+        found = self._batchers.get(key)
+        if found is not None and found[:2] == (batching, timeout):
+            return found[2]
+
+        rows_per_call = self.metrics.batch_rows.labels(endpoint, key[1].model, str(key[1].number))
+
+        async def call(rows: list[dict[str, Any]]) -> list[Json]:
+            rows_per_call.observe(len(rows))
+            batch = _Call(lambda: loaded.model.predict(rows), len(rows))
+            return await self._call(endpoint, loaded, batch, timeout, may_inline=True, role="batch")
+
+        batcher = Batcher(batching, call)
+        self._batchers[key] = (batching, timeout, batcher)
+        if found is not None:
+            found[2].close()
+        return batcher
+
     def _bind(self, loaded: LoadedVersion, unit: str | None, payload: Any, k: int | None) -> _Call:
         if k is None:
             rows = loaded.check_inputs(payload)
-            return _Call(lambda: loaded.model.predict(rows), len(rows))
+            return _Call(lambda: loaded.model.predict(rows), len(rows), rows)
         context = loaded.check_inputs([payload])[0] if loaded.check_inputs.fields else payload
         return _Call(lambda: loaded.model.rank(unit, context, k), 1)
 
@@ -431,7 +457,8 @@ class ServingService:
         a shadow's would hold up every other request), else in the version's threads.
 
         Traced, a span ``champion.call`` per call says which version ran, in which arm, and
-        its ``role``: ``served`` (the answer waits for it), ``fallback`` or ``shadow``."""
+        its ``role``: ``served`` (the answer waits for it), ``fallback``, ``shadow``, or ``batch``
+        (the requests of a batch wait for it)."""
         if self.tracing is None:
             return await self._run(endpoint, loaded, call, timeout, may_inline)
         with self.tracing.span("champion.call") as span:
@@ -556,6 +583,8 @@ class ServingService:
     def close(self) -> None:
         for task in list(self._shadow_tasks):
             task.cancel()
+        for _, _, batcher in self._batchers.values():
+            batcher.close()
         for executor in self._executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
 
@@ -566,6 +595,7 @@ class _Call:
 
     run: Callable[[], Any]
     instances: int
+    rows: list[dict[str, Any]] | None = None  # a prediction's checked rows (batching joins them)
 
     def timed(self) -> tuple[list[Json], float]:
         # Timed where it runs: in a thread, the hand-off's cost is not the model's.
