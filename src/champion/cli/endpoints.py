@@ -12,7 +12,7 @@ from rich.text import Text
 from champion.cli.common import actor, console, open_services
 from champion.cli.render import print_table
 from champion.errors import InvalidInput
-from champion.serving.endpoints import EndpointConfig
+from champion.serving.endpoints import KEEP, EndpointConfig
 
 __all__ = ["endpoints_app"]
 
@@ -31,8 +31,23 @@ def set_endpoint(
         typer.Option(help="Policy parameter key=value (value parsed as JSON); repeatable."),
     ] = None,
     reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+    max_batch_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Batch concurrent predictions: rows per model call at most "
+            "(with --max-batch-wait-ms). Omitted: the endpoint keeps its batching."
+        ),
+    ] = None,
+    max_batch_wait_ms: Annotated[
+        float | None,
+        typer.Option(help="How long the first request of a batch waits for others, in ms."),
+    ] = None,
+    no_batching: Annotated[
+        bool, typer.Option("--no-batching", help="Turn batching off: each call alone.")
+    ] = False,
 ) -> None:
     """Create or change endpoint NAME (running servers follow within a second)."""
+    batching = _batching(max_batch_size, max_batch_wait_ms, no_batching)
     params: dict[str, Any] = {}
     if version is not None:
         params["version"] = version
@@ -45,11 +60,36 @@ def set_endpoint(
         except orjson.JSONDecodeError:
             params[key] = value
     with open_services() as services:
-        config = services.endpoints.set(name, policy, params, actor=actor(), reason=reason)
+        config = services.endpoints.set(
+            name, policy, params, actor=actor(), reason=reason, batching=batching
+        )
+    batched = ""
+    if config.batching is not None:
+        batched = (
+            f", batching up to {config.batching.max_batch_size} rows or "
+            f"{config.batching.max_batch_wait_ms:g} ms"
+        )
     console.print(
-        f"Endpoint [bold]{config.name}[/bold] → {config.policy} {config.params} "
+        f"Endpoint [bold]{config.name}[/bold] → {config.policy} {config.params}{batched} "
         f"(configuration {config.config_version})"
     )
+
+
+def _batching(size: int | None, wait_ms: float | None, off: bool) -> Any:
+    if off:
+        if size is not None or wait_ms is not None:
+            raise InvalidInput(
+                "--no-batching takes neither --max-batch-size nor --max-batch-wait-ms."
+            )
+        return None
+    if size is None and wait_ms is None:
+        return KEEP
+    if size is None or wait_ms is None:
+        missing = "--max-batch-wait-ms" if wait_ms is None else "--max-batch-size"
+        raise InvalidInput(
+            f"Batching needs both --max-batch-size and --max-batch-wait-ms; add {missing}."
+        )
+    return {"max_batch_size": size, "max_batch_wait_ms": wait_ms}
 
 
 @endpoints_app.command("switch")
@@ -110,6 +150,7 @@ def show(
             "policy": history[-1].policy,
             "params": history[-1].params,
             "config_version": history[-1].config_version,
+            "batching": _config_json(history[-1])["batching"],
             "resolves": resolved,
             "history": [_config_json(c) for c in history],
         }
@@ -160,4 +201,5 @@ def _config_json(config: EndpointConfig) -> dict[str, Any]:
         "updated_at": config.updated_at.isoformat(),
         "updated_by": config.updated_by,
         "reason": config.reason,
+        "batching": None if config.batching is None else config.batching.model_dump(),
     }
