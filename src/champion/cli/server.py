@@ -15,6 +15,7 @@ from champion.settings import Settings
 __all__ = ["server"]
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
+_WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def server(
@@ -81,4 +82,8 @@ def server(
         access_log=False,  # champion's own access log has the route, ids and versions
         log_config=None,
         log_level=log_level,
+        # A worker answers the supervisor's pings once it has imported champion: on a busy
+        # host that takes longer than uvicorn's 5 s, and a worker killed for it is started
+        # again, and killed again, forever.
+        timeout_worker_healthcheck=_WORKER_HEALTHCHECK_SECONDS,
     )
