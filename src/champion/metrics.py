@@ -96,11 +96,17 @@ class Metrics:
             ["endpoint", "model", "version", "reason"],
             registry=self.registry,
         )
-        self.batch_rows = Histogram(
-            "champion_batch_rows",
-            "Rows per model call of an endpoint that batches (adaptive batching).",
+        # Rows per batched call: rate(rows) / rate(calls).
+        self.batched_calls = Counter(
+            "champion_batched_calls",
+            "Model calls of endpoints that batch (adaptive batching), by version.",
             ["endpoint", "model", "version"],
-            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096),
+            registry=self.registry,
+        )
+        self.batched_rows = Counter(
+            "champion_batched_rows",
+            "Rows those batched calls carried.",
+            ["endpoint", "model", "version"],
             registry=self.registry,
         )
         self.fallbacks = Counter(

@@ -68,11 +68,11 @@ def test_concurrent_requests_share_model_calls_and_each_gets_its_own_answer_and_
     assert [r.json()["predictions"] for r in batched] == [r.json()["predictions"] for r in alone]
 
     metrics = httpx.get(f"{live_server.url}/metrics", timeout=10).text
-    calls = _metric(metrics, "champion_batch_rows_count", "batched")
-    rows = _metric(metrics, "champion_batch_rows_sum", "batched")
+    calls = _metric(metrics, "champion_batched_calls_total", "batched")
+    rows = _metric(metrics, "champion_batched_rows_total", "batched")
     assert rows == sum(len(body["instances"]) for body in bodies)
     assert 0 < calls < len(bodies), "no two requests shared a model call"
-    assert _metric(metrics, "champion_batch_rows_count", "alone") == 0
+    assert _metric(metrics, "champion_batched_calls_total", "alone") == 0
 
     # One event per request, with that request's own inputs and outputs.
     ids = {

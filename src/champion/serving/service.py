@@ -422,10 +422,15 @@ class ServingService:
         if found is not None and found[:2] == (batching, timeout):
             return found[2]
 
-        rows_per_call = self.metrics.batch_rows.labels(endpoint, key[1].model, str(key[1].number))
+        labels = (endpoint, key[1].model, str(key[1].number))
+        calls, carried = (
+            self.metrics.batched_calls.labels(*labels),
+            self.metrics.batched_rows.labels(*labels),
+        )
 
         async def call(rows: list[dict[str, Any]]) -> list[Json]:
-            rows_per_call.observe(len(rows))
+            calls.inc()
+            carried.inc(len(rows))
             batch = _Call(lambda: loaded.model.predict(rows), len(rows))
             return await self._call(endpoint, loaded, batch, timeout, may_inline=True, role="batch")
 
