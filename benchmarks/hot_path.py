@@ -10,7 +10,10 @@ blocks of calls so a loaded host slows each alike:
 - ``bare_async``: the async def FastAPI peer (bare_fastapi_async.py), whole app.
 
 ``app - model`` is champion's own cost per request; ``bare_async - model`` FastAPI's least.
-With ``--profile``, cProfile's top functions of the app's calls (by own time) follow.
+Then 32 callers at once (``--concurrency``) through each whole app: the process's CPU time
+per request (every thread: the event writer's inserts count), which a busy host inflates far
+less than it does wall time. With ``--profile``, cProfile's top functions of the app's calls
+(by own time) follow.
 Run against any checkout: ``PYTHONPATH=src .venv/bin/python benchmarks/hot_path.py``.
 """
 
@@ -76,7 +79,20 @@ async def start_lifespan(app: Any) -> None:
         raise RuntimeError(f"the app did not start: {message}")
 
 
-async def measure(calls: int, blocks: int, profile: bool) -> dict[str, Any]:
+async def cpu_per_request(
+    layer: Callable[[], Awaitable[Any]], calls: int, concurrency: int
+) -> float:
+    async def caller() -> None:
+        for _ in range(calls // concurrency):
+            await layer()
+
+    started = time.process_time()
+    await asyncio.gather(*(caller() for _ in range(concurrency)))
+    await asyncio.sleep(0.5)  # the event writer's next flush: its inserts count too
+    return round((time.process_time() - started) / (calls // concurrency * concurrency) * 1e6, 1)
+
+
+async def measure(calls: int, blocks: int, profile: bool, concurrency: int) -> dict[str, Any]:
     from bare_fastapi_async import app as bare_app
 
     from champion.api import create_app
@@ -125,6 +141,10 @@ async def measure(calls: int, blocks: int, profile: bool) -> dict[str, Any]:
         result[name] = {
             f"p{q}_us": round(seconds[int(len(seconds) * q / 100)] * 1e6, 1) for q in (10, 50, 90)
         }
+    for name in ("app", "bare_async"):
+        result[name]["cpu_us_per_request_concurrent"] = await cpu_per_request(
+            layers[name], calls, concurrency
+        )
     if profile:
         profiler = cProfile.Profile()
         profiler.enable()
@@ -141,11 +161,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=3000, help="calls per layer")
     parser.add_argument("--blocks", type=int, default=10, help="alternations of the layers")
+    parser.add_argument("--concurrency", type=int, default=32, help="callers at once")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
     args = parser.parse_args()
     if not (BUILD / "champion_model").exists():
         subprocess.run([sys.executable, str(HERE / "make_model.py"), "--no-mlflow"], check=True)
-    result = uvloop.run(measure(args.calls, args.blocks, args.profile))
+    result = uvloop.run(measure(args.calls, args.blocks, args.profile, args.concurrency))
     profile = result.pop("profile", None)
     result["load_average"] = os.getloadavg()
     print(json.dumps(result, indent=2))
