@@ -116,9 +116,9 @@ def main() -> None:
         "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"
     )
     for key, r in results.items():
-        model, batching, c = key.rsplit("-", 2)
+        model, state, connections = key.rsplit("-", 2)
         print(
-            f"| {model} | {c[1:]} | {batching} | {r['requests_per_second']:,.0f} | "
+            f"| {model} | {connections[1:]} | {state} | {r['requests_per_second']:,.0f} | "
             f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['non_2xx'] + r['socket_errors']} | "
             f"{r['other_cpu_cores']:.2f} |"
         )

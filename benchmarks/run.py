@@ -46,7 +46,7 @@ CHAMPION = Path(sys.executable).parent / "champion"
 SERVERS = ("champion", "champion_workers2", "bare_async", "bare", "mlflow")
 BASELINE = "bare_async"
 """The peer every ratio is taken against first: the fastest idiomatic FastAPI endpoint."""
-PEERS = ("bare_async", "bare", "mlflow")
+PEER_SERVERS = ("bare_async", "bare", "mlflow")
 CONNECTIONS = (1, 32)
 WARMUP_SECONDS = 2
 CHAMPION_PACKAGES = (
@@ -445,7 +445,7 @@ def machine() -> dict[str, Any]:
 
 def ratios(results: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    pairs = [("champion", peer) for peer in PEERS]
+    pairs = [("champion", peer) for peer in PEER_SERVERS]
     pairs += [("champion_workers2", "champion"), ("champion_workers2", BASELINE)]
     for name, peer in pairs:
         mine_runs = results.get(name, {}).get("runs", {})
