@@ -41,4 +41,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request as u; sys.exit(u.urlopen(f'http://127.0.0.1:{os.environ[\"CHAMPION_PORT\"]}/v1/health/ready', timeout=2).status != 200)"]
 ENTRYPOINT ["champion"]
-CMD ["server"]
+# A container is one replica: one process, so each /metrics a scrape reads is the whole
+# replica's. Scale with replicas (or pass --workers N and scrape accordingly).
+CMD ["server", "--workers", "1"]

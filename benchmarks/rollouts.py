@@ -96,7 +96,16 @@ def main() -> None:
         log = tmp / "server.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [str(CHAMPION), "server", "--port", str(port), "--log-level", "warning"],
+                [
+                    str(CHAMPION),
+                    "server",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                    "--workers",
+                    "1",
+                ],
                 env=dict(os.environ, CHAMPION_HOME=str(tmp / "home")),
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -199,8 +199,9 @@ def _replica(
         link = home / "artifacts"
         if not link.is_symlink():
             link.symlink_to(shared, target_is_directory=True)
+    # One process per replica: HAProxy balances the replicas, Prometheus scrapes each.
     command = [sys.executable, "-m", "champion", "server", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning"]  # fmt: skip
+               "--port", str(port), "--log-level", "warning", "--workers", "1"]  # fmt: skip
     with (home / "server.log").open("ab") as log:
         return subprocess.Popen(
             command,

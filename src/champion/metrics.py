@@ -96,6 +96,19 @@ class Metrics:
             ["endpoint", "model", "version", "reason"],
             registry=self.registry,
         )
+        # Rows per batched call: rate(rows) / rate(calls).
+        self.batched_calls = Counter(
+            "champion_batched_calls",
+            "Model calls of endpoints that batch (adaptive batching), by version.",
+            ["endpoint", "model", "version"],
+            registry=self.registry,
+        )
+        self.batched_rows = Counter(
+            "champion_batched_rows",
+            "Rows those batched calls carried.",
+            ["endpoint", "model", "version"],
+            registry=self.registry,
+        )
         self.fallbacks = Counter(
             "champion_fallbacks",
             "Requests answered by the champion after another version failed.",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +28,8 @@ def free_port() -> int:
 
 class ServerProcess:
     """A real server with its own home (and database URL, default SQLite in the home), with
-    ``env`` added to its environment (e.g. ``CHAMPION_CONTROLLER_INTERVAL_SECONDS``).
+    ``env`` added to its environment (e.g. ``CHAMPION_CONTROLLER_INTERVAL_SECONDS``), and
+    ``workers`` processes (one by default, whatever the cores).
 
     The server's output goes to ``<home>/server.log``.
     """
@@ -37,11 +40,13 @@ class ServerProcess:
         database_url: str | None = None,
         log_level: str = "warning",
         env: Mapping[str, str] | None = None,
+        workers: int = 1,
     ) -> None:
         self.home = home
         self.database_url = database_url
         self.log_level = log_level
         self.env = dict(env or {})
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -60,8 +65,9 @@ class ServerProcess:
         with open(self.log, "ab") as handle:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "champion", "server", "--port", str(self.port),
-                 "--log-level", self.log_level],
+                 "--log-level", self.log_level, "--workers", str(self.workers)],
                 env=env, stdout=handle, stderr=handle,
+                start_new_session=True,  # its workers too go with kill()
             )  # fmt: skip
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -78,9 +84,10 @@ class ServerProcess:
         raise Unavailable(f"The server did not start within {timeout:g} s; see {self.log}.")
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown hook runs (crash tests)."""
+        """SIGKILL, to the server and its workers: no shutdown hook runs (crash tests)."""
         if self.process is not None:
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
             self.process = None
 
@@ -91,6 +98,5 @@ class ServerProcess:
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                self.kill()
             self.process = None

@@ -115,3 +115,35 @@ def test_a_pipeline_endpoint_is_set_from_a_stages_file_and_shown_per_stage(
     refused = champion("endpoints", "set", "churn", "--stages", str(stages))
     assert refused.returncode == 2
     assert "Stage 'offer'" in refused.stderr and "no output 'score'" in refused.stderr
+
+
+def test_batching_is_set_kept_by_later_changes_turned_off_and_checked(
+    champion: CommandLine, model_folder: ModelFolders
+) -> None:
+    _two_endpoints(champion, model_folder)
+    on = ("--max-batch-size", "16", "--max-batch-wait-ms", "2")
+    result = champion("endpoints", "set", "spare", "--version", "churn/2", *on)
+    assert result.returncode == 0, result.stderr
+    assert "batching up to 16 rows or 2 ms" in result.stdout
+
+    def batching() -> object:
+        return json.loads(champion("endpoints", "show", "spare", "--json").stdout)["batching"]
+
+    assert batching() == {"max_batch_size": 16, "max_batch_wait_ms": 2.0}
+    assert champion("endpoints", "set", "spare", "--version", "churn/1").returncode == 0
+    assert batching() == {"max_batch_size": 16, "max_batch_wait_ms": 2.0}
+    assert (
+        champion("endpoints", "set", "spare", "--version", "churn/1", "--no-batching").returncode
+        == 0
+    )
+    assert batching() is None
+
+    for args, message in [
+        (("--max-batch-size", "0", "--max-batch-wait-ms", "2"), "batching.max_batch_size"),
+        (("--max-batch-size", "8", "--max-batch-wait-ms", "2000"), "batching.max_batch_wait_ms"),
+        (("--max-batch-size", "8"), "add --max-batch-wait-ms"),
+        (("--no-batching", "--max-batch-size", "8"), "--no-batching takes neither"),
+    ]:
+        refused = champion("endpoints", "set", "spare", "--version", "churn/1", *args)
+        assert refused.returncode == 2 and message in refused.stderr, (args, refused.stderr)
+    assert batching() is None

@@ -88,6 +88,7 @@ from champion.answers.operations import (
     RunAnswer,
     RunListAnswer,
     RunStepAnswer,
+    WorkerHealth,
 )
 from champion.answers.ranking import (
     Catalogue,
@@ -113,6 +114,7 @@ from champion.answers.registry import (
 )
 from champion.answers.serving import (
     BanditArm,
+    BatchingAnswer,
     EndpointAnswer,
     EndpointConfigAnswer,
     EndpointHistoryAnswer,
@@ -151,6 +153,7 @@ __all__ = [
     "AuditAnswer",
     "AuditRecord",
     "BanditArm",
+    "BatchingAnswer",
     "Catalogue",
     "ClickThroughAnswer",
     "ClickThroughBucket",
@@ -256,4 +259,5 @@ __all__ = [
     "VersionExposureAnswer",
     "VersionPageAnswer",
     "VersionStatsAnswer",
+    "WorkerHealth",
 ]

@@ -130,6 +130,15 @@ class EventsHealth(Answer):
     spool_bytes: int
 
 
+class WorkerHealth(Answer):
+    pid: int = Field(description="The process that answered (one of the server's workers).")
+    leads: list[str] = Field(
+        examples=[["alerts", "rollout-controller"]],
+        description="The background duties whose leader lock this process holds: each runs "
+        "in one process among every worker and replica sharing the database.",
+    )
+
+
 class HealthAnswer(Answer):
     status: str = Field(examples=["ok"], description="ok or degraded.")
     version: str
@@ -138,6 +147,7 @@ class HealthAnswer(Answer):
     endpoints: dict[str, str] = Field(examples=[{"churn": "ok"}])
     events: EventsHealth
     checks: dict[str, dict[str, Any]]
+    worker: WorkerHealth
 
 
 class DiagnosticsAnswer(Answer):

@@ -11,6 +11,7 @@ from champion.answers.monitoring import TimeSpan
 
 __all__ = [
     "BanditArm",
+    "BatchingAnswer",
     "EndpointAnswer",
     "EndpointConfigAnswer",
     "EndpointHistoryAnswer",
@@ -35,6 +36,11 @@ class BanditArm(Answer):
     probability: float
 
 
+class BatchingAnswer(Answer):
+    max_batch_size: int = Field(examples=[32])
+    max_batch_wait_ms: float = Field(examples=[2.0])
+
+
 class EndpointAnswer(Answer):
     name: str = Field(examples=["recs"])
     policy: str = Field(examples=["canary"])
@@ -51,6 +57,9 @@ class EndpointAnswer(Answer):
         default=None, description="The version that answers when no other does (the champion)."
     )
     bandit: dict[str, BanditArm] | None = None
+    batching: BatchingAnswer | None = Field(
+        default=None, description="Adaptive batching settings; null: each call alone."
+    )
 
 
 class EndpointListAnswer(Answer):

@@ -35,6 +35,7 @@ from champion.api.access import AccessGuard
 from champion.api.browser import BrowserGuard
 from champion.api.errors import install_error_handlers
 from champion.api.evaluator import AlertEvaluator
+from champion.api.lane import ServeLane
 from champion.api.limits import BodySizeLimit
 from champion.api.observe import RequestObserver
 from champion.api.state import ServerState
@@ -108,8 +109,13 @@ def create_app(
                 asyncio.create_task(_retain(state, settings.retention_interval_seconds, stopping))
             )
         alert_evaluator = AlertEvaluator(settings, clock, state.metrics)
+        assert state.alerts_lock is not None  # made by _start
         tasks.append(
-            asyncio.create_task(_evaluate_alerts(alert_evaluator, settings.alert_interval_seconds))
+            asyncio.create_task(
+                _evaluate_alerts(
+                    alert_evaluator, state.alerts_lock, settings.alert_interval_seconds
+                )
+            )
         )
         app.state.champion_summariser = summariser = DaySummariser(
             settings, clock, state.services.engine
@@ -143,8 +149,13 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        # champion's RequestObserver traces, counts and logs every request (with its route,
+        # ids and versions); FastAPI's own would be a second span and a per-request check.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
+    # Innermost: predict and rank, inside every guard below, skip the router (api/lane.py).
+    app.add_middleware(ServeLane)
     app.add_middleware(
         BodySizeLimit, default=settings.max_request_bytes, uploads=settings.max_upload_bytes
     )
@@ -288,6 +299,9 @@ def _start(
         if retention.enabled or compaction.enabled
         else None,
         compaction=compaction if compaction.enabled else None,
+        # Every worker of every replica runs these loops; only the holder of each lock acts.
+        alerts_lock=LeaderLock(services.engine, "alerts"),
+        scheduler_lock=LeaderLock(services.engine, "scheduler"),
     )
 
 
@@ -302,8 +316,9 @@ def _stop(state: ServerState) -> None:
         state.controller.close()
     if state.folder is not None:
         state.folder.close()
-    if state.retention_lock is not None:
-        state.retention_lock.release()
+    for lock in (state.retention_lock, state.alerts_lock, state.scheduler_lock):
+        if lock is not None:
+            lock.release()
     state.writer.close()
     state.feedback.close()
     state.serving.close()
@@ -345,14 +360,19 @@ def _follow_changes(state: ServerState) -> None:
 
 async def _schedule(state: ServerState, seconds: float, wake: asyncio.Event) -> None:
     # Schedules, new data and queued runs; a run trains in a worker thread, off the event loop.
+    # The periodic look is the scheduler leader's; a run asked of this process (the wake)
+    # starts here at once: runs are claimed atomically, so two processes never run one.
     scheduler = Scheduler(state.services.pipelines)
+    lock = state.scheduler_lock
     while True:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await wake.wait()
+        woken = wake.is_set()
         wake.clear()
         try:
-            await asyncio.to_thread(scheduler.tick)
+            if woken or lock is None or await asyncio.to_thread(lock.acquire):
+                await asyncio.to_thread(scheduler.tick)
         except Exception:
             logger.exception("The pipeline scheduler failed; it tries again next tick")
 
@@ -389,14 +409,20 @@ async def _make_partitions(state: ServerState) -> None:
         await asyncio.sleep(_PARTITION_SECONDS)
 
 
-async def _evaluate_alerts(alerts: AlertEvaluator, seconds: float) -> None:
-    # Alert rules run on their own schedule, in a worker process: never on a request's path.
+async def _evaluate_alerts(alerts: AlertEvaluator, lock: LeaderLock, seconds: float) -> None:
+    # Alert rules run on their own schedule, in a worker process: never on a request's path;
+    # and in one server process at a time (the holder of the alerts lock).
     while True:
         await asyncio.sleep(seconds)
         try:
-            await _finish_in_thread(alerts.evaluate)
+            await _finish_in_thread(lambda: _evaluate_if_leader(alerts, lock))
         except Exception:
             logger.exception("Evaluating alert rules failed; trying again next round")
+
+
+def _evaluate_if_leader(alerts: AlertEvaluator, lock: LeaderLock) -> None:
+    if lock.acquire():
+        alerts.evaluate()
 
 
 async def _summarise_days(summariser: DaySummariser, seconds: float) -> None:

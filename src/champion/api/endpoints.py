@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -19,8 +18,9 @@ from champion.answers import (
     StatsAnswer,
 )
 from champion.api.answers import ERRORS, LOOKUP, SERVE, UNIT_LEVEL, WRITE
-from champion.api.parsing import body_openapi, read_body
-from champion.api.render import answer_json, endpoint_json, stats_json
+from champion.api.lane import serve_body
+from champion.api.parsing import body_openapi
+from champion.api.render import endpoint_json, stats_json
 from champion.api.schemas import EndpointBody, EndpointName, PredictBody, RankBody, Reason
 from champion.api.state import actor_of, state_of
 from champion.clock import UserTime
@@ -29,6 +29,7 @@ from champion.errors import ChampionError, InvalidInput
 from champion.evaluation import ExperimentDesign, interleaving_comparisons, shadow_stats
 from champion.events import version_stats
 from champion.events.compacted import compacted_windows
+from champion.serving.endpoints import KEEP
 from champion.serving.policies import BanditPolicy
 
 __all__ = ["router"]
@@ -37,11 +38,8 @@ router = APIRouter(prefix="/v1/endpoints", tags=["endpoints"], responses=ERRORS)
 MAX_STATS_BUCKETS = 60
 
 
-def _json(body: Any) -> Response:
-    return Response(orjson.dumps(body), media_type="application/json")
-
-
 # The request paths come first: routes are matched in order, and these are most of the calls.
+# A running server answers them in api/lane.py (same body, same errors) without routing.
 @router.post(
     "/{endpoint}/predict",
     openapi_extra=body_openapi(PredictBody),
@@ -49,9 +47,9 @@ def _json(body: Any) -> Response:
     responses=SERVE,
 )
 async def predict(endpoint: EndpointName, request: Request) -> Response:
-    body = await read_body(request, PredictBody)
-    answer = await state_of(request).serving.predict(endpoint, body.unit, body.instances)
-    return _json(answer_json(answer))
+    serving = state_of(request).serving
+    answer = await serve_body(serving, "predict", endpoint, await request.body())
+    return Response(answer, media_type="application/json")
 
 
 @router.post(
@@ -61,9 +59,9 @@ async def predict(endpoint: EndpointName, request: Request) -> Response:
     responses=SERVE,
 )
 async def rank(endpoint: EndpointName, request: Request) -> Response:
-    body = await read_body(request, RankBody)
-    answer = await state_of(request).serving.rank(endpoint, body.unit, body.k, body.context)
-    return _json(answer_json(answer))
+    serving = state_of(request).serving
+    answer = await serve_body(serving, "rank", endpoint, await request.body())
+    return Response(answer, media_type="application/json")
 
 
 @router.get("", response_model=EndpointListAnswer)
@@ -94,6 +92,7 @@ def set_endpoint(endpoint: EndpointName, body: EndpointBody, request: Request) -
         actor=actor_of(request),
         reason=body.reason,
         salt=body.salt,
+        batching=body.batching if "batching" in body.model_fields_set else KEEP,
     )
     state.serving.refresh()
     return _describe(request, endpoint)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from champion.errors import ChampionError, InvalidInput, MalformedRequest, PayloadTooLarge
 from champion.validation import describe_problem
 
-__all__ = ["error_response", "install_error_handlers"]
+__all__ = ["error_response", "install_error_handlers", "invalid_body"]
 
 logger = logging.getLogger("champion.api")
 
@@ -50,6 +50,21 @@ def _response(
     )
 
 
+def invalid_body(errors: Sequence[Mapping[str, Any]]) -> ChampionError:
+    """The error a body that failed validation answers: malformed JSON is a 400, a wrong
+    value a 422, each problem (the first five) naming its field."""
+    problems = []
+    malformed = False
+    for item in list(errors)[:5]:
+        if item.get("type") == "json_invalid":
+            malformed = True
+            problems.append(f"body is not valid JSON: {item.get('ctx', {}).get('error', '')}")
+            continue
+        problems.append(describe_problem(item))
+    cls = MalformedRequest if malformed else InvalidInput
+    return cls("; ".join(problems))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ChampionError)
     async def _champion(request: Request, exc: ChampionError) -> Response:
@@ -57,16 +72,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        problems = []
-        malformed = False
-        for item in list(exc.errors())[:5]:
-            if item.get("type") == "json_invalid":
-                malformed = True
-                problems.append(f"body is not valid JSON: {item.get('ctx', {}).get('error', '')}")
-                continue
-            problems.append(describe_problem(item))
-        cls = MalformedRequest if malformed else InvalidInput
-        return error_response(cls("; ".join(problems)), request.url.path)
+        return error_response(invalid_body(exc.errors()), request.url.path)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,6 +13,7 @@ from champion import __version__
 from champion.answers import HealthAnswer, LiveAnswer, ReadyAnswer
 from champion.api.answers import errors
 from champion.api.state import state_of
+from champion.db.locks import LeaderLock
 
 __all__ = ["router"]
 
@@ -68,7 +70,17 @@ def health(request: Request) -> dict[str, Any]:
             "spool_bytes": writer.spool.waiting_bytes if writer.spool is not None else 0,
         },
         "checks": report.checks,
+        "worker": {
+            "pid": os.getpid(),
+            "leads": sorted(lock.name for lock in _locks(request) if lock.held),
+        },
     }
+
+
+def _locks(request: Request) -> list[LeaderLock]:
+    summariser = getattr(request.app.state, "champion_summariser", None)
+    extra = [summariser.lock] if summariser is not None else []
+    return [*state_of(request).leader_locks(), *extra]
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -17,7 +17,7 @@ from champion.observability import RequestContext, Tracing
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
-__all__ = ["UNMATCHED", "RequestObserver"]
+__all__ = ["UNMATCHED", "RequestObserver", "flat_routes"]
 
 access_logger = logging.getLogger("champion.access")
 
@@ -117,7 +117,7 @@ class RequestObserver:
         route = scope.get("route")
         if route is None:
             if self._routes is None:
-                self._routes = list(_flat(getattr(scope.get("app"), "routes", [])))
+                self._routes = list(flat_routes(getattr(scope.get("app"), "routes", [])))
             route = next((r for r in self._routes if r.matches(scope)[0] is Match.FULL), None)
         path = getattr(route, "path", None)
         return path if isinstance(path, str) else UNMATCHED
@@ -131,14 +131,14 @@ class RequestObserver:
             self.tracing.error(span, f"HTTP {status}")
 
 
-def _flat(routes: list[BaseRoute]) -> Iterator[Route]:
+def flat_routes(routes: list[BaseRoute]) -> Iterator[Route]:
     # FastAPI wraps an included router in a route of its own (``original_router``); Starlette
     # nests routers in ``routes``. The routes inside carry their full template.
     for route in routes:
         if isinstance(route, Route):
             yield route
         inner = getattr(route, "original_router", None) or route
-        yield from _flat(list(getattr(inner, "routes", None) or ()))
+        yield from flat_routes(list(getattr(inner, "routes", None) or ()))
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -2,28 +2,28 @@
 
 FastAPI's declared bodies decode JSON with the standard library and resolve the route's
 parameters on every call: about a tenth of a one-row prediction. pydantic reads the raw bytes
-in one pass instead. Errors are the same ``RequestValidationError`` FastAPI raises, so they
-answer the same 4xx (api/errors.py).
+in one pass instead. Errors are the ones a declared body answers (api/errors.py).
 """
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from fastapi import Request
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["body_openapi", "read_body"]
+from champion.api.errors import invalid_body
+
+__all__ = ["body_openapi", "parse_body"]
 
 BodyT = TypeVar("BodyT", bound=BaseModel)
 
 
-async def read_body(request: Request, model: type[BodyT]) -> BodyT:
+def parse_body(raw: bytes, model: type[BodyT]) -> BodyT:
+    """``raw`` as ``model``; InvalidInput (422) or MalformedRequest (400) naming each field."""
     try:
-        return model.model_validate_json(await request.body())
+        return model.model_validate_json(raw)
     except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False)) from None
+        raise invalid_body(exc.errors(include_url=False)) from None
 
 
 def body_openapi(model: type[BaseModel]) -> dict[str, Any]:

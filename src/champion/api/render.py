@@ -66,6 +66,7 @@ def endpoint_json(
         "updated_by": config.updated_by,
         "serving": serving or [],
         "error": error,
+        "batching": None if config.batching is None else config.batching.model_dump(),
     }
 
 

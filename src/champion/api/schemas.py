@@ -18,6 +18,7 @@ from pydantic import (
 
 from champion.clock import UserTime
 from champion.registry.signature import MAX_INSTANCES
+from champion.serving.batching import Batching
 from champion.validation import MAX_ID, check_storable
 
 __all__ = [
@@ -135,6 +136,12 @@ class EndpointBody(RequestBody):
     params: dict[str, Any] = Field(default_factory=dict)
     salt: str | None = Field(default=None, min_length=1, max_length=64)
     reason: str = Field(default="", max_length=2000)
+    batching: Batching | None = Field(
+        default=None,
+        description="Adaptive batching: concurrent predictions to one version share a model "
+        "call. Omitted: the endpoint keeps its current batching; null: off.",
+        examples=[{"max_batch_size": 32, "max_batch_wait_ms": 2}],
+    )
 
 
 class FeedbackBody(RequestBody):

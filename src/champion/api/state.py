@@ -44,6 +44,17 @@ class ServerState:
     retention: Retention | None = None
     retention_lock: LeaderLock | None = None
     compaction: Compaction | None = None
+    alerts_lock: LeaderLock | None = None
+    scheduler_lock: LeaderLock | None = None
+
+    def leader_locks(self) -> list[LeaderLock]:
+        """Every lock a background duty of this process takes (held or not)."""
+        found = [self.retention_lock, self.alerts_lock, self.scheduler_lock]
+        if self.controller is not None:
+            found.append(self.controller.lock)
+        if self.folder is not None:
+            found.append(self.folder.lock)
+        return [lock for lock in found if lock is not None]
 
 
 def state_of(request: Request) -> ServerState:

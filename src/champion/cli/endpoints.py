@@ -17,7 +17,7 @@ from champion.db import read
 from champion.errors import InvalidInput
 from champion.events import version_stats
 from champion.periods import resolve_window
-from champion.serving.endpoints import EndpointConfig
+from champion.serving.endpoints import KEEP, EndpointConfig
 from champion.serving.stages import STAGES, parse_stages, stage_endpoint
 
 __all__ = ["endpoints_app"]
@@ -46,8 +46,23 @@ def set_endpoint(
         ),
     ] = None,
     reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+    max_batch_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Batch concurrent predictions: rows per model call at most "
+            "(with --max-batch-wait-ms). Omitted: the endpoint keeps its batching."
+        ),
+    ] = None,
+    max_batch_wait_ms: Annotated[
+        float | None,
+        typer.Option(help="How long the first request of a batch waits for others, in ms."),
+    ] = None,
+    no_batching: Annotated[
+        bool, typer.Option("--no-batching", help="Turn batching off: each call alone.")
+    ] = False,
 ) -> None:
     """Create or change endpoint NAME (running servers follow within a second)."""
+    batching = _batching(max_batch_size, max_batch_wait_ms, no_batching)
     params: dict[str, Any] = {}
     if stages is not None:
         policy, params = STAGES, {"stages": _read_stages(stages)}
@@ -62,11 +77,36 @@ def set_endpoint(
         except orjson.JSONDecodeError:
             params[key] = value
     with open_services() as services:
-        config = services.endpoints.set(name, policy, params, actor=actor(), reason=reason)
+        config = services.endpoints.set(
+            name, policy, params, actor=actor(), reason=reason, batching=batching
+        )
+    batched = ""
+    if config.batching is not None:
+        batched = (
+            f", batching up to {config.batching.max_batch_size} rows or "
+            f"{config.batching.max_batch_wait_ms:g} ms"
+        )
     console.print(
-        f"Endpoint [bold]{config.name}[/bold] → {config.policy} {config.params} "
+        f"Endpoint [bold]{config.name}[/bold] → {config.policy} {config.params}{batched} "
         f"(configuration {config.config_version})"
     )
+
+
+def _batching(size: int | None, wait_ms: float | None, off: bool) -> Any:
+    if off:
+        if size is not None or wait_ms is not None:
+            raise InvalidInput(
+                "--no-batching takes neither --max-batch-size nor --max-batch-wait-ms."
+            )
+        return None
+    if size is None and wait_ms is None:
+        return KEEP
+    if size is None or wait_ms is None:
+        missing = "--max-batch-wait-ms" if wait_ms is None else "--max-batch-size"
+        raise InvalidInput(
+            f"Batching needs both --max-batch-size and --max-batch-wait-ms; add {missing}."
+        )
+    return {"max_batch_size": size, "max_batch_wait_ms": wait_ms}
 
 
 @endpoints_app.command("switch")
@@ -127,6 +167,7 @@ def show(
             "policy": history[-1].policy,
             "params": history[-1].params,
             "config_version": history[-1].config_version,
+            "batching": _config_json(history[-1])["batching"],
             "resolves": resolved,
             "history": [_config_json(c) for c in history],
         }
@@ -229,4 +270,5 @@ def _config_json(config: EndpointConfig) -> dict[str, Any]:
         "updated_at": config.updated_at.isoformat(),
         "updated_by": config.updated_by,
         "reason": config.reason,
+        "batching": None if config.batching is None else config.batching.model_dump(),
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import os
 from typing import Annotated
 
 import typer
@@ -10,12 +10,12 @@ import typer
 from champion.access import check_binding
 from champion.cli.common import open_services
 from champion.errors import InvalidInput
-from champion.observability import configure_logging
 from champion.settings import Settings
 
 __all__ = ["server"]
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
+_WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def server(
@@ -24,15 +24,29 @@ def server(
         int | None, typer.Option(min=1, max=65535, help="Port, 1 to 65535; default 8000.")
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=256,
+            help="Worker processes sharing the port, the database and the artifact store; "
+            "default one per core (one with --reload).",
+        ),
+    ] = None,
+    reload: Annotated[
+        bool, typer.Option(help="Restart on source changes (development; one worker).")
+    ] = False,
 ) -> None:
     """Run the HTTP server (registry, endpoints, predict, rank, feedback)."""
     import uvicorn
 
-    from champion.api import create_app
+    from champion.api.worker import LOG_LEVEL_VARIABLE, prepare_process
 
     if log_level not in _LOG_LEVELS:
         # uvicorn's "trace" would log every request's headers, tokens included.
         raise InvalidInput(f"--log-level {log_level!r}: choose one of {', '.join(_LOG_LEVELS)}.")
+    if reload and workers is not None and workers > 1:
+        raise InvalidInput(f"--reload runs one worker; got --workers {workers}. Drop one of them.")
     settings = Settings()
     if host is not None:
         settings.host = host
@@ -40,14 +54,27 @@ def server(
         settings.port = port
     with open_services(settings) as services:
         check_binding(settings.host, services.tokens)
-    # The event writer thread shares the GIL with requests; by default a thread keeps it up to
-    # 5 ms, which shows up as a 5 ms tail on fast predictions. 0.5 ms bounds that wait.
-    sys.setswitchinterval(0.0005)
-    # CHAMPION_LOG_FORMAT: JSON lines, or text on a terminal; uvicorn's own lines go the same
-    # way (log_config=None keeps it from installing its formatters).
-    configure_logging(settings.log_format, log_level, access_log=settings.access_log)
+    count = 1 if reload else workers or len(os.sched_getaffinity(0))
+    prepare_process(settings, log_level)  # with workers, the supervisor's own lines
+    if count == 1 and not reload:
+        from champion.api import create_app
+
+        app: object = create_app(settings)
+    else:
+        # Each worker builds its own app in its own process, from the environment.
+        os.environ.update(
+            {
+                "CHAMPION_HOST": settings.host,
+                "CHAMPION_PORT": str(settings.port),
+                LOG_LEVEL_VARIABLE: log_level,
+            }
+        )
+        app = "champion.api.worker:worker_app"
     uvicorn.run(
-        create_app(settings),
+        app,  # type: ignore[arg-type]  # an ASGI app or its import string, as uvicorn takes
+        factory=isinstance(app, str),
+        workers=count,
+        reload=reload,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -55,5 +82,8 @@ def server(
         access_log=False,  # champion's own access log has the route, ids and versions
         log_config=None,
         log_level=log_level,
-        workers=1,
+        # A worker answers the supervisor's pings once it has imported champion: on a busy
+        # host that takes longer than uvicorn's 5 s, and a worker killed for it is started
+        # again, and killed again, forever.
+        timeout_worker_healthcheck=_WORKER_HEALTHCHECK_SECONDS,
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
 import orjson
 import sqlalchemy as sa
@@ -77,6 +79,7 @@ class PredictionWriter:
         self._at = self._predictions.columns.index("at")
         self._queue: deque[_Encoded] = deque()
         self._writing = 0  # events taken off the queue and not yet committed (or dropped)
+        self._later = 0  # events promised by submit_later and not yet submitted
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.dropped = 0
@@ -124,6 +127,21 @@ class PredictionWriter:
         self._queue.append(encoded)  # deque.append is atomic under the GIL
         return True
 
+    def submit_later(self, make: Callable[[], Event]) -> None:
+        """Build the event with ``make`` and submit it once the running event loop is free:
+        after the response that made it is sent. Counted in ``pending`` from now on."""
+        self._later += 1
+        asyncio.get_running_loop().call_soon(self._submit_made, make)
+
+    def _submit_made(self, make: Callable[[], Event]) -> None:
+        try:
+            self.submit(make())
+        except Exception as exc:  # a bug in building it must not reach the loop's handler
+            logger.exception("Building a prediction event failed")
+            self._drop(1, "A prediction event could not be built (%r): dropped %d so far.", exc)
+        finally:
+            self._later -= 1
+
     def _encode(self, event: Event) -> _Encoded:
         if isinstance(event, ShadowEvent):
             return ((self._shadows, self._shadows(event.row())),)
@@ -141,7 +159,7 @@ class PredictionWriter:
 
     def pending(self) -> int:
         """Events accepted and not yet committed or dropped: 0 means every one is stored."""
-        return len(self._queue) + self._writing
+        return len(self._queue) + self._writing + self._later
 
     @property
     def spooling(self) -> bool:

@@ -18,12 +18,17 @@ from champion.errors import ChampionError, InvalidInput, NotFound
 from champion.plugins import Registry as PluginRegistry
 from champion.registry import Registry
 from champion.registry.entities import VersionKey, VersionRef, check_name
+from champion.serving.batching import Batching, batching_of
 from champion.serving.policies import Assignment, Policy, PolicyFactory
 from champion.serving.stage_checks import check_stages
 from champion.serving.stages import STAGES, parse_stages, stage_endpoint, with_policy_under_test
 from champion.serving.tables import endpoint_configs, endpoints
 
-__all__ = ["EndpointConfig", "Endpoints"]
+__all__ = ["KEEP", "EndpointConfig", "Endpoints"]
+
+KEEP: Any = object()
+"""``Endpoints.set(batching=KEEP)``: the configuration keeps the endpoint's batching (a
+ramp or a promotion changes versions, not how calls are gathered)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class EndpointConfig:
     updated_at: datetime
     updated_by: str
     reason: str = ""
+    batching: Batching | None = None
 
 
 class Endpoints:
@@ -108,15 +114,20 @@ class Endpoints:
         reason: str = "",
         salt: str | None = None,
         conn: sa.Connection | None = None,
+        batching: Batching | Mapping[str, Any] | None = KEEP,
     ) -> EndpointConfig:
         """Store a new configuration of ``name``; with ``conn``, inside the caller's write
-        transaction (so a rollout's policy change and alias moves commit together)."""
+        transaction (so a rollout's policy change and alias moves commit together).
+
+        ``batching``: adaptive batching settings, None for off; by default the endpoint's
+        current batching is kept."""
         check_name("endpoint", name)
         self.validate(policy, params, endpoint=name)
+        chosen = batching if batching is KEEP else batching_of(batching)
         if conn is not None:
-            return self._set(conn, name, policy, params, actor, reason, salt)
+            return self._set(conn, name, policy, params, actor, reason, salt, chosen)
         with write(self.engine) as own:
-            return self._set(own, name, policy, params, actor, reason, salt)
+            return self._set(own, name, policy, params, actor, reason, salt, chosen)
 
     def set_arms(
         self,
@@ -144,9 +155,14 @@ class Endpoints:
         actor: str,
         reason: str,
         salt: str | None,
+        batching: Batching | None,
     ) -> EndpointConfig:
         now = self.clock.now()
         current = conn.execute(sa.select(endpoints).where(endpoints.c.name == name)).first()
+        if batching is KEEP:
+            stored = current.batching if current is not None else None
+        else:
+            stored = None if batching is None else batching.model_dump()
         # A removed endpoint keeps its history: one created again under its name goes on
         # from its last configuration number.
         last = conn.execute(
@@ -164,6 +180,7 @@ class Endpoints:
             salt=chosen_salt,
             updated_at=now,
             updated_by=actor,
+            batching=stored,
         )
         if current is None:
             conn.execute(endpoints.insert().values(name=name, **values))
@@ -179,6 +196,7 @@ class Endpoints:
                 created_at=now,
                 created_by=actor,
                 reason=reason,
+                batching=stored,
             )
         )
         audit.record(
@@ -192,6 +210,7 @@ class Endpoints:
                 "config_version": version,
                 "policy": policy,
                 "params": dict(params),
+                "batching": stored,
                 "previous": None
                 if current is None
                 else {"policy": current.policy, "params": current.params},
@@ -340,6 +359,7 @@ class Endpoints:
                     updated_at=row.created_at,
                     updated_by=row.created_by,
                     reason=row.reason,
+                    batching=batching_of(row.batching),
                 )
                 for row in rows
             ]
@@ -354,4 +374,5 @@ def _config(row: sa.RowMapping) -> EndpointConfig:
         salt=row["salt"],
         updated_at=row["updated_at"],
         updated_by=row["updated_by"],
+        batching=batching_of(row["batching"]),
     )

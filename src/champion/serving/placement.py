@@ -4,6 +4,9 @@ Handing a call to a thread and its answer back costs two thread switches (about 
 much as a small scikit-learn model takes to answer one row). A call that only computes and is
 known to be quick runs on the event loop instead. Everything else keeps its threads, where
 the timeout applies and a hanging version blocks only itself.
+
+The serving service observes each call's CPU time (of the thread that ran it), not its wall
+time: a busy host that leaves the process waiting says nothing about the model.
 """
 
 from __future__ import annotations

@@ -18,6 +18,8 @@ endpoints = sa.Table(
     sa.Column("salt", sa.String(64), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("updated_by", sa.String(128), nullable=False),
+    # Adaptive batching ({"max_batch_size", "max_batch_wait_ms"}); NULL: off.
+    sa.Column("batching", JSON, nullable=True),
 )
 
 # Every configuration an endpoint ever had; rows are never updated.
@@ -32,4 +34,5 @@ endpoint_configs = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("batching", JSON, nullable=True),
 )

@@ -1,0 +1,113 @@
+"""``champion server --workers N``: workers share the port and the database; each background
+duty runs in one of them; on SQLite nothing acknowledged or served goes missing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from champion.events.tables import feedback, predictions
+from champion.server_process import ServerProcess
+from champion.services import Services
+from champion.settings import Settings
+from tests.conftest import ModelFolders
+
+# Every duty a default server has; retention and compaction take a lock only when enabled.
+DUTIES = {"alerts", "drift-days", "rollout-controller", "rollups", "scheduler"}
+REQUESTS = 15
+QUICK_LOOPS = {
+    "CHAMPION_CONTROLLER_INTERVAL_SECONDS": "0.2",
+    "CHAMPION_ALERT_INTERVAL_SECONDS": "0.2",
+    "CHAMPION_SCHEDULER_SECONDS": "0.2",
+    "CHAMPION_FOLD_INTERVAL_SECONDS": "0.2",
+    "CHAMPION_DRIFT_DAYS_INTERVAL_SECONDS": "0.2",
+}
+
+
+@pytest.mark.slow(seconds=20)
+def test_two_workers_answer_on_one_port_and_each_background_duty_runs_in_one_of_them(
+    tmp_path: Path,
+) -> None:
+    server = ServerProcess(tmp_path / "home", workers=2, env=QUICK_LOOPS)
+    server.start()
+    try:
+        leads: dict[int, set[str]] = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            # A new connection each time: the kernel hands connections to either worker.
+            worker = httpx.get(f"{server.url}/v1/health", timeout=10).json()["worker"]
+            leads[worker["pid"]] = set(worker["leads"])
+            if len(leads) == 2 and DUTIES <= set().union(*leads.values()):
+                break
+            time.sleep(0.05)
+    finally:
+        server.stop()
+    assert len(leads) == 2, f"one worker answered every request: {leads}"
+    first, second = leads.values()
+    assert DUTIES <= first | second, leads
+    assert not first & second, f"a duty ran in both workers: {leads}"
+
+
+@pytest.mark.slow(seconds=20)
+def test_two_workers_on_sqlite_store_every_served_event_and_acknowledged_feedback(
+    tmp_path: Path, model_folder: ModelFolders
+) -> None:
+    settings = Settings(home=tmp_path / "home")
+    services = Services.open(settings)
+    services.registry.register(
+        model_folder("constant"), model="churn", actor="t", aliases_to_set=("champion",)
+    )
+    services.endpoints.set("churn", "single", {"version": "churn@champion"}, actor="t")
+    services.close()
+    server = ServerProcess(settings.home, workers=2, env={"CHAMPION_EVENT_FLUSH_SECONDS": "0.05"})
+    server.start()
+    served: set[str] = set()
+    acknowledged: set[str] = set()
+    lock = threading.Lock()
+    row = {"tenure": 3, "charges": 1.5, "contract": "Month-to-month"}
+
+    def load(client_number: int) -> None:
+        # One connection per request, so both workers take a share of the writes.
+        for n in range(REQUESTS):
+            answer = httpx.post(
+                f"{server.url}/v1/endpoints/churn/predict",
+                json={"unit": f"c{client_number}-{n}", "instances": [row]},
+                headers={"X-Champion-Request": "1"},
+                timeout=30,
+            )
+            assert answer.status_code == 200, answer.text
+            request_id = answer.json()["request_id"]
+            with lock:
+                served.add(request_id)
+            event_id = f"f-{request_id}"
+            ack = httpx.post(
+                f"{server.url}/v1/feedback",
+                json={"event_id": event_id, "request_id": request_id, "kind": "click"},
+                headers={"X-Champion-Request": "1"},
+                timeout=30,
+            )
+            assert ack.status_code == 201, ack.text
+            with lock:
+                acknowledged.add(event_id)
+
+    clients = [threading.Thread(target=load, args=(c,)) for c in range(6)]
+    try:
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join()
+    finally:
+        server.stop()  # SIGTERM: each worker writes what it queued
+    assert len(served) == len(acknowledged) == len(clients) * REQUESTS
+    engine = sa.create_engine(settings.resolved_database_url())
+    with engine.connect() as conn:
+        stored = set(conn.execute(sa.select(predictions.c.request_id)).scalars())
+        kept = set(conn.execute(sa.select(feedback.c.event_id)).scalars())
+    engine.dispose()
+    assert served <= stored, f"{len(served - stored)} served predictions have no event"
+    assert acknowledged <= kept, f"{len(acknowledged - kept)} acknowledged feedback lost"
