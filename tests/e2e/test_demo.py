@@ -141,8 +141,11 @@ def test_demo_serves_logs_and_joins_feedback_and_the_dashboard_shows_its_records
     assert 0 < served[f"attrition/{candidate}"] < canary_phase
     # A shadow call is skipped, never queued, while the (slower) challenger is busy. The
     # pipeline's switch to the canary reaches the router within the state poll (0.5 s): the
-    # canary week's first requests may still be shadowed.
-    assert 0.8 * shadow_phase <= shadowed <= shadow_phase + 50
+    # canary week's first requests may still be shadowed. The compiled champion answers in
+    # well under a millisecond, the boosting challenger in tens: it then shadows a share of
+    # the requests that depends on the machine.
+    low = 1 if compiled else 0.8 * shadow_phase
+    assert low <= shadowed <= shadow_phase + 50
     # The rule watches the last hour: once the canary's weeks score undrifted customers the
     # alert may resolve before the demo ends, depending on when the evaluator last looked.
     [(rule, state, _)] = fired
