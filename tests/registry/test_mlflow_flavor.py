@@ -142,6 +142,7 @@ def test_a_champion_yaml_states_what_mlmodel_cannot_and_the_rest_is_read_from_it
     folder = save_pyfunc(tmp_path / "score", frame)
     mlmodel = yaml.safe_load((folder / "MLmodel").read_text())
     del mlmodel["signature"]["outputs"]
+    mlmodel["run_id"] = "4f1c2e"  # as a model logged under a run has it
     (folder / "MLmodel").write_text(yaml.safe_dump(mlmodel))
     services = Services.open(trusting)
     try:
@@ -158,3 +159,5 @@ def test_a_champion_yaml_states_what_mlmodel_cannot_and_the_rest_is_read_from_it
         ("charges", "number"),
     ]
     assert version.lineage["trained_by"] == "mlflow"
+    tags = version.lineage["tags"]
+    assert tags["mlflow_run_id"] == "4f1c2e" and tags["mlflow_version"] == mlmodel["mlflow_version"]

@@ -138,7 +138,7 @@ def infer_kind(mlmodel: dict[str, Any]) -> str:
 
 def _lineage(folder: Path, mlmodel: dict[str, Any]) -> dict[str, Any]:
     tags = {
-        f"mlflow_{key}": str(mlmodel[key])
+        key if key.startswith("mlflow_") else f"mlflow_{key}": str(mlmodel[key])
         for key in ("run_id", "model_id", "model_uuid", "artifact_path", "mlflow_version")
         if mlmodel.get(key)
     }
