@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -69,5 +70,15 @@ def test_a_folder_without_a_python_function_flavor_is_refused(tmp_path: Path) ->
     folder.mkdir()
     (folder / "MLmodel").write_text(yaml.safe_dump({"flavors": {"keras": {}}}))
     with pytest.raises(InvalidInput, match="MLmodel has no python_function flavor"):
+        adopt_mlflow_folder(folder, tmp_path / "copy")
+    assert not (tmp_path / "copy").exists()
+
+
+def test_a_pipe_in_the_folder_is_refused_before_anything_is_copied(tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "MLmodel").write_text(yaml.safe_dump({"flavors": {"python_function": {}}}))
+    os.mkfifo(folder / "data.pipe")
+    with pytest.raises(InvalidInput, match=r"'data\.pipe' is not a regular file"):
         adopt_mlflow_folder(folder, tmp_path / "copy")
     assert not (tmp_path / "copy").exists()

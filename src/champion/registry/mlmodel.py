@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +210,18 @@ def adopt_mlflow_folder(source: Path, destination: Path) -> Path:
     The copy keeps links as links, so registration refuses them as it refuses them anywhere.
     """
     mlmodel = read_mlmodel(source / MLMODEL)
+    for root, folders, files in os.walk(source):  # links to folders are not followed
+        for name in folders + files:
+            # A pipe or device would block or never end the copy; version_files refuses
+            # them (and links) in the copy as anywhere.
+            path = Path(root) / name
+            mode = path.lstat().st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+                relative = path.relative_to(source).as_posix()
+                raise InvalidInput(
+                    f"{relative!r} is not a regular file; a version folder holds regular files "
+                    "only."
+                )
     base = parse_manifest({"kind": infer_kind(mlmodel), "flavor": "mlflow", "file": MLMODEL})
     shutil.copytree(
         source, destination, symlinks=True, ignore=shutil.ignore_patterns(*SKIPPED_DIRS)
