@@ -11,7 +11,9 @@ import sklearn
 import yaml
 from fastapi.testclient import TestClient
 
+from champion import Client
 from champion.api import create_app
+from champion.client.operations import pack as client_pack
 from champion.errors import Forbidden, InvalidInput
 from champion.services import Services
 from champion.settings import Settings
@@ -49,7 +51,8 @@ def test_an_mlflow_sklearn_model_is_uploaded_as_saved_and_answers_as_scikit_lear
     folder = save_sklearn(tmp_path / "m", pipeline, frame, serialization_format="cloudpickle")
     response = trusting_client.post(
         "/v1/models/churn/versions",
-        files={"file": ("m.tar.gz", pack(folder), "application/gzip")},
+        # Packed as the client packs it: an MLflow folder needs no champion.yaml.
+        files={"file": ("m.tar.gz", client_pack(folder), "application/gzip")},
         data={"aliases": "champion"},
     )
     assert response.status_code == 201, response.text
@@ -73,6 +76,11 @@ def test_an_mlflow_sklearn_model_is_uploaded_as_saved_and_answers_as_scikit_lear
     served = np.array([[p["probabilities"]["0"], p["probabilities"]["1"]] for p in predictions])  # type: ignore[index]
     assert np.abs(served - pipeline.predict_proba(test)).max() <= 1e-12
     assert [p["label"] for p in predictions] == pipeline.predict(test).tolist()  # type: ignore[index]
+    with (
+        pytest.raises(InvalidInput, match="model: give a model name"),
+        Client("http://127.0.0.1:9") as client,
+    ):
+        client.register(folder)  # refused before anything is sent
     bad = trusting_client.post(
         "/v1/endpoints/churn/predict", json={"instances": [{"contract": "a", "tenure": "x"}]}
     )
