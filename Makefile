@@ -19,8 +19,9 @@ $(UV): constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -c constraints.txt uv
 	touch $@
 
+# The onnx extra: the demo serves its attrition models compiled where they verify.
 $(STAMP_RUN): pyproject.toml constraints.txt | $(UV)
-	$(UV_INSTALL) -e .
+	$(UV_INSTALL) -e '.[onnx]'
 	touch $@
 
 $(STAMP_TEST): pyproject.toml constraints.txt | $(UV)

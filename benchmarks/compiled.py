@@ -17,25 +17,34 @@ the loaded version (champion's sklearn flavor builds the DataFrame or array; the
 the tensors). Both paths are timed in the same process, alternating blocks of calls over the
 same holdout rows, so a loaded machine slows both alike; the ratio is the result.
 
-Run: ``nice -n 10 .venv/bin/python benchmarks/compiled.py [--calls 2000] [--data data]``;
-writes ``benchmarks/results/compiled.json`` and prints the README table.
+With ``--http SECONDS`` the same versions are then served by ``champion server`` (event log
+on, as shipped), one endpoint per path, and wrk (one thread, one connection: one-row requests
+one after the other) calls each for SECONDS, skops and ONNX alternating twice: p50, p99 and
+requests/s through HTTP, as a client sees them.
+
+Run: ``nice -n 10 .venv/bin/python benchmarks/compiled.py [--calls 2000] [--data data]
+[--http 10]``; writes ``benchmarks/results/compiled.json`` and prints the README tables.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from champion import save_model
 from champion.demo.attrition import write_attrition_classifier
+from champion.server_process import ServerProcess
 from champion.services import Services
 from champion.serving.runtime import Runtime
 from champion.settings import Settings
@@ -88,8 +97,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000, help="one-row calls per path")
     parser.add_argument("--data", type=Path, default=HERE.parent / "data")
+    parser.add_argument("--http", type=int, default=0, help="seconds of wrk per path and round")
     args = parser.parse_args()
     results: dict[str, Any] = {}
+    served: dict[str, tuple[str, str, dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as work:
         root = Path(work)
         settings = Settings(home=root / "home")
@@ -119,6 +130,7 @@ def main() -> None:
                 entry["skops"] = summary(skops_times)
                 print(f"{name}: not compiled: {compiled.reason}")
                 continue
+            served[name] = (str(source.key), str(compiled.version.key), rows[0])
             onnx_model = runtime.get(compiled.version.key).model
             entry["max_difference"], entry["labels_equal"] = difference(
                 skops_model.predict(rows), onnx_model.predict(rows)
@@ -135,6 +147,9 @@ def main() -> None:
             )
         runtime.close()
         services.close()
+        if args.http:
+            for name, through in http_phase(settings.home, served, args.http).items():
+                results[name]["http"] = through
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "compiled.json").write_text(json.dumps(results, indent=2) + "\n")
     print(
@@ -155,6 +170,79 @@ def main() -> None:
             print(f"| {name} | ratio | {entry['speedup_p50']}x | | {entry['speedup_calls']}x | |")
         else:
             print(f"| {name} | onnx | not compiled: {entry['reason']} | | | |")
+
+    http_table(results)
+
+
+def http_phase(
+    home: Path, served: dict[str, tuple[str, str, dict[str, Any]]], seconds: int
+) -> dict[str, dict[str, Any]]:
+    """wrk at one connection against an endpoint per path; two rounds, skops and ONNX taking
+    turns, so a change in the machine's load falls on both."""
+    from run import parse_wrk
+
+    server = ServerProcess(home)
+    server.start()
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        with httpx.Client(base_url=server.url, headers={"X-Champion-Request": "1"}) as client:
+            for name, (skops_ref, onnx_ref, row) in served.items():
+                body = home / f"{name}.json"
+                body.write_text(json.dumps({"instances": [row]}))
+                rounds: dict[str, list[dict[str, Any]]] = {"skops": [], "onnx": []}
+                for path, ref in (("skops", skops_ref), ("onnx", onnx_ref)):
+                    config = {"policy": "single", "params": {"version": ref}}
+                    client.put(f"/v1/endpoints/{name}-{path}", json=config).raise_for_status()
+                    url = f"{server.url}/v1/endpoints/{name}-{path}/predict"
+                    client.post(url, content=body.read_bytes()).raise_for_status()  # loads it
+                for _ in range(2):
+                    for path in ("skops", "onnx"):
+                        url = f"{server.url}/v1/endpoints/{name}-{path}/predict"
+                        done = subprocess.run(
+                            ["wrk", "-t1", "-c1", f"-d{seconds}s", "--latency",
+                             "-s", str(HERE / "post.lua"), url],
+                            env=dict(os.environ, BODY=str(body)),
+                            capture_output=True, text=True, check=True,
+                        )  # fmt: skip
+                        measured = parse_wrk(done.stdout)
+                        measured.pop("wrk_output")
+                        rounds[path].append(measured)
+                results[name] = {
+                    path: {
+                        "p50_ms": round(float(np.median([r["p50_ms"] for r in runs])), 3),
+                        "p99_ms": round(float(np.median([r["p99_ms"] for r in runs])), 3),
+                        "requests_per_second": round(
+                            sum(r["requests"] for r in runs) / (seconds * len(runs)), 1
+                        ),
+                        "errors": sum(r["non_2xx"] + r["socket_errors"] for r in runs),
+                        "rounds": runs,
+                    }
+                    for path, runs in rounds.items()
+                }
+    finally:
+        server.stop()
+    return results
+
+
+def http_table(results: dict[str, Any]) -> None:
+    rows = {name: entry["http"] for name, entry in results.items() if "http" in entry}
+    if not rows:
+        return
+    print(
+        "\n| model | path | HTTP p50 ms | HTTP p99 ms | req/s | max difference |\n"
+        "| --- | --- | ---: | ---: | ---: | ---: |"
+    )
+    for name, http in rows.items():
+        for path in ("skops", "onnx"):
+            s = http[path]
+            diff = f"{results[name]['max_difference']:.2g}" if path == "onnx" else ""
+            print(
+                f"| {name} | {path} | {s['p50_ms']:.3f} | {s['p99_ms']:.3f} | "
+                f"{s['requests_per_second']:,.0f} | {diff} |"
+            )
+        ratio_p50 = http["skops"]["p50_ms"] / http["onnx"]["p50_ms"]
+        ratio_rps = http["onnx"]["requests_per_second"] / http["skops"]["requests_per_second"]
+        print(f"| {name} | ratio | {ratio_p50:.1f}x | | {ratio_rps:.1f}x | |")
 
 
 if __name__ == "__main__":

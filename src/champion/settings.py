@@ -148,7 +148,9 @@ class Settings(BaseSettings):
         ),
     )
     trust_pickle: bool = Field(
-        default=False, description="Allow sklearn models stored with plain pickle."
+        default=False,
+        description="Allow sklearn models stored with plain pickle, and MLflow models (whose "
+        "loading deserialises what their author saved).",
     )
     onnx_threads: int = Field(
         default=1,

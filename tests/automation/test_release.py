@@ -148,3 +148,24 @@ def test_a_deploy_never_replaces_a_pipeline_endpoint(services: Services, tmp_pat
     assert run.status == "failed"
     assert run.error is not None and "is a pipeline endpoint (it runs stages)" in run.error
     assert services.endpoints.get("churn").params == stages
+
+
+def test_a_compiled_candidate_is_the_one_deployed(services: Services, tmp_path: Path) -> None:
+    incoming = tmp_path / "incoming"
+    services.pipelines.apply(spec(incoming, compile=True), actor="alice")
+    write_batch(incoming, "week-1.csv", customers(200, seed=1))
+    run = services.pipelines.run("churn-retrain", reason="week 1", actor="alice")
+    assert run.status == "succeeded", run.error
+    # The scikit-learn candidate is churn/1; compiled and verified on the holdout, churn/2.
+    assert run.version == 2
+    registered = run.step("register")
+    assert registered is not None
+    compiled = registered.outputs["compiled"]
+    assert compiled["from"] == 1 and compiled["compiled"] is True
+    assert compiled["max_difference"] <= 1e-5
+    assert "rows" in compiled["reason"]
+    version = services.registry.resolve("churn@champion")
+    assert (version.number, version.flavor) == (2, "onnx")
+    derived = version.lineage["derived_from"]
+    assert derived["version"] == "churn/1" and derived["rows"] == 60  # the 30 % holdout
+    assert version.lineage["pipeline"] == "churn-retrain"

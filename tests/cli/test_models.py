@@ -11,6 +11,8 @@ from tests.cli.conftest import CommandLine
 from tests.conftest import ModelFolders
 from tests.registry.cases import CASES, Case, outside
 from tests.registry.folders import sklearn_folder
+from tests.registry.mlflow_models import save_pyfunc
+from tests.registry.tabular import churn_frame
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -32,6 +34,21 @@ def test_register_takes_code_on_the_servers_machine(
     result = champion("models", "register", str(model_folder("constant")), "--model", "churn")
     assert result.returncode == 0, result.stderr
     assert "Registered churn/1" in result.stdout
+
+
+def test_register_takes_an_mlflow_folder_behind_the_trust_flag(
+    champion: CommandLine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame, _ = churn_frame(50)
+    folder = str(save_pyfunc(tmp_path / "score", frame))
+    monkeypatch.delenv("CHAMPION_TRUST_PICKLE", raising=False)
+    refused = champion("models", "register", folder, "--model", "score")
+    assert refused.returncode == 2, refused.stdout
+    assert "CHAMPION_TRUST_PICKLE=true" in " ".join(refused.stderr.split())
+    monkeypatch.setenv("CHAMPION_TRUST_PICKLE", "true")
+    result = champion("models", "register", folder, "--model", "score")
+    assert result.returncode == 0, result.stderr
+    assert "Registered score/1" in result.stdout
 
 
 def test_rm_deletes_an_unused_version_and_refuses_one_in_use(

@@ -104,7 +104,7 @@ def test_a_tampered_file_is_refused_naming_the_file(
         ({"kind": "classifier", "flavor": "python", "colour": "red"}, "colour: Extra inputs"),
         (
             {"kind": "classifier", "flavor": "onxx"},
-            "Unknown flavor 'onxx'. Known flavors: onnx, python",
+            "Unknown flavor 'onxx'. Known flavors: mlflow, onnx, python",
         ),
         ({"kind": "classifier", "flavor": "python"}, "python flavor needs 'class: module:Class'"),
     ],

@@ -21,6 +21,7 @@ from champion.artifacts.leftovers import owner_tag, sweep_folder
 from champion.artifacts.space import out_of_space
 from champion.errors import InvalidInput, PayloadTooLarge
 from champion.registry.manifest import MANIFEST
+from champion.registry.mlmodel import MLMODEL
 from champion.settings import Settings
 
 __all__ = ["UPLOAD_PREFIX", "sweep_leftovers", "unpack", "upload_workdir"]
@@ -91,9 +92,17 @@ def unpack(upload: BinaryIO, workdir: Path, *, max_bytes: int, max_files: int) -
         if full is not None:
             raise full from None
         raise InvalidInput(f"file: not a readable .tar.gz of a version folder ({exc}).") from None
-    if (target / MANIFEST).is_file():
+    # A version folder, or an MLflow model folder as MLflow saved it (registered as it is).
+    if any((target / name).is_file() for name in (MANIFEST, MLMODEL)):
         return target
     found = list(target.iterdir())
-    if len(found) == 1 and not found[0].is_symlink() and (found[0] / MANIFEST).is_file():
+    if (
+        len(found) == 1
+        and not found[0].is_symlink()
+        and any((found[0] / name).is_file() for name in (MANIFEST, MLMODEL))
+    ):
         return found[0]
-    raise InvalidInput(f"file: the archive has no {MANIFEST} at its top or in its single folder.")
+    raise InvalidInput(
+        f"file: the archive has no {MANIFEST} (or MLflow {MLMODEL}) at its top or in its "
+        "single folder."
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from champion.automation.context import RunContext, Stop, why
@@ -29,9 +30,10 @@ __all__ = ["deploy", "register"]
 
 
 def register(ctx: RunContext) -> dict[str, Any]:
-    # A resumed run whose registration committed before the run could record it: reuse it.
+    # A resumed run whose registration committed before the run could record it: reuse it
+    # (the newest: a compiled version follows the one it was compiled from).
     try:
-        for version in ctx.registry.list_versions(ctx.spec.model):
+        for version in reversed(ctx.registry.list_versions(ctx.spec.model)):
             if version.lineage.get("pipeline_run") == ctx.run.id and (
                 version.lineage.get("pipeline") == ctx.spec.name
             ):
@@ -71,7 +73,25 @@ def register(ctx: RunContext) -> dict[str, Any]:
     version = ctx.registry.register(
         folder, model=ctx.spec.model, actor=ctx.actor, reason=why(ctx, "gates passed")
     )
-    return {"version": version.number, "reused": False}
+    if not ctx.spec.compile:
+        return {"version": version.number, "reused": False}
+    # Verified on the holdout: rows the candidate never learnt from.
+    compiled = ctx.registry.compile(
+        str(version.key),
+        actor=ctx.actor,
+        sample=pd.read_parquet(ctx.workdir / "holdout.parquet"),
+        reason=why(ctx, f"compiled from {version.key}"),
+    )
+    return {
+        "version": compiled.version.number if compiled.version else version.number,
+        "reused": False,
+        "compiled": {
+            "from": version.number,
+            "compiled": compiled.compiled,
+            "reason": compiled.reason,
+            "max_difference": compiled.max_difference,
+        },
+    }
 
 
 def deploy(ctx: RunContext) -> dict[str, Any]:

@@ -218,6 +218,12 @@ class PipelineSpec(_Strict):
     holdout: HoldoutSpec = Field(default_factory=HoldoutSpec)
     metrics: list[str] = Field(default_factory=lambda: ["auc"], min_length=1)
     gates: list[ThresholdGate | ChampionGate] = Field(default_factory=list)
+    compile: bool = Field(
+        default=False,
+        description="Compile a scikit-learn candidate to ONNX once registered, verified on the "
+        "holdout rows (needs the onnx extra); the compiled version is deployed if it agrees, "
+        "the scikit-learn one otherwise.",
+    )
     deploy: DeploySpec | None = None
     automation: Literal["manual", "approve", "auto"] = "approve"
     schedule: ScheduleSpec | None = None

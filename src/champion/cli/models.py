@@ -29,7 +29,10 @@ alias_app = typer.Typer(
 
 @models_app.command("register")
 def register(
-    folder: Annotated[Path, typer.Argument(help="Version folder with champion.yaml.")],
+    folder: Annotated[
+        Path,
+        typer.Argument(help="Version folder with champion.yaml, or an MLflow model folder."),
+    ],
     model: Annotated[
         str | None, typer.Option(help="Model name; default: name in champion.yaml.")
     ] = None,

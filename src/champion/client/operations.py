@@ -47,10 +47,13 @@ _SKIPPED_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints"}
 
 
 def pack(folder: Path) -> bytes:
-    """The version folder as a .tar.gz (regular files only), as the server takes it."""
+    """The version folder (or MLflow model folder) as a .tar.gz (regular files only), as the
+    server takes it."""
     folder = Path(folder)
-    if not (folder / "champion.yaml").is_file():
-        raise InvalidInput(f"{str(folder)!r} is not a version folder: it has no champion.yaml.")
+    if not any((folder / name).is_file() for name in ("champion.yaml", "MLmodel")):
+        raise InvalidInput(
+            f"{str(folder)!r} is not a version folder: it has no champion.yaml (or MLflow MLmodel)."
+        )
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
         for path in sorted(folder.rglob("*")):
@@ -130,9 +133,12 @@ class Operations(ExperimentCalls, MonitoringCalls, AutomationCalls, StageCalls):
         aliases: Sequence[str] = (),
         reason: str = "",
     ) -> Call[VersionAnswer]:
-        """Upload a version folder as the next version of ``model`` (default: its manifest's)."""
+        """Upload a version folder as the next version of ``model`` (default: its manifest's),
+        or an MLflow model folder as MLflow saved it (``model`` then names it)."""
         folder = Path(folder)
         archive = pack(folder)
+        if model is None and not (folder / "champion.yaml").is_file():
+            raise InvalidInput("model: give a model name (an MLflow folder has no champion.yaml).")
         if model is None:
             manifest = yaml.safe_load((folder / "champion.yaml").read_text(encoding="utf-8"))
             model = manifest.get("name") if isinstance(manifest, dict) else None

@@ -89,8 +89,9 @@ def split_telco(data_dir: Path, folder: Path, seed: int = 0) -> AttritionFiles:
     return AttritionFiles(initial, incoming, tuple(batches), len(rows))
 
 
-def pipeline_spec(incoming: Path) -> PipelineSpec:
-    """The pipeline as its YAML file states it (see ``attrition-retrain.yaml`` in the home)."""
+def pipeline_spec(incoming: Path, *, compile: bool = False) -> PipelineSpec:
+    """The pipeline as its YAML file states it (see ``attrition-retrain.yaml`` in the home);
+    ``compile``: the candidate is compiled to ONNX where it verifies on the holdout."""
     table_columns = list(pd.read_csv(next(incoming.glob("*.csv")), nrows=1).columns)
     schema: list[dict[str, Any]] = []
     for column in table_columns:
@@ -130,6 +131,7 @@ def pipeline_spec(incoming: Path) -> PipelineSpec:
                     "n_resamples": 200,
                 },
             ],
+            "compile": compile,
             "deploy": {
                 "endpoint": "attrition",
                 "policy": "canary",
@@ -226,6 +228,16 @@ def show_retraining(
     if gate is not None:
         console.print(
             f"Gate against the champion on the newest customers: {gate['outputs']['summary']}"
+        )
+    register = next((s for s in run["steps"] if s["step"] == "register"), None)
+    compiled = (register or {}).get("outputs", {}).get("compiled")
+    if compiled:
+        source = f"attrition/{compiled['from']}"
+        console.print(
+            f"Compiled {source}: serves attrition/{register['outputs']['version']} "  # type: ignore[index]
+            f"(ONNX, max difference {compiled['max_difference']:.2g})."
+            if compiled["compiled"]
+            else f"Not compiled, {source} is served by scikit-learn: {compiled['reason']}"
         )
     console.print(f"Run {run['id']} {run['status']}: {run['outcome'] or run['error']}.")
     endpoint = client.get("/v1/endpoints/attrition").json()

@@ -42,6 +42,7 @@ from champion import __version__
 from champion.db import read
 from champion.demo import canary, rollout
 from champion.demo.attrition import Holdout, write_attrition_classifier
+from champion.demo.compiled import Served, can_compile, compile_attrition
 from champion.demo.drift import ALERT_INTERVAL_SECONDS, run_drift_story
 from champion.demo.movielens import load_split
 from champion.demo.pipeline import pipeline_spec, show_retraining, split_telco
@@ -84,7 +85,7 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
     home_dir = Path(home).resolve()
     shutil.rmtree(home_dir, ignore_errors=True)
     started = time.perf_counter()
-    holdout = _train_and_register(data_dir, home_dir)
+    holdout, served = _train_and_register(data_dir, home_dir)
     split = load_split(data_dir)
     rng = np.random.default_rng(SEED)
     everyone = sorted(split.truth)
@@ -95,7 +96,7 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
         env={**rollout.SERVER_ENV, "CHAMPION_ALERT_INTERVAL_SECONDS": f"{ALERT_INTERVAL_SECONDS}"},
     )
     try:
-        server.start()
+        server.start(timeout=180)  # a loaded laptop can take a minute
         console.print(f"champion server is up at {server.url} (SQLite, artifacts in {home_dir})")
         with httpx.Client(base_url=server.url, timeout=30, headers=HEADERS) as client:
             _recommend(client, some, split.truth, rng, "recs/1 alone")
@@ -135,9 +136,10 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
             _recommend(client, everyone, split.truth, rng, f"{winner} with a canary of recs/3")
             broken = rollout.await_decision(client, "recs")
             console.print(f"The controller: {broken['decision']['reason']}")
-            _score_customers(client, holdout)
+            champion, challenger = served["champion"].number, served["challenger"].number
+            _score_customers(client, holdout, champion, challenger)
             rollout.await_events_written(client)
-            _shadow_summary(client, home_dir)
+            _shadow_summary(client, home_dir, champion, challenger)
             report = run_drift_story(client, home_dir, holdout, console)
             if _retrain(client, data_dir, home_dir)["status"] == "succeeded":
                 canary.follow_the_canary(client, console, holdout)
@@ -148,7 +150,7 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
         server.stop()
 
 
-def _train_and_register(data_dir: Path, home: Path) -> Holdout:
+def _train_and_register(data_dir: Path, home: Path) -> tuple[Holdout, dict[str, Served]]:
     code_version = f"champion {__version__}"
     models = home / "training"
     started = time.perf_counter()
@@ -200,10 +202,11 @@ def _train_and_register(data_dir: Path, home: Path) -> Holdout:
             actor="demo",
             reason="watch the challenger on live traffic",
         )
+        served = compile_attrition(services, holdout, console, ("champion", "challenger"))
         _show_registry(services)
     finally:
         services.close()
-    return holdout
+    return holdout, served
 
 
 def _configure(
@@ -281,7 +284,9 @@ def _interleaving_result(client: httpx.Client) -> None:
     )
 
 
-def _score_customers(client: httpx.Client, holdout: Holdout) -> None:
+def _score_customers(
+    client: httpx.Client, holdout: Holdout, champion: int, challenger: int
+) -> None:
     customers = [
         Customer(customer, row, churned, event_id=f"churn-{customer}")
         for row, customer, churned in zip(
@@ -292,14 +297,14 @@ def _score_customers(client: httpx.Client, holdout: Holdout) -> None:
         client, console, customers, title="Scoring holdout customers", labels_every=1000
     )
     console.print(
-        f"Scored {scored} customers with attrition/1 while attrition/2 ran in "
+        f"Scored {scored} customers with attrition/{champion} while attrition/{challenger} ran in "
         "shadow; their true outcomes came back as labels."
     )
 
 
 def _retrain(client: httpx.Client, data_dir: Path, home: Path) -> dict[str, Any]:
     files = split_telco(data_dir, home / "attrition-data")
-    spec = pipeline_spec(files.incoming)
+    spec = pipeline_spec(files.incoming, compile=can_compile())
     (home / "attrition-retrain.yaml").write_text(yaml.safe_dump(spec.to_json(), sort_keys=False))
     client.put(
         f"/v1/pipelines/{spec.name}", json={"spec": spec.to_json(), "reason": "retrain on new data"}
@@ -394,7 +399,8 @@ def _command() -> str:
         return str(installed)
 
 
-def _shadow_summary(client: httpx.Client, home: Path) -> None:
+def _shadow_summary(client: httpx.Client, home: Path, answering: int, shadowing: int) -> None:
+    """``answering`` and ``shadowing``: the attrition versions serving and in shadow."""
     services = Services.open(Settings(home=home))
     try:
         with read(services.engine) as conn:
@@ -425,9 +431,9 @@ def _shadow_summary(client: httpx.Client, home: Path) -> None:
         "p50 ms",
         title="Attrition: champion serving, challenger in shadow",
     )
-    served = stats_rows.get(1, {})
+    served = stats_rows.get(answering, {})
     table.add_row(
-        "attrition/1",
+        f"attrition/{answering}",
         "answers",
         str(served.get("requests", 0)),
         str(served.get("labels", 0)),
@@ -436,7 +442,7 @@ def _shadow_summary(client: httpx.Client, home: Path) -> None:
     )
     shadow_latency = float(np.median([p["shadow_latency_ms"] for p in pairs]))
     table.add_row(
-        "attrition/2",
+        f"attrition/{shadowing}",
         "shadow",
         str(len(pairs)),
         str(len(usable)),

@@ -18,7 +18,13 @@ from pathlib import Path, PurePosixPath
 from champion.errors import InvalidInput
 from champion.registry.manifest import MANIFEST, Manifest
 
-__all__ = ["check_manifest_paths", "confined_file", "module_files", "version_files"]
+__all__ = [
+    "check_manifest_paths",
+    "confined_file",
+    "confined_path",
+    "module_files",
+    "version_files",
+]
 
 SKIPPED_DIRS = frozenset({"__pycache__", ".git", ".ipynb_checkpoints"})
 """Folders a version never holds: caches and version-control state."""
@@ -58,7 +64,7 @@ def version_files(folder: Path) -> dict[str, int]:
     return dict(sorted(found.items()))
 
 
-def _relative(field: str, value: str) -> str:
+def _relative(field: str, value: str, source: str = MANIFEST) -> str:
     """``value`` as a normalised relative posix path, or the one refusal for anything else."""
     parts = PurePosixPath(value).parts if isinstance(value, str) else ()
     if (
@@ -70,7 +76,7 @@ def _relative(field: str, value: str) -> str:
         or ".." in parts
     ):
         raise InvalidInput(
-            f"{MANIFEST}: {field} {value!r} must be a relative path to a file inside the "
+            f"{source}: {field} {value!r} must be a relative path to a file inside the "
             "version folder, such as 'model.skops' or 'models/model.skops' (no leading '/', "
             "'~', '\\', drive letter or '..')."
         )
@@ -90,17 +96,32 @@ def confined_file(folder: Path, field: str, value: str) -> Path:
     Used by flavors as they check and load: the registry has already refused anything else
     (see `check_manifest_paths`); this keeps a flavor safe when called on its own.
     """
-    relative = _relative(field, value)
-    path = folder / relative
+    path = _unlinked(folder, field, value)
+    if path is not None and path.is_file():
+        return path
+    raise InvalidInput(f"{MANIFEST}: {field} {value!r} is not one of the version folder's files.")
+
+
+def confined_path(folder: Path, field: str, value: str, *, source: str = MANIFEST) -> Path:
+    """``folder/value`` if ``value`` names a file or a folder inside ``folder`` (no link on the
+    way): for formats, such as MLflow's ``MLmodel`` (``source``), that name folders too."""
+    path = _unlinked(folder, field, value, source)
+    if path is not None and (path.is_file() or path.is_dir()):
+        return path
+    raise InvalidInput(
+        f"{source}: {field} {value!r} is not one of the version folder's files or folders."
+    )
+
+
+def _unlinked(folder: Path, field: str, value: str, source: str = MANIFEST) -> Path | None:
+    """``folder/value`` unless a link lies on the way to it."""
+    relative = _relative(field, value, source)
     current = folder
     for part in PurePosixPath(relative).parts:
         current = current / part
         if current.is_symlink():
-            break
-    else:
-        if path.is_file():
-            return path
-    raise InvalidInput(f"{MANIFEST}: {field} {value!r} is not one of the version folder's files.")
+            return None
+    return folder / relative
 
 
 def module_files(module: str) -> tuple[str, str]:

@@ -40,6 +40,7 @@ from champion.registry.listing import (
     select_page,
 )
 from champion.registry.manifest import Manifest, read_manifest
+from champion.registry.mlmodel import adopt_mlflow_folder, is_mlflow_folder, with_mlmodel
 from champion.registry.packages import with_packages
 from champion.registry.tables import aliases, models, versions
 
@@ -106,14 +107,33 @@ class Registry:
         absolute or ``..`` path). ``allow_code=False`` refuses a version whose loading runs code
         that came with it (see ``Flavor.carries_code``): the server passes it for uploads
         unless its operator allows them. ``progress(bytes_stored, bytes_total)`` is called
-        after each file, for progress bars.
+        after each file, for progress bars. An MLflow model folder (an ``MLmodel`` and no
+        champion.yaml) is registered as it is, flavor ``mlflow`` (see
+        ``champion.registry.mlmodel``).
         """
         folder = Path(folder)
         if not folder.is_dir():
             raise InvalidInput(f"Version folder {str(folder)!r} does not exist or is not a folder.")
+        if is_mlflow_folder(folder):
+            # An MLflow model as it was saved: registered with a champion.yaml written from
+            # its MLmodel, in a copy, so the user's folder is left as it was.
+            with tempfile.TemporaryDirectory(prefix="champion-mlflow-") as work:
+                adopted = adopt_mlflow_folder(folder, Path(work) / "version")
+                return self.register(
+                    adopted,
+                    model=model,
+                    actor=actor,
+                    aliases_to_set=aliases_to_set,
+                    reason=reason,
+                    progress=progress,
+                    allow_code=allow_code,
+                )
         sizes = version_files(folder)
-        manifest = with_packages(read_manifest(folder))
+        manifest = read_manifest(folder)
         check_manifest_paths(manifest, sizes)
+        if manifest.flavor == "mlflow":
+            manifest = with_mlmodel(folder, manifest)
+        manifest = with_packages(manifest)
         name = check_name("model", model or manifest.name or "")
         for alias in aliases_to_set:
             check_name("alias", alias)

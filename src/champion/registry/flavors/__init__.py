@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from champion.plugins import Registry
 from champion.registry.flavors.base import Flavor, Loaded, LoadOptions, RankedItem
+from champion.registry.flavors.mlflow import MlflowFlavor
 from champion.registry.flavors.onnx import OnnxFlavor
 from champion.registry.flavors.python import PythonFlavor
 from champion.registry.flavors.sklearn import SklearnFlavor
@@ -12,6 +13,7 @@ __all__ = [
     "Flavor",
     "LoadOptions",
     "Loaded",
+    "MlflowFlavor",
     "OnnxFlavor",
     "PythonFlavor",
     "RankedItem",
@@ -26,4 +28,5 @@ def default_flavors() -> Registry[Flavor]:
     flavors.register(PythonFlavor.name, PythonFlavor())
     flavors.register(SklearnFlavor.name, SklearnFlavor())
     flavors.register(OnnxFlavor.name, OnnxFlavor())
+    flavors.register(MlflowFlavor.name, MlflowFlavor())
     return flavors
