@@ -25,8 +25,8 @@ import sqlalchemy as sa
 
 from champion import audit
 from champion.clock import Clock
+from champion.datafiles import read_table
 from champion.db import read, write
-from champion.drift.files import read_table
 from champion.drift.labelled import LabelledReference, label_reference, store_labelled
 from champion.drift.profile import ColumnKind, ReferenceProfile
 from champion.drift.tables import reference_profiles

@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from champion import audit
 from champion.clock import Clock
 from champion.db import read
-from champion.diagnostics.timing import StageTimings
 from champion.errors import ChampionError, InvalidInput, ModelFailed, NotFound
 from champion.events import PredictionEvent, PredictionWriter, ShadowEvent, ShownItem
 from champion.events.queries import arm_rewards
@@ -35,6 +34,7 @@ from champion.serving.endpoints import EndpointConfig, Endpoints
 from champion.serving.placement import CallPlacement
 from champion.serving.policies import Assignment, BanditPolicy, Policy, Route, Served, single_answer
 from champion.serving.runtime import LoadedVersion, Runtime
+from champion.serving.timing import StageTimings
 from champion.types import Instance, Json
 
 __all__ = ["Answer", "ServingService"]

@@ -1,4 +1,5 @@
-"""Tables from files: read whole (a reference) or in chunks (a current window), flat memory."""
+"""Data files (CSV, Parquet, JSON lines): read whole (a reference) or in chunks (a current
+window), in flat memory."""
 
 from __future__ import annotations
 
