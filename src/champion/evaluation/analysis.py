@@ -84,7 +84,12 @@ def analyse(
         []
         if window.since_config is None
         else assignment_regimes(
-            conn, window.endpoint, window.since_config, window.start, design.ramp.steps
+            conn,
+            window.endpoint,
+            window.since_config,
+            window.start,
+            design.ramp.steps,
+            arms.compared_arms,
         )
     )
     regime = current_regime(regimes, window.end)

@@ -180,12 +180,17 @@ class Experiments:
         when it finished."""
         if experiment.running:
             config = self.endpoints.get(experiment.endpoint)
-            return experiment_arms(config.name, config.policy, config.params, self._resolve)
+            return experiment_arms(
+                config.name,
+                self.endpoints.policies.get(config.policy),
+                config.params,
+                self._resolve,
+            )
         compared = (experiment.outcome or {}).get("compared", {})
         pinned = compared.get("versions", {})
         return experiment_arms(
             experiment.endpoint,
-            compared.get("policy", ""),
+            self.endpoints.policies.get(compared.get("policy", "")),
             compared.get("params", {}),
             lambda ref: _key(pinned.get(ref, ref)),
         )
@@ -324,7 +329,8 @@ class Experiments:
         reason: str,
     ) -> Experiment:
         config = self.endpoints.get(endpoint, conn=conn)
-        arms = experiment_arms(config.name, config.policy, config.params, self._resolve)
+        policy = self.endpoints.policies.get(config.policy)
+        arms = experiment_arms(config.name, policy, config.params, self._resolve)
         check_fits(design, arms.policy)
         now = self.clock.now()
         if design.cuped:

@@ -396,7 +396,8 @@ def plan(
     base = current.design.model_dump() if current is not None and current.running else {}
     design = parse_design(base | changes)
     try:
-        arms = experiment_arms(config.name, config.policy, config.params, _any_version)
+        policy = experiments.endpoints.policies.get(config.policy)
+        arms = experiment_arms(config.name, policy, config.params, _any_version)
         challengers = len(arms.challengers)
     except InvalidInput:  # a single version: plan a one-challenger test
         challengers = 1

@@ -31,15 +31,17 @@ no other step spends any of ``alpha`` on a win.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from champion.evaluation.arms import ExperimentArms, configured_split
+from champion.evaluation.arms import ExperimentArms
 from champion.evaluation.health import HealthCheck, srm_check
 from champion.events.arms import ArmWindow, arm_counts
+from champion.serving.policies import PolicyArms
 from champion.serving.tables import endpoint_configs
 
 __all__ = [
@@ -109,13 +111,14 @@ def assignment_regimes(
     since_config: int,
     started_at: datetime | None,
     ramp_steps: tuple[float, ...],
+    compared_arms: Callable[[Mapping[str, Any]], PolicyArms | None],
 ) -> list[Regime]:
     """The regimes of the experiment that started on ``endpoint`` with configuration
     ``since_config`` at ``started_at``, oldest first (see the module docstring).
 
     They end at the first configuration with another policy (the promotion or rollback
     that finished the experiment); ``ramp_steps`` (the design's) says which step is the
-    last before 100 %.
+    last before 100 %. ``compared_arms`` is the policy's: it reads each step's shares.
     """
     c = endpoint_configs
     rows = conn.execute(
@@ -135,8 +138,9 @@ def assignment_regimes(
     regimes = []
     for index, (_, members) in enumerate(groups):
         first = members[0]
-        shares = configured_split(first.policy, first.params)
-        share = shares.get("challenger") if first.policy == "canary" and shares else None
+        arms = compared_arms(first.params)
+        shares = None if arms is None else arms.shares
+        share = None if arms is None else arms.share
         regimes.append(
             Regime(
                 index=index,

@@ -177,7 +177,12 @@ def looks(
         []
         if window.since_config is None
         else assignment_regimes(
-            conn, window.endpoint, window.since_config, window.start, design.ramp.steps
+            conn,
+            window.endpoint,
+            window.since_config,
+            window.start,
+            design.ramp.steps,
+            arms.compared_arms,
         )
     )
     steps: list[Regime | None] = [*regimes] or [None]
