@@ -68,6 +68,7 @@ LAYERS: dict[str, frozenset[str]] = {
             "metrics",
             "observability",
             "periods",
+            "plotlyjs",
             "plugins",
             "settings",
             "types",
