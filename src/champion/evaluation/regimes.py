@@ -51,11 +51,9 @@ __all__ = [
     "current_regime",
     "regime_window",
     "step_numbers",
+    "window_regimes",
 ]
 
-# Policies whose split is fixed by the configuration; the others (bandit, interleave) have
-# one regime for the whole experiment.
-_SPLIT_POLICIES = frozenset({"canary", "ab"})
 # Parameters that do not change who is in which arm.
 _NOT_ASSIGNMENT = frozenset({"timeout_ms"})
 
@@ -91,8 +89,10 @@ class Regime:
         }
 
 
-def _assignment_key(policy: str, salt: str, params: dict[str, Any]) -> str:
-    if policy not in _SPLIT_POLICIES:
+def _assignment_key(policy: str, salt: str, params: dict[str, Any], split: bool) -> str:
+    # A policy whose configuration fixes the split (its arms have shares: canary, ab) starts a
+    # regime at each new split; the others (bandit, interleave) have one for the experiment.
+    if not split:
         return policy
     kept = {k: v for k, v in params.items() if k not in _NOT_ASSIGNMENT}
     return json.dumps([policy, salt, kept], sort_keys=True, default=str)
@@ -130,7 +130,9 @@ def assignment_regimes(
     for row in rows:
         if groups and row.policy != groups[0][1][0].policy:
             break
-        key = _assignment_key(row.policy, row.salt, dict(row.params))
+        arms = compared_arms(row.params)
+        split = arms is not None and arms.shares is not None
+        key = _assignment_key(row.policy, row.salt, dict(row.params), split)
         if groups and groups[-1][0] == key:
             groups[-1][1].append(row)
         else:
@@ -157,6 +159,22 @@ def assignment_regimes(
             )
         )
     return regimes
+
+
+def window_regimes(
+    conn: sa.Connection, window: ArmWindow, arms: ExperimentArms, ramp_steps: tuple[float, ...]
+) -> list[Regime]:
+    """The regimes of an experiment's ``window``; none without its first configuration."""
+    if window.since_config is None:
+        return []
+    return assignment_regimes(
+        conn,
+        window.endpoint,
+        window.since_config,
+        window.start,
+        ramp_steps,
+        arms.compared_arms,
+    )
 
 
 def current_regime(regimes: list[Regime], end: datetime | None) -> Regime | None:
