@@ -90,7 +90,7 @@ SERVICE_EDGES: dict[str, frozenset[str]] = {
 }
 """Which services each service may import: inner services first."""
 
-TESTED_ELSEWHERE = {"demo": "e2e"}
+TESTED_ELSEWHERE = {"demo": "e2e", "testing": "contracts"}
 """Packages whose tests live in another folder of tests/ than their own name."""
 
 

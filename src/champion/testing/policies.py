@@ -1,12 +1,4 @@
-"""Contract checks that every implementation of an extension point must pass.
-
-``check_policy`` (routing policies), ``check_stattest`` (statistical tests),
-``check_detector`` (batch drift detectors), ``check_stream_detector`` (online change
-detectors) and ``check_flavor`` (model flavors).
-
-Plugin authors run them on their own classes; champion's test suite runs them on every
-registered implementation (tests/contracts/).
-"""
+"""The contract of a routing policy (``Policy`` and its ``PolicyFactory``)."""
 
 from __future__ import annotations
 
@@ -14,21 +6,11 @@ import random
 from collections import Counter
 from typing import Any
 
-from champion.drift.contract import check_detector
-from champion.drift.streams.contract import check_stream_detector
-from champion.evaluation.stattests.contract import check_stattest
 from champion.registry.entities import VersionKey
-from champion.registry.flavors.contract import check_flavor
 from champion.serving.assignment import BUCKETS
 from champion.serving.policies import Assignment, PolicyArms, PolicyFactory
 
-__all__ = [
-    "check_detector",
-    "check_flavor",
-    "check_policy",
-    "check_stattest",
-    "check_stream_detector",
-]
+__all__ = ["check_policy"]
 
 
 def _resolve(reference: str) -> VersionKey:
