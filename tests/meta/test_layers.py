@@ -212,10 +212,11 @@ def cycles(graph: Mapping[str, Mapping[str, list[Import]]]) -> list[list[str]]:
 def render(root: Path = ROOT) -> str:
     """The package graph as text: each node with the nodes it imports, layer by layer."""
     graph = package_graph(root)
+    present = set(nodes(root))
     lines = []
     for layer, members in LAYERS.items():
         lines.append(f"{layer}:")
-        for node in sorted(members):
+        for node in sorted(members & present):
             targets = ", ".join(sorted(graph.get(node, {})))
             lines.append(f"  {node} -> {targets or '(nothing of champion)'}")
     unplaced = sorted(set(nodes(root)) - _placed())
