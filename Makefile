@@ -24,8 +24,9 @@ $(STAMP_RUN): pyproject.toml constraints.txt | $(UV)
 	$(UV_INSTALL) -e '.[onnx]'
 	touch $@
 
+# The test extra is what the tests need; dev is mypy, ruff and the stubs, which make test runs too.
 $(STAMP_TEST): pyproject.toml constraints.txt | $(UV)
-	$(UV_INSTALL) -e '.[test]'
+	$(UV_INSTALL) -e '.[test,dev]'
 	touch $@ $(STAMP_RUN)
 
 install: $(STAMP_RUN)

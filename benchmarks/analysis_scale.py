@@ -53,6 +53,7 @@ from champion.evaluation.timeline import looks  # noqa: E402
 from champion.events import fold, version_stats  # noqa: E402
 from champion.events.arms import ArmWindow  # noqa: E402
 from champion.registry.entities import VersionKey  # noqa: E402
+from champion.serving.policies import CanaryPolicy  # noqa: E402
 
 ENDPOINT = "bench"
 START = datetime(2026, 5, 4, tzinfo=UTC)
@@ -165,7 +166,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     design = parse_design({"goal": "click_rate", "min_sample": 100})
-    arms = experiment_arms(ENDPOINT, "canary", PARAMS, VERSIONS.__getitem__)
+    arms = experiment_arms(ENDPOINT, CanaryPolicy, PARAMS, VERSIONS.__getitem__)
     window = ArmWindow(ENDPOINT, arms.logged_arms, 1, START, None)
 
     def report() -> None:

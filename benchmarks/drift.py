@@ -94,8 +94,8 @@ def child_profile(reference: Path, out: Path) -> dict[str, Any]:
 
 
 def child_champion(profile_path: Path, current: Path) -> dict[str, Any]:
+    from champion.datafiles import iter_table
     from champion.drift import ReferenceProfile, compare_table
-    from champion.drift.files import iter_table
 
     before = rss_mb()
     started = time.perf_counter()

@@ -33,6 +33,7 @@ from champion.events.arms import ArmWindow
 from champion.events.tables import feedback, predictions
 from champion.registry.entities import VersionKey
 from champion.serving.assignment import bucket
+from champion.serving.policies import CanaryPolicy
 from champion.serving.tables import endpoint_configs
 
 START = datetime(2026, 5, 4, tzinfo=UTC)
@@ -180,7 +181,7 @@ def analyse_ramp(
     tuned = SequentialTest(design.sequential_tuning)
     with read(engine) as conn:
         for k, share in enumerate(scenario.shares):
-            arms = experiment_arms(endpoint, "canary", _params(share), VERSIONS.__getitem__)
+            arms = experiment_arms(endpoint, CanaryPolicy, _params(share), VERSIONS.__getitem__)
             for look in range(1, scenario.looks_per_step + 1):
                 end = starts[k] + span * (look / scenario.looks_per_step)
                 window = ArmWindow(endpoint, (), since_config=1, start=START, end=end)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import statistics
 import time
 
-from champion.diagnostics import StageTimings
 from champion.registry import VersionKey
+from champion.serving import StageTimings
 
 
 def added_work(n: int) -> float:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from prometheus_client import (
     CollectorRegistry,
@@ -14,10 +15,7 @@ from prometheus_client import (
     ProcessCollector,
 )
 
-if TYPE_CHECKING:
-    from champion.drift.table import TableDrift
-
-__all__ = ["Metrics"]
+__all__ = ["ColumnStatistic", "DriftStatistics", "Metrics"]
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _LONGER_BUCKETS = (5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
@@ -36,6 +34,27 @@ def latency_buckets(timeout_seconds: float) -> tuple[float, ...]:
     """
     below = [b for b in (*_LATENCY_BUCKETS, *_LONGER_BUCKETS) if b < timeout_seconds]
     return (*below, timeout_seconds)
+
+
+class ColumnStatistic(Protocol):
+    """One column's drift statistic, as :class:`champion.drift.ColumnDrift` has it."""
+
+    @property
+    def column(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def statistic(self) -> float: ...
+
+
+class DriftStatistics(Protocol):
+    """What a drift run publishes, as :class:`champion.drift.TableDrift` has it: the metrics
+    are below every service, so they name the shape rather than import drift."""
+
+    @property
+    def share_drifted(self) -> float: ...
+    @property
+    def columns(self) -> Sequence[ColumnStatistic]: ...
 
 
 class Metrics:
@@ -274,7 +293,7 @@ class Metrics:
             registry=self.registry,
         )
 
-    def observe_drift(self, endpoint: str, drift: TableDrift) -> None:
+    def observe_drift(self, endpoint: str, drift: DriftStatistics) -> None:
         """Publish a drift run's share and per-column statistics."""
         self.drift_share.labels(endpoint).set(drift.share_drifted)
         for column in drift.columns:

@@ -4,10 +4,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from champion.automation import CronSchedule, Scheduler
+from champion.automation import CronSchedule, Scheduler, ScheduleSpec, next_run
 from champion.clock import FixedClock
 from champion.errors import InvalidInput
+from champion.periods import parse_window
 from champion.services import Services
 from champion.settings import Settings
 from tests.automation.trainers import customers, spec, write_batch
@@ -108,3 +110,18 @@ def test_cron_next_times(expression: str, after: datetime, expected: datetime) -
 def test_cron_refuses_bad_expressions(expression: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         CronSchedule.parse(expression).next_after(START)
+
+
+@pytest.mark.parametrize(
+    ("every", "step"),
+    [("1w", timedelta(weeks=1)), ("1.5h", timedelta(minutes=90)), ("90s", timedelta(seconds=90))],
+)
+def test_every_reads_durations_as_every_window_does(every: str, step: timedelta) -> None:
+    # One grammar: what --window accepts, a pipeline's schedule accepts too.
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert next_run(ScheduleSpec(every=every), now) == now + step == now + parse_window(every)
+
+
+def test_a_bad_every_names_the_field() -> None:
+    with pytest.raises(ValidationError, match=r"The 'schedule.every' must be a number and a unit"):
+        ScheduleSpec(every="0d")

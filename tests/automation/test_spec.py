@@ -31,7 +31,7 @@ def test_a_yaml_pipeline_resolves_its_source_beside_the_file(tmp_path: Path) -> 
         ({"gates": [{"metric": "f1", "at_least": 0.5}]}, "gate metric 'f1' is not in metrics"),
         ({"gates": [{"metric": "auc"}]}, "needs at_least or at_most"),
         ({"schedule": {"every": "6h", "cron": "0 * * * *"}}, "exactly one of 'every'"),
-        ({"schedule": {"every": "soon"}}, "schedule.every: String should match pattern"),
+        ({"schedule": {"every": "soon"}}, "schedule.every: Value error, The .schedule.every. must"),
         ({"train": {"entry": "no-colon"}}, "train.entry: String should match pattern"),
         ({"name": "bad name"}, "Invalid pipeline name 'bad name'"),
         ({"automation": "yolo"}, "automation: Input should be 'manual', 'approve' or 'auto'"),

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from champion.dashboard import PAGES, plotly_js
+from champion import plotlyjs
+from champion.dashboard import PAGES
 from champion.services import Services
 
 
@@ -20,7 +21,7 @@ def test_every_page_is_a_shell_that_loads_local_scripts_only(
     assert response.status_code == 200 and response.headers["content-type"].startswith(
         "text/javascript"
     )
-    assert response.content == plotly_js().read_bytes()
+    assert response.content == plotlyjs.PATH.read_bytes()
     assert client.get("/static/dashboard.js").status_code == 200
 
 

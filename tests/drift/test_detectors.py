@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 from scipy.spatial import distance
 
-from champion.drift import check_detector, default_detectors
+from champion.drift import default_detectors
 from champion.drift.detectors import (
     Chi2Detector,
     JensenShannonDetector,
@@ -18,6 +18,7 @@ from champion.drift.detectors.psi import PSI_FLOOR
 from champion.drift.profile import ColumnProfile
 from champion.drift.window import ColumnAccumulator
 from champion.errors import InvalidInput
+from champion.testing import check_detector
 
 TOLERANCE = 1e-9
 

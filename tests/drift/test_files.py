@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from champion.drift.files import count_rows, iter_table, read_table
+from champion.datafiles import count_rows, iter_table, read_table
 from champion.errors import InvalidInput
 
 

@@ -5,8 +5,9 @@ from typing import Any, ClassVar
 import pytest
 
 from champion.errors import Conflict, UnknownName
-from champion.evaluation import StatResult, StatTest, Summary, check_stattest, default_stattests
+from champion.evaluation import StatResult, StatTest, Summary, default_stattests
 from champion.evaluation.stattests import WelchTest
+from champion.testing import check_stattest
 
 STATTESTS = default_stattests()
 

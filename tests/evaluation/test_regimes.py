@@ -19,6 +19,7 @@ from champion.events.arms import ArmWindow
 from champion.registry.entities import VersionKey
 from champion.services import Services
 from champion.serving.assignment import bucket
+from champion.serving.policies import CanaryPolicy
 from champion.serving.tables import endpoint_configs
 from champion.settings import Settings
 from tests.conftest import ModelFolders
@@ -56,7 +57,7 @@ def _arm(unit: str, share: float) -> str:
 
 
 def _look(services: Services, share: float, end: Any = None) -> Analysis:
-    arms = experiment_arms("recs", "canary", _params(share), VERSIONS.__getitem__)
+    arms = experiment_arms("recs", CanaryPolicy, _params(share), VERSIONS.__getitem__)
     window = ArmWindow("recs", (), since_config=1, start=T0, end=end)
     with read(services.engine) as conn:
         return analyse(conn, DESIGN, arms, window)
@@ -74,7 +75,9 @@ def test_steps_are_the_runs_of_configurations_that_assign_alike(services: Servic
         ("canary", _params(0.1), 5 * hour),  # a later experiment's
     )
     with read(services.engine) as conn:
-        steps = assignment_regimes(conn, "recs", 1, T0 + timedelta(minutes=5), (0.1, 0.5, 1.0))
+        steps = assignment_regimes(
+            conn, "recs", 1, T0 + timedelta(minutes=5), (0.1, 0.5, 1.0), CanaryPolicy.compared_arms
+        )
     found = [(s.index, s.share, s.first_config, s.last_config, s.last) for s in steps]
     assert found == [(0, 0.1, 1, 2, False), (1, 0.5, 3, 4, True)]
     assert [s.started_at for s in steps] == [T0 + timedelta(minutes=5), T0 + 2 * hour]

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from champion import __version__
+from champion import __version__, plotlyjs
 from champion.access.binding import is_loopback
 from champion.api.state import state_of
-from champion.dashboard import PAGES, STATIC, TEMPLATES, Page, plotly_js
+from champion.dashboard import PAGES, STATIC, TEMPLATES, Page
 from champion.errors import NotFound
 
 __all__ = ["CSP", "router"]
@@ -68,7 +68,7 @@ for _page in PAGES:
 
 @router.get("/static/plotly.min.js")
 def plotly() -> Response:
-    return FileResponse(plotly_js(), media_type="text/javascript", headers=_CACHE)
+    return FileResponse(plotlyjs.PATH, media_type="text/javascript", headers=_CACHE)
 
 
 @router.get("/static/{filename}")

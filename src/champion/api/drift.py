@@ -206,7 +206,7 @@ def put_reference(
     ),
 ) -> Response:
     """Profile the uploaded data (and the model's outputs on it) as the version's reference."""
-    from champion.drift.files import SUFFIXES
+    from champion.datafiles import SUFFIXES
 
     services = state_of(request).services
     suffix = Path(file.filename or "").suffix

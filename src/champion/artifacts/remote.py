@@ -7,18 +7,17 @@ usual AWS variables and files (``AWS_ENDPOINT_URL``, ``AWS_REGION``, ``AWS_ACCES
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from champion.artifacts.cache import BlobCache
 from champion.artifacts.local import sha256_file
-from champion.errors import ChampionError, MissingExtra, NotFound, Unavailable
+from champion.errors import ChampionError, InvalidInput, MissingExtra, NotFound, Unavailable
 
-if TYPE_CHECKING:
-    from champion.artifacts.urls import ObjectUrl
-
-__all__ = ["SETTING", "ObjectArtifactStore"]
+__all__ = ["SETTING", "ObjectArtifactStore", "ObjectUrl"]
 
 SETTING = "CHAMPION_ARTIFACTS_URL"
 _AWS = (
@@ -26,6 +25,43 @@ _AWS = (
     "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)."
 )
 T = TypeVar("T")
+
+
+# S3's rules for bucket names: 3-63 lower-case letters, digits, dots and hyphens.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+@dataclass(frozen=True)
+class ObjectUrl:
+    """``s3://bucket/prefix``, the prefix without its slashes at either end.
+
+    >>> ObjectUrl.parse("s3://models/champion/prod/")
+    ObjectUrl(bucket='models', prefix='champion/prod')
+    >>> str(ObjectUrl.parse("s3://models"))
+    's3://models'
+    """
+
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def parse(cls, url: str) -> ObjectUrl:
+        scheme, sep, rest = url.partition("://")
+        bucket, _, prefix = rest.partition("/")
+        if scheme != "s3" or not sep or not _BUCKET.fullmatch(bucket):
+            raise InvalidInput(
+                f"{SETTING} must be an s3://bucket/prefix URL (a bucket name of 3 to 63 "
+                f"lower-case letters, digits, dots and hyphens). Got {url!r} instead."
+            )
+        return cls(bucket, prefix.strip("/"))
+
+    @property
+    def path(self) -> str:
+        """``bucket/prefix`` as fsspec names it."""
+        return f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket
+
+    def __str__(self) -> str:
+        return f"s3://{self.path}"
 
 
 def _filesystem() -> Any:

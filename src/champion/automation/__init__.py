@@ -11,13 +11,13 @@ from champion.automation.ingestion import (
     Ingestion,
     QualityCheck,
     QuarantinedRow,
-    Source,
 )
 from champion.automation.pipelines import TRIGGERS, PipelineRecord, Pipelines, Progress
 from champion.automation.quality import QualityFindings, ReferenceQuality
 from champion.automation.rollout import Rollout
 from champion.automation.runs import FINISHED, STEPS, Run, Step
 from champion.automation.scheduler import Scheduler, next_run
+from champion.automation.sources import Source
 from champion.automation.spec import (
     AlertTriggerSpec,
     ChampionGate,

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from champion.automation.ingestion import Ingestion, Source
+from champion.automation.ingestion import Ingestion
 from champion.automation.runs import Run, RunStore
+from champion.automation.sources import Source
 from champion.automation.spec import ChampionGate, PipelineSpec
 from champion.evaluation.experiments import Experiments
 from champion.plugins import Registry as PluginRegistry

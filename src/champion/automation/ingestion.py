@@ -18,7 +18,6 @@ data files under a temporary name and rename them.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import io
 import os
@@ -40,48 +39,17 @@ from champion import audit
 from champion.artifacts import sha256_file
 from champion.automation.quality import QualityFindings, describe_counted
 from champion.automation.screening import RejectedRow, Screened, column_problem, screen
-from champion.automation.spec import QualitySpec
+from champion.automation.sources import FORMATS, Source
 from champion.automation.tables import ingested_files, quarantined_rows
 from champion.clock import Clock
 from champion.db import read, write
 from champion.errors import InvalidInput, NotFound
-from champion.registry.manifest import FieldSpec
 
-__all__ = ["IngestedFile", "Ingestion", "QualityCheck", "QuarantinedRow", "Source"]
+__all__ = ["IngestedFile", "Ingestion", "QualityCheck", "QuarantinedRow"]
 
-QualityCheck: TypeAlias = Callable[["Source", pd.DataFrame], QualityFindings]
+QualityCheck: TypeAlias = Callable[[Source, pd.DataFrame], QualityFindings]
 """Reference-based checks of a source's screened rows: which to quarantine (row position →
 reasons) and the summary of every finding, kept on the file's record."""
-
-_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-_BEING_WRITTEN = (".tmp", ".part")
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a pipeline's data arrives, the schema (typed signature) it must have, and the
-    model whose reference profile its rows are checked against (``quality``)."""
-
-    name: str
-    path: str
-    fields: tuple[FieldSpec, ...]
-    model: str | None = None
-    quality: QualitySpec | None = None
-
-    def files(self) -> list[Path]:
-        """The data files present now, in name order."""
-        if os.path.isdir(self.path):
-            candidates = [Path(self.path) / name for name in os.listdir(self.path)]
-        else:
-            candidates = [Path(p) for p in glob.glob(self.path)]
-        return sorted(
-            p
-            for p in candidates
-            if p.is_file()
-            and p.suffix.lower() in _SUFFIXES
-            and not p.name.startswith(".")
-            and not p.name.endswith(_BEING_WRITTEN)
-        )
 
 
 @dataclass(frozen=True)
@@ -409,7 +377,7 @@ class _Audit:
 
 
 def _read_file(path: Path) -> pd.DataFrame:
-    if _SUFFIXES[path.suffix.lower()] == "parquet":
+    if FORMATS[path.suffix.lower()] == "parquet":
         frame: pd.DataFrame = pq.read_table(path).to_pandas()
         return frame
     # Everything as text: the screening converts and reports each cell against the schema.

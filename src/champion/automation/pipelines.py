@@ -14,8 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from champion import audit
-from champion.automation.ingestion import Ingestion, Source
+from champion.automation.ingestion import Ingestion
 from champion.automation.runs import STEPS, Run, RunStore, audit_about, process_owner
+from champion.automation.sources import Source
 from champion.automation.spec import PipelineSpec
 from champion.automation.steps import STEP_FUNCTIONS, RunContext, Stop, still_valid
 from champion.automation.tables import pipeline_runs, pipelines

@@ -34,7 +34,7 @@ from champion.errors import NotFound
 from champion.registry import Registry
 
 if TYPE_CHECKING:
-    from champion.automation.ingestion import Source
+    from champion.automation.sources import Source
     from champion.drift.references import References
 
 __all__ = ["QualityFindings", "ReferenceQuality", "describe_counted"]

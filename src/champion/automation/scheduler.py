@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -31,12 +30,11 @@ from champion.automation.tables import pipeline_runs, pipelines
 from champion.automation.triggers import answer_alerts
 from champion.db import read, write
 from champion.errors import ChampionError, Conflict
+from champion.periods import parse_window
 
 __all__ = ["Scheduler", "next_run"]
 
 logger = logging.getLogger("champion.automation")
-
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def next_run(schedule: ScheduleSpec, after: datetime, previous: datetime | None = None) -> datetime:
@@ -58,9 +56,7 @@ def next_run(schedule: ScheduleSpec, after: datetime, previous: datetime | None 
     if schedule.cron is not None:
         return CronSchedule.parse(schedule.cron).next_after(after)
     assert schedule.every is not None  # a ScheduleSpec has exactly one of the two
-    match = re.fullmatch(r"(\d+)([smhd])", schedule.every)
-    assert match is not None  # the pattern is checked by ScheduleSpec
-    step = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    step = parse_window(schedule.every, "schedule.every")
     if previous is None:
         return after + step
     missed = max(0, int((after - previous) / step))

@@ -58,7 +58,14 @@ __all__ = [
 CLASSIFIER_METRICS = ("accuracy", "auc", "f1", "log_loss")
 REGRESSOR_METRICS = ("mae", "r2", "rmse")
 LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse"})
-_DURATION = r"^\d+(s|m|h|d)$"
+
+
+def _duration(text: str, field: str) -> None:
+    """One grammar for every duration (the CLI's --window, the API's window, these)."""
+    try:
+        parse_window(text, field)
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
 
 
 class _Strict(BaseModel):
@@ -139,21 +146,27 @@ class DeploySpec(_Strict):
 
 
 class ScheduleSpec(_Strict):
-    every: str | None = Field(default=None, pattern=_DURATION, examples=["6h"])
+    every: str | None = Field(default=None, examples=["6h", "1w"])
+    """A duration as every window is written (``periods.parse_window``): 90s, 15m, 6h, 1d, 1w."""
     cron: str | None = Field(default=None, examples=["0 3 * * *"])
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str | None) -> str | None:
+        if value is not None:
+            _duration(value, "schedule.every")
+        return value
 
     @model_validator(mode="after")
     def _one(self) -> ScheduleSpec:
         if (self.every is None) == (self.cron is None):
             raise ValueError("a schedule has exactly one of 'every' (e.g. 6h) or 'cron'")
         # Refused now, not at every scheduler tick.
-        try:
-            if self.every is not None:
-                parse_window(self.every, "schedule.every")
-            else:
-                CronSchedule.parse(self.cron or "")
-        except InvalidInput as exc:
-            raise ValueError(exc.message) from None
+        if self.cron is not None:
+            try:
+                CronSchedule.parse(self.cron)
+            except InvalidInput as exc:
+                raise ValueError(exc.message) from None
         return self
 
 
@@ -165,15 +178,12 @@ class AlertTriggerSpec(_Strict):
     """
 
     rules: list[str] = Field(min_length=1, max_length=50, description="Alert rule names.")
-    cooldown: str = Field(default="1h", pattern=_DURATION, examples=["6h"])
+    cooldown: str = Field(default="1h", examples=["6h"])
 
     @field_validator("cooldown")
     @classmethod
     def _cooldown(cls, value: str) -> str:
-        try:
-            parse_window(value, "on_alert.cooldown")
-        except InvalidInput as exc:
-            raise ValueError(exc.message) from None
+        _duration(value, "on_alert.cooldown")
         return value
 
     @property

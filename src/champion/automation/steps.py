@@ -29,6 +29,7 @@ from champion.automation.scoring import (
 )
 from champion.automation.spec import ThresholdGate
 from champion.automation.training import TrainingJob, load_entry
+from champion.datafiles import missing_as_none
 from champion.errors import InvalidInput, NotFound
 from champion.registry import SignatureChecker
 from champion.registry.flavors import Loaded
@@ -151,7 +152,7 @@ def _predict(loaded: Loaded, manifest: Manifest, holdout: pd.DataFrame) -> list[
     missing = [c for c in columns if c not in holdout.columns]
     if missing:
         raise InvalidInput(f"The model's signature needs columns {missing!r} the data lacks.")
-    rows = holdout[columns].astype(object).where(holdout[columns].notna(), None)
+    rows = missing_as_none(holdout[columns])
     instances = SignatureChecker(manifest.signature.inputs, "holdout")(
         rows.to_dict(orient="records")
     )

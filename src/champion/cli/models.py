@@ -114,7 +114,7 @@ def compile_version(
     than the tolerance. Otherwise nothing is registered, the
     reason is printed and the exit code is 1.
     """
-    from champion.drift.files import read_table
+    from champion.datafiles import read_table
 
     rows = None if sample is None else read_table(sample)
     with open_services() as services, status("Compiling and comparing"):

@@ -3,19 +3,16 @@
 A page is a template under ``templates/``, its script ``static/<name>.js`` (pages hold no
 inline script: their Content-Security-Policy allows only the dashboard's own files) and one
 ``Page`` entry here; the script reads the API with the helpers of ``static/dashboard.js``.
-Plotly's bundled JavaScript is served from the installed plotly package, so the dashboard
-works offline.
+plotly.js is shipped inside champion (:mod:`champion.plotlyjs`), so the dashboard works
+offline.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from champion.errors import MissingExtra
-
-__all__ = ["PAGES", "STATIC", "TEMPLATES", "Page", "plotly_js"]
+__all__ = ["PAGES", "STATIC", "TEMPLATES", "Page"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -41,14 +38,3 @@ PAGES = (
     Page("pipelines", "/pipelines", "pipelines.html", "Pipelines"),
     Page("audit", "/audit", "audit.html", "Audit log"),
 )
-
-
-def plotly_js() -> Path:
-    """plotly.min.js as the installed plotly package bundles it (found without importing)."""
-    spec = importlib.util.find_spec("plotly")
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingExtra("The dashboard's charts need plotly: pip install plotly")
-    path = Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
-    if not path.is_file():
-        raise MissingExtra(f"The installed plotly has no {path.name}; reinstall plotly.")
-    return path

@@ -90,7 +90,7 @@ def write_item_knn_ranker(
     )
     norms = np.sqrt(np.asarray(matrix.sum(axis=0))).ravel()
     norms[norms == 0] = 1.0
-    normalised = matrix.multiply(1.0 / norms).tocsc()
+    normalised = sparse.csc_matrix(matrix.multiply(1.0 / norms))
     similarity = (normalised.T @ normalised).tocsr()
     similarity.setdiag(0.0)
     similarity = _top_per_row(similarity, neighbours)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
+import sqlalchemy as sa
 
+from champion.automation import Ingestion, Pipelines
 from champion.db import read
 from champion.diagnostics.health import (
     artifact_store_health,
@@ -18,15 +20,35 @@ from champion.diagnostics.health import (
 from champion.diagnostics.integrity import live_inputs, summarise
 from champion.diagnostics.packages import compare_packages, newest_versions
 from champion.diagnostics.steps import step_timings
-from champion.diagnostics.timing import StageTimings
 from champion.errors import ChampionError
-from champion.services import Services
+from champion.registry import Registry
+from champion.serving.endpoints import Endpoints
+from champion.serving.timing import StageTimings
+from champion.settings import Settings
 
-__all__ = ["diagnose", "update_check"]
+__all__ = ["Diagnosed", "diagnose", "update_check"]
+
+
+class Diagnosed(Protocol):
+    """The services of one home that a diagnosis reads (:class:`champion.services.Services`
+    has them): named here so diagnostics depends on services, not on the wiring of them."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def engine(self) -> sa.Engine: ...
+    @property
+    def registry(self) -> Registry: ...
+    @property
+    def endpoints(self) -> Endpoints: ...
+    @property
+    def pipelines(self) -> Pipelines: ...
+    @property
+    def ingestion(self) -> Ingestion: ...
 
 
 def diagnose(
-    services: Services,
+    services: Diagnosed,
     *,
     stages: StageTimings | None = None,
     loaded: Collection[str] = (),
@@ -109,7 +131,7 @@ def update_check(enabled: bool) -> dict[str, Any]:
     }
 
 
-def _ingested(services: Services, pipelines: list[Any]) -> dict[str, Any]:
+def _ingested(services: Diagnosed, pipelines: list[Any]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for source in sorted({p.spec.source_name for p in pipelines}):
         files = [f for f in services.ingestion.files(source) if f.accepted_rows > 0]
@@ -125,7 +147,7 @@ def _ingested(services: Services, pipelines: list[Any]) -> dict[str, Any]:
     return found
 
 
-def _live(services: Services, limit: int) -> dict[str, Any]:
+def _live(services: Diagnosed, limit: int) -> dict[str, Any]:
     found: dict[str, Any] = {}
     with read(services.engine) as conn:
         for config in services.endpoints.list_endpoints():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from champion.drift.concept import Detection, Performance, PerformanceBucket, performance
-from champion.drift.contract import check_detector
 from champion.drift.days import DriftDays, drift_days_guard
 from champion.drift.detectors import (
     BatchDetector,
@@ -27,7 +26,6 @@ from champion.drift.streams import (
     WarningDetector,
     default_stream_detectors,
 )
-from champion.drift.streams.contract import check_stream_detector
 from champion.drift.table import ColumnDrift, TableDrift, compare_table
 from champion.drift.timeline import DriftTimeline, drift_timeline
 from champion.drift.window import ColumnAccumulator, ColumnWindow
@@ -63,9 +61,7 @@ __all__ = [
     "StreamSpec",
     "TableDrift",
     "WarningDetector",
-    "check_detector",
     "check_frame",
-    "check_stream_detector",
     "compare_table",
     "default_detectors",
     "default_stream_detectors",

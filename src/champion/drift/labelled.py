@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from champion.datafiles import missing_as_none
 from champion.db import read
 from champion.drift.cbpe import Calibration, FloatArray
 from champion.drift.tables import reference_labels
@@ -97,9 +98,7 @@ def label_reference(frame: pd.DataFrame, outputs: Sequence[Json], label: str) ->
         )
     classes, score, predicted = served_scores(outputs)
     positive = classes[-1]
-    truth_text = [
-        label_text(v) for v in frame[label].astype(object).where(frame[label].notna(), None)
-    ]
+    truth_text = [label_text(v) for v in missing_as_none(frame[label])]
     unknown = sorted({v for v in truth_text if v is not None} - set(classes))
     if unknown:
         raise InvalidInput(

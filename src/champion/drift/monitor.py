@@ -19,8 +19,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from champion.clock import Clock
+from champion.datafiles import iter_table
 from champion.db import read
-from champion.drift.files import iter_table
 from champion.drift.quality import QualityCounter
 from champion.drift.references import References, StoredReference
 from champion.drift.span import Resolution, read_span, span_versions
@@ -259,7 +259,7 @@ class DriftMonitor:
         if isinstance(data, pd.DataFrame):
             chunks, total = [data], len(data)
         elif isinstance(data, Path | str):
-            from champion.drift.files import count_rows
+            from champion.datafiles import count_rows
 
             chunks, total, source = iter_table(data), count_rows(data), Path(data).name
         else:

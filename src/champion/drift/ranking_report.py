@@ -18,6 +18,7 @@ from champion.drift.ranking import RankingMonitor
 
 # The drift report's page policy and drawing script, shared so both pages allow one script.
 from champion.drift.report import _DRAW, _policy, script_json
+from champion.plotlyjs import plotly_js
 
 __all__ = ["write_ranking_report"]
 
@@ -99,8 +100,6 @@ def _context(version: dict[str, Any]) -> str:
 
 
 def _page(body: dict[str, Any]) -> str:
-    from plotly.offline import get_plotlyjs
-
     figures = {f"items-{i}": _figure(v) for i, v in enumerate(body["versions"])}
     charts = "".join(
         f"<section><h3>{_esc(v['version'])}: shown items</h3><div id='items-{i}'></div></section>"
@@ -109,7 +108,7 @@ def _page(body: dict[str, Any]) -> str:
     rows = _row("window before", body["reference"]) + "".join(
         _row(v["version"], v) for v in body["versions"]
     )
-    plotly = get_plotlyjs()
+    plotly = plotly_js()
     message = f"<p><strong>{_esc(body['message'])}</strong></p>" if body["message"] else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

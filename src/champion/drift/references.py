@@ -25,8 +25,8 @@ import sqlalchemy as sa
 
 from champion import audit
 from champion.clock import Clock
+from champion.datafiles import missing_as_none, read_table
 from champion.db import read, write
-from champion.drift.files import read_table
 from champion.drift.labelled import LabelledReference, label_reference, store_labelled
 from champion.drift.profile import ColumnKind, ReferenceProfile
 from champion.drift.tables import reference_profiles
@@ -114,7 +114,7 @@ def _flat(value: Json, prefix: str) -> dict[str, Any]:
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-like rows: missing values are None, numbers are Python numbers."""
-    plain = frame.astype(object).where(frame.notna(), None)
+    plain = missing_as_none(frame)
     return [
         {str(k): v.item() if isinstance(v, np.generic) else v for k, v in row.items()}
         for row in plain.to_dict(orient="records")

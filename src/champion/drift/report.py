@@ -21,6 +21,7 @@ import orjson
 from champion.drift.monitor import DriftRun
 from champion.drift.profile import ColumnProfile
 from champion.drift.window import ColumnWindow
+from champion.plotlyjs import plotly_js
 
 __all__ = ["distribution", "report_json", "script_json", "write_report"]
 
@@ -159,8 +160,6 @@ def _policy(*scripts: str) -> str:
 
 
 def _page(body: dict[str, Any]) -> str:
-    from plotly.offline import get_plotlyjs
-
     def esc(value: Any) -> str:
         return html.escape(str(value))
 
@@ -207,7 +206,7 @@ def _page(body: dict[str, Any]) -> str:
         if unchecked
         else ""
     )
-    plotly = get_plotlyjs()
+    plotly = plotly_js()
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{_policy(plotly, _DRAW)}">

@@ -35,7 +35,6 @@ from champion.evaluation.stattests import (
     StatResult,
     StatTest,
     Summary,
-    check_stattest,
     default_stattests,
 )
 from champion.evaluation.timeline import ExperimentTimeline, experiment_timeline, mean_interval
@@ -73,7 +72,6 @@ __all__ = [
     "assignment_regimes",
     "check_fits",
     "check_score_history",
-    "check_stattest",
     "compare_offline",
     "decide",
     "default_stattests",

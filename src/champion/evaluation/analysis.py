@@ -17,10 +17,10 @@ from champion.evaluation.propensity import PropensityEstimate, propensity_estima
 from champion.evaluation.regimes import (
     Regime,
     StepNumbers,
-    assignment_regimes,
     current_regime,
     regime_window,
     step_numbers,
+    window_regimes,
 )
 from champion.evaluation.verdicts import MetricResult, compare
 from champion.events.arms import ArmWindow, arm_counts
@@ -80,13 +80,7 @@ def analyse(
     are scored only when the design uses them (what the controller needs on each look).
     """
     window = replace(window, arms=arms.logged_arms)
-    regimes = (
-        []
-        if window.since_config is None
-        else assignment_regimes(
-            conn, window.endpoint, window.since_config, window.start, design.ramp.steps
-        )
-    )
+    regimes = window_regimes(conn, window, arms, design.ramp.steps)
     regime = current_regime(regimes, window.end)
     steps = step_numbers(conn, arms, window, [r for r in regimes if r.index <= _index(regime)])
     window = regime_window(window, regime)

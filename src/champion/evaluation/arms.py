@@ -1,23 +1,21 @@
-"""Which arms an endpoint's policy compares: the control, the challengers and their versions."""
+"""Which arms an endpoint's policy compares: the control, the challengers and their versions.
+
+Each policy says what its parameters compare (``compared_arms``), so a policy from the
+``champion.policies`` entry point runs experiments as the built-in ones do.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from champion.errors import InvalidInput
 from champion.registry.entities import VersionKey
-from champion.serving.policies.ab import AbParams
-from champion.serving.policies.bandit import BanditParams
-from champion.serving.policies.base import parse_params
-from champion.serving.policies.canary import CanaryParams
-from champion.serving.policies.interleave import InterleaveParams
+from champion.serving.policies import PolicyArms, PolicyFactory
 from champion.serving.stages import policy_under_test
 
-__all__ = ["EXPERIMENT_POLICIES", "ExperimentArms", "configured_split", "experiment_arms"]
-
-EXPERIMENT_POLICIES = ("ab", "bandit", "canary", "interleave")
+__all__ = ["ExperimentArms", "endpoint_arms", "experiment_arms"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +40,12 @@ class ExperimentArms:
     timeout_ms: float | None = None
     stage: str | None = None
     """A pipeline endpoint's stage under test, whose arms these are."""
+    factory: PolicyFactory | None = field(default=None, compare=False, repr=False)
+    """The policy the arms came from, asked again for each ramp step's parameters."""
+
+    def compared_arms(self, params: Mapping[str, Any]) -> PolicyArms | None:
+        """The arms under other parameters of the same policy (a ramp step's)."""
+        return None if self.factory is None else self.factory.compared_arms(params)
 
     @property
     def logged_arms(self) -> tuple[str, ...]:
@@ -52,86 +56,44 @@ class ExperimentArms:
 
 
 def experiment_arms(
-    endpoint: str, policy: str, params: Mapping[str, Any], resolve: Callable[[str], VersionKey]
+    endpoint: str,
+    policy: PolicyFactory,
+    params: Mapping[str, Any],
+    resolve: Callable[[str], VersionKey],
 ) -> ExperimentArms:
-    """The arms of an endpoint's ``policy`` (a pipeline endpoint's: those of its stage under
-    test); InvalidInput for one that runs no comparison."""
-    policy, params, stage = policy_under_test(policy, params)
-    if stage is not None:
-        return replace(experiment_arms(endpoint, policy, params, resolve), stage=stage)
-    timeout = params.get("timeout_ms")
-    if policy == "canary":
-        canary = parse_params(CanaryParams, params)
-        refs = {"champion": canary.champion, "challenger": canary.challenger}
-        return ExperimentArms(
-            "canary",
-            "champion",
-            ("challenger",),
-            refs,
-            _resolved(refs, resolve),
-            share=canary.share,
-            expected_shares=configured_split(policy, params),
-            timeout_ms=timeout,
+    """The arms of an endpoint's ``policy``; InvalidInput for one that runs no comparison."""
+    arms = policy.compared_arms(params)
+    if arms is None:
+        raise InvalidInput(
+            f"Endpoint {endpoint!r} uses the {policy.name} policy, which compares no "
+            "versions; an experiment needs a policy that does (ab, bandit, canary, interleave "
+            "or a plugin's). Configure e.g. a canary first: champion endpoints set "
+            f"{endpoint} --policy canary --param champion=... --param challenger=... "
+            "--param share=0.01"
         )
-    if policy == "interleave":
-        pair = parse_params(InterleaveParams, params)
-        refs = {"champion": pair.champion, "challenger": pair.challenger}
-        return ExperimentArms(
-            "interleave",
-            "champion",
-            ("challenger",),
-            refs,
-            _resolved(refs, resolve),
-            timeout_ms=timeout,
-        )
-    if policy == "ab":
-        ab = parse_params(AbParams, params)
-        control = ab.control_arm()
-        return ExperimentArms(
-            "ab",
-            control,
-            tuple(sorted(set(ab.arms) - {control})),
-            dict(ab.arms),
-            _resolved(dict(ab.arms), resolve),
-            expected_shares=configured_split(policy, params),
-            timeout_ms=timeout,
-        )
-    if policy == "bandit":
-        bandit = parse_params(BanditParams, params)
-        control = bandit.control or sorted(bandit.arms)[0]
-        return ExperimentArms(
-            "bandit",
-            control,
-            tuple(sorted(set(bandit.arms) - {control})),
-            dict(bandit.arms),
-            _resolved(dict(bandit.arms), resolve),
-            reward=bandit.reward,
-            timeout_ms=timeout,
-        )
-    raise InvalidInput(
-        f"Endpoint {endpoint!r} uses the {policy} policy, which compares no "
-        f"versions; an experiment needs one of: {', '.join(EXPERIMENT_POLICIES)}. "
-        f"Configure e.g. a canary first: champion endpoints set {endpoint} --policy canary "
-        "--param champion=... --param challenger=... --param share=0.01"
+    return ExperimentArms(
+        policy.name,
+        arms.control,
+        arms.challengers,
+        dict(arms.refs),
+        {arm: resolve(ref) for arm, ref in arms.refs.items()},
+        share=arms.share,
+        expected_shares=arms.shares,
+        reward=arms.reward,
+        timeout_ms=params.get("timeout_ms"),
+        factory=policy,
     )
 
 
-def configured_split(policy: str, params: Mapping[str, Any]) -> dict[str, float] | None:
-    """Each arm's configured share of units under a canary or an A/B split; None for the
-    policies that adapt the split (bandit) or send every unit to both versions."""
-    policy, params, _ = policy_under_test(policy, params)
-    if policy == "canary":
-        share = parse_params(CanaryParams, params).share
-        return {"champion": 1.0 - share, "challenger": share}
-    if policy == "ab":
-        ab = parse_params(AbParams, params)
-        weights = ab.weights or {arm: 1.0 for arm in ab.arms}
-        total = sum(weights.values())
-        return {arm: w / total for arm, w in weights.items()}
-    return None
-
-
-def _resolved(
-    refs: Mapping[str, str], resolve: Callable[[str], VersionKey]
-) -> dict[str, VersionKey]:
-    return {arm: resolve(ref) for arm, ref in refs.items()}
+def endpoint_arms(
+    endpoint: str,
+    policy: str,
+    params: Mapping[str, Any],
+    resolve: Callable[[str], VersionKey],
+    policies: Callable[[str], PolicyFactory],
+) -> ExperimentArms:
+    """The arms of an endpoint configured with the policy named ``policy`` (a pipeline
+    endpoint's: those of its stage under test); InvalidInput for one that compares none."""
+    tested, tested_params, stage = policy_under_test(policy, params)
+    arms = experiment_arms(endpoint, policies(tested), tested_params, resolve)
+    return replace(arms, stage=stage)

@@ -14,7 +14,7 @@ from champion.clock import Clock
 from champion.db import read, write
 from champion.errors import Compacted, Conflict, InvalidInput, NotFound
 from champion.evaluation.analysis import Analysis, analyse
-from champion.evaluation.arms import ExperimentArms, experiment_arms
+from champion.evaluation.arms import ExperimentArms, endpoint_arms, experiment_arms
 from champion.evaluation.decision import Decision, decide
 from champion.evaluation.design import ExperimentDesign, check_fits, parse_design
 from champion.evaluation.horizon import FIXED_HORIZON, Horizon, fix_horizon, horizon_reached
@@ -182,12 +182,18 @@ class Experiments:
         when it finished."""
         if experiment.running:
             config = self.endpoints.get(experiment.endpoint)
-            return experiment_arms(config.name, config.policy, config.params, self._resolve)
+            return endpoint_arms(
+                config.name,
+                config.policy,
+                config.params,
+                self._resolve,
+                self.endpoints.policies.get,
+            )
         compared = (experiment.outcome or {}).get("compared", {})
         pinned = compared.get("versions", {})
         arms = experiment_arms(
             experiment.endpoint,
-            compared.get("policy", ""),
+            self.endpoints.policies.get(compared.get("policy", "")),
             compared.get("params", {}),
             lambda ref: _key(pinned.get(ref, ref)),
         )
@@ -327,7 +333,9 @@ class Experiments:
         reason: str,
     ) -> Experiment:
         config = self.endpoints.get(endpoint, conn=conn)
-        arms = experiment_arms(config.name, config.policy, config.params, self._resolve)
+        arms = endpoint_arms(
+            config.name, config.policy, config.params, self._resolve, self.endpoints.policies.get
+        )
         check_fits(design, arms.policy)
         now = self.clock.now()
         if design.cuped:

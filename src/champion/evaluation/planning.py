@@ -27,7 +27,7 @@ from scipy import optimize, stats
 
 from champion.db import read
 from champion.errors import InvalidInput, NotFound
-from champion.evaluation.arms import experiment_arms
+from champion.evaluation.arms import endpoint_arms
 from champion.evaluation.comparisons import interleaving_comparisons
 from champion.evaluation.design import ExperimentDesign, parse_design
 from champion.evaluation.experiments import Experiments
@@ -396,7 +396,13 @@ def plan(
     base = current.design.model_dump() if current is not None and current.running else {}
     design = parse_design(base | changes)
     try:
-        arms = experiment_arms(config.name, config.policy, config.params, _any_version)
+        arms = endpoint_arms(
+            config.name,
+            config.policy,
+            config.params,
+            _any_version,
+            experiments.endpoints.policies.get,
+        )
         challengers = len(arms.challengers)
     except InvalidInput:  # a single version: plan a one-challenger test
         challengers = 1

@@ -31,6 +31,7 @@ no other step spends any of ``alpha`` on a win.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import SimpleNamespace
@@ -38,9 +39,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from champion.evaluation.arms import ExperimentArms, configured_split
+from champion.evaluation.arms import ExperimentArms
 from champion.evaluation.health import HealthCheck, srm_check
 from champion.events.arms import ArmWindow, arm_counts
+from champion.serving.policies import PolicyArms
 from champion.serving.stages import policy_under_test
 from champion.serving.tables import endpoint_configs
 
@@ -51,11 +53,9 @@ __all__ = [
     "current_regime",
     "regime_window",
     "step_numbers",
+    "window_regimes",
 ]
 
-# Policies whose split is fixed by the configuration; the others (bandit, interleave) have
-# one regime for the whole experiment.
-_SPLIT_POLICIES = frozenset({"canary", "ab"})
 # Parameters that do not change who is in which arm.
 _NOT_ASSIGNMENT = frozenset({"timeout_ms"})
 
@@ -91,8 +91,10 @@ class Regime:
         }
 
 
-def _assignment_key(policy: str, salt: str, params: dict[str, Any]) -> str:
-    if policy not in _SPLIT_POLICIES:
+def _assignment_key(policy: str, salt: str, params: dict[str, Any], split: bool) -> str:
+    # A policy whose configuration fixes the split (its arms have shares: canary, ab) starts a
+    # regime at each new split; the others (bandit, interleave) have one for the experiment.
+    if not split:
         return policy
     kept = {k: v for k, v in params.items() if k not in _NOT_ASSIGNMENT}
     return json.dumps([policy, salt, kept], sort_keys=True, default=str)
@@ -116,13 +118,14 @@ def assignment_regimes(
     since_config: int,
     started_at: datetime | None,
     ramp_steps: tuple[float, ...],
+    compared_arms: Callable[[Mapping[str, Any]], PolicyArms | None],
 ) -> list[Regime]:
     """The regimes of the experiment that started on ``endpoint`` with configuration
     ``since_config`` at ``started_at``, oldest first (see the module docstring).
 
     They end at the first configuration with another policy (the promotion or rollback
     that finished the experiment); ``ramp_steps`` (the design's) says which step is the
-    last before 100 %.
+    last before 100 %. ``compared_arms`` is the policy's: it reads each step's shares.
     """
     c = endpoint_configs
     rows = conn.execute(
@@ -136,7 +139,9 @@ def assignment_regimes(
     for row in configs:
         if groups and row.policy != groups[0][1][0].policy:
             break
-        key = _assignment_key(row.policy, row.salt, dict(row.params))
+        arms = compared_arms(row.params)
+        split = arms is not None and arms.shares is not None
+        key = _assignment_key(row.policy, row.salt, dict(row.params), split)
         if groups and groups[-1][0] == key:
             groups[-1][1].append(row)
         else:
@@ -144,8 +149,9 @@ def assignment_regimes(
     regimes = []
     for index, (_, members) in enumerate(groups):
         first = members[0]
-        shares = configured_split(first.policy, first.params)
-        share = shares.get("challenger") if first.policy == "canary" and shares else None
+        arms = compared_arms(first.params)
+        shares = None if arms is None else arms.shares
+        share = None if arms is None else arms.share
         regimes.append(
             Regime(
                 index=index,
@@ -162,6 +168,22 @@ def assignment_regimes(
             )
         )
     return regimes
+
+
+def window_regimes(
+    conn: sa.Connection, window: ArmWindow, arms: ExperimentArms, ramp_steps: tuple[float, ...]
+) -> list[Regime]:
+    """The regimes of an experiment's ``window``; none without its first configuration."""
+    if window.since_config is None:
+        return []
+    return assignment_regimes(
+        conn,
+        window.endpoint,
+        window.since_config,
+        window.start,
+        ramp_steps,
+        arms.compared_arms,
+    )
 
 
 def current_regime(regimes: list[Regime], end: datetime | None) -> Regime | None:

@@ -34,7 +34,7 @@ from champion.evaluation.arms import ExperimentArms
 from champion.evaluation.design import ExperimentDesign
 from champion.evaluation.experiments import Experiment, Experiments
 from champion.evaluation.horizon import FIXED_HORIZON, Horizon
-from champion.evaluation.regimes import Regime, assignment_regimes, regime_window
+from champion.evaluation.regimes import Regime, regime_window, window_regimes
 from champion.evaluation.stattests import RatioSummary
 from champion.events.arms import ArmWindow, read_ahead
 
@@ -173,13 +173,7 @@ def looks(
 ) -> list[Analysis]:
     """The analysis of ``window`` cut at each of ``ends`` (increasing; the last may be None),
     with every point's per-arm sums read in one pass over each ramp step's rollups."""
-    regimes = (
-        []
-        if window.since_config is None
-        else assignment_regimes(
-            conn, window.endpoint, window.since_config, window.start, design.ramp.steps
-        )
-    )
+    regimes = window_regimes(conn, window, arms, design.ramp.steps)
     steps: list[Regime | None] = [*regimes] or [None]
     for regime in steps:
         read_ahead(conn, regime_window(window, regime), ends)

@@ -182,7 +182,7 @@ def _rows(
                 "sample: the version has no reference data file to check the compiled model "
                 "on; give a sample of rows (a .parquet, .csv or .jsonl file)."
             )
-        from champion.drift.files import read_table
+        from champion.datafiles import read_table
 
         sample = read_table(reference)
     if len(sample) == 0:

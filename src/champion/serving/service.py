@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from champion import audit
 from champion.clock import Clock
 from champion.db import read
-from champion.diagnostics.timing import StageTimings
 from champion.errors import ChampionError, InvalidInput, ModelFailed, NotFound
 from champion.events import PredictionEvent, PredictionWriter, ShadowEvent, ShownItem
 from champion.events.queries import arm_rewards
@@ -38,6 +37,7 @@ from champion.serving.placement import CallPlacement
 from champion.serving.policies import Assignment, BanditPolicy, Policy, Route, Served, single_answer
 from champion.serving.runtime import LoadedVersion, Runtime
 from champion.serving.stages import STAGES, Stage, parse_stages
+from champion.serving.timing import StageTimings
 from champion.types import Instance, Json
 
 __all__ = ["Answer", "ServingService"]

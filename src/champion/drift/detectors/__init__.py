@@ -11,6 +11,11 @@ from champion.drift.detectors.wasserstein import WASSERSTEIN, WassersteinDetecto
 from champion.plugins import Registry
 
 __all__ = [
+    "CHI2",
+    "JENSEN_SHANNON",
+    "KS",
+    "PSI",
+    "WASSERSTEIN",
     "BatchDetector",
     "Chi2Detector",
     "DetectorSpec",

@@ -46,6 +46,7 @@ class WassersteinDetector:
 
     def compare(self, reference: ColumnProfile, current: Any) -> DriftResult:
         window = window_for(self.name, self.column_kinds, reference, current)
+        assert window.sample is not None  # window_for keeps a sample of a numeric column
         norm = max(reference.std or 0.0, MIN_NORM)
         value = float(stats.wasserstein_distance(reference.support(), window.sample)) / norm
         return DriftResult(value, None, self.threshold, value >= self.threshold, self.name)

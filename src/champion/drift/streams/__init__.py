@@ -10,7 +10,10 @@ from champion.plugins import Registry
 
 __all__ = [
     "ADWIN",
+    "ADWIN_SPEC",
     "DDM",
+    "DDM_SPEC",
+    "PAGE_HINKLEY_SPEC",
     "PageHinkley",
     "StreamDetector",
     "StreamSpec",

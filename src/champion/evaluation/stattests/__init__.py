@@ -1,7 +1,7 @@
 """Statistical tests for experiments, registered by name.
 
 Every test implements :class:`StatTest` (``run(a, b, *, alpha) -> StatResult``) and keeps
-the contract in :func:`check_stattest`. Third-party tests register through the
+the contract in :func:`champion.testing.check_stattest`. Third-party tests register through the
 ``champion.stattests`` entry-point group.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 from champion.evaluation.stattests.adjusted import AdjustedArm, CovariateSums, cuped_arms
 from champion.evaluation.stattests.base import StatResult, StatTest, format_p_value
 from champion.evaluation.stattests.bayesian import BayesianTest
-from champion.evaluation.stattests.contract import check_stattest
 from champion.evaluation.stattests.cuped import CupedTest, cuped_theta
 from champion.evaluation.stattests.delta import DeltaMethodTest, ratio_and_variance
 from champion.evaluation.stattests.interleaving import (
@@ -50,7 +49,6 @@ __all__ = [
     "WelchTest",
     "always_valid",
     "benjamini_hochberg",
-    "check_stattest",
     "cuped_arms",
     "cuped_theta",
     "default_stattests",

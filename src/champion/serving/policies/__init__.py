@@ -8,6 +8,7 @@ from champion.serving.policies.bandit import BanditPolicy
 from champion.serving.policies.base import (
     Assignment,
     Policy,
+    PolicyArms,
     PolicyFactory,
     PolicyParams,
     Resolve,
@@ -30,6 +31,7 @@ __all__ = [
     "CanaryPolicy",
     "InterleavePolicy",
     "Policy",
+    "PolicyArms",
     "PolicyFactory",
     "PolicyParams",
     "Resolve",

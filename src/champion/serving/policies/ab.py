@@ -13,6 +13,7 @@ from champion.serving.policies.base import (
     ArmName,
     Assignment,
     NamedArms,
+    PolicyArms,
     PolicyParams,
     Resolve,
     Route,
@@ -107,6 +108,14 @@ class AbPolicy(NamedArms):
         weights = parsed.weights or dict.fromkeys(parsed.arms, 1.0)
         arms = {name: resolve(ref) for name, ref in parsed.arms.items()}
         return cls(arms, weights, parsed.control_arm(), parsed.timeout_seconds())
+
+    @classmethod
+    def compared_arms(cls, params: Mapping[str, Any]) -> PolicyArms:
+        parsed = parse_params(AbParams, params)
+        weights = parsed.weights or {arm: 1.0 for arm in parsed.arms}
+        total = sum(weights.values())
+        shares = {arm: w / total for arm, w in weights.items()}
+        return PolicyArms(parsed.control_arm(), dict(parsed.arms), shares=shares)
 
     def route(self, assignment: Assignment) -> Route:
         arm = next(name for bound, name in self._bounds if assignment.bucket < bound)

@@ -13,6 +13,7 @@ from champion.serving.policies.base import (
     ArmName,
     Assignment,
     NamedArms,
+    PolicyArms,
     PolicyParams,
     Resolve,
     Route,
@@ -97,6 +98,12 @@ class BanditPolicy(NamedArms):
             None,
             parsed.timeout_seconds(),
         )
+
+    @classmethod
+    def compared_arms(cls, params: Mapping[str, Any]) -> PolicyArms:
+        parsed = parse_params(BanditParams, params)
+        control = parsed.control or sorted(parsed.arms)[0]
+        return PolicyArms(control, dict(parsed.arms), reward=parsed.reward)
 
     def with_counts(self, counts: Mapping[str, tuple[int, int]]) -> BanditPolicy:
         """The same bandit with new (successes, trials) per arm."""

@@ -23,6 +23,7 @@ __all__ = [
     "Assignment",
     "NamedArms",
     "Policy",
+    "PolicyArms",
     "PolicyFactory",
     "PolicyParams",
     "Resolve",
@@ -110,6 +111,33 @@ class Policy(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PolicyArms:
+    """The arms a policy compares, read from its parameters: what an experiment on it needs.
+
+    ``refs`` maps each arm to its version reference as configured (``recs@champion``), and
+    ``control`` is the arm every other one (a challenger) is compared with. ``shares`` is each
+    arm's configured share of units, which the sample-ratio check expects; None when the
+    policy adapts the split (bandit) or sends every unit to every arm. ``share`` is the share
+    a ramp moves (the challenger's, under canary); ``reward`` the feedback a bandit learns from.
+
+    Examples
+    --------
+    >>> PolicyArms("a", {"a": "m/1", "c": "m/3", "b": "m/2"}).challengers
+    ('b', 'c')
+    """
+
+    control: str
+    refs: dict[str, str]
+    shares: dict[str, float] | None = None
+    share: float | None = None
+    reward: str | None = None
+
+    @property
+    def challengers(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.refs) - {self.control}))
+
+
 class PolicyFactory(Protocol):
     """A policy class: validates its parameters and builds itself with versions resolved."""
 
@@ -124,6 +152,11 @@ class PolicyFactory(Protocol):
         ...
 
     def build(self, params: Mapping[str, Any], resolve: Resolve) -> Policy: ...
+
+    def compared_arms(self, params: Mapping[str, Any]) -> PolicyArms | None:
+        """Validate ``params`` and return the arms they compare; None for a policy that
+        compares no versions (an experiment on it is refused)."""
+        ...
 
 
 ArmName = Annotated[str, Field(min_length=1, max_length=64)]

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 from champion.registry.entities import VersionKey
 from champion.serving.policies.base import (
     Assignment,
+    PolicyArms,
     PolicyParams,
     Resolve,
     Route,
@@ -55,6 +56,12 @@ class BlueGreenPolicy(RoutedVersionAnswers):
         return cls(
             resolve(parsed.blue), resolve(parsed.green), parsed.live, parsed.timeout_seconds()
         )
+
+    @classmethod
+    def compared_arms(cls, params: Mapping[str, Any]) -> PolicyArms | None:
+        """None: one version answers each unit, so there is nothing to compare."""
+        parse_params(BlueGreenParams, params)
+        return None
 
     def versions(self) -> tuple[VersionKey, ...]:
         return (self.blue, self.green)

@@ -11,6 +11,7 @@ from champion.registry.entities import VersionKey
 from champion.serving.assignment import BUCKETS
 from champion.serving.policies.base import (
     Assignment,
+    PolicyArms,
     PolicyParams,
     Resolve,
     Route,
@@ -86,6 +87,16 @@ class CanaryPolicy(RoutedVersionAnswers):
     @property
     def threshold(self) -> int:
         return round(self.share * BUCKETS)
+
+    @classmethod
+    def compared_arms(cls, params: Mapping[str, Any]) -> PolicyArms:
+        parsed = parse_params(CanaryParams, params)
+        return PolicyArms(
+            "champion",
+            {"champion": parsed.champion, "challenger": parsed.challenger},
+            shares={"champion": 1.0 - parsed.share, "challenger": parsed.share},
+            share=parsed.share,
+        )
 
     def versions(self) -> tuple[VersionKey, ...]:
         return (self.champion, self.challenger)

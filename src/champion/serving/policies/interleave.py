@@ -11,6 +11,7 @@ from pydantic import Field
 from champion.registry.entities import VersionKey
 from champion.serving.policies.base import (
     Assignment,
+    PolicyArms,
     PolicyParams,
     Resolve,
     Route,
@@ -72,6 +73,14 @@ class InterleavePolicy:
             parsed.method,
             parsed.tau,
             parsed.timeout_seconds(),
+        )
+
+    @classmethod
+    def compared_arms(cls, params: Mapping[str, Any]) -> PolicyArms:
+        """Both versions answer every request (logged in the one arm ``interleave``)."""
+        parsed = parse_params(InterleaveParams, params)
+        return PolicyArms(
+            "champion", {"champion": parsed.champion, "challenger": parsed.challenger}
         )
 
     def versions(self) -> tuple[VersionKey, ...]:

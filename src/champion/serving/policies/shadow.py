@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from champion.registry.entities import VersionKey
 from champion.serving.policies.base import (
     Assignment,
+    PolicyArms,
     PolicyParams,
     Resolve,
     Route,
@@ -52,6 +53,12 @@ class ShadowPolicy(RoutedVersionAnswers):
     def build(cls, params: Mapping[str, Any], resolve: Resolve) -> ShadowPolicy:
         parsed = parse_params(ShadowParams, params)
         return cls(resolve(parsed.champion), resolve(parsed.challenger), parsed.timeout_seconds())
+
+    @classmethod
+    def compared_arms(cls, params: Mapping[str, Any]) -> PolicyArms | None:
+        """None: one version answers each unit, so there is nothing to compare."""
+        parse_params(ShadowParams, params)
+        return None
 
     def versions(self) -> tuple[VersionKey, ...]:
         return (self.champion, self.challenger)

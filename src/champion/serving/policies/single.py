@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from champion.registry.entities import VersionKey
 from champion.serving.policies.base import (
     Assignment,
+    PolicyArms,
     PolicyParams,
     Resolve,
     Route,
@@ -52,6 +53,12 @@ class SinglePolicy(RoutedVersionAnswers):
     def build(cls, params: Mapping[str, Any], resolve: Resolve) -> SinglePolicy:
         parsed = parse_params(SingleParams, params)
         return cls(resolve(parsed.version), parsed.timeout_seconds())
+
+    @classmethod
+    def compared_arms(cls, params: Mapping[str, Any]) -> PolicyArms | None:
+        """None: one version answers each unit, so there is nothing to compare."""
+        parse_params(SingleParams, params)
+        return None
 
     def versions(self) -> tuple[VersionKey, ...]:
         return (self.version,)

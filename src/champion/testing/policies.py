@@ -1,12 +1,4 @@
-"""Contract checks that every implementation of an extension point must pass.
-
-``check_policy`` (routing policies), ``check_stattest`` (statistical tests),
-``check_detector`` (batch drift detectors), ``check_stream_detector`` (online change
-detectors) and ``check_flavor`` (model flavors).
-
-Plugin authors run them on their own classes; champion's test suite runs them on every
-registered implementation (tests/contracts/).
-"""
+"""The contract of a routing policy (``Policy`` and its ``PolicyFactory``)."""
 
 from __future__ import annotations
 
@@ -14,21 +6,11 @@ import random
 from collections import Counter
 from typing import Any
 
-from champion.drift.contract import check_detector
-from champion.drift.streams.contract import check_stream_detector
-from champion.evaluation.stattests.contract import check_stattest
 from champion.registry.entities import VersionKey
-from champion.registry.flavors.contract import check_flavor
 from champion.serving.assignment import BUCKETS
-from champion.serving.policies import Assignment, PolicyFactory
+from champion.serving.policies import Assignment, PolicyArms, PolicyFactory
 
-__all__ = [
-    "check_detector",
-    "check_flavor",
-    "check_policy",
-    "check_stattest",
-    "check_stream_detector",
-]
+__all__ = ["check_policy"]
 
 
 def _resolve(reference: str) -> VersionKey:
@@ -43,6 +25,8 @@ def check_policy(factory: PolicyFactory, params: dict[str, Any] | None = None) -
     * routing is a pure function of the assignment: same unit, bucket and seed → same route;
     * every called, fallback and shadow version is one the policy declared;
     * probabilities lie in [0, 1];
+    * ``compared_arms`` (None, or two or more arms) names only its versions, a control among
+      its arms, shares that sum to 1; with shares, every route goes to one of its arms;
     * a ranking's answer holds no duplicate items, positions run 1..n, at most k items, and
       each item is credited to exactly one called version that proposed it.
 
@@ -56,6 +40,9 @@ def check_policy(factory: PolicyFactory, params: dict[str, Any] | None = None) -
     assert declared == {_resolve(r) for r in references}, (
         f"{factory.name}: versions() {sorted(declared)} differ from references {references}"
     )
+    arms = factory.compared_arms(params)
+    if arms is not None:
+        _check_arms(factory, arms, references)
     for unit_index in range(200):
         unit = f"unit-{unit_index}"
         bucket = (unit_index * 7919) % BUCKETS
@@ -67,7 +54,19 @@ def check_policy(factory: PolicyFactory, params: dict[str, Any] | None = None) -
         assert first.calls, f"{factory.name}: a route must call at least one version"
         if first.probability is not None:
             assert 0.0 <= first.probability <= 1.0, f"{factory.name}: probability out of [0, 1]"
+        if arms is not None and arms.shares is not None:
+            assert first.arm in arms.refs, f"{factory.name}: route to {first.arm!r}, no arm"
         _check_ranking(factory, policy, first, unit_index)
+
+
+def _check_arms(factory: PolicyFactory, arms: PolicyArms, references: list[str]) -> None:
+    assert len(arms.refs) >= 2, f"{factory.name}: compared_arms() compares {len(arms.refs)} arm"
+    assert arms.control in arms.refs, f"{factory.name}: control {arms.control!r} is no arm"
+    unknown = set(arms.refs.values()) - set(references)
+    assert not unknown, f"{factory.name}: compared_arms() names versions {unknown} it never calls"
+    if arms.shares is not None:
+        assert set(arms.shares) == set(arms.refs), f"{factory.name}: shares name other arms"
+        assert abs(sum(arms.shares.values()) - 1.0) < 1e-9, f"{factory.name}: shares sum != 1"
 
 
 def _check_ranking(factory: PolicyFactory, policy: Any, route: Any, seed: int) -> None:

@@ -1,15 +1,17 @@
-"""Tables from files: read whole (a reference) or in chunks (a current window), flat memory."""
+"""Data files (CSV, Parquet, JSON lines): read whole (a reference) or in chunks (a current
+window), in flat memory."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, overload
 
 import pandas as pd
 
 from champion.errors import InvalidInput
 
-__all__ = ["SUFFIXES", "count_rows", "iter_table", "read_table"]
+__all__ = ["SUFFIXES", "count_rows", "iter_table", "missing_as_none", "read_table"]
 
 SUFFIXES = (".csv", ".parquet", ".jsonl")
 
@@ -61,3 +63,20 @@ def iter_table(path: Path | str, chunk_rows: int = 100_000) -> Iterator[pd.DataF
         yield from pd.read_json(path, lines=True, chunksize=chunk_rows)
         return
     yield from pd.read_csv(path, chunksize=chunk_rows)
+
+
+@overload
+def missing_as_none(data: pd.DataFrame) -> pd.DataFrame: ...
+@overload
+def missing_as_none(data: pd.Series) -> pd.Series: ...
+def missing_as_none(data: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+    """``data`` as Python objects, every missing value (NaN, NaT, NA) None: as JSON has it.
+
+    >>> missing_as_none(pd.Series([1.5, None])).tolist()
+    [1.5, None]
+    """
+    # pandas accepts None as ``other``; pandas-stubs 2.x leaves it out of the annotation.
+    none: Any = None
+    if isinstance(data, pd.DataFrame):
+        return data.astype(object).where(data.notna(), none)
+    return data.astype(object).where(data.notna(), none)

@@ -1,0 +1,44 @@
+"""Sources: where a pipeline's data files arrive, and which of them are ready to read."""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from champion.automation.spec import QualitySpec
+from champion.registry.manifest import FieldSpec
+
+__all__ = ["FORMATS", "Source"]
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+"""The data file suffixes a source picks up, and the format each is read as."""
+_BEING_WRITTEN = (".tmp", ".part")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a pipeline's data arrives, the schema (typed signature) it must have, and the
+    model whose reference profile its rows are checked against (``quality``)."""
+
+    name: str
+    path: str
+    fields: tuple[FieldSpec, ...]
+    model: str | None = None
+    quality: QualitySpec | None = None
+
+    def files(self) -> list[Path]:
+        """The data files present now, in name order."""
+        if os.path.isdir(self.path):
+            candidates = [Path(self.path) / name for name in os.listdir(self.path)]
+        else:
+            candidates = [Path(p) for p in glob.glob(self.path)]
+        return sorted(
+            p
+            for p in candidates
+            if p.is_file()
+            and p.suffix.lower() in FORMATS
+            and not p.name.startswith(".")
+            and not p.name.endswith(_BEING_WRITTEN)
+        )
