@@ -10,11 +10,10 @@ from champion.serving.assignment import BUCKETS, bucket
 from champion.serving.endpoints import EndpointConfig, Endpoints
 from champion.serving.runtime import LoadedVersion, Runtime
 from champion.serving.service import Answer, ServingService
-from champion.serving.timing import STAGES, StageTimings
+from champion.serving.timing import StageTimings
 
 __all__ = [
     "BUCKETS",
-    "STAGES",
     "Answer",
     "EndpointConfig",
     "Endpoints",

@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["STAGES", "WINDOW", "StageTimings"]
+__all__ = ["STEPS", "WINDOW", "StageTimings"]
 
-STAGES = ("routing", "model", "logging")
+STEPS = ("routing", "model", "logging")
+"""The steps of one request timed here (not the stages of a pipeline endpoint)."""
 WINDOW = 4096
 """Requests per (endpoint, version) the percentiles are computed over."""
 
@@ -66,7 +67,7 @@ class StageTimings:
             self._series.items(), key=lambda item: (item[0][0], str(item[0][1]))
         ):
             count, totals = series[0], series[1]
-            for s, name in enumerate(STAGES):
+            for s, name in enumerate(STEPS):
                 recent = np.asarray(series[2 + s][: min(count, WINDOW)]) * 1000
                 p50, p99 = np.percentile(recent, [50, 99]) if count else (None, None)
                 rows.append(
