@@ -121,7 +121,11 @@ def child(url: str) -> dict[str, Any]:
     class _Registry:  # endpoint_drift resolves only explicit versions, and none is given
         pass
 
-    monitor = DriftMonitor(engine, _Registry(), references, clock)  # type: ignore[arg-type]
+    class _Endpoints:  # the version serving the endpoint now: its only one
+        def live_version(self, endpoint: str) -> VersionKey:
+            return VersionKey("bench", 1)
+
+    monitor = DriftMonitor(engine, _Registry(), references, _Endpoints(), clock)  # type: ignore[arg-type]
     began = time.perf_counter()
     stored = monitor.endpoint_drift("bench", start=DAY0, end=DAY0 + timedelta(days=1))
     read_stored = time.perf_counter() - began
