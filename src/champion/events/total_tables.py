@@ -104,24 +104,23 @@ arm_moments = sa.Table(
     *_floats(["units", *TOTALS, *(product_column(a, b) for a, b in PRODUCTS)]),
 )
 
+
+def _version(*extra: sa.Column[Any]) -> list[sa.Column[Any]]:
+    return [
+        sa.Column("endpoint", sa.String(64), primary_key=True),
+        sa.Column("model", sa.String(64), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True),
+        sa.Column("arm", sa.String(64), primary_key=True),
+        *extra,
+    ]
+
+
 version_totals = sa.Table(
-    "version_totals",
-    metadata,
-    sa.Column("endpoint", sa.String(64), primary_key=True),
-    sa.Column("model", sa.String(64), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("arm", sa.String(64), primary_key=True),
-    *_floats([*VERSION_SUMS, "units"]),
+    "version_totals", metadata, *_version(), *_floats([*VERSION_SUMS, "units"])
 )
 
 version_units = sa.Table(
-    "version_units",
-    metadata,
-    sa.Column("endpoint", sa.String(64), primary_key=True),
-    sa.Column("model", sa.String(64), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("arm", sa.String(64), primary_key=True),
-    sa.Column("unit", sa.String(256), primary_key=True),
+    "version_units", metadata, *_version(sa.Column("unit", sa.String(256), primary_key=True))
 )
 
 aggregate_builds = sa.Table(

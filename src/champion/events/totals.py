@@ -137,7 +137,6 @@ def maintain(conn: sa.Connection, keyed: Mapping[Key, Mapping[str, float]]) -> N
     bounds = experiment_bounds(conn, {key[0] for key in keyed})
     changes: dict[tuple[Cell, str], dict[datetime, Vector]] = {}
     versions: dict[tuple[str, str, int, str], Vector] = {}
-    merged: dict[tuple[str, str, int, str], float] = {}
     answered: set[tuple[str, str, int, str, str]] = set()
     for key, values in keyed.items():
         endpoint, config, arm, model, version, unit, segment = key
@@ -145,28 +144,23 @@ def maintain(conn: sa.Connection, keyed: Mapping[Key, Mapping[str, float]]) -> N
         into = versions.setdefault(group, [0.0] * len(VERSION_SUMS))
         for n, name in enumerate(VERSION_SUMS):
             into[n] += values.get(name, 0)
-        if unit == MERGED:
-            # Only a rebuild over compacted segments reads these: their units were merged.
-            merged[group] = merged.get(group, 0.0) + values.get("units", 0)
-            continue
         if values.get("requests", 0) > 0:
             answered.add((*group, str(unit)))
         cell = (str(endpoint), int(config), str(arm), since_of(bounds[endpoint], segment))
         row = changes.setdefault((cell, str(unit)), {}).setdefault(segment, [0.0] * len(TOTALS))
         for n, name in enumerate(TOTALS):
             row[n] += values.get(name, 0)
-    _versions(conn, versions, merged, answered)
+    _versions(conn, versions, answered)
     _moments(conn, changes, bounds)
 
 
 def _versions(
     conn: sa.Connection,
     versions: dict[tuple[str, str, int, str], Vector],
-    merged: dict[tuple[str, str, int, str], float],
     answered: set[tuple[str, str, int, str, str]],
 ) -> None:
     v = version_units
-    new: dict[tuple[str, str, int, str], float] = dict(merged)
+    new: dict[tuple[str, str, int, str], float] = {}
     wanted = sorted(answered)
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
@@ -379,50 +373,129 @@ def rebuild_totals(
     now: datetime,
     *,
     progress: Callable[[int, int], None] | None = None,
-    batch: int = 20_000,
 ) -> int:
     """Recompute the totals, moments and version totals from the rollups, in the caller's
     transaction, and mark them built; ``progress`` gets (rollup rows read, rows in all).
-    Returns the rollup rows read. Segments are read in order, so every unit's additions
-    come in time order (no unit needs its history read)."""
+    Returns the rollup rows read.
+
+    One streamed pass in (cell, unit, segment) order: each unit's totals are cumulated
+    segment by segment and what each segment changed in its cell's moments is added up in
+    memory (O(cells x segments)); the moments are then the running sums of those changes.
+    The version tables are two ``INSERT ... SELECT``. Nothing here shares the fold pass's
+    incremental code, so the two check each other (``tests/events/test_rollups.py``)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
     clear_totals(conn)
     r = rollups
-    names = sorted(set(TOTALS) | set(VERSION_SUMS) | {"units"})
-    keys = [c for c in r.primary_key.columns if c.name != "segment_start"]
     total = int(conn.execute(sa.select(sa.func.count()).select_from(r)).scalar_one())
-    segments = [
-        _utc(at)
-        for at in conn.execute(
-            sa.select(r.c.segment_start).distinct().order_by(r.c.segment_start)
-        ).scalars()
-    ]
+    endpoints = conn.execute(sa.select(r.c.endpoint).distinct()).scalars().all()
+    bounds = experiment_bounds(conn, endpoints)
+    _rebuild_versions(conn)
+    query = (
+        sa.select(
+            r.c.endpoint,
+            r.c.config_version,
+            r.c.arm,
+            r.c.unit,
+            r.c.segment_start,
+            *(r.c[n] for n in TOTALS),
+        )
+        .where(r.c.unit != MERGED)
+        .order_by(r.c.endpoint, r.c.config_version, r.c.arm, r.c.unit, r.c.segment_start)
+    )
+    changes: dict[Cell, dict[datetime, Vector]] = {}
+    rows: list[dict[str, Any]] = []
+    current: tuple[Cell, str] | None = None
+    totals: Vector = []
+    last = EPOCH
     done = 0
-    for segment in segments:
-        after: tuple[Any, ...] | None = None
-        while True:
-            query = (
-                sa.select(*keys, *(r.c[n] for n in names))
-                .where(r.c.segment_start == segment)
-                .order_by(*keys)
-                .limit(batch)
+
+    def close() -> None:
+        if current is not None:
+            cell, unit = current
+            rows.append(
+                dict(zip(_CELL, cell, strict=True))
+                | {"unit": unit, "last_segment": last}
+                | dict(zip(TOTALS, totals, strict=True))
             )
-            if after is not None:
-                query = query.where(sa.tuple_(*keys) > sa.tuple_(*after))
-            rows = conn.execute(query).all()
-            if not rows:
-                break
-            keyed = {
-                (*row[: len(keys)], segment): {
-                    name: float(v or 0) for name, v in zip(names, row[len(keys) :], strict=True)
-                }
-                for row in rows
-            }
-            maintain(conn, keyed)
-            after = tuple(rows[-1][: len(keys)])
-            done += len(rows)
-            if progress is not None:
-                progress(done, total)
+        if len(rows) >= 10_000 or current is None:
+            _insert(conn, unit_totals, rows)
+
+    # Streamed (a server-side cursor on PostgreSQL); the statement's option, not the
+    # connection's, so the inserts between fetches are ordinary statements.
+    streamed = conn.execute(query.execution_options(stream_results=True, yield_per=10_000))
+    for endpoint, config, arm, unit, segment, *values in streamed:
+        segment = _utc(segment)
+        cell = (str(endpoint), int(config), str(arm), since_of(bounds[endpoint], segment))
+        if (cell, str(unit)) != current:
+            close()
+            current, totals = (cell, str(unit)), [0.0] * len(TOTALS)
+        new = [a + float(b or 0) for a, b in zip(totals, values, strict=True)]
+        change = [a - b for a, b in zip(_term(new), _term(totals), strict=True)]
+        into = changes.setdefault(cell, {}).setdefault(segment, [0.0] * len(_MOMENTS))
+        for k, value in enumerate(change):
+            into[k] += value
+        totals, last = new, segment
+        done += 1
+        if progress is not None and done % 10_000 == 0:
+            progress(done, total)
+    close()
+    current = None
+    close()
+    moments = []
+    for cell, segments in changes.items():
+        running = [0.0] * len(_MOMENTS)
+        for segment in sorted(segments):
+            running = [a + b for a, b in zip(running, segments[segment], strict=True)]
+            identity = dict(zip(_CELL, cell, strict=True)) | {"segment_start": segment}
+            moments.append(identity | dict(zip(_MOMENTS, running, strict=True)))
+    _insert(conn, arm_moments, moments)
     mark_built(conn, now)
+    if progress is not None:
+        progress(total, total)
     return done
+
+
+def _insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), 1_000):
+        conn.execute(table.insert(), rows[start : start + 1_000])
+    rows.clear()
+
+
+def _rebuild_versions(conn: sa.Connection) -> None:
+    # Units a version answered, then the per-version sums with those units (a compacted
+    # row adds the units it merged: per segment, so at least the true number).
+    r, v, u = rollups, version_totals, version_units
+    group = (r.c.endpoint, r.c.model, r.c.version, r.c.arm)
+    answered = sa.select(*group, r.c.unit).where((r.c.requests > 0) & (r.c.unit != MERGED))
+    conn.execute(
+        u.insert().from_select(["endpoint", "model", "version", "arm", "unit"], answered.distinct())
+    )
+    counted = (
+        sa.select(u.c.endpoint, u.c.model, u.c.version, u.c.arm, sa.func.count().label("n"))
+        .group_by(u.c.endpoint, u.c.model, u.c.version, u.c.arm)
+        .subquery()
+    )
+    sums = (
+        sa.select(
+            *group,
+            *(sa.func.sum(r.c[n]).label(n) for n in VERSION_SUMS),
+            sa.func.sum(sa.case((r.c.unit == MERGED, r.c.units), else_=0)).label("merged"),
+        )
+        .group_by(*group)
+        .subquery()
+    )
+    joined = sums.outerjoin(
+        counted,
+        (counted.c.endpoint == sums.c.endpoint)
+        & (counted.c.model == sums.c.model)
+        & (counted.c.version == sums.c.version)
+        & (counted.c.arm == sums.c.arm),
+    )
+    select = sa.select(
+        sums.c.endpoint, sums.c.model, sums.c.version, sums.c.arm,
+        *(sa.cast(sa.func.coalesce(sums.c[n], 0), sa.Float) for n in VERSION_SUMS),
+        sa.cast(sa.func.coalesce(counted.c.n, 0) + sa.func.coalesce(sums.c.merged, 0), sa.Float),
+    ).select_from(joined)  # fmt: skip
+    columns = ["endpoint", "model", "version", "arm", *VERSION_SUMS, "units"]
+    conn.execute(v.insert().from_select(columns, select))
