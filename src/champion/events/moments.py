@@ -9,6 +9,11 @@ change only the units they belong to: those units' folded totals are read (a few
 each), their share of the arm's sums taken away and added back with the pending facts.
 Units count when they made a request in the scope (their ``requests`` total is above 0).
 
+When each arm of the scope has its units in one cell of ``arm_moments`` (one ramp step's
+configuration since an experiment boundary; see ``total_tables``), the folded half is that
+cell's row at the last segment before each end, kept up to date by the fold pass: O(arms)
+rows for a report, O(arms x points) for a timeline. Other scopes sum the rollups.
+
 Answers are kept for the read's transaction (one snapshot; a report asks for one scope
 several times) beside the pending facts, and the fold pass drops them with those
 (``aggregates.snapshot_cache``); nothing outlives the transaction.
