@@ -159,45 +159,61 @@ def _versions(
     versions: dict[tuple[str, str, int, str], Vector],
     answered: set[tuple[str, str, int, str, str]],
 ) -> None:
+    # A unit counts once per version: the rows inserted (not already there) are returned.
     v = version_units
     new: dict[tuple[str, str, int, str], float] = {}
-    wanted = sorted(answered)
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        key = sa.tuple_(v.c.endpoint, v.c.model, v.c.version, v.c.arm, v.c.unit)
-        seen = {tuple(row) for row in conn.execute(sa.select(v).where(key.in_(chunk)))}
-        fresh = [row for row in chunk if row not in seen]
-        if fresh:
-            names = ("endpoint", "model", "version", "arm", "unit")
-            conn.execute(v.insert(), [dict(zip(names, row, strict=True)) for row in fresh])
-        for endpoint, model, version, arm, _ in fresh:
-            group = (endpoint, model, version, arm)
-            new[group] = new.get(group, 0.0) + 1
+    names = ("endpoint", "model", "version", "arm", "unit")
+    rows = [dict(zip(names, key, strict=True)) for key in sorted(answered)]
+    for inserted in _upsert(conn, v, rows, returning=names[:4]):
+        endpoint, model, version, arm = tuple(inserted)
+        group = (str(endpoint), str(model), int(version), str(arm))
+        new[group] = new.get(group, 0.0) + 1
     rows = [
         dict(zip(("endpoint", "model", "version", "arm"), group, strict=True))
         | dict(zip(VERSION_SUMS, sums, strict=True))
         | {"units": new.get(group, 0.0)}
         for group, sums in sorted(versions.items())
     ]
-    _upsert(conn, version_totals, rows, add=True)
+    _upsert(conn, version_totals, rows)
 
 
-def _upsert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], *, add: bool) -> None:
+def _upsert(
+    conn: sa.Connection,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    *,
+    returning: Sequence[str] = (),
+) -> list[sa.Row[Any]]:
+    """Insert ``rows``, adding their values to those of rows already there (a key-only table
+    skips them; ``last_segment`` keeps the later one); returns the ``returning`` columns of
+    each row written, as it stands after the statement."""
     if not rows:
-        return
+        return []
     dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
     keys = [c.name for c in table.primary_key.columns]
     statement = dialect.insert(table)
     values = [c.name for c in table.columns if not c.primary_key]
-    statement = statement.on_conflict_do_update(
-        index_elements=keys,
-        set_={
-            name: (table.c[name] + statement.excluded[name]) if add else statement.excluded[name]
-            for name in values
-        },
-    )
+    if values:
+        excluded = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=keys,
+            set_={
+                name: sa.case((excluded[name] > table.c[name], excluded[name]), else_=table.c[name])
+                if name == "last_segment"
+                else table.c[name] + excluded[name]
+                for name in values
+            },
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=keys)
+    if returning:
+        statement = statement.returning(*(table.c[name] for name in returning))
+    found: list[sa.Row[Any]] = []
     for start in range(0, len(rows), 1_000):
-        conn.execute(statement, rows[start : start + 1_000])
+        result = conn.execute(statement, rows[start : start + 1_000])
+        if returning:
+            found += result.all()
+    return found
 
 
 def _term(totals: Sequence[float]) -> Vector:
@@ -218,18 +234,34 @@ def _moments(
 ) -> None:
     if not changes:
         return
-    old = _old_totals(conn, sorted(changes))
-    late = [
-        pair for pair, segments in changes.items() if pair in old and min(segments) < old[pair][1]
+    # The batch's additions go in first; each unit's totals as they now stand come back,
+    # so its old totals are those less the additions (one statement, no read before).
+    added_rows = [
+        dict(zip(_CELL, cell, strict=True))
+        | {"unit": unit, "last_segment": max(segments)}
+        | dict(zip(TOTALS, _sum(segments.values()), strict=True))
+        for (cell, unit), segments in sorted(changes.items())
     ]
+    columns = [*_CELL, "unit", *TOTALS, "last_segment"]
+    old: dict[tuple[Cell, str], Vector] = {}
+    late = []
+    for found in _upsert(conn, unit_totals, added_rows, returning=columns):
+        row: Sequence[Any] = tuple(found)
+        pair = ((str(row[0]), int(row[1]), str(row[2]), _utc(row[3])), str(row[4]))
+        segments = changes[pair]
+        added = _sum(segments.values())
+        old[pair] = [float(v) - a for v, a in zip(row[5:-1], added, strict=True)]
+        # Rows after the batch's first segment (a later one, or one of its own if the batch
+        # touched several: the unit's last segment before it is not known): read them.
+        if _utc(row[-1]) > max(segments) or len(segments) > 1:
+            late.append(pair)
     history = _history(conn, late, changes, bounds)
     stretches: dict[tuple[Cell, datetime, datetime], Vector] = {}
-    totals_rows = []
     touched: dict[Cell, set[datetime]] = {}
     for pair, segments in sorted(changes.items()):
-        cell, unit = pair
+        cell = pair[0]
         touched.setdefault(cell, set()).update(segments)
-        before, last = old.get(pair, ([0.0] * len(TOTALS), EPOCH))
+        before = old[pair]
         # The unit's old totals per segment it has rows in from the first touched one on
         # (only a late unit has any after it), and the batch's additions.
         rows = history.get(pair, {})
@@ -250,12 +282,6 @@ def _moments(
             into = stretches.setdefault((cell, point, until), [0.0] * len(_MOMENTS))
             for k, value in enumerate(change):
                 into[k] += value
-        total = [a + sum(s[k] for s in segments.values()) for k, a in enumerate(before)]
-        totals_rows.append(
-            dict(zip(_CELL, cell, strict=True))
-            | {"unit": unit, "last_segment": max(last, max(segments))}
-            | dict(zip(TOTALS, total, strict=True))
-        )
     _open_segments(conn, touched)
     m = arm_moments
     where = sa.and_(
@@ -277,23 +303,13 @@ def _moments(
     ]
     if params:
         conn.execute(update, params)
-    _upsert(conn, unit_totals, totals_rows, add=False)
 
 
-def _old_totals(
-    conn: sa.Connection, pairs: Sequence[tuple[Cell, str]]
-) -> dict[tuple[Cell, str], tuple[Vector, datetime]]:
-    t = unit_totals
-    key = sa.tuple_(*(t.c[name] for name in _CELL), t.c.unit)
-    found = {}
-    for start in range(0, len(pairs), 500):
-        chunk = [(*cell, unit) for cell, unit in pairs[start : start + 500]]
-        query = sa.select(
-            *(t.c[name] for name in _CELL), t.c.unit, *(t.c[n] for n in TOTALS), t.c.last_segment
-        ).where(key.in_(chunk))
-        for row in conn.execute(query):
-            cell = (str(row[0]), int(row[1]), str(row[2]), _utc(row[3]))
-            found[(cell, str(row[4]))] = ([float(v) for v in row[5:-1]], _utc(row[-1]))
+def _sum(vectors: Iterable[Vector]) -> Vector:
+    found = [0.0] * len(TOTALS)
+    for vector in vectors:
+        for k, value in enumerate(vector):
+            found[k] += value
     return found
 
 
