@@ -12,10 +12,12 @@ otherwise. A batch adding ``Δ_s`` to a unit in segments ``s`` changes ``T_u(b)`
 ``b ≥ min s``; between two consecutive segments the unit has rows in, ``T_u(b)`` is constant,
 so the change ``g(T_new) - g(T_old)`` is one vector per such stretch, added to the stretch's
 rows by one ``UPDATE`` (Σx² changes by ``2·x·Δ + Δ²``, computed as the difference of the
-two squares). In the common case (the batch adds to a unit's latest segment) the old totals
-are the unit's ``unit_totals`` row and the stretch is that segment onwards; feedback
-arriving for an earlier segment of a unit that came back later reads that unit's rollup
-rows in the cell to know its totals at each later segment. A segment that gets its first
+two squares). The batch's additions go into ``unit_totals`` first, by one upsert that
+returns each unit's new totals (its old ones are those less the additions). In the common
+case (the batch adds to a unit's latest segment) the stretch is that segment onwards;
+feedback arriving for an earlier segment of a unit that came back later (or a batch that
+touches a unit in several segments) reads that unit's rollup rows in the cell to know its
+totals at each later segment. A segment that gets its first
 row in a cell starts as a copy of the cell's row before it (every unit's totals carry over).
 
 **Float drift.** Counts are integers, exact in a float below 2^53, so every count and
