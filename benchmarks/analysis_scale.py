@@ -202,7 +202,7 @@ def main() -> None:
             with write(engine) as conn:
                 if not built(conn):
                     started = time.perf_counter()
-                    found["rebuild_totals_rows"] = rebuild_totals(conn, datetime.now(UTC))
+                    found["rebuild_totals_rows"] = rebuild_totals(conn)
                     found["rebuild_totals_seconds"] = time.perf_counter() - started
         else:
             _fill(engine, args, found, report, stats)

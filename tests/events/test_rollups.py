@@ -439,7 +439,7 @@ def test_reports_from_rollups_equal_reports_from_raw_rows(
         assert backlog(conn) == 0
         # What the fold passes kept, batch by batch, is what a rebuild from the rollups finds.
         kept = _totals(conn)
-        rebuild_totals(conn, T0)
+        rebuild_totals(conn)
         raw.close(_totals(conn), kept, "totals")
         folded = sa.select(predictions.c.request_id).where(predictions.c.folded)
         conn.execute(prediction_items.delete().where(prediction_items.c.request_id.in_(folded)))

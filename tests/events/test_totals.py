@@ -18,7 +18,7 @@ from champion.events.queries import version_stats
 from champion.events.rollup_tables import rollups
 from champion.events.rollups import fold
 from champion.events.tables import feedback, predictions
-from champion.events.total_tables import aggregate_builds, arm_moments, unit_totals
+from champion.events.total_tables import arm_moments, pending_rebuilds, unit_totals
 from champion.events.totals import built, rebuild_totals
 from champion.services import Services
 from tests.fixtures import raw_reports as raw
@@ -168,7 +168,7 @@ def test_rebuild_recomputes_what_the_fold_kept(services: Services) -> None:
         ]
         stats = version_stats(conn, E)
         assert (
-            rebuild_totals(conn, STARTED)
+            rebuild_totals(conn)
             == conn.execute(sa.select(sa.func.count()).select_from(rollups)).scalar_one()
         )
         again = [
@@ -195,15 +195,15 @@ def test_an_upgraded_database_reads_the_rollups_until_rebuilt(services: Services
         conn.execute(predictions.insert(), requests)
     fold(services.engine, STARTED + DAY)
     with write(services.engine) as conn:
-        # As a database folded before the totals existed: rollups, no totals, no build mark.
+        # As a database folded before the totals existed: rollups, no totals, a rebuild due.
         conn.execute(unit_totals.delete())
         conn.execute(arm_moments.delete())
-        conn.execute(aggregate_builds.delete())
+        conn.execute(pending_rebuilds.insert().values(name="unit_totals", since=STARTED))
     with read(services.engine) as conn:
         assert not built(conn)
         raw.close(_sums(conn, WINDOW), _expected(conn, WINDOW))
     with write(services.engine) as conn:
-        rebuild_totals(conn, STARTED + DAY)
+        rebuild_totals(conn)
     with read(services.engine) as conn:
         assert built(conn)
         raw.close(_sums(conn, WINDOW), _expected(conn, WINDOW))

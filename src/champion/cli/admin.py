@@ -154,7 +154,7 @@ def rebuild_aggregates(
 
             # One transaction: reports read the old totals until it commits.
             with write(services.engine) as conn:
-                read_rows = rebuild_totals(conn, services.clock.now(), progress=advance)
+                read_rows = rebuild_totals(conn, progress=advance)
         else:
             segment = timedelta(seconds=services.settings.rollup_segment_seconds)
             folded = rebuild(

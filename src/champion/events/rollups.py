@@ -136,7 +136,7 @@ def rebuild(
             )
         clear(conn)
         # Empty and kept by the refold from here on, as the rollups are.
-        mark_built(conn, now)
+        mark_built(conn)
         total = backlog(conn) + int(
             conn.execute(sa.select(sa.func.count()).select_from(feedback)).scalar_one()
         )

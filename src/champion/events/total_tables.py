@@ -15,9 +15,10 @@ and the requests before it started or after it finished make others.
   version and arm, and which units made a request each version answered.
 
 The fold pass keeps them in the transaction that adds the rollups (``totals.maintain``);
-``totals.rebuild_totals`` recomputes them from the rollups, and ``aggregate_builds`` says
-whether they were built (a database upgraded with rollups already folded has them empty
-until ``champion admin rebuild-aggregates --from-rollups``).
+``totals.rebuild_totals`` recomputes them from the rollups. A row in ``pending_rebuilds``
+says they do not hold every folded request yet: a database upgraded with rollups already
+folded has them empty until ``champion admin rebuild-aggregates --from-rollups``. (A row
+for what is missing, not one for what is built: a database emptied of its rows is right.)
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ __all__ = [
     "TOTALS",
     "TOTALS_BUILD",
     "VERSION_SUMS",
-    "aggregate_builds",
     "arm_moments",
+    "pending_rebuilds",
     "product_column",
     "unit_totals",
     "version_totals",
@@ -67,7 +68,7 @@ VERSION_SUMS = ("requests", "failed", *CREDITED)
 """What ``/stats`` sums per model, version and arm."""
 
 TOTALS_BUILD = "unit_totals"
-"""The ``aggregate_builds`` name of the tables above."""
+"""The ``pending_rebuilds`` name of the tables above."""
 
 
 def product_column(a: str, b: str) -> str:
@@ -123,9 +124,9 @@ version_units = sa.Table(
     "version_units", metadata, *_version(sa.Column("unit", sa.String(256), primary_key=True))
 )
 
-aggregate_builds = sa.Table(
-    "aggregate_builds",
+pending_rebuilds = sa.Table(
+    "pending_rebuilds",
     metadata,
     sa.Column("name", sa.String(32), primary_key=True),
-    sa.Column("built_at", UTCDateTime(), nullable=False),
+    sa.Column("since", UTCDateTime(), nullable=False),
 )

@@ -50,8 +50,8 @@ from champion.events.total_tables import (
     TOTALS,
     TOTALS_BUILD,
     VERSION_SUMS,
-    aggregate_builds,
     arm_moments,
+    pending_rebuilds,
     product_column,
     unit_totals,
     version_totals,
@@ -113,14 +113,14 @@ def since_of(bounds: Sequence[datetime], segment: datetime) -> datetime:
 
 def built(conn: sa.Connection) -> bool:
     """Whether the tables hold every folded request (reports may read them)."""
-    b = aggregate_builds
+    b = pending_rebuilds
     query = sa.select(b.c.name).where(b.c.name == TOTALS_BUILD)
-    return conn.execute(query).first() is not None
+    return conn.execute(query).first() is None
 
 
-def mark_built(conn: sa.Connection, now: datetime) -> None:
-    conn.execute(aggregate_builds.delete().where(aggregate_builds.c.name == TOTALS_BUILD))
-    conn.execute(aggregate_builds.insert().values(name=TOTALS_BUILD, built_at=now))
+def mark_built(conn: sa.Connection) -> None:
+    """The tables hold every folded request (after a rebuild, or emptied before a refold)."""
+    conn.execute(pending_rebuilds.delete().where(pending_rebuilds.c.name == TOTALS_BUILD))
 
 
 def clear_totals(conn: sa.Connection) -> None:
@@ -388,7 +388,6 @@ def _utc(at: datetime) -> datetime:
 
 def rebuild_totals(
     conn: sa.Connection,
-    now: datetime,
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
@@ -468,7 +467,7 @@ def rebuild_totals(
             identity = dict(zip(_CELL, cell, strict=True)) | {"segment_start": segment}
             moments.append(identity | dict(zip(_MOMENTS, running, strict=True)))
     _insert(conn, arm_moments, moments)
-    mark_built(conn, now)
+    mark_built(conn)
     if progress is not None:
         progress(total, total)
     return done

@@ -98,19 +98,20 @@ def upgrade() -> None:
         sa.Column("unit", sa.String(256), nullable=False),
         sa.PrimaryKeyConstraint(*key, "unit", name="pk_version_units"),
     )
-    builds = op.create_table(
-        "aggregate_builds",
+    pending = op.create_table(
+        "pending_rebuilds",
         sa.Column("name", sa.String(32), nullable=False),
-        _time("built_at"),
-        sa.PrimaryKeyConstraint("name", name="pk_aggregate_builds"),
+        _time("since"),
+        sa.PrimaryKeyConstraint("name", name="pk_pending_rebuilds"),
     )
-    # With nothing folded yet, the fold pass builds the tables as it goes.
+    # Requests folded already are in no total yet; with nothing folded, the fold pass builds
+    # the tables as it goes.
     folded = op.get_bind().execute(sa.text("SELECT count(*) FROM rollups")).scalar_one()
-    if folded == 0:
-        op.bulk_insert(builds, [{"name": "unit_totals", "built_at": datetime.now(UTC)}])
+    if folded:
+        op.bulk_insert(pending, [{"name": "unit_totals", "since": datetime.now(UTC)}])
 
 
 def downgrade() -> None:
-    for table in ("aggregate_builds", "version_units", "version_totals", "arm_moments"):
+    for table in ("pending_rebuilds", "version_units", "version_totals", "arm_moments"):
         op.drop_table(table)
     op.drop_table("unit_totals")
