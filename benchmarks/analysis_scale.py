@@ -18,7 +18,8 @@ all time; the timeline is the 12 cumulative looks of ``GET .../experiment/timeli
 (``looks``); a controller tick is ``analyse`` with only the metrics the design uses (what
 the rollout controller computes for each running experiment every 10 s). ``--keep`` keeps
 the SQLite file and ``--reuse`` times the reads again over a kept database without loading
-and folding it again. Run from the repository root:
+and folding it again (a database folded before the kept unit totals existed gets them
+rebuilt from its rollups first, timed as ``rebuild_totals_seconds``). Run from the repository root:
 
     nice -n 10 .venv/bin/python benchmarks/analysis_scale.py --events 1000000
     nice -n 10 .venv/bin/python benchmarks/analysis_scale.py --events 1000000 \\
@@ -52,6 +53,7 @@ from champion.evaluation.design import parse_design  # noqa: E402
 from champion.evaluation.timeline import looks  # noqa: E402
 from champion.events import fold, version_stats  # noqa: E402
 from champion.events.arms import ArmWindow  # noqa: E402
+from champion.events.totals import built, rebuild_totals  # noqa: E402
 from champion.registry.entities import VersionKey  # noqa: E402
 from champion.serving.policies import CanaryPolicy  # noqa: E402
 
@@ -197,6 +199,12 @@ def main() -> None:
                 logged = conn.exec_driver_sql("SELECT count(*) FROM predictions").scalar_one()
             if logged != args.events + 1_000:
                 parser.error(f"--reuse needs {args.events + 1_000} predictions; found {logged}.")
+            # Folded by a version without the kept totals: what an upgrade runs once.
+            with write(engine) as conn:
+                if not built(conn):
+                    started = time.perf_counter()
+                    found["rebuild_totals_rows"] = rebuild_totals(conn)
+                    found["rebuild_totals_seconds"] = time.perf_counter() - started
         else:
             _fill(engine, args, found, report, stats)
         found["report_folded_seconds"] = _median(report, args.repeat)

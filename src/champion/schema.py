@@ -11,6 +11,7 @@ import champion.drift.tables
 import champion.evaluation.tables
 import champion.events.rollup_tables
 import champion.events.tables
+import champion.events.total_tables
 import champion.registry.tables
 import champion.serving.tables  # noqa: F401
 from champion.db.metadata import metadata

@@ -88,6 +88,10 @@ def test_a_dry_run_counts_and_a_run_deletes(
     assert rebuild.returncode == 2
     assert "Retention has deleted raw events since" in rebuild.stderr
     assert _kept(services) == (1, 0)
+    # The totals kept beside the rollups are recomputed from them, raw rows or not.
+    totals = champion("admin", "rebuild-aggregates", "--from-rollups")
+    assert totals.returncode == 0, totals.stderr
+    assert "Rebuilt the unit totals and moments from" in totals.text
 
 
 def test_without_a_horizon_retention_is_off(services: Services, champion: CommandLine) -> None:

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from champion.cli.common import console, open_services
-from champion.db import read
+from champion.db import read, write
 from champion.events import Compaction, CompactionReport, Retention, RetentionReport
 from champion.events.retention import describe_keep
 from champion.events.retention_status import oldest_kept
@@ -121,13 +121,23 @@ def _show_compaction(compaction: Compaction, report: CompactionReport, title: st
 
 
 @admin_app.command("rebuild-aggregates")
-def rebuild_aggregates() -> None:
+def rebuild_aggregates(
+    from_rollups: Annotated[
+        bool,
+        typer.Option(
+            "--from-rollups",
+            help="Recompute only the per-unit totals, per-arm moments and per-version totals "
+            "from the rollups (after upgrading a database folded before they existed; allowed "
+            "after retention).",
+        ),
+    ] = False,
+) -> None:
     """Recompute the rollups that reports read from the raw prediction and feedback rows
     (after an upgrade, or to repair them); reports stay right while it runs."""
     from champion.events.rollups import rebuild
 
     columns = (
-        TextColumn("folding"),
+        TextColumn("reading rollups" if from_rollups else "folding"),
         BarColumn(),
         TextColumn("{task.completed:,} of {task.fields[rows]:,} rows"),
         TimeElapsedColumn(),
@@ -139,8 +149,18 @@ def rebuild_aggregates() -> None:
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, rows=total)
 
-        segment = timedelta(seconds=services.settings.rollup_segment_seconds)
-        folded = rebuild(
-            services.engine, services.clock.now(), lag=lag, progress=advance, segment=segment
-        )
-    console.print(f"Rebuilt the aggregates: {folded:,} rows folded.")
+        if from_rollups:
+            from champion.events.totals import rebuild_totals
+
+            # One transaction: reports read the old totals until it commits.
+            with write(services.engine) as conn:
+                read_rows = rebuild_totals(conn, progress=advance)
+        else:
+            segment = timedelta(seconds=services.settings.rollup_segment_seconds)
+            folded = rebuild(
+                services.engine, services.clock.now(), lag=lag, progress=advance, segment=segment
+            )
+    if from_rollups:
+        console.print(f"Rebuilt the unit totals and moments from {read_rows:,} rollup rows.")
+    else:
+        console.print(f"Rebuilt the aggregates: {folded:,} rows folded.")

@@ -9,6 +9,11 @@ change only the units they belong to: those units' folded totals are read (a few
 each), their share of the arm's sums taken away and added back with the pending facts.
 Units count when they made a request in the scope (their ``requests`` total is above 0).
 
+When each arm of the scope has its units in one cell of ``arm_moments`` (one ramp step's
+configuration since an experiment boundary; see ``total_tables``), the folded half is that
+cell's row at the last segment before each end, kept up to date by the fold pass: O(arms)
+rows for a report, O(arms x points) for a timeline. Other scopes sum the rollups.
+
 Answers are kept for the read's transaction (one snapshot; a report asks for one scope
 several times) beside the pending facts, and the fold pass drops them with those
 (``aggregates.snapshot_cache``); nothing outlives the transaction.
@@ -19,7 +24,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +32,8 @@ import sqlalchemy as sa
 from champion.events.aggregates import Scope, pending, snapshot_cache, where
 from champion.events.facts import Facts
 from champion.events.rollup_tables import rollups
+from champion.events.total_tables import PRODUCTS, TOTALS, arm_moments, product_column
+from champion.events.totals import built
 
 __all__ = ["UnitSums", "unit_sums", "unit_sums_over_time"]
 
@@ -57,7 +64,8 @@ def unit_sums(
     key = _key(scope, columns, products)
     if key not in cache:
         names = _names(columns)
-        accumulated = _folded(conn, scope, names, products)
+        kept = _kept(conn, scope, [scope.end], names, products)
+        accumulated = _folded(conn, scope, names, products) if kept is None else kept[0]
         facts = pending(conn, scope) if facts is None else facts
         _correct([accumulated], conn, scope, [scope.end], facts, names, products)
         cache[key] = _finish(accumulated, names, products)
@@ -85,7 +93,8 @@ def unit_sums_over_time(
     bounds = list(ends)
     whole = replace(scope, end=bounds[-1])
     names = _names(columns)
-    accumulated = _folded_over_time(conn, whole, bounds, names, products)
+    kept = _kept(conn, whole, bounds, names, products)
+    accumulated = _folded_over_time(conn, whole, bounds, names, products) if kept is None else kept
     _correct(accumulated, conn, whole, bounds, pending(conn, whole), names, products)
     cache = snapshot_cache(conn)
     found = []
@@ -119,6 +128,72 @@ def _finish(
             units, sums, dict(zip(products, values[len(names) + 1 :], strict=True))
         )
     return found
+
+
+def _kept(
+    conn: sa.Connection,
+    scope: Scope,
+    bounds: Sequence[datetime | None],
+    names: Sequence[str],
+    products: Sequence[Product],
+) -> list[dict[str, list[float]]] | None:
+    """The folded sums at each of ``bounds`` from ``arm_moments`` (O(arms x segments) rows),
+    or None when the moments cannot answer: the scope names a version, the tables are not
+    built, a column is not kept, or an arm has its units in more than one cell of the scope
+    (several configurations or experiments: a unit's totals would span cells) or a cell
+    straddles the scope's start."""
+    if scope.model is not None or not set(names) <= set(TOTALS):
+        return None
+    if not set(products) <= set(PRODUCTS) or not built(conn):
+        return None
+    m = arm_moments
+    cell = (m.c.endpoint, m.c.config_version, m.c.arm, m.c.since)
+    condition = m.c.endpoint == scope.endpoint
+    if scope.arms is not None:
+        condition &= m.c.arm.in_(list(scope.arms))
+    if scope.since_config is not None:
+        condition &= m.c.config_version >= scope.since_config
+    if scope.until_config is not None:
+        condition &= m.c.config_version <= scope.until_config
+    query = (
+        sa.select(*cell, sa.func.min(m.c.segment_start), sa.func.max(m.c.segment_start))
+        .where(condition)
+        .group_by(*cell)
+    )
+    last = bounds[-1]
+    chosen: dict[str, tuple[Any, ...]] = {}
+    for *key, first, latest in conn.execute(query):
+        first, latest = _utc(first), _utc(latest)
+        if scope.start is not None and latest < scope.start:
+            continue  # every segment before the scope
+        if last is not None and first >= last:
+            continue  # every segment after it
+        if (scope.start is not None and first < scope.start) or key[2] in chosen:
+            return None
+        chosen[str(key[2])] = tuple(key)
+    columns = [
+        m.c.units,
+        *(m.c[n] for n in names),
+        *(m.c[product_column(a, b)] for a, b in products),
+    ]
+    found: list[dict[str, list[float]]] = [{} for _ in bounds]
+    if not chosen:
+        return found
+    rows = conn.execute(
+        sa.select(m.c.arm, m.c.segment_start, *columns)
+        .where(sa.tuple_(*cell).in_(list(chosen.values())))
+        .order_by(m.c.arm, m.c.segment_start)
+    ).all()
+    for arm, segment, *values in rows:
+        for n, end in enumerate(bounds):
+            # Rows in segment order: the last one before each end stands.
+            if end is None or _utc(segment) < end:
+                found[n][str(arm)] = [float(v) for v in values]
+    return found
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _stretch(at: sa.ColumnElement[Any], bounds: Sequence[datetime | None]) -> Any:

@@ -28,6 +28,8 @@ from champion.events.tables import (
     recorded,
     shadow_predictions,
 )
+from champion.events.total_tables import VERSION_SUMS, version_totals, version_units
+from champion.events.totals import built
 
 __all__ = [
     "VersionStats",
@@ -138,17 +140,25 @@ def _version_totals(
     # answered by that version.
     r = rollups
     by = (r.c.model, r.c.version, r.c.arm)
-    answered = sa.case(((r.c.requests > 0) & (r.c.unit != MERGED), r.c.unit))
-    merged = sa.func.sum(sa.case((r.c.unit == MERGED, r.c.units), else_=0))
-    query = (
-        sa.select(
-            *by,
-            *(sa.func.sum(r.c[name]) for name in names),
-            sa.func.count(sa.distinct(answered)) + sa.func.coalesce(merged, 0),
+    # All time: the totals the fold pass keeps per version (O(versions) rows).
+    kept = scope.start is None and scope.end is None and names == VERSION_SUMS and built(conn)
+    if kept:
+        v = version_totals
+        query = sa.select(
+            v.c.model, v.c.version, v.c.arm, *(v.c[name] for name in names), v.c.units
+        ).where(v.c.endpoint == scope.endpoint)
+    else:
+        answered = sa.case(((r.c.requests > 0) & (r.c.unit != MERGED), r.c.unit))
+        merged = sa.func.sum(sa.case((r.c.unit == MERGED, r.c.units), else_=0))
+        query = (
+            sa.select(
+                *by,
+                *(sa.func.sum(r.c[name]) for name in names),
+                sa.func.count(sa.distinct(answered)) + sa.func.coalesce(merged, 0),
+            )
+            .where(where(r, scope))
+            .group_by(*by)
         )
-        .where(where(r, scope))
-        .group_by(*by)
-    )
     stats = {
         (str(row[0]), int(row[1]), str(row[2])): [float(v or 0) for v in row[3:]]
         for row in conn.execute(query)
@@ -163,13 +173,20 @@ def _version_totals(
             late[(*group, str(key[5]))] = 1.0
     units = sorted({unit for *_, unit in late})
     for start in range(0, len(units), 500):
-        # By the unit index (see ``aggregates.unindexed``).
-        counted = (
-            sa.select(*by, r.c.unit)
-            .where(where(r, scope, indexed=False) & r.c.unit.in_(units[start : start + 500]))
-            .where(r.c.requests > 0)
-            .distinct()
-        )
+        chunk = units[start : start + 500]
+        if kept:
+            u = version_units
+            counted = sa.select(u.c.model, u.c.version, u.c.arm, u.c.unit).where(
+                (u.c.endpoint == scope.endpoint) & u.c.unit.in_(chunk)
+            )
+        else:
+            # By the unit index (see ``aggregates.unindexed``).
+            counted = (
+                sa.select(*by, r.c.unit)
+                .where(where(r, scope, indexed=False) & r.c.unit.in_(chunk))
+                .where(r.c.requests > 0)
+                .distinct()
+            )
         for model, version, arm, unit in conn.execute(counted):
             late.pop((str(model), int(version), str(arm), str(unit)), None)
     for model, version, arm, _ in late:

@@ -27,7 +27,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from champion.audit import audit_log
 from champion.db.engine import write
-from champion.db.metadata import UTCDateTime
 from champion.errors import InvalidInput
 from champion.events.facts import Facts, Key, request_facts
 from champion.events.rollup_tables import (
@@ -40,6 +39,7 @@ from champion.events.rollup_tables import (
     rollups,
 )
 from champion.events.tables import feedback, prediction_items, predictions
+from champion.events.totals import clear_totals, experiment_bounds, maintain, mark_built
 
 __all__ = [
     "BATCH",
@@ -62,15 +62,6 @@ DAY = timedelta(days=1)
 
 _SUM_TABLES = {t.name: t for t in (rollups, reward_rollups, rollup_sketches, interleaving_rollups)}
 _ROW_TABLES = {t.name: t for t in (labelled_predictions, ranked_clicks)}
-
-# The experiments table belongs to evaluation, which imports this package; its start and end
-# times are read through a lightweight reference instead of an import.
-_experiments = sa.table(
-    "experiments",
-    sa.column("endpoint", sa.String()),
-    sa.column("started_at", UTCDateTime()),
-    sa.column("finished_at", UTCDateTime()),
-)
 
 
 def fold(
@@ -112,9 +103,11 @@ def backlog(conn: sa.Connection) -> int:
 
 
 def clear(conn: sa.Connection) -> None:
-    """Empty every rollup table and mark every raw row unfolded (before a refold)."""
+    """Empty every rollup table and the totals kept beside them, and mark every raw row
+    unfolded (before a refold)."""
     for table in (*_SUM_TABLES.values(), *_ROW_TABLES.values(), compacted_segments):
         conn.execute(table.delete())
+    clear_totals(conn)
     for events in (predictions, feedback):
         conn.execute(events.update().where(events.c.folded).values(folded=False))
 
@@ -142,6 +135,8 @@ def rebuild(
                 "history, and rebuilding them from the raw rows left would lose it."
             )
         clear(conn)
+        # Empty and kept by the refold from here on, as the rollups are.
+        mark_built(conn)
         total = backlog(conn) + int(
             conn.execute(sa.select(sa.func.count()).select_from(feedback)).scalar_one()
         )
@@ -277,17 +272,7 @@ def segment_starts(
     """The start of each request's segment: the latest UTC midnight (or multiple of
     ``segment`` after one) or start or end of an experiment on its endpoint at or before its
     time."""
-    endpoints = sorted({r["endpoint"] for r in requests})
-    bounds: dict[str, list[datetime]] = {e: [] for e in endpoints}
-    if endpoints:
-        e = _experiments
-        query = sa.select(e.c.endpoint, e.c.started_at, e.c.finished_at).where(
-            e.c.endpoint.in_(endpoints)
-        )
-        for endpoint, started, finished in conn.execute(query):
-            bounds[endpoint] += [t for t in (started, finished) if t is not None]
-    for times in bounds.values():
-        times.sort()
+    bounds = experiment_bounds(conn, {r["endpoint"] for r in requests})
     starts = []
     for r in requests:
         at: datetime = r["at"].astimezone(UTC)
@@ -321,6 +306,7 @@ def _store(conn: sa.Connection, facts: Facts) -> None:
         keyed = facts.sums.get(name)
         if keyed:
             _add(conn, dialect, table, keyed)
+    maintain(conn, facts.sums.get("rollups", {}))
     for name, table in _ROW_TABLES.items():
         rows = facts.rows.get(name)
         if rows:
