@@ -5,8 +5,8 @@ A database that already holds rollups gets the tables empty, and reports keep re
 rollups until ``champion admin rebuild-aggregates --from-rollups`` has filled them (a new
 database starts with them built).
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-05
 """
 
@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021"
-down_revision = "0020"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
