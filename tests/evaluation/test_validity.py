@@ -181,21 +181,21 @@ def test_aa_canary_with_a_trend_across_two_ramp_steps_is_not_promoted(
     assert outcome.decision != "promote", outcome.to_json()
 
 
-@pytest.mark.slow(seconds=25)
+@pytest.mark.slow(seconds=15)
 def test_interleaving_with_half_the_units_preferring_each_ranker_declares_no_winner(
     template: Path, tmp_path: Path
 ) -> None:
     """Half the units prefer each ranker (and click with position bias 1 / (1 + rank));
     activity is LogNormal(0, 2). At alpha = 0.01 the fixed-horizon test may name a winner
-    in at most 2 of 40 seeded runs (≥ 95 % without a winner); a valid test passes with
-    probability binom.cdf(2, 40, 0.01) = 0.992."""
+    in at most 1 of 20 seeded runs; a valid test passes with probability
+    binom.cdf(1, 20, 0.01) = 0.983. (benchmarks/validity.py runs the full-size null.)"""
     scenario = SCENARIOS["interleave-split"].sized(
         units=100, mean_visits=3.0, hours=12, look_hours=12, min_sample=30, alpha=0.01
     )
-    outcomes = [_over_http(template, tmp_path / "home", scenario, seed) for seed in range(40)]
+    outcomes = [_over_http(template, tmp_path / "home", scenario, seed) for seed in range(20)]
     verdicts = [classify(scenario, o) for o in outcomes]
-    assert verdicts.count("undecided") == 40 - verdicts.count("wrong")
-    assert verdicts.count("wrong") <= 2, verdicts
+    assert verdicts.count("undecided") == 20 - verdicts.count("wrong")
+    assert verdicts.count("wrong") <= 1, verdicts
 
 
 # -- in process ------------------------------------------------------------------------------

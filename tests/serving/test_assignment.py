@@ -17,10 +17,11 @@ def test_bucket_is_in_range_and_repeatable(salt: str, unit: str) -> None:
     assert bucket(salt, unit) == bucket(salt, unit)
 
 
-@settings(max_examples=20, deadline=None)
+# Each example starts an interpreter (about half a second): a few examples of many units each.
+@settings(max_examples=4, deadline=None)
 @given(
     st.lists(
-        st.text(alphabet="abcdefgh0123456789-", min_size=1, max_size=12), min_size=1, max_size=20
+        st.text(alphabet="abcdefgh0123456789-", min_size=1, max_size=12), min_size=20, max_size=80
     )
 )
 @pytest.mark.slow(seconds=5)
