@@ -2,8 +2,10 @@
 inline it, so neither needs a CDN nor the plotly Python package (64 MB for this one file).
 
 ``plotly.min.js`` is plotly.js 4.1.1 as the plotly 7.1.0 package bundles it, MIT-licensed
-(``plotly.min.js.LICENSE.txt`` beside it). To update it, copy ``package_data/plotly.min.js``
-of a newer plotly package over it and change ``VERSION``.
+(``plotly.min.js.LICENSE.txt`` beside it), less four upstream to-do comment lines inside one
+WebGL shader's source (comments only: nothing that runs changed). To update it, copy
+``package_data/plotly.min.js`` of a newer plotly package over it, drop such comment lines
+(the upstream to-do and fix-me notes) and change ``VERSION``.
 """
 
 from __future__ import annotations
