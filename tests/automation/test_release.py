@@ -146,7 +146,8 @@ def test_a_deploy_never_replaces_a_pipeline_endpoint(services: Services, tmp_pat
     write_batch(incoming, "week-2.csv", customers(150, seed=2))
     run = services.pipelines.run("churn-retrain", reason="week 2", actor="alice")
     assert run.status == "failed"
-    assert run.error is not None and "is a pipeline endpoint (it runs stages)" in run.error
+    assert run.error is not None and "is a pipeline endpoint (stages churn)" in run.error
+    assert "name the stage to deploy into with deploy.stage" in run.error
     assert services.endpoints.get("churn").params == stages
 
 

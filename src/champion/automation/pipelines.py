@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from champion import audit
 from champion.automation.ingestion import Ingestion
+from champion.automation.release import check_stage
 from champion.automation.runs import STEPS, Run, RunStore, audit_about, process_owner
 from champion.automation.sources import Source
 from champion.automation.spec import PipelineSpec
@@ -86,6 +87,10 @@ class Pipelines:
         now = self.clock.now()
         with write(self.engine) as conn:
             check_alert_rules(conn, spec)
+            if spec.deploy is not None:
+                # Refused now, not at the run's last step: a stage that is not there, or one
+                # serving another model, or a pipeline endpoint named without its stage.
+                check_stage(self.endpoints, conn, spec.deploy, spec.model)
             current = conn.execute(
                 sa.select(pipelines).where(pipelines.c.name == spec.name)
             ).first()

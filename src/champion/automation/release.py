@@ -14,19 +14,23 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 import yaml
 
 from champion.automation.context import RunContext, Stop, why
+from champion.automation.spec import DeploySpec
 from champion.automation.training import code_version
-from champion.db import write
+from champion.db import read, write
 from champion.errors import Conflict, InvalidInput, NotFound
 from champion.evaluation.experiments import Experiment
+from champion.registry.entities import VersionRef
 from champion.registry.manifest import MANIFEST
 from champion.registry.packages import installed_versions
+from champion.serving.endpoints import EndpointConfig, Endpoints
 from champion.serving.runtime import Runtime
-from champion.serving.stages import STAGES
+from champion.serving.stages import STAGES, parse_stages, with_stage_policy
 
-__all__ = ["deploy", "register"]
+__all__ = ["check_stage", "deploy", "register"]
 
 
 def register(ctx: RunContext) -> dict[str, Any]:
@@ -124,34 +128,32 @@ def deploy(ctx: RunContext) -> dict[str, Any]:
         runtime.close()
     design = target.experiment if policy in ("canary", "interleave") else None
     running = _running_experiment(ctx, target.endpoint, new) if design is not None else None
+    with read(ctx.endpoints.engine) as conn:  # refused before the alias below moves
+        check_stage(ctx.endpoints, conn, target, model, required=True)
     if first:
         ctx.registry.set_alias(model, "champion", number, actor=ctx.actor, reason=why(ctx, "first"))
-    else:
+    elif target.stage is None:
         ctx.endpoints.validate(policy, params)
     reason = why(ctx, f"deploy as {policy}")
     with write(ctx.endpoints.engine) as conn:
         # The configuration and its experiment commit together; a re-run of this step after
         # either committed finds them and changes nothing.
-        try:
-            current = ctx.endpoints.get(target.endpoint, conn=conn)
-        except NotFound:
-            current = None
+        current = check_stage(ctx.endpoints, conn, target, model)
+        stored_policy, stored = policy, params
         if current is not None and current.policy == STAGES:
-            # Which stage a new version belongs to is the pipeline endpoint's to say; replacing
-            # all of its stages with one version would silently drop the others.
-            raise Conflict(
-                f"Endpoint {target.endpoint!r} is a pipeline endpoint (it runs stages): a "
-                f"deploy step cannot change one of its stages. Deploy {new} to an endpoint of "
-                "its own, or set the stage with 'champion endpoints set --stages'."
-            )
-        if current is not None and (current.policy, current.params) == (policy, params):
+            assert target.stage is not None  # check_stage refused a pipeline endpoint without one
+            stored_policy = STAGES
+            stored = with_stage_policy(current.params, target.stage, policy, params)
+        if current is not None and (current.policy, current.params) == (stored_policy, stored):
             config = current
         else:
+            # On a pipeline endpoint this checks the new version against the stage's inputs.
             config = ctx.endpoints.set(
-                target.endpoint, policy, params, actor=ctx.actor, reason=reason, conn=conn
+                target.endpoint, stored_policy, stored, actor=ctx.actor, reason=reason, conn=conn
             )
         outputs: dict[str, Any] = {
             "endpoint": config.name,
+            **({"stage": target.stage} if target.stage is not None else {}),
             "policy": policy,
             "params": params,
             "config_version": config.config_version,
@@ -172,6 +174,61 @@ def deploy(ctx: RunContext) -> dict[str, Any]:
                 "automation": experiment.design.automation,
             }
     return outputs
+
+
+def check_stage(
+    endpoints: Endpoints,
+    conn: sa.Connection,
+    target: DeploySpec,
+    model: str,
+    *,
+    required: bool = False,
+) -> EndpointConfig | None:
+    """The endpoint ``target`` deploys to (None if it does not exist yet), refused when the
+    deployment does not fit it: a pipeline endpoint needs ``deploy.stage``, which must name a
+    stage serving ``model``; an endpoint without stages takes none. ``required``: the
+    endpoint must exist (a stage is deployed into, never created)."""
+    try:
+        current = endpoints.get(target.endpoint, conn=conn)
+    except NotFound:
+        if target.stage is not None and required:
+            raise NotFound(
+                f"deploy.stage: endpoint {target.endpoint!r} does not exist; a deploy step "
+                f"changes one stage of a pipeline endpoint, so create {target.endpoint!r} "
+                f"with its stages first, or leave 'stage' out."
+            ) from None
+        return None
+    stages = parse_stages(current.params) if current.policy == STAGES else ()
+    if target.stage is None:
+        if stages:
+            # Which stage a new version belongs to is the pipeline's to say: replacing every
+            # stage with one version would silently drop the others.
+            raise Conflict(
+                f"Endpoint {target.endpoint!r} is a pipeline endpoint (stages "
+                f"{', '.join(s.name for s in stages)}): name the stage to deploy into with "
+                "deploy.stage."
+            )
+        return current
+    if not stages:
+        raise InvalidInput(
+            f"deploy.stage: endpoint {target.endpoint!r} has no stages (it runs the "
+            f"{current.policy} policy); leave 'stage' out. Got stage={target.stage!r}."
+        )
+    stage = next((s for s in stages if s.name == target.stage), None)
+    if stage is None:
+        raise NotFound(
+            f"deploy.stage: endpoint {target.endpoint!r} has no stage {target.stage!r}. "
+            f"Stages: {', '.join(s.name for s in stages)}."
+        )
+    refs = endpoints.policies.get(stage.policy).references(stage.params)
+    served = sorted({VersionRef.parse(ref).model for ref in refs})
+    if served != [model]:
+        raise InvalidInput(
+            f"deploy.stage: stage {stage.name!r} of endpoint {target.endpoint!r} serves "
+            f"model {' and '.join(map(repr, served))} ({', '.join(refs)}), not {model!r}: "
+            "a pipeline deploys its own model into the stage that serves it."
+        )
+    return current
 
 
 def _running_experiment(ctx: RunContext, endpoint: str, new: str) -> Experiment | None:

@@ -37,6 +37,7 @@ from champion.evaluation.design import ExperimentDesign, check_fits
 from champion.periods import parse_window
 from champion.registry.entities import check_name
 from champion.registry.manifest import FieldSpec
+from champion.serving.stages import STAGE_NAME
 from champion.validation import describe_validation_error
 
 __all__ = [
@@ -119,6 +120,12 @@ class ChampionGate(_Strict):
 
 class DeploySpec(_Strict):
     endpoint: str
+    stage: str | None = Field(
+        default=None,
+        pattern=STAGE_NAME,
+        description="A pipeline endpoint's stage to deploy into; its other stages stay. The "
+        "stage must serve this pipeline's model.",
+    )
     policy: Literal["canary", "shadow", "interleave", "single"] = "canary"
     share: float = Field(default=0.1, gt=0, le=1, description="canary: the challenger's share.")
     method: Literal["team_draft", "balanced", "probabilistic"] = "team_draft"

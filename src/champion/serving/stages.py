@@ -30,6 +30,7 @@ from champion.validation import invalid_input
 __all__ = [
     "REQUEST",
     "STAGES",
+    "STAGE_NAME",
     "Source",
     "Stage",
     "parse_stages",
@@ -38,6 +39,7 @@ __all__ = [
     "stage_event_id",
     "stage_under_test",
     "with_policy_under_test",
+    "with_stage_policy",
 ]
 
 STAGES = "stages"
@@ -47,13 +49,14 @@ REQUEST = "request"
 RANKER_OUTPUTS = ("items", "scores")
 """What a ranker stage offers later stages: its item ids and their scores, best first."""
 MAX_STAGES = 8
-_STAGE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,30}$"
+STAGE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,30}$"
+"""What a stage's name may be: letters, digits, '_' or '-', up to 31."""
 
 
 class _StageSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    name: str = Field(pattern=_STAGE_NAME, description="Letters, digits, '_' or '-'.")
+    name: str = Field(pattern=STAGE_NAME, description="Letters, digits, '_' or '-'.")
     model: str | None = Field(
         default=None,
         min_length=1,
@@ -209,9 +212,17 @@ def with_policy_under_test(
     """A pipeline endpoint's parameters with its stage under test now running ``policy``
     over ``stage_params`` (a ramp, a promotion, a rollback); the other stages stay."""
     tested = stage_under_test(parse_stages(params)).name
+    return with_stage_policy(params, tested, policy, stage_params)
+
+
+def with_stage_policy(
+    params: Mapping[str, Any], stage: str, policy: str, stage_params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A pipeline endpoint's parameters with ``stage`` now running ``policy`` over
+    ``stage_params``; its inputs and ``k`` and the other stages stay."""
     stages = []
     for spec in params["stages"]:
-        if spec["name"] == tested:
+        if spec["name"] == stage:
             kept = {k: v for k, v in spec.items() if k not in ("model", "policy", "params")}
             spec = kept | {"policy": policy, "params": dict(stage_params)}
         stages.append(dict(spec))
