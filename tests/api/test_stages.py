@@ -84,15 +84,62 @@ def test_mapping_errors_are_refused_when_set_naming_the_stage_and_field(
     assert status == 422 and "inputs.contract" in message and "wants a string" in message
     status, message = _refused(chained, [risk, risk])
     assert status == 422 and "'risk' is taken" in message
-    bandit = {
-        "name": "offer",
-        "policy": "bandit",
-        "params": {"arms": {"a": "offer/1", "b": "offer/1"}, "reward": "click"},
-        "inputs": inputs,
-    }
-    status, message = _refused(chained, [risk, bandit])
-    assert status == 422 and "cannot run the bandit policy" in message
     assert chained.get("/v1/endpoints/bad").status_code == 404  # nothing was stored
+
+
+def test_a_bandit_on_the_first_stage_learns_from_feedback_on_the_request(
+    services: Services, model_folder: ModelFolders, chained: TestClient
+) -> None:
+    folder = model_folder("risk")
+    (folder / "centre.txt").write_text("12")
+    _register(services, folder, "risk", alias="challenger")
+    bandit = {
+        "name": "risk",
+        "policy": "bandit",
+        "params": {"arms": {"a": "risk/1", "b": "risk/2"}, "reward": "click", "floor": 0.05},
+        "inputs": {},
+    }
+    params = {"stages": [bandit, RISK_THEN_OFFER["stages"][1]]}
+    response = chained.put("/v1/endpoints/churn", json={"policy": "stages", "params": params})
+    assert response.status_code == 200, response.text
+    answers = [
+        chained.post(
+            "/v1/endpoints/churn/predict", json={"unit": f"u{n}", "instances": [ROW]}
+        ).json()
+        for n in range(200)
+    ]
+    # The request's arm is the bandit's; the stage answered with that arm's version.
+    arms = {a["request_id"]: a["arm"] for a in answers}
+    assert set(arms.values()) == {"a", "b"}
+    assert all(
+        a["stages"][0]["version"] == {"a": 1, "b": 2}[a["arm"]] and a["stages"][1]["version"] == 1
+        for a in answers
+    )
+    wait_until_written(chained)
+    # Users click the offers of requests the bandit's arm b served.
+    clicks = [{"request_id": r, "kind": "click"} for r, arm in arms.items() if arm == "b"]
+    assert chained.post("/v1/feedback/batch", json={"events": clicks}).status_code == 201
+    deadline = time.monotonic() + 5
+    state: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        state = chained.get("/v1/endpoints/churn").json()["stages"][0]["bandit"]
+        if state["b"]["successes"] > 0:
+            break
+        time.sleep(0.1)
+    assert state["b"]["successes"] == state["b"]["trials"] == len(clicks)
+    assert (state["a"]["successes"], state["a"]["trials"]) == (0, 200 - len(clicks))
+    # Arm b is surely best: it keeps all but the floor the other arm is owed.
+    assert state["b"]["probability"] == pytest.approx(0.95)
+    assert state["a"]["probability"] == pytest.approx(0.05)
+    later = chained.post("/v1/endpoints/churn/predict", json={"unit": "v", "instances": [ROW]})
+    events = chained.get(f"/v1/endpoints/churn/requests/{later.json()['request_id']}")
+    for _ in range(50):
+        if events.status_code == 200:
+            break
+        time.sleep(0.1)
+        events = chained.get(f"/v1/endpoints/churn/requests/{later.json()['request_id']}")
+    request_event = events.json()["events"][-1]
+    assert (request_event["stage"], request_event["arm"]) == ("offer", later.json()["arm"])
 
 
 def test_a_ranking_chain_hands_the_first_stage_items_to_the_second(

@@ -16,6 +16,7 @@ __all__ = [
     "EndpointConfigAnswer",
     "EndpointHistoryAnswer",
     "EndpointListAnswer",
+    "EndpointStage",
     "FeedbackAnswer",
     "InterleavingAnswer",
     "InterleavingComparison",
@@ -41,6 +42,20 @@ class BatchingAnswer(Answer):
     max_batch_wait_ms: float = Field(examples=[2.0])
 
 
+class EndpointStage(Answer):
+    """One stage of a pipeline endpoint, as it serves now."""
+
+    stage: str = Field(examples=["rerank"])
+    policy: str = Field(examples=["interleave"])
+    params: dict[str, Any]
+    serving: list[str] = Field(
+        description="The versions the stage may call (aliases resolved).",
+        examples=[["rerank/1", "rerank/2"]],
+    )
+    live: str | None = Field(description="The version that answers when no other does.")
+    bandit: dict[str, BanditArm] | None = None
+
+
 class EndpointAnswer(Answer):
     name: str = Field(examples=["recs"])
     policy: str = Field(examples=["canary"])
@@ -57,6 +72,9 @@ class EndpointAnswer(Answer):
         default=None, description="The version that answers when no other does (the champion)."
     )
     bandit: dict[str, BanditArm] | None = None
+    stages: list[EndpointStage] | None = Field(
+        default=None, description="A pipeline endpoint's stages, in order (null otherwise)."
+    )
     batching: BatchingAnswer | None = Field(
         default=None, description="Adaptive batching settings; null: each call alone."
     )

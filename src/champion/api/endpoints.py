@@ -29,8 +29,9 @@ from champion.errors import ChampionError, InvalidInput
 from champion.evaluation import ExperimentDesign, interleaving_comparisons, shadow_stats
 from champion.events import version_stats
 from champion.events.compacted import compacted_windows
-from champion.serving.endpoints import KEEP
+from champion.serving.endpoints import KEEP, EndpointConfig
 from champion.serving.policies import BanditPolicy
+from champion.serving.stages import STAGES, parse_stages, stage_endpoint
 
 __all__ = ["router"]
 
@@ -225,8 +226,45 @@ def _describe(request: Request, name: str) -> dict[str, Any]:
     except ChampionError:
         pass  # a configuration that cannot be built serves nothing: its error says why
     if active is not None and isinstance(active.policy, BanditPolicy):
-        body["bandit"] = {
-            arm: {"successes": s, "trials": n, "probability": active.policy.probabilities[arm]}
-            for arm, (s, n) in active.policy.counts.items()
-        }
+        body["bandit"] = _bandit(active.policy)
+    if config.policy == STAGES:
+        chain = active.chain if active is not None else ()
+        bandits = [a.policy if isinstance(a.policy, BanditPolicy) else None for a in chain]
+        body["stages"] = _stages(request, config, bandits)
     return body
+
+
+def _bandit(policy: BanditPolicy) -> dict[str, Any]:
+    return {
+        arm: {"successes": s, "trials": n, "probability": policy.probabilities[arm]}
+        for arm, (s, n) in policy.counts.items()
+    }
+
+
+def _stages(
+    request: Request, config: EndpointConfig, bandits: list[BanditPolicy | None]
+) -> list[dict[str, Any]]:
+    """Each stage as it serves now: its policy, the versions it may call, its champion and
+    its bandit's state (``bandits``: each stage's, when the endpoint serves)."""
+    endpoints = state_of(request).services.endpoints
+    stages = parse_stages(config.params)
+    described = []
+    for n, stage in enumerate(stages):
+        logged = stage_endpoint(config.name, stage.name, stages)
+        try:
+            live: str | None = str(endpoints.live_version(logged))
+            serving = [str(key) for key in endpoints.configured_versions(logged)]
+        except ChampionError:
+            live, serving = None, []  # the configuration's error says why
+        bandit = bandits[n] if len(bandits) == len(stages) else None
+        described.append(
+            {
+                "stage": stage.name,
+                "policy": stage.policy,
+                "params": dict(stage.params),
+                "serving": serving,
+                "live": live,
+                "bandit": None if bandit is None else _bandit(bandit),
+            }
+        )
+    return described

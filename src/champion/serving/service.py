@@ -131,18 +131,32 @@ class ServingService:
             return True
 
     def refresh_rewards(self) -> None:
-        """Give bandits their arms' latest (successes, trials) from feedback."""
+        """Give bandits their arms' latest (successes, trials) from feedback.
+
+        A bandit on a pipeline endpoint's stage learns from feedback on the endpoint's
+        requests: each request's own event carries the arm the stage under test (the
+        bandit's, the one stage with a rollout) assigned it (``serving.chain``)."""
         with self._refresh_lock:
             updated = dict(self._active)
             for name, active in self._active.items():
-                if not isinstance(active.policy, BanditPolicy):
-                    continue
-                with read(self.engine) as conn:
-                    counts = arm_rewards(
-                        conn, name, active.config.config_version, active.policy.reward
+                if isinstance(active.policy, BanditPolicy):
+                    updated[name] = replace(
+                        active, policy=self._rewarded(name, active.config, active.policy)
                     )
-                updated[name] = replace(active, policy=active.policy.with_counts(counts))
+                elif any(isinstance(stage.policy, BanditPolicy) for stage in active.chain):
+                    chain = tuple(
+                        replace(stage, policy=self._rewarded(name, active.config, stage.policy))
+                        if isinstance(stage.policy, BanditPolicy)
+                        else stage
+                        for stage in active.chain
+                    )
+                    updated[name] = replace(active, chain=chain)
             self._active = updated
+
+    def _rewarded(self, name: str, config: EndpointConfig, bandit: BanditPolicy) -> BanditPolicy:
+        with read(self.engine) as conn:
+            counts = arm_rewards(conn, name, config.config_version, bandit.reward)
+        return bandit.with_counts(counts)
 
     def _activate(self, config: EndpointConfig) -> _Active:
         if config.policy == STAGES:

@@ -41,10 +41,6 @@ def check_stages(
                     f"{where}: its events are logged under '{endpoint}:{stage.name}', longer "
                     f"than {_NAME_ROOM} characters; shorten the stage's or endpoint's name."
                 )
-        if stage.policy == "bandit":
-            # A bandit learns from its arms' rewards, which the server refreshes for whole
-            # endpoints only.
-            raise InvalidInput(f"{where}: a stage cannot run the bandit policy; use ab or canary.")
         if stage.policy == "interleave" and stage is not stages[-1]:
             raise InvalidInput(
                 f"{where}: interleave credits shown items to clicks, so only the last stage, "
