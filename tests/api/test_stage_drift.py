@@ -119,3 +119,42 @@ def test_a_first_stage_change_is_second_stage_input_drift_attributed_to_the_firs
     assert by_stage["offer"]["first_alarm"] == window["start"]
     assert "risk" in by_stage["offer"]["drifted"]
     assert by_stage["offer"]["began"] == []
+
+
+def test_in_a_ranking_chain_a_new_reranker_is_the_stage_that_moved_first(
+    services: Services, model_folder: ModelFolders, settings: Settings
+) -> None:
+    register = services.registry.register
+    register(model_folder("echo_ranker"), model="retrieve", actor="t", aliases_to_set=("champion",))
+    register(model_folder("rerank"), model="rerank", actor="t", aliases_to_set=("champion",))
+    register(model_folder("rerank"), model="rerank", actor="t")  # a new build, same code
+    stages = [
+        {"name": "retrieve", "model": "retrieve@champion", "k": 5},
+        {"name": "rerank", "model": "rerank@champion", "inputs": {"candidates": "retrieve.items"}},
+    ]
+    services.endpoints.set("recs", "stages", {"stages": stages}, actor="t")
+    clock = FixedClock(BASE + timedelta(minutes=10))
+    with local_client(create_app(settings, clock)) as client:
+        for n in range(3):
+            assert client.post("/v1/endpoints/recs/rank", json={"unit": f"u{n}", "k": 3}).is_success
+        moved = client.put("/v1/models/rerank/aliases/champion", json={"version": 2})
+        assert moved.is_success, moved.text
+        clock.at = BASE + timedelta(minutes=70)
+        for n in range(3):
+            answer = client.post("/v1/endpoints/recs/rank", json={"unit": f"u{n}", "k": 3}).json()
+            assert [s["version"] for s in answer["stages"]] == [1, 2]
+        wait_until_written(client)
+        clock.at = BASE + timedelta(hours=2)
+        moves = client.get(
+            "/v1/endpoints/recs/drift/stages",
+            params={"window": "1h", "buckets": 2, "end": clock.at.isoformat()},
+        ).json()
+    # Rankers have no reference profile, so no alarm: the new version beginning to answer
+    # for the last stage is the move, and retrieval did not move.
+    assert moves["moved_first"] == "rerank"
+    retrieve, rerank = moves["stages"]
+    assert (retrieve["began"], retrieve["moved_at"]) == ([], None)
+    assert "is a ranker" in retrieve["message"]
+    second = (BASE + timedelta(hours=1)).isoformat()
+    assert rerank["began"] == [{"version": "rerank/2", "at": second}]
+    assert rerank["moved_at"] == second and rerank["first_alarm"] is None

@@ -39,25 +39,28 @@ def day_of(at: datetime) -> datetime:
 
 
 def _where(
-    endpoint: str, start: datetime, end: datetime, version: VersionKey | None
+    endpoint: str,
+    start: datetime,
+    end: datetime,
+    version: VersionKey | None,
+    kind: str = "predict",
 ) -> sa.ColumnElement[bool]:
     p = predictions
-    clause = (
-        (p.c.endpoint == endpoint) & (p.c.at >= start) & (p.c.at < end) & (p.c.kind == "predict")
-    )
+    clause = (p.c.endpoint == endpoint) & (p.c.at >= start) & (p.c.at < end) & (p.c.kind == kind)
     if version is not None:
         clause = clause & (p.c.model == version.model) & (p.c.version == version.number)
     return clause
 
 
 def served_versions(
-    conn: sa.Connection, endpoint: str, start: datetime, end: datetime
+    conn: sa.Connection, endpoint: str, start: datetime, end: datetime, kind: str = "predict"
 ) -> list[tuple[VersionKey, int]]:
-    """The versions that answered predictions in ``[start, end)``, most requests first."""
+    """The versions that answered predictions (or, with ``kind`` ``rank``, rankings) in
+    ``[start, end)``, most requests first."""
     p = predictions
     rows = conn.execute(
         sa.select(p.c.model, p.c.version, sa.func.count().label("n"))
-        .where(_where(endpoint, start, end, None))
+        .where(_where(endpoint, start, end, None, kind))
         .group_by(p.c.model, p.c.version)
     ).all()
     found = [(VersionKey(r.model, int(r.version)), int(r.n)) for r in rows]

@@ -9,7 +9,8 @@ and a stage *moves* in the first window where
 - a column of its drifts (its first alarm), or
 - a version begins to answer for it that answered in no earlier window (a new version's
   outputs are new inputs for the stages after it, even when its own reference, fitted on
-  the same data, sees no drift).
+  the same data, sees no drift; a ranker stage, which has no reference profile, moves
+  this way only).
 
 The stage that moved first is the one whose first move is earliest; within one window, the
 earlier stage in the chain, since its outputs are the later stages' inputs.
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from champion.db import read
+from champion.drift.live import served_versions
 from champion.drift.monitor import DriftMonitor
 from champion.drift.span import span_versions
 from champion.drift.table import Correction
@@ -131,6 +133,10 @@ def _began(
         for k in range(buckets):
             at = start + width * k
             versions = {str(key) for key, n in span_versions(conn, logged, at, at + width) if n}
+            # A ranker stage's rankings too (raw rows: drift stores no day of rankings).
+            versions |= {
+                str(key) for key, _ in served_versions(conn, logged, at, at + width, "rank")
+            }
             if seen is not None:
                 began.extend((v, at) for v in sorted(versions - seen))
                 seen |= versions
