@@ -28,6 +28,22 @@ def _register(services: Services, folder: Any, model: str, alias: str = "champio
     services.registry.register(folder, model=model, actor="tests", aliases_to_set=(alias,))
 
 
+def _risk_challenger(services: Services, model_folder: ModelFolders, centre: int) -> None:
+    folder = model_folder("risk")
+    (folder / "centre.txt").write_text(str(centre))
+    _register(services, folder, "risk", alias="challenger")
+
+
+def _predict_units(client: TestClient, units: int) -> list[dict[str, Any]]:
+    """One request of ROW from each of the units u0, u1, ...; the answers."""
+    return [
+        client.post(
+            "/v1/endpoints/churn/predict", json={"unit": f"u{n}", "instances": [ROW]}
+        ).json()
+        for n in range(units)
+    ]
+
+
 @pytest.fixture
 def chained(services: Services, model_folder: ModelFolders, client: TestClient) -> TestClient:
     _register(services, model_folder("risk"), "risk")
@@ -90,9 +106,7 @@ def test_mapping_errors_are_refused_when_set_naming_the_stage_and_field(
 def test_a_bandit_on_the_first_stage_learns_from_feedback_on_the_request(
     services: Services, model_folder: ModelFolders, chained: TestClient
 ) -> None:
-    folder = model_folder("risk")
-    (folder / "centre.txt").write_text("12")
-    _register(services, folder, "risk", alias="challenger")
+    _risk_challenger(services, model_folder, centre=12)
     bandit = {
         "name": "risk",
         "policy": "bandit",
@@ -102,12 +116,7 @@ def test_a_bandit_on_the_first_stage_learns_from_feedback_on_the_request(
     params = {"stages": [bandit, RISK_THEN_OFFER["stages"][1]]}
     response = chained.put("/v1/endpoints/churn", json={"policy": "stages", "params": params})
     assert response.status_code == 200, response.text
-    answers = [
-        chained.post(
-            "/v1/endpoints/churn/predict", json={"unit": f"u{n}", "instances": [ROW]}
-        ).json()
-        for n in range(200)
-    ]
+    answers = _predict_units(chained, 200)
     # The request's arm is the bandit's; the stage answered with that arm's version.
     arms = {a["request_id"]: a["arm"] for a in answers}
     assert set(arms.values()) == {"a", "b"}
@@ -274,18 +283,11 @@ def test_each_stage_event_is_logged_under_the_request_id(chained: TestClient) ->
 def test_an_experiment_on_a_stage_compares_its_arms_and_promotes_that_stage_only(
     services: Services, model_folder: ModelFolders, chained: TestClient
 ) -> None:
-    folder = model_folder("risk")
-    (folder / "centre.txt").write_text("12")
-    _register(services, folder, "risk", alias="challenger")
+    _risk_challenger(services, model_folder, centre=12)
     _canary_on_risk(chained, share=0.5)
     started = chained.put("/v1/endpoints/churn/experiment", json={"goal": "click_rate"})
     assert started.status_code == 200, started.text
-    answers = [
-        chained.post(
-            "/v1/endpoints/churn/predict", json={"unit": f"u{n}", "instances": [ROW]}
-        ).json()
-        for n in range(40)
-    ]
+    answers = _predict_units(chained, 40)
     clicked = [a["request_id"] for a in answers if a["arm"] == "challenger"]
     feedback = {"events": [{"request_id": rid, "kind": "click"} for rid in clicked]}
     assert chained.post("/v1/feedback/batch", json=feedback).status_code == 201
@@ -351,9 +353,7 @@ def test_the_last_ranking_stage_interleaves_and_clicks_credit_its_versions(
 def test_a_shadow_on_the_first_stage_is_logged_beside_it_and_never_changes_the_answer(
     services: Services, model_folder: ModelFolders, chained: TestClient
 ) -> None:
-    folder = model_folder("risk")
-    (folder / "centre.txt").write_text("0")  # the shadow sees almost no risk
-    _register(services, folder, "risk", alias="challenger")
+    _risk_challenger(services, model_folder, centre=0)  # the shadow sees almost no risk
     shadow = {
         "name": "risk",
         "policy": "shadow",
