@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from champion import plotlyjs
 from champion.dashboard import PAGES
 from champion.services import Services
+from tests.conftest import ModelFolders, wait_until_written
 
 
 def test_every_page_is_a_shell_that_loads_local_scripts_only(
@@ -80,3 +81,42 @@ def test_with_tokens_the_shell_does_not_tell_which_endpoints_exist(
     missing, known = client.get("/endpoints/nope"), client.get("/endpoints/churn")
     assert missing.status_code == known.status_code == 200  # its script asks the API, with a token
     assert '<script src="/static/endpoint.js">' in missing.text
+
+
+def test_a_pipeline_endpoints_page_has_a_stages_panel_fed_by_the_stage_routes(
+    served: Services, client: TestClient, model_folder: ModelFolders
+) -> None:
+    served.registry.register(
+        model_folder("rerank"), model="rerank", actor="tests", aliases_to_set=("champion",)
+    )
+    stages = [
+        {"name": "retrieve", "model": "recs@champion", "k": 5},
+        {"name": "rerank", "model": "rerank@champion", "inputs": {"candidates": "retrieve.items"}},
+    ]
+    put = client.put("/v1/endpoints/chain", json={"policy": "stages", "params": {"stages": stages}})
+    assert put.status_code == 200, put.text
+    for n in range(3):
+        assert client.post("/v1/endpoints/chain/rank", json={"unit": f"u{n}", "k": 3}).is_success
+    wait_until_written(client)
+    html = client.get("/endpoints/chain").text
+    # The panel is in the shell, hidden until the script finds stages in the endpoint's answer.
+    assert '<section id="stages-section" hidden>' in html and '<div id="stages">' in html
+    assert '<script src="/static/endpoint.js">' in html
+    script = client.get("/static/endpoint.js").text
+    assert "${BASE}/stages" in script and "${BASE}/drift/stages" in script
+    described = client.get("/v1/endpoints/chain").json()["stages"]
+    assert [(s["stage"], s["policy"], s["serving"], s["live"]) for s in described] == [
+        ("retrieve", "single", ["recs/1"], "recs/1"),
+        ("rerank", "single", ["rerank/1"], "rerank/1"),
+    ]
+    numbers = client.get("/v1/endpoints/chain/stages").json()["stages"]
+    assert [
+        (s["stage"], [(v["model"], v["requests"]) for v in s["versions"]]) for s in numbers
+    ] == [
+        ("retrieve", [("recs", 3)]),
+        ("rerank", [("rerank", 3)]),
+    ]
+    assert all(v["latency_p99_ms"] is not None for s in numbers for v in s["versions"])
+    moves = client.get("/v1/endpoints/chain/drift/stages", params={"window": "1h"}).json()
+    assert [s["stage"] for s in moves["stages"]] == ["retrieve", "rerank"]
+    assert client.get("/v1/endpoints/churn").json()["stages"] is None  # no stages, no panel

@@ -114,6 +114,69 @@ function showShadows(endpoint, shadows) {
   }));
 }
 
+// A pipeline endpoint's stages: what each serves, each answering version's latency and
+// fallbacks, the stage's failed calls and requests (GET .../stages), and whether it moved over
+// the charts' windows (GET .../drift/stages: each stage's drift against its reference, and a
+// version beginning to answer for it). Drift is asked every DRIFT_EVERY refreshes: it runs the
+// drift tests of every stage over every window.
+const DRIFT_EVERY = 6;
+let stageMoves = null;
+let stageMovesAge = Infinity;
+
+function stageDrift(move) {
+  if (!move) return "–";
+  if (move.first_alarm) {
+    return champion.el("span", `drifted from ${champion.when(move.first_alarm)} (${move.drifted.join(", ")})`, "bad");
+  }
+  if (move.began.length) {
+    const began = move.began[0];
+    return champion.el("span", `${began.version} began to answer ${champion.when(began.at)}`, "good");
+  }
+  const steady = champion.el("span", move.message ? "no new version; not drift-tested" : "no drift, no new version", "muted");
+  if (move.message) steady.title = move.message;
+  return steady;
+}
+
+async function showStages(endpoint) {
+  const section = document.getElementById("stages-section");
+  section.hidden = !endpoint.stages;
+  if (!endpoint.stages) return;
+  if (stageMovesAge >= DRIFT_EVERY) {
+    stageMoves = await champion.api(`${BASE}/drift/stages`, { window: `${windowSeconds()}s`, buckets: WINDOWS });
+    stageMovesAge = 0;
+  }
+  stageMovesAge += 1;
+  const { stages } = await champion.api(`${BASE}/stages`);
+  const statsOf = new Map(stages.map((s) => [s.stage, s]));
+  const movesOf = new Map(stageMoves.stages.map((s) => [s.stage, s]));
+  // One row per version that answered for the stage (one row if none did); the stage's own
+  // cells on its first row.
+  const rows = endpoint.stages.flatMap((stage) => {
+    const stats = statsOf.get(stage.stage) || { versions: [], errors: {}, failures: [] };
+    const answered = stats.versions.filter((v) => v.requests > 0);
+    const base = { stage, stats, move: movesOf.get(stage.stage) };
+    return answered.length ? answered.map((version, i) => ({ ...base, version, first: i === 0 })) : [{ ...base, version: null, first: true }];
+  });
+  const own = (cell) => (r) => (r.first ? cell(r) : "");
+  champion.table("stages", [
+    ["stage", own((r) => r.stage.stage)],
+    ["policy", own((r) => r.stage.policy)],
+    ["versions", own((r) => r.stage.serving.map((v) => (v === r.stage.live ? `${v} (live)` : v)).join(", ") || "–")],
+    ["version · arm", (r) => (r.version ? champion.arm(r.version) : "–")],
+    ["requests", (r) => (r.version ? r.version.requests : 0)],
+    ["p50 ms", (r) => champion.number(r.version && r.version.latency_p50_ms, 2)],
+    ["p99 ms", (r) => champion.number(r.version && r.version.latency_p99_ms, 2)],
+    ["fallbacks", (r) => (r.version ? r.version.fallbacks : 0)],
+    ["failed calls", own((r) => r.stats.failures.map((f) => `${f.version} ${f.reason} ${f.count}`).join(", ") || "none")],
+    ["failed requests", own((r) => failures(r.stats.errors))],
+    ["drift", own((r) => stageDrift(r.move))],
+  ], rows);
+  const span = `the last ${WINDOWS} windows of ${windowSeconds()} s`;
+  document.getElementById("stages-moved").textContent = stageMoves.moved_first
+    ? `Moved first over ${span}: ${stageMoves.moved_first}.`
+    : `No stage moved over ${span}.`;
+}
+
 const ACTIONS = {
   approve: ["Approve the proposed action", (x) => `Carry out what the controller proposed for ${NAME}: ${x.pending ? `${x.pending.action}${x.pending.share ? ` to ${champion.percent(x.pending.share)}` : ""} (${x.pending.reason})` : "nothing"}.`],
   promote: ["Promote the challenger", (x) => `Make ${Object.values(x.versions || {}).slice(1).join(", ") || "the challenger"} the champion of ${NAME} now; the previous champion stays loaded for an instant rollback.`],
@@ -211,7 +274,7 @@ async function refreshExperiment() {
 }
 
 let fresh = true;
-document.getElementById("window").addEventListener("change", () => { windows = new Map(); fresh = true; });
+document.getElementById("window").addEventListener("change", () => { windows = new Map(); fresh = true; stageMovesAge = Infinity; });
 
 refreshNow = champion.every(5, async () => {
   const [endpoint, { history }, { comparisons }, total] = await Promise.all([
@@ -234,6 +297,7 @@ refreshNow = champion.every(5, async () => {
     champion.el("div", `failed requests since the server started: ${failures(total.errors)}`, "muted"),
     champion.link(`/endpoints/${encodeURIComponent(NAME)}/drift`, ranker ? "drift (rankers have no reference profile) →" : "drift and performance →"),
   );
+  await showStages(endpoint);
 
   const span = `the last ${WINDOWS} windows`;
   const requests = series("requests");
