@@ -84,8 +84,9 @@ def check_demo_pages(home: Path, chromium: str) -> list[str]:
                 page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 _overview(page, server.url, api, checked)
-                for endpoint in ("recs", "attrition"):
+                for endpoint in ("recs", "attrition", "recs-pipeline"):
                     _endpoint(page, server.url, api, endpoint, checked)
+                _stages(page, server.url, api, checked)
                 _drift(page, server.url, api, checked)
                 _registry(page, server.url, api, checked)
                 _alerts(page, server.url, api, checked)
@@ -120,7 +121,7 @@ def _endpoint(page: Page, url: str, api: httpx.Client, endpoint: str, checked: C
     expected = {f"{r['model']}/{r['version']} · {r['arm']}": r for r in stats["versions"]}
     checked.same(name, "versions and arms", sorted(shown), sorted(expected))
     columns = ["requests", "units", "fallbacks", "clicks", "purchases"]
-    columns += ["impressions"] if endpoint == "recs" else ["labels"]
+    columns += ["impressions"] if endpoint.startswith("recs") else ["labels"]
     for row_name, row in expected.items():
         for column in columns:
             checked.same(name, f"{row_name} {column}", shown[row_name][column], str(row[column]))
@@ -135,6 +136,51 @@ def _endpoint(page: Page, url: str, api: httpx.Client, endpoint: str, checked: C
     checked.same(name, "experiment status", status, experiment["status"].replace("_", " "))
     if stats.get("shadows"):
         _shadow(page, name, stats["shadows"], checked)
+
+
+def _stages(page: Page, url: str, api: httpx.Client, checked: Checked) -> None:
+    """The pipeline endpoint's stages panel: each stage's answering versions with their
+    latency and fallbacks as the stages route answers, and its drift as the page was told."""
+    name = "endpoint-recs-pipeline"
+    moves: list[dict[str, Any]] = []
+    page.on(
+        "response",
+        lambda r: moves.append(r.json()) if "/drift/stages" in r.url and r.ok else None,
+    )
+    _visit(page, f"{url}/endpoints/recs-pipeline", name)
+    described = api.get("/v1/endpoints/recs-pipeline").json()["stages"]
+    stats = api.get("/v1/endpoints/recs-pipeline/stages").json()["stages"]
+    rows = _table(page, "stages")
+    stage, by_stage = "", dict[str, list[dict[str, str]]]()
+    for row in rows:  # a stage's own cells are on its first row
+        stage = row["stage"] or stage
+        by_stage.setdefault(stage, []).append(row)
+    checked.same(name, "stages", list(by_stage), [s["stage"] for s in described])
+    moved = {m["stage"]: m for m in moves[-1]["stages"]}
+    for configured, numbers in zip(described, stats, strict=True):
+        shown = by_stage[configured["stage"]]
+        what = configured["stage"]
+        checked.same(name, f"{what} policy", shown[0]["policy"], configured["policy"])
+        answered = [v for v in numbers["versions"] if v["requests"]]
+        expected = [f"{v['model']}/{v['version']} · {v['arm']}" for v in answered]
+        checked.same(
+            name, f"{what} versions answering", [r["version · arm"] for r in shown], expected
+        )
+        for row, version in zip(shown, answered, strict=True):
+            label = f"{what} {row['version · arm']}"
+            checked.same(name, f"{label} requests", row["requests"], str(version["requests"]))
+            for column, key in (("p50 ms", "latency_p50_ms"), ("p99 ms", "latency_p99_ms")):
+                checked.same(name, f"{label} {column}", row[column], _shown(version[key], 2))
+            checked.same(name, f"{label} fallbacks", row["fallbacks"], str(version["fallbacks"]))
+        move = moved[configured["stage"]]
+        if move["began"]:
+            began = f"{move['began'][0]['version']} began to answer"
+            checked.says(name, f"{what} drift", shown[0]["drift"], began)
+        else:
+            checked.says(name, f"{what} drift", shown[0]["drift"], "no new version")
+    first = moves[-1]["moved_first"]
+    sentence = page.inner_text("#stages-moved")
+    checked.says(name, "moved first", sentence, f": {first}." if first else "No stage moved")
 
 
 def _shadow(page: Page, name: str, shadows: list[dict[str, Any]], checked: Checked) -> None:
@@ -212,6 +258,6 @@ def _pipelines(page: Page, url: str, api: httpx.Client, checked: Checked) -> Non
 def _audit(page: Page, url: str, api: httpx.Client, checked: Checked) -> None:
     _visit(page, url + "/audit", "audit")
     shown = [(row["#"], row["action"], row["target"]) for row in _table(page, "records")]
-    records = api.get("/v1/audit").json()["records"]
+    records = api.get("/v1/audit", params={"limit": 50}).json()["records"]  # the page's 50
     expected = [(str(r["id"]), r["action"], r["target"]) for r in records]
     checked.same("audit", "records (id, action, target)", shown, expected)

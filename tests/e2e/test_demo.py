@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from champion.automation.tables import ingested_files, quarantined_rows
 from champion.demo.compiled import can_compile
 from champion.demo.drift import NEWCOMERS
 from champion.demo.run import SESSIONS, run_demo
+from champion.demo.second_act import SESSIONS as SECOND_ACT_SESSIONS
 from champion.evaluation.tables import experiments
 from champion.events.tables import feedback, predictions, shadow_predictions
 from champion.serving.tables import endpoints
@@ -56,6 +58,35 @@ def test_demo_serves_logs_and_joins_feedback_and_the_dashboard_shows_its_records
     assert "The controller: Promoted at" in out and "switched without a restart" in out
     assert "The controller: Rolled back at" in out and "Failure spike:" in out
     assert "requests to recs/3 failed" in out and "recs: what the controller did" in out
+    # The second act: the re-rankers interleaved on the pipeline's last stage; the controller
+    # promoted the one users prefer (the taste re-ranker, better offline too: in all of 600
+    # replays but 2, benchmarks/demo_interleaving.py --act 2), on that stage alone.
+    assert "Trained 7 models" in out
+    assert "Significant win for rerank/2" in out
+    assert "it needed 520 users" in out.split("Second act")[1]
+    # Per stage: each answering version's latency p50 and p99, and which stage moved first
+    # (rerank/2 began to answer for the rerank stage; retrieval stayed as it was).
+    pipeline_requests = 520 * SECOND_ACT_SESSIONS + 60
+    cell, number = r"\s*│\s*", r"(\d+\.\d\d)"
+    answered = {}
+    for stage, version, arm in (
+        ("retrieve", "retrieve/1", "champion"),
+        ("rerank", "rerank/1", "interleave"),
+        ("rerank", "rerank/2", "green"),
+    ):
+        row = cell.join(["", stage, version, arm, r"(\d+)", number, number, "0", "0", ""])
+        found = re.search(row, out)
+        assert found is not None, (row, out[out.index("each stage (second act)") :][:2000])
+        requests, p50, p99 = found.groups()
+        answered[version] = int(requests)
+        assert 0 < float(p50) <= float(p99)
+    # Every visit ran both stages. The promotion reaches the router within its state poll
+    # (0.5 s): the first visits after it may still be interleaved.
+    assert answered["retrieve/1"] == pipeline_requests
+    assert answered["rerank/1"] + answered["rerank/2"] == pipeline_requests
+    assert answered["rerank/1"] >= 520 * SECOND_ACT_SESSIONS
+    assert "retrieve: no drift alarm, no new version; rerank: rerank/2 began to answer" in out
+    assert "Moved first: rerank." in out
     # Newcomers drift the attrition inputs; the alert reaches the demo's webhook receiver.
     assert "Webhook received: [warning] open: attrition-drift on endpoint attrition" in out
     report = tmp_path / "demo" / "reports" / "attrition-drift.html"
@@ -87,6 +118,9 @@ def test_demo_serves_logs_and_joins_feedback_and_the_dashboard_shows_its_records
         attrition = conn.execute(
             sa.select(endpoints.c.policy, endpoints.c.params).where(endpoints.c.name == "attrition")
         ).one()
+        pipeline_params = conn.execute(
+            sa.select(endpoints.c.params).where(endpoints.c.name == "recs-pipeline")
+        ).scalar_one()
         ended = conn.execute(
             sa.select(experiments.c.status, experiments.c.updated_by).order_by(experiments.c.id)
         ).all()
@@ -109,14 +143,17 @@ def test_demo_serves_logs_and_joins_feedback_and_the_dashboard_shows_its_records
         ("3-spring-campaign.csv", "accepted", 0),
     ]
     assert len(reasons) == 12 and all(len(r) == 1 for r in reasons)
-    # The retrained candidate went out as a canary whose experiment the controller ended.
-    *recs_experiments, (verdict, by) = ended
+    # The retrained candidate went out as a canary whose experiment the controller ended;
+    # then the second act's interleaving, promoted.
+    *recs_experiments, (verdict, by), second_act = ended
     assert recs_experiments == [("promoted", "controller"), ("rolled_back", "controller")]
     assert by == "controller" and verdict in {"promoted", "rolled_back"}
+    assert second_act == ("promoted", "controller")
     assert [action for action, _ in acted] == [
         "experiment.promote",
         "experiment.rollback",
         {"promoted": "experiment.promote", "rolled_back": "experiment.rollback"}[verdict],
+        "experiment.promote",
     ]
     assert {actor for _, actor in acted} == {"controller"}
     if verdict == "promoted":  # the previous champion stays loaded, one switch away
@@ -126,6 +163,18 @@ def test_demo_serves_logs_and_joins_feedback_and_the_dashboard_shows_its_records
         assert attrition[0] == "single" and attrition[1]["version"] == "attrition@champion"
         assert champions["attrition"] == first
     assert champions["recs"] == 2
+    # The promotion moved the re-ranker's champion alone; the pipeline's first stage stayed.
+    assert (champions["rerank"], champions["retrieve"]) == (2, 1)
+    stages = pipeline_params["stages"]
+    assert stages[0] == {"name": "retrieve", "model": "retrieve@champion", "k": 200}
+    assert (stages[1]["policy"], stages[1]["params"]) == (
+        "blue_green",
+        {"blue": "rerank/1", "green": "rerank/2", "live": "green"},
+    )
+    # Every pipeline request ran both stages: one event each, the first stage's under
+    # 'recs-pipeline:retrieve'.
+    assert served["retrieve/1"] == pipeline_requests
+    assert served["rerank/1"] + served["rerank/2"] == pipeline_requests
     # recs/1 answered alone (60) and every interleaved visit (520 users x SESSIONS); the
     # winner then answered every user once more, its broken canary's share too (the canary's
     # calls failed and the champion answered them); recs/3 never answered anyone.
@@ -155,6 +204,10 @@ def test_demo_serves_logs_and_joins_feedback_and_the_dashboard_shows_its_records
     # numbers compared are listed in test-artifacts/demo-pages.txt.
     checked = check_demo_pages(tmp_path / "demo", _chromium())
     assert any(line.startswith("endpoint-recs\trecs/2") for line in checked)
+    # The pipeline's stages panel showed what the stage routes answer (its drift at the
+    # page's one-minute windows: the act's versions may all fall in one of them).
+    assert "endpoint-recs-pipeline\trerank policy\tblue_green" in checked
+    assert any(line.startswith("endpoint-recs-pipeline\tmoved first") for line in checked)
 
 
 def test_item_knn_beats_popularity_offline(tmp_path: Path) -> None:

@@ -5,25 +5,42 @@ do) and fall back to the most popular movies for anyone else; they differ in how
 
 1. popularity: the most-liked movies of the training period, the same for everyone;
 2. item-kNN: movies similar (cosine over who liked them) to what the user liked.
+
+The second act's retrieval stage is a third list ranker from the same item-kNN fit: each
+user's ``CANDIDATES`` best movies, handed to a learned re-ranker (``demo.rerankers``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
 from scipy import sparse
 
 from champion.artifacts import sha256_file
 from champion.demo.movielens import POSITIVE, MovieLensSplit
 
-__all__ = ["hit_rate_at_k", "write_item_knn_ranker", "write_popularity_ranker"]
+__all__ = [
+    "ItemKnn",
+    "fit_item_knn",
+    "hit_rate_at_k",
+    "popular_items",
+    "retrieval_lists",
+    "retrieved",
+    "write_item_knn_ranker",
+    "write_popularity_ranker",
+    "write_retrieval_ranker",
+]
 
 LIST_LENGTH = 100
+CANDIDATES = 200
+"""How many movies the retrieval stage hands the re-ranker."""
 
 # The module champion imports from the version folder; it must not import champion itself.
 RANKER_SOURCE = '''"""Serves precomputed ranked lists, skipping what the user has already seen."""
@@ -49,12 +66,14 @@ def _popularity(split: MovieLensSplit) -> list[tuple[str, float]]:
     return [(str(item), float(count)) for item, count in counts.head(2000).items()]
 
 
-def _unseen(ranked: Iterable[tuple[str, float]], seen: set[str]) -> list[list[Any]]:
+def _unseen(
+    ranked: Iterable[tuple[str, float]], seen: set[str], length: int = LIST_LENGTH
+) -> list[list[Any]]:
     out: list[list[Any]] = []
     for item, score in ranked:
         if item not in seen:
             out.append([item, round(score, 6)])
-            if len(out) == LIST_LENGTH:
+            if len(out) == length:
                 break
     return out
 
@@ -73,13 +92,39 @@ def write_popularity_ranker(split: MovieLensSplit, folder: Path, code_version: s
     )
 
 
-def write_item_knn_ranker(
-    split: MovieLensSplit, folder: Path, code_version: str, neighbours: int = 50
-) -> Path:
-    positives = split.train[split.train["rating"] >= POSITIVE]
+@dataclass(frozen=True)
+class ItemKnn:
+    """Item-kNN fitted on some ratings: every user's score for every liked-by-someone movie."""
+
+    users: dict[str, int]
+    items: np.ndarray
+    scores: np.ndarray
+    neighbours: int
+
+    def ranked(self, user: str, seen: set[str], length: int) -> list[tuple[str, float]]:
+        """The user's ``length`` best-scored movies they have not rated (fewer when fewer
+        score above 0; none for a user who liked nothing)."""
+        row = self.users.get(user)
+        if row is None:
+            return []
+        scores = self.scores[row]
+        order = np.argsort(-scores)[: length + len(seen)]
+        order = order[scores[order] > 0]
+        ranked = [
+            (item, score)
+            for item, score in zip(self.items[order].tolist(), scores[order].tolist(), strict=True)
+            if item not in seen
+        ]
+        return ranked[:length]
+
+
+def fit_item_knn(ratings: pd.DataFrame, neighbours: int = 50) -> ItemKnn:
+    """Cosine similarity of movies over who liked them (each movie's ``neighbours`` nearest
+    kept); a user's score for a movie sums its similarity to the movies they liked."""
+    positives = ratings[ratings["rating"] >= POSITIVE]
     users = sorted(positives["userId"].unique())
     items = sorted(positives["movieId"].unique())
-    user_index = {u: i for i, u in enumerate(users)}
+    user_index = {str(u): i for i, u in enumerate(users)}
     item_index = {m: i for i, m in enumerate(items)}
     matrix = sparse.csr_matrix(
         (
@@ -95,17 +140,19 @@ def write_item_knn_ranker(
     similarity.setdiag(0.0)
     similarity = _top_per_row(similarity, neighbours)
     scores = (matrix @ similarity).toarray()
+    return ItemKnn(user_index, np.array(items), scores, neighbours)
+
+
+def write_item_knn_ranker(
+    split: MovieLensSplit, folder: Path, code_version: str, fit: ItemKnn | None = None
+) -> Path:
+    """``fit``: item-kNN fitted on ``split.train`` already (fitted here if not given)."""
+    knn = fit or fit_item_knn(split.train)
     popular = _popularity(split)
-    item_ids = np.array(items)
-    lists = {}
-    for user, seen in split.seen.items():
-        row = user_index.get(user)
-        if row is None:
-            lists[user] = _unseen(popular, seen)
-            continue
-        order = np.argsort(-scores[row])[: LIST_LENGTH + len(seen)]
-        ranked = [(str(item_ids[i]), float(scores[row, i])) for i in order if scores[row, i] > 0]
-        lists[user] = _unseen(ranked + popular, seen)
+    lists = {
+        user: _unseen(knn.ranked(user, seen, LIST_LENGTH) + popular, seen)
+        for user, seen in split.seen.items()
+    }
     return _write(
         folder,
         split,
@@ -113,7 +160,48 @@ def write_item_knn_ranker(
         _unseen(popular, set()),
         code_version,
         name="item-kNN",
-        params={"neighbours": neighbours, "similarity": "cosine on liked-by sets"},
+        params={"neighbours": knn.neighbours, "similarity": "cosine on liked-by sets"},
+    )
+
+
+def retrieved(fit: ItemKnn, popular: list[str], user: str, seen: set[str]) -> list[list[Any]]:
+    """What the retrieval stage hands on for ``user``: their ``CANDIDATES`` best unseen movies
+    by ``fit``, topped up from ``popular`` at score 0 (no similarity to what they liked)."""
+    ranked = fit.ranked(user, seen, CANDIDATES)
+    taken = seen | {item for item, _ in ranked}
+    for item in popular:
+        if len(ranked) == CANDIDATES:
+            break
+        if item not in taken:
+            ranked.append((item, 0.0))
+    return [[item, round(score, 6)] for item, score in ranked]
+
+
+def popular_items(ratings: pd.DataFrame) -> list[str]:
+    """Movies by how many liked them in ``ratings``, most liked first."""
+    counts = ratings.loc[ratings["rating"] >= POSITIVE, "movieId"].value_counts()
+    return [str(item) for item in counts.index]
+
+
+def retrieval_lists(split: MovieLensSplit, fit: ItemKnn) -> dict[str, list[list[Any]]]:
+    """``retrieved`` for every user, by ``fit`` (item-kNN on ``split.train``)."""
+    popular = popular_items(split.train)
+    return {user: retrieved(fit, popular, user, seen) for user, seen in split.seen.items()}
+
+
+def write_retrieval_ranker(
+    split: MovieLensSplit, folder: Path, code_version: str, lists: dict[str, list[list[Any]]]
+) -> Path:
+    """The retrieval stage, serving ``lists`` (``retrieval_lists``)."""
+    fallback = [[item, 0.0] for item in popular_items(split.train)[:CANDIDATES]]
+    return _write(
+        folder,
+        split,
+        lists,
+        fallback,
+        code_version,
+        name="item-kNN retrieval",
+        params={"candidates": CANDIDATES, "similarity": "cosine on liked-by sets"},
     )
 
 

@@ -71,12 +71,14 @@ def _interleaving_design(users: int, automation: str, wait_seconds: float) -> di
     }
 
 
-def start_interleaving_experiment(client: httpx.Client, console: Console, users: int) -> None:
+def start_interleaving_experiment(
+    client: httpx.Client, console: Console, users: int, endpoint: str = "recs"
+) -> None:
     """Attach an experiment to the interleaving; the controller only reports for now."""
     design = _interleaving_design(users, "manual", 86400) | {
         "reason": "which ranker do users prefer?"
     }
-    client.put("/v1/endpoints/recs/experiment", json=design).raise_for_status()
+    client.put(f"/v1/endpoints/{endpoint}/experiment", json=design).raise_for_status()
     console.print(
         "An experiment watches it: goal interleaving preference, each user counting once "
         f"(a t-test of the users' preferences), decided once all {users} users have visited."
@@ -99,12 +101,14 @@ def verdict_line(report: dict[str, Any]) -> str:
     )
 
 
-def let_the_controller_decide(client: httpx.Client, console: Console, users: int) -> None:
+def let_the_controller_decide(
+    client: httpx.Client, console: Console, users: int, endpoint: str = "recs"
+) -> None:
     """Every planned user has visited: hand the decision to the controller."""
     design = _interleaving_design(users, "auto", 0) | {
         "reason": "every planned visit was made and its feedback sent: test now"
     }
-    client.put("/v1/endpoints/recs/experiment", json=design).raise_for_status()
+    client.put(f"/v1/endpoints/{endpoint}/experiment", json=design).raise_for_status()
     console.print("Every planned user has visited: the rollout controller may act (auto).")
 
 

@@ -1,6 +1,7 @@
 """champion demo: the whole loop on real data, against a real server on loopback.
 
-1. Train two recommenders on MovieLens and two attrition classifiers on the Telco table.
+1. Train two recommenders on MovieLens and two attrition classifiers on the Telco table (and
+   the second act's retrieval ranker and two re-rankers).
 2. Register them with lineage and aliases; configure endpoints.
 3. Start ``champion server`` (SQLite and a local artifact folder under the demo home).
 4. Simulated users browse ``recs`` served by recs/1; clicks and purchases come back.
@@ -19,7 +20,9 @@
 10. The week's customers are scored in waves and their outcomes come back; the controller
     ramps the canary and promotes or rolls it back on the labels (``champion.demo.canary``).
     ``champion audit`` and ``champion diagnose`` show the record, as a user would type them.
-11. Summarise from the server's own records.
+11. The second act: a two-stage recommender served as a pipeline endpoint, a new re-ranker
+    interleaved on its last stage only (``champion.demo.second_act``).
+12. Summarise from the server's own records.
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ import httpx
 import numpy as np
 import yaml
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
 from sklearn.metrics import roc_auc_score
 
@@ -42,13 +44,20 @@ from champion import __version__
 from champion.db import read
 from champion.demo import canary, rollout
 from champion.demo.attrition import Holdout, write_attrition_classifier
+from champion.demo.browsing import browse
 from champion.demo.compiled import Served, can_compile, compile_attrition
 from champion.demo.drift import ALERT_INTERVAL_SECONDS, run_drift_story
 from champion.demo.movielens import load_split
 from champion.demo.pipeline import pipeline_spec, show_retraining, split_telco
-from champion.demo.rankers import write_item_knn_ranker, write_popularity_ranker
+from champion.demo.rankers import fit_item_knn, write_item_knn_ranker, write_popularity_ranker
 from champion.demo.scoring import Customer, score_and_label
-from champion.demo.users import react
+from champion.demo.second_act import (
+    SecondAct,
+    register_second_act,
+    run_second_act,
+    stage_tables,
+    train_second_act,
+)
 from champion.errors import InvalidInput
 from champion.evaluation.stattests import format_p_value
 from champion.events.queries import feedback_for, shadow_pairs
@@ -145,7 +154,8 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
                 canary.follow_the_canary(client, console, holdout)
                 console.print(rollout.decisions_table(home_dir, "attrition"))
             canary.show_the_record(console, home_dir)
-            _summary(client, home_dir, time.perf_counter() - started, report, verdict)
+            second = run_second_act(client, console, some, everyone, split.truth, rng)
+            _summary(client, home_dir, time.perf_counter() - started, report, verdict, second)
     finally:
         server.stop()
 
@@ -157,12 +167,14 @@ def _train_and_register(data_dir: Path, home: Path) -> tuple[Holdout, dict[str, 
     with console.status("Training on MovieLens and the Telco churn table..."):
         split = load_split(data_dir)
         popularity = write_popularity_ranker(split, models / "recs-popularity", code_version)
-        knn = write_item_knn_ranker(split, models / "recs-item-knn", code_version)
+        fit = fit_item_knn(split.train)  # the recommender's, and the second act's retrieval
+        knn = write_item_knn_ranker(split, models / "recs-item-knn", code_version, fit)
+        stages = train_second_act(split, fit, models, code_version)
         holdout = write_attrition_classifier(data_dir, models / "attrition-logistic", code_version)
         write_attrition_classifier(
             data_dir, models / "attrition-boosting", code_version, estimator="boosting"
         )
-    console.print(f"Trained 4 models in {time.perf_counter() - started:.1f} s.")
+    console.print(f"Trained 7 models in {time.perf_counter() - started:.1f} s.")
     services = Services.open(Settings(home=home))
     try:
         register = services.registry.register
@@ -194,6 +206,7 @@ def _train_and_register(data_dir: Path, home: Path) -> tuple[Holdout, dict[str, 
             aliases_to_set=("challenger",),
             reason="try boosting in shadow",
         )
+        register_second_act(services, stages)
         services.endpoints.set("recs", "single", {"version": "recs@champion"}, actor="demo")
         services.endpoints.set(
             "attrition",
@@ -225,32 +238,7 @@ def _recommend(
     rng: np.random.Generator,
     label: str,
 ) -> None:
-    feedback: list[dict[str, Any]] = []
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(f"Users browsing {label}", total=len(users))
-        for user in users:
-            response = client.post("/v1/endpoints/recs/rank", json={"unit": user, "k": 10})
-            response.raise_for_status()
-            answer = response.json()
-            shown = [str(item["item"]) for item in answer["items"]]
-            for reaction in react(shown, truth[user], rng):
-                feedback.append(
-                    {
-                        "request_id": answer["request_id"],
-                        "kind": reaction.kind,
-                        "item": reaction.item,
-                        "value": reaction.value,
-                    }
-                )
-            progress.advance(task)
-    for start in range(0, len(feedback), 1000):
-        client.post(
-            "/v1/feedback/batch", json={"events": feedback[start : start + 1000]}
-        ).raise_for_status()
-    console.print(
-        f"{len(set(users))} users made {len(users)} visits to {label}; "
-        f"{len(feedback)} feedback events sent."
-    )
+    browse(client, console, "recs", users, truth, rng, label)
 
 
 def _interleaving_result(client: httpx.Client) -> None:
@@ -331,7 +319,14 @@ def _show_registry(services: Services) -> None:
     console.print(table)
 
 
-def _summary(client: httpx.Client, home: Path, elapsed: float, report: Path, verdict: str) -> None:
+def _summary(
+    client: httpx.Client,
+    home: Path,
+    elapsed: float,
+    report: Path,
+    verdict: str,
+    second: SecondAct,
+) -> None:
     recs = client.get("/v1/endpoints/recs/stats").json()["versions"]
     table = Table(
         "version",
@@ -369,6 +364,10 @@ def _summary(client: httpx.Client, home: Path, elapsed: float, report: Path, ver
     )
     console.print(verdict)
     console.print(rollout.decisions_table(home, "recs"))
+    stages, moved = stage_tables(client, second)
+    console.print(stages)
+    console.print(second.verdict)
+    console.print(moved)
     health = client.get("/v1/health").json()
     console.print(
         f"Events written: {health['events']['written']}, dropped: {health['events']['dropped']}."
@@ -380,6 +379,7 @@ def _summary(client: httpx.Client, home: Path, elapsed: float, report: Path, ver
     cli = _command()
     where.add_row("look around", f"CHAMPION_HOME={home} {cli} models list")
     where.add_row("", f"CHAMPION_HOME={home} {cli} endpoints show recs")
+    where.add_row("", f"CHAMPION_HOME={home} {cli} endpoints stages recs-pipeline")
     where.add_row("", f"CHAMPION_HOME={home} {cli} pipeline show attrition-retrain 1")
     where.add_row("", f"CHAMPION_HOME={home} {cli} diagnose")
     where.add_row("serve it again", f"CHAMPION_HOME={home} {cli} server")
