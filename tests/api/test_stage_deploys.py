@@ -79,6 +79,8 @@ def test_a_retrained_version_goes_out_on_its_stage_only(
     }
     applied = _apply(client, incoming, deploy)
     assert applied == (200, ""), applied
+    audited = client.get("/v1/audit", params={"action": "pipeline.apply", "limit": 1}).json()
+    assert audited["records"][0]["details"]["stage"] == "score"
     write_batch(incoming, "week-2.csv", customers(150, seed=2))
 
     run = _run(client)

@@ -114,6 +114,7 @@ class Pipelines:
                     "revision": revision,
                     "model": spec.model,
                     **({"endpoint": spec.deploy.endpoint} if spec.deploy else {}),
+                    **({"stage": spec.deploy.stage} if spec.deploy and spec.deploy.stage else {}),
                     "spec": spec.to_json(),
                 },
                 reason=reason,
