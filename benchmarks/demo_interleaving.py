@@ -2,7 +2,7 @@
 
 ``--act 1``: the first act's, popularity (recs/1) against item-kNN (recs/2). ``--act 2``: the
 second act's, on the pipeline endpoint's last stage: the two learned re-rankers (rerank/1,
-appeal; rerank/2, taste) each re-rank the retrieval stage's 200 candidates per user.
+mean rating; rerank/2, every feature) each re-rank the retrieval stage's 200 candidates per user.
 
 Each replay is the demo's experiment without the server: every MovieLens test user visits
 ``--visits`` times; the two rankers' top 10 merge by the real team-draft (a fresh seeded coin

@@ -60,7 +60,7 @@ def test_demo_serves_logs_and_joins_feedback_and_the_dashboard_shows_its_records
     assert "requests to recs/3 failed" in out and "recs: what the controller did" in out
     # The second act: the re-rankers interleaved on the pipeline's last stage; the controller
     # promoted the one users prefer (the taste re-ranker, better offline too: in all of 600
-    # replays but 2, benchmarks/demo_interleaving.py --act 2), on that stage alone.
+    # replays, benchmarks/demo_interleaving.py --act 2), on that stage alone.
     assert "Trained 7 models" in out
     assert "Significant win for rerank/2" in out
     assert "it needed 520 users" in out.split("Second act")[1]
@@ -260,3 +260,37 @@ def test_simulated_users_shown_nothing_they_like_click_nothing() -> None:
         for _ in range(20000)
     )
     assert abs(stray / 20000 - 0.03 / np.log2(3)) < 0.005
+
+
+def test_the_taste_reranker_beats_the_rating_one_offline_and_serves_as_it_was_scored(
+    tmp_path: Path,
+) -> None:
+    import yaml
+
+    from champion.demo.movielens import load_split
+    from champion.demo.rankers import fit_item_knn, retrieval_lists
+    from champion.demo.rerankers import write_rerankers
+    from champion.registry.flavors.python import PythonFlavor
+    from champion.registry.manifest import read_manifest
+    from champion.settings import Settings
+
+    split = load_split(DATA)
+    lists = retrieval_lists(split, fit_item_knn(split.train))
+    folders = write_rerankers(split, lists, tmp_path, "test")
+    metrics = {
+        name: yaml.safe_load((folder / "champion.yaml").read_text())["lineage"]["metrics"]
+        for name, folder in folders.items()
+    }
+    assert metrics["taste"]["hit_rate_at_10"] > metrics["rating"]["hit_rate_at_10"] + 0.1
+    # Served from its folder as champion loads it, each re-ranker's top 10 over the retrieval
+    # stage's candidates scores what its lineage says it scored offline.
+    for name, folder in folders.items():
+        served = PythonFlavor().load(folder, read_manifest(folder), Settings(home=tmp_path))
+        hits = 0
+        for user, liked in split.truth.items():
+            context = {
+                "candidates": [item for item, _ in lists[user]],
+                "scores": [score for _, score in lists[user]],
+            }
+            hits += any(item in liked for item, _ in served.rank(user, context, 10))
+        assert round(hits / len(split.truth), 4) == metrics[name]["hit_rate_at_10"]

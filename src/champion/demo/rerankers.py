@@ -6,7 +6,7 @@ Each user's training ratings are split in time once more: item-kNN fitted on the
 went on to like in the rest of the training period is a positive. Two versions learn from the
 same rows (``demo.movie_reranker`` computes the features, there and when serving):
 
-1. appeal: a movie's popularity and mean rating, the crowd's favourites among the candidates;
+1. rating: a movie's mean rating alone, the best-rated candidates first;
 2. taste: every feature, the user's own taste (retrieval score, genres, years) among them.
 
 Their offline hit rate and precision at 10 re-rank the retrieval stage's candidates for the
@@ -33,11 +33,11 @@ from champion.demo.movie_reranker import FEATURES, TABLES, candidate_features
 from champion.demo.movielens import POSITIVE, MovieLensSplit
 from champion.demo.rankers import fit_item_knn, hit_rate_at_k, popular_items, retrieved
 
-__all__ = ["HISTORY_SHARE", "RERANKERS", "feature_tables", "write_rerankers"]
+__all__ = ["HISTORY_SHARE", "RERANKERS", "write_rerankers"]
 
 HISTORY_SHARE = 0.75
 RERANKERS: dict[str, tuple[str, ...]] = {
-    "appeal": ("popularity", "mean_rating"),
+    "rating": ("mean_rating",),
     "taste": FEATURES,
 }
 """Each re-ranker's name and the features it learns from, in registration order."""
@@ -67,7 +67,7 @@ def _movies(split: MovieLensSplit) -> _Movies:
     )
 
 
-def feature_tables(ratings: pd.DataFrame, movies: _Movies) -> dict[str, Any]:
+def _feature_tables(ratings: pd.DataFrame, movies: _Movies) -> dict[str, Any]:
     """The arrays ``movie_reranker.candidate_features`` reads, from ``ratings`` alone."""
     liked = ratings[ratings["rating"] >= POSITIVE]
     by_item = ratings.groupby("movieId")["rating"].agg(["sum", "count"])
@@ -113,7 +113,7 @@ def _training_rows(split: MovieLensSplit, movies: _Movies) -> tuple[np.ndarray, 
     early = order < (size * HISTORY_SHARE).round()
     history, later = train[early], train[~early]
     knn = fit_item_knn(history)
-    tables = feature_tables(history, movies)
+    tables = _feature_tables(history, movies)
     popular = popular_items(history)
     liked_later = later[later["rating"] >= POSITIVE].groupby("userId")["movieId"].agg(set)
     rng = np.random.default_rng(0)
@@ -136,7 +136,7 @@ def write_rerankers(
     held-out users."""
     movies = _movies(split)
     features, labels = _training_rows(split, movies)
-    serving = feature_tables(split.train, movies)
+    serving = _feature_tables(split.train, movies)
     candidates = {
         user: ([str(item) for item, _ in retrieval[user]], [float(s) for _, s in retrieval[user]])
         for user in split.truth
