@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 from scipy import stats
-from sklearn import metrics
 
 from champion.errors import InvalidInput
 from champion.evaluation.stattests.base import StatResult
@@ -25,13 +24,28 @@ __all__ = ["PAIRED_METRICS", "McNemarTest", "PairedBootstrapTest"]
 Arrays = npt.NDArray[np.float64]
 
 
+# scikit-learn is imported when a metric is computed, not when the server starts (about a second).
+def _auc(y_true: Arrays, y_score: Arrays) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y_true, y_score))
+
+
+def _ndcg(y_true: Arrays, y_score: Arrays) -> float:
+    from sklearn.metrics import ndcg_score
+
+    return float(ndcg_score(y_true, y_score))
+
+
 def _rmse(y_true: Arrays, y_pred: Arrays) -> float:
-    return float(np.sqrt(metrics.mean_squared_error(y_true, y_pred)))
+    from sklearn.metrics import mean_squared_error
+
+    return float(np.sqrt(mean_squared_error(y_true, y_pred)))
 
 
 PAIRED_METRICS: dict[str, Callable[[Arrays, Arrays], float]] = {
-    "auc": lambda y, s: float(metrics.roc_auc_score(y, s)),
-    "ndcg": lambda y, s: float(metrics.ndcg_score(y, s)),
+    "auc": _auc,
+    "ndcg": _ndcg,
     "rmse": _rmse,
 }
 
