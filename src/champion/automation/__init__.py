@@ -13,7 +13,6 @@ from champion.automation.ingestion import (
     QuarantinedRow,
 )
 from champion.automation.pipelines import TRIGGERS, PipelineRecord, Pipelines, Progress
-from champion.automation.quality import QualityFindings, ReferenceQuality
 from champion.automation.rollout import Rollout
 from champion.automation.runs import FINISHED, STEPS, Run, Step
 from champion.automation.scheduler import Scheduler, next_run
@@ -51,10 +50,8 @@ __all__ = [
     "Pipelines",
     "Progress",
     "QualityCheck",
-    "QualityFindings",
     "QualitySpec",
     "QuarantinedRow",
-    "ReferenceQuality",
     "Rollout",
     "RolloutController",
     "Run",
