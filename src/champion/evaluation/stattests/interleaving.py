@@ -343,11 +343,11 @@ class InterleavingTest:
                 method="percentile",
                 rng=np.random.default_rng(self.seed),
             )
-            interval = resampled.confidence_interval
+            bounds = resampled.confidence_interval
             return ReferenceCase(
                 a,
                 b,
                 "scipy.stats.bootstrap((preferences,), np.mean, method='percentile')",
-                ci=(float(interval.low), float(interval.high)),
+                ci=(float(bounds.low), float(bounds.high)),
             )
         return None
