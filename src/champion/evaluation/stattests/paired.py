@@ -11,7 +11,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from champion.errors import InvalidInput
-from champion.evaluation.stattests.base import StatResult
+from champion.evaluation.stattests.base import ReferenceCase, StatResult
 from champion.validation import (
     check_alpha,
     check_choice,
@@ -129,6 +129,27 @@ class McNemarTest:
         return (
             rng.binomial(1, 0.80, 300).astype(np.float64),
             rng.binomial(1, 0.85, 300).astype(np.float64),
+        )
+
+    def reference_case(self, seed: int) -> ReferenceCase | None:
+        """The exact test: ``scipy.stats.binomtest`` of the discordant examples at 1/2.
+
+        A small holdout keeps the discordant examples under ``exact_below``; the
+        chi-square branch has no SciPy counterpart (statsmodels' ``mcnemar`` is one).
+        """
+        rng = np.random.default_rng(seed)
+        right_a = rng.binomial(1, 0.8, 60)
+        flipped = rng.binomial(1, 0.12, 60).astype(bool)
+        right_b = np.where(flipped, 1 - right_a, right_a)
+        only_b = int(np.count_nonzero((right_b == 1) & (right_a == 0)))
+        discordant = int(np.count_nonzero(right_a != right_b))
+        if not 0 < discordant < self.exact_below:
+            return None
+        return ReferenceCase(
+            right_a.astype(np.float64),
+            right_b.astype(np.float64),
+            "scipy.stats.binomtest(only_b, discordant, 0.5)",
+            p_value=float(stats.binomtest(only_b, discordant, 0.5).pvalue),
         )
 
 
