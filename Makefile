@@ -10,7 +10,7 @@ STAMP_TEST := $(VENV)/.installed-test
 UV := $(BIN)/uv
 UV_INSTALL := $(UV) pip install --quiet --python $(BIN)/python -c constraints.txt
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,14 @@ test: $(STAMP_TEST)
 	wait $$mypy; types=$$?; \
 	echo "$(BIN)/mypy"; cat $(VENV)/mypy.log; \
 	exit $$(( tests != 0 ? tests : types ))
+
+# constraints.txt is the lock: every package of `.[test,dev]` (test carries the postgres, otel,
+# s3, onnx and mlflow extras) and uv, pinned once each, resolved by uv from pyproject.toml.
+# uv keeps every pin the ranges still allow (the file it writes is its preference); add
+# `--upgrade-package NAME` to move one. tests/meta/test_lock.py checks the ranges and pins agree.
+lock: | $(UV)
+	printf 'uv\n' | $(UV) pip compile pyproject.toml - --extra test --extra dev \
+		--python-version 3.11 --output-file constraints.txt
 
 clean:
 	rm -rf $(VENV) .champion .champion-demo

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Iterator
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Generic, TypeVar
 
 from champion.errors import Conflict, UnknownName
@@ -61,6 +63,18 @@ class Registry(Generic[T]):
         if self._entry_points_loaded or self.entry_point_group is None:
             return
         self._entry_points_loaded = True
-        for entry in entry_points(group=self.entry_point_group):
+        for entry in _declared(self.entry_point_group, tuple(sys.path)):
             if entry.name not in self._items:
                 self.register(entry.name, entry.load())
+
+
+@functools.cache
+def _declared(group: str, path: tuple[str, ...]) -> tuple[EntryPoint, ...]:
+    """The entry points of ``group`` that the distributions on ``path`` declare.
+
+    Reading every distribution's metadata takes tens of milliseconds and every service that
+    opens asks again, so it is read once per search path: a distribution installed into a
+    running process is seen once it is on a new path, as Python's imports see it.
+    """
+    del path  # the cache key: entry_points() reads sys.path itself
+    return tuple(entry_points(group=group))

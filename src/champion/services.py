@@ -158,7 +158,8 @@ class Services:
 
     @cached_property
     def ingestion(self) -> Ingestion:
-        from champion.automation import Ingestion, ReferenceQuality
+        from champion.automation import Ingestion
+        from champion.drift import ReferenceQuality
 
         quality = ReferenceQuality(self.registry, self.references)
         return Ingestion(self.engine, self.clock, self.settings.home, quality)

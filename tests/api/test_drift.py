@@ -120,7 +120,7 @@ def test_reference_upload_and_read(
         "/v1/models/churn/versions/1/reference",
         files={"file": ("train.xlsx", io.BytesIO(b"x"), "application/octet-stream")},
     )
-    assert bad.status_code == 422 and ".csv, .parquet or .jsonl" in bad.text
+    assert bad.status_code == 422 and "name it .csv, .jsonl, .parquet or .pq" in bad.text
 
 
 def test_a_ranker_endpoint_says_rankers_have_no_reference(

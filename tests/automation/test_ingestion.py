@@ -132,3 +132,20 @@ def test_dataframes_and_parquet_files_are_sources_too(services: Services, tmp_pa
     assert [(f.status, f.accepted_rows) for f in parquet] == [("accepted", 10)]
     data = services.ingestion.read([first, *parquet])
     pd.testing.assert_frame_equal(data.iloc[:8].reset_index(drop=True), frame)
+
+
+def test_json_lines_files_are_ingested_as_every_reader_reads_them(
+    services: Services, tmp_path: Path
+) -> None:
+    # One reader for every data file (champion.datafiles): a source takes the files a reference
+    # or a drift comparison takes, in any case of suffix, and leaves hidden ones alone.
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    customers(6, seed=7).to_json(incoming / "crm.JSONL", orient="records", lines=True)
+    customers(5, seed=8).to_parquet(incoming / "typed.pq", index=False)
+    customers(4, seed=9).to_csv(incoming / ".partial.csv", index=False)
+    found = services.ingestion.ingest(_source(incoming), actor="tests")
+    assert sorted((Path(f.path).name, f.status, f.accepted_rows) for f in found) == [
+        ("crm.JSONL", "accepted", 6),
+        ("typed.pq", "accepted", 5),
+    ]

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from champion.automation import PipelineSpec, load_pipeline
-from champion.automation.screening import screen
+from champion.drift.quality import screen
 from champion.errors import InvalidInput
 from champion.registry.manifest import FieldSpec
 from tests.automation.trainers import spec

@@ -19,6 +19,7 @@ def _commands(cmd: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     return found
 
 
+@pytest.mark.parametrize("database_url", [None], ids=["sqlite"])  # help reads no database
 def test_no_flag_shows_a_type_placeholder_or_a_double_negation(champion: CommandLine) -> None:
     paths = _commands(command())
     assert ("endpoints", "list") in paths and ("experiment", "list") in paths
@@ -31,6 +32,7 @@ def test_no_flag_shows_a_type_placeholder_or_a_double_negation(champion: Command
     assert "--no-guardrails" in help_text
 
 
+@pytest.mark.parametrize("database_url", [None], ids=["sqlite"])  # refused before it opens
 @pytest.mark.parametrize("port", ["99999", "0", "-1"])
 def test_a_port_outside_1_to_65535_is_refused_naming_the_flag(
     champion: CommandLine, port: str

@@ -36,6 +36,7 @@ def test_register_takes_code_on_the_servers_machine(
     assert "Registered churn/1" in result.stdout
 
 
+@pytest.mark.parametrize("database_url", [None], ids=["sqlite"])  # see test_mlflow_flavor
 def test_register_takes_an_mlflow_folder_behind_the_trust_flag(
     champion: CommandLine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

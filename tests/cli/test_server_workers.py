@@ -20,6 +20,7 @@ from tests.conftest import ModelFolders
 # Every duty a default server has; retention and compaction take a lock only when enabled.
 DUTIES = {"alerts", "drift-days", "rollout-controller", "rollups", "scheduler"}
 REQUESTS = 15
+CLIENTS = 6
 QUICK_LOOPS = {
     "CHAMPION_CONTROLLER_INTERVAL_SECONDS": "0.2",
     "CHAMPION_ALERT_INTERVAL_SECONDS": "0.2",
@@ -29,32 +30,8 @@ QUICK_LOOPS = {
 }
 
 
-@pytest.mark.slow(seconds=20)
-def test_two_workers_answer_on_one_port_and_each_background_duty_runs_in_one_of_them(
-    tmp_path: Path,
-) -> None:
-    server = ServerProcess(tmp_path / "home", workers=2, env=QUICK_LOOPS)
-    server.start()
-    try:
-        leads: dict[int, set[str]] = {}
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            # A new connection each time: the kernel hands connections to either worker.
-            worker = httpx.get(f"{server.url}/v1/health", timeout=10).json()["worker"]
-            leads[worker["pid"]] = set(worker["leads"])
-            if len(leads) == 2 and DUTIES <= set().union(*leads.values()):
-                break
-            time.sleep(0.05)
-    finally:
-        server.stop()
-    assert len(leads) == 2, f"one worker answered every request: {leads}"
-    first, second = leads.values()
-    assert DUTIES <= first | second, leads
-    assert not first & second, f"a duty ran in both workers: {leads}"
-
-
-@pytest.mark.slow(seconds=20)
-def test_two_workers_on_sqlite_store_every_served_event_and_acknowledged_feedback(
+@pytest.mark.slow(seconds=25)
+def test_two_workers_share_the_port_split_the_duties_and_store_everything_on_sqlite(
     tmp_path: Path, model_folder: ModelFolders
 ) -> None:
     settings = Settings(home=tmp_path / "home")
@@ -64,8 +41,45 @@ def test_two_workers_on_sqlite_store_every_served_event_and_acknowledged_feedbac
     )
     services.endpoints.set("churn", "single", {"version": "churn@champion"}, actor="t")
     services.close()
-    server = ServerProcess(settings.home, workers=2, env={"CHAMPION_EVENT_FLUSH_SECONDS": "0.05"})
+    env = {**QUICK_LOOPS, "CHAMPION_EVENT_FLUSH_SECONDS": "0.05"}
+    server = ServerProcess(settings.home, workers=2, env=env)
     server.start()
+    try:
+        leads = _duties_by_worker(server.url)
+        served, acknowledged = _predict_and_acknowledge(server.url)
+    finally:
+        server.stop()  # SIGTERM: each worker writes what it queued
+    assert len(leads) == 2, f"one worker answered every request: {leads}"
+    first, second = leads.values()
+    assert DUTIES <= first | second, leads
+    assert not first & second, f"a duty ran in both workers: {leads}"
+
+    assert len(served) == len(acknowledged) == CLIENTS * REQUESTS
+    engine = sa.create_engine(settings.resolved_database_url())
+    with engine.connect() as conn:
+        stored = set(conn.execute(sa.select(predictions.c.request_id)).scalars())
+        kept = set(conn.execute(sa.select(feedback.c.event_id)).scalars())
+    engine.dispose()
+    assert served <= stored, f"{len(served - stored)} served predictions have no event"
+    assert acknowledged <= kept, f"{len(acknowledged - kept)} acknowledged feedback lost"
+
+
+def _duties_by_worker(url: str) -> dict[int, set[str]]:
+    """Each worker's pid and the duties it leads, once both answered and every duty runs."""
+    leads: dict[int, set[str]] = {}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        # A new connection each time: the kernel hands connections to either worker.
+        worker = httpx.get(f"{url}/v1/health", timeout=10).json()["worker"]
+        leads[worker["pid"]] = set(worker["leads"])
+        if len(leads) == 2 and DUTIES <= set().union(*leads.values()):
+            break
+        time.sleep(0.05)
+    return leads
+
+
+def _predict_and_acknowledge(url: str) -> tuple[set[str], set[str]]:
+    """Concurrent clients predict and send a click each; the request and event ids answered."""
     served: set[str] = set()
     acknowledged: set[str] = set()
     lock = threading.Lock()
@@ -75,7 +89,7 @@ def test_two_workers_on_sqlite_store_every_served_event_and_acknowledged_feedbac
         # One connection per request, so both workers take a share of the writes.
         for n in range(REQUESTS):
             answer = httpx.post(
-                f"{server.url}/v1/endpoints/churn/predict",
+                f"{url}/v1/endpoints/churn/predict",
                 json={"unit": f"c{client_number}-{n}", "instances": [row]},
                 headers={"X-Champion-Request": "1"},
                 timeout=30,
@@ -86,7 +100,7 @@ def test_two_workers_on_sqlite_store_every_served_event_and_acknowledged_feedbac
                 served.add(request_id)
             event_id = f"f-{request_id}"
             ack = httpx.post(
-                f"{server.url}/v1/feedback",
+                f"{url}/v1/feedback",
                 json={"event_id": event_id, "request_id": request_id, "kind": "click"},
                 headers={"X-Champion-Request": "1"},
                 timeout=30,
@@ -95,19 +109,9 @@ def test_two_workers_on_sqlite_store_every_served_event_and_acknowledged_feedbac
             with lock:
                 acknowledged.add(event_id)
 
-    clients = [threading.Thread(target=load, args=(c,)) for c in range(6)]
-    try:
-        for client in clients:
-            client.start()
-        for client in clients:
-            client.join()
-    finally:
-        server.stop()  # SIGTERM: each worker writes what it queued
-    assert len(served) == len(acknowledged) == len(clients) * REQUESTS
-    engine = sa.create_engine(settings.resolved_database_url())
-    with engine.connect() as conn:
-        stored = set(conn.execute(sa.select(predictions.c.request_id)).scalars())
-        kept = set(conn.execute(sa.select(feedback.c.event_id)).scalars())
-    engine.dispose()
-    assert served <= stored, f"{len(served - stored)} served predictions have no event"
-    assert acknowledged <= kept, f"{len(acknowledged - kept)} acknowledged feedback lost"
+    clients = [threading.Thread(target=load, args=(c,)) for c in range(CLIENTS)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join()
+    return served, acknowledged

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from champion.datafiles import count_rows, iter_table, read_table
+from champion.datafiles import count_rows, is_ready, iter_table, read_table
 from champion.errors import InvalidInput
 
 
@@ -52,3 +52,30 @@ def test_csv_and_jsonl_chunks_and_clear_errors(tmp_path: Path) -> None:
         read_table(tmp_path / "t.xlsx")
     with pytest.raises(InvalidInput, match="does not exist"):
         read_table(tmp_path / "missing.csv")
+
+
+def test_one_set_of_rules_for_every_data_file(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"id": ["007", "12"], "n": [1.5, 2.0]})
+    frame.to_parquet(tmp_path / "T.PQ", index=False)  # the short suffix, in capitals
+    assert read_table(tmp_path / "T.PQ").equals(frame) and count_rows(tmp_path / "T.PQ") == 2
+    (tmp_path / "ids.CSV").write_text("id,n\n007,\n12,2\n")
+    assert read_table(tmp_path / "ids.CSV")["id"].tolist() == [7, 12]
+    # As text, for a schema to judge each cell: nothing converted, an empty cell is "".
+    as_text = read_table(tmp_path / "ids.CSV", text=True)
+    assert as_text.to_dict("list") == {"id": ["007", "12"], "n": ["", "2"]}
+    (tmp_path / "rows.jsonl").write_text('{"id": "007", "n": 1}\n')
+    assert read_table(tmp_path / "rows.jsonl", text=True)["id"].tolist() == ["007"]
+    (tmp_path / "broken.parquet").write_bytes(b"not a parquet file")
+    with pytest.raises(InvalidInput, match=r"Cannot read data file '.*broken\.parquet': "):
+        read_table(tmp_path / "broken.parquet")
+    for name, ready in [
+        ("a.csv", True),
+        ("a.Parquet", True),
+        (".a.csv", False),  # being written under a hidden name
+        ("a.csv.part", False),
+        ("a.xlsx", False),
+    ]:
+        (tmp_path / name).write_text("x\n1\n")
+        assert is_ready(tmp_path / name) is ready, name
+    (tmp_path / "folder.csv").mkdir()
+    assert not is_ready(tmp_path / "folder.csv")

@@ -25,6 +25,10 @@ from tests.fixtures.environment import cannot
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
+# The browser sees the same pages whichever database the server uses, and every route these
+# pages read is tested on both databases in tests/api and tests/dashboard: one is enough here.
+pytestmark = pytest.mark.parametrize("database_url", [None], ids=["sqlite"])
+
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
     "--headless",

@@ -74,6 +74,9 @@ def plotly() -> Response:
 @router.get("/static/{filename}")
 def static(filename: str) -> Response:
     # Only files of the dashboard's own folder, by a plain name: no path reaches elsewhere.
+    # A route, not Starlette's StaticFiles: the allow-list of names is narrower than any path
+    # resolution, a miss is champion's JSON 404 like every other, and StaticFiles would need
+    # a subclass for the no-cache header all the same.
     path = STATIC / filename
     if not _STATIC_NAME.fullmatch(filename) or not path.is_file():
         raise NotFound(f"No static file {filename!r}.")

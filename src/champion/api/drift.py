@@ -198,7 +198,7 @@ def put_reference(
     model: ModelName,
     version: str,
     request: Request,
-    file: UploadFile = File(description="The reference data: .csv, .parquet or .jsonl"),  # noqa: B008
+    file: UploadFile = File(description="The reference data: .csv, .jsonl, .parquet or .pq"),  # noqa: B008
     replace: bool = Form(default=False),
     reason: Annotated[Reason, Form()] = "",
     label: str | None = Form(
@@ -209,9 +209,10 @@ def put_reference(
     from champion.datafiles import SUFFIXES
 
     services = state_of(request).services
-    suffix = Path(file.filename or "").suffix
+    suffix = Path(file.filename or "").suffix.lower()
     if suffix not in SUFFIXES:
-        raise InvalidInput(f"file: name it .csv, .parquet or .jsonl. Got {file.filename!r}.")
+        names = f"{', '.join(SUFFIXES[:-1])} or {SUFFIXES[-1]}"
+        raise InvalidInput(f"file: name it {names}. Got {file.filename!r}.")
     with tempfile.TemporaryDirectory(prefix="reference-upload-") as folder:
         path = Path(folder) / f"reference{suffix}"
         with open(path, "wb") as out:

@@ -6,14 +6,14 @@ from __future__ import annotations
 from champion.automation.controller import ControllerLook, RolloutController
 from champion.automation.cron import CronSchedule
 from champion.automation.early import EarlySignal
+from champion.automation.executor import Progress, RunExecutor
 from champion.automation.ingestion import (
     IngestedFile,
     Ingestion,
     QualityCheck,
     QuarantinedRow,
 )
-from champion.automation.pipelines import TRIGGERS, PipelineRecord, Pipelines, Progress
-from champion.automation.quality import QualityFindings, ReferenceQuality
+from champion.automation.pipelines import TRIGGERS, PipelineRecord, Pipelines
 from champion.automation.rollout import Rollout
 from champion.automation.runs import FINISHED, STEPS, Run, Step
 from champion.automation.scheduler import Scheduler, next_run
@@ -51,13 +51,12 @@ __all__ = [
     "Pipelines",
     "Progress",
     "QualityCheck",
-    "QualityFindings",
     "QualitySpec",
     "QuarantinedRow",
-    "ReferenceQuality",
     "Rollout",
     "RolloutController",
     "Run",
+    "RunExecutor",
     "ScheduleSpec",
     "Scheduler",
     "Source",

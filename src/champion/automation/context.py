@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from champion.automation.claims import DataClaims
 from champion.automation.ingestion import Ingestion
 from champion.automation.runs import Run, RunStore
 from champion.automation.sources import Source
@@ -37,6 +38,7 @@ class RunContext:
     workdir: Path
     actor: str
     store: RunStore
+    data_claims: DataClaims
     ingestion: Ingestion
     registry: Registry
     endpoints: Endpoints

@@ -4,6 +4,11 @@ Each field takes ``*``, a number, a range ``a-b``, a step ``*/n`` or ``a-b/n``, 
 those separated by commas; months and weekdays also take English names (``jan``, ``mon``).
 Weekdays run from 0 (Sunday) to 6, and 7 is Sunday too. As in Vixie cron, when both the day
 of the month and the day of the week are restricted, a day matching either one fires.
+
+Parsed here rather than by a cron library (croniter): five fields in UTC are all a schedule
+needs, the parser is this one small module with its messages in champion's form, and a
+library would be a new core dependency that reads more (seconds, ``L``, ``W``, ``#``, time
+zones) than a pipeline may write.
 """
 
 from __future__ import annotations

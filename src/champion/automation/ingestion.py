@@ -1,19 +1,20 @@
 """Ingestion: new data files are fingerprinted, screened and stored exactly once.
 
-A source is a folder or a glob of CSV and Parquet files (or a DataFrame handed in from
-Python). Each file's content is fingerprinted with sha256; the (source, sha256) unique key
-in ``ingested_files`` makes a second copy of the same content, or a second process racing
-for it, a no-op. Accepted rows are written as a Parquet dataset under
-``<home>/datasets/<source>/<sha256>.parquet`` *before* the record commits, so a crash
-between the two leaves the file unrecorded and the next run ingests it again (the Parquet
-path is the same, the record is written once). Rows failing the schema are stored in
-``quarantined_rows`` with one reason per bad cell; a file whose columns differ from the
-schema is quarantined whole (a copy kept beside the datasets). The rows that pass the schema
-then go through the ``quality`` hook (:class:`~champion.automation.quality.ReferenceQuality`:
-values against the champion's reference profile), which quarantines some and counts the rest
-on the file's record (see :mod:`champion.automation.quality` for the rule). Files whose name starts
-with a dot or ends with ``.tmp`` or ``.part`` are being written and are left alone: write
-data files under a temporary name and rename them.
+A source is a folder or a glob of data files (CSV, Parquet or JSON lines, read by
+:mod:`champion.datafiles`; or a DataFrame handed in from Python). Each file's content is
+fingerprinted with sha256; the (source, sha256) unique key in ``ingested_files`` makes a
+second copy of the same content, or a second process racing for it, a no-op. Accepted rows
+are written as a Parquet dataset under ``<home>/datasets/<source>/<sha256>.parquet``
+*before* the record commits, so a crash between the two leaves the file unrecorded and the
+next run ingests it again (the Parquet path is the same, the record is written once). Rows
+failing the schema are stored in ``quarantined_rows`` with one reason per bad cell; a file
+whose columns differ from the schema is quarantined whole (a copy kept beside the datasets).
+The rows that pass the schema then go through the ``quality`` hook
+(:class:`~champion.drift.quality.ReferenceQuality`: values against the champion's reference
+profile), which quarantines some and counts the rest on the file's record (see
+:mod:`champion.drift.quality.quarantine` for the rule). Files whose name starts with a dot
+or ends with another suffix (``.tmp``, ``.part``) are being written and are left alone:
+write data files under a temporary name and rename them.
 """
 
 from __future__ import annotations
@@ -37,19 +38,28 @@ import sqlalchemy as sa
 
 from champion import audit
 from champion.artifacts import sha256_file
-from champion.automation.quality import QualityFindings, describe_counted
-from champion.automation.screening import RejectedRow, Screened, column_problem, screen
-from champion.automation.sources import FORMATS, Source
+from champion.automation.sources import Source
 from champion.automation.tables import ingested_files, quarantined_rows
 from champion.clock import Clock
+from champion.datafiles import read_table
 from champion.db import read, write
+from champion.drift.quality import (
+    QualityFindings,
+    QualityRule,
+    RejectedRow,
+    Screened,
+    column_problem,
+    describe_counted,
+    screen,
+)
 from champion.errors import InvalidInput, NotFound
 
 __all__ = ["IngestedFile", "Ingestion", "QualityCheck", "QuarantinedRow"]
 
-QualityCheck: TypeAlias = Callable[[Source, pd.DataFrame], QualityFindings]
-"""Reference-based checks of a source's screened rows: which to quarantine (row position →
-reasons) and the summary of every finding, kept on the file's record."""
+QualityCheck: TypeAlias = Callable[[str | None, QualityRule | None, pd.DataFrame], QualityFindings]
+"""Reference-based checks of the screened rows of a source of a model (``model``, the
+source's ``quality`` rule, the rows): which to quarantine (row position → reasons) and the
+summary of every finding, kept on the file's record."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +149,7 @@ class Ingestion:
             if progress is not None:
                 progress(done, len(todo), path.name)
             record = self._ingest(
-                source, str(path), digest, partial(_read_file, path), actor, why, context
+                source, str(path), digest, partial(read_table, path, text=True), actor, why, context
             )
             if record is not None:
                 created.append(record)
@@ -171,7 +181,7 @@ class Ingestion:
         who = _Audit(actor, why, {"model": source.model, **(context or {})})
         try:
             frame = load()
-        except (ValueError, OSError, pa.ArrowException) as exc:
+        except InvalidInput as exc:  # the reader names the file and says why
             return self._quarantine_file(source, path, digest, [], 0, f"unreadable: {exc}", who)
         columns = [str(c) for c in frame.columns]
         problem = column_problem(columns, source.fields)
@@ -198,7 +208,7 @@ class Ingestion:
         if self.quality is None or not screened.accepted.num_rows:
             return screened, {}
         # Row positions from the quality check are positions among the accepted rows.
-        findings = self.quality(source, screened.accepted.to_pandas())
+        findings = self.quality(source.model, source.quality, screened.accepted.to_pandas())
         flagged = findings.quarantine
         if not any(flagged.values()):
             return screened, findings.summary
@@ -374,14 +384,6 @@ class _Audit:
     actor: str
     why: str
     details: dict[str, Any]
-
-
-def _read_file(path: Path) -> pd.DataFrame:
-    if FORMATS[path.suffix.lower()] == "parquet":
-        frame: pd.DataFrame = pq.read_table(path).to_pandas()
-        return frame
-    # Everything as text: the screening converts and reports each cell against the schema.
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
 
 
 def _digest(path: Path, cache: dict[tuple[str, int, int], str] | None) -> str:

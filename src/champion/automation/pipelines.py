@@ -1,43 +1,40 @@
-"""Pipelines: define them, trigger runs, execute and resume them, approve what waits."""
+"""Pipelines: define them, queue their runs, approve what waits, resume what failed.
+
+Each change of a definition is a new audited revision. Runs are recorded by
+:mod:`~champion.automation.runs`, claimed by :mod:`~champion.automation.claims` and executed
+by :mod:`~champion.automation.executor`.
+"""
 
 from __future__ import annotations
 
-import logging
-import time
-import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 
 from champion import audit
+from champion.automation.claims import DataClaims, RunClaims, process_owner
+from champion.automation.executor import Progress, RunExecutor
 from champion.automation.ingestion import Ingestion
 from champion.automation.release import check_stage
-from champion.automation.runs import STEPS, Run, RunStore, audit_about, process_owner
+from champion.automation.runs import Run, RunStore, audit_about
 from champion.automation.sources import Source
 from champion.automation.spec import PipelineSpec
-from champion.automation.steps import STEP_FUNCTIONS, RunContext, Stop, still_valid
 from champion.automation.tables import pipeline_runs, pipelines
 from champion.automation.triggers import check_alert_rules
 from champion.clock import Clock
 from champion.db import read, write
-from champion.errors import ChampionError, Conflict, InvalidInput, NotFound, Unavailable
+from champion.errors import Conflict, InvalidInput, NotFound
 from champion.evaluation.experiments import Experiments
 from champion.plugins import Registry as PluginRegistry
 from champion.registry import Registry
 from champion.registry.flavors import Flavor, LoadOptions
 from champion.serving.endpoints import Endpoints
 
-__all__ = ["TRIGGERS", "PipelineRecord", "Pipelines", "Progress"]
-
-logger = logging.getLogger("champion.automation")
+__all__ = ["TRIGGERS", "PipelineRecord", "Pipelines"]
 
 TRIGGERS = ("manual", "schedule", "new_data", "drift", "decay", "alert")
-Progress = Callable[[str, str, int, int], None]
-"""``progress(event, step, done, total)``: event is start, files or end (for progress bars)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +48,11 @@ class PipelineRecord:
 
 
 class Pipelines:
-    """The automation service: pipelines, their runs and the steps they take."""
+    """The automation service: pipelines, their runs and the steps they take.
+
+    ``runs`` keeps the records, ``claims`` this process's claims on runs (``owner``, under a
+    lease of ``lease_seconds``) and ``executor`` executes what this process claimed.
+    """
 
     def __init__(
         self,
@@ -77,7 +78,13 @@ class Pipelines:
         self.options = options
         self.ingestion = ingestion
         self.experiments = experiments
-        self.runs = RunStore(engine, clock, owner or process_owner(), lease_seconds)
+        self.runs = RunStore(engine, clock)
+        self.claims = RunClaims(engine, clock, owner or process_owner(), lease_seconds)
+        self.executor = RunExecutor(
+            engine, home, self.runs, self.claims, DataClaims(engine, clock),
+            registry=registry, endpoints=endpoints, flavors=flavors, options=options,
+            ingestion=ingestion, experiments=experiments,
+        )  # fmt: skip
 
     # -- definitions ---------------------------------------------------------------------
 
@@ -180,14 +187,14 @@ class Pipelines:
                 reason=reason,
                 actor=actor,
                 scheduled_for=scheduled_for,
-                claimed=claimed,
+                claimed_by=self.claims if claimed else None,
             )
         return self.runs.get(run_id)
 
     def run(self, name: str, *, reason: str, actor: str, progress: Progress | None = None) -> Run:
         """Queue a run and execute it here, now (``champion pipeline run``)."""
         run = self.trigger(name, reason=reason, actor=actor, claimed=True)
-        return self._execute(run.id, progress)
+        return self.executor.execute(run.id, progress)
 
     def get_run(self, name: str, run_id: int) -> Run:
         self.get(name)
@@ -251,160 +258,22 @@ class Pipelines:
         current = self.get(name).spec
         if current.training_digest() == PipelineSpec.parse(run.summary["spec"]).training_digest():
             self.runs.update(run_id, summary={**run.summary, "spec": current.to_json()})
-        if not self.runs.claim(run_id, ("failed",), resumed_by=actor):
+        if not self.claims.claim(run_id, ("failed",), resumed_by=actor):
             raise Conflict(f"Run {run_id} was resumed by another process just now.")
-        return self._execute(run_id, progress)
+        return self.executor.execute(run_id, progress)
 
     def execute(self, run_id: int, progress: Progress | None = None) -> Run:
         """Claim a queued run and execute it; a run another process claimed is left alone."""
-        if not self.runs.claim(run_id):
+        if not self.claims.claim(run_id):
             run = self.runs.get(run_id)
             raise Conflict(
                 f"Run {run_id} of pipeline {run.pipeline!r} is {run.status}, not queued."
             )
-        return self._execute(run_id, progress)
+        return self.executor.execute(run_id, progress)
 
     def execute_claimed(self, run_id: int) -> Run:
         """Execute a run this process already owns (taken over after its lease ran out)."""
-        return self._execute(run_id, None)
-
-    # -- execution -----------------------------------------------------------------------
-
-    def _execute(self, run_id: int, progress: Progress | None) -> Run:
-        run = self.runs.get(run_id)
-        spec = PipelineSpec.parse(run.summary["spec"])
-        ctx = RunContext(
-            run=run,
-            spec=spec,
-            workdir=self.home / "pipelines" / spec.name / "runs" / str(run.id),
-            actor=run.summary.get("approved_by") or run.actor,
-            store=self.runs,
-            ingestion=self.ingestion,
-            registry=self.registry,
-            endpoints=self.endpoints,
-            experiments=self.experiments,
-            flavors=self.flavors,
-            options=self.options,
-            files_progress=(lambda d, t, n: progress("files", n, d, t)) if progress else None,
-        )
-        earlier = {s.step: s for s in run.steps if s.status == "succeeded"}
-        fresh = False
-        try:
-            for step in STEPS:
-                done = earlier.get(step)
-                if not fresh and done is not None and still_valid(ctx, step, done.outputs):
-                    ctx.outputs[step] = done.outputs
-                    continue
-                fresh = True
-                if progress is not None:
-                    progress("start", step, STEPS.index(step), len(STEPS))
-                ctx.outputs[step] = self._step(ctx, step)
-                if progress is not None:
-                    progress("end", step, STEPS.index(step) + 1, len(STEPS))
-        except Stop as stop:
-            self._stopped(ctx, stop)
-        except Exception as exc:  # a step failed: record why, leave everything else as it was
-            self._failed(ctx, exc)
-        else:
-            version = ctx.outputs["register"]["version"]
-            self.runs.settle_claim(
-                spec.name, ctx.outputs["validate"]["fingerprint"], run.id, "registered", version
-            )
-            deployed = ctx.outputs["deploy"]
-            where = (
-                f", deployed on {deployed['endpoint']} as {deployed['policy']}"
-                if ("endpoint" in deployed)
-                else ""
-            )
-            self._record_end(
-                ctx, "succeeded", f"registered {spec.model}/{version}{where}", version=version
-            )
-        return self.runs.get(run.id)
-
-    def _step(self, ctx: RunContext, step: str) -> dict[str, Any]:
-        self.runs.start_step(ctx.run.id, step)
-        started = time.perf_counter()
-        try:
-            outputs = STEP_FUNCTIONS[step](ctx)
-        except Stop as stop:
-            self.runs.finish_step(
-                ctx.run.id,
-                step,
-                "succeeded",
-                time.perf_counter() - started,
-                {**stop.outputs, "stopped": stop.status, "reason": stop.reason},
-            )
-            raise
-        except Exception as exc:
-            self.runs.finish_step(
-                ctx.run.id, step, "failed", time.perf_counter() - started, {}, _describe(exc)
-            )
-            raise
-        self.runs.finish_step(ctx.run.id, step, "succeeded", time.perf_counter() - started, outputs)
-        return outputs
-
-    def _stopped(self, ctx: RunContext, stop: Stop) -> None:
-        fingerprint = ctx.outputs.get("validate", {}).get("fingerprint") or stop.outputs.get(
-            "fingerprint"
-        )
-        if fingerprint and stop.status in {"rejected", "proposed"}:
-            self.runs.settle_claim(ctx.spec.name, fingerprint, ctx.run.id, stop.status)
-        self._record_end(ctx, stop.status, stop.reason)
-
-    def _failed(self, ctx: RunContext, exc: Exception) -> None:
-        if isinstance(exc, sa.exc.SQLAlchemyError) and not self._database_answers():
-            raise Unavailable(
-                f"The database went away during run {ctx.run.id} of pipeline {ctx.spec.name!r}; "
-                "the run keeps its lease and is resumed once the lease runs out."
-            ) from exc
-        step = next((s for s in STEPS if s not in ctx.outputs), "?")
-        fingerprint = ctx.outputs.get("validate", {}).get("fingerprint")
-        version = ctx.outputs.get("register", {}).get("version")
-        if fingerprint:
-            # A registered version answers for its data even if deploying it failed: a later
-            # run on the same data must not register it again (resume this run instead).
-            outcome = "registered" if version is not None else None
-            self.runs.settle_claim(ctx.spec.name, fingerprint, ctx.run.id, outcome, version)
-        logger.warning("Run %s of %s failed at %s: %s", ctx.run.id, ctx.spec.name, step, exc)
-        self._record_end(
-            ctx, "failed", f"step {step} failed", error=f"{step}: {_describe(exc)}", version=version
-        )
-
-    def _record_end(
-        self,
-        ctx: RunContext,
-        status: str,
-        reason: str,
-        *,
-        error: str | None = None,
-        version: int | None = None,
-    ) -> None:
-        current = self.runs.get(ctx.run.id)
-        self.runs.finish(
-            current,
-            status,
-            actor=ctx.actor,
-            reason=reason,
-            error=error,
-            version=version,
-            summary={"outcome": reason},
-        )
-
-    def _database_answers(self) -> bool:
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-            return True
-        except sa.exc.SQLAlchemyError:
-            return False
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ChampionError):
-        return f"{exc.code}: {exc.message}"
-    where = traceback.extract_tb(exc.__traceback__)[-1:]
-    at = f" (at {Path(where[0].filename).name}:{where[0].lineno})" if where else ""
-    return f"{type(exc).__name__}: {exc}{at}"
+        return self.executor.execute(run_id)
 
 
 def _record(row: sa.RowMapping) -> PipelineRecord:

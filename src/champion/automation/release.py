@@ -46,7 +46,7 @@ def register(ctx: RunContext) -> dict[str, Any]:
         pass
     # The run that answers for this data may have changed while this one waited or was down.
     fingerprint = ctx.outputs["validate"]["fingerprint"]
-    claim = ctx.store.claim_data(ctx.spec.name, fingerprint, ctx.run.id)
+    claim = ctx.data_claims.claim(ctx.spec.name, fingerprint, ctx.run.id)
     if claim.run_id != ctx.run.id:
         raise Stop("skipped", f"run {claim.run_id} took over the same data")
     folder = Path(ctx.outputs["train"]["folder"])

@@ -88,7 +88,7 @@ class Scheduler:
             except ChampionError as exc:
                 logger.error("Pipeline %r: %s", record.name, exc.message)
         executed = []
-        for run_id in self.pipelines.runs.stale():
+        for run_id in self.pipelines.claims.stale():
             logger.warning("Run %s lost its process; resuming it here", run_id)
             executed.append(self.pipelines.execute_claimed(run_id).id)
         for run_id in self.pipelines.runs.queued():

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn import metrics as skm
 
 from champion.automation.spec import LOWER_IS_BETTER, ChampionGate, HoldoutSpec, ThresholdGate
 from champion.errors import InvalidInput
@@ -88,6 +87,8 @@ class Scores:
 
 def compute_metrics(scores: Scores, names: Sequence[str]) -> dict[str, float]:
     """The named metrics (scikit-learn) of one version on the holdout."""
+    from sklearn import metrics as skm  # late: the server starts about a second faster
+
     y, s = scores.y_true, scores.y_score
     found: dict[str, float] = {}
     for name in names:

@@ -8,13 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from champion.automation.spec import QualitySpec
+from champion.datafiles import is_ready
 from champion.registry.manifest import FieldSpec
 
-__all__ = ["FORMATS", "Source"]
-
-FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-"""The data file suffixes a source picks up, and the format each is read as."""
-_BEING_WRITTEN = (".tmp", ".part")
+__all__ = ["Source"]
 
 
 @dataclass(frozen=True)
@@ -29,16 +26,10 @@ class Source:
     quality: QualitySpec | None = None
 
     def files(self) -> list[Path]:
-        """The data files present now, in name order."""
+        """The complete data files present now (:func:`champion.datafiles.is_ready`), in name
+        order."""
         if os.path.isdir(self.path):
             candidates = [Path(self.path) / name for name in os.listdir(self.path)]
         else:
             candidates = [Path(p) for p in glob.glob(self.path)]
-        return sorted(
-            p
-            for p in candidates
-            if p.is_file()
-            and p.suffix.lower() in FORMATS
-            and not p.name.startswith(".")
-            and not p.name.endswith(_BEING_WRITTEN)
-        )
+        return sorted(p for p in candidates if is_ready(p))

@@ -81,7 +81,7 @@ def validate(ctx: RunContext) -> dict[str, Any]:
         "fingerprint": fingerprint,
     }
     ctx.store.update(ctx.run.id, fingerprint=fingerprint)
-    claim = ctx.store.claim_data(ctx.spec.name, fingerprint, ctx.run.id)
+    claim = ctx.data_claims.claim(ctx.spec.name, fingerprint, ctx.run.id)
     if claim.run_id != ctx.run.id:
         if claim.outcome is None:
             raise Stop(

@@ -121,6 +121,9 @@ class LeaderLock:
     def _acquire_file(self, database: Path) -> bool:
         if self._file is not None:
             return True
+        # flock from the standard library, not the filelock package: a few lines, and the
+        # lock ends with the process. filelock's one gain, Windows, would need the event
+        # spool's and the migrations' flock moved with it: one decision for all three.
         handle = open(database.with_name(f"{database.name}.{self.name}.lock"), "w")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

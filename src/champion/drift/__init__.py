@@ -13,7 +13,15 @@ from champion.drift.detectors import (
 from champion.drift.exposure import ItemDrift, item_drift
 from champion.drift.monitor import DriftMonitor, DriftRun
 from champion.drift.profile import ColumnKind, ColumnProfile, ReferenceProfile
-from champion.drift.quality import QualityCounter, QualityIssue, QualityReport, check_frame
+from champion.drift.quality import (
+    QualityCounter,
+    QualityFindings,
+    QualityIssue,
+    QualityReport,
+    QualityRule,
+    ReferenceQuality,
+    check_frame,
+)
 from champion.drift.ranking import RankingMonitor, ranking_monitor
 from champion.drift.references import References, StoredReference
 from champion.drift.select import default_test
@@ -51,10 +59,13 @@ __all__ = [
     "Performance",
     "PerformanceBucket",
     "QualityCounter",
+    "QualityFindings",
     "QualityIssue",
     "QualityReport",
+    "QualityRule",
     "RankingMonitor",
     "ReferenceProfile",
+    "ReferenceQuality",
     "References",
     "StoredReference",
     "StreamDetector",

@@ -1,5 +1,7 @@
 """The drift report: one self-contained HTML page (Plotly inlined, no CDN) and its JSON.
 
+The page is ``templates/drift_report.html`` (see :mod:`champion.drift.pages`).
+
 For every column, most severe first: the reference's and the current window's shares on
 the reference's histogram bins (numbers) or per category (the 20 most common reference
 categories, the rest grouped), the test, its statistic, p-value, threshold and verdict;
@@ -8,8 +10,6 @@ then the data-quality counts of the same window.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import itertools
 from pathlib import Path
@@ -19,11 +19,12 @@ import numpy as np
 import orjson
 
 from champion.drift.monitor import DriftRun
+from champion.drift.pages import render_page
 from champion.drift.profile import ColumnProfile
+from champion.drift.quality import CHECKS
 from champion.drift.window import ColumnWindow
-from champion.plotlyjs import plotly_js
 
-__all__ = ["distribution", "report_json", "script_json", "write_report"]
+__all__ = ["distribution", "report_json", "write_report"]
 
 TOP_CATEGORIES = 20
 
@@ -118,128 +119,20 @@ def _figure(column: dict[str, Any]) -> dict[str, Any]:
     return {"data": bars, "layout": layout}
 
 
-def _number(value: Any) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.3g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
-
-
-# Charts are drawn by one fixed script from data in a JSON block (which no browser runs), so
-# the page's policy can allow exactly two scripts, by hash: Plotly and this one.
-_DRAW = (
-    "for (const [id, f] of Object.entries(JSON.parse("
-    "document.getElementById('figures').textContent))) "
-    "Plotly.newPlot(id, f.data, f.layout, {displayModeBar: false, responsive: true});"
-)
-# JSON that cannot end its <script> block or open a comment, whatever text it holds; U+2028
-# and U+2029 are escaped too, for readers that take the block for JavaScript.
-_SCRIPT_SAFE = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
-
-
-def script_json(value: Any) -> str:
-    """JSON to embed in an HTML ``<script>`` element: no ``<``, ``>``, ``&``, U+2028/9 in it.
-
-    >>> script_json({"label": "</script><b>"})
-    '{"label":"\\\\u003c/script\\\\u003e\\\\u003cb\\\\u003e"}'
-    """
-    return orjson.dumps(value).decode().translate(_SCRIPT_SAFE)
-
-
-def _hash(script: str) -> str:
-    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
-    return f"'sha256-{digest}'"
-
-
-def _policy(*scripts: str) -> str:
-    return (
-        f"default-src 'none'; script-src {' '.join(map(_hash, scripts))}; "
-        "style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-    )
-
-
 def _page(body: dict[str, Any]) -> str:
-    def esc(value: Any) -> str:
-        return html.escape(str(value))
-
     where = f"endpoint {body['endpoint']}" if body["endpoint"] else body["source"]
-    span = f"{body['start']} to {body['end']}" if body["start"] else ""
-    rows, charts, figures = [], [], {}
-    for i, column in enumerate(body["columns"]):
-        verdict = "drift" if column["drifted"] else "ok"
-        cells = (
-            column["column"],
-            column["role"],
-            column["kind"],
-            column["method"],
-            _number(column["statistic"]),
-            _number(column["p_adjusted"]),
-            _number(column["threshold"]),
-            column["verdict"],
-            _number(column["severity"]),
-        )
-        rows.append(f"<tr class='{verdict}'>{''.join(f'<td>{esc(c)}</td>' for c in cells)}</tr>")
-        if "distribution" in column:
-            charts.append(
-                f"<section><h3 class='{verdict}'>{esc(column['column'])}: "
-                f"{esc(column['verdict'])} ({esc(column['method'])} "
-                f"{_number(column['statistic'])})</h3><div id='chart-{i}'></div></section>"
-            )
-            figures[f"chart-{i}"] = _figure(column)
-    quality = body["quality"]
-    problems = "".join(
-        f"<tr><td>{esc(name)}</td>{''.join(f'<td>{esc(checks.get(k, 0))}</td>' for k in _CHECKS)}"
-        "</tr>"
-        for name, checks in quality["columns"].items()
-    )
-    share = body["share_drifted"]
     basis = {
         "live": "the version serving the endpoint now",
         "requested": "the version asked for",
     }.get(body.get("version_basis", ""), "")
-    judged = f"Reference of version {body['version']}" + (f" ({basis})" if basis else "")
-    unchecked = quality.get("unchecked_columns") or []
-    absent = (
-        f"<p>The data holds none of the model's outputs ({esc(', '.join(unchecked))}): only "
-        "its inputs were compared.</p>"
-        if unchecked
-        else ""
+    charts = [(f"chart-{i}", c) for i, c in enumerate(body["columns"]) if "distribution" in c]
+    return render_page(
+        "drift_report.html",
+        title=f"Drift report: {where}, version {body['version']}",
+        figures={chart: _figure(column) for chart, column in charts},
+        body=body,
+        judged=f"Reference of version {body['version']}" + (f" ({basis})" if basis else ""),
+        quality=body["quality"],
+        checks=CHECKS,
+        charts=charts,
     )
-    plotly = plotly_js()
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{_policy(plotly, _DRAW)}">
-<meta name="referrer" content="no-referrer">
-<title>Drift report: {esc(where)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
-table {{ border-collapse: collapse; margin: 1rem 0; }}
-td, th {{ border-bottom: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: left; }}
-tr.drift td, h3.drift {{ color: #b52b27; }}
-section {{ margin: 1.5rem 0; }}
-</style>
-<script>{plotly}</script></head>
-<body>
-<h1>Drift report: {esc(where)}, version {esc(body["version"])}</h1>
-<p>{esc(judged)}.{esc(f" From {span}." if span else "")}
-Current rows: {body["rows"]:,}; reference: {body["reference"]["rows"]:,} rows
-({esc(body["reference"]["source"])}). <strong>{len(body["drifted_columns"])} of
-{len(body["columns"])} columns drifted ({share:.0%})</strong>; p-values corrected by
-{esc(body["correction"])}.</p>
-<table><tr><th>column</th><th>role</th><th>kind</th><th>test</th><th>statistic</th>
-<th>p (corrected)</th><th>threshold</th><th>verdict</th><th>severity</th></tr>
-{"".join(rows)}</table>
-<h2>Data quality</h2>
-<p>{quality["bad_rows"]:,} of {quality["rows"]:,} rows ({quality["share_bad"]:.1%}) have at
-least one problem.</p>{absent}
-<table><tr><th>column</th>{"".join(f"<th>{k}</th>" for k in _CHECKS)}</tr>{problems}</table>
-<h2>Distributions, most severe first</h2>
-{"".join(charts)}
-<script type="application/json" id="figures">{script_json(figures)}</script>
-<script>{_DRAW}</script>
-</body></html>
-"""
-
-
-_CHECKS = ("missing", "type", "range", "category")

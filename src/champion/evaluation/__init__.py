@@ -32,6 +32,7 @@ from champion.evaluation.regimes import Regime, StepNumbers, assignment_regimes
 from champion.evaluation.sensitivity import SensitivityCurve, UserOutcomes, wrong_winner_curve
 from champion.evaluation.shadow import ShadowStats, shadow_stats
 from champion.evaluation.stattests import (
+    ReferenceCase,
     StatResult,
     StatTest,
     Summary,
@@ -59,6 +60,7 @@ __all__ = [
     "OfflineComparison",
     "PropensityEstimate",
     "Ramp",
+    "ReferenceCase",
     "Regime",
     "SensitivityCurve",
     "ShadowStats",

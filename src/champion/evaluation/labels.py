@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
-from sklearn import metrics
 
 from champion.evaluation.stattests import RatioSummary
 from champion.events.arms import ArmWindow, clicked_positions, ranked_requests
@@ -111,6 +110,8 @@ def label_summaries(rows: Iterable[Mapping[str, Any]]) -> dict[str, LabelScores]
     Classification metrics need 0/1 labels (AUC also both classes) and scores in [0, 1];
     F1 and accuracy threshold the score at 0.5.
     """
+    from sklearn import metrics  # late: the server starts about a second faster
+
     scores = {}
     for arm, pairs in _pairs(rows).items():
         units = [unit for unit, _, _ in pairs]
@@ -161,6 +162,8 @@ def ndcg_summaries(conn: sa.Connection, window: ArmWindow, k: int) -> dict[str, 
     for arm, unit, request_id, position in clicked_positions(conn, window):
         clicked[(arm, unit)][request_id].append(position)
         deepest = max(deepest, position)
+    from sklearn import metrics  # late: the server starts about a second faster
+
     # Clicks below k count for the ideal ordering, as in sklearn (all shown items judged).
     width = max(deepest, 2)
     descending = np.arange(width, 0, -1, dtype=np.float64)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import platform
+import sys
 from importlib import metadata
 
 from champion.registry.manifest import Manifest
@@ -19,13 +21,21 @@ def installed_versions(names: tuple[str, ...] = TRAINING_PACKAGES) -> dict[str, 
     >>> "python" in installed_versions(())
     True
     """
-    found = {"python": platform.python_version()}
+    return dict(_versions(names, tuple(sys.path)))
+
+
+@functools.cache
+def _versions(names: tuple[str, ...], path: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    # Reading the metadata scans every distribution (tens of milliseconds per registration);
+    # what a process imports does not change while its search path stays the same.
+    del path  # the cache key: metadata.version() reads sys.path itself
+    found = [("python", platform.python_version())]
     for name in names:
         try:
-            found[name] = metadata.version(name)
+            found.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
             continue
-    return found
+    return tuple(found)
 
 
 def with_packages(manifest: Manifest) -> Manifest:

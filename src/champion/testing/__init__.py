@@ -6,7 +6,9 @@ detectors), ``check_flavor`` (model flavors) and ``check_sink`` (where alerts go
 module each, all here.
 
 Plugin authors run them on their own classes; champion's test suite runs them on every
-registered implementation (tests/contracts/).
+registered implementation (tests/contracts/). A statistical test that defines
+``reference_case(seed)`` (a :class:`~champion.evaluation.ReferenceCase`: arms and what its
+SciPy counterpart gives on them) is also checked against that counterpart.
 """
 
 from __future__ import annotations

@@ -8,7 +8,12 @@ the contract in :func:`champion.testing.check_stattest`. Third-party tests regis
 from __future__ import annotations
 
 from champion.evaluation.stattests.adjusted import AdjustedArm, CovariateSums, cuped_arms
-from champion.evaluation.stattests.base import StatResult, StatTest, format_p_value
+from champion.evaluation.stattests.base import (
+    ReferenceCase,
+    StatResult,
+    StatTest,
+    format_p_value,
+)
 from champion.evaluation.stattests.bayesian import BayesianTest
 from champion.evaluation.stattests.cuped import CupedTest, cuped_theta
 from champion.evaluation.stattests.delta import DeltaMethodTest, ratio_and_variance
@@ -41,6 +46,7 @@ __all__ = [
     "PairedBootstrapTest",
     "ProportionsTest",
     "RatioSummary",
+    "ReferenceCase",
     "SequentialTest",
     "SrmTest",
     "StatResult",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-__all__ = ["StatResult", "StatTest", "format_p_value"]
+__all__ = ["ReferenceCase", "StatResult", "StatTest", "format_p_value"]
 
 
 def format_p_value(p_value: float | None, *, equals: bool = False) -> str:
@@ -57,6 +57,42 @@ class StatResult:
         return self.p_value < self.alpha if self.enough_data else None
 
 
+@dataclass(frozen=True)
+class ReferenceCase:
+    """Arms for ``run`` and what a reference gives on the same data: the agreement to check.
+
+    ``reference`` names the SciPy function (or the published test vector) the values come
+    from, as the contract check's message shows it. :func:`champion.testing.check_stattest`
+    runs the test on ``a`` and ``b`` at ``alpha`` and compares each value given here (a
+    None is not compared) within ``rtol``/``atol`` (as :func:`math.isclose`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import stats
+    >>> from champion.evaluation.stattests import Summary, WelchTest
+    >>> rng = np.random.default_rng(0)
+    >>> a, b = rng.normal(0.0, 1.0, 50), rng.normal(0.5, 2.0, 40)
+    >>> scipy = stats.ttest_ind(b, a, equal_var=False)
+    >>> case = ReferenceCase(Summary.from_values(a), Summary.from_values(b),
+    ...                      "scipy.stats.ttest_ind", p_value=float(scipy.pvalue))
+    >>> result = WelchTest().run(case.a, case.b)
+    >>> abs(result.p_value - case.p_value) < 1e-9
+    True
+    """
+
+    a: Any
+    b: Any
+    reference: str
+    statistic: float | None = None
+    p_value: float | None = None
+    ci: tuple[float, float] | None = None
+    chance_to_win: float | None = None
+    alpha: float = 0.05
+    rtol: float = 1e-7
+    atol: float = 1e-12
+
+
 class StatTest(Protocol):
     """A statistical comparison of two arms.
 
@@ -64,7 +100,9 @@ class StatTest(Protocol):
     :class:`~champion.errors.InvalidInput` naming the parameter), read no clock, do no I/O and
     draw randomness only from a seeded ``numpy.random.Generator``, so ``run`` is a pure
     function of its inputs. Each docstring names the SciPy function or the published
-    reference the test agrees with.
+    reference the test agrees with; a test that has one also defines
+    ``reference_case(seed) -> ReferenceCase | None`` (None for parameters without a
+    counterpart), and :func:`champion.testing.check_stattest` checks the agreement.
     """
 
     name: ClassVar[str]

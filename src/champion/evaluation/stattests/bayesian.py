@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 from scipy import stats
 
-from champion.evaluation.stattests.base import StatResult
+from champion.evaluation.stattests.base import ReferenceCase, StatResult
 from champion.evaluation.stattests.proportions import check_proportion
 from champion.evaluation.stattests.summary import Moments, Summary
 from champion.evaluation.stattests.welch import check_moments, mean_effect
@@ -103,4 +103,17 @@ class BayesianTest:
         return (
             Summary.from_counts(int(rng.binomial(800, 0.20)), 800),
             Summary.from_counts(int(rng.binomial(900, 0.23)), 900),
+        )
+
+    def reference_case(self, seed: int) -> ReferenceCase | None:
+        """GrowthBook's published test vector (the same for every seed): 49/100 against
+        51/100 under the flat prior has a chance to win of 0.60918 (five digits)."""
+        if self.metric != "proportion" or self.prior_variance is not None:
+            return None
+        return ReferenceCase(
+            Summary.from_counts(49, 100),
+            Summary.from_counts(51, 100),
+            "GrowthBook gbstats 0.8.0 EffectBayesianABTest test vector",
+            chance_to_win=0.60918,
+            atol=5e-6,
         )

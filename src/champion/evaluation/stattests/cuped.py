@@ -6,9 +6,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
+from scipy import stats
 
 from champion.errors import InvalidInput
-from champion.evaluation.stattests.base import StatResult
+from champion.evaluation.stattests.base import ReferenceCase, StatResult
 from champion.evaluation.stattests.welch import DISTRIBUTIONS, compare_means
 from champion.validation import check_alpha, check_choice, check_sample
 
@@ -102,4 +103,24 @@ class CupedTest:
         return (
             (x_a + rng.normal(0.0, 1.5, 400), x_a),
             (0.3 + x_b + rng.normal(0.0, 1.5, 450), x_b),
+        )
+
+    def reference_case(self, seed: int) -> ReferenceCase | None:
+        """SciPy's Welch test on values adjusted by the slope of ``scipy.stats.linregress``."""
+        if self.distribution != "t":
+            return None
+        (y_a, x_a), (y_b, x_b) = self.example_arms(seed)
+        x_all = np.concatenate([x_a, x_b])
+        slope = float(stats.linregress(x_all, np.concatenate([y_a, y_b])).slope)
+        scipy = stats.ttest_ind(
+            y_b - slope * (x_b - x_all.mean()), y_a - slope * (x_a - x_all.mean()), equal_var=False
+        )
+        interval = scipy.confidence_interval(0.95)
+        return ReferenceCase(
+            (y_a, x_a),
+            (y_b, x_b),
+            "scipy.stats.ttest_ind(equal_var=False) after scipy.stats.linregress",
+            statistic=float(scipy.statistic),
+            p_value=float(scipy.pvalue),
+            ci=(float(interval.low), float(interval.high)),
         )

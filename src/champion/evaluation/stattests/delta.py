@@ -10,7 +10,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from champion.errors import InvalidInput
-from champion.evaluation.stattests.base import StatResult
+from champion.evaluation.stattests.base import ReferenceCase, StatResult
 from champion.evaluation.stattests.summary import RatioSummary
 from champion.validation import check_alpha, check_sample
 
@@ -113,4 +113,18 @@ class DeltaMethodTest:
         return (
             (rng.binomial(views_a, 0.10), views_a),
             (rng.binomial(views_b, 0.12), views_b),
+        )
+
+    def reference_case(self, seed: int) -> ReferenceCase:
+        """With every denominator 1 the statistic is SciPy's Welch t (the p-value its normal
+        two-sided tail: the delta method is a large-sample z-test)."""
+        rng = np.random.default_rng(seed)
+        a, b = rng.poisson(3.0, 500).astype(np.float64), rng.poisson(3.3, 600).astype(np.float64)
+        welch = float(stats.ttest_ind(b, a, equal_var=False).statistic)
+        return ReferenceCase(
+            (a, np.ones_like(a)),
+            (b, np.ones_like(b)),
+            "scipy.stats.ttest_ind(b, a, equal_var=False).statistic with scipy.stats.norm tails",
+            statistic=welch,
+            p_value=float(2.0 * stats.norm.sf(abs(welch))),
         )

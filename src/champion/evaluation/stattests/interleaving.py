@@ -18,7 +18,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from champion.errors import InvalidInput
-from champion.evaluation.stattests.base import StatResult
+from champion.evaluation.stattests.base import ReferenceCase, StatResult
 from champion.evaluation.stattests.sequential import always_valid
 from champion.validation import check_alpha, check_choice, check_float, check_int
 
@@ -308,3 +308,46 @@ class InterleavingTest:
             a.append(rng.binomial(1, 0.30, impressions).tolist())
             b.append(rng.binomial(1, 0.36, impressions).tolist())
         return a, b
+
+    def reference_case(self, seed: int) -> ReferenceCase | None:
+        """SciPy's test of the per-unit preferences: ``ttest_1samp`` (``t``), ``binomtest``
+        (``sign``) or ``bootstrap`` with the same seed (``bootstrap``); ``sequential`` has
+        no SciPy counterpart."""
+        a, b = self.example_arms(seed)
+        wins = np.array([np.sum(np.greater(y, x)) for x, y in zip(a, b, strict=True)])
+        losses = np.array([np.sum(np.greater(x, y)) for x, y in zip(a, b, strict=True)])
+        decided = wins + losses > 0
+        preferences = (wins - losses)[decided] / (wins + losses)[decided]
+        if self.test == "t":
+            scipy = stats.ttest_1samp(preferences, 0.0)
+            interval = scipy.confidence_interval(0.95)
+            return ReferenceCase(
+                a,
+                b,
+                "scipy.stats.ttest_1samp(preferences, 0)",
+                statistic=float(scipy.statistic),
+                p_value=float(scipy.pvalue),
+                ci=(float(interval.low), float(interval.high)),
+            )
+        if self.test == "sign":
+            ahead = int(np.sum(preferences > 0))
+            decisive = ahead + int(np.sum(preferences < 0))
+            p_value = float(stats.binomtest(ahead, decisive, 0.5).pvalue)
+            return ReferenceCase(a, b, "scipy.stats.binomtest(ahead, n, 0.5)", p_value=p_value)
+        if self.test == "bootstrap":
+            resampled = stats.bootstrap(
+                (preferences,),
+                np.mean,
+                confidence_level=0.95,
+                n_resamples=self.n_resamples,
+                method="percentile",
+                rng=np.random.default_rng(self.seed),
+            )
+            bounds = resampled.confidence_interval
+            return ReferenceCase(
+                a,
+                b,
+                "scipy.stats.bootstrap((preferences,), np.mean, method='percentile')",
+                ci=(float(bounds.low), float(bounds.high)),
+            )
+        return None

@@ -9,10 +9,9 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 from scipy import stats
-from sklearn import metrics
 
 from champion.errors import InvalidInput
-from champion.evaluation.stattests.base import StatResult
+from champion.evaluation.stattests.base import ReferenceCase, StatResult
 from champion.validation import (
     check_alpha,
     check_choice,
@@ -25,13 +24,36 @@ __all__ = ["PAIRED_METRICS", "McNemarTest", "PairedBootstrapTest"]
 Arrays = npt.NDArray[np.float64]
 
 
+# scikit-learn is imported when a metric is computed, not when the server starts (about a second).
+def _auc(y_true: Arrays, y_score: Arrays) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y_true, y_score))
+
+
+def _ndcg(y_true: Arrays, y_score: Arrays) -> float:
+    from sklearn.metrics import ndcg_score
+
+    return float(ndcg_score(y_true, y_score))
+
+
 def _rmse(y_true: Arrays, y_pred: Arrays) -> float:
-    return float(np.sqrt(metrics.mean_squared_error(y_true, y_pred)))
+    from sklearn.metrics import mean_squared_error
+
+    return float(np.sqrt(mean_squared_error(y_true, y_pred)))
+
+
+def _row_terms(metric: str, y_true: Arrays, y_score: Arrays) -> Arrays:
+    """Each row's share of a metric that is a mean over rows: its squared error (RMSE), or
+    its query's NDCG as ``sklearn.metrics.ndcg_score`` scores it."""
+    if metric == "rmse":
+        return np.asarray((y_true - y_score) ** 2, dtype=np.float64)
+    return np.array([_ndcg(y_true[i : i + 1], y_score[i : i + 1]) for i in range(len(y_true))])
 
 
 PAIRED_METRICS: dict[str, Callable[[Arrays, Arrays], float]] = {
-    "auc": lambda y, s: float(metrics.roc_auc_score(y, s)),
-    "ndcg": lambda y, s: float(metrics.ndcg_score(y, s)),
+    "auc": _auc,
+    "ndcg": _ndcg,
     "rmse": _rmse,
 }
 
@@ -107,6 +129,27 @@ class McNemarTest:
         return (
             rng.binomial(1, 0.80, 300).astype(np.float64),
             rng.binomial(1, 0.85, 300).astype(np.float64),
+        )
+
+    def reference_case(self, seed: int) -> ReferenceCase | None:
+        """The exact test: ``scipy.stats.binomtest`` of the discordant examples at 1/2.
+
+        A small holdout keeps the discordant examples under ``exact_below``; the
+        chi-square branch has no SciPy counterpart (statsmodels' ``mcnemar`` is one).
+        """
+        rng = np.random.default_rng(seed)
+        right_a = rng.binomial(1, 0.8, 60)
+        flipped = rng.binomial(1, 0.12, 60).astype(bool)
+        right_b = np.where(flipped, 1 - right_a, right_a)
+        only_b = int(np.count_nonzero((right_b == 1) & (right_a == 0)))
+        discordant = int(np.count_nonzero(right_a != right_b))
+        if not 0 < discordant < self.exact_below:
+            return None
+        return ReferenceCase(
+            right_a.astype(np.float64),
+            right_b.astype(np.float64),
+            "scipy.stats.binomtest(only_b, discordant, 0.5)",
+            p_value=float(stats.binomtest(only_b, discordant, 0.5).pvalue),
         )
 
 
@@ -197,16 +240,7 @@ class PairedBootstrapTest:
             raise InvalidInput(
                 f"The holdout does not suit metric {self.metric!r} in PairedBootstrapTest: {exc}"
             ) from None
-        rng = np.random.default_rng(self.seed)
-        differences = []
-        for _ in range(self.n_resamples):
-            rows = rng.integers(0, len(y_true), len(y_true))
-            if self.metric == "auc" and np.unique(y_true[rows]).size < 2:
-                continue
-            differences.append(
-                score(y_true[rows], score_b[rows]) - score(y_true[rows], score_a[rows])
-            )
-        deltas = np.asarray(differences)
+        deltas = self._resampled_differences(y_true, score_a, score_b)
         lower, upper = np.quantile(deltas, [alpha / 2.0, 1.0 - alpha / 2.0])
         below, above = float(np.mean(deltas <= 0.0)), float(np.mean(deltas >= 0.0))
         p_value = min(1.0, 2.0 * min(below, above))
@@ -218,6 +252,33 @@ class PairedBootstrapTest:
             method=f"paired_bootstrap[{self.metric}]",
             alpha=alpha,
         )
+
+    def _resampled_differences(self, y_true: Arrays, score_a: Arrays, score_b: Arrays) -> Arrays:
+        """``metric(b) - metric(a)`` on each resample of the holdout's rows."""
+        rng = np.random.default_rng(self.seed)
+        n = len(y_true)
+        differences = []
+        if self.metric == "auc":  # not a mean over rows: scikit-learn scores each resample
+            for _ in range(self.n_resamples):
+                rows = rng.integers(0, n, n)
+                if np.unique(y_true[rows]).size < 2:
+                    continue
+                differences.append(
+                    _auc(y_true[rows], score_b[rows]) - _auc(y_true[rows], score_a[rows])
+                )
+            return np.asarray(differences)
+        # RMSE and NDCG are means over rows (of squared errors; of each query's NDCG, which
+        # ndcg_score averages), so a resample's metric comes from the drawn rows' terms and
+        # scikit-learn is called once per query, not twice per resample.
+        terms_a, terms_b = (
+            _row_terms(self.metric, y_true, score_a),
+            _row_terms(self.metric, y_true, score_b),
+        )
+        finish = np.sqrt if self.metric == "rmse" else float
+        for _ in range(self.n_resamples):
+            rows = rng.integers(0, n, n)
+            differences.append(finish(terms_b[rows].mean()) - finish(terms_a[rows].mean()))
+        return np.asarray(differences, dtype=np.float64)
 
     def example_arms(self, seed: int) -> tuple[tuple[Arrays, Arrays], tuple[Arrays, Arrays]]:
         rng = np.random.default_rng(seed)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
+from scipy import stats
 
 from champion.errors import InvalidInput
-from champion.evaluation.stattests.base import StatResult
+from champion.evaluation.stattests.base import ReferenceCase, StatResult
 from champion.evaluation.stattests.summary import Summary
 from champion.evaluation.stattests.welch import DISTRIBUTIONS, compare_means
 from champion.validation import check_alpha, check_choice
@@ -86,4 +87,26 @@ class ProportionsTest:
         return (
             Summary.from_counts(int(rng.binomial(n_a, 0.10)), n_a),
             Summary.from_counts(int(rng.binomial(n_b, 0.12)), n_b),
+        )
+
+    def reference_case(self, seed: int) -> ReferenceCase | None:
+        """The unpooled Wald z of ``scipy.stats.barnard_exact`` and its normal two-sided tail.
+
+        Only the z-test of ``p_b - p_a`` has the counterpart (Barnard's own p-value is exact,
+        not the z-test's); the arms are small, as the exact p-value it also computes is slow.
+        """
+        if self.relative or self.distribution != "normal":
+            return None
+        rng = np.random.default_rng(seed)
+        n_a, n_b = 120, 140
+        wins_a, wins_b = int(rng.binomial(n_a, 0.30)), int(rng.binomial(n_b, 0.42))
+        # Columns are the samples, b first: the statistic is that of p_b - p_a.
+        table = [[wins_b, wins_a], [n_b - wins_b, n_a - wins_a]]
+        wald = float(stats.barnard_exact(table, pooled=False).statistic)
+        return ReferenceCase(
+            Summary.from_counts(wins_a, n_a),
+            Summary.from_counts(wins_b, n_b),
+            "scipy.stats.barnard_exact(pooled=False).statistic with scipy.stats.norm tails",
+            statistic=wald,
+            p_value=float(2.0 * stats.norm.sf(abs(wald))),
         )

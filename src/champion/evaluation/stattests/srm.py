@@ -8,7 +8,7 @@ import numpy as np
 from scipy import stats
 
 from champion.errors import InvalidInput
-from champion.evaluation.stattests.base import StatResult
+from champion.evaluation.stattests.base import ReferenceCase, StatResult
 from champion.validation import check_alpha, check_float, check_int
 
 __all__ = ["SrmTest"]
@@ -88,3 +88,19 @@ class SrmTest:
         rng = np.random.default_rng(seed)
         b = int(rng.binomial(2000, 0.52))
         return 2000 - b, b
+
+    def reference_case(self, seed: int) -> ReferenceCase:
+        """``scipy.stats.chisquare`` of the counts against the split, and its Wilson interval."""
+        a, b = self.example_arms(seed)
+        expected = [(a + b) * (1.0 - self.expected_share), (a + b) * self.expected_share]
+        scipy = stats.chisquare([a, b], f_exp=expected)
+        low, high = stats.binomtest(b, a + b).proportion_ci(0.999, method="wilson")
+        return ReferenceCase(
+            a,
+            b,
+            "scipy.stats.chisquare and binomtest(...).proportion_ci(method='wilson')",
+            statistic=float(scipy.statistic),
+            p_value=float(scipy.pvalue),
+            ci=(float(low) - self.expected_share, float(high) - self.expected_share),
+            alpha=0.001,
+        )

@@ -9,7 +9,7 @@ import numpy as np
 from scipy import stats
 
 from champion.errors import InvalidInput
-from champion.evaluation.stattests.base import StatResult
+from champion.evaluation.stattests.base import ReferenceCase, StatResult
 from champion.evaluation.stattests.summary import Moments, RatioSummary, Summary
 from champion.validation import check_alpha, check_choice
 
@@ -156,4 +156,21 @@ class WelchTest:
         return (
             Summary.from_values(rng.normal(10.0, 3.0, 400)),
             Summary.from_values(rng.normal(10.5, 4.0, 300)),
+        )
+
+    def reference_case(self, seed: int) -> ReferenceCase | None:
+        """SciPy's Welch test on the raw values behind two arms (the absolute t test only)."""
+        if self.relative or self.distribution != "t":
+            return None
+        rng = np.random.default_rng(seed)
+        a, b = rng.normal(10.0, 3.0, 400), rng.normal(10.5, 4.0, 300)
+        scipy = stats.ttest_ind(b, a, equal_var=False)
+        interval = scipy.confidence_interval(0.95)
+        return ReferenceCase(
+            Summary.from_values(a),
+            Summary.from_values(b),
+            "scipy.stats.ttest_ind(b, a, equal_var=False)",
+            statistic=float(scipy.statistic),
+            p_value=float(scipy.pvalue),
+            ci=(float(interval.low), float(interval.high)),
         )

@@ -1,8 +1,9 @@
 """Ingested rows against the champion's reference profile: what quarantines, what is counted.
 
-After the schema screening (types, nullability) the accepted rows are checked with
-:func:`champion.drift.quality.check_frame` against the stored reference profile of the
-pipeline model's ``quality.against`` version (``champion`` by default). Each finding is one of:
+After the schema screening (:mod:`champion.drift.quality.schema`: types, nullability) the
+accepted rows are checked with :func:`~champion.drift.quality.checks.check_frame` against the
+stored reference profile of the model's ``rule.against`` version (``champion`` by default).
+Each finding is one of:
 
 * **quarantined**: the row is set aside with its reasons and never used. By default a type
   error (a value the reference's column type cannot hold) and a value far outside the
@@ -15,29 +16,41 @@ pipeline model's ``quality.against`` version (``champion`` by default). Each fin
   columns are nullable, already refused the others). These are the drift itself: a retrained
   model has to learn from them.
 
-``quality.quarantine`` in the pipeline chooses which checks quarantine. A model without the
-alias (its first run), or a version without a stored reference, is not checked, and the file's
-record says so: nothing is silently dropped, nothing silently used.
+The rule's ``quarantine`` chooses which checks quarantine (a pipeline's ``quality`` section,
+:class:`~champion.automation.spec.QualitySpec`). A model without the alias (its first run), or
+a version without a stored reference, is not checked, and the file's record says so: nothing
+is silently dropped, nothing silently used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
 from champion.drift.profile import ReferenceProfile
-from champion.drift.quality import check_frame
+from champion.drift.quality.checks import check_frame
 from champion.errors import NotFound
 from champion.registry import Registry
 
 if TYPE_CHECKING:
-    from champion.automation.sources import Source
     from champion.drift.references import References
 
-__all__ = ["QualityFindings", "ReferenceQuality", "describe_counted"]
+__all__ = ["QualityFindings", "QualityRule", "ReferenceQuality", "describe_counted"]
+
+
+class QualityRule(Protocol):
+    """Which reference the rows are checked against and which findings quarantine a row."""
+
+    @property
+    def against(self) -> str | None: ...
+    @property
+    def quarantine(self) -> Sequence[str]: ...
+    @property
+    def range_margin(self) -> float: ...
+
 
 _LABELS = {
     "missing": ("missing value", "missing values"),
@@ -60,17 +73,19 @@ class QualityFindings:
 
 
 class ReferenceQuality:
-    """The ingestion quality hook: ``ReferenceQuality(registry, references)(source, frame)``."""
+    """The ingestion quality hook: ``ReferenceQuality(registry, references)(model, rule, frame)``
+    checks the rows of a source of ``model`` as ``rule`` says."""
 
     def __init__(self, registry: Registry, references: References) -> None:
         self.registry = registry
         self.references = references
 
-    def __call__(self, source: Source, frame: pd.DataFrame) -> QualityFindings:
-        rule = source.quality
-        if source.model is None or rule is None or rule.against is None:
+    def __call__(
+        self, model: str | None, rule: QualityRule | None, frame: pd.DataFrame
+    ) -> QualityFindings:
+        if model is None or rule is None or rule.against is None:
             return QualityFindings(summary={"reference": None, "skipped": "no reference checks"})
-        ref = f"{source.model}@{rule.against}"
+        ref = f"{model}@{rule.against}"
         try:
             key = self.registry.resolve(ref).key
         except NotFound:

@@ -1,0 +1,154 @@
+"""Browser-timed: the dashboard's experiment page over a database analysis_scale.py filled.
+
+``analysis_scale.py --keep FILE`` (SQLite) or ``--database URL`` (PostgreSQL) leaves one
+canary endpoint's events, folded. This script makes that database a server's: it registers
+``m/1`` and ``m/2`` (a small LogisticRegression), sets the endpoint ``bench`` to the same
+canary and starts a click-rate experiment at its first event (each only if not done yet),
+starts ``champion server`` on it and opens ``/endpoints/bench`` in Debian's Chromium. It
+reports, as the median of ``--repeat`` fresh page loads:
+
+- ``page_seconds``: from navigation until the page says "updated" and its experiment
+  charts (``goal-arms``, ``goal-effect``) draw data: what a user waits for;
+- ``api``: each JSON call the page made, timed by the browser (Resource Timing).
+
+Run from the repository root (the server reads the database; nothing else should):
+
+    nice -n 10 .venv/bin/python benchmarks/analysis_scale.py --events 3000000 --skip-raw \\
+        --keep /tmp/bench.db
+    .venv/bin/python benchmarks/experiment_page.py --sqlite /tmp/bench.db
+    .venv/bin/python benchmarks/experiment_page.py \\
+        --database postgresql://postgres:champion@127.0.0.1:5432/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks.analysis_scale import ENDPOINT, PARAMS, START  # noqa: E402
+
+from champion.clock import FixedClock  # noqa: E402
+from champion.errors import NotFound  # noqa: E402
+from champion.saving import save_model  # noqa: E402
+from champion.server_process import ServerProcess  # noqa: E402
+from champion.services import Services  # noqa: E402
+from champion.settings import Settings  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+CHARTS = ("goal-arms", "goal-effect")
+# The numbers a chart draws (an effect may be 0 or below, and its x are dates).
+DRAWN = """(id) => (document.getElementById(id).data || [])
+    .flatMap((t) => [...(t.y || [])])
+    .filter((v) => typeof v === 'number' && Number.isFinite(v)).length"""
+API_TIMES = """() => performance.getEntriesByType('resource')
+    .filter((e) => e.name.includes('/v1/'))
+    .map((e) => [new URL(e.name).pathname, e.duration / 1000])"""
+
+
+def prepare(settings: Settings) -> None:
+    """Versions, endpoint and experiment for the loaded events, unless already there."""
+    services = Services.open(settings, FixedClock(START))
+    try:
+        try:
+            registered = len(services.registry.list_versions("m"))
+        except NotFound:
+            registered = 0
+        if registered < 2:
+            rng = np.random.default_rng(0)
+            frame = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+            model = LogisticRegression().fit(frame, frame["a"] > 0)
+            folder = save_model(model, Path(tempfile.mkdtemp()) / "m", example=frame)
+            for alias in ("champion", "challenger"):
+                services.registry.register(
+                    folder, model="m", actor="bench", aliases_to_set=(alias,)
+                )
+        try:
+            services.endpoints.get(ENDPOINT)
+        except NotFound:
+            services.endpoints.set(ENDPOINT, "canary", PARAMS, actor="bench")
+            body = {"goal": "click_rate", "guardrails": [], "automation": "manual"}
+            services.experiments.set(ENDPOINT, body, actor="bench", reason="page timing")
+    finally:
+        services.close()
+
+
+def time_page(url: str, repeat: int) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    loads: list[float] = []
+    api: dict[str, list[float]] = defaultdict(list)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            for _ in range(repeat):
+                context = browser.new_context(viewport={"width": 1280, "height": 1000})
+                page = context.new_page()
+                started = time.perf_counter()
+                page.goto(f"{url}/endpoints/{ENDPOINT}", wait_until="domcontentloaded")
+                page.wait_for_selector("#status:text-matches('^updated')", timeout=600_000)
+                deadline = time.monotonic() + 600
+                for chart in CHARTS:
+                    while not page.evaluate(DRAWN, chart):
+                        if time.monotonic() > deadline:
+                            raise SystemExit(f"The chart {chart!r} drew nothing in 600 s.")
+                        page.wait_for_timeout(20)
+                loads.append(time.perf_counter() - started)
+                for path, seconds in page.evaluate(API_TIMES):
+                    api[path].append(seconds)
+                context.close()
+        finally:
+            browser.close()
+    return {
+        "page_seconds": statistics.median(loads),
+        "page_seconds_each": loads,
+        "api_seconds_median": {path: statistics.median(t) for path, t in sorted(api.items())},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--sqlite", type=Path, help="a SQLite file analysis_scale.py kept")
+    where.add_argument("--database", help="a PostgreSQL URL analysis_scale.py filled")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "experiment_page.json")
+    args = parser.parse_args()
+    if args.sqlite is not None and not args.sqlite.is_file():
+        parser.error(
+            f"--sqlite {args.sqlite}: no such file (make it with analysis_scale.py --keep)"
+        )
+    url = args.database or f"sqlite:///{args.sqlite.resolve()}"
+    # The versions' files live in this home (kept for the next run over the same database);
+    # the events and their aggregates in the database.
+    home = HERE / "build" / f"experiment_page_{'postgresql' if args.database else 'sqlite'}"
+    prepare(Settings(home=home, database_url=url))
+    server = ServerProcess(home, url, env={"CHAMPION_CONTROLLER_INTERVAL_SECONDS": "3600"})
+    server.start(timeout=300)
+    try:
+        found = time_page(server.url, args.repeat)
+    finally:
+        server.stop()
+    found["database"] = "postgresql" if args.database else "sqlite"
+    found["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(found, indent=2) + "\n")
+    print(json.dumps(found, indent=2))
+
+
+if __name__ == "__main__":
+    main()
