@@ -45,7 +45,7 @@ from champion.demo.second_act import SESSIONS as SECOND_ACT_SESSIONS
 from champion.demo.users import react
 from champion.evaluation import interleaving_verdict
 from champion.evaluation.design import ExperimentDesign
-from champion.serving.policies.interleaving import team_draft
+from champion.serving.policies.merging import team_draft
 
 ROOT = Path(__file__).parent.parent
 DESIGN = ExperimentDesign(goal="interleaving", method="interleaving", interleaving_test="t")

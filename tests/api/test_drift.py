@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from champion.drift.comparison import compare_table
 from champion.drift.live import prediction_chunks
-from champion.drift.table import compare_table
 from champion.registry import VersionKey
 from champion.services import Services
 from tests.conftest import ModelFolders, wait_until_written

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from champion.drift.comparison import compare_table, compare_windows
 from champion.drift.profile import ColumnProfile, ReferenceProfile
 from champion.drift.stretch import accumulate, merge, merge_generators, stretch_from_state
-from champion.drift.table import compare_table, compare_windows
 from champion.drift.window import ColumnAccumulator, merge_windows
 from tests.drift.traffic import customers
 

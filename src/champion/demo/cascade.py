@@ -23,7 +23,7 @@ import pandas as pd
 
 from champion.demo.movielens import MovieLensSplit
 from champion.evaluation.sensitivity import UserOutcomes
-from champion.serving.policies.interleaving import team_draft
+from champion.serving.policies.merging import team_draft
 
 __all__ = ["CascadeUsers", "attractiveness", "held_out_ratings"]
 

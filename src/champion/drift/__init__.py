@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from champion.drift.comparison import ColumnDrift, TableDrift, compare_table
 from champion.drift.concept import Detection, Performance, PerformanceBucket, performance
 from champion.drift.days import DriftDays, drift_days_guard
 from champion.drift.detectors import (
@@ -34,7 +35,6 @@ from champion.drift.streams import (
     WarningDetector,
     default_stream_detectors,
 )
-from champion.drift.table import ColumnDrift, TableDrift, compare_table
 from champion.drift.timeline import DriftTimeline, drift_timeline
 from champion.drift.window import ColumnAccumulator, ColumnWindow
 

@@ -21,10 +21,10 @@ import sqlalchemy as sa
 from champion.clock import Clock
 from champion.datafiles import iter_table
 from champion.db import read
+from champion.drift.comparison import Correction, TableDrift, compare_table, compare_windows
 from champion.drift.quality import QualityCounter
 from champion.drift.references import References, StoredReference
 from champion.drift.span import Resolution, read_span, span_versions
-from champion.drift.table import Correction, TableDrift, compare_table, compare_windows
 from champion.errors import InvalidInput, NotFound
 from champion.periods import resolve_window
 from champion.registry import Registry, VersionKey, VersionRef

@@ -33,6 +33,7 @@ from scipy import stats
 
 from champion.clock import Clock
 from champion.db import read
+from champion.drift.comparison import TableDrift, compare_table
 from champion.drift.exposure import (
     ItemDrift,
     gini,
@@ -48,7 +49,6 @@ from champion.drift.shown import (
     item_clicks,
     requests_per_version,
 )
-from champion.drift.table import TableDrift, compare_table
 from champion.errors import Conflict, InvalidInput
 from champion.evaluation.stattests.summary import RatioSummary
 from champion.events.retention_status import deleted_before

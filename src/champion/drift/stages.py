@@ -24,10 +24,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from champion.db import read
+from champion.drift.comparison import Correction
 from champion.drift.live import served_versions
 from champion.drift.monitor import DriftMonitor
 from champion.drift.span import span_versions
-from champion.drift.table import Correction
 from champion.drift.timeline import drift_timeline
 
 __all__ = ["StageMove", "StageMoves", "stage_moves"]

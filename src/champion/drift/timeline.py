@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from champion.drift.comparison import Correction
 from champion.drift.labelled import find_labelled
 from champion.drift.monitor import (
     DriftMonitor,
@@ -30,7 +31,6 @@ from champion.drift.monitor import (
 )
 from champion.drift.profile import ColumnProfile
 from champion.drift.references import StoredReference
-from champion.drift.table import Correction
 from champion.drift.trend import column_trend
 from champion.drift.window import ColumnWindow
 from champion.errors import InvalidInput, NotFound

@@ -20,7 +20,7 @@ from champion.serving.policies.base import (
     check_references,
     parse_params,
 )
-from champion.serving.policies.interleaving import balanced, probabilistic, team_draft
+from champion.serving.policies.merging import balanced, probabilistic, team_draft
 from champion.types import Json
 
 __all__ = ["InterleaveParams", "InterleavePolicy"]

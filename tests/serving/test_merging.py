@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from hypothesis import given
 from hypothesis import strategies as st
 
-from champion.serving.policies.interleaving import balanced, outcome, probabilistic, team_draft
+from champion.serving.policies.merging import balanced, outcome, probabilistic, team_draft
 
 Merge = Callable[[Sequence[str], Sequence[str], int, random.Random], list[tuple[str, int]]]
 METHODS: dict[str, Merge] = {
