@@ -116,7 +116,8 @@ def _show_compaction(compaction: Compaction, report: CompactionReport, title: st
     console.print(table)
     console.print(
         f"{report.segments:,} segments compacted into per-arm totals; {report.held:,} kept "
-        "per unit for running experiments."
+        "per unit for running experiments; "
+        f"{report.kept_totals:,} rows of the kept unit totals and moments of their cells dropped."
     )
 
 
