@@ -333,4 +333,5 @@ def add_sums(conn: sa.Connection, table: sa.Table, keyed: dict[Key, dict[str, fl
     the rows that do not exist yet."""
     upsert = sum_upsert(table, conn.dialect.name)
     values = upsert.columns[len(table.primary_key.columns) :]
-    upsert(conn, ([*key, *(sums.get(c, 0) for c in values)] for key, sums in sorted(keyed.items())))
+    zeros = [0] * len(values)
+    upsert(conn, ([*key, *map(sums.get, values, zeros)] for key, sums in sorted(keyed.items())))

@@ -218,7 +218,8 @@ def _versions(
         if sums.get("requests", 0) > 0:
             answered.add((*group, str(key[5])))
     totals = np.zeros((len(groups), len(VERSION_SUMS) + 1))
-    np.add.at(totals, index, [[sums.get(n, 0) for n in VERSION_SUMS] + [0.0] for sums in values])
+    zeros = [0] * len(VERSION_SUMS)
+    np.add.at(totals[:, :-1], index, [list(map(s.get, VERSION_SUMS, zeros)) for s in values])
     inserted = sum_upsert(version_units, dialect, returning=("endpoint", "model", "version", "arm"))
     for endpoint, model, version, arm in inserted(conn, sorted(answered)):
         totals[groups[(str(endpoint), str(model), int(version), str(arm))], -1] += 1
@@ -282,7 +283,8 @@ def _moments(
     taken = np.array(index) >= 0
     added = np.zeros((len(pairs), len(TOTALS)))
     kept = [sums for sums, n in zip(values, index, strict=True) if n >= 0]
-    np.add.at(added, np.array(index)[taken], [[sums.get(n, 0) for n in TOTALS] for sums in kept])
+    zeros = [0] * len(TOTALS)
+    np.add.at(added, np.array(index)[taken], [list(map(s.get, TOTALS, zeros)) for s in kept])
     # The batch's additions go in first, by one statement; each unit's totals as they now
     # stand come back, so its old totals are those less the additions (no read before).
     upsert = sum_upsert(
