@@ -14,7 +14,8 @@ so the change ``g(T_new) - g(T_old)`` is one vector per such stretch, added to t
 rows by one ``UPDATE`` (Σx² changes by ``2·x·Δ + Δ²``, computed as the difference of the
 two squares). The batch's additions go into ``unit_totals`` first, by one upsert that
 returns each unit's new totals (its old ones are those less the additions). In the common
-case (the batch adds to a unit's latest segment) the stretch is that segment onwards;
+case (the batch adds to a unit's latest segment) the stretch is that segment onwards, and
+those units' changes are computed as arrays (units x moments) and summed per stretch;
 feedback arriving for an earlier segment of a unit that came back later (or a batch that
 touches a unit in several segments) reads that unit's rollup rows in the cell to know its
 totals at each later segment. A segment that gets its first
@@ -28,7 +29,11 @@ rebuild-aggregates --from-rollups``).
 
 Two passes may run at once on PostgreSQL (a rebuild beside the server's fold loop): the
 read-modify-write of unit totals holds a transaction-level advisory lock, so the second
-waits for the first to commit.
+waits for the first to commit; compaction takes the same lock when it trims the tables.
+
+**Compaction.** A cell whose stretch between two experiment boundaries holds a compacted
+segment keeps no totals (:func:`compacted_cells`): compaction deletes them
+(``compacted_totals``), and neither this pass nor a rebuild keeps them again.
 """
 
 from __future__ import annotations
