@@ -30,7 +30,7 @@ from champion.events.rollup_tables import (
 )
 from champion.events.rollups import fold
 from champion.events.total_tables import arm_moments, unit_totals, version_totals, version_units
-from champion.events.totals import rebuild_totals
+from champion.events.totals_rebuild import rebuild_totals
 from champion.services import Services
 from champion.settings import Settings
 from tests.conftest import ModelFolders, local_client, wait_until_written

@@ -61,7 +61,7 @@ from champion.events.rollup_tables import (
 from champion.events.rollups import backlog, fold
 from champion.events.tables import feedback, prediction_items, predictions
 from champion.events.total_tables import arm_moments, unit_totals, version_totals, version_units
-from champion.events.totals import rebuild_totals
+from champion.events.totals_rebuild import rebuild_totals
 from champion.services import Services
 from tests.fixtures import raw_reports as raw
 from tests.fixtures.events import T0

@@ -151,7 +151,7 @@ def rebuild_aggregates(
             bar.update(task, completed=done, total=total, rows=total)
 
         if from_rollups:
-            from champion.events.totals import rebuild_totals
+            from champion.events.totals_rebuild import rebuild_totals
 
             # One transaction: reports read the old totals until it commits.
             with write(services.engine) as conn:

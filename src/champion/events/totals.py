@@ -39,7 +39,7 @@ segment keeps no totals (:func:`compacted_cells`): compaction deletes them
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,7 +49,7 @@ import sqlalchemy as sa
 from champion.db.dialects import sum_upsert
 from champion.db.metadata import UTCDateTime
 from champion.events.facts import Key
-from champion.events.rollup_tables import MERGED, compacted_segments, rollups
+from champion.events.rollup_tables import compacted_segments, rollups
 from champion.events.total_tables import (
     EPOCH,
     PRODUCTS,
@@ -65,6 +65,8 @@ from champion.events.total_tables import (
 )
 
 __all__ = [
+    "CELL",
+    "MOMENTS",
     "built",
     "clear_totals",
     "compacted_between",
@@ -73,9 +75,10 @@ __all__ = [
     "lock_totals",
     "maintain",
     "mark_built",
-    "rebuild_totals",
     "since_of",
     "span_of",
+    "unit_term",
+    "utc",
 ]
 
 # The experiments table belongs to evaluation, which imports this package; its start and end
@@ -89,8 +92,10 @@ _experiments = sa.table(
 
 _LOCK = 0x5EED_7074_A15  # pg_advisory_xact_lock key of the unit totals
 _FAR = datetime(9999, 1, 1, tzinfo=UTC)  # the end of a stretch that has none
-_CELL = ("endpoint", "config_version", "arm", "since")
-_MOMENTS = ["units", *TOTALS, *(product_column(a, b) for a, b in PRODUCTS)]
+CELL = ("endpoint", "config_version", "arm", "since")
+"""The columns that name a cell."""
+MOMENTS = ["units", *TOTALS, *(product_column(a, b) for a, b in PRODUCTS)]
+"""The columns of ``arm_moments`` past the key: what :func:`unit_term` adds per unit."""
 _INDEX = {name: n for n, name in enumerate(TOTALS)}
 _PAIRS = [(_INDEX.get(a), _INDEX.get(b)) for a, b in PRODUCTS]  # None: ``one``
 _REQUESTS = _INDEX["requests"]
@@ -233,10 +238,10 @@ def _versions(
     sum_upsert(version_totals, dialect)(conn, rows)
 
 
-def _term(totals: Sequence[float]) -> Vector:
+def unit_term(totals: Sequence[float]) -> Vector:
     """``g(T)``: what one unit with totals ``T`` adds to its cell's moments."""
     if totals[_REQUESTS] <= 0:
-        return [0.0] * len(_MOMENTS)
+        return [0.0] * len(MOMENTS)
     return [
         1.0,
         *totals,
@@ -245,14 +250,14 @@ def _term(totals: Sequence[float]) -> Vector:
 
 
 def _terms(totals: np.ndarray) -> np.ndarray:
-    """:func:`_term` of each row of ``totals`` (units x ``TOTALS``)."""
+    """:func:`unit_term` of each row of ``totals`` (units x ``TOTALS``)."""
     ones = np.ones(len(totals))
     column = [totals[:, n] for n in range(len(TOTALS))]
     products = [
         (ones if a is None else column[a]) * (ones if b is None else column[b]) for a, b in _PAIRS
     ]
     found = (
-        np.column_stack([ones, totals, *products]) if len(totals) else np.zeros((0, len(_MOMENTS)))
+        np.column_stack([ones, totals, *products]) if len(totals) else np.zeros((0, len(MOMENTS)))
     )
     return found * (totals[:, _REQUESTS] > 0)[:, None]
 
@@ -296,7 +301,7 @@ def _moments(
         unit_totals,
         conn.dialect.name,
         latest=("last_segment",),
-        returning=(*_CELL, "unit", *TOTALS, "last_segment"),
+        returning=(*CELL, "unit", *TOTALS, "last_segment"),
     )
     listed = added.tolist()
     order = sorted(pairs.items())
@@ -328,7 +333,7 @@ def _moments(
     for pair, n in simple:
         touched.setdefault(pair[0], set()).add(last[n])
     rows = np.array([n for _, n in simple], dtype=int)
-    change = np.zeros((len(stretches), len(_MOMENTS)))
+    change = np.zeros((len(stretches), len(MOMENTS)))
     np.add.at(change, np.array(at, dtype=int), _terms(new[rows]) - _terms(old[rows]))
     changes = {stretch: change[n].tolist() for stretch, n in stretches.items()}
     if late:
@@ -336,19 +341,19 @@ def _moments(
     _open_segments(conn, touched)
     m = arm_moments
     where = sa.and_(
-        *(m.c[name] == sa.bindparam(f"k_{name}") for name in _CELL),
+        *(m.c[name] == sa.bindparam(f"k_{name}") for name in CELL),
         m.c.segment_start >= sa.bindparam("k_from"),
         m.c.segment_start < sa.bindparam("k_until"),
     )
     update = (
         m.update()
         .where(where)
-        .values({name: m.c[name] + sa.bindparam(f"d_{name}") for name in _MOMENTS})
+        .values({name: m.c[name] + sa.bindparam(f"d_{name}") for name in MOMENTS})
     )
     params = [
-        {f"k_{name}": value for name, value in zip(_CELL, cell, strict=True)}
+        {f"k_{name}": value for name, value in zip(CELL, cell, strict=True)}
         | {"k_from": start, "k_until": until}
-        | {f"d_{name}": value for name, value in zip(_MOMENTS, moved, strict=True)}
+        | {f"d_{name}": value for name, value in zip(MOMENTS, moved, strict=True)}
         for (cell, start, until), moved in sorted(changes.items())
         if any(moved)
     ]
@@ -397,9 +402,9 @@ def _late_moments(
             for k, value in enumerate(segments.get(point, ())):
                 added[k] += value
             new = [a + b for a, b in zip(carried, added, strict=True)]
-            change = [a - b for a, b in zip(_term(new), _term(carried), strict=True)]
+            change = [a - b for a, b in zip(unit_term(new), unit_term(carried), strict=True)]
             until = points[n + 1] if n + 1 < len(points) else _FAR
-            into = stretches.setdefault((cell, point, until), [0.0] * len(_MOMENTS))
+            into = stretches.setdefault((cell, point, until), [0.0] * len(MOMENTS))
             for k, value in enumerate(change):
                 into[k] += value
 
@@ -430,7 +435,7 @@ def _history(
         )
         if later:
             query = query.where(r.c.segment_start < later[0])
-        rows = {_utc(row[0]): [float(v or 0) for v in row[1:]] for row in conn.execute(query)}
+        rows = {utc(row[0]): [float(v or 0) for v in row[1:]] for row in conn.execute(query)}
         for segment, added in changes[(cell, unit)].items():
             row = rows.setdefault(segment, [0.0] * len(TOTALS))
             for k, value in enumerate(added):
@@ -443,175 +448,33 @@ def _open_segments(conn: sa.Connection, touched: dict[Cell, set[datetime]]) -> N
     # A segment's first row in a cell: a copy of the cell's row before it (or zeros).
     m = arm_moments
     cells = sorted(touched)
-    key = sa.tuple_(*(m.c[name] for name in _CELL))
+    key = sa.tuple_(*(m.c[name] for name in CELL))
     existing: dict[Cell, list[datetime]] = {cell: [] for cell in cells}
     for start in range(0, len(cells), 500):
-        query = sa.select(*(m.c[name] for name in _CELL), m.c.segment_start).where(
+        query = sa.select(*(m.c[name] for name in CELL), m.c.segment_start).where(
             key.in_(cells[start : start + 500])
         )
         for row in conn.execute(query):
-            cell = (str(row[0]), int(row[1]), str(row[2]), _utc(row[3]))
-            existing[cell].append(_utc(row[4]))
+            cell = (str(row[0]), int(row[1]), str(row[2]), utc(row[3]))
+            existing[cell].append(utc(row[4]))
     for cell in cells:
         have = sorted(existing[cell])
         for segment in sorted(touched[cell] - set(have)):
             index = bisect.bisect_left(have, segment)
-            identity = dict(zip(_CELL, cell, strict=True)) | {"segment_start": segment}
+            identity = dict(zip(CELL, cell, strict=True)) | {"segment_start": segment}
             if index == 0:
-                conn.execute(m.insert().values(identity | dict.fromkeys(_MOMENTS, 0.0)))
+                conn.execute(m.insert().values(identity | dict.fromkeys(MOMENTS, 0.0)))
             else:
                 copy = sa.select(
                     *(sa.literal(v, m.c[k].type).label(k) for k, v in identity.items()),
-                    *(m.c[name] for name in _MOMENTS),
+                    *(m.c[name] for name in MOMENTS),
                 ).where(
-                    sa.and_(*(m.c[k] == v for k, v in zip(_CELL, cell, strict=True)))
+                    sa.and_(*(m.c[k] == v for k, v in zip(CELL, cell, strict=True)))
                     & (m.c.segment_start == have[index - 1])
                 )
-                conn.execute(m.insert().from_select([*identity, *_MOMENTS], copy))
+                conn.execute(m.insert().from_select([*identity, *MOMENTS], copy))
             have.insert(index, segment)
 
 
-def _utc(at: datetime) -> datetime:
+def utc(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
-def rebuild_totals(
-    conn: sa.Connection,
-    *,
-    progress: Callable[[int, int], None] | None = None,
-) -> int:
-    """Recompute the totals, moments and version totals from the rollups, in the caller's
-    transaction, and mark them built; ``progress`` gets (rollup rows read, rows in all).
-    Returns the rollup rows read.
-
-    One streamed pass in (cell, unit, segment) order: each unit's totals are cumulated
-    segment by segment and what each segment changed in its cell's moments is added up in
-    memory (O(cells x segments)); the moments are then the running sums of those changes.
-    The version tables are two ``INSERT ... SELECT``. Nothing here shares the fold pass's
-    incremental code, so the two check each other (``tests/events/test_rollups.py``)."""
-    lock_totals(conn)
-    clear_totals(conn)
-    r = rollups
-    total = int(conn.execute(sa.select(sa.func.count()).select_from(r)).scalar_one())
-    endpoints = conn.execute(sa.select(r.c.endpoint).distinct()).scalars().all()
-    bounds = experiment_bounds(conn, endpoints)
-    c = compacted_segments
-    compacted = compacted_cells(
-        conn,
-        {
-            (str(e), *span_of(bounds[e], _utc(t)))
-            for e, t in conn.execute(sa.select(c.c.endpoint, c.c.segment_start))
-            if e in bounds
-        },
-    )
-    _rebuild_versions(conn)
-    query = (
-        sa.select(
-            r.c.endpoint,
-            r.c.config_version,
-            r.c.arm,
-            r.c.unit,
-            r.c.segment_start,
-            *(r.c[n] for n in TOTALS),
-        )
-        .where(r.c.unit != MERGED)
-        .order_by(r.c.endpoint, r.c.config_version, r.c.arm, r.c.unit, r.c.segment_start)
-    )
-    changes: dict[Cell, dict[datetime, Vector]] = {}
-    rows: list[dict[str, Any]] = []
-    current: tuple[Cell, str] | None = None
-    totals: Vector = []
-    last = EPOCH
-    done = 0
-
-    def close() -> None:
-        if current is not None:
-            cell, unit = current
-            rows.append(
-                dict(zip(_CELL, cell, strict=True))
-                | {"unit": unit, "last_segment": last}
-                | dict(zip(TOTALS, totals, strict=True))
-            )
-        if len(rows) >= 10_000 or current is None:
-            _insert(conn, unit_totals, rows)
-
-    # Streamed (a server-side cursor on PostgreSQL); the statement's option, not the
-    # connection's, so the inserts between fetches are ordinary statements.
-    streamed = conn.execute(query.execution_options(stream_results=True, yield_per=10_000))
-    for endpoint, config, arm, unit, segment, *values in streamed:
-        segment = _utc(segment)
-        cell = (str(endpoint), int(config), str(arm), since_of(bounds[endpoint], segment))
-        done += 1
-        if progress is not None and done % 10_000 == 0:
-            progress(done, total)
-        if (cell[0], cell[3]) in compacted:
-            continue
-        if (cell, str(unit)) != current:
-            close()
-            current, totals = (cell, str(unit)), [0.0] * len(TOTALS)
-        new = [a + float(b or 0) for a, b in zip(totals, values, strict=True)]
-        change = [a - b for a, b in zip(_term(new), _term(totals), strict=True)]
-        into = changes.setdefault(cell, {}).setdefault(segment, [0.0] * len(_MOMENTS))
-        for k, value in enumerate(change):
-            into[k] += value
-        totals, last = new, segment
-    close()
-    current = None
-    close()
-    moments = []
-    for cell, segments in changes.items():
-        running = [0.0] * len(_MOMENTS)
-        for segment in sorted(segments):
-            running = [a + b for a, b in zip(running, segments[segment], strict=True)]
-            identity = dict(zip(_CELL, cell, strict=True)) | {"segment_start": segment}
-            moments.append(identity | dict(zip(_MOMENTS, running, strict=True)))
-    _insert(conn, arm_moments, moments)
-    mark_built(conn)
-    if progress is not None:
-        progress(total, total)
-    return done
-
-
-def _insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), 1_000):
-        conn.execute(table.insert(), rows[start : start + 1_000])
-    rows.clear()
-
-
-def _rebuild_versions(conn: sa.Connection) -> None:
-    # Units a version answered, then the per-version sums with those units (a compacted
-    # row adds the units it merged: per segment, so at least the true number).
-    r, v, u = rollups, version_totals, version_units
-    group = (r.c.endpoint, r.c.model, r.c.version, r.c.arm)
-    answered = sa.select(*group, r.c.unit).where((r.c.requests > 0) & (r.c.unit != MERGED))
-    conn.execute(
-        u.insert().from_select(["endpoint", "model", "version", "arm", "unit"], answered.distinct())
-    )
-    counted = (
-        sa.select(u.c.endpoint, u.c.model, u.c.version, u.c.arm, sa.func.count().label("n"))
-        .group_by(u.c.endpoint, u.c.model, u.c.version, u.c.arm)
-        .subquery()
-    )
-    sums = (
-        sa.select(
-            *group,
-            *(sa.func.sum(r.c[n]).label(n) for n in VERSION_SUMS),
-            sa.func.sum(sa.case((r.c.unit == MERGED, r.c.units), else_=0)).label("merged"),
-        )
-        .group_by(*group)
-        .subquery()
-    )
-    joined = sums.outerjoin(
-        counted,
-        (counted.c.endpoint == sums.c.endpoint)
-        & (counted.c.model == sums.c.model)
-        & (counted.c.version == sums.c.version)
-        & (counted.c.arm == sums.c.arm),
-    )
-    select = sa.select(
-        sums.c.endpoint, sums.c.model, sums.c.version, sums.c.arm,
-        *(sa.cast(sa.func.coalesce(sums.c[n], 0), sa.Float) for n in VERSION_SUMS),
-        sa.cast(sa.func.coalesce(counted.c.n, 0) + sa.func.coalesce(sums.c.merged, 0), sa.Float),
-    ).select_from(joined)  # fmt: skip
-    columns = ["endpoint", "model", "version", "arm", *VERSION_SUMS, "units"]
-    conn.execute(v.insert().from_select(columns, select))
