@@ -53,7 +53,8 @@ from champion.evaluation.design import parse_design  # noqa: E402
 from champion.evaluation.timeline import looks  # noqa: E402
 from champion.events import fold, version_stats  # noqa: E402
 from champion.events.arms import ArmWindow  # noqa: E402
-from champion.events.totals import built, rebuild_totals  # noqa: E402
+from champion.events.totals import built  # noqa: E402
+from champion.events.totals_rebuild import rebuild_totals  # noqa: E402
 from champion.registry.entities import VersionKey  # noqa: E402
 from champion.serving.policies import CanaryPolicy  # noqa: E402
 

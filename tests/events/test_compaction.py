@@ -17,8 +17,9 @@ from fastapi.testclient import TestClient
 from champion import audit
 from champion.api import create_app
 from champion.clock import FixedClock
-from champion.db import read
+from champion.db import read, write
 from champion.events import Compaction
+from champion.events.queries import version_stats
 from champion.events.rollup_tables import (
     MERGED,
     compacted_segments,
@@ -28,9 +29,12 @@ from champion.events.rollup_tables import (
     rollups,
 )
 from champion.events.rollups import fold
+from champion.events.total_tables import arm_moments, unit_totals, version_totals, version_units
+from champion.events.totals_rebuild import rebuild_totals
 from champion.services import Services
 from champion.settings import Settings
 from tests.conftest import ModelFolders, local_client, wait_until_written
+from tests.fixtures import raw_reports as raw
 
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -352,3 +356,66 @@ def test_an_experiment_whose_cuped_period_reaches_compacted_rows_is_refused(log:
     assert "cuped_days=3" in refused.json()["error"]["message"]
     design["cuped_days"] = 1
     assert log.client.put("/v1/endpoints/churn/experiment", json=design).status_code == 200
+
+
+def _kept_totals(log: Log) -> list[list[dict[str, Any]]]:
+    tables = (unit_totals, arm_moments, version_totals, version_units)
+    return [
+        sorted(log.rows(t), key=lambda r: tuple(str(r[c.name]) for c in t.primary_key))
+        for t in tables
+    ]
+
+
+def _all_time_stats(log: Log) -> list[Any]:
+    # /stats over all time reads the kept version totals; from the epoch on, the rollups.
+    with read(log.services.engine) as conn:
+        return [
+            (version_stats(conn, e), version_stats(conn, e, datetime(1970, 1, 1, tzinfo=UTC)))
+            for e in ("churn", "recs")
+        ]
+
+
+def test_compaction_drops_the_kept_totals_of_compacted_cells_not_a_running_experiments(
+    log: Log,
+) -> None:
+    log.serve(range(4))  # day 1: no experiment
+    log.clock.at += DAY
+    started = log.clock.now()
+    answer = log.client.put("/v1/endpoints/churn/experiment", json={"goal": "click_rate"})
+    assert answer.status_code == 200, answer.text
+    log.serve(range(2, 8))  # day 2: churn's experiment; units 2 and 3 come back
+    log.clock.at += 2 * DAY
+    log.fold()
+    report = log.get("/v1/endpoints/churn/experiment")
+    experiment = unit_totals.c.since == started
+    cells = log.rows(unit_totals, experiment), log.rows(arm_moments, arm_moments.c.since == started)
+    assert all(cells)
+    assert all(kept == rollups for kept, rollups in _all_time_stats(log))
+
+    done = log.compaction().run()
+
+    # recs' two days and churn's day before the experiment are compacted: their cells' unit
+    # totals and moments go; the running experiment's stay as they were.
+    assert done.segments == 3 and done.kept_totals > 0
+    assert log.rows(unit_totals, ~experiment) == []
+    assert log.rows(arm_moments, arm_moments.c.since != started) == []
+    assert (
+        log.rows(unit_totals, experiment),
+        log.rows(arm_moments, arm_moments.c.since == started),
+    ) == cells
+    assert log.get("/v1/endpoints/churn/experiment") == report
+    # A unit merged away leaves its version's units unless a per-unit row of it is left;
+    # /stats over all time counts as the compacted rollups do.
+    assert {r["unit"] for r in log.rows(version_units)} == {f"u{n}" for n in range(2, 8)}
+    assert all(kept == rollups for kept, rollups in _all_time_stats(log))
+
+    # Later requests in a compacted cell keep no totals; what is kept is what a rebuild finds.
+    log.serve(range(3, 10))
+    log.clock.at += DAY
+    log.fold()
+    assert log.rows(unit_totals, ~experiment) == []
+    assert all(kept == rollups for kept, rollups in _all_time_stats(log))
+    kept = _kept_totals(log)
+    with write(log.services.engine) as conn:
+        rebuild_totals(conn)
+    raw.close(_kept_totals(log), kept, "kept totals")

@@ -19,7 +19,8 @@ from champion.events.rollup_tables import rollups
 from champion.events.rollups import fold
 from champion.events.tables import feedback, predictions
 from champion.events.total_tables import arm_moments, pending_rebuilds, unit_totals
-from champion.events.totals import built, rebuild_totals
+from champion.events.totals import built
+from champion.events.totals_rebuild import rebuild_totals
 from champion.services import Services
 from tests.fixtures import raw_reports as raw
 from tests.fixtures.events import T0

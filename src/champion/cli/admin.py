@@ -116,7 +116,8 @@ def _show_compaction(compaction: Compaction, report: CompactionReport, title: st
     console.print(table)
     console.print(
         f"{report.segments:,} segments compacted into per-arm totals; {report.held:,} kept "
-        "per unit for running experiments."
+        "per unit for running experiments; "
+        f"{report.kept_totals:,} rows of the kept unit totals and moments of their cells dropped."
     )
 
 
@@ -150,7 +151,7 @@ def rebuild_aggregates(
             bar.update(task, completed=done, total=total, rows=total)
 
         if from_rollups:
-            from champion.events.totals import rebuild_totals
+            from champion.events.totals_rebuild import rebuild_totals
 
             # One transaction: reports read the old totals until it commits.
             with write(services.engine) as conn:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from champion.db.metadata import UTCDateTime
 
-__all__ = ["RowEncoder", "insert_encoded", "insert_ignoring_duplicates", "seconds_between"]
+__all__ = [
+    "RowEncoder",
+    "SumUpsert",
+    "among",
+    "insert_encoded",
+    "insert_ignoring_duplicates",
+    "seconds_between",
+    "sum_upsert",
+]
 
 
 def insert_ignoring_duplicates(
@@ -24,6 +33,20 @@ def insert_ignoring_duplicates(
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
     conn.execute(statement, list(rows))
+
+
+def among(dialect: str, column: sa.ColumnElement[Any], values: Sequence[Any]) -> Any:
+    """``column IN values`` with the values bound as one parameter (a PostgreSQL array, a
+    JSON array read by SQLite's ``json_each``): one bind whatever their number, so thousands
+    of ids cost no statement text, no parse and no Python conversion each."""
+    if dialect == "postgresql":
+        return column == sa.any_(
+            sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        )
+    listed: sa.Select[Any] = sa.select(sa.column("value")).select_from(
+        sa.func.json_each(sa.bindparam(None, orjson.dumps(list(values)).decode(), sa.String))
+    )
+    return column.in_(listed)
 
 
 def seconds_between(dialect: str, later: Any, earlier: Any) -> sa.ColumnElement[float]:
@@ -82,13 +105,102 @@ def insert_encoded(conn: sa.Connection, encoder: RowEncoder, rows: Sequence[byte
         conn.exec_driver_sql(encoder.sql, ((b"[" + b",".join(rows) + b"]").decode(),))
 
 
-def _json_column_sql(index: int, column_type: Any, postgres: bool) -> str:
-    """SQL reading element ``index`` of each row (``e`` on PostgreSQL, ``value`` on SQLite)."""
+class SumUpsert:
+    """Adds rows of sums into ``table`` with one statement that reads them from a JSON array
+    (as :func:`insert_encoded` inserts): a row whose primary key is stored adds each of its
+    values to the stored one (a column of ``latest`` keeps the later of the two), and with no
+    column but the key a stored row is left as it is. Call it with each row's values in the
+    order of :attr:`columns` (the primary key first); it returns the ``returning`` columns of
+    every row it inserted or changed, times as the database stores them (:meth:`stored`).
+
+    One statement, whatever the rows: the fold pass adds a batch's thousands of sums per
+    table without a round trip, a parse or a Python conversion per row.
+    """
+
+    def __init__(
+        self,
+        table: sa.Table,
+        dialect: str,
+        *,
+        latest: Sequence[str] = (),
+        returning: Sequence[str] = (),
+    ) -> None:
+        keys = [c for c in table.columns if c.primary_key]
+        values = [c for c in table.columns if not c.primary_key]
+        self.columns = [c.name for c in (*keys, *values)]
+        self.postgres = dialect == "postgresql"
+        self._times = [i for i, c in enumerate((*keys, *values)) if isinstance(c.type, UTCDateTime)]
+        read = ", ".join(
+            _json_column_sql(i, c.type, self.postgres, whole=True)
+            for i, c in enumerate((*keys, *values))
+        )
+        name = table.name
+
+        def added(column: str) -> str:
+            if column in latest:
+                return (
+                    f'"{column}" = CASE WHEN excluded."{column}" > {name}."{column}" '
+                    f'THEN excluded."{column}" ELSE {name}."{column}" END'
+                )
+            return f'"{column}" = {name}."{column}" + excluded."{column}"'
+
+        conflict = (
+            "DO UPDATE SET " + ", ".join(added(c.name) for c in values) if values else "DO NOTHING"
+        )
+        source = "json_array_elements(%s::json) AS e" if self.postgres else "json_each(?)"
+        self.sql = (
+            f"INSERT INTO {name} ({', '.join(map(_quoted, self.columns))}) "
+            f"SELECT {read} FROM {source} WHERE true "
+            f"ON CONFLICT ({', '.join(_quoted(c.name) for c in keys)}) {conflict}"
+        )
+        if returning:
+            self.sql += " RETURNING " + ", ".join(f'{name}."{c}"' for c in returning)
+        self.returning = bool(returning)
+
+    def stored(self, at: datetime) -> Any:
+        """A time as the rows returned hold it (SQLite's text, PostgreSQL's datetime)."""
+        return at if self.postgres else _sqlite_time(at)
+
+    def __call__(self, conn: sa.Connection, rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        texts: dict[datetime, str | None] = {}
+        as_text = _postgres_time if self.postgres else _sqlite_time
+        encoded = []
+        for row in rows:
+            values = list(row)
+            for i in self._times:
+                at = values[i]
+                if at not in texts:
+                    texts[at] = as_text(at)
+                values[i] = texts[at]
+            encoded.append(values)
+        if not encoded:
+            return []
+        result = conn.exec_driver_sql(self.sql, (orjson.dumps(encoded).decode(),))
+        return [tuple(row) for row in result] if self.returning else []
+
+
+def _quoted(name: str) -> str:
+    return f'"{name}"'
+
+
+@functools.cache
+def sum_upsert(
+    table: sa.Table, dialect: str, latest: tuple[str, ...] = (), returning: tuple[str, ...] = ()
+) -> SumUpsert:
+    """The :class:`SumUpsert` of ``table`` (built once per arguments)."""
+    return SumUpsert(table, dialect, latest=latest, returning=returning)
+
+
+def _json_column_sql(index: int, column_type: Any, postgres: bool, *, whole: bool = False) -> str:
+    """SQL reading element ``index`` of each row (``e`` on PostgreSQL, ``value`` on SQLite);
+    ``whole``: an integer column may be given as a float with no fraction (a sum)."""
     if postgres:
         if isinstance(column_type, sa.JSON):
             return f"NULLIF((e -> {index})::jsonb, 'null'::jsonb)"
         if isinstance(column_type, UTCDateTime):
             cast: str | None = "timestamptz"
+        elif whole and isinstance(column_type, sa.Integer):
+            cast = "double precision::bigint"
         else:
             cast = _POSTGRES_CASTS.get(type(column_type))
         if cast is None and not isinstance(column_type, sa.String):

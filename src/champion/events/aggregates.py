@@ -12,7 +12,7 @@ databases), so a fold pass running meanwhile is seen entirely or not at all.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +29,9 @@ __all__ = [
     "pending",
     "rows_of",
     "sketches",
+    "sketches_over_time",
     "snapshot_cache",
+    "stretch",
     "totals",
     "unindexed",
     "where",
@@ -201,26 +203,71 @@ def totals(
     return found
 
 
+def stretch(at: sa.ColumnElement[Any], ends: Sequence[datetime | None]) -> Any:
+    """The index of the first of ``ends`` after ``at`` (rows past the last are left out by
+    the scope's end)."""
+    whens = [(at < end, n) for n, end in enumerate(ends[:-1])]
+    return sa.case(*whens, else_=len(ends) - 1) if whens else sa.literal(0)
+
+
+Histograms = dict[tuple[Any, ...], dict[int, int]]
+
+
+def _sketch_key(scope: Scope, by: Sequence[str], measure: str) -> tuple[Any, ...]:
+    arms = None if scope.arms is None else tuple(scope.arms)
+    return ("sketches", replace(scope, arms=arms), tuple(by), measure)
+
+
 def sketches(
     conn: sa.Connection, scope: Scope, by: Sequence[str], measure: str, facts: Facts
-) -> dict[tuple[Any, ...], dict[int, int]]:
+) -> Histograms:
     """Histogram counts of ``measure`` (``latency`` or ``delay``) grouped ``by``."""
-    s = rollup_sketches
-    query = (
-        sa.select(*(s.c[name] for name in by), s.c.bucket, sa.func.sum(s.c.count))
-        .where(where(s, scope) & (s.c.measure == measure))
-        .group_by(*(s.c[name] for name in by), s.c.bucket)
-    )
-    found: dict[tuple[Any, ...], dict[int, int]] = {}
-    for row in conn.execute(query):
-        counts = found.setdefault(tuple(row[: len(by)]), {})
-        counts[int(row[-2])] = counts.get(int(row[-2]), 0) + int(row[-1])
+    cached: Histograms | None = snapshot_cache(conn).get(_sketch_key(scope, by, measure))
+    if cached is None:
+        cached = sketches_over_time(conn, scope, [scope.end], by, measure)[0]
+    found = {group: dict(counts) for group, counts in cached.items()}
     positions = [_BY.index(name) for name in by]
     for key, values in facts.sums.get("rollup_sketches", {}).items():
         if key[5] != measure:
             continue
         counts = found.setdefault(tuple(key[i] for i in positions), {})
         counts[key[6]] = counts.get(key[6], 0) + round(values["count"])
+    return found
+
+
+def sketches_over_time(
+    conn: sa.Connection,
+    scope: Scope,
+    ends: Sequence[datetime | None],
+    by: Sequence[str],
+    measure: str,
+) -> list[Histograms]:
+    """The folded histogram counts of :func:`sketches` for ``scope`` cut at each of ``ends``
+    (increasing; only the last may be None), from one query, kept for the transaction (a
+    timeline's points then read them from there)."""
+    s = rollup_sketches
+    group = [*(s.c[name] for name in by), s.c.bucket]
+    k = stretch(s.c.segment_start, ends).label("k")
+    query = (
+        sa.select(*group, k, sa.func.sum(s.c.count))
+        .where(where(s, replace(scope, end=ends[-1])) & (s.c.measure == measure))
+        .group_by(*group, k)
+    )
+    stretches: list[Histograms] = [{} for _ in ends]
+    for row in conn.execute(query):
+        counts = stretches[int(row[-2])].setdefault(tuple(row[: len(by)]), {})
+        counts[int(row[-3])] = counts.get(int(row[-3]), 0) + int(row[-1])
+    cache = snapshot_cache(conn)
+    found: list[Histograms] = []
+    running: Histograms = {}
+    for end, added in zip(ends, stretches, strict=True):
+        running = {key: dict(counts) for key, counts in running.items()}
+        for key, counts in added.items():
+            into = running.setdefault(key, {})
+            for bucket, count in counts.items():
+                into[bucket] = into.get(bucket, 0) + count
+        cache[_sketch_key(replace(scope, end=end), by, measure)] = running
+        found.append(running)
     return found
 
 

@@ -19,7 +19,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from champion.events import sketch
-from champion.events.aggregates import Scope, pending, rows_of, sketches, totals, where
+from champion.events.aggregates import (
+    Scope,
+    pending,
+    rows_of,
+    sketches,
+    sketches_over_time,
+    totals,
+    where,
+)
 from champion.events.compacted import require_units
 from champion.events.facts import Facts
 from champion.events.moments import UnitSums, unit_sums, unit_sums_over_time
@@ -172,6 +180,8 @@ def read_ahead(conn: sa.Connection, window: ArmWindow, ends: Sequence[datetime |
     points)."""
     require_units(conn, window.endpoint, window.start, ends[-1], "A unit-level analysis")
     unit_sums_over_time(conn, window.scope, ends, _COLUMNS, _PRODUCTS)
+    for measure in ("latency", "delay"):
+        sketches_over_time(conn, window.scope, ends, ("arm",), measure)
 
 
 def arm_counts(conn: sa.Connection, window: ArmWindow) -> dict[str, tuple[int, int, int]]:

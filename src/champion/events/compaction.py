@@ -10,8 +10,11 @@ before ``now - keep`` is compacted, one transaction per batch of rows:
   pair of versions), ``units`` counting the units with an interleaved impression;
 * its ``labelled_predictions`` and ``ranked_clicks`` rows are deleted: they are per label
   and per click, the rows label metrics and NDCG score, so they share the units' horizon;
-* ``compacted_segments`` records the segment (in the first batch, so a reader never sees a
-  segment half merged without knowing it).
+* ``compacted_segments`` records the segment (in a transaction before the first batch, so a
+  reader never sees a segment half merged without knowing it);
+* the kept totals (``compacted_totals``): the unit totals and arm moments of the cells the
+  segment falls in are deleted, and each merged unit leaves ``version_units`` once no
+  per-unit row of its version is left (``version_totals`` counts it in the merged rows).
 
 Why one merged row in the same tables rather than a table of totals: every sum stays where
 every per-arm read already looks (``/stats`` and its buckets, bandit rewards, inverse-
@@ -51,6 +54,7 @@ from champion.clock import Clock
 from champion.db import read, write
 from champion.db.metadata import JSON, UTCDateTime
 from champion.events.compacted import utc as _utc
+from champion.events.compacted_totals import count_cells, drop_cells, forget_units
 from champion.events.facts import Key
 from champion.events.retention import RetentionGuard, describe_keep
 from champion.events.rollup_tables import (
@@ -126,6 +130,8 @@ class CompactionReport:
     """Segments past the horizon that a running experiment (or a guard) keeps per unit."""
     rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
     """Rows taken out per table: merged away (rollups) or deleted (labels, clicks)."""
+    kept_totals: int = 0
+    """Rows of the kept unit totals and arm moments deleted with the segments' cells."""
     batches: int = 0
     seconds: float = 0.0
     dry_run: bool = False
@@ -141,6 +147,7 @@ class CompactionReport:
             "segments": self.segments,
             "held": self.held,
             "rows": self.rows,
+            "kept_totals": self.kept_totals,
             "batches": self.batches,
             "seconds": round(self.seconds, 3),
             "dry_run": self.dry_run,
@@ -250,7 +257,7 @@ class Compaction:
                 break
             report.segments += 1
         report.seconds = time.perf_counter() - started
-        if report.total:
+        if report.total or report.kept_totals:
             self._audit(now, report)
         return report
 
@@ -268,6 +275,7 @@ class Compaction:
                             sa.select(sa.func.count()).select_from(query.subquery())
                         ).scalar_one()
                     )
+            report.kept_totals = count_cells(conn, [(s.endpoint, s.start) for s in due])
         report.seconds = time.perf_counter() - started
         return report
 
@@ -280,16 +288,17 @@ class Compaction:
         stop: threading.Event | None,
     ) -> bool:
         """Compact ``segment``; False when ``stop`` ended it midway."""
-        recorded = False
+        if stop is not None and stop.is_set():
+            return False
+        with write(self.engine, durable=False) as conn:
+            _record(conn, segment, now)
+            report.kept_totals += drop_cells(conn, segment.endpoint, segment.start)
         for name, query in _selections(segment).items():
             while True:
                 if stop is not None and stop.is_set():
                     return False
                 began = time.perf_counter()
                 with write(self.engine, durable=False) as conn:
-                    if not recorded:
-                        _record(conn, segment, now)
-                        recorded = True
                     taken = _take(conn, name, query.limit(self.batch_size))
                 if not taken:
                     break
@@ -388,6 +397,8 @@ def _take(conn: sa.Connection, name: str, query: sa.Select[Any]) -> int:
     for start in range(0, len(rows), 500):
         chunk = [tuple(row[k] for k in keys) for row in rows[start : start + 500]]
         conn.execute(sa.delete(table).where(key_columns.in_(chunk)))
+    if table is rollups:
+        forget_units(conn, rows)
     return len(rows)
 
 

@@ -33,7 +33,13 @@ class Facts:
     rows: dict[str, dict[Key, dict[str, Any]]] = field(default_factory=dict)
 
     def add(self, table: str, key: Key, values: Mapping[str, float], sign: float = 1.0) -> None:
-        found = self.sums.setdefault(table, {}).setdefault(key, {})
+        keyed = self.sums.get(table)
+        if keyed is None:
+            keyed = self.sums[table] = {}
+        found = keyed.get(key)
+        if found is None:  # the common case, a new key: one copy, no sums
+            keyed[key] = dict(values) if sign == 1.0 else {n: sign * v for n, v in values.items()}
+            return
         for name, value in values.items():
             found[name] = found.get(name, 0) + sign * value
 

@@ -22,18 +22,19 @@ several times) beside the pending facts, and the fold pass drops them with those
 from __future__ import annotations
 
 import bisect
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 
-from champion.events.aggregates import Scope, pending, snapshot_cache, where
+from champion.events.aggregates import Scope, pending, snapshot_cache, stretch, where
 from champion.events.facts import Facts
 from champion.events.rollup_tables import rollups
 from champion.events.total_tables import PRODUCTS, TOTALS, arm_moments, product_column
-from champion.events.totals import built
+from champion.events.totals import built, compacted_between
 
 __all__ = ["UnitSums", "unit_sums", "unit_sums_over_time"]
 
@@ -141,10 +142,13 @@ def _kept(
     or None when the moments cannot answer: the scope names a version, the tables are not
     built, a column is not kept, or an arm has its units in more than one cell of the scope
     (several configurations or experiments: a unit's totals would span cells) or a cell
-    straddles the scope's start."""
+    straddles the scope's start, or a cell of the scope was compacted (its totals are not
+    kept)."""
     if scope.model is not None or not set(names) <= set(TOTALS):
         return None
     if not set(products) <= set(PRODUCTS) or not built(conn):
+        return None
+    if compacted_between(conn, scope.endpoint, scope.start, bounds[-1]):
         return None
     m = arm_moments
     cell = (m.c.endpoint, m.c.config_version, m.c.arm, m.c.since)
@@ -196,12 +200,6 @@ def _utc(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-def _stretch(at: sa.ColumnElement[Any], bounds: Sequence[datetime | None]) -> Any:
-    # The index of the first end after ``at`` (the rows past the last are left out).
-    whens = [(at < end, n) for n, end in enumerate(bounds[:-1])]
-    return sa.case(*whens, else_=len(bounds) - 1) if whens else sa.literal(0)
-
-
 def _per_unit(
     scope: Scope,
     names: Sequence[str],
@@ -227,7 +225,7 @@ def _per_unit(
         sa.select(
             r.c.arm,
             r.c.unit,
-            _stretch(r.c.segment_start, bounds).label("k"),
+            stretch(r.c.segment_start, bounds).label("k"),
             *(r.c[n] for n in names),
         )
         .where(condition)
@@ -328,38 +326,45 @@ def _correct(
     products: Sequence[Product],
 ) -> None:
     # Each unit with pending facts: its share of each end's sums taken away, then added
-    # back with the pending facts up to that end.
+    # back with the pending facts up to that end (arrays: units x ends x totals).
     late = _pending_units(facts, names, bounds)
     if not late:
         return
     before = _folded_units(conn, scope, names, late, bounds)
-    zero = dict.fromkeys(names, 0.0)
-    for pair, extra in late.items():
-        old, new = dict(zero), dict(zero)
-        folded = before.get(pair, [zero] * len(bounds))
-        for n, into in enumerate(accumulated):
-            for name in names:
-                old[name] += folded[n][name]
-                new[name] += folded[n][name] + extra[n][name]
-            if old["requests"] > 0:
-                _add(into, pair[0], old, names, products, -1.0)
-            if new["requests"] > 0:
-                _add(into, pair[0], new, names, products, 1.0)
+    pairs = sorted(late)
+    zero = np.zeros((len(bounds), len(names)))
+    old = np.cumsum(np.stack([before.get(pair, zero) for pair in pairs]), axis=1)
+    new = old + np.cumsum(np.stack([late[pair] for pair in pairs]), axis=1)
+    change = _terms(new, names, products) - _terms(old, names, products)
+    arms = np.array([arm for arm, _ in pairs])
+    for arm in sorted(set(arms.tolist())):
+        total = change[arms == arm].sum(axis=0)
+        for into, values in zip(accumulated, total.tolist(), strict=True):
+            kept = into.setdefault(arm, [0.0] * len(values))
+            into[arm] = [a + b for a, b in zip(kept, values, strict=True)]
+
+
+def _terms(totals: np.ndarray, names: Sequence[str], products: Sequence[Product]) -> np.ndarray:
+    """What units with ``totals`` (last axis: ``names``) add to an arm's sums: 1, each total
+    and each product, for a unit with a request (0 otherwise)."""
+    ones = np.ones(totals.shape[:-1])
+    column = {name: totals[..., n] for n, name in enumerate(names)} | {"one": ones}
+    terms = [ones, *(column[name] for name in names)]
+    terms += [column[a] * column[b] for a, b in products]
+    return np.stack(terms, axis=-1) * (column["requests"] > 0)[..., None]
 
 
 def _pending_units(
     facts: Facts, names: Sequence[str], bounds: Sequence[datetime | None]
-) -> dict[tuple[str, str], list[dict[str, float]]]:
+) -> dict[tuple[str, str], np.ndarray]:
     # Per (arm, unit): its pending sums in each stretch (pending keys end with the time).
     ends = [end for end in bounds[:-1] if end is not None]
-    found: dict[tuple[str, str], list[dict[str, float]]] = {}
+    found: dict[tuple[str, str], np.ndarray] = {}
     for key, values in facts.sums.get("rollups", {}).items():
-        stretches = found.setdefault(
-            (str(key[2]), str(key[5])), [dict.fromkeys(names, 0.0) for _ in bounds]
-        )
-        into = stretches[bisect.bisect_right(ends, key[-1])]
-        for name in names:
-            into[name] += values.get(name, 0)
+        pair = (str(key[2]), str(key[5]))
+        if pair not in found:
+            found[pair] = np.zeros((len(bounds), len(names)))
+        found[pair][bisect.bisect_right(ends, key[-1])] += [values.get(n, 0) for n in names]
     return found
 
 
@@ -369,32 +374,16 @@ def _folded_units(
     names: Sequence[str],
     pairs: Iterable[tuple[str, str]],
     bounds: Sequence[datetime | None],
-) -> dict[tuple[str, str], list[dict[str, float]]]:
+) -> dict[tuple[str, str], np.ndarray]:
     wanted = set(pairs)
     units = sorted({unit for _, unit in wanted})
-    found: dict[tuple[str, str], list[dict[str, float]]] = {}
+    found: dict[tuple[str, str], np.ndarray] = {}
     for start in range(0, len(units), 500):
         query = _per_unit(scope, names, bounds, units[start : start + 500])
         for row in conn.execute(query):
             pair = (str(row[0]), str(row[1]))
             if pair in wanted:
-                stretches = found.setdefault(pair, [dict.fromkeys(names, 0.0) for _ in bounds])
-                stretches[int(row[2])] = {
-                    name: float(v or 0) for name, v in zip(names, row[3:], strict=True)
-                }
+                if pair not in found:
+                    found[pair] = np.zeros((len(bounds), len(names)))
+                found[pair][int(row[2])] = [float(v or 0) for v in row[3:]]
     return found
-
-
-def _add(
-    into: dict[str, list[float]],
-    arm: str,
-    unit: Mapping[str, float],
-    names: Sequence[str],
-    products: Sequence[Product],
-    sign: float,
-) -> None:
-    values = into.setdefault(arm, [0.0] * (1 + len(names) + len(products)))
-    total = dict(unit) | {"one": 1.0}
-    terms = [1.0, *(total[name] for name in names), *(total[a] * total[b] for a, b in products)]
-    for n, term in enumerate(terms):
-        values[n] += sign * term

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from champion.audit import audit_log
+from champion.db.dialects import among, sum_upsert
 from champion.db.engine import write
 from champion.errors import InvalidInput
 from champion.events.facts import Facts, Key, request_facts
@@ -174,7 +175,7 @@ def _fold_batch(conn: sa.Connection, cutoff: datetime, batch: int, segment: time
         requests = sorted({request_id for _, request_id, _ in late_events})
         within = _span([at for _, _, at in late_events])
         raw = load_raw(conn, requests, events=set(events), within=within)
-        facts.merge(_facts(conn, raw, delta=True, segment=segment))
+        _facts(conn, raw, facts, delta=True, segment=segment)
     fresh = (
         sa.select(p.c.request_id, p.c.at)
         .where(sa.not_(p.c.folded) & (p.c.at < cutoff))
@@ -188,19 +189,17 @@ def _fold_batch(conn: sa.Connection, cutoff: datetime, batch: int, segment: time
     if requests:
         within = _span([at for _, at in found])
         raw = load_raw(conn, requests, within=within)
-        facts.merge(_facts(conn, raw, delta=False, segment=segment))
+        _facts(conn, raw, facts, delta=False, segment=segment)
         events += [e["event_id"] for _, _, feedback_rows in raw for e in feedback_rows]
     if not late_events and not requests:
         return 0
     _store(conn, facts)
-    for start in range(0, len(requests), 500):
-        chunk = requests[start : start + 500]
-        conn.execute(
-            p.update().where(p.c.request_id.in_(chunk), p.c.at.between(*within)).values(folded=True)
-        )
-    for start in range(0, len(events), 500):
-        chunk = events[start : start + 500]
-        conn.execute(f.update().where(f.c.event_id.in_(chunk)).values(folded=True))
+    dialect = conn.dialect.name
+    if requests:
+        listed = among(dialect, p.c.request_id, requests)
+        conn.execute(p.update().where(listed, p.c.at.between(*within)).values(folded=True))
+    if events:
+        conn.execute(f.update().where(among(dialect, f.c.event_id, events)).values(folded=True))
     return len(requests) + len(events)
 
 
@@ -208,8 +207,9 @@ def _span(times: Sequence[datetime]) -> tuple[datetime, datetime]:
     return min(times), max(times)
 
 
-# Every column but the inputs, which no fact needs (and which hold most of a row's bytes).
-_REQUEST = [c for c in predictions.columns if c.name != "inputs"]
+# Every column but the inputs, which no fact needs (and which hold most of a row's bytes),
+# and the outputs, which only a label needs (read for those requests only).
+_REQUEST = [c for c in predictions.columns if c.name not in ("inputs", "outputs")]
 
 Raw = list[tuple[Mapping[str, Any], list[Mapping[str, Any]], list[Mapping[str, Any]]]]
 
@@ -224,27 +224,41 @@ def load_raw(
     """Each request's prediction row, shown items and feedback rows (with their ``folded``
     flag); ``events`` limits the unfolded feedback to those event ids. ``within``: the
     earliest and latest ``at`` of the requests, which lets PostgreSQL read only those days'
-    partitions (a lookup by id alone reads every day kept)."""
+    partitions (a lookup by id alone reads every day kept). A request's ``outputs`` are read
+    only when it has a label (what scores it)."""
     p, i, f = predictions, prediction_items, feedback
-    found: dict[str, tuple[Mapping[str, Any], list[Mapping[str, Any]], list[Mapping[str, Any]]]]
+    dialect = conn.dialect.name
+    found: dict[str, tuple[dict[str, Any], list[Mapping[str, Any]], list[Mapping[str, Any]]]]
     found = {}
-    for start in range(0, len(request_ids), 500):
-        chunk = list(request_ids[start : start + 500])
-        requests = sa.select(*_REQUEST).where(p.c.request_id.in_(chunk))
-        shown = sa.select(i).where(i.c.request_id.in_(chunk)).order_by(i.c.position)
+    for start in range(0, len(request_ids), 5_000):
+        chunk = list(request_ids[start : start + 5_000])
+        requests = sa.select(*_REQUEST).where(among(dialect, p.c.request_id, chunk))
+        shown = sa.select(i).where(among(dialect, i.c.request_id, chunk)).order_by(i.c.position)
         if within is not None:
             requests = requests.where(p.c.at.between(*within))
             shown = shown.where(i.c.at.between(*within))
         for row in _dicts(conn, requests):
+            row["outputs"] = None
             found[row["request_id"]] = (row, [], [])
         for row in _dicts(conn, shown):
             if row["request_id"] in found:
                 found[row["request_id"]][1].append(row)
-        reactions = sa.select(f).where(f.c.request_id.in_(chunk)).order_by(f.c.event_id)
-        for row in _dicts(conn, reactions):
+        reactions = sa.select(f).where(among(dialect, f.c.request_id, chunk))
+        labelled = set()
+        for row in _dicts(conn, reactions.order_by(f.c.event_id)):
             used = row["folded"] or events is None or row["event_id"] in events
             if row["request_id"] in found and used:
                 found[row["request_id"]][2].append(row)
+                if row["kind"] == "label":
+                    labelled.add(row["request_id"])
+        if labelled:
+            outputs = sa.select(p.c.request_id, p.c.outputs).where(
+                among(dialect, p.c.request_id, sorted(labelled))
+            )
+            if within is not None:
+                outputs = outputs.where(p.c.at.between(*within))
+            for request_id, output in conn.execute(outputs):
+                found[request_id][0]["outputs"] = output
     return [found[r] for r in request_ids if r in found]
 
 
@@ -255,15 +269,14 @@ def _dicts(conn: sa.Connection, query: sa.Select[Any]) -> list[dict[str, Any]]:
     return [dict(zip(names, values, strict=True)) for values in result]
 
 
-def _facts(conn: sa.Connection, raw: Raw, *, delta: bool, segment: timedelta) -> Facts:
+def _facts(conn: sa.Connection, raw: Raw, facts: Facts, *, delta: bool, segment: timedelta) -> None:
+    # Added straight into the batch's facts (a merge would copy every sum again).
     starts = segment_starts(conn, [request for request, _, _ in raw], segment)
-    facts = Facts()
     for (request, items, events), start in zip(raw, starts, strict=True):
         request_facts(request, items, events, start, facts)
         if delta:
             folded = [e for e in events if e["folded"]]
             request_facts(request, items, folded, start, facts, -1.0)
-    return facts
 
 
 def segment_starts(
@@ -305,7 +318,7 @@ def _store(conn: sa.Connection, facts: Facts) -> None:
     for name, table in _SUM_TABLES.items():
         keyed = facts.sums.get(name)
         if keyed:
-            _add(conn, dialect, table, keyed)
+            add_sums(conn, table, keyed)
     maintain(conn, facts.sums.get("rollups", {}))
     for name, table in _ROW_TABLES.items():
         rows = facts.rows.get(name)
@@ -318,26 +331,7 @@ def _store(conn: sa.Connection, facts: Facts) -> None:
 def add_sums(conn: sa.Connection, table: sa.Table, keyed: dict[Key, dict[str, float]]) -> None:
     """Add ``keyed`` (primary key → sums of the other columns) to ``table``'s rows, creating
     the rows that do not exist yet."""
-    _add(conn, postgresql if conn.dialect.name == "postgresql" else sqlite, table, keyed)
-
-
-def _add(
-    conn: sa.Connection, dialect: Any, table: sa.Table, keyed: dict[Key, dict[str, float]]
-) -> None:
-    keys = [c.name for c in table.primary_key.columns]
-    values = [c for c in table.columns if not c.primary_key]
-    rows = [
-        dict(zip(keys, key, strict=True)) | {c.name: _typed(c, sums.get(c.name, 0)) for c in values}
-        for key, sums in sorted(keyed.items())
-    ]
-    statement = dialect.insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=keys,
-        set_={c.name: table.c[c.name] + statement.excluded[c.name] for c in values},
-    )
-    for start in range(0, len(rows), 1_000):
-        conn.execute(statement, rows[start : start + 1_000])
-
-
-def _typed(column: sa.Column[Any], value: float) -> float | int:
-    return float(value) if isinstance(column.type, sa.Float) else round(value)
+    upsert = sum_upsert(table, conn.dialect.name)
+    values = upsert.columns[len(table.primary_key.columns) :]
+    zeros = [0] * len(values)
+    upsert(conn, ([*key, *map(sums.get, values, zeros)] for key, sums in sorted(keyed.items())))

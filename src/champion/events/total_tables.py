@@ -19,6 +19,9 @@ The fold pass keeps them in the transaction that adds the rollups (``totals.main
 says they do not hold every folded request yet: a database upgraded with rollups already
 folded has them empty until ``champion admin rebuild-aggregates --from-rollups``. (A row
 for what is missing, not one for what is built: a database emptied of its rows is right.)
+Compaction trims them with the rollups (``compacted_totals``): the cells whose per-unit rows
+it merged keep no unit totals or moments from then on, and ``version_units`` keeps the units
+with a per-unit rollup row left.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ so the change ``g(T_new) - g(T_old)`` is one vector per such stretch, added to t
 rows by one ``UPDATE`` (Σx² changes by ``2·x·Δ + Δ²``, computed as the difference of the
 two squares). The batch's additions go into ``unit_totals`` first, by one upsert that
 returns each unit's new totals (its old ones are those less the additions). In the common
-case (the batch adds to a unit's latest segment) the stretch is that segment onwards;
+case (the batch adds to a unit's latest segment) the stretch is that segment onwards, and
+those units' changes are computed as arrays (units x moments) and summed per stretch;
 feedback arriving for an earlier segment of a unit that came back later (or a batch that
 touches a unit in several segments) reads that unit's rollup rows in the cell to know its
 totals at each later segment. A segment that gets its first
@@ -28,22 +29,27 @@ rebuild-aggregates --from-rollups``).
 
 Two passes may run at once on PostgreSQL (a rebuild beside the server's fold loop): the
 read-modify-write of unit totals holds a transaction-level advisory lock, so the second
-waits for the first to commit.
+waits for the first to commit; compaction takes the same lock when it trims the tables.
+
+**Compaction.** A cell whose stretch between two experiment boundaries holds a compacted
+segment keeps no totals (:func:`compacted_cells`): compaction deletes them
+(``compacted_totals``), and neither this pass nor a rebuild keeps them again.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from champion.db.dialects import sum_upsert
 from champion.db.metadata import UTCDateTime
 from champion.events.facts import Key
-from champion.events.rollup_tables import MERGED, rollups
+from champion.events.rollup_tables import compacted_segments, rollups
 from champion.events.total_tables import (
     EPOCH,
     PRODUCTS,
@@ -59,13 +65,20 @@ from champion.events.total_tables import (
 )
 
 __all__ = [
+    "CELL",
+    "MOMENTS",
     "built",
     "clear_totals",
+    "compacted_between",
+    "compacted_cells",
     "experiment_bounds",
+    "lock_totals",
     "maintain",
     "mark_built",
-    "rebuild_totals",
     "since_of",
+    "span_of",
+    "unit_term",
+    "utc",
 ]
 
 # The experiments table belongs to evaluation, which imports this package; its start and end
@@ -79,8 +92,10 @@ _experiments = sa.table(
 
 _LOCK = 0x5EED_7074_A15  # pg_advisory_xact_lock key of the unit totals
 _FAR = datetime(9999, 1, 1, tzinfo=UTC)  # the end of a stretch that has none
-_CELL = ("endpoint", "config_version", "arm", "since")
-_MOMENTS = ["units", *TOTALS, *(product_column(a, b) for a, b in PRODUCTS)]
+CELL = ("endpoint", "config_version", "arm", "since")
+"""The columns that name a cell."""
+MOMENTS = ["units", *TOTALS, *(product_column(a, b) for a, b in PRODUCTS)]
+"""The columns of ``arm_moments`` past the key: what :func:`unit_term` adds per unit."""
 _INDEX = {name: n for n, name in enumerate(TOTALS)}
 _PAIRS = [(_INDEX.get(a), _INDEX.get(b)) for a, b in PRODUCTS]  # None: ``one``
 _REQUESTS = _INDEX["requests"]
@@ -111,6 +126,51 @@ def since_of(bounds: Sequence[datetime], segment: datetime) -> datetime:
     return bounds[index] if index >= 0 else EPOCH
 
 
+def span_of(bounds: Sequence[datetime], segment: datetime) -> tuple[datetime, datetime]:
+    """The stretch between two experiment boundaries a segment is in: its cells' ``since``
+    and the next boundary (far in the future when there is none)."""
+    index = bisect.bisect_right(bounds, segment)
+    since = bounds[index - 1] if index > 0 else EPOCH
+    return since, bounds[index] if index < len(bounds) else _FAR
+
+
+def compacted_cells(
+    conn: sa.Connection, spans: Iterable[tuple[str, datetime, datetime]]
+) -> set[tuple[str, datetime]]:
+    """The ``(endpoint, since)`` of each of ``spans`` (endpoint, since, next boundary) that
+    holds a compacted segment. Compaction merged some of those cells' per-unit rollups, so
+    their kept totals are dropped (``events.compaction``) and not kept again: no report can
+    read them (one over the compacted segment is refused, one starting after it straddles
+    the cell), and the moments of a unit the compaction merged could not be exact."""
+    c = compacted_segments
+    found = set()
+    for endpoint, since, until in sorted(set(spans)):
+        query = sa.select(c.c.endpoint).where(
+            (c.c.endpoint == endpoint) & (c.c.segment_start >= since) & (c.c.segment_start < until)
+        )
+        if conn.execute(query.limit(1)).first() is not None:
+            found.add((endpoint, since))
+    return found
+
+
+def compacted_between(
+    conn: sa.Connection, endpoint: str, start: datetime | None, end: datetime | None
+) -> bool:
+    """Whether a cell of ``endpoint`` with a segment in ``[start, end)`` (None: unbounded)
+    falls in a stretch that holds a compacted segment (see :func:`compacted_cells`)."""
+    bounds = experiment_bounds(conn, [endpoint])[endpoint]
+    since = EPOCH if start is None else since_of(bounds, start)
+    until = _FAR if end is None else next((t for t in bounds if t >= end), _FAR)
+    return bool(compacted_cells(conn, [(endpoint, since, until)]))
+
+
+def lock_totals(conn: sa.Connection) -> None:
+    """Wait for any other transaction changing the kept totals (PostgreSQL; SQLite has one
+    writer at a time anyway). The lock is held until the caller's transaction ends."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
+
+
 def built(conn: sa.Connection) -> bool:
     """Whether the tables hold every folded request (reports may read them)."""
     b = pending_rebuilds
@@ -131,97 +191,57 @@ def clear_totals(conn: sa.Connection) -> None:
 
 def maintain(conn: sa.Connection, keyed: Mapping[Key, Mapping[str, float]]) -> None:
     """Add a batch's ``rollups`` sums (keys as ``rollups``' primary key) to the totals, the
-    moments and the version totals; call it after adding them to ``rollups``."""
+    moments and the version totals; call it after adding them to ``rollups``. Cells that
+    hold a compacted segment keep no totals (:func:`compacted_cells`)."""
     if not keyed:
         return
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
-    bounds = experiment_bounds(conn, {key[0] for key in keyed})
-    changes: dict[tuple[Cell, str], dict[datetime, Vector]] = {}
-    versions: dict[tuple[str, str, int, str], Vector] = {}
-    answered: set[tuple[str, str, int, str, str]] = set()
-    for key, values in keyed.items():
-        endpoint, config, arm, model, version, unit, segment = key
-        group = (str(endpoint), str(model), int(version), str(arm))
-        into = versions.setdefault(group, [0.0] * len(VERSION_SUMS))
-        for n, name in enumerate(VERSION_SUMS):
-            into[n] += values.get(name, 0)
-        if values.get("requests", 0) > 0:
-            answered.add((*group, str(unit)))
-        cell = (str(endpoint), int(config), str(arm), since_of(bounds[endpoint], segment))
-        row = changes.setdefault((cell, str(unit)), {}).setdefault(segment, [0.0] * len(TOTALS))
-        for n, name in enumerate(TOTALS):
-            row[n] += values.get(name, 0)
-    _versions(conn, versions, answered)
-    _moments(conn, changes, bounds)
+    lock_totals(conn)
+    keys = list(keyed)
+    values = list(keyed.values())
+    bounds = experiment_bounds(conn, {key[0] for key in keys})
+    since: dict[tuple[str, datetime], datetime] = {}
+    for key in keys:
+        if (key[0], key[-1]) not in since:
+            since[(key[0], key[-1])] = since_of(bounds[key[0]], key[-1])
+    spans = {(str(e), *span_of(bounds[e], segment)) for e, segment in since}
+    compacted = compacted_cells(conn, spans)
+    _versions(conn, keys, values)
+    cells: list[Cell | None] = []
+    for key in keys:
+        start = since[(key[0], key[-1])]
+        skip = (str(key[0]), start) in compacted
+        cells.append(None if skip else (str(key[0]), int(key[1]), str(key[2]), start))
+    _moments(conn, keys, values, cells, bounds)
 
 
 def _versions(
-    conn: sa.Connection,
-    versions: dict[tuple[str, str, int, str], Vector],
-    answered: set[tuple[str, str, int, str, str]],
+    conn: sa.Connection, keys: Sequence[Key], values: Sequence[Mapping[str, float]]
 ) -> None:
     # A unit counts once per version: the rows inserted (not already there) are returned.
-    v = version_units
-    new: dict[tuple[str, str, int, str], float] = {}
-    names = ("endpoint", "model", "version", "arm", "unit")
-    rows = [dict(zip(names, key, strict=True)) for key in sorted(answered)]
-    for inserted in _upsert(conn, v, rows, returning=names[:4]):
-        endpoint, model, version, arm = tuple(inserted)
-        group = (str(endpoint), str(model), int(version), str(arm))
-        new[group] = new.get(group, 0.0) + 1
-    rows = [
-        dict(zip(("endpoint", "model", "version", "arm"), group, strict=True))
-        | dict(zip(VERSION_SUMS, sums, strict=True))
-        | {"units": new.get(group, 0.0)}
-        for group, sums in sorted(versions.items())
-    ]
-    _upsert(conn, version_totals, rows)
+    dialect = conn.dialect.name
+    groups: dict[tuple[str, str, int, str], int] = {}
+    index = []
+    answered = set()
+    for key, sums in zip(keys, values, strict=True):
+        group = (str(key[0]), str(key[3]), int(key[4]), str(key[2]))
+        index.append(groups.setdefault(group, len(groups)))
+        if sums.get("requests", 0) > 0:
+            answered.add((*group, str(key[5])))
+    totals = np.zeros((len(groups), len(VERSION_SUMS) + 1))
+    zeros = [0] * len(VERSION_SUMS)
+    np.add.at(totals[:, :-1], index, [list(map(s.get, VERSION_SUMS, zeros)) for s in values])
+    inserted = sum_upsert(version_units, dialect, returning=("endpoint", "model", "version", "arm"))
+    for endpoint, model, version, arm in inserted(conn, sorted(answered)):
+        totals[groups[(str(endpoint), str(model), int(version), str(arm))], -1] += 1
+    found = totals.tolist()
+    rows = [[*group, *found[n]] for group, n in sorted(groups.items())]
+    sum_upsert(version_totals, dialect)(conn, rows)
 
 
-def _upsert(
-    conn: sa.Connection,
-    table: sa.Table,
-    rows: list[dict[str, Any]],
-    *,
-    returning: Sequence[str] = (),
-) -> list[sa.Row[Any]]:
-    """Insert ``rows``, adding their values to those of rows already there (a key-only table
-    skips them; ``last_segment`` keeps the later one); returns the ``returning`` columns of
-    each row written, as it stands after the statement."""
-    if not rows:
-        return []
-    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
-    keys = [c.name for c in table.primary_key.columns]
-    statement = dialect.insert(table)
-    values = [c.name for c in table.columns if not c.primary_key]
-    if values:
-        excluded = statement.excluded
-        statement = statement.on_conflict_do_update(
-            index_elements=keys,
-            set_={
-                name: sa.case((excluded[name] > table.c[name], excluded[name]), else_=table.c[name])
-                if name == "last_segment"
-                else table.c[name] + excluded[name]
-                for name in values
-            },
-        )
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=keys)
-    if returning:
-        statement = statement.returning(*(table.c[name] for name in returning))
-    found: list[sa.Row[Any]] = []
-    for start in range(0, len(rows), 1_000):
-        result = conn.execute(statement, rows[start : start + 1_000])
-        if returning:
-            found += result.all()
-    return found
-
-
-def _term(totals: Sequence[float]) -> Vector:
+def unit_term(totals: Sequence[float]) -> Vector:
     """``g(T)``: what one unit with totals ``T`` adds to its cell's moments."""
     if totals[_REQUESTS] <= 0:
-        return [0.0] * len(_MOMENTS)
+        return [0.0] * len(MOMENTS)
     return [
         1.0,
         *totals,
@@ -229,41 +249,144 @@ def _term(totals: Sequence[float]) -> Vector:
     ]
 
 
+def _terms(totals: np.ndarray) -> np.ndarray:
+    """:func:`unit_term` of each row of ``totals`` (units x ``TOTALS``)."""
+    ones = np.ones(len(totals))
+    column = [totals[:, n] for n in range(len(TOTALS))]
+    products = [
+        (ones if a is None else column[a]) * (ones if b is None else column[b]) for a, b in _PAIRS
+    ]
+    found = (
+        np.column_stack([ones, totals, *products]) if len(totals) else np.zeros((0, len(MOMENTS)))
+    )
+    return found * (totals[:, _REQUESTS] > 0)[:, None]
+
+
 def _moments(
     conn: sa.Connection,
-    changes: dict[tuple[Cell, str], dict[datetime, Vector]],
+    keys: Sequence[Key],
+    values: Sequence[Mapping[str, float]],
+    cells: Sequence[Cell | None],
     bounds: dict[str, list[datetime]],
 ) -> None:
-    if not changes:
+    # Per (cell, unit) touched: the batch's additions and its first and last segment.
+    pairs: dict[tuple[Cell, str], int] = {}
+    index = []
+    first: list[datetime] = []
+    last: list[datetime] = []
+    for key, cell in zip(keys, cells, strict=True):
+        if cell is None:
+            index.append(-1)
+            continue
+        segment = key[-1]
+        n = pairs.setdefault((cell, str(key[5])), len(pairs))
+        if n == len(first):
+            first.append(segment)
+            last.append(segment)
+        elif segment < first[n]:
+            first[n] = segment
+        elif segment > last[n]:
+            last[n] = segment
+        index.append(n)
+    if not pairs:
         return
-    # The batch's additions go in first; each unit's totals as they now stand come back,
-    # so its old totals are those less the additions (one statement, no read before).
-    added_rows = [
-        dict(zip(_CELL, cell, strict=True))
-        | {"unit": unit, "last_segment": max(segments)}
-        | dict(zip(TOTALS, _sum(segments.values()), strict=True))
-        for (cell, unit), segments in sorted(changes.items())
-    ]
-    columns = [*_CELL, "unit", *TOTALS, "last_segment"]
-    old: dict[tuple[Cell, str], Vector] = {}
-    late = []
-    for found in _upsert(conn, unit_totals, added_rows, returning=columns):
-        row: Sequence[Any] = tuple(found)
-        pair = ((str(row[0]), int(row[1]), str(row[2]), _utc(row[3])), str(row[4]))
-        segments = changes[pair]
-        added = _sum(segments.values())
-        old[pair] = [float(v) - a for v, a in zip(row[5:-1], added, strict=True)]
+    taken = np.array(index) >= 0
+    added = np.zeros((len(pairs), len(TOTALS)))
+    kept = [sums for sums, n in zip(values, index, strict=True) if n >= 0]
+    zeros = [0] * len(TOTALS)
+    np.add.at(added, np.array(index)[taken], [list(map(s.get, TOTALS, zeros)) for s in kept])
+    # The batch's additions go in first, by one statement; each unit's totals as they now
+    # stand come back, so its old totals are those less the additions (no read before).
+    upsert = sum_upsert(
+        unit_totals,
+        conn.dialect.name,
+        latest=("last_segment",),
+        returning=(*CELL, "unit", *TOTALS, "last_segment"),
+    )
+    listed = added.tolist()
+    order = sorted(pairs.items())
+    stored: dict[datetime, Any] = {}
+
+    def as_stored(at: datetime) -> Any:
+        if at not in stored:
+            stored[at] = upsert.stored(at)
+        return stored[at]
+
+    # The rows come back with their times as stored: each pair is found by those.
+    found = {(*cell[:3], as_stored(cell[3]), unit): n for (cell, unit), n in order}
+    new = np.zeros((len(pairs), len(TOTALS)))
+    late: set[int] = set()
+    for row in upsert(conn, ([*cell, unit, *listed[n], last[n]] for (cell, unit), n in order)):
+        n = found[(row[0], row[1], row[2], row[3], row[4])]
+        new[n] = row[5:-1]
         # Rows after the batch's first segment (a later one, or one of its own if the batch
         # touched several: the unit's last segment before it is not known): read them.
-        if _utc(row[-1]) > max(segments) or len(segments) > 1:
-            late.append(pair)
-    history = _history(conn, late, changes, bounds)
-    stretches: dict[tuple[Cell, datetime, datetime], Vector] = {}
+        if row[-1] > as_stored(last[n]) or first[n] != last[n]:
+            late.add(n)
+    old = new - added
+    # The common case, a unit's one segment and nothing after it: its totals change from
+    # that segment on, all at once for every such unit.
+    stretches: dict[tuple[Cell, datetime, datetime], int] = {}
     touched: dict[Cell, set[datetime]] = {}
+    simple = [(pair, n) for pair, n in order if n not in late]
+    at = [stretches.setdefault((pair[0], last[n], _FAR), len(stretches)) for pair, n in simple]
+    for pair, n in simple:
+        touched.setdefault(pair[0], set()).add(last[n])
+    rows = np.array([n for _, n in simple], dtype=int)
+    change = np.zeros((len(stretches), len(MOMENTS)))
+    np.add.at(change, np.array(at, dtype=int), _terms(new[rows]) - _terms(old[rows]))
+    changes = {stretch: change[n].tolist() for stretch, n in stretches.items()}
+    if late:
+        _late_moments(conn, keys, values, index, pairs, late, old, bounds, changes, touched)
+    _open_segments(conn, touched)
+    m = arm_moments
+    where = sa.and_(
+        *(m.c[name] == sa.bindparam(f"k_{name}") for name in CELL),
+        m.c.segment_start >= sa.bindparam("k_from"),
+        m.c.segment_start < sa.bindparam("k_until"),
+    )
+    update = (
+        m.update()
+        .where(where)
+        .values({name: m.c[name] + sa.bindparam(f"d_{name}") for name in MOMENTS})
+    )
+    params = [
+        {f"k_{name}": value for name, value in zip(CELL, cell, strict=True)}
+        | {"k_from": start, "k_until": until}
+        | {f"d_{name}": value for name, value in zip(MOMENTS, moved, strict=True)}
+        for (cell, start, until), moved in sorted(changes.items())
+        if any(moved)
+    ]
+    if params:
+        conn.execute(update, params)
+
+
+def _late_moments(
+    conn: sa.Connection,
+    keys: Sequence[Key],
+    values: Sequence[Mapping[str, float]],
+    index: Sequence[int],
+    pairs: dict[tuple[Cell, str], int],
+    late: set[int],
+    old: np.ndarray,
+    bounds: dict[str, list[datetime]],
+    stretches: dict[tuple[Cell, datetime, datetime], Vector],
+    touched: dict[Cell, set[datetime]],
+) -> None:
+    # Units the batch touched in several segments, or before one they have rows in: their
+    # rows per segment in the cell say how their totals changed at each later one.
+    named = {n: pair for pair, n in pairs.items() if n in late}
+    changes: dict[tuple[Cell, str], dict[datetime, Vector]] = {}
+    for key, sums, n in zip(keys, values, index, strict=True):
+        if n in named:
+            row = changes.setdefault(named[n], {}).setdefault(key[-1], [0.0] * len(TOTALS))
+            for k, name in enumerate(TOTALS):
+                row[k] += sums.get(name, 0)
+    history = _history(conn, sorted(changes), changes, bounds)
     for pair, segments in sorted(changes.items()):
         cell = pair[0]
         touched.setdefault(cell, set()).update(segments)
-        before = old[pair]
+        before = old[pairs[pair]].tolist()
         # The unit's old totals per segment it has rows in from the first touched one on
         # (only a late unit has any after it), and the batch's additions.
         rows = history.get(pair, {})
@@ -279,40 +402,11 @@ def _moments(
             for k, value in enumerate(segments.get(point, ())):
                 added[k] += value
             new = [a + b for a, b in zip(carried, added, strict=True)]
-            change = [a - b for a, b in zip(_term(new), _term(carried), strict=True)]
+            change = [a - b for a, b in zip(unit_term(new), unit_term(carried), strict=True)]
             until = points[n + 1] if n + 1 < len(points) else _FAR
-            into = stretches.setdefault((cell, point, until), [0.0] * len(_MOMENTS))
+            into = stretches.setdefault((cell, point, until), [0.0] * len(MOMENTS))
             for k, value in enumerate(change):
                 into[k] += value
-    _open_segments(conn, touched)
-    m = arm_moments
-    where = sa.and_(
-        *(m.c[name] == sa.bindparam(f"k_{name}") for name in _CELL),
-        m.c.segment_start >= sa.bindparam("k_from"),
-        m.c.segment_start < sa.bindparam("k_until"),
-    )
-    update = (
-        m.update()
-        .where(where)
-        .values({name: m.c[name] + sa.bindparam(f"d_{name}") for name in _MOMENTS})
-    )
-    params = [
-        {f"k_{name}": value for name, value in zip(_CELL, cell, strict=True)}
-        | {"k_from": start, "k_until": until}
-        | {f"d_{name}": value for name, value in zip(_MOMENTS, change, strict=True)}
-        for (cell, start, until), change in sorted(stretches.items())
-        if any(change)
-    ]
-    if params:
-        conn.execute(update, params)
-
-
-def _sum(vectors: Iterable[Vector]) -> Vector:
-    found = [0.0] * len(TOTALS)
-    for vector in vectors:
-        for k, value in enumerate(vector):
-            found[k] += value
-    return found
 
 
 def _history(
@@ -341,7 +435,7 @@ def _history(
         )
         if later:
             query = query.where(r.c.segment_start < later[0])
-        rows = {_utc(row[0]): [float(v or 0) for v in row[1:]] for row in conn.execute(query)}
+        rows = {utc(row[0]): [float(v or 0) for v in row[1:]] for row in conn.execute(query)}
         for segment, added in changes[(cell, unit)].items():
             row = rows.setdefault(segment, [0.0] * len(TOTALS))
             for k, value in enumerate(added):
@@ -354,165 +448,33 @@ def _open_segments(conn: sa.Connection, touched: dict[Cell, set[datetime]]) -> N
     # A segment's first row in a cell: a copy of the cell's row before it (or zeros).
     m = arm_moments
     cells = sorted(touched)
-    key = sa.tuple_(*(m.c[name] for name in _CELL))
+    key = sa.tuple_(*(m.c[name] for name in CELL))
     existing: dict[Cell, list[datetime]] = {cell: [] for cell in cells}
     for start in range(0, len(cells), 500):
-        query = sa.select(*(m.c[name] for name in _CELL), m.c.segment_start).where(
+        query = sa.select(*(m.c[name] for name in CELL), m.c.segment_start).where(
             key.in_(cells[start : start + 500])
         )
         for row in conn.execute(query):
-            cell = (str(row[0]), int(row[1]), str(row[2]), _utc(row[3]))
-            existing[cell].append(_utc(row[4]))
+            cell = (str(row[0]), int(row[1]), str(row[2]), utc(row[3]))
+            existing[cell].append(utc(row[4]))
     for cell in cells:
         have = sorted(existing[cell])
         for segment in sorted(touched[cell] - set(have)):
             index = bisect.bisect_left(have, segment)
-            identity = dict(zip(_CELL, cell, strict=True)) | {"segment_start": segment}
+            identity = dict(zip(CELL, cell, strict=True)) | {"segment_start": segment}
             if index == 0:
-                conn.execute(m.insert().values(identity | dict.fromkeys(_MOMENTS, 0.0)))
+                conn.execute(m.insert().values(identity | dict.fromkeys(MOMENTS, 0.0)))
             else:
                 copy = sa.select(
                     *(sa.literal(v, m.c[k].type).label(k) for k, v in identity.items()),
-                    *(m.c[name] for name in _MOMENTS),
+                    *(m.c[name] for name in MOMENTS),
                 ).where(
-                    sa.and_(*(m.c[k] == v for k, v in zip(_CELL, cell, strict=True)))
+                    sa.and_(*(m.c[k] == v for k, v in zip(CELL, cell, strict=True)))
                     & (m.c.segment_start == have[index - 1])
                 )
-                conn.execute(m.insert().from_select([*identity, *_MOMENTS], copy))
+                conn.execute(m.insert().from_select([*identity, *MOMENTS], copy))
             have.insert(index, segment)
 
 
-def _utc(at: datetime) -> datetime:
+def utc(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
-def rebuild_totals(
-    conn: sa.Connection,
-    *,
-    progress: Callable[[int, int], None] | None = None,
-) -> int:
-    """Recompute the totals, moments and version totals from the rollups, in the caller's
-    transaction, and mark them built; ``progress`` gets (rollup rows read, rows in all).
-    Returns the rollup rows read.
-
-    One streamed pass in (cell, unit, segment) order: each unit's totals are cumulated
-    segment by segment and what each segment changed in its cell's moments is added up in
-    memory (O(cells x segments)); the moments are then the running sums of those changes.
-    The version tables are two ``INSERT ... SELECT``. Nothing here shares the fold pass's
-    incremental code, so the two check each other (``tests/events/test_rollups.py``)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
-    clear_totals(conn)
-    r = rollups
-    total = int(conn.execute(sa.select(sa.func.count()).select_from(r)).scalar_one())
-    endpoints = conn.execute(sa.select(r.c.endpoint).distinct()).scalars().all()
-    bounds = experiment_bounds(conn, endpoints)
-    _rebuild_versions(conn)
-    query = (
-        sa.select(
-            r.c.endpoint,
-            r.c.config_version,
-            r.c.arm,
-            r.c.unit,
-            r.c.segment_start,
-            *(r.c[n] for n in TOTALS),
-        )
-        .where(r.c.unit != MERGED)
-        .order_by(r.c.endpoint, r.c.config_version, r.c.arm, r.c.unit, r.c.segment_start)
-    )
-    changes: dict[Cell, dict[datetime, Vector]] = {}
-    rows: list[dict[str, Any]] = []
-    current: tuple[Cell, str] | None = None
-    totals: Vector = []
-    last = EPOCH
-    done = 0
-
-    def close() -> None:
-        if current is not None:
-            cell, unit = current
-            rows.append(
-                dict(zip(_CELL, cell, strict=True))
-                | {"unit": unit, "last_segment": last}
-                | dict(zip(TOTALS, totals, strict=True))
-            )
-        if len(rows) >= 10_000 or current is None:
-            _insert(conn, unit_totals, rows)
-
-    # Streamed (a server-side cursor on PostgreSQL); the statement's option, not the
-    # connection's, so the inserts between fetches are ordinary statements.
-    streamed = conn.execute(query.execution_options(stream_results=True, yield_per=10_000))
-    for endpoint, config, arm, unit, segment, *values in streamed:
-        segment = _utc(segment)
-        cell = (str(endpoint), int(config), str(arm), since_of(bounds[endpoint], segment))
-        if (cell, str(unit)) != current:
-            close()
-            current, totals = (cell, str(unit)), [0.0] * len(TOTALS)
-        new = [a + float(b or 0) for a, b in zip(totals, values, strict=True)]
-        change = [a - b for a, b in zip(_term(new), _term(totals), strict=True)]
-        into = changes.setdefault(cell, {}).setdefault(segment, [0.0] * len(_MOMENTS))
-        for k, value in enumerate(change):
-            into[k] += value
-        totals, last = new, segment
-        done += 1
-        if progress is not None and done % 10_000 == 0:
-            progress(done, total)
-    close()
-    current = None
-    close()
-    moments = []
-    for cell, segments in changes.items():
-        running = [0.0] * len(_MOMENTS)
-        for segment in sorted(segments):
-            running = [a + b for a, b in zip(running, segments[segment], strict=True)]
-            identity = dict(zip(_CELL, cell, strict=True)) | {"segment_start": segment}
-            moments.append(identity | dict(zip(_MOMENTS, running, strict=True)))
-    _insert(conn, arm_moments, moments)
-    mark_built(conn)
-    if progress is not None:
-        progress(total, total)
-    return done
-
-
-def _insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), 1_000):
-        conn.execute(table.insert(), rows[start : start + 1_000])
-    rows.clear()
-
-
-def _rebuild_versions(conn: sa.Connection) -> None:
-    # Units a version answered, then the per-version sums with those units (a compacted
-    # row adds the units it merged: per segment, so at least the true number).
-    r, v, u = rollups, version_totals, version_units
-    group = (r.c.endpoint, r.c.model, r.c.version, r.c.arm)
-    answered = sa.select(*group, r.c.unit).where((r.c.requests > 0) & (r.c.unit != MERGED))
-    conn.execute(
-        u.insert().from_select(["endpoint", "model", "version", "arm", "unit"], answered.distinct())
-    )
-    counted = (
-        sa.select(u.c.endpoint, u.c.model, u.c.version, u.c.arm, sa.func.count().label("n"))
-        .group_by(u.c.endpoint, u.c.model, u.c.version, u.c.arm)
-        .subquery()
-    )
-    sums = (
-        sa.select(
-            *group,
-            *(sa.func.sum(r.c[n]).label(n) for n in VERSION_SUMS),
-            sa.func.sum(sa.case((r.c.unit == MERGED, r.c.units), else_=0)).label("merged"),
-        )
-        .group_by(*group)
-        .subquery()
-    )
-    joined = sums.outerjoin(
-        counted,
-        (counted.c.endpoint == sums.c.endpoint)
-        & (counted.c.model == sums.c.model)
-        & (counted.c.version == sums.c.version)
-        & (counted.c.arm == sums.c.arm),
-    )
-    select = sa.select(
-        sums.c.endpoint, sums.c.model, sums.c.version, sums.c.arm,
-        *(sa.cast(sa.func.coalesce(sums.c[n], 0), sa.Float) for n in VERSION_SUMS),
-        sa.cast(sa.func.coalesce(counted.c.n, 0) + sa.func.coalesce(sums.c.merged, 0), sa.Float),
-    ).select_from(joined)  # fmt: skip
-    columns = ["endpoint", "model", "version", "arm", *VERSION_SUMS, "units"]
-    conn.execute(v.insert().from_select(columns, select))
