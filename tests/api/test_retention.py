@@ -188,7 +188,11 @@ def test_the_server_compacts_unit_rollups_in_its_retention_pass_and_counts_it(
     settings: Settings, clock: FixedClock, churn: Services
 ) -> None:
     # Only the unit rollups have a horizon: the pass runs for them alone.
-    update = {"keep_unit_rollups": timedelta(days=1), "retention_interval_seconds": 0.05}
+    update = {
+        "keep_unit_rollups": timedelta(days=1),
+        "retention_interval_seconds": 0.05,
+        "fold_interval_seconds": 0.05,
+    }
     with _server(settings, clock, **update) as client:
         _predict(client, 3)
         fold(churn.engine, clock.now())
