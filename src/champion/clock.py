@@ -15,6 +15,7 @@ __all__ = [
     "as_utc",
     "checked_time",
     "iso_text",
+    "utc",
 ]
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -43,17 +44,20 @@ class FixedClock:
         return self.at
 
 
-def as_utc(at: datetime | None) -> datetime | None:
-    """A time from a user: one without a zone is taken as UTC.
+def utc(at: datetime) -> datetime:
+    """``at`` in UTC; one without a zone (a user's, or SQLite's stored times) is taken as UTC.
 
     Examples
     --------
-    >>> as_utc(datetime(2026, 1, 2, 3, 4))
+    >>> utc(datetime(2026, 1, 2, 3, 4))
     datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.timezone.utc)
     """
-    if at is None:
-        return None
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def as_utc(at: datetime | None) -> datetime | None:
+    """A time from a user, or None: :func:`utc` of it."""
+    return None if at is None else utc(at)
 
 
 def checked_time(at: datetime) -> datetime:

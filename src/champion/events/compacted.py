@@ -7,14 +7,15 @@ rows, labels or clicked positions asks :func:`require_units` first, so it answer
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 
+from champion.clock import utc
 from champion.errors import Compacted
 from champion.events.rollup_tables import compacted_segments
 
-__all__ = ["compacted_windows", "require_units", "utc"]
+__all__ = ["compacted_windows", "require_units"]
 
 
 def compacted_windows(
@@ -46,8 +47,3 @@ def require_units(
         f"Sums, rates and percentiles of that window remain (GET /v1/endpoints/{endpoint}/"
         f"stats); ask for a window from {last:%Y-%m-%d %H:%M} UTC on for unit-level answers."
     )
-
-
-def utc(at: datetime) -> datetime:
-    """``at`` in UTC (SQLite hands back naive times, which are UTC)."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)

@@ -50,10 +50,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from champion import audit
-from champion.clock import Clock
+from champion.clock import Clock, utc
 from champion.db import read, write
 from champion.db.metadata import JSON, UTCDateTime
-from champion.events.compacted import utc as _utc
 from champion.events.compacted_totals import count_cells, drop_cells, forget_units
 from champion.events.facts import Key
 from champion.events.retention import RetentionGuard, describe_keep
@@ -228,7 +227,7 @@ class Compaction:
                 .where((table.c.segment_start < cutoff) & (table.c.unit != MERGED))
                 .group_by(table.c.endpoint, table.c.segment_start)
             )
-            starts.update((str(e), _utc(s)) for e, s in conn.execute(query))
+            starts.update((str(e), utc(s)) for e, s in conn.execute(query))
         bounds = _boundaries(conn, sorted({endpoint for endpoint, _ in starts}))
         protected = running_windows(conn)
         due: list[Segment] = []
@@ -335,7 +334,7 @@ def running_windows(conn: sa.Connection) -> list[Protected]:
     query = sa.select(e.c.endpoint, e.c.design, e.c.started_at).where(e.c.status == "running")
     found = []
     for endpoint, design, started in conn.execute(query):
-        start = _utc(started)
+        start = utc(started)
         if isinstance(design, dict) and design.get("cuped"):
             start -= timedelta(days=float(design.get("cuped_days", 14.0)))
         found.append(Protected(str(endpoint), start, None, "running experiment"))
@@ -428,7 +427,7 @@ def _boundaries(conn: sa.Connection, endpoints: Sequence[str]) -> dict[str, list
             e.c.endpoint.in_(list(endpoints))
         )
         for endpoint, started, finished in conn.execute(query):
-            found[endpoint] += [_utc(t) for t in (started, finished) if t is not None]
+            found[endpoint] += [utc(t) for t in (started, finished) if t is not None]
     for times in found.values():
         times.sort()
     return found

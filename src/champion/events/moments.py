@@ -24,12 +24,13 @@ from __future__ import annotations
 import bisect
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 
+from champion.clock import utc
 from champion.events.aggregates import Scope, pending, snapshot_cache, stretch, where
 from champion.events.facts import Facts
 from champion.events.rollup_tables import rollups
@@ -167,7 +168,7 @@ def _kept(
     last = bounds[-1]
     chosen: dict[str, tuple[Any, ...]] = {}
     for *key, first, latest in conn.execute(query):
-        first, latest = _utc(first), _utc(latest)
+        first, latest = utc(first), utc(latest)
         if scope.start is not None and latest < scope.start:
             continue  # every segment before the scope
         if last is not None and first >= last:
@@ -191,13 +192,9 @@ def _kept(
     for arm, segment, *values in rows:
         for n, end in enumerate(bounds):
             # Rows in segment order: the last one before each end stands.
-            if end is None or _utc(segment) < end:
+            if end is None or utc(segment) < end:
                 found[n][str(arm)] = [float(v) for v in values]
     return found
-
-
-def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _per_unit(

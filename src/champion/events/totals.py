@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
+from champion.clock import utc
 from champion.db.dialects import sum_upsert
 from champion.db.metadata import UTCDateTime
 from champion.events.facts import Key
@@ -78,7 +79,6 @@ __all__ = [
     "since_of",
     "span_of",
     "unit_term",
-    "utc",
 ]
 
 # The experiments table belongs to evaluation, which imports this package; its start and end
@@ -474,7 +474,3 @@ def _open_segments(conn: sa.Connection, touched: dict[Cell, set[datetime]]) -> N
                 )
                 conn.execute(m.insert().from_select([*identity, *MOMENTS], copy))
             have.insert(index, segment)
-
-
-def utc(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from champion.clock import utc
 from champion.events.rollup_tables import MERGED, compacted_segments, rollups
 from champion.events.total_tables import (
     EPOCH,
@@ -36,7 +37,6 @@ from champion.events.totals import (
     since_of,
     span_of,
     unit_term,
-    utc,
 )
 
 __all__ = ["rebuild_totals"]
