@@ -19,7 +19,6 @@ from champion.api import create_app
 from champion.clock import FixedClock
 from champion.db import read, write
 from champion.events import Compaction
-from champion.events.queries import version_stats
 from champion.events.rollup_tables import (
     MERGED,
     compacted_segments,
@@ -31,6 +30,7 @@ from champion.events.rollup_tables import (
 from champion.events.rollups import fold
 from champion.events.total_tables import arm_moments, unit_totals, version_totals, version_units
 from champion.events.totals_rebuild import rebuild_totals
+from champion.events.version_stats import version_stats
 from champion.services import Services
 from champion.settings import Settings
 from tests.conftest import ModelFolders, local_client, wait_until_written

@@ -10,9 +10,9 @@ import numpy as np
 from champion.db import read, write
 from champion.db.dialects import insert_ignoring_duplicates
 from champion.events.arms import ArmWindow, arm_sums
-from champion.events.queries import version_stats
 from champion.events.rollups import backlog, fold
 from champion.events.tables import feedback
+from champion.events.version_stats import version_stats
 from champion.services import Services
 from tests.fixtures import raw_reports as raw
 from tests.fixtures.events import T0, EventLog

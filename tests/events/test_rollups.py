@@ -36,6 +36,7 @@ from champion.events import sketch
 from champion.events.arms import (
     ArmWindow,
     arm_counts,
+    arm_rewards,
     arm_sums,
     clicked_positions,
     label_rows,
@@ -46,8 +47,8 @@ from champion.events.arms import (
 from champion.events.compacted import compacted_windows
 from champion.events.compaction import Compaction
 from champion.events.covariates import covariate_sums
+from champion.events.interleaving import interleaved_units
 from champion.events.partitions import make_days
-from champion.events.queries import arm_rewards, interleaved_units, version_stats
 from champion.events.rollup_tables import (
     MERGED,
     compacted_segments,
@@ -62,6 +63,7 @@ from champion.events.rollups import backlog, fold
 from champion.events.tables import feedback, prediction_items, predictions
 from champion.events.total_tables import arm_moments, unit_totals, version_totals, version_units
 from champion.events.totals_rebuild import rebuild_totals
+from champion.events.version_stats import version_stats
 from champion.services import Services
 from tests.fixtures import raw_reports as raw
 from tests.fixtures.events import T0

@@ -14,13 +14,13 @@ from champion.db import read, write
 from champion.evaluation.tables import experiments
 from champion.events.arms import ArmWindow, arm_counts, arm_sums, read_ahead
 from champion.events.partitions import make_days
-from champion.events.queries import version_stats
 from champion.events.rollup_tables import rollups
 from champion.events.rollups import fold
 from champion.events.tables import feedback, predictions
 from champion.events.total_tables import arm_moments, pending_rebuilds, unit_totals
 from champion.events.totals import built
 from champion.events.totals_rebuild import rebuild_totals
+from champion.events.version_stats import version_stats
 from champion.services import Services
 from tests.fixtures import raw_reports as raw
 from tests.fixtures.events import T0

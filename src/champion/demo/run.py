@@ -60,7 +60,7 @@ from champion.demo.second_act import (
 )
 from champion.errors import InvalidInput
 from champion.evaluation.stattests import format_p_value
-from champion.events.queries import feedback_for, shadow_pairs
+from champion.events.logged_rows import feedback_for, shadow_pairs
 from champion.server_process import ServerProcess
 from champion.services import Services
 from champion.settings import Settings

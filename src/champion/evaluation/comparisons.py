@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from champion.evaluation.design import ExperimentDesign
 from champion.evaluation.stattests import StatResult
 from champion.evaluation.stattests.interleaving import interleaving_delta, preference_test
-from champion.events.queries import interleaved_units
+from champion.events.interleaving import interleaved_units
 
 __all__ = ["InterleavingComparison", "interleaving_comparisons", "interleaving_verdict"]
 

@@ -12,10 +12,11 @@ from champion.events.entities import (
 )
 from champion.events.feedback import FeedbackCommitter
 from champion.events.folder import RollupFolder
-from champion.events.queries import VersionStats, joined_predictions, version_stats
+from champion.events.logged_rows import joined_predictions
 from champion.events.retention import Retention, RetentionGuard, RetentionReport
 from champion.events.rollups import fold, rebuild
 from champion.events.spool import EventSpool
+from champion.events.version_stats import VersionStats, version_stats
 from champion.events.writer import PredictionWriter
 
 __all__ = [

@@ -39,6 +39,7 @@ __all__ = [
     "ArmSums",
     "ArmWindow",
     "arm_counts",
+    "arm_rewards",
     "arm_sums",
     "clicked_positions",
     "label_rows",
@@ -292,3 +293,18 @@ def reward_totals(
             for n, name in enumerate(("requests", "weighted", "weighted_sq")):
                 into[n] += values[name]
     return {arm: (round(n), a, b) for arm, (n, a, b) in found.items()}
+
+
+def arm_rewards(
+    conn: sa.Connection, endpoint: str, config_version: int, reward: str
+) -> dict[str, tuple[int, int]]:
+    """Per arm of one configuration: (requests with a ``reward`` feedback event, requests)."""
+    scope = Scope(endpoint, since_config=config_version, until_config=config_version)
+    facts = pending(conn, scope)
+    trials = totals(conn, scope, ("arm",), ("requests",), facts)
+    successes = reward_totals(conn, scope, reward, facts)
+    return {
+        str(arm): (successes.get(str(arm), (0, 0.0, 0.0))[0], round(n))
+        for (arm,), (n,) in trials.items()
+        if n > 0
+    }

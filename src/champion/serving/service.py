@@ -23,7 +23,7 @@ from champion.clock import Clock
 from champion.db import read
 from champion.errors import ChampionError, InvalidInput, ModelFailed, NotFound
 from champion.events import PredictionEvent, PredictionWriter, ShadowEvent, ShownItem
-from champion.events.queries import arm_rewards
+from champion.events.arms import arm_rewards
 from champion.ids import time_ordered_id
 from champion.metrics import Metrics
 from champion.observability import Tracing, current_request

@@ -1,45 +1,22 @@
-"""Predictions and feedback per endpoint, version and time window: the per-version and
-per-arm sums from the rollups plus what is not folded yet, and raw rows where a reader
-wants the rows themselves (recent predictions, shadow pairs)."""
+"""What each version of an endpoint served in a window and what users did with it (the
+``/stats`` route, the CLI's stats and the experiment's per-version table): the per-version
+sums the fold pass keeps, or the rollups' over a window, plus what is not folded yet."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
 from champion.events import sketch
-from champion.events.aggregates import Scope, pending, sketches, totals, where
-from champion.events.arms import reward_totals
-from champion.events.compacted import require_units
+from champion.events.aggregates import Scope, pending, sketches, where
 from champion.events.facts import Facts
-from champion.events.rollup_tables import (
-    CREDITED,
-    INTERLEAVING,
-    MERGED,
-    interleaving_rollups,
-    rollups,
-)
-from champion.events.tables import (
-    feedback,
-    predictions,
-    recorded,
-    shadow_predictions,
-)
+from champion.events.rollup_tables import CREDITED, MERGED, rollups
 from champion.events.total_tables import VERSION_SUMS, version_totals, version_units
 from champion.events.totals import built
 
-__all__ = [
-    "VersionStats",
-    "arm_rewards",
-    "feedback_for",
-    "interleaved_units",
-    "joined_predictions",
-    "shadow_pairs",
-    "version_stats",
-]
+__all__ = ["VersionStats", "version_stats"]
 
 
 @dataclass(frozen=True)
@@ -72,15 +49,6 @@ class VersionStats:
     def coverage(self) -> float | None:
         """Share of requests with at least one feedback event."""
         return self.requests_with_feedback / self.requests if self.requests else None
-
-
-def _window(query: Any, endpoint: str, start: datetime | None, end: datetime | None) -> Any:
-    query = query.where(predictions.c.endpoint == endpoint)
-    if start is not None:
-        query = query.where(predictions.c.at >= start)
-    if end is not None:
-        query = query.where(predictions.c.at < end)
-    return query
 
 
 def version_stats(
@@ -192,113 +160,3 @@ def _version_totals(
     for model, version, arm, _ in late:
         stats[(model, version, arm)][-1] += 1
     return stats
-
-
-def joined_predictions(
-    conn: sa.Connection,
-    endpoint: str,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    limit: int = 1000,
-) -> list[dict[str, Any]]:
-    """Predictions with their feedback events, newest first."""
-    rows = (
-        conn.execute(
-            _window(sa.select(*recorded(predictions)), endpoint, start, end)
-            .order_by(predictions.c.at.desc())
-            .limit(limit)
-        )
-        .mappings()
-        .all()
-    )
-    events = feedback_for(conn, [row["request_id"] for row in rows])
-    return [{**row, "feedback": events.get(row["request_id"], [])} for row in rows]
-
-
-def feedback_for(conn: sa.Connection, request_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    found: dict[str, list[dict[str, Any]]] = {}
-    for start in range(0, len(request_ids), 500):
-        chunk = request_ids[start : start + 500]
-        query = (
-            sa.select(*recorded(feedback))
-            .where(feedback.c.request_id.in_(chunk))
-            .order_by(feedback.c.at)
-        )
-        for row in conn.execute(query).mappings():
-            found.setdefault(row["request_id"], []).append(dict(row))
-    return found
-
-
-def arm_rewards(
-    conn: sa.Connection, endpoint: str, config_version: int, reward: str
-) -> dict[str, tuple[int, int]]:
-    """Per arm of one configuration: (requests with a ``reward`` feedback event, requests)."""
-    scope = Scope(endpoint, since_config=config_version, until_config=config_version)
-    facts = pending(conn, scope)
-    trials = totals(conn, scope, ("arm",), ("requests",), facts)
-    successes = reward_totals(conn, scope, reward, facts)
-    return {
-        str(arm): (successes.get(str(arm), (0, 0.0, 0.0))[0], round(n))
-        for (arm,), (n,) in trials.items()
-        if n > 0
-    }
-
-
-def interleaved_units(
-    conn: sa.Connection, endpoint: str, start: datetime | None = None, end: datetime | None = None
-) -> dict[tuple[str, str], dict[str, tuple[int, int, int, int, int, int]]]:
-    """Per pair of interleaved versions ``(champion, challenger)`` and unit: impressions,
-    wins, losses and ties of the challenger, and the clicks credited to each version.
-
-    An impression compares the answering version's items with the one other version's:
-    a win when the challenger's items got more clicks, a loss when fewer, a tie when as many
-    and at least one. Impressions answered by a fallback (a ranker failed), or where only
-    one version placed items, are left out.
-    """
-    require_units(conn, endpoint, start, end, "The interleaving comparison")
-    scope = Scope(endpoint, start=start, end=end)
-    t = interleaving_rollups
-    query = (
-        sa.select(
-            t.c.champion, t.c.challenger, t.c.unit, *(sa.func.sum(t.c[n]) for n in INTERLEAVING)
-        )
-        .where(where(t, scope))
-        .group_by(t.c.champion, t.c.challenger, t.c.unit)
-    )
-    found: dict[tuple[str, str, str], list[int]] = {}
-    for row in conn.execute(query):
-        found[(str(row[0]), str(row[1]), str(row[2]))] = [int(v or 0) for v in row[3:]]
-    for key, values in pending(conn, scope).sums.get("interleaving_rollups", {}).items():
-        into = found.setdefault((key[2], key[3], key[4]), [0] * len(INTERLEAVING))
-        for n, name in enumerate(INTERLEAVING):
-            into[n] += round(values[name])
-    pairs: dict[tuple[str, str], dict[str, tuple[int, int, int, int, int, int]]] = {}
-    for (champion, challenger, unit), counts in sorted(found.items()):
-        if counts[0] > 0:
-            a, b, c, d, e, f = counts
-            pairs.setdefault((champion, challenger), {})[unit] = (a, b, c, d, e, f)
-    return pairs
-
-
-def shadow_pairs(
-    conn: sa.Connection, endpoint: str, start: datetime | None = None, end: datetime | None = None
-) -> list[dict[str, Any]]:
-    """Served outputs beside each shadow version's outputs (or error) for the same request."""
-    p, s = predictions, shadow_predictions
-    query = _window(
-        sa.select(
-            p.c.request_id,
-            p.c.model,
-            p.c.version,
-            p.c.outputs,
-            s.c.model.label("shadow_model"),
-            s.c.version.label("shadow_version"),
-            s.c.outputs.label("shadow_outputs"),
-            s.c.error.label("shadow_error"),
-            s.c.latency_ms.label("shadow_latency_ms"),
-        ).join(s, s.c.request_id == p.c.request_id),
-        endpoint,
-        start,
-        end,
-    ).order_by(p.c.at)
-    return [dict(row) for row in conn.execute(query).mappings()]
