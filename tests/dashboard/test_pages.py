@@ -19,7 +19,7 @@ def test_every_page_is_a_shell_that_loads_local_scripts_only(
         response = client.get(page.path.replace("{name}", "churn"))
         assert response.status_code == 200, page
         html = response.text
-        assert '<script src="/static/plotly.min.js">' in html
+        assert '<script src="/static/plotly.min.js" id="plotly-js" async>' in html
         assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
     response = client.get("/static/plotly.min.js")
     assert response.status_code == 200 and response.headers["content-type"].startswith(

@@ -5,6 +5,17 @@ const champion = (() => {
   const TOKEN_KEY = "champion.token";
   const status = () => document.getElementById("status");
 
+  // plotly.js loads async (base.html): pages fetch their data meanwhile, and charts wait for
+  // it. Either it ran before this script, or its load event is still to come.
+  const plotly = new Promise((resolve, reject) => {
+    if (window.Plotly) return resolve(window.Plotly);
+    const script = document.getElementById("plotly-js");
+    script.addEventListener("load", () => resolve(window.Plotly));
+    script.addEventListener("error", () => reject(new Error("plotly.js did not load")));
+  });
+  // Charts asked for during a refresh: the page says "updated" once they are drawn.
+  const drawing = new Set();
+
   class ApiError extends Error {
     constructor(message, status) {
       super(message);
@@ -96,6 +107,7 @@ const champion = (() => {
       busy = true;
       try {
         await refresh();
+        await Promise.all(drawing);
         status().textContent = `updated ${new Date().toLocaleTimeString()}`;
         status().classList.remove("error");
       } catch (error) {
@@ -171,10 +183,13 @@ const champion = (() => {
       plot_bgcolor: "rgba(0,0,0,0)",
       font: { size: 12 },
     };
-    return window.Plotly.react(id, traces, { ...base, ...layout }, {
+    const drawn = plotly.then((Plotly) => Plotly.react(id, traces, { ...base, ...layout }, {
       displaylogo: false,
       responsive: true,
-    });
+    }));
+    drawing.add(drawn);
+    drawn.finally(() => drawing.delete(drawn)).catch(() => {});  // its error surfaces in every()
+    return drawn;
   }
 
   // Whether a trace has a value to draw: its y (horizontal bars: x; heatmaps: z).

@@ -79,22 +79,23 @@ function showHeatmap() {
       `${cell.p_adjusted !== null ? `, p ${champion.pvalue(cell.p_adjusted)}` : ""} (threshold ${champion.number(cell.threshold, 4)}): ` +
       `${cell.drifted ? "drift" : "no drift"}, ${cell.n} rows`
     : `${c.column}: no data`)));
-  champion.plotOr("heatmap", [{
+  const drawn = champion.plotOr("heatmap", [{
     type: "heatmap", x, y, z, text, hoverinfo: "text", zmin: 0, zmax: SEVERITY_CAP, xgap: 1, ygap: 1,
     colorscale: [[0, "#e8f5e9"], [0.33, "#fff59d"], [0.34, "#ffb74d"], [1, "#b71c1c"]],
     colorbar: { title: "severity", tickvals: [0, 1, 2, 3], ticktext: ["0", "1 (threshold)", "2", "≥ 3"] },
   }], { margin: { t: 10, r: 10, b: 40, l: 170 }, yaxis: { autorange: "reversed", automargin: true } },
   "No window of this span holds a prediction of this version.");
   const heatmap = document.getElementById("heatmap");
-  if (heatmap.on) {  // drawn: Plotly.react keeps the element, one click handler at a time
-    heatmap.removeAllListeners("plotly_click");
+  return Promise.resolve(drawn).then(() => {
+    if (!heatmap.on) return;  // nothing drawn: no heatmap to click
+    heatmap.removeAllListeners("plotly_click");  // Plotly.react keeps the element: one handler
     heatmap.on("plotly_click", (event) => {
       const point = event.points[0];
       selected = point.pointIndex[1];
       columnSelect.value = point.y;
       showDistribution();
     });
-  }
+  });
 }
 
 async function showPerformance() {
