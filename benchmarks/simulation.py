@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from champion.automation import ControllerLook, RolloutController
 from champion.clock import FixedClock
-from champion.events import FeedbackCommitter, FeedbackEvent, PredictionWriter
+from champion.events import FeedbackCommitter, FeedbackEvent, PredictionWriter, RollupFolder
 from champion.ids import time_ordered_id
 from champion.metrics import Metrics
 from champion.services import Services
@@ -310,6 +310,15 @@ class Rig:
         self.controller = RolloutController(
             engine, self.services.experiments, self.services.rollout, identity="validity"
         )
+        # The server's fold loop, with the server's lag and segment: it runs every few seconds,
+        # so by a look hours later everything but the last minute is folded, as here.
+        self.folder = RollupFolder(
+            engine,
+            self.clock,
+            None,
+            timedelta(seconds=settings.fold_lag_seconds),
+            timedelta(seconds=settings.rollup_segment_seconds),
+        )
         self.loop = asyncio.new_event_loop()
         self.writer.start()
         self.committer.start()
@@ -329,6 +338,7 @@ class Rig:
 
     def close(self) -> None:
         self.controller.close()
+        self.folder.close()
         self.writer.close()
         self.committer.close()
         self.serving.close()
@@ -391,6 +401,7 @@ class Rig:
         runs)."""
         self.clock.at = at_hour(hour)
         self.flush()
+        self.folder.tick()
         looks = self.controller.tick()
         self.serving.refresh()
         return outcome_of(looks, hour)

@@ -97,6 +97,7 @@ class HttpRig:
         self.clock.at = at_hour(hour)
         self.state.writer.close()  # writes everything queued before the controller reads
         self.state.writer.start()
+        self.state.folder.tick()  # as the server's fold loop would have in the hours between
         looks = self.controller.tick()
         self.state.serving.refresh()
         return outcome_of(looks, hour)
