@@ -182,6 +182,9 @@ def test_aa_canary_with_a_trend_across_two_ramp_steps_is_not_promoted(
     assert outcome.decision != "promote", outcome.to_json()
 
 
+# -- in process ------------------------------------------------------------------------------
+
+
 @pytest.mark.slow(seconds=15)
 def test_interleaving_with_half_the_units_preferring_each_ranker_declares_no_winner(
     template: Path, tmp_path: Path
@@ -193,13 +196,9 @@ def test_interleaving_with_half_the_units_preferring_each_ranker_declares_no_win
     scenario = SCENARIOS["interleave-split"].sized(
         units=100, mean_visits=3.0, hours=12, look_hours=12, min_sample=30, alpha=0.01
     )
-    outcomes = [_over_http(template, tmp_path / "home", scenario, seed) for seed in range(20)]
-    verdicts = [classify(scenario, o) for o in outcomes]
+    verdicts = _in_process(template, tmp_path / "home", scenario, range(20))
     assert verdicts.count("undecided") == 20 - verdicts.count("wrong")
     assert verdicts.count("wrong") <= 1, verdicts
-
-
-# -- in process ------------------------------------------------------------------------------
 
 
 @pytest.mark.slow(seconds=6)
