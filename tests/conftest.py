@@ -25,6 +25,14 @@ FIXTURES = Path(__file__).parent / "fixtures" / "models"
 POSTGRES_URL = os.environ.get("CHAMPION_TEST_POSTGRES_URL")
 
 
+@pytest.hookimpl(tryfirst=True)  # before the fixture's own params apply
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module whose checks cannot depend on the database says why in ``ONE_DATABASE``; its
+    tests then run on SQLite only (the rest of the suite runs each storage test on both)."""
+    if getattr(metafunc.module, "ONE_DATABASE", None) and "database_url" in metafunc.fixturenames:
+        metafunc.parametrize("database_url", [None], ids=["sqlite"])
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow tests first, the slowest at the head (``@pytest.mark.slow(seconds=...)``).
 

@@ -18,6 +18,12 @@ from champion.services import Services
 from champion.settings import Settings
 from tests.api.test_access import BODIES, ROW, _routes, _snapshot, _url
 
+ONE_DATABASE = (
+    "Host and origin checks and the headers of HTML answers are decided before any database is "
+    "read."
+)
+
+
 FOREIGN = "http://127.0.0.2:8765"  # another origin on the same machine
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -12,6 +12,12 @@ from fastapi.testclient import TestClient
 from champion.services import Services
 from tests.conftest import LiveServer, ModelFolders
 
+ONE_DATABASE = (
+    "The protocol's parsing and answers do not depend on the database; the prediction events it "
+    "writes are the /predict route's, tested on both databases."
+)
+
+
 INPUTS = [
     {"name": "tenure", "datatype": "INT64", "shape": [2], "data": [3, 40]},
     {"name": "charges", "datatype": "FP32", "shape": [2, 1], "data": [[12.5], [80.0]]},

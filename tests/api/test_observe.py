@@ -18,6 +18,12 @@ from champion.services import Services
 from champion.settings import Settings
 from tests.conftest import ModelFolders, local_client, wait_until_written
 
+ONE_DATABASE = (
+    "Request ids, access-log lines and HTTP metrics are made around the routes, whatever "
+    "database they read."
+)
+
+
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 PREDICT = "/v1/endpoints/churn/predict"
 

@@ -26,9 +26,11 @@ if TYPE_CHECKING:
 
 from tests.e2e.test_dashboard import UPDATED
 
-# The browser sees the same pages whichever database the server uses, and every route these
-# pages read is tested on both databases in tests/api and tests/dashboard: one is enough here.
-pytestmark = pytest.mark.parametrize("database_url", [None], ids=["sqlite"])
+ONE_DATABASE = (
+    "The browser sees the same pages whichever database the server uses, and every route these "
+    "pages read is tested on both databases in tests/api."
+)
+
 
 # Each page and the hostile values a caller planted in it.
 PAGES = {

@@ -22,12 +22,14 @@ from tests.conftest import ModelFolders
 from tests.e2e.dashboard_world import WAVE_SECONDS, World, build_world, wait_for
 from tests.fixtures.environment import cannot
 
+ONE_DATABASE = (
+    "The browser sees the same pages whichever database the server uses, and every route these "
+    "pages read is tested on both databases in tests/api."
+)
+
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-# The browser sees the same pages whichever database the server uses, and every route these
-# pages read is tested on both databases in tests/api and tests/dashboard: one is enough here.
-pytestmark = pytest.mark.parametrize("database_url", [None], ids=["sqlite"])
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [

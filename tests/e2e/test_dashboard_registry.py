@@ -16,9 +16,11 @@ from tests.conftest import ModelFolders
 from tests.e2e.chromium import chromium, watch
 from tests.e2e.test_dashboard import TOO_WIDE, UPDATED, WIDTH
 
-# The browser sees the same pages whichever database the server uses, and every route these
-# pages read is tested on both databases in tests/api and tests/dashboard: one is enough here.
-pytestmark = pytest.mark.parametrize("database_url", [None], ids=["sqlite"])
+ONE_DATABASE = (
+    "The browser sees the same pages whichever database the server uses, and every route these "
+    "pages read is tested on both databases in tests/api."
+)
+
 
 # The version numbers (without the model) a versions table shows, in order.
 SHOWN = """() => [...document.querySelectorAll('#versions tbody tr td:first-child')]

@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from fastapi.testclient import TestClient
 
 from champion.drift.report import write_report
@@ -18,9 +17,10 @@ from tests.conftest import ModelFolders
 from tests.drift.traffic import customers, register_scorer, serve
 from tests.e2e.chromium import HOSTILE, chromium, watch
 
-# The browser sees the same pages whichever database the server uses, and every route these
-# pages read is tested on both databases in tests/api and tests/dashboard: one is enough here.
-pytestmark = pytest.mark.parametrize("database_url", [None], ids=["sqlite"])
+ONE_DATABASE = (
+    "A report is the same page whichever database its numbers came from; reading them is "
+    "tested on both databases in tests/drift."
+)
 
 
 def _hostile_report(

@@ -21,6 +21,11 @@ from tests.fixtures.environment import cannot
 from tests.registry.cases import CASES, Case, outside
 from tests.registry.folders import ROW, sklearn_folder
 
+ONE_DATABASE = (
+    "Confinement is decided on the paths before anything is stored; storing a version is tested "
+    "on both databases in test_service.py."
+)
+
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_a_manifest_path_outside_the_version_folder_is_refused(

@@ -22,9 +22,10 @@ from tests.registry.folders import pack
 from tests.registry.mlflow_models import churn_score, save_pyfunc, save_sklearn
 from tests.registry.tabular import churn_frame, churn_pipeline, requests_of
 
-# Reading an MLflow folder does not depend on the database; the registry's storage is tested
-# on both in test_service.py, so one is enough here (each MLflow load costs seconds).
-pytestmark = pytest.mark.parametrize("database_url", [None], ids=["sqlite"])
+ONE_DATABASE = (
+    "Reading an MLflow folder does not depend on the database (and each load costs seconds); "
+    "the registry's storage is tested on both databases in test_service.py."
+)
 
 
 @pytest.fixture

@@ -53,7 +53,6 @@ app.add_typer(admin_app, name="admin")
 app.command("predict")(predict)
 app.command("audit")(audit)
 app.command("server")(server)
-app.add_typer(admin_app, name="admin")
 
 
 @app.command("demo")
