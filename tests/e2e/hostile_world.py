@@ -3,7 +3,10 @@
 What the dashboard shows and a caller chose: the actor (``X-Champion-Actor``) and reason of
 every change, a version's lineage, alert rule descriptions, the category values of live
 inputs (a predict caller's), experiment and pipeline run reasons, a quarantined cell, and
-the item ids a ranker (``feed``) showed. Names
+the item ids a ranker (``feed``) showed. The pipeline endpoint ``chain`` (``feed``'s items
+handed to a re-ranking stage that runs an A/B test and an experiment) carries them in what
+its stages panel and experiment show: the arm names of its tested stage, the input field its
+re-ranker reads, and the items it ranks. Names (of models, endpoints, aliases and stages)
 are left plain: the API refuses anything but letters, digits, ``.``, ``_`` and ``-`` in them.
 """
 
@@ -111,12 +114,61 @@ def _ranker(services: Services, folder: Path) -> None:
     services.endpoints.set("feed", "single", {"version": "feed@champion"}, actor="tests")
 
 
+RERANKER = """class Reranker:
+    def rank(self, unit, context, k):
+        # The candidates come under whatever field name the stage maps them to.
+        [candidates] = context.values()
+        return [(item, 1.0 / (i + 1)) for i, item in enumerate(reversed(candidates[:k]))]
+"""
+
+CHAIN = {
+    "stages": [
+        {"name": "retrieve", "model": "feed@champion", "k": 4},
+        {
+            "name": "re_rank-2",
+            "policy": "ab",
+            "params": {
+                "arms": {HOSTILE[0]: "rerank/1", HOSTILE[1]: "rerank/2"},
+                "control": HOSTILE[0],
+            },
+            "inputs": {HOSTILE[2]: "retrieve.items"},
+        },
+    ]
+}
+"""A pipeline endpoint: ``feed`` hands its (hostile) items to a re-ranking stage whose A/B
+arms and input field are hostile too."""
+
+
+def _reranker(services: Services, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    (folder / "rerank.py").write_text(RERANKER)
+    manifest = {"kind": "ranker", "flavor": "python", "class": "rerank:Reranker"}
+    (folder / "champion.yaml").write_text(yaml.safe_dump(manifest))
+    for _ in range(2):
+        services.registry.register(folder, model="rerank", actor="tests")
+
+
+def _chain(http: httpx.Client) -> None:
+    # Units split between the arms by hash: enough of them that both answer.
+    put = {"policy": "stages", "params": CHAIN, "reason": HOSTILE[3]}
+    http.put("/v1/endpoints/chain", json=put).raise_for_status()
+    design = {"goal": "click_rate", "guardrails": [], "reason": HOSTILE[0]}
+    http.put("/v1/endpoints/chain/experiment", json=design).raise_for_status()
+    for unit in range(12):
+        shown = http.post("/v1/endpoints/chain/rank", json={"unit": f"c{unit}", "k": 4})
+        shown.raise_for_status()
+        click = {"request_id": shown.json()["request_id"], "kind": "click",
+                 "item": HOSTILE[unit % len(HOSTILE)]}  # fmt: skip
+        http.post("/v1/feedback", json=click).raise_for_status()
+
+
 @contextmanager
 def hostile_world(
     services: Services, model_folder: ModelFolders, tmp_path: Path
 ) -> Iterator[HostileWorld]:
     _register(services, model_folder)
     _ranker(services, tmp_path / "feed")
+    _reranker(services, tmp_path / "rerank")
     with LiveServer(services.settings) as server:
         world = HostileWorld(server, services)
         with world.http() as http:
@@ -141,7 +193,9 @@ def hostile_world(
                 click = {"request_id": shown.json()["request_id"], "kind": "click",
                          "item": HOSTILE[unit]}  # fmt: skip
                 http.post("/v1/feedback", json=click).raise_for_status()
-            world.wait_for_predictions(7)
+            _chain(http)
+            # 3 churn and 4 feed requests, 12 through chain's two stages.
+            world.wait_for_predictions(7 + 2 * 12)
             rule = {
                 "endpoint": "churn",
                 "metric": "predictions",
