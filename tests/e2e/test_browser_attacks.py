@@ -19,7 +19,7 @@ import pytest
 from champion.services import Services
 from tests.conftest import ModelFolders
 from tests.e2e.chromium import HOSTILE, Watched, chromium, static_site, watch
-from tests.e2e.hostile_world import HostileWorld, hostile_world
+from tests.e2e.hostile_world import FIELD, HostileWorld, hostile_world
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -39,6 +39,7 @@ PAGES = {
     # A pipeline endpoint: its tested stage's arms (stages panel, experiment), history's why.
     "/endpoints/chain": [HOSTILE[0], HOSTILE[1], HOSTILE[3]],
     "/endpoints/chain/drift?window=1h&buckets=6": [],  # the items it ranked: in a chart, below
+    "/endpoints/gauged": [HOSTILE[1]],  # and the field its first stage drifts on, below
     "/registry": [HOSTILE[0], HOSTILE[2], HOSTILE[3]],  # lineage, who registered
     "/alerts": [HOSTILE[3]],  # the rule's description
     "/audit": HOSTILE,
@@ -102,8 +103,8 @@ def test_every_page_shows_hostile_values_as_text_and_runs_nothing(world: Hostile
 
 
 def _pipeline_endpoint(page: Page, world: HostileWorld, watched: Watched) -> None:
-    """The pipeline endpoint's stages panel, experiment and configuration show its re-ranking
-    stage's arms and input field where they belong, as text."""
+    """The pipeline endpoints' stages panels, experiment and configuration show what callers
+    named (a re-ranking stage's arms and input field, a drifted stage's field) as text."""
     _visit(page, world.url + "/endpoints/chain")
     stages = _plain(page.inner_text("#stages"))
     for number, arm in enumerate(HOSTILE[:2], start=1):
@@ -118,6 +119,11 @@ def _pipeline_endpoint(page: Page, world: HostileWorld, watched: Watched) -> Non
     assert all(value in summary for value in HOSTILE[:3]), summary
     assert watched.ran(page) == [] and watched.errors == []
     assert page.locator("main img, main svg a, main script").count() == 0
+    # A stage that drifted names the field it drifted on, from its version's signature.
+    _visit(page, world.url + "/endpoints/gauged")
+    gauge = page.locator("#stages tbody tr", has_text="gauge/1").inner_text()
+    assert "drifted from" in gauge and f"({FIELD}, " in _plain(gauge), gauge
+    assert watched.ran(page) == [] and watched.errors == []
 
 
 def _plain(text: str) -> str:
