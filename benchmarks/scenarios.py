@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from benchmarks.simulation import (
+    CANDIDATES,
     CHAMPION_ITEMS,
     RANKED_ITEMS,
     Outcome,
@@ -25,7 +26,15 @@ from benchmarks.simulation import (
     visits_by_hour,
 )
 
-__all__ = ["SCENARIOS", "Scenario", "classify", "clicked_items", "ranked_hour", "run_scenario"]
+__all__ = [
+    "SCENARIOS",
+    "Scenario",
+    "classify",
+    "clicked_items",
+    "pipeline_stages",
+    "ranked_hour",
+    "run_scenario",
+]
 
 EXAMINATION = 1.0 / np.arange(1, RANKED_ITEMS + 1)
 """Position bias: the item at rank r (0-based) is looked at with probability 1 / (1 + r)."""
@@ -67,6 +76,9 @@ class Scenario:
     """interleave: share of units that prefer the challenger's ranking."""
     identical: bool = False
     """interleave: the challenger ranks exactly as the champion does."""
+    pipeline: bool = False
+    """interleave: on the ``rerank`` stage of a pipeline endpoint whose ``retrieve`` stage
+    hands it ``CANDIDATES`` items (which ones depends on the unit), not on a whole endpoint."""
     failing: str | None = None
     """ab with an error-rate guardrail: the challenger version (``flaky`` fails at the
     guardrail's tolerance, 1 %; ``flakier`` at 3 %)."""
@@ -154,6 +166,33 @@ SCENARIOS: dict[str, Scenario] = {
             "interleave, 60 % of units prefer the challenger, sign test (power)",
             method="interleaving",
             prefer_share=0.6,
+            better="challenger",
+        ),
+        Scenario(
+            "stage-interleave-identical",
+            "interleave",
+            "pipeline endpoint retrieve → rerank, interleave on the rerank stage between the "
+            "same re-ranker registered twice, half the units prefer each half of the items, "
+            "fixed horizon",
+            method="interleaving",
+            identical=True,
+            pipeline=True,
+        ),
+        Scenario(
+            "stage-interleave-identical-sequential",
+            "interleave",
+            "the same stage A/A, sequential test",
+            identical=True,
+            pipeline=True,
+        ),
+        Scenario(
+            "stage-interleave-lift",
+            "interleave",
+            "the same pipeline endpoint, the rerank stage's challenger orders the candidates "
+            "the other way round and 60 % of units prefer that, fixed horizon (power)",
+            method="interleaving",
+            prefer_share=0.6,
+            pipeline=True,
             better="challenger",
         ),
         _ab(
@@ -247,8 +286,12 @@ def _deploy(rig: Transport, scenario: Scenario, seed: int) -> None:
     }
     salt = f"validity-{seed}"
     if scenario.policy == "interleave":
-        challenger = "ranks/2" if scenario.identical else "ranks/3"
-        rig.deploy("interleave", {"champion": "ranks/1", "challenger": challenger}, salt=salt)
+        model = "rerank" if scenario.pipeline else "ranks"
+        pair = {"champion": f"{model}/1", "challenger": f"{model}/{2 if scenario.identical else 3}"}
+        if scenario.pipeline:
+            rig.deploy("stages", pipeline_stages(pair), salt=salt)
+        else:
+            rig.deploy("interleave", pair, salt=salt)
         rig.start(
             {
                 "goal": "interleaving",
@@ -284,6 +327,18 @@ def _deploy(rig: Transport, scenario: Scenario, seed: int) -> None:
 
 
 _FAILING = {"flaky": 2, "flakier": 3}
+
+
+def pipeline_stages(pair: dict[str, str]) -> dict[str, Any]:
+    """A pipeline endpoint's parameters: ``retrieve`` hands ``CANDIDATES`` items to
+    ``rerank``, which interleaves the two re-rankers of ``pair``."""
+    rerank = {
+        "name": "rerank",
+        "policy": "interleave",
+        "params": pair,
+        "inputs": {"candidates": "retrieve.items"},
+    }
+    return {"stages": [{"name": "retrieve", "model": "retrieve/1", "k": CANDIDATES}, rerank]}
 
 
 BETTER_VERSION = {"control": 1, "challenger": 2, "b": 2, "c": 3, "d": 4}

@@ -89,6 +89,41 @@ class ListRanker:
         return [(item, 1.0 / (i + 1)) for i, item in enumerate(self.items[:k])]
 '''
 
+_RETRIEVER = '''\
+import zlib
+from pathlib import Path
+from typing import Any
+
+
+class UnitRetriever:
+    """Hands on k items of items.txt in their order, from a place fixed by the unit."""
+
+    def load(self, path: Path) -> None:
+        self.items = (path / "items.txt").read_text().split()
+
+    def rank(self, unit: str | None, context: dict[str, Any], k: int) -> list[tuple[str, float]]:
+        start = zlib.crc32((unit or "").encode()) % len(self.items)
+        chosen = (self.items[start:] + self.items[:start])[:k]
+        return [(item, 1.0 / (i + 1)) for i, item in enumerate(chosen)]
+'''
+
+_RERANKER = '''\
+from pathlib import Path
+from typing import Any
+
+
+class CandidateRanker:
+    """Orders the candidates it is handed by their place in items.txt."""
+
+    def load(self, path: Path) -> None:
+        items = (path / "items.txt").read_text().split()
+        self.place = {item: i for i, item in enumerate(items)}
+
+    def rank(self, unit: str | None, context: dict[str, Any], k: int) -> list[tuple[str, float]]:
+        ordered = sorted(context["candidates"], key=self.place.__getitem__)[:k]
+        return [(item, 1.0 / (i + 1)) for i, item in enumerate(ordered)]
+'''
+
 _CLASSIFIER_YAML = """\
 kind: classifier
 flavor: python
@@ -108,8 +143,26 @@ lineage:
   description: ranks the items of items.txt in that order
 """
 
+_RETRIEVER_YAML = """\
+kind: ranker
+flavor: python
+class: retriever:UnitRetriever
+lineage:
+  description: hands on items of items.txt in order, from a place fixed by the unit
+"""
+
+_RERANKER_YAML = """\
+kind: ranker
+flavor: python
+class: reranker:CandidateRanker
+lineage:
+  description: orders the candidates it is handed by their place in items.txt
+"""
+
 CHAMPION_ITEMS = [f"i{n:02d}" for n in range(2 * RANKED_ITEMS)]
 """The champion ranks these in order; the challenger ranks them in reverse."""
+CANDIDATES = 15
+"""Items the retrieval stage of the pipeline endpoint hands to its re-ranking stage."""
 
 
 def _write_versions(root: Path) -> dict[str, Path]:
@@ -121,14 +174,18 @@ def _write_versions(root: Path) -> dict[str, Path]:
         (folder / "flaky.py").write_text(_FLAKY)
         (folder / "rate.txt").write_text(rate)
         folders[name] = folder
-    for name, items in (
-        ("forward", CHAMPION_ITEMS),
-        ("reverse", CHAMPION_ITEMS[::-1]),
-    ):
+    rankers = (
+        ("forward", _RANKER_YAML, "ranker.py", _LIST_RANKER, CHAMPION_ITEMS),
+        ("reverse", _RANKER_YAML, "ranker.py", _LIST_RANKER, CHAMPION_ITEMS[::-1]),
+        ("retrieval", _RETRIEVER_YAML, "retriever.py", _RETRIEVER, CHAMPION_ITEMS),
+        ("rerank-forward", _RERANKER_YAML, "reranker.py", _RERANKER, CHAMPION_ITEMS),
+        ("rerank-reverse", _RERANKER_YAML, "reranker.py", _RERANKER, CHAMPION_ITEMS[::-1]),
+    )
+    for name, manifest, module, source, items in rankers:
         folder = root / name
         folder.mkdir(parents=True)
-        (folder / "champion.yaml").write_text(_RANKER_YAML)
-        (folder / "ranker.py").write_text(_LIST_RANKER)
+        (folder / "champion.yaml").write_text(manifest)
+        (folder / module).write_text(source)
         (folder / "items.txt").write_text(" ".join(items))
         folders[name] = folder
     return folders
@@ -139,10 +196,15 @@ MODELS: dict[str, tuple[str, ...]] = {
     "clicks": ("steady", "steady", "steady", "steady"),
     "guarded": ("steady", "flaky", "flakier"),
     "ranks": ("forward", "forward", "reverse"),
+    "retrieve": ("retrieval",),
+    "rerank": ("rerank-forward", "rerank-forward", "rerank-reverse"),
 }
 """``clicks`` has four identical versions (A/A with up to three challengers), ``guarded``
 a challenger failing at 1 % (at a 0.01 guardrail's tolerance) and one at 3 %, ``ranks`` two
-identical rankers and one that ranks the other way round."""
+identical rankers and one that ranks the other way round. ``retrieve`` and ``rerank`` are
+the two stages of a pipeline endpoint: a retrieval that hands on ``CANDIDATES`` of the same
+items (which ones depends on the unit), and re-rankers that order them as ``ranks`` does
+(two identical, one the other way round)."""
 
 
 def _settings(home: Path) -> Settings:

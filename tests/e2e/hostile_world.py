@@ -3,7 +3,11 @@
 What the dashboard shows and a caller chose: the actor (``X-Champion-Actor``) and reason of
 every change, a version's lineage, alert rule descriptions, the category values of live
 inputs (a predict caller's), experiment and pipeline run reasons, a quarantined cell, and
-the item ids a ranker (``feed``) showed. Names
+the item ids a ranker (``feed``) showed. The pipeline endpoint ``chain`` (``feed``'s items
+handed to a re-ranking stage that runs an A/B test and an experiment) carries them in what
+its stages panel and experiment show: the arm names of its tested stage, the input field its
+re-ranker reads, and the items it ranks; ``gauged``'s first stage drifts on an input field
+whose name (free text in a signature) is hostile. Names (of models, endpoints, aliases and stages)
 are left plain: the API refuses anything but letters, digits, ``.``, ``_`` and ``-`` in them.
 """
 
@@ -17,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 import yaml
 
@@ -111,12 +117,113 @@ def _ranker(services: Services, folder: Path) -> None:
     services.endpoints.set("feed", "single", {"version": "feed@champion"}, actor="tests")
 
 
+RERANKER = """class Reranker:
+    def rank(self, unit, context, k):
+        # The candidates come under whatever field name the stage maps them to.
+        [candidates] = context.values()
+        return [(item, 1.0 / (i + 1)) for i, item in enumerate(reversed(candidates[:k]))]
+"""
+
+CHAIN = {
+    "stages": [
+        {"name": "retrieve", "model": "feed@champion", "k": 4},
+        {
+            "name": "re_rank-2",
+            "policy": "ab",
+            "params": {
+                "arms": {HOSTILE[0]: "rerank/1", HOSTILE[1]: "rerank/2"},
+                "control": HOSTILE[0],
+            },
+            "inputs": {HOSTILE[2]: "retrieve.items"},
+        },
+    ]
+}
+"""A pipeline endpoint: ``feed`` hands its (hostile) items to a re-ranking stage whose A/B
+arms and input field are hostile too."""
+
+
+def _reranker(services: Services, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    (folder / "rerank.py").write_text(RERANKER)
+    manifest = {"kind": "ranker", "flavor": "python", "class": "rerank:Reranker"}
+    (folder / "champion.yaml").write_text(yaml.safe_dump(manifest))
+    for _ in range(2):
+        services.registry.register(folder, model="rerank", actor="tests")
+
+
+def _chain(http: httpx.Client) -> None:
+    # Units split between the arms by hash: enough of them that both answer.
+    put = {"policy": "stages", "params": CHAIN, "reason": HOSTILE[3]}
+    http.put("/v1/endpoints/chain", json=put).raise_for_status()
+    design = {"goal": "click_rate", "guardrails": [], "reason": HOSTILE[0]}
+    http.put("/v1/endpoints/chain/experiment", json=design).raise_for_status()
+    for unit in range(12):
+        shown = http.post("/v1/endpoints/chain/rank", json={"unit": f"c{unit}", "k": 4})
+        shown.raise_for_status()
+        click = {"request_id": shown.json()["request_id"], "kind": "click",
+                 "item": HOSTILE[unit % len(HOSTILE)]}  # fmt: skip
+        http.post("/v1/feedback", json=click).raise_for_status()
+
+
+GAUGE = """class Gauge:
+    def predict(self, instances):
+        # One input, whatever its name: the value it holds.
+        return [{"score": float(value)} for row in instances for value in row.values()]
+"""
+
+FIELD = HOSTILE[2]
+"""The input field of ``gauge`` (a signature's field names are free text)."""
+GAUGED = {
+    "stages": [
+        {"name": "gauge", "model": "gauge@champion", "inputs": {FIELD: f"request.{FIELD}"}},
+        {
+            "name": "score",
+            "model": "churn@champion",
+            "inputs": {name: f"request.{name}" for name in ("tenure", "charges", "contract")},
+        },
+    ]
+}
+"""A pipeline endpoint whose first stage reads a hostile field, and drifts on it."""
+
+
+def _gauge(services: Services, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    (folder / "gauge.py").write_text(GAUGE)
+    manifest = {
+        "kind": "regressor",
+        "flavor": "python",
+        "class": "gauge:Gauge",
+        "signature": {
+            "inputs": [{"name": FIELD, "type": "number"}],
+            "outputs": [{"name": "score", "type": "number"}],
+        },
+    }
+    (folder / "champion.yaml").write_text(yaml.safe_dump(manifest))
+    reference = pd.DataFrame({FIELD: np.random.default_rng(1).normal(0.0, 1.0, 600)})
+    reference.to_csv(folder / "reference.csv", index=False)
+    services.registry.register(folder, model="gauge", actor="tests", aliases_to_set=("champion",))
+
+
+def _gauged(http: httpx.Client) -> None:
+    # Live values far from the reference's: the stage drifts on its hostile field.
+    put = {"policy": "stages", "params": GAUGED, "reason": HOSTILE[1]}
+    http.put("/v1/endpoints/gauged", json=put).raise_for_status()
+    live = rows(customers(200, seed=3))
+    shifted = np.random.default_rng(2).normal(5.0, 1.0, len(live))
+    instances = [row | {FIELD: float(x)} for row, x in zip(live, shifted, strict=True)]
+    for start in range(0, len(instances), 50):
+        body = {"unit": f"g{start}", "instances": instances[start : start + 50]}
+        http.post("/v1/endpoints/gauged/predict", json=body).raise_for_status()
+
+
 @contextmanager
 def hostile_world(
     services: Services, model_folder: ModelFolders, tmp_path: Path
 ) -> Iterator[HostileWorld]:
     _register(services, model_folder)
     _ranker(services, tmp_path / "feed")
+    _reranker(services, tmp_path / "rerank")
+    _gauge(services, tmp_path / "gauge")
     with LiveServer(services.settings) as server:
         world = HostileWorld(server, services)
         with world.http() as http:
@@ -141,7 +248,10 @@ def hostile_world(
                 click = {"request_id": shown.json()["request_id"], "kind": "click",
                          "item": HOSTILE[unit]}  # fmt: skip
                 http.post("/v1/feedback", json=click).raise_for_status()
-            world.wait_for_predictions(7)
+            _chain(http)
+            _gauged(http)
+            # 3 churn and 4 feed requests, 12 through chain's two stages, 4 through gauged's.
+            world.wait_for_predictions(7 + 2 * 12 + 2 * 4)
             rule = {
                 "endpoint": "churn",
                 "metric": "predictions",

@@ -18,8 +18,8 @@ import pytest
 
 from champion.services import Services
 from tests.conftest import ModelFolders
-from tests.e2e.chromium import HOSTILE, chromium, static_site, watch
-from tests.e2e.hostile_world import HostileWorld, hostile_world
+from tests.e2e.chromium import HOSTILE, Watched, chromium, static_site, watch
+from tests.e2e.hostile_world import FIELD, HostileWorld, hostile_world
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -38,6 +38,10 @@ PAGES = {
     "/endpoints/churn": [HOSTILE[1]],  # configuration history: who and why
     "/endpoints/churn/drift?window=1h&buckets=6": [],  # live categories: in a chart, below
     "/endpoints/feed/drift?window=1h&buckets=6": [],  # the ranker's items: in a chart, below
+    # A pipeline endpoint: its tested stage's arms (stages panel, experiment), history's why.
+    "/endpoints/chain": [HOSTILE[0], HOSTILE[1], HOSTILE[3]],
+    "/endpoints/chain/drift?window=1h&buckets=6": [],  # the items it ranked: in a chart, below
+    "/endpoints/gauged": [HOSTILE[1]],  # and the field its first stage drifts on, below
     "/registry": [HOSTILE[0], HOSTILE[2], HOSTILE[3]],  # lineage, who registered
     "/alerts": [HOSTILE[3]],  # the rule's description
     "/audit": HOSTILE,
@@ -72,6 +76,7 @@ def test_every_page_shows_hostile_values_as_text_and_runs_nothing(world: Hostile
             # No element a value could have made: what a page shows, it shows as text.
             assert page.locator("main img, main svg a, main script").count() == 0, path
         assert "check for newer package versions is off" in page.inner_text("#update-check")
+        _pipeline_endpoint(page, world, watched)
         # The live categories, drawn as the chart's labels, read as the callers sent them.
         # The canary split the three callers between the versions by their hashed units:
         # judge the reference of one that served (the live one may have answered none).
@@ -87,14 +92,40 @@ def test_every_page_shows_hostile_values_as_text_and_runs_nothing(world: Hostile
         )
         assert {_plain(v) for v in HOSTILE} <= {_plain(t) for t in ticks}, ticks
         assert watched.ran(page) == []
-        # A ranker's shown items, drawn as the item chart's labels, read as the ranker sent them.
-        _visit(page, world.url + "/endpoints/feed/drift?window=1h&buckets=6")
-        page.wait_for_selector("#ranking-items .xtick text")
-        ticks = page.eval_on_selector_all(
-            "#ranking-items .xtick text", "(all) => all.map((t) => t.textContent)"
-        )
-        assert {_plain(v) for v in HOSTILE} <= {_plain(t) for t in ticks}, ticks
-        assert watched.ran(page) == [] and watched.errors == []
+        # A ranker's shown items, drawn as the item chart's labels, read as the ranker sent
+        # them: alone (feed) and handed through a re-ranking stage (chain).
+        for endpoint in ("feed", "chain"):
+            _visit(page, world.url + f"/endpoints/{endpoint}/drift?window=1h&buckets=6")
+            page.wait_for_selector("#ranking-items .xtick text")
+            ticks = page.eval_on_selector_all(
+                "#ranking-items .xtick text", "(all) => all.map((t) => t.textContent)"
+            )
+            assert {_plain(v) for v in HOSTILE} <= {_plain(t) for t in ticks}, (endpoint, ticks)
+            assert watched.ran(page) == [] and watched.errors == [], endpoint
+
+
+def _pipeline_endpoint(page: Page, world: HostileWorld, watched: Watched) -> None:
+    """The pipeline endpoints' stages panels, experiment and configuration show what callers
+    named (a re-ranking stage's arms and input field, a drifted stage's field) as text."""
+    _visit(page, world.url + "/endpoints/chain")
+    stages = _plain(page.inner_text("#stages"))
+    for number, arm in enumerate(HOSTILE[:2], start=1):
+        assert f"rerank/{number} · {arm}" in stages, stages
+    arms = page.eval_on_selector_all(
+        "#experiment-arms tbody tr td:first-child", "(all) => all.map((t) => t.textContent)"
+    )
+    assert sorted(arms) == sorted(HOSTILE[:2]), arms
+    # The configuration, every fold opened: the arms and the field the re-ranker reads.
+    page.eval_on_selector_all("#summary details", "(all) => all.forEach((d) => (d.open = true))")
+    summary = _plain(page.inner_text("#summary"))
+    assert all(value in summary for value in HOSTILE[:3]), summary
+    assert watched.ran(page) == [] and watched.errors == []
+    assert page.locator("main img, main svg a, main script").count() == 0
+    # A stage that drifted names the field it drifted on, from its version's signature.
+    _visit(page, world.url + "/endpoints/gauged")
+    gauge = page.locator("#stages tbody tr", has_text="gauge/1").inner_text()
+    assert "drifted from" in gauge and f"({FIELD}, " in _plain(gauge), gauge
+    assert watched.ran(page) == [] and watched.errors == []
 
 
 def _plain(text: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from benchmarks.scenarios import SCENARIOS, Scenario, classify, run_scenario
+from benchmarks.scenarios import SCENARIOS, Scenario, classify, pipeline_stages, run_scenario
 from benchmarks.simulation import (
     ENDPOINT,
     Outcome,
@@ -221,6 +221,53 @@ def test_a_lift_is_found_by_interleaving(template: Path, tmp_path: Path) -> None
     )
     verdicts = _in_process(template, tmp_path / "home", scenario, range(10))
     assert verdicts.count("right") >= 9, verdicts
+
+
+@pytest.mark.slow(seconds=8)
+def test_the_same_reranker_interleaved_with_itself_on_a_pipeline_stage_is_not_promoted(
+    template: Path, tmp_path: Path
+) -> None:
+    """A pipeline endpoint: retrieval hands each unit its own 15 candidates to a re-ranking
+    stage that interleaves the same re-ranker registered twice; half the units prefer each
+    half of the items, activity LogNormal(0, 2), decided once at 25 interleaved units. A valid
+    5 % test names a winner in at most 3 of 20 runs with probability
+    binom.cdf(3, 20, 0.05) = 0.984."""
+    scenario = SCENARIOS["stage-interleave-identical"].sized(
+        units=80, hours=12, look_hours=12, min_sample=25
+    )
+    outcomes = _outcomes(template, tmp_path / "home", scenario, range(20))
+    decisions = [o.decision for o in outcomes]
+    assert "none" not in decisions, decisions  # every run reached its planned sample
+    assert [classify(scenario, o) for o in outcomes].count("wrong") <= 3, decisions
+
+
+@pytest.mark.slow(seconds=5)
+def test_a_better_reranker_on_a_pipeline_stage_is_found_and_promoted_on_that_stage(
+    template: Path, tmp_path: Path
+) -> None:
+    """The same pipeline endpoint, every unit preferring what the challenger re-ranker puts
+    first: the controller promotes it in at least 9 of 10 runs and never acts against it,
+    and a promotion changes the re-ranking stage only (the harness sees a real effect on a
+    stage)."""
+    scenario = SCENARIOS["stage-interleave-lift"].sized(
+        units=100, hours=12, look_hours=12, min_sample=30, prefer_share=1.0
+    )
+    verdicts = []
+    for seed in range(10):
+        with Rig.fresh(template, tmp_path / "home") as rig:
+            verdicts.append(classify(scenario, run_scenario(rig, scenario, seed)))
+            stages = rig.services.endpoints.get(ENDPOINT).params["stages"]
+        if verdicts[-1] == "right":
+            retrieve, rerank = stages
+            assert retrieve == pipeline_stages({})["stages"][0]
+            assert rerank == {
+                "name": "rerank",
+                "inputs": {"candidates": "retrieve.items"},
+                "policy": "blue_green",  # the previous champion stays for an instant rollback
+                "params": {"blue": "rerank/1", "green": "rerank/3", "live": "green"},
+            }
+    assert verdicts.count("right") >= 9, verdicts
+    assert "wrong" not in verdicts, verdicts
 
 
 def test_in_process_and_over_http_the_same_run_reports_the_same_numbers(
