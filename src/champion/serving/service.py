@@ -94,8 +94,6 @@ class ServingService:
         # Each version gets its own threads: a hanging challenger can only block itself.
         self._executors: dict[VersionKey, ThreadPoolExecutor] = {}
         self.active = ActiveEndpoints(engine, registry, endpoints, runtime, metrics)
-        # Bound once: a request looks its endpoint up as directly as through a method of this class.
-        self._endpoint = self.active.get
         self.shadows = Shadows(writer, metrics, clock, self._call_shadow)
         self._metric_series: dict[tuple[str, VersionKey, str], tuple[Any, Any]] = {}
         self._batchers: dict[tuple[str, VersionKey], tuple[Batching, float, Batcher]] = {}
@@ -126,7 +124,7 @@ class ServingService:
     ) -> Answer:
         """Route ``instances`` through the endpoint's policy, or to ``version`` alone (one of
         the endpoint's versions; logged under the arm ``pinned``)."""
-        active = self._endpoint(endpoint)
+        active = self.active.get(endpoint)
         if active.kind == "ranker":
             raise InvalidInput(
                 f"Endpoint {endpoint!r} serves a ranker: call /v1/endpoints/{endpoint}/rank."
@@ -146,7 +144,7 @@ class ServingService:
     async def rank(
         self, endpoint: str, unit: str | None, k: int, context: dict[str, Any]
     ) -> Answer:
-        active = self._endpoint(endpoint)
+        active = self.active.get(endpoint)
         if active.kind != "ranker":
             raise InvalidInput(
                 f"Endpoint {endpoint!r} serves a {active.kind}: call "
@@ -234,7 +232,7 @@ class ServingService:
         stage: StageRecord | None = None,
     ) -> Answer:
         policy = active.policy
-        assert policy is not None  # _endpoint raised for endpoints that cannot serve
+        assert policy is not None  # active.get raised for endpoints that cannot serve
         name = active.config.name
         routing_started = time.perf_counter()
         context = current_request()
