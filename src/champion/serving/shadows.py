@@ -37,8 +37,9 @@ ShadowCall = Callable[
 class Shadows:
     """The shadow calls of every endpoint: started, limited per version, logged, closed.
 
-    ``call`` runs one version's call (the request path's, so a shadow is checked, placed and
-    timed out as a served call is)."""
+    ``call`` runs one version's call: the request path's, so a shadow's input is checked and
+    its call timed out as a served call's are (always in the version's threads, never on the
+    event loop, where it would hold up every other request)."""
 
     def __init__(
         self,
