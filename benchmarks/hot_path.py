@@ -79,6 +79,25 @@ async def start_lifespan(app: Any) -> None:
         raise RuntimeError(f"the app did not start: {message}")
 
 
+async def started_app(prefix: str) -> Any:
+    """champion's app on a fresh SQLite home, serving the benchmark model at endpoint
+    ``bench`` (the single policy on ``bench@champion``), its lifespan started."""
+    from champion.api import create_app
+    from champion.services import Services
+    from champion.settings import Settings
+
+    settings = Settings(home=Path(tempfile.mkdtemp(prefix=prefix)))
+    services = Services.open(settings)
+    services.registry.register(
+        BUILD / "champion_model", model="bench", actor="bench", aliases_to_set=("champion",)
+    )
+    services.endpoints.set("bench", "single", {"version": "bench@champion"}, actor="bench")
+    services.close()
+    app = create_app(settings)
+    await start_lifespan(app)
+    return app
+
+
 async def cpu_per_request(
     layer: Callable[[], Awaitable[Any]], calls: int, concurrency: int
 ) -> float:
@@ -95,19 +114,7 @@ async def cpu_per_request(
 async def measure(calls: int, blocks: int, profile: bool, concurrency: int) -> dict[str, Any]:
     from bare_fastapi_async import app as bare_app
 
-    from champion.api import create_app
-    from champion.services import Services
-    from champion.settings import Settings
-
-    settings = Settings(home=Path(tempfile.mkdtemp(prefix="champion-hot-path-")))
-    services = Services.open(settings)
-    services.registry.register(
-        BUILD / "champion_model", model="bench", actor="bench", aliases_to_set=("champion",)
-    )
-    services.endpoints.set("bench", "single", {"version": "bench@champion"}, actor="bench")
-    services.close()
-    app = create_app(settings)
-    await start_lifespan(app)
+    app = await started_app("champion-hot-path-")
     body = (BUILD / "payload_champion.json").read_bytes()
     bare_body = (BUILD / "payload_bare.json").read_bytes()
     instances = orjson.loads(body)["instances"]

@@ -41,6 +41,18 @@ def test_bucket_is_the_same_in_another_process(units: list[str]) -> None:
     assert out.stdout.split() == [str(bucket("exp", u)) for u in units]
 
 
+def test_bucketing_units_loads_none_of_the_request_path() -> None:
+    # Every process that buckets units (the analysis, the controller) imports this: the serving
+    # package loads its request path, endpoint table and shadows only when they are asked for.
+    code = (
+        "import sys; from champion.serving import bucket; bucket('exp', 'u'); "
+        "print(' '.join(m for m in sys.modules if m.startswith('champion.serving.') "
+        "or m == 'sqlalchemy'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["champion.serving.assignment"]
+
+
 def test_buckets_are_uniform() -> None:
     counts = [0] * 10
     for i in range(20_000):

@@ -1,7 +1,9 @@
 """Serving: endpoints, the versions loaded for them, and predict/rank through their policies.
 
-:class:`ServingService` is the transport-agnostic request path the HTTP API calls; the
-routing policies are in :mod:`champion.serving.policies`.
+:class:`ServingService` is the transport-agnostic request path the HTTP API calls
+(:mod:`champion.serving.service`); it serves the endpoints of the active endpoint table
+(:mod:`champion.serving.active`) and starts their shadow calls (:mod:`champion.serving.shadows`).
+The routing policies are in :mod:`champion.serving.policies`.
 
 The names below are imported on first use, so that importing one small module of this
 package (``champion.serving.assignment`` in every process that buckets units) does not load

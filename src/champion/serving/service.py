@@ -1,42 +1,42 @@
-"""predict and rank: route → call → credit → hand the event to the writer.
+"""The request path: predict and rank, route → call → credit → hand the event to the writer.
 
-Transport-agnostic: the HTTP API and tests call these methods directly.
+Transport-agnostic: the HTTP API and tests call these methods directly. Which endpoints serve
+what is the active endpoint table's (:mod:`champion.serving.active`); shadow calls run off the
+response path in :mod:`champion.serving.shadows`. This module calls the versions a request is
+routed to (inline or in each version's threads, alone or batched), falls back, counts and
+times them, and logs the prediction event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from champion import audit
 from champion.clock import Clock
-from champion.db import read
 from champion.errors import ChampionError, InvalidInput, ModelFailed, NotFound
-from champion.events import PredictionEvent, PredictionWriter, ShadowEvent, ShownItem
-from champion.events.arms import arm_rewards
+from champion.events import PredictionEvent, PredictionWriter, ShownItem
 from champion.ids import time_ordered_id
 from champion.metrics import Metrics
 from champion.observability import Tracing, current_request
 from champion.registry import Registry, VersionKey
+from champion.serving.active import ActiveEndpoint, ActiveEndpoints
 from champion.serving.assignment import bucket
 from champion.serving.batching import Batcher, Batching
 from champion.serving.chain import ChainRequest, StageAnswer, StageRecord, run_stages
 from champion.serving.draws import RequestRandom
-from champion.serving.endpoints import EndpointConfig, Endpoints
+from champion.serving.endpoints import Endpoints
 from champion.serving.placement import CallPlacement
-from champion.serving.policies import Assignment, BanditPolicy, Policy, Route, Served, single_answer
+from champion.serving.policies import Assignment, Route, Served, single_answer
 from champion.serving.runtime import LoadedVersion, Runtime
-from champion.serving.stages import STAGES, Stage, parse_stages
+from champion.serving.shadows import Shadows
 from champion.serving.timing import StageTimings
 from champion.types import Instance, Json
 
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("champion.serving")
 
-_SHADOW_IN_FLIGHT = 4  # per shadow version; beyond this, shadow calls are skipped
 _NO_SPAN = contextlib.nullcontext(None)  # reusable: enters and leaves without state
 
 
@@ -61,19 +60,6 @@ class Answer:
     fallback_from: str | None = None
     stages: tuple[StageAnswer, ...] = ()
     """A pipeline endpoint's: what each stage did, in order."""
-
-
-@dataclass(frozen=True)
-class _Active:
-    config: EndpointConfig
-    policy: Policy | None
-    kind: str | None
-    salt: str = ""
-    error: ChampionError | None = None
-    loaded: dict[VersionKey, LoadedVersion] = field(default_factory=dict)
-    stages: tuple[Stage, ...] = ()
-    chain: tuple[_Active, ...] = ()
-    """A pipeline endpoint's stages, each served as an endpoint of its own."""
 
 
 class ServingService:
@@ -107,97 +93,24 @@ class ServingService:
         self.placement = CallPlacement(inline_call_seconds)
         # Each version gets its own threads: a hanging challenger can only block itself.
         self._executors: dict[VersionKey, ThreadPoolExecutor] = {}
-        self._shadow_slots: dict[VersionKey, threading.Semaphore] = {}
-        self._shadow_tasks: set[asyncio.Future[None]] = set()
-        self._active: dict[str, _Active] = {}
+        self.active = ActiveEndpoints(engine, registry, endpoints, runtime, metrics)
+        self.shadows = Shadows(writer, metrics, clock, self._call_shadow)
         self._metric_series: dict[tuple[str, VersionKey, str], tuple[Any, Any]] = {}
         self._batchers: dict[tuple[str, VersionKey], tuple[Batching, float, Batcher]] = {}
-        self._seen_audit_id = -1
-        self._refresh_lock = threading.Lock()
         self.stages = StageTimings()
 
     # -- state ---------------------------------------------------------------------------
 
     def refresh(self, force: bool = False) -> bool:
         """Rebuild every endpoint's routing if anything changed since the last look."""
-        with self._refresh_lock:
-            with read(self.engine) as conn:
-                latest = audit.latest_audit_id(conn)
-            if latest == self._seen_audit_id and not force:
-                return False
-            active = {c.name: self._activate(c) for c in self.endpoints.list_endpoints()}
-            self._active = active  # one assignment: a request sees the old or the new state
-            self._seen_audit_id = latest
-            return True
+        return self.active.refresh(force)
 
     def refresh_rewards(self) -> None:
-        """Give bandits their arms' latest (successes, trials) from feedback.
+        """Give bandits their arms' latest (successes, trials) from feedback."""
+        self.active.refresh_rewards()
 
-        A bandit on a pipeline endpoint's stage learns from feedback on the endpoint's
-        requests: each request's own event carries the arm the stage under test (the
-        bandit's, the one stage with a rollout) assigned it (``serving.chain``)."""
-        with self._refresh_lock:
-            updated = dict(self._active)
-            for name, active in self._active.items():
-                if isinstance(active.policy, BanditPolicy):
-                    updated[name] = replace(
-                        active, policy=self._rewarded(name, active.config, active.policy)
-                    )
-                elif any(isinstance(stage.policy, BanditPolicy) for stage in active.chain):
-                    chain = tuple(
-                        replace(stage, policy=self._rewarded(name, active.config, stage.policy))
-                        if isinstance(stage.policy, BanditPolicy)
-                        else stage
-                        for stage in active.chain
-                    )
-                    updated[name] = replace(active, chain=chain)
-            self._active = updated
-
-    def _rewarded(self, name: str, config: EndpointConfig, bandit: BanditPolicy) -> BanditPolicy:
-        with read(self.engine) as conn:
-            counts = arm_rewards(conn, name, config.config_version, bandit.reward)
-        return bandit.with_counts(counts)
-
-    def _activate(self, config: EndpointConfig) -> _Active:
-        if config.policy == STAGES:
-            return self._activate_stages(config)
-        factory = self.endpoints.policies.get(config.policy)
-        try:
-            policy = factory.build(config.params, lambda ref: self.registry.resolve(ref).key)
-            loaded = {key: self.runtime.get(key) for key in policy.versions()}
-        except ChampionError as exc:
-            logger.error("Endpoint %r cannot serve: %s", config.name, exc.message)
-            return _Active(config, None, None, error=exc)
-        kinds = {lv.version.kind for lv in loaded.values()}
-        return _Active(config, policy, kinds.pop(), _salt(config.salt, policy), loaded=loaded)
-
-    def _activate_stages(self, config: EndpointConfig) -> _Active:
-        try:
-            stages = parse_stages(config.params)
-        except ChampionError as exc:
-            return _Active(config, None, None, error=exc)
-        chain = tuple(
-            self._activate(self.endpoints.stage_config(config, stage.name)) for stage in stages
-        )
-        broken = next((active.error for active in chain if active.error is not None), None)
-        loaded = {key: lv for active in chain for key, lv in active.loaded.items()}
-        return _Active(
-            config, None, chain[-1].kind, error=broken, loaded=loaded, stages=stages, chain=chain
-        )
-
-    def status(self) -> dict[str, _Active]:
-        return dict(self._active)
-
-    def _endpoint(self, name: str) -> _Active:
-        active = self._active.get(name)
-        if active is None:
-            self.endpoints.get(name)  # raises NotFound with the known names
-            self.refresh(force=True)
-            active = self._active[name]
-        if active.error is not None:
-            self.metrics.errors.labels(name, active.error.code).inc()
-            raise active.error
-        return active
+    def status(self) -> dict[str, ActiveEndpoint]:
+        return self.active.status()
 
     # -- requests ------------------------------------------------------------------------
 
@@ -211,7 +124,7 @@ class ServingService:
     ) -> Answer:
         """Route ``instances`` through the endpoint's policy, or to ``version`` alone (one of
         the endpoint's versions; logged under the arm ``pinned``)."""
-        active = self._endpoint(endpoint)
+        active = self.active.get(endpoint)
         if active.kind == "ranker":
             raise InvalidInput(
                 f"Endpoint {endpoint!r} serves a ranker: call /v1/endpoints/{endpoint}/rank."
@@ -231,7 +144,7 @@ class ServingService:
     async def rank(
         self, endpoint: str, unit: str | None, k: int, context: dict[str, Any]
     ) -> Answer:
-        active = self._endpoint(endpoint)
+        active = self.active.get(endpoint)
         if active.kind != "ranker":
             raise InvalidInput(
                 f"Endpoint {endpoint!r} serves a {active.kind}: call "
@@ -242,7 +155,7 @@ class ServingService:
         return await self._serve(active, unit, context, k)
 
     async def _serve_stages(
-        self, active: _Active, unit: str | None, payload: Any, k: int | None
+        self, active: ActiveEndpoint, unit: str | None, payload: Any, k: int | None
     ) -> Answer:
         """Run the request through a pipeline endpoint's stages (see ``serving.chain``)."""
         context = current_request()
@@ -295,7 +208,7 @@ class ServingService:
 
     async def _serve(
         self,
-        active: _Active,
+        active: ActiveEndpoint,
         unit: str | None,
         payload: Any,
         k: int | None,
@@ -311,7 +224,7 @@ class ServingService:
 
     async def _route_and_call(
         self,
-        active: _Active,
+        active: ActiveEndpoint,
         unit: str | None,
         payload: Any,
         k: int | None,
@@ -319,7 +232,7 @@ class ServingService:
         stage: StageRecord | None = None,
     ) -> Answer:
         policy = active.policy
-        assert policy is not None  # _endpoint raised for endpoints that cannot serve
+        assert policy is not None  # active.get raised for endpoints that cannot serve
         name = active.config.name
         routing_started = time.perf_counter()
         context = current_request()
@@ -426,7 +339,7 @@ class ServingService:
             time.perf_counter() - answered,
         )
         for shadow in route.shadows:
-            self._start_shadow(active, route, shadow, request_id, unit, payload, k)
+            self.shadows.start(active, route, shadow, request_id, unit, payload, k)
         return Answer(request_id, name, served, route.arm, latency_ms, fallback_from)
 
     def _span(self, name: str) -> contextlib.AbstractContextManager[Span | None]:
@@ -452,7 +365,7 @@ class ServingService:
 
     async def _call_all(
         self,
-        active: _Active,
+        active: ActiveEndpoint,
         route: Route,
         versions: tuple[VersionKey, ...],
         unit: str | None,
@@ -501,7 +414,7 @@ class ServingService:
 
     async def _answer(
         self,
-        active: _Active,
+        active: ActiveEndpoint,
         key: VersionKey,
         call: _Call,
         timeout: float,
@@ -628,71 +541,25 @@ class ServingService:
             )
         return executor
 
-    # -- shadows -------------------------------------------------------------------------
-
-    def _start_shadow(
+    async def _call_shadow(
         self,
-        active: _Active,
+        active: ActiveEndpoint,
         route: Route,
         key: VersionKey,
-        request_id: str,
         unit: str | None,
         payload: Any,
         k: int | None,
-    ) -> None:
-        slots = self._shadow_slots.setdefault(key, threading.Semaphore(_SHADOW_IN_FLIGHT))
-        if not slots.acquire(blocking=False):
-            self.metrics.shadows_skipped.labels(
-                active.config.name, key.model, str(key.number)
-            ).inc()
-            return
-        task = asyncio.ensure_future(self._shadow(active, route, key, request_id, unit, payload, k))
-        self._shadow_tasks.add(task)
-
-        def _done(finished: asyncio.Future[None]) -> None:
-            self._shadow_tasks.discard(finished)
-            slots.release()
-
-        task.add_done_callback(_done)
-
-    async def _shadow(
-        self,
-        active: _Active,
-        route: Route,
-        key: VersionKey,
-        request_id: str,
-        unit: str | None,
-        payload: Any,
-        k: int | None,
-    ) -> None:
-        started = time.perf_counter()
-        outputs: Json = None
-        error = None
-        try:
-            call = self._bind(active.loaded[key], unit, payload, k)
-            timeout = route.timeout_seconds or self.timeout_seconds
-            result = await self._call(
-                active.config.name, active.loaded[key], call, timeout, arm=route.arm, role="shadow"
-            )
-            outputs = result if k is None else [[item, score] for item, score in result]
-        except ChampionError as exc:
-            error = exc.message
-        self.writer.submit(
-            ShadowEvent(
-                request_id=request_id,
-                endpoint=active.config.name,
-                model=key.model,
-                version=key.number,
-                outputs=outputs,
-                error=error,
-                latency_ms=(time.perf_counter() - started) * 1000.0,
-                at=self.clock.now(),
-            )
+    ) -> list[Json]:
+        """A shadow's call of ``key``: checked and timed out as a served call, never inline."""
+        loaded = active.loaded[key]
+        call = self._bind(loaded, unit, payload, k)
+        timeout = route.timeout_seconds or self.timeout_seconds
+        return await self._call(
+            active.config.name, loaded, call, timeout, arm=route.arm, role="shadow"
         )
 
     def close(self) -> None:
-        for task in list(self._shadow_tasks):
-            task.cancel()
+        self.shadows.close()
         for _, _, batcher in self._batchers.values():
             batcher.close()
         for executor in self._executors.values():
@@ -723,9 +590,3 @@ def _arm(route: Route) -> dict[str, str]:
         "champion.versions": ",".join(str(key) for key in route.calls),
         "champion.shadows": ",".join(str(key) for key in route.shadows),
     }
-
-
-def _salt(endpoint_salt: str, policy: Policy) -> str:
-    """Each experiment (set of versions) gets its own salt; ramping a share keeps it."""
-    versions = "+".join(sorted(str(key) for key in policy.versions()))
-    return hashlib.blake2b(f"{endpoint_salt}|{versions}".encode(), digest_size=8).hexdigest()
