@@ -82,7 +82,11 @@ class ShadowStats:
 def _window(
     query: sa.Select[Any], endpoint: str, start: datetime | None, end: datetime | None
 ) -> sa.Select[Any]:
-    query = query.where(predictions.c.endpoint == endpoint)
+    # Both rows name the endpoint: the shadow's lets the database start from the shadow rows,
+    # few beside the predictions (an endpoint without shadows reads none at all).
+    query = query.where(
+        (predictions.c.endpoint == endpoint) & (shadow_predictions.c.endpoint == endpoint)
+    )
     if start is not None:
         query = query.where(predictions.c.at >= start)
     if end is not None:

@@ -265,9 +265,13 @@ function showTimeline(t) {
 async function refreshExperiment() {
   const { experiments } = await champion.api("/v1/experiments");
   if (!experiments.some((x) => x.endpoint === NAME)) return;
-  showExperiment(await champion.api(`${BASE}/experiment`));
-  if (timelineAge >= 3) {
-    showTimeline(await champion.api(`${BASE}/experiment/timeline`, { points: 12 }));
+  const [report, timeline] = await Promise.all([
+    champion.api(`${BASE}/experiment`),
+    timelineAge >= 3 ? champion.api(`${BASE}/experiment/timeline`, { points: 12 }) : null,
+  ]);
+  showExperiment(report);
+  if (timeline !== null) {
+    showTimeline(timeline);
     timelineAge = 0;
   }
   timelineAge += 1;
@@ -277,14 +281,14 @@ let fresh = true;
 document.getElementById("window").addEventListener("change", () => { windows = new Map(); fresh = true; stageMovesAge = Infinity; });
 
 refreshNow = champion.every(5, async () => {
+  // Every call at once: the page waits for the slowest, not for their sum.
   const [endpoint, { history }, { comparisons }, total] = await Promise.all([
     champion.api(BASE), champion.api(`${BASE}/history`), champion.api(`${BASE}/interleaving`), champion.api(`${BASE}/stats`),
-    refreshExperiment(),
+    refreshExperiment(), loadWindows(fresh),
   ]).catch((error) => {
     if (error.status === 404) champion.missing(error.message);
     throw error;
   });
-  await loadWindows(fresh);
   fresh = false;
   const ranker = endpoint.kind === "ranker";
 
