@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from champion.evaluation.labels import label_summaries, score_of
+from champion.events.logged_rows import served_in
 from champion.events.tables import feedback, predictions, shadow_predictions
 
 __all__ = ["ShadowStats", "shadow_stats"]
@@ -84,14 +85,10 @@ def _window(
 ) -> sa.Select[Any]:
     # Both rows name the endpoint: the shadow's lets the database start from the shadow rows,
     # few beside the predictions (an endpoint without shadows reads none at all).
-    query = query.where(
-        (predictions.c.endpoint == endpoint) & (shadow_predictions.c.endpoint == endpoint)
+    narrowed: sa.Select[Any] = served_in(
+        query.where(shadow_predictions.c.endpoint == endpoint), endpoint, start, end
     )
-    if start is not None:
-        query = query.where(predictions.c.at >= start)
-    if end is not None:
-        query = query.where(predictions.c.at < end)
-    return query
+    return narrowed
 
 
 def _paired() -> sa.Select[Any]:

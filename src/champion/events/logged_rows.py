@@ -10,10 +10,11 @@ import sqlalchemy as sa
 
 from champion.events.tables import feedback, predictions, recorded, shadow_predictions
 
-__all__ = ["feedback_for", "joined_predictions", "shadow_pairs"]
+__all__ = ["feedback_for", "joined_predictions", "served_in", "shadow_pairs"]
 
 
-def _window(query: Any, endpoint: str, start: datetime | None, end: datetime | None) -> Any:
+def served_in(query: Any, endpoint: str, start: datetime | None, end: datetime | None) -> Any:
+    """``query`` narrowed to the predictions ``endpoint`` served in ``[start, end)``."""
     query = query.where(predictions.c.endpoint == endpoint)
     if start is not None:
         query = query.where(predictions.c.at >= start)
@@ -32,7 +33,7 @@ def joined_predictions(
     """Predictions with their feedback events, newest first."""
     rows = (
         conn.execute(
-            _window(sa.select(*recorded(predictions)), endpoint, start, end)
+            served_in(sa.select(*recorded(predictions)), endpoint, start, end)
             .order_by(predictions.c.at.desc())
             .limit(limit)
         )
@@ -62,7 +63,7 @@ def shadow_pairs(
 ) -> list[dict[str, Any]]:
     """Served outputs beside each shadow version's outputs (or error) for the same request."""
     p, s = predictions, shadow_predictions
-    query = _window(
+    query = served_in(
         sa.select(
             p.c.request_id,
             p.c.model,
