@@ -18,6 +18,7 @@ propensity of its own (log-normal around the base rate) and, for rankers, a pref
 from __future__ import annotations
 
 import asyncio
+import random
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from champion.clock import FixedClock
 from champion.events import FeedbackCommitter, FeedbackEvent, PredictionWriter, RollupFolder
 from champion.ids import time_ordered_id
 from champion.metrics import Metrics
+from champion.observability import RequestContext
 from champion.services import Services
 from champion.serving.runtime import Runtime
 from champion.serving.service import Answer, ServingService
@@ -381,6 +383,10 @@ class Rig:
             timedelta(seconds=settings.fold_lag_seconds),
             timedelta(seconds=settings.rollup_segment_seconds),
         )
+        # Request ids as the server makes them (time-ordered), but drawn from the simulated
+        # clock and a seeded generator: the coins of interleaving and bandits come from the
+        # id, so a run is the same run every time.
+        self.ids = random.Random(0)
         self.loop = asyncio.new_event_loop()
         self.writer.start()
         self.committer.start()
@@ -426,7 +432,11 @@ class Rig:
             served = []
             for unit, draw, at in visits:
                 self.clock.at = at
-                answer = await self.serving.predict(ENDPOINT, unit, [{"draw": draw}])
+                token = self._request(at).enter()
+                try:
+                    answer = await self.serving.predict(ENDPOINT, unit, [{"draw": draw}])
+                finally:
+                    RequestContext.leave(token)
                 served.append(_served(answer))
             return served
 
@@ -437,11 +447,19 @@ class Rig:
             served = []
             for unit, at in visits:
                 self.clock.at = at
-                answer = await self.serving.rank(ENDPOINT, unit, RANKED_ITEMS, {})
+                token = self._request(at).enter()
+                try:
+                    answer = await self.serving.rank(ENDPOINT, unit, RANKED_ITEMS, {})
+                finally:
+                    RequestContext.leave(token)
                 served.append(_served(answer))
             return served
 
         return self.loop.run_until_complete(run())
+
+    def _request(self, at: datetime) -> RequestContext:
+        milliseconds = int(at.timestamp() * 1000)
+        return RequestContext(f"{milliseconds:012x}7{self.ids.getrandbits(76):019x}")
 
     def feedback(self, events: Sequence[tuple[str, str | None, datetime]]) -> None:
         """Clicks ``(request id, item or None, time)``, committed as POST /v1/feedback does."""

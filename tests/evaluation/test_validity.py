@@ -192,8 +192,7 @@ def test_interleaving_with_half_the_units_preferring_each_ranker_declares_no_win
     """Half the units prefer each ranker (and click with position bias 1 / (1 + rank));
     activity is LogNormal(0, 2). At alpha = 0.01 the fixed-horizon test may name a winner
     in at most 2 of 20 runs; a valid test passes with probability
-    binom.cdf(2, 20, 0.01) = 0.999 (the coins of interleaving are drawn from each request's
-    id, so runs vary; benchmarks/validity.py runs the full-size null)."""
+    binom.cdf(2, 20, 0.01) = 0.999. (benchmarks/validity.py runs the full-size null.)"""
     scenario = SCENARIOS["interleave-split"].sized(
         units=100, mean_visits=3.0, hours=12, look_hours=12, min_sample=30, alpha=0.01
     )
@@ -232,8 +231,8 @@ def test_the_same_reranker_interleaved_with_itself_on_a_pipeline_stage_is_not_pr
     stage that interleaves the same re-ranker registered twice; half the units prefer each
     half of the items, activity LogNormal(0, 2), decided once at 25 interleaved units at
     alpha = 0.01. A valid test names a winner in at most 2 of 20 runs with probability
-    binom.cdf(2, 20, 0.01) = 0.999 (runs vary: the coins of interleaving are drawn from each
-    request's id). The full-size null at alpha = 0.05 is in benchmarks/validity.py."""
+    binom.cdf(2, 20, 0.01) = 0.999. The full-size null at alpha = 0.05 is in
+    benchmarks/validity.py."""
     scenario = SCENARIOS["stage-interleave-identical"].sized(
         units=80, hours=12, look_hours=12, min_sample=25, alpha=0.01
     )
