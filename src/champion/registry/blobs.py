@@ -1,4 +1,5 @@
-"""A version's files in the artifact store: stored all or none, collected when unreferenced.
+"""A version's files in the artifact store: stored all or none, collected when unreferenced,
+laid out again hash-checked.
 
 Blobs are shared: two versions with the same file hold one blob. So a blob is removed only
 when no live version refers to it, and a registration that fails half-way removes only the
@@ -7,7 +8,9 @@ blobs it added that nobody refers to, leaving the store as it found it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import shutil
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
@@ -15,10 +18,13 @@ import sqlalchemy as sa
 
 from champion.artifacts import ArtifactStore
 from champion.db import read
-from champion.errors import Unavailable
+from champion.errors import ArtifactTampered, NotFound, Unavailable
+from champion.registry.confinement import check_manifest_paths
+from champion.registry.entities import Version
+from champion.registry.manifest import Manifest
 from champion.registry.tables import versions
 
-__all__ = ["collect_garbage", "referenced", "restore_missing", "store_files"]
+__all__ = ["collect_garbage", "materialise", "referenced", "restore_missing", "store_files"]
 
 logger = logging.getLogger(__name__)
 
@@ -88,3 +94,49 @@ def restore_missing(store: ArtifactStore, folder: Path, files: dict[str, str]) -
     for relative, sha256 in files.items():
         if not store.exists(sha256):
             store.put(folder / relative)
+
+
+def materialise(store: ArtifactStore, version: Version, destination: Path) -> Path:
+    """Lay the version's files out under ``destination``, checking every sha256 on the way.
+
+    A blob that no longer hashes to what was recorded at registration is refused with the
+    name of the file, and nothing of the version is left behind.
+    """
+    # Checked again at load: a row written before paths were confined, or by hand, must
+    # not make a flavor read outside the files that were hashed.
+    check_manifest_paths(Manifest.model_validate(version.manifest), version.files)
+    destination.mkdir(parents=True, exist_ok=True)
+    try:
+        for relative, expected in sorted(version.files.items()):
+            target = destination / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.sha256()
+            try:
+                source = store.open(expected)
+            except NotFound as exc:
+                raise Unavailable(
+                    f"Version {version.key} cannot be loaded: blob sha256 {expected} (its "
+                    f"file {relative!r}) is missing from the artifact store. {exc.message} "
+                    "Every replica must use the same artifact store (one "
+                    "CHAMPION_ARTIFACTS_URL, or a shared CHAMPION_HOME/artifacts folder) as "
+                    "the process that registered it."
+                ) from None
+            except ArtifactTampered as exc:
+                raise ArtifactTampered(
+                    f"Version {version.key} failed its sha256 check on file {relative!r}: "
+                    f"{exc.message}"
+                ) from None
+            with source, open(target, "wb") as out:
+                while chunk := source.read(1024 * 1024):
+                    digest.update(chunk)
+                    out.write(chunk)
+            if digest.hexdigest() != expected:
+                raise ArtifactTampered(
+                    f"Version {version.key} failed its sha256 check on file {relative!r} "
+                    f"(expected {expected[:12]}…, got {digest.hexdigest()[:12]}…); it will "
+                    "not be served. Re-register the artifact."
+                )
+    except BaseException:
+        shutil.rmtree(destination, ignore_errors=True)
+        raise
+    return destination
