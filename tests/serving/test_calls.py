@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from champion.services import Services
 from tests.conftest import ModelFolders
+from tests.serving.gated import register_gated
 
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 TIMEOUTS = (
@@ -19,9 +20,7 @@ def test_a_version_that_does_not_answer_times_out_and_holds_only_its_own_threads
     served: Services, client: TestClient, model_folder: ModelFolders, tmp_path: Path
 ) -> None:
     gate = tmp_path / "gate-open"
-    held = model_folder("gated")
-    (held / "gate.txt").write_text(str(gate))
-    served.registry.register(held, model="held", actor="t", aliases_to_set=("champion",))
+    register_gated(served, model_folder, gate, "held", "champion")
     response = client.put(
         "/v1/endpoints/held",
         json={
