@@ -9,6 +9,11 @@ event loop (the request path's own work: the event writer's thread is not in it,
 processes on the host inflate it far less than wall time). Two checkouts compare by running
 this alternately with each one's sources first on the path:
 ``PYTHONPATH=src nice -n 10 .venv/bin/python benchmarks/service_predict.py``.
+
+With ``--count-calls N``, nothing is timed: the calls into champion's own functions that N
+requests make on the event loop's thread are counted, per request and per function. Unlike
+time, the count does not depend on the host, so it shows what a change adds to the request
+path exactly (a model call placed inline counts ``timed`` once more than one sent to threads).
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import orjson
@@ -30,7 +37,7 @@ BUILD = HERE / "build"
 sys.path.insert(0, str(HERE))
 
 
-async def measure(calls: int, rounds: int) -> dict[str, Any]:
+async def measure(calls: int, rounds: int, count_calls: int) -> dict[str, Any]:
     from hot_path import started_app
 
     import champion
@@ -40,6 +47,8 @@ async def measure(calls: int, rounds: int) -> dict[str, Any]:
     serving = app.state.champion.serving
     for _ in range(1000):  # warm: placement's first calls, metric series, caches
         await serving.predict("bench", "u1", instances)
+    if count_calls:
+        return await _count(serving, instances, count_calls)
     wall, cpu = [], []
     for _ in range(rounds):
         started, started_cpu = time.perf_counter(), time.thread_time()
@@ -58,14 +67,49 @@ async def measure(calls: int, rounds: int) -> dict[str, Any]:
     }
 
 
+async def _count(serving: Any, instances: Any, requests: int) -> dict[str, Any]:
+    import champion
+
+    home = str(Path(champion.__file__).parent)
+    counted: Counter[str] = Counter()
+
+    def profile(frame: FrameType, event: str, arg: object) -> None:
+        code = frame.f_code
+        if event == "call" and code.co_filename.startswith(home):
+            module = code.co_filename[len(home) + 1 : -3].replace("/", ".")
+            counted[f"{module}:{code.co_qualname}"] += 1
+
+    sys.setprofile(profile)
+    try:
+        for _ in range(requests):
+            await serving.predict("bench", "u1", instances)
+    finally:
+        sys.setprofile(None)
+    return {
+        "source": home,
+        "requests": requests,
+        "champion_calls_per_request": round(sum(counted.values()) / requests, 2),
+        "per_request": {
+            name: round(count / requests, 2) for name, count in sorted(counted.items())
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20_000, help="calls per round")
     parser.add_argument("--rounds", type=int, default=5, help="rounds; the best one is reported")
+    parser.add_argument(
+        "--count-calls",
+        type=int,
+        default=0,
+        metavar="N",
+        help="count champion's function calls over N requests instead of timing",
+    )
     args = parser.parse_args()
     if not (BUILD / "champion_model").exists():
         subprocess.run([sys.executable, str(HERE / "make_model.py"), "--no-mlflow"], check=True)
-    print(json.dumps(uvloop.run(measure(args.calls, args.rounds))))
+    print(json.dumps(uvloop.run(measure(args.calls, args.rounds, args.count_calls))))
     sys.stdout.flush()
     os._exit(0)  # the app's writer and loops are threads of this process: no need to wait
 

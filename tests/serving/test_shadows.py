@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from champion.events.tables import shadow_predictions
 from champion.services import Services
 from tests.conftest import ModelFolders
+from tests.serving.gated import register_gated
 
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 SKIPPED = 'champion_shadows_skipped_total{endpoint="churn",model="churn",version="2"}'
@@ -36,9 +37,7 @@ def test_a_shadow_past_its_calls_in_flight_is_skipped_and_counted_until_one_ends
     served: Services, client: TestClient, model_folder: ModelFolders, tmp_path: Path
 ) -> None:
     gate = tmp_path / "gate-open"
-    challenger = model_folder("gated")
-    (challenger / "gate.txt").write_text(str(gate))
-    served.registry.register(challenger, model="churn", actor="t", aliases_to_set=("challenger",))
+    register_gated(served, model_folder, gate, "churn", "challenger")
     response = client.put(
         "/v1/endpoints/churn",
         json={

@@ -2,7 +2,8 @@
 
 :class:`ServingService` is the transport-agnostic request path the HTTP API calls
 (:mod:`champion.serving.service`); it serves the endpoints of the active endpoint table
-(:mod:`champion.serving.active`) and starts their shadow calls (:mod:`champion.serving.shadows`).
+(:mod:`champion.serving.active`), calls their versions through :mod:`champion.serving.calls`
+and starts their shadow calls (:mod:`champion.serving.shadows`).
 The routing policies are in :mod:`champion.serving.policies`.
 
 The names below are imported on first use, so that importing one small module of this

@@ -76,7 +76,7 @@ _Waiting = tuple[list[dict[str, Any]], "asyncio.Future[list[Json]]"]
 class Batcher:
     """Gathers the rows of concurrent requests to one version and calls ``call`` once.
 
-    ``call`` runs a model call (with the service's timeout, placement and failure counts)
+    ``call`` runs a model call (with the version calls' timeout, placement and failure counts)
     and returns one output per row. Lives on one event loop.
     """
 

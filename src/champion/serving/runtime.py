@@ -1,4 +1,8 @@
-"""Loaded versions: verified against their sha256, loaded once per process, called safely."""
+"""Loaded versions: verified against their sha256, loaded once per process.
+
+Calling them (in their own threads, with a timeout, failures counted) is
+:mod:`champion.serving.calls`'s job.
+"""
 
 from __future__ import annotations
 

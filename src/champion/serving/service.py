@@ -2,26 +2,24 @@
 
 Transport-agnostic: the HTTP API and tests call these methods directly. Which endpoints serve
 what is the active endpoint table's (:mod:`champion.serving.active`); shadow calls run off the
-response path in :mod:`champion.serving.shadows`. This module calls the versions a request is
-routed to (inline or in each version's threads, alone or batched), falls back, counts and
-times them, and logs the prediction event.
+response path in :mod:`champion.serving.shadows`; one version's call (inline or in its
+threads, alone or batched, with its timeout) is made by :mod:`champion.serving.calls`. This
+module calls the versions a request is routed to, falls back, counts and times the request,
+and logs the prediction event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from champion.clock import Clock
-from champion.errors import ChampionError, InvalidInput, ModelFailed, NotFound
+from champion.errors import ChampionError, InvalidInput, NotFound
 from champion.events import PredictionEvent, PredictionWriter, ShownItem
 from champion.ids import time_ordered_id
 from champion.metrics import Metrics
@@ -29,13 +27,13 @@ from champion.observability import Tracing, current_request
 from champion.registry import Registry, VersionKey
 from champion.serving.active import ActiveEndpoint, ActiveEndpoints
 from champion.serving.assignment import bucket
-from champion.serving.batching import Batcher, Batching
+from champion.serving.calls import VersionCalls
 from champion.serving.chain import ChainRequest, StageAnswer, StageRecord, run_stages
 from champion.serving.draws import RequestRandom
 from champion.serving.endpoints import Endpoints
 from champion.serving.placement import CallPlacement
 from champion.serving.policies import Assignment, Route, Served, single_answer
-from champion.serving.runtime import LoadedVersion, Runtime
+from champion.serving.runtime import Runtime
 from champion.serving.shadows import Shadows
 from champion.serving.timing import StageTimings
 from champion.types import Instance, Json
@@ -44,8 +42,6 @@ __all__ = ["Answer", "ServingService"]
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
-
-logger = logging.getLogger("champion.serving")
 
 _NO_SPAN = contextlib.nullcontext(None)  # reusable: enters and leaves without state
 
@@ -87,17 +83,33 @@ class ServingService:
         self.writer = writer
         self.metrics = metrics
         self.clock = clock
-        self.timeout_seconds = timeout_seconds
-        self.threads_per_version = threads_per_version
         self.tracing = tracing
-        self.placement = CallPlacement(inline_call_seconds)
-        # Each version gets its own threads: a hanging challenger can only block itself.
-        self._executors: dict[VersionKey, ThreadPoolExecutor] = {}
+        self.calls = VersionCalls(
+            metrics,
+            CallPlacement(inline_call_seconds),
+            timeout_seconds=timeout_seconds,
+            threads_per_version=threads_per_version,
+            tracing=tracing,
+        )
         self.active = ActiveEndpoints(engine, registry, endpoints, runtime, metrics)
-        self.shadows = Shadows(writer, metrics, clock, self._call_shadow)
+        self.shadows = Shadows(writer, metrics, clock, self.calls.shadow)
         self._metric_series: dict[tuple[str, VersionKey, str], tuple[Any, Any]] = {}
-        self._batchers: dict[tuple[str, VersionKey], tuple[Batching, float, Batcher]] = {}
         self.stages = StageTimings()
+
+    # The version calls' settings, read here as before they had a module of their own.
+
+    @property
+    def timeout_seconds(self) -> float:
+        """Seconds a version's call may take when its route sets no timeout."""
+        return self.calls.timeout_seconds
+
+    @property
+    def threads_per_version(self) -> int:
+        return self.calls.threads_per_version
+
+    @property
+    def placement(self) -> CallPlacement:
+        return self.calls.placement
 
     # -- state ---------------------------------------------------------------------------
 
@@ -374,36 +386,37 @@ class ServingService:
         role: str = "served",
     ) -> tuple[dict[VersionKey, list[Json]], dict[VersionKey, ChampionError]]:
         """Call ``versions`` concurrently; return their outputs and their failures."""
+        calls = self.calls
         outputs: dict[VersionKey, list[Json]] = {}
         failed: dict[VersionKey, ChampionError] = {}
-        calls = []
+        bound = []
         for key in versions:
             try:
-                calls.append((key, self._bind(active.loaded[key], unit, payload, k)))
+                bound.append((key, calls.bind(active.loaded[key], unit, payload, k)))
             except InvalidInput as exc:
                 # The answering version's signature decides what is bad input; another
                 # version refusing the same input is that version's failure.
                 if key == route.fallback or route.fallback is None:
                     raise
                 failed[key] = exc
-                self._count_failure(active.config.name, key, "input")
-        timeout = route.timeout_seconds or self.timeout_seconds
+                calls.count_failure(active.config.name, key, "input")
+        timeout = route.timeout_seconds or calls.timeout_seconds
         results: list[Any]
-        if len(calls) == 1:  # the common case: no gather, one task fewer per request
-            key, call = calls[0]
+        if len(bound) == 1:  # the common case: no gather, one task fewer per request
+            key, call = bound[0]
             try:
-                results = [await self._answer(active, key, call, timeout, route.arm, role, True)]
+                results = [await calls.answer(active, key, call, timeout, route.arm, role, True)]
             except ChampionError as exc:
                 results = [exc]
         else:
             results = await asyncio.gather(
                 *(
-                    self._answer(active, key, call, timeout, route.arm, role, False)
-                    for key, call in calls
+                    calls.answer(active, key, call, timeout, route.arm, role, False)
+                    for key, call in bound
                 ),
                 return_exceptions=True,
             )
-        for (key, _), result in zip(calls, results, strict=True):
+        for (key, _), result in zip(bound, results, strict=True):
             if isinstance(result, ChampionError):
                 failed[key] = result
             elif isinstance(result, BaseException):
@@ -412,176 +425,10 @@ class ServingService:
                 outputs[key] = result
         return outputs, failed
 
-    async def _answer(
-        self,
-        active: ActiveEndpoint,
-        key: VersionKey,
-        call: _Call,
-        timeout: float,
-        arm: str,
-        role: str,
-        may_inline: bool,
-    ) -> list[Json]:
-        """The call's outputs: alone, or as part of a batch when the endpoint batches."""
-        batching = active.config.batching
-        if batching is None or call.rows is None:
-            loaded = active.loaded[key]
-            return await self._call(
-                active.config.name, loaded, call, timeout, may_inline=may_inline, arm=arm, role=role
-            )
-        batcher = self._batcher(active.config.name, active.loaded[key], batching, timeout)
-        return await batcher.predict(call.rows)
-
-    def _batcher(
-        self, endpoint: str, loaded: LoadedVersion, batching: Batching, timeout: float
-    ) -> Batcher:
-        key = (endpoint, loaded.version.key)
-        found = self._batchers.get(key)
-        if found is not None and found[:2] == (batching, timeout):
-            return found[2]
-
-        labels = (endpoint, key[1].model, str(key[1].number))
-        calls, carried = (
-            self.metrics.batched_calls.labels(*labels),
-            self.metrics.batched_rows.labels(*labels),
-        )
-
-        async def call(rows: list[dict[str, Any]]) -> list[Json]:
-            calls.inc()
-            carried.inc(len(rows))
-            batch = _Call(lambda: loaded.model.predict(rows), len(rows))
-            return await self._call(endpoint, loaded, batch, timeout, may_inline=True, role="batch")
-
-        batcher = Batcher(batching, call)
-        self._batchers[key] = (batching, timeout, batcher)
-        if found is not None:
-            found[2].close()
-        return batcher
-
-    def _bind(self, loaded: LoadedVersion, unit: str | None, payload: Any, k: int | None) -> _Call:
-        if k is None:
-            rows = loaded.check_inputs(payload)
-            return _Call(lambda: loaded.model.predict(rows), len(rows), rows)
-        context = loaded.check_inputs([payload])[0] if loaded.check_inputs.fields else payload
-        return _Call(lambda: loaded.model.rank(unit, context, k), 1)
-
-    async def _call(
-        self,
-        endpoint: str,
-        loaded: LoadedVersion,
-        call: _Call,
-        timeout: float,
-        *,
-        may_inline: bool = False,
-        arm: str = "",
-        role: str = "served",
-    ) -> list[Json]:
-        """Run ``call`` inline when the placement says so (only calls a response waits for:
-        a shadow's would hold up every other request), else in the version's threads.
-
-        Traced, a span ``champion.call`` per call says which version ran, in which arm, and
-        its ``role``: ``served`` (the answer waits for it), ``fallback``, ``shadow``, or ``batch``
-        (the requests of a batch wait for it)."""
-        if self.tracing is None:
-            return await self._run(endpoint, loaded, call, timeout, may_inline)
-        with self.tracing.span("champion.call") as span:
-            span.set_attributes(
-                {
-                    "champion.endpoint": endpoint,
-                    "champion.version": str(loaded.version.key),
-                    "champion.arm": arm,
-                    "champion.role": role,
-                }
-            )
-            return await self._run(endpoint, loaded, call, timeout, may_inline)
-
-    async def _run(
-        self,
-        endpoint: str,
-        loaded: LoadedVersion,
-        call: _Call,
-        timeout: float,
-        may_inline: bool,
-    ) -> list[Json]:
-        key = loaded.version.key
-        try:
-            if (
-                may_inline
-                and loaded.model.pure_compute
-                and self.placement.inline(key, call.instances)
-            ):
-                result, seconds = call.timed()
-            else:
-                loop = asyncio.get_running_loop()
-                # asyncio.timeout, unlike wait_for, wraps no extra task around the call.
-                async with asyncio.timeout(timeout):
-                    result, seconds = await loop.run_in_executor(self._executor(key), call.timed)
-            self.placement.observe(key, call.instances, seconds)
-            return result
-        except TimeoutError:
-            self._count_failure(endpoint, key, "timeout")
-            raise ModelFailed(f"Version {key} did not answer within {timeout:g} s.") from None
-        except ChampionError:
-            self._count_failure(endpoint, key, "error")
-            raise
-        except Exception as exc:
-            self._count_failure(endpoint, key, "error")
-            logger.exception("Version %s failed", key)
-            raise ModelFailed(f"Version {key} failed: {type(exc).__name__}: {exc}") from None
-
-    def _count_failure(self, endpoint: str, key: VersionKey, reason: str) -> None:
-        self.metrics.version_failures.labels(endpoint, key.model, str(key.number), reason).inc()
-
-    def _executor(self, key: VersionKey) -> ThreadPoolExecutor:
-        executor = self._executors.get(key)
-        if executor is None:
-            executor = self._executors.setdefault(
-                key,
-                ThreadPoolExecutor(self.threads_per_version, thread_name_prefix=f"champion-{key}"),
-            )
-        return executor
-
-    async def _call_shadow(
-        self,
-        active: ActiveEndpoint,
-        route: Route,
-        key: VersionKey,
-        unit: str | None,
-        payload: Any,
-        k: int | None,
-    ) -> list[Json]:
-        """A shadow's call of ``key``: checked and timed out as a served call, never inline."""
-        loaded = active.loaded[key]
-        call = self._bind(loaded, unit, payload, k)
-        timeout = route.timeout_seconds or self.timeout_seconds
-        return await self._call(
-            active.config.name, loaded, call, timeout, arm=route.arm, role="shadow"
-        )
-
     def close(self) -> None:
+        """Cancel the shadow calls, close the batchers, shut the versions' threads down."""
         self.shadows.close()
-        for _, _, batcher in self._batchers.values():
-            batcher.close()
-        for executor in self._executors.values():
-            executor.shutdown(wait=False, cancel_futures=True)
-
-
-@dataclass(frozen=True)
-class _Call:
-    """A bound model call and how many instances it carries."""
-
-    run: Callable[[], Any]
-    instances: int
-    rows: list[dict[str, Any]] | None = None  # a prediction's checked rows (batching joins them)
-
-    def timed(self) -> tuple[list[Json], float]:
-        # The CPU time of the thread that ran it: in a thread, the hand-off and the wait for
-        # the GIL are not the model's; on a busy host, neither is the time the process sat
-        # descheduled. Wall time there sent quick models to the threads exactly when the
-        # hand-off costs most (32 concurrent calls on a loaded 2-core host: most of them).
-        started = time.thread_time()
-        result: list[Json] = self.run()
-        return result, time.thread_time() - started
+        self.calls.close()
 
 
 def _arm(route: Route) -> dict[str, str]:

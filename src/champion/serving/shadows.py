@@ -37,7 +37,8 @@ ShadowCall = Callable[
 class Shadows:
     """The shadow calls of every endpoint: started, limited per version, logged, closed.
 
-    ``call`` runs one version's call: the request path's, so a shadow's input is checked and
+    ``call`` runs one version's call (the service gives its version calls'
+    :meth:`~champion.serving.calls.VersionCalls.shadow`), so a shadow's input is checked and
     its call timed out as a served call's are (always in the version's threads, never on the
     event loop, where it would hold up every other request)."""
 
