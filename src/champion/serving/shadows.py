@@ -68,7 +68,9 @@ class Shadows:
     ) -> None:
         """Start the shadow call of ``key`` on the request, or skip it if too many are in
         flight."""
-        slots = self._slots.setdefault(key, threading.Semaphore(_IN_FLIGHT))
+        slots = self._slots.get(key)
+        if slots is None:  # a semaphore per version, made once, not on every shadowed request
+            slots = self._slots.setdefault(key, threading.Semaphore(_IN_FLIGHT))
         if not slots.acquire(blocking=False):
             self.metrics.shadows_skipped.labels(
                 active.config.name, key.model, str(key.number)
