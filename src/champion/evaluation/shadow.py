@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from champion.evaluation.labels import label_summaries, score_of
-from champion.events.logged_rows import served_in
+from champion.events.logged_rows import shadowed_in
 from champion.events.tables import feedback, predictions, shadow_predictions
 
 __all__ = ["ShadowStats", "shadow_stats"]
@@ -80,17 +80,6 @@ class ShadowStats:
         }
 
 
-def _window(
-    query: sa.Select[Any], endpoint: str, start: datetime | None, end: datetime | None
-) -> sa.Select[Any]:
-    # Both rows name the endpoint: the shadow's lets the database start from the shadow rows,
-    # few beside the predictions (an endpoint without shadows reads none at all).
-    narrowed: sa.Select[Any] = served_in(
-        query.where(shadow_predictions.c.endpoint == endpoint), endpoint, start, end
-    )
-    return narrowed
-
-
 def _paired() -> sa.Select[Any]:
     p, s = predictions, shadow_predictions
     return sa.select().select_from(p.join(s, s.c.request_id == p.c.request_id))
@@ -102,7 +91,7 @@ def shadow_stats(
     """Per served and shadow version pair, over requests served in ``[start, end)``."""
     p, s = predictions, shadow_predictions
     groups = conn.execute(
-        _window(
+        shadowed_in(
             _paired()
             .add_columns(
                 s.c.model,
@@ -129,10 +118,10 @@ def shadow_stats(
         answered = pair & s.c.error.is_(None)
 
         def latency(column: sa.Column[Any], q: float, where: Any = answered) -> float | None:
-            query = _window(_paired().add_columns(column).where(where), endpoint, start, end)
+            query = shadowed_in(_paired().add_columns(column).where(where), endpoint, start, end)
             return _nearest_rank(conn, query, q)
 
-        compared = _compare(conn, _window(_paired(), endpoint, start, end).where(answered))
+        compared = _compare(conn, shadowed_in(_paired(), endpoint, start, end).where(answered))
         found.append(
             ShadowStats(
                 model=g.model,

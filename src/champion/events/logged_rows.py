@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from champion.events.tables import feedback, predictions, recorded, shadow_predictions
 
-__all__ = ["feedback_for", "joined_predictions", "served_in", "shadow_pairs"]
+__all__ = ["feedback_for", "joined_predictions", "served_in", "shadow_pairs", "shadowed_in"]
 
 
 def served_in(query: Any, endpoint: str, start: datetime | None, end: datetime | None) -> Any:
@@ -21,6 +21,15 @@ def served_in(query: Any, endpoint: str, start: datetime | None, end: datetime |
     if end is not None:
         query = query.where(predictions.c.at < end)
     return query
+
+
+def shadowed_in(query: Any, endpoint: str, start: datetime | None, end: datetime | None) -> Any:
+    """``query`` over predictions joined to their shadow rows, narrowed as :func:`served_in`.
+
+    Both rows name the endpoint: the shadow's lets the database start from the shadow rows,
+    few beside the predictions (an endpoint without shadows reads none at all).
+    """
+    return served_in(query.where(shadow_predictions.c.endpoint == endpoint), endpoint, start, end)
 
 
 def joined_predictions(
@@ -63,7 +72,7 @@ def shadow_pairs(
 ) -> list[dict[str, Any]]:
     """Served outputs beside each shadow version's outputs (or error) for the same request."""
     p, s = predictions, shadow_predictions
-    query = served_in(
+    query = shadowed_in(
         sa.select(
             p.c.request_id,
             p.c.model,
