@@ -84,17 +84,23 @@ def fold(
     """
     cutoff = now - lag
     total = 0
-    while True:
-        if isinstance(target, sa.Engine):
-            with write(target) as conn:
-                done = _fold_batch(conn, cutoff, batch, segment)
-        else:
-            done = _fold_batch(target, cutoff, batch, segment)
-        if done == 0:
-            return total
-        total += done
-        if progress is not None:
-            progress(done)
+    # Late feedback once, before the new requests: those take their own feedback with them,
+    # so none of theirs is late within this pass. Looking for late feedback before every
+    # batch would walk all the unfolded feedback each time, which after a bulk load is the
+    # feedback of every request not folded yet (quadratic in the backlog).
+    for step in (_fold_late, _fold_fresh):
+        while True:
+            if isinstance(target, sa.Engine):
+                with write(target) as conn:
+                    done = step(conn, cutoff, batch, segment)
+            else:
+                done = step(target, cutoff, batch, segment)
+            if done == 0:
+                break
+            total += done
+            if progress is not None:
+                progress(done)
+    return total
 
 
 def backlog(conn: sa.Connection) -> int:
@@ -152,11 +158,10 @@ def rebuild(
     return fold(engine, now, lag=lag, progress=advance, segment=segment)
 
 
-def _fold_batch(conn: sa.Connection, cutoff: datetime, batch: int, segment: timedelta) -> int:
+def _fold_late(conn: sa.Connection, cutoff: datetime, batch: int, segment: timedelta) -> int:
+    """Feedback that arrived once its request was folded, added as a delta."""
     p, f = predictions, feedback
     conn.info.pop("champion_pending_facts", None)  # what reads computed before this pass
-    locking = conn.dialect.name == "postgresql"
-    # Late feedback first: requests folded by this same batch take their feedback below.
     late = (
         sa.select(f.c.event_id, f.c.request_id, p.c.at)
         .join(p, p.c.request_id == f.c.request_id)
@@ -164,43 +169,55 @@ def _fold_batch(conn: sa.Connection, cutoff: datetime, batch: int, segment: time
         .order_by(f.c.received_at)
         .limit(batch)
     )
-    if locking:
+    if conn.dialect.name == "postgresql":
         # Locks the request too: two passes adding deltas to one request at once would each
         # count the same change.
         late = late.with_for_update(skip_locked=True)
-    late_events = conn.execute(late).all()
-    events = [event_id for event_id, _, _ in late_events]
+    found = conn.execute(late).all()
+    if not found:
+        return 0
+    events = [event_id for event_id, _, _ in found]
     facts = Facts()
-    if late_events:
-        requests = sorted({request_id for _, request_id, _ in late_events})
-        within = _span([at for _, _, at in late_events])
-        raw = load_raw(conn, requests, events=set(events), within=within)
-        _facts(conn, raw, facts, delta=True, segment=segment)
+    requests = sorted({request_id for _, request_id, _ in found})
+    raw = load_raw(conn, requests, events=set(events), within=_span([at for _, _, at in found]))
+    _facts(conn, raw, facts, delta=True, segment=segment)
+    _store(conn, facts)
+    _mark_feedback_folded(conn, events)
+    return len(events)
+
+
+def _fold_fresh(conn: sa.Connection, cutoff: datetime, batch: int, segment: timedelta) -> int:
+    """Requests older than ``cutoff`` not folded yet, each with all its feedback so far."""
+    p = predictions
+    conn.info.pop("champion_pending_facts", None)
     fresh = (
         sa.select(p.c.request_id, p.c.at)
         .where(sa.not_(p.c.folded) & (p.c.at < cutoff))
         .order_by(p.c.at)
         .limit(batch)
     )
-    if locking:
+    if conn.dialect.name == "postgresql":
         fresh = fresh.with_for_update(skip_locked=True)
     found = conn.execute(fresh).all()
-    requests = [request_id for request_id, _ in found]
-    if requests:
-        within = _span([at for _, at in found])
-        raw = load_raw(conn, requests, within=within)
-        _facts(conn, raw, facts, delta=False, segment=segment)
-        events += [e["event_id"] for _, _, feedback_rows in raw for e in feedback_rows]
-    if not late_events and not requests:
+    if not found:
         return 0
+    requests = [request_id for request_id, _ in found]
+    within = _span([at for _, at in found])
+    raw = load_raw(conn, requests, within=within)
+    facts = Facts()
+    _facts(conn, raw, facts, delta=False, segment=segment)
     _store(conn, facts)
-    dialect = conn.dialect.name
-    if requests:
-        listed = among(dialect, p.c.request_id, requests)
-        conn.execute(p.update().where(listed, p.c.at.between(*within)).values(folded=True))
-    if events:
-        conn.execute(f.update().where(among(dialect, f.c.event_id, events)).values(folded=True))
+    listed = among(conn.dialect.name, p.c.request_id, requests)
+    conn.execute(p.update().where(listed, p.c.at.between(*within)).values(folded=True))
+    events = [e["event_id"] for _, _, feedback_rows in raw for e in feedback_rows]
+    _mark_feedback_folded(conn, events)
     return len(requests) + len(events)
+
+
+def _mark_feedback_folded(conn: sa.Connection, events: list[str]) -> None:
+    if events:
+        update = feedback.update().where(among(conn.dialect.name, feedback.c.event_id, events))
+        conn.execute(update.values(folded=True))
 
 
 def _span(times: Sequence[datetime]) -> tuple[datetime, datetime]:
