@@ -147,6 +147,12 @@ def rebuild(
         total = backlog(conn) + int(
             conn.execute(sa.select(sa.func.count()).select_from(feedback)).scalar_one()
         )
+    if engine.dialect.name == "postgresql":
+        # Every row just changed its flag: with the statistics of before (all folded) the
+        # planner sorts the whole backlog for each batch (0.8 s a batch at 10^6 rows)
+        # instead of reading the unfolded rows' index in order (17 ms).
+        with write(engine) as conn:
+            conn.execute(sa.text("ANALYZE predictions, feedback"))
     done = 0
 
     def advance(rows: int) -> None:
