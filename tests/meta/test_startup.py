@@ -86,3 +86,10 @@ def test_champions_names_load_on_first_use() -> None:
     )
     assert printed.splitlines() == ["champion.errors False", "champion.client.client True"]
     assert "champion.services" not in modules
+
+
+def test_the_server_loads_no_http_client() -> None:
+    # Only a webhook alert and a diagnosis's look-up of the newest packages call out: a server
+    # that does neither starts without httpx.
+    modules, _ = _loaded_by("import sys\nfrom champion.api import create_app")
+    assert "httpx" not in modules
