@@ -1,7 +1,8 @@
-"""The command line and ``import champion`` load only what they use, so a command starts in a
-fraction of a second (benchmarks/cli_startup.py times it): ``--help`` of every command shows
-without SciPy, pandas, the database, the HTTP stack or any of champion's services, and each
-command imports what it needs when it runs."""
+"""The command line loads only what it uses, so a command starts in a fraction of a second
+(benchmarks/cli_startup.py times it): ``--help`` of every command shows without SciPy, pandas,
+the database, the server or any of champion's services, and each command imports what it needs
+when it runs. ``import champion`` brings its public names (the client, the settings,
+save_model) and nothing heavier."""
 
 from __future__ import annotations
 
@@ -12,17 +13,17 @@ import sys
 from tests.meta.test_layers import LAYERS
 
 HEAVY = (
-    "alembic", "fastapi", "httpx", "numpy", "pandas", "plotly", "scipy", "sklearn", "sqlalchemy",
-    "uvicorn",
+    "alembic", "fastapi", "numpy", "pandas", "plotly", "scipy", "sklearn", "sqlalchemy", "uvicorn",
 )  # fmt: skip
 DOMAIN = sorted(
     LAYERS["assembly"]
     | LAYERS["services"]
     | LAYERS["storage"]
-    | (LAYERS["interfaces"] - {"champion", "__main__", "cli"})
+    | (LAYERS["interfaces"] - {"champion", "__main__", "cli", "client", "saving"})
 )
 """champion's packages and modules a command's --help must not need: services, storage, their
-assembly, the server, the client and the dashboard."""
+assembly, the server and the dashboard (the client and save_model are the root package's own
+names, which ``import champion`` brings)."""
 
 _EVERY_HELP = """
 import sys
@@ -69,27 +70,9 @@ def test_every_commands_help_loads_nothing_heavy() -> None:
 def test_importing_the_command_line_loads_nothing_heavy() -> None:
     modules, _ = _loaded_by("import sys, champion.cli.main")
     assert _heavy(modules) == []
-    assert "pydantic" not in modules  # the settings load when a command reads them
 
 
-def test_importing_champion_loads_only_champion() -> None:
-    modules, _ = _loaded_by("import sys, champion")
-    assert [m for m in modules if m.split(".")[0] == "champion"] == ["champion"]
-    assert _heavy(modules) == [] and "pydantic" not in modules
-
-
-def test_champions_names_load_on_first_use() -> None:
-    modules, printed = _loaded_by(
-        "import sys, champion\n"
-        "print(champion.ChampionError.__module__, 'httpx' in sys.modules)\n"
-        "print(champion.Client.__module__, 'httpx' in sys.modules)"
-    )
-    assert printed.splitlines() == ["champion.errors False", "champion.client.client True"]
-    assert "champion.services" not in modules
-
-
-def test_the_server_loads_no_http_client() -> None:
-    # Only a webhook alert and a diagnosis's look-up of the newest packages call out: a server
-    # that does neither starts without httpx.
-    modules, _ = _loaded_by("import sys\nfrom champion.api import create_app")
-    assert "httpx" not in modules
+def test_importing_champion_loads_its_names_and_nothing_heavy() -> None:
+    modules, printed = _loaded_by("import sys, champion\nprint(champion.Client.__module__)")
+    assert printed == "champion.client.client"
+    assert _heavy(modules) == [] and "champion.services" not in modules
