@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import sqlalchemy as sa
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from champion.cli.common import console, open_services
-from champion.db import read, write
-from champion.events import Compaction, CompactionReport, Retention, RetentionReport
-from champion.events.retention import describe_keep
-from champion.events.retention_status import oldest_kept
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from champion.events import Compaction, CompactionReport, Retention, RetentionReport
+
+# The event log (SQLAlchemy) is imported by the commands that use it, when they run.
 
 __all__ = ["admin_app"]
 
@@ -48,6 +50,9 @@ def retention(
 
 
 def _retain(engine: sa.Engine, pass_: Retention, *, dry_run: bool) -> None:
+    from champion.db import read
+    from champion.events.retention_status import oldest_kept
+
     plan = pass_.plan()
     if dry_run:
         _show(pass_, plan, "Retention dry run: rows that would be deleted now")
@@ -90,6 +95,8 @@ def _bar() -> Progress:
 
 
 def _show(pass_: Retention, report: RetentionReport, title: str) -> None:
+    from champion.events.retention import describe_keep
+
     table = Table("table", "kept for", "deleted before", "rows", title=title)
     for name, rows in report.deleted.items():
         owner = name if name in pass_.keep else "predictions"
@@ -108,6 +115,8 @@ def _show(pass_: Retention, report: RetentionReport, title: str) -> None:
 
 
 def _show_compaction(compaction: Compaction, report: CompactionReport, title: str) -> None:
+    from champion.events.retention import describe_keep
+
     assert compaction.keep is not None  # only shown when compaction is on
     cutoff = report.cutoff.isoformat(timespec="seconds") if report.cutoff else "-"
     table = Table("table", "kept per unit for", "segments ended before", "rows", title=title)
@@ -135,6 +144,7 @@ def rebuild_aggregates(
 ) -> None:
     """Recompute the rollups that reports read from the raw prediction and feedback rows
     (after an upgrade, or to repair them); reports stay right while it runs."""
+    from champion.db import write
     from champion.events.rollups import rebuild
 
     columns = (

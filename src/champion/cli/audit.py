@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 from rich.padding import Padding
 from rich.text import Text
 
-from champion import audit as audit_log
 from champion.cli.common import console, open_services
-from champion.clock import SystemClock, as_utc
-from champion.db import read
 from champion.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from champion.audit import AuditRecord
+
+# The audit log (SQLAlchemy) is imported by the command, when it runs.
 
 __all__ = ["audit", "details_text", "parse_time", "show_record"]
 
@@ -34,6 +36,8 @@ def parse_time(option: str, text: str, now: datetime) -> datetime:
     >>> parse_time("--since", "2h", datetime(2026, 1, 1, 12, tzinfo=UTC)).hour
     10
     """
+    from champion.clock import as_utc
+
     relative = _RELATIVE.match(text.strip())
     if relative:
         amount, unit = relative.groups()
@@ -68,6 +72,10 @@ def audit(
 
     The newest records (at most LIMIT) are shown, newest first unless --oldest-first.
     """
+    from champion import audit as audit_log
+    from champion.clock import SystemClock
+    from champion.db import read
+
     now = SystemClock().now()
     with open_services() as services, read(services.engine) as conn:
         records = audit_log.list_audit(
@@ -87,7 +95,7 @@ def audit(
         console.print("No audit records match.")
 
 
-def show_record(record: audit_log.AuditRecord, *, full: bool = False) -> None:
+def show_record(record: AuditRecord, *, full: bool = False) -> None:
     """One record as a short paragraph, readable at any terminal width:
     ``#id  when  who  action  target``, then why, then the details."""
     head = Text.assemble(

@@ -7,11 +7,13 @@ import getpass
 import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from champion.services import Services
-from champion.settings import Settings
+if TYPE_CHECKING:
+    from champion.services import Services
+    from champion.settings import Settings
 
 __all__ = ["actor", "console", "open_services", "status", "stderr"]
 
@@ -35,6 +37,11 @@ def status(message: str) -> AbstractContextManager[object]:
 
 @contextmanager
 def open_services(settings: Settings | None = None) -> Iterator[Services]:
+    # Imported here, by the commands that open them: --help and the commands that only call a
+    # server never load the database, the registry or SciPy.
+    from champion.services import Services
+    from champion.settings import Settings
+
     services = Services.open(settings or Settings())
     try:
         yield services

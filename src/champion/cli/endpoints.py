@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-import yaml
 from rich.table import Table
 from rich.text import Text
 
 from champion.cli.common import actor, console, open_services
 from champion.cli.render import print_table
-from champion.db import read
 from champion.errors import InvalidInput
-from champion.events import version_stats
-from champion.periods import resolve_window
-from champion.serving.endpoints import KEEP, EndpointConfig
-from champion.serving.stages import STAGES, parse_stages, stage_endpoint
+
+if TYPE_CHECKING:
+    from champion.serving.endpoints import EndpointConfig
+
+# Serving and the event log are imported by the commands that use them, when they run.
 
 __all__ = ["endpoints_app"]
 
@@ -62,6 +61,8 @@ def set_endpoint(
     ] = False,
 ) -> None:
     """Create or change endpoint NAME (running servers follow within a second)."""
+    from champion.serving.stages import STAGES
+
     batching = _batching(max_batch_size, max_batch_wait_ms, no_batching)
     params: dict[str, Any] = {}
     if stages is not None:
@@ -93,6 +94,8 @@ def set_endpoint(
 
 
 def _batching(size: int | None, wait_ms: float | None, off: bool) -> Any:
+    from champion.serving.endpoints import KEEP
+
     if off:
         if size is not None or wait_ms is not None:
             raise InvalidInput(
@@ -212,6 +215,11 @@ def stages_of(
 ) -> None:
     """Per stage of pipeline endpoint NAME over the window: each version's requests, latency
     p50/p99 and fallbacks (its challenger failed and its champion answered)."""
+    from champion.db import read
+    from champion.events import version_stats
+    from champion.periods import resolve_window
+    from champion.serving.stages import STAGES, parse_stages, stage_endpoint
+
     with open_services() as services:
         config = services.endpoints.get(name)
         if config.policy != STAGES:
@@ -244,6 +252,8 @@ def _ms(value: float | None) -> str:
 
 def _read_stages(path: Path) -> Any:
     """The stages in ``path``: a list, or a mapping with the key ``stages``."""
+    import yaml
+
     try:
         loaded = yaml.safe_load(path.read_text())
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -11,8 +11,8 @@ from rich.table import Table
 from champion.cli.common import actor, console, open_services
 from champion.cli.render import print_table
 from champion.errors import InvalidInput
-from champion.evaluation.planning import plan
-from champion.evaluation.stattests import format_p_value
+
+# Evaluation (SciPy) is imported by the commands that use it, when they run.
 
 __all__ = ["experiment_app"]
 
@@ -34,6 +34,8 @@ def _interval(ci: list[float] | None) -> str:
 
 
 def _render(report: dict[str, Any]) -> None:
+    from champion.evaluation.stattests import format_p_value
+
     design = report["design"]
     share = f", share {report['share']:.0%}" if report.get("share") is not None else ""
     versions = ", ".join(f"{arm} {v}" for arm, v in (report.get("versions") or {}).items())
@@ -113,6 +115,8 @@ def _render(report: dict[str, Any]) -> None:
 
 
 def _render_interleaving(found: dict[str, Any], level: int) -> None:
+    from champion.evaluation.stattests import format_p_value
+
     table = Table(
         "units",
         "with a preference",
@@ -141,6 +145,8 @@ def _render_interleaving(found: dict[str, Any], level: int) -> None:
 
 def _render_steps(report: dict[str, Any]) -> None:
     """The ramp steps, each with its units per arm and its own sample-ratio check."""
+    from champion.evaluation.stattests import format_p_value
+
     steps = report.get("steps") or []
     if not steps or steps[0]["expected_shares"] is None:
         return
@@ -391,6 +397,8 @@ def plan_experiment(
     preference: Annotated[float, typer.Option(help="Interleaving: the Δ_AB to find.")] = 0.05,
 ) -> None:
     """Units (and days) an experiment on ENDPOINT needs, from its own history."""
+    from champion.evaluation.planning import plan
+
     value, relative = _mde(mde)
     with open_services() as services:
         found = plan(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import MofNCompleteColumn
@@ -12,11 +12,18 @@ from rich.table import Table
 from champion.cli.common import actor, console, open_services, status, stderr
 from champion.cli.render import bar, print_table
 from champion.errors import InvalidInput
-from champion.registry import MetricFilter, Version, VersionFilter, VersionRef
-from champion.registry.compiling import DEFAULT_TOLERANCE, Compilation
-from champion.registry.listing import MAX_PAGE
+
+if TYPE_CHECKING:
+    from champion.registry import Version
+    from champion.registry.compiling import Compilation
+
+# The registry (SQLAlchemy, NumPy) is imported by the commands that use it, when they run.
 
 __all__ = ["alias_app", "models_app"]
+
+DEFAULT_TOLERANCE = 1e-5
+"""``champion.registry.compiling.DEFAULT_TOLERANCE``, shown by --help without importing the
+registry (tests/cli/test_defaults.py keeps the two equal)."""
 
 LATEST_VERSIONS = 20
 """Versions ``models show MODEL`` prints unless told otherwise (newest first)."""
@@ -115,6 +122,7 @@ def compile_version(
     reason is printed and the exit code is 1.
     """
     from champion.datafiles import read_table
+    from champion.registry import VersionRef
 
     rows = None if sample is None else read_table(sample)
     with open_services() as services, status("Compiling and comparing"):
@@ -183,6 +191,9 @@ def show(
     ] = None,
 ) -> None:
     """Show a model's newest versions, or one version with its signature and lineage."""
+    from champion.registry import MetricFilter, VersionFilter
+    from champion.registry.listing import MAX_PAGE
+
     with open_services() as services:
         if "@" in model or "/" in model:
             _show_version(services.registry.resolve(model))
@@ -234,6 +245,8 @@ def remove(
     Its number is never given again; its files that no other version shares are removed
     from the artifact store.
     """
+    from champion.registry import VersionRef
+
     ref = VersionRef.parse(model if version is None else f"{model}/{version}")
     if ref.number is None:
         raise InvalidInput(

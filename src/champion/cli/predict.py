@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 
-from champion.answers import PredictAnswer, RankAnswer
 from champion.cli.common import console
-from champion.client import DEFAULT_URL, Client
 from champion.errors import InvalidInput
 
+if TYPE_CHECKING:
+    from champion.answers import PredictAnswer, RankAnswer
+
+# The client (httpx) is imported by the command, when it runs.
+
 __all__ = ["predict"]
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+"""``champion.client.DEFAULT_URL``, shown by --help without importing the client
+(tests/cli/test_defaults.py keeps the two equal)."""
 
 
 def predict(
@@ -30,6 +37,8 @@ def predict(
 
     The token, if the server needs one, comes from CHAMPION_TOKEN.
     """
+    from champion.client import Client
+
     # Read before connecting: a missing file is the same error whether the server is up or not.
     if not rank and instances is None:
         raise InvalidInput("--instances is required (a JSON list, an object, or @file).")

@@ -7,10 +7,8 @@ from typing import Annotated
 
 import typer
 
-from champion.access import check_binding
 from champion.cli.common import open_services
 from champion.errors import InvalidInput
-from champion.settings import Settings
 
 __all__ = ["server"]
 
@@ -38,15 +36,18 @@ def server(
     ] = False,
 ) -> None:
     """Run the HTTP server (registry, endpoints, predict, rank, feedback)."""
-    import uvicorn
-
-    from champion.api.worker import LOG_LEVEL_VARIABLE, prepare_process
-
     if log_level not in _LOG_LEVELS:
         # uvicorn's "trace" would log every request's headers, tokens included.
         raise InvalidInput(f"--log-level {log_level!r}: choose one of {', '.join(_LOG_LEVELS)}.")
     if reload and workers is not None and workers > 1:
         raise InvalidInput(f"--reload runs one worker; got --workers {workers}. Drop one of them.")
+    # The server's stack (uvicorn, FastAPI, every service) loads once the flags are known good.
+    import uvicorn
+
+    from champion.access import check_binding
+    from champion.api.worker import LOG_LEVEL_VARIABLE, prepare_process
+    from champion.settings import Settings
+
     settings = Settings()
     if host is not None:
         settings.host = host

@@ -7,11 +7,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from champion.access import SCOPES
 from champion.cli.common import actor, console, open_services, stderr
 from champion.cli.render import print_table
 
 __all__ = ["tokens_app"]
+
+SCOPES = ("read", "predict", "feedback", "admin")
+"""``champion.access.SCOPES``, shown by --help without importing access control (SQLAlchemy)
+(tests/cli/test_defaults.py keeps the two equal)."""
 
 tokens_app = typer.Typer(
     help="API tokens: scopes read, predict, feedback, admin; stored hashed.", no_args_is_help=True

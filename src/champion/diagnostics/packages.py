@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["compare_packages", "newest_versions"]
 
@@ -22,6 +23,8 @@ def newest_versions(
     One unreachable answer stops the look-ups (the index is down or not reachable from here),
     so a missing network costs one timeout, not one per package.
     """
+    import httpx  # here: every server imports diagnostics, only a diagnosis asks an index
+
     wanted = sorted(set(names))
     found = dict.fromkeys(wanted, "unknown")
     if not index_url:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 import sqlalchemy as sa
 
 from champion.automation import Ingestion, Pipelines
@@ -25,6 +24,9 @@ from champion.registry import Registry
 from champion.serving.endpoints import Endpoints
 from champion.serving.timing import StageTimings
 from champion.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["Diagnosed", "diagnose", "update_check"]
 

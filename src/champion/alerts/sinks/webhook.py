@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from champion.alerts.rules import Alert
 from champion.errors import InvalidInput, Unavailable
 from champion.validation import check_float, check_int
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["WebhookSink"]
 
@@ -69,6 +70,8 @@ class WebhookSink:
         # A loop, not a retry library (tenacity): which answers are retried (transport errors,
         # 5xx, 429) and which are final (another 4xx) would be spelled out for it all the
         # same, and the sleep stays a seam the tests replace.
+        import httpx  # here: every server builds its sinks, few send to a webhook
+
         body = self.payload(alert)
         last = ""
         with httpx.Client(timeout=self.timeout_seconds, transport=self.transport) as client:
