@@ -12,7 +12,7 @@ databases), so a fold pass running meanwhile is seen entirely or not at all.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +29,7 @@ __all__ = [
     "by_window",
     "first_time",
     "pending",
+    "per_window",
     "rows_of",
     "sketches",
     "sketches_by_window",
@@ -237,6 +238,24 @@ def stretch(at: sa.ColumnElement[Any], ends: Sequence[datetime | None]) -> Any:
         )
 
     return first_after(0, len(ends) - 1)
+
+
+def per_window(
+    scope: Scope,
+    ends: Sequence[datetime | None],
+    query: Callable[[Scope, sa.ColumnElement[int]], sa.Select[Any]],
+) -> sa.Select[Any] | sa.CompoundSelect[Any]:
+    """One statement: ``query`` of each window of ``scope`` (from its start to ``ends[0]``,
+    then from each of ``ends`` to the next) given the window and its index as a column, in
+    UNION ALL. Each part reads its own range of the segment index and groups only its
+    rows: grouped by a window expression (:func:`stretch`), SQLite sorts every row of the
+    range at once, 1.3-1.5x slower over 3 x 10^6 rollup rows."""
+    starts = [scope.start, *ends[:-1]]
+    parts = [
+        query(replace(scope, start=start, end=end), sa.literal_column(str(n), sa.Integer))
+        for n, (start, end) in enumerate(zip(starts, ends, strict=True))
+    ]
+    return parts[0] if len(parts) == 1 else sa.union_all(*parts)
 
 
 Histograms = dict[tuple[Any, ...], dict[int, int]]

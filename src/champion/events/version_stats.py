@@ -9,6 +9,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -19,6 +20,7 @@ from champion.events.aggregates import (
     Scope,
     by_window,
     pending,
+    per_window,
     sketches_by_window,
     stretch,
     where,
@@ -171,22 +173,26 @@ def _version_totals(
     kept = kept and names == VERSION_SUMS and built(conn)
     if kept:
         v = version_totals
-        query = sa.select(
+        query: sa.Select[Any] | sa.CompoundSelect[Any] = sa.select(
             v.c.model, v.c.version, v.c.arm, k, *(v.c[name] for name in names), v.c.units
         ).where(v.c.endpoint == scope.endpoint)
     else:
         answered = sa.case(((r.c.requests > 0) & (r.c.unit != MERGED), r.c.unit))
         merged = sa.func.sum(sa.case((r.c.unit == MERGED, r.c.units), else_=0))
-        query = (
-            sa.select(
-                *by,
-                k,
-                *(sa.func.sum(r.c[name]) for name in names),
-                sa.func.count(sa.distinct(answered)) + sa.func.coalesce(merged, 0),
+
+        def window(inside: Scope, n: sa.ColumnElement[int]) -> sa.Select[Any]:
+            return (
+                sa.select(
+                    *by,
+                    n,
+                    *(sa.func.sum(r.c[name]) for name in names),
+                    sa.func.count(sa.distinct(answered)) + sa.func.coalesce(merged, 0),
+                )
+                .where(where(r, inside))
+                .group_by(*by)
             )
-            .where(where(r, scope))
-            .group_by(*by, k)
-        )
+
+        query = per_window(scope, ends, window)
     stats: list[dict[Group, list[float]]] = [{} for _ in ends]
     for row in conn.execute(query):
         group = (str(row[0]), int(row[1]), str(row[2]))
