@@ -33,6 +33,7 @@ from champion.events.totals import built
 __all__ = ["VersionStats", "version_stats", "version_stats_by_window"]
 
 Group = tuple[str, int, str]
+Late = set[tuple[str, int, str, str, int]]
 
 
 @dataclass(frozen=True)
@@ -167,37 +168,34 @@ def _version_totals(
     # folded rows in that window hold no request answered by that version.
     r = rollups
     by = (r.c.model, r.c.version, r.c.arm)
-    k = stretch(r.c.segment_start, ends).label("k")
     # All time: the totals the fold pass keeps per version (O(versions) rows).
     kept = len(ends) == 1 and scope.start is None and scope.end is None
     kept = kept and names == VERSION_SUMS and built(conn)
     if kept:
         v = version_totals
-        query: sa.Select[Any] | sa.CompoundSelect[Any] = sa.select(
-            v.c.model, v.c.version, v.c.arm, k, *(v.c[name] for name in names), v.c.units
-        ).where(v.c.endpoint == scope.endpoint)
+        columns = (v.c.model, v.c.version, v.c.arm, sa.literal(0), *(v.c[n] for n in names))
+        query: sa.Select[Any] | sa.CompoundSelect[Any] = sa.select(*columns, v.c.units).where(
+            v.c.endpoint == scope.endpoint
+        )
     else:
         answered = sa.case(((r.c.requests > 0) & (r.c.unit != MERGED), r.c.unit))
         merged = sa.func.sum(sa.case((r.c.unit == MERGED, r.c.units), else_=0))
+        # Built once for every window's part: building them is most of a chart's cost when
+        # its windows hold few rows.
+        sums = [
+            *(sa.func.sum(r.c[name]) for name in names),
+            sa.func.count(sa.distinct(answered)) + sa.func.coalesce(merged, 0),
+        ]
 
         def window(inside: Scope, n: sa.ColumnElement[int]) -> sa.Select[Any]:
-            return (
-                sa.select(
-                    *by,
-                    n,
-                    *(sa.func.sum(r.c[name]) for name in names),
-                    sa.func.count(sa.distinct(answered)) + sa.func.coalesce(merged, 0),
-                )
-                .where(where(r, inside))
-                .group_by(*by)
-            )
+            return sa.select(*by, n, *sums).where(where(r, inside)).group_by(*by)
 
         query = per_window(scope, ends, window)
     stats: list[dict[Group, list[float]]] = [{} for _ in ends]
     for row in conn.execute(query):
         group = (str(row[0]), int(row[1]), str(row[2]))
         stats[int(row[3])][group] = [float(v or 0) for v in row[4:]]
-    late: set[tuple[str, int, str, str, int]] = set()
+    late: Late = set()
     for n, facts in enumerate(windows):
         for key, values in facts.sums.get("rollups", {}).items():
             group = (str(key[3]), int(key[4]), str(key[2]))
@@ -206,12 +204,28 @@ def _version_totals(
                 into[i] += values.get(name, 0)
             if values.get("requests", 0) > 0:
                 late.add((*group, str(key[5]), n))
+    for model, version, arm, _, n in late - _answered(conn, scope, ends, kept, late):
+        stats[n][(model, version, arm)][-1] += 1
+    return stats
+
+
+def _answered(
+    conn: sa.Connection, scope: Scope, ends: Sequence[datetime | None], kept: bool, late: Late
+) -> Late:
+    # Of the (model, version, arm, unit, window) with a pending request, those whose unit
+    # has a folded request answered by that version in that window.
     units = sorted({unit for *_, unit, _ in late})
+    if not units:
+        return set()
+    r = rollups
+    by = (r.c.model, r.c.version, r.c.arm)
+    k = stretch(r.c.segment_start, ends)
+    found: Late = set()
     for start in range(0, len(units), 500):
         chunk = units[start : start + 500]
         if kept:
             u = version_units
-            counted = sa.select(u.c.model, u.c.version, u.c.arm, u.c.unit, k).where(
+            counted = sa.select(u.c.model, u.c.version, u.c.arm, u.c.unit, sa.literal(0)).where(
                 (u.c.endpoint == scope.endpoint) & u.c.unit.in_(chunk)
             )
         else:
@@ -223,7 +237,5 @@ def _version_totals(
                 .distinct()
             )
         for model, version, arm, unit, n in conn.execute(counted):
-            late.discard((str(model), int(version), str(arm), str(unit), int(n)))
-    for model, version, arm, _, n in late:
-        stats[n][(model, version, arm)][-1] += 1
-    return stats
+            found.add((str(model), int(version), str(arm), str(unit), int(n)))
+    return found
