@@ -2,7 +2,7 @@
 
 ``GET /v1/endpoints/{e}/stats?start=…&end=…&buckets=20`` answers the whole range's
 per-version stats and each window's. This times what the route reads in its transaction,
-the median of ``--repeat`` fresh transactions, two ways when the code has both:
+the median of ``--repeat`` fresh transactions, two ways in turn when the code has both:
 
 - ``per_window``: ``version_stats`` over the range, then once per window (the route before);
 - ``one_pass``: ``version_stats`` over the range, then ``version_stats_by_window`` for
@@ -40,6 +40,7 @@ from champion.events.version_stats import VersionStats, version_stats
 
 Edges = list[datetime]
 Answer = list[list[VersionStats]]
+Way = Callable[[sa.Connection, str, Edges], Answer]
 
 
 def _edges(start: datetime, end: datetime, count: int) -> Edges:
@@ -60,17 +61,19 @@ def _one_pass(conn: sa.Connection, endpoint: str, edges: Edges) -> Answer:
 
 
 def _time(
-    engine: sa.Engine, way: Callable[[sa.Connection, str, Edges], Answer], endpoint: str,
-    edges: Edges, repeat: int,
-) -> tuple[float, Answer]:  # fmt: skip
-    seconds = []
-    answer: Answer = []
+    engine: sa.Engine, ways: dict[str, Way],
+    endpoint: str, edges: Edges, repeat: int,
+) -> tuple[dict[str, float], dict[str, Answer]]:  # fmt: skip
+    # The ways take turns, round by round: a shared host's load then weighs on both alike.
+    seconds: dict[str, list[float]] = {way: [] for way in ways}
+    answers: dict[str, Answer] = {}
     for _ in range(repeat):
-        with read(engine) as conn:  # a fresh snapshot: nothing cached from the last round
-            began = time.perf_counter()
-            answer = way(conn, endpoint, edges)
-            seconds.append(time.perf_counter() - began)
-    return statistics.median(seconds), answer
+        for way, run in ways.items():
+            with read(engine) as conn:  # a fresh snapshot: nothing cached from the last round
+                began = time.perf_counter()
+                answers[way] = run(conn, endpoint, edges)
+                seconds[way].append(time.perf_counter() - began)
+    return {way: statistics.median(times) for way, times in seconds.items()}, answers
 
 
 def _ranges(engine: sa.Engine, endpoint: str, window: int, count: int) -> dict[str, Edges]:
@@ -98,19 +101,19 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--windows", type=int, default=20)
     parser.add_argument("--window-seconds", type=int, default=60)
+    parser.add_argument("--only", choices=("page", "whole"), help="time one range only")
     args = parser.parse_args(argv)
     url = f"sqlite:///file:{args.sqlite}?mode=ro&uri=true" if args.sqlite else args.database
     engine = make_engine(url)
-    ways = {"per_window": _per_window}
+    ways: dict[str, Way] = {"per_window": _per_window}
     if hasattr(events, "version_stats_by_window"):
         ways["one_pass"] = _one_pass
     found: dict[str, Any] = {}
     for name, edges in _ranges(engine, args.endpoint, args.window_seconds, args.windows).items():
-        answers = {}
-        timings = {}
-        for way, run in ways.items():
-            seconds, answers[way] = _time(engine, run, args.endpoint, edges, args.repeat)
-            timings[f"{way}_seconds"] = round(seconds, 4)
+        if args.only not in (None, name):
+            continue
+        medians, answers = _time(engine, ways, args.endpoint, edges, args.repeat)
+        timings = {f"{way}_seconds": round(seconds, 4) for way, seconds in medians.items()}
         if len(answers) == 2:
             assert answers["one_pass"] == answers["per_window"], name
         requests = [sum(s.requests for s in window) for window in answers["per_window"][1:]]
