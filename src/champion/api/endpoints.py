@@ -27,7 +27,7 @@ from champion.clock import UserTime
 from champion.db import read
 from champion.errors import ChampionError, InvalidInput
 from champion.evaluation import ExperimentDesign, interleaving_comparisons, shadow_stats
-from champion.events import version_stats
+from champion.events import version_stats, version_stats_by_window
 from champion.events.compacted import compacted_windows
 from champion.serving.endpoints import KEEP, EndpointConfig
 from champion.serving.policies import BanditPolicy
@@ -166,9 +166,13 @@ def endpoint_stats(
                 {
                     "start": a.isoformat(),
                     "end": b.isoformat(),
-                    "versions": [stats_json(s) for s in version_stats(conn, endpoint, a, b)],
+                    "versions": [stats_json(s) for s in found],
                 }
-                for a, b in itertools.pairwise(edges)
+                for (a, b), found in zip(
+                    itertools.pairwise(edges),
+                    version_stats_by_window(conn, endpoint, edges),
+                    strict=True,
+                )
             ]
         )
     body: dict[str, Any] = {

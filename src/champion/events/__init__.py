@@ -16,7 +16,7 @@ from champion.events.logged_rows import joined_predictions
 from champion.events.retention import Retention, RetentionGuard, RetentionReport
 from champion.events.rollups import fold, rebuild
 from champion.events.spool import EventSpool
-from champion.events.version_stats import VersionStats, version_stats
+from champion.events.version_stats import VersionStats, version_stats, version_stats_by_window
 from champion.events.writer import PredictionWriter
 
 __all__ = [
@@ -39,4 +39,5 @@ __all__ = [
     "joined_predictions",
     "rebuild",
     "version_stats",
+    "version_stats_by_window",
 ]

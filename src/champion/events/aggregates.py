@@ -11,7 +11,8 @@ databases), so a fold pass running meanwhile is seen entirely or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import bisect
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -25,10 +26,13 @@ from champion.events.tables import feedback, predictions
 
 __all__ = [
     "Scope",
+    "by_window",
     "first_time",
     "pending",
+    "per_window",
     "rows_of",
     "sketches",
+    "sketches_by_window",
     "sketches_over_time",
     "snapshot_cache",
     "stretch",
@@ -88,6 +92,22 @@ def pending(conn: sa.Connection, scope: Scope) -> Facts:
     feedback, and for folded requests the feedback not folded yet (as deltas). Keys end with
     the request's time (where the rollups have a segment's start)."""
     return _within(_endpoint_pending(conn, scope.endpoint), scope)
+
+
+def by_window(facts: Facts, edges: Sequence[datetime | None]) -> list[Facts]:
+    """Pending ``facts`` of ``[edges[0], edges[-1])`` split into the windows between
+    consecutive ``edges`` (increasing; only the first and the last may be None), each fact by
+    the time its key (or row) ends with: the request's, where a rollup has its segment's
+    start."""
+    inner = [edge for edge in edges[1:-1] if edge is not None]
+    found = [Facts() for _ in edges[1:]]
+    for table, keyed in facts.sums.items():
+        for key, values in keyed.items():
+            found[bisect.bisect_right(inner, key[-1])].sums.setdefault(table, {})[key] = values
+    for table, rows in facts.rows.items():
+        for key, row in rows.items():
+            found[bisect.bisect_right(inner, row["at"])].rows.setdefault(table, {})[key] = row
+    return found
 
 
 # Computed once per endpoint and transaction: a report asks for several scopes, and its
@@ -206,8 +226,36 @@ def totals(
 def stretch(at: sa.ColumnElement[Any], ends: Sequence[datetime | None]) -> Any:
     """The index of the first of ``ends`` after ``at`` (rows past the last are left out by
     the scope's end)."""
-    whens = [(at < end, n) for n, end in enumerate(ends[:-1])]
-    return sa.case(*whens, else_=len(ends) - 1) if whens else sa.literal(0)
+
+    # A binary search in nested CASEs: log2(n) comparisons a row, not up to n (a chart's 20
+    # windows over every rollup row of an endpoint spent most of their time here).
+    def first_after(low: int, high: int) -> Any:
+        if low == high:
+            return sa.literal(low)
+        middle = (low + high) // 2
+        return sa.case(
+            (at < ends[middle], first_after(low, middle)), else_=first_after(middle + 1, high)
+        )
+
+    return first_after(0, len(ends) - 1)
+
+
+def per_window(
+    scope: Scope,
+    ends: Sequence[datetime | None],
+    query: Callable[[Scope, sa.ColumnElement[int]], sa.Select[Any]],
+) -> sa.Select[Any] | sa.CompoundSelect[Any]:
+    """One statement: ``query`` of each window of ``scope`` (from its start to ``ends[0]``,
+    then from each of ``ends`` to the next) given the window and its index as a column, in
+    UNION ALL. Each part reads its own range of the segment index and groups only its
+    rows: grouped by a window expression (:func:`stretch`), SQLite sorts every row of the
+    range at once, about 1.4x slower over 3 x 10^6 rollup rows."""
+    starts = [scope.start, *ends[:-1]]
+    parts = [
+        query(replace(scope, start=start, end=end), sa.literal_column(str(n), sa.Integer))
+        for n, (start, end) in enumerate(zip(starts, ends, strict=True))
+    ]
+    return parts[0] if len(parts) == 1 else sa.union_all(*parts)
 
 
 Histograms = dict[tuple[Any, ...], dict[int, int]]
@@ -226,25 +274,44 @@ def sketches(
     if cached is None:
         cached = sketches_over_time(conn, scope, [scope.end], by, measure)[0]
     found = {group: dict(counts) for group, counts in cached.items()}
+    _add_pending(found, facts, by, measure)
+    return found
+
+
+def sketches_by_window(
+    conn: sa.Connection,
+    scope: Scope,
+    ends: Sequence[datetime | None],
+    by: Sequence[str],
+    measure: str,
+    facts: Sequence[Facts],
+) -> list[Histograms]:
+    """The :func:`sketches` of each window of ``scope`` (from its start to ``ends[0]``, then
+    from each of ``ends`` to the next; only the last may be None) from one query, each with
+    its own pending ``facts`` (see :func:`by_window`)."""
+    found = _stretches(conn, scope, ends, by, measure)
+    for histograms, pending_facts in zip(found, facts, strict=True):
+        _add_pending(histograms, pending_facts, by, measure)
+    return found
+
+
+def _add_pending(found: Histograms, facts: Facts, by: Sequence[str], measure: str) -> None:
     positions = [_BY.index(name) for name in by]
     for key, values in facts.sums.get("rollup_sketches", {}).items():
         if key[5] != measure:
             continue
         counts = found.setdefault(tuple(key[i] for i in positions), {})
         counts[key[6]] = counts.get(key[6], 0) + round(values["count"])
-    return found
 
 
-def sketches_over_time(
+def _stretches(
     conn: sa.Connection,
     scope: Scope,
     ends: Sequence[datetime | None],
     by: Sequence[str],
     measure: str,
 ) -> list[Histograms]:
-    """The folded histogram counts of :func:`sketches` for ``scope`` cut at each of ``ends``
-    (increasing; only the last may be None), from one query, kept for the transaction (a
-    timeline's points then read them from there)."""
+    # The folded counts of each stretch of ``scope`` up to each of ``ends``, in one query.
     s = rollup_sketches
     group = [*(s.c[name] for name in by), s.c.bucket]
     k = stretch(s.c.segment_start, ends).label("k")
@@ -257,10 +324,23 @@ def sketches_over_time(
     for row in conn.execute(query):
         counts = stretches[int(row[-2])].setdefault(tuple(row[: len(by)]), {})
         counts[int(row[-3])] = counts.get(int(row[-3]), 0) + int(row[-1])
+    return stretches
+
+
+def sketches_over_time(
+    conn: sa.Connection,
+    scope: Scope,
+    ends: Sequence[datetime | None],
+    by: Sequence[str],
+    measure: str,
+) -> list[Histograms]:
+    """The folded histogram counts of :func:`sketches` for ``scope`` cut at each of ``ends``
+    (increasing; only the last may be None), from one query, kept for the transaction (a
+    timeline's points then read them from there)."""
     cache = snapshot_cache(conn)
     found: list[Histograms] = []
     running: Histograms = {}
-    for end, added in zip(ends, stretches, strict=True):
+    for end, added in zip(ends, _stretches(conn, scope, ends, by, measure), strict=True):
         running = {key: dict(counts) for key, counts in running.items()}
         for key, counts in added.items():
             into = running.setdefault(key, {})

@@ -1,22 +1,39 @@
 """What each version of an endpoint served in a window and what users did with it (the
 ``/stats`` route, the CLI's stats and the experiment's per-version table): the per-version
-sums the fold pass keeps, or the rollups' over a window, plus what is not folded yet."""
+sums the fold pass keeps, or the rollups' over a window, plus what is not folded yet. A
+chart's consecutive windows (``/stats?buckets=``) are read in one pass."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
+from champion.errors import InvalidInput
 from champion.events import sketch
-from champion.events.aggregates import Scope, pending, sketches, where
+from champion.events.aggregates import (
+    Histograms,
+    Scope,
+    by_window,
+    pending,
+    per_window,
+    sketches_by_window,
+    stretch,
+    where,
+)
 from champion.events.facts import Facts
 from champion.events.rollup_tables import CREDITED, MERGED, rollups
 from champion.events.total_tables import VERSION_SUMS, version_totals, version_units
 from champion.events.totals import built
 
-__all__ = ["VersionStats", "version_stats"]
+__all__ = ["VersionStats", "version_stats", "version_stats_by_window"]
+
+Group = tuple[str, int, str]
+Late = set[tuple[str, int, str, str, int]]
 
 
 @dataclass(frozen=True)
@@ -65,17 +82,56 @@ def version_stats(
     In a compacted segment (``compaction``) a version's units are those its merged rows
     counted: each unit once per segment and configuration.
     """
-    scope = Scope(endpoint, start=start, end=end)
-    facts = pending(conn, scope)
-    by = ("model", "version", "arm")
-    names = ("requests", "failed", *CREDITED)
-    stats = _version_totals(conn, scope, names, facts)
-    latency = sketches(conn, scope, by, "latency", facts)
+    return version_stats_by_window(conn, endpoint, [start, end])[0]
+
+
+def version_stats_by_window(
+    conn: sa.Connection, endpoint: str, edges: Sequence[datetime | None]
+) -> list[list[VersionStats]]:
+    """:func:`version_stats` of each window between consecutive ``edges`` (increasing; only
+    the first and the last may be None), in one pass: the pending facts are computed once
+    and put in the window of their request's time, and each read of the rollups is one
+    query grouped by window (a folded row in the window of its segment's start), so a chart
+    of many windows costs about what one window does.
+
+    Raises
+    ------
+    InvalidInput
+        With fewer than two ``edges``, or edges that do not increase.
+    """
+    _check(edges)
+    scope = Scope(endpoint, start=edges[0], end=edges[-1])
+    windows = by_window(pending(conn, scope), edges)
+    ends = edges[1:]
+    stats = _version_totals(conn, scope, ends, _NAMES, windows)
+    latency = sketches_by_window(conn, scope, ends, ("model", "version", "arm"), "latency", windows)
+    return [_rows(*window) for window in zip(stats, latency, strict=True)]
+
+
+_NAMES = ("requests", "failed", *CREDITED)
+
+
+def _check(edges: Sequence[datetime | None]) -> None:
+    inner = list(edges[1:-1])
+    if len(edges) < 2 or None in inner:
+        raise InvalidInput(
+            f"The 'edges' parameter of version_stats_by_window must be two or more times, only "
+            f"the first and the last may be None. Got {list(edges)!r} instead."
+        )
+    known = [edge for edge in edges if edge is not None]
+    if any(a >= b for a, b in itertools.pairwise(known)):
+        raise InvalidInput(
+            f"The 'edges' parameter of version_stats_by_window must increase. Got "
+            f"{[edge.isoformat() for edge in known]!r} instead."
+        )
+
+
+def _rows(stats: dict[Group, list[float]], latency: Histograms) -> list[VersionStats]:
     result = []
     for (model, version, arm), values in sorted(stats.items()):
         if values[0] <= 0 and values[2] <= 0 and values[-2] <= 0:
             continue  # no request, impression or feedback of this version (a zero delta)
-        got = dict(zip((*names, "units"), values, strict=True))
+        got = dict(zip((*_NAMES, "units"), values, strict=True))
         counts = latency.get((model, version, arm), {})
         result.append(
             VersionStats(
@@ -100,63 +156,86 @@ def version_stats(
 
 
 def _version_totals(
-    conn: sa.Connection, scope: Scope, names: tuple[str, ...], facts: Facts
-) -> dict[tuple[str, int, str], list[float]]:
-    # Per (model, version, arm): the sums of ``names``, then the units with a request it
-    # answered, counted in the database (a compacted row adds the units it merged); the
-    # pending facts add their sums, and a unit once only if its folded rows hold no request
-    # answered by that version.
+    conn: sa.Connection,
+    scope: Scope,
+    ends: Sequence[datetime | None],
+    names: tuple[str, ...],
+    windows: Sequence[Facts],
+) -> list[dict[Group, list[float]]]:
+    # Per window and (model, version, arm): the sums of ``names``, then the units with a
+    # request it answered, counted in the database (a compacted row adds the units it
+    # merged); each window's pending facts add their sums, and a unit once only if its
+    # folded rows in that window hold no request answered by that version.
     r = rollups
     by = (r.c.model, r.c.version, r.c.arm)
     # All time: the totals the fold pass keeps per version (O(versions) rows).
-    kept = scope.start is None and scope.end is None and names == VERSION_SUMS and built(conn)
+    kept = len(ends) == 1 and scope.start is None and scope.end is None
+    kept = kept and names == VERSION_SUMS and built(conn)
     if kept:
         v = version_totals
-        query = sa.select(
-            v.c.model, v.c.version, v.c.arm, *(v.c[name] for name in names), v.c.units
-        ).where(v.c.endpoint == scope.endpoint)
+        columns = (v.c.model, v.c.version, v.c.arm, sa.literal(0), *(v.c[n] for n in names))
+        query: sa.Select[Any] | sa.CompoundSelect[Any] = sa.select(*columns, v.c.units).where(
+            v.c.endpoint == scope.endpoint
+        )
     else:
         answered = sa.case(((r.c.requests > 0) & (r.c.unit != MERGED), r.c.unit))
         merged = sa.func.sum(sa.case((r.c.unit == MERGED, r.c.units), else_=0))
-        query = (
-            sa.select(
-                *by,
-                *(sa.func.sum(r.c[name]) for name in names),
-                sa.func.count(sa.distinct(answered)) + sa.func.coalesce(merged, 0),
-            )
-            .where(where(r, scope))
-            .group_by(*by)
-        )
-    stats = {
-        (str(row[0]), int(row[1]), str(row[2])): [float(v or 0) for v in row[3:]]
-        for row in conn.execute(query)
-    }
-    late: dict[tuple[str, int, str, str], float] = {}
-    for key, values in facts.sums.get("rollups", {}).items():
-        group = (str(key[3]), int(key[4]), str(key[2]))
-        into = stats.setdefault(group, [0.0] * (len(names) + 1))
-        for n, name in enumerate(names):
-            into[n] += values.get(name, 0)
-        if values.get("requests", 0) > 0:
-            late[(*group, str(key[5]))] = 1.0
-    units = sorted({unit for *_, unit in late})
+        # Built once for every window's part: building them is most of a chart's cost when
+        # its windows hold few rows.
+        sums = [
+            *(sa.func.sum(r.c[name]) for name in names),
+            sa.func.count(sa.distinct(answered)) + sa.func.coalesce(merged, 0),
+        ]
+
+        def window(inside: Scope, n: sa.ColumnElement[int]) -> sa.Select[Any]:
+            return sa.select(*by, n, *sums).where(where(r, inside)).group_by(*by)
+
+        query = per_window(scope, ends, window)
+    stats: list[dict[Group, list[float]]] = [{} for _ in ends]
+    for row in conn.execute(query):
+        group = (str(row[0]), int(row[1]), str(row[2]))
+        stats[int(row[3])][group] = [float(v or 0) for v in row[4:]]
+    late: Late = set()
+    for n, facts in enumerate(windows):
+        for key, values in facts.sums.get("rollups", {}).items():
+            group = (str(key[3]), int(key[4]), str(key[2]))
+            into = stats[n].setdefault(group, [0.0] * (len(names) + 1))
+            for i, name in enumerate(names):
+                into[i] += values.get(name, 0)
+            if values.get("requests", 0) > 0:
+                late.add((*group, str(key[5]), n))
+    for model, version, arm, _, n in late - _answered(conn, scope, ends, kept, late):
+        stats[n][(model, version, arm)][-1] += 1
+    return stats
+
+
+def _answered(
+    conn: sa.Connection, scope: Scope, ends: Sequence[datetime | None], kept: bool, late: Late
+) -> Late:
+    # Of the (model, version, arm, unit, window) with a pending request, those whose unit
+    # has a folded request answered by that version in that window.
+    units = sorted({unit for *_, unit, _ in late})
+    if not units:
+        return set()
+    r = rollups
+    by = (r.c.model, r.c.version, r.c.arm)
+    k = stretch(r.c.segment_start, ends)
+    found: Late = set()
     for start in range(0, len(units), 500):
         chunk = units[start : start + 500]
         if kept:
             u = version_units
-            counted = sa.select(u.c.model, u.c.version, u.c.arm, u.c.unit).where(
+            counted = sa.select(u.c.model, u.c.version, u.c.arm, u.c.unit, sa.literal(0)).where(
                 (u.c.endpoint == scope.endpoint) & u.c.unit.in_(chunk)
             )
         else:
             # By the unit index (see ``aggregates.unindexed``).
             counted = (
-                sa.select(*by, r.c.unit)
+                sa.select(*by, r.c.unit, k)
                 .where(where(r, scope, indexed=False) & r.c.unit.in_(chunk))
                 .where(r.c.requests > 0)
                 .distinct()
             )
-        for model, version, arm, unit in conn.execute(counted):
-            late.pop((str(model), int(version), str(arm), str(unit)), None)
-    for model, version, arm, _ in late:
-        stats[(model, version, arm)][-1] += 1
-    return stats
+        for model, version, arm, unit, n in conn.execute(counted):
+            found.add((str(model), int(version), str(arm), str(unit), int(n)))
+    return found
