@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from champion.settings import Settings
+
 if TYPE_CHECKING:
     from champion.services import Services
-    from champion.settings import Settings
 
 __all__ = ["actor", "console", "open_services", "status", "stderr"]
 
@@ -40,7 +41,6 @@ def open_services(settings: Settings | None = None) -> Iterator[Services]:
     # Imported here, by the commands that open them: --help and the commands that only call a
     # server never load the database, the registry or SciPy.
     from champion.services import Services
-    from champion.settings import Settings
 
     services = Services.open(settings or Settings())
     try:

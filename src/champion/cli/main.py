@@ -13,6 +13,7 @@ from http import HTTPStatus
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 from typer.core import TyperGroup, TyperOption
 
 from champion.cli.admin import admin_app
@@ -28,6 +29,7 @@ from champion.cli.predict import predict
 from champion.cli.server import server
 from champion.cli.tokens import tokens_app
 from champion.errors import ChampionError
+from champion.settings import Settings
 
 __all__ = ["app", "command", "exit_code", "main"]
 
@@ -96,15 +98,16 @@ def main() -> None:
     except ChampionError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         sys.exit(exit_code(exc))
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        print(f"error: {_settings_message(exc)}", file=sys.stderr)
+        sys.exit(2)
     except typer.Abort:
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:
-        bad_settings = _settings_message(exc)
-        if bad_settings is not None:
-            print(f"error: {bad_settings}", file=sys.stderr)
-            sys.exit(2)
         # Usage errors (unknown command, bad option) come from typer's bundled click.
         show = getattr(exc, "show", None)
         if callable(show) and isinstance(getattr(exc, "exit_code", None), int):
@@ -113,17 +116,7 @@ def main() -> None:
         raise
 
 
-def _settings_message(error: Exception) -> str | None:
-    """The variables to fix when ``error`` is a refusal of the settings, else None."""
-    # Imported on error paths only: --help never loads pydantic or the settings.
-    from pydantic import ValidationError
-
-    if not isinstance(error, ValidationError):
-        return None
-    from champion.settings import Settings
-
-    if error.title != Settings.__name__:
-        return None
+def _settings_message(error: ValidationError) -> str:
     # Settings come from CHAMPION_* variables (or .env): name the variable a user sets.
     problems = [
         f"CHAMPION_{'_'.join(str(p) for p in e['loc']).upper()}={e.get('input')!r}: {e['msg']}"
