@@ -55,8 +55,12 @@ class ServerProcess:
     def log(self) -> Path:
         return self.home / "server.log"
 
-    def start(self, timeout: float = 60.0) -> None:
-        """Start and wait until ``/v1/health`` answers."""
+    def start(self, timeout: float = 180.0) -> None:
+        """Start and wait until ``/v1/health`` answers.
+
+        The timeout only tells a hung server from a slow one: each worker imports and builds
+        the whole app (about 5 s of CPU), which on a loaded two-core host took over a minute.
+        """
         env = dict(os.environ, CHAMPION_HOME=str(self.home), **self.env)
         env.pop("CHAMPION_DATABASE_URL", None)
         if self.database_url:
@@ -81,7 +85,11 @@ class ServerProcess:
             time.sleep(0.1)
         # Not left running behind the error: nobody would ever stop it.
         self.stop()
-        raise Unavailable(f"The server did not start within {timeout:g} s; see {self.log}.")
+        # Its last lines, since the log is often gone (a CI machine's temporary folder).
+        tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-20:])
+        raise Unavailable(
+            f"The server did not start within {timeout:g} s; see {self.log}, which ends:\n{tail}"
+        )
 
     def kill(self) -> None:
         """SIGKILL, to the server and its workers: no shutdown hook runs (crash tests)."""

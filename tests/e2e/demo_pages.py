@@ -69,7 +69,7 @@ def check_demo_pages(home: Path, chromium: str) -> list[str]:
     ARTIFACTS.mkdir(exist_ok=True)
     checked = Checked()
     server = ServerProcess(home, env=QUIET)
-    server.start(timeout=120)
+    server.start()
     try:
         with (
             httpx.Client(

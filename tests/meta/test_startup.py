@@ -76,3 +76,9 @@ def test_importing_champion_loads_its_names_and_nothing_heavy() -> None:
     modules, printed = _loaded_by("import sys, champion\nprint(champion.Client.__module__)")
     assert printed == "champion.client.client"
     assert _heavy(modules) == [] and "champion.services" not in modules
+
+
+def test_the_supervisor_of_several_workers_sets_itself_up_without_the_app() -> None:
+    # It only binds the port and watches its workers; each worker builds its own app.
+    modules, _ = _loaded_by("import sys, champion.observability.process")
+    assert _heavy(modules) == []

@@ -45,7 +45,7 @@ def server(
     import uvicorn
 
     from champion.access import check_binding
-    from champion.api.worker import LOG_LEVEL_VARIABLE, prepare_process
+    from champion.observability.process import LOG_LEVEL_VARIABLE, prepare_process
     from champion.settings import Settings
 
     settings = Settings()

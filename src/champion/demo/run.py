@@ -105,7 +105,7 @@ def run_demo(home: str, data: str, users: int = 200) -> None:
         env={**rollout.SERVER_ENV, "CHAMPION_ALERT_INTERVAL_SECONDS": f"{ALERT_INTERVAL_SECONDS}"},
     )
     try:
-        server.start(timeout=180)  # a loaded laptop can take a minute
+        server.start()
         console.print(f"champion server is up at {server.url} (SQLite, artifacts in {home_dir})")
         with httpx.Client(base_url=server.url, timeout=30, headers=HEADERS) as client:
             _recommend(client, some, split.truth, rng, "recs/1 alone")
