@@ -6,6 +6,8 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from champion.api import create_app
 from champion.api.summariser import DaySummariser
 from champion.clock import FixedClock
@@ -22,7 +24,7 @@ NOW = datetime(2026, 3, 5, tzinfo=UTC)
 def test_only_the_holder_of_the_lock_summarises(services: Services, settings: Settings) -> None:
     other = LeaderLock(services.engine, "drift-days")
     assert other.acquire()
-    summariser = DaySummariser(settings, FixedClock(NOW), services.engine)
+    summariser = DaySummariser(settings, FixedClock(NOW), services.drift_days)
     try:
         assert summariser.tick() == 0 and summariser._process is None
     finally:
@@ -40,7 +42,7 @@ def test_stopping_ends_a_running_pass_and_starts_no_other(
         serve(client, customers(100, seed=2))
     # A pass that ran to its end would store that day.
     clock.at = NOW + timedelta(days=2)
-    summariser = DaySummariser(settings, clock, services.engine)
+    summariser = DaySummariser(settings, clock, services.drift_days)
     answers: list[int] = []
     thread = threading.Thread(target=lambda: answers.append(summariser.tick()))
     thread.start()
@@ -58,3 +60,25 @@ def test_stopping_ends_a_running_pass_and_starts_no_other(
         assert conn.exec_driver_sql("SELECT count(*) FROM drift_day_counts").scalar() == 0
     assert services.drift_days.run() == 1
     services.close()
+
+
+def test_no_worker_process_starts_for_a_pass_with_no_finished_day(
+    settings: Settings, model_folder: ModelFolders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Served today only: the day is not over, so a pass has nothing to write.
+    clock = FixedClock(NOW + timedelta(hours=9))
+    services = Services.open(settings, clock)
+    register_scorer(services, model_folder, customers(500, seed=1))
+    with local_client(create_app(settings, clock)) as client:
+        serve(client, customers(20, seed=2))
+
+    def refuse(method: str) -> None:
+        raise AssertionError(f"a worker process was started ({method})")
+
+    monkeypatch.setattr("champion.api.summariser.multiprocessing.get_context", refuse)
+    summariser = DaySummariser(settings, clock, services.drift_days)
+    try:
+        assert summariser.tick() == 0
+    finally:
+        summariser.close()
+        services.close()

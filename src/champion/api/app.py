@@ -108,7 +108,7 @@ def create_app(
             tasks.append(
                 asyncio.create_task(_retain(state, settings.retention_interval_seconds, stopping))
             )
-        alert_evaluator = AlertEvaluator(settings, clock, state.metrics)
+        alert_evaluator = AlertEvaluator(settings, clock, state.metrics, state.services.alerts)
         assert state.alerts_lock is not None  # made by _start
         tasks.append(
             asyncio.create_task(
@@ -118,7 +118,7 @@ def create_app(
             )
         )
         app.state.champion_summariser = summariser = DaySummariser(
-            settings, clock, state.services.engine
+            settings, clock, state.services.drift_days
         )
         if settings.drift_days_interval_seconds > 0:
             tasks.append(

@@ -2,9 +2,9 @@
 
 Evaluating a rule streams a whole window of predictions and compares it with a reference:
 seconds of pandas and NumPy work that, in a thread, would hold the GIL while requests wait.
-A worker process (one, started with the server) does it instead; it sends back the
-Prometheus samples it produced (drift statistics, open alerts, notifications), which the
-server publishes on its own ``/metrics``.
+A worker process (one, started by the first round that has a rule) does it instead; it sends
+back the Prometheus samples it produced (drift statistics, open alerts, notifications), which
+the server publishes on its own ``/metrics``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from champion.alerts import AlertStore
 from champion.clock import Clock
 from champion.metrics import Metrics
 from champion.settings import Settings
@@ -48,17 +49,24 @@ def evaluate_rules(settings: Settings, clock: Clock | None) -> list[Sample]:
 
 
 class AlertEvaluator:
-    """One worker process that evaluates alert rules when asked."""
+    """One worker process that evaluates the rules of ``store`` when asked, started by the
+    first round that has a rule to evaluate."""
 
-    def __init__(self, settings: Settings, clock: Clock | None, metrics: Metrics) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock | None, metrics: Metrics, store: AlertStore
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.metrics = metrics
+        self.store = store
         # spawn: the worker starts clean, without the server's threads and open connections.
         self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
 
     def evaluate(self) -> None:
-        """Run one round in the worker and publish its samples (blocks the calling thread)."""
+        """Run one round in the worker and publish its samples (blocks the calling thread);
+        with no rule, nothing (the worker would cost seconds of CPU to start, for nothing)."""
+        if not self.store.list_rules():
+            return
         samples = self._pool.submit(evaluate_rules, self.settings, self.clock).result()
         self.publish(samples)
 

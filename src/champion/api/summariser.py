@@ -16,10 +16,9 @@ import threading
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
-import sqlalchemy as sa
-
 from champion.clock import Clock
 from champion.db.locks import LeaderLock
+from champion.drift.days import DriftDays
 from champion.settings import Settings
 
 __all__ = ["LOCK_NAME", "DaySummariser", "summarise_days"]
@@ -48,19 +47,23 @@ def _child(settings: Settings, clock: Clock | None, answer: Connection) -> None:
 
 
 class DaySummariser:
-    """Runs ``DriftDays.run`` in a worker process while this server holds the lock."""
+    """Runs ``DriftDays.run`` in a worker process while this server holds the lock and
+    ``days`` (the server's own) has a day to write."""
 
-    def __init__(self, settings: Settings, clock: Clock | None, engine: sa.Engine) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None, days: DriftDays) -> None:
         self.settings = settings
         self.clock = clock
-        self.lock = LeaderLock(engine, LOCK_NAME)
+        self.days = days
+        self.lock = LeaderLock(days.engine, LOCK_NAME)
         self._process: BaseProcess | None = None
         self._stopped = False
         self._guard = threading.Lock()
 
     def tick(self) -> int:
         """One pass if this server is the leader (blocks the calling thread); days written."""
-        if not self.lock.acquire():
+        # A worker process costs seconds of CPU to start (it imports pandas, SciPy and the
+        # services): on most passes no day has finished since the last, and none starts.
+        if not self.lock.acquire() or not self.days.waiting():
             return 0
         # spawn: the worker starts clean, without the server's threads and connections.
         context = multiprocessing.get_context("spawn")

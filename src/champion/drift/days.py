@@ -98,16 +98,25 @@ class DriftDays:
 
     def run(self) -> int:
         """One pass over every endpoint; returns the days written."""
-        with read(self.engine) as conn:
-            names = list(conn.execute(sa.select(endpoints.c.name).order_by(endpoints.c.name)))
         written = 0
-        for (endpoint,) in names:
+        for endpoint in self._endpoints():
             for day in self.due(endpoint) + self.stale(endpoint):
                 try:
                     written += self.summarise_day(endpoint, day)
                 except ChampionError as exc:  # one bad day must not stop the others
                     logger.warning("Summarising %r on %s failed: %s", endpoint, day, exc)
         return written
+
+    def waiting(self) -> bool:
+        """Whether a pass would write a day: one due or stale on some endpoint (queries
+        only, so a server asks before it starts a worker process for the pass)."""
+        return any(self.due(e) or self.stale(e) for e in self._endpoints())
+
+    def _endpoints(self) -> list[str]:
+        with read(self.engine) as conn:
+            return list(
+                conn.execute(sa.select(endpoints.c.name).order_by(endpoints.c.name)).scalars()
+            )
 
     def guard(self, conn: sa.Connection) -> datetime | None:
         """``drift_days_guard``, and no later than the first day a pass still rechecks for
