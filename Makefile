@@ -6,9 +6,17 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 # uv installs the pinned set (constraints.txt) from the same index as pip, downloading in
-# parallel: on a fresh clone it takes seconds where pip took minutes.
+# parallel: on a fresh clone it takes seconds where pip took minutes. It also compiles the
+# installed modules to bytecode, which uv skips by default.
 UV := $(BIN)/uv
-UV_INSTALL := $(UV) pip install --quiet --python $(BIN)/python -c constraints.txt
+UV_INSTALL := $(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt
+
+# Python keeps the bytecode of what it imports (__pycache__, ignored by git), as it does by
+# default: where the environment says PYTHONDONTWRITEBYTECODE (some machines and CI images
+# do), every process compiled every module it imported, every time. The suite starts some
+# hundred Python processes (servers, their workers, command-line runs); importing the app
+# took 6.5 s of CPU that way against 2.3 s from bytecode.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test lint install lock clean
 
