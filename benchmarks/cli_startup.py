@@ -46,7 +46,8 @@ def _wall(args: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def _import_seconds(module: str, env: dict[str, str]) -> float:
+def own_import_seconds(module: str, env: dict[str, str]) -> dict[str, float]:
+    """Each module's own time in ``python -X importtime -c "import MODULE"``."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"import {module}"],
         env=env,
@@ -55,12 +56,16 @@ def _import_seconds(module: str, env: dict[str, str]) -> float:
         text=True,
     )
     # Each line: "import time: self | cumulative | name"; the selves add up to the total.
-    selves = [
-        int(line.split("|")[0].split(":")[1])
+    rows = [
+        line.removeprefix("import time:").split("|")
         for line in done.stderr.splitlines()
         if line.startswith("import time:") and not line.split("|")[0].strip().endswith("[us]")
     ]
-    return sum(selves) / 1e6
+    return {name.strip(): int(own) / 1e6 for own, _, name in rows}
+
+
+def _import_seconds(module: str, env: dict[str, str]) -> float:
+    return sum(own_import_seconds(module, env).values())
 
 
 def sample(env: dict[str, str]) -> dict[str, float]:
@@ -95,12 +100,17 @@ def main() -> None:
         for _ in range(args.runs):  # the checkouts alternate, so a busy spell hits each alike
             for name, env in envs.items():
                 samples[name].append(sample(env))
+    print_medians(samples, args.runs)
+
+
+def print_medians(samples: dict[str, list[dict[str, float]]], runs: int) -> None:
+    """A Markdown table: each measure's median, one column per checkout."""
     found = {
-        name: {k: statistics.median(s[k] for s in runs) for k in runs[0]}
-        for name, runs in samples.items()
+        name: {k: statistics.median(s[k] for s in taken) for k in taken[0]}
+        for name, taken in samples.items()
     }
     names = list(next(iter(found.values())))
-    print(f"| median of {args.runs} (s) | " + " | ".join(found) + " |")
+    print(f"| median of {runs} (s) | " + " | ".join(found) + " |")
     print("| --- |" + " ---: |" * len(found))
     for name in names:
         print(f"| {name} | " + " | ".join(f"{f[name]:.2f}" for f in found.values()) + " |")

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, overload
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, overload
 
 from champion.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "FORMATS",
@@ -73,6 +74,7 @@ def read_table(path: Path | str, *, text: bool = False) -> pd.DataFrame:
     ``"007"``, an empty cell is ``""``) and a JSON-lines file's values as JSON has them, so a
     schema can judge each one; Parquet columns always have their stored types.
     """
+    import pandas as pd
     import pyarrow as pa  # what pandas reads Parquet with; not all its errors are ValueError
 
     form = data_format(path)
@@ -101,6 +103,8 @@ def count_rows(path: Path | str) -> int | None:
 
 def iter_table(path: Path | str, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
     """The file's rows in DataFrames of at most ``chunk_rows`` rows (Parquet: by batch)."""
+    import pandas as pd
+
     form = data_format(path)
     if form == "parquet":
         import pyarrow.parquet as pq
@@ -123,9 +127,12 @@ def missing_as_none(data: pd.Series) -> pd.Series: ...
 def missing_as_none(data: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
     """``data`` as Python objects, every missing value (NaN, NaT, NA) None: as JSON has it.
 
+    >>> import pandas as pd
     >>> missing_as_none(pd.Series([1.5, None])).tolist()
     [1.5, None]
     """
+    import pandas as pd
+
     # pandas accepts None as ``other``; pandas-stubs 2.x leaves it out of the annotation.
     none: Any = None
     if isinstance(data, pd.DataFrame):

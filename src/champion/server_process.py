@@ -59,7 +59,7 @@ class ServerProcess:
         """Start and wait until ``/v1/health`` answers.
 
         The timeout only tells a hung server from a slow one: each worker imports and builds
-        the whole app (about 5 s of CPU), which on a loaded two-core host took over a minute.
+        the whole app (seconds of CPU), which on a loaded two-core host took over a minute.
         """
         env = dict(os.environ, CHAMPION_HOME=str(self.home), **self.env)
         env.pop("CHAMPION_DATABASE_URL", None)

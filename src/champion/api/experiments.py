@@ -15,7 +15,6 @@ from champion.api.render import json_response
 from champion.api.schemas import ActionBody, EndpointName, RequestBody
 from champion.api.state import actor_of, state_of
 from champion.evaluation.design import ExperimentDesign
-from champion.evaluation.planning import plan
 from champion.evaluation.timeline import MAX_POINTS, experiment_timeline
 
 __all__ = ["router"]
@@ -91,6 +90,8 @@ def get_plan(
     """Units per arm (and days at the endpoint's traffic) an experiment needs, from the
     endpoint's own history: the goal at the design's power, each guardrail's
     non-inferiority at ``1 - beta / guardrails``, and for rankers interleaving."""
+    from champion.evaluation.planning import plan  # needs SciPy's optimize: only when asked
+
     services = state_of(request).services
     found = plan(
         services.experiments,

@@ -29,11 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from champion import audit
@@ -54,9 +51,15 @@ from champion.drift.quality import (
 )
 from champion.errors import InvalidInput, NotFound
 
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
 __all__ = ["IngestedFile", "Ingestion", "QualityCheck", "QuarantinedRow"]
 
-QualityCheck: TypeAlias = Callable[[str | None, QualityRule | None, pd.DataFrame], QualityFindings]
+QualityCheck: TypeAlias = Callable[
+    [str | None, QualityRule | None, "pd.DataFrame"], QualityFindings
+]
 """Reference-based checks of the screened rows of a source of a model (``model``, the
 source's ``quality`` rule, the rows): which to quarantine (row position → reasons) and the
 summary of every finding, kept on the file's record."""
@@ -204,6 +207,8 @@ class Ingestion:
         )  # fmt: skip
 
     def _screen(self, frame: pd.DataFrame, source: Source) -> tuple[Screened, dict[str, Any]]:
+        import pyarrow as pa
+
         screened = screen(frame, source.fields)
         if self.quality is None or not screened.accepted.num_rows:
             return screened, {}
@@ -230,6 +235,8 @@ class Ingestion:
         ), findings.summary
 
     def _write_dataset(self, source: str, digest: str, table: pa.Table) -> str:
+        import pyarrow.parquet as pq
+
         relative = Path("datasets") / source / f"{digest}.parquet"
         target = self.home / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -253,6 +260,8 @@ class Ingestion:
         reason: str,
         who: _Audit,
     ) -> IngestedFile | None:
+        import pyarrow as pa
+
         kept = None
         if not path.startswith("dataframe:"):
             relative = Path("datasets") / source.name / "quarantine" / (digest + Path(path).suffix)
@@ -358,6 +367,9 @@ class Ingestion:
 
     def read(self, files: Sequence[IngestedFile]) -> pd.DataFrame:
         """The accepted rows of ``files`` in the given order, with the declared types."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         tables = [
             pq.read_table(self.home / f.dataset)
             for f in files

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import sqlalchemy as sa
 import yaml
 
@@ -36,6 +35,8 @@ __all__ = ["check_stage", "deploy", "register"]
 def register(ctx: RunContext) -> dict[str, Any]:
     # A resumed run whose registration committed before the run could record it: reuse it
     # (the newest: a compiled version follows the one it was compiled from).
+    import pandas as pd
+
     try:
         for version in reversed(ctx.registry.list_versions(ctx.spec.model)):
             if version.lineage.get("pipeline_run") == ctx.run.id and (

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from champion.automation.spec import LOWER_IS_BETTER, ChampionGate, HoldoutSpec, ThresholdGate
 from champion.errors import InvalidInput
 from champion.evaluation.stattests import McNemarTest, PairedBootstrapTest
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["GateResult", "Scores", "champion_gate", "compute_metrics", "split", "threshold_gate"]
 
@@ -27,6 +29,7 @@ def split(frame: pd.DataFrame, holdout: HoldoutSpec) -> tuple[pd.DataFrame, pd.D
 
     Examples
     --------
+    >>> import pandas as pd
     >>> frame = pd.DataFrame({"x": range(10)})
     >>> train, test = split(frame, HoldoutSpec(strategy="time", share=0.3))
     >>> test["x"].tolist()

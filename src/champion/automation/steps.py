@@ -13,10 +13,9 @@ import hashlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from champion.automation.context import RunContext, Stop
 from champion.automation.release import deploy, register
@@ -35,6 +34,9 @@ from champion.registry import SignatureChecker
 from champion.registry.flavors import Loaded
 from champion.registry.manifest import Manifest, find_reference_file, read_manifest
 from champion.serving.runtime import Runtime
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["STEP_FUNCTIONS", "RunContext", "Stop", "still_valid"]
 
@@ -163,6 +165,8 @@ def _predict(loaded: Loaded, manifest: Manifest, holdout: pd.DataFrame) -> list[
 
 
 def score(ctx: RunContext) -> dict[str, Any]:
+    import pandas as pd
+
     holdout = pd.read_parquet(ctx.workdir / "holdout.parquet")
     truth = holdout[ctx.spec.target].tolist()
     folder = Path(ctx.outputs["train"]["folder"])

@@ -8,12 +8,13 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from champion.errors import InvalidInput
 from champion.registry.manifest import FieldSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["TrainingJob", "code_version", "load_entry"]
 

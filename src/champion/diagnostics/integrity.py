@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 
 from champion.events.tables import predictions
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["live_inputs", "summarise"]
 
@@ -16,10 +18,13 @@ __all__ = ["live_inputs", "summarise"]
 def summarise(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Per column: rows, missing share, and mean, median and std of the numbers in it.
 
+    >>> import pandas as pd
     >>> frame = pd.DataFrame({"tenure": [1, 2, None, 5], "plan": ["a", None, "b", "a"]})
     >>> [(c["column"], c["missing_share"], c["mean"]) for c in summarise(frame)]
     [('tenure', 0.25, 2.6666666666666665), ('plan', 0.25, None)]
     """
+    import pandas as pd
+
     found = []
     for column in frame.columns:
         values = frame[column]
@@ -45,6 +50,8 @@ def summarise(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _numeric(values: pd.Series) -> bool:
+    import pandas as pd
+
     return bool(pd.api.types.is_numeric_dtype(values.dtype)) and not pd.api.types.is_bool_dtype(
         values.dtype
     )
@@ -52,6 +59,8 @@ def _numeric(values: pd.Series) -> bool:
 
 def live_inputs(conn: sa.Connection, endpoint: str, limit: int = 1000) -> pd.DataFrame:
     """The inputs of the newest ``limit`` predict requests of ``endpoint``, one row each."""
+    import pandas as pd
+
     rows = conn.execute(
         sa.select(predictions.c.inputs)
         .where((predictions.c.endpoint == endpoint) & (predictions.c.kind == "predict"))

@@ -14,11 +14,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
 from champion.drift.detectors import DetectorSpec, default_detectors
 from champion.drift.profile import ColumnKind, ReferenceProfile
@@ -26,6 +24,9 @@ from champion.drift.select import default_test
 from champion.drift.window import DEFAULT_SAMPLE_SIZE, ColumnAccumulator, ColumnWindow
 from champion.errors import InvalidInput
 from champion.plugins import Registry
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ColumnDrift", "Correction", "TableDrift", "compare_table", "compare_windows"]
 
@@ -92,6 +93,8 @@ class TableDrift:
         return [c.column for c in self.columns]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame([{**c.__dict__, "severity": c.severity} for c in self.columns])
 
     def to_json(self) -> dict[str, Any]:
@@ -148,6 +151,7 @@ def compare_table(
 
     Examples
     --------
+    >>> import pandas as pd
     >>> rng = np.random.default_rng(0)
     >>> train = pd.DataFrame({"x": rng.normal(size=5000), "y": rng.normal(size=5000)})
     >>> live = pd.DataFrame({"x": rng.normal(size=5000), "y": rng.normal(1.0, size=5000)})
@@ -156,6 +160,8 @@ def compare_table(
     >>> result.drifted_columns, result.share_drifted
     (['y'], 0.5)
     """
+    import pandas as pd
+
     _check_options("compare_table", reference, correction, tests, thresholds)
     accumulators = {
         c.name: ColumnAccumulator(c, sample_size=sample_size, seed=seed + i)
@@ -248,6 +254,8 @@ def compare_windows(
 
 
 def _adjust(p_values: list[float | None], correction: Correction) -> list[float | None]:
+    from scipy import stats
+
     present = [i for i, p in enumerate(p_values) if p is not None]
     if not present or correction == "none":
         return list(p_values)

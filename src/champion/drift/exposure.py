@@ -16,14 +16,15 @@ fires on nothing (see ``tests/drift/test_exposure.py``'s Monte Carlo).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-from scipy import special, stats
-from scipy.spatial.distance import jensenshannon
 
 from champion.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ITEM_DRIFT_METHOD",
@@ -147,6 +148,7 @@ def item_drift(
 
     Examples
     --------
+    >>> import pandas as pd
     >>> rng = np.random.default_rng(0)
     >>> def window(p):
     ...     items = rng.choice(list("abcdef"), size=400, p=p)
@@ -156,6 +158,9 @@ def item_drift(
     >>> item_drift(before, window(flat)).drifted, item_drift(before, window(steep)).drifted
     (False, True)
     """
+    from scipy import stats
+    from scipy.spatial.distance import jensenshannon
+
     reference, current = _check("reference", reference), _check("current", current)
     ref_items = reference.groupby("item")["impressions"].sum()
     cur_items = current.groupby("item")["impressions"].sum()
@@ -224,9 +229,13 @@ def gini(exposures: npt.ArrayLike) -> float | None:
 def popularity_ranks(counts: pd.Series) -> pd.Series:
     """Each item's popularity rank (1 = most popular; ties share their mean rank).
 
+    >>> import pandas as pd
     >>> popularity_ranks(pd.Series({"a": 9, "b": 3, "c": 3, "d": 0})).tolist()
     [1.0, 2.5, 2.5, 4.0]
     """
+    import pandas as pd
+    from scipy import stats
+
     return pd.Series(stats.rankdata(-counts.to_numpy(dtype=float)), index=counts.index)
 
 
@@ -241,10 +250,13 @@ def rarefied_coverage(counts: pd.Series, draws: int, catalogue: int) -> float | 
 
     Examples
     --------
+    >>> import pandas as pd
     >>> counts = pd.Series({"a": 2, "b": 1, "c": 1})
     >>> rarefied_coverage(counts, 4, 4), round(rarefied_coverage(counts, 1, 4), 3)
     (0.75, 0.25)
     """
+    from scipy import special
+
     total = int(counts.sum())
     if not catalogue or total == 0:
         return None

@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 
 from champion.datafiles import missing_as_none
@@ -29,6 +28,9 @@ from champion.drift.tables import reference_labels
 from champion.errors import InvalidInput, NotFound
 from champion.registry import VersionKey
 from champion.types import Json
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "LabelledReference",

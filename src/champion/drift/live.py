@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import sqlalchemy as sa
 
 from champion.drift.references import flatten_outputs
 from champion.events.tables import predictions
 from champion.registry import VersionKey
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CHUNK_EVENTS",
@@ -93,6 +96,8 @@ def prediction_chunks(
     chunk_events: int = CHUNK_EVENTS,
 ) -> Iterator[pd.DataFrame]:
     """The served instances of ``endpoint`` in ``[start, end)``, ``chunk_events`` at a time."""
+    import pandas as pd
+
     query = (
         sa.select(predictions.c.inputs, predictions.c.outputs)
         .where(_where(endpoint, start, end, version))
@@ -146,5 +151,7 @@ def dated_chunks(
 
 
 def _frame(instances: list[dict[str, object]], outputs: list[object]) -> pd.DataFrame:
+    import pandas as pd
+
     frame = pd.DataFrame.from_records(instances)
     return pd.concat([frame, flatten_outputs(outputs)], axis=1)

@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 import sqlalchemy as sa
 
 from champion.clock import Clock
@@ -30,6 +29,8 @@ from champion.periods import resolve_window
 from champion.registry import Registry, VersionKey, VersionRef
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from champion.drift.ranking import RankingMonitor
     from champion.serving.endpoints import Endpoints
 
@@ -252,6 +253,8 @@ class DriftMonitor:
         total: int | None = None,
     ) -> DriftRun:
         """A data file (read in chunks), a DataFrame or chunks of one against ``version``."""
+        import pandas as pd
+
         key = self.registry.resolve(VersionRef.parse(version)).key
         reference = self.references.get(key)
         source = "a DataFrame"

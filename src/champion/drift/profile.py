@@ -17,13 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from champion.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "EXACT_LIMIT",
@@ -55,9 +57,12 @@ IntArray: TypeAlias = NDArray[np.int64]
 def numeric_values(values: Any) -> FloatArray:
     """The finite numbers in ``values``; blanks, unparseable strings, NaN and inf are missing.
 
+    >>> import pandas as pd
     >>> numeric_values(pd.Series(["1.5", " ", "2", None])).tolist()
     [1.5, 2.0]
     """
+    import pandas as pd
+
     series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
         series = series.astype("string").str.strip()
@@ -68,6 +73,8 @@ def numeric_values(values: Any) -> FloatArray:
 
 def category_keys(values: Any) -> pd.Series:
     """The non-missing values of ``values`` as strings, the form categories are compared in."""
+    import pandas as pd
+
     series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
     return series[series.notna()].astype(str)
 
@@ -78,11 +85,14 @@ def infer_kind(values: pd.Series) -> ColumnKind:
     Booleans and numeric columns with at most two distinct values (flags such as 0/1) are
     categorical.
 
+    >>> import pandas as pd
     >>> infer_kind(pd.Series([1.0, 2.5, 3.0])), infer_kind(pd.Series(["a", "b"]))
     ('numeric', 'categorical')
     >>> infer_kind(pd.Series(["29.85", " ", "1889.5", "42"])), infer_kind(pd.Series([0, 1, 1]))
     ('numeric', 'categorical')
     """
+    import pandas as pd
+
     if pd.api.types.is_bool_dtype(values.dtype):
         return "categorical"
     present = values.dropna()
@@ -126,6 +136,8 @@ class ColumnProfile:
         >>> column.kind, column.count, column.missing, column.exact
         ('numeric', 4, 1, True)
         """
+        import pandas as pd
+
         series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
         kind = infer_kind(series) if kind is None else _check_kind(name, kind)
         count = len(series)
@@ -253,6 +265,7 @@ class ReferenceProfile:
 
     Examples
     --------
+    >>> import pandas as pd
     >>> rng = np.random.default_rng(0)
     >>> frame = pd.DataFrame({"x": rng.normal(size=50_000), "plan": rng.choice(["a", "b"], 50_000)})
     >>> profile = ReferenceProfile.from_frame(frame)

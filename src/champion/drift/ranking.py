@@ -24,12 +24,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 import sqlalchemy as sa
-from scipy import stats
 
 from champion.clock import Clock
 from champion.db import read
@@ -56,6 +54,9 @@ from champion.events.tables import predictions
 from champion.periods import resolve_window
 from champion.registry import VersionKey
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
     "MAX_BUCKETS",
     "MIN_CLICKS",
@@ -71,7 +72,7 @@ __all__ = [
 MIN_CLICKS = 100
 TOP_ITEMS = 20
 MAX_BUCKETS = 48
-_Z = float(stats.norm.ppf(0.975))
+_Z = 1.959963984540054  # scipy.stats.norm.ppf(0.975)
 ReferenceBasis = Literal["previous", "chosen"]
 
 
@@ -101,6 +102,8 @@ class ClickThrough:
     def by(cls, rows: pd.DataFrame, keys: list[str]) -> dict[Any, ClickThrough]:
         """Click-through per value of ``keys`` (``[]``: one, under ``None``), units first
         summed within each group: one group-by, however many groups."""
+        import pandas as pd
+
         per_unit = rows.groupby([*keys, "unit"])[["clicked", "impressions"]].sum()
         x, y = per_unit["clicked"].astype(float), per_unit["impressions"].astype(float)
         moments = pd.DataFrame({"x": x, "y": y, "xx": x * x, "yy": y * y, "xy": x * y})
@@ -322,6 +325,8 @@ def ranking_monitor(
     """See the module docstring. ``[start, end)`` as ``resolve_window`` reads it (default:
     the last day); the reference is ``[reference_start, reference_end)`` when given, else the
     window of the same length just before ``start``."""
+    import pandas as pd
+
     if isinstance(buckets, bool) or not isinstance(buckets, int) or not 1 <= buckets <= MAX_BUCKETS:
         raise InvalidInput(
             f"The 'buckets' parameter of ranking_monitor must be an int in the range "
@@ -405,6 +410,8 @@ def context_drift(
     end: datetime,
 ) -> ContextDrift:
     """The contexts ``key`` was asked to rank with, against its reference profile's inputs."""
+    import pandas as pd
+
     stored = references.find(key)
     if stored is None or not stored.input_columns:
         return ContextDrift(

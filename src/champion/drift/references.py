@@ -17,10 +17,9 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 
 from champion import audit
@@ -36,6 +35,9 @@ from champion.registry.flavors import Loaded
 from champion.registry.manifest import find_reference_file
 from champion.registry.service import RegistrationWrite
 from champion.types import Json
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "OUTPUT_PREFIX",
@@ -98,6 +100,8 @@ def flatten_outputs(outputs: list[Json]) -> pd.DataFrame:
     >>> flatten_outputs([{"label": 1, "probabilities": {"0": 0.2, "1": 0.8}}, 3.5]).columns.tolist()
     ['output.label', 'output.probabilities.0', 'output.probabilities.1', 'output']
     """
+    import pandas as pd
+
     return pd.DataFrame.from_records([_flat(output, OUTPUT_PREFIX) for output in outputs])
 
 
@@ -206,6 +210,8 @@ class References:
         """Profile ``data`` (a file or a DataFrame) as the reference of version ``ref``;
         with ``label`` (default: the manifest's ``target``), the column of true outcomes,
         also calibrate its scores for performance estimation (``labelled``)."""
+        import pandas as pd
+
         version = self.registry.resolve(ref) if isinstance(ref, str) else ref
         if not replace and self.find(version.key) is not None:
             raise Conflict(

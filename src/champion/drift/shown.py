@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import sqlalchemy as sa
 
 from champion.events.tables import feedback, prediction_items, predictions
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["POSITION_BUCKETS", "click_through_rows", "exposure_rows", "item_clicks"]
 
@@ -47,6 +50,8 @@ def exposure_rows(
 ) -> pd.DataFrame:
     """``model, version, unit, item, impressions, requests`` of every (version, unit, item)
     shown in ``[start, end)``."""
+    import pandas as pd
+
     i, p = prediction_items, predictions
     query = (
         sa.select(
@@ -82,6 +87,8 @@ def requests_per_version(
 
 def item_clicks(conn: sa.Connection, endpoint: str, start: datetime, end: datetime) -> pd.Series:
     """Clicked impressions per item shown in ``[start, end)`` (any version)."""
+    import pandas as pd
+
     i = prediction_items
     query = (
         sa.select(i.c.item, sa.func.count())
@@ -100,6 +107,8 @@ def click_through_rows(
 ) -> pd.DataFrame:
     """``model, version, unit, bucket, positions, impressions, clicked`` per time bucket
     (``edges[k] <= at < edges[k + 1]``) and position bucket."""
+    import pandas as pd
+
     i, p = prediction_items, predictions
     bucket = sa.case(
         *((p.c.at < edge, k) for k, edge in enumerate(edges[1:-1])), else_=len(edges) - 2

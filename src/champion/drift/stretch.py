@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from champion.drift.profile import ReferenceProfile
 from champion.drift.quality import QualityCounter
@@ -27,6 +26,9 @@ from champion.drift.window import (
     window_state,
 )
 from champion.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Stretch", "accumulate", "merge", "merge_generators", "stretch_from_state"]
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from scipy import stats
 
 from champion.evaluation.stattests import RatioSummary, Summary
 from champion.events.arms import ArmWindow, propensity_sums
@@ -60,6 +59,8 @@ def ips_estimates(
     >>> found["a"].ips, found["a"].snips, found["b"].ips
     (1.0, 0.6666666666666666, 0.5)
     """
+    from scipy import stats
+
     z = float(stats.norm.ppf(1 - alpha / 2))
     found = {}
     for arm, (weighted, weighted_squares, weights, weight_squares) in sorted(sums.items()):

@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from scipy import stats
 
 from champion.db import read
 from champion.errors import InvalidInput
@@ -71,6 +70,8 @@ def mean_interval(summary: RatioSummary, alpha: float) -> tuple[float, float] | 
     >>> round(low, 4), round(high, 4)
     (0.1199, 1.0801)
     """
+    from scipy import stats
+
     variance = summary.variance
     if summary.n < 2 or not summary.sum_y or math.isnan(variance):
         return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import stats
 
 from champion.drift.detectors.base import DetectorSpec, DriftResult, check_threshold, window_for
 from champion.drift.profile import ColumnKind, ColumnProfile
@@ -44,6 +43,8 @@ class Chi2Detector:
         self.correction = correction
 
     def compare(self, reference: ColumnProfile, current: Any) -> DriftResult:
+        from scipy import stats
+
         window = window_for(self.name, self.column_kinds, reference, current)
         ref = reference.frequencies or {}
         cur = window.frequencies or {}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.spatial import distance
 
 from champion.drift.detectors.base import (
     DetectorSpec,
@@ -41,6 +40,8 @@ class JensenShannonDetector:
         self.threshold = check_threshold("JensenShannonDetector", threshold, p_value=False)
 
     def compare(self, reference: ColumnProfile, current: Any) -> DriftResult:
+        from scipy.spatial import distance
+
         window = window_for(self.name, self.column_kinds, reference, current)
         ref, cur = binned_shares(reference, window)
         value = float(np.nan_to_num(distance.jensenshannon(ref, cur)))

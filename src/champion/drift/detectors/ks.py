@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import stats
 
 from champion.drift.detectors.base import DetectorSpec, DriftResult, check_threshold, window_for
 from champion.drift.profile import ColumnKind, ColumnProfile, FloatArray
@@ -43,6 +42,8 @@ class KsDetector:
         self.threshold = check_threshold("KsDetector", threshold, p_value=True)
 
     def compare(self, reference: ColumnProfile, current: Any) -> DriftResult:
+        from scipy import stats
+
         window = window_for(self.name, self.column_kinds, reference, current)
         assert window.sample is not None
         if reference.values is not None:

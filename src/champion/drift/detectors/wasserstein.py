@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from scipy import stats
-
 from champion.drift.detectors.base import DetectorSpec, DriftResult, check_threshold, window_for
 from champion.drift.profile import ColumnKind, ColumnProfile
 
@@ -45,6 +43,8 @@ class WassersteinDetector:
         self.threshold = check_threshold("WassersteinDetector", threshold, p_value=False)
 
     def compare(self, reference: ColumnProfile, current: Any) -> DriftResult:
+        from scipy import stats
+
         window = window_for(self.name, self.column_kinds, reference, current)
         assert window.sample is not None  # window_for keeps a sample of a numeric column
         norm = max(reference.std or 0.0, MIN_NORM)

@@ -23,14 +23,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
-import pandas as pd
 
 from champion.drift.profile import ColumnProfile, ReferenceProfile
 from champion.errors import InvalidInput
 from champion.validation import check_float
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["CHECKS", "Check", "QualityIssue", "QualityReport", "check_frame"]
 
@@ -56,6 +58,7 @@ class QualityReport:
 
     Examples
     --------
+    >>> import pandas as pd
     >>> reference = ReferenceProfile.from_frame(
     ...     pd.DataFrame({"tenure": [1, 5, 30, 72], "plan": ["a", "b", "a", "b"]})
     ... )
@@ -202,6 +205,8 @@ def check_frame(
 def _masks(
     series: pd.Series, profile: ColumnProfile, checks: Sequence[Check], margin: float
 ) -> dict[Check, np.ndarray]:
+    import pandas as pd
+
     values = series.reset_index(drop=True)
     mixed = values.dtype == object
     # Only an object column can hold lists, mappings or booleans among other values; typed

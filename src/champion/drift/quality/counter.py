@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any, Self
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Self
 
 from champion.drift.profile import ReferenceProfile
 from champion.drift.quality.checks import CHECKS, Check, check_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["QualityCounter"]
 
@@ -18,6 +19,7 @@ class QualityCounter:
 
     Examples
     --------
+    >>> import pandas as pd
     >>> reference = ReferenceProfile.from_frame(pd.DataFrame({"x": [1.0, 2.0, 3.0]}))
     >>> counter = QualityCounter(reference)
     >>> _ = counter.update(pd.DataFrame({"x": [2.0, 9.0]})).update(pd.DataFrame({"x": [None]}))

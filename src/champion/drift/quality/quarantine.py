@@ -28,14 +28,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-import pandas as pd
-
 from champion.drift.profile import ReferenceProfile
 from champion.drift.quality.checks import check_frame
 from champion.errors import NotFound
 from champion.registry import Registry
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from champion.drift.references import References
 
 __all__ = ["QualityFindings", "QualityRule", "ReferenceQuality", "describe_counted"]

@@ -14,24 +14,19 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from champion.registry.manifest import FieldSpec
 from champion.validation import short_repr
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 __all__ = ["RejectedRow", "Screened", "arrow_schema", "column_problem", "screen"]
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
-_ARROW = {
-    "integer": pa.int64(),
-    "number": pa.float64(),
-    "string": pa.string(),
-    "boolean": pa.bool_(),
-}
 
 
 @dataclass(frozen=True)
@@ -55,8 +50,17 @@ class Screened:
         return int(self.accepted.num_rows) + len(self.rejected)
 
 
+def _arrow_type(declared: str) -> pa.DataType:
+    import pyarrow as pa
+
+    types = {"integer": pa.int64, "number": pa.float64, "string": pa.string, "boolean": pa.bool_}
+    return types[declared]()
+
+
 def arrow_schema(fields: Sequence[FieldSpec]) -> pa.Schema:
-    return pa.schema([pa.field(f.name, _ARROW[f.type], nullable=f.nullable) for f in fields])
+    import pyarrow as pa
+
+    return pa.schema([pa.field(f.name, _arrow_type(f.type), nullable=f.nullable) for f in fields])
 
 
 def column_problem(columns: Sequence[str], fields: Sequence[FieldSpec]) -> str | None:
@@ -91,6 +95,7 @@ def screen(frame: pd.DataFrame, fields: Sequence[FieldSpec]) -> Screened:
 
     Examples
     --------
+    >>> import pandas as pd
     >>> fields = [FieldSpec(name="tenure", type="integer"),
     ...           FieldSpec(name="charges", type="number", nullable=True)]
     >>> raw = pd.DataFrame({"tenure": ["3", "abc", "", "7"], "charges": ["1.5", "2", " ", "x"]})
@@ -103,6 +108,8 @@ def screen(frame: pd.DataFrame, fields: Sequence[FieldSpec]) -> Screened:
     2 ('tenure: missing, but the schema says it is not nullable',)
     3 ("charges: 'x' is not a finite number",)
     """
+    import pyarrow as pa
+
     columns: dict[str, list[Any]] = {}
     reasons: dict[int, list[str]] = {}
     for spec in fields:
@@ -117,7 +124,7 @@ def screen(frame: pd.DataFrame, fields: Sequence[FieldSpec]) -> Screened:
     good = [row for row in range(len(frame)) if row not in reasons]
     accepted = pa.table(
         {
-            spec.name: pa.array([columns[spec.name][row] for row in good], _ARROW[spec.type])
+            spec.name: pa.array([columns[spec.name][row] for row in good], _arrow_type(spec.type))
             for spec in fields
         },
         schema=arrow_schema(fields),
@@ -170,11 +177,17 @@ def _convert(cell: Any, spec: FieldSpec) -> tuple[Any, str | None]:
 
 
 def _missing(cell: Any) -> bool:
-    if cell is None or cell is pd.NA:
+    if cell is None:
         return True
-    if isinstance(cell, float) and math.isnan(cell):
-        return True
-    return isinstance(cell, str) and not cell.strip()
+    if isinstance(cell, str):
+        return not cell.strip()
+    if isinstance(cell, float):
+        return math.isnan(cell)
+    if isinstance(cell, int):
+        return False
+    import pandas as pd  # only the odd cell gets here: most are checked without a look-up
+
+    return cell is pd.NA
 
 
 def _plain(value: Any) -> Any:

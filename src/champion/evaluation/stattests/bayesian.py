@@ -6,7 +6,6 @@ import math
 from typing import ClassVar
 
 import numpy as np
-from scipy import stats
 
 from champion.evaluation.stattests.base import ReferenceCase, StatResult
 from champion.evaluation.stattests.proportions import check_proportion
@@ -64,6 +63,8 @@ class BayesianTest:
 
     def run(self, a: Moments, b: Moments, *, alpha: float = 0.05) -> StatResult:
         """The posterior of the relative effect of ``b`` over ``a``; see the class docstring."""
+        from scipy import stats
+
         alpha = check_alpha("BayesianTest", alpha)
         if self.metric == "proportion":
             a = check_proportion("BayesianTest", "a", a)

@@ -6,7 +6,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from champion.errors import InvalidInput
 from champion.evaluation.stattests.base import ReferenceCase, StatResult
@@ -107,6 +106,8 @@ class CupedTest:
 
     def reference_case(self, seed: int) -> ReferenceCase | None:
         """SciPy's Welch test on values adjusted by the slope of ``scipy.stats.linregress``."""
+        from scipy import stats
+
         if self.distribution != "t":
             return None
         (y_a, x_a), (y_b, x_b) = self.example_arms(seed)

@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from champion.errors import InvalidInput
 from champion.evaluation.stattests.base import ReferenceCase, StatResult
@@ -86,6 +85,8 @@ class DeltaMethodTest:
 
     def run(self, a: Any, b: Any, *, alpha: float = 0.05) -> StatResult:
         """Compare the ratio metric of ``a`` and ``b``; see the class docstring."""
+        from scipy import stats
+
         alpha = check_alpha("DeltaMethodTest", alpha)
         arm_a, arm_b = _arm("a", a), _arm("b", b)
         effect = arm_b.mean - arm_a.mean
@@ -118,6 +119,8 @@ class DeltaMethodTest:
     def reference_case(self, seed: int) -> ReferenceCase:
         """With every denominator 1 the statistic is SciPy's Welch t (the p-value its normal
         two-sided tail: the delta method is a large-sample z-test)."""
+        from scipy import stats
+
         rng = np.random.default_rng(seed)
         a, b = rng.poisson(3.0, 500).astype(np.float64), rng.poisson(3.3, 600).astype(np.float64)
         welch = float(stats.ttest_ind(b, a, equal_var=False).statistic)

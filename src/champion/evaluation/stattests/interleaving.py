@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from champion.errors import InvalidInput
 from champion.evaluation.stattests.base import ReferenceCase, StatResult
@@ -93,6 +92,8 @@ def unit_preferences(wins: Any, losses: Any) -> npt.NDArray[np.float64]:
 
 
 def _t_test(preferences: npt.NDArray[np.float64], alpha: float) -> StatResult:
+    from scipy import stats
+
     mean = float(preferences.mean())
     if float(preferences.std()) == 0.0:  # every unit agrees: SciPy's t would divide by zero
         return StatResult(0.0, 1.0 if mean == 0 else 0.0, (mean, mean), mean, "t", alpha)
@@ -110,6 +111,8 @@ def _t_test(preferences: npt.NDArray[np.float64], alpha: float) -> StatResult:
 
 
 def _sign_test(preferences: npt.NDArray[np.float64], alpha: float) -> StatResult:
+    from scipy import stats
+
     ahead, behind = int(np.sum(preferences > 0)), int(np.sum(preferences < 0))
     mean = float(preferences.mean())
     if ahead + behind == 0:
@@ -121,6 +124,8 @@ def _sign_test(preferences: npt.NDArray[np.float64], alpha: float) -> StatResult
 def _bootstrap(
     preferences: npt.NDArray[np.float64], alpha: float, n_resamples: int, seed: int
 ) -> StatResult:
+    from scipy import stats
+
     mean = float(preferences.mean())
     if float(preferences.std()) == 0.0:  # every resample is the same: no interval to draw
         return StatResult(0.0, 1.0 if mean == 0 else 0.0, (mean, mean), mean, "bootstrap", alpha)
@@ -313,6 +318,8 @@ class InterleavingTest:
         """SciPy's test of the per-unit preferences: ``ttest_1samp`` (``t``), ``binomtest``
         (``sign``) or ``bootstrap`` with the same seed (``bootstrap``); ``sequential`` has
         no SciPy counterpart."""
+        from scipy import stats
+
         a, b = self.example_arms(seed)
         wins = np.array([np.sum(np.greater(y, x)) for x, y in zip(a, b, strict=True)])
         losses = np.array([np.sum(np.greater(x, y)) for x, y in zip(a, b, strict=True)])

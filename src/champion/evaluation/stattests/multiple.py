@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from champion.errors import InvalidInput
 
@@ -69,6 +68,8 @@ def benjamini_hochberg(p_values: Any) -> npt.NDArray[np.float64]:
     >>> benjamini_hochberg([0.01, 0.04, 0.03, 0.005]).round(3).tolist()
     [0.02, 0.04, 0.04, 0.02]
     """
+    from scipy import stats
+
     p = _p_values("benjamini_hochberg", p_values)
     if p.size == 0:
         return p

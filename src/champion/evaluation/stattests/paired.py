@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from champion.errors import InvalidInput
 from champion.evaluation.stattests.base import ReferenceCase, StatResult
@@ -90,6 +89,8 @@ class McNemarTest:
 
     def run(self, a: Any, b: Any, *, alpha: float = 0.05) -> StatResult:
         """Compare the correctness vectors ``a`` and ``b``; see the class docstring."""
+        from scipy import stats
+
         alpha = check_alpha("McNemarTest", alpha)
         right_a = check_sample("McNemarTest", "a", a, minimum=1)
         right_b = check_sample("McNemarTest", "b", b, minimum=1)
@@ -137,6 +138,8 @@ class McNemarTest:
         A small holdout keeps the discordant examples under ``exact_below``; the
         chi-square branch has no SciPy counterpart (statsmodels' ``mcnemar`` is one).
         """
+        from scipy import stats
+
         rng = np.random.default_rng(seed)
         right_a = rng.binomial(1, 0.8, 60)
         flipped = rng.binomial(1, 0.12, 60).astype(bool)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from scipy import stats
 
 from champion.errors import InvalidInput
 from champion.evaluation.stattests.base import ReferenceCase, StatResult
@@ -95,6 +94,8 @@ class ProportionsTest:
         Only the z-test of ``p_b - p_a`` has the counterpart (Barnard's own p-value is exact,
         not the z-test's); the arms are small, as the exact p-value it also computes is slow.
         """
+        from scipy import stats
+
         if self.relative or self.distribution != "normal":
             return None
         rng = np.random.default_rng(seed)

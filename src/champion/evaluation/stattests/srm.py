@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import stats
 
 from champion.errors import InvalidInput
 from champion.evaluation.stattests.base import ReferenceCase, StatResult
@@ -64,6 +63,8 @@ class SrmTest:
 
     def run(self, a: int, b: int, *, alpha: float = 0.001) -> StatResult:
         """Test the unit counts ``a`` and ``b``; see the class docstring."""
+        from scipy import stats
+
         alpha = check_alpha("SrmTest", alpha)
         a, b = _check_count("a", a), _check_count("b", b)
         total = a + b
@@ -91,6 +92,8 @@ class SrmTest:
 
     def reference_case(self, seed: int) -> ReferenceCase:
         """``scipy.stats.chisquare`` of the counts against the split, and its Wilson interval."""
+        from scipy import stats
+
         a, b = self.example_arms(seed)
         expected = [(a + b) * (1.0 - self.expected_share), (a + b) * self.expected_share]
         scipy = stats.chisquare([a, b], f_exp=expected)

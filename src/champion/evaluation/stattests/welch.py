@@ -6,7 +6,6 @@ import math
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import stats
 
 from champion.errors import InvalidInput
 from champion.evaluation.stattests.base import ReferenceCase, StatResult
@@ -58,6 +57,8 @@ def compare_means(
     The effect and its variance come from :func:`mean_effect`; with ``distribution="t"``
     both effects use Welch-Satterthwaite degrees of freedom, as gbstats does.
     """
+    from scipy import stats
+
     _, var_a, n_a = a
     _, var_b, n_b = b
     se2_a, se2_b = var_a / n_a, var_b / n_b
@@ -160,6 +161,8 @@ class WelchTest:
 
     def reference_case(self, seed: int) -> ReferenceCase | None:
         """SciPy's Welch test on the raw values behind two arms (the absolute t test only)."""
+        from scipy import stats
+
         if self.relative or self.distribution != "t":
             return None
         rng = np.random.default_rng(seed)
