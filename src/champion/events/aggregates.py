@@ -3,10 +3,30 @@
 Every read has two halves: the rollup rows of the scope (folded requests, whole segments by
 their start) and the facts of the requests the fold pass has not reached, plus the deltas of
 folded requests whose feedback arrived since (``facts``, computed from raw rows, by their
-exact time). A scope whose start and end are segment boundaries (UTC midnights, an
-experiment's start and end) is exact; any other scope counts the folded segments that start
-inside it. Callers read in one transaction (``champion.db.read``: a snapshot on both
+exact time). Callers read in one transaction (``champion.db.read``: a snapshot on both
 databases), so a fold pass running meanwhile is seen entirely or not at all.
+
+A segment runs from one boundary to the next (UTC midnights, every segment length after one,
+an experiment's start and end), so a scope whose start and end are boundaries takes whole
+segments. Any other time (a scope's start or end, a chart's inner edge: a *cut*) may fall
+inside a folded segment; the read then needs no segment length to stay exact
+(``cuts.exact``, which sets :attr:`Scope.raw`):
+
+- the segment holding a cut is the one whose start is the latest ``segment_start`` of the
+  endpoint at or before it, and it runs at most to the next ``segment_start`` after it (a
+  folded request sits in the segment starting last at or before its time, so no folded
+  request between those two starts belongs to another segment);
+- when that start is before the cut, the time range from it to the next start (clipped to
+  the scope) is read from the raw rows: each request in it with all its feedback, folded or
+  not, by its exact time (``raw_facts``), and the rollup rows of the segments starting in it
+  are left out of every rollup read (:func:`where`);
+- the pending facts of that range (requests not folded yet, deltas of late feedback) are
+  left out too: the raw read counts those requests whole. The label and click rows keep
+  their request's exact time when folded, so they are read as before.
+
+Only the partial segments at the cuts come from raw rows. Once retention has deleted the raw
+rows of such a range, it is not cut: its segment counts whole in the window holding its start,
+as reads did before, and ``cuts.exact`` says which segments those are.
 """
 
 from __future__ import annotations
@@ -30,6 +50,7 @@ __all__ = [
     "first_time",
     "pending",
     "per_window",
+    "raw_facts",
     "rows_of",
     "sketches",
     "sketches_by_window",
@@ -56,6 +77,9 @@ class Scope:
     end: datetime | None = None
     model: str | None = None
     version: int | None = None
+    raw: tuple[tuple[datetime, datetime], ...] = ()
+    """Time ranges read from the raw rows whatever is folded (increasing, disjoint; set by
+    ``cuts.exact``): the rollup rows of segments starting in them are left out."""
 
 
 def where(
@@ -77,6 +101,9 @@ def where(
         condition &= c[time] < scope.end
     if scope.model is not None:
         condition &= (c.model == scope.model) & (c.version == scope.version)
+    if time == "segment_start":
+        for start, end in scope.raw:
+            condition &= sa.not_((c.segment_start >= start) & (c.segment_start < end))
     return condition
 
 
@@ -90,8 +117,58 @@ def unindexed(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
 def pending(conn: sa.Connection, scope: Scope) -> Facts:
     """The facts in ``scope`` not in the rollups yet: unfolded requests with all their
     feedback, and for folded requests the feedback not folded yet (as deltas). Keys end with
-    the request's time (where the rollups have a segment's start)."""
-    return _within(_endpoint_pending(conn, scope.endpoint), scope)
+    the request's time (where the rollups have a segment's start). In the scope's ``raw``
+    ranges, every request with all its feedback instead (see the module docstring)."""
+    facts = _endpoint_pending(conn, scope.endpoint)
+    if scope.raw:
+        facts = _outside(facts, scope.raw).merge(raw_facts(conn, scope.endpoint, scope.raw))
+    return _within(facts, scope)
+
+
+def raw_facts(
+    conn: sa.Connection, endpoint: str, ranges: Sequence[tuple[datetime, datetime]]
+) -> Facts:
+    """The facts of every request of ``endpoint`` in the time ``ranges``, folded or not, with
+    all its feedback, keyed by its time; no label or click rows (those of folded requests are
+    read from their copies). Kept for the transaction."""
+    cache = snapshot_cache(conn)
+    key = ("raw", endpoint, tuple(ranges))
+    if key in cache:
+        found: Facts = cache[key]
+        return found
+    p = predictions
+    query = sa.select(p.c.request_id, p.c.at).where(
+        (p.c.endpoint == endpoint) & _in_ranges(p.c.at, ranges)
+    )
+    times = dict(conn.execute(query).all())
+    facts = Facts()
+    if times:
+        within = (min(times.values()), max(times.values()))
+        for request, items, events in load_raw(conn, sorted(times), within=within):
+            request_facts(request, items, events, request["at"], facts)
+    facts.rows = {}
+    cache[key] = facts
+    return facts
+
+
+def _in_ranges(
+    at: sa.Column[Any], ranges: Sequence[tuple[datetime, datetime]]
+) -> sa.ColumnElement[bool]:
+    inside: sa.ColumnElement[bool] = sa.false()
+    for start, end in ranges:
+        inside |= (at >= start) & (at < end)
+    return inside
+
+
+def _outside(facts: Facts, ranges: Sequence[tuple[datetime, datetime]]) -> Facts:
+    # The sums of ``facts`` whose time is in none of ``ranges``, and every row.
+    def out(at: datetime) -> bool:
+        return not any(a <= at < b for a, b in ranges)
+
+    found = Facts(rows=dict(facts.rows))
+    for table, keyed in facts.sums.items():
+        found.sums[table] = {key: values for key, values in keyed.items() if out(key[-1])}
+    return found
 
 
 def by_window(facts: Facts, edges: Sequence[datetime | None]) -> list[Facts]:
@@ -360,7 +437,8 @@ def first_time(conn: sa.Connection, scope: Scope) -> datetime | None:
     """When ``scope``'s first request was served: the start of its segment once folded."""
     r, p = rollups, predictions
     folded = sa.select(sa.func.min(r.c.segment_start)).where(where(r, scope) & (r.c.requests > 0))
-    raw = sa.select(sa.func.min(p.c.at)).where(where(p, scope, "at") & sa.not_(p.c.folded))
+    unfolded = sa.not_(p.c.folded) | _in_ranges(p.c.at, scope.raw)
+    raw = sa.select(sa.func.min(p.c.at)).where(where(p, scope, "at") & unfolded)
     times = [conn.execute(folded).scalar_one(), conn.execute(raw).scalar_one()]
     found = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in times if t is not None]
     return min(found, default=None)

@@ -11,7 +11,8 @@ Units count when they made a request in the scope (their ``requests`` total is a
 
 When each arm of the scope has its units in one cell of ``arm_moments`` (one ramp step's
 configuration since an experiment boundary; see ``total_tables``), the folded half is that
-cell's row at the last segment before each end, kept up to date by the fold pass: O(arms)
+cell's row at the last segment before each end (before the range read from raw rows, when
+the end cuts a segment; see ``aggregates``), kept up to date by the fold pass: O(arms)
 rows for a report, O(arms x points) for a timeline. Other scopes sum the rollups.
 
 Answers are kept for the read's transaction (one snapshot; a report asks for one scope
@@ -151,6 +152,8 @@ def _kept(
         return None
     if compacted_between(conn, scope.endpoint, scope.start, bounds[-1]):
         return None
+    # A bound in a range read from raw rows: the cell's row before that range's start.
+    bounds = [_before_raw(bound, scope.raw) for bound in bounds]
     m = arm_moments
     cell = (m.c.endpoint, m.c.config_version, m.c.arm, m.c.since)
     condition = m.c.endpoint == scope.endpoint
@@ -195,6 +198,15 @@ def _kept(
             if end is None or utc(segment) < end:
                 found[n][str(arm)] = [float(v) for v in values]
     return found
+
+
+def _before_raw(
+    bound: datetime | None, ranges: Sequence[tuple[datetime, datetime]]
+) -> datetime | None:
+    for start, end in ranges:
+        if bound is not None and start < bound <= end:
+            return start
+    return bound
 
 
 def _per_unit(
