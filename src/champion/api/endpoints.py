@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -31,8 +31,7 @@ from champion.evaluation import ExperimentDesign, interleaving_comparisons, shad
 from champion.events import version_stats, version_stats_by_window
 from champion.events.aggregates import Scope
 from champion.events.compacted import compacted_windows
-from champion.events.cuts import cuts
-from champion.events.rollups import segment_floor
+from champion.events.cuts import chart_edges, cuts
 from champion.serving.endpoints import KEEP, EndpointConfig
 from champion.serving.policies import BanditPolicy
 from champion.serving.stages import STAGES, parse_stages, stage_endpoint
@@ -160,7 +159,8 @@ def endpoint_stats(
                 f"'start' must be before 'end'. Got start={start.isoformat()!r}, "
                 f"end={end.isoformat()!r}."
             )
-        edges = _edges(start, end, buckets, state.services.settings.rollup_segment_seconds)
+        segment = timedelta(seconds=state.services.settings.rollup_segment_seconds)
+        edges = chart_edges(start, end, buckets, segment)
     with read(state.services.engine) as conn:
         stats = version_stats(conn, endpoint, start, end)
         compacted = compacted_windows(conn, endpoint, start, end)
@@ -196,17 +196,6 @@ def endpoint_stats(
     if edges is not None:
         body["buckets"] = windows
     return body
-
-
-def _edges(start: datetime, end: datetime, buckets: int, segment: int) -> list[datetime]:
-    """``buckets`` equal windows of ``[start, end)``; when a window is at least a segment
-    wide, the edges between them move back to a segment boundary (each stays after the one
-    before), so only the first and the last window read a partial segment from raw rows."""
-    width = (end - start) / buckets
-    inner = [start + width * k for k in range(1, buckets)]
-    if width >= timedelta(seconds=segment):
-        inner = [segment_floor(edge, timedelta(seconds=segment)) for edge in inner]
-    return [start, *inner, end]
 
 
 @router.get("/{endpoint}/interleaving", response_model=InterleavingAnswer, responses=UNIT_LEVEL)

@@ -136,6 +136,14 @@ def raw_facts(
     if key in cache:
         found: Facts = cache[key]
         return found
+    for held, facts in list(cache.items()):
+        # Ranges inside those of facts read before (a timeline's looks): a subset of them.
+        if isinstance(held, tuple) and held[:2] == key[:2] and _covers(held[2], ranges):
+            found = Facts()
+            for table, keyed in facts.sums.items():
+                found.sums[table] = {k: v for k, v in keyed.items() if _inside(k[-1], ranges)}
+            cache[key] = found
+            return found
     p = predictions
     query = sa.select(p.c.request_id, p.c.at).where(
         (p.c.endpoint == endpoint) & _in_ranges(p.c.at, ranges)
@@ -160,14 +168,21 @@ def _in_ranges(
     return inside
 
 
+def _inside(at: datetime, ranges: Sequence[tuple[datetime, datetime]]) -> bool:
+    return any(a <= at < b for a, b in ranges)
+
+
+def _covers(
+    held: Sequence[tuple[datetime, datetime]], ranges: Sequence[tuple[datetime, datetime]]
+) -> bool:
+    return all(any(a <= start and end <= b for a, b in held) for start, end in ranges)
+
+
 def _outside(facts: Facts, ranges: Sequence[tuple[datetime, datetime]]) -> Facts:
     # The sums of ``facts`` whose time is in none of ``ranges``, and every row.
-    def out(at: datetime) -> bool:
-        return not any(a <= at < b for a, b in ranges)
-
     found = Facts(rows=dict(facts.rows))
     for table, keyed in facts.sums.items():
-        found.sums[table] = {key: values for key, values in keyed.items() if out(key[-1])}
+        found.sums[table] = {k: v for k, v in keyed.items() if not _inside(k[-1], ranges)}
     return found
 
 

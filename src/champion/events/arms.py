@@ -22,6 +22,7 @@ from champion.events import sketch
 from champion.events.aggregates import (
     Scope,
     pending,
+    raw_facts,
     rows_of,
     sketches,
     sketches_over_time,
@@ -29,7 +30,7 @@ from champion.events.aggregates import (
     where,
 )
 from champion.events.compacted import require_units
-from champion.events.cuts import exact
+from champion.events.cuts import exact, merged
 from champion.events.facts import Facts
 from champion.events.moments import UnitSums, unit_sums, unit_sums_over_time
 from champion.events.rollup_tables import labelled_predictions, ranked_clicks, reward_rollups
@@ -184,8 +185,12 @@ def read_ahead(conn: sa.Connection, window: ArmWindow, ends: Sequence[datetime |
     for the transaction: those windows then cost no pass of their own (a timeline's
     points)."""
     require_units(conn, window.endpoint, window.start, ends[-1], "A unit-level analysis")
-    if any(exact(conn, replace(window.scope, end=end)).raw for end in ends):
-        return  # a window cuts a segment: each reads its own (see ``aggregates``)
+    cut = [r for end in ends for r in exact(conn, replace(window.scope, end=end)).raw]
+    if cut:
+        # A look cuts a segment: each reads its own sums (see ``aggregates``), the raw rows
+        # of every cut segment read here once.
+        raw_facts(conn, window.endpoint, merged(cut))
+        return
     unit_sums_over_time(conn, window.scope, ends, _COLUMNS, _PRODUCTS)
     for measure in ("latency", "delay"):
         sketches_over_time(conn, window.scope, ends, ("arm",), measure)

@@ -21,9 +21,10 @@ from champion.clock import utc
 from champion.events.aggregates import Scope, snapshot_cache
 from champion.events.retention_status import deleted_before
 from champion.events.rollup_tables import rollups
+from champion.events.rollups import DAY, segment_floor
 from champion.events.totals import experiment_bounds
 
-__all__ = ["Cuts", "cuts", "exact"]
+__all__ = ["Cuts", "chart_edges", "cuts", "exact", "merged"]
 
 Range = tuple[datetime, datetime]
 
@@ -36,6 +37,25 @@ class Cuts:
 
     scope: Scope
     whole: tuple[Range, ...] = ()
+
+
+def chart_edges(
+    start: datetime, end: datetime, buckets: int, segment: timedelta = DAY
+) -> list[datetime]:
+    """The edges of ``buckets`` equal windows of ``[start, end)``; when a window is at least
+    a ``segment`` wide, the edges between windows move back to the segment boundary at or
+    before them (each stays after the one before), so only the first and the last window
+    read a partial segment from raw rows.
+
+    >>> t = datetime(2026, 3, 1, 7, tzinfo=UTC)
+    >>> [e.day * 100 + e.hour for e in chart_edges(t, t + timedelta(days=3), 3)]
+    [107, 200, 300, 407]
+    """
+    width = (end - start) / buckets
+    inner = [start + width * k for k in range(1, buckets)]
+    if width >= segment:
+        inner = [segment_floor(edge, segment) for edge in inner]
+    return [start, *inner, end]
 
 
 def exact(conn: sa.Connection, scope: Scope, inner: Sequence[datetime] = ()) -> Scope:
@@ -97,7 +117,7 @@ def _ranges(
             whole.append((low, high))
         else:
             ranges.append((start, end))
-    return _merged(ranges), tuple(dict.fromkeys(whole))
+    return merged(ranges), tuple(dict.fromkeys(whole))
 
 
 def _known(cut: datetime, bounds: Sequence[datetime]) -> tuple[datetime, datetime]:
@@ -114,7 +134,8 @@ def _known(cut: datetime, bounds: Sequence[datetime]) -> tuple[datetime, datetim
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
-def _merged(ranges: list[Range]) -> tuple[Range, ...]:
+def merged(ranges: Sequence[Range]) -> tuple[Range, ...]:
+    """``ranges`` joined where they overlap or touch, in order."""
     found: list[Range] = []
     for start, end in sorted(ranges):
         if found and start <= found[-1][1]:
