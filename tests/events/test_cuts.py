@@ -11,6 +11,7 @@ start, and says which ones.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +33,7 @@ from champion.events.arms import (
     read_ahead,
 )
 from champion.events.covariates import covariate_sums
-from champion.events.cuts import cuts
+from champion.events.cuts import cuts, snap_back
 from champion.events.interleaving import interleaved_units
 from champion.events.rollups import fold
 from champion.events.tables import feedback, prediction_items, predictions
@@ -66,9 +67,15 @@ EDGES: list[list[datetime | None]] = [
     [T0 + 3 * HOUR, T0 + 20 * HOUR, T0 + DAY, STARTED, T0 + 45 * HOUR, T0 + 71 * HOUR],
     [None, T0 + 36 * HOUR, None],
 ]
-# A timeline's points over ``WINDOWS[1]``: each cuts a segment.
-TIMELINE: list[datetime | None] = [STARTED + k * 5 * HOUR for k in (1, 2, 3)]
-TIMELINE.append(FINISHED - 2 * HOUR)
+# Timelines' points: from the experiment's start (each look reads the rollups to the segment
+# its end cuts, all looks in one pass) and from inside a segment (each look reads its own).
+TIMELINES: list[tuple[ArmWindow, list[datetime | None]]] = [
+    (
+        ArmWindow(E, ARMS, 1, STARTED),
+        [STARTED + 5 * HOUR, STARTED + 10 * HOUR, T0 + 2 * DAY, STARTED + 25 * HOUR, None],
+    ),
+    (WINDOWS[1], [STARTED + 5 * HOUR, STARTED + 10 * HOUR, FINISHED - 2 * HOUR]),
+]
 PRE = T0 + 2 * HOUR  # a covariate's pre-period starts inside a segment too
 
 
@@ -86,11 +93,10 @@ def _reports(conn: sa.Connection) -> dict[str, Any]:
             s.__dict__ for s in version_stats(conn, E, window.start, window.end)
         ]
         found[f"interleaving{n}"] = interleaved_units(conn, E, window.start, window.end)
-    timeline = WINDOWS[1]
-    ends = TIMELINE
-    read_ahead(conn, timeline, ends)
-    for k, end in enumerate(ends):
-        found[f"arm_sums_at{k}"] = _sums_of(arm_sums(conn, replace(timeline, end=end)))
+    for n, (timeline, ends) in enumerate(TIMELINES):
+        read_ahead(conn, timeline, ends)
+        for k, end in enumerate(ends):
+            found[f"arm_sums{n}_at{k}"] = _sums_of(arm_sums(conn, replace(timeline, end=end)))
     for n, edges in enumerate(EDGES):
         for k, stats in enumerate(version_stats_by_window(conn, E, edges)):
             found[f"version_stats_by_window{n}.{k}"] = [s.__dict__ for s in stats]
@@ -109,10 +115,9 @@ def _oracle(conn: sa.Connection) -> dict[str, Any]:
             found[f"cuped{n}"] = raw.covariate_sums(conn, window, "ctr", PRE, window.start)
         found[f"version_stats{n}"] = raw.version_stats(conn, E, window.start, window.end)
         found[f"interleaving{n}"] = raw.interleaved_units(conn, E, window.start, window.end)
-    timeline = WINDOWS[1]
-    ends = TIMELINE
-    for k, end in enumerate(ends):
-        found[f"arm_sums_at{k}"] = raw.arm_sums(conn, replace(timeline, end=end))
+    for n, (timeline, ends) in enumerate(TIMELINES):
+        for k, end in enumerate(ends):
+            found[f"arm_sums{n}_at{k}"] = raw.arm_sums(conn, replace(timeline, end=end))
     for n, edges in enumerate(EDGES):
         for k, (a, b) in enumerate(itertools.pairwise(edges)):
             found[f"version_stats_by_window{n}.{k}"] = raw.version_stats(conn, E, a, b)
@@ -140,10 +145,8 @@ def test_windows_cutting_segments_read_what_the_raw_rows_hold(
         _same(_reports(conn), expected)
 
 
-def test_a_cut_segment_whose_raw_rows_retention_deleted_counts_whole_and_says_so(
-    services: Services,
-) -> None:
-    _reset(services)
+def _served(services: Services, times: Sequence[datetime]) -> None:
+    # One request at each of ``times``, folded.
     rows: list[dict[str, Any]] = [
         {
             "request_id": f"r{n}",
@@ -163,11 +166,18 @@ def test_a_cut_segment_whose_raw_rows_retention_deleted_counts_whole_and_says_so
             "fallback_from": None,
             "probability": None,
         }
-        for n, at in enumerate((T0 + HOUR, T0 + 10 * HOUR, T0 + DAY + HOUR))
+        for n, at in enumerate(times)
     ]
     with write(services.engine) as conn:
         conn.execute(predictions.insert(), rows)
     fold(services.engine, T0 + 10 * DAY)
+
+
+def test_a_cut_segment_whose_raw_rows_retention_deleted_counts_whole_and_says_so(
+    services: Services,
+) -> None:
+    _reset(services)
+    _served(services, (T0 + HOUR, T0 + 10 * HOUR, T0 + DAY + HOUR))
     window = (T0 + 5 * HOUR, T0 + DAY + 5 * HOUR)
 
     def requests() -> int:
@@ -204,3 +214,17 @@ def test_a_cut_segment_whose_raw_rows_retention_deleted_counts_whole_and_says_so
 
 def version_scope(start: datetime, end: datetime) -> Scope:
     return Scope(E, start=start, end=end)
+
+
+def test_timeline_points_move_back_to_segment_starts_when_they_stay_in_order(
+    services: Services,
+) -> None:
+    _reset(services)
+    _served(services, (T0 + HOUR, T0 + DAY + HOUR, T0 + 2 * DAY + HOUR))
+    points = [T0 + 10 * HOUR, T0 + DAY + 5 * HOUR, T0 + DAY + 6 * HOUR, T0 + 3 * DAY]
+    with read(services.engine) as conn:
+        moved = snap_back(conn, E, points, T0)
+    # The first stays (its segment starts at the timeline's start), the second moves to its
+    # day's start, the third stays (its segment's start is not after the second), and the
+    # last is on a midnight, a boundary.
+    assert moved == [T0 + 10 * HOUR, T0 + DAY, T0 + DAY + 6 * HOUR, T0 + 3 * DAY]

@@ -22,7 +22,6 @@ from champion.events import sketch
 from champion.events.aggregates import (
     Scope,
     pending,
-    raw_facts,
     rows_of,
     sketches,
     sketches_over_time,
@@ -30,7 +29,7 @@ from champion.events.aggregates import (
     where,
 )
 from champion.events.compacted import require_units
-from champion.events.cuts import exact, merged
+from champion.events.cuts import exact, looks
 from champion.events.facts import Facts
 from champion.events.moments import UnitSums, unit_sums, unit_sums_over_time
 from champion.events.rollup_tables import labelled_predictions, ranked_clicks, reward_rollups
@@ -143,10 +142,9 @@ def arm_sums(conn: sa.Connection, window: ArmWindow) -> dict[str, ArmSums]:
     latency p50/p95/p99 and the feedback delay (seconds from a prediction to the arrival of
     its first feedback event; mean and p50)."""
     scope = exact(conn, window.scope)
-    facts = pending(conn, scope)
-    moments = _arm_moments(conn, scope, facts)
-    latency = sketches(conn, scope, ("arm",), "latency", facts)
-    delay = sketches(conn, scope, ("arm",), "delay", facts)
+    moments = _arm_moments(conn, scope)
+    latency = sketches(conn, scope, ("arm",), "latency")
+    delay = sketches(conn, scope, ("arm",), "delay")
     found: dict[str, ArmSums] = {}
     for arm, arm_moments in moments.items():
         total, product = arm_moments.sums, arm_moments.products
@@ -185,15 +183,12 @@ def read_ahead(conn: sa.Connection, window: ArmWindow, ends: Sequence[datetime |
     for the transaction: those windows then cost no pass of their own (a timeline's
     points)."""
     require_units(conn, window.endpoint, window.start, ends[-1], "A unit-level analysis")
-    cut = [r for end in ends for r in exact(conn, replace(window.scope, end=end)).raw]
-    if cut:
-        # A look cuts a segment: each reads its own sums (see ``aggregates``), the raw rows
-        # of every cut segment read here once.
-        raw_facts(conn, window.endpoint, merged(cut))
-        return
-    unit_sums_over_time(conn, window.scope, ends, _COLUMNS, _PRODUCTS)
+    cut = looks(conn, window.scope, ends)
+    if cut is None and any(exact(conn, replace(window.scope, end=end)).raw for end in ends):
+        return  # the start cuts a segment: each window reads its own (see ``aggregates``)
+    unit_sums_over_time(conn, window.scope, ends, _COLUMNS, _PRODUCTS, cut)
     for measure in ("latency", "delay"):
-        sketches_over_time(conn, window.scope, ends, ("arm",), measure)
+        sketches_over_time(conn, window.scope, ends, ("arm",), measure, cut)
 
 
 def arm_counts(conn: sa.Connection, window: ArmWindow) -> dict[str, tuple[int, int, int]]:

@@ -18,13 +18,13 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from champion.clock import utc
-from champion.events.aggregates import Scope, snapshot_cache
+from champion.events.aggregates import Looks, Scope, raw_facts, snapshot_cache
 from champion.events.retention_status import deleted_before
 from champion.events.rollup_tables import rollups
 from champion.events.rollups import DAY, segment_floor
 from champion.events.totals import experiment_bounds
 
-__all__ = ["Cuts", "chart_edges", "cuts", "exact", "merged"]
+__all__ = ["Cuts", "chart_edges", "cuts", "exact", "looks", "merged", "snap_back"]
 
 Range = tuple[datetime, datetime]
 
@@ -56,6 +56,49 @@ def chart_edges(
     if width >= segment:
         inner = [segment_floor(edge, segment) for edge in inner]
     return [start, *inner, end]
+
+
+def snap_back(
+    conn: sa.Connection, endpoint: str, times: Sequence[datetime], after: datetime
+) -> list[datetime]:
+    """Each of ``times`` (increasing, after ``after``) moved back to the start of the folded
+    segment holding it, when that start is after the time before it (``after`` for the
+    first): a timeline's points then read whole segments, and only those too close together
+    to move cut a segment (read from its raw rows)."""
+    bounds = experiment_bounds(conn, [endpoint])[endpoint]
+    r = rollups
+    found: list[datetime] = []
+    previous = utc(after)
+    for at in (utc(t) for t in times):
+        floor, _ = _known(at, bounds)
+        start = conn.execute(
+            sa.select(sa.func.max(r.c.segment_start)).where(
+                (r.c.endpoint == endpoint)
+                & (r.c.segment_start >= floor)
+                & (r.c.segment_start <= at)
+            )
+        ).scalar_one()
+        moved = at if start is None or utc(start) <= previous else utc(start)
+        found.append(moved)
+        previous = moved
+    return found
+
+
+def looks(conn: sa.Connection, scope: Scope, ends: Sequence[datetime | None]) -> Looks | None:
+    """The :class:`~champion.events.aggregates.Looks` of ``scope`` cut at each of ``ends``
+    (increasing; only the last may be None) when some end cuts a segment, with the raw rows
+    of every range cut read once; None when none does, or when the scope's start cuts one
+    (each look then reads its own)."""
+    scopes = [exact(conn, replace(scope, end=end)) for end in ends]
+    if not any(look.raw for look in scopes) or exact(conn, replace(scope, end=None)).raw:
+        return None
+    snapped: list[datetime | None] = []
+    for end, look in zip(ends, scopes, strict=True):
+        if look.raw and (len(look.raw) > 1 or end is None or look.raw[0][1] != utc(end)):
+            return None  # not only its end's range (a start inside a segment)
+        snapped.append(look.raw[0][0] if look.raw else end)
+    ranges = merged([r for look in scopes for r in look.raw])
+    return Looks(ends, snapped, scopes, raw_facts(conn, scope.endpoint, ranges))
 
 
 def exact(conn: sa.Connection, scope: Scope, inner: Sequence[datetime] = ()) -> Scope:

@@ -32,7 +32,15 @@ import numpy as np
 import sqlalchemy as sa
 
 from champion.clock import utc
-from champion.events.aggregates import Scope, pending, snapshot_cache, stretch, where
+from champion.events.aggregates import (
+    Looks,
+    Scope,
+    pending,
+    pending_within,
+    snapshot_cache,
+    stretch,
+    where,
+)
 from champion.events.facts import Facts
 from champion.events.rollup_tables import rollups
 from champion.events.total_tables import PRODUCTS, TOTALS, arm_moments, product_column
@@ -82,10 +90,13 @@ def unit_sums_over_time(
     ends: Sequence[datetime | None],
     columns: Sequence[str],
     products: Sequence[Product] = (),
+    looks: Looks | None = None,
 ) -> list[dict[str, UnitSums]]:
     """:func:`unit_sums` of ``scope`` cut at each of ``ends`` (increasing; only the last may
     be None, no end), from one pass over the rows, and kept for the transaction as
-    :func:`unit_sums` keeps them (a timeline's points then read them from there).
+    :func:`unit_sums` keeps them (a timeline's points then read them from there). With
+    ``looks`` (some end cuts a segment), each look reads the rollups to its snapped end and
+    its raw part (see ``aggregates.Looks``), and its answer is kept for it.
 
     The database sums each unit's rows per stretch between two ends, accumulates them per
     unit in end order (a window function), and sums per arm and stretch what each unit's
@@ -93,18 +104,40 @@ def unit_sums_over_time(
     since its previous stretch): the sums at each end are the running totals of those
     changes.
     """
-    bounds = list(ends)
-    whole = replace(scope, end=bounds[-1])
+    bounds = list(ends if looks is None else looks.snapped)
+    whole = replace(scope, end=bounds[-1], raw=())
     names = _names(columns)
     kept = _kept(conn, whole, bounds, names, products)
     accumulated = _folded_over_time(conn, whole, bounds, names, products) if kept is None else kept
-    _correct(accumulated, conn, whole, bounds, pending(conn, whole), names, products)
+    own = {} if looks is None else _raw_units(_in_scope(looks.raw, whole), looks, names)
+    _correct(accumulated, conn, whole, bounds, pending(conn, whole), names, products, own)
     cache = snapshot_cache(conn)
     found = []
-    for end, values in zip(bounds, accumulated, strict=True):
+    for n, values in enumerate(accumulated):
         answer = _finish(values, names, products)
-        cache[_key(replace(scope, end=end), columns, products)] = answer
+        look = replace(scope, end=ends[n]) if looks is None else looks.scopes[n]
+        cache[_key(look, columns, products)] = answer
         found.append(answer)
+    return found
+
+
+def _in_scope(facts: Facts, scope: Scope) -> Facts:
+    # The raw facts of a timeline's cut ranges within the scope's arms and configurations.
+    return pending_within(facts, replace(scope, start=None, end=None))
+
+
+def _raw_units(
+    facts: Facts, looks: Looks, names: Sequence[str]
+) -> dict[tuple[str, str], np.ndarray]:
+    # Per (arm, unit): what its raw facts add to each look (those in the look's raw part).
+    found: dict[tuple[str, str], np.ndarray] = {}
+    for key, values in facts.sums.get("rollups", {}).items():
+        first, last = looks.spanning(key[-1])
+        if first < last:
+            pair = (str(key[2]), str(key[5]))
+            if pair not in found:
+                found[pair] = np.zeros((len(looks.ends), len(names)))
+            found[pair][first:last] += [values.get(n, 0) for n in names]
     return found
 
 
@@ -333,17 +366,21 @@ def _correct(
     facts: Facts,
     names: Sequence[str],
     products: Sequence[Product],
+    own: dict[tuple[str, str], np.ndarray] | None = None,
 ) -> None:
     # Each unit with pending facts: its share of each end's sums taken away, then added
-    # back with the pending facts up to that end (arrays: units x ends x totals).
+    # back with the pending facts up to that end, and ``own`` at each end (a timeline's raw
+    # parts; arrays: units x ends x totals).
     late = _pending_units(facts, names, bounds)
-    if not late:
+    own = own or {}
+    if not late and not own:
         return
-    before = _folded_units(conn, scope, names, late, bounds)
-    pairs = sorted(late)
+    pairs = sorted(set(late) | set(own))
+    before = _folded_units(conn, scope, names, pairs, bounds)
     zero = np.zeros((len(bounds), len(names)))
     old = np.cumsum(np.stack([before.get(pair, zero) for pair in pairs]), axis=1)
-    new = old + np.cumsum(np.stack([late[pair] for pair in pairs]), axis=1)
+    new = old + np.cumsum(np.stack([late.get(pair, zero) for pair in pairs]), axis=1)
+    new += np.stack([own.get(pair, zero) for pair in pairs])
     change = _terms(new, names, products) - _terms(old, names, products)
     arms = np.array([arm for arm, _ in pairs])
     for arm in sorted(set(arms.tolist())):
