@@ -376,7 +376,14 @@ def _correct(
     if not late and not own:
         return
     pairs = sorted(set(late) | set(own))
-    before = _folded_units(conn, scope, names, pairs, bounds)
+    before = _folded_units(conn, scope, names, late, bounds)
+    others = [pair for pair in own if pair not in late]
+    if others:
+        # A unit with only raw facts changes no look after its last raw part: its folded
+        # totals are read up to that look's end only (often none: a timeline's first look).
+        last = max(int(np.flatnonzero(own[pair].any(axis=1))[-1]) for pair in others)
+        until = replace(scope, end=bounds[last])
+        before |= _folded_units(conn, until, names, others, bounds)
     zero = np.zeros((len(bounds), len(names)))
     old = np.cumsum(np.stack([before.get(pair, zero) for pair in pairs]), axis=1)
     new = old + np.cumsum(np.stack([late.get(pair, zero) for pair in pairs]), axis=1)
