@@ -147,6 +147,14 @@ def _fill(
     _load(engine, args.events, 1_000, START + timedelta(seconds=args.events))
 
 
+def _snapped(conn: sa.Connection, points: list[datetime]) -> list[datetime]:
+    try:
+        from champion.events.cuts import snap_back
+    except ImportError:
+        return points
+    return snap_back(conn, ENDPOINT, points, START)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="Prediction events.")
@@ -182,8 +190,10 @@ def main() -> None:
 
     def timeline() -> None:
         span = timedelta(seconds=args.events + 1_000)
-        ends = [START + span * (k / 12) for k in range(1, 12)] + [None]
+        points = [START + span * (k / 12) for k in range(1, 12)]
         with read(engine) as conn:
+            # As the route moves them (a checkout from before it keeps them evenly spaced).
+            ends: list[datetime | None] = [*_snapped(conn, points), None]
             looks(conn, design, arms, window, ends)
 
     def tick() -> None:

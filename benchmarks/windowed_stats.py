@@ -8,9 +8,15 @@ the median of ``--repeat`` fresh transactions, two ways in turn when the code ha
 - ``one_pass``: ``version_stats`` over the range, then ``version_stats_by_window`` for
   every window at once (the route now), checked equal to ``per_window`` window by window.
 
-Two ranges: ``page``, the 20 windows of ``--window-seconds`` ending with the one that holds
+Three ranges: ``page``, the 20 windows of ``--window-seconds`` ending with the one that holds
 now, as the page asks (on a database loaded in the past they hold no event); ``whole``, 20
-windows from the endpoint's first event to its last, where the windows hold folded rows.
+windows from the endpoint's first event to its last, where the windows hold folded rows;
+``snapped``, ``--snapped-windows`` (4) windows over the same range with the edges between
+them moved back to segment boundaries as ``/stats?buckets=`` moves them once a window is at
+least a segment (``--segment-seconds``, a day) wide (a checkout without ``chart_edges``
+leaves them equal). Every edge inside a folded segment reads that segment's raw rows (see
+``aggregates``): ``whole``'s windows are narrower than a day, so it reads nearly every raw
+row; ``snapped`` reads only the partial segments at its two ends.
 Run from the repository root over a database ``analysis_scale.py --keep`` left (it is only
 read; a checkout without ``version_stats_by_window`` times ``per_window`` only):
 
@@ -76,7 +82,9 @@ def _time(
     return {way: statistics.median(times) for way, times in seconds.items()}, answers
 
 
-def _ranges(engine: sa.Engine, endpoint: str, window: int, count: int) -> dict[str, Edges]:
+def _ranges(
+    engine: sa.Engine, endpoint: str, window: int, count: int, snapped: int, segment: int
+) -> dict[str, Edges]:
     size = timedelta(seconds=window)
     now = datetime.now(UTC)
     newest = datetime.fromtimestamp(now.timestamp() // window * window, UTC)
@@ -89,7 +97,16 @@ def _ranges(engine: sa.Engine, endpoint: str, window: int, count: int) -> dict[s
     if first is not None and last is not None:
         last = last if last.tzinfo is not None else last.replace(tzinfo=UTC)
         ranges["whole"] = _edges(first, last + timedelta(seconds=1), count)
+        ranges["snapped"] = _snapped(first, last + timedelta(seconds=1), snapped, segment)
     return ranges
+
+
+def _snapped(start: datetime, end: datetime, count: int, segment: int) -> Edges:
+    try:
+        from champion.events.cuts import chart_edges
+    except ImportError:  # a checkout from before it: equal windows
+        return _edges(start, end, count)
+    return chart_edges(start, end, count, timedelta(seconds=segment))
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -101,7 +118,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--windows", type=int, default=20)
     parser.add_argument("--window-seconds", type=int, default=60)
-    parser.add_argument("--only", choices=("page", "whole"), help="time one range only")
+    parser.add_argument("--snapped-windows", type=int, default=4)
+    parser.add_argument("--segment-seconds", type=int, default=86_400)
+    parser.add_argument("--only", choices=("page", "whole", "snapped"), help="time one range only")
     args = parser.parse_args(argv)
     url = f"sqlite:///file:{args.sqlite}?mode=ro&uri=true" if args.sqlite else args.database
     engine = make_engine(url)
@@ -109,7 +128,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if hasattr(events, "version_stats_by_window"):
         ways["one_pass"] = _one_pass
     found: dict[str, Any] = {}
-    for name, edges in _ranges(engine, args.endpoint, args.window_seconds, args.windows).items():
+    ranges = _ranges(
+        engine,
+        args.endpoint,
+        args.window_seconds,
+        args.windows,
+        args.snapped_windows,
+        args.segment_seconds,
+    )
+    for name, edges in ranges.items():
         if args.only not in (None, name):
             continue
         medians, answers = _time(engine, ways, args.endpoint, edges, args.repeat)

@@ -165,6 +165,14 @@ def streams(draw: st.DrawFn) -> list[tuple[str, Any]]:
     return operations
 
 
+STREAMS = settings(
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+"""How the stream properties run: the same examples every run, with the services fixture."""
+
+
 def _apply(services: Services, operations: list[tuple[str, Any]]) -> None:
     engine = services.engine
     for kind, payload in operations:
@@ -413,12 +421,7 @@ def _labels(services: Services) -> list[tuple[datetime, str]]:
     return [(x.at, x.request_id) for x in labelled_errors(services.engine, E, T0, T0 + 4 * DAY)]
 
 
-@settings(
-    max_examples=int(os.environ.get("CHAMPION_ROLLUP_EXAMPLES", "12")),
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(STREAMS, max_examples=int(os.environ.get("CHAMPION_ROLLUP_EXAMPLES", "12")))
 @given(operations=streams())
 @pytest.mark.slow(seconds=7)
 def test_reports_from_rollups_equal_reports_from_raw_rows(

@@ -131,6 +131,7 @@ from champion.answers.serving import (
     StatsAnswer,
     StatsWindow,
     VersionStatsAnswer,
+    WholeSegment,
 )
 from champion.answers.stages import (
     RequestEventsAnswer,
@@ -261,5 +262,6 @@ __all__ = [
     "VersionExposureAnswer",
     "VersionPageAnswer",
     "VersionStatsAnswer",
+    "WholeSegment",
     "WorkerHealth",
 ]

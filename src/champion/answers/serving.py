@@ -159,6 +159,11 @@ _VERSION_STATS: dict[str, JsonValue] = {
 }
 
 
+class WholeSegment(Answer):
+    start: str
+    end: str | None
+
+
 class StatsAnswer(Answer):
     model_config = ConfigDict(
         json_schema_extra={
@@ -173,6 +178,7 @@ class StatsAnswer(Answer):
                     "errors": {},
                     "buckets": None,
                     "compacted": [],
+                    "whole_segments": [],
                 }
             ]
         }
@@ -193,6 +199,13 @@ class StatsAnswer(Answer):
         default_factory=list,
         description="Compacted segments in [start, end) (CHAMPION_KEEP_UNIT_ROLLUPS): their "
         "sums are exact, their units counted once per segment and configuration.",
+    )
+    whole_segments: list[WholeSegment] = Field(
+        default_factory=list,
+        description="Folded segments that the start, the end or an edge between buckets "
+        "cuts, whose raw rows retention has deleted: each counts whole in the window "
+        "holding its start, so windows near it are approximate. A segment runs from its "
+        "start to the next segment's start (null: none yet). Every other window is exact.",
     )
 
 

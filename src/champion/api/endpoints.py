@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -28,7 +29,9 @@ from champion.db import read
 from champion.errors import ChampionError, InvalidInput
 from champion.evaluation import ExperimentDesign, interleaving_comparisons, shadow_stats
 from champion.events import version_stats, version_stats_by_window
+from champion.events.aggregates import Scope
 from champion.events.compacted import compacted_windows
+from champion.events.cuts import chart_edges, cuts
 from champion.serving.endpoints import KEEP, EndpointConfig
 from champion.serving.policies import BanditPolicy
 from champion.serving.stages import STAGES, parse_stages, stage_endpoint
@@ -129,8 +132,11 @@ def endpoint_stats(
         default=None,
         ge=1,
         le=MAX_STATS_BUCKETS,
-        description="Also cut [start, end) into this many equal windows (needs start; end "
-        "defaults to now) and answer each window's per-version stats in 'buckets'.",
+        description="Also cut [start, end) into this many windows (needs start; end "
+        "defaults to now) and answer each window's per-version stats in 'buckets'. Windows "
+        "are equal, save that when one is at least a rollup segment wide "
+        "(CHAMPION_ROLLUP_SEGMENT_SECONDS) the edges between windows move back to the "
+        "segment boundary before them; each window says its start and end.",
     ),
 ) -> dict[str, Any]:
     """Per version: requests, impressions, CTR, feedback, fallbacks, latency p50/p99 over
@@ -153,11 +159,13 @@ def endpoint_stats(
                 f"'start' must be before 'end'. Got start={start.isoformat()!r}, "
                 f"end={end.isoformat()!r}."
             )
-        width = (end - start) / buckets
-        edges = [start + width * k for k in range(buckets)] + [end]
+        segment = timedelta(seconds=state.services.settings.rollup_segment_seconds)
+        edges = chart_edges(start, end, buckets, segment)
     with read(state.services.engine) as conn:
         stats = version_stats(conn, endpoint, start, end)
         compacted = compacted_windows(conn, endpoint, start, end)
+        inner = [] if edges is None else edges[1:-1]
+        whole = cuts(conn, Scope(endpoint, start=start, end=end), inner).whole
         shadows = shadow_stats(conn, endpoint, start, end)
         windows = (
             []
@@ -181,6 +189,9 @@ def endpoint_stats(
         "shadows": [s.to_json() for s in shadows],
         "errors": state.metrics.errors_of(endpoint),
         "compacted": [{"start": a.isoformat(), "end": b.isoformat()} for a, b in compacted],
+        "whole_segments": [
+            {"start": a.isoformat(), "end": None if b is None else b.isoformat()} for a, b in whole
+        ],
     }
     if edges is not None:
         body["buckets"] = windows

@@ -35,6 +35,7 @@ from champion.evaluation.online import METRICS
 from champion.evaluation.stattests import RatioSummary, always_valid, unit_preferences
 from champion.events import aggregates
 from champion.events.arms import RATIOS, ArmWindow, arm_sums
+from champion.events.cuts import exact
 from champion.registry import VersionKey
 
 __all__ = [
@@ -166,7 +167,7 @@ def _history(
 ) -> tuple[dict[str, RatioSummary], int, float]:
     """The endpoint's metrics over every unit it served in ``[start, end)`` (sums over
     disjoint arms add up), its units, and the days it actually covers."""
-    scope = aggregates.Scope(endpoint, start=start, end=end)
+    scope = exact(conn, aggregates.Scope(endpoint, start=start, end=end))
     served = aggregates.totals(conn, scope, ("arm",), ("requests",))
     arms = sorted(str(arm) for (arm,), (requests,) in served.items() if requests > 0)
     first = aggregates.first_time(conn, scope)
@@ -343,7 +344,7 @@ def _interleaving_plan(
     preference: float,
     per_day: float,
 ) -> dict[str, Any] | None:
-    scope = aggregates.Scope(endpoint, start=start)
+    scope = exact(conn, aggregates.Scope(endpoint, start=start))
     served = aggregates.totals(conn, scope, ("endpoint",), ("rank_requests",))
     if not any(ranked > 0 for (ranked,) in served.values()):
         return None  # not a ranker

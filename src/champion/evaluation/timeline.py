@@ -1,7 +1,11 @@
 """An experiment over time: its numbers as they stood at evenly spaced moments.
 
 Point ``k`` of ``n`` is the experiment's analysis over ``[started_at, t_k)`` with
-``t_k = started_at + k/n · (end - started_at)``, where ``end`` is when it finished, or now.
+``t_k = started_at + k/n · (end - started_at)``, where ``end`` is when it finished, or now;
+a point inside a folded segment moves back to that segment's start when it stays after the
+point before (each point says its time), so points a segment or more apart read whole
+segments and only the others read the partial segment they cut from raw rows (exact either
+way; see ``events.aggregates``).
 Each point runs the same tests on the same sums as the report (``analyse``), so the last
 point is exactly what ``GET /v1/endpoints/{e}/experiment`` shows, and the goal's interval
 over time shows how the evidence built up. The per-arm sums of every point come from one
@@ -36,6 +40,7 @@ from champion.evaluation.horizon import FIXED_HORIZON, Horizon
 from champion.evaluation.regimes import Regime, regime_window, window_regimes
 from champion.evaluation.stattests import RatioSummary
 from champion.events.arms import ArmWindow, read_ahead
+from champion.events.cuts import snap_back
 
 __all__ = ["MAX_POINTS", "ExperimentTimeline", "experiment_timeline", "looks", "mean_interval"]
 
@@ -196,9 +201,12 @@ def experiment_timeline(
     end = finished or experiments.clock.now()
     span = max(end - start, timedelta(0))
     ends = tuple(start + span * (k / points) for k in range(1, points + 1))
-    # The last look of a running experiment is open-ended, as the report's is.
-    bounds = [None if k == points - 1 and finished is None else at for k, at in enumerate(ends)]
     window = ArmWindow(experiment.endpoint, arms.logged_arms, experiment.since_config, start)
     with read(experiments.engine) as conn:
+        if span > timedelta(0):
+            ends = (*snap_back(conn, experiment.endpoint, ends[:-1], start), ends[-1])
+        # The last look of a running experiment is open-ended, as the report's is.
+        last = points - 1
+        bounds = [None if k == last and finished is None else at for k, at in enumerate(ends)]
         analyses = looks(conn, experiment.design, arms, window, bounds)
     return ExperimentTimeline(experiment, ends, tuple(analyses))

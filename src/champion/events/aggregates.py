@@ -3,15 +3,44 @@
 Every read has two halves: the rollup rows of the scope (folded requests, whole segments by
 their start) and the facts of the requests the fold pass has not reached, plus the deltas of
 folded requests whose feedback arrived since (``facts``, computed from raw rows, by their
-exact time). A scope whose start and end are segment boundaries (UTC midnights, an
-experiment's start and end) is exact; any other scope counts the folded segments that start
-inside it. Callers read in one transaction (``champion.db.read``: a snapshot on both
+exact time). Callers read in one transaction (``champion.db.read``: a snapshot on both
 databases), so a fold pass running meanwhile is seen entirely or not at all.
+
+A segment runs from one boundary to the next (UTC midnights, every segment length after one,
+an experiment's start and end), so a scope whose start and end are boundaries takes whole
+segments. Any other time (a scope's start or end, a chart's inner edge: a *cut*) may fall
+inside a folded segment; the read then needs no segment length to stay exact
+(``cuts.exact``, which sets :attr:`Scope.raw`):
+
+- the segment holding a cut is the one whose start is the latest ``segment_start`` of the
+  endpoint at or before it, and it runs at most to the next ``segment_start`` after it (a
+  folded request sits in the segment starting last at or before its time, so no folded
+  request between those two starts belongs to another segment). The boundaries known without
+  a segment length narrow both: no segment crosses a UTC midnight or an experiment's start
+  or end, so a cut on one of those cuts nothing;
+- when that start is before the cut, the time range from it to the next start (clipped to
+  the scope) is read from the raw rows: each request in it with all its feedback, folded or
+  not, by its exact time (:func:`raw_facts`), and the rollup rows of the segments starting
+  in it are left out of every rollup read (:func:`where`);
+- the pending facts of that range (requests not folded yet, deltas of late feedback) are
+  left out too: the raw read counts those requests whole, once. The label and click rows
+  keep their request's exact time when folded, so they are read as before;
+- units stay distinct: a unit with a request in a raw range counts once per window and
+  version unless its folded rows there already count it (``version_stats`` and ``moments``
+  look those up for the pending facts' units, raw ranges included).
+
+Only the partial segments at the cuts come from raw rows: a chart whose windows are at
+least a segment wide cuts only at its two ends once its inner edges sit on segment
+boundaries (``cuts.chart_edges``, what ``/stats?buckets=`` uses). Once retention has deleted
+the raw rows of such a range (its audit records say up to when), it is not cut: its segment
+counts whole in the window holding its start, as reads did before, and ``cuts.cuts`` says
+which segments those are (``/stats`` answers them as ``whole_segments``).
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -25,11 +54,14 @@ from champion.events.rollups import load_raw
 from champion.events.tables import feedback, predictions
 
 __all__ = [
+    "Looks",
     "Scope",
     "by_window",
     "first_time",
     "pending",
+    "pending_within",
     "per_window",
+    "raw_facts",
     "rows_of",
     "sketches",
     "sketches_by_window",
@@ -56,13 +88,49 @@ class Scope:
     end: datetime | None = None
     model: str | None = None
     version: int | None = None
+    raw: tuple[tuple[datetime, datetime], ...] = ()
+    """Time ranges read from the raw rows whatever is folded (increasing, disjoint; set by
+    ``cuts.exact``): the rollup rows of segments starting in them are left out."""
+
+
+@dataclass(frozen=True)
+class Looks:
+    """A timeline's cumulative looks at one scope, ``[start, ends[k])``, when some end cuts a
+    folded segment (``cuts.looks``): look ``k`` reads the rollups and the pending facts up
+    to ``snapped[k]`` (the start of the range its end cuts, or its end) and the requests of
+    ``raw`` (every request of the ranges cut, whole) from there to its end. ``scopes`` are
+    the looks as a read of one names them (``cuts.exact``)."""
+
+    ends: Sequence[datetime | None]
+    snapped: Sequence[datetime | None]
+    scopes: Sequence[Scope]
+    raw: Facts
+
+    def spanning(self, at: datetime) -> tuple[int, int]:
+        """The looks ``k`` from the first to the last returned (exclusive) whose raw part,
+        ``[snapped[k], ends[k])``, holds ``at`` (both lists increase)."""
+        ends, snapped = self._sorted
+        first = bisect.bisect_right(ends, at)
+        return first, max(first, bisect.bisect_right(snapped, at))
+
+    @functools.cached_property
+    def _sorted(self) -> tuple[list[datetime], list[datetime]]:
+        return [_last(end) for end in self.ends], [_last(s) for s in self.snapped]
+
+
+_FOREVER = datetime.max.replace(tzinfo=UTC)
+
+
+def _last(at: datetime | None) -> datetime:
+    return _FOREVER if at is None else at
 
 
 def where(
     table: sa.Table, scope: Scope, time: str = "segment_start", *, indexed: bool = True
 ) -> sa.ColumnElement[bool]:
-    """The rows of ``table`` in ``scope``, by ``time`` (a rollup's segment or a row's time);
-    ``indexed`` off keeps the endpoint's index out (see :func:`unindexed`)."""
+    """The rows of ``table`` in ``scope``, by ``time`` (a rollup's segment or a row's time;
+    by segment, those starting in the scope's ``raw`` ranges are left out); ``indexed`` off
+    keeps the endpoint's index out (see :func:`unindexed`)."""
     c = table.c
     condition = (c.endpoint if indexed else unindexed(c.endpoint)) == scope.endpoint
     if scope.arms is not None:
@@ -77,6 +145,9 @@ def where(
         condition &= c[time] < scope.end
     if scope.model is not None:
         condition &= (c.model == scope.model) & (c.version == scope.version)
+    if time == "segment_start":
+        for start, end in scope.raw:
+            condition &= sa.not_((c.segment_start >= start) & (c.segment_start < end))
     return condition
 
 
@@ -90,8 +161,79 @@ def unindexed(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
 def pending(conn: sa.Connection, scope: Scope) -> Facts:
     """The facts in ``scope`` not in the rollups yet: unfolded requests with all their
     feedback, and for folded requests the feedback not folded yet (as deltas). Keys end with
-    the request's time (where the rollups have a segment's start)."""
-    return _within(_endpoint_pending(conn, scope.endpoint), scope)
+    the request's time (where the rollups have a segment's start). In the scope's ``raw``
+    ranges, every request with all its feedback instead (see the module docstring). Kept
+    for the transaction: callers read it, never change it."""
+    cache = snapshot_cache(conn)
+    key = ("pending in", replace(scope, arms=_arms(scope)))
+    if key not in cache:
+        facts = _endpoint_pending(conn, scope.endpoint)
+        if scope.raw:
+            facts = _outside(facts, scope.raw).merge(raw_facts(conn, scope.endpoint, scope.raw))
+        cache[key] = _within(facts, scope)
+    found: Facts = cache[key]
+    return found
+
+
+def raw_facts(
+    conn: sa.Connection, endpoint: str, ranges: Sequence[tuple[datetime, datetime]]
+) -> Facts:
+    """The facts of every request of ``endpoint`` in the time ``ranges``, folded or not, with
+    all its feedback, keyed by its time; no label or click rows (those of folded requests are
+    read from their copies). Kept for the transaction."""
+    cache = snapshot_cache(conn)
+    key = ("raw", endpoint, tuple(ranges))
+    if key in cache:
+        found: Facts = cache[key]
+        return found
+    for held, facts in list(cache.items()):
+        # Ranges inside those of facts read before (a timeline's looks): a subset of them.
+        if isinstance(held, tuple) and held[:2] == key[:2] and _covers(held[2], ranges):
+            found = Facts()
+            for table, keyed in facts.sums.items():
+                found.sums[table] = {k: v for k, v in keyed.items() if _inside(k[-1], ranges)}
+            cache[key] = found
+            return found
+    p = predictions
+    query = sa.select(p.c.request_id, p.c.at).where(
+        (p.c.endpoint == endpoint) & _in_ranges(p.c.at, ranges)
+    )
+    times = dict(conn.execute(query).all())
+    facts = Facts()
+    if times:
+        within = (min(times.values()), max(times.values()))
+        for request, items, events in load_raw(conn, sorted(times), within=within):
+            request_facts(request, items, events, request["at"], facts)
+    facts.rows = {}
+    cache[key] = facts
+    return facts
+
+
+def _in_ranges(
+    at: sa.Column[Any], ranges: Sequence[tuple[datetime, datetime]]
+) -> sa.ColumnElement[bool]:
+    inside: sa.ColumnElement[bool] = sa.false()
+    for start, end in ranges:
+        inside |= (at >= start) & (at < end)
+    return inside
+
+
+def _inside(at: datetime, ranges: Sequence[tuple[datetime, datetime]]) -> bool:
+    return any(a <= at < b for a, b in ranges)
+
+
+def _covers(
+    held: Sequence[tuple[datetime, datetime]], ranges: Sequence[tuple[datetime, datetime]]
+) -> bool:
+    return all(any(a <= start and end <= b for a, b in held) for start, end in ranges)
+
+
+def _outside(facts: Facts, ranges: Sequence[tuple[datetime, datetime]]) -> Facts:
+    # The sums of ``facts`` whose time is in none of ``ranges``, and every row.
+    found = Facts(rows=dict(facts.rows))
+    for table, keyed in facts.sums.items():
+        found.sums[table] = {k: v for k, v in keyed.items() if not _inside(k[-1], ranges)}
+    return found
 
 
 def by_window(facts: Facts, edges: Sequence[datetime | None]) -> list[Facts]:
@@ -153,6 +295,11 @@ def _endpoint_pending(conn: sa.Connection, endpoint: str) -> Facts:
             request_facts(request, items, folded, request["at"], facts, -1.0)
     cache[("pending", endpoint)] = facts
     return facts
+
+
+def pending_within(facts: Facts, scope: Scope) -> Facts:
+    """The facts of ``facts`` (keys ending with a request's time) in ``scope``."""
+    return _within(facts, scope)
 
 
 def _within(facts: Facts, scope: Scope) -> Facts:
@@ -262,19 +409,32 @@ Histograms = dict[tuple[Any, ...], dict[int, int]]
 
 
 def _sketch_key(scope: Scope, by: Sequence[str], measure: str) -> tuple[Any, ...]:
-    arms = None if scope.arms is None else tuple(scope.arms)
-    return ("sketches", replace(scope, arms=arms), tuple(by), measure)
+    return ("sketches", replace(scope, arms=_arms(scope)), tuple(by), measure)
+
+
+def _arms(scope: Scope) -> tuple[str, ...] | None:
+    return None if scope.arms is None else tuple(scope.arms)
 
 
 def sketches(
-    conn: sa.Connection, scope: Scope, by: Sequence[str], measure: str, facts: Facts
+    conn: sa.Connection,
+    scope: Scope,
+    by: Sequence[str],
+    measure: str,
+    facts: Facts | None = None,
 ) -> Histograms:
-    """Histogram counts of ``measure`` (``latency`` or ``delay``) grouped ``by``."""
-    cached: Histograms | None = snapshot_cache(conn).get(_sketch_key(scope, by, measure))
+    """Histogram counts of ``measure`` (``latency`` or ``delay``) grouped ``by``; ``facts``:
+    the scope's pending facts (read when needed by default)."""
+    cache = snapshot_cache(conn)
+    key = _sketch_key(scope, by, measure)
+    complete: Histograms | None = cache.get(("complete", *key))
+    if complete is not None:
+        return {group: dict(counts) for group, counts in complete.items()}
+    cached: Histograms | None = cache.get(key)
     if cached is None:
         cached = sketches_over_time(conn, scope, [scope.end], by, measure)[0]
     found = {group: dict(counts) for group, counts in cached.items()}
-    _add_pending(found, facts, by, measure)
+    _add_pending(found, pending(conn, scope) if facts is None else facts, by, measure)
     return found
 
 
@@ -333,22 +493,70 @@ def sketches_over_time(
     ends: Sequence[datetime | None],
     by: Sequence[str],
     measure: str,
+    looks: Looks | None = None,
 ) -> list[Histograms]:
     """The folded histogram counts of :func:`sketches` for ``scope`` cut at each of ``ends``
     (increasing; only the last may be None), from one query, kept for the transaction (a
-    timeline's points then read them from there)."""
+    timeline's points then read them from there). With ``looks`` (some end cuts a segment),
+    each end's whole counts, pending and raw parts included, are kept for its look."""
     cache = snapshot_cache(conn)
     found: list[Histograms] = []
     running: Histograms = {}
-    for end, added in zip(ends, _stretches(conn, scope, ends, by, measure), strict=True):
+    bounds = ends if looks is None else looks.snapped
+    for n, added in enumerate(_stretches(conn, scope, bounds, by, measure)):
         running = {key: dict(counts) for key, counts in running.items()}
-        for key, counts in added.items():
-            into = running.setdefault(key, {})
-            for bucket, count in counts.items():
-                into[bucket] = into.get(bucket, 0) + count
-        cache[_sketch_key(replace(scope, end=end), by, measure)] = running
+        _add_counts(running, added)
+        if bounds[n] == ends[n]:  # (what a look that cuts its end reads is kept whole below)
+            cache[_sketch_key(replace(scope, end=ends[n]), by, measure)] = running
         found.append(running)
+    if looks is not None:
+        before = pending(conn, replace(scope, end=bounds[-1], raw=()))
+        _complete(cache, scope, looks, found, before, by, measure)
     return found
+
+
+def _add_counts(into: Histograms, added: Histograms) -> None:
+    for key, counts in added.items():
+        kept = into.setdefault(key, {})
+        for bucket, count in counts.items():
+            kept[bucket] = kept.get(bucket, 0) + count
+
+
+def _complete(
+    cache: dict[Any, Any],
+    scope: Scope,
+    looks: Looks,
+    folded: list[Histograms],
+    pending_facts: Facts,
+    by: Sequence[str],
+    measure: str,
+) -> None:
+    # Each look's counts: the folded ones to its snapped end, the pending facts before it
+    # (``pending_facts``, to the last snapped end: by stretch, accumulated) and the raw
+    # facts of its own range.
+    stretches: list[Histograms] = [{} for _ in looks.ends]
+    inner = [_last(end) for end in looks.snapped[:-1]]
+    positions = [_BY.index(name) for name in by]
+    for key, values in pending_facts.sums.get("rollup_sketches", {}).items():
+        if key[5] == measure:
+            counts = stretches[bisect.bisect_right(inner, key[-1])].setdefault(
+                tuple(key[i] for i in positions), {}
+            )
+            counts[key[6]] = counts.get(key[6], 0) + round(values["count"])
+    own: list[Histograms] = [{} for _ in looks.ends]
+    for key, values in _within(looks.raw, scope).sums.get("rollup_sketches", {}).items():
+        if key[5] == measure:
+            first, last = looks.spanning(key[-1])
+            for k in range(first, last):
+                counts = own[k].setdefault(tuple(key[i] for i in positions), {})
+                counts[key[6]] = counts.get(key[6], 0) + round(values["count"])
+    running: Histograms = {}
+    for look, folded_counts, added, raw in zip(looks.scopes, folded, stretches, own, strict=True):
+        _add_counts(running, added)
+        complete = {key: dict(counts) for key, counts in folded_counts.items()}
+        _add_counts(complete, running)
+        _add_counts(complete, raw)
+        cache[("complete", *_sketch_key(look, by, measure))] = complete
 
 
 def rows_of(facts: Facts, table: str) -> Iterable[dict[str, Any]]:
@@ -357,10 +565,12 @@ def rows_of(facts: Facts, table: str) -> Iterable[dict[str, Any]]:
 
 
 def first_time(conn: sa.Connection, scope: Scope) -> datetime | None:
-    """When ``scope``'s first request was served: the start of its segment once folded."""
+    """When ``scope``'s first request was served: the start of its segment once folded
+    (its own time in a range read from raw rows)."""
     r, p = rollups, predictions
     folded = sa.select(sa.func.min(r.c.segment_start)).where(where(r, scope) & (r.c.requests > 0))
-    raw = sa.select(sa.func.min(p.c.at)).where(where(p, scope, "at") & sa.not_(p.c.folded))
+    unfolded = sa.not_(p.c.folded) | _in_ranges(p.c.at, scope.raw)
+    raw = sa.select(sa.func.min(p.c.at)).where(where(p, scope, "at") & unfolded)
     times = [conn.execute(folded).scalar_one(), conn.execute(raw).scalar_one()]
     found = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in times if t is not None]
     return min(found, default=None)

@@ -12,7 +12,7 @@ exact nearest-rank value.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from champion.events.aggregates import (
     where,
 )
 from champion.events.compacted import require_units
+from champion.events.cuts import exact, looks
 from champion.events.facts import Facts
 from champion.events.moments import UnitSums, unit_sums, unit_sums_over_time
 from champion.events.rollup_tables import labelled_predictions, ranked_clicks, reward_rollups
@@ -68,8 +69,9 @@ class ArmWindow:
     """Which predictions an analysis covers: one endpoint, some arms, a time window and the
     configurations from ``since_config`` to ``until_config`` (one assignment regime, when the
     two bound a ramp step: each prediction carries the configuration that routed it).
-    Folded requests count by the start of their segment: exact when ``start`` and ``end``
-    are boundaries (UTC midnights, an experiment's start and end)."""
+    Exact at any ``start`` and ``end`` while the raw rows of the segments they cut exist
+    (see ``aggregates``); :attr:`scope` is the window as stored, which the readers here cut
+    (``cuts.exact``)."""
 
     endpoint: str
     arms: Sequence[str]
@@ -107,8 +109,10 @@ def unit_totals(
     conn: sa.Connection, scope: Scope, columns: Sequence[str], facts: Facts | None = None
 ) -> dict[tuple[str, str], dict[str, float]]:
     """Per (arm, unit) with a request in ``scope``: the sums of rollup ``columns`` (and
-    ``one``: 1 per unit)."""
+    ``one``: 1 per unit). ``facts``: ``pending(conn, exact(conn, scope))``, if the caller
+    has them."""
     require_units(conn, scope.endpoint, scope.start, scope.end, "A unit-level analysis")
+    scope = exact(conn, scope)
     names = list(dict.fromkeys(["requests", *(c for c in columns if c != "one")]))
     found = totals(conn, scope, ("arm", "unit"), names, facts)
     return {
@@ -137,11 +141,10 @@ def arm_sums(conn: sa.Connection, window: ArmWindow) -> dict[str, ArmSums]:
     """Per arm of ``window``: totals, the per-unit sums of every metric in :data:`RATIOS`,
     latency p50/p95/p99 and the feedback delay (seconds from a prediction to the arrival of
     its first feedback event; mean and p50)."""
-    scope = window.scope
-    facts = pending(conn, scope)
-    moments = _arm_moments(conn, scope, facts)
-    latency = sketches(conn, scope, ("arm",), "latency", facts)
-    delay = sketches(conn, scope, ("arm",), "delay", facts)
+    scope = exact(conn, window.scope)
+    moments = _arm_moments(conn, scope)
+    latency = sketches(conn, scope, ("arm",), "latency")
+    delay = sketches(conn, scope, ("arm",), "delay")
     found: dict[str, ArmSums] = {}
     for arm, arm_moments in moments.items():
         total, product = arm_moments.sums, arm_moments.products
@@ -180,9 +183,12 @@ def read_ahead(conn: sa.Connection, window: ArmWindow, ends: Sequence[datetime |
     for the transaction: those windows then cost no pass of their own (a timeline's
     points)."""
     require_units(conn, window.endpoint, window.start, ends[-1], "A unit-level analysis")
-    unit_sums_over_time(conn, window.scope, ends, _COLUMNS, _PRODUCTS)
+    cut = looks(conn, window.scope, ends)
+    if cut is None and any(exact(conn, replace(window.scope, end=end)).raw for end in ends):
+        return  # the start cuts a segment: each window reads its own (see ``aggregates``)
+    unit_sums_over_time(conn, window.scope, ends, _COLUMNS, _PRODUCTS, cut)
     for measure in ("latency", "delay"):
-        sketches_over_time(conn, window.scope, ends, ("arm",), measure)
+        sketches_over_time(conn, window.scope, ends, ("arm",), measure, cut)
 
 
 def arm_counts(conn: sa.Connection, window: ArmWindow) -> dict[str, tuple[int, int, int]]:
@@ -190,7 +196,7 @@ def arm_counts(conn: sa.Connection, window: ArmWindow) -> dict[str, tuple[int, i
     free after :func:`arm_sums` of the same window in the same transaction)."""
     return {
         arm: (found.units, round(found.sums["requests"]), round(found.sums["failed"]))
-        for arm, found in _arm_moments(conn, window.scope).items()
+        for arm, found in _arm_moments(conn, exact(conn, window.scope)).items()
     }
 
 
@@ -229,7 +235,7 @@ def ranked_requests(conn: sa.Connection, window: ArmWindow) -> dict[tuple[str, s
     require_units(conn, window.endpoint, window.start, window.end, "NDCG")
     # Only ranking units leave the database: an endpoint of classifiers sends none, and
     # one whose arms' totals (read for the report anyway) hold no ranking is not read again.
-    scope = window.scope
+    scope = exact(conn, window.scope)
     if not any(m.sums["rank_requests"] > 0 for m in _arm_moments(conn, scope).values()):
         return {}
     found = totals(conn, scope, ("arm", "unit"), ("rank_requests",), nonzero="rank_requests")
@@ -238,7 +244,7 @@ def ranked_requests(conn: sa.Connection, window: ArmWindow) -> dict[tuple[str, s
 
 def clicked_positions(conn: sa.Connection, window: ArmWindow) -> list[tuple[str, str, str, int]]:
     """(arm, unit, request_id, position) of every clicked shown item."""
-    scope = window.scope
+    scope = exact(conn, window.scope)
     require_units(conn, window.endpoint, window.start, window.end, "NDCG")
     c = ranked_clicks
     query = sa.select(c.c.arm, c.c.unit, c.c.request_id, c.c.position).where(where(c, scope, "at"))
@@ -254,7 +260,7 @@ def propensity_sums(
     """For inverse-propensity estimates: the number of logged requests with a probability,
     and per arm ``(Σ r/p, Σ r/p², Σ 1/p, Σ 1/p²)`` where ``r`` is 1 for a request with a
     ``reward`` feedback event."""
-    scope = window.scope
+    scope = exact(conn, window.scope)
     facts = pending(conn, scope)
     logged = totals(
         conn, scope, ("arm",), ("propensity_requests", "inverse_p", "inverse_p2"), facts

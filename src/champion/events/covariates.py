@@ -4,8 +4,7 @@ For a ratio metric (:data:`~champion.events.arms.RATIOS`), every unit of the exp
 window is joined with the same metric's numerator and denominator over the endpoint's
 requests in a pre-period before the experiment started (whatever served them then); a unit
 with no request in the pre-period has 0 for both. Both sides are per-unit totals from the
-rollups plus what is not folded yet; the pre-period counts the folded segments that start
-inside it (a CUPED pre-period ends at the experiment's start, a boundary).
+rollups plus what is not folded yet, exact at any pre-period start (see ``aggregates``).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from champion.events.aggregates import Scope, pending, where
 from champion.events.compacted import require_units
+from champion.events.cuts import exact
 from champion.events.rollup_tables import INTERLEAVING, interleaving_rollups
 
 __all__ = ["interleaved_units"]
@@ -26,7 +27,7 @@ def interleaved_units(
     one version placed items, are left out.
     """
     require_units(conn, endpoint, start, end, "The interleaving comparison")
-    scope = Scope(endpoint, start=start, end=end)
+    scope = exact(conn, Scope(endpoint, start=start, end=end))
     t = interleaving_rollups
     query = (
         sa.select(

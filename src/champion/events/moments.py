@@ -11,7 +11,8 @@ Units count when they made a request in the scope (their ``requests`` total is a
 
 When each arm of the scope has its units in one cell of ``arm_moments`` (one ramp step's
 configuration since an experiment boundary; see ``total_tables``), the folded half is that
-cell's row at the last segment before each end, kept up to date by the fold pass: O(arms)
+cell's row at the last segment before each end (before the range read from raw rows, when
+the end cuts a segment; see ``aggregates``), kept up to date by the fold pass: O(arms)
 rows for a report, O(arms x points) for a timeline. Other scopes sum the rollups.
 
 Answers are kept for the read's transaction (one snapshot; a report asks for one scope
@@ -31,7 +32,15 @@ import numpy as np
 import sqlalchemy as sa
 
 from champion.clock import utc
-from champion.events.aggregates import Scope, pending, snapshot_cache, stretch, where
+from champion.events.aggregates import (
+    Looks,
+    Scope,
+    pending,
+    pending_within,
+    snapshot_cache,
+    stretch,
+    where,
+)
 from champion.events.facts import Facts
 from champion.events.rollup_tables import rollups
 from champion.events.total_tables import PRODUCTS, TOTALS, arm_moments, product_column
@@ -81,10 +90,13 @@ def unit_sums_over_time(
     ends: Sequence[datetime | None],
     columns: Sequence[str],
     products: Sequence[Product] = (),
+    looks: Looks | None = None,
 ) -> list[dict[str, UnitSums]]:
     """:func:`unit_sums` of ``scope`` cut at each of ``ends`` (increasing; only the last may
     be None, no end), from one pass over the rows, and kept for the transaction as
-    :func:`unit_sums` keeps them (a timeline's points then read them from there).
+    :func:`unit_sums` keeps them (a timeline's points then read them from there). With
+    ``looks`` (some end cuts a segment), each look reads the rollups to its snapped end and
+    its raw part (see ``aggregates.Looks``), and its answer is kept for it.
 
     The database sums each unit's rows per stretch between two ends, accumulates them per
     unit in end order (a window function), and sums per arm and stretch what each unit's
@@ -92,18 +104,40 @@ def unit_sums_over_time(
     since its previous stretch): the sums at each end are the running totals of those
     changes.
     """
-    bounds = list(ends)
-    whole = replace(scope, end=bounds[-1])
+    bounds = list(ends if looks is None else looks.snapped)
+    whole = replace(scope, end=bounds[-1], raw=())
     names = _names(columns)
     kept = _kept(conn, whole, bounds, names, products)
     accumulated = _folded_over_time(conn, whole, bounds, names, products) if kept is None else kept
-    _correct(accumulated, conn, whole, bounds, pending(conn, whole), names, products)
+    own = {} if looks is None else _raw_units(_in_scope(looks.raw, whole), looks, names)
+    _correct(accumulated, conn, whole, bounds, pending(conn, whole), names, products, own)
     cache = snapshot_cache(conn)
     found = []
-    for end, values in zip(bounds, accumulated, strict=True):
+    for n, values in enumerate(accumulated):
         answer = _finish(values, names, products)
-        cache[_key(replace(scope, end=end), columns, products)] = answer
+        look = replace(scope, end=ends[n]) if looks is None else looks.scopes[n]
+        cache[_key(look, columns, products)] = answer
         found.append(answer)
+    return found
+
+
+def _in_scope(facts: Facts, scope: Scope) -> Facts:
+    # The raw facts of a timeline's cut ranges within the scope's arms and configurations.
+    return pending_within(facts, replace(scope, start=None, end=None))
+
+
+def _raw_units(
+    facts: Facts, looks: Looks, names: Sequence[str]
+) -> dict[tuple[str, str], np.ndarray]:
+    # Per (arm, unit): what its raw facts add to each look (those in the look's raw part).
+    found: dict[tuple[str, str], np.ndarray] = {}
+    for key, values in facts.sums.get("rollups", {}).items():
+        first, last = looks.spanning(key[-1])
+        if first < last:
+            pair = (str(key[2]), str(key[5]))
+            if pair not in found:
+                found[pair] = np.zeros((len(looks.ends), len(names)))
+            found[pair][first:last] += [values.get(n, 0) for n in names]
     return found
 
 
@@ -151,6 +185,8 @@ def _kept(
         return None
     if compacted_between(conn, scope.endpoint, scope.start, bounds[-1]):
         return None
+    # A bound in a range read from raw rows: the cell's row before that range's start.
+    bounds = [_before_raw(bound, scope.raw) for bound in bounds]
     m = arm_moments
     cell = (m.c.endpoint, m.c.config_version, m.c.arm, m.c.since)
     condition = m.c.endpoint == scope.endpoint
@@ -195,6 +231,15 @@ def _kept(
             if end is None or utc(segment) < end:
                 found[n][str(arm)] = [float(v) for v in values]
     return found
+
+
+def _before_raw(
+    bound: datetime | None, ranges: Sequence[tuple[datetime, datetime]]
+) -> datetime | None:
+    for start, end in ranges:
+        if bound is not None and start < bound <= end:
+            return start
+    return bound
 
 
 def _per_unit(
@@ -321,17 +366,28 @@ def _correct(
     facts: Facts,
     names: Sequence[str],
     products: Sequence[Product],
+    own: dict[tuple[str, str], np.ndarray] | None = None,
 ) -> None:
     # Each unit with pending facts: its share of each end's sums taken away, then added
-    # back with the pending facts up to that end (arrays: units x ends x totals).
+    # back with the pending facts up to that end, and ``own`` at each end (a timeline's raw
+    # parts; arrays: units x ends x totals).
     late = _pending_units(facts, names, bounds)
-    if not late:
+    own = own or {}
+    if not late and not own:
         return
+    pairs = sorted(set(late) | set(own))
     before = _folded_units(conn, scope, names, late, bounds)
-    pairs = sorted(late)
+    others = [pair for pair in own if pair not in late]
+    if others:
+        # A unit with only raw facts changes no look after its last raw part: its folded
+        # totals are read up to that look's end only (often none: a timeline's first look).
+        last = max(int(np.flatnonzero(own[pair].any(axis=1))[-1]) for pair in others)
+        until = replace(scope, end=bounds[last])
+        before |= _folded_units(conn, until, names, others, bounds)
     zero = np.zeros((len(bounds), len(names)))
     old = np.cumsum(np.stack([before.get(pair, zero) for pair in pairs]), axis=1)
-    new = old + np.cumsum(np.stack([late[pair] for pair in pairs]), axis=1)
+    new = old + np.cumsum(np.stack([late.get(pair, zero) for pair in pairs]), axis=1)
+    new += np.stack([own.get(pair, zero) for pair in pairs])
     change = _terms(new, names, products) - _terms(old, names, products)
     arms = np.array([arm for arm, _ in pairs])
     for arm in sorted(set(arms.tolist())):

@@ -25,6 +25,7 @@ from champion.events.aggregates import (
     stretch,
     where,
 )
+from champion.events.cuts import exact
 from champion.events.facts import Facts
 from champion.events.rollup_tables import CREDITED, MERGED, rollups
 from champion.events.total_tables import VERSION_SUMS, version_totals, version_units
@@ -71,8 +72,8 @@ class VersionStats:
 def version_stats(
     conn: sa.Connection, endpoint: str, start: datetime | None = None, end: datetime | None = None
 ) -> list[VersionStats]:
-    """Per version and arm, over ``[start, end)`` (folded segments by their start; see
-    ``aggregates``).
+    """Per version and arm, over ``[start, end)`` (exact at any start and end while the raw
+    rows of the segments they cut exist; see ``aggregates``).
 
     Requests count the version that answered; impressions, clicks and purchases of an item
     count the version each shown item is credited to (under interleaving, both teams of one
@@ -91,8 +92,9 @@ def version_stats_by_window(
     """:func:`version_stats` of each window between consecutive ``edges`` (increasing; only
     the first and the last may be None), in one pass: the pending facts are computed once
     and put in the window of their request's time, and each read of the rollups is one
-    query grouped by window (a folded row in the window of its segment's start), so a chart
-    of many windows costs about what one window does.
+    query grouped by window (a folded row in the window of its segment's start; the segments
+    an edge cuts are read from raw rows, see ``aggregates``), so a chart of many windows
+    costs about what one window does.
 
     Raises
     ------
@@ -100,7 +102,8 @@ def version_stats_by_window(
         With fewer than two ``edges``, or edges that do not increase.
     """
     _check(edges)
-    scope = Scope(endpoint, start=edges[0], end=edges[-1])
+    inner = [edge for edge in edges[1:-1] if edge is not None]
+    scope = exact(conn, Scope(endpoint, start=edges[0], end=edges[-1]), inner)
     windows = by_window(pending(conn, scope), edges)
     ends = edges[1:]
     stats = _version_totals(conn, scope, ends, _NAMES, windows)
