@@ -36,10 +36,7 @@ def test_stopping_ends_a_running_pass_and_starts_no_other(
     settings: Settings, model_folder: ModelFolders
 ) -> None:
     clock = FixedClock(NOW + timedelta(hours=9))
-    services = Services.open(settings, clock)
-    register_scorer(services, model_folder, customers(500, seed=1))
-    with local_client(create_app(settings, clock)) as client:
-        serve(client, customers(100, seed=2))
+    services = _served_at_nine(settings, model_folder, clock)
     # A pass that ran to its end would store that day.
     clock.at = NOW + timedelta(days=2)
     summariser = DaySummariser(settings, clock, services.drift_days)
@@ -67,10 +64,7 @@ def test_no_worker_process_starts_for_a_pass_with_no_finished_day(
 ) -> None:
     # Served today only: the day is not over, so a pass has nothing to write.
     clock = FixedClock(NOW + timedelta(hours=9))
-    services = Services.open(settings, clock)
-    register_scorer(services, model_folder, customers(500, seed=1))
-    with local_client(create_app(settings, clock)) as client:
-        serve(client, customers(20, seed=2))
+    services = _served_at_nine(settings, model_folder, clock)
 
     def refuse(method: str) -> None:
         raise AssertionError(f"a worker process was started ({method})")
@@ -82,3 +76,12 @@ def test_no_worker_process_starts_for_a_pass_with_no_finished_day(
     finally:
         summariser.close()
         services.close()
+
+
+def _served_at_nine(settings: Settings, model_folder: ModelFolders, clock: FixedClock) -> Services:
+    """A scorer that served 100 customers at ``clock``'s time; its services, open."""
+    services = Services.open(settings, clock)
+    register_scorer(services, model_folder, customers(500, seed=1))
+    with local_client(create_app(settings, clock)) as client:
+        serve(client, customers(100, seed=2))
+    return services
