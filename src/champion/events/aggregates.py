@@ -170,7 +170,7 @@ def pending(conn: sa.Connection, scope: Scope) -> Facts:
         facts = _endpoint_pending(conn, scope.endpoint)
         if scope.raw:
             facts = _outside(facts, scope.raw).merge(raw_facts(conn, scope.endpoint, scope.raw))
-        cache[key] = _within(facts, scope)
+        cache[key] = pending_within(facts, scope)
     found: Facts = cache[key]
     return found
 
@@ -299,10 +299,6 @@ def _endpoint_pending(conn: sa.Connection, endpoint: str) -> Facts:
 
 def pending_within(facts: Facts, scope: Scope) -> Facts:
     """The facts of ``facts`` (keys ending with a request's time) in ``scope``."""
-    return _within(facts, scope)
-
-
-def _within(facts: Facts, scope: Scope) -> Facts:
     arms = None if scope.arms is None else set(scope.arms)
 
     def inside(config: int, arm: str | None, at: datetime) -> bool:
@@ -544,7 +540,7 @@ def _complete(
             )
             counts[key[6]] = counts.get(key[6], 0) + round(values["count"])
     own: list[Histograms] = [{} for _ in looks.ends]
-    for key, values in _within(looks.raw, scope).sums.get("rollup_sketches", {}).items():
+    for key, values in pending_within(looks.raw, scope).sums.get("rollup_sketches", {}).items():
         if key[5] == measure:
             first, last = looks.spanning(key[-1])
             for k in range(first, last):
