@@ -42,7 +42,7 @@ def test_the_hand_built_answers_are_their_models(
     _canary(client, "churn@champion", "churn@challenger", 0.5)
     before = client.put("/v1/endpoints/churn/experiment", json={"goal": "click_rate"})
     assert {arm["units"] for arm in _fits(ExperimentReport, before)["arms"]} == {0}
-    ids = _serve(client, served, 40)
+    ids = _serve(client, 40)
     clicks = [{"request_id": i, "kind": "click"} for i in ids[::3]]
     assert client.post("/v1/feedback/batch", json={"events": clicks}).is_success
 

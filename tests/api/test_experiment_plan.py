@@ -19,7 +19,7 @@ def test_a_plan_is_estimated_from_the_endpoints_history(
 ) -> None:
     _second_version(served, model_folder)
     _canary(client, "churn@champion", "churn@challenger", 0.5)
-    ids = _serve(client, served, 60)
+    ids = _serve(client, 60)
     clicks = [{"request_id": i, "kind": "click"} for i in ids[::4]]
     assert client.post("/v1/feedback/batch", json={"events": clicks}).is_success
     path = "/v1/endpoints/churn/experiment/plan"
@@ -57,7 +57,7 @@ def test_a_plan_refuses_what_it_cannot_estimate(
     empty = client.get(path, params={"goal": "click_rate", "mde": 0.1})
     assert empty.status_code == 422
     assert "has no click_rate history in the last 14 days" in empty.text
-    _serve(client, served, 10)
+    _serve(client, 10)
     for params, message in [
         ({"goal": "click_rate", "mde": 0}, "mde"),
         ({"goal": "click_rate", "mde": "nan"}, "mde"),

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from champion import audit
 from champion.db import read
-from champion.events.tables import predictions
 from champion.services import Services
 from tests.conftest import ModelFolders, wait_until_written
 
@@ -33,22 +30,15 @@ def _put(client: TestClient, endpoint: str, **design: Any) -> Any:
     return client.put(f"/v1/endpoints/{endpoint}/experiment", json=design)
 
 
-def _serve(client: TestClient, served: Services, units: int) -> list[str]:
+def _serve(client: TestClient, units: int) -> list[str]:
+    """One request for each of units ``u0`` .. ``u{units - 1}``, stored before it returns."""
     ids = [
         client.post(
             "/v1/endpoints/churn/predict", json={"unit": f"u{n}", "instances": [ROW]}
         ).json()["request_id"]
         for n in range(units)
     ]
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        with served.engine.connect() as conn:
-            if (
-                conn.execute(sa.select(sa.func.count()).select_from(predictions)).scalar_one()
-                >= units
-            ):
-                break
-        time.sleep(0.02)
+    wait_until_written(client)
     return ids
 
 
@@ -97,7 +87,7 @@ def test_a_canary_experiment_reports_arms_tests_health_and_a_decision(
     _canary(client, "churn@champion", "churn@challenger", 0.5)
     started = _put(client, "churn", goal="click_rate", min_sample=5, reason="try v2")
     assert started.status_code == 200, started.text
-    ids = _serve(client, served, 40)
+    ids = _serve(client, 40)
     client.post(
         "/v1/feedback/batch",
         json={"events": [{"request_id": i, "kind": "click"} for i in ids[::3]]},
@@ -146,7 +136,7 @@ def test_an_ab_test_with_two_challengers_names_the_arm_to_promote(
     arms = {"control": "churn/1", "b": "churn/2", "c": "churn/2"}
     client.put("/v1/endpoints/churn", json={"policy": "ab", "params": {"arms": arms}})
     assert _put(client, "churn", goal="click_rate").status_code == 200
-    _serve(client, served, 30)
+    _serve(client, 30)
     body = client.get("/v1/endpoints/churn/experiment").json()
     assert [arm["arm"] for arm in body["arms"]] == ["control", "b", "c"]
     assert {r["arm"] for r in body["results"]} == {"b", "c"}
@@ -164,7 +154,7 @@ def test_a_bandit_reports_inverse_propensity_estimates(
         json={"policy": "bandit", "params": {"arms": {"a": "churn/1", "b": "churn/1"}}},
     )
     assert _put(client, "churn", goal="click_rate").status_code == 200
-    ids = _serve(client, served, 30)
+    ids = _serve(client, 30)
     client.post("/v1/feedback/batch", json={"events": [{"request_id": ids[0], "kind": "click"}]})
     body = client.get("/v1/endpoints/churn/experiment").json()
     estimates = {e["arm"]: e for e in body["propensity"]}

@@ -93,7 +93,7 @@ def test_experiment_plan_prints_the_units_and_days(
 ) -> None:
     _second_version(served, model_folder)
     _canary(client, "churn@champion", "churn@challenger", 0.5)
-    ids = _serve(client, served, 40)
+    ids = _serve(client, 40)
     clicks = [{"request_id": i, "kind": "click"} for i in ids[::4]]
     assert client.post("/v1/feedback/batch", json={"events": clicks}).is_success
     code, out, err = _run(
