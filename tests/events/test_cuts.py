@@ -21,7 +21,9 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 
 from champion import audit
+from champion.clock import FixedClock
 from champion.db import read, write
+from champion.events import Retention
 from champion.events.aggregates import Scope
 from champion.events.arms import (
     ArmWindow,
@@ -204,6 +206,35 @@ def test_a_cut_segment_whose_raw_rows_retention_deleted_counts_whole_and_says_so
         found = cuts(conn, version_scope(*window))
         assert found.whole == ((T0, T0 + DAY),)
         assert found.scope.raw == ((T0 + DAY, T0 + DAY + 5 * HOUR),)
+
+
+def test_reads_during_a_retention_pass_never_miss_the_rows_it_deletes(
+    services: Services,
+) -> None:
+    # Day one's requests go (on PostgreSQL its partitions are dropped whole), and one of day
+    # two's in a batch; a window ending inside day one cuts its segment.
+    _reset(services)
+    _served(services, (T0 + HOUR, T0 + 10 * HOUR, T0 + DAY + HOUR, T0 + 2 * DAY + HOUR))
+    window = (T0, T0 + 5 * HOUR)
+    now = T0 + 2 * DAY + 12 * HOUR
+    retention = Retention(services.engine, FixedClock(now), {"predictions": DAY}, batch_size=1)
+    seen: list[tuple[int, tuple[tuple[datetime, datetime], ...]]] = []
+
+    def look(*_: object) -> None:
+        with read(services.engine) as conn:
+            found = cuts(conn, version_scope(*window))
+            requests = sum(s.requests for s in version_stats(conn, E, *window))
+        seen.append((requests, found.whole))
+
+    look()
+    assert seen == [(1, ())]  # exact: r0 alone, from the raw rows
+    report = retention.run(progress=look)
+    assert report.deleted["predictions"] == 3
+    look()
+    # From the first delete on, day one counts whole in the window holding its start (r0
+    # and r1), never as the raw rows left at that moment (none once r0 is gone).
+    assert seen[1:] == [(2, ((T0, T0 + DAY),))] * (len(seen) - 1)
+    assert len(seen) >= 3
 
 
 def version_scope(start: datetime, end: datetime) -> Scope:

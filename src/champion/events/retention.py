@@ -48,10 +48,13 @@ from champion.settings import Settings
 
 logger = logging.getLogger("champion.events")
 
-__all__ = ["TABLES", "Retention", "RetentionGuard", "RetentionReport", "describe_keep"]
+__all__ = ["STARTED", "TABLES", "Retention", "RetentionGuard", "RetentionReport", "describe_keep"]
 
 TABLES = ("predictions", "feedback")
 """The tables with a horizon; items and shadow answers go with their prediction."""
+
+STARTED = "events.retention.started"
+"""The audit action a pass records before its first delete (``deleted_before`` reads it)."""
 
 _TIME = {"predictions": predictions.c.at, "feedback": feedback.c.received_at}
 _KEY = {"predictions": predictions.c.request_id, "feedback": feedback.c.event_id}
@@ -186,6 +189,7 @@ class Retention:
         with read(self.engine) as conn:
             cutoffs = self.cutoffs(conn, now)
         report = RetentionReport(cutoffs)
+        self._announce(now, cutoffs)
         if self.engine.dialect.name == "postgresql" and cutoffs["predictions"] is not None:
             self._drop_days(cutoffs["predictions"], now, report, stop, progress)
         for table, delete_batch in (
@@ -341,6 +345,28 @@ class Retention:
             result = conn.execute(sa.delete(feedback).where(feedback.c.event_id.in_(ids), orphan))
         return {"feedback": result.rowcount}, last, len(ids)
 
+    def _announce(self, now: datetime, cutoffs: dict[str, datetime | None]) -> None:
+        """Record which tables this pass will delete from, and before when, ahead of the
+        first delete: exact windows stop reading the raw rows of a segment once its rows
+        may be gone (``cuts``), so no read between a delete and the pass's record misses
+        them."""
+        with write(self.engine) as conn:
+            going = [table for table in TABLES if _any_going(conn, table, cutoffs[table])]
+            if not going:
+                return
+            audit.record(
+                conn,
+                at=now,
+                actor="retention",
+                action=STARTED,
+                target="events",
+                details={
+                    "cutoffs": {t: c.isoformat() for t, c in cutoffs.items() if c is not None},
+                    "deleting": going,
+                },
+                reason="Deleting events past retention from " + ", ".join(going),
+            )
+
     def _audit(self, now: datetime, report: RetentionReport) -> None:
         keep = {t: describe_keep(k) for t, k in self.keep.items() if k is not None}
         with write(self.engine) as conn:
@@ -354,6 +380,17 @@ class Retention:
                 reason="Deleted folded events past retention: "
                 + ", ".join(f"{table} older than {k}" for table, k in keep.items()),
             )
+
+
+def _any_going(conn: sa.Connection, table: str, cutoff: datetime | None) -> bool:
+    # A row a pass may delete: folded and older than the cutoff (an unfolded feedback event
+    # past it goes too once its request is gone, so any feedback that old counts).
+    if cutoff is None:
+        return False
+    at = _TIME[table]
+    which = folded(predictions) if table == "predictions" else sa.true()
+    query = sa.select(sa.literal(True)).where(at < cutoff, which).limit(1)
+    return conn.execute(query).first() is not None
 
 
 def _record_drop(

@@ -17,7 +17,7 @@ from prometheus_client.registry import Collector
 
 from champion.audit import audit_log
 from champion.db import read
-from champion.events.retention import _TABLE, _TIME, TABLES, Retention, folded
+from champion.events.retention import _TABLE, _TIME, STARTED, TABLES, Retention, folded
 from champion.events.tables import feedback, predictions
 
 __all__ = ["OldestRowCollector", "deleted_before", "oldest_kept", "retention_lag"]
@@ -43,28 +43,35 @@ def oldest_kept(conn: sa.Connection) -> dict[str, datetime | None]:
     return found
 
 
-_PASSES_READ = 20
-"""Retention passes read back: a later pass's cutoff is later, save when a guard held it."""
+_PASSES_READ = 40
+"""Retention records read back (two per pass): a later pass's cutoff is later, save when a
+guard held it."""
 
 
 def deleted_before(conn: sa.Connection) -> dict[str, datetime | None]:
-    """Per table, the latest cutoff before which a retention pass deleted rows (``None``:
-    none deleted), from the passes the audit log records (``events.retention``).
+    """Per table, the latest cutoff before which a retention pass deleted rows, or may be
+    deleting them now (``None``: none deleted), from the passes the audit log records: a
+    pass records its cutoffs before its first delete (``events.retention.started``) and what
+    it deleted at its end (``events.retention``).
 
     A report over a window that starts before it would read a subset of what happened.
     """
     rows = conn.execute(
-        sa.select(audit_log.c.details)
-        .where(audit_log.c.action == "events.retention")
+        sa.select(audit_log.c.action, audit_log.c.details)
+        .where(audit_log.c.action.in_(("events.retention", STARTED)))
         .order_by(audit_log.c.id.desc())
         .limit(_PASSES_READ)
-    ).scalars()
+    ).all()
     found: dict[str, datetime | None] = dict.fromkeys(TABLES)
-    for details in rows:
+    for action, details in rows:
+        cutoffs = details.get("cutoffs") or {}
+        if action == STARTED:
+            tables = details.get("deleting") or []
+        else:
+            tables = [t for t, count in (details.get("deleted") or {}).items() if count]
         for table in TABLES:
-            cutoff = (details.get("cutoffs") or {}).get(table)
-            if cutoff and (details.get("deleted") or {}).get(table):
-                at = datetime.fromisoformat(cutoff)
+            if table in tables and cutoffs.get(table):
+                at = datetime.fromisoformat(cutoffs[table])
                 current = found[table]
                 found[table] = at if current is None or at > current else current
     return found
