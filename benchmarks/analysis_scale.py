@@ -140,7 +140,8 @@ def _fill(
         found["report_raw_seconds"] = _median(report, args.repeat)
         found["stats_raw_seconds"] = _median(stats, args.repeat)
     started = time.perf_counter()
-    rows = fold(engine, START + timedelta(seconds=args.events + 3600))
+    segment = timedelta(seconds=args.segment_seconds)
+    rows = fold(engine, START + timedelta(seconds=args.events + 3600), segment=segment)
     found["fold_seconds"] = time.perf_counter() - started
     found["fold_rows_per_second"] = rows / found["fold_seconds"]
     # A running server's last minute: fresh requests and clicks not folded yet.
@@ -160,6 +161,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000, help="Prediction events.")
     parser.add_argument("--database", default=None, help="A PostgreSQL URL (default: SQLite).")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--segment-seconds",
+        type=int,
+        default=86_400,
+        help="The rollup segment the fold uses (CHAMPION_ROLLUP_SEGMENT_SECONDS).",
+    )
     parser.add_argument("--skip-raw", action="store_true", help="Time only the folded reads.")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "analysis_scale.json")
     parser.add_argument(

@@ -138,13 +138,15 @@ class Settings(BaseSettings):
         ),
     )
     rollup_segment_seconds: int = Field(
-        default=86_400,
+        default=3_600,
         ge=60,
         le=86_400,
         description=(
             "Length of a rollup segment, the finest time resolution of folded events and "
             "what compaction takes at once; it divides a day, so UTC midnights stay "
-            "boundaries. Applies to requests folded from then on."
+            "boundaries. A time inside a segment (a timeline point, a chart's edge) reads "
+            "that segment's raw rows, so shorter segments answer those reads faster and "
+            "keep more rows per unit and day. Applies to requests folded from then on."
         ),
     )
     trust_pickle: bool = Field(

@@ -59,7 +59,8 @@ BATCH = 5_000
 """Requests (or late feedback events) folded per transaction."""
 
 DAY = timedelta(days=1)
-"""The default segment: a UTC day (``CHAMPION_ROLLUP_SEGMENT_SECONDS``)."""
+"""The functions' default segment, a UTC day; a server folds with
+``CHAMPION_ROLLUP_SEGMENT_SECONDS`` (an hour by default)."""
 
 _SUM_TABLES = {t.name: t for t in (rollups, reward_rollups, rollup_sketches, interleaving_rollups)}
 _ROW_TABLES = {t.name: t for t in (labelled_predictions, ranked_clicks)}
