@@ -19,7 +19,10 @@ all time; the timeline is the 12 cumulative looks of ``GET .../experiment/timeli
 the rollout controller computes for each running experiment every 10 s). ``--keep`` keeps
 the SQLite file and ``--reuse`` times the reads again over a kept database without loading
 and folding it again (a database folded before the kept unit totals existed gets them
-rebuilt from its rollups first, timed as ``rebuild_totals_seconds``). Run from the repository root:
+rebuilt from its rollups first, timed as ``rebuild_totals_seconds``). ``--segment-seconds``
+is the segment length the fold uses (the server's ``CHAMPION_ROLLUP_SEGMENT_SECONDS``; the
+default here is a day, as the results before the hour default were measured). Run from the
+repository root:
 
     nice -n 10 .venv/bin/python benchmarks/analysis_scale.py --events 1000000
     nice -n 10 .venv/bin/python benchmarks/analysis_scale.py --events 1000000 \\
