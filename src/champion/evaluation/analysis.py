@@ -77,7 +77,8 @@ def analyse(
     regimes (ramp steps); the metrics, tests and health checks cover the regime in force at
     ``window.end`` (the current one when open-ended), and every regime so far is listed
     with its own counts and sample-ratio check. With ``full`` off, label and ranking metrics
-    are scored only when the design uses them (what the controller needs on each look).
+    are scored only when the design uses them, and latency and delay percentiles not at all
+    (what the controller needs on each look, and a timeline's points).
     """
     window = replace(window, arms=arms.logged_arms)
     regimes = window_regimes(conn, window, arms, design.ramp.steps)
@@ -89,7 +90,9 @@ def analyse(
         versions = {"interleave": f"{versions['champion']} + {versions['challenger']}"}
     used = {design.goal, *(g.metric for g in design.guardrails_for(arms.policy))}
     sources = ("events", "labels", "ranking") if full else {METRICS[m].source for m in used}
-    metrics = arm_metrics(conn, window, versions, ndcg_k=design.ndcg_k, sources=sources)
+    metrics = arm_metrics(
+        conn, window, versions, ndcg_k=design.ndcg_k, sources=sources, percentiles=full
+    )
     step = steps[-1].counts if steps else arm_counts(conn, window)
     if arms.policy == "interleave":
         found = _interleaved(conn, design, arms, window, metrics, step)

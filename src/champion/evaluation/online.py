@@ -95,13 +95,15 @@ def arm_metrics(
     *,
     ndcg_k: int = 10,
     sources: Collection[str] = ("events", "labels", "ranking"),
+    percentiles: bool = True,
 ) -> dict[str, ArmMetrics]:
     """The metrics of every arm in ``window``; ``versions`` names each arm's version.
 
-    ``sources`` limits the work to the metric sources needed (event metrics always come).
+    ``sources`` limits the work to the metric sources needed (event metrics always come);
+    without ``percentiles`` the latency and feedback-delay percentiles are None.
     Arms without a request in the window are present with zero units.
     """
-    sums = arm_sums(conn, window)
+    sums = arm_sums(conn, window, percentiles=percentiles)
     labels = label_summaries(label_rows(conn, window)) if "labels" in sources else {}
     ndcg = ndcg_summaries(conn, window, ndcg_k) if "ranking" in sources else {}
     found = {}

@@ -65,7 +65,6 @@ __all__ = [
     "rows_of",
     "sketches",
     "sketches_by_window",
-    "sketches_over_time",
     "snapshot_cache",
     "stretch",
     "totals",
@@ -423,12 +422,9 @@ def sketches(
     the scope's pending facts (read when needed by default)."""
     cache = snapshot_cache(conn)
     key = _sketch_key(scope, by, measure)
-    complete: Histograms | None = cache.get(("complete", *key))
-    if complete is not None:
-        return {group: dict(counts) for group, counts in complete.items()}
     cached: Histograms | None = cache.get(key)
     if cached is None:
-        cached = sketches_over_time(conn, scope, [scope.end], by, measure)[0]
+        cached = cache[key] = _stretches(conn, scope, [scope.end], by, measure)[0]
     found = {group: dict(counts) for group, counts in cached.items()}
     _add_pending(found, pending(conn, scope) if facts is None else facts, by, measure)
     return found
@@ -481,78 +477,6 @@ def _stretches(
         counts = stretches[int(row[-2])].setdefault(tuple(row[: len(by)]), {})
         counts[int(row[-3])] = counts.get(int(row[-3]), 0) + int(row[-1])
     return stretches
-
-
-def sketches_over_time(
-    conn: sa.Connection,
-    scope: Scope,
-    ends: Sequence[datetime | None],
-    by: Sequence[str],
-    measure: str,
-    looks: Looks | None = None,
-) -> list[Histograms]:
-    """The folded histogram counts of :func:`sketches` for ``scope`` cut at each of ``ends``
-    (increasing; only the last may be None), from one query, kept for the transaction (a
-    timeline's points then read them from there). With ``looks`` (some end cuts a segment),
-    each end's whole counts, pending and raw parts included, are kept for its look."""
-    cache = snapshot_cache(conn)
-    found: list[Histograms] = []
-    running: Histograms = {}
-    bounds = ends if looks is None else looks.snapped
-    for n, added in enumerate(_stretches(conn, scope, bounds, by, measure)):
-        running = {key: dict(counts) for key, counts in running.items()}
-        _add_counts(running, added)
-        if bounds[n] == ends[n]:  # (what a look that cuts its end reads is kept whole below)
-            cache[_sketch_key(replace(scope, end=ends[n]), by, measure)] = running
-        found.append(running)
-    if looks is not None:
-        before = pending(conn, replace(scope, end=bounds[-1], raw=()))
-        _complete(cache, scope, looks, found, before, by, measure)
-    return found
-
-
-def _add_counts(into: Histograms, added: Histograms) -> None:
-    for key, counts in added.items():
-        kept = into.setdefault(key, {})
-        for bucket, count in counts.items():
-            kept[bucket] = kept.get(bucket, 0) + count
-
-
-def _complete(
-    cache: dict[Any, Any],
-    scope: Scope,
-    looks: Looks,
-    folded: list[Histograms],
-    pending_facts: Facts,
-    by: Sequence[str],
-    measure: str,
-) -> None:
-    # Each look's counts: the folded ones to its snapped end, the pending facts before it
-    # (``pending_facts``, to the last snapped end: by stretch, accumulated) and the raw
-    # facts of its own range.
-    stretches: list[Histograms] = [{} for _ in looks.ends]
-    inner = [_last(end) for end in looks.snapped[:-1]]
-    positions = [_BY.index(name) for name in by]
-    for key, values in pending_facts.sums.get("rollup_sketches", {}).items():
-        if key[5] == measure:
-            counts = stretches[bisect.bisect_right(inner, key[-1])].setdefault(
-                tuple(key[i] for i in positions), {}
-            )
-            counts[key[6]] = counts.get(key[6], 0) + round(values["count"])
-    own: list[Histograms] = [{} for _ in looks.ends]
-    for key, values in pending_within(looks.raw, scope).sums.get("rollup_sketches", {}).items():
-        if key[5] == measure:
-            first, last = looks.spanning(key[-1])
-            for k in range(first, last):
-                counts = own[k].setdefault(tuple(key[i] for i in positions), {})
-                counts[key[6]] = counts.get(key[6], 0) + round(values["count"])
-    running: Histograms = {}
-    for look, folded_counts, added, raw in zip(looks.scopes, folded, stretches, own, strict=True):
-        _add_counts(running, added)
-        complete = {key: dict(counts) for key, counts in folded_counts.items()}
-        _add_counts(complete, running)
-        _add_counts(complete, raw)
-        cache[("complete", *_sketch_key(look, by, measure))] = complete
 
 
 def rows_of(facts: Facts, table: str) -> Iterable[dict[str, Any]]:

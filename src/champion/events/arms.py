@@ -24,7 +24,6 @@ from champion.events.aggregates import (
     pending,
     rows_of,
     sketches,
-    sketches_over_time,
     totals,
     where,
 )
@@ -137,14 +136,18 @@ def _arm_moments(
     return unit_sums(conn, scope, _COLUMNS, _PRODUCTS, facts)
 
 
-def arm_sums(conn: sa.Connection, window: ArmWindow) -> dict[str, ArmSums]:
+def arm_sums(
+    conn: sa.Connection, window: ArmWindow, *, percentiles: bool = True
+) -> dict[str, ArmSums]:
     """Per arm of ``window``: totals, the per-unit sums of every metric in :data:`RATIOS`,
     latency p50/p95/p99 and the feedback delay (seconds from a prediction to the arrival of
-    its first feedback event; mean and p50)."""
+    its first feedback event; mean and p50). Without ``percentiles`` the latency and delay
+    percentiles are None: no decision reads them, and their histograms have a row per
+    bucket and segment, so a controller's look over a long experiment would read them all."""
     scope = exact(conn, window.scope)
     moments = _arm_moments(conn, scope)
-    latency = sketches(conn, scope, ("arm",), "latency")
-    delay = sketches(conn, scope, ("arm",), "delay")
+    latency = sketches(conn, scope, ("arm",), "latency") if percentiles else {}
+    delay = sketches(conn, scope, ("arm",), "delay") if percentiles else {}
     found: dict[str, ArmSums] = {}
     for arm, arm_moments in moments.items():
         total, product = arm_moments.sums, arm_moments.products
@@ -187,8 +190,6 @@ def read_ahead(conn: sa.Connection, window: ArmWindow, ends: Sequence[datetime |
     if cut is None and any(exact(conn, replace(window.scope, end=end)).raw for end in ends):
         return  # the start cuts a segment: each window reads its own (see ``aggregates``)
     unit_sums_over_time(conn, window.scope, ends, _COLUMNS, _PRODUCTS, cut)
-    for measure in ("latency", "delay"):
-        sketches_over_time(conn, window.scope, ends, ("arm",), measure, cut)
 
 
 def arm_counts(conn: sa.Connection, window: ArmWindow) -> dict[str, tuple[int, int, int]]:
