@@ -266,7 +266,7 @@ def test_bandit_learns_from_feedback_and_shifts_traffic(
         arms = dict(conn.execute(sa.select(predictions.c.request_id, predictions.c.arm)).all())
     clicks = [{"request_id": r, "kind": "click"} for r in events if arms[r] == "b"]
     client.post("/v1/feedback/batch", json={"events": clicks})
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 20
     state: dict[str, Any] = {}
     while time.monotonic() < deadline:
         state = client.get("/v1/endpoints/churn").json()["bandit"]

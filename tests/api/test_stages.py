@@ -128,7 +128,7 @@ def test_a_bandit_on_the_first_stage_learns_from_feedback_on_the_request(
     # Users click the offers of requests the bandit's arm b served.
     clicks = [{"request_id": r, "kind": "click"} for r, arm in arms.items() if arm == "b"]
     assert chained.post("/v1/feedback/batch", json={"events": clicks}).status_code == 201
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 20
     state: dict[str, Any] = {}
     while time.monotonic() < deadline:
         state = chained.get("/v1/endpoints/churn").json()["stages"][0]["bandit"]
