@@ -189,15 +189,18 @@ class Retention:
         with read(self.engine) as conn:
             cutoffs = self.cutoffs(conn, now)
         report = RetentionReport(cutoffs)
-        self._announce(now, cutoffs)
-        if self.engine.dialect.name == "postgresql" and cutoffs["predictions"] is not None:
-            self._drop_days(cutoffs["predictions"], now, report, stop, progress)
+        # A table with nothing to delete when the pass began waits for the next pass: rows
+        # folded meanwhile would go without the record that must come before them.
+        going = self._announce(now, cutoffs)
+        dropping = cutoffs["predictions"] if "predictions" in going else None
+        if self.engine.dialect.name == "postgresql" and dropping is not None:
+            self._drop_days(dropping, now, report, stop, progress)
         for table, delete_batch in (
             ("predictions", self._delete_predictions),
             ("feedback", self._delete_feedback),
             ("feedback", self._delete_orphans),
         ):
-            cutoff = cutoffs[table]
+            cutoff = cutoffs[table] if table in going else None
             after: tuple[datetime, str] | None = None
             while cutoff is not None:
                 if stop is not None and stop.is_set():
@@ -345,15 +348,16 @@ class Retention:
             result = conn.execute(sa.delete(feedback).where(feedback.c.event_id.in_(ids), orphan))
         return {"feedback": result.rowcount}, last, len(ids)
 
-    def _announce(self, now: datetime, cutoffs: dict[str, datetime | None]) -> None:
+    def _announce(self, now: datetime, cutoffs: dict[str, datetime | None]) -> list[str]:
         """Record which tables this pass will delete from, and before when, ahead of the
         first delete: exact windows stop reading the raw rows of a segment once its rows
         may be gone (``cuts``), so no read between a delete and the pass's record misses
-        them."""
-        with write(self.engine) as conn:
+        them. Returns those tables."""
+        with read(self.engine) as conn:
             going = [table for table in TABLES if _any_going(conn, table, cutoffs[table])]
-            if not going:
-                return
+        if not going:
+            return going
+        with write(self.engine) as conn:
             audit.record(
                 conn,
                 at=now,
@@ -366,6 +370,7 @@ class Retention:
                 },
                 reason="Deleting events past retention from " + ", ".join(going),
             )
+        return going
 
     def _audit(self, now: datetime, report: RetentionReport) -> None:
         keep = {t: describe_keep(k) for t, k in self.keep.items() if k is not None}
