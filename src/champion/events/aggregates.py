@@ -437,11 +437,13 @@ def sketches_by_window(
     by: Sequence[str],
     measure: str,
     facts: Sequence[Facts],
+    folded: list[Histograms] | None = None,
 ) -> list[Histograms]:
     """The :func:`sketches` of each window of ``scope`` (from its start to ``ends[0]``, then
     from each of ``ends`` to the next; only the last may be None) from one query, each with
-    its own pending ``facts`` (see :func:`by_window`)."""
-    found = _stretches(conn, scope, ends, by, measure)
+    its own pending ``facts`` (see :func:`by_window`); ``folded``: each window's folded
+    counts, when the caller has them kept."""
+    found = _stretches(conn, scope, ends, by, measure) if folded is None else folded
     for histograms, pending_facts in zip(found, facts, strict=True):
         _add_pending(histograms, pending_facts, by, measure)
     return found

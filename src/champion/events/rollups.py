@@ -343,7 +343,7 @@ def _store(conn: sa.Connection, facts: Facts) -> None:
         keyed = facts.sums.get(name)
         if keyed:
             add_sums(conn, table, keyed)
-    maintain(conn, facts.sums.get("rollups", {}))
+    maintain(conn, facts.sums.get("rollups", {}), facts.sums.get("rollup_sketches"))
     for name, table in _ROW_TABLES.items():
         rows = facts.rows.get(name)
         if rows:

@@ -12,7 +12,9 @@ and the requests before it started or after it finished make others.
   totals **cumulated up to that segment** (its own included). The cell's last row is what an
   open-ended report reads; a row per segment is what a timeline's points read;
 - ``version_totals`` and ``version_units``: what ``/stats`` shows over all time, per model,
-  version and arm, and which units made a request each version answered.
+  version and arm, and which units made a request each version answered;
+- ``version_sketches``: the latency histogram ``/stats`` shows over all time, per model,
+  version and arm (``rollup_sketches`` summed over every segment and configuration).
 
 The fold pass keeps them in the transaction that adds the rollups (``totals.maintain``);
 ``totals.rebuild_totals`` recomputes them from the rollups. A row in ``pending_rebuilds``
@@ -44,6 +46,7 @@ __all__ = [
     "pending_rebuilds",
     "product_column",
     "unit_totals",
+    "version_sketches",
     "version_totals",
     "version_units",
 ]
@@ -126,6 +129,14 @@ version_totals = sa.Table(
 version_units = sa.Table(
     "version_units", metadata, *_version(sa.Column("unit", sa.String(256), primary_key=True))
 )
+
+version_sketches = sa.Table(
+    "version_sketches",
+    metadata,
+    *_version(sa.Column("bucket", sa.Integer, primary_key=True)),
+    sa.Column("count", sa.Float, nullable=False),
+)
+
 
 pending_rebuilds = sa.Table(
     "pending_rebuilds",

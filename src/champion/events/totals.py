@@ -61,6 +61,7 @@ from champion.events.total_tables import (
     pending_rebuilds,
     product_column,
     unit_totals,
+    version_sketches,
     version_totals,
     version_units,
 )
@@ -185,14 +186,21 @@ def mark_built(conn: sa.Connection) -> None:
 
 def clear_totals(conn: sa.Connection) -> None:
     """Empty the tables (before a refold or a rebuild; the build mark stays)."""
-    for table in (unit_totals, arm_moments, version_totals, version_units):
+    for table in (unit_totals, arm_moments, version_totals, version_units, version_sketches):
         conn.execute(table.delete())
 
 
-def maintain(conn: sa.Connection, keyed: Mapping[Key, Mapping[str, float]]) -> None:
+def maintain(
+    conn: sa.Connection,
+    keyed: Mapping[Key, Mapping[str, float]],
+    sketches: Mapping[Key, Mapping[str, float]] | None = None,
+) -> None:
     """Add a batch's ``rollups`` sums (keys as ``rollups``' primary key) to the totals, the
-    moments and the version totals; call it after adding them to ``rollups``. Cells that
-    hold a compacted segment keep no totals (:func:`compacted_cells`)."""
+    moments and the version totals, and its ``rollup_sketches`` counts to the version
+    histograms; call it after adding them to those tables. Cells that hold a compacted
+    segment keep no totals (:func:`compacted_cells`)."""
+    if sketches:
+        _version_sketches(conn, sketches)
     if not keyed:
         return
     lock_totals(conn)
@@ -236,6 +244,19 @@ def _versions(
     found = totals.tolist()
     rows = [[*group, *found[n]] for group, n in sorted(groups.items())]
     sum_upsert(version_totals, dialect)(conn, rows)
+
+
+def _version_sketches(conn: sa.Connection, keyed: Mapping[Key, Mapping[str, float]]) -> None:
+    # Keys as ``rollup_sketches``' primary key: (endpoint, config_version, arm, model,
+    # version, measure, bucket, segment_start); /stats shows latency only.
+    counts: dict[tuple[str, str, int, str, int], float] = {}
+    for key, values in keyed.items():
+        if key[5] == "latency":
+            group = (str(key[0]), str(key[3]), int(key[4]), str(key[2]), int(key[6]))
+            counts[group] = counts.get(group, 0.0) + values["count"]
+    rows = [[*group, count] for group, count in sorted(counts.items())]
+    if rows:
+        sum_upsert(version_sketches, conn.dialect.name)(conn, rows)
 
 
 def unit_term(totals: Sequence[float]) -> Vector:

@@ -14,13 +14,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from champion.clock import utc
-from champion.events.rollup_tables import MERGED, compacted_segments, rollups
+from champion.events.rollup_tables import MERGED, compacted_segments, rollup_sketches, rollups
 from champion.events.total_tables import (
     EPOCH,
     TOTALS,
     VERSION_SUMS,
     arm_moments,
     unit_totals,
+    version_sketches,
     version_totals,
     version_units,
 )
@@ -182,3 +183,14 @@ def _rebuild_versions(conn: sa.Connection) -> None:
     ).select_from(joined)  # fmt: skip
     columns = ["endpoint", "model", "version", "arm", *VERSION_SUMS, "units"]
     conn.execute(v.insert().from_select(columns, select))
+    k = rollup_sketches
+    histogram = (
+        sa.select(
+            k.c.endpoint, k.c.model, k.c.version, k.c.arm, k.c.bucket,
+            sa.cast(sa.func.sum(k.c.count), sa.Float),
+        )
+        .where(k.c.measure == "latency")
+        .group_by(k.c.endpoint, k.c.model, k.c.version, k.c.arm, k.c.bucket)
+    )  # fmt: skip
+    columns = ["endpoint", "model", "version", "arm", "bucket", "count"]
+    conn.execute(version_sketches.insert().from_select(columns, histogram))

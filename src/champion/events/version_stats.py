@@ -28,7 +28,12 @@ from champion.events.aggregates import (
 from champion.events.cuts import exact
 from champion.events.facts import Facts
 from champion.events.rollup_tables import CREDITED, MERGED, rollups
-from champion.events.total_tables import VERSION_SUMS, version_totals, version_units
+from champion.events.total_tables import (
+    VERSION_SUMS,
+    version_sketches,
+    version_totals,
+    version_units,
+)
 from champion.events.totals import built
 
 __all__ = ["VersionStats", "version_stats", "version_stats_by_window"]
@@ -107,8 +112,27 @@ def version_stats_by_window(
     windows = by_window(pending(conn, scope), edges)
     ends = edges[1:]
     stats = _version_totals(conn, scope, ends, _NAMES, windows)
-    latency = sketches_by_window(conn, scope, ends, ("model", "version", "arm"), "latency", windows)
+    by = ("model", "version", "arm")
+    kept = _kept_latency(conn, scope) if _all_time(conn, scope, ends) else None
+    latency = sketches_by_window(conn, scope, ends, by, "latency", windows, kept)
     return [_rows(*window) for window in zip(stats, latency, strict=True)]
+
+
+def _all_time(conn: sa.Connection, scope: Scope, ends: Sequence[datetime | None]) -> bool:
+    # One window over all time, with the kept tables built: O(versions) rows to read.
+    return len(ends) == 1 and scope.start is None and scope.end is None and built(conn)
+
+
+def _kept_latency(conn: sa.Connection, scope: Scope) -> list[Histograms]:
+    # The latency histogram the fold pass keeps per version over all time.
+    k = version_sketches
+    found: Histograms = {}
+    query = sa.select(k.c.model, k.c.version, k.c.arm, k.c.bucket, k.c.count).where(
+        k.c.endpoint == scope.endpoint
+    )
+    for model, version, arm, bucket, count in conn.execute(query):
+        found.setdefault((str(model), int(version), str(arm)), {})[int(bucket)] = round(count)
+    return [found]
 
 
 _NAMES = ("requests", "failed", *CREDITED)
@@ -172,8 +196,7 @@ def _version_totals(
     r = rollups
     by = (r.c.model, r.c.version, r.c.arm)
     # All time: the totals the fold pass keeps per version (O(versions) rows).
-    kept = len(ends) == 1 and scope.start is None and scope.end is None
-    kept = kept and names == VERSION_SUMS and built(conn)
+    kept = names == VERSION_SUMS and _all_time(conn, scope, ends)
     if kept:
         v = version_totals
         columns = (v.c.model, v.c.version, v.c.arm, sa.literal(0), *(v.c[n] for n in names))
