@@ -1,7 +1,9 @@
 """/stats' all-time latency histogram per version, kept by the fold pass: it read every
-segment's histogram rows, a row per bucket and segment (hour segments make many).
+segment's histogram rows, a row per bucket and segment (hour segments make many). Filled
+here from ``rollup_sketches``, so a database with rollups answers at once.
 
-Filled here from ``rollup_sketches``, so a database with rollups answers at once.
+And ``version_units`` by unit: /stats looks up the units of the requests not folded yet,
+which its primary key (versions first) could only find by reading every unit.
 
 Revision ID: 0024
 Revises: 0023
@@ -39,6 +41,9 @@ def upgrade() -> None:
         "GROUP BY endpoint, model, version, arm, bucket"
     )
 
+    op.create_index("ix_version_units_endpoint_unit", "version_units", ["endpoint", "unit"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_version_units_endpoint_unit", table_name="version_units")
     op.drop_table("version_sketches")
