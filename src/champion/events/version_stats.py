@@ -27,7 +27,7 @@ from champion.events.aggregates import (
 )
 from champion.events.cuts import exact
 from champion.events.facts import Facts
-from champion.events.rollup_tables import CREDITED, MERGED, rollups
+from champion.events.rollup_tables import MERGED, rollups
 from champion.events.total_tables import (
     VERSION_SUMS,
     version_sketches,
@@ -111,16 +111,13 @@ def version_stats_by_window(
     scope = exact(conn, Scope(endpoint, start=edges[0], end=edges[-1]), inner)
     windows = by_window(pending(conn, scope), edges)
     ends = edges[1:]
-    stats = _version_totals(conn, scope, ends, _NAMES, windows)
-    by = ("model", "version", "arm")
-    kept = _kept_latency(conn, scope) if _all_time(conn, scope, ends) else None
-    latency = sketches_by_window(conn, scope, ends, by, "latency", windows, kept)
-    return [_rows(*window) for window in zip(stats, latency, strict=True)]
-
-
-def _all_time(conn: sa.Connection, scope: Scope, ends: Sequence[datetime | None]) -> bool:
     # One window over all time, with the kept tables built: O(versions) rows to read.
-    return len(ends) == 1 and scope.start is None and scope.end is None and built(conn)
+    kept = len(ends) == 1 and scope.start is None and scope.end is None and built(conn)
+    stats = _version_totals(conn, scope, ends, windows, kept)
+    by = ("model", "version", "arm")
+    folded = _kept_latency(conn, scope) if kept else None
+    latency = sketches_by_window(conn, scope, ends, by, "latency", windows, folded)
+    return [_rows(*window) for window in zip(stats, latency, strict=True)]
 
 
 def _kept_latency(conn: sa.Connection, scope: Scope) -> list[Histograms]:
@@ -133,9 +130,6 @@ def _kept_latency(conn: sa.Connection, scope: Scope) -> list[Histograms]:
     for model, version, arm, bucket, count in conn.execute(query):
         found.setdefault((str(model), int(version), str(arm)), {})[int(bucket)] = round(count)
     return [found]
-
-
-_NAMES = ("requests", "failed", *CREDITED)
 
 
 def _check(edges: Sequence[datetime | None]) -> None:
@@ -158,7 +152,7 @@ def _rows(stats: dict[Group, list[float]], latency: Histograms) -> list[VersionS
     for (model, version, arm), values in sorted(stats.items()):
         if values[0] <= 0 and values[2] <= 0 and values[-2] <= 0:
             continue  # no request, impression or feedback of this version (a zero delta)
-        got = dict(zip((*_NAMES, "units"), values, strict=True))
+        got = dict(zip((*VERSION_SUMS, "units"), values, strict=True))
         counts = latency.get((model, version, arm), {})
         result.append(
             VersionStats(
@@ -186,17 +180,17 @@ def _version_totals(
     conn: sa.Connection,
     scope: Scope,
     ends: Sequence[datetime | None],
-    names: tuple[str, ...],
     windows: Sequence[Facts],
+    kept: bool,
 ) -> list[dict[Group, list[float]]]:
-    # Per window and (model, version, arm): the sums of ``names``, then the units with a
+    # Per window and (model, version, arm): the sums of ``VERSION_SUMS``, then the units with a
     # request it answered, counted in the database (a compacted row adds the units it
     # merged); each window's pending facts add their sums, and a unit once only if its
-    # folded rows in that window hold no request answered by that version.
+    # folded rows in that window hold no request answered by that version. ``kept``: all
+    # time, from the totals the fold pass keeps per version (O(versions) rows).
+    names = VERSION_SUMS
     r = rollups
     by = (r.c.model, r.c.version, r.c.arm)
-    # All time: the totals the fold pass keeps per version (O(versions) rows).
-    kept = names == VERSION_SUMS and _all_time(conn, scope, ends)
     if kept:
         v = version_totals
         columns = (v.c.model, v.c.version, v.c.arm, sa.literal(0), *(v.c[n] for n in names))
