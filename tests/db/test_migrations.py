@@ -12,8 +12,12 @@ from alembic.migration import MigrationContext
 
 import champion.db
 from champion.db import make_engine, migrate
+from champion.evaluation.tables import experiments
 from champion.events.partitions import include_name
+from champion.events.rollup_tables import rollup_sketches, rollups
 from champion.events.tables import prediction_items, predictions, shadow_predictions
+from champion.events.total_tables import cell_sketches
+from champion.events.totals_rebuild import rebuild_totals
 from champion.schema import metadata
 from champion.services import Services
 from champion.settings import Settings
@@ -127,4 +131,60 @@ def test_0019_keeps_every_event_and_gives_items_their_requests_time(settings: Se
         assert rows("SELECT relkind::text FROM pg_class WHERE relname = 'predictions'") == [("r",)]
         assert rows("SELECT count(*) FROM pg_class WHERE relname LIKE 'predictions\\_%%'") == [(0,)]
     _migrate(engine, "head")
+    engine.dispose()
+
+
+STARTED, FINISHED = (
+    datetime(2026, 11, 20, 10, 30, tzinfo=UTC),
+    datetime(2026, 11, 21, 2, tzinfo=UTC),
+)
+
+
+def _histograms(conn: sa.Connection) -> None:
+    # Segments before, during and after one experiment: three cells per configuration and arm.
+    conn.execute(
+        sa.insert(experiments),
+        {
+            "endpoint": "recs", "design": {}, "status": "promoted", "since_config": 1,
+            "started_at": STARTED, "step_started_at": STARTED, "finished_at": FINISHED,
+            "revision": 1, "created_by": "t", "updated_at": FINISHED, "updated_by": "t",
+        },
+    )  # fmt: skip
+    segments = [datetime(2026, 11, 20, hour, tzinfo=UTC) for hour in (8, 10, 11, 23)]
+    segments.append(datetime(2026, 11, 21, 2, tzinfo=UTC))
+    sums = {c.name: 0 for c in rollups.columns if not c.primary_key}
+    key = {"endpoint": "recs", "config_version": 1, "arm": "champion", "model": "m", "version": 1}
+    conn.execute(sa.insert(rollups), {**key, **sums, "unit": "u", "segment_start": segments[0]})
+    conn.execute(
+        sa.insert(rollup_sketches),
+        [
+            {**key, "arm": arm, "version": version, "measure": measure, "bucket": bucket,
+             "segment_start": segment, "count": 1 + n}
+            for n, segment in enumerate(segments)
+            for arm, version in (("champion", 1), ("challenger", 2), ("challenger", 3))
+            for measure in ("latency", "delay")
+            for bucket in (n, 7)
+        ],
+    )  # fmt: skip
+
+
+@pytest.mark.unmigrated
+def test_0025_fills_the_cell_histograms_as_a_rebuild_does(settings: Settings) -> None:
+    engine = make_engine(settings.resolved_database_url())
+    migrate(engine)
+
+    def cells() -> list[tuple[object, ...]]:
+        with engine.connect() as conn:
+            k = cell_sketches
+            return [tuple(row) for row in conn.execute(sa.select(k).order_by(*k.primary_key))]
+
+    with engine.begin() as conn:
+        _histograms(conn)
+        rebuild_totals(conn)
+    rebuilt = cells()
+    assert len({row[3] for row in rebuilt}) == 3  # before, during and after the experiment
+    _migrate(engine, "0024", down=True)
+    _migrate(engine, "head")
+
+    assert cells() == rebuilt
     engine.dispose()

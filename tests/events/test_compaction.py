@@ -28,13 +28,7 @@ from champion.events.rollup_tables import (
     rollups,
 )
 from champion.events.rollups import fold
-from champion.events.total_tables import (
-    arm_moments,
-    unit_totals,
-    version_sketches,
-    version_totals,
-    version_units,
-)
+from champion.events.total_tables import KEPT, arm_moments, unit_totals, version_units
 from champion.events.totals_rebuild import rebuild_totals
 from champion.events.version_stats import version_stats
 from champion.services import Services
@@ -365,10 +359,9 @@ def test_an_experiment_whose_cuped_period_reaches_compacted_rows_is_refused(log:
 
 
 def _kept_totals(log: Log) -> list[list[dict[str, Any]]]:
-    tables = (unit_totals, arm_moments, version_totals, version_units, version_sketches)
     return [
         sorted(log.rows(t), key=lambda r: tuple(str(r[c.name]) for c in t.primary_key))
-        for t in tables
+        for t in KEPT
     ]
 
 

@@ -61,13 +61,7 @@ from champion.events.rollup_tables import (
 )
 from champion.events.rollups import backlog, fold
 from champion.events.tables import feedback, prediction_items, predictions
-from champion.events.total_tables import (
-    arm_moments,
-    unit_totals,
-    version_sketches,
-    version_totals,
-    version_units,
-)
+from champion.events.total_tables import KEPT
 from champion.events.totals_rebuild import rebuild_totals
 from champion.events.version_stats import version_stats
 from champion.services import Services
@@ -311,8 +305,7 @@ def _reset(services: Services) -> None:
     tables = (
         prediction_items, predictions, feedback, experiments, rollups, reward_rollups,
         rollup_sketches, interleaving_rollups, labelled_predictions, ranked_clicks,
-        compacted_segments, unit_totals, arm_moments, version_totals, version_units,
-        version_sketches,
+        compacted_segments, *KEPT,
     )  # fmt: skip
     if services.engine.dialect.name == "postgresql":
         # Requests span four days from T0: the first three in day partitions, the rest in the
@@ -413,7 +406,7 @@ def _totals(conn: sa.Connection) -> dict[str, Any]:
     """Every row of the kept totals, by table and primary key, zero rows left out (a rebuild
     creates no row for a segment whose sums cancel out)."""
     found: dict[str, Any] = {}
-    for table in (unit_totals, arm_moments, version_totals, version_units, version_sketches):
+    for table in KEPT:
         keys = [c.name for c in table.primary_key.columns]
         rows = {}
         for row in conn.execute(sa.select(table)).mappings():

@@ -54,6 +54,7 @@ from champion.events.rollups import load_raw
 from champion.events.tables import feedback, predictions
 
 __all__ = [
+    "Histograms",
     "Looks",
     "Scope",
     "by_window",

@@ -23,13 +23,13 @@ from champion.events.aggregates import (
     Scope,
     pending,
     rows_of,
-    sketches,
     totals,
     where,
 )
 from champion.events.compacted import require_units
 from champion.events.cuts import exact, looks
 from champion.events.facts import Facts
+from champion.events.kept_sketches import arm_sketches
 from champion.events.moments import UnitSums, unit_sums, unit_sums_over_time
 from champion.events.rollup_tables import labelled_predictions, ranked_clicks, reward_rollups
 from champion.events.tables import feedback, predictions
@@ -146,8 +146,8 @@ def arm_sums(
     bucket and segment, so a controller's look over a long experiment would read them all."""
     scope = exact(conn, window.scope)
     moments = _arm_moments(conn, scope)
-    latency = sketches(conn, scope, ("arm",), "latency") if percentiles else {}
-    delay = sketches(conn, scope, ("arm",), "delay") if percentiles else {}
+    latency = arm_sketches(conn, scope, "latency") if percentiles else {}
+    delay = arm_sketches(conn, scope, "delay") if percentiles else {}
     found: dict[str, ArmSums] = {}
     for arm, arm_moments in moments.items():
         total, product = arm_moments.sums, arm_moments.products

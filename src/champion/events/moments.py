@@ -44,9 +44,9 @@ from champion.events.aggregates import (
 from champion.events.facts import Facts
 from champion.events.rollup_tables import rollups
 from champion.events.total_tables import PRODUCTS, TOTALS, arm_moments, product_column
-from champion.events.totals import built, compacted_between
+from champion.events.totals import Cell, built, compacted_between
 
-__all__ = ["UnitSums", "unit_sums", "unit_sums_over_time"]
+__all__ = ["UnitSums", "before_raw", "kept_cells", "unit_sums", "unit_sums_over_time"]
 
 Product = tuple[str, str]
 
@@ -166,27 +166,21 @@ def _finish(
     return found
 
 
-def _kept(
-    conn: sa.Connection,
-    scope: Scope,
-    bounds: Sequence[datetime | None],
-    names: Sequence[str],
-    products: Sequence[Product],
-) -> list[dict[str, list[float]]] | None:
-    """The folded sums at each of ``bounds`` from ``arm_moments`` (O(arms x segments) rows),
-    or None when the moments cannot answer: the scope names a version, the tables are not
-    built, a column is not kept, or an arm has its units in more than one cell of the scope
-    (several configurations or experiments: a unit's totals would span cells) or a cell
-    straddles the scope's start, or a cell of the scope was compacted (its totals are not
-    kept)."""
-    if scope.model is not None or not set(names) <= set(TOTALS):
+def kept_cells(
+    conn: sa.Connection, scope: Scope, last: datetime | None, names: Sequence[str] = ()
+) -> dict[str, tuple[Cell, datetime]] | None:
+    """Per arm of ``scope`` with folded requests before ``last`` (None: no end; a ``last`` in
+    a range read from raw rows counts from that range's start): its one cell of the kept
+    tables and the start of that cell's latest segment. None when the kept tables cannot
+    answer the scope: it names a version, the tables are not built, one of ``names`` is not
+    kept, an arm has its units in more than one cell of the scope (several configurations or
+    experiments: a unit's totals would span cells), a cell straddles the scope's start, or a
+    cell of the scope was compacted (its totals are not kept)."""
+    if scope.model is not None or not set(names) <= set(TOTALS) or not built(conn):
         return None
-    if not set(products) <= set(PRODUCTS) or not built(conn):
+    if compacted_between(conn, scope.endpoint, scope.start, last):
         return None
-    if compacted_between(conn, scope.endpoint, scope.start, bounds[-1]):
-        return None
-    # A bound in a range read from raw rows: the cell's row before that range's start.
-    bounds = [_before_raw(bound, scope.raw) for bound in bounds]
+    last = before_raw(last, scope.raw)
     m = arm_moments
     cell = (m.c.endpoint, m.c.config_version, m.c.arm, m.c.since)
     condition = m.c.endpoint == scope.endpoint
@@ -201,28 +195,49 @@ def _kept(
         .where(condition)
         .group_by(*cell)
     )
-    last = bounds[-1]
-    chosen: dict[str, tuple[Any, ...]] = {}
-    for *key, first, latest in conn.execute(query):
+    chosen: dict[str, tuple[Cell, datetime]] = {}
+    for endpoint, config, arm, since, first, latest in conn.execute(query):
         first, latest = utc(first), utc(latest)
         if scope.start is not None and latest < scope.start:
             continue  # every segment before the scope
         if last is not None and first >= last:
             continue  # every segment after it
-        if (scope.start is not None and first < scope.start) or key[2] in chosen:
+        if (scope.start is not None and first < scope.start) or str(arm) in chosen:
             return None
-        chosen[str(key[2])] = tuple(key)
+        chosen[str(arm)] = ((str(endpoint), int(config), str(arm), since), latest)
+    return chosen
+
+
+def _kept(
+    conn: sa.Connection,
+    scope: Scope,
+    bounds: Sequence[datetime | None],
+    names: Sequence[str],
+    products: Sequence[Product],
+) -> list[dict[str, list[float]]] | None:
+    """The folded sums at each of ``bounds`` from ``arm_moments`` (O(arms x segments) rows),
+    or None when the moments cannot answer (see :func:`kept_cells`; or a product is not
+    kept)."""
+    if not set(products) <= set(PRODUCTS):
+        return None
+    chosen = kept_cells(conn, scope, bounds[-1], names)
+    if chosen is None:
+        return None
+    # A bound in a range read from raw rows: the cell's row before that range's start.
+    bounds = [before_raw(bound, scope.raw) for bound in bounds]
+    found: list[dict[str, list[float]]] = [{} for _ in bounds]
+    if not chosen:
+        return found
+    m = arm_moments
+    cell = (m.c.endpoint, m.c.config_version, m.c.arm, m.c.since)
     columns = [
         m.c.units,
         *(m.c[n] for n in names),
         *(m.c[product_column(a, b)] for a, b in products),
     ]
-    found: list[dict[str, list[float]]] = [{} for _ in bounds]
-    if not chosen:
-        return found
     rows = conn.execute(
         sa.select(m.c.arm, m.c.segment_start, *columns)
-        .where(sa.tuple_(*cell).in_(list(chosen.values())))
+        .where(sa.tuple_(*cell).in_([key for key, _ in chosen.values()]))
         .order_by(m.c.arm, m.c.segment_start)
     ).all()
     for arm, segment, *values in rows:
@@ -233,7 +248,7 @@ def _kept(
     return found
 
 
-def _before_raw(
+def before_raw(
     bound: datetime | None, ranges: Sequence[tuple[datetime, datetime]]
 ) -> datetime | None:
     for start, end in ranges:

@@ -14,7 +14,10 @@ and the requests before it started or after it finished make others.
 - ``version_totals`` and ``version_units``: what ``/stats`` shows over all time, per model,
   version and arm, and which units made a request each version answered;
 - ``version_sketches``: the latency histogram ``/stats`` shows over all time, per model,
-  version and arm (``rollup_sketches`` summed over every segment and configuration).
+  version and arm (``rollup_sketches`` summed over every segment and configuration);
+- ``cell_sketches``: per cell, the latency and feedback-delay histograms of its folded
+  requests (``rollup_sketches`` summed over the cell's segments and versions), what a
+  report's percentiles read when its arms' cells lie whole within it.
 
 The fold pass keeps them in the transaction that adds the rollups (``totals.maintain``);
 ``totals.rebuild_totals`` recomputes them from the rollups. A row in ``pending_rebuilds``
@@ -38,11 +41,13 @@ from champion.events.rollup_tables import CREDITED
 
 __all__ = [
     "EPOCH",
+    "KEPT",
     "PRODUCTS",
     "TOTALS",
     "TOTALS_BUILD",
     "VERSION_SUMS",
     "arm_moments",
+    "cell_sketches",
     "pending_rebuilds",
     "product_column",
     "unit_totals",
@@ -140,6 +145,19 @@ version_sketches = sa.Table(
     *_version(sa.Column("bucket", sa.Integer, primary_key=True)),
     sa.Column("count", sa.Float, nullable=False),
 )
+
+cell_sketches = sa.Table(
+    "cell_sketches",
+    metadata,
+    *_cell(
+        sa.Column("measure", sa.String(16), primary_key=True),
+        sa.Column("bucket", sa.Integer, primary_key=True),
+    ),
+    sa.Column("count", sa.Float, nullable=False),
+)
+
+KEPT = (unit_totals, arm_moments, version_totals, version_units, version_sketches, cell_sketches)
+"""Every table the fold pass keeps beside the rollups (emptied and rebuilt together)."""
 
 
 pending_rebuilds = sa.Table(

@@ -53,11 +53,13 @@ from champion.events.facts import Key
 from champion.events.rollup_tables import compacted_segments, rollups
 from champion.events.total_tables import (
     EPOCH,
+    KEPT,
     PRODUCTS,
     TOTALS,
     TOTALS_BUILD,
     VERSION_SUMS,
     arm_moments,
+    cell_sketches,
     pending_rebuilds,
     product_column,
     unit_totals,
@@ -186,7 +188,7 @@ def mark_built(conn: sa.Connection) -> None:
 
 def clear_totals(conn: sa.Connection) -> None:
     """Empty the tables (before a refold or a rebuild; the build mark stays)."""
-    for table in (unit_totals, arm_moments, version_totals, version_units, version_sketches):
+    for table in KEPT:
         conn.execute(table.delete())
 
 
@@ -196,17 +198,20 @@ def maintain(
     sketches: Mapping[Key, Mapping[str, float]] | None = None,
 ) -> None:
     """Add a batch's ``rollups`` sums (keys as ``rollups``' primary key) to the totals, the
-    moments and the version totals, and its ``rollup_sketches`` counts to the version
-    histograms; call it after adding them to those tables. Cells that hold a compacted
-    segment keep no totals (:func:`compacted_cells`)."""
-    if sketches:
-        _version_sketches(conn, sketches)
-    if not keyed:
+    moments and the version totals, and its ``rollup_sketches`` counts to the version and
+    cell histograms; call it after adding them to those tables. Cells that hold a compacted
+    segment keep no totals (:func:`compacted_cells`); their histograms stay exact (compaction
+    merges no histogram) and are kept."""
+    if not keyed and not sketches:
         return
     lock_totals(conn)
     keys = list(keyed)
     values = list(keyed.values())
-    bounds = experiment_bounds(conn, {key[0] for key in keys})
+    bounds = experiment_bounds(conn, {key[0] for key in [*keys, *(sketches or ())]})
+    if sketches:
+        _sketches(conn, sketches, bounds)
+    if not keyed:
+        return
     since: dict[tuple[str, datetime], datetime] = {}
     for key in keys:
         if (key[0], key[-1]) not in since:
@@ -246,17 +251,28 @@ def _versions(
     sum_upsert(version_totals, dialect)(conn, rows)
 
 
-def _version_sketches(conn: sa.Connection, keyed: Mapping[Key, Mapping[str, float]]) -> None:
+def _sketches(
+    conn: sa.Connection,
+    keyed: Mapping[Key, Mapping[str, float]],
+    bounds: dict[str, list[datetime]],
+) -> None:
     # Keys as ``rollup_sketches``' primary key: (endpoint, config_version, arm, model,
     # version, measure, bucket, segment_start); /stats shows latency only.
-    counts: dict[tuple[str, str, int, str, int], float] = {}
+    versions: dict[tuple[str, str, int, str, int], float] = {}
+    cells: dict[tuple[str, int, str, datetime, str, int], float] = {}
     for key, values in keyed.items():
+        count = values["count"]
         if key[5] == "latency":
             group = (str(key[0]), str(key[3]), int(key[4]), str(key[2]), int(key[6]))
-            counts[group] = counts.get(group, 0.0) + values["count"]
-    rows = [[*group, count] for group, count in sorted(counts.items())]
-    if rows:
-        sum_upsert(version_sketches, conn.dialect.name)(conn, rows)
+            versions[group] = versions.get(group, 0.0) + count
+        since = since_of(bounds[key[0]], key[-1])
+        cell = (str(key[0]), int(key[1]), str(key[2]), since, str(key[5]), int(key[6]))
+        cells[cell] = cells.get(cell, 0.0) + count
+    dialect = conn.dialect.name
+    for table, counts in ((version_sketches, versions), (cell_sketches, cells)):
+        rows = [[*group, count] for group, count in sorted(counts.items())]
+        if rows:
+            sum_upsert(table, dialect)(conn, rows)
 
 
 def unit_term(totals: Sequence[float]) -> Vector:

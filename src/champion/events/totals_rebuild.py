@@ -20,6 +20,7 @@ from champion.events.total_tables import (
     TOTALS,
     VERSION_SUMS,
     arm_moments,
+    cell_sketches,
     unit_totals,
     version_sketches,
     version_totals,
@@ -55,7 +56,8 @@ def rebuild_totals(
     One streamed pass in (cell, unit, segment) order: each unit's totals are cumulated
     segment by segment and what each segment changed in its cell's moments is added up in
     memory (O(cells x segments)); the moments are then the running sums of those changes.
-    The version tables are two ``INSERT ... SELECT``. Nothing here shares the fold pass's
+    The version tables are ``INSERT ... SELECT``; the cell histograms sum the histogram
+    rows per segment, streamed. Nothing here shares the fold pass's
     incremental code, so the two check each other (``tests/events/test_rollups.py``)."""
     lock_totals(conn)
     clear_totals(conn)
@@ -73,6 +75,7 @@ def rebuild_totals(
         },
     )
     _rebuild_versions(conn)
+    _rebuild_cell_sketches(conn, bounds)
     query = (
         sa.select(
             r.c.endpoint,
@@ -194,3 +197,20 @@ def _rebuild_versions(conn: sa.Connection) -> None:
     )  # fmt: skip
     columns = ["endpoint", "model", "version", "arm", "bucket", "count"]
     conn.execute(version_sketches.insert().from_select(columns, histogram))
+
+
+def _rebuild_cell_sketches(conn: sa.Connection, bounds: dict[str, list[datetime]]) -> None:
+    # A segment's cell needs the experiment boundaries before it: summed here, per segment
+    # in the database (O(cells x buckets) in memory).
+    k = rollup_sketches
+    group = (k.c.endpoint, k.c.config_version, k.c.arm, k.c.measure, k.c.bucket, k.c.segment_start)
+    query = sa.select(*group, sa.func.sum(k.c.count)).group_by(*group)
+    counts: dict[tuple[str, int, str, datetime, str, int], float] = {}
+    streamed = conn.execute(query.execution_options(stream_results=True, yield_per=10_000))
+    for endpoint, config, arm, measure, bucket, segment, count in streamed:
+        since = since_of(bounds.get(endpoint, []), utc(segment))
+        cell = (str(endpoint), int(config), str(arm), since, str(measure), int(bucket))
+        counts[cell] = counts.get(cell, 0.0) + float(count)
+    names = [*CELL, "measure", "bucket", "count"]
+    rows = [dict(zip(names, (*cell, count), strict=True)) for cell, count in counts.items()]
+    _insert(conn, cell_sketches, rows)
