@@ -14,6 +14,7 @@ from champion.access.binding import is_loopback
 from champion.api.state import state_of
 from champion.dashboard import PAGES, STATIC, TEMPLATES, Page
 from champion.errors import NotFound
+from champion.services import Services
 
 __all__ = ["CSP", "router"]
 
@@ -37,8 +38,9 @@ def _page_route(page: Page) -> Any:
     def render(request: Request, name: str = "") -> HTMLResponse:
         context = {"page": page, "pages": PAGES, "name": name, "version": __version__}
         if "{name}" in page.path and _open(request):
+            services = state_of(request).services
             try:
-                state_of(request).services.endpoints.get(name)
+                services.endpoints.get(name)
             except NotFound:
                 # A page about nothing would show empty panels: say so, with a 404. (With
                 # tokens the page cannot tell who asks, so its script says it instead: the
@@ -47,10 +49,22 @@ def _page_route(page: Page) -> Any:
                 return templates.TemplateResponse(
                     request, MISSING, context, status_code=404, headers=CSP
                 )
+            # The script then asks for the report at once, not after the list of
+            # experiments: the server computes it while the browser runs plotly.js (half a
+            # second), which would otherwise hold that second request back.
+            context["experiment"] = page.name == "endpoint" and _has_experiment(services, name)
         return templates.TemplateResponse(request, page.template, context, headers=CSP)
 
     render.__name__ = f"dashboard_{page.name}"
     return render
+
+
+def _has_experiment(services: Services, endpoint: str) -> bool:
+    try:
+        services.experiments.get(endpoint)
+    except NotFound:
+        return False
+    return True
 
 
 def _open(request: Request) -> bool:

@@ -262,9 +262,17 @@ function showTimeline(t) {
   });
 }
 
+// The shell says when the endpoint has an experiment (to whoever may read its data): its
+// report is then asked for with the page's first calls, not after the list of experiments.
+// An endpoint that had one always has a latest one.
+let hasExperiment = document.body.dataset.experiment === "yes";
+
 async function refreshExperiment() {
-  const { experiments } = await champion.api("/v1/experiments");
-  if (!experiments.some((x) => x.endpoint === NAME)) return;
+  if (!hasExperiment) {
+    const { experiments } = await champion.api("/v1/experiments");
+    hasExperiment = experiments.some((x) => x.endpoint === NAME);
+    if (!hasExperiment) return;
+  }
   const [report, timeline] = await Promise.all([
     champion.api(`${BASE}/experiment`),
     timelineAge >= 3 ? champion.api(`${BASE}/experiment/timeline`, { points: 12 }) : null,
