@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from champion import plotlyjs
 from champion.dashboard import PAGES
 from champion.services import Services
-from tests.conftest import ModelFolders, wait_until_written
+from tests.conftest import ModelFolders, churn_canary, wait_until_written
 
 ONE_DATABASE = (
     "The pages are shells whatever the database; every route their scripts read is tested on "
@@ -86,6 +86,22 @@ def test_with_tokens_the_shell_does_not_tell_which_endpoints_exist(
     missing, known = client.get("/endpoints/nope"), client.get("/endpoints/churn")
     assert missing.status_code == known.status_code == 200  # its script asks the API, with a token
     assert '<script src="/static/endpoint.js">' in missing.text
+
+
+def test_the_shell_says_an_experiment_exists_only_to_whoever_may_read_it(
+    services: Services, client: TestClient, model_folder: ModelFolders
+) -> None:
+    # The page then asks for the report at once instead of after the list of experiments.
+    churn_canary(services, model_folder, 0.5)
+    marker = 'data-experiment="yes"'
+    assert marker not in client.get("/endpoints/churn").text
+    services.experiments.set("churn", {"goal": "click_rate", "guardrails": []}, actor="t")
+    assert marker in client.get("/endpoints/churn").text
+    assert marker not in client.get("/endpoints/churn/drift").text  # its script asks nothing
+    services.tokens.create("ops", ["admin"], actor="tests")
+    client.app.state.champion.keyring.refresh()  # type: ignore[attr-defined]  # the lifespan's
+    assert marker not in client.get("/endpoints/churn").text
+    assert "hasExperiment" in client.get("/static/endpoint.js").text
 
 
 def test_a_pipeline_endpoints_page_has_a_stages_panel_fed_by_the_stage_routes(
