@@ -1,0 +1,114 @@
+"""Where champion's p99 at one connection comes from: the same server with its background
+work turned off piece by piece, against the ``async def`` FastAPI endpoint, in one run.
+
+Each round starts a fresh server per variant (``run.py``'s champion and bare_async: the
+same model, payload and wrk settings), warms it for 2 s, then times ``wrk -t1 -c1`` for
+``--duration`` seconds; variants alternate within a round so a slow spell of the host hits
+them alike. Variants (settings as environment variables):
+
+- ``champion``: the defaults (events flushed every 0.2 s, state polled every 0.5 s, the
+  controller, fold, alert, readiness and retention loops);
+- ``no_flush``: events kept in the queue for the run (flushed every 60 s, a queue that holds
+  them all), the rest as default;
+- ``no_flush_no_poll``: that, and the state polled every 60 s;
+- ``quiet``: every background loop off or slowed to once a minute, events not flushed.
+
+Run from the repository root on a quiet host (about 4 minutes with the defaults):
+
+    .venv/bin/python benchmarks/serving_tail.py --rounds 3 --duration 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+import run  # noqa: E402
+
+_NO_FLUSH = {"CHAMPION_EVENT_FLUSH_SECONDS": "60", "CHAMPION_EVENT_QUEUE_SIZE": "200000"}
+_QUIET = {
+    "CHAMPION_STATE_POLL_SECONDS": "60",
+    "CHAMPION_READY_CHECK_SECONDS": "60",
+    "CHAMPION_ALERT_INTERVAL_SECONDS": "600",
+    "CHAMPION_CONTROLLER": "false",
+    "CHAMPION_SCHEDULER": "false",
+    "CHAMPION_FOLD_INTERVAL_SECONDS": "0",
+    "CHAMPION_DRIFT_DAYS_INTERVAL_SECONDS": "0",
+    "CHAMPION_RETENTION_INTERVAL_SECONDS": "3600",
+}
+VARIANTS: dict[str, dict[str, str]] = {
+    "champion": {},
+    "no_flush": _NO_FLUSH,
+    "no_flush_no_poll": _NO_FLUSH | {"CHAMPION_STATE_POLL_SECONDS": "60"},
+    "quiet": _NO_FLUSH | _QUIET,
+    "bare_async": {},
+}
+
+
+def _round(name: str, environment: dict[str, str], duration: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        saved = dict(os.environ)
+        os.environ.update(environment)
+        try:
+            server = run.start("bare_async" if name == "bare_async" else "champion", Path(tmp))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        try:
+            run.check_answer(server)
+            run.wrk(server, 1, run.WARMUP_SECONDS)
+            found = run.wrk(server, 1, duration)
+        finally:
+            run.stop(server)
+    found.pop("wrk_output", None)
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "serving_tail.json")
+    args = parser.parse_args()
+    subprocess.run([sys.executable, str(HERE / "make_model.py"), "--no-mlflow"], check=True)
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in VARIANTS}
+    with run.exclusive():
+        for number in range(args.rounds):
+            for name, environment in VARIANTS.items():
+                found = _round(name, environment, args.duration)
+                rounds[name].append(found)
+                print(
+                    f"round {number + 1} {name}: {found['requests_per_second']:.0f} req/s, "
+                    f"p50 {found['p50_ms']:.2f} ms, p90 {found['p90_ms']:.2f} ms, "
+                    f"p99 {found['p99_ms']:.2f} ms",
+                    file=sys.stderr,
+                )
+    baseline = statistics.median(r["p99_ms"] for r in rounds["bare_async"])
+    summary = {
+        name: {
+            "p50_ms": statistics.median(r["p50_ms"] for r in found),
+            "p99_ms": statistics.median(r["p99_ms"] for r in found),
+            "p99_ms_each": [r["p99_ms"] for r in found],
+            "requests_per_second": statistics.median(r["requests_per_second"] for r in found),
+            "p99_over_bare_async": statistics.median(r["p99_ms"] for r in found) / baseline,
+        }
+        for name, found in rounds.items()
+    }
+    result = {"variants": VARIANTS, "summary": summary, "rounds": rounds}
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
