@@ -137,6 +137,15 @@ class Settings(BaseSettings):
             "by the time they are folded, and reports read the rest raw."
         ),
     )
+    fold_max_raw: int = Field(
+        default=5_000,
+        ge=0,
+        description=(
+            "Requests left unfolded at most, the newest: past this many, the fold pass "
+            "folds the older ones before their lag is up, so a report recomputes at most "
+            "about this many from raw rows (plus what arrives between passes); 0: no limit."
+        ),
+    )
     rollup_segment_seconds: int = Field(
         default=3_600,
         ge=60,

@@ -104,3 +104,37 @@ def test_the_server_folds_on_its_own_and_counts_what_it_folded(
     assert "champion_events_folded_total 5.0" in metrics
     assert "champion_fold_backlog 0.0" in metrics
     assert [row["requests"] for row in stats] == [5]
+
+
+def test_past_its_raw_limit_the_server_folds_before_the_lag_and_leaves_the_newest_raw(
+    served: Services, settings: Settings
+) -> None:
+    # A lag no request reaches in the test: only the limit makes the server fold.
+    limited = settings.model_copy(
+        update={"fold_interval_seconds": 0.05, "fold_lag_seconds": 3600, "fold_max_raw": 2}
+    )
+    with local_client(create_app(limited)) as client:
+        served_ids = []
+        for n in range(5):
+            answer = client.post(
+                "/v1/endpoints/churn/predict", json={"unit": f"u{n}", "instances": [ROW]}
+            )
+            answer.raise_for_status()
+            served_ids.append(answer.json()["request_id"])
+            time.sleep(0.01)  # each its own time: the newest two are the ones left raw
+        wait_until_written(client)
+        deadline = time.monotonic() + 20
+        while True:
+            with read(served.engine) as conn:
+                if backlog(conn) <= 2:
+                    break
+            assert time.monotonic() < deadline, "the server never folded past its raw limit"
+            time.sleep(0.05)
+        stats = client.get("/v1/endpoints/churn/stats").json()["versions"]
+        metrics = client.get("/metrics").text
+    with read(served.engine) as conn:
+        raw = conn.execute(sa.select(predictions.c.request_id).where(~predictions.c.folded))
+        assert sorted(raw.scalars()) == sorted(served_ids[-2:])
+    assert [row["requests"] for row in stats] == [5]  # three folded, two read raw
+    assert "champion_events_folded_total 3.0" in metrics
+    assert "champion_fold_backlog 2.0" in metrics

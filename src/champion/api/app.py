@@ -264,7 +264,9 @@ def _start(
     if settings.fold_interval_seconds > 0:
         lag = timedelta(seconds=settings.fold_lag_seconds)
         segment = timedelta(seconds=settings.rollup_segment_seconds)
-        folder = RollupFolder(services.engine, services.clock, metrics, lag, segment)
+        folder = RollupFolder(
+            services.engine, services.clock, metrics, lag, segment, settings.fold_max_raw
+        )
     writer.start()
     committer.start()
     serving.refresh(force=True)
