@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from champion.db.metadata import JSON, UTCDateTime, metadata
 
 __all__ = [
+    "LATEST_AUDIT_ID",
     "MODEL_ACTIONS",
     "AuditRecord",
     "audit_log",
-    "latest_audit_id",
     "list_audit",
     "record",
     "subject",
@@ -41,6 +41,9 @@ audit_log = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Index(None, "target"),
 )
+
+LATEST_AUDIT_ID = sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))
+"""The id of the newest record (0: none): every state change bumps it, so replicas poll it."""
 
 
 @dataclass(frozen=True)
@@ -162,10 +165,3 @@ def list_audit(
     if before is not None:
         query = query.where(c.id < before)
     return [AuditRecord(**row._mapping) for row in conn.execute(query)]
-
-
-def latest_audit_id(conn: sa.Connection) -> int:
-    """The id of the newest record: every state change bumps it, so replicas poll it."""
-    return int(
-        conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))).scalar_one()
-    )

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from champion import audit
 from champion.db import read
+from champion.db.kept import KeptQuery
 from champion.errors import ChampionError
 from champion.events.arms import arm_rewards
 from champion.metrics import Metrics
@@ -66,13 +67,14 @@ class ActiveEndpoints:
         self.metrics = metrics
         self._active: dict[str, ActiveEndpoint] = {}
         self._seen_audit_id = -1
+        # Looked up twice a second by every server process: on a connection of its own.
+        self._latest = KeptQuery(engine, audit.LATEST_AUDIT_ID)
         self._refresh_lock = threading.Lock()
 
     def refresh(self, force: bool = False) -> bool:
         """Rebuild every endpoint's routing if anything changed since the last look."""
         with self._refresh_lock:
-            with read(self.engine) as conn:
-                latest = audit.latest_audit_id(conn)
+            latest = int(self._latest.scalar())
             if latest == self._seen_audit_id and not force:
                 return False
             active = {c.name: self._activate(c) for c in self.endpoints.list_endpoints()}
@@ -105,6 +107,10 @@ class ActiveEndpoints:
 
     def status(self) -> dict[str, ActiveEndpoint]:
         return dict(self._active)
+
+    def close(self) -> None:
+        """Close the connection the refreshes keep."""
+        self._latest.close()
 
     def get(self, name: str) -> ActiveEndpoint:
         """The endpoint ``name`` ready to serve.

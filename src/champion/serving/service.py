@@ -426,9 +426,11 @@ class ServingService:
         return outputs, failed
 
     def close(self) -> None:
-        """Cancel the shadow calls, close the batchers, shut the versions' threads down."""
+        """Cancel the shadow calls, close the batchers, shut the versions' threads down and
+        close the connection the state refreshes keep."""
         self.shadows.close()
         self.calls.close()
+        self.active.close()
 
 
 def _arm(route: Route) -> dict[str, str]:
