@@ -22,25 +22,31 @@ def _change(services: Services) -> None:
 def test_a_kept_query_sees_each_commit_and_survives_a_lost_connection(
     services: Services,
 ) -> None:
-    with services.engine.connect() as conn:
-        before = conn.execute(sa.text("SELECT now()")).scalar_one()
+    postgres = services.engine.dialect.name == "postgresql"
     kept = KeptQuery(services.engine, audit.LATEST_AUDIT_ID)
     try:
         first = kept.scalar()  # opens its connection
         _change(services)
         second = kept.scalar()
         assert second > first  # a new snapshot each time (PostgreSQL keeps none open)
-        if services.engine.dialect.name == "postgresql":
+        if postgres:
             with services.engine.connect() as conn:
-                # The connections opened since (the kept one among them), not the test
-                # session's others to this database.
+                # Between runs it holds no transaction open (no snapshot, nothing vacuum
+                # must keep for it).
+                waiting = conn.execute(
+                    sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                        "current_database() AND state LIKE 'idle in transaction%'"
+                    )
+                ).scalar_one()
+                assert waiting == 0
+                # Every other connection to this test session's database (the fixtures
+                # open their own per reset).
                 conn.execute(
                     sa.text(
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                        "AND backend_start > :before"
-                    ),
-                    {"before": before},
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
                 )
             lost = services.engine.dialect.loaded_dbapi.Error
             with pytest.raises(lost):  # the poller logs it and tries again
