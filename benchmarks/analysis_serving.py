@@ -36,11 +36,12 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from benchmarks.analysis_scale import ENDPOINT  # noqa: E402
-from benchmarks.experiment_page import prepare  # noqa: E402
+from benchmarks.experiment_page import (  # noqa: E402
+    add_database_arguments,
+    started_server,
+    write_result,
+)
 from run import parse_wrk  # noqa: E402
-
-from champion.server_process import ServerProcess  # noqa: E402
-from champion.settings import Settings  # noqa: E402
 
 READS = (
     f"/v1/endpoints/{ENDPOINT}/experiment",
@@ -75,26 +76,15 @@ def _read_loop(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--sqlite", type=Path, help="a SQLite file analysis_scale.py kept")
-    where.add_argument("--database", help="a PostgreSQL URL analysis_scale.py filled")
+    add_database_arguments(parser)
     parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
     parser.add_argument("--every", type=float, default=5.0, help="seconds between read rounds")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the server")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "analysis_serving.json")
     args = parser.parse_args()
-    url = args.database or f"sqlite:///{args.sqlite.resolve()}"
-    home = HERE / "build" / f"experiment_page_{'postgresql' if args.database else 'sqlite'}"
-    prepare(Settings(home=home, database_url=url))
     settings = dict(item.split("=", 1) for item in args.env)
-    environment = {"CHAMPION_CONTROLLER_INTERVAL_SECONDS": "3600", **settings}
-    server = ServerProcess(home, url, env=environment)
-    server.start(timeout=300)
-    found: dict[str, Any] = {
-        "database": "postgresql" if args.database else "sqlite",
-        "read_round_every_seconds": args.every,
-        "settings": settings,
-    }
+    server = started_server(parser, args, settings)
+    found: dict[str, Any] = {"read_round_every_seconds": args.every, "settings": settings}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             body = Path(tmp) / "body.json"
@@ -118,10 +108,7 @@ def main() -> None:
             }
     finally:
         server.stop()
-    found["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    args.out.parent.mkdir(exist_ok=True)
-    args.out.write_text(json.dumps(found, indent=2) + "\n")
-    print(json.dumps(found, indent=2))
+    write_result(found, args)
 
 
 if __name__ == "__main__":

@@ -128,14 +128,18 @@ def time_page(url: str, repeat: int) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_database_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--sqlite FILE`` or ``--database URL``: the events analysis_scale.py left."""
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--sqlite", type=Path, help="a SQLite file analysis_scale.py kept")
     where.add_argument("--database", help="a PostgreSQL URL analysis_scale.py filled")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "experiment_page.json")
-    args = parser.parse_args()
+
+
+def started_server(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, env: dict[str, str] | None = None
+) -> ServerProcess:
+    """A running ``champion server`` over the database the arguments name, prepared (see
+    :func:`prepare`); its controller looks once an hour, so it reads nothing meanwhile."""
     if args.sqlite is not None and not args.sqlite.is_file():
         parser.error(
             f"--sqlite {args.sqlite}: no such file (make it with analysis_scale.py --keep)"
@@ -145,17 +149,33 @@ def main() -> None:
     # the events and their aggregates in the database.
     home = HERE / "build" / f"experiment_page_{'postgresql' if args.database else 'sqlite'}"
     prepare(Settings(home=home, database_url=url))
-    server = ServerProcess(home, url, env={"CHAMPION_CONTROLLER_INTERVAL_SECONDS": "3600"})
+    environment = {"CHAMPION_CONTROLLER_INTERVAL_SECONDS": "3600", **(env or {})}
+    server = ServerProcess(home, url, env=environment)
     server.start(timeout=300)
-    try:
-        found = time_page(server.url, args.repeat)
-    finally:
-        server.stop()
+    return server
+
+
+def write_result(found: dict[str, Any], args: argparse.Namespace) -> None:
+    """``found``, with the database and the time, into ``--out`` and on stdout."""
     found["database"] = "postgresql" if args.database else "sqlite"
     found["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(found, indent=2) + "\n")
     print(json.dumps(found, indent=2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_database_arguments(parser)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "experiment_page.json")
+    args = parser.parse_args()
+    server = started_server(parser, args)
+    try:
+        found = time_page(server.url, args.repeat)
+    finally:
+        server.stop()
+    write_result(found, args)
 
 
 if __name__ == "__main__":
