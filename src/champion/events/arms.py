@@ -146,8 +146,8 @@ def arm_sums(
     bucket and segment, so a controller's look over a long experiment would read them all."""
     scope = exact(conn, window.scope)
     moments = _arm_moments(conn, scope)
-    latency = arm_sketches(conn, scope, "latency") if percentiles else {}
-    delay = arm_sketches(conn, scope, "delay") if percentiles else {}
+    histograms = arm_sketches(conn, scope, ("latency", "delay")) if percentiles else {}
+    latency, delay = histograms.get("latency", {}), histograms.get("delay", {})
     found: dict[str, ArmSums] = {}
     for arm, arm_moments in moments.items():
         total, product = arm_moments.sums, arm_moments.products

@@ -175,8 +175,23 @@ def kept_cells(
     answer the scope: it names a version, the tables are not built, one of ``names`` is not
     kept, an arm has its units in more than one cell of the scope (several configurations or
     experiments: a unit's totals would span cells), a cell straddles the scope's start, or a
-    cell of the scope was compacted (its totals are not kept)."""
-    if scope.model is not None or not set(names) <= set(TOTALS) or not built(conn):
+    cell of the scope was compacted (its totals are not kept). Kept for the transaction: a
+    report asks for its moments and its histograms."""
+    if not set(names) <= set(TOTALS):
+        return None
+    cache = snapshot_cache(conn)
+    arms = None if scope.arms is None else tuple(scope.arms)
+    key = ("kept_cells", replace(scope, arms=arms), last)
+    if key not in cache:
+        cache[key] = _kept_cells(conn, scope, last)
+    found: dict[str, tuple[Cell, datetime]] | None = cache[key]
+    return found
+
+
+def _kept_cells(
+    conn: sa.Connection, scope: Scope, last: datetime | None
+) -> dict[str, tuple[Cell, datetime]] | None:
+    if scope.model is not None or not built(conn):
         return None
     if compacted_between(conn, scope.endpoint, scope.start, last):
         return None
