@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,8 +38,8 @@ from benchmarks.experiment_page import (  # noqa: E402
     add_database_arguments,
     started_server,
     write_result,
+    wrk_one_connection,
 )
-from run import parse_wrk  # noqa: E402
 
 READS = (
     f"/v1/endpoints/{ENDPOINT}/experiment",
@@ -52,13 +50,7 @@ BODY = {"unit": "bench-client", "instances": [{"a": 0.1, "b": -0.3, "c": 1.2}]}
 
 
 def _wrk(url: str, body: Path, duration: int) -> dict[str, Any]:
-    done = subprocess.run(
-        ["wrk", "-t1", "-c1", f"-d{duration}s", "--latency", "-s", str(HERE / "post.lua"), url],
-        env=dict(os.environ, BODY=str(body)), capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    found = parse_wrk(done.stdout)
-    found.pop("wrk_output", None)
-    return found
+    return wrk_one_connection(url, "post.lua", duration, {"BODY": str(body)})
 
 
 def _read_loop(

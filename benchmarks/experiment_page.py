@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +42,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.analysis_scale import ENDPOINT, PARAMS, START  # noqa: E402
+from benchmarks.run import parse_wrk  # noqa: E402
 
 from champion.clock import FixedClock  # noqa: E402
 from champion.db import write  # noqa: E402
@@ -153,6 +156,18 @@ def started_server(
     server = ServerProcess(home, url, env=environment)
     server.start(timeout=300)
     return server
+
+
+def wrk_one_connection(url: str, script: str, duration: int, env: dict[str, str]) -> dict[str, Any]:
+    """``wrk -t1 -c1`` on ``url`` for ``duration`` s with the Lua ``script`` beside this file
+    and its environment ``env``: the parsed result, without wrk's own output."""
+    done = subprocess.run(
+        ["wrk", "-t1", "-c1", f"-d{duration}s", "--latency", "-s", str(HERE / script), url],
+        env=dict(os.environ, **env), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    found = parse_wrk(done.stdout)
+    found.pop("wrk_output", None)
+    return found
 
 
 def write_result(found: dict[str, Any], args: argparse.Namespace) -> None:

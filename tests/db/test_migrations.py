@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,10 +13,11 @@ from alembic.migration import MigrationContext
 import champion.db
 from champion.db import make_engine, migrate
 from champion.evaluation.tables import experiments
+from champion.events.minutes import kept_since
 from champion.events.partitions import include_name
 from champion.events.rollup_tables import rollup_sketches, rollups
 from champion.events.tables import prediction_items, predictions, shadow_predictions
-from champion.events.total_tables import cell_sketches
+from champion.events.total_tables import EPOCH, cell_sketches
 from champion.events.totals_rebuild import rebuild_totals
 from champion.schema import metadata
 from champion.services import Services
@@ -187,4 +188,31 @@ def test_0025_fills_the_cell_histograms_as_a_rebuild_does(settings: Settings) ->
     _migrate(engine, "head")
 
     assert cells() == rebuilt
+    engine.dispose()
+
+
+@pytest.mark.unmigrated
+def test_0026_keeps_minutes_from_the_one_after_the_last_request_folded(settings: Settings) -> None:
+    engine = make_engine(settings.resolved_database_url())
+    migrate(engine)
+    with engine.connect() as conn:
+        assert kept_since(conn) == EPOCH  # nothing folded: every minute is kept
+    _migrate(engine, "0025", down=True)
+    request = {
+        "endpoint": "recs", "config_version": 1, "unit_randomised": False, "arm": "champion",
+        "model": "recs", "version": 1, "kind": "predict", "inputs": {}, "outputs": [],
+        "unit": "u1", "latency_ms": 1.5,
+    }  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(predictions),
+            [
+                {**request, "request_id": "r1", "at": FIRST, "folded": True},
+                {**request, "request_id": "r2", "at": SECOND + timedelta(hours=1), "folded": False},
+            ],
+        )
+    _migrate(engine, "head")
+
+    with engine.connect() as conn:
+        assert kept_since(conn) == datetime(2026, 11, 21, tzinfo=UTC)  # FIRST's next minute
     engine.dispose()

@@ -54,6 +54,8 @@ from champion.events.rollup_tables import (
     compacted_segments,
     interleaving_rollups,
     labelled_predictions,
+    minute_rollups,
+    minute_sketches,
     ranked_clicks,
     reward_rollups,
     rollup_sketches,
@@ -305,7 +307,7 @@ def _reset(services: Services) -> None:
     tables = (
         prediction_items, predictions, feedback, experiments, rollups, reward_rollups,
         rollup_sketches, interleaving_rollups, labelled_predictions, ranked_clicks,
-        compacted_segments, *KEPT,
+        compacted_segments, minute_rollups, minute_sketches, *KEPT,
     )  # fmt: skip
     if services.engine.dialect.name == "postgresql":
         # Requests span four days from T0: the first three in day partitions, the rest in the

@@ -15,10 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from champion.events import sketch
+from champion.events.rollup_tables import VERSION_SUMS
 
 __all__ = ["Facts", "request_facts"]
 
 Key = tuple[Any, ...]
+
+_VERSION_SUMS = frozenset(VERSION_SUMS)
 
 
 @dataclass
@@ -66,12 +69,15 @@ def request_facts(
     segment: datetime | None,
     into: Facts | None = None,
     sign: float = 1.0,
+    minute: datetime | None = None,
 ) -> Facts:
     """The facts of one prediction (a ``predictions`` row), the items it showed and the
     feedback ``events`` given; ``segment`` is the start of its segment. They are added to
     ``into`` (a new ``Facts`` by default) or, with ``sign`` -1, taken away (rows too: call it
-    so after adding the same request's facts with more feedback)."""
-    facts = _Signed(into if into is not None else Facts(), sign)
+    so after adding the same request's facts with more feedback). With the ``minute`` of
+    its time (the fold pass), its ``/stats`` sums and latency are also added per minute
+    (``minute_rollups``, ``minute_sketches``)."""
+    facts = _Signed(into if into is not None else Facts(), sign, minute)
     p = request
     base = (p["endpoint"], p["config_version"])
     arm, unit = p["arm"], p["unit"]
@@ -144,14 +150,25 @@ def request_facts(
 
 
 class _Signed:
-    """Adds to (or takes away from) one ``Facts``; taken-away rows are dropped."""
+    """Adds to (or takes away from) one ``Facts``, and per minute when given one; taken-away
+    rows are dropped."""
 
-    def __init__(self, facts: Facts, sign: float) -> None:
+    def __init__(self, facts: Facts, sign: float, minute: datetime | None = None) -> None:
         self.facts = facts
         self.sign = sign
+        self.minute = minute
 
     def add(self, table: str, key: Key, values: Mapping[str, float]) -> None:
         self.facts.add(table, key, values, self.sign)
+        if self.minute is None:
+            return
+        # The keys of the per-minute tables: endpoint, minute, arm, model, version (bucket).
+        if table == "rollups":
+            sums = {name: v for name, v in values.items() if name in _VERSION_SUMS}
+            self.facts.add("minute_rollups", (key[0], self.minute, *key[2:5]), sums, self.sign)
+        elif table == "rollup_sketches" and key[5] == "latency":
+            per_minute = (key[0], self.minute, *key[2:5], key[6])
+            self.facts.add("minute_sketches", per_minute, values, self.sign)
 
     def rows(self, table: str) -> _Rows:
         return _Rows(self.facts.rows.setdefault(table, {}), self.sign > 0)

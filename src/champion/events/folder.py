@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from champion.clock import Clock
-from champion.db.engine import read
+from champion.db.engine import read, write
 from champion.db.locks import LeaderLock
+from champion.events.minutes import prune
 from champion.events.rollups import DAY, backlog, fold
 from champion.events.tables import predictions
 from champion.metrics import Metrics
@@ -52,7 +53,8 @@ class RollupFolder:
         """One pass; returns the rows folded (0 when another server holds the lock)."""
         if not self.lock.acquire():
             return 0
-        folded = fold(self.engine, self.clock.now(), lag=self.lag, segment=self.segment)
+        now = self.clock.now()
+        folded = fold(self.engine, now, lag=self.lag, segment=self.segment)
         with read(self.engine) as conn:
             left = backlog(conn)
             cutoff = _newest(conn, self.max_raw) if 0 < self.max_raw < left else None
@@ -60,6 +62,8 @@ class RollupFolder:
             folded += fold(self.engine, cutoff, segment=self.segment)
             with read(self.engine) as conn:
                 left = backlog(conn)
+        with write(self.engine) as conn:
+            prune(conn, now)
         if self.metrics is not None:
             self.metrics.events_folded.inc(folded)
             self.metrics.fold_backlog.set(left)

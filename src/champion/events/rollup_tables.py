@@ -26,9 +26,12 @@ __all__ = [
     "INTERLEAVING",
     "MERGED",
     "REQUEST_FACTS",
+    "VERSION_SUMS",
     "compacted_segments",
     "interleaving_rollups",
     "labelled_predictions",
+    "minute_rollups",
+    "minute_sketches",
     "ranked_clicks",
     "reward_rollups",
     "rollup_sketches",
@@ -47,6 +50,10 @@ CREDITED = (
     "credited_labels", "credited_value", "credited_with_feedback",
 )  # fmt: skip
 """Sums over the items and feedback credited to a version (``rollups``)."""
+
+VERSION_SUMS = ("requests", "failed", *CREDITED)
+"""What ``/stats`` sums per model, version and arm (kept over all time in ``version_totals``,
+per minute in ``minute_rollups``)."""
 
 INTERLEAVING = ("impressions", "wins", "losses", "ties", "champion_clicks", "challenger_clicks")
 """Per unit and pair of interleaved versions (``interleaving_rollups``)."""
@@ -114,6 +121,32 @@ rollup_sketches = sa.Table(
         sa.Column("measure", sa.String(16), primary_key=True),
         sa.Column("bucket", sa.Integer, primary_key=True),
     ),
+    sa.Column("count", sa.BigInteger, nullable=False),
+)
+
+
+def _minute(*extra: sa.Column[Any]) -> list[sa.Column[Any]]:
+    # The minute second: reads and pruning take a range of minutes of one endpoint.
+    return [
+        sa.Column("endpoint", sa.String(64), primary_key=True),
+        sa.Column("minute", UTCDateTime(), primary_key=True),
+        sa.Column("arm", sa.String(64), primary_key=True),
+        sa.Column("model", sa.String(64), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True),
+        *extra,
+    ]
+
+
+# Per minute of the requests' own times (not their segment's), what ``/stats`` shows of
+# them: a chart's windows narrower than a segment read these instead of raw rows
+# (``minutes``). Latency only among the histograms.
+minute_rollups = sa.Table(
+    "minute_rollups", metadata, *_minute(), *_sums(VERSION_SUMS, {"credited_value"})
+)
+minute_sketches = sa.Table(
+    "minute_sketches",
+    metadata,
+    *_minute(sa.Column("bucket", sa.Integer, primary_key=True)),
     sa.Column("count", sa.BigInteger, nullable=False),
 )
 

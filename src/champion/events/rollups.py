@@ -30,10 +30,13 @@ from champion.db.dialects import among, sum_upsert
 from champion.db.engine import write
 from champion.errors import InvalidInput
 from champion.events.facts import Facts, Key, request_facts
+from champion.events.minutes import keep_all, minute_floor
 from champion.events.rollup_tables import (
     compacted_segments,
     interleaving_rollups,
     labelled_predictions,
+    minute_rollups,
+    minute_sketches,
     ranked_clicks,
     reward_rollups,
     rollup_sketches,
@@ -62,7 +65,13 @@ DAY = timedelta(days=1)
 """The functions' default segment, a UTC day; a server folds with
 ``CHAMPION_ROLLUP_SEGMENT_SECONDS`` (an hour by default)."""
 
-_SUM_TABLES = {t.name: t for t in (rollups, reward_rollups, rollup_sketches, interleaving_rollups)}
+_SUM_TABLES = {
+    t.name: t
+    for t in (
+        rollups, reward_rollups, rollup_sketches, interleaving_rollups, minute_rollups,
+        minute_sketches,
+    )
+}  # fmt: skip
 _ROW_TABLES = {t.name: t for t in (labelled_predictions, ranked_clicks)}
 
 
@@ -116,6 +125,7 @@ def clear(conn: sa.Connection) -> None:
     for table in (*_SUM_TABLES.values(), *_ROW_TABLES.values(), compacted_segments):
         conn.execute(table.delete())
     clear_totals(conn)
+    keep_all(conn)
     for events in (predictions, feedback):
         conn.execute(events.update().where(events.c.folded).values(folded=False))
 
@@ -297,10 +307,11 @@ def _facts(conn: sa.Connection, raw: Raw, facts: Facts, *, delta: bool, segment:
     # Added straight into the batch's facts (a merge would copy every sum again).
     starts = segment_starts(conn, [request for request, _, _ in raw], segment)
     for (request, items, events), start in zip(raw, starts, strict=True):
-        request_facts(request, items, events, start, facts)
+        minute = minute_floor(request["at"])
+        request_facts(request, items, events, start, facts, minute=minute)
         if delta:
             folded = [e for e in events if e["folded"]]
-            request_facts(request, items, folded, start, facts, -1.0)
+            request_facts(request, items, folded, start, facts, -1.0, minute)
 
 
 def segment_starts(

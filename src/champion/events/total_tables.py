@@ -37,7 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from champion.db.metadata import UTCDateTime, metadata
-from champion.events.rollup_tables import CREDITED
+from champion.events.rollup_tables import VERSION_SUMS
 
 __all__ = [
     "EPOCH",
@@ -45,7 +45,6 @@ __all__ = [
     "PRODUCTS",
     "TOTALS",
     "TOTALS_BUILD",
-    "VERSION_SUMS",
     "arm_moments",
     "cell_sketches",
     "pending_rebuilds",
@@ -74,9 +73,6 @@ PRODUCTS = (
 )  # fmt: skip
 """Products of two per-unit totals (``one`` is 1 per unit) whose sums the delta method
 needs: numerator², denominator² and numerator times denominator of every ratio metric."""
-
-VERSION_SUMS = ("requests", "failed", *CREDITED)
-"""What ``/stats`` sums per model, version and arm."""
 
 TOTALS_BUILD = "unit_totals"
 """The ``pending_rebuilds`` name of the tables above."""

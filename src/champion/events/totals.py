@@ -50,14 +50,13 @@ from champion.clock import utc
 from champion.db.dialects import sum_upsert
 from champion.db.metadata import UTCDateTime
 from champion.events.facts import Key
-from champion.events.rollup_tables import compacted_segments, rollups
+from champion.events.rollup_tables import VERSION_SUMS, compacted_segments, rollups
 from champion.events.total_tables import (
     EPOCH,
     KEPT,
     PRODUCTS,
     TOTALS,
     TOTALS_BUILD,
-    VERSION_SUMS,
     arm_moments,
     cell_sketches,
     pending_rebuilds,

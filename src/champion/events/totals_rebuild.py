@@ -14,11 +14,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from champion.clock import utc
-from champion.events.rollup_tables import MERGED, compacted_segments, rollup_sketches, rollups
+from champion.events.rollup_tables import (
+    MERGED,
+    VERSION_SUMS,
+    compacted_segments,
+    rollup_sketches,
+    rollups,
+)
 from champion.events.total_tables import (
     EPOCH,
     TOTALS,
-    VERSION_SUMS,
     arm_moments,
     cell_sketches,
     unit_totals,

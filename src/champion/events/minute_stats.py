@@ -1,0 +1,141 @@
+"""``/stats`` windows answered from the per-minute tables (``minutes``) where an edge cuts a
+segment, instead of that segment's raw rows.
+
+A window qualifies when its edges are whole minutes and it lies within one raw range (see
+``aggregates``) whose minutes are kept (``minutes.kept_since``): its folded requests are then
+exactly the per-minute rows of its minutes (each keyed by the request's own time, late
+feedback included), the rest are the pending facts of those minutes, and its units are
+counted in the raw rows of the window alone (the rollup rows of the segment it cuts are left
+out of the window's read). A raw range some window crosses, or cuts off mid-minute, is read
+from raw rows as before.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from champion.events.aggregates import Histograms, Scope
+from champion.events.minutes import kept_since
+from champion.events.rollup_tables import VERSION_SUMS, minute_rollups, minute_sketches
+from champion.events.tables import predictions
+
+__all__ = ["MinuteWindows", "minute_windows"]
+
+Range = tuple[datetime, datetime]
+Group = tuple[str, int, str]
+_Part = Callable[[sa.ColumnElement[int], datetime, datetime], sa.Select[Any]]
+
+
+@dataclass(frozen=True)
+class MinuteWindows:
+    """The raw ranges of a read answered per minute, and the windows (by index) in them."""
+
+    endpoint: str
+    ranges: tuple[Range, ...] = ()
+    windows: dict[int, Range] = field(default_factory=dict)
+
+    def sums(self, conn: sa.Connection) -> dict[int, dict[Group, list[float]]]:
+        """Per window and (model, version, arm): ``VERSION_SUMS`` of the folded requests,
+        then the units with a request (folded or not) that version answered."""
+        found: dict[int, dict[Group, list[float]]] = {n: {} for n in self.windows}
+        if not self.windows:
+            return found
+        m, p = minute_rollups, predictions
+        sums = [sa.func.sum(m.c[name]) for name in VERSION_SUMS]
+        folded = self._union(
+            lambda n, a, b: (
+                sa.select(m.c.model, m.c.version, m.c.arm, n, *sums)
+                .where((m.c.endpoint == self.endpoint) & (m.c.minute >= a) & (m.c.minute < b))
+                .group_by(m.c.model, m.c.version, m.c.arm)
+            )
+        )
+        zeros = [0.0] * (len(VERSION_SUMS) + 1)
+        for model, version, arm, n, *values in conn.execute(folded):
+            found[int(n)][(str(model), int(version), str(arm))] = [
+                *(float(v or 0) for v in values),
+                0.0,
+            ]
+        units = self._union(
+            lambda n, a, b: (
+                sa.select(p.c.model, p.c.version, p.c.arm, n, sa.func.count(sa.distinct(p.c.unit)))
+                .where((p.c.endpoint == self.endpoint) & (p.c.at >= a) & (p.c.at < b))
+                .group_by(p.c.model, p.c.version, p.c.arm)
+            )
+        )
+        for model, version, arm, n, count in conn.execute(units):
+            group = (str(model), int(version), str(arm))
+            found[int(n)].setdefault(group, list(zeros))[-1] = float(count)
+        return found
+
+    def latency(self, conn: sa.Connection) -> dict[int, Histograms]:
+        """Per window: the latency histogram of each (model, version, arm)'s folded
+        requests."""
+        found: dict[int, Histograms] = {n: {} for n in self.windows}
+        if not self.windows:
+            return found
+        s = minute_sketches
+        group = (s.c.model, s.c.version, s.c.arm, s.c.bucket)
+        query = self._union(
+            lambda n, a, b: (
+                sa.select(*group, n, sa.func.sum(s.c.count))
+                .where((s.c.endpoint == self.endpoint) & (s.c.minute >= a) & (s.c.minute < b))
+                .group_by(*group)
+            )
+        )
+        for model, version, arm, bucket, n, count in conn.execute(query):
+            counts = found[int(n)].setdefault((str(model), int(version), str(arm)), {})
+            counts[int(bucket)] = counts.get(int(bucket), 0) + int(count)
+        return found
+
+    def _union(self, part: _Part) -> sa.Select[Any] | sa.CompoundSelect[Any]:
+        # One statement, a part per window: each reads its own range of the index.
+        parts = [
+            part(sa.literal_column(str(n), sa.Integer), a, b) for n, (a, b) in self.windows.items()
+        ]
+        return parts[0] if len(parts) == 1 else sa.union_all(*parts)
+
+
+def minute_windows(
+    conn: sa.Connection, scope: Scope, edges: Sequence[datetime | None]
+) -> MinuteWindows:
+    """Which of ``scope``'s raw ranges (set by ``cuts.exact``) the windows between
+    consecutive ``edges`` read per minute, and those windows."""
+    if not scope.raw:
+        return MinuteWindows(scope.endpoint)
+    since = kept_since(conn)
+    ranges = [r for r in scope.raw if r[0] >= since and _whole(r[0]) and _whole(r[1])]
+    windows = list(itertools.pairwise(edges))
+    while True:
+        crossed = {
+            r
+            for a, b in windows
+            for r in ranges
+            if _overlap(a, b, r) and not (_inside(a, b, r) and _whole(a) and _whole(b))
+        }
+        if not crossed:
+            break
+        ranges = [r for r in ranges if r not in crossed]
+    inside = {
+        n: (a, b)
+        for n, (a, b) in enumerate(windows)
+        if a is not None and b is not None and any(_inside(a, b, r) for r in ranges)
+    }
+    return MinuteWindows(scope.endpoint, tuple(ranges), inside)
+
+
+def _whole(at: datetime | None) -> bool:
+    return at is not None and at.second == 0 and at.microsecond == 0
+
+
+def _overlap(a: datetime | None, b: datetime | None, r: Range) -> bool:
+    return (a is None or a < r[1]) and (b is None or r[0] < b)
+
+
+def _inside(a: datetime | None, b: datetime | None, r: Range) -> bool:
+    return a is not None and b is not None and r[0] <= a and b <= r[1]
