@@ -1,6 +1,7 @@
 """A chart's minute windows inside one segment read the per-minute rows the fold pass keeps,
 answer what the raw rows hold (units counted once per window, late feedback, requests not
-folded yet), and once the fold loop has dropped those rows (a day on), the raw rows again.
+folded yet), and once the server's fold loop has dropped those rows (a day on), the raw
+rows again.
 
 (The Hypothesis streams of ``test_cuts`` read such windows too, before and after folding.)
 """
@@ -84,13 +85,18 @@ def test_minute_windows_read_the_kept_minutes_then_raw_rows_once_those_are_dropp
     assert sum(s["clicks"] for w in found for s in w) == 2
     assert sum(s["value"] for w in found for s in w) == 3.5
 
-    # A day later the fold loop drops those minutes: the same windows read the raw rows.
+    # A day later the server's fold loop drops those minutes: the windows read raw rows.
     later = START + KEPT_FOR + timedelta(hours=1)
     folder = RollupFolder(services.engine, FixedClock(later), None, lag=timedelta(0))
     try:
         folder.tick()
     finally:
         folder.close()
+    # An old request replayed late is folded without a minute row (its minute is not kept).
+    replayed = EventLog(endpoint=E)
+    replayed.predict("champion", "u3", at=START + timedelta(seconds=30))
+    replayed.write(services.engine)
+    fold(services.engine, later)
     with read(services.engine) as conn:
         assert kept_since(conn) == later.replace(second=0) - KEPT_FOR
         left = conn.execute(sa.select(sa.func.count()).select_from(minute_rollups)).scalar_one()

@@ -7,10 +7,11 @@ second the page's charts took seconds. The fold pass also adds each request's ``
 and latency to its minute (``minute_rollups``, ``minute_sketches``, keyed by the request's
 own time), so a window whose edges are whole minutes reads them instead (``minute_stats``).
 
-The tables hold every folded request of the minutes from :func:`kept_since` on: a database
-upgraded with events already folded has them from its next minute on, and the fold loop
-deletes the rows older than :data:`KEPT_FOR` (older windows read raw rows, as before). The
-``pending_rebuilds`` row named :data:`NAME` says so (none: every minute is kept).
+The tables hold every folded request of the minutes from :func:`kept_since` on, and the fold
+pass adds none before it: a database upgraded with events already folded has them from its
+next minute on, the server's fold loop deletes the rows older than :data:`KEPT_FOR` after
+each pass, and a rebuild refolds only the last day's (older windows read raw rows, as
+before). The ``pending_rebuilds`` row named :data:`NAME` says from when (none: every minute).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ NAME = "minute_rollups"
 """The ``pending_rebuilds`` row saying before when the per-minute tables are incomplete."""
 
 KEPT_FOR = timedelta(days=1)
-"""How long the fold loop keeps the per-minute rows."""
+"""How long the server keeps the per-minute rows."""
 
 
 def minute_floor(at: datetime) -> datetime:

@@ -30,7 +30,7 @@ from champion.db.dialects import among, sum_upsert
 from champion.db.engine import write
 from champion.errors import InvalidInput
 from champion.events.facts import Facts, Key, request_facts
-from champion.events.minutes import keep_all, minute_floor
+from champion.events.minutes import keep_all, kept_since, minute_floor, prune
 from champion.events.rollup_tables import (
     compacted_segments,
     interleaving_rollups,
@@ -153,8 +153,10 @@ def rebuild(
                 "history, and rebuilding them from the raw rows left would lose it."
             )
         clear(conn)
-        # Empty and kept by the refold from here on, as the rollups are.
+        # Empty and kept by the refold from here on, as the rollups are; the minutes only
+        # for the last day.
         mark_built(conn)
+        prune(conn, now)
         total = backlog(conn) + int(
             conn.execute(sa.select(sa.func.count()).select_from(feedback)).scalar_one()
         )
@@ -306,12 +308,15 @@ def _dicts(conn: sa.Connection, query: sa.Select[Any]) -> list[dict[str, Any]]:
 def _facts(conn: sa.Connection, raw: Raw, facts: Facts, *, delta: bool, segment: timedelta) -> None:
     # Added straight into the batch's facts (a merge would copy every sum again).
     starts = segment_starts(conn, [request for request, _, _ in raw], segment)
+    since = kept_since(conn)
     for (request, items, events), start in zip(raw, starts, strict=True):
+        # Per minute only where the minutes are kept (a backfill of old events adds none).
         minute = minute_floor(request["at"])
-        request_facts(request, items, events, start, facts, minute=minute)
+        kept = minute if minute >= since else None
+        request_facts(request, items, events, start, facts, minute=kept)
         if delta:
             folded = [e for e in events if e["folded"]]
-            request_facts(request, items, folded, start, facts, -1.0, minute)
+            request_facts(request, items, folded, start, facts, -1.0, kept)
 
 
 def segment_starts(
