@@ -6,8 +6,10 @@ same model, payload and wrk settings), warms it for 2 s, then times ``wrk -t1 -c
 ``--duration`` seconds; variants alternate within a round so a slow spell of the host hits
 them alike. Variants (settings as environment variables):
 
-- ``champion``: the defaults (events flushed every 0.2 s, state polled every 0.5 s, the
+- ``champion``: the defaults (events flushed every second, state polled every 0.5 s, the
   controller, fold, alert, readiness and retention loops);
+- ``flush_0_2s``, ``flush_5s``: events flushed every 0.2 s (the default before) or every
+  5 s, the rest as default;
 - ``no_flush``: events kept in the queue for the run (flushed every 60 s, a queue that holds
   them all), the rest as default;
 - ``no_flush_no_poll``: that, and the state polled every 60 s;
@@ -48,6 +50,8 @@ _QUIET = {
 }
 VARIANTS: dict[str, dict[str, str]] = {
     "champion": {},
+    "flush_0_2s": {"CHAMPION_EVENT_FLUSH_SECONDS": "0.2"},
+    "flush_5s": {"CHAMPION_EVENT_FLUSH_SECONDS": "5"},
     "no_flush": _NO_FLUSH,
     "no_flush_no_poll": _NO_FLUSH | {"CHAMPION_STATE_POLL_SECONDS": "60"},
     "quiet": _NO_FLUSH | _QUIET,
@@ -78,13 +82,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
+    parser.add_argument("--only", help="comma-separated variants (default: all)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "serving_tail.json")
     args = parser.parse_args()
+    variants = VARIANTS
+    if args.only:
+        names = args.only.split(",")
+        unknown = sorted(set(names) - set(VARIANTS) | ({"bare_async"} - set(names)))
+        if unknown:
+            parser.error(f"--only: unknown variants or bare_async missing: {unknown}")
+        variants = {name: VARIANTS[name] for name in names}
     subprocess.run([sys.executable, str(HERE / "make_model.py"), "--no-mlflow"], check=True)
-    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in VARIANTS}
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
     with run.exclusive():
         for number in range(args.rounds):
-            for name, environment in VARIANTS.items():
+            for name, environment in variants.items():
                 found = _round(name, environment, args.duration)
                 rounds[name].append(found)
                 print(
@@ -104,7 +116,7 @@ def main() -> None:
         }
         for name, found in rounds.items()
     }
-    result = {"variants": VARIANTS, "summary": summary, "rounds": rounds}
+    result = {"variants": variants, "summary": summary, "rounds": rounds}
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
