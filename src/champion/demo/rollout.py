@@ -40,12 +40,10 @@ SERVER_ENV = {
     "CHAMPION_CONTROLLER_INTERVAL_SECONDS": "1",
     "CHAMPION_FOLD_INTERVAL_SECONDS": "1",
     "CHAMPION_FOLD_LAG_SECONDS": "2",
-    "CHAMPION_EVENT_FLUSH_SECONDS": "0.2",
 }
 """The demo's server looks at experiments every second (the default is every 10 s), and
 folds its events into the rollups as fast, so each look reads rollups, not raw rows: the
-demo's minutes stand for weeks of traffic. It writes its events every 0.2 s (the default is
-every second), so the steps that wait for them to be stored wait less."""
+demo's minutes stand for weeks of traffic."""
 
 BROKEN_SOURCE = '''"""A recommender build whose feature table went missing: every call fails."""
 
