@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from champion.clock import Clock
 from champion.db.engine import read, write
 from champion.db.locks import LeaderLock
-from champion.events.minutes import prune
+from champion.events.minutes import prune, prune_due
 from champion.events.rollups import DAY, backlog, fold
 from champion.events.tables import predictions
 from champion.metrics import Metrics
@@ -58,12 +58,14 @@ class RollupFolder:
         with read(self.engine) as conn:
             left = backlog(conn)
             cutoff = _newest(conn, self.max_raw) if 0 < self.max_raw < left else None
+            stale = prune_due(conn, now)
         if cutoff is not None:
             folded += fold(self.engine, cutoff, segment=self.segment)
             with read(self.engine) as conn:
                 left = backlog(conn)
-        with write(self.engine) as conn:
-            prune(conn, now)
+        if stale:
+            with write(self.engine) as conn:
+                prune(conn, now)
         if self.metrics is not None:
             self.metrics.events_folded.inc(folded)
             self.metrics.fold_backlog.set(left)

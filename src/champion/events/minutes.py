@@ -25,7 +25,15 @@ from champion.db.dialects import sum_upsert
 from champion.events.rollup_tables import minute_rollups, minute_sketches
 from champion.events.total_tables import EPOCH, pending_rebuilds
 
-__all__ = ["KEPT_FOR", "NAME", "keep_all", "kept_since", "minute_floor", "prune"]
+__all__ = [
+    "KEPT_FOR",
+    "NAME",
+    "keep_all",
+    "kept_since",
+    "minute_floor",
+    "prune",
+    "prune_due",
+]
 
 NAME = "minute_rollups"
 """The ``pending_rebuilds`` row saying before when the per-minute tables are incomplete."""
@@ -51,11 +59,17 @@ def keep_all(conn: sa.Connection) -> None:
     conn.execute(pending_rebuilds.delete().where(pending_rebuilds.c.name == NAME))
 
 
+def prune_due(conn: sa.Connection, now: datetime) -> bool:
+    """Whether :func:`prune` at ``now`` has rows to delete: a read, so the fold loop opens
+    a write transaction for it once a minute at most."""
+    return kept_since(conn) < minute_floor(now - KEPT_FOR)
+
+
 def prune(conn: sa.Connection, now: datetime) -> None:
     """Delete the per-minute rows older than :data:`KEPT_FOR` before ``now``."""
-    before = minute_floor(now - KEPT_FOR)
-    if kept_since(conn) >= before:
+    if not prune_due(conn, now):
         return
+    before = minute_floor(now - KEPT_FOR)
     for table in (minute_rollups, minute_sketches):
         conn.execute(table.delete().where(table.c.minute < before))
     upsert = sum_upsert(pending_rebuilds, conn.dialect.name, latest=("since",))
