@@ -13,9 +13,9 @@ from alembic.migration import MigrationContext
 import champion.db
 from champion.db import make_engine, migrate
 from champion.evaluation.tables import experiments
-from champion.events.minutes import kept_since
 from champion.events.partitions import include_name
 from champion.events.rollup_tables import rollup_sketches, rollups
+from champion.events.slots import kept_since
 from champion.events.tables import prediction_items, predictions, shadow_predictions
 from champion.events.total_tables import EPOCH, cell_sketches
 from champion.events.totals_rebuild import rebuild_totals
@@ -192,11 +192,11 @@ def test_0025_fills_the_cell_histograms_as_a_rebuild_does(settings: Settings) ->
 
 
 @pytest.mark.unmigrated
-def test_0026_keeps_minutes_from_the_one_after_the_last_request_folded(settings: Settings) -> None:
+def test_0026_keeps_slots_from_the_one_after_the_last_request_folded(settings: Settings) -> None:
     engine = make_engine(settings.resolved_database_url())
     migrate(engine)
     with engine.connect() as conn:
-        assert kept_since(conn) == EPOCH  # nothing folded: every minute is kept
+        assert kept_since(conn) == EPOCH  # nothing folded: every slot is kept
     _migrate(engine, "0025", down=True)
     request = {
         "endpoint": "recs", "config_version": 1, "unit_randomised": False, "arm": "champion",
@@ -214,5 +214,5 @@ def test_0026_keeps_minutes_from_the_one_after_the_last_request_folded(settings:
     _migrate(engine, "head")
 
     with engine.connect() as conn:
-        assert kept_since(conn) == datetime(2026, 11, 21, tzinfo=UTC)  # FIRST's next minute
+        assert kept_since(conn) == datetime(2026, 11, 21, tzinfo=UTC)  # FIRST's next slot
     engine.dispose()

@@ -54,12 +54,12 @@ from champion.events.rollup_tables import (
     compacted_segments,
     interleaving_rollups,
     labelled_predictions,
-    minute_rollups,
-    minute_sketches,
     ranked_clicks,
     reward_rollups,
     rollup_sketches,
     rollups,
+    slot_rollups,
+    slot_sketches,
 )
 from champion.events.rollups import backlog, fold
 from champion.events.tables import feedback, prediction_items, predictions
@@ -307,7 +307,7 @@ def _reset(services: Services) -> None:
     tables = (
         prediction_items, predictions, feedback, experiments, rollups, reward_rollups,
         rollup_sketches, interleaving_rollups, labelled_predictions, ranked_clicks,
-        compacted_segments, minute_rollups, minute_sketches, *KEPT,
+        compacted_segments, slot_rollups, slot_sketches, *KEPT,
     )  # fmt: skip
     if services.engine.dialect.name == "postgresql":
         # Requests span four days from T0: the first three in day partitions, the rest in the

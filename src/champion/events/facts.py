@@ -69,15 +69,15 @@ def request_facts(
     segment: datetime | None,
     into: Facts | None = None,
     sign: float = 1.0,
-    minute: datetime | None = None,
+    slot: datetime | None = None,
 ) -> Facts:
     """The facts of one prediction (a ``predictions`` row), the items it showed and the
     feedback ``events`` given; ``segment`` is the start of its segment. They are added to
     ``into`` (a new ``Facts`` by default) or, with ``sign`` -1, taken away (rows too: call it
-    so after adding the same request's facts with more feedback). With the ``minute`` of
-    its time (the fold pass), its ``/stats`` sums and latency are also added per minute
-    (``minute_rollups``, ``minute_sketches``)."""
-    facts = _Signed(into if into is not None else Facts(), sign, minute)
+    so after adding the same request's facts with more feedback). With the ``slot`` of its
+    time (the fold pass), its ``/stats`` sums and latency are also added per slot
+    (``slot_rollups``, ``slot_sketches``)."""
+    facts = _Signed(into if into is not None else Facts(), sign, slot)
     p = request
     base = (p["endpoint"], p["config_version"])
     arm, unit = p["arm"], p["unit"]
@@ -150,25 +150,25 @@ def request_facts(
 
 
 class _Signed:
-    """Adds to (or takes away from) one ``Facts``, and per minute when given one; taken-away
+    """Adds to (or takes away from) one ``Facts``, and per slot when given one; taken-away
     rows are dropped."""
 
-    def __init__(self, facts: Facts, sign: float, minute: datetime | None = None) -> None:
+    def __init__(self, facts: Facts, sign: float, slot: datetime | None = None) -> None:
         self.facts = facts
         self.sign = sign
-        self.minute = minute
+        self.slot = slot
 
     def add(self, table: str, key: Key, values: Mapping[str, float]) -> None:
         self.facts.add(table, key, values, self.sign)
-        if self.minute is None:
+        if self.slot is None:
             return
-        # The keys of the per-minute tables: endpoint, minute, arm, model, version (bucket).
+        # The keys of the slot tables: endpoint, slot, arm, model, version (bucket).
         if table == "rollups":
             sums = {name: v for name, v in values.items() if name in _VERSION_SUMS}
-            self.facts.add("minute_rollups", (key[0], self.minute, *key[2:5]), sums, self.sign)
+            self.facts.add("slot_rollups", (key[0], self.slot, *key[2:5]), sums, self.sign)
         elif table == "rollup_sketches" and key[5] == "latency":
-            per_minute = (key[0], self.minute, *key[2:5], key[6])
-            self.facts.add("minute_sketches", per_minute, values, self.sign)
+            per_slot = (key[0], self.slot, *key[2:5], key[6])
+            self.facts.add("slot_sketches", per_slot, values, self.sign)
 
     def rows(self, table: str) -> _Rows:
         return _Rows(self.facts.rows.setdefault(table, {}), self.sign > 0)

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from champion.clock import Clock
 from champion.db.engine import read, write
 from champion.db.locks import LeaderLock
-from champion.events.minutes import prune, prune_due
 from champion.events.rollups import DAY, backlog, fold
+from champion.events.slots import prune, prune_due
 from champion.events.tables import predictions
 from champion.metrics import Metrics
 

@@ -30,12 +30,12 @@ __all__ = [
     "compacted_segments",
     "interleaving_rollups",
     "labelled_predictions",
-    "minute_rollups",
-    "minute_sketches",
     "ranked_clicks",
     "reward_rollups",
     "rollup_sketches",
     "rollups",
+    "slot_rollups",
+    "slot_sketches",
 ]
 
 REQUEST_FACTS = (
@@ -53,7 +53,7 @@ CREDITED = (
 
 VERSION_SUMS = ("requests", "failed", *CREDITED)
 """What ``/stats`` sums per model, version and arm (kept over all time in ``version_totals``,
-per minute in ``minute_rollups``)."""
+per ten seconds in ``slot_rollups``)."""
 
 INTERLEAVING = ("impressions", "wins", "losses", "ties", "champion_clicks", "challenger_clicks")
 """Per unit and pair of interleaved versions (``interleaving_rollups``)."""
@@ -125,11 +125,11 @@ rollup_sketches = sa.Table(
 )
 
 
-def _minute(*extra: sa.Column[Any]) -> list[sa.Column[Any]]:
-    # The minute second: reads and pruning take a range of minutes of one endpoint.
+def _slot(*extra: sa.Column[Any]) -> list[sa.Column[Any]]:
+    # The slot second: reads and pruning take a range of slots of one endpoint.
     return [
         sa.Column("endpoint", sa.String(64), primary_key=True),
-        sa.Column("minute", UTCDateTime(), primary_key=True),
+        sa.Column("slot", UTCDateTime(), primary_key=True),
         sa.Column("arm", sa.String(64), primary_key=True),
         sa.Column("model", sa.String(64), primary_key=True),
         sa.Column("version", sa.Integer, primary_key=True),
@@ -137,16 +137,16 @@ def _minute(*extra: sa.Column[Any]) -> list[sa.Column[Any]]:
     ]
 
 
-# Per minute of the requests' own times (not their segment's), what ``/stats`` shows of
+# Per ten seconds of the requests' own times (not their segment's), what ``/stats`` shows of
 # them: a chart's windows narrower than a segment read these instead of raw rows
-# (``minutes``). Latency only among the histograms.
-minute_rollups = sa.Table(
-    "minute_rollups", metadata, *_minute(), *_sums(VERSION_SUMS, {"credited_value"})
+# (``slots``). Latency only among the histograms.
+slot_rollups = sa.Table(
+    "slot_rollups", metadata, *_slot(), *_sums(VERSION_SUMS, {"credited_value"})
 )
-minute_sketches = sa.Table(
-    "minute_sketches",
+slot_sketches = sa.Table(
+    "slot_sketches",
     metadata,
-    *_minute(sa.Column("bucket", sa.Integer, primary_key=True)),
+    *_slot(sa.Column("bucket", sa.Integer, primary_key=True)),
     sa.Column("count", sa.BigInteger, nullable=False),
 )
 

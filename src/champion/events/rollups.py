@@ -30,18 +30,18 @@ from champion.db.dialects import among, sum_upsert
 from champion.db.engine import write
 from champion.errors import InvalidInput
 from champion.events.facts import Facts, Key, request_facts
-from champion.events.minutes import keep_all, kept_since, minute_floor, prune
 from champion.events.rollup_tables import (
     compacted_segments,
     interleaving_rollups,
     labelled_predictions,
-    minute_rollups,
-    minute_sketches,
     ranked_clicks,
     reward_rollups,
     rollup_sketches,
     rollups,
+    slot_rollups,
+    slot_sketches,
 )
+from champion.events.slots import keep_all, kept_since, prune, slot_floor
 from champion.events.tables import feedback, prediction_items, predictions
 from champion.events.totals import clear_totals, experiment_bounds, maintain, mark_built
 
@@ -68,8 +68,8 @@ DAY = timedelta(days=1)
 _SUM_TABLES = {
     t.name: t
     for t in (
-        rollups, reward_rollups, rollup_sketches, interleaving_rollups, minute_rollups,
-        minute_sketches,
+        rollups, reward_rollups, rollup_sketches, interleaving_rollups, slot_rollups,
+        slot_sketches,
     )
 }  # fmt: skip
 _ROW_TABLES = {t.name: t for t in (labelled_predictions, ranked_clicks)}
@@ -153,8 +153,8 @@ def rebuild(
                 "history, and rebuilding them from the raw rows left would lose it."
             )
         clear(conn)
-        # Empty and kept by the refold from here on, as the rollups are; the minutes only
-        # for the last day.
+        # Empty and kept by the refold from here on, as the rollups are; the slots only for
+        # the last day.
         mark_built(conn)
         prune(conn, now)
         total = backlog(conn) + int(
@@ -310,10 +310,10 @@ def _facts(conn: sa.Connection, raw: Raw, facts: Facts, *, delta: bool, segment:
     starts = segment_starts(conn, [request for request, _, _ in raw], segment)
     since = kept_since(conn)
     for (request, items, events), start in zip(raw, starts, strict=True):
-        # Per minute only where the minutes are kept (a backfill of old events adds none).
-        minute = minute_floor(request["at"])
-        kept = minute if minute >= since else None
-        request_facts(request, items, events, start, facts, minute=kept)
+        # Per slot only where the slots are kept (a backfill of old events adds none).
+        slot = slot_floor(request["at"])
+        kept = slot if slot >= since else None
+        request_facts(request, items, events, start, facts, slot=kept)
         if delta:
             folded = [e for e in events if e["folded"]]
             request_facts(request, items, folded, start, facts, -1.0, kept)

@@ -27,8 +27,8 @@ from champion.events.aggregates import (
 )
 from champion.events.cuts import exact
 from champion.events.facts import Facts
-from champion.events.minute_stats import minute_windows
 from champion.events.rollup_tables import MERGED, VERSION_SUMS, rollups
+from champion.events.slot_stats import slot_windows
 from champion.events.total_tables import (
     version_sketches,
     version_totals,
@@ -109,22 +109,22 @@ def version_stats_by_window(
     _check(edges)
     inner = [edge for edge in edges[1:-1] if edge is not None]
     scope = exact(conn, Scope(endpoint, start=edges[0], end=edges[-1]), inner)
-    # The ranges read per minute keep their pending facts; the others are read raw.
-    minutes = minute_windows(conn, scope, edges)
-    raw = tuple(r for r in scope.raw if r not in minutes.ranges)
+    # The ranges read per slot keep their pending facts; the others are read raw.
+    slots = slot_windows(conn, scope, edges)
+    raw = tuple(r for r in scope.raw if r not in slots.ranges)
     windows = by_window(pending(conn, replace(scope, raw=raw)), edges)
     ends = edges[1:]
     # One window over all time, with the kept tables built: O(versions) rows to read.
     kept = len(ends) == 1 and scope.start is None and scope.end is None and built(conn)
-    stats = _version_totals(conn, scope, ends, windows, kept, set(minutes.windows))
-    for n, groups in minutes.sums(conn).items():
+    stats = _version_totals(conn, scope, ends, windows, kept, set(slots.windows))
+    for n, groups in slots.sums(conn).items():
         for group, values in groups.items():
             into = stats[n].setdefault(group, [0.0] * len(values))
             stats[n][group] = [x + y for x, y in zip(into, values, strict=True)]
     by = ("model", "version", "arm")
     folded = _kept_latency(conn, scope) if kept else None
     latency = sketches_by_window(conn, scope, ends, by, "latency", windows, folded)
-    for n, histograms in minutes.latency(conn).items():
+    for n, histograms in slots.latency(conn).items():
         for group, counts in histograms.items():
             histogram = latency[n].setdefault(group, {})
             for bucket, count in counts.items():
@@ -194,14 +194,14 @@ def _version_totals(
     ends: Sequence[datetime | None],
     windows: Sequence[Facts],
     kept: bool,
-    per_minute: set[int],
+    per_slot: set[int],
 ) -> list[dict[Group, list[float]]]:
     # Per window and (model, version, arm): the sums of ``VERSION_SUMS``, then the units with a
     # request it answered, counted in the database (a compacted row adds the units it
     # merged); each window's pending facts add their sums, and a unit once only if its
     # folded rows in that window hold no request answered by that version. ``kept``: all
     # time, from the totals the fold pass keeps per version (O(versions) rows). The windows
-    # ``per_minute`` count their units in the raw rows (``minute_stats``), not here.
+    # ``per_slot`` count their units in the raw rows (``slot_stats``), not here.
     names = VERSION_SUMS
     r = rollups
     by = (r.c.model, r.c.version, r.c.arm)
@@ -236,7 +236,7 @@ def _version_totals(
             into = stats[n].setdefault(group, [0.0] * (len(names) + 1))
             for i, name in enumerate(names):
                 into[i] += values.get(name, 0)
-            if values.get("requests", 0) > 0 and n not in per_minute:
+            if values.get("requests", 0) > 0 and n not in per_slot:
                 late.add((*group, str(key[5]), n))
     for model, version, arm, _, n in late - _answered(conn, scope, ends, kept, late):
         stats[n][(model, version, arm)][-1] += 1

@@ -1,7 +1,7 @@
-"""A chart's minute windows inside one segment read the per-minute rows the fold pass keeps,
-answer what the raw rows hold (units counted once per window, late feedback, requests not
-folded yet), and once the server's fold loop has dropped those rows (a day on), the raw
-rows again.
+"""A chart's windows of a minute or ten seconds inside one segment read the slot rows the fold
+pass keeps, answer what the raw rows hold (units counted once per window, late feedback,
+requests not folded yet), and once the server's fold loop has dropped those rows (a day on),
+the raw rows again.
 
 (The Hypothesis streams of ``test_cuts`` read such windows too, before and after folding.)
 """
@@ -19,10 +19,10 @@ from champion.db import read
 from champion.events.aggregates import Scope
 from champion.events.cuts import exact
 from champion.events.folder import RollupFolder
-from champion.events.minute_stats import minute_windows
-from champion.events.minutes import KEPT_FOR, kept_since
-from champion.events.rollup_tables import minute_rollups
+from champion.events.rollup_tables import slot_rollups
 from champion.events.rollups import fold
+from champion.events.slot_stats import slot_windows
+from champion.events.slots import KEPT_FOR, SLOT, kept_since
 from champion.events.version_stats import version_stats_by_window
 from champion.services import Services
 from tests.events.test_rollups import _reset, _same
@@ -33,24 +33,27 @@ E = "recs"
 MINUTE = timedelta(minutes=1)
 START = T0 + timedelta(hours=10)
 EDGES: list[datetime] = [START + k * MINUTE for k in range(6)]
+TEN_SECONDS: list[datetime] = [START + k * SLOT for k in range(7)]  # the first minute's
 
 
-def _stats(services: Services) -> tuple[list[list[dict[str, Any]]], set[int]]:
-    """Each window's stats (and which windows read per minute), checked against the raw
-    rows (percentiles within the histograms' accuracy)."""
+def _stats(
+    services: Services, edges: list[datetime] = EDGES
+) -> tuple[list[list[dict[str, Any]]], set[int]]:
+    """Each window's stats (and which windows read per slot), checked against the raw rows
+    (percentiles within the histograms' accuracy)."""
     with read(services.engine) as conn:
-        found = [[s.__dict__ for s in w] for w in version_stats_by_window(conn, E, EDGES)]
-        scope = exact(conn, Scope(E, start=EDGES[0], end=EDGES[-1]), EDGES[1:-1])
-        per_minute = set(minute_windows(conn, scope, EDGES).windows)
-        expected = [raw.version_stats(conn, E, a, b) for a, b in itertools.pairwise(EDGES)]
+        found = [[s.__dict__ for s in w] for w in version_stats_by_window(conn, E, edges)]
+        scope = exact(conn, Scope(E, start=edges[0], end=edges[-1]), edges[1:-1])
+        per_slot = set(slot_windows(conn, scope, edges).windows)
+        expected = [raw.version_stats(conn, E, a, b) for a, b in itertools.pairwise(edges)]
     _same(
         {f"version_stats{n}": stats for n, stats in enumerate(found)},
         {f"version_stats{n}": stats for n, stats in enumerate(expected)},
     )
-    return found, per_minute
+    return found, per_slot
 
 
-def test_minute_windows_read_the_kept_minutes_then_raw_rows_once_those_are_dropped(
+def test_windows_read_the_kept_slots_then_raw_rows_once_those_are_dropped(
     services: Services,
 ) -> None:
     _reset(services)
@@ -78,28 +81,30 @@ def test_minute_windows_read_the_kept_minutes_then_raw_rows_once_those_are_dropp
     late.write(services.engine)
 
     for _ in ("late feedback raw", "late feedback folded"):
-        found, per_minute = _stats(services)
-        assert per_minute == {0, 1, 2, 3, 4}
+        assert _stats(services, TEN_SECONDS)[1] == {0, 1, 2, 3, 4, 5}
+        found, per_slot = _stats(services)
+        assert per_slot == {0, 1, 2, 3, 4}
         fold(services.engine, START + 3 * MINUTE)
     assert sum(s["units"] for s in found[0]) == 2  # u1 twice in a minute, u2 once
     assert sum(s["clicks"] for w in found for s in w) == 2
     assert sum(s["value"] for w in found for s in w) == 3.5
 
-    # A day later the server's fold loop drops those minutes: the windows read raw rows.
+    # A day later the server's fold loop drops those slots: the windows read raw rows.
     later = START + KEPT_FOR + timedelta(hours=1)
     folder = RollupFolder(services.engine, FixedClock(later), None, lag=timedelta(0))
     try:
         folder.tick()
     finally:
         folder.close()
-    # An old request replayed late is folded without a minute row (its minute is not kept).
+    # An old request replayed late is folded without a slot row (its slot is not kept).
     replayed = EventLog(endpoint=E)
     replayed.predict("champion", "u3", at=START + timedelta(seconds=30))
     replayed.write(services.engine)
     fold(services.engine, later)
     with read(services.engine) as conn:
         assert kept_since(conn) == later.replace(second=0) - KEPT_FOR
-        left = conn.execute(sa.select(sa.func.count()).select_from(minute_rollups)).scalar_one()
+        left = conn.execute(sa.select(sa.func.count()).select_from(slot_rollups)).scalar_one()
     assert left == 0
-    found, per_minute = _stats(services)
-    assert per_minute == set()
+    found, per_slot = _stats(services)
+    assert per_slot == set()
+    assert _stats(services, TEN_SECONDS)[1] == set()

@@ -1,13 +1,13 @@
-"""``/stats`` windows answered from the per-minute tables (``minutes``) where an edge cuts a
-segment, instead of that segment's raw rows.
+"""``/stats`` windows answered from the slot tables (``slots``) where an edge cuts a segment,
+instead of that segment's raw rows.
 
-A window qualifies when its edges are whole minutes and it lies within one raw range (see
-``aggregates``) whose minutes are kept (``minutes.kept_since``): its folded requests are then
-exactly the per-minute rows of its minutes (each keyed by the request's own time, late
-feedback included), the rest are the pending facts of those minutes, and its units are
-counted in the raw rows of the window alone (the rollup rows of the segment it cuts are left
-out of the window's read). A raw range some window crosses, or cuts off mid-minute, is read
-from raw rows as before.
+A window qualifies when its edges start slots and it lies within one raw range (see
+``aggregates``) whose slots are kept (``slots.kept_since``): its folded requests are then
+exactly the rows of its slots (each keyed by the request's own time, late feedback
+included), the rest are the pending facts of those slots, and its units are counted in the
+raw rows of the window alone (the rollup rows of the segment it cuts are left out of the
+window's read). A raw range some window crosses, or cuts inside a slot, is read from raw
+rows as before.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from champion.events.aggregates import Histograms, Scope
-from champion.events.minutes import kept_since
-from champion.events.rollup_tables import VERSION_SUMS, minute_rollups, minute_sketches
+from champion.events.rollup_tables import VERSION_SUMS, slot_rollups, slot_sketches
+from champion.events.slots import is_slot_edge, kept_since
 from champion.events.tables import predictions
 
-__all__ = ["MinuteWindows", "minute_windows"]
+__all__ = ["SlotWindows", "slot_windows"]
 
 Range = tuple[datetime, datetime]
 Group = tuple[str, int, str]
@@ -33,8 +33,8 @@ _Part = Callable[[sa.ColumnElement[int], datetime, datetime], sa.Select[Any]]
 
 
 @dataclass(frozen=True)
-class MinuteWindows:
-    """The raw ranges of a read answered per minute, and the windows (by index) in them."""
+class SlotWindows:
+    """The raw ranges of a read answered per slot, and the windows (by index) in them."""
 
     endpoint: str
     ranges: tuple[Range, ...] = ()
@@ -46,12 +46,12 @@ class MinuteWindows:
         found: dict[int, dict[Group, list[float]]] = {n: {} for n in self.windows}
         if not self.windows:
             return found
-        m, p = minute_rollups, predictions
+        m, p = slot_rollups, predictions
         sums = [sa.func.sum(m.c[name]) for name in VERSION_SUMS]
         folded = self._union(
             lambda n, a, b: (
                 sa.select(m.c.model, m.c.version, m.c.arm, n, *sums)
-                .where((m.c.endpoint == self.endpoint) & (m.c.minute >= a) & (m.c.minute < b))
+                .where((m.c.endpoint == self.endpoint) & (m.c.slot >= a) & (m.c.slot < b))
                 .group_by(m.c.model, m.c.version, m.c.arm)
             )
         )
@@ -79,12 +79,12 @@ class MinuteWindows:
         found: dict[int, Histograms] = {n: {} for n in self.windows}
         if not self.windows:
             return found
-        s = minute_sketches
+        s = slot_sketches
         group = (s.c.model, s.c.version, s.c.arm, s.c.bucket)
         query = self._union(
             lambda n, a, b: (
                 sa.select(*group, n, sa.func.sum(s.c.count))
-                .where((s.c.endpoint == self.endpoint) & (s.c.minute >= a) & (s.c.minute < b))
+                .where((s.c.endpoint == self.endpoint) & (s.c.slot >= a) & (s.c.slot < b))
                 .group_by(*group)
             )
         )
@@ -101,22 +101,22 @@ class MinuteWindows:
         return parts[0] if len(parts) == 1 else sa.union_all(*parts)
 
 
-def minute_windows(
+def slot_windows(
     conn: sa.Connection, scope: Scope, edges: Sequence[datetime | None]
-) -> MinuteWindows:
+) -> SlotWindows:
     """Which of ``scope``'s raw ranges (set by ``cuts.exact``) the windows between
-    consecutive ``edges`` read per minute, and those windows."""
+    consecutive ``edges`` read per slot, and those windows."""
     if not scope.raw:
-        return MinuteWindows(scope.endpoint)
+        return SlotWindows(scope.endpoint)
     since = kept_since(conn)
-    ranges = [r for r in scope.raw if r[0] >= since and _whole(r[0]) and _whole(r[1])]
+    ranges = [r for r in scope.raw if r[0] >= since and is_slot_edge(r[0]) and is_slot_edge(r[1])]
     windows = list(itertools.pairwise(edges))
     while True:
         crossed = {
             r
             for a, b in windows
             for r in ranges
-            if _overlap(a, b, r) and not (_inside(a, b, r) and _whole(a) and _whole(b))
+            if _overlap(a, b, r) and not (_inside(a, b, r) and is_slot_edge(a) and is_slot_edge(b))
         }
         if not crossed:
             break
@@ -126,11 +126,7 @@ def minute_windows(
         for n, (a, b) in enumerate(windows)
         if a is not None and b is not None and any(_inside(a, b, r) for r in ranges)
     }
-    return MinuteWindows(scope.endpoint, tuple(ranges), inside)
-
-
-def _whole(at: datetime | None) -> bool:
-    return at is not None and at.second == 0 and at.microsecond == 0
+    return SlotWindows(scope.endpoint, tuple(ranges), inside)
 
 
 def _overlap(a: datetime | None, b: datetime | None, r: Range) -> bool:
