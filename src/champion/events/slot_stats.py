@@ -109,18 +109,23 @@ def slot_windows(
     if not scope.raw:
         return SlotWindows(scope.endpoint)
     since = kept_since(conn)
-    ranges = [r for r in scope.raw if r[0] >= since and is_slot_edge(r[0]) and is_slot_edge(r[1])]
     windows = list(itertools.pairwise(edges))
-    while True:
-        crossed = {
-            r
-            for a, b in windows
-            for r in ranges
-            if _overlap(a, b, r) and not (_inside(a, b, r) and is_slot_edge(a) and is_slot_edge(b))
-        }
-        if not crossed:
-            break
-        ranges = [r for r in ranges if r not in crossed]
+
+    def served(r: Range) -> bool:
+        # Kept whole, and every window touching it lies within it on slot edges (whether a
+        # window crosses a range depends on that range alone: one pass decides).
+        return (
+            r[0] >= since
+            and is_slot_edge(r[0])
+            and is_slot_edge(r[1])
+            and all(
+                _inside(a, b, r) and is_slot_edge(a) and is_slot_edge(b)
+                for a, b in windows
+                if _overlap(a, b, r)
+            )
+        )
+
+    ranges = [r for r in scope.raw if served(r)]
     inside = {
         n: (a, b)
         for n, (a, b) in enumerate(windows)
