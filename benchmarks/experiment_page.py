@@ -11,13 +11,18 @@ reports, as the median of ``--repeat`` fresh page loads:
   charts (``goal-arms``, ``goal-effect``) draw data: what a user waits for;
 - ``api``: each JSON call the page made, timed by the browser (Resource Timing).
 
+With ``--traffic SECONDS`` the page is opened beside live traffic: ``wrk -t1 -c1`` sends
+predictions from 50,000 random units for SECONDS first (the fold loop settles), then all
+through the page loads; the result says the traffic's rate and latency. ``--env NAME=VALUE``
+sets the server's environment (``CHAMPION_FOLD_MAX_RAW=1000``, say).
+
 Run from the repository root (the server reads the database; nothing else should):
 
     nice -n 10 .venv/bin/python benchmarks/analysis_scale.py --events 3000000 --skip-raw \\
         --keep /tmp/bench.db
     .venv/bin/python benchmarks/experiment_page.py --sqlite /tmp/bench.db
     .venv/bin/python benchmarks/experiment_page.py \\
-        --database postgresql://postgres:champion@127.0.0.1:5432/bench
+        --database postgresql://postgres:champion@127.0.0.1:5432/bench [--traffic 120]
 """
 
 from __future__ import annotations
@@ -25,12 +30,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +177,24 @@ def wrk_one_connection(url: str, script: str, duration: int, env: dict[str, str]
     return found
 
 
+def beside_traffic(url: str, warm_up: int, measure: Callable[[], Any]) -> dict[str, Any]:
+    """``measure()`` beside ``wrk -t1 -c1`` predictions on ``url`` from 50,000 random units,
+    started ``warm_up`` seconds before it and stopped after it: its result and wrk's."""
+    traffic = subprocess.Popen(
+        ["wrk", "-t1", "-c1", "-d3600s", "--latency", "-s", str(HERE / "units.lua"), url],
+        env=dict(os.environ, UNITS="50000"), stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(warm_up)
+        found = measure()
+    finally:
+        traffic.send_signal(signal.SIGINT)  # wrk stops and prints what it measured
+        out, _ = traffic.communicate(timeout=60)
+    wrk = parse_wrk(out)
+    wrk.pop("wrk_output", None)
+    return {"measured": found, "traffic": wrk}
+
+
 def write_result(found: dict[str, Any], args: argparse.Namespace) -> None:
     """``found``, with the database and the time, into ``--out`` and on stdout."""
     found["database"] = "postgresql" if args.database else "sqlite"
@@ -183,13 +208,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_database_arguments(parser)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--traffic", type=int, help="seconds of predictions before the loads")
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the server")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "experiment_page.json")
     args = parser.parse_args()
-    server = started_server(parser, args)
+    settings = dict(item.split("=", 1) for item in args.env)
+    server = started_server(parser, args, settings)
     try:
-        found = time_page(server.url, args.repeat)
+        if args.traffic is None:
+            found = time_page(server.url, args.repeat)
+        else:
+            predict = f"{server.url}/v1/endpoints/{ENDPOINT}/predict"
+            both = beside_traffic(predict, args.traffic, lambda: time_page(server.url, args.repeat))
+            found = {**both["measured"], "traffic": both["traffic"], "warm_up": args.traffic}
     finally:
         server.stop()
+    found["settings"] = settings
     write_result(found, args)
 
 

@@ -128,12 +128,12 @@ class Settings(BaseSettings):
         ),
     )
     fold_interval_seconds: float = Field(
-        default=10.0,
+        default=2.0,
         ge=0,
         description=(
             "How often the server folds logged events into the rollups that reports read "
-            "(one server at a time, under a leader lock); 0: never (reports then read every "
-            "raw row)."
+            "(one server at a time, under a leader lock, in a worker process); 0: never "
+            "(reports then read every raw row)."
         ),
     )
     fold_lag_seconds: float = Field(
@@ -145,7 +145,7 @@ class Settings(BaseSettings):
         ),
     )
     fold_max_raw: int = Field(
-        default=5_000,
+        default=1_000,
         ge=0,
         description=(
             "Requests left unfolded at most, the newest: past this many, the fold pass "

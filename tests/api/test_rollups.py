@@ -3,6 +3,9 @@ after late feedback on folded requests, and once the folded raw rows are deleted
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import time
 from datetime import timedelta
 from typing import Any
@@ -138,3 +141,46 @@ def test_past_its_raw_limit_the_server_folds_before_the_lag_and_leaves_the_newes
     assert [row["requests"] for row in stats] == [5]  # three folded, two read raw
     assert "champion_events_folded_total 3.0" in metrics
     assert "champion_fold_backlog 2.0" in metrics
+
+
+def _fold_workers() -> list[multiprocessing.process.BaseProcess]:
+    return [p for p in multiprocessing.active_children() if p.name == "champion-fold"]
+
+
+def _predict_and_wait_counted(client: TestClient, count: int, folded: int) -> None:
+    # Until the server has counted ``folded`` rows: a pass's rows are counted when the
+    # worker answers, after it committed them.
+    for n in range(count):
+        answer = client.post(
+            "/v1/endpoints/churn/predict", json={"unit": f"u{n}", "instances": [ROW]}
+        )
+        answer.raise_for_status()
+    wait_until_written(client)
+    deadline = time.monotonic() + 30
+    while f"champion_events_folded_total {folded}.0" not in client.get("/metrics").text:
+        assert time.monotonic() < deadline, "the server never folded its predictions"
+        time.sleep(0.05)
+
+
+def test_the_fold_runs_in_a_worker_process_that_is_replaced_when_killed_and_ends_with_the_server(
+    served: Services, settings: Settings
+) -> None:
+    # Folding holds the GIL for ~40 µs a request: in the serving process it would delay the
+    # requests beside it, so the server's passes run in a worker of their own.
+    quick = settings.model_copy(update={"fold_interval_seconds": 0.05, "fold_lag_seconds": 0})
+    with local_client(create_app(quick)) as client:
+        _predict_and_wait_counted(client, 3, folded=3)
+        [first] = _fold_workers()
+        assert first.pid != os.getpid()
+        assert first.pid is not None
+        os.kill(first.pid, signal.SIGKILL)
+        first.join(10)
+        _predict_and_wait_counted(client, 4, folded=7)
+        [second] = _fold_workers()
+        assert second.pid != first.pid
+        stats = client.get("/v1/endpoints/churn/stats").json()["versions"]
+    with read(served.engine) as conn:
+        assert backlog(conn) == 0
+    assert [row["requests"] for row in stats] == [7]
+    assert not second.is_alive()
+    assert _fold_workers() == []

@@ -265,8 +265,9 @@ def _start(
         lag = timedelta(seconds=settings.fold_lag_seconds)
         segment = timedelta(seconds=settings.rollup_segment_seconds)
         folder = RollupFolder(
-            services.engine, services.clock, metrics, lag, segment, settings.fold_max_raw
-        )
+            services.engine, services.clock, metrics, lag, segment, settings.fold_max_raw,
+            worker=True,
+        )  # fmt: skip
     writer.start()
     committer.start()
     serving.refresh(force=True)
@@ -342,6 +343,19 @@ async def _finish_in_thread(work: Callable[[], object]) -> None:
         raise
 
 
+async def _stoppable_in_thread(work: Callable[[], object], stop: Callable[[], None]) -> None:
+    """Run ``work`` in a thread; cancelled (the server stopping), call ``stop`` to end it at
+    once (work in a worker process), wait for it to end, and go on stopping."""
+    running = asyncio.ensure_future(asyncio.to_thread(work))
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        stop()
+        with contextlib.suppress(Exception):
+            await running
+        raise
+
+
 async def _poll_state(state: ServerState, seconds: float) -> None:
     # Changes made by the CLI or another replica show up in the audit log: follow it.
     while True:
@@ -390,11 +404,12 @@ async def _run_controller(controller: RolloutController, seconds: float) -> None
 
 
 async def _run_folder(folder: RollupFolder, seconds: float) -> None:
-    # Every server runs one; only the holder of the rollups' leader lock folds.
+    # Every server runs one; only the holder of the rollups' leader lock folds, in its
+    # worker process. A pass after downtime can take minutes: stopping the server ends it.
     while True:
         await asyncio.sleep(seconds)
         try:
-            await _finish_in_thread(folder.tick)
+            await _stoppable_in_thread(folder.tick, folder.stop)
         except Exception:
             logger.exception("Folding events into the rollups failed; trying again next round")
 
@@ -432,14 +447,8 @@ async def _summarise_days(summariser: DaySummariser, seconds: float) -> None:
     # pass over a large day takes minutes: stopping the server ends it instead of waiting.
     while True:
         await asyncio.sleep(seconds)
-        running = asyncio.ensure_future(asyncio.to_thread(summariser.tick))
         try:
-            await asyncio.shield(running)
-        except asyncio.CancelledError:
-            summariser.stop()
-            with contextlib.suppress(Exception):
-                await running
-            raise
+            await _stoppable_in_thread(summariser.tick, summariser.stop)
         except Exception:
             logger.exception("Summarising drift days failed; trying again next round")
 
