@@ -9,6 +9,8 @@ them alike. Variants (settings as environment variables):
 - ``champion``: the defaults (events flushed every 0.2 s, state polled every 0.5 s, the
   controller, fold, alert, readiness and retention loops);
 - ``flush_1s``, ``flush_5s``: events flushed every second or every 5 s, the rest as default;
+- ``fold_10s``: the fold pass every 10 s with 5,000 requests left raw (the defaults before
+  it ran in a worker process: no pass falls within a run of 8 s); ``no_fold``: none;
 - ``no_flush``: events kept in the queue for the run (flushed every 60 s, a queue that holds
   them all), the rest as default;
 - ``no_flush_no_poll``: that, and the state polled every 60 s;
@@ -51,6 +53,8 @@ VARIANTS: dict[str, dict[str, str]] = {
     "champion": {},
     "flush_1s": {"CHAMPION_EVENT_FLUSH_SECONDS": "1"},
     "flush_5s": {"CHAMPION_EVENT_FLUSH_SECONDS": "5"},
+    "fold_10s": {"CHAMPION_FOLD_INTERVAL_SECONDS": "10", "CHAMPION_FOLD_MAX_RAW": "5000"},
+    "no_fold": {"CHAMPION_FOLD_INTERVAL_SECONDS": "0"},
     "no_flush": _NO_FLUSH,
     "no_flush_no_poll": _NO_FLUSH | {"CHAMPION_STATE_POLL_SECONDS": "60"},
     "quiet": _NO_FLUSH | _QUIET,
