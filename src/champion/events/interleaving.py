@@ -7,10 +7,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from champion.events.aggregates import Scope, pending, where
+from champion.events.aggregates import Scope, pending, unindexed, where
 from champion.events.compacted import require_units
 from champion.events.cuts import exact
 from champion.events.rollup_tables import INTERLEAVING, interleaving_rollups
+from champion.events.tables import predictions
 
 __all__ = ["interleaved_units"]
 
@@ -27,6 +28,8 @@ def interleaved_units(
     one version placed items, are left out.
     """
     require_units(conn, endpoint, start, end, "The interleaving comparison")
+    if not _ever_interleaved(conn, endpoint):
+        return {}  # a canary's or an A/B test's page asks too: no facts to recompute
     scope = exact(conn, Scope(endpoint, start=start, end=end))
     t = interleaving_rollups
     query = (
@@ -49,3 +52,19 @@ def interleaved_units(
             a, b, c, d, e, f = counts
             pairs.setdefault((champion, challenger), {})[unit] = (a, b, c, d, e, f)
     return pairs
+
+
+def _ever_interleaved(conn: sa.Connection, endpoint: str) -> bool:
+    """Whether ``endpoint`` has an interleaved impression at any time: a stored row (every
+    folded one leaves one, compacted or not, and late feedback never adds one where its
+    impression left none) or a request of the ``interleave`` arm not folded yet. Without
+    one, every window's comparison is empty."""
+    t, p = interleaving_rollups, predictions
+    stored = sa.select(t.c.endpoint).where(t.c.endpoint == endpoint).limit(1)
+    unfolded = (
+        sa.select(p.c.request_id)
+        .where(sa.not_(p.c.folded) & (unindexed(p.c.endpoint) == endpoint))
+        .where(p.c.arm == "interleave")
+        .limit(1)
+    )
+    return any(conn.execute(query).first() is not None for query in (stored, unfolded))
