@@ -165,23 +165,31 @@ def started_server(
     return server
 
 
+def _wrk(url: str, script: str, duration: int) -> list[str]:
+    return ["wrk", "-t1", "-c1", f"-d{duration}s", "--latency", "-s", str(HERE / script), url]
+
+
+def _parsed(out: str) -> dict[str, Any]:
+    found = parse_wrk(out)
+    found.pop("wrk_output", None)
+    return found
+
+
 def wrk_one_connection(url: str, script: str, duration: int, env: dict[str, str]) -> dict[str, Any]:
     """``wrk -t1 -c1`` on ``url`` for ``duration`` s with the Lua ``script`` beside this file
     and its environment ``env``: the parsed result, without wrk's own output."""
     done = subprocess.run(
-        ["wrk", "-t1", "-c1", f"-d{duration}s", "--latency", "-s", str(HERE / script), url],
+        _wrk(url, script, duration),
         env=dict(os.environ, **env), capture_output=True, text=True, check=True,
     )  # fmt: skip
-    found = parse_wrk(done.stdout)
-    found.pop("wrk_output", None)
-    return found
+    return _parsed(done.stdout)
 
 
 def beside_traffic(url: str, warm_up: int, measure: Callable[[], Any]) -> dict[str, Any]:
     """``measure()`` beside ``wrk -t1 -c1`` predictions on ``url`` from 50,000 random units,
     started ``warm_up`` seconds before it and stopped after it: its result and wrk's."""
     traffic = subprocess.Popen(
-        ["wrk", "-t1", "-c1", "-d3600s", "--latency", "-s", str(HERE / "units.lua"), url],
+        _wrk(url, "units.lua", 3600),
         env=dict(os.environ, UNITS="50000"), stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -190,9 +198,7 @@ def beside_traffic(url: str, warm_up: int, measure: Callable[[], Any]) -> dict[s
     finally:
         traffic.send_signal(signal.SIGINT)  # wrk stops and prints what it measured
         out, _ = traffic.communicate(timeout=60)
-    wrk = parse_wrk(out)
-    wrk.pop("wrk_output", None)
-    return {"measured": found, "traffic": wrk}
+    return {"measured": found, "traffic": _parsed(out)}
 
 
 def write_result(found: dict[str, Any], args: argparse.Namespace) -> None:

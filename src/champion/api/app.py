@@ -329,28 +329,20 @@ def _stop(state: ServerState) -> None:
     state.services.close()
 
 
-async def _finish_in_thread(work: Callable[[], object]) -> None:
-    """Run ``work`` in a thread; cancelled (the server stopping), wait for it to end first, so
-    that nothing opens a connection or takes a lock after the server closed its database.
-    (Pipeline runs are not waited for: a run can train for minutes, and its lease lets
-    another server finish it.)"""
+async def _finish_in_thread(
+    work: Callable[[], object], stop: Callable[[], None] | None = None
+) -> None:
+    """Run ``work`` in a thread; cancelled (the server stopping), call ``stop`` if given (to
+    end work running in a worker process at once), then wait for it to end, so that nothing
+    opens a connection or takes a lock after the server closed its database. (Pipeline runs
+    are not waited for: a run can train for minutes, and its lease lets another server
+    finish it.)"""
     running = asyncio.ensure_future(asyncio.to_thread(work))
     try:
         await asyncio.shield(running)
     except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await running
-        raise
-
-
-async def _stoppable_in_thread(work: Callable[[], object], stop: Callable[[], None]) -> None:
-    """Run ``work`` in a thread; cancelled (the server stopping), call ``stop`` to end it at
-    once (work in a worker process), wait for it to end, and go on stopping."""
-    running = asyncio.ensure_future(asyncio.to_thread(work))
-    try:
-        await asyncio.shield(running)
-    except asyncio.CancelledError:
-        stop()
+        if stop is not None:
+            stop()
         with contextlib.suppress(Exception):
             await running
         raise
@@ -409,7 +401,7 @@ async def _run_folder(folder: RollupFolder, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
-            await _stoppable_in_thread(folder.tick, folder.stop)
+            await _finish_in_thread(folder.tick, folder.stop)
         except Exception:
             logger.exception("Folding events into the rollups failed; trying again next round")
 
@@ -448,7 +440,7 @@ async def _summarise_days(summariser: DaySummariser, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
-            await _stoppable_in_thread(summariser.tick, summariser.stop)
+            await _finish_in_thread(summariser.tick, summariser.stop)
         except Exception:
             logger.exception("Summarising drift days failed; trying again next round")
 
