@@ -1,9 +1,10 @@
 """How long an experiment report and /stats take over many events, read raw or from rollups.
 
-Prediction and feedback rows for one canary endpoint (two arms, a unit per ten requests, a
-click on one request in ten, a purchase on one in fifty) are generated inside the database
-(an ``INSERT ... SELECT`` over a row series: the bulk path; the rows are the ones the writer
-would store), then timed, each the median of ``--repeat`` runs:
+Prediction and feedback rows for one canary endpoint (two arms, a unit per ten requests or
+``--units``, a request a second or every ``--step-ms``, a click on one request in ten, a
+purchase on one in fifty; see ``scale_traffic.py``) are generated inside the database (an
+``INSERT ... SELECT`` over a row series: the rows the writer would store), then timed, each
+the median of ``--repeat`` runs:
 
 - ``report raw`` / ``stats raw``: nothing folded, so every read computes every request's
   facts from its raw rows (what a server with ``CHAMPION_FOLD_INTERVAL_SECONDS=0`` does);
@@ -21,31 +22,46 @@ the SQLite file and ``--reuse`` times the reads again over a kept database witho
 and folding it again (a database folded before the kept unit totals existed gets them
 rebuilt from its rollups first, timed as ``rebuild_totals_seconds``). ``--segment-seconds``
 is the segment length the fold uses (the server's ``CHAMPION_ROLLUP_SEGMENT_SECONDS``; the
-default here is a day, as the results before the hour default were measured). Run from the
+default here is a day, as the results before the hour default were measured).
+
+``--bulk`` (PostgreSQL) stores no raw rows and folds nothing: it writes the aggregates the
+fold would leave straight from the generated stream (``scale_traffic.write_aggregates``), so
+10^8 events need neither 80 GB of raw rows nor hours of folding. ``--check-bulk`` proves the
+two paths equal at ``--events``: it folds the raw traffic, then writes the bulk aggregates
+of the same traffic, and compares every table but the raw events', row for row. Run from the
 repository root:
 
     nice -n 10 .venv/bin/python benchmarks/analysis_scale.py --events 1000000
     nice -n 10 .venv/bin/python benchmarks/analysis_scale.py --events 1000000 \\
         --database postgresql://postgres:champion@127.0.0.1:5432/bench
+    .venv/bin/python benchmarks/analysis_scale.py --check-bulk --events 200000 --units 2000 \\
+        --step-ms 6048 --database postgresql://postgres:champion@127.0.0.1:5432/check
+    .venv/bin/python benchmarks/analysis_scale.py --bulk --events 100000000 --units 1000000 \\
+        --step-ms 12.096 --database postgresql://postgres:champion@127.0.0.1:5432/bench1e8
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import MetaData
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from scale_traffic import ENDPOINT, START, Traffic, load_raw, write_aggregates  # noqa: E402
 
 from champion.db import read, write  # noqa: E402
 from champion.db.engine import make_engine  # noqa: E402
@@ -56,65 +72,14 @@ from champion.evaluation.design import parse_design  # noqa: E402
 from champion.evaluation.timeline import looks  # noqa: E402
 from champion.events import fold, version_stats  # noqa: E402
 from champion.events.arms import ArmWindow  # noqa: E402
+from champion.events.slots import prune  # noqa: E402
 from champion.events.totals import built  # noqa: E402
 from champion.events.totals_rebuild import rebuild_totals  # noqa: E402
 from champion.registry.entities import VersionKey  # noqa: E402
 from champion.serving.policies import CanaryPolicy  # noqa: E402
 
-ENDPOINT = "bench"
-START = datetime(2026, 5, 4, tzinfo=UTC)
 VERSIONS = {"m@champion": VersionKey("m", 1), "m@challenger": VersionKey("m", 2)}
 PARAMS = {"champion": "m@champion", "challenger": "m@challenger", "share": 0.5}
-
-
-def _load(engine: sa.Engine, first: int, count: int, start: datetime) -> None:
-    """Requests ``first .. first + count - 1``, one a second from ``start``, with feedback."""
-    postgres = engine.dialect.name == "postgresql"
-    if postgres:
-        series = f"SELECT g AS n FROM generate_series({first}, {first + count - 1}) AS g"
-        at = f"TIMESTAMPTZ '{start.isoformat()}' + (n - {first}) * INTERVAL '1 second'"
-        later = f"{at} + INTERVAL '5 seconds'"
-        empty_object, empty_list = "'{}'::jsonb", "'[]'::jsonb"
-    else:
-        series = (
-            f"WITH RECURSIVE s(n) AS (SELECT {first} UNION ALL SELECT n + 1 FROM s "
-            f"WHERE n < {first + count - 1}) SELECT n FROM s"
-        )
-        base = start.strftime("%Y-%m-%d %H:%M:%S")
-        at = f"strftime('%Y-%m-%d %H:%M:%f', '{base}', '+' || (n - {first}) || ' seconds') || '000'"
-        later = (
-            f"strftime('%Y-%m-%d %H:%M:%f', '{base}', '+' || (n - {first} + 5) || ' seconds') "
-            "|| '000'"
-        )
-        empty_object, empty_list = "'{}'", "'[]'"
-    units = max(1, (first + count) // 10)
-    arm = f"CASE WHEN (n % {units}) % 2 = 0 THEN 'champion' ELSE 'challenger' END"
-    version = f"CASE WHEN (n % {units}) % 2 = 0 THEN 1 ELSE 2 END"
-
-    def escape(sql: str) -> str:
-        # psycopg reads % as a placeholder; SQLite's driver does not.
-        return sql.replace("%", "%%") if postgres else sql
-
-    with write(engine) as conn:
-        conn.exec_driver_sql(
-            escape(
-                "INSERT INTO predictions (request_id, endpoint, config_version, unit, "
-                "unit_randomised, arm, bucket, model, version, kind, inputs, outputs, latency_ms, "
-                "at, fallback_from, probability) "
-                f"SELECT 'r' || n, '{ENDPOINT}', 1, 'u' || (n % {units}), true, {arm}, 0, 'm', "
-                f"{version}, 'predict', {empty_object}, {empty_list}, 1.0 + (n % 97) * 0.25, {at}, "
-                f"NULL, NULL FROM ({series}) AS numbers"
-            )
-        )
-        conn.exec_driver_sql(
-            escape(
-                "INSERT INTO feedback (event_id, request_id, item, kind, value, label, at, "
-                "received_at) "
-                "SELECT 'e' || n, 'r' || n, NULL, CASE WHEN n % 50 = 0 THEN 'purchase' ELSE "
-                f"'click' END, CASE WHEN n % 50 = 0 THEN 3.5 END, NULL, {later}, {later} "
-                f"FROM ({series}) AS numbers WHERE n % 10 = 0"
-            )
-        )
 
 
 def _median(work: Callable[[], Any], repeat: int) -> float:
@@ -129,26 +94,82 @@ def _median(work: Callable[[], Any], repeat: int) -> float:
 def _fill(
     engine: sa.Engine,
     args: argparse.Namespace,
+    traffic: Traffic,
     found: dict[str, Any],
     report: Callable[[], None],
     stats: Callable[[], None],
 ) -> None:
-    with write(engine) as conn:
-        for table in ("feedback", "predictions", "rollups", "rollup_sketches"):
-            conn.exec_driver_sql(f"DELETE FROM {table}")
-    started = time.perf_counter()
-    _load(engine, 0, args.events, START)
-    found["load_seconds"] = time.perf_counter() - started
-    if not args.skip_raw:
-        found["report_raw_seconds"] = _median(report, args.repeat)
-        found["stats_raw_seconds"] = _median(stats, args.repeat)
-    started = time.perf_counter()
+    _empty(engine)
+    now = traffic.end + timedelta(hours=1)
     segment = timedelta(seconds=args.segment_seconds)
-    rows = fold(engine, START + timedelta(seconds=args.events + 3600), segment=segment)
-    found["fold_seconds"] = time.perf_counter() - started
-    found["fold_rows_per_second"] = rows / found["fold_seconds"]
+    started = time.perf_counter()
+    if args.bulk:
+        found["rollup_rows"] = write_aggregates(engine, traffic, now, segment, _progress)
+        found["bulk_seconds"] = time.perf_counter() - started
+    else:
+        load_raw(engine, traffic, 0, traffic.events)
+        found["load_seconds"] = time.perf_counter() - started
+        if not args.skip_raw:
+            found["report_raw_seconds"] = _median(report, args.repeat)
+            found["stats_raw_seconds"] = _median(stats, args.repeat)
+        started = time.perf_counter()
+        rows = fold(engine, now, segment=segment)
+        found["fold_seconds"] = time.perf_counter() - started
+        found["fold_rows_per_second"] = rows / found["fold_seconds"]
     # A running server's last minute: fresh requests and clicks not folded yet.
-    _load(engine, args.events, 1_000, START + timedelta(seconds=args.events))
+    load_raw(engine, traffic, traffic.events, 1_000)
+
+
+def _empty(engine: sa.Engine) -> None:
+    with write(engine) as conn:
+        for table in _stored(conn, raw=True):
+            conn.execute(table.delete())
+
+
+def _stored(conn: sa.Connection, *, raw: bool) -> list[sa.Table]:
+    """Every table of the database but Alembic's (and the raw events' unless ``raw``),
+    read from the database itself; a partition counts as its parent."""
+    names = sa.inspect(conn).get_table_names()
+    kept = MetaData()
+    return [
+        sa.Table(name, kept, autoload_with=conn)
+        for name in names
+        if name != "alembic_version" and not _PARTITION.match(name) and (raw or name not in _RAW)
+    ]
+
+
+_RAW = {"predictions", "feedback", "prediction_items", "shadow_predictions"}
+_PARTITION = re.compile(r"^(predictions|prediction_items|shadow_predictions)_(p\d{8}|default)$")
+
+
+def _progress(stage: str, done: int, of: int) -> None:
+    print(f"\r{stage}: {done:,} of {of:,}", end="\n" if done >= of else "", file=sys.stderr)
+
+
+def _check_bulk(engine: sa.Engine, traffic: Traffic, segment: timedelta) -> dict[str, Any]:
+    """Fold the raw traffic and prune the slots as the server would, then write the bulk
+    aggregates of the same traffic instead: every table but the raw ones must be equal."""
+    now = traffic.end + timedelta(hours=1)
+    _empty(engine)
+    load_raw(engine, traffic, 0, traffic.events)
+    fold(engine, now, segment=segment)
+    with write(engine) as conn:
+        prune(conn, now)
+    folded = _tables(engine)
+    _empty(engine)
+    write_aggregates(engine, traffic, now, segment)
+    bulk = _tables(engine)
+    differing = sorted(name for name in folded if folded[name] != bulk[name])
+    rows = {name: len(folded[name]) for name in sorted(folded) if folded[name]}
+    return {"tables_compared": len(folded), "rows": rows, "differing": differing}
+
+
+def _tables(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
+    with read(engine) as conn:
+        return {
+            table.name: sorted(tuple(row) for row in conn.execute(table.select()))
+            for table in _stored(conn, raw=False)
+        }
 
 
 def _snapped(conn: sa.Connection, points: list[datetime]) -> list[datetime]:
@@ -171,6 +192,23 @@ def main() -> None:
         help="The rollup segment the fold uses (CHAMPION_ROLLUP_SEGMENT_SECONDS).",
     )
     parser.add_argument("--skip-raw", action="store_true", help="Time only the folded reads.")
+    parser.add_argument(
+        "--units", type=int, default=None, help="Units (default: one per ten requests)."
+    )
+    parser.add_argument(
+        "--step-ms", type=float, default=1000.0, help="Milliseconds between requests."
+    )
+    parser.add_argument(
+        "--bulk",
+        action="store_true",
+        help="Write the aggregates the fold would add, without raw rows (PostgreSQL; see "
+        "scale_traffic.py).",
+    )
+    parser.add_argument(
+        "--check-bulk",
+        action="store_true",
+        help="Compare every table --bulk leaves with those the fold leaves, then stop.",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "analysis_scale.json")
     parser.add_argument(
         "--keep",
@@ -186,6 +224,13 @@ def main() -> None:
         "plus the 1,000 fresh requests), without loading or folding again.",
     )
     args = parser.parse_args()
+    if (args.bulk or args.check_bulk) and args.database is None:
+        parser.error("--bulk and --check-bulk need --database (a PostgreSQL URL)")
+    traffic = Traffic(
+        args.events,
+        args.units or max(1, args.events // 10),
+        timedelta(milliseconds=args.step_ms),
+    )
     design = parse_design({"goal": "click_rate", "min_sample": 100})
     arms = experiment_arms(ENDPOINT, CanaryPolicy, PARAMS, VERSIONS.__getitem__)
     window = ArmWindow(ENDPOINT, arms.logged_arms, 1, START, None)
@@ -199,7 +244,7 @@ def main() -> None:
             version_stats(conn, ENDPOINT)
 
     def timeline() -> None:
-        span = timedelta(seconds=args.events + 1_000)
+        span = traffic.end + 1_000 * traffic.step - START
         points = [START + span * (k / 12) for k in range(1, 12)]
         with read(engine) as conn:
             # As the route moves them (a checkout from before it keeps them evenly spaced).
@@ -214,7 +259,19 @@ def main() -> None:
         url = args.database or f"sqlite:///{args.keep or Path(tmp) / 'bench.db'}"
         engine = make_engine(url)
         migrate(engine)
-        found: dict[str, Any] = {"database": engine.dialect.name, "events": args.events}
+        found: dict[str, Any] = {
+            "database": engine.dialect.name,
+            "events": args.events,
+            "units": traffic.units,
+            "step_ms": args.step_ms,
+            "segment_seconds": args.segment_seconds,
+        }
+        if args.check_bulk:
+            found |= _check_bulk(engine, traffic, timedelta(seconds=args.segment_seconds))
+            print(json.dumps(found, indent=2))
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(found, indent=2) + "\n")
+            return
         if args.reuse:
             with read(engine) as conn:
                 logged = conn.exec_driver_sql("SELECT count(*) FROM predictions").scalar_one()
@@ -227,7 +284,7 @@ def main() -> None:
                     found["rebuild_totals_rows"] = rebuild_totals(conn)
                     found["rebuild_totals_seconds"] = time.perf_counter() - started
         else:
-            _fill(engine, args, found, report, stats)
+            _fill(engine, args, traffic, found, report, stats)
         found["report_folded_seconds"] = _median(report, args.repeat)
         found["stats_folded_seconds"] = _median(stats, args.repeat)
         found["timeline_folded_seconds"] = _median(timeline, args.repeat)

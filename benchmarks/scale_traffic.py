@@ -1,0 +1,218 @@
+"""``analysis_scale``'s generated traffic: as raw rows, or as the aggregates folding it adds.
+
+Folding 10^8 logged requests through the fold pass takes hours (each request's facts are
+computed in Python) and storing them raw takes about 80 GB. The generated traffic is simple
+enough to aggregate in the database instead: every request is a ``predict`` of version 1
+(arm ``champion``) or 2 (``challenger``) by unit ``u<n mod units>``, with latency
+``1 + (n mod 97) / 4`` ms, and one request in ten gets one feedback event five seconds later
+(a purchase worth 3.5 on one in fifty, a click otherwise). :func:`write_aggregates` groups
+that stream, per day, into exactly the rows :func:`champion.events.fold` would add to
+``rollups``, ``reward_rollups``, ``rollup_sketches`` and the slot tables (slots from the
+last day on, as the server's fold loop keeps them), then derives the kept totals with
+:func:`champion.events.totals_rebuild.rebuild_totals` (what ``champion admin
+rebuild-aggregates --from-rollups`` runs; PostgreSQL only: the stream is
+``generate_series``). :func:`load_raw` writes the same traffic as raw rows, for the fold
+pass; ``analysis_scale.py --check-bulk`` compares every table the two paths leave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from champion.db import write
+from champion.events import sketch
+from champion.events.slots import KEPT_FOR, SLOT, prune, slot_floor
+from champion.events.totals_rebuild import rebuild_totals
+
+__all__ = ["ENDPOINT", "START", "Traffic", "load_raw", "write_aggregates"]
+
+ENDPOINT = "bench"
+START = datetime(2026, 5, 4, tzinfo=UTC)
+_LATENCIES = 97
+_DELAY = 5.0
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """``events`` requests from ``start``, request ``n`` at ``n * step`` after it."""
+
+    events: int
+    units: int
+    step: timedelta = timedelta(seconds=1)
+    start: datetime = START
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.events * self.step
+
+    def first_at_or_after(self, at: datetime) -> int:
+        """The first request at or after ``at``."""
+        if at <= self.start:
+            return 0
+        return min(self.events, -((self.start - at) // self.step))
+
+    def columns(self) -> str:
+        """The generated stream's columns over request numbers ``n``: unit, odd (0 for the
+        champion's units), latency index, time (microseconds since ``start``), whether it
+        got feedback and whether that was a purchase."""
+        micros = self.step // timedelta(microseconds=1)
+        return (
+            f"n % {self.units} AS u, (n % {self.units}) % 2 AS odd, n % {_LATENCIES} AS k, "
+            f"CAST(n AS BIGINT) * {micros} AS t, n % 10 = 0 AS fed, n % 50 = 0 AS bought"
+        )
+
+    def at_sql(self, micros: str) -> str:
+        return f"(TIMESTAMPTZ '{self.start.isoformat()}' + {micros} * INTERVAL '1 microsecond')"
+
+
+def load_raw(engine: sa.Engine, traffic: Traffic, first: int, count: int) -> None:
+    """Requests ``first .. first + count - 1`` of ``traffic`` and their feedback, as the
+    writer stores them (on SQLite ``step`` must be whole seconds)."""
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:
+        series = f"SELECT n FROM generate_series({first}, {first + count - 1}) AS n"
+        at = traffic.at_sql("t")
+        later = f"{at} + INTERVAL '{_DELAY:g} seconds'"
+        empty_object, empty_list = "'{}'::jsonb", "'[]'::jsonb"
+    else:
+        if traffic.step % timedelta(seconds=1):
+            raise ValueError("on SQLite the traffic's step must be whole seconds")
+        series = (
+            f"WITH RECURSIVE s(n) AS (SELECT {first} UNION ALL SELECT n + 1 FROM s "
+            f"WHERE n < {first + count - 1}) SELECT n FROM s"
+        )
+        base = traffic.start.strftime("%Y-%m-%d %H:%M:%S")
+
+        def shifted(extra: float) -> str:
+            return (
+                f"strftime('%Y-%m-%d %H:%M:%f', '{base}', '+' || (t / 1000000 + {extra:g}) "
+                "|| ' seconds') || '000'"
+            )
+
+        at, later = shifted(0), shifted(_DELAY)
+        empty_object, empty_list = "'{}'", "'[]'"
+    arm = "CASE WHEN odd = 0 THEN 'champion' ELSE 'challenger' END"
+    stream = f"SELECT n, {traffic.columns()} FROM ({series}) AS numbers"
+
+    def escape(sql: str) -> str:
+        # psycopg reads % as a placeholder; SQLite's driver does not.
+        return sql.replace("%", "%%") if postgres else sql
+
+    with write(engine) as conn:
+        conn.exec_driver_sql(
+            escape(
+                "INSERT INTO predictions (request_id, endpoint, config_version, unit, "
+                "unit_randomised, arm, bucket, model, version, kind, inputs, outputs, "
+                "latency_ms, at, fallback_from, probability) "
+                f"SELECT 'r' || n, '{ENDPOINT}', 1, 'u' || u, true, {arm}, 0, 'm', odd + 1, "
+                f"'predict', {empty_object}, {empty_list}, 1.0 + k * 0.25, {at}, NULL, NULL "
+                f"FROM ({stream}) AS s"
+            )
+        )
+        conn.exec_driver_sql(
+            escape(
+                "INSERT INTO feedback (event_id, request_id, item, kind, value, label, at, "
+                "received_at) "
+                "SELECT 'e' || n, 'r' || n, NULL, CASE WHEN bought THEN 'purchase' ELSE "
+                f"'click' END, CASE WHEN bought THEN 3.5 END, NULL, {later}, {later} "
+                f"FROM ({stream}) AS s WHERE fed"
+            )
+        )
+
+
+def write_aggregates(
+    engine: sa.Engine,
+    traffic: Traffic,
+    now: datetime,
+    segment: timedelta,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> int:
+    """Add what folding every request of ``traffic`` at ``now`` (then pruning the slots as
+    the server's fold loop does) would add, one day of requests per transaction, then
+    rebuild the kept totals; returns the rollup rows the rebuild read. ``progress`` gets
+    (stage, done, of)."""
+    if engine.dialect.name != "postgresql":
+        raise ValueError("write_aggregates generates its stream with PostgreSQL's generate_series")
+    seconds = int(segment.total_seconds())
+    kept = slot_floor(now - KEPT_FOR)
+    days = int((traffic.end - traffic.start) / timedelta(days=1)) + 1
+    for day in range(days):
+        first = traffic.first_at_or_after(traffic.start + timedelta(days=day))
+        last = traffic.first_at_or_after(traffic.start + timedelta(days=day + 1))
+        if first < last:
+            with write(engine) as conn:
+                conn.exec_driver_sql("SET LOCAL work_mem = '512MB'")
+                for statement in _statements(traffic, first, last, seconds, kept):
+                    conn.exec_driver_sql(statement.replace("%", "%%"))  # psycopg's placeholders
+        if progress is not None:
+            progress("aggregates", day + 1, days)
+    with write(engine) as conn:
+        prune(conn, now)
+
+        def rebuilt(done: int, of: int) -> None:
+            if progress is not None:
+                progress("totals", done, of)
+
+        return rebuild_totals(conn, progress=rebuilt)
+
+
+def _statements(traffic: Traffic, first: int, last: int, seconds: int, kept: datetime) -> list[str]:
+    latencies = ", ".join(f"({k}, {sketch.bucket(1.0 + k * 0.25)})" for k in range(_LATENCIES))
+    stream = (
+        f"SELECT s.*, b.bucket, "
+        f"{traffic.at_sql(f'(t / {seconds * 1_000_000}) * {seconds * 1_000_000}')} AS segment, "
+        f"{traffic.at_sql(f'(t / {_slot_micros()}) * {_slot_micros()}')} AS slot, "
+        "CASE WHEN fed AND NOT bought THEN 1 ELSE 0 END AS click, "
+        "CASE WHEN bought THEN 1 ELSE 0 END AS purchase, "
+        "CASE WHEN fed THEN 1 ELSE 0 END AS feedback, "
+        "CASE WHEN bought THEN 3.5 ELSE 0.0 END AS value "
+        f"FROM (SELECT {traffic.columns()} "
+        f"FROM generate_series({first}, {last - 1}) AS n) AS s "
+        f"JOIN (VALUES {latencies}) AS b(k, bucket) ON b.k = s.k"
+    )
+    arm = "CASE WHEN odd = 0 THEN 'champion' ELSE 'challenger' END"
+    key = f"'{ENDPOINT}', 1, {arm}, 'm', odd + 1"
+    credited = (
+        "0, 0, sum(click), sum(purchase), 0, sum(value), sum(feedback)"  # impressions .. with
+    )
+    slot_sums = f"count(*), 0, {credited}"
+    at_kept = f"slot >= TIMESTAMPTZ '{kept.isoformat()}'"
+    delay = sketch.bucket(_DELAY)
+    return [
+        "INSERT INTO rollups (endpoint, config_version, arm, model, version, unit, "
+        "segment_start, requests, rank_requests, failed, latency, clicked, purchased, value, "
+        "with_feedback, shown, clicked_items, delay_sum, delay_count, propensity_requests, "
+        "inverse_p, inverse_p2, credited_impressions, credited_clicked, credited_clicks, "
+        "credited_purchases, credited_labels, credited_value, credited_with_feedback, units) "
+        f"SELECT {key}, 'u' || u, segment, count(*), 0, 0, sum(1.0 + k * 0.25), sum(click), "
+        f"sum(purchase), sum(value), sum(feedback), 0, 0, sum(feedback) * {_DELAY}, "
+        f"sum(feedback), 0, 0.0, 0.0, {credited}, 0 "
+        f"FROM ({stream}) AS s GROUP BY u, odd, segment",
+        "INSERT INTO reward_rollups (endpoint, config_version, arm, kind, segment_start, "
+        "requests, weighted, weighted_sq) "
+        f"SELECT '{ENDPOINT}', 1, {arm}, CASE WHEN bought THEN 'purchase' ELSE 'click' END, "
+        f"segment, count(*), 0.0, 0.0 FROM ({stream}) AS s WHERE fed "
+        "GROUP BY odd, bought, segment",
+        "INSERT INTO rollup_sketches (endpoint, config_version, arm, model, version, measure, "
+        "bucket, segment_start, count) "
+        f"SELECT {key}, 'latency', bucket, segment, count(*) FROM ({stream}) AS s "
+        "GROUP BY odd, bucket, segment "
+        f"UNION ALL SELECT {key}, 'delay', {delay}, segment, count(*) FROM ({stream}) AS s "
+        "WHERE fed GROUP BY odd, segment",
+        "INSERT INTO slot_rollups (endpoint, slot, arm, model, version, requests, failed, "
+        "credited_impressions, credited_clicked, credited_clicks, credited_purchases, "
+        "credited_labels, credited_value, credited_with_feedback) "
+        f"SELECT '{ENDPOINT}', slot, {arm}, 'm', odd + 1, {slot_sums} FROM ({stream}) AS s "
+        f"WHERE {at_kept} GROUP BY slot, odd",
+        "INSERT INTO slot_sketches (endpoint, slot, arm, model, version, bucket, count) "
+        f"SELECT '{ENDPOINT}', slot, {arm}, 'm', odd + 1, bucket, count(*) "
+        f"FROM ({stream}) AS s WHERE {at_kept} GROUP BY slot, odd, bucket",
+    ]
+
+
+def _slot_micros() -> int:
+    return int(SLOT.total_seconds()) * 1_000_000
