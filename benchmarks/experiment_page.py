@@ -139,10 +139,14 @@ def time_page(url: str, repeat: int) -> dict[str, Any]:
 
 
 def add_database_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--sqlite FILE`` or ``--database URL``: the events analysis_scale.py left."""
+    """``--sqlite FILE`` or ``--database URL``: the events analysis_scale.py left; and the
+    server's ``--workers``."""
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--sqlite", type=Path, help="a SQLite file analysis_scale.py kept")
     where.add_argument("--database", help="a PostgreSQL URL analysis_scale.py filled")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (champion server --workers)"
+    )
 
 
 def started_server(
@@ -160,7 +164,7 @@ def started_server(
     home = HERE / "build" / f"experiment_page_{'postgresql' if args.database else 'sqlite'}"
     prepare(Settings(home=home, database_url=url))
     environment = {"CHAMPION_CONTROLLER_INTERVAL_SECONDS": "3600", **(env or {})}
-    server = ServerProcess(home, url, env=environment)
+    server = ServerProcess(home, url, env=environment, workers=args.workers)
     server.start(timeout=300)
     return server
 
@@ -230,6 +234,7 @@ def main() -> None:
     finally:
         server.stop()
     found["settings"] = settings
+    found["workers"] = args.workers
     write_result(found, args)
 
 
