@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import sys
 import tempfile
@@ -55,13 +54,20 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import MetaData
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from scale_traffic import ENDPOINT, START, Traffic, load_raw, write_aggregates  # noqa: E402
+from scale_traffic import (  # noqa: E402
+    ENDPOINT,
+    START,
+    Traffic,
+    check_bulk,
+    empty,
+    load_raw,
+    write_aggregates,
+)
 
 from champion.db import read, write  # noqa: E402
 from champion.db.engine import make_engine  # noqa: E402
@@ -72,7 +78,6 @@ from champion.evaluation.design import parse_design  # noqa: E402
 from champion.evaluation.timeline import looks  # noqa: E402
 from champion.events import fold, version_stats  # noqa: E402
 from champion.events.arms import ArmWindow  # noqa: E402
-from champion.events.slots import prune  # noqa: E402
 from champion.events.totals import built  # noqa: E402
 from champion.events.totals_rebuild import rebuild_totals  # noqa: E402
 from champion.registry.entities import VersionKey  # noqa: E402
@@ -99,7 +104,7 @@ def _fill(
     report: Callable[[], None],
     stats: Callable[[], None],
 ) -> None:
-    _empty(engine)
+    empty(engine)
     now = traffic.end + timedelta(hours=1)
     segment = timedelta(seconds=args.segment_seconds)
     started = time.perf_counter()
@@ -120,56 +125,8 @@ def _fill(
     load_raw(engine, traffic, traffic.events, 1_000)
 
 
-def _empty(engine: sa.Engine) -> None:
-    with write(engine) as conn:
-        for table in _stored(conn, raw=True):
-            conn.execute(table.delete())
-
-
-def _stored(conn: sa.Connection, *, raw: bool) -> list[sa.Table]:
-    """Every table of the database but Alembic's (and the raw events' unless ``raw``),
-    read from the database itself; a partition counts as its parent."""
-    names = sa.inspect(conn).get_table_names()
-    kept = MetaData()
-    return [
-        sa.Table(name, kept, autoload_with=conn)
-        for name in names
-        if name != "alembic_version" and not _PARTITION.match(name) and (raw or name not in _RAW)
-    ]
-
-
-_RAW = {"predictions", "feedback", "prediction_items", "shadow_predictions"}
-_PARTITION = re.compile(r"^(predictions|prediction_items|shadow_predictions)_(p\d{8}|default)$")
-
-
 def _progress(stage: str, done: int, of: int) -> None:
     print(f"\r{stage}: {done:,} of {of:,}", end="\n" if done >= of else "", file=sys.stderr)
-
-
-def _check_bulk(engine: sa.Engine, traffic: Traffic, segment: timedelta) -> dict[str, Any]:
-    """Fold the raw traffic and prune the slots as the server would, then write the bulk
-    aggregates of the same traffic instead: every table but the raw ones must be equal."""
-    now = traffic.end + timedelta(hours=1)
-    _empty(engine)
-    load_raw(engine, traffic, 0, traffic.events)
-    fold(engine, now, segment=segment)
-    with write(engine) as conn:
-        prune(conn, now)
-    folded = _tables(engine)
-    _empty(engine)
-    write_aggregates(engine, traffic, now, segment)
-    bulk = _tables(engine)
-    differing = sorted(name for name in folded if folded[name] != bulk[name])
-    rows = {name: len(folded[name]) for name in sorted(folded) if folded[name]}
-    return {"tables_compared": len(folded), "rows": rows, "differing": differing}
-
-
-def _tables(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
-    with read(engine) as conn:
-        return {
-            table.name: sorted(tuple(row) for row in conn.execute(table.select()))
-            for table in _stored(conn, raw=False)
-        }
 
 
 def _snapped(conn: sa.Connection, points: list[datetime]) -> list[datetime]:
@@ -267,7 +224,7 @@ def main() -> None:
             "segment_seconds": args.segment_seconds,
         }
         if args.check_bulk:
-            found |= _check_bulk(engine, traffic, timedelta(seconds=args.segment_seconds))
+            found |= check_bulk(engine, traffic, timedelta(seconds=args.segment_seconds))
             print(json.dumps(found, indent=2))
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(found, indent=2) + "\n")

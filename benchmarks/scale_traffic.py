@@ -17,18 +17,29 @@ pass; ``analysis_scale.py --check-bulk`` compares every table the two paths leav
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
-from champion.db import write
-from champion.events import sketch
+from champion.db import read, write
+from champion.events import fold, sketch
 from champion.events.slots import KEPT_FOR, SLOT, prune, slot_floor
 from champion.events.totals_rebuild import rebuild_totals
 
-__all__ = ["ENDPOINT", "START", "Traffic", "load_raw", "write_aggregates"]
+__all__ = [
+    "ENDPOINT",
+    "START",
+    "Traffic",
+    "check_bulk",
+    "empty",
+    "load_raw",
+    "stored_rows",
+    "write_aggregates",
+]
 
 ENDPOINT = "bench"
 START = datetime(2026, 5, 4, tzinfo=UTC)
@@ -216,3 +227,54 @@ def _statements(traffic: Traffic, first: int, last: int, seconds: int, kept: dat
 
 def _slot_micros() -> int:
     return int(SLOT.total_seconds()) * 1_000_000
+
+
+def check_bulk(engine: sa.Engine, traffic: Traffic, segment: timedelta) -> dict[str, Any]:
+    """Fold the raw traffic and prune the slots as the server would, then write the bulk
+    aggregates of the same traffic instead: ``differing`` names the tables (all but the raw
+    events') whose rows are not the same."""
+    now = traffic.end + timedelta(hours=1)
+    empty(engine)
+    load_raw(engine, traffic, 0, traffic.events)
+    fold(engine, now, segment=segment)
+    with write(engine) as conn:
+        prune(conn, now)
+    folded = stored_rows(engine)
+    empty(engine)
+    write_aggregates(engine, traffic, now, segment)
+    bulk = stored_rows(engine)
+    differing = sorted(name for name in folded if folded[name] != bulk.get(name))
+    rows = {name: len(folded[name]) for name in sorted(folded) if folded[name]}
+    return {"tables_compared": len(folded), "rows": rows, "differing": differing}
+
+
+def empty(engine: sa.Engine) -> None:
+    """Delete every row of every table but Alembic's."""
+    with write(engine) as conn:
+        for table in _stored(conn, raw=True):
+            conn.execute(table.delete())
+
+
+def stored_rows(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table but Alembic's and the raw events', as its sorted rows."""
+    with read(engine) as conn:
+        return {
+            table.name: sorted(tuple(row) for row in conn.execute(table.select()))
+            for table in _stored(conn, raw=False)
+        }
+
+
+_RAW = {"predictions", "feedback", "prediction_items", "shadow_predictions"}
+_PARTITION = re.compile(r"^(predictions|prediction_items|shadow_predictions)_(p\d{8}|default)$")
+
+
+def _stored(conn: sa.Connection, *, raw: bool) -> list[sa.Table]:
+    """The database's tables, read from the database itself (a partition counts as its
+    parent): what the code declares could miss one."""
+    names = sa.inspect(conn).get_table_names()
+    found = sa.MetaData()
+    return [
+        sa.Table(name, found, autoload_with=conn)
+        for name in names
+        if name != "alembic_version" and not _PARTITION.match(name) and (raw or name not in _RAW)
+    ]
