@@ -4,7 +4,8 @@ work turned off piece by piece, against the ``async def`` FastAPI endpoint, in o
 Each round starts a fresh server per variant (``run.py``'s champion and bare_async: the
 same model, payload and wrk settings), warms it for 2 s, then times ``wrk -t1 -c1`` for
 ``--duration`` seconds; variants alternate within a round so a slow spell of the host hits
-them alike. Variants (settings as environment variables):
+them alike (``--connections 32`` asks the same of a busy server). Variants (settings as
+environment variables):
 
 - ``champion``: the defaults (events flushed every 0.2 s, state polled every 0.5 s, the
   controller, fold, alert, readiness and retention loops);
@@ -62,7 +63,9 @@ VARIANTS: dict[str, dict[str, str]] = {
 }
 
 
-def _round(name: str, environment: dict[str, str], duration: int) -> dict[str, Any]:
+def _round(
+    name: str, environment: dict[str, str], duration: int, connections: int
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         saved = dict(os.environ)
         os.environ.update(environment)
@@ -73,8 +76,8 @@ def _round(name: str, environment: dict[str, str], duration: int) -> dict[str, A
             os.environ.update(saved)
         try:
             run.check_answer(server)
-            run.wrk(server, 1, run.WARMUP_SECONDS)
-            found = run.wrk(server, 1, duration)
+            run.wrk(server, connections, run.WARMUP_SECONDS)
+            found = run.wrk(server, connections, duration)
         finally:
             run.stop(server)
     found.pop("wrk_output", None)
@@ -86,6 +89,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     parser.add_argument("--only", help="comma-separated variants (default: all)")
+    parser.add_argument("--connections", type=int, default=1, help="wrk's -c")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "serving_tail.json")
     args = parser.parse_args()
     variants = VARIANTS
@@ -100,7 +104,7 @@ def main() -> None:
     with run.exclusive():
         for number in range(args.rounds):
             for name, environment in variants.items():
-                found = _round(name, environment, args.duration)
+                found = _round(name, environment, args.duration, args.connections)
                 rounds[name].append(found)
                 print(
                     f"round {number + 1} {name}: {found['requests_per_second']:.0f} req/s, "
@@ -119,7 +123,12 @@ def main() -> None:
         }
         for name, found in rounds.items()
     }
-    result = {"variants": variants, "summary": summary, "rounds": rounds}
+    result = {
+        "connections": args.connections,
+        "variants": variants,
+        "summary": summary,
+        "rounds": rounds,
+    }
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
