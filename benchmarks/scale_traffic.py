@@ -161,6 +161,10 @@ def write_aggregates(
                     conn.exec_driver_sql(statement.replace("%", "%%"))  # psycopg's placeholders
         if progress is not None:
             progress("aggregates", day + 1, days)
+    # Statistics of the new rows, as autovacuum gathers them on a live database: without
+    # them the rebuild's ordered read of 10^7 rollup rows went through the primary key with
+    # an incremental sort, and reads looked units up by scanning the kept tables.
+    _analyse(engine)
     with write(engine) as conn:
         prune(conn, now)
 
@@ -168,7 +172,14 @@ def write_aggregates(
             if progress is not None:
                 progress("totals", done, of)
 
-        return rebuild_totals(conn, progress=rebuilt)
+        read_rows = rebuild_totals(conn, progress=rebuilt)
+    _analyse(engine)
+    return read_rows
+
+
+def _analyse(engine: sa.Engine) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
 
 
 def _statements(traffic: Traffic, first: int, last: int, seconds: int, kept: datetime) -> list[str]:
