@@ -6,15 +6,18 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from champion.api import create_app
 from champion.db import read, write
+from champion.events.folder import RollupFolder
 from champion.events.rollups import backlog, fold
 from champion.events.tables import feedback, prediction_items, predictions
 from champion.services import Services
@@ -184,3 +187,38 @@ def test_the_fold_runs_in_a_worker_process_that_is_replaced_when_killed_and_ends
     assert [row["requests"] for row in stats] == [7]
     assert not second.is_alive()
     assert _fold_workers() == []
+
+
+def test_a_fold_worker_stopped_while_it_starts_ends_without_an_error(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A server stopped within a moment of its first pass (a short test, a quick restart)
+    # stops the worker while the pass is still spawning it.
+    folder = RollupFolder(services.engine, services.clock, None, timedelta(0), worker=True)
+    spawn = multiprocessing.get_context("spawn").Process
+    start = spawn.start
+    errors: list[BaseException] = []
+    stopping: list[threading.Thread] = []
+
+    def stop() -> None:
+        try:
+            folder.stop()
+        except BaseException as error:
+            errors.append(error)
+
+    def start_after_a_stop(process: multiprocessing.process.BaseProcess) -> None:
+        stopping.append(threading.Thread(target=stop))
+        stopping[0].start()
+        time.sleep(0.3)  # stop() has seen the worker not started yet
+        start(process)
+
+    monkeypatch.setattr(spawn, "start", start_after_a_stop)
+    try:
+        assert folder.tick() == 0
+        stopping[0].join(30)
+        assert errors == []
+        assert _fold_workers() == []
+        assert folder.tick() == 0  # stopped: no worker starts again
+        assert _fold_workers() == []
+    finally:
+        folder.close()

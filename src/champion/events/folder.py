@@ -133,6 +133,8 @@ class _FoldProcess:
                 return None
             if self._process is None or not self._process.is_alive():
                 self._start()
+                if self._stopped:  # while it started: stop() closes the pipe, and it ends
+                    return None
             assert self._pipe is not None  # started above
             try:
                 self._pipe.send((now, lag, segment, max_raw))
@@ -152,12 +154,13 @@ class _FoldProcess:
         # spawn: the worker starts clean, without the server's threads and connections.
         context = multiprocessing.get_context("spawn")
         mine, theirs = context.Pipe()
-        self._process = context.Process(
+        process = context.Process(
             target=_serve, args=(self.url, theirs), name="champion-fold", daemon=True
         )
-        self._process.start()
+        process.start()
         theirs.close()
-        self._pipe = mine
+        # Seen by stop() only once started: joining a process not started yet raises.
+        self._process, self._pipe = process, mine
 
     def stop(self) -> None:
         """End the worker, mid-pass if need be; no pass starts after this."""
@@ -175,6 +178,8 @@ class _FoldProcess:
                     self._pipe = None
             finally:
                 self._passing.release()
+        if self._process is not None and self._process is not process:
+            self._process.join(5)  # the one started meanwhile, ending
 
 
 def _serve(url: str, pipe: Connection) -> None:
