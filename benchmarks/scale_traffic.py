@@ -12,7 +12,8 @@ last day on, as the server's fold loop keeps them), then derives the kept totals
 :func:`champion.events.totals_rebuild.rebuild_totals` (what ``champion admin
 rebuild-aggregates --from-rollups`` runs; PostgreSQL only: the stream is
 ``generate_series``). :func:`load_raw` writes the same traffic as raw rows, for the fold
-pass; ``analysis_scale.py --check-bulk`` compares every table the two paths leave.
+pass; :func:`check_bulk` compares every table the two paths leave (``analysis_scale.py
+--check-bulk``, and ``tests/events/test_bulk_aggregates.py`` on every run of the suite).
 """
 
 from __future__ import annotations
