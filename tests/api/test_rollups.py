@@ -24,6 +24,7 @@ from champion.services import Services
 from champion.settings import Settings
 from tests.api.test_experiments import ROW, _canary, _second_version
 from tests.conftest import ModelFolders, local_client, wait_until_written
+from tests.fixtures.events import EventLog
 from tests.fixtures.raw_reports import close
 
 
@@ -194,6 +195,9 @@ def test_a_fold_worker_stopped_while_it_starts_ends_without_an_error(
 ) -> None:
     # A server stopped within a moment of its first pass (a short test, a quick restart)
     # stops the worker while the pass is still spawning it.
+    log = EventLog()
+    log.predict("champion", "u1")
+    log.write(services.engine)  # something to fold: the pass starts a worker
     folder = RollupFolder(services.engine, services.clock, None, timedelta(0), worker=True)
     spawn = multiprocessing.get_context("spawn").Process
     start = spawn.start
@@ -222,3 +226,18 @@ def test_a_fold_worker_stopped_while_it_starts_ends_without_an_error(
         assert _fold_workers() == []
     finally:
         folder.close()
+
+
+def test_a_server_with_nothing_to_fold_starts_no_fold_worker(
+    served: Services, settings: Settings
+) -> None:
+    quick = settings.model_copy(update={"fold_interval_seconds": 0.05, "fold_lag_seconds": 0})
+    with local_client(create_app(quick)) as client:
+        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline:  # twenty passes or so, each with nothing to do
+            assert _fold_workers() == []
+            time.sleep(0.05)
+        assert "champion_events_folded_total 0.0" in client.get("/metrics").text
+        _predict_and_wait_counted(client, 2, folded=2)
+        assert len(_fold_workers()) == 1
+    assert _fold_workers() == []

@@ -22,7 +22,7 @@ from champion.db.engine import make_engine, read, write
 from champion.db.locks import LeaderLock
 from champion.events.rollups import DAY, backlog, fold
 from champion.events.slots import prune, prune_due
-from champion.events.tables import predictions
+from champion.events.tables import feedback, predictions
 from champion.metrics import Metrics
 
 __all__ = ["LOCK_NAME", "RollupFolder", "fold_pass"]
@@ -70,6 +70,9 @@ class RollupFolder:
         args = (self.clock.now(), self.lag, self.segment, self.max_raw)
         if self._worker is None:
             folded, left = fold_pass(self.engine, *args)
+        elif not self._worker.started and _nothing_to_fold(self.engine, args[0]):
+            # No worker (~85 MB, a second of imports) for a server that has logged nothing.
+            folded, left = 0, 0
         else:
             answer = self._worker.run(*args)
             if answer is None:  # stopped
@@ -112,10 +115,32 @@ def fold_pass(
     return folded, left
 
 
+def _nothing_to_fold(engine: sa.Engine, now: datetime) -> bool:
+    """Whether a pass at ``now`` would fold nothing: no request unfolded and no feedback
+    unfolded on a folded one. The slots a pass would drop are dropped here (a quick delete)."""
+    p, f = predictions, feedback
+    fresh = sa.select(p.c.request_id).where(sa.not_(p.c.folded)).limit(1)
+    late = (
+        sa.select(f.c.event_id)
+        .join(p, p.c.request_id == f.c.request_id)
+        .where(sa.not_(f.c.folded) & p.c.folded)
+        .limit(1)
+    )
+    with read(engine) as conn:
+        if conn.execute(fresh).first() is not None or conn.execute(late).first() is not None:
+            return False
+        stale = prune_due(conn, now)
+    if stale:
+        with write(engine) as conn:
+            prune(conn, now)
+    return True
+
+
 class _FoldProcess:
-    """One worker process, started by the first pass (and again after it died), that runs
-    :func:`fold_pass` on its own engine over the same database when asked; one pass at a
-    time (the server's loop and a direct :meth:`RollupFolder.tick` may ask at once)."""
+    """One worker process, started by the first pass with something to fold (and again
+    after it died), that runs :func:`fold_pass` on its own engine over the same database
+    when asked; one pass at a time (the server's loop and a direct
+    :meth:`RollupFolder.tick` may ask at once)."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.url = engine.url.render_as_string(hide_password=False)
@@ -123,6 +148,11 @@ class _FoldProcess:
         self._pipe: Connection | None = None
         self._stopped = False
         self._passing = threading.Lock()  # held for a whole exchange with the worker
+
+    @property
+    def started(self) -> bool:
+        """Whether a worker was ever started (it is replaced, not waited for, once it is)."""
+        return self._process is not None
 
     def run(
         self, now: datetime, lag: timedelta, segment: timedelta, max_raw: int
