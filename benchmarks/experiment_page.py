@@ -14,7 +14,8 @@ reports, as the median of ``--repeat`` fresh page loads:
 With ``--traffic SECONDS`` the page is opened beside live traffic: ``wrk -t1 -c1`` sends
 predictions from 50,000 random units for SECONDS first (the fold loop settles), then all
 through the page loads; the result says the traffic's rate and latency. ``--env NAME=VALUE``
-sets the server's environment (``CHAMPION_FOLD_MAX_RAW=1000``, say).
+sets the server's environment (``CHAMPION_FOLD_MAX_RAW=1000``, say), ``--workers N`` its
+processes (one by default).
 
 Run from the repository root (the server reads the database; nothing else should):
 

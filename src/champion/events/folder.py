@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from champion.clock import Clock
 from champion.db.engine import make_engine, read, write
 from champion.db.locks import LeaderLock
-from champion.events.rollups import DAY, backlog, fold
+from champion.events.rollups import DAY, backlog, fold, has_work
 from champion.events.slots import prune, prune_due
-from champion.events.tables import feedback, predictions
+from champion.events.tables import predictions
 from champion.metrics import Metrics
 
 __all__ = ["LOCK_NAME", "RollupFolder", "fold_pass"]
@@ -70,8 +70,9 @@ class RollupFolder:
         args = (self.clock.now(), self.lag, self.segment, self.max_raw)
         if self._worker is None:
             folded, left = fold_pass(self.engine, *args)
-        elif not self._worker.started and _nothing_to_fold(self.engine, args[0]):
+        elif not self._worker.started and not _has_work(self.engine):
             # No worker (~85 MB, a second of imports) for a server that has logged nothing.
+            _drop_stale_slots(self.engine, args[0])
             folded, left = 0, 0
         else:
             answer = self._worker.run(*args)
@@ -104,36 +105,26 @@ def fold_pass(
     with read(engine) as conn:
         left = backlog(conn)
         cutoff = _newest(conn, max_raw) if 0 < max_raw < left else None
-        stale = prune_due(conn, now)
     if cutoff is not None:
         folded += fold(engine, cutoff, segment=segment)
         with read(engine) as conn:
             left = backlog(conn)
-    if stale:
-        with write(engine) as conn:
-            prune(conn, now)
+    _drop_stale_slots(engine, now)
     return folded, left
 
 
-def _nothing_to_fold(engine: sa.Engine, now: datetime) -> bool:
-    """Whether a pass at ``now`` would fold nothing: no request unfolded and no feedback
-    unfolded on a folded one. The slots a pass would drop are dropped here (a quick delete)."""
-    p, f = predictions, feedback
-    fresh = sa.select(p.c.request_id).where(sa.not_(p.c.folded)).limit(1)
-    late = (
-        sa.select(f.c.event_id)
-        .join(p, p.c.request_id == f.c.request_id)
-        .where(sa.not_(f.c.folded) & p.c.folded)
-        .limit(1)
-    )
+def _has_work(engine: sa.Engine) -> bool:
     with read(engine) as conn:
-        if conn.execute(fresh).first() is not None or conn.execute(late).first() is not None:
-            return False
+        return has_work(conn)
+
+
+def _drop_stale_slots(engine: sa.Engine, now: datetime) -> None:
+    # Asked in a read first: the write lock is taken once a slot at most.
+    with read(engine) as conn:
         stale = prune_due(conn, now)
     if stale:
         with write(engine) as conn:
             prune(conn, now)
-    return True
 
 
 class _FoldProcess:

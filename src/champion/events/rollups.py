@@ -52,6 +52,7 @@ __all__ = [
     "backlog",
     "clear",
     "fold",
+    "has_work",
     "load_raw",
     "rebuild",
     "segment_floor",
@@ -119,6 +120,24 @@ def backlog(conn: sa.Connection) -> int:
     return int(conn.execute(query).scalar_one())
 
 
+def has_work(conn: sa.Connection) -> bool:
+    """Whether a pass would fold anything: a prediction not folded yet, or feedback not
+    folded yet on a folded one."""
+    fresh = sa.select(predictions.c.request_id).where(sa.not_(predictions.c.folded))
+    late = _late_feedback(feedback.c.event_id)
+    return any(conn.execute(query.limit(1)).first() is not None for query in (fresh, late))
+
+
+def _late_feedback(*columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """``columns`` of the feedback that arrived once its request was folded."""
+    p, f = predictions, feedback
+    return (
+        sa.select(*columns)
+        .join(p, p.c.request_id == f.c.request_id)
+        .where(sa.not_(f.c.folded) & p.c.folded)
+    )
+
+
 def clear(conn: sa.Connection) -> None:
     """Empty every rollup table and the totals kept beside them, and mark every raw row
     unfolded (before a refold)."""
@@ -182,11 +201,7 @@ def _fold_late(conn: sa.Connection, cutoff: datetime, batch: int, segment: timed
     p, f = predictions, feedback
     conn.info.pop("champion_pending_facts", None)  # what reads computed before this pass
     late = (
-        sa.select(f.c.event_id, f.c.request_id, p.c.at)
-        .join(p, p.c.request_id == f.c.request_id)
-        .where(sa.not_(f.c.folded) & p.c.folded)
-        .order_by(f.c.received_at)
-        .limit(batch)
+        _late_feedback(f.c.event_id, f.c.request_id, p.c.at).order_by(f.c.received_at).limit(batch)
     )
     if conn.dialect.name == "postgresql":
         # Locks the request too: two passes adding deltas to one request at once would each
