@@ -12,8 +12,15 @@ blocks of calls so a loaded host slows each alike:
 ``app - model`` is champion's own cost per request; ``bare_async - model`` FastAPI's least.
 Then 32 callers at once (``--concurrency``) through each whole app: the process's CPU time
 per request (every thread: the event writer's inserts count), which a busy host inflates far
-less than it does wall time. With ``--profile``, cProfile's top functions of the app's calls
+less than it does wall time. With ``--layers``, the event loop thread's CPU time per request
+under those callers from each of champion's middlewares inwards (``full`` is the whole app,
+``ServeLane`` the lane alone, ``service`` ``ServingService.predict``): the difference between
+two rows is one layer's cost. With ``--profile``, cProfile's top functions of the app's calls
 (by own time) follow.
+
+Each caller returns to the event loop after every call, as a server's requests do: an app
+called back to back never yields (nothing in it waits), so the callbacks it schedules (the
+prediction event's) would pile up until the caller ends.
 Run against any checkout: ``PYTHONPATH=src .venv/bin/python benchmarks/hot_path.py``.
 """
 
@@ -99,19 +106,59 @@ async def started_app(prefix: str) -> Any:
 
 
 async def cpu_per_request(
-    layer: Callable[[], Awaitable[Any]], calls: int, concurrency: int
+    layer: Callable[[], Awaitable[Any]], calls: int, concurrency: int, *, loop_only: bool = False
 ) -> float:
+    """CPU time per request with ``concurrency`` callers: the process's (every thread: the
+    event writer's inserts count), or with ``loop_only`` the event loop thread's alone."""
+
     async def caller() -> None:
         for _ in range(calls // concurrency):
             await layer()
+            await asyncio.sleep(0)
 
-    started = time.process_time()
+    clock = time.thread_time if loop_only else time.process_time
+    started = clock()
     await asyncio.gather(*(caller() for _ in range(concurrency)))
-    await asyncio.sleep(0.5)  # the event writer's next flush: its inserts count too
-    return round((time.process_time() - started) / (calls // concurrency * concurrency) * 1e6, 1)
+    if not loop_only:
+        await asyncio.sleep(0.5)  # the event writer's next flush: its inserts count too
+    return round((clock() - started) / (calls // concurrency * concurrency) * 1e6, 1)
 
 
-async def measure(calls: int, blocks: int, profile: bool, concurrency: int) -> dict[str, Any]:
+class _WithApp:
+    """An inner middleware called as the whole app is: the guards find the app in the scope."""
+
+    def __init__(self, inner: Any, app: Any) -> None:
+        self.inner, self.app = inner, app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        scope["app"] = self.app
+        await self.inner(scope, receive, send)
+
+
+async def layer_costs(
+    app: Any, body: bytes, calls: int, blocks: int, concurrency: int
+) -> dict[str, float]:
+    """Median over ``blocks`` of the loop thread's CPU per request from each middleware in."""
+    path = "/v1/endpoints/bench/predict"
+    layers: dict[str, Callable[[], Awaitable[Any]]] = {"full": lambda: call(app, path, body)}
+    node = app.middleware_stack.app  # inside Starlette's ServerErrorMiddleware
+    while node is not None and type(node).__name__ != "ExceptionMiddleware":
+        inner = _WithApp(node, app)
+        layers[type(node).__name__] = lambda inner=inner: call(inner, path, body)
+        node = getattr(node, "app", None)
+    instances = orjson.loads(body)["instances"]
+    serving = app.state.champion.serving
+    layers["service"] = lambda: serving.predict("bench", None, instances)
+    found: dict[str, list[float]] = {name: [] for name in layers}
+    for _ in range(blocks):
+        for name, layer in layers.items():
+            found[name].append(await cpu_per_request(layer, calls, concurrency, loop_only=True))
+    return {name: sorted(values)[len(values) // 2] for name, values in found.items()}
+
+
+async def measure(
+    calls: int, blocks: int, profile: bool, concurrency: int, layers_too: bool
+) -> dict[str, Any]:
     from bare_fastapi_async import app as bare_app
 
     app = await started_app("champion-hot-path-")
@@ -152,6 +199,10 @@ async def measure(calls: int, blocks: int, profile: bool, concurrency: int) -> d
         result[name]["cpu_us_per_request_concurrent"] = await cpu_per_request(
             layers[name], calls, concurrency
         )
+    if layers_too:
+        result["loop_cpu_us_per_request_from_each_layer"] = await layer_costs(
+            app, body, calls, 5, concurrency
+        )
     if profile:
         profiler = cProfile.Profile()
         profiler.enable()
@@ -169,11 +220,14 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=3000, help="calls per layer")
     parser.add_argument("--blocks", type=int, default=10, help="alternations of the layers")
     parser.add_argument("--concurrency", type=int, default=32, help="callers at once")
+    parser.add_argument("--layers", action="store_true", help="time each middleware inwards")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
     args = parser.parse_args()
     if not (BUILD / "champion_model").exists():
         subprocess.run([sys.executable, str(HERE / "make_model.py"), "--no-mlflow"], check=True)
-    result = uvloop.run(measure(args.calls, args.blocks, args.profile, args.concurrency))
+    result = uvloop.run(
+        measure(args.calls, args.blocks, args.profile, args.concurrency, args.layers)
+    )
     profile = result.pop("profile", None)
     result["load_average"] = os.getloadavg()
     print(json.dumps(result, indent=2))

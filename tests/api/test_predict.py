@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import io
+import socket
 import tarfile
 import time
 from pathlib import Path
 
+import orjson
 from fastapi.testclient import TestClient
 
 from champion.services import Services
 from champion.settings import Settings
-from tests.conftest import ModelFolders, local_client
+from tests.conftest import LiveServer, ModelFolders, local_client
 
 ROW = {"tenure": 3, "charges": 12.5, "contract": "Month-to-month"}
 
@@ -129,6 +131,43 @@ def test_oversized_bodies_are_refused_with_413(
     with local_client(create_app(small)) as client:
         response = client.post("/v1/endpoints/churn/predict", json={"instances": [ROW] * 100})
         assert _error(response)[:2] == (413, "PayloadTooLarge")
+
+
+def _raw_post(url: str, head: bytes, body: bytes) -> bytes:
+    """The server's answer to a hand-written POST (what no HTTP client library sends)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head + b"\r\n" + body)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_bodies_without_a_length_are_counted_and_a_false_length_lets_nothing_through(
+    served: Services, settings: Settings
+) -> None:
+    # A declared Content-Length within the limit is trusted (the server reads exactly that
+    # many bytes), so the attacks are the bodies that declare none, or declare two framings.
+    row = orjson.dumps({"instances": [ROW] * 200})
+    settings.max_request_bytes = 2048
+    path = b"POST /v1/endpoints/churn/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    json = b"Content-Type: application/json\r\nConnection: close\r\n"
+    with LiveServer(settings) as server:
+        chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(row), row)
+        answer = _raw_post(server.url, path + json + b"Transfer-Encoding: chunked\r\n", chunked)
+        assert answer.startswith(b"HTTP/1.1 413 ") and b"PayloadTooLarge" in answer
+        # Both framings at once (request smuggling): the server refuses it before the app.
+        both = json + b"Content-Length: 10\r\nTransfer-Encoding: chunked\r\n"
+        answer = _raw_post(server.url, path + both, chunked)
+        assert answer.startswith((b"HTTP/1.1 400 ", b"HTTP/1.1 413 ")), answer[:200]
+        # A short Content-Length: the bytes after it are never part of this body (the
+        # server takes them for a next request, finds none and closes the connection).
+        small = orjson.dumps({"instances": [ROW]})
+        short = json + b"Content-Length: %d\r\n" % len(small)
+        answer = _raw_post(server.url, path + short, small + row)
+        assert answer.count(b'"label"') <= 1 and b" 500 " not in answer, answer
 
 
 def test_a_tampered_version_is_refused_and_the_endpoint_unchanged(

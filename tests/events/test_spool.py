@@ -191,6 +191,26 @@ def test_an_event_no_database_accepts_is_dropped_alone_and_never_spooled(
     assert "cannot be stored" in caplog.text
 
 
+def test_an_event_json_cannot_hold_is_dropped_alone_and_counted(
+    services: Services, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The model's output is stored as served: one JSON cannot hold costs only its own event.
+    metrics = Metrics()
+    writer = _writer(services, EventSpool(settings.spool_dir, 1 << 20), metrics)
+    with caplog.at_level(logging.WARNING, "champion.events"):
+        accepted = [
+            writer.submit(event)
+            for event in (_event(0), dataclasses.replace(_event(1), outputs=[object()]), _event(2))
+        ]
+        writer.start()
+        writer.close()
+    assert accepted == [True, False, True]
+    assert sorted(_stored(services)) == ["r0", "r2"]
+    assert (writer.dropped, writer.spooled) == (1, 0)
+    assert _sample(metrics, "champion_events_dropped_total") == 1
+    assert "cannot be stored" in caplog.text
+
+
 def test_a_replay_in_parts_hands_every_line_over_once_in_order(tmp_path: Path) -> None:
     (tmp_path / "1-dead.spool").write_bytes(b"a\nb\nc\n")
     spool = EventSpool(tmp_path, max_bytes=1 << 20)
