@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tests.e2e.test_dashboard import FLAGS, _chromium
+from tests.e2e.test_dashboard import FLAGS, _chromium, record_errors
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Dialog, Page
@@ -69,8 +69,7 @@ def watch(page: Page) -> Watched:
         d.dismiss()
 
     page.on("dialog", dialog)
-    page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: watched.errors.append(str(e)))
+    record_errors(page, watched.errors)
     return watched
 
 

@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from champion.server_process import ServerProcess
-from tests.e2e.test_dashboard import ARTIFACTS, FLAGS, ROWS, TOO_WIDE, UPDATED, WIDTH, _number
+from tests.e2e.test_dashboard import (
+    ARTIFACTS,
+    FLAGS,
+    ROWS,
+    TOO_WIDE,
+    UPDATED,
+    WIDTH,
+    _number,
+    record_errors,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -81,8 +90,7 @@ def check_demo_pages(home: Path, chromium: str) -> list[str]:
             try:
                 page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
                 errors: list[str] = []
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.on("pageerror", lambda e: errors.append(str(e)))
+                record_errors(page, errors)
                 _overview(page, server.url, api, checked)
                 for endpoint in ("recs", "attrition", "recs-pipeline"):
                     _endpoint(page, server.url, api, endpoint, checked)

@@ -28,7 +28,7 @@ ONE_DATABASE = (
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import ConsoleMessage, Page
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -249,6 +249,19 @@ ROWS_OF = """(id) => [...document.querySelectorAll(`#${id} tbody tr`)]
     .map((row) => [...row.cells].map((cell) => cell.textContent))"""
 
 
+def record_errors(page: Page, errors: list[str]) -> None:
+    """Append each console error and uncaught exception of ``page`` to ``errors``; a failed
+    load names its URL (the browser's own text does not)."""
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            url = message.location.get("url")
+            errors.append(f"{message.text} [{url}]" if url else message.text)
+
+    page.on("console", console)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+
 def _missing_endpoint(page: Page, world: World, errors: list[str]) -> None:
     """With tokens the page's shell cannot tell who asks; its script says there is none."""
     page.goto(world.server.url + "/endpoints/nope")
@@ -333,8 +346,7 @@ def test_the_dashboard_shows_every_page_acts_and_refreshes(
         try:
             page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
             errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            record_errors(page, errors)
             # Without a token the API answers 401 and the page asks for one, once.
             page.goto(world.server.url + "/")
             page.wait_for_selector("#token-form:not([hidden])")

@@ -11,7 +11,7 @@ import pytest
 
 from champion.server_process import ServerProcess
 from champion.services import Services
-from tests.e2e.test_dashboard import FLAGS, TOO_WIDE, UPDATED, WIDTH, _chromium
+from tests.e2e.test_dashboard import FLAGS, TOO_WIDE, UPDATED, WIDTH, _chromium, record_errors
 
 # Each page, and the sentence each of its empty charts shows in place of axes.
 SENTENCES = {
@@ -38,8 +38,7 @@ def test_a_fresh_install_says_what_is_missing(services: Services, database_url: 
             browser = playwright.chromium.launch(executable_path=executable, args=FLAGS)
             page = browser.new_page(viewport={"width": WIDTH, "height": 900})
             errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            record_errors(page, errors)
             for path, sentences in SENTENCES.items():
                 page.goto(server.url + path)
                 page.wait_for_selector(UPDATED)

@@ -15,7 +15,8 @@ __all__ = ["BodySizeLimit"]
 
 
 class BodySizeLimit:
-    """Pure ASGI middleware: checks Content-Length, then counts streamed bytes."""
+    """Pure ASGI middleware: checks Content-Length, and counts the bytes of a body that
+    declares none (chunked)."""
 
     def __init__(self, app: ASGIApp, *, default: int, uploads: int) -> None:
         self.app = app
