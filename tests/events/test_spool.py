@@ -128,7 +128,8 @@ def test_only_a_full_spool_drops_and_every_drop_is_counted_and_logged(
     services: Services, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     metrics = Metrics()
-    line = len(b'[["predictions",' + _writer(services, None, Metrics())._encode(_event(0))[0][1])
+    encoder, row = _writer(services, None, Metrics())._encode(_event(0))[0]
+    line = len(b'[["predictions",' + encoder.json(row))
     writer = _writer(services, EventSpool(settings.spool_dir, 6 * (line + 8)), metrics)
     writer.start()
     try:

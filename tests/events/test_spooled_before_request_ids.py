@@ -68,7 +68,7 @@ def test_a_spool_line_without_the_new_columns_replays_with_them_unset(
         services.engine, Metrics(), queue_size=10, batch_size=10, flush_seconds=0.02
     )
     [(encoder, row)] = writer._encode(_event("old"))
-    old_row = orjson.dumps(orjson.loads(row)[:-3])
+    old_row = orjson.dumps(orjson.loads(encoder.json(row))[:-3])
     settings.spool_dir.mkdir(parents=True)
     (settings.spool_dir / "1-gone.spool").write_bytes(
         b'[["' + encoder.table.name.encode() + b'",' + old_row + b"]]\n"
@@ -104,7 +104,10 @@ def test_shown_items_spooled_before_they_carried_their_time_take_their_requests(
         services.engine, Metrics(), queue_size=10, batch_size=10, flush_seconds=0.02
     )
     line = [
-        [encoder.table.name, orjson.loads(row)[: -1 if encoder.table is prediction_items else None]]
+        [
+            encoder.table.name,
+            orjson.loads(encoder.json(row))[: -1 if encoder.table is prediction_items else None],
+        ]
         for encoder, row in writer._encode(event)
     ]
     settings.spool_dir.mkdir(parents=True)

@@ -150,6 +150,55 @@ def test_events_read_back_exactly_as_they_were_served(services: Services) -> Non
         assert list(later) == ["r-label"]
 
 
+def test_a_flush_of_any_size_stores_each_row_once_and_a_repeat_adds_nothing(
+    services: Services,
+) -> None:
+    # 150 events of 3 shown items: rows go in statements of several sizes (64, 64, 16, 4, 2
+    # predictions; 450 items); the same events written again (a replay) store nothing more.
+    events = [
+        dataclasses.replace(
+            _event(n), items=tuple(ShownItem(f"i{n}-{p}", p, "m", 1) for p in (1, 2, 3))
+        )
+        for n in range(150)
+    ]
+
+    def write_all() -> PredictionWriter:
+        writer = PredictionWriter(
+            services.engine, Metrics(), queue_size=200, batch_size=200, flush_seconds=0.01
+        )
+        assert all(writer.submit(event) for event in events)
+        writer.start()
+        writer.close()
+        return writer
+
+    for _ in range(2):
+        assert write_all().dropped == 0
+        with services.engine.connect() as conn:
+            stored = conn.execute(sa.select(predictions.c.request_id, predictions.c.inputs)).all()
+            items = conn.execute(sa.select(prediction_items.c.item)).scalars().all()
+        assert sorted(stored) == sorted((f"r{n}", [{"x": n}]) for n in range(150))
+        assert sorted(items) == sorted(f"i{n}-{p}" for n in range(150) for p in (1, 2, 3))
+
+
+def test_a_value_the_database_cannot_bind_drops_only_its_event_before_it_is_queued(
+    services: Services,
+) -> None:
+    # A ranker's item id is stored as text: a lone surrogate is no text any database keeps.
+    bad = dataclasses.replace(_event(1), items=(ShownItem("\ud800", 1, "m", 1),))
+    huge = dataclasses.replace(_event(2), bucket=2**64)
+    writer = PredictionWriter(
+        services.engine, Metrics(), queue_size=10, batch_size=10, flush_seconds=0.01
+    )
+    accepted = [writer.submit(event) for event in (_event(0), bad, huge, _event(3))]
+    writer.start()
+    writer.close()
+    assert accepted == [True, False, False, True]
+    assert writer.dropped == 2
+    with services.engine.connect() as conn:
+        stored = conn.execute(sa.select(predictions.c.request_id)).scalars().all()
+    assert sorted(stored) == ["r0", "r3"]
+
+
 def test_concurrent_feedback_shares_commits_and_is_all_stored(services: Services) -> None:
     commits = 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from champion.db.metadata import UTCDateTime
 
 __all__ = [
+    "EncodedRow",
     "RowEncoder",
     "SumUpsert",
     "among",
@@ -57,12 +59,21 @@ def seconds_between(dialect: str, later: Any, earlier: Any) -> sa.ColumnElement[
     return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0
 
 
-class RowEncoder:
-    """Rows of ``table`` as JSON (each a list of its column values) and the statement that
-    inserts many of them at once (``insert_encoded``).
+EncodedRow = bytes | tuple[Any, ...]
+"""A row made by :class:`RowEncoder`: JSON text (PostgreSQL) or the values SQLite binds."""
 
-    Encoding happens where the row is made (on the request path, a few µs), so the thread that
+
+class RowEncoder:
+    """Rows of ``table`` made ready where they are made (on the request path, a few µs) for
+    the statements that insert many of them at once (``insert_encoded``), so the thread that
     writes has almost nothing left to do while it holds the GIL.
+
+    For PostgreSQL a row is JSON (a list of its column values), and a batch one bound JSON
+    array. For SQLite a row is the tuple of values its driver binds (JSON columns as JSON text,
+    times as text), and a batch a few multi-row ``VALUES`` statements: SQLite 3.40 parses a
+    row's JSON once for each column it reads from it (20 µs of CPU a row, against 7).
+    Either way a value JSON cannot hold (or SQLite cannot bind) raises TypeError here, so a
+    bad event is dropped alone before it is queued.
     """
 
     def __init__(self, table: sa.Table, dialect: str) -> None:
@@ -73,48 +84,120 @@ class RowEncoder:
         self._times = [
             i for i, column in enumerate(written) if isinstance(column.type, UTCDateTime)
         ]
-        postgres = dialect == "postgresql"
-        self._time_text = _postgres_time if postgres else _sqlite_time
-        values = [_json_column_sql(i, c.type, postgres) for i, c in enumerate(written)]
-        source = _POSTGRES_SOURCE if postgres else "json_each(?)"
+        self._json = [i for i, column in enumerate(written) if isinstance(column.type, sa.JSON)]
+        self._plain = [i for i in range(len(written)) if i not in self._json]
+        self._integers = [i for i, c in enumerate(written) if isinstance(c.type, sa.Integer)]
+        self.postgres = dialect == "postgresql"
+        self._time_text = _postgres_time if self.postgres else _sqlite_time
         # A row already stored is skipped, so writing a batch twice (a replay after a commit
-        # whose answer was lost) stores each row once. SQLite needs the WHERE to tell the
-        # ON CONFLICT clause from a join's ON.
-        self.sql = (
-            f"INSERT INTO {table.name} ({', '.join(self.columns)}) "
-            f"SELECT {', '.join(values)} FROM {source} WHERE true ON CONFLICT DO NOTHING"
-        )
+        # whose answer was lost) stores each row once.
+        if self.postgres:
+            values = ", ".join(_json_column_sql(i, c.type) for i, c in enumerate(written))
+            self.sql = (
+                f"INSERT INTO {table.name} ({', '.join(self.columns)}) "
+                f"SELECT {values} FROM {_POSTGRES_SOURCE} ON CONFLICT DO NOTHING"
+            )
+        else:
+            self.sql = (
+                f"INSERT INTO {table.name} ({', '.join(self.columns)}) VALUES "
+                f"{_ROWS} ON CONFLICT DO NOTHING"
+            )
 
-    def __call__(self, row: dict[str, Any]) -> bytes:
-        """One row; raises TypeError (orjson's) for a value JSON cannot hold."""
+    def __call__(self, row: dict[str, Any]) -> EncodedRow:
+        """One row; raises TypeError for a value JSON cannot hold."""
         values = [row[name] for name in self.columns]
         for i in self._times:
             values[i] = self._time_text(values[i])
-        return orjson.dumps(values, option=orjson.OPT_NON_STR_KEYS)
+        return self.from_values(values)
+
+    def from_values(self, values: list[Any]) -> EncodedRow:
+        """A row from its column values in order, times already as text (as :meth:`json`
+        gives them back: the event spool's lines). A line an older server spooled lacks
+        the newest columns (the last ones): they are left unset."""
+        if len(values) < len(self.columns):
+            values = [*values, *[None] * (len(self.columns) - len(values))]
+        if self.postgres:
+            return orjson.dumps(values, option=orjson.OPT_NON_STR_KEYS)
+        # What sqlite3 would refuse only at the write, for a whole batch: what JSON cannot hold
+        # (TypeError, as for PostgreSQL) and integers beyond 64 bits.
+        orjson.dumps([values[i] for i in self._plain])
+        for i in self._integers:
+            value = values[i]
+            if value is not None and not _INT64[0] <= value <= _INT64[1]:
+                raise TypeError(f"Integer exceeds 64-bit range: {value}")
+        for i in self._json:
+            value = values[i]
+            if value is not None:  # SQL NULL, as for PostgreSQL
+                values[i] = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+        return tuple(values)
+
+    def json(self, row: EncodedRow) -> bytes:
+        """``row`` as JSON: the list of its column values."""
+        if isinstance(row, bytes):
+            return row
+        values = list(row)
+        for i in self._json:
+            if values[i] is not None:
+                values[i] = orjson.Fragment(values[i])
+        return orjson.dumps(values)
 
 
-def insert_encoded(conn: sa.Connection, encoder: RowEncoder, rows: Sequence[bytes]) -> None:
-    """Insert rows made by ``encoder`` with one statement that reads them from a JSON array;
-    a row whose primary key is already stored is skipped.
+_ROWS = "{rows}"
+"""Where a SQLite statement's rows go: a multi-row ``VALUES`` list (:func:`_sqlite_values`)."""
 
-    The database parses the array, so the driver binds a single parameter and runs the whole
-    insert without the GIL. (``executemany`` gives the GIL up and takes it back for every
-    row, and each time, the thread serving requests is made to wait for it.)
+_SQLITE_ROWS = 64
+"""Rows per SQLite statement at most (others: powers of two below, so a few statements each
+stay prepared): 1,216 bound values for a prediction, well under SQLite's 32,766; each
+statement gives the GIL up once for all its rows."""
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _sqlite_values(
+    conn: sa.Connection, sql: str, rows: Sequence[Sequence[Any]], *, returning: bool = False
+) -> list[tuple[Any, ...]]:
+    """Run ``sql`` over ``rows``, up to 64 of them bound in its ``VALUES`` list at a time;
+    with ``returning``, the rows its ``RETURNING`` gave."""
+    row = "(" + ", ".join("?" * len(rows[0])) + ")" if rows else ""
+    returned: list[tuple[Any, ...]] = []
+    start = 0
+    while start < len(rows):
+        size = 1 << (min(_SQLITE_ROWS, len(rows) - start).bit_length() - 1)
+        values = tuple(itertools.chain.from_iterable(rows[start : start + size]))
+        result = conn.exec_driver_sql(sql.replace(_ROWS, ", ".join([row] * size)), values)
+        if returning:
+            returned.extend(tuple(r) for r in result)
+        start += size
+    return returned
+
+
+def insert_encoded(conn: sa.Connection, encoder: RowEncoder, rows: Sequence[EncodedRow]) -> None:
+    """Insert rows made by ``encoder``; a row whose primary key is already stored is skipped.
+
+    Few statements, whatever the rows: PostgreSQL reads them all from one bound JSON array;
+    SQLite's multi-row ``VALUES`` take 64 at a time. The driver runs each statement without
+    the GIL (``executemany`` gives the GIL up and takes it back for every row, and each time,
+    the thread serving requests is made to wait for it).
     """
-    if rows:
-        conn.exec_driver_sql(encoder.sql, ((b"[" + b",".join(rows) + b"]").decode(),))
+    if not rows:
+        return
+    if encoder.postgres:
+        joined = b"[" + b",".join(rows) + b"]"  # type: ignore[arg-type]  # PostgreSQL's rows are JSON
+        conn.exec_driver_sql(encoder.sql, (joined.decode(),))
+        return
+    _sqlite_values(conn, encoder.sql, rows)
 
 
 class SumUpsert:
-    """Adds rows of sums into ``table`` with one statement that reads them from a JSON array
-    (as :func:`insert_encoded` inserts): a row whose primary key is stored adds each of its
-    values to the stored one (a column of ``latest`` keeps the later of the two), and with no
-    column but the key a stored row is left as it is. Call it with each row's values in the
-    order of :attr:`columns` (the primary key first); it returns the ``returning`` columns of
-    every row it inserted or changed, times as the database stores them (:meth:`stored`).
+    """Adds rows of sums into ``table`` with few statements (as :func:`insert_encoded`
+    inserts): a row whose primary key is stored adds each of its values to the stored one (a
+    column of ``latest`` keeps the later of the two), and with no column but the key a stored
+    row is left as it is. Call it with each row's values in the order of :attr:`columns` (the
+    primary key first); it returns the ``returning`` columns of every row it inserted or
+    changed, times as the database stores them (:meth:`stored`).
 
-    One statement, whatever the rows: the fold pass adds a batch's thousands of sums per
-    table without a round trip, a parse or a Python conversion per row.
+    The fold pass adds a batch's thousands of sums per table without a round trip per row:
+    PostgreSQL reads them from one bound JSON array, SQLite binds 64 rows per statement.
     """
 
     def __init__(
@@ -130,10 +213,7 @@ class SumUpsert:
         self.columns = [c.name for c in (*keys, *values)]
         self.postgres = dialect == "postgresql"
         self._times = [i for i, c in enumerate((*keys, *values)) if isinstance(c.type, UTCDateTime)]
-        read = ", ".join(
-            _json_column_sql(i, c.type, self.postgres, whole=True)
-            for i, c in enumerate((*keys, *values))
-        )
+        self._json = [i for i, c in enumerate((*keys, *values)) if isinstance(c.type, sa.JSON)]
         name = table.name
 
         def added(column: str) -> str:
@@ -147,10 +227,16 @@ class SumUpsert:
         conflict = (
             "DO UPDATE SET " + ", ".join(added(c.name) for c in values) if values else "DO NOTHING"
         )
-        source = _POSTGRES_SOURCE if self.postgres else "json_each(?)"
+        if self.postgres:
+            read = ", ".join(
+                _json_column_sql(i, c.type, whole=True) for i, c in enumerate((*keys, *values))
+            )
+            source = f"SELECT {read} FROM {_POSTGRES_SOURCE}"
+        else:
+            # VALUES, not SELECT: SQLite would read the ON CONFLICT as a join's ON.
+            source = f"VALUES {_ROWS}"
         self.sql = (
-            f"INSERT INTO {name} ({', '.join(map(_quoted, self.columns))}) "
-            f"SELECT {read} FROM {source} WHERE true "
+            f"INSERT INTO {name} ({', '.join(map(_quoted, self.columns))}) {source} "
             f"ON CONFLICT ({', '.join(_quoted(c.name) for c in keys)}) {conflict}"
         )
         if returning:
@@ -175,8 +261,14 @@ class SumUpsert:
             encoded.append(values)
         if not encoded:
             return []
-        result = conn.exec_driver_sql(self.sql, (orjson.dumps(encoded).decode(),))
-        return [tuple(row) for row in result] if self.returning else []
+        if self.postgres:
+            result = conn.exec_driver_sql(self.sql, (orjson.dumps(encoded).decode(),))
+            return [tuple(row) for row in result] if self.returning else []
+        for values in encoded:
+            for i in self._json:
+                if values[i] is not None:
+                    values[i] = orjson.dumps(values[i]).decode()
+        return _sqlite_values(conn, self.sql, encoded, returning=self.returning)
 
 
 def _quoted(name: str) -> str:
@@ -191,25 +283,20 @@ def sum_upsert(
     return SumUpsert(table, dialect, latest=latest, returning=returning)
 
 
-def _json_column_sql(index: int, column_type: Any, postgres: bool, *, whole: bool = False) -> str:
-    """SQL reading element ``index`` of each row (``e`` on PostgreSQL, ``value`` on SQLite);
-    ``whole``: an integer column may be given as a float with no fraction (a sum)."""
-    if postgres:
-        if isinstance(column_type, sa.JSON):
-            return f"NULLIF((e -> {index})::jsonb, 'null'::jsonb)"
-        if isinstance(column_type, UTCDateTime):
-            cast: str | None = "timestamptz"
-        elif whole and isinstance(column_type, sa.Integer):
-            cast = "double precision::bigint"
-        else:
-            cast = _POSTGRES_CASTS.get(type(column_type))
-        if cast is None and not isinstance(column_type, sa.String):
-            raise TypeError(f"insert_encoded cannot store {column_type!r}")
-        return f"(e ->> {index})::{cast}" if cast else f"(e ->> {index})"
+def _json_column_sql(index: int, column_type: Any, *, whole: bool = False) -> str:
+    """PostgreSQL's SQL reading element ``index`` of each row ``e``; ``whole``: an integer
+    column may be given as a float with no fraction (a sum)."""
     if isinstance(column_type, sa.JSON):
-        # json_quote gives JSON text for any element (a string too); a JSON null is SQL NULL.
-        return f"NULLIF(json_quote(json_extract(value, '$[{index}]')), 'null')"
-    return f"json_extract(value, '$[{index}]')"
+        return f"NULLIF((e -> {index})::jsonb, 'null'::jsonb)"
+    if isinstance(column_type, UTCDateTime):
+        cast: str | None = "timestamptz"
+    elif whole and isinstance(column_type, sa.Integer):
+        cast = "double precision::bigint"
+    else:
+        cast = _POSTGRES_CASTS.get(type(column_type))
+    if cast is None and not isinstance(column_type, sa.String):
+        raise TypeError(f"insert_encoded cannot store {column_type!r}")
+    return f"(e ->> {index})::{cast}" if cast else f"(e ->> {index})"
 
 
 _POSTGRES_SOURCE = "jsonb_array_elements(%s::jsonb) AS e"
@@ -234,7 +321,9 @@ def _sqlite_time(value: datetime | None) -> str | None:
     # The text SQLAlchemy's SQLite DateTime writes, reads and compares: "%Y-%m-%d %H:%M:%S.%f".
     if value is None:
         return None
-    return _aware(value).astimezone(UTC).isoformat(" ", "microseconds")[:26]
+    if value.tzinfo is not UTC:
+        value = _aware(value).astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _postgres_time(value: datetime | None) -> str | None:

@@ -13,7 +13,7 @@ import orjson
 import sqlalchemy as sa
 
 from champion.db import write
-from champion.db.dialects import RowEncoder, insert_encoded
+from champion.db.dialects import EncodedRow, RowEncoder, insert_encoded
 from champion.events.entities import PredictionEvent, ShadowEvent
 from champion.events.spool import EventSpool
 from champion.events.tables import prediction_items, predictions, shadow_predictions
@@ -23,7 +23,7 @@ __all__ = ["PredictionWriter"]
 
 logger = logging.getLogger("champion.events")
 Event = PredictionEvent | ShadowEvent
-_Encoded = tuple[tuple[RowEncoder, bytes], ...]
+_Encoded = tuple[tuple[RowEncoder, EncodedRow], ...]
 """An event as the rows it adds, each already encoded for its table."""
 
 _RETRY_SECONDS = (0.25, 0.5, 1.0, 2.0)
@@ -251,7 +251,9 @@ class PredictionWriter:
             )
             return
         lines = [
-            b"[" + b",".join(b'["%s",%s]' % (e.table.name.encode(), row) for e, row in ev) + b"]"
+            b"["
+            + b",".join(b'["%s",%s]' % (e.table.name.encode(), e.json(row)) for e, row in ev)
+            + b"]"
             for ev in batch
         ]
         kept = self.spool.append(lines)
@@ -300,7 +302,9 @@ class PredictionWriter:
             for name, row in rows[1:]:
                 if name == prediction_items.name and len(row) < len(self._items.columns):
                     row.append(at)
-        return tuple((self._encoders[name], orjson.dumps(row)) for name, row in rows)
+        return tuple(
+            (self._encoders[name], self._encoders[name].from_values(row)) for name, row in rows
+        )
 
     def _store(self, batch: list[_Encoded]) -> None:
         """Commit ``batch``; raises SQLAlchemyError when the database refuses it.
@@ -319,7 +323,7 @@ class PredictionWriter:
                     self._drop(1, "A prediction event cannot be stored (%s): dropped %d.", exc)
 
     def _insert(self, batch: list[_Encoded]) -> None:
-        rows: dict[RowEncoder, list[bytes]] = {e: [] for e in self._encoders.values()}
+        rows: dict[RowEncoder, list[EncodedRow]] = {e: [] for e in self._encoders.values()}
         for event in batch:
             for encoder, row in event:
                 rows[encoder].append(row)
