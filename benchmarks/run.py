@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,27 @@ def exclusive() -> Iterator[None]:
             print("Waiting for another benchmark run to finish ...", file=sys.stderr)
             fcntl.flock(lock, fcntl.LOCK_EX)
         yield
+
+
+def interleaved(
+    names: Iterable[str], rounds: int, measure: Callable[[str], dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """``measure`` each of ``names`` in turn, ``rounds`` times over (so a slow spell of the
+    host hits them alike), alone on this machine; each one's wrk results, round by round."""
+    names = list(names)
+    found: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    with exclusive():
+        for number in range(rounds):
+            for name in names:
+                result = measure(name)
+                found[name].append(result)
+                print(
+                    f"round {number + 1} {name}: {result['requests_per_second']:.0f} req/s, "
+                    f"p50 {result['p50_ms']:.2f} ms, p90 {result['p90_ms']:.2f} ms, "
+                    f"p99 {result['p99_ms']:.2f} ms",
+                    file=sys.stderr,
+                )
+    return found
 
 
 def free_port() -> int:

@@ -2,10 +2,10 @@
 work turned off piece by piece, against the ``async def`` FastAPI endpoint, in one run.
 
 Each round starts a fresh server per variant (``run.py``'s champion and bare_async: the
-same model, payload and wrk settings), warms it for 2 s, then times ``wrk -t1 -c1`` for
-``--duration`` seconds; variants alternate within a round so a slow spell of the host hits
-them alike (``--connections 32`` asks the same of a busy server). Variants (settings as
-environment variables):
+same model, payload and wrk settings), warms it for 2 s (``--warmup``), then times ``wrk
+-t1 -c1`` for ``--duration`` seconds; variants alternate within a round so a slow spell of
+the host hits them alike (``--connections 32`` asks the same of a busy server). Variants
+(settings as environment variables):
 
 - ``champion``: the defaults (events flushed every 0.2 s, state polled every 0.5 s, the
   controller, fold, alert, readiness and retention loops);
@@ -15,7 +15,12 @@ environment variables):
 - ``no_flush``: events kept in the queue for the run (flushed every 60 s, a queue that holds
   them all), the rest as default;
 - ``no_flush_no_poll``: that, and the state polled every 60 s;
-- ``quiet``: every background loop off or slowed to once a minute, events not flushed.
+- ``quiet``: every background loop off or slowed to once a minute, events not flushed;
+- ``baseline``: with ``--baseline DIR``, the defaults run from another checkout's ``src/``
+  (e.g. ``git worktree add /tmp/base main``), interleaved with this one's.
+
+Each champion round also records ``events_logged``: the predictions its ``/stats`` counts a
+second after the run, so an A/B can check that every timed request's event was stored.
 
 Run from the repository root on a quiet host (about 4 minutes with the defaults):
 
@@ -64,7 +69,7 @@ VARIANTS: dict[str, dict[str, str]] = {
 
 
 def _round(
-    name: str, environment: dict[str, str], duration: int, connections: int
+    name: str, environment: dict[str, str], duration: int, connections: int, warmup: int
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         saved = dict(os.environ)
@@ -76,8 +81,10 @@ def _round(
             os.environ.update(saved)
         try:
             run.check_answer(server)
-            run.wrk(server, connections, run.WARMUP_SECONDS)
+            run.wrk(server, connections, warmup)
             found = run.wrk(server, connections, duration)
+            if name != "bare_async":
+                found["events_logged"] = run.champion_logged(server)
         finally:
             run.stop(server)
     found.pop("wrk_output", None)
@@ -90,28 +97,31 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     parser.add_argument("--only", help="comma-separated variants (default: all)")
     parser.add_argument("--connections", type=int, default=1, help="wrk's -c")
+    parser.add_argument(
+        "--warmup", type=int, default=run.WARMUP_SECONDS, help="seconds of load before timing"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "serving_tail.json")
+    parser.add_argument(
+        "--baseline", type=Path, help="a checkout whose src/ runs as the variant 'baseline'"
+    )
     args = parser.parse_args()
-    variants = VARIANTS
+    variants = dict(VARIANTS)
+    if args.baseline is not None:
+        if not (args.baseline / "src" / "champion").is_dir():
+            parser.error(f"--baseline: {args.baseline} holds no src/champion")
+        variants["baseline"] = {"PYTHONPATH": str((args.baseline / "src").resolve())}
     if args.only:
         names = args.only.split(",")
-        unknown = sorted(set(names) - set(VARIANTS) | ({"bare_async"} - set(names)))
+        unknown = sorted(set(names) - set(variants) | ({"bare_async"} - set(names)))
         if unknown:
             parser.error(f"--only: unknown variants or bare_async missing: {unknown}")
-        variants = {name: VARIANTS[name] for name in names}
+        variants = {name: variants[name] for name in names}
     subprocess.run([sys.executable, str(HERE / "make_model.py"), "--no-mlflow"], check=True)
-    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
-    with run.exclusive():
-        for number in range(args.rounds):
-            for name, environment in variants.items():
-                found = _round(name, environment, args.duration, args.connections)
-                rounds[name].append(found)
-                print(
-                    f"round {number + 1} {name}: {found['requests_per_second']:.0f} req/s, "
-                    f"p50 {found['p50_ms']:.2f} ms, p90 {found['p90_ms']:.2f} ms, "
-                    f"p99 {found['p99_ms']:.2f} ms",
-                    file=sys.stderr,
-                )
+    rounds = run.interleaved(
+        variants,
+        args.rounds,
+        lambda name: _round(name, variants[name], args.duration, args.connections, args.warmup),
+    )
     baseline = statistics.median(r["p99_ms"] for r in rounds["bare_async"])
     summary = {
         name: {

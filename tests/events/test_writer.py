@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import threading
 from datetime import UTC, datetime
 
@@ -186,14 +187,17 @@ def test_a_value_the_database_cannot_bind_drops_only_its_event_before_it_is_queu
     # A ranker's item id is stored as text: a lone surrogate is no text any database keeps.
     bad = dataclasses.replace(_event(1), items=(ShownItem("\ud800", 1, "m", 1),))
     huge = dataclasses.replace(_event(2), bucket=2**64)
+    # JSON writes NaN as null: no outputs at all, which the table refuses (dropped alone).
+    no_outputs = dataclasses.replace(_event(4), outputs=math.nan)
     writer = PredictionWriter(
         services.engine, Metrics(), queue_size=10, batch_size=10, flush_seconds=0.01
     )
-    accepted = [writer.submit(event) for event in (_event(0), bad, huge, _event(3))]
+    events = (_event(0), bad, huge, _event(3), no_outputs)
+    accepted = [writer.submit(event) for event in events]
     writer.start()
     writer.close()
-    assert accepted == [True, False, False, True]
-    assert writer.dropped == 2
+    assert accepted == [True, False, False, True, True]
+    assert writer.dropped == 3
     with services.engine.connect() as conn:
         stored = conn.execute(sa.select(predictions.c.request_id)).scalars().all()
     assert sorted(stored) == ["r0", "r3"]

@@ -126,9 +126,7 @@ class RowEncoder:
             if value is not None and not _INT64[0] <= value <= _INT64[1]:
                 raise TypeError(f"Integer exceeds 64-bit range: {value}")
         for i in self._json:
-            value = values[i]
-            if value is not None:  # SQL NULL, as for PostgreSQL
-                values[i] = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+            values[i] = _json_text(values[i], orjson.OPT_NON_STR_KEYS)
         return tuple(values)
 
     def json(self, row: EncodedRow) -> bytes:
@@ -151,6 +149,12 @@ stay prepared): 1,216 bound values for a prediction, well under SQLite's 32,766;
 statement gives the GIL up once for all its rows."""
 
 _INT64 = (-(2**63), 2**63 - 1)
+
+
+def _json_text(value: Any, option: int = 0) -> str | None:
+    # A JSON null (None, or a NaN JSON writes as null) is SQL NULL, as on PostgreSQL.
+    text = orjson.dumps(value, option=option).decode()
+    return None if text == "null" else text
 
 
 def _sqlite_values(
@@ -266,8 +270,7 @@ class SumUpsert:
             return [tuple(row) for row in result] if self.returning else []
         for values in encoded:
             for i in self._json:
-                if values[i] is not None:
-                    values[i] = orjson.dumps(values[i]).decode()
+                values[i] = _json_text(values[i])
         return _sqlite_values(conn, self.sql, encoded, returning=self.returning)
 
 
