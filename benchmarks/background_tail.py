@@ -83,10 +83,8 @@ def _round(shape: tuple[float, float, bool] | None, duration: int) -> dict[str, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
+    run.round_options(parser, "background_tail.json")
     parser.add_argument("--only", help="comma-separated shapes (default: all; none always)")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "background_tail.json")
     args = parser.parse_args()
     names = list(SHAPES)
     if args.only:

@@ -100,6 +100,13 @@ def exclusive() -> Iterator[None]:
         yield
 
 
+def round_options(parser: argparse.ArgumentParser, out: str) -> None:
+    """The options of a script that times servers in interleaved rounds (``interleaved``)."""
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / out)
+
+
 def interleaved(
     names: Iterable[str], rounds: int, measure: Callable[[str], dict[str, Any]]
 ) -> dict[str, list[dict[str, Any]]]:

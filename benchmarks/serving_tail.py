@@ -93,14 +93,12 @@ def _round(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
+    run.round_options(parser, "serving_tail.json")
     parser.add_argument("--only", help="comma-separated variants (default: all)")
     parser.add_argument("--connections", type=int, default=1, help="wrk's -c")
     parser.add_argument(
         "--warmup", type=int, default=run.WARMUP_SECONDS, help="seconds of load before timing"
     )
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "serving_tail.json")
     parser.add_argument(
         "--baseline", type=Path, help="a checkout whose src/ runs as the variant 'baseline'"
     )

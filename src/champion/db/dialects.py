@@ -157,18 +157,24 @@ def _json_text(value: Any, option: int = 0) -> str | None:
     return None if text == "null" else text
 
 
+@functools.cache
+def _sqlite_statement(sql: str, width: int, rows: int) -> str:
+    """``sql`` with a ``VALUES`` list of ``rows`` rows of ``width`` values (built once)."""
+    row = "(" + ", ".join("?" * width) + ")"
+    return sql.replace(_ROWS, ", ".join([row] * rows))
+
+
 def _sqlite_values(
     conn: sa.Connection, sql: str, rows: Sequence[Sequence[Any]], *, returning: bool = False
 ) -> list[tuple[Any, ...]]:
     """Run ``sql`` over ``rows``, up to 64 of them bound in its ``VALUES`` list at a time;
     with ``returning``, the rows its ``RETURNING`` gave."""
-    row = "(" + ", ".join("?" * len(rows[0])) + ")" if rows else ""
     returned: list[tuple[Any, ...]] = []
     start = 0
     while start < len(rows):
         size = 1 << (min(_SQLITE_ROWS, len(rows) - start).bit_length() - 1)
         values = tuple(itertools.chain.from_iterable(rows[start : start + size]))
-        result = conn.exec_driver_sql(sql.replace(_ROWS, ", ".join([row] * size)), values)
+        result = conn.exec_driver_sql(_sqlite_statement(sql, len(rows[0]), size), values)
         if returning:
             returned.extend(tuple(r) for r in result)
         start += size
@@ -254,6 +260,7 @@ class SumUpsert:
     def __call__(self, conn: sa.Connection, rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
         texts: dict[datetime, str | None] = {}
         as_text = _postgres_time if self.postgres else _sqlite_time
+        json_text = () if self.postgres else self._json  # PostgreSQL's array holds JSON as is
         encoded = []
         for row in rows:
             values = list(row)
@@ -262,15 +269,14 @@ class SumUpsert:
                 if at not in texts:
                     texts[at] = as_text(at)
                 values[i] = texts[at]
+            for i in json_text:
+                values[i] = _json_text(values[i])
             encoded.append(values)
         if not encoded:
             return []
         if self.postgres:
             result = conn.exec_driver_sql(self.sql, (orjson.dumps(encoded).decode(),))
             return [tuple(row) for row in result] if self.returning else []
-        for values in encoded:
-            for i in self._json:
-                values[i] = _json_text(values[i])
         return _sqlite_values(conn, self.sql, encoded, returning=self.returning)
 
 
