@@ -61,7 +61,7 @@ def _clear(engine: sa.Engine) -> None:
 
 def _insert_rate(writer: PredictionWriter, events: int, idempotent: bool, run: str) -> float:
     encoder = writer._predictions
-    rows = [encoder(_event(n, run).row()) for n in range(events)]
+    rows = [encoder.ordered(_event(n, run).values()) for n in range(events)]
     if not idempotent:  # the same statement without its ON CONFLICT clause
         encoder = copy.copy(encoder)
         encoder.sql = encoder.sql.removesuffix(" ON CONFLICT DO NOTHING")

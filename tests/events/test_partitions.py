@@ -3,7 +3,6 @@ and a row with no day partition waits in the DEFAULT one until its day is made."
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -121,7 +120,7 @@ def test_a_replayed_event_is_stored_once(services: Services) -> None:
     make_days(services.engine, DAY)
     event, shadow = _event("r1", AT), _shadow("r1", AT)
     _write(services, event, shadow)
-    _write(services, event, shadow, dataclasses.replace(event, request_id="r2"))
+    _write(services, event, shadow, event._replace(request_id="r2"))
 
     assert _where(services, "predictions") == {"predictions_p20260301": ["r1", "r2"]}
     assert _where(services, "prediction_items") == {

@@ -3,7 +3,6 @@ stored twice, and only a full spool drops."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import subprocess
@@ -178,7 +177,7 @@ def test_an_event_no_database_accepts_is_dropped_alone_and_never_spooled(
     services: Services, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     # NaN travels as JSON null into a NOT NULL column: every database refuses that row.
-    bad = dataclasses.replace(_event(3), latency_ms=math.nan)
+    bad = _event(3)._replace(latency_ms=math.nan)
     metrics = Metrics()
     writer = _writer(services, EventSpool(settings.spool_dir, 1 << 20), metrics)
     for event in [*map(_event, range(3)), bad, *map(_event, range(4, 6))]:
@@ -201,7 +200,7 @@ def test_an_event_json_cannot_hold_is_dropped_alone_and_counted(
     with caplog.at_level(logging.WARNING, "champion.events"):
         accepted = [
             writer.submit(event)
-            for event in (_event(0), dataclasses.replace(_event(1), outputs=[object()]), _event(2))
+            for event in (_event(0), _event(1)._replace(outputs=[object()]), _event(2))
         ]
         writer.start()
         writer.close()

@@ -3,7 +3,6 @@ pipeline endpoint), or shown items their ``at``, still replays."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 
 import orjson
@@ -95,8 +94,7 @@ def test_shown_items_spooled_before_they_carried_their_time_take_their_requests(
     services: Services, settings: Settings
 ) -> None:
     # An older server spooled items without ``at`` (their last column today).
-    event = dataclasses.replace(
-        _event("ranked"),
+    event = _event("ranked")._replace(
         kind="rank",
         items=(ShownItem("a", 1, "churn", 1), ShownItem("b", 2, "churn", 1)),
     )

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import threading
@@ -49,6 +48,18 @@ def _event(n: int) -> PredictionEvent:
     )
 
 
+def _columns(event: PredictionEvent) -> dict[str, object]:
+    return dict(zip(PredictionEvent._fields[:-1], event.values(), strict=True))
+
+
+def test_a_prediction_event_is_its_row_in_the_tables_column_order() -> None:
+    # The writer takes an event's values as the row, by position: a field added to one and
+    # not the other, or moved, would store values under the wrong columns.
+    written = [c.name for c in predictions.columns if c.server_default is None]
+    assert list(PredictionEvent._fields) == [*written, "items"]
+    assert _event(7).values() == [getattr(_event(7), name) for name in written]
+
+
 def test_a_full_queue_drops_counts_and_logs_without_blocking(
     services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -89,8 +100,7 @@ def test_events_read_back_exactly_as_they_were_served(services: Services) -> Non
         fallback_from="recs/3",
         probability=0.125,
     )
-    whole_second = dataclasses.replace(
-        _event(0),
+    whole_second = _event(0)._replace(
         request_id="r-label",
         endpoint="churn",
         bucket=42,
@@ -135,7 +145,7 @@ def test_events_read_back_exactly_as_they_were_served(services: Services) -> Non
             sa.select(prediction_items).order_by(prediction_items.c.position)
         ).all()
         shadows = {row.version: row for row in conn.execute(sa.select(shadow_predictions))}
-    assert served == {e.request_id: e.row() for e in (ranking, whole_second)}
+    assert served == {e.request_id: _columns(e) for e in (ranking, whole_second)}
     assert [tuple(row) for row in items] == [
         ("r-rank", 1, "movie-1", "recs", 2, at),
         ("r-rank", 2, "movie-2", "recs", 1, at),
@@ -157,9 +167,7 @@ def test_a_flush_of_any_size_stores_each_row_once_and_a_repeat_adds_nothing(
     # 150 events of 3 shown items: rows go in statements of several sizes (64, 64, 16, 4, 2
     # predictions; 450 items); the same events written again (a replay) store nothing more.
     events = [
-        dataclasses.replace(
-            _event(n), items=tuple(ShownItem(f"i{n}-{p}", p, "m", 1) for p in (1, 2, 3))
-        )
+        _event(n)._replace(items=tuple(ShownItem(f"i{n}-{p}", p, "m", 1) for p in (1, 2, 3)))
         for n in range(150)
     ]
 
@@ -185,10 +193,10 @@ def test_a_value_the_database_cannot_bind_drops_only_its_event_before_it_is_queu
     services: Services,
 ) -> None:
     # A ranker's item id is stored as text: a lone surrogate is no text any database keeps.
-    bad = dataclasses.replace(_event(1), items=(ShownItem("\ud800", 1, "m", 1),))
-    huge = dataclasses.replace(_event(2), bucket=2**64)
+    bad = _event(1)._replace(items=(ShownItem("\ud800", 1, "m", 1),))
+    huge = _event(2)._replace(bucket=2**64)
     # JSON writes NaN as null: no outputs at all, which the table refuses (dropped alone).
-    no_outputs = dataclasses.replace(_event(4), outputs=math.nan)
+    no_outputs = _event(4)._replace(outputs=math.nan)
     writer = PredictionWriter(
         services.engine, Metrics(), queue_size=10, batch_size=10, flush_seconds=0.01
     )

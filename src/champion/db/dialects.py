@@ -105,7 +105,11 @@ class RowEncoder:
 
     def __call__(self, row: dict[str, Any]) -> EncodedRow:
         """One row; raises TypeError for a value JSON cannot hold."""
-        values = [row[name] for name in self.columns]
+        return self.ordered([row[name] for name in self.columns])
+
+    def ordered(self, values: list[Any]) -> EncodedRow:
+        """A row from its column values in order (changes ``values``); raises TypeError for
+        a value JSON cannot hold."""
         for i in self._times:
             values[i] = self._time_text(values[i])
         return self.from_values(values)

@@ -145,7 +145,9 @@ class PredictionWriter:
     def _encode(self, event: Event) -> _Encoded:
         if isinstance(event, ShadowEvent):
             return ((self._shadows, self._shadows(event.row())),)
-        first = (self._predictions, self._predictions(event.row()))
+        first = (self._predictions, self._predictions.ordered(event.values()))
+        if not event.items:
+            return (first,)
         return (first, *((self._items, self._items(row)) for row in event.item_rows()))
 
     def _drop(self, count: int, message: str, detail: object) -> None:

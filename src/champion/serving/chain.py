@@ -9,7 +9,7 @@ stage's inputs from the request and the earlier stages' outputs, and names the e
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from champion.errors import ChampionError, InvalidInput, ModelFailed
@@ -74,8 +74,8 @@ class StageRecord:
             self.request.assigned = (event.arm, event.bucket, event.probability)
         if self.last and self.request.assigned is not None:
             arm, bucket, probability = self.request.assigned
-            return replace(event, stage=self.stage, arm=arm, bucket=bucket, probability=probability)
-        return replace(event, stage=self.stage)
+            return event._replace(stage=self.stage, arm=arm, bucket=bucket, probability=probability)
+        return event._replace(stage=self.stage)
 
 
 async def run_stages(

@@ -311,29 +311,33 @@ class ServingService:
         trace_id = None if self.tracing is None else self.tracing.trace_id()
 
         def event() -> PredictionEvent:
+            # Positional, in the table's column order: one is made for every request.
             built = PredictionEvent(
-                request_id=request_id,
-                endpoint=name,
-                config_version=active.config.config_version,
-                unit=unit_id,
-                unit_randomised=unit is None,
-                arm=route.arm,
-                bucket=assignment.bucket,
-                model=version.model,
-                version=version.number,
-                kind="predict" if k is None else "rank",
-                inputs=payload if k is None else {"context": payload, "k": k},
-                outputs=served.outputs if k is None else [[i.item, i.score] for i in served.items],
-                latency_ms=latency_ms,
-                at=at,
-                items=tuple(
+                request_id,
+                name,
+                active.config.config_version,
+                unit_id,
+                unit is None,
+                route.arm,
+                assignment.bucket,
+                version.model,
+                version.number,
+                "predict" if k is None else "rank",
+                payload if k is None else {"context": payload, "k": k},
+                served.outputs if k is None else [[i.item, i.score] for i in served.items],
+                latency_ms,
+                at,
+                fallback_from,
+                route.probability,
+                client_request_id,
+                trace_id,
+                None,
+                tuple(
                     ShownItem(str(i.item), i.position, i.credit.model, i.credit.number)
                     for i in served.items
-                ),
-                fallback_from=fallback_from,
-                probability=route.probability,
-                client_request_id=client_request_id,
-                trace_id=trace_id,
+                )
+                if served.items
+                else (),
             )
             return built if stage is None else stage.relabel(built)
 
