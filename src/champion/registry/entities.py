@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +43,19 @@ class VersionKey:
 
     model: str
     number: int
+    # Kept: a request looks its version up in several dicts, and hashing the pair each time
+    # costs more than the lookups themselves.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.model, self.number)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[type[VersionKey], tuple[str, int]]:
+        # Rebuilt, not restored: a string's hash differs from one process to the next.
+        return VersionKey, (self.model, self.number)
 
     def __str__(self) -> str:
         return f"{self.model}/{self.number}"
@@ -96,7 +110,7 @@ class Version:
     created_by: str
     aliases: tuple[str, ...] = ()
 
-    @property
+    @functools.cached_property  # asked on every call of the version
     def key(self) -> VersionKey:
         return VersionKey(self.model, self.number)
 
