@@ -225,3 +225,17 @@ def test_latency_buckets_reach_the_predict_timeout_and_process_metrics_are_expor
         "python_info",
     ):
         assert name in families, name
+
+
+def test_the_requests_in_flight_count_the_scrape_itself_and_nothing_after_it(
+    served: Services, client: TestClient
+) -> None:
+    def in_flight() -> float:
+        text = client.get("/metrics").text
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        return families["champion_http_requests_in_flight"].samples[0].value
+
+    assert client.post(PREDICT, json={"instances": [ROW]}).is_success
+    assert client.post("/v1/endpoints/nope/predict", json={"instances": [ROW]}).status_code == 404
+    assert in_flight() == 1  # the scrape, while it is answered
+    assert in_flight() == 1  # the one before it ended

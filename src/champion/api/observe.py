@@ -51,6 +51,10 @@ class RequestObserver:
         # prometheus' labels() takes a lock and builds a key on every call: keep the children.
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._routes: list[Route] | None = None  # every route, for requests refused before routing
+        # Counted here (one thread: the event loop's) and read by a scrape: a gauge's own
+        # inc and dec take its lock twice a request.
+        self._in_flight = 0
+        metrics.http_in_flight.set_function(lambda: self._in_flight)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,7 +79,7 @@ class RequestObserver:
             await send(message)
 
         token = context.enter()
-        self.metrics.http_in_flight.inc()
+        self._in_flight += 1
         try:
             if self.tracing is None:
                 await self.app(scope, receive, send_with_id)
@@ -89,7 +93,7 @@ class RequestObserver:
                     finally:
                         self._finish_span(span, scope, status)
         finally:
-            self.metrics.http_in_flight.dec()
+            self._in_flight -= 1
             seconds = time.perf_counter() - started
             method = scope["method"] if scope["method"] in _METHODS else "other"
             route = self.route_of(scope)

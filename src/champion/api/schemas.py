@@ -70,9 +70,12 @@ class RequestBody(BaseModel):
     def _storable(self) -> Self:
         # Everything a body holds may end up in the event log or the audit log: refuse here
         # what a database would refuse later (off the response path, where it cannot be said).
-        # Fields left unset hold nothing to store (and a null would mean looking closer).
-        check_storable(self.model_dump(mode="python", exclude_none=True))
+        check_storable(self._stored_values())
         return self
+
+    def _stored_values(self) -> dict[str, Any]:
+        # Fields left unset hold nothing to store (and a null would mean looking closer).
+        return self.model_dump(mode="python", exclude_none=True)
 
 
 class PredictBody(RequestBody):
@@ -94,6 +97,13 @@ class PredictBody(RequestBody):
         description="Who is randomised (user, session). Omitted: randomised per request.",
     )
     instances: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_INSTANCES)
+
+    def _stored_values(self) -> dict[str, Any]:
+        # Plain JSON values, checked as they are rather than dumped into a copy: every
+        # prediction passes here.
+        if self.unit is None:
+            return {"instances": self.instances}
+        return {"unit": self.unit, "instances": self.instances}
 
 
 class RankBody(RequestBody):
