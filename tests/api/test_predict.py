@@ -224,3 +224,21 @@ def test_upload_refuses_archives_escaping_the_folder(
         "/v1/models/churn/versions", files={"file": ("x.tar.gz", b"not a tar", "application/gzip")}
     )
     assert _error(response)[:2] == (422, "InvalidInput")
+
+
+def test_values_no_database_stores_are_refused_by_name_in_predictions_and_rankings(
+    served: Services, client: TestClient
+) -> None:
+    # What the event log could not store is a 4xx naming the field, never a lost event.
+    predict, rank = "/v1/endpoints/churn/predict", "/v1/endpoints/recs/rank"
+    refused = [
+        (predict, b'{"unit": "a\\u0000b", "instances": [{"tenure": 3}]}', 422, "body.unit: "),
+        (predict, b'{"instances": [{"tenure": 3, "note": "\\ud800"}]}', 400, "body is not valid"),
+        (rank, b'{"unit": "u", "k": 2, "context": {"n": 1e999}}', 422, "body.context.n: "),
+        (rank, b'{"k": 2, "context": {"seen": [18446744073709551616]}}', 422, "body.context.seen"),
+        (rank, b'{"k": 2, "context": {"q": "x\\u0000"}}', 422, "body.context.q: "),
+    ]
+    for path, body, status, start in refused:
+        response = client.post(path, content=body, headers={"content-type": "application/json"})
+        assert response.status_code == status, (body, response.text)
+        assert response.json()["error"]["message"].startswith(start), (body, response.text)

@@ -115,6 +115,12 @@ class RankBody(RequestBody):
     k: int = Field(default=10, ge=1, le=1000, strict=True)
     context: dict[str, Any] = Field(default_factory=dict)
 
+    def _stored_values(self) -> dict[str, Any]:
+        # As for predictions: every ranking passes here.
+        if self.unit is None:
+            return {"k": self.k, "context": self.context}
+        return {"unit": self.unit, "k": self.k, "context": self.context}
+
 
 class AliasBody(RequestBody):
     version: int = Field(ge=1, le=MAX_ID, strict=True)
