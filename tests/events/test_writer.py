@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import threading
@@ -58,6 +59,42 @@ def test_a_prediction_event_is_its_row_in_the_tables_column_order() -> None:
     written = [c.name for c in predictions.columns if c.server_default is None]
     assert list(PredictionEvent._fields) == [*written, "items"]
     assert _event(7).values() == [getattr(_event(7), name) for name in written]
+
+
+def test_events_promised_on_a_loop_that_stopped_are_neither_lost_nor_left_behind(
+    services: Services,
+) -> None:
+    # submit_later builds events once the loop is free; a loop may stop first (a server
+    # shutting down between a response and that moment), and another may serve after it.
+    writer = PredictionWriter(
+        services.engine, Metrics(), queue_size=100, batch_size=10, flush_seconds=0.01
+    )
+    writer.start()
+
+    async def serve(numbers: range, stop: bool) -> None:
+        for n in numbers:
+            writer.submit_later(lambda n=n: _event(n))
+        if stop:
+            asyncio.get_running_loop().stop()  # before the callback that would build them
+
+    def stopped_after(numbers: range) -> None:
+        loop = asyncio.new_event_loop()
+        task = loop.create_task(serve(numbers, stop=True))
+        loop.run_forever()
+        assert task.done()
+        loop.close()
+
+    stopped_after(range(3))
+    assert writer.pending() == 3
+    second = asyncio.new_event_loop()
+    second.run_until_complete(serve(range(3, 5), stop=False))
+    second.close()
+    stopped_after(range(5, 7))
+    writer.close()  # builds what the last loop left
+    assert writer.pending() == 0
+    with services.engine.connect() as conn:
+        stored = conn.execute(sa.select(predictions.c.request_id)).scalars().all()
+    assert sorted(stored) == [f"r{n}" for n in range(7)]
 
 
 def test_a_full_queue_drops_counts_and_logs_without_blocking(

@@ -80,6 +80,8 @@ class PredictionWriter:
         self._queue: deque[_Encoded] = deque()
         self._writing = 0  # events taken off the queue and not yet committed (or dropped)
         self._later = 0  # events promised by submit_later and not yet submitted
+        self._makers: list[Callable[[], Event]] = []  # their makers, until the loop is free
+        self._draining: asyncio.AbstractEventLoop | None = None  # where _submit_made will run
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.dropped = 0
@@ -131,16 +133,25 @@ class PredictionWriter:
         """Build the event with ``make`` and submit it once the running event loop is free:
         after the response that made it is sent. Counted in ``pending`` from now on."""
         self._later += 1
-        asyncio.get_running_loop().call_soon(self._submit_made, make)
+        self._makers.append(make)
+        loop = asyncio.get_running_loop()
+        if self._draining is not loop:
+            # One callback for every event made meanwhile (many, under load): built and
+            # encoded one after the other, their code stays in the CPU's caches.
+            self._draining = loop
+            loop.call_soon(self._submit_made)
 
-    def _submit_made(self, make: Callable[[], Event]) -> None:
-        try:
-            self.submit(make())
-        except Exception as exc:  # a bug in building it must not reach the loop's handler
-            logger.exception("Building a prediction event failed")
-            self._drop(1, "A prediction event could not be built (%r): dropped %d so far.", exc)
-        finally:
-            self._later -= 1
+    def _submit_made(self) -> None:
+        self._draining = None
+        makers, self._makers = self._makers, []
+        for make in makers:
+            try:
+                self.submit(make())
+            except Exception as exc:  # a bug in building it must not reach the loop's handler
+                logger.exception("Building a prediction event failed")
+                self._drop(1, "A prediction event could not be built (%r): dropped %d so far.", exc)
+            finally:
+                self._later -= 1
 
     def _encode(self, event: Event) -> _Encoded:
         if isinstance(event, ShadowEvent):
@@ -179,6 +190,7 @@ class PredictionWriter:
         """Write everything queued (to the spool if the database refuses it), then stop."""
         if self._thread is None:
             return
+        self._submit_made()  # what a stopped event loop left unbuilt
         self._stop.set()
         self._thread.join(timeout)
         if self._thread.is_alive():  # still writing: the spool stays open under it
