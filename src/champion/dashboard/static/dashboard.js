@@ -94,12 +94,15 @@ const champion = (() => {
 
   // Run refresh() now and every `seconds`; the page never reloads. Returns a function that
   // refreshes at once (after a control changed) and keeps the rhythm from there.
+  let gone = false;  // the page's subject is missing (see missing): nothing to refresh
+
   function every(seconds, refresh) {
     let timer = null;
     let busy = false;
     let again = false;  // asked for while a refresh ran: one more right after it
     async function tick() {
       window.clearTimeout(timer);
+      if (gone) return;
       if (busy) {
         again = true;
         return;
@@ -121,6 +124,7 @@ const champion = (() => {
         tick();
         return;
       }
+      if (gone) return;
       timer = window.setTimeout(tick, seconds * 1000);
     }
     tick();
@@ -130,6 +134,7 @@ const champion = (() => {
   // The page's subject does not exist (a server with tokens serves every page's shell, so
   // its script finds out): the panels give way to the API's message.
   function missing(message) {
+    gone = true;  // asking again every few seconds would only be told the same
     const section = el("section", null, "missing");
     const text = el("p", message);
     text.id = "missing";
