@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import threading
@@ -73,7 +74,7 @@ def test_events_promised_on_a_loop_that_stopped_are_neither_lost_nor_left_behind
 
     async def serve(numbers: range, stop: bool) -> None:
         for n in numbers:
-            writer.submit_later(lambda n=n: _event(n))
+            writer.submit_later(functools.partial(_event, n))
         if stop:
             asyncio.get_running_loop().stop()  # before the callback that would build them
 
