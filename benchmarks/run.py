@@ -197,16 +197,33 @@ def wait_ready(url: str, server: Server, seconds: float = 300) -> None:
     raise RuntimeError(f"{server.name}: {url} not ready after {seconds:g} s:\n{tail(server.log)}")
 
 
-def stop(server: Server) -> None:
-    """SIGTERM the server's process group (mlflow runs uvicorn as a child), then SIGKILL."""
-    try:
-        os.killpg(server.process.pid, signal.SIGTERM)
-        server.process.wait(30)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(server.process.pid, signal.SIGKILL)
-        server.process.wait(10)
+def stop(server: Server, seconds: float = 30) -> None:
+    """SIGTERM the server's process group, wait until every process in it has ended (mlflow
+    runs uvicorn as a child, champion its fold worker: one still running would take CPU from
+    the next server measured), then SIGKILL what is left."""
+    group = server.process.pid
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        server.process.poll()  # reaps the leader: a zombie is no longer running
+        if not _running_in_group(group):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+    server.process.wait(10)
+
+
+def _running_in_group(group: int) -> bool:
+    """Whether a process of process group ``group`` is still running (not a zombie)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # After the command's closing parenthesis: state, parent, process group, ...
+            state, _, pgrp = stat.read_text().rpartition(")")[2].split()[:3]
+            if int(pgrp) == group and state != "Z":
+                return True
+    return False
 
 
 def tail(log: Path, lines: int = 30) -> str:
