@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from fastapi import Path, Query
 from pydantic import (
@@ -73,8 +73,14 @@ class RequestBody(BaseModel):
         check_storable(self._stored_values())
         return self
 
+    plain_json: ClassVar[bool] = False
+    """Whether every field holds plain JSON values (no model inside): checked as they are,
+    not dumped into a copy first (the request paths' bodies: every call passes here)."""
+
     def _stored_values(self) -> dict[str, Any]:
         # Fields left unset hold nothing to store (and a null would mean looking closer).
+        if self.plain_json:
+            return {name: value for name, value in self.__dict__.items() if value is not None}
         return self.model_dump(mode="python", exclude_none=True)
 
 
@@ -97,13 +103,7 @@ class PredictBody(RequestBody):
         description="Who is randomised (user, session). Omitted: randomised per request.",
     )
     instances: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_INSTANCES)
-
-    def _stored_values(self) -> dict[str, Any]:
-        # Plain JSON values, checked as they are rather than dumped into a copy: every
-        # prediction passes here.
-        if self.unit is None:
-            return {"instances": self.instances}
-        return {"unit": self.unit, "instances": self.instances}
+    plain_json: ClassVar[bool] = True
 
 
 class RankBody(RequestBody):
@@ -114,12 +114,7 @@ class RankBody(RequestBody):
     unit: str | None = Field(default=None, min_length=1, max_length=256)
     k: int = Field(default=10, ge=1, le=1000, strict=True)
     context: dict[str, Any] = Field(default_factory=dict)
-
-    def _stored_values(self) -> dict[str, Any]:
-        # As for predictions: every ranking passes here.
-        if self.unit is None:
-            return {"k": self.k, "context": self.context}
-        return {"unit": self.unit, "k": self.k, "context": self.context}
+    plain_json: ClassVar[bool] = True
 
 
 class AliasBody(RequestBody):
