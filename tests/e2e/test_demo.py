@@ -44,6 +44,7 @@ def test_demo_serves_logs_and_joins_feedback_and_the_dashboard_shows_its_records
     assert "Interleaving experiment (team-draft), per user" in out and "t-test p" in out
     assert "it needed 520 users" in out  # the verdict counts each user once
     assert "challenger in shadow" in out
+    assert "a shadow that cannot keep up is sampled, never queued" in out
     assert "started run 1 by itself (4 new file(s): 0-initial.csv" in out
     registered = f"Run 1 succeeded: registered attrition/{candidate}, deployed on attrition as"
     assert f"{registered} canary" in out

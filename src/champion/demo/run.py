@@ -451,7 +451,10 @@ def _shadow_summary(client: httpx.Client, home: Path, answering: int, shadowing:
     )
     console.print(table)
     errors = sum(p["shadow_error"] is not None for p in pairs)
+    skipped = served.get("requests", 0) - len(pairs)
     console.print(
         f"The two versions agree on {agree:.1%} of customers (risk above or below "
-        f"50 %); the shadow failed {errors} times and never touched a response."
+        f"50 %); the shadow failed {errors} times and never touched a response. It skipped "
+        f"{skipped} requests that came while its earlier calls still ran: a shadow that "
+        "cannot keep up is sampled, never queued."
     )
