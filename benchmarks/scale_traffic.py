@@ -83,7 +83,7 @@ class Traffic:
 
 def load_raw(engine: sa.Engine, traffic: Traffic, first: int, count: int) -> None:
     """Requests ``first .. first + count - 1`` of ``traffic`` and their feedback, as the
-    writer stores them (on SQLite ``step`` must be whole seconds)."""
+    writer stores them (on SQLite ``step`` must be whole milliseconds)."""
     postgres = engine.dialect.name == "postgresql"
     if postgres:
         series = f"SELECT n FROM generate_series({first}, {first + count - 1}) AS n"
@@ -91,8 +91,8 @@ def load_raw(engine: sa.Engine, traffic: Traffic, first: int, count: int) -> Non
         later = f"{at} + INTERVAL '{_DELAY:g} seconds'"
         empty_object, empty_list = "'{}'::jsonb", "'[]'::jsonb"
     else:
-        if traffic.step % timedelta(seconds=1):
-            raise ValueError("on SQLite the traffic's step must be whole seconds")
+        if traffic.step % timedelta(milliseconds=1):
+            raise ValueError("on SQLite the traffic's step must be whole milliseconds")
         series = (
             f"WITH RECURSIVE s(n) AS (SELECT {first} UNION ALL SELECT n + 1 FROM s "
             f"WHERE n < {first + count - 1}) SELECT n FROM s"
@@ -101,8 +101,8 @@ def load_raw(engine: sa.Engine, traffic: Traffic, first: int, count: int) -> Non
 
         def shifted(extra: float) -> str:
             return (
-                f"strftime('%Y-%m-%d %H:%M:%f', '{base}', '+' || (t / 1000000 + {extra:g}) "
-                "|| ' seconds') || '000'"
+                f"strftime('%Y-%m-%d %H:%M:%f', '{base}', "
+                f"printf('+%.3f seconds', t / 1000000.0 + {extra:g})) || '000'"
             )
 
         at, later = shifted(0), shifted(_DELAY)
